@@ -1,0 +1,5 @@
+"""Run the alcor CLI as `python -m alcor`."""
+
+from alcor.cli import main
+
+main()

