@@ -16,6 +16,7 @@ from alcor.managers.network.manager import NetworkManager
 from alcor.managers.node.manager import NodeManager
 from alcor.managers.port.manager import PortManager
 from alcor.managers.quota.manager import QuotaManager
+from alcor.managers.router.manager import RouterManager
 from alcor.managers.security_group.manager import SecurityGroupManager
 from alcor.managers.subnet.manager import SubnetManager
 from alcor.store import Store
@@ -85,6 +86,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         NodeManager(bus, store, config.southbound, config.nodes),
         PortManager(bus, store, config.port),
         FloatingIpManager(bus, store),
+        RouterManager(bus, store, config.router),
     ]
     authenticator = make_authenticator(config)
     components: list[Component] = [store, bus, _AuthComponent(authenticator), *managers]

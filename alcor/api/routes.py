@@ -8,19 +8,24 @@ from aiohttp import web
 
 from alcor import errors
 from alcor.api import http, service as webmod
+from alcor.api.l3 import add_ip_availability_routes, add_router_action_routes
 from alcor.api.misc import availability_zones
 from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
 from alcor.api.routing import Route, Router
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
+from alcor.managers.floatingip import messages as fip
 from alcor.managers.port import messages as port
+from alcor.managers.router import messages as rtr
 from alcor.managers.security_group import messages as sg
 from alcor.managers.subnet import messages as subnet
 from alcor.resources.base import validate_update
+from alcor.resources.floatingip import FLOATINGIP
 from alcor.resources.network import NETWORK
 from alcor.resources.node import NODE
 from alcor.resources.port import PORT
+from alcor.resources.router import ROUTER
 from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
 from alcor.resources.subnet import SUBNET
 
@@ -48,6 +53,11 @@ RESOURCE_APIS = (
     ResourceApi(SECURITY_GROUP_RULE, sg.CreateSecurityGroupRules, sg.GetSecurityGroupRule,
                 sg.ListSecurityGroupRules, sg.UpdateSecurityGroupRule, sg.DeleteSecurityGroupRule,
                 v2_path="/v2.0/security-group-rules", native_path="security-group-rules"),
+    ResourceApi(ROUTER, rtr.CreateRouters, rtr.GetRouter, rtr.ListRouters, rtr.UpdateRouter,
+                rtr.DeleteRouter, v2_path="/v2.0/routers", native_path="routers"),
+    ResourceApi(FLOATINGIP, fip.CreateFloatingIps, fip.GetFloatingIp, fip.ListFloatingIps,
+                fip.UpdateFloatingIp, fip.DeleteFloatingIp, v2_path="/v2.0/floatingips",
+                native_path="elasticips"),
     ResourceApi(NODE, node.CreateNodes, node.GetNode, node.ListNodes, node.UpdateNode,
                 node.DeleteNode, root_path="/nodes", preprocess=_node_aliases,
                 id_key="node_id"),
@@ -72,6 +82,8 @@ def build_router(alcor: Any) -> Router:
     for api in RESOURCE_APIS:
         add_resource_routes(router, api, ResourceHandlers(api, alcor.bus, alcor.config))
     _add_port_bulk_update(router, alcor)
+    add_router_action_routes(router, alcor)
+    add_ip_availability_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
     for extra in alcor.extra.get("route_plugins", ()):
         extra(router, alcor)

@@ -57,7 +57,7 @@ class ResourceManager:
     # ---- reads ---------------------------------------------------------------------
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
         """Handle Get<Resource>."""
-        return self.decorate([self.get_visible(cmd.ctx, cmd.id)])[0]
+        return (await self.adecorate([self.get_visible(cmd.ctx, cmd.id)]))[0]
 
     async def list(self, cmd: ListCommand) -> Page:
         """Handle List<Resources>; runs on a db thread because a list can be long."""
@@ -66,7 +66,7 @@ class ResourceManager:
         conditions = self.visible_where(cmd.ctx) + self.extra_where(cmd.query.extra)
         page = await self._store.run_in_thread(
             repo.list_page, self.resource, cmd.query, conditions)
-        page.items = self.decorate(page.items)
+        page.items = await self.adecorate(page.items)
         return page
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
@@ -76,6 +76,10 @@ class ResourceManager:
     def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add computed attributes to objects read from the store (default: none)."""
         return list(objs)
+
+    async def adecorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Like decorate, for computed attributes that need other managers (bus calls)."""
+        return self.decorate(objs)
 
 
 def apply_tag_op(resource: Resource, obj: dict[str, Any], tag_op: tuple[str, Any]) -> list[str]:

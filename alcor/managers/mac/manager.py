@@ -60,8 +60,8 @@ class MacManager:
         raise errors.MacAddressGenerationFailure(net_id=network_id)
 
     async def _release(self, cmd: ReleaseMac) -> None:
-        self._store.db.execute("DELETE FROM macs WHERE network_id = ? AND mac = ?",
-                               [cmd.network_id, cmd.mac])
+        self._store.db.execute("DELETE FROM macs WHERE network_id = ? AND mac = ? AND owner = ?",
+                               [cmd.network_id, cmd.mac, cmd.owner])
 
     async def _release_network(self, cmd: ReleaseNetworkMacs) -> None:
         self._store.db.execute("DELETE FROM macs WHERE network_id = ?", [cmd.network_id])

@@ -18,10 +18,11 @@ class AllocateMac(Command[str]):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReleaseMac(Command[None]):
-    """Release a MAC of a network."""
+    """Release a MAC of a network, if `owner` holds it (a borrowed MAC stays reserved)."""
 
     network_id: str
     mac: str
+    owner: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -140,15 +140,18 @@ class PortManager(ResourceManager):
 
     async def _create_one(self, given: dict[str, Any], network: dict[str, Any],
                           subnets: list[dict[str, Any]], ctx: RequestContext | None,
-                          status: str | None = None) -> dict[str, Any]:
+                          borrowed_mac: str | None = None) -> dict[str, Any]:
         db = self._store.db
         check_new_id(db, PORT, given, "Port")
         port = defaults(PORT, given)
         stamp_new(port, first_revision(db, "port", port["id"]) if "id" in given else 1)
         port["network_project_id"] = network["project_id"]
         port["neighbor_revision"] = port["revision_number"]
-        port["mac_address"] = await self._bus.call(AllocateMac(
-            network_id=network["id"], owner=port["id"], mac=given.get("mac_address")))
+        if borrowed_mac is not None:
+            port["mac_address"] = borrowed_mac  # the subnet's gateway MAC stays the subnet's
+        else:
+            port["mac_address"] = await self._bus.call(AllocateMac(
+                network_id=network["id"], owner=port["id"], mac=given.get("mac_address")))
         self._check_subnet_ids(given.get("fixed_ips"), subnets, ctx)
         port["fixed_ips"] = await self._bus.call(AllocatePortIps(
             port_id=port["id"], network_id=network["id"], subnets=subnets,
@@ -158,7 +161,7 @@ class PortManager(ResourceManager):
         rules.check_pairs(port, self._config.max_allowed_address_pairs)
         port["extra_dhcp_opts"] = rules.normalize_dhcp_opts(port["extra_dhcp_opts"])
         port.update(await self._binding(port["binding:host_id"], port["binding:vnic_type"]))
-        port["status"] = status or rules.initial_status(port["device_owner"])
+        port["status"] = rules.initial_status(port["device_owner"])
         port["tags"] = sorted(set(port["tags"]))
         repo.insert(db, PORT, port)
         self._write_sg_links(port["id"], port["security_groups"])
@@ -294,7 +297,8 @@ class PortManager(ResourceManager):
                                    old_mac=port["mac_address"], new_mac=diff["mac_address"])
         await self._bus.call(AllocateMac(network_id=network["id"], owner=port["id"],
                                          mac=diff["mac_address"]))
-        await self._bus.call(ReleaseMac(network_id=network["id"], mac=port["mac_address"]))
+        await self._bus.call(ReleaseMac(network_id=network["id"], mac=port["mac_address"],
+                                        owner=port["id"]))
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeletePort) -> None:
@@ -311,7 +315,8 @@ class PortManager(ResourceManager):
     async def _remove(self, port: dict[str, Any]) -> None:
         db = self._store.db
         await self._bus.call(ReleasePortIps(port_id=port["id"]))
-        await self._bus.call(ReleaseMac(network_id=port["network_id"], mac=port["mac_address"]))
+        await self._bus.call(ReleaseMac(network_id=port["network_id"], mac=port["mac_address"],
+                                        owner=port["id"]))
         db.execute("DELETE FROM port_security_groups WHERE port_id = ?", [port["id"]])
         repo.delete(db, PORT, port["id"])
         tombstone(db, "port", port["id"], port["revision_number"] + 1)
@@ -351,8 +356,6 @@ class PortManager(ResourceManager):
         network = await self._bus.call(LookupNetwork(id=cmd.network_id))
         if network is None:
             raise errors.NetworkNotFound(id=cmd.network_id)
-        if cmd.count_quota and cmd.project_id:
-            pass  # service ports are counted (by project) but never refused
         subnets = await self._bus.call(SubnetsOfNetwork(network_id=cmd.network_id))
         given: dict[str, Any] = {
             "network_id": cmd.network_id, "project_id": cmd.project_id,
@@ -361,9 +364,7 @@ class PortManager(ResourceManager):
         }
         if cmd.fixed_ips is not None:
             given["fixed_ips"] = cmd.fixed_ips
-        if cmd.mac_address is not None:
-            given["mac_address"] = cmd.mac_address
-        return await self._create_one(given, network, subnets, None)
+        return await self._create_one(given, network, subnets, None, borrowed_mac=cmd.mac_address)
 
     async def _set_service(self, cmd: SetServicePort) -> dict[str, Any]:
         port = self.lookup(cmd.port_id)

@@ -58,7 +58,8 @@ class QueryPorts(Command[list[dict[str, Any]]]):
 class CreateServicePort(Command[dict[str, Any]]):
     """Create a port owned by a router or floating IP (internal; no quota refusal).
 
-    `fixed_ips` follows the port rules; `mac_address` may be given (interface by subnet).
+    `fixed_ips` follows the port rules. `mac_address` is borrowed, not allocated: the
+    interface port of a subnet uses the subnet's gateway MAC. Counted by quota, never refused.
     """
 
     network_id: str
@@ -67,7 +68,6 @@ class CreateServicePort(Command[dict[str, Any]]):
     device_id: str
     fixed_ips: list[dict[str, Any]] | None = None
     mac_address: str | None = None
-    count_quota: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -219,7 +219,8 @@ class SubnetManager(ResourceManager):
         db = self._store.db
         await self._bus.call(RemoveSubnetAddresses(subnet_id=subnet["id"]))
         await self._bus.call(DropSubnet(subnet_id=subnet["id"]))
-        await self._bus.call(ReleaseMac(network_id=subnet["network_id"], mac=subnet["gateway_mac"]))
+        await self._bus.call(ReleaseMac(network_id=subnet["network_id"], mac=subnet["gateway_mac"],
+                                        owner=f"subnet:{subnet['id']}"))
         db.execute("UPDATE network_acls SET associated_subnets = (SELECT json_group_array(value) "
                    "FROM json_each(associated_subnets) WHERE value != ?) "
                    "WHERE vpc_id = ?", [subnet["id"], subnet["network_id"]])
