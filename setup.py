@@ -17,6 +17,8 @@ INSTALL_REQUIRES = [
 ]
 KAFKA_REQUIRES = ["aiokafka>=0.11,<0.15"]
 BENCH_REQUIRES = ["matplotlib>=3.7"]
+# Regenerating alcor/proto/schema (scripts/gen_proto.sh): protoc + the betterproto plugin.
+DEV_REQUIRES = ["betterproto[compiler]==2.0.0b7", "grpcio-tools>=1.60"]
 TEST_REQUIRES = [
     "pytest>=8",
     "pytest-aiohttp>=1.0",
@@ -42,7 +44,8 @@ setup(
     package_dir={"alcor_grpc": "plugins/grpc", "alcor_kafka": "plugins/kafka"},
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
-    extras_require={"kafka": KAFKA_REQUIRES, "bench": BENCH_REQUIRES, "test": TEST_REQUIRES},
+    extras_require={"kafka": KAFKA_REQUIRES, "bench": BENCH_REQUIRES, "test": TEST_REQUIRES,
+                    "dev": DEV_REQUIRES},
     entry_points={
         "console_scripts": ["alcor = alcor.cli:main"],
         "alcor.southbound": [
