@@ -9,6 +9,7 @@ from typing import Any
 from alcor.bus import Bus
 from alcor.config import Config
 from alcor.lifecycle import Component
+from alcor.managers.dataplane.manager import DataPlaneManager
 from alcor.managers.floatingip.manager import FloatingIpManager
 from alcor.managers.ipam.manager import IpamManager
 from alcor.managers.mac.manager import MacManager
@@ -88,9 +89,11 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         FloatingIpManager(bus, store),
         RouterManager(bus, store, config.router),
     ]
+    dataplane = DataPlaneManager(bus, store, config.southbound, transports)
+    managers.append(dataplane)
     authenticator = make_authenticator(config)
     components: list[Component] = [store, bus, _AuthComponent(authenticator), *managers]
     alcor = Alcor(config=config, store=store, bus=bus, components=components,
                   authenticator=authenticator)
-    alcor.extra["transports"] = transports
+    alcor.extra["dataplane"] = dataplane
     return alcor
