@@ -1,0 +1,225 @@
+"""gRPC southbound transport: push pre-encoded goal states to host agents over grpclib."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import h2.exceptions
+from grpclib.client import Channel, Stream
+from grpclib.const import Cardinality, Status
+from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
+
+from alcor.proto import schema
+from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
+
+from .wire import CODEC, PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class GrpcConfig:
+    """The `[southbound.grpc]` section (spec §2.1)."""
+
+    connect_timeout_s: float = 5.0
+    channel_idle_close_s: float = 300.0
+    # Read by the per-host sender to choose `timeout` for push(); kept here because they
+    # live in the same config section.
+    deadline_base_s: float = 10.0
+    deadline_per_state_ms: float = 0.5
+    deadline_max_s: float = 600.0
+    warmup: bool = False
+
+    @classmethod
+    def from_mapping(cls, section: Mapping[str, Any]) -> GrpcConfig:
+        """Build from a config section; an unknown key raises ValueError naming it."""
+        known = set(cls.__dataclass_fields__)
+        for key in section:
+            if key not in known:
+                raise ValueError(f"southbound.grpc.{key}: unknown key")
+        return cls(**section)
+
+    def push_deadline(self, states: int) -> float:
+        """Return the per-call deadline for a message carrying `states` states."""
+        return min(self.deadline_max_s, self.deadline_base_s + states * self.deadline_per_state_ms / 1000)
+
+
+@dataclass(slots=True)
+class _Pooled:
+    channel: Channel
+    last_used: float = field(default_factory=time.monotonic)
+    in_use: int = 0
+
+
+# A failure raised by grpclib, h2 or the socket before any status arrived.
+_CONNECTION_ERRORS = (OSError, StreamTerminatedError, h2.exceptions.ProtocolError, EOFError)
+
+
+class GrpcTransport:
+    """Push goal states on `PushGoalStatesStream` (or V1 `PushNetworkResourceStates`).
+
+    One lazily created grpclib Channel per agent address, closed after
+    `channel_idle_close_s` without calls and replaced after a connection error.
+    """
+
+    name: ClassVar[str] = "grpc"
+
+    def __init__(self, ctx: SouthboundContext) -> None:
+        self.config = GrpcConfig.from_mapping(ctx.config)
+        self._ctx = ctx
+        self._channels: dict[tuple[str, int], _Pooled] = {}
+        self._by_node: dict[str, set[tuple[str, int]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Start the idle-channel reaper."""
+        task = asyncio.create_task(self._reap_idle(), name="grpc-transport-reaper")
+        self._tasks.add(task)
+
+    async def stop(self) -> None:
+        """Cancel the reaper and close every channel."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for pooled in self._channels.values():
+            pooled.channel.close()
+        self._channels.clear()
+        self._by_node.clear()
+
+    async def forget_node(self, node_id: str) -> None:
+        """Close the channels opened for `node_id`."""
+        for addr in self._by_node.pop(node_id, ()):
+            pooled = self._channels.pop(addr, None)
+            if pooled is not None:
+                pooled.channel.close()
+
+    async def push(
+        self, node: NodeTarget, payload: bytes, *, request_id: str, timeout: float
+    ) -> schema.GoalStateOperationReply:
+        """Send one encoded goal state and return the agent's single reply.
+
+        V2 nodes get one `PushGoalStatesStream` call with exactly one message each way (ACA
+        reads one message, replies once and finishes). `grpc_api="v1"` nodes get the
+        unary `PushNetworkResourceStates` with a V1 GoalState payload.
+        """
+        v1 = node.grpc_api == "v1"
+        method, cardinality = (PUSH_V1, Cardinality.UNARY_UNARY) if v1 else (
+            PUSH_V2, Cardinality.STREAM_STREAM)
+        reply = await self._call(node, node.server_port, method, cardinality,
+                                 schema.GoalStateOperationReply, payload, timeout, request_id)
+        return reply
+
+    async def push_subscribe_info(
+        self, node: NodeTarget, info: schema.NodeSubscribeInfo, *, timeout: float
+    ) -> schema.SubscribeOperationReply:
+        """Call `SubscribeInfoProvisioner.PushNodeSubscribeInfo` on the node's subscribe port."""
+        port = node.subscribe_port or node.server_port + 1
+        return await self._call(node, port, PUSH_SUBSCRIBE_INFO, Cardinality.UNARY_UNARY,
+                                schema.SubscribeOperationReply, bytes(info), timeout, "")
+
+    async def _call(self, node: NodeTarget, port: int, method: str, cardinality: Cardinality,
+                    reply_type: type[Any], payload: bytes, timeout: float,
+                    request_id: str) -> Any:
+        addr = (node.local_ip, port)
+        pooled = self._pooled(node.node_id, addr)
+        pooled.in_use += 1
+        try:
+            async with asyncio.timeout(timeout):
+                await self._connect(pooled, addr)
+                return await self._exchange(pooled.channel, method, cardinality, reply_type,
+                                            payload, timeout)
+        except TimeoutError as exc:
+            raise TransportError(f"{method} to {addr[0]}:{port}: deadline of {timeout} s "
+                                 f"exceeded (request {request_id})", "deadline") from exc
+        except GRPCError as exc:
+            raise _status_error(exc, addr, request_id) from exc
+        except ProtocolError as exc:
+            raise TransportError(f"{addr[0]}:{port}: {exc}", "protocol_error") from exc
+        except _CONNECTION_ERRORS as exc:
+            self._drop(addr, pooled)
+            raise TransportError(f"{addr[0]}:{port}: {type(exc).__name__}: {exc}",
+                                 "transport_error") from exc
+        finally:
+            pooled.in_use -= 1
+            pooled.last_used = time.monotonic()
+
+    async def _connect(self, pooled: _Pooled, addr: tuple[str, int]) -> None:
+        try:
+            async with asyncio.timeout(self.config.connect_timeout_s):
+                await pooled.channel.__connect__()
+        except TimeoutError as exc:
+            self._drop(addr, pooled)
+            raise OSError(f"connect timed out after {self.config.connect_timeout_s} s") from exc
+
+    @staticmethod
+    async def _exchange(channel: Channel, method: str, cardinality: Cardinality,
+                        reply_type: type[Any], payload: bytes, timeout: float) -> Any:
+        stream: Stream[Any, Any]
+        async with channel.request(method, cardinality, Raw, reply_type,
+                                   timeout=timeout) as stream:
+            await stream.send_message(payload, end=True)
+            reply = await stream.recv_message()
+            if reply is None:
+                raise ProtocolError("the agent finished without a reply")
+            if cardinality is Cardinality.STREAM_STREAM and await stream.recv_message() is not None:
+                raise ProtocolError("the agent sent more than one reply")
+            # Leaving the block reads the trailers and raises GRPCError on a non-OK status.
+        return reply
+
+    def _pooled(self, node_id: str, addr: tuple[str, int]) -> _Pooled:
+        pooled = self._channels.get(addr)
+        if pooled is None:
+            pooled = _Pooled(Channel(addr[0], addr[1], codec=CODEC))
+            self._channels[addr] = pooled
+            self._by_node.setdefault(node_id, set()).add(addr)
+        return pooled
+
+    def _drop(self, addr: tuple[str, int], pooled: _Pooled) -> None:
+        """Close a broken channel so the next call dials a fresh connection."""
+        if self._channels.get(addr) is pooled:
+            del self._channels[addr]
+        pooled.channel.close()
+
+    async def _reap_idle(self) -> None:
+        idle = self.config.channel_idle_close_s
+        while True:
+            await asyncio.sleep(max(0.05, min(idle / 4, 30.0)))
+            self.close_idle(time.monotonic() - idle)
+
+    def close_idle(self, used_before: float) -> int:
+        """Close channels not used since `used_before` (monotonic); return how many."""
+        stale = [(a, p) for a, p in self._channels.items()
+                 if p.in_use == 0 and p.last_used < used_before]
+        for addr, pooled in stale:
+            _LOGGER.debug("closing idle channel to %s:%s", *addr)
+            self._drop(addr, pooled)
+        return len(stale)
+
+    def channel_count(self) -> int:
+        """Return the number of open (pooled) channels."""
+        return len(self._channels)
+
+
+def _status_error(exc: GRPCError, addr: tuple[str, int], request_id: str) -> TransportError:
+    kind = {Status.DEADLINE_EXCEEDED: "deadline",
+            Status.UNAVAILABLE: "transport_error"}.get(exc.status, "protocol_error")
+    return TransportError(f"{addr[0]}:{addr[1]} answered {exc.status.name}: {exc.message} "
+                          f"(request {request_id})", kind)
+
+
+@contextlib.asynccontextmanager
+async def transport(config: Mapping[str, Any] | None = None) -> AsyncIterator[GrpcTransport]:
+    """Run a started GrpcTransport for the duration of the block (tests, tools)."""
+    t = GrpcTransport(SouthboundContext(config=config or {}))
+    await t.start()
+    try:
+        yield t
+    finally:
+        await t.stop()

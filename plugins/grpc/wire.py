@@ -1,0 +1,84 @@
+"""grpclib plumbing shared by the transport, the controller server and the reference agent."""
+
+from __future__ import annotations
+
+import socket
+import weakref
+from typing import Any
+
+from grpclib.encoding.proto import ProtoCodec
+from grpclib.protocol import H2Protocol
+from grpclib.server import Server
+
+SERVICE = "/alcor.schema.GoalStateProvisioner/"
+PUSH_V1 = SERVICE + "PushNetworkResourceStates"
+PUSH_V2 = SERVICE + "PushGoalStatesStream"
+REQUEST_GOAL_STATES = SERVICE + "RequestGoalStates"
+PUSH_GOALSTATES = SERVICE + "PushGoalstates"  # lower-case 's' (sic), Arion only
+PUSH_SUBSCRIBE_INFO = "/alcor.schema.SubscribeInfoProvisioner/PushNodeSubscribeInfo"
+
+
+class Raw:
+    """Marker type for a message that crosses the codec as bytes, neither encoded nor decoded."""
+
+
+class BytesCodec(ProtoCodec):
+    """ProtoCodec that passes pre-encoded payloads through untouched.
+
+    Goal states are assembled from cached entries (alcor.southbound.encoding); encoding
+    them again would cost what the cache saves. The content type stays `application/grpc`
+    (subtype proto), so peers see an ordinary protobuf call.
+    """
+
+    def encode(self, message: Any, message_type: Any) -> bytes:
+        """Return bytes as they are (no copy); encode betterproto messages."""
+        return bytes(message)
+
+    def decode(self, data: bytes, message_type: Any) -> Any:
+        """Return the raw bytes for `Raw`, else parse into `message_type`."""
+        if message_type is Raw:
+            return data
+        return message_type().parse(data)
+
+
+CODEC = BytesCodec()
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind a listening TCP socket (port 0 = any free port) to hand to grpclib's Server."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class ClosingServer(Server):
+    """grpclib Server whose close() also drops open client connections.
+
+    grpclib's close() stops listening and cancels running calls but leaves established
+    HTTP/2 connections open, so a peer could keep calling a "stopped" agent. A stopped
+    agent or controller must look like a dead process to its peers.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._protocols: weakref.WeakSet[H2Protocol] = weakref.WeakSet()
+
+    def _protocol_factory(self) -> H2Protocol:
+        protocol = super()._protocol_factory()
+        self._protocols.add(protocol)
+        return protocol
+
+    def close(self) -> None:
+        """Stop listening, cancel running calls and close every connection."""
+        super().close()
+        for protocol in list(self._protocols):
+            processor = getattr(protocol, "processor", None)
+            if processor is not None:
+                processor.close("server stopped")

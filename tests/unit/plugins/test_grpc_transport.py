@@ -1,0 +1,229 @@
+"""GrpcTransport against real grpclib agent stand-ins on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from alcor_grpc.transport import GrpcConfig, GrpcTransport, transport
+from alcor_grpc.wire import PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw, bind_socket
+from grpclib.const import Cardinality, Handler, Status
+from grpclib.exceptions import GRPCError
+from alcor_grpc.wire import ClosingServer as Server
+
+from alcor.proto import schema
+from alcor.southbound import encoding
+from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
+
+RT = schema.ResourceType
+
+
+class StandIn:
+    """A scriptable agent: records raw requests, answers `replies` replies, or misbehaves."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, bytes]] = []
+        self.replies = 1
+        self.status: Status | None = None
+        self.block: asyncio.Event | None = None
+
+    def _reply(self, payload: bytes) -> schema.GoalStateOperationReply:
+        gs = schema.GoalStateV2().parse(payload)
+        return schema.GoalStateOperationReply(format_version=102, operation_statuses=[
+            schema.GoalStateOperationReplyGoalStateOperationStatus(
+                resource_id=k, resource_type=RT.PORT, operation_type=s.operation_type)
+            for k, s in gs.port_states.items()])
+
+    async def _stream(self, stream: Any) -> None:
+        payload = await stream.recv_message()
+        self.received.append(("v2", payload))
+        if self.block is not None:
+            await self.block.wait()
+        if self.status is not None:
+            raise GRPCError(self.status, "scripted")
+        for _ in range(self.replies):
+            await stream.send_message(self._reply(payload))
+
+    async def _unary(self, stream: Any) -> None:
+        payload = await stream.recv_message()
+        self.received.append(("v1", payload))
+        gs = schema.GoalState().parse(payload)
+        await stream.send_message(schema.GoalStateOperationReply(
+            format_version=101, message_total_operation_time=len(gs.port_states)))
+
+    async def _subscribe(self, stream: Any) -> None:
+        info = await stream.recv_message()
+        self.received.append(("sub", bytes(info)))
+        await stream.send_message(schema.SubscribeOperationReply(
+            schema.OperationStatus.INVALID_ARG if not info.topic else
+            schema.OperationStatus.SUCCESS))
+
+    def __mapping__(self) -> dict[str, Handler]:
+        return {
+            PUSH_V2: Handler(self._stream, Cardinality.STREAM_STREAM, Raw,
+                             schema.GoalStateOperationReply),
+            PUSH_V1: Handler(self._unary, Cardinality.UNARY_UNARY, Raw,
+                             schema.GoalStateOperationReply),
+            PUSH_SUBSCRIBE_INFO: Handler(self._subscribe, Cardinality.UNARY_UNARY,
+                                         schema.NodeSubscribeInfo,
+                                         schema.SubscribeOperationReply),
+        }
+
+
+async def _serve(handler: StandIn, port: int = 0) -> tuple[Server, int]:
+    from alcor_grpc.wire import CODEC
+
+    sock = bind_socket("127.0.0.1", port)
+    server = Server([handler], codec=CODEC)
+    await server.start(sock=sock)
+    return server, sock.getsockname()[1]
+
+
+async def _close(server: Server) -> None:
+    server.close()
+    await server.wait_closed()
+
+
+@pytest.fixture
+async def agent():
+    """A stand-in agent on 127.0.0.1 with an ephemeral port: (handler, port)."""
+    handler = StandIn()
+    server, port = await _serve(handler)
+    yield handler, port
+    if handler.block is not None:
+        handler.block.set()
+    await _close(server)
+
+
+@pytest.fixture
+async def grpc_transport():
+    """A started GrpcTransport with default config."""
+    async with transport() as t:
+        yield t
+
+
+def _node(port: int, **kw: Any) -> NodeTarget:
+    return NodeTarget(node_id="n1", node_name="host-1", local_ip="127.0.0.1", server_port=port,
+                      **kw)
+
+
+def _payload() -> bytes:
+    state = schema.PortState(schema.OperationType.CREATE, schema.PortConfiguration(
+        revision_number=1, id="p1", update_type=schema.UpdateType.FULL))
+    entry = encoding.v2_entry(RT.PORT, "p1", encoding.encode_state(state))
+    return encoding.assemble_goal_state_v2("127.0.0.1", [(RT.PORT, "p1")], {5: [entry]})
+
+
+async def test_push_round_trip_sends_the_bytes_unchanged(agent, grpc_transport):
+    """The payload reaches the agent byte for byte and its single reply comes back."""
+    handler, port = agent
+    payload = _payload()
+    reply = await grpc_transport.push(_node(port), payload, request_id=str(uuid.uuid4()),
+                                      timeout=5)
+    assert handler.received == [("v2", payload)]
+    assert [(s.resource_id, s.operation_type) for s in reply.operation_statuses] == [
+        ("p1", schema.OperationType.CREATE)]
+    # The channel is pooled and reused for the next push.
+    await grpc_transport.push(_node(port), payload, request_id="r2", timeout=5)
+    assert grpc_transport.channel_count() == 1
+
+
+async def test_v1_nodes_get_the_unary_call(agent, grpc_transport):
+    """grpc_api=v1 uses PushNetworkResourceStates with the V1 GoalState bytes."""
+    handler, port = agent
+    state = schema.PortState(schema.OperationType.CREATE, schema.PortConfiguration(id="p1"))
+    payload = encoding.assemble_goal_state_v1([(RT.PORT, "p1", bytes(state))])
+    reply = await grpc_transport.push(_node(port, grpc_api="v1"), payload, request_id="r",
+                                      timeout=5)
+    assert handler.received == [("v1", payload)]
+    assert (reply.format_version, reply.message_total_operation_time) == (101, 1)
+
+
+async def test_deadline_maps_to_deadline(agent, grpc_transport):
+    """An agent that does not answer within the timeout gives TransportError('deadline')."""
+    handler, port = agent
+    handler.block = asyncio.Event()
+    with pytest.raises(TransportError) as err:
+        await grpc_transport.push(_node(port), _payload(), request_id="r", timeout=0.2)
+    assert err.value.kind == "deadline"
+
+
+async def test_connection_refused_maps_to_transport_error(grpc_transport):
+    """Nothing listening gives TransportError('transport_error') and no pooled channel."""
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    sock.close()
+    with pytest.raises(TransportError) as err:
+        await grpc_transport.push(_node(port), _payload(), request_id="r", timeout=5)
+    assert err.value.kind == "transport_error"
+    assert grpc_transport.channel_count() == 0
+
+
+@pytest.mark.parametrize(("replies", "status"), [(0, None), (2, None),
+                                                 (1, Status.INTERNAL), (1, Status.UNIMPLEMENTED)])
+async def test_zero_or_several_replies_or_bad_status_is_a_protocol_error(
+        agent, grpc_transport, replies, status):
+    """ACA answers exactly once with OK; anything else is a protocol_error."""
+    handler, port = agent
+    handler.replies, handler.status = replies, status
+    with pytest.raises(TransportError) as err:
+        await grpc_transport.push(_node(port), _payload(), request_id="r", timeout=5)
+    assert err.value.kind == "protocol_error"
+
+
+async def test_channel_is_recreated_after_the_agent_restarts(grpc_transport):
+    """After the agent goes away and comes back on the same port, pushes work again."""
+    handler = StandIn()
+    server, port = await _serve(handler)
+    await grpc_transport.push(_node(port), _payload(), request_id="r1", timeout=5)
+    await _close(server)
+    with pytest.raises(TransportError) as err:
+        await grpc_transport.push(_node(port), _payload(), request_id="r2", timeout=5)
+    assert err.value.kind == "transport_error"
+    server, _ = await _serve(handler, port)
+    try:
+        await grpc_transport.push(_node(port), _payload(), request_id="r3", timeout=5)
+    finally:
+        await _close(server)
+    assert len(handler.received) == 2
+
+
+async def test_idle_channels_are_closed_and_forget_node_drops_them(agent, grpc_transport):
+    """close_idle() closes unused channels; forget_node() closes a node's channels."""
+    _, port = agent
+    await grpc_transport.push(_node(port), _payload(), request_id="r", timeout=5)
+    assert grpc_transport.close_idle(used_before=0) == 0
+    assert grpc_transport.close_idle(used_before=float("inf")) == 1
+    await grpc_transport.push(_node(port), _payload(), request_id="r", timeout=5)
+    await grpc_transport.forget_node("n1")
+    assert grpc_transport.channel_count() == 0
+
+
+async def test_idle_reaper_closes_channels_on_its_own(agent):
+    """With a tiny channel_idle_close_s, the reaper task closes the channel by itself."""
+    _, port = agent
+    async with transport({"channel_idle_close_s": 0.05}) as t:
+        await t.push(_node(port), _payload(), request_id="r", timeout=5)
+        while t.channel_count():
+            await asyncio.sleep(0.01)
+
+
+async def test_subscribe_info_goes_to_the_subscribe_port(agent, grpc_transport):
+    """push_subscribe_info calls PushNodeSubscribeInfo on node.subscribe_port."""
+    handler, port = agent
+    node = NodeTarget(node_id="n1", node_name="h", local_ip="127.0.0.1", server_port=1,
+                      subscribe_port=port)
+    info = schema.NodeSubscribeInfo(schema.SubscribeOperation.Unsubscribe, "alcor-vpc-v", "k")
+    reply = await grpc_transport.push_subscribe_info(node, info, timeout=5)
+    assert reply.operation_status == schema.OperationStatus.SUCCESS
+    assert handler.received == [("sub", bytes(info))]
+
+
+def test_unknown_config_key_is_rejected():
+    """An unknown [southbound.grpc] key raises ValueError naming it."""
+    with pytest.raises(ValueError, match="southbound.grpc.conect_timeout_s"):
+        GrpcTransport(SouthboundContext(config={"conect_timeout_s": 1}))
+    cfg = GrpcConfig.from_mapping({"deadline_base_s": 1, "deadline_per_state_ms": 2})
+    assert cfg.push_deadline(1000) == 3.0
