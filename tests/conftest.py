@@ -18,7 +18,7 @@ def make_config(tmp_path) -> Callable[..., Any]:
     """Return a factory of test configs (a fresh SQLite file, no alcor.toml, no env)."""
 
     def factory(**overrides: Any) -> Any:
-        values = {"store.path": str(tmp_path / "alcor.db"), "southbound.grpc_server.enabled": False}
+        values = {"store.path": str(tmp_path / "alcor.db"), "southbound.grpc_server.port": 0}
         values.update(overrides)
         return load_config(path=None, env={}, overrides=values)
 

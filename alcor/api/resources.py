@@ -40,6 +40,8 @@ class ResourceApi:
     bulk_keys: tuple[str, ...] = ()
     preprocess: Preprocess | None = None
     id_key: str = "id"
+    # Adds computed, non-stored attributes to a shown object (e.g. a node's delivery state).
+    show_extra: Callable[[Bus, dict[str, Any]], Any] | None = None
 
 
 @functools.lru_cache(maxsize=256)
@@ -137,7 +139,10 @@ class ResourceHandlers:
         """GET one."""
         ctx = self._ctx(request, params, "get")
         obj = await self._bus.call(self.api.get(ctx=ctx, id=params["id"]))
-        return http.json_response({self.res.name: renderer(self.res, ctx, fields_of(request))(obj)})
+        body = renderer(self.res, ctx, fields_of(request))(obj)
+        if self.api.show_extra is not None and fields_of(request) is None:
+            body.update(await self.api.show_extra(self._bus, obj))
+        return http.json_response({self.res.name: body})
 
     async def update(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """PUT one (partial)."""

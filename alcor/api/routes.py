@@ -15,6 +15,7 @@ from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_rout
 from alcor.api.routing import Route, Router
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
+from alcor.managers.dataplane import messages as dp
 from alcor.managers.floatingip import messages as fip
 from alcor.managers.port import messages as port
 from alcor.managers.router import messages as rtr
@@ -36,6 +37,12 @@ def _node_aliases(item: dict[str, Any]) -> dict[str, Any]:
         item = dict(item)
         item.setdefault("data-path-ip", item.pop("data_path_ip"))
     return item
+
+
+async def _node_delivery(bus: Any, node_obj: dict[str, Any]) -> dict[str, Any]:
+    """Add the node's southbound delivery state (southbound spec §5.3)."""
+    state = await bus.call(dp.NodeDeliveryState(node_id=node_obj["node_id"]))
+    return {"southbound": state}
 
 
 RESOURCE_APIS = (
@@ -60,7 +67,7 @@ RESOURCE_APIS = (
                 native_path="elasticips"),
     ResourceApi(NODE, node.CreateNodes, node.GetNode, node.ListNodes, node.UpdateNode,
                 node.DeleteNode, root_path="/nodes", preprocess=_node_aliases,
-                id_key="node_id"),
+                id_key="node_id", show_extra=_node_delivery),
 )
 
 
@@ -84,6 +91,7 @@ def build_router(alcor: Any) -> Router:
     _add_port_bulk_update(router, alcor)
     add_router_action_routes(router, alcor)
     add_ip_availability_routes(router, alcor)
+    _add_node_southbound_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
     for extra in alcor.extra.get("route_plugins", ()):
         extra(router, alcor)
@@ -121,6 +129,36 @@ def _add_port_bulk_update(router: Router, alcor: Any) -> None:
 
     router.add(Route("PUT", "/project/{project_id}/ports/bulk", handler, resource="port",
                      action="update_bulk"))
+
+
+def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
+    """GET /nodes/{id}/southbound/resources and POST /nodes/{id}/southbound/resync (admin)."""
+
+    def admin(request: web.Request, params: dict[str, str], action: str) -> None:
+        ctx = http.context(request, params, action, alcor.config.auth.default_project)
+        if not ctx.is_admin:
+            raise errors.NotAuthorized(action=action)
+
+    async def resources(request: web.Request, params: dict[str, str]) -> web.Response:
+        admin(request, params, "get_node")
+        await alcor.bus.call(node.GetNode(ctx=http.context(
+            request, params, "get_node", alcor.config.auth.default_project), id=params["id"]))
+        items = await alcor.bus.call(dp.NodeDeliveryResources(
+            node_id=params["id"], kind=request.query.get("kind"),
+            status=request.query.get("status")))
+        return http.json_response({"resources": items})
+
+    async def resync(request: web.Request, params: dict[str, str]) -> web.Response:
+        admin(request, params, "update_node")
+        await alcor.bus.call(node.GetNode(ctx=http.context(
+            request, params, "get_node", alcor.config.auth.default_project), id=params["id"]))
+        await alcor.bus.call(dp.ResyncNode(node_id=params["id"]))
+        return http.json_response({}, 202)
+
+    router.add(Route("GET", "/nodes/{id}/southbound/resources", resources, resource="host_info",
+                     action="southbound"))
+    router.add(Route("POST", "/nodes/{id}/southbound/resync", resync, resource="host_info",
+                     action="southbound"))
 
 
 def _openapi_handler(router: Router):
