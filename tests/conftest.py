@@ -32,3 +32,8 @@ async def client(make_config) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(make_web_app(alcor))) as test_client:
         test_client.alcor = alcor  # type: ignore[attr-defined]
         yield test_client
+
+
+# The Tansu broker fixtures (kafka_broker, flaky_kafka); a broker starts only for the tests
+# that request one.
+pytest_plugins = ["kafka_broker"]
