@@ -23,6 +23,7 @@ from aiokafka.errors import KafkaError, for_code
 from alcor.proto import schema
 
 from . import wire
+from .clients import end_offsets, stop_consumer
 
 _LOGGER = logging.getLogger(__name__)
 ST = schema.OperationStatus
@@ -92,7 +93,7 @@ class _TopicConsumer:
                 self.positions[tp] = await consumer.position(tp)
         except BaseException:
             with contextlib.suppress(Exception):
-                await consumer.stop()
+                await stop_consumer(consumer)
             await self._stop_producer()
             raise
         self._consumer = consumer
@@ -108,7 +109,7 @@ class _TopicConsumer:
             self._task = None
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
-            await consumer.stop()
+            await stop_consumer(consumer)
         await self._stop_producer()
 
     async def _stop_producer(self) -> None:
@@ -234,8 +235,9 @@ class HostTopicConsumer(_TopicConsumer):
         for tp in tps:
             committed = await consumer.committed(tp)
             if committed is None:
-                await consumer.seek_to_end(tp)
-                await consumer.commit({tp: await consumer.position(tp)})
+                end = (await end_offsets(consumer, [tp]))[tp]
+                consumer.seek(tp, end)
+                await consumer.commit({tp: end})
             else:
                 consumer.seek(tp, committed)
 
@@ -268,8 +270,8 @@ class VpcTopicConsumer(_TopicConsumer):
         self.caught_up = asyncio.Event()
 
     async def _position(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
+        self.targets = await end_offsets(consumer, tps)
         await consumer.seek_to_beginning(*tps)
-        self.targets = dict(await consumer.end_offsets(tps))
 
     def _positioned(self) -> None:
         self._advanced()

@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, for_code
 
 from .config import KafkaConfig
+from .clients import end_offsets, stop_consumer
 
 _LOGGER = logging.getLogger(__name__)
 TOPIC_ALREADY_EXISTS = 36
@@ -32,23 +33,39 @@ class TopicAdmin:
     def __init__(self, config: KafkaConfig) -> None:
         self.config = config
         self._admin: AIOKafkaAdminClient | None = None
+        self._probe: AIOKafkaConsumer | None = None  # end offsets; no group
+        self._probe_lock = asyncio.Lock()
         self._known: set[str] = set()
         self._creating: dict[str, asyncio.Future[None]] = {}
 
     async def open(self) -> None:
-        """Start the admin client."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=list(self.config.bootstrap_servers),
+        """Start the admin client and the offset probe."""
+        servers = list(self.config.bootstrap_servers)
+        admin = AIOKafkaAdminClient(bootstrap_servers=servers,
                                     request_timeout_ms=int(self.config.reply_timeout_s * 1000),
                                     client_id="alcor-controller-admin")
-        await admin.start()
-        self._admin = admin
+        probe = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False,
+                                 fetch_max_wait_ms=self.config.fetch_max_wait_ms,
+                                 max_partition_fetch_bytes=self.config.max_message_bytes,
+                                 client_id="alcor-controller-offsets")
+        try:
+            await admin.start()
+            await probe.start()
+        except BaseException:
+            await admin.close()
+            await stop_consumer(probe)
+            raise
+        self._admin, self._probe = admin, probe
 
     async def close(self) -> None:
-        """Close the admin client."""
+        """Close the admin client and the offset probe."""
         admin, self._admin = self._admin, None
+        probe, self._probe = self._probe, None
         self._known.clear()
         if admin is not None:
             await admin.close()
+        if probe is not None:
+            await stop_consumer(probe)
 
     def forget(self) -> None:
         """Forget which topics exist (after a broker failure: it may come back empty)."""
@@ -119,18 +136,23 @@ class TopicAdmin:
                 raise for_code(code)(f"deleting topic {name}")
         _LOGGER.info("deleted Kafka topic %s", topic)
 
-    async def lag(self, consumer: AIOKafkaConsumer, group_id: str, topic: str) -> TopicLag:
-        """Return `group_id`'s committed offset against the end offset of `topic`."""
+    async def lags(self, topic: str, group_ids: list[str]) -> dict[str, TopicLag]:
+        """Return each group's committed offsets against the end offsets of `topic`."""
+        if self._probe is None:
+            raise KafkaError("Kafka offset probe is not connected")
         tps = [TopicPartition(topic, p) for p in await self.partitions(topic)]
-        ends = await consumer.end_offsets(tps)
-        committed = await self._require().list_consumer_group_offsets(group_id, partitions=tps)
-        total_end = sum(ends.values())
-        offsets = [committed[tp].offset for tp in tps if tp in committed]
-        done = [o for o in offsets if o >= 0]
-        total_committed = sum(done) if done else -1
-        behind = sum(ends[tp] - max(committed[tp].offset, 0) if tp in committed else ends[tp]
-                     for tp in tps)
-        return TopicLag(total_committed, total_end, behind)
+        async with self._probe_lock:
+            self._probe.assign(tps)
+            ends = await end_offsets(self._probe, tps)
+        out = {}
+        for group_id in group_ids:
+            committed = await self._require().list_consumer_group_offsets(group_id,
+                                                                          partitions=tps)
+            offsets = {tp: committed[tp].offset if tp in committed else -1 for tp in tps}
+            done = [o for o in offsets.values() if o >= 0]
+            behind = sum(max(ends[tp] - max(offsets[tp], 0), 0) for tp in tps)
+            out[group_id] = TopicLag(sum(done) if done else -1, sum(ends.values()), behind)
+        return out
 
     def _require(self) -> AIOKafkaAdminClient:
         if self._admin is None:

@@ -24,6 +24,7 @@ from alcor.proto import schema
 from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
 
 from . import wire
+from .clients import stop_consumer
 from .config import KafkaConfig
 from .replies import ReplyConsumer, ReplyListener, Waiter
 from .topics import TopicAdmin, TopicLag
@@ -114,7 +115,8 @@ class KafkaTransport:
                 replies.listener = self._listener
                 await replies.start(partitions)
             except BaseException:
-                await _close_quietly(producer.stop(), consumer.stop(), self.topics.close())
+                await _close_quietly(producer.stop(), stop_consumer(consumer),
+                                     self.topics.close())
                 raise
             self._producer, self._consumer, self._replies = producer, consumer, replies
 
@@ -128,8 +130,11 @@ class KafkaTransport:
         producer, consumer = self._producer, self._consumer
         self._producer = self._consumer = None
         # Bounded: a producer flushing to a dead broker would wait for request_timeout_ms.
-        await _close_quietly(*(c.stop() for c in (producer, consumer) if c is not None),
-                             self.topics.close())
+        if producer is not None:
+            await _close_quietly(producer.stop())
+        if consumer is not None:
+            await _close_quietly(stop_consumer(consumer))
+        await _close_quietly(self.topics.close())
 
     # ---- per-host push -------------------------------------------------------------------
     def host_topic(self, node: NodeTarget) -> str:
@@ -141,6 +146,7 @@ class KafkaTransport:
         topic = self.host_topic(node)
         async with self._broker_errors(f"creating {topic}"):
             await self._connect()
+            await self._reachable()
             await self.topics.ensure(topic, self.topics.host_configs())
         return topic
 
@@ -182,7 +188,7 @@ class KafkaTransport:
                                  f"{request_id} within {budget} s", "deadline") from exc
         except (KafkaError, OSError) as exc:
             self.topics.forget()
-            raise TransportError(f"{topic}: {type(exc).__name__}: {exc}",
+            raise TransportError(f"{topic}: {exc}",
                                  "transport_error") from exc
         finally:
             if waiter is not None and self._replies is not None \
@@ -190,18 +196,33 @@ class KafkaTransport:
                 del self._replies.waiters[request_id]
 
     async def _ready(self, topic: str) -> tuple[AIOKafkaProducer, ReplyConsumer]:
-        """Connect, make sure the topics exist and fail fast if the leader is unreachable."""
+        """Connect, fail fast if the broker is unreachable, make sure the topics exist."""
         await self._connect()
         producer, replies = self._producer, self._replies
         assert producer is not None and replies is not None
+        await self._reachable(topic)
         await self.topics.ensure(self.config.reply_topic, self.topics.host_configs())
         await self.topics.ensure(topic, self.topics.host_configs())
-        leader = producer.client.cluster.leader_for_partition(TopicPartition(topic, 0))
-        # Refuse instead of queueing in the producer while the broker is down: memory stays
-        # bounded and the data plane backs off.
-        if leader is not None and leader >= 0 and not await producer.client.ready(leader):
-            raise KafkaConnectionError(f"broker {leader} is not reachable")
         return producer, replies
+
+    async def _reachable(self, topic: str | None = None) -> None:
+        """Raise KafkaConnectionError unless the topic's leader (or any broker) answers.
+
+        Refusing instead of queueing in the producer (or waiting out an admin request)
+        while the broker is down keeps memory bounded and lets the data plane back off.
+        """
+        assert self._producer is not None
+        client = self._producer.client
+        leader = client.cluster.leader_for_partition(TopicPartition(topic, 0)) if topic else None
+        if leader is not None and leader >= 0:
+            candidates = [leader]
+        else:
+            candidates = [broker.nodeId for broker in client.cluster.brokers()]
+        for node_id in candidates:
+            if await client.ready(node_id):
+                return
+        if candidates:
+            raise KafkaConnectionError(f"no Kafka broker reachable (tried {candidates})")
 
     @staticmethod
     async def _produce(producer: AIOKafkaProducer, topic: str, host_ip: str, request_id: str,
@@ -243,6 +264,7 @@ class KafkaTransport:
         self._cancel_timer(("delete", topic))
         async with self._broker_errors(f"creating {topic}"):
             await self._connect()
+            await self._reachable()
             await self.topics.ensure(topic, self.topics.vpc_configs(), force=True)
         return topic
 
@@ -289,18 +311,21 @@ class KafkaTransport:
         self._cancel_timer(("delete", topic))
         async with self._broker_errors(f"deleting {topic}"):
             await self._connect()
+            await self._reachable()
             await self.topics.delete(topic)
 
-    async def consumer_lag(self, group_id: str, topic: str) -> TopicLag:
-        """Return a group's committed offset, the end offset and the lag on `topic`."""
-        async with self._broker_errors(f"reading offsets of {group_id} on {topic}"):
+    async def consumer_lags(self, topic: str, group_ids: list[str]) -> dict[str, TopicLag]:
+        """Return each consumer group's committed offset, the end offset and the lag."""
+        async with self._broker_errors(f"reading offsets on {topic}"):
             await self._connect()
-            assert self._consumer is not None
-            return await self.topics.lag(self._consumer, group_id, topic)
+            await self._reachable(topic)
+            return await self.topics.lags(topic, group_ids)
 
-    async def vpc_lag(self, node_id: str, vpc_id: str) -> TopicLag:
-        """Return how far the node's agent is behind on the VPC topic."""
-        return await self.consumer_lag(agent_group(node_id), self.vpc_topic(vpc_id))
+    async def vpc_lags(self, vpc_id: str, node_ids: list[str]) -> dict[str, TopicLag]:
+        """Return how far each node's agent is behind on the VPC topic, by node id."""
+        lags = await self.consumer_lags(self.vpc_topic(vpc_id),
+                                        [agent_group(n) for n in node_ids])
+        return {n: lags[agent_group(n)] for n in node_ids}
 
     # ---- helpers -------------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -313,7 +338,7 @@ class KafkaTransport:
             raise TransportError(f"{what}: timed out", "transport_error") from exc
         except (KafkaError, OSError) as exc:
             self.topics.forget()
-            raise TransportError(f"{what}: {type(exc).__name__}: {exc}",
+            raise TransportError(f"{what}: {exc}",
                                  "transport_error") from exc
 
     def _schedule(self, key: tuple[str, str], delay: float, action: Any) -> None:
@@ -357,11 +382,12 @@ def _retrieve(fut: asyncio.Future[Any]) -> None:
 
 
 async def _close_quietly(*closers: Any, timeout: float = 5.0) -> None:
+    """Await each closer in turn, bounded; log failures, never raise them."""
     for closer in closers:
         try:
             async with asyncio.timeout(timeout):
                 await closer
-        except Exception as exc:  # closing must never raise
+        except Exception as exc:
             _LOGGER.debug("closing a Kafka client failed: %s", exc)
 
 
