@@ -72,6 +72,12 @@ class ReplyConsumer:
             await self._consumer.position(tp)
         self._task = asyncio.create_task(self._run(), name="kafka-reply-consumer")
 
+    async def rewind(self) -> None:
+        """Go back to the start of every assigned partition (the topic was re-created)."""
+        tps = list(self._consumer.assignment())
+        if tps:
+            await self._consumer.seek_to_beginning(*tps)
+
     async def stop(self) -> None:
         """Stop reading (waiting pushes are failed by the transport)."""
         if self._task is not None:

@@ -79,23 +79,27 @@ class TopicAdmin:
         """Return the configs of a per-VPC topic (compacted: the latest state per key)."""
         return {**self.host_configs(), "cleanup.policy": "compact"}
 
-    async def ensure(self, topic: str, configs: dict[str, str], *, force: bool = False) -> None:
-        """Create `topic` with one partition unless known to exist (concurrent calls share)."""
+    async def ensure(self, topic: str, configs: dict[str, str], *, force: bool = False) -> bool:
+        """Create `topic` with one partition unless known to exist; True if created now.
+
+        Concurrent calls for one topic share a single request.
+        """
         if topic in self._known and not force:
-            return
+            return False
         if not self.config.auto_create_topics:
             self._known.add(topic)
-            return
+            return False
         pending = self._creating.get(topic)
         if pending is not None:
             await asyncio.shield(pending)
-            return
+            return False
         pending = asyncio.get_running_loop().create_future()
         self._creating[topic] = pending
         try:
-            await self._create(topic, configs)
+            created = await self._create(topic, configs)
             self._known.add(topic)
             pending.set_result(None)
+            return created
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
                 pending.cancel()
@@ -106,16 +110,19 @@ class TopicAdmin:
         finally:
             del self._creating[topic]
 
-    async def _create(self, topic: str, configs: dict[str, str]) -> None:
+    async def _create(self, topic: str, configs: dict[str, str]) -> bool:
         admin = self._require()
         new = NewTopic(topic, 1, self.config.replication_factor, topic_configs=configs)
         response = await admin.create_topics([new])
+        created = False
         for name, code, message in _topic_errors(response):
             if code == TOPIC_ALREADY_EXISTS:
                 continue
             if code:
                 raise for_code(code)(f"creating topic {name}: {message}")
+            created = True
             _LOGGER.info("created Kafka topic %s %s", name, configs)
+        return created
 
     async def partitions(self, topic: str) -> list[int]:
         """Return the partition numbers of `topic` (KafkaError if it does not exist)."""

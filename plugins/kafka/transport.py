@@ -201,7 +201,10 @@ class KafkaTransport:
         producer, replies = self._producer, self._replies
         assert producer is not None and replies is not None
         await self._reachable(topic)
-        await self.topics.ensure(self.config.reply_topic, self.topics.host_configs())
+        if await self.topics.ensure(self.config.reply_topic, self.topics.host_configs()):
+            # Created just now although the consumer was positioned on it: the broker lost
+            # its data (or someone deleted the topic). Read the new one from its start.
+            await replies.rewind()
         await self.topics.ensure(topic, self.topics.host_configs())
         return producer, replies
 

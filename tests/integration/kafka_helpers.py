@@ -39,7 +39,7 @@ def make_node(index: int, **kw: Any) -> NodeTarget:
 
 
 def port_goal_state(*port_ids: str, host_ip: str = "127.0.9.1", vpc_id: str = "vpc-1",
-                    neighbor_ids: Sequence[str] = ()) -> bytes:
+                    neighbor_ids: Sequence[str] = (), name_size: int = 40) -> bytes:
     """Return a GoalStateV2 with a VPC context state and the given port/neighbor states."""
     entries: dict[int, list[bytes]] = {}
     resources: list[tuple[int, str]] = []
@@ -53,7 +53,7 @@ def port_goal_state(*port_ids: str, host_ip: str = "127.0.9.1", vpc_id: str = "v
         revision_number=1, id=vpc_id)))
     for pid in port_ids:
         add(RT.PORT, pid, schema.PortState(operation_type=OP.CREATE, configuration=(
-            schema.PortConfiguration(revision_number=1, id=pid, name="p" * 40))))
+            schema.PortConfiguration(revision_number=1, id=pid, name="p" * name_size))))
     for pid in neighbor_ids:
         add(RT.NEIGHBOR, f"{pid}_n", schema.NeighborState(
             operation_type=OP.CREATE, configuration=schema.NeighborConfiguration(
