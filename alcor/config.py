@@ -14,10 +14,12 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "ALCOR__"
+TRANSPORT_GROUP = "alcor.southbound"  # entry-point group of southbound transports
 
 
 class ConfigError(Exception):
@@ -204,6 +206,15 @@ class SouthboundConfig:
     auto: AutoConfig = field(default_factory=AutoConfig)
     grpc: Mapping[str, Any] = field(default_factory=dict)
     kafka: Mapping[str, Any] = field(default_factory=dict)
+    # `[southbound.<name>]` tables of other installed transports (entry points in group
+    # `alcor.southbound`), lifted here by load_config; each plugin validates its own.
+    plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """Return the config section handed to the transport called `name`."""
+        if name in ("grpc", "kafka"):
+            return getattr(self, name)  # type: ignore[no-any-return]
+        return self.plugins.get(name, {})
 
 
 @dataclass(frozen=True)
@@ -253,7 +264,6 @@ SECRET_KEYS = frozenset({"password", "token", "token_sha256"})
 CHOICES = {
     ("auth", "strategy"): ("noauth", "token", "keystone"),
     ("network", "default_network_type"): ("vxlan", "geneve", "gre", "vlan", "flat"),
-    ("southbound", "default_transport"): ("grpc", "kafka", "auto", "memory"),
     ("log", "level"): ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
 }
 
@@ -284,11 +294,29 @@ def load_config(
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(data, dotted, value)
+    _lift_plugin_sections(data)
     config = _build(Config, data, "", problems)
     problems.extend(_check_semantics(config))
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def installed_transports() -> list[str]:
+    """Return the names of the installed southbound transports (entry points), sorted."""
+    return sorted({ep.name for ep in entry_points(group=TRANSPORT_GROUP)})
+
+
+def _lift_plugin_sections(data: dict[str, Any]) -> None:
+    """Move `[southbound.<plugin>]` tables of installed transports under `plugins`."""
+    southbound = data.get("southbound")
+    if not isinstance(southbound, dict):
+        return
+    known = {f.name for f in dataclasses.fields(SouthboundConfig)}
+    installed = set(installed_transports())
+    for key in [k for k, v in southbound.items()
+                if k not in known and k in installed and isinstance(v, dict)]:
+        southbound.setdefault("plugins", {})[key] = southbound.pop(key)
 
 
 def config_as_dict(config: Any, mask_secrets: bool = True) -> Any:
@@ -415,6 +443,10 @@ def _check_semantics(config: Config | None) -> list[str]:
         value = getattr(obj, key, None) if obj is not None else None
         if value is not None and value not in allowed:
             problems.append(f"{section}.{key}: must be one of {', '.join(allowed)}, got {value!r}")
+    transports = ("auto", *installed_transports())
+    if config.southbound.default_transport not in transports:
+        problems.append(f"southbound.default_transport: must be one of {', '.join(transports)}, "
+                        f"got {config.southbound.default_transport!r}")
     for i, entry in enumerate(config.auth.tokens):
         if bool(entry.token) == bool(entry.token_sha256):
             problems.append(f"auth.tokens[{i}]: set exactly one of token, token_sha256")

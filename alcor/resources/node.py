@@ -1,8 +1,11 @@
 """Compute nodes (the Alcor node registry, /nodes; admin only, not project-scoped)."""
 
+from dataclasses import dataclass
+
 from alcor import errors
 from alcor.resources.base import Attr, Resource
-from alcor.resources.types import Enum, Int, IpAddress, String, Type
+from alcor.resources.types import Enum, Int, Invalid, IpAddress, String, Type
+from alcor.southbound.loader import node_transports
 
 NODE_ID = String(255, min_len=1, pattern=r"[A-Za-z0-9._:-]+")
 TOPIC = String(249, min_len=1, pattern=r"[A-Za-z0-9._-]+")
@@ -19,6 +22,20 @@ class HostMac(Type):
 
     def schema(self):  # noqa: D102
         return {"type": "string", "format": "mac-address"}
+
+
+@dataclass(frozen=True)
+class TransportName(Type):
+    """`auto` or the name of an installed southbound transport (entry point), read per call."""
+
+    def convert(self, value):  # noqa: D102 - see Type.convert
+        allowed = node_transports()
+        if not isinstance(value, str) or value not in allowed:
+            raise Invalid(f"'{value}' is not in {allowed}")
+        return value
+
+    def schema(self):  # noqa: D102
+        return {"type": "string", "enum": node_transports()}
 
 
 NODE = Resource(
@@ -38,7 +55,7 @@ NODE = Resource(
         Attr("host_dvr_mac", HostMac(), update="Y", nullable=True, default=None),
         Attr("data-path-ip", IpAddress(), update="Y", nullable=True, default=None),
         Attr("ncm_id", String(255), update="Y", nullable=True, default=None),
-        Attr("transport", Enum(("grpc", "kafka", "auto")), update="Y"),
+        Attr("transport", TransportName(), update="Y"),
         Attr("mq_topic", TOPIC, update="Y", nullable=True, default=None),
         Attr("grpc_api", Enum(("v1", "v2")), update="Y", default="v2"),
         Attr("agent_type", Enum(("aca", "alcor")), update="Y", default="aca"),

@@ -6,9 +6,18 @@ from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
-from alcor.config import ConfigError
+from alcor.config import TRANSPORT_GROUP, ConfigError, installed_transports
 
-GROUP = "alcor.southbound"
+GROUP = TRANSPORT_GROUP
+# A node mode, not a plugin: per-host states over grpc, large VPCs' neighbors over kafka.
+AUTO = "auto"
+
+__all__ = ["AUTO", "GROUP", "installed_transports", "node_transports", "transport_class"]
+
+
+def node_transports() -> list[str]:
+    """Return every value a node's `transport` accepts: `auto` and the installed names."""
+    return [AUTO, *installed_transports()]
 
 
 def transport_class(name: str, overrides: Mapping[str, Any] | None = None) -> Any:

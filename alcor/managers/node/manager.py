@@ -114,8 +114,7 @@ class NodeManager(ResourceManager):
         node = defaults(NODE, given)
         node.setdefault("node_id", str(uuid.uuid4()))
         node.setdefault("server_port", self._config.agent_port)
-        node.setdefault("transport", self._config.default_transport
-                        if self._config.default_transport in ("grpc", "kafka", "auto") else "grpc")
+        node.setdefault("transport", self._config.default_transport)
         if "agent_type" not in given and node["transport"] in ("kafka", "auto"):
             node["agent_type"] = "alcor"
         _check_agent_type(node)
