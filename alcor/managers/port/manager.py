@@ -104,7 +104,8 @@ class PortManager(ResourceManager):
                     params.extend(values)
         if not clauses:
             return []
-        return [Where("EXISTS (SELECT 1 FROM ip_allocations a WHERE a.port_id = t.id AND "
+        # Driven from the allocations index (ip / subnet), not a scan of every port.
+        return [Where("t.id IN (SELECT a.port_id FROM ip_allocations a WHERE "
                       + " AND ".join(clauses) + ")", tuple(params))]
 
     # ---- create ------------------------------------------------------------------------
