@@ -14,7 +14,7 @@ import random
 import re
 import time
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,21 +109,6 @@ class ReplyBuilder:
         return bytes(self._buf)
 
 
-def _spans(buf: bytes) -> Iterator[tuple[int, int, int]]:
-    """Yield (field number, start, end) of each length-delimited top-level field."""
-    pos, end = 0, len(buf)
-    read = wire.read_varint
-    while pos < end:
-        tag, pos = read(buf, pos)
-        wt = tag & 7
-        if wt == 2:
-            n, pos = read(buf, pos)
-            yield tag >> 3, pos, pos + n
-            pos += n
-        else:
-            pos = wire.skip(buf, pos, wt)
-
-
 _V2_ENTRY = {n: wire.spec_of(schema.GoalStateV2)[n << 3 | 2].sub for n in V2_FIELD.values()}
 _V1_STATE = {n: wire.spec_of(schema.GoalState)[n << 3 | 2].sub for n in V1_FIELD.values()}
 _STAGE1 = (GATEWAY, VPC, SUBNET, SECURITYGROUP)  # context first, then ACA's order
@@ -137,6 +122,7 @@ class Applier:
         self.state = state
         self.options = options or ApplyOptions()
         self._rng = random.Random(self.options.seed)
+        self.last_states = 0  # states in the last message (for --apply-latency-us)
         self._apply: dict[int, Callable[[int, dict[str, Any], int], int]] = {
             VPC: self._put_vpc, SUBNET: self._put_subnet, SECURITYGROUP: self._put_sg,
             GATEWAY: self._put_gateway, ROUTER: self._put_router, PORT: self._put_port,
@@ -165,7 +151,7 @@ class Applier:
         t0 = _now()
         kind_of = {n: k for k, n in fields.items()}
         spans: dict[int, array[int]] = {k: array("q") for k in kind_of.values()}
-        for n, start, end in _spans(payload):
+        for n, start, end in wire.spans(payload):
             kind = kind_of.get(n)
             if kind is not None:
                 spans[kind].extend((n, start, end))
@@ -182,6 +168,7 @@ class Applier:
         for kind, state in deletes:
             self._one(kind, state, reply)
         self.state.counters["messages"] += 1
+        self.last_states = reply.count
         return reply.finish((_now() - t0) // 1000)
 
     # ---- one state -------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
+from collections.abc import Iterator
 from typing import Any
 
 import betterproto
@@ -88,6 +89,20 @@ def skip(buf: bytes, pos: int, wire_type: int) -> int:
     if wire_type == 5:
         return pos + 4
     raise ValueError(f"unsupported wire type {wire_type}")
+
+
+def spans(buf: bytes) -> Iterator[tuple[int, int, int]]:
+    """Yield (field number, start, end) of each length-delimited top-level field."""
+    pos, end = 0, len(buf)
+    while pos < end:
+        tag, pos = read_varint(buf, pos)
+        wt = tag & 7
+        if wt == 2:
+            n, pos = read_varint(buf, pos)
+            yield tag >> 3, pos, pos + n
+            pos += n
+        else:
+            pos = skip(buf, pos, wt)
 
 
 def _decode(buf: bytes, pos: int, end: int, spec: Spec) -> dict[str, Any]:
