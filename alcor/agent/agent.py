@@ -47,8 +47,8 @@ class AgentConfig:
     """Where one agent listens and whom it asks for goal states."""
 
     ip: str
-    port: int = 50001
-    subscribe_port: int | None = None  # default: port + 1
+    port: int = 50001  # 0 = any free port (tests); read Agent.port after start()
+    subscribe_port: int | None = None  # default: port + 1 (any free port when port is 0)
     controller: tuple[str, int] | None = None
     node_id: str = ""
     apply_latency_us: int = 0
@@ -78,7 +78,11 @@ class Agent:
         self.config = config
         self.ip = config.ip
         self.node_id = config.node_id or config.ip
-        self.subscribe_port = config.subscribe_port or config.port + 1
+        self.port = config.port
+        if config.subscribe_port is not None:
+            self.subscribe_port = config.subscribe_port
+        else:
+            self.subscribe_port = config.port + 1 if config.port else 0
         self.state = AgentState(self.ip)
         self.applier = Applier(self.state, config.apply)
         self.restarted = asyncio.Event()  # set once AGENT_RESTARTED got SUCCESS
@@ -91,12 +95,16 @@ class Agent:
 
     async def start(self) -> None:
         """Serve both gRPC services, then announce the restart to the controller."""
-        provisioner = ClosingServer([_Provisioner(self)], codec=CODEC)
-        await provisioner.start(sock=bind_socket(self.ip, self.config.port))
-        self._servers.append(provisioner)
-        subscriber = ClosingServer([_Subscriber(self)], codec=CODEC)
-        await subscriber.start(sock=bind_socket(self.ip, self.subscribe_port))
-        self._servers.append(subscriber)
+        for service, port in ((_Provisioner(self), self.port),
+                              (_Subscriber(self), self.subscribe_port)):
+            sock = bind_socket(self.ip, port)
+            server = ClosingServer([service], codec=CODEC)
+            await server.start(sock=sock)
+            self._servers.append(server)
+            if isinstance(service, _Provisioner):
+                self.port = sock.getsockname()[1]
+            else:
+                self.subscribe_port = sock.getsockname()[1]
         self._start_announcer()
 
     async def stop(self) -> None:
@@ -141,8 +149,14 @@ class Agent:
     # ---- goal states -----------------------------------------------------------------
 
     async def apply(self, payload: bytes, *, v1: bool = False) -> bytes:
-        """Apply one encoded goal state and return the encoded reply (gRPC or Kafka)."""
-        reply = self.applier.apply_v1(payload) if v1 else self.applier.apply_v2(payload)
+        """Apply one encoded goal state and return the encoded reply (gRPC or Kafka).
+
+        Raises ValueError when the payload is not a decodable goal state.
+        """
+        try:
+            reply = self.applier.apply_v1(payload) if v1 else self.applier.apply_v2(payload)
+        except (IndexError, UnicodeDecodeError) as exc:
+            raise ValueError(f"malformed goal state: {exc}") from exc
         if self.config.apply_latency_us:
             await asyncio.sleep(self.config.apply_latency_us * self.applier.last_states / 1e6)
         return reply
@@ -256,7 +270,7 @@ class Agent:
     def describe(self) -> dict[str, Any]:
         """Return a short summary for listings."""
         st = self.state
-        return {"ip": self.ip, "port": self.config.port, "subscribe_port": self.subscribe_port,
+        return {"ip": self.ip, "port": self.port, "subscribe_port": self.subscribe_port,
                 "node_id": self.node_id, "restarted": self.restarted.is_set(),
                 "ports": len(st.ports), "neighbors": len(st.neighbors),
                 "routers": len(st.routers)}
@@ -281,11 +295,17 @@ class _Provisioner:
         # ACA reads one message, writes one reply and finishes OK.
         payload = await stream.recv_message()
         if payload is not None:
-            await stream.send_message(await self._agent.apply(payload))
+            await stream.send_message(await self._apply(payload, v1=False))
 
     async def _push_v1(self, stream: Any) -> None:
         payload = await stream.recv_message()
-        await stream.send_message(await self._agent.apply(payload, v1=True))
+        await stream.send_message(await self._apply(payload, v1=True))
+
+    async def _apply(self, payload: bytes, v1: bool) -> bytes:
+        try:
+            return await self._agent.apply(payload, v1=v1)
+        except ValueError as exc:
+            raise GRPCError(Status.INVALID_ARGUMENT, str(exc)) from exc
 
     def __mapping__(self) -> dict[str, Handler]:
         unary = Cardinality.UNARY_UNARY
