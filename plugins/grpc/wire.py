@@ -6,6 +6,7 @@ import socket
 import weakref
 from typing import Any
 
+from grpclib.client import Channel
 from grpclib.encoding.proto import ProtoCodec
 from grpclib.protocol import H2Protocol
 from grpclib.server import Server
@@ -82,3 +83,20 @@ class ClosingServer(Server):
             processor = getattr(protocol, "processor", None)
             if processor is not None:
                 processor.close("server stopped")
+
+
+class SourceBoundChannel(Channel):
+    """A grpclib Channel whose connections leave from `local_ip`.
+
+    The controller identifies a requesting agent by the peer address of its connection,
+    so each of many agents in one process must dial from its own loopback IP.
+    """
+
+    def __init__(self, host: str, port: int, *, local_ip: str, **kwargs: Any) -> None:
+        super().__init__(host, port, **kwargs)
+        self._local_ip = local_ip
+
+    async def _create_connection(self) -> H2Protocol:
+        _, protocol = await self._loop.create_connection(
+            self._protocol_factory, self._host, self._port, local_addr=(self._local_ip, 0))
+        return protocol
