@@ -96,4 +96,10 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     alcor = Alcor(config=config, store=store, bus=bus, components=components,
                   authenticator=authenticator)
     alcor.extra["dataplane"] = dataplane
+    if config.southbound.embedded_agents > 0:
+        from alcor.agent.embedded import EmbeddedAgents
+        embedded = EmbeddedAgents(bus, dataplane, config.southbound.embedded_agents,
+                                  config.southbound.agent_port, config.southbound.grpc_server.host)
+        components.append(embedded)
+        alcor.extra["embedded_agents"] = embedded
     return alcor

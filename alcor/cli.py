@@ -108,8 +108,10 @@ def config_check(config_file: str | None) -> None:
 
 def _attach_commands() -> None:
     """Attach the commands that live in their own packages."""
+    from alcor.agent.cli import agent
     from alcor.bench.cli import bench
 
+    main.add_command(agent)
     main.add_command(bench)
 
 
