@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from alcor.api.metrics import make_collector
 from alcor.bus import Bus
 from alcor.config import Config
 from alcor.lifecycle import Component
@@ -96,6 +97,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     alcor = Alcor(config=config, store=store, bus=bus, components=components,
                   authenticator=authenticator)
     alcor.extra["dataplane"] = dataplane
+    alcor.extra["collect_metrics"] = make_collector(alcor)
     if config.southbound.embedded_agents > 0:
         from alcor.agent.embedded import EmbeddedAgents
         embedded = EmbeddedAgents(bus, dataplane, config.southbound.embedded_agents,

@@ -227,3 +227,18 @@ async def test_on_demand_pushes_a_known_neighbor_and_fails_an_unknown_one(cloud)
     missing = await agent.arp(tunnel, "10.7.0.250")
     assert missing.get("mac") is None
     assert cloud.state(3)["counters"].get("on_demand:FAILURE") == 1
+
+
+async def test_metrics_expose_delivery_and_resource_series(cloud):
+    """/metrics has the HTTP, resource, port-status and per-node southbound series."""
+    net, _ = await cloud.network(["10.9.0.0/24"])
+    await cloud.port(net, 1)
+    await cloud.idle()
+    resp = await cloud.client.get("/metrics")
+    text = await resp.text()
+    assert resp.status == 200
+    for series in ('alcor_http_requests_total{method="POST",route="/v2.0/ports",status="201"}',
+                   'alcor_resources{type="port"}', 'alcor_ports{status="ACTIVE"}',
+                   'alcor_nodes{transport="grpc"} 4.0', 'alcor_sb_push_total{node="node-1"',
+                   'alcor_sb_pending_states{node="node-1"} 0.0', "alcor_sb_push_seconds_bucket"):
+        assert series in text, series
