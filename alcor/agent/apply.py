@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import socket
 import time
 from array import array
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from .state import (
     GatewayArp,
     Neighbor,
     intern_int,
+    ip_to_int,
     share,
 )
 
@@ -63,10 +65,12 @@ def is_mac(s: str) -> bool:
 
 
 def is_ipv4(s: str) -> bool:
-    """Tell whether `s` is a dotted-quad IPv4 address (as inet_pton accepts)."""
-    parts = s.split(".")
-    return len(parts) == 4 and all(
-        p.isdigit() and p.isascii() and len(p) <= 3 and int(p) < 256 for p in parts)
+    """Tell whether `s` is a dotted-quad IPv4 address (inet_pton, as ACA checks)."""
+    try:
+        socket.inet_pton(socket.AF_INET, s)
+    except (OSError, ValueError):  # ValueError: embedded NUL
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,22 +87,28 @@ class ReplyBuilder:
 
     def __init__(self) -> None:
         self._buf = bytearray(b"\x08" + varint(FORMAT_VERSION))
+        self._heads: dict[tuple[int, int, int], bytes] = {}
         self.count = 0
 
     def add(self, rid: str, kind: int, op: int, status: int, nc_us: int, dp_us: int) -> None:
         """Add one status; times in µs."""
         r = rid.encode()
-        body = bytearray(b"\x0a")
-        body += varint(len(r))
-        body += r
-        for tag, v in ((0x10, kind), (0x18, op), (0x20, status), (0x28, dp_us),
-                       (0x30, nc_us), (0x38, nc_us + dp_us)):
-            if v:
-                body.append(tag)
-                body += varint(min(v, 0xFFFFFFFF))
-        self._buf.append(0x12)
-        self._buf += varint(len(body))
-        self._buf += body
+        head = self._heads.get((kind, op, status))
+        if head is None:
+            head = self._heads[(kind, op, status)] = b"".join(
+                bytes((tag,)) + varint(v) for tag, v in ((0x10, kind), (0x18, op), (0x20, status))
+                if v)
+        body = b"\x0a" + varint(len(r)) + r + head
+        if dp_us:
+            body += b"\x28" + varint(min(dp_us, 0xFFFFFFFF))
+        if nc_us:
+            body += b"\x30" + varint(min(nc_us, 0xFFFFFFFF))
+        if nc_us + dp_us:
+            body += b"\x38" + varint(min(nc_us + dp_us, 0xFFFFFFFF))
+        buf = self._buf
+        buf.append(0x12)
+        buf += varint(len(body))
+        buf += body
         self.count += 1
 
     def finish(self, total_us: int) -> bytes:
@@ -203,7 +213,7 @@ class Applier:
             if status == SUCCESS and self.state.applied(kind, rid) == rev:
                 self.state.unbury(kind, rid)
         t2 = _now()
-        counters[f"{KIND_NAMES[kind]}:{_STATUS_NAMES[status]}"] += 1
+        counters[_COUNTER_KEYS[kind][status]] += 1
         reply.add(rid, kind, op, status, (t1 - t0) // 1000, (t2 - t1) // 1000)
 
     # Each _put_* handler calls _mark() where validation ends and programming begins, so
@@ -325,7 +335,7 @@ class Applier:
         st.subnet_router[sid] = router_id
         subnet = st.subnets[sid]
         gw = subnet.get("gateway", {})
-        st.arp_put(gw.get("ip_address", ""), subnet.get("tunnel_id", 0),
+        st.arp_put(ip_to_int(gw.get("ip_address", "")), subnet.get("tunnel_id", 0),
                    GatewayArp(gw.get("mac_address", ""), st.own_ip, router_id))
         # Neighbors whose L3 part waited for a router owning this subnet get it now.
         for nid in st.deferred.pop(sid, ()):
@@ -431,9 +441,10 @@ class Applier:
                      tuple((p.get("ip_address", ""), p.get("mac_address", ""))
                            for p in cfg.get("allow_address_pairs", ())))
         st.neighbors[nid] = n
-        for ntype, sid, ip, tid, router in n.fixed_ips:
-            # An L3 fixed IP without a local router is programmed as L2 only (ACA: ENOENT).
+        for ip, tid in n.arp_keys():
             st.arp_put(ip, tid, n)
+        for ntype, sid, _, _, router in fixed:
+            # An L3 fixed IP without a local router is programmed as L2 only (ACA: ENOENT).
             if ntype == L3 and router is None:
                 st.deferred.setdefault(sid, set()).add(nid)
         return SUCCESS
@@ -443,8 +454,9 @@ class Applier:
         old = st.neighbors.pop(rid, None)
         if old is None:
             return
-        for ntype, sid, ip, tid, router in old.fixed_ips:
+        for ip, tid in old.arp_keys():
             st.arp_drop(ip, tid, old)
+        for ntype, sid, _, _, router in old.fixed_ips:
             if ntype == L3 and router is None:
                 waiting = st.deferred.get(sid)
                 if waiting is not None:
@@ -480,4 +492,4 @@ class Applier:
             del self.state.dhcp[old[1]]
 
 
-_STATUS_NAMES = [s.name for s in schema.OperationStatus]
+_COUNTER_KEYS = [[f"{k}:{s.name}" for s in schema.OperationStatus] for k in KIND_NAMES]

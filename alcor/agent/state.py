@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from collections import Counter, OrderedDict, deque
@@ -25,34 +26,91 @@ def intern_int(n: int) -> int:
     return _SMALL_INTS.setdefault(n, n)
 
 
-class Neighbor:
-    """A compact neighbor record (slots, shared strings) for the ≤ 400 B per neighbor budget.
+def ip_to_int(ip: str) -> int:
+    """Pack a dotted-quad IPv4 string into an int (raises OSError if it is not one)."""
+    return int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big")
 
-    `fixed_ips` is a tuple of 5-tuples (neighbor_type, subnet_id, ip, tunnel_id,
-    router_id); an L3 fixed IP with router_id None is `l3_deferred` (stored as L2 until a
-    local router owns its subnet).
+
+def int_to_ip(n: int) -> str:
+    """Unpack an int into a dotted-quad IPv4 string."""
+    return socket.inet_ntop(socket.AF_INET, n.to_bytes(4, "big"))
+
+
+def mac_to_int(mac: str) -> int:
+    """Pack a colon-separated MAC into an int."""
+    return int(mac.replace(":", ""), 16)
+
+
+def int_to_mac(n: int) -> str:
+    """Unpack an int into a lower-case colon-separated MAC."""
+    h = f"{n:012x}"
+    return f"{h[0:2]}:{h[2:4]}:{h[4:6]}:{h[6:8]}:{h[8:10]}:{h[10:12]}"
+
+
+FixedIp = tuple[int, str, str, int, "str | None"]  # type, subnet, ip, tunnel, router
+
+
+class Neighbor:
+    """A compact neighbor record, for the ≤ 400 B per neighbor budget (spec §7).
+
+    The first fixed IP is stored inline (most ports have one), the MAC and that IP as
+    ints, and repeated strings (subnet, VPC, host IP/MAC) are shared. `fixed_ips` reads and
+    writes all of them as (neighbor_type, subnet_id, ip, tunnel_id, router_id) tuples; an
+    L3 fixed IP with router_id None is `l3_deferred` (stored as L2 until a local router
+    owns its subnet).
     """
 
-    __slots__ = ("id", "revision", "vpc_id", "name", "mac", "host_ip", "host_mac",
-                 "fixed_ips", "pairs")
+    __slots__ = ("id", "revision", "vpc_id", "name", "_mac", "host_ip", "host_mac", "pairs",
+                 "_type", "_subnet", "_ip", "_tunnel", "_router", "_extra")
 
     def __init__(self, nid: str, revision: int, vpc_id: str, name: str, mac: str,
-                 host_ip: str, host_mac: str, fixed_ips: tuple[tuple[Any, ...], ...],
+                 host_ip: str, host_mac: str, fixed_ips: tuple[FixedIp, ...],
                  pairs: tuple[tuple[str, str], ...]) -> None:
         self.id = nid
         self.revision = revision
         self.vpc_id = vpc_id
         self.name = name
-        self.mac = mac
+        self._mac = mac_to_int(mac)
         self.host_ip = host_ip
         self.host_mac = host_mac
-        self.fixed_ips = fixed_ips
         self.pairs = pairs
+        self.fixed_ips = fixed_ips
+
+    @property
+    def mac(self) -> str:
+        """Return the MAC address."""
+        return int_to_mac(self._mac)
 
     @property
     def port_id(self) -> str:
         """Return the port id (an ARP entry's owner)."""
         return self.id
+
+    @property
+    def fixed_ips(self) -> tuple[FixedIp, ...]:
+        """Return every fixed IP as (neighbor_type, subnet_id, ip, tunnel_id, router_id)."""
+        if self._ip is None:
+            return self._extra
+        first = (self._type, self._subnet, int_to_ip(self._ip), self._tunnel, self._router)
+        return (first, *self._extra)
+
+    @fixed_ips.setter
+    def fixed_ips(self, value: tuple[FixedIp, ...]) -> None:
+        if not value:
+            self._type = self._subnet = self._ip = self._tunnel = self._router = None
+            self._extra: tuple[FixedIp, ...] = ()
+            return
+        t, s, ip, tid, r = value[0]
+        self._type, self._subnet, self._ip, self._tunnel, self._router = (
+            t, s, ip_to_int(ip), tid, r)
+        self._extra = tuple(value[1:])
+
+    def arp_keys(self) -> Iterator[tuple[int, int]]:
+        """Yield (ip as int, tunnel_id) of every fixed IP."""
+        if self._ip is not None:
+            yield self._ip, self._tunnel
+        for _, _, ip, tid, _ in self._extra:
+            yield ip_to_int(ip), tid
 
     def to_json(self, own_ip: str) -> dict[str, Any]:
         """Return the neighbor with §1 field names plus its programming details."""
@@ -96,8 +154,8 @@ class AgentState:
         self.security_groups: dict[str, dict[str, Any]] = {}
         self.gateways: dict[str, dict[str, Any]] = {}
         self.neighbors: dict[str, Neighbor] = {}
-        # tunnel_id -> ip -> entry (nested, so no key tuple per entry).
-        self.arp: dict[int, dict[str, Neighbor | GatewayArp]] = {}
+        # tunnel_id -> ip (as int) -> entry: nested, and int keys, to keep entries small.
+        self.arp: dict[int, dict[int, Neighbor | GatewayArp]] = {}
         self.routes: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.host_dvr_mac: str | None = None  # sticky: the first one seen, as ACA
         self.subnet_router: dict[str, str] = {}
@@ -168,25 +226,30 @@ class AgentState:
     def arp_lookup(self, ip: str, tunnel_id: int) -> Neighbor | GatewayArp | None:
         """Return the ARP entry for (ip, tunnel_id), or None."""
         by_ip = self.arp.get(tunnel_id)
-        return None if by_ip is None else by_ip.get(ip)
+        if by_ip is None:
+            return None
+        try:
+            return by_ip.get(ip_to_int(ip))
+        except OSError:
+            return None
 
-    def arp_put(self, ip: str, tunnel_id: int, entry: Neighbor | GatewayArp) -> None:
-        """Add or replace an ARP entry."""
+    def arp_put(self, ip: int, tunnel_id: int, entry: Neighbor | GatewayArp) -> None:
+        """Add or replace the ARP entry of (ip as int, tunnel_id)."""
         by_ip = self.arp.get(tunnel_id)
         if by_ip is None:
             by_ip = self.arp[intern_int(tunnel_id)] = {}
         by_ip[ip] = entry
 
-    def arp_drop(self, ip: str, tunnel_id: int, owner: object) -> None:
-        """Remove an ARP entry if `owner` still holds it."""
+    def arp_drop(self, ip: int, tunnel_id: int, owner: object) -> None:
+        """Remove the ARP entry of (ip as int, tunnel_id) if `owner` still holds it."""
         by_ip = self.arp.get(tunnel_id)
         if by_ip is not None and by_ip.get(ip) is owner:
             del by_ip[ip]
             if not by_ip:
                 del self.arp[tunnel_id]
 
-    def iter_arp(self) -> Iterator[tuple[str, int, Neighbor | GatewayArp]]:
-        """Yield (ip, tunnel_id, entry) for every ARP entry."""
+    def iter_arp(self) -> Iterator[tuple[int, int, Neighbor | GatewayArp]]:
+        """Yield (ip as int, tunnel_id, entry) for every ARP entry."""
         for tid, by_ip in self.arp.items():
             for ip, entry in by_ip.items():
                 yield ip, tid, entry
@@ -240,7 +303,7 @@ class AgentState:
             "gateways": {k: wire.to_json(c.GatewayConfiguration, v)
                          for k, v in self.gateways.items()},
             "neighbors": {k: n.to_json(self.own_ip) for k, n in self.neighbors.items()},
-            "arp": [{"ip": ip, "tunnel_id": tid, "mac": e.mac, "host_ip": e.host_ip,
+            "arp": [{"ip": int_to_ip(ip), "tunnel_id": tid, "mac": e.mac, "host_ip": e.host_ip,
                      "port_id": e.port_id} for ip, tid, e in self.iter_arp()],
             "routes": [{"router_id": r, "subnet_id": s, "host_dvr_mac_address": self.host_dvr_mac,
                         "routing_rules": [wire.to_json(c.RouterConfigurationRoutingRule, x)

@@ -128,7 +128,13 @@ def _decode(buf: bytes, pos: int, end: int, spec: Spec) -> dict[str, Any]:
             n = buf[pos]
             pos += 1
             if n & 0x80:
-                n, pos = read_varint(buf, pos - 1)
+                # Lengths of 128..16383 (most states) take two bytes: inline them.
+                b = buf[pos]
+                if b < 0x80:
+                    n = (n & 0x7F) | b << 7
+                    pos += 1
+                else:
+                    n, pos = read_varint(buf, pos - 1)
             stop = pos + n
             if stop > end:
                 raise ValueError("truncated message")

@@ -75,18 +75,24 @@ def v2_entry(kind: int, key: str, state_bytes: bytes) -> bytes:
     return map_entry(V2_FIELD[kind], key, state_bytes)
 
 
+# ResourceIdType prefix per kind: type=1 (varint, omitted for VPC=0), then the id tag.
+_RID_PREFIX = [(b"\x08" + bytes((k,)) if k else b"") + b"\x12" for k in range(128)]
+
+
 def encode_host_resources(resources: Iterable[tuple[int, str]]) -> bytes:
     """Encode a HostResources message listing `(ResourceType, id)` pairs."""
-    parts = []
+    out = bytearray()
+    prefixes = _RID_PREFIX
     for kind, rid in resources:
         i = rid.encode()
-        # ResourceIdType: type=1 (varint, omitted when VPC=0), id=2 (string).
-        body = b"".join((b"\x08", varint(kind), b"\x12", varint(len(i)), i) if kind else
-                        (b"\x12", varint(len(i)), i))
-        parts.append(b"\x0a")
-        parts.append(varint(len(body)))
-        parts.append(body)
-    return b"".join(parts)
+        prefix = prefixes[kind]
+        n = varint(len(i))
+        out += b"\x0a"
+        out += varint(len(prefix) + len(n) + len(i))
+        out += prefix
+        out += n
+        out += i
+    return bytes(out)
 
 
 def assemble_goal_state_v2(

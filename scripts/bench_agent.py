@@ -1,0 +1,85 @@
+"""Measure the reference agent: pool start-up and idle RSS, neighbor apply time and memory."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import sys
+import time
+
+from alcor.agent import AgentConfig, AgentPool, AgentState, Applier
+from alcor.proto import schema
+from alcor.southbound import encoding
+from bench_encoding import neighbor_bytes  # scripts/ is on sys.path when run
+
+RT = schema.ResourceType
+TUNNEL = 1001
+
+
+def rss_mb() -> float:
+    """Return this process's resident set size in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def context_payload() -> bytes:
+    """VPC + subnet for the neighbors."""
+    sub = schema.SubnetState(schema.OperationType.INFO, schema.SubnetConfiguration(
+        revision_number=1, id="sub-1", vpc_id="vpc-1", cidr="10.0.0.0/8", tunnel_id=TUNNEL,
+        gateway=schema.SubnetConfigurationGateway("10.0.0.1", "fa:16:3e:00:00:01")))
+    vpc = schema.VpcState(schema.OperationType.INFO, schema.VpcConfiguration(
+        revision_number=1, id="vpc-1", tunnel_id=TUNNEL))
+    return encoding.assemble_goal_state_v2("h", [(RT.SUBNET, "sub-1"), (RT.VPC, "vpc-1")], {
+        3: [encoding.v2_entry(RT.VPC, "vpc-1", bytes(vpc))],
+        4: [encoding.v2_entry(RT.SUBNET, "sub-1", bytes(sub))]})
+
+
+def bench_apply(n: int) -> None:
+    """Apply n neighbors in one GoalStateV2 to one agent state; print time and memory."""
+    applier = Applier(AgentState("127.0.0.1"))
+    applier.apply_v2(context_payload())
+    entries, resources = [], []
+    for i in range(n):
+        key, data = neighbor_bytes(i)
+        entries.append(encoding.v2_entry(RT.NEIGHBOR, key, data))
+        resources.append((RT.NEIGHBOR, key))
+    payload = encoding.assemble_goal_state_v2("127.0.0.1", resources, {7: entries})
+    del entries, resources
+    gc.collect()
+    before = rss_mb()
+    t, cpu = time.perf_counter(), time.process_time()
+    reply = applier.apply_v2(payload)
+    elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
+    del payload, reply
+    gc.collect()
+    after = rss_mb()
+    print(f"apply {n:,} neighbors: {elapsed:.2f} s wall, {cpu:.2f} s CPU "
+          f"({cpu / n * 1e6:.1f} µs CPU each); "
+          f"RSS +{(after - before):.0f} MiB = {(after - before) * 2**20 / n:.0f} B/neighbor "
+          f"(tables: neighbors={len(applier.state.neighbors):,})")
+
+
+async def bench_pool(count: int) -> None:
+    """Start `count` agents, print start-up time and idle RSS per agent."""
+    gc.collect()
+    before = rss_mb()
+    pool = AgentPool(AgentConfig(ip="127.3.0.1", port=50001), count=count)
+    t = time.perf_counter()
+    await pool.start()
+    elapsed = time.perf_counter() - t
+    gc.collect()
+    after = rss_mb()
+    print(f"{count} agents started in {elapsed:.2f} s; idle RSS +{after - before:.1f} MiB "
+          f"= {(after - before) * 1024 / count:.0f} KiB/agent (process {after:.0f} MiB)")
+    await pool.stop()
+
+
+if __name__ == "__main__":
+    what = sys.argv[1] if len(sys.argv) > 1 else "pool"
+    if what == "pool":
+        asyncio.run(bench_pool(int(sys.argv[2]) if len(sys.argv) > 2 else 500))
+    else:
+        bench_apply(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
