@@ -7,10 +7,11 @@ import gc
 import sys
 import time
 
+from bench_encoding import neighbor_bytes  # scripts/ is on sys.path when run
+
 from alcor.agent import AgentConfig, AgentPool, AgentState, Applier
 from alcor.proto import schema
 from alcor.southbound import encoding
-from bench_encoding import neighbor_bytes  # scripts/ is on sys.path when run
 
 RT = schema.ResourceType
 TUNNEL = 1001

@@ -195,7 +195,7 @@ class AgentState:
         return entry[0]
 
     def accepts(self, kind: int, rid: str, rev: int, delete: bool) -> bool:
-        """Apply the §4.3 table: may a state at `rev` be applied (else OUT_OF_ORDER)?"""
+        """Tell whether a state at `rev` may be applied (§4.3); False means OUT_OF_ORDER."""
         applied = self.applied(kind, rid)
         tomb = self.tomb_rev(kind, rid)
         if delete:

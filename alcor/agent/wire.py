@@ -17,7 +17,6 @@ from typing import Any
 
 import betterproto
 
-
 _VARINT, _BOOL, _ENUM, _STRING, _MESSAGE, _MAP = range(6)
 _SCALAR_KIND = {"uint32": _VARINT, "uint64": _VARINT, "bool": _BOOL, "enum": _ENUM,
                 "string": _STRING, "message": _MESSAGE, "map": _MAP}

@@ -47,7 +47,8 @@ class GrpcConfig:
 
     def push_deadline(self, states: int) -> float:
         """Return the per-call deadline for a message carrying `states` states."""
-        return min(self.deadline_max_s, self.deadline_base_s + states * self.deadline_per_state_ms / 1000)
+        per_state_s = self.deadline_per_state_ms / 1000
+        return min(self.deadline_max_s, self.deadline_base_s + states * per_state_s)
 
 
 @dataclass(slots=True)

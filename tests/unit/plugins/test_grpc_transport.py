@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from alcor_grpc.transport import GrpcConfig, GrpcTransport, transport
 from alcor_grpc.wire import PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw, bind_socket
+from alcor_grpc.wire import ClosingServer as Server
 from grpclib.const import Cardinality, Handler, Status
 from grpclib.exceptions import GRPCError
-from alcor_grpc.wire import ClosingServer as Server
 
 from alcor.proto import schema
 from alcor.southbound import encoding
@@ -223,7 +223,7 @@ async def test_subscribe_info_goes_to_the_subscribe_port(agent, grpc_transport):
 
 def test_unknown_config_key_is_rejected():
     """An unknown [southbound.grpc] key raises ValueError naming it."""
-    with pytest.raises(ValueError, match="southbound.grpc.conect_timeout_s"):
+    with pytest.raises(ValueError, match=r"southbound\.grpc\.conect_timeout_s"):
         GrpcTransport(SouthboundContext(config={"conect_timeout_s": 1}))
     cfg = GrpcConfig.from_mapping({"deadline_base_s": 1, "deadline_per_state_ms": 2})
     assert cfg.push_deadline(1000) == 3.0
