@@ -28,8 +28,8 @@ from grpclib.const import Cardinality, Handler, Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from alcor.proto import schema
+from alcor.southbound import wire
 
-from . import wire
 from .apply import Applier, ApplyOptions
 from .state import AgentState
 
@@ -163,7 +163,7 @@ class Agent:
 
     def apply_goal_state_bytes(self, payload: bytes) -> schema.GoalStateOperationReply:
         """Apply a GoalStateV2 synchronously and return the decoded reply (tests, Kafka)."""
-        return schema.GoalStateOperationReply().parse(self.applier.apply_v2(payload))
+        return wire.decode_reply(self.applier.apply_v2(payload))
 
     def plug(self, port_id: str) -> None:
         """Mark a port as plugged (Nova's vif plug): its CREATE stops answering PENDING."""

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from alcor.proto import schema
+from alcor.southbound import wire
 from alcor.southbound.encoding import V1_FIELD, V2_FIELD, varint
 
-from . import wire
 from .state import (
     DHCP,
     GATEWAY,

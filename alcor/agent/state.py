@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from alcor.proto import schema
-
-from . import wire
+from alcor.southbound import wire
 
 # Resource kinds as plain ints (schema.ResourceType values) for speed in the apply loop.
 VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = range(8)

@@ -11,6 +11,9 @@ from grpclib.encoding.proto import ProtoCodec
 from grpclib.protocol import H2Protocol
 from grpclib.server import Server
 
+from alcor.proto import schema
+from alcor.southbound.wire import decode_reply
+
 SERVICE = "/alcor.schema.GoalStateProvisioner/"
 PUSH_V1 = SERVICE + "PushNetworkResourceStates"
 PUSH_V2 = SERVICE + "PushGoalStatesStream"
@@ -39,6 +42,9 @@ class BytesCodec(ProtoCodec):
         """Return the raw bytes for `Raw`, else parse into `message_type`."""
         if message_type is Raw:
             return data
+        if message_type is schema.GoalStateOperationReply:
+            # One status per state: betterproto would spend seconds on a 10k-state reply.
+            return decode_reply(data)
         return message_type().parse(data)
 
 
