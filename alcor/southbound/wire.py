@@ -228,8 +228,9 @@ def _fast_message(cls: type[betterproto.Message], fields: dict[str, Any]) -> Any
     the instance is indistinguishable from one built by parse() (a test checks equality).
     """
     obj = object.__new__(cls)
-    obj.__dict__.update(fields)
-    obj.__dict__.update(_serialized_on_wire=True, _unknown_fields=b"", _group_current={})
+    fields.update(_serialized_on_wire=True, _unknown_fields=b"", _group_current={})
+    # Through object's own __setattr__: betterproto overrides attribute access per field.
+    object.__setattr__(obj, "__dict__", fields)
     return obj
 
 
