@@ -87,6 +87,7 @@ class Agent:
         self.applier = Applier(self.state, config.apply)
         self.restarted = asyncio.Event()  # set once AGENT_RESTARTED got SUCCESS
         self.on_subscribe: SubscribeHook | None = None
+        self._apply_lock = asyncio.Lock()
         self._servers: list[ClosingServer] = []
         self._channel: SourceBoundChannel | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -151,14 +152,23 @@ class Agent:
     async def apply(self, payload: bytes, *, v1: bool = False) -> bytes:
         """Apply one encoded goal state and return the encoded reply (gRPC or Kafka).
 
-        Raises ValueError when the payload is not a decodable goal state.
+        Messages apply one at a time, each in steps that yield to the event loop, so a
+        huge message on one agent does not stall the other agents of the pool. Raises
+        ValueError when the payload is not a decodable goal state.
         """
-        try:
-            reply = self.applier.apply_v1(payload) if v1 else self.applier.apply_v2(payload)
-        except (IndexError, UnicodeDecodeError) as exc:
-            raise ValueError(f"malformed goal state: {exc}") from exc
-        if self.config.apply_latency_us:
-            await asyncio.sleep(self.config.apply_latency_us * self.applier.last_states / 1e6)
+        async with self._apply_lock:
+            applier = self.applier
+            steps = applier.steps_v1(payload) if v1 else applier.steps_v2(payload)
+            try:
+                while True:
+                    next(steps)
+                    await asyncio.sleep(0)
+            except StopIteration as done:
+                reply: bytes = done.value
+            except (IndexError, UnicodeDecodeError) as exc:
+                raise ValueError(f"malformed goal state: {exc}") from exc
+            if self.config.apply_latency_us:
+                await asyncio.sleep(self.config.apply_latency_us * applier.last_states / 1e6)
         return reply
 
     def apply_goal_state_bytes(self, payload: bytes) -> schema.GoalStateOperationReply:

@@ -15,7 +15,7 @@ import re
 import socket
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,18 @@ FORMAT_VERSION = 102
 
 _MAC = re.compile(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}")
 _now = time.perf_counter_ns
+
+
+CHUNK = 2048  # states applied between two yields of steps_v1/steps_v2
+
+
+def drain(steps: Generator[None, None, bytes]) -> bytes:
+    """Run a steps generator to its end and return its value (the reply)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
 
 
 class Invalid(Exception):
@@ -148,16 +160,27 @@ class Applier:
 
     def apply_v2(self, payload: bytes) -> bytes:
         """Apply a GoalStateV2 and return the encoded GoalStateOperationReply."""
-        return self._run(payload, V2_FIELD, lambda n, s, e: wire.decode_span(
-            payload, s, e, _V2_ENTRY[n]).get("value", {}))
+        return drain(self.steps_v2(payload))
 
     def apply_v1(self, payload: bytes) -> bytes:
         """Apply a V1 GoalState (repeated states) and return the encoded reply."""
+        return drain(self.steps_v1(payload))
+
+    def steps_v2(self, payload: bytes) -> Generator[None, None, bytes]:
+        """Apply a GoalStateV2 in steps of CHUNK states; the generator returns the reply.
+
+        Lets an event loop that runs many agents breathe during a million-state message.
+        """
+        return self._run(payload, V2_FIELD, lambda n, s, e: wire.decode_span(
+            payload, s, e, _V2_ENTRY[n]).get("value", {}))
+
+    def steps_v1(self, payload: bytes) -> Generator[None, None, bytes]:
+        """Apply a V1 GoalState in steps, like steps_v2."""
         return self._run(payload, V1_FIELD, lambda n, s, e: wire.decode_span(
             payload, s, e, _V1_STATE[n]))
 
     def _run(self, payload: bytes, fields: Any,
-             decode: Callable[[int, int, int], dict[str, Any]]) -> bytes:
+             decode: Callable[[int, int, int], dict[str, Any]]) -> Generator[None, None, bytes]:
         t0 = _now()
         kind_of = {n: k for k, n in fields.items()}
         spans: dict[int, array[int]] = {k: array("q") for k in kind_of.values()}
@@ -175,6 +198,8 @@ class Applier:
                     deletes.append((kind, state))  # context leaves after its users
                 else:
                     self._one(kind, state, reply)
+                    if reply.count % CHUNK == 0:
+                        yield
         for kind, state in deletes:
             self._one(kind, state, reply)
         self.state.counters["messages"] += 1
