@@ -1,4 +1,7 @@
-"""Measure the reference agent: pool start-up and idle RSS, neighbor apply time and memory."""
+"""Measure the reference agent: pool start-up and idle RSS, apply time and memory, pushes.
+
+Run: .venv/bin/python scripts/bench_agent.py pool [N] | apply [N] | push [N [NEIGHBORS]]
+"""
 
 from __future__ import annotations
 
@@ -78,9 +81,41 @@ async def bench_pool(count: int) -> None:
     await pool.stop()
 
 
+async def bench_push(n: int, neighbors: int = 0) -> None:
+    """Push `n` small goal states (plus `neighbors` neighbor states) over gRPC to one agent."""
+    from alcor_grpc.transport import transport
+
+    from alcor.agent import Agent
+    from alcor.southbound.base import NodeTarget
+
+    agent = Agent(AgentConfig(ip="127.3.1.1", port=0))
+    await agent.start()
+    node = NodeTarget(node_id="n", node_name="n", local_ip=agent.ip, server_port=agent.port)
+    entries = [encoding.v2_entry(RT.NEIGHBOR, *neighbor_bytes(i)) for i in range(neighbors)]
+    keys = [(RT.NEIGHBOR, neighbor_bytes(i)[0]) for i in range(neighbors)]
+    try:
+        async with transport() as t:
+            await t.push(node, context_payload(), request_id="ctx", timeout=10)
+            times = []
+            for i in range(n):
+                payload = encoding.assemble_goal_state_v2(agent.ip, keys, {7: entries})
+                start = time.perf_counter()
+                await t.push(node, payload, request_id=str(i), timeout=600)
+                times.append(time.perf_counter() - start)
+        times.sort()
+        print(f"push with {neighbors} neighbors over gRPC (agent apply included): "
+              f"p50 {times[len(times) // 2] * 1e3:.2f} ms, "
+              f"p99 {times[int(len(times) * 0.99)] * 1e3:.2f} ms over {n}")
+    finally:
+        await agent.stop()
+
+
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "pool"
     if what == "pool":
         asyncio.run(bench_pool(int(sys.argv[2]) if len(sys.argv) > 2 else 500))
+    elif what == "push":
+        asyncio.run(bench_push(int(sys.argv[2]) if len(sys.argv) > 2 else 1000,
+                               int(sys.argv[3]) if len(sys.argv) > 3 else 0))
     else:
         bench_apply(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)

@@ -54,7 +54,10 @@ CODEC = BytesCodec()
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind a listening TCP socket (port 0 = any free port) to hand to grpclib's Server."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets whose proto says
+    # TCP, and accepted sockets inherit it. Without it every call waits ~40 ms (Nagle vs
+    # delayed ACK).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
