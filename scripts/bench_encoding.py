@@ -13,6 +13,8 @@ from alcor.southbound import encoding
 
 RT = schema.ResourceType
 TUNNEL = 1001
+SUBNET_ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+VPC_ID = "2b1a5b1e-0d5c-4d6e-9e43-2f0b1c8d9e01"
 
 
 def _s(field: int, value: str) -> bytes:
@@ -33,9 +35,9 @@ def neighbor_bytes(i: int) -> tuple[str, bytes]:
     pid = f"{i:08x}-0000-4000-8000-{i:012x}"
     ip = f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
     mac = "fa:16:3e:%02x:%02x:%02x" % (i >> 16 & 255, i >> 8 & 255, i & 255)
-    fixed = _s(2, "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f") + _s(3, ip) + _v(5, TUNNEL)
+    fixed = _s(2, SUBNET_ID) + _s(3, ip) + _v(5, TUNNEL)
     cfg = (_v(1, 1) + _s(2, f"{i:032x}") + _s(3, pid) + _v(4, 1)
-           + _s(5, "2b1a5b1e-0d5c-4d6e-9e43-2f0b1c8d9e01") + _s(7, mac)
+           + _s(5, VPC_ID) + _s(7, mac)
            + _s(8, "52:54:00:00:00:0a") + _s(9, "192.168.1.11") + _m(10, fixed))
     return f"{pid}_n", _v(1, 1) + _m(2, cfg)
 

@@ -96,17 +96,17 @@ class Agent:
 
     async def start(self) -> None:
         """Serve both gRPC services, then announce the restart to the controller."""
-        for service, port in ((_Provisioner(self), self.port),
-                              (_Subscriber(self), self.subscribe_port)):
-            sock = bind_socket(self.ip, port)
-            server = ClosingServer([service], codec=CODEC)
-            await server.start(sock=sock)
-            self._servers.append(server)
-            if isinstance(service, _Provisioner):
-                self.port = sock.getsockname()[1]
-            else:
-                self.subscribe_port = sock.getsockname()[1]
+        self.port = await self._serve(_Provisioner(self), self.port)
+        self.subscribe_port = await self._serve(_Subscriber(self), self.subscribe_port)
         self._start_announcer()
+
+    async def _serve(self, service: Any, port: int) -> int:
+        """Serve one gRPC service on this agent's IP; return the bound port."""
+        sock = bind_socket(self.ip, port)
+        server = ClosingServer([service], codec=CODEC)
+        await server.start(sock=sock)
+        self._servers.append(server)
+        return int(sock.getsockname()[1])
 
     async def stop(self) -> None:
         """Cancel background work, close the servers and the controller channel."""
