@@ -265,17 +265,17 @@ class Agent:
         """Store or drop a subscription; return an OperationStatus value."""
         topic = info.get("topic", "")
         if not topic:
-            return schema.OperationStatus.INVALID_ARG.value
+            return int(schema.OperationStatus.INVALID_ARG)
         key = info.get("key", "")
         if info.get("subscribe_operation", 0) == schema.SubscribeOperation.Unsubscribe:
             self.state.subscriptions.pop(topic, None)
-            return schema.OperationStatus.SUCCESS.value
+            return int(schema.OperationStatus.SUCCESS)
         self.state.subscriptions[topic] = {"key": key, "state": "subscribed",
                                            "since": time.time()}
         if self.on_subscribe is not None:
             # TODO(proto): the Kafka consumer reads `topic` to its end offset here.
             await self.on_subscribe(topic, key)
-        return schema.OperationStatus.SUCCESS.value
+        return int(schema.OperationStatus.SUCCESS)
 
     def describe(self) -> dict[str, Any]:
         """Return a short summary for listings."""

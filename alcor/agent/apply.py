@@ -15,7 +15,7 @@ import time
 from array import array
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from alcor.proto import schema
 from alcor.southbound import wire
@@ -49,7 +49,7 @@ def drain(steps: Generator[None, None, bytes]) -> bytes:
         try:
             next(steps)
         except StopIteration as done:
-            return done.value
+            return cast(bytes, done.value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,9 +30,9 @@ from .state import AgentState
 
 SUCCESS, FAILURE, INVALID_ARG, PENDING, OUT_OF_ORDER = range(5)
 INFO, CREATE, UPDATE, GET, DELETE = range(5)
-FULL = schema.UpdateType.FULL.value
-VLAN = schema.NetworkType.VLAN.value
-ZETA = schema.GatewayType.ZETA.value
+FULL = int(schema.UpdateType.FULL)
+VLAN = int(schema.NetworkType.VLAN)
+ZETA = int(schema.GatewayType.ZETA)
 
 _MAC = re.compile(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}")
 _now = time.perf_counter_ns

@@ -12,7 +12,7 @@ from alcor.proto import schema
 # Resource kinds as plain ints (schema.ResourceType values) for speed in the apply loop.
 VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = range(8)
 KIND_NAMES = [k.name for k in schema.ResourceType]
-L3 = schema.NeighborType.L3.value
+L3 = int(schema.NeighborType.L3)
 
 _SMALL_INTS: dict[int, int] = {}
 
@@ -56,6 +56,12 @@ class Neighbor:
     owns its subnet).
     """
 
+    _type: int
+    _subnet: str
+    _ip: int | None
+    _tunnel: int
+    _router: str | None
+
     __slots__ = ("id", "revision", "vpc_id", "name", "_mac", "host_ip", "host_mac", "pairs",
                  "_type", "_subnet", "_ip", "_tunnel", "_router", "_extra")
 
@@ -92,14 +98,13 @@ class Neighbor:
 
     @fixed_ips.setter
     def fixed_ips(self, value: tuple[FixedIp, ...]) -> None:
+        self._extra: tuple[FixedIp, ...] = tuple(value[1:])
         if not value:
-            self._type = self._subnet = self._ip = self._tunnel = self._router = None
-            self._extra: tuple[FixedIp, ...] = ()
+            self._type, self._subnet, self._ip, self._tunnel, self._router = 0, "", None, 0, None
             return
         t, s, ip, tid, r = value[0]
         self._type, self._subnet, self._ip, self._tunnel, self._router = (
             t, s, ip_to_int(ip), tid, r)
-        self._extra = tuple(value[1:])
 
     def arp_keys(self) -> Iterator[tuple[int, int]]:
         """Yield (ip as int, tunnel_id) of every fixed IP."""

@@ -107,9 +107,11 @@ class AgentState:
 
     def table(self, kind: int) -> dict[str, Any]:
         """Return the id-keyed table of a stored kind."""
-        return {VPC: self.vpcs, SUBNET: self.subnets, PORT: self.ports,
-                ROUTER: self.routers, SECURITYGROUP: self.security_groups,
-                GATEWAY: self.gateways, NEIGHBOR: self.neighbors}[kind]
+        tables: dict[int, dict[str, Any]] = {
+            VPC: self.vpcs, SUBNET: self.subnets, PORT: self.ports, ROUTER: self.routers,
+            SECURITYGROUP: self.security_groups, GATEWAY: self.gateways,
+            NEIGHBOR: self.neighbors}
+        return tables[kind]
 
     # ---- ARP -------------------------------------------------------------------------
 

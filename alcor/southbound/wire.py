@@ -14,7 +14,7 @@ import dataclasses
 import functools
 import typing
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import betterproto
 
@@ -41,9 +41,9 @@ Spec = dict[int, Field]  # keyed by the full wire tag (field_number << 3 | wire_
 @functools.cache
 def spec_of(cls: type[betterproto.Message]) -> Spec:
     """Return the decoding table of a generated betterproto message class."""
-    info = cls._betterproto
+    info: Any = cls._betterproto  # type: ignore[arg-type]  # betterproto classproperty
     spec: Spec = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(cast(Any, cls)):
         meta = info.meta_by_field_name[f.name]
         kind = _SCALAR_KIND[meta.proto_type]
         sub: Any = None
@@ -248,8 +248,8 @@ def decode_reply(data: bytes) -> schema.GoalStateOperationReply:
         "network_configuration_time": s.get("network_configuration_time", 0),
         "state_elapse_time": s.get("state_elapse_time", 0),
     }) for s in d.get("operation_statuses", ())]
-    return _fast_message(_REPLY, {
+    return cast(schema.GoalStateOperationReply, _fast_message(_REPLY, {
         "format_version": d.get("format_version", 0),
         "operation_statuses": statuses,
         "message_total_operation_time": d.get("message_total_operation_time", 0),
-    })
+    }))
