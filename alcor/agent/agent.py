@@ -28,8 +28,8 @@ from grpclib.const import Cardinality, Handler, Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from alcor.proto import schema
+from alcor.southbound import wire
 
-from . import wire
 from .apply import Applier, ApplyOptions
 from .state import AgentState
 
@@ -87,6 +87,7 @@ class Agent:
         self.applier = Applier(self.state, config.apply)
         self.restarted = asyncio.Event()  # set once AGENT_RESTARTED got SUCCESS
         self.on_subscribe: SubscribeHook | None = None
+        self._apply_lock = asyncio.Lock()
         self._servers: list[ClosingServer] = []
         self._channel: SourceBoundChannel | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -95,17 +96,17 @@ class Agent:
 
     async def start(self) -> None:
         """Serve both gRPC services, then announce the restart to the controller."""
-        for service, port in ((_Provisioner(self), self.port),
-                              (_Subscriber(self), self.subscribe_port)):
-            sock = bind_socket(self.ip, port)
-            server = ClosingServer([service], codec=CODEC)
-            await server.start(sock=sock)
-            self._servers.append(server)
-            if isinstance(service, _Provisioner):
-                self.port = sock.getsockname()[1]
-            else:
-                self.subscribe_port = sock.getsockname()[1]
+        self.port = await self._serve(_Provisioner(self), self.port)
+        self.subscribe_port = await self._serve(_Subscriber(self), self.subscribe_port)
         self._start_announcer()
+
+    async def _serve(self, service: Any, port: int) -> int:
+        """Serve one gRPC service on this agent's IP; return the bound port."""
+        sock = bind_socket(self.ip, port)
+        server = ClosingServer([service], codec=CODEC)
+        await server.start(sock=sock)
+        self._servers.append(server)
+        return int(sock.getsockname()[1])
 
     async def stop(self) -> None:
         """Cancel background work, close the servers and the controller channel."""
@@ -151,19 +152,28 @@ class Agent:
     async def apply(self, payload: bytes, *, v1: bool = False) -> bytes:
         """Apply one encoded goal state and return the encoded reply (gRPC or Kafka).
 
-        Raises ValueError when the payload is not a decodable goal state.
+        Messages apply one at a time, each in steps that yield to the event loop, so a
+        huge message on one agent does not stall the other agents of the pool. Raises
+        ValueError when the payload is not a decodable goal state.
         """
-        try:
-            reply = self.applier.apply_v1(payload) if v1 else self.applier.apply_v2(payload)
-        except (IndexError, UnicodeDecodeError) as exc:
-            raise ValueError(f"malformed goal state: {exc}") from exc
-        if self.config.apply_latency_us:
-            await asyncio.sleep(self.config.apply_latency_us * self.applier.last_states / 1e6)
+        async with self._apply_lock:
+            applier = self.applier
+            steps = applier.steps_v1(payload) if v1 else applier.steps_v2(payload)
+            try:
+                while True:
+                    next(steps)
+                    await asyncio.sleep(0)
+            except StopIteration as done:
+                reply: bytes = done.value
+            except (IndexError, UnicodeDecodeError) as exc:
+                raise ValueError(f"malformed goal state: {exc}") from exc
+            if self.config.apply_latency_us:
+                await asyncio.sleep(self.config.apply_latency_us * applier.last_states / 1e6)
         return reply
 
     def apply_goal_state_bytes(self, payload: bytes) -> schema.GoalStateOperationReply:
         """Apply a GoalStateV2 synchronously and return the decoded reply (tests, Kafka)."""
-        return schema.GoalStateOperationReply().parse(self.applier.apply_v2(payload))
+        return wire.decode_reply(self.applier.apply_v2(payload))
 
     def plug(self, port_id: str) -> None:
         """Mark a port as plugged (Nova's vif plug): its CREATE stops answering PENDING."""
@@ -255,17 +265,17 @@ class Agent:
         """Store or drop a subscription; return an OperationStatus value."""
         topic = info.get("topic", "")
         if not topic:
-            return schema.OperationStatus.INVALID_ARG.value
+            return int(schema.OperationStatus.INVALID_ARG)
         key = info.get("key", "")
         if info.get("subscribe_operation", 0) == schema.SubscribeOperation.Unsubscribe:
             self.state.subscriptions.pop(topic, None)
-            return schema.OperationStatus.SUCCESS.value
+            return int(schema.OperationStatus.SUCCESS)
         self.state.subscriptions[topic] = {"key": key, "state": "subscribed",
                                            "since": time.time()}
         if self.on_subscribe is not None:
             # TODO(proto): the Kafka consumer reads `topic` to its end offset here.
             await self.on_subscribe(topic, key)
-        return schema.OperationStatus.SUCCESS.value
+        return int(schema.OperationStatus.SUCCESS)
 
     def describe(self) -> dict[str, Any]:
         """Return a short summary for listings."""

@@ -2,82 +2,30 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from alcor.proto import schema
+from alcor.southbound import wire
 
-from . import wire
-
-# Resource kinds as plain ints (schema.ResourceType values) for speed in the apply loop.
-VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = range(8)
-KIND_NAMES = [k.name for k in schema.ResourceType]
-L3 = schema.NeighborType.L3.value
-
-_SMALL_INTS: dict[int, int] = {}
-
-
-def intern_int(n: int) -> int:
-    """Share int objects (tunnel ids) across the many neighbors that carry them."""
-    return _SMALL_INTS.setdefault(n, n)
-
-
-class Neighbor:
-    """A compact neighbor record (slots, shared strings) for the ≤ 400 B per neighbor budget.
-
-    `fixed_ips` is a tuple of 5-tuples (neighbor_type, subnet_id, ip, tunnel_id,
-    router_id); an L3 fixed IP with router_id None is `l3_deferred` (stored as L2 until a
-    local router owns its subnet).
-    """
-
-    __slots__ = ("id", "revision", "vpc_id", "name", "mac", "host_ip", "host_mac",
-                 "fixed_ips", "pairs")
-
-    def __init__(self, nid: str, revision: int, vpc_id: str, name: str, mac: str,
-                 host_ip: str, host_mac: str, fixed_ips: tuple[tuple[Any, ...], ...],
-                 pairs: tuple[tuple[str, str], ...]) -> None:
-        self.id = nid
-        self.revision = revision
-        self.vpc_id = vpc_id
-        self.name = name
-        self.mac = mac
-        self.host_ip = host_ip
-        self.host_mac = host_mac
-        self.fixed_ips = fixed_ips
-        self.pairs = pairs
-
-    @property
-    def port_id(self) -> str:
-        """Return the port id (an ARP entry's owner)."""
-        return self.id
-
-    def to_json(self, own_ip: str) -> dict[str, Any]:
-        """Return the neighbor with §1 field names plus its programming details."""
-        return {
-            "revision_number": self.revision, "id": self.id, "vpc_id": self.vpc_id,
-            "name": self.name, "mac_address": self.mac, "host_mac_address": self.host_mac,
-            "host_ip_address": self.host_ip, "local": self.host_ip == own_ip,
-            "fixed_ips": [{
-                "neighbor_type": schema.NeighborType(t).name, "subnet_id": s, "ip_address": ip,
-                "tunnel_id": tid, "router_id": r, "l3_deferred": t == L3 and r is None,
-            } for t, s, ip, tid, r in self.fixed_ips],
-            "allow_address_pairs": [{"ip_address": i, "mac_address": m} for i, m in self.pairs],
-        }
-
-
-class GatewayArp:
-    """An ARP entry for a subnet gateway IP, filled from a router's subnet."""
-
-    __slots__ = ("mac", "host_ip", "port_id", "router_id")
-
-    def __init__(self, mac: str, host_ip: str, router_id: str) -> None:
-        self.mac = mac
-        self.host_ip = host_ip
-        self.port_id = ""
-        self.router_id = router_id
+from .records import (
+    DHCP,
+    GATEWAY,
+    KIND_NAMES,
+    NEIGHBOR,
+    PORT,
+    ROUTER,
+    SECURITYGROUP,
+    SUBNET,
+    VPC,
+    GatewayArp,
+    Neighbor,
+    int_to_ip,
+    intern_int,
+    ip_to_int,
+)
 
 
 class AgentState:
@@ -96,8 +44,8 @@ class AgentState:
         self.security_groups: dict[str, dict[str, Any]] = {}
         self.gateways: dict[str, dict[str, Any]] = {}
         self.neighbors: dict[str, Neighbor] = {}
-        # tunnel_id -> ip -> entry (nested, so no key tuple per entry).
-        self.arp: dict[int, dict[str, Neighbor | GatewayArp]] = {}
+        # tunnel_id -> ip (as int) -> entry: nested, and int keys, to keep entries small.
+        self.arp: dict[int, dict[int, Neighbor | GatewayArp]] = {}
         self.routes: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.host_dvr_mac: str | None = None  # sticky: the first one seen, as ACA
         self.subnet_router: dict[str, str] = {}
@@ -137,7 +85,7 @@ class AgentState:
         return entry[0]
 
     def accepts(self, kind: int, rid: str, rev: int, delete: bool) -> bool:
-        """Apply the §4.3 table: may a state at `rev` be applied (else OUT_OF_ORDER)?"""
+        """Tell whether a state at `rev` may be applied (§4.3); False means OUT_OF_ORDER."""
         applied = self.applied(kind, rid)
         tomb = self.tomb_rev(kind, rid)
         if delete:
@@ -159,34 +107,41 @@ class AgentState:
 
     def table(self, kind: int) -> dict[str, Any]:
         """Return the id-keyed table of a stored kind."""
-        return {VPC: self.vpcs, SUBNET: self.subnets, PORT: self.ports,
-                ROUTER: self.routers, SECURITYGROUP: self.security_groups,
-                GATEWAY: self.gateways, NEIGHBOR: self.neighbors}[kind]
+        tables: dict[int, dict[str, Any]] = {
+            VPC: self.vpcs, SUBNET: self.subnets, PORT: self.ports, ROUTER: self.routers,
+            SECURITYGROUP: self.security_groups, GATEWAY: self.gateways,
+            NEIGHBOR: self.neighbors}
+        return tables[kind]
 
     # ---- ARP -------------------------------------------------------------------------
 
     def arp_lookup(self, ip: str, tunnel_id: int) -> Neighbor | GatewayArp | None:
         """Return the ARP entry for (ip, tunnel_id), or None."""
         by_ip = self.arp.get(tunnel_id)
-        return None if by_ip is None else by_ip.get(ip)
+        if by_ip is None:
+            return None
+        try:
+            return by_ip.get(ip_to_int(ip))
+        except OSError:
+            return None
 
-    def arp_put(self, ip: str, tunnel_id: int, entry: Neighbor | GatewayArp) -> None:
-        """Add or replace an ARP entry."""
+    def arp_put(self, ip: int, tunnel_id: int, entry: Neighbor | GatewayArp) -> None:
+        """Add or replace the ARP entry of (ip as int, tunnel_id)."""
         by_ip = self.arp.get(tunnel_id)
         if by_ip is None:
             by_ip = self.arp[intern_int(tunnel_id)] = {}
         by_ip[ip] = entry
 
-    def arp_drop(self, ip: str, tunnel_id: int, owner: object) -> None:
-        """Remove an ARP entry if `owner` still holds it."""
+    def arp_drop(self, ip: int, tunnel_id: int, owner: object) -> None:
+        """Remove the ARP entry of (ip as int, tunnel_id) if `owner` still holds it."""
         by_ip = self.arp.get(tunnel_id)
         if by_ip is not None and by_ip.get(ip) is owner:
             del by_ip[ip]
             if not by_ip:
                 del self.arp[tunnel_id]
 
-    def iter_arp(self) -> Iterator[tuple[str, int, Neighbor | GatewayArp]]:
-        """Yield (ip, tunnel_id, entry) for every ARP entry."""
+    def iter_arp(self) -> Iterator[tuple[int, int, Neighbor | GatewayArp]]:
+        """Yield (ip as int, tunnel_id, entry) for every ARP entry."""
         for tid, by_ip in self.arp.items():
             for ip, entry in by_ip.items():
                 yield ip, tid, entry
@@ -240,7 +195,7 @@ class AgentState:
             "gateways": {k: wire.to_json(c.GatewayConfiguration, v)
                          for k, v in self.gateways.items()},
             "neighbors": {k: n.to_json(self.own_ip) for k, n in self.neighbors.items()},
-            "arp": [{"ip": ip, "tunnel_id": tid, "mac": e.mac, "host_ip": e.host_ip,
+            "arp": [{"ip": int_to_ip(ip), "tunnel_id": tid, "mac": e.mac, "host_ip": e.host_ip,
                      "port_id": e.port_id} for ip, tid, e in self.iter_arp()],
             "routes": [{"router_id": r, "subnet_id": s, "host_dvr_mac_address": self.host_dvr_mac,
                         "routing_rules": [wire.to_json(c.RouterConfigurationRoutingRule, x)
@@ -256,8 +211,3 @@ class AgentState:
             "counters": dict(self.counters),
             "last_errors": list(self.last_errors),
         }
-
-
-def share(s: str) -> str:
-    """Intern a string repeated across many records (subnet, VPC, host IP/MAC ids)."""
-    return sys.intern(s)

@@ -75,18 +75,32 @@ def v2_entry(kind: int, key: str, state_bytes: bytes) -> bytes:
     return map_entry(V2_FIELD[kind], key, state_bytes)
 
 
+# ResourceIdType prefix per kind: type=1 (varint, omitted for VPC=0), then the id tag.
+_RID_PREFIX = [(b"\x08" + bytes((k,)) if k else b"") + b"\x12" for k in range(128)]
+
+
 def resource_id_entry(kind: int, rid: str) -> bytes:
     """Encode one `resources` entry (a ResourceIdType) of HostResources, tag included."""
     i = rid.encode()
-    # ResourceIdType: type=1 (varint, omitted when VPC=0), id=2 (string).
-    body = b"".join((b"\x08", varint(kind), b"\x12", varint(len(i)), i) if kind else
-                    (b"\x12", varint(len(i)), i))
-    return b"".join((b"\x0a", varint(len(body)), body))
+    prefix = _RID_PREFIX[kind]
+    n = varint(len(i))
+    return b"".join((b"\x0a", varint(len(prefix) + len(n) + len(i)), prefix, n, i))
 
 
 def encode_host_resources(resources: Iterable[tuple[int, str]]) -> bytes:
     """Encode a HostResources message listing `(ResourceType, id)` pairs."""
-    return b"".join(resource_id_entry(kind, rid) for kind, rid in resources)
+    out = bytearray()
+    prefixes = _RID_PREFIX
+    for kind, rid in resources:
+        i = rid.encode()
+        prefix = prefixes[kind]
+        n = varint(len(i))
+        out += b"\x0a"
+        out += varint(len(prefix) + len(n) + len(i))
+        out += prefix
+        out += n
+        out += i
+    return bytes(out)
 
 
 def assemble_goal_state_v2(

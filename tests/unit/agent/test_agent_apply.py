@@ -233,3 +233,24 @@ def test_state_json_uses_spec_field_names(agent):
     assert view["gateways"]["gw-1"]["zeta_info"] == {"port_inband_operation": 8300}
     assert view["applied"]["PORT"] == {"p-b": 1}
     assert view["counters"]["PORT:SUCCESS"] == 1
+
+
+def test_large_messages_apply_in_steps(monkeypatch):
+    """steps_v2 yields between chunks of states and returns the full reply at the end."""
+    from alcor.agent import apply as apply_module
+
+    monkeypatch.setattr(apply_module, "CHUNK", 2)
+    applier = Applier(AgentState("10.0.0.12"))
+    payload = goal_state(*context(), *(neighbor(pid=f"p{i}", ip=f"10.10.0.{10 + i}")
+                                       for i in range(5)))
+    steps = applier.steps_v2(payload)
+    yields = 0
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            reply = statuses(done.value)
+            break
+        yields += 1
+    assert yields == 3  # after states 2, 4 and 6 of 7
+    assert len(reply) == 7 and set(reply.values()) == {"SUCCESS"}

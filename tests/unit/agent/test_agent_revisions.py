@@ -15,7 +15,7 @@ from agent_helpers import (
     vpc,
 )
 
-from alcor.agent import Applier, AgentState
+from alcor.agent import AgentState, Applier
 from alcor.agent.state import NEIGHBOR, PORT
 
 # kind name, builder, and the context each needs

@@ -10,8 +10,8 @@ import betterproto
 import pytest
 from proto_populate import build_ours
 
-from alcor.agent import wire
 from alcor.proto import schema
+from alcor.southbound import wire
 
 MESSAGES = sorted(name for name, obj in vars(schema).items()
                   if inspect.isclass(obj) and issubclass(obj, betterproto.Message))
@@ -66,3 +66,21 @@ def test_to_json_fills_defaults_and_names_enums():
     assert view["update_type"] == "DELTA"
     assert view["fixed_ips"] == [{"neighbor_type": "L2", "subnet_id": "", "ip_address": "",
                                   "arion_group": "", "tunnel_id": 0}]
+
+
+@pytest.mark.parametrize("choice", [0, 1])
+def test_decode_reply_equals_betterproto_parse(choice):
+    """decode_reply builds the same message as parse(), usable like any other."""
+    reply = build_ours(schema.GoalStateOperationReply, choice)
+    reply.operation_statuses.append(schema.GoalStateOperationReplyGoalStateOperationStatus(
+        resource_id="n", resource_type=schema.ResourceType.NEIGHBOR))  # zeros left off
+    data = bytes(reply)
+    fast = wire.decode_reply(data)
+    assert fast == schema.GoalStateOperationReply().parse(data)
+    assert bytes(fast) == data
+    last = fast.operation_statuses[-1]
+    assert last.operation_status is schema.OperationStatus.SUCCESS
+    assert last.resource_type.name == "NEIGHBOR"
+    fast.operation_statuses[0].resource_id = "changed"  # still a normal, mutable message
+    assert fast.operation_statuses[0].resource_id == "changed"
+    assert wire.decode_reply(b"") == schema.GoalStateOperationReply()

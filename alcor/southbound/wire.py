@@ -1,10 +1,11 @@
-"""Fast protobuf decoding into plain dicts for the agent.
+"""Fast protobuf decoding: into plain dicts (agent), and into replies (controller).
 
-betterproto 2.0.0b7 spends hundreds of µs per small message here, which rules it out for
-a goal state with a million neighbors. This decoder walks the wire format once and builds
-dicts keyed by the §1 field names (enums stay ints, absent fields are absent). Its field
-tables are derived from the generated betterproto classes, so the .proto files remain the
-single source of truth. Decoders and tables are module-level and shared by every agent.
+betterproto 2.0.0b7 spends 100-200 µs per small message here, which rules it out for a
+goal state with a million neighbors and for a reply with a status per neighbor. This
+decoder walks the wire format once and builds dicts keyed by the §1 field names (enums
+stay ints, absent fields are absent). Its field tables are derived from the generated
+betterproto classes, so the .proto files remain the single source of truth. Tables are
+module-level and shared by every agent.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import dataclasses
 import functools
 import typing
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import betterproto
 
+from alcor.proto import schema
 
 _VARINT, _BOOL, _ENUM, _STRING, _MESSAGE, _MAP = range(6)
 _SCALAR_KIND = {"uint32": _VARINT, "uint64": _VARINT, "bool": _BOOL, "enum": _ENUM,
@@ -39,9 +41,9 @@ Spec = dict[int, Field]  # keyed by the full wire tag (field_number << 3 | wire_
 @functools.cache
 def spec_of(cls: type[betterproto.Message]) -> Spec:
     """Return the decoding table of a generated betterproto message class."""
-    info = cls._betterproto
+    info: Any = cls._betterproto  # type: ignore[arg-type]  # betterproto classproperty
     spec: Spec = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(cast(Any, cls)):
         meta = info.meta_by_field_name[f.name]
         kind = _SCALAR_KIND[meta.proto_type]
         sub: Any = None
@@ -128,7 +130,13 @@ def _decode(buf: bytes, pos: int, end: int, spec: Spec) -> dict[str, Any]:
             n = buf[pos]
             pos += 1
             if n & 0x80:
-                n, pos = read_varint(buf, pos - 1)
+                # Lengths of 128..16383 (most states) take two bytes: inline them.
+                b = buf[pos]
+                if b < 0x80:
+                    n = (n & 0x7F) | b << 7
+                    pos += 1
+                else:
+                    n, pos = read_varint(buf, pos - 1)
             stop = pos + n
             if stop > end:
                 raise ValueError("truncated message")
@@ -195,3 +203,53 @@ def _single_json(fld: Field, v: Any) -> Any:
 
 def _message_json(spec: Spec, value: dict[str, Any]) -> dict[str, Any]:
     return {f.name: _json_value(f, value.get(f.name)) for f in spec.values()}
+
+
+# ---- replies as betterproto messages, quickly ------------------------------------------
+
+_REPLY = schema.GoalStateOperationReply
+_STATUS = schema.GoalStateOperationReplyGoalStateOperationStatus
+
+
+def _enum(cls: Any, members: list[Any], value: int) -> Any:
+    return members[value] if value < len(members) else cls(value)
+
+
+_RESOURCE_TYPES = list(schema.ResourceType)
+_OPERATION_TYPES = list(schema.OperationType)
+_OPERATION_STATUSES = list(schema.OperationStatus)
+
+
+def _fast_message(cls: type[betterproto.Message], fields: dict[str, Any]) -> Any:
+    """Build a betterproto message with every field given, skipping its __init__.
+
+    betterproto's constructor and __setattr__ track oneof groups and defaults per field,
+    which costs more than decoding. These messages have no oneof; every field is set, so
+    the instance is indistinguishable from one built by parse() (a test checks equality).
+    """
+    obj = object.__new__(cls)
+    fields.update(_serialized_on_wire=True, _unknown_fields=b"", _group_current={})
+    # Through object's own __setattr__: betterproto overrides attribute access per field.
+    object.__setattr__(obj, "__dict__", fields)
+    return obj
+
+
+def decode_reply(data: bytes) -> schema.GoalStateOperationReply:
+    """Decode a GoalStateOperationReply ~50x faster than betterproto's parse()."""
+    d = decode(_REPLY, data)
+    statuses = [_fast_message(_STATUS, {
+        "resource_id": s.get("resource_id", ""),
+        "resource_type": _enum(schema.ResourceType, _RESOURCE_TYPES, s.get("resource_type", 0)),
+        "operation_type": _enum(schema.OperationType, _OPERATION_TYPES,
+                                s.get("operation_type", 0)),
+        "operation_status": _enum(schema.OperationStatus, _OPERATION_STATUSES,
+                                  s.get("operation_status", 0)),
+        "dataplane_programming_time": s.get("dataplane_programming_time", 0),
+        "network_configuration_time": s.get("network_configuration_time", 0),
+        "state_elapse_time": s.get("state_elapse_time", 0),
+    }) for s in d.get("operation_statuses", ())]
+    return cast(schema.GoalStateOperationReply, _fast_message(_REPLY, {
+        "format_version": d.get("format_version", 0),
+        "operation_statuses": statuses,
+        "message_total_operation_time": d.get("message_total_operation_time", 0),
+    }))
