@@ -74,7 +74,6 @@ async def test_released_segmentation_ids_and_config_changes_survive_restart(make
     await client.start_server()
     try:
         api = Api(client)
-
         ids = [(await api.network())["provider:segmentation_id"] for _ in range(2)]
         assert ids == [4, 5]
         reply = await api.call("POST", "/v2.0/networks", {"network": {}})
