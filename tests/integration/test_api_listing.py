@@ -269,3 +269,23 @@ async def test_lists_of_subnets_and_ports_filter_by_their_attributes(api, net):
     assert body["ports"] == [{"device_id": "vm1"}]
     body = await api.get(f"/v2.0/ports?network_id={net['id']}&status=DOWN")
     assert len(body["ports"]) == 2
+
+
+async def test_integers_beyond_sqlite_range_do_not_break_lists(api, nets):
+    """A huge limit means no limit; a huge integer filter matches nothing (never a 500)."""
+    huge = 10**30
+    assert len((await api.get(f"/v2.0/networks?limit={huge}"))["networks"]) == 4
+    assert (await api.get(f"/v2.0/networks?mtu={huge}"))["networks"] == []
+    body = await api.get(f"/v2.0/networks?mtu={huge}&mtu=1450")
+    assert len(body["networks"]) == 4
+    assert (await api.get(f"/v2.0/networks?provider:segmentation_id={huge}"))["networks"] == []
+
+
+async def test_tenant_id_filters_and_sorts_like_project_id(api):
+    """tenant_id is an alias of project_id in filters and sort keys."""
+    await api.as_("pa").network(name="a")
+    await api.as_("pb").network(name="b")
+    body = await api.get("/v2.0/networks?tenant_id=pb")
+    assert [n["name"] for n in body["networks"]] == ["b"]
+    body = await api.get("/v2.0/networks?sort_key=tenant_id&sort_dir=desc")
+    assert [n["name"] for n in body["networks"]] == ["b", "a"]
