@@ -301,3 +301,26 @@ async def test_network_create_ensures_the_default_security_group(api):
     await api.as_("p1", "member").network()
     groups = (await api.get("/v2.0/security-groups?project_id=p1"))["security_groups"]
     assert [g["name"] for g in groups] == ["default"]
+
+
+async def test_unsharing_a_network_used_by_other_projects_is_409(api):
+    """shared true→false while another project has ports on it → 409 InvalidSharedSetting."""
+    net = await api.network(project_id="p1", shared=True)
+    await api.subnet(net["id"], "10.0.0.0/24")
+    await api.as_("p1").port(net["id"])
+    own_only = await api.ok("PUT", f"/v2.0/networks/{net['id']}", {"network": {"shared": False}})
+    assert own_only["network"]["shared"] is False
+    await api.ok("PUT", f"/v2.0/networks/{net['id']}", {"network": {"shared": True}})
+    await api.as_("p2").port(net["id"])
+    reply = await api.call("PUT", f"/v2.0/networks/{net['id']}", {"network": {"shared": False}})
+    assert reply.status == 409 and reply.error == "InvalidSharedSetting"
+    assert reply.message == (f"Unable to reconfigure sharing settings for network {net['id']}. "
+                             "Multiple tenants are using it.")
+
+
+async def test_standard_string_attributes_are_limited_to_255(api):
+    """name, description and project_id take at most 255 characters."""
+    await api.network(name="n" * 255, description="d" * 255)
+    for attr in ("name", "description", "project_id"):
+        reply = await api.call("POST", "/v2.0/networks", {"network": {attr: "x" * 256}})
+        assert reply.status == 400 and reply.message.startswith(f"Invalid input for {attr}"), attr

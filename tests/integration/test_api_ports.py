@@ -579,3 +579,48 @@ async def test_port_type_errors_are_400(api, net, attrs):
     """Wrong types on ports are 400 HTTPBadRequest naming the attribute."""
     reply = await _post(api, {"network_id": net["id"], **attrs}, 400)
     assert reply.message.startswith(f"Invalid input for {next(iter(attrs))}. Reason: ")
+
+
+async def test_port_put_without_changes_bumps_nothing_and_if_match_applies(api, net):
+    """Re-sending a port's own values changes nothing; If-Match guards PUT and DELETE."""
+    port = await api.port(net["id"], name="p", allowed_address_pairs=[{"ip_address": "10.0.0.99"}])
+    path = f"/v2.0/ports/{port['id']}"
+    same = (await api.ok("PUT", path, {"port": {
+        "name": "p", "admin_state_up": True, "fixed_ips": port["fixed_ips"],
+        "security_groups": port["security_groups"], "mac_address": port["mac_address"],
+        "allowed_address_pairs": port["allowed_address_pairs"], "device_owner": ""}}))["port"]
+    assert same["revision_number"] == 1 and same["updated_at"] == port["updated_at"]
+    reply = await api.call("PUT", path, {"port": {"name": "q"}},
+                           headers={"If-Match": "revision_number=0"})
+    assert reply.status == 412 and reply.error == "RevisionNumberConstraintFailed"
+    reply = await api.call("DELETE", path, headers={"If-Match": "revision_number=3"})
+    assert reply.status == 412
+    await api.ok("DELETE", path, headers={"If-Match": "revision_number=1"}, status=204)
+
+
+async def test_security_groups_of_another_project_are_not_found(api):
+    """A member cannot attach another project's security group to its port (404)."""
+    other_sg = (await api.as_("p1").port((await api.as_("p1").network())["id"],
+                                         fixed_ips=[]))
+    p1_net = await api.as_("p1").network()
+    await api.as_("p1").subnet(p1_net["id"], "10.0.0.0/24")
+    p1_group = (await api.as_("p1").port(p1_net["id"]))["security_groups"][0]
+    del other_sg
+    p2 = api.as_("p2")
+    net = await p2.network()
+    await p2.subnet(net["id"], "10.0.0.0/24")
+    reply = await p2.call("POST", "/v2.0/ports", {"port": {"network_id": net["id"],
+                                                         "security_groups": [p1_group]}})
+    assert reply.status == 404 and reply.error == "SecurityGroupNotFound"
+
+
+async def test_mac_generation_failure_when_the_prefix_space_is_full(make_api):
+    """With every MAC of a 5-octet prefix taken, a generated MAC → 503 MacAddressGenerationFailure."""
+    api = await make_api(**{"port.mac_prefix": "fa:16:3e:00:01"})
+    net = await api.network()
+    await api.ok("POST", "/v2.0/ports", {"ports": [
+        {"network_id": net["id"], "mac_address": f"fa:16:3e:00:01:{i:02x}"} for i in range(256)]},
+        201)
+    reply = await api.call("POST", "/v2.0/ports", {"port": {"network_id": net["id"]}})
+    assert reply.status == 503 and reply.error == "MacAddressGenerationFailure"
+    assert reply.message == f"Unable to generate unique mac on network {net['id']}."

@@ -307,3 +307,20 @@ async def test_bulk_subnets_are_all_or_nothing(api):
         {"network_id": net["id"], "cidr": "10.0.0.0/24"},
         {"network_id": net["id"], "cidr": "10.0.1.0/24"}]}, 201))["subnets"]
     assert [s["cidr"] for s in created] == ["10.0.0.0/24", "10.0.1.0/24"]
+
+
+async def test_subnet_put_without_changes_bumps_nothing_and_if_match_applies(api):
+    """A no-op subnet PUT keeps the revision; If-Match guards PUT and DELETE."""
+    net = await api.network()
+    subnet = await api.subnet(net["id"], "10.0.0.0/24", dns_nameservers=["10.0.0.53"])
+    path = f"/v2.0/subnets/{subnet['id']}"
+    same = (await api.ok("PUT", path, {"subnet": {
+        "dns_nameservers": ["10.0.0.53"], "gateway_ip": "10.0.0.1", "enable_dhcp": True,
+        "allocation_pools": subnet["allocation_pools"]}}))["subnet"]
+    assert same["revision_number"] == 1 and same["updated_at"] == subnet["updated_at"]
+    reply = await api.call("PUT", path, {"subnet": {"name": "x"}},
+                           headers={"If-Match": "revision_number=2"})
+    assert reply.status == 412
+    reply = await api.call("DELETE", path, headers={"If-Match": "revision_number=2"})
+    assert reply.status == 412
+    await api.ok("DELETE", path, headers={"If-Match": "revision_number=1"}, status=204)
