@@ -324,3 +324,15 @@ async def test_standard_string_attributes_are_limited_to_255(api):
     for attr in ("name", "description", "project_id"):
         reply = await api.call("POST", "/v2.0/networks", {"network": {attr: "x" * 256}})
         assert reply.status == 400 and reply.message.startswith(f"Invalid input for {attr}"), attr
+
+
+async def test_network_delete_removes_its_dhcp_ports(api):
+    """DHCP ports do not block network delete and are deleted with it (MAC released)."""
+    net = await api.network()
+    await api.subnet(net["id"], "10.0.0.0/24")
+    dhcp = await api.port(net["id"], device_owner="network:dhcp",
+                          mac_address="fa:16:3e:00:00:01")
+    await api.ok("DELETE", f"/v2.0/networks/{net['id']}", status=204)
+    reply = await api.call("GET", f"/v2.0/ports/{dhcp['id']}")
+    assert reply.status == 404 and reply.error == "PortNotFound"
+    assert (await api.get("/v2.0/ports"))["ports"] == []
