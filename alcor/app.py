@@ -82,7 +82,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         NetworkManager(bus, store, config.network),
         SubnetManager(bus, store, config.subnet),
         SecurityGroupManager(bus, store),
-        NodeManager(bus, store, config.southbound, config.nodes),
+        nodes := NodeManager(bus, store, config.southbound, config.nodes),
         PortManager(bus, store, config.port),
         FloatingIpManager(bus, store),
     ]
@@ -91,4 +91,6 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     alcor = Alcor(config=config, store=store, bus=bus, components=components,
                   authenticator=authenticator)
     alcor.extra["transports"] = transports
+    # Static [[nodes]] are registered once every component runs (registering binds ports).
+    alcor.extra["on_started"] = nodes.seed_static
     return alcor
