@@ -190,3 +190,15 @@ async def test_renaming_an_unused_node_rebinds_ports_waiting_for_the_new_name(ap
     port = await api.port(net["id"], **{"binding:host_id": "new"})
     await api.ok("PUT", f"/nodes/{node['node_id']}", {"host_info": {"node_name": "new"}})
     assert (await api.get(f"/v2.0/ports/{port['id']}"))["port"]["binding:vif_type"] == "ovs"
+
+
+async def test_static_nodes_from_config_are_registered_at_start(make_api):
+    """[[nodes]] entries of the config are registered when alcor starts."""
+    api = await make_api(nodes=[{"node_id": "node-1", "node_name": "compute-1",
+                                 "local_ip": "192.0.2.11", "mac_address": "52:54:00:12:34:56"},
+                                {"node_id": "node-2", "node_name": "compute-2",
+                                 "local_ip": "192.0.2.12", "mac_address": "52:54:00:12:34:57",
+                                 "server_port": 50011, "transport": "grpc"}])
+    nodes = {n["node_id"]: n for n in (await api.get("/nodes"))["host_infos"]}
+    assert set(nodes) == {"node-1", "node-2"}
+    assert nodes["node-1"]["server_port"] == 50001 and nodes["node-2"]["server_port"] == 50011
