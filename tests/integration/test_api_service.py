@@ -296,3 +296,35 @@ async def test_every_response_carries_a_request_id(api):
                          ("DELETE", "/v2.0/networks")):
         reply = await api.call(method, path)
         assert re.fullmatch(r"req-[0-9a-f-]{36}", reply.headers["X-Openstack-Request-Id"])
+
+
+async def test_served_bodies_match_the_openapi_schemas(api, net):
+    """Real create bodies and responses validate against the schemas /openapi.json publishes."""
+    from jsonschema import Draft202012Validator
+
+    schemas = (await api.get("/openapi.json"))["components"]["schemas"]
+    for name, schema in schemas.items():
+        Draft202012Validator.check_schema(schema)
+    await api.subnet(net["id"], "fd00:1::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac")
+    await api.node("node1", "192.0.2.11")
+    port_body = {"network_id": net["id"], "name": "p", "binding:host_id": "node1",
+                 "allowed_address_pairs": [{"ip_address": "10.0.0.0/24"}],
+                 "extra_dhcp_opts": [{"opt_name": "a", "opt_value": "b"}],
+                 "fixed_ips": [{"subnet_id": net["subnet"]["id"]}]}
+    Draft202012Validator(schemas["port_create"]).validate(port_body)
+    await api.port(**port_body)
+    Draft202012Validator(schemas["network_update"]).validate({"name": "x", "mtu": 1400})
+    for collection, key in (("/v2.0/networks", "networks"), ("/v2.0/subnets", "subnets"),
+                            ("/v2.0/ports", "ports"), ("/v2.0/security-groups",
+                                                        "security_groups"),
+                            ("/v2.0/security-group-rules", "security_group_rules"),
+                            ("/nodes", "host_infos")):
+        items = (await api.get(collection))[key]
+        assert items, collection
+        schema = schemas[{"networks": "network", "subnets": "subnet", "ports": "port",
+                          "security_groups": "security_group",
+                          "security_group_rules": "security_group_rule",
+                          "host_infos": "host_info"}[key]]
+        validator = Draft202012Validator({**schema, "additionalProperties": False})
+        for item in items:
+            validator.validate(item)
