@@ -85,7 +85,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         NetworkManager(bus, store, config.network),
         SubnetManager(bus, store, config.subnet),
         SecurityGroupManager(bus, store),
-        NodeManager(bus, store, config.southbound, config.nodes),
+        nodes := NodeManager(bus, store, config.southbound, config.nodes),
         PortManager(bus, store, config.port),
         FloatingIpManager(bus, store),
         RouterManager(bus, store, config.router),
@@ -104,4 +104,6 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
                                   config.southbound.agent_port, config.southbound.grpc_server.host)
         components.append(embedded)
         alcor.extra["embedded_agents"] = embedded
+    # Static [[nodes]] are registered once every component runs (registering binds ports).
+    alcor.extra["on_started"] = nodes.seed_static
     return alcor

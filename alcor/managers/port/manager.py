@@ -250,6 +250,11 @@ class PortManager(ResourceManager):
             return port
         before = dict(port)
         await self._apply_update(port, diff, given, network, ctx)
+        # A request can differ from the port and still resolve to what it has (fixed_ips
+        # given in another form): nothing changed, so nothing is bumped (§1.5).
+        diff = {k: v for k, v in diff.items() if before.get(k) != v}
+        if not diff:
+            return port
         diff["neighbor_revision"] = port["neighbor_revision"] + 1
         repo.update(self._store.db, PORT, port["id"], bump(port, diff))
         self._bus.publish(PortUpdated(port=port, before=before, changed=frozenset(diff)))

@@ -304,7 +304,10 @@ class SecurityGroupManager(ResourceManager):
 
 
 def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in rule.items() if k not in ("seq", "sg_project_id", "normalized")}
+    out = {k: v for k, v in rule.items() if k not in ("seq", "sg_project_id", "normalized")}
+    # Rules embedded in a group skip the renderer, which is what adds tenant_id elsewhere.
+    out["tenant_id"] = out.get("project_id")
+    return out
 
 
 def _count_groups(db: Any, project_id: str) -> int:
