@@ -18,7 +18,9 @@ from alcor.managers.common import RequestContext, deny
 
 _LOGGER = logging.getLogger(__name__)
 REQUEST_ID: ContextVar[str] = ContextVar("alcor_request_id", default="-")
-CALLER = "alcor.caller"
+# aiohttp >= 3.13 warns on plain string request keys; older versions have no RequestKey.
+CALLER: Any = (web.RequestKey("alcor_caller", Caller) if hasattr(web, "RequestKey")
+               else "alcor.caller")
 JSON_TYPE = "application/json; charset=UTF-8"
 
 # One table: error base class -> HTTP status (Neutron's FAULT_MAP). Most specific first.
