@@ -304,7 +304,10 @@ class SecurityGroupManager(ResourceManager):
 
 
 def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in rule.items() if k not in ("seq", "sg_project_id", "normalized")}
+    """Drop internal columns; add tenant_id, which rules nested in a group also carry."""
+    out = {k: v for k, v in rule.items() if k not in ("seq", "sg_project_id", "normalized")}
+    out["tenant_id"] = out["project_id"]
+    return out
 
 
 def _count_groups(db: Any, project_id: str) -> int:
