@@ -91,11 +91,12 @@ def initial(db: sqlite_utils.Database) -> None:
            pk=("project_id", "resource"))
     _table(db, "quota_usage", {"project_id": str, "resource": str, "used": int},
            pk=("project_id", "resource"))
+    untagged = {k: v for k, v in STD.items() if k != "tags"}  # ACLs have no tags (§13)
     _table(db, "network_acls", {
-        **STD, "vpc_id": str, "associated_subnets": str,
+        **untagged, "vpc_id": str, "associated_subnets": str,
     }, pk="id", indexes=[("project_id",), ("vpc_id",)])
     _table(db, "network_acl_rules", {
-        **STD, "network_acl_id": str, "number": int, "direction": str, "ether_type": str,
+        **untagged, "network_acl_id": str, "number": int, "direction": str, "ether_type": str,
         "protocol": str, "ip_prefix": str, "port_range_min": int, "port_range_max": int,
         "icmp_type": int, "icmp_code": int, "action": str,
     }, pk="id", indexes=[("network_acl_id", "number"), ("project_id",)])
