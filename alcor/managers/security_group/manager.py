@@ -304,9 +304,9 @@ class SecurityGroupManager(ResourceManager):
 
 
 def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    """Drop internal columns; add tenant_id, which rules nested in a group also carry."""
     out = {k: v for k, v in rule.items() if k not in ("seq", "sg_project_id", "normalized")}
-    out["tenant_id"] = out["project_id"]
+    # Rules embedded in a group skip the renderer, which is what adds tenant_id elsewhere.
+    out["tenant_id"] = out.get("project_id")
     return out
 
 
