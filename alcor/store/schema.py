@@ -78,7 +78,8 @@ def initial(db: sqlite_utils.Database) -> None:
         "ethertype": str, "protocol": str, "port_range_min": int, "port_range_max": int,
         "remote_ip_prefix": str, "remote_group_id": str, "seq": int,
         "sg_project_id": str, "normalized": str,
-    }, pk="id", indexes=[("security_group_id", "seq"), ("remote_group_id",), ("project_id",),
+    }, pk="id", indexes=[("security_group_id", "seq"), ("security_group_id", "normalized"),
+                         ("remote_group_id",), ("project_id",),
                          ("sg_project_id",)])
     _table(db, "port_security_groups", {"port_id": str, "security_group_id": str},
            pk=("port_id", "security_group_id"), indexes=[("security_group_id",)])
