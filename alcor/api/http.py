@@ -130,6 +130,12 @@ def if_match(request: web.Request) -> int | None:
     return int(found.group(1))
 
 
+def check_path_scope(caller: Caller, path_project: str, action: str) -> None:
+    """Refuse a non-admin caller of another project on /project/{p}/… (northbound §1.4.2)."""
+    if caller.project_id and caller.project_id != path_project and not caller.is_admin:
+        raise deny(action)
+
+
 def context(request: web.Request, params: dict[str, str], action: str, default_project: str,
             body_project: str | None = None) -> RequestContext:
     """Build the request context: caller + visibility by path family (northbound §1.4.2)."""

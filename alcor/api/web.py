@@ -97,4 +97,18 @@ async def _serve(request: web.Request) -> tuple[web.StreamResponse, str]:
         raise errors.NotFound()
     if route is None:
         raise errors.HTTPMethodNotAllowed(sorted(resolved[0]), method=request.method)
+    if "project_id" in params:
+        # A native path of another project is 403 before the body is even read (§1.3).
+        http.check_path_scope(request[http.CALLER], params["project_id"], _scope_action(route))
     return await route.handler(request, params), route.template
+
+
+_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "DELETE": "delete"}
+_OWN_ACTIONS = ("add_router_interface", "remove_router_interface")
+
+
+def _scope_action(route: Route) -> str:
+    """Return the policy action named by a path-scope 403 (e.g. get_network)."""
+    if route.action in _OWN_ACTIONS:
+        return route.action
+    return f"{_VERBS.get(route.method, route.method.lower())}_{route.resource or 'resource'}"
