@@ -352,3 +352,15 @@ async def test_acl_routes_are_in_openapi(p1):
         assert path in doc["paths"]
     assert set(doc["paths"]["/project/{project_id}/network-acls/bulk"]) == {"post", "put"}
     assert "network_acl_rule_create" in doc["components"]["schemas"]
+
+
+async def test_client_supplied_acl_ids_must_be_new(p1, vpc):
+    """A client-supplied ACL or rule id already in use is 409 Conflict."""
+    wanted = "88888888-8888-4888-8888-888888888888"
+    acl = await _acl(p1, vpc["id"], id=wanted)
+    await p1.fails("POST", ACLS, {"network_acl": {"vpc_id": vpc["id"], "id": wanted}},
+                   status=409, error="Conflict")
+    rule = await _rule(p1, acl["id"], 1, id="8a8a8a8a-8a8a-4a8a-8a8a-8a8a8a8a8a8a")
+    await p1.fails("POST", RULES, {"network_acl_rule": {
+        "network_acl_id": acl["id"], "number": 2, "direction": "egress", "action": "deny",
+        "id": rule["id"]}}, status=409, error="Conflict")

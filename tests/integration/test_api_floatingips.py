@@ -343,3 +343,13 @@ async def test_reader_cannot_allocate(admin, public):
     assert (await reader.get(FIPS))["floatingips"] == []
     await reader.fails("POST", FIPS, {"floatingip": {"floating_network_id": public[0]["id"]}},
                        status=403, error="PolicyNotAuthorized")
+
+
+async def test_client_ids_and_tags_on_floating_ips(admin, p1, public):
+    """Floating IPs take client ids (reuse is 409 Conflict) and tags (absent → TagNotFound)."""
+    wanted = "77777777-7777-4777-8777-777777777777"
+    await p1.fip(public[0]["id"], id=wanted)
+    await p1.fails("POST", FIPS, {"floatingip": {"floating_network_id": public[0]["id"],
+                                                 "id": wanted}}, status=409, error="Conflict")
+    assert len(await _fip_ports(admin)) == 1  # the refused create released its address
+    await p1.fails("GET", f"{FIPS}/{wanted}/tags/x", status=404, error="TagNotFound")

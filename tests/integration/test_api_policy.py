@@ -117,3 +117,20 @@ async def test_native_path_scope_applies_to_admins_too(admin, p1):
     created = await admin.ok("POST", "/project/p1/vpcs", {"network": {"name": "x"}}, 201)
     assert created["network"]["project_id"] == "p1"
     assert "provider:network_type" in created["network"]
+
+
+async def test_path_scope_is_checked_before_the_body(p1, p2):
+    """Another project's native path is 403 even with a malformed or invalid body (§1.3)."""
+    for body in (None, {"router": {"colour": "red"}}, {"wrong": {}}):
+        reply = await p2.fails("POST", "/project/p1/routers", body, status=403,
+                               error="PolicyNotAuthorized")
+    assert reply.message == "create_router is disallowed by policy."
+    reply = await p2.fails("GET", "/project/p1/vpcs", status=403, error="PolicyNotAuthorized")
+    assert reply.message == "get_network is disallowed by policy."
+    router = await p1.router()
+    reply = await p2.fails("PUT", f"/project/p1/routers/{router['id']}/add_router_interface",
+                           {"bogus": 1}, status=403, error="PolicyNotAuthorized")
+    assert reply.message == "add_router_interface is disallowed by policy."
+    reply = await p2.fails("DELETE", "/project/p1/quotas/p1", status=403,
+                           error="PolicyNotAuthorized")
+    assert reply.message == "delete_quota is disallowed by policy."

@@ -667,3 +667,47 @@ async def test_bulk_router_create_is_all_or_nothing(admin):
     assert (await admin.get(ROUTERS))["routers"] == []
     body = await admin.ok("POST", ROUTERS, {"routers": [{"name": "a"}, {"name": "b"}]}, 201)
     assert [r["name"] for r in body["routers"]] == ["a", "b"]
+
+
+async def test_router_tags_that_are_absent_are_tag_not_found(admin):
+    """GET/DELETE of an absent tag is 404 TagNotFound."""
+    router = await admin.router()
+    reply = await admin.fails("DELETE", f"{ROUTERS}/{router['id']}/tags/nope", status=404,
+                              error="TagNotFound")
+    assert reply.message == f"Tag nope could not be found for router {router['id']}."
+    await admin.fails("GET", f"{ROUTERS}/{router['id']}/tags/nope", status=404,
+                      error="TagNotFound")
+
+
+async def test_client_supplied_router_id_must_be_new(admin):
+    """A client id is normalised; reusing one is 409 Conflict."""
+    wanted = "ABCDEF01-2345-4678-8ABC-DEF012345678"
+    router = await admin.router(id=wanted)
+    assert router["id"] == wanted.lower()
+    reply = await admin.fails("POST", ROUTERS, {"router": {"id": wanted}}, status=409,
+                              error="Conflict")
+    assert reply.message == f"Router {wanted.lower()} already exists."
+    await admin.fails("POST", ROUTERS, {"router": {"id": "not-a-uuid"}}, status=400,
+                      error="HTTPBadRequest")
+
+
+async def test_gateway_fixed_ip_outside_the_subnet_is_invalid(admin, public):
+    """external_fixed_ips with an address outside its subnet is 400 InvalidIpForSubnet."""
+    network, subnet = public
+    await admin.fails("POST", ROUTERS, {"router": {"external_gateway_info": {
+        "network_id": network["id"],
+        "external_fixed_ips": [{"subnet_id": subnet["id"], "ip_address": "192.0.2.9"}]}}},
+        status=400, error="InvalidIpForSubnet")
+    assert (await admin.get(ROUTERS))["routers"] == []
+
+
+async def test_gateway_ip_held_by_an_interface_cannot_change(admin):
+    """A subnet gateway change while an interface holds it is 409 GatewayIpInUse."""
+    _, subnet = await admin.lan("10.0.1.0/24")
+    router = await admin.router()
+    info = await admin.add_interface(router["id"], subnet_id=subnet["id"])
+    reply = await admin.fails("PUT", f"/v2.0/subnets/{subnet['id']}",
+                              {"subnet": {"gateway_ip": "10.0.1.254"}}, status=409,
+                              error="GatewayIpInUse")
+    assert reply.message == (f"Current gateway ip 10.0.1.1 already in use by port "
+                             f"{info['port_id']}. Unable to update.")

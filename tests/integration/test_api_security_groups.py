@@ -551,3 +551,22 @@ async def test_allowed_address_pair_rules(make_api):
     await admin.fails("PUT", f"/v2.0/ports/{port['id']}", {"port": {
         "port_security_enabled": False, "security_groups": []}}, status=409,
         error="AddressPairAndPortSecurityRequired")
+
+
+async def test_client_ids_tags_and_if_match_on_groups(p1):
+    """Groups take client ids (reuse is 409 Conflict), tags, and If-Match (412)."""
+    wanted = "56565656-5656-4656-8656-565656565656"
+    group = await p1.sg(name="web", id=wanted)
+    await p1.fails("POST", SGS, {"security_group": {"name": "again", "id": wanted}},
+                   status=409, error="Conflict")
+    rule = await p1.rule(group["id"], id="66666666-6666-4666-8666-666666666666")
+    await p1.fails("POST", RULES, {"security_group_rule": {
+        "security_group_id": group["id"], "direction": "egress", "protocol": "udp",
+        "id": rule["id"]}}, status=409, error="Conflict")
+    await p1.ok("PUT", f"{SGS}/{wanted}/tags/blue", status=201)
+    await p1.fails("DELETE", f"{SGS}/{wanted}/tags/red", status=404, error="TagNotFound")
+    await p1.fails("PUT", f"{SGS}/{wanted}", {"security_group": {"name": "x"}},
+                   headers={"If-Match": "revision_number=1"}, status=412,
+                   error="RevisionNumberConstraintFailed")
+    await p1.fails("DELETE", f"{RULES}/{rule['id']}", headers={"If-Match": "revision_number=9"},
+                   status=412, error="RevisionNumberConstraintFailed")
