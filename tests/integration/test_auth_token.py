@@ -126,6 +126,7 @@ def test_config_show_masks_tokens(make_config):
     ([{"project_id": "p", "token": "a", "token_sha256": "b" * 64}], "exactly one of"),
     ([{"project_id": "p"}], "exactly one of"),
     ([{"project_id": "p", "token_sha256": "not-hex"}], "64 hexadecimal"),
+    ([{"project_id": " ", "token": "a"}], "project_id: must not be empty"),
 ])
 def test_bad_token_config_is_refused(make_config, tokens, problem):
     """Token entries need a project and exactly one of token / a valid sha256 digest."""
