@@ -10,6 +10,7 @@ from alcor.api.metrics import make_collector
 from alcor.bus import Bus
 from alcor.config import Config
 from alcor.lifecycle import Component
+from alcor.managers.acl.manager import NetworkAclManager
 from alcor.managers.dataplane.manager import DataPlaneManager
 from alcor.managers.floatingip.manager import FloatingIpManager
 from alcor.managers.ipam.manager import IpamManager
@@ -89,6 +90,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         PortManager(bus, store, config.port),
         FloatingIpManager(bus, store),
         RouterManager(bus, store, config.router),
+        NetworkAclManager(bus, store),
     ]
     dataplane = DataPlaneManager(bus, store, config.southbound, transports)
     managers.append(dataplane)

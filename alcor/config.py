@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -447,6 +448,11 @@ def _check_semantics(config: Config | None) -> list[str]:
     for i, entry in enumerate(config.auth.tokens):
         if bool(entry.token) == bool(entry.token_sha256):
             problems.append(f"auth.tokens[{i}]: set exactly one of token, token_sha256")
+        elif entry.token_sha256 and not re.fullmatch(r"[0-9A-Fa-f]{64}", entry.token_sha256):
+            # A malformed digest would silently never match: refuse it at startup.
+            problems.append(f"auth.tokens[{i}].token_sha256: must be 64 hexadecimal digits")
+        if not entry.project_id.strip():
+            problems.append(f"auth.tokens[{i}].project_id: must not be empty")
     if config.auth.strategy == "token" and not config.auth.tokens:
         problems.append("auth.tokens: strategy 'token' needs at least one [[auth.tokens]] entry")
     if not 0 < config.server.port < 65536:

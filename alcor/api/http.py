@@ -141,6 +141,8 @@ _VERBS = {"GET": "get", "POST": "create", "PUT": "update", "DELETE": "delete"}
 
 def route_action(method: str, resource: str | None, action: str | None) -> str:
     """Return the policy action of a route (`get_network`, `update_port`, ...)."""
+    if action in ("add_router_interface", "remove_router_interface"):
+        return action
     verb = _VERBS.get(method, method.lower())
     if action in ("tags", "tag") and verb != "get":
         verb = "update"  # tag writes are updates of the tagged resource (§1.10)

@@ -103,3 +103,4 @@ async def _serve(request: web.Request) -> tuple[web.StreamResponse, str]:
         http.check_native_scope(request[http.CALLER], params["project_id"],
                                 http.route_action(request.method, route.resource, route.action))
     return await route.handler(request, params), route.template
+

@@ -23,7 +23,9 @@ async def test_register_node_with_defaults(api):
         "mac_address": "52:54:00:12:34:56", "veth": "eth0", "server_port": 50001,
         "data-path-ip": None, "ncm_id": None, "transport": "kafka", "mq_topic": None}
     assert node["host_dvr_mac"].startswith("fe:16:11:")
-    assert (await api.get(f"/nodes/{NODE_ID}"))["host_info"] == node
+    shown = (await api.get(f"/nodes/{NODE_ID}"))["host_info"]
+    assert shown.pop("southbound")["transport"] == "kafka"  # delivery state (southbound §5.3)
+    assert shown == node
 
 
 async def test_generated_node_id_and_default_transport(api):

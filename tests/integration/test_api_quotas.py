@@ -1,130 +1,252 @@
-"""Quotas (§9): limits, usage, overrides, and OverQuota on single and bulk creates."""
+"""Quotas over HTTP (northbound §9): limits, overrides, usage, enforcement, policy."""
 
 from __future__ import annotations
+
+import pytest
+
+from tests.integration.l3_support import Api, admin, external_network, make_api, p1, p2  # noqa: F401
 
 DEFAULTS = {"network": 100, "subnet": 100, "port": 500, "router": 10, "floatingip": 50,
             "security_group": 10, "security_group_rule": 100}
 
 
-async def test_quota_documents(api):
-    """show, default and details answer the spec's shapes with real usage."""
-    p1 = api.as_("p1")
-    net = await p1.network()
-    await p1.subnet(net["id"], "10.0.0.0/24")
-    await p1.port(net["id"])
-    assert await api.get("/v2.0/quotas/p1") == {"quota": DEFAULTS}
-    assert await api.get("/v2.0/quotas/p1/default") == {"quota": DEFAULTS}
-    details = (await api.get("/v2.0/quotas/p1/details"))["quota"]
-    assert set(details) == set(DEFAULTS)
-    assert details["network"] == {"used": 1, "limit": 100, "reserved": 0}
-    assert details["subnet"]["used"] == 1 and details["port"]["used"] == 1
-    assert details["security_group"]["used"] == 1  # the default group counts
-    assert details["security_group_rule"]["used"] == 4
+async def _set(admin: Api, project: str, **limits: int) -> dict:
+    return (await admin.ok("PUT", f"/v2.0/quotas/{project}", {"quota": limits}))["quota"]
 
 
-async def test_update_show_list_and_reset_overrides(api):
-    """PUT sets overrides (partial), GET /quotas lists them, DELETE resets then 404s."""
-    body = await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"port": 1000, "router": -1}})
-    assert body == {"quota": {**DEFAULTS, "port": 1000, "router": -1}}
-    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"network": "5"}})
-    assert (await api.get("/v2.0/quotas/p1"))["quota"]["port"] == 1000
-    listed = (await api.get("/v2.0/quotas"))["quotas"]
-    assert listed == [{**DEFAULTS, "port": 1000, "router": -1, "network": 5,
-                       "project_id": "p1", "tenant_id": "p1"}]
-    await api.ok("DELETE", "/v2.0/quotas/p1", status=204)
-    assert await api.get("/v2.0/quotas/p1") == {"quota": DEFAULTS}
-    reply = await api.call("DELETE", "/v2.0/quotas/p1")
-    assert reply.status == 404 and reply.error == "TenantQuotaNotFound"
+async def _used(api: Api, project: str) -> dict[str, int]:
+    details = (await api.get(f"/v2.0/quotas/{project}/details"))["quota"]
+    return {k: v["used"] for k, v in details.items()}
+
+
+# ---- limits and overrides -----------------------------------------------------------------
+
+async def test_default_limits_come_from_config(make_api):
+    """Without overrides a project's limits are the configured defaults."""
+    admin = await make_api(**{"quotas.router": 3, "quotas.port": -1})
+    expected = {**DEFAULTS, "router": 3, "port": -1}
+    assert (await admin.get("/v2.0/quotas/p1"))["quota"] == expected
+    assert (await admin.get("/v2.0/quotas/p1/default"))["quota"] == expected
+    assert (await admin.get("/v2.0/quotas"))["quotas"] == []
+
+
+async def test_overrides_are_partial_and_listed(admin):
+    """PUT sets some limits and returns the full effective map; GET /quotas lists overrides."""
+    quota = await _set(admin, "p1", port=1000, router=-1)
+    assert quota == {**DEFAULTS, "port": 1000, "router": -1}
+    quota = await _set(admin, "p1", network=5)
+    assert quota == {**DEFAULTS, "port": 1000, "router": -1, "network": 5}
+    assert (await admin.get("/v2.0/quotas/p1"))["quota"] == quota
+    assert (await admin.get("/v2.0/quotas/p1/default"))["quota"] == DEFAULTS
+    assert (await admin.get("/v2.0/quotas"))["quotas"] == [
+        {**quota, "project_id": "p1", "tenant_id": "p1"}]
+
+
+async def test_deleting_overrides_restores_defaults(admin):
+    """DELETE removes every override (204); again is 404 TenantQuotaNotFound."""
+    await _set(admin, "p1", router=1)
+    await admin.ok("DELETE", "/v2.0/quotas/p1", status=204)
+    assert (await admin.get("/v2.0/quotas/p1"))["quota"] == DEFAULTS
+    reply = await admin.fails("DELETE", "/v2.0/quotas/p1", status=404,
+                              error="TenantQuotaNotFound")
     assert reply.message == "Quota for tenant p1 could not be found."
 
 
-async def test_bad_quota_updates_are_400(api):
-    """Unknown keys, values below -1 and non-integers are 400."""
-    for quota in ({"colour": 1}, {"port": -2}, {"port": "many"}, {"port": 1.5}, {"port": True}):
-        reply = await api.call("PUT", "/v2.0/quotas/p1", {"quota": quota})
-        assert reply.status == 400, quota
-    reply = await api.call("PUT", "/v2.0/quotas/p1", {"quotas": {"port": 1}})
-    assert reply.status == 400
+@pytest.mark.parametrize("body", [
+    {"quota": {"routers": 1}}, {"quota": {"router": -2}}, {"quota": {"router": "many"}},
+    {"quota": {"router": 1.5}}, {"quota": {"router": True}}, {"quota": {"router": None}},
+    {"quotas": {"router": 1}}, {"quota": [1]}, [],
+], ids=["unknown-key", "below-minus-one", "text", "float", "bool", "null", "wrapper",
+        "not-object", "not-object-body"])
+async def test_bad_quota_updates_are_400(admin, body):
+    """Unknown keys, values < -1 and non-integers are 400 HTTPBadRequest."""
+    await admin.fails("PUT", "/v2.0/quotas/p1", body, status=400, error="HTTPBadRequest")
+    assert (await admin.get("/v2.0/quotas"))["quotas"] == []
 
 
-async def test_quota_rights(api):
-    """Members read only their own project's quota; list, update and reset are admin only."""
-    member = api.as_("p1")
-    assert (await member.get("/v2.0/quotas/p1"))["quota"] == DEFAULTS
-    assert (await member.get("/v2.0/quotas/p1/details"))["quota"]["network"]["used"] == 0
-    for method, path, body in (("GET", "/v2.0/quotas/p2", None), ("GET", "/v2.0/quotas", None),
-                               ("PUT", "/v2.0/quotas/p1", {"quota": {"port": 1}}),
-                               ("DELETE", "/v2.0/quotas/p1", None)):
-        reply = await member.call(method, path, body)
-        assert reply.status == 403 and reply.error == "PolicyNotAuthorized", (method, path)
+async def test_numeric_strings_are_integers(admin):
+    """A numeric string converts like any Neutron integer."""
+    assert (await _set(admin, "p1", router="7"))["router"] == 7
 
 
-async def test_over_quota_on_create_creates_nothing(api):
-    """At the limit, a create → 409 OverQuota with the spec's message."""
-    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"network": 1}})
-    p1 = api.as_("p1")
-    await p1.network()
-    reply = await p1.call("POST", "/v2.0/networks", {"network": {}})
-    assert reply.status == 409 and reply.body == {"NeutronError": {
-        "type": "OverQuota", "message": "Quota exceeded for resources: ['network'].",
-        "detail": ""}}
-    assert len((await p1.get("/v2.0/networks"))["networks"]) == 1
-    assert len((await api.as_("p2").get("/v2.0/networks"))["networks"]) == 0
-    await api.as_("p2").network()  # other projects are not affected
+async def test_json_suffix_is_accepted(admin):
+    """/v2.0/quotas/{p}/details.json is the same as without the suffix."""
+    plain = await admin.get("/v2.0/quotas/p1/details")
+    assert await admin.get("/v2.0/quotas/p1/details.json") == plain
 
 
-async def test_bulk_counts_every_item_and_creates_nothing_when_over(api):
-    """A bulk create over the remaining quota is refused as a whole."""
-    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"port": 3}})
-    p1 = api.as_("p1")
-    net = await p1.network()
-    await p1.subnet(net["id"], "10.0.0.0/24")
-    await p1.port(net["id"])
-    reply = await p1.call("POST", "/v2.0/ports", {"ports": [{"network_id": net["id"]}] * 3})
-    assert reply.status == 409 and reply.message == "Quota exceeded for resources: ['port']."
-    assert len((await p1.get("/v2.0/ports"))["ports"]) == 1
-    created = await p1.ok("POST", "/v2.0/ports", {"ports": [{"network_id": net["id"]}] * 2}, 201)
-    assert [p["fixed_ips"][0]["ip_address"] for p in created["ports"]] == ["10.0.0.3", "10.0.0.4"]
+# ---- usage --------------------------------------------------------------------------------
+
+async def test_details_count_what_the_spec_counts(admin, p1):
+    """used counts the project's objects: interface ports yes, gateway/FIP ports no,
+    the default group and its rules yes; reserved is always 0."""
+    public, _ = await external_network(admin)
+    network, subnet = await p1.lan("10.0.1.0/24")
+    await p1.port(network["id"])
+    router = await p1.router(external_gateway_info={"network_id": public["id"]})
+    await p1.add_interface(router["id"], subnet_id=subnet["id"])
+    await p1.fip(public["id"])
+    group = await p1.sg(name="web")
+    await p1.rule(group["id"], protocol="tcp", port_range_min=22)
+    details = (await p1.get("/v2.0/quotas/p1/details"))["quota"]
+    assert details == {
+        "network": {"used": 1, "limit": 100, "reserved": 0},
+        "subnet": {"used": 1, "limit": 100, "reserved": 0},
+        "port": {"used": 2, "limit": 500, "reserved": 0},
+        "router": {"used": 1, "limit": 10, "reserved": 0},
+        "floatingip": {"used": 1, "limit": 50, "reserved": 0},
+        "security_group": {"used": 2, "limit": 10, "reserved": 0},
+        "security_group_rule": {"used": 7, "limit": 100, "reserved": 0},
+    }
+    assert await _used(admin, "default") == dict.fromkeys(DEFAULTS, 0) | {
+        "network": 1, "subnet": 1, "security_group": 1, "security_group_rule": 4}
 
 
-async def test_zero_forbids_minus_one_is_unlimited_and_lowering_below_usage_is_allowed(api):
-    """0 refuses every create, -1 never refuses, a limit below usage blocks new creates only."""
-    p1 = api.as_("p1")
-    net = await p1.network()
-    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"subnet": 0, "network": 0}})
-    reply = await p1.call("POST", "/v2.0/subnets", {"subnet": {"network_id": net["id"],
-                                                               "cidr": "10.0.0.0/24"}})
-    assert reply.status == 409 and reply.message == "Quota exceeded for resources: ['subnet']."
-    assert (await p1.get(f"/v2.0/networks/{net['id']}"))["network"]["id"] == net["id"]
-    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"subnet": -1}})
-    await p1.subnet(net["id"], "10.0.0.0/24")
+# ---- enforcement --------------------------------------------------------------------------
+
+async def test_quotas_stop_the_eleventh_router(p1):
+    """With the default quota a project creates 10 routers; the 11th is 409 OverQuota."""
+    for i in range(10):
+        await p1.router(name=f"r{i}")
+    reply = await p1.fails("POST", "/v2.0/routers", {"router": {"name": "r10"}}, status=409,
+                           error="OverQuota")
+    assert reply.message == "Quota exceeded for resources: ['router']."
+    assert len((await p1.get("/v2.0/routers"))["routers"]) == 10
 
 
-async def test_implicit_default_security_group_is_never_refused(api):
-    """With security_group quota 0 the project's default group is still created."""
-    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"security_group": 0,
-                                                      "security_group_rule": 0}})
-    p1 = api.as_("p1")
-    net = await p1.network()
-    await p1.subnet(net["id"], "10.0.0.0/24")
-    port = await p1.port(net["id"])
-    assert len(port["security_groups"]) == 1
+@pytest.mark.parametrize("resource", list(DEFAULTS))
+async def test_every_create_is_enforced(admin, p1, resource):
+    """A zero limit refuses the first API create of each resource with OverQuota."""
+    public, _ = await external_network(admin)
+    network, _ = await p1.lan("10.0.1.0/24")
+    group = await p1.sg(name="g")
+    await _set(admin, "p1", **{resource: 0})
+    requests = {
+        "network": ("/v2.0/networks", {"network": {}}),
+        "subnet": ("/v2.0/subnets", {"subnet": {"network_id": network["id"],
+                                                "cidr": "10.0.2.0/24"}}),
+        "port": ("/v2.0/ports", {"port": {"network_id": network["id"]}}),
+        "router": ("/v2.0/routers", {"router": {}}),
+        "floatingip": ("/v2.0/floatingips", {"floatingip": {
+            "floating_network_id": public["id"]}}),
+        "security_group": ("/v2.0/security-groups", {"security_group": {"name": "h"}}),
+        "security_group_rule": ("/v2.0/security-group-rules", {"security_group_rule": {
+            "security_group_id": group["id"], "direction": "ingress", "protocol": "tcp"}}),
+    }
+    path, body = requests[resource]
+    reply = await p1.fails("POST", path, body, status=409, error="OverQuota")
+    assert reply.message == f"Quota exceeded for resources: ['{resource}']."
+    await _set(admin, "p1", **{resource: -1})
+    await p1.ok("POST", path, body, status=201)
 
 
-async def test_configured_default_quotas(make_api):
-    """quotas.<resource> in config sets the defaults."""
-    api = await make_api(**{"quotas.network": 2})
-    assert (await api.get("/v2.0/quotas/p1/default"))["quota"]["network"] == 2
-    p1 = api.as_("p1")
-    await p1.ok("POST", "/v2.0/networks", {"networks": [{}, {}]}, 201)
-    reply = await p1.call("POST", "/v2.0/networks", {"network": {}})
-    assert reply.status == 409
+async def test_bulk_create_over_quota_creates_nothing(admin, p1):
+    """A bulk create is checked for its item count: over the limit, nothing is created."""
+    await _set(admin, "p1", network=3)
+    await p1.network(name="one")
+    reply = await p1.call("POST", "/v2.0/networks", {"networks": [{"name": "a"}, {"name": "b"},
+                                                                   {"name": "c"}]})
+    assert (reply.status, reply.error) == (409, "OverQuota")
+    assert [n["name"] for n in (await p1.get("/v2.0/networks"))["networks"]] == ["one"]
+    await p1.ok("POST", "/v2.0/networks", {"networks": [{"name": "a"}, {"name": "b"}]}, 201)
+    group = await p1.sg(name="g")
+    await _set(admin, "p1", security_group_rule=8)  # 6 used: default group 4, g 2
+    items = [{"security_group_id": group["id"], "direction": "ingress", "protocol": "tcp",
+              "port_range_min": port} for port in (1, 2, 3)]
+    await p1.fails("POST", "/v2.0/security-group-rules", {"security_group_rules": items},
+                   status=409, error="OverQuota")
+    assert len((await p1.get(f"/v2.0/security-groups/{group['id']}"))["security_group"]
+               ["security_group_rules"]) == 2
 
 
-async def test_native_quota_paths(api):
-    """P/quotas lists only p's overrides; P/quotas/{p} mirrors /v2.0."""
-    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"port": 7}})
-    await api.ok("PUT", "/v2.0/quotas/p2", {"quota": {"port": 8}})
-    listed = (await api.get("/project/p1/quotas"))["quotas"]
-    assert [q["project_id"] for q in listed] == ["p1"]
-    assert (await api.get("/project/p1/quotas/p1"))["quota"]["port"] == 7
+async def test_implicit_objects_are_counted_but_never_refused(admin, p1):
+    """The default group, a group's first rules and interface ports ignore exhausted quotas."""
+    await _set(admin, "p1", security_group=0, security_group_rule=0, port=0)
+    network, subnet = await p1.lan("10.0.1.0/24")
+    assert [g["name"] for g in (await p1.get("/v2.0/security-groups"))["security_groups"]] == \
+        ["default"]
+    router = await p1.router()
+    await p1.add_interface(router["id"], subnet_id=subnet["id"])
+    used = await _used(p1, "p1")
+    assert (used["security_group"], used["security_group_rule"], used["port"]) == (1, 4, 1)
+    await _set(admin, "p1", security_group=2)
+    group = await p1.sg(name="web")
+    assert len(group["security_group_rules"]) == 2
+    assert (await _used(p1, "p1"))["security_group_rule"] == 6
+
+
+async def test_lowering_a_limit_below_usage_only_blocks_new_creates(admin, p1):
+    """Usage above a lowered limit stays; the next create is refused."""
+    await p1.router()
+    await p1.router()
+    await _set(admin, "p1", router=1)
+    assert len((await p1.get("/v2.0/routers"))["routers"]) == 2
+    await p1.fails("POST", "/v2.0/routers", {"router": {}}, status=409, error="OverQuota")
+    details = (await p1.get("/v2.0/quotas/p1/details"))["quota"]["router"]
+    assert details == {"used": 2, "limit": 1, "reserved": 0}
+
+
+async def test_quota_is_per_project(admin, p1, p2):
+    """One project's limit does not affect another's."""
+    await _set(admin, "p1", router=0)
+    await p1.fails("POST", "/v2.0/routers", {"router": {}}, status=409, error="OverQuota")
+    await p2.router()
+
+
+async def test_rejections_are_counted_in_metrics(admin, p1):
+    """/metrics counts quota rejections per resource."""
+    await _set(admin, "p1", router=0)
+    await p1.fails("POST", "/v2.0/routers", {"router": {}}, status=409, error="OverQuota")
+    async with admin.client.get("/metrics") as resp:
+        text = await resp.text()
+    assert 'alcor_quota_rejections_total{resource="router"}' in text
+
+
+# ---- policy -------------------------------------------------------------------------------
+
+async def test_members_read_only_their_own_quota(admin, p1):
+    """A member reads its own limits, defaults and details; everything else is 403."""
+    await _set(admin, "p1", router=4)
+    assert (await p1.get("/v2.0/quotas/p1"))["quota"]["router"] == 4
+    assert (await p1.get("/v2.0/quotas/p1/default"))["quota"]["router"] == 10
+    assert (await p1.get("/v2.0/quotas/p1/details"))["quota"]["router"]["limit"] == 4
+    for method, path, body, action in (
+        ("GET", "/v2.0/quotas", None, "get_quota"),
+        ("GET", "/v2.0/quotas/p2", None, "get_quota"),
+        ("GET", "/v2.0/quotas/p2/details", None, "get_quota"),
+        ("PUT", "/v2.0/quotas/p1", {"quota": {"router": 100}}, "update_quota"),
+        ("DELETE", "/v2.0/quotas/p1", None, "delete_quota"),
+    ):
+        reply = await p1.fails(method, path, body, status=403, error="PolicyNotAuthorized")
+        assert reply.message == f"{action} is disallowed by policy."
+
+
+async def test_native_quota_paths(admin, p1):
+    """P/quotas… mirror /v2.0/quotas…; the list shows project p only and is admin-only."""
+    await _set(admin, "p1", router=4)
+    await _set(admin, "p2", router=5)
+    listed = (await admin.get("/project/p1/quotas"))["quotas"]
+    assert [(q["project_id"], q["router"]) for q in listed] == [("p1", 4)]
+    assert (await admin.get("/project/p3/quotas"))["quotas"] == []
+    await p1.fails("GET", "/project/p1/quotas", status=403, error="PolicyNotAuthorized")
+    assert (await p1.get("/project/p1/quotas/p1/details"))["quota"]["router"]["limit"] == 4
+    await p1.fails("PUT", "/project/p1/quotas/p1", {"quota": {"router": 9}}, status=403,
+                   error="PolicyNotAuthorized")
+    await p1.fails("GET", "/project/p2/quotas/p2", status=403, error="PolicyNotAuthorized")
+
+
+async def test_not_found_comes_before_over_quota(admin, p1):
+    """An invisible referenced resource is 404 even when the quota is exhausted (§1.3)."""
+    hidden = await admin.network(**{"router:external": True})
+    await admin.network(name="private")
+    await _set(admin, "p1", router=0, floatingip=0)
+    missing = "99999999-9999-4999-8999-999999999999"
+    await p1.fails("POST", "/v2.0/routers", {"router": {"external_gateway_info": {
+        "network_id": missing}}}, status=404, error="NetworkNotFound")
+    await p1.fails("POST", "/v2.0/floatingips", {"floatingip": {
+        "floating_network_id": missing}}, status=404, error="NetworkNotFound")
+    await p1.fails("POST", "/v2.0/floatingips", {"floatingip": {
+        "floating_network_id": hidden["id"], "port_id": missing}}, status=404,
+        error="PortNotFound")
+    await p1.fails("POST", "/v2.0/floatingips", {"floatingip": {
+        "floating_network_id": hidden["id"]}}, status=409, error="OverQuota")

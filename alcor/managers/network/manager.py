@@ -8,6 +8,7 @@ from typing import Any
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import NetworkConfig
+from alcor.managers.acl.messages import DeleteNetworkAcls
 from alcor.managers.base import ResourceManager, apply_tag_op
 from alcor.managers.common import (
     RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
@@ -187,6 +188,7 @@ class NetworkManager(ResourceManager):
             for port in ports:  # DHCP ports go with their network (§3.3)
                 await self._bus.call(DeleteServicePort(port_id=port["id"]))
             await self._bus.call(DeleteNetworkSubnets(network_id=net["id"]))
+            await self._bus.call(DeleteNetworkAcls(network_id=net["id"]))
             db = self._store.db
             segments.release(db, self._config, net["id"])
             repo.delete(db, NETWORK, net["id"])

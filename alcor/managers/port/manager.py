@@ -121,6 +121,9 @@ class PortManager(ResourceManager):
                 counts[item["project_id"]] = counts.get(item["project_id"], 0) + 1
             for project, count in counts.items():
                 await self._bus.call(CheckQuota(project_id=project, resource="port", count=count))
+                # A port create is a "first use" of the project's default group (§7.1),
+                # whether or not this port ends up in it.
+                await self._bus.call(EnsureDefaultSecurityGroup(project_id=project))
             subnets_of: dict[str, list[dict[str, Any]]] = {}
             for item, network in prepared:
                 if network["id"] not in subnets_of:

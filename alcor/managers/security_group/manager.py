@@ -277,8 +277,10 @@ class SecurityGroupManager(ResourceManager):
         stamp_new(rule)
         rule.update({"security_group_id": group["id"], "project_id": group["project_id"],
                      "sg_project_id": group["project_id"], "normalized": key,
+                     # Creation order within the group; per group so the index serves it.
                      "seq": db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM "
-                                       "security_group_rules").fetchone()[0]})
+                                       "security_group_rules WHERE security_group_id = ?",
+                                       [group["id"]]).fetchone()[0]})
         repo.insert(db, SECURITY_GROUP_RULE, rule)
         return rule
 

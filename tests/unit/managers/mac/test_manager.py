@@ -43,7 +43,7 @@ async def test_release_makes_a_mac_available_again(bus, store, mac):
     await _allocate(bus, store, "n1", "fa:16:3e:00:00:01")
     await _allocate(bus, store, "n1", "fa:16:3e:00:00:02")
     async with store.transaction():
-        await bus.call(ReleaseMac(network_id="n1", mac="fa:16:3e:00:00:01"))
+        await bus.call(ReleaseMac(network_id="n1", mac="fa:16:3e:00:00:01", owner="o"))
     await _allocate(bus, store, "n1", "fa:16:3e:00:00:01")
     async with store.transaction():
         await bus.call(ReleaseNetworkMacs(network_id="n1"))
@@ -58,3 +58,12 @@ async def test_generation_gives_up_after_sixteen_collisions(bus, store):
         await _allocate(bus, store, "n1", f"fa:16:3e:00:00:{i:02x}")
     with pytest.raises(errors.MacAddressGenerationFailure):
         await _allocate(bus, store, "n2")
+
+
+async def test_release_by_another_owner_keeps_the_mac(bus, store, mac):
+    """A borrowed MAC (an interface port using its subnet's gateway MAC) stays reserved."""
+    await _allocate(bus, store, "n1", "fa:16:3e:00:00:05", owner="subnet:s1")
+    async with store.transaction():
+        await bus.call(ReleaseMac(network_id="n1", mac="fa:16:3e:00:00:05", owner="port-1"))
+    with pytest.raises(errors.MacAddressInUse):
+        await _allocate(bus, store, "n1", "fa:16:3e:00:00:05")
