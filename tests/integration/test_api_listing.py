@@ -289,3 +289,36 @@ async def test_tenant_id_filters_and_sorts_like_project_id(api):
     assert [n["name"] for n in body["networks"]] == ["b"]
     body = await api.get("/v2.0/networks?sort_key=tenant_id&sort_dir=desc")
     assert [n["name"] for n in body["networks"]] == ["b", "a"]
+
+
+async def test_pagination_is_exact_for_every_order_including_nulls_and_ties(api):
+    """Forward and backward walks match the unpaginated order for every sort, NULLs included."""
+    specs = [("a", "vxlan"), ("b", "vlan"), ("a", "vlan"), ("c", "vxlan"), ("b", "flat"),
+             ("a", "vxlan"), ("", "vlan")]
+    for name, kind in specs:
+        await api.network(name=name, **{"provider:network_type": kind})
+    orders = ["sort_key=name", "sort_key=name&sort_dir=desc",
+              "sort_key=provider:physical_network&sort_dir=asc",
+              "sort_key=provider:physical_network&sort_dir=desc",
+              "sort_key=provider:physical_network&sort_key=name&sort_dir=desc&sort_dir=asc",
+              "sort_key=provider:segmentation_id&sort_dir=desc"]
+    for order in orders:
+        full = [n["id"] for n in (await api.get(f"/v2.0/networks?{order}"))["networks"]]
+        assert len(full) == len(specs)
+        for limit in (1, 3):
+            pages = await _walk(api, f"/v2.0/networks?{order}&limit={limit}", "networks")
+            assert [n["id"] for p in pages for n in p["networks"]] == full, (order, limit)
+            # walk backwards from the last item with page_reverse
+            seen: list[str] = [full[-1]]
+            marker = full[-1]
+            while True:
+                body = await api.get(f"/v2.0/networks?{order}&limit={limit}&marker={marker}"
+                                     "&page_reverse=true")
+                ids = [n["id"] for n in body["networks"]]
+                if not ids:
+                    break
+                seen = ids + seen
+                marker = ids[0]
+                if not any(link["rel"] == "previous" for link in body.get("networks_links", [])):
+                    break
+            assert seen == full, (order, limit)
