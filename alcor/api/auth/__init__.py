@@ -1,0 +1,1 @@
+"""Authentication strategies: turn a request's headers into a Caller."""
