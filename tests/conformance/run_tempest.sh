@@ -277,6 +277,8 @@ write_tempest_conf() {
 [DEFAULT]
 log_file = tempest.log
 log_dir = $t/ws/logs
+# Logs every request and response body in tempest.log (only logging; results are unchanged).
+debug = true
 [oslo_concurrency]
 lock_path = $t/ws/tempest_lock
 [auth]
