@@ -6,9 +6,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from alcor.api.metrics import make_collector
 from alcor.bus import Bus
 from alcor.config import Config
 from alcor.lifecycle import Component
+from alcor.managers.acl.manager import NetworkAclManager
 from alcor.managers.dataplane.manager import DataPlaneManager
 from alcor.managers.floatingip.manager import FloatingIpManager
 from alcor.managers.ipam.manager import IpamManager
@@ -46,13 +48,8 @@ def make_authenticator(config: Config) -> Any:
         from alcor.api.auth.static import TokenAuth
         return TokenAuth(config.auth)
     if strategy == "keystone":
-        from alcor.api.auth.keystone import KeystoneAuthenticator, KeystoneSettings
-        ks = config.auth.keystone
-        return KeystoneAuthenticator(KeystoneSettings(
-            auth_url=ks.auth_url, username=ks.username, password=ks.password,
-            project_name=ks.project_name, user_domain_name=ks.user_domain_name,
-            project_domain_name=ks.project_domain_name, cache_ttl_s=ks.cache_ttl_s,
-            timeout_s=ks.timeout_s))
+        from alcor.api.auth.keystone import KeystoneAuthenticator
+        return KeystoneAuthenticator.from_settings(config.auth.keystone)
     from alcor.api.auth.static import NoAuth
     return NoAuth(config.auth)
 
@@ -84,10 +81,11 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         NetworkManager(bus, store, config.network),
         SubnetManager(bus, store, config.subnet),
         SecurityGroupManager(bus, store),
-        NodeManager(bus, store, config.southbound, config.nodes),
+        nodes := NodeManager(bus, store, config.southbound, config.nodes),
         PortManager(bus, store, config.port),
         FloatingIpManager(bus, store),
         RouterManager(bus, store, config.router),
+        NetworkAclManager(bus, store),
     ]
     dataplane = DataPlaneManager(bus, store, config.southbound, transports)
     managers.append(dataplane)
@@ -96,4 +94,13 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     alcor = Alcor(config=config, store=store, bus=bus, components=components,
                   authenticator=authenticator)
     alcor.extra["dataplane"] = dataplane
+    alcor.extra["collect_metrics"] = make_collector(alcor)
+    if config.southbound.embedded_agents > 0:
+        from alcor.agent.embedded import EmbeddedAgents
+        embedded = EmbeddedAgents(bus, dataplane, config.southbound.embedded_agents,
+                                  config.southbound.agent_port, config.southbound.grpc_server.host)
+        components.append(embedded)
+        alcor.extra["embedded_agents"] = embedded
+    # Static [[nodes]] are registered once every component runs (registering binds ports).
+    alcor.extra["on_started"] = nodes.seed_static
     return alcor

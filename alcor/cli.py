@@ -106,14 +106,13 @@ def config_check(config_file: str | None) -> None:
     click.echo("config OK")
 
 
-def _attach_optional_commands() -> None:
-    """Attach commands that live in their own packages (agent, bench) when present."""
-    for module, name in (("alcor.agent.cli", "agent"), ("alcor.bench.cli", "bench")):
-        try:
-            mod = __import__(module, fromlist=[name])
-        except ImportError:
-            continue
-        main.add_command(getattr(mod, name))
+def _attach_commands() -> None:
+    """Attach the commands that live in their own packages."""
+    from alcor.agent.cli import agent
+    from alcor.bench.cli import bench
+
+    main.add_command(agent)
+    main.add_command(bench)
 
 
-_attach_optional_commands()
+_attach_commands()

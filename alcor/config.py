@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -20,6 +21,9 @@ from typing import Any
 
 ENV_PREFIX = "ALCOR__"
 TRANSPORT_GROUP = "alcor.southbound"  # entry-point group of southbound transports
+# A value of the wrong type: reported as a problem, and the key keeps its default so that
+# the semantic checks can still run (and report their own problems) without crashing.
+_INVALID: Any = object()
 
 
 class ConfigError(Exception):
@@ -290,7 +294,10 @@ def load_config(
     for key, value in env.items():
         if key.startswith(ENV_PREFIX) and len(key) > len(ENV_PREFIX):
             dotted = key[len(ENV_PREFIX):].lower().replace("__", ".")
-            _set_dotted(data, dotted, _parse_env_value(value))
+            parsed = _parse_env_value(value)
+            if _hint_at(dotted) is str and not isinstance(parsed, str):
+                parsed = value  # ALCOR__AUTH__DEFAULT_PROJECT=12345 means "12345"
+            _set_dotted(data, dotted, parsed)
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(data, dotted, value)
@@ -353,6 +360,16 @@ def _parse_env_value(raw: str) -> Any:
         return raw
 
 
+def _hint_at(dotted: str) -> Any:
+    """Return the type hint of a dotted key of Config, or None when it names no field."""
+    hint: Any = Config
+    for part in dotted.split("."):
+        if not dataclasses.is_dataclass(hint):
+            return None
+        hint = typing.get_type_hints(hint).get(part)
+    return hint
+
+
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     *parents, last = dotted.split(".")
     node = data
@@ -374,12 +391,20 @@ def _build(cls: type, data: Any, path: str, problems: list[str]) -> Any:
         if key not in names:
             problems.append(f"{_join(path, key)}: unknown key")
     kwargs = {}
+    complete = True
     for f in dataclasses.fields(cls):
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if f.name in data:
-            kwargs[f.name] = _convert(hints[f.name], data[f.name], _join(path, f.name), problems)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            value = _convert(hints[f.name], data[f.name], _join(path, f.name), problems)
+            if value is not _INVALID and value is not None:
+                kwargs[f.name] = value
+            elif required:
+                complete = False
+        elif required:
             problems.append(f"{_join(path, f.name)}: required key missing")
-            return None
+            complete = False
+    if not complete:
+        return None
     try:
         return cls(**kwargs)
     except TypeError as exc:
@@ -402,21 +427,25 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
     if origin is tuple:
         if not isinstance(value, list | tuple):
             problems.append(f"{path}: expected a list")
-            return ()
+            return _INVALID
         inner = args[0]
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(inner, v, f"{path}[{i}]", problems) for i, v in enumerate(value))
-        if len(value) != len(args):
+            items = tuple(_convert(inner, v, f"{path}[{i}]", problems) for i, v in enumerate(value))
+        elif len(value) != len(args):
             problems.append(f"{path}: expected {len(args)} items")
-            return tuple(value)
-        return tuple(_convert(a, v, f"{path}[{i}]", problems) for i, (a, v) in enumerate(zip(args, value)))
+            return _INVALID
+        else:
+            items = tuple(_convert(a, v, f"{path}[{i}]", problems)
+                          for i, (a, v) in enumerate(zip(args, value)))
+        return _INVALID if any(i is _INVALID or i is None for i in items) else items
     if origin in (Mapping, dict) or hint is Mapping:
         if not isinstance(value, Mapping):
             problems.append(f"{path}: expected a table")
-            return {}
+            return _INVALID
         if not args or args[1] is Any:
             return dict(value)
-        return {k: _convert(args[1], v, f"{path}.{k}", problems) for k, v in value.items()}
+        converted = {k: _convert(args[1], v, f"{path}.{k}", problems) for k, v in value.items()}
+        return _INVALID if any(v is _INVALID for v in converted.values()) else converted
     if origin in (typing.Union, types.UnionType):
         return value
     if hint is Any:
@@ -427,6 +456,7 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
         not isinstance(value, hint) or (hint is int and isinstance(value, bool))
     ):
         problems.append(f"{path}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
+        return _INVALID
     return value
 
 
@@ -450,6 +480,11 @@ def _check_semantics(config: Config | None) -> list[str]:
     for i, entry in enumerate(config.auth.tokens):
         if bool(entry.token) == bool(entry.token_sha256):
             problems.append(f"auth.tokens[{i}]: set exactly one of token, token_sha256")
+        elif entry.token_sha256 and not re.fullmatch(r"[0-9A-Fa-f]{64}", entry.token_sha256):
+            # A malformed digest would silently never match: refuse it at startup.
+            problems.append(f"auth.tokens[{i}].token_sha256: must be 64 hexadecimal digits")
+        if not entry.project_id.strip():
+            problems.append(f"auth.tokens[{i}].project_id: must not be empty")
     if config.auth.strategy == "token" and not config.auth.tokens:
         problems.append("auth.tokens: strategy 'token' needs at least one [[auth.tokens]] entry")
     if not 0 < config.server.port < 65536:

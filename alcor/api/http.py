@@ -18,7 +18,9 @@ from alcor.managers.common import RequestContext, deny
 
 _LOGGER = logging.getLogger(__name__)
 REQUEST_ID: ContextVar[str] = ContextVar("alcor_request_id", default="-")
-CALLER = "alcor.caller"
+# aiohttp >= 3.13 warns on plain string request keys; older versions have no RequestKey.
+CALLER: Any = (web.RequestKey("alcor_caller", Caller) if hasattr(web, "RequestKey")
+               else "alcor.caller")
 JSON_TYPE = "application/json; charset=UTF-8"
 
 # One table: error base class -> HTTP status (Neutron's FAULT_MAP). Most specific first.
@@ -128,16 +130,34 @@ def if_match(request: web.Request) -> int | None:
     return int(found.group(1))
 
 
+def check_native_scope(caller: Caller, path_project: str, action: str) -> None:
+    """Refuse a non-admin caller of another project on /project/{p}/… (403, §1.4.2)."""
+    if caller.project_id and caller.project_id != path_project and not caller.is_admin:
+        raise deny(action)
+
+
+_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "DELETE": "delete"}
+
+
+def route_action(method: str, resource: str | None, action: str | None) -> str:
+    """Return the policy action of a route (`get_network`, `update_port`, ...)."""
+    if action in ("add_router_interface", "remove_router_interface"):
+        return action
+    verb = _VERBS.get(method, method.lower())
+    if action in ("tags", "tag") and verb != "get":
+        verb = "update"  # tag writes are updates of the tagged resource (§1.10)
+    return f"{verb}_{resource or 'resource'}"
+
+
 def context(request: web.Request, params: dict[str, str], action: str, default_project: str,
             body_project: str | None = None) -> RequestContext:
     """Build the request context: caller + visibility by path family (northbound §1.4.2)."""
     caller: Caller = request[CALLER]
     path_project = params.get("project_id")
     if path_project is not None:
+        check_native_scope(caller, path_project, action)
         if not caller.project_id:
             caller = dataclasses.replace(caller, project_id=path_project)
-        elif caller.project_id != path_project and not caller.is_admin:
-            raise deny(action)
         return RequestContext(caller, path_project, native=True,
                               request_id=REQUEST_ID.get())
     if not caller.project_id:

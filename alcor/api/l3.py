@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiDict
 
 from alcor import errors
 from alcor.api import http
@@ -63,6 +64,33 @@ def add_router_action_routes(router: Router, alcor: Any) -> None:
 
 
 AVAILABILITY_FILTERS = ("network_id", "network_name", "project_id", "tenant_id", "ip_version")
+# Availability items are keyed by network: their sort keys name network columns.
+AVAILABILITY_SORT = {"network_id": "id", "network_name": "name", "project_id": "project_id",
+                     "tenant_id": "project_id"}
+
+
+def _ip_version(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if raw not in ("4", "6"):
+        raise bad(f"Invalid input for ip_version. Reason: '{raw}' is not in [4, 6].")
+    return int(raw)
+
+
+def _availability_sort(q: Any) -> list[tuple[str, bool]]:
+    keys, dirs = q.getall("sort_key", []), q.getall("sort_dir", [])
+    if dirs and len(dirs) != len(keys):
+        raise bad("The number of sort_keys and sort_dirs must be same")
+    out = []
+    for i, key in enumerate(keys):
+        if key not in AVAILABILITY_SORT:
+            raise bad(f"{key} is an invalid attribute for sort_keys")
+        direction = dirs[i] if dirs else "asc"
+        if direction not in ("asc", "desc"):
+            raise bad(f"{direction} is an invalid value for sort_dirs, valid values are "
+                      f"'asc' and 'desc'")
+        out.append((AVAILABILITY_SORT[key], direction == "asc"))
+    return out
 
 
 def add_ip_availability_routes(router: Router, alcor: Any) -> None:
@@ -98,10 +126,13 @@ def add_ip_availability_routes(router: Router, alcor: Any) -> None:
             if key not in (*AVAILABILITY_FILTERS, "fields", "sort_key", "sort_dir", "limit",
                            "marker", "page_reverse"):
                 raise bad(f"'{key}' is an invalid attribute for filtering")
-        ip_version = int(q["ip_version"]) if q.get("ip_version", "").isdigit() else None
-        base = parse_list_query(q, NETWORK, ("id", "name", "project_id", "tenant_id"),
+        ip_version = _ip_version(q.get("ip_version"))
+        base = parse_list_query(MultiDict((k, v) for k, v in q.items()
+                                          if k not in ("sort_key", "sort_dir")),
+                                NETWORK, ("id", "name", "project_id", "tenant_id"),
+                                alcor.config.api.pagination_max_limit,
                                 ignore=AVAILABILITY_FILTERS)
-        query.sort = [("id", asc) for key, asc in base.sort] or []
+        query.sort = _availability_sort(q)
         query.limit, query.marker, query.page_reverse = base.limit, base.marker, base.page_reverse
         for key, attr in (("network_id", "id"), ("network_name", "name"),
                           ("project_id", "project_id"), ("tenant_id", "project_id")):

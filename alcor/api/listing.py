@@ -16,6 +16,7 @@ from alcor.resources.types import Bool, Invalid, ListOf
 
 SPECIAL = {"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse", "tags",
            "tags-any", "not-tags", "not-tags-any", "changed_since"}
+MAX_LIMIT = 2**62
 ALIASES: dict[str, dict[str, str]] = {"host_info": {"name": "node_name", "id": "node_id"}}
 
 
@@ -122,7 +123,8 @@ def _limit(params: MultiDict[str], max_limit: int) -> int | None:
             raise bad(f"Invalid input for limit. Reason: '{raw}' should be non-negative.")
     if max_limit > 0 and (limit == 0 or limit > max_limit):
         limit = max_limit
-    return limit or None
+    # Beyond any possible row count a limit changes nothing; keep it bindable by SQLite.
+    return min(limit, MAX_LIMIT) or None
 
 
 def _bool_param(params: MultiDict[str], key: str) -> bool:

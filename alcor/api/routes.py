@@ -13,6 +13,7 @@ from alcor.api.misc import availability_zones
 from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
 from alcor.api.routing import Route, Router
+from alcor.managers.acl import messages as acl
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
 from alcor.managers.dataplane import messages as dp
@@ -24,6 +25,7 @@ from alcor.managers.subnet import messages as subnet
 from alcor.resources.base import validate_update
 from alcor.resources.floatingip import FLOATINGIP
 from alcor.resources.network import NETWORK
+from alcor.resources.network_acl import NETWORK_ACL, NETWORK_ACL_RULE
 from alcor.resources.node import NODE
 from alcor.resources.port import PORT
 from alcor.resources.router import ROUTER
@@ -65,6 +67,11 @@ RESOURCE_APIS = (
     ResourceApi(FLOATINGIP, fip.CreateFloatingIps, fip.GetFloatingIp, fip.ListFloatingIps,
                 fip.UpdateFloatingIp, fip.DeleteFloatingIp, v2_path="/v2.0/floatingips",
                 native_path="elasticips"),
+    ResourceApi(NETWORK_ACL, acl.CreateNetworkAcls, acl.GetNetworkAcl, acl.ListNetworkAcls,
+                acl.UpdateNetworkAcl, acl.DeleteNetworkAcl, native_path="network-acls"),
+    ResourceApi(NETWORK_ACL_RULE, acl.CreateNetworkAclRules, acl.GetNetworkAclRule,
+                acl.ListNetworkAclRules, acl.UpdateNetworkAclRule, acl.DeleteNetworkAclRule,
+                native_path="network-acl-rules"),
     ResourceApi(NODE, node.CreateNodes, node.GetNode, node.ListNodes, node.UpdateNode,
                 node.DeleteNode, root_path="/nodes", preprocess=_node_aliases,
                 id_key="node_id", show_extra=_node_delivery),
@@ -89,6 +96,9 @@ def build_router(alcor: Any) -> Router:
     for api in RESOURCE_APIS:
         add_resource_routes(router, api, ResourceHandlers(api, alcor.bus, alcor.config))
     _add_port_bulk_update(router, alcor)
+    _add_bulk_update(router, alcor, NETWORK_ACL, "network-acls", acl.UpdateNetworkAcls)
+    _add_bulk_update(router, alcor, NETWORK_ACL_RULE, "network-acl-rules",
+                     acl.UpdateNetworkAclRules)
     add_router_action_routes(router, alcor)
     add_ip_availability_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)
@@ -129,6 +139,37 @@ def _add_port_bulk_update(router: Router, alcor: Any) -> None:
 
     router.add(Route("PUT", "/project/{project_id}/ports/bulk", handler, resource="port",
                      action="update_bulk"))
+
+
+def _add_bulk_update(router: Router, alcor: Any, resource: Any, native_path: str,
+                     command: type) -> None:
+    """PUT P/<native_path>/bulk: `{<collection>: [{"id": …, <changes>}, …]}`, all or nothing."""
+
+    async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
+        body = await http.read_json(request)
+        if not (isinstance(body, dict) and set(body) == {resource.collection}
+                and isinstance(body[resource.collection], list)):
+            raise errors.HTTPBadRequest(msg=f"Unable to find '{resource.collection}' in request "
+                                            f"body")
+        items = body[resource.collection]
+        if not 1 <= len(items) <= alcor.config.api.max_bulk_items:
+            raise errors.HTTPBadRequest(
+                msg=f"Bulk requests take 1 to {alcor.config.api.max_bulk_items} items")
+        changes = []
+        for item in items:
+            if not isinstance(item, dict) or "id" not in item:
+                raise errors.HTTPBadRequest(msg="Each bulk update item needs an 'id'")
+            body_item = {k: v for k, v in item.items() if k != "id"}
+            changes.append({"id": item["id"],
+                            **validate_update(resource, body_item, native=True)})
+        ctx = http.context(request, params, f"update_{resource.name}",
+                           alcor.config.auth.default_project)
+        updated = await alcor.bus.call(command(ctx=ctx, items=changes))
+        render = renderer(resource, ctx)
+        return http.json_response({resource.collection: [render(o) for o in updated]})
+
+    router.add(Route("PUT", f"/project/{{project_id}}/{native_path}/bulk", handler,
+                     resource=resource.name, action="update_bulk"))
 
 
 def _add_node_southbound_routes(router: Router, alcor: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import exposition, generate_latest
 
 from alcor import errors
 from alcor.api import http
@@ -11,6 +11,8 @@ from alcor.api.extensions import EXTENSIONS, all_extensions, extension_doc
 from alcor.app import Alcor
 
 ALCOR = web.AppKey("alcor", Alcor)
+# The spec's format (§1.1); newer prometheus_client defaults its "latest" type to 1.0.0.
+METRICS_TYPE = getattr(exposition, "CONTENT_TYPE_PLAIN_0_0_4", exposition.CONTENT_TYPE_LATEST)
 
 
 def base_url(request: web.Request) -> str:
@@ -67,7 +69,7 @@ async def metrics(request: web.Request, params: dict[str, str]) -> web.Response:
     collect = request.app[ALCOR].extra.get("collect_metrics")
     if collect is not None:
         collect()
-    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return web.Response(body=generate_latest(), headers={"Content-Type": METRICS_TYPE})
 
 
 async def segments_default_table(request: web.Request, params: dict[str, str]) -> web.Response:

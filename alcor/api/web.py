@@ -97,4 +97,10 @@ async def _serve(request: web.Request) -> tuple[web.StreamResponse, str]:
         raise errors.NotFound()
     if route is None:
         raise errors.HTTPMethodNotAllowed(sorted(resolved[0]), method=request.method)
+    if "project_id" in params:
+        # The native-path scope is checked before the body is read (§1.3 precedence:
+        # 403 scope mismatch before 413 and 400).
+        http.check_native_scope(request[http.CALLER], params["project_id"],
+                                http.route_action(request.method, route.resource, route.action))
     return await route.handler(request, params), route.template
+

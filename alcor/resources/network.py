@@ -23,7 +23,8 @@ NETWORK = Resource(
         Attr("provider:physical_network", String(64), create="A", update="A", read="A",
              nullable=True),
         Attr("provider:segmentation_id", Int(), create="A", update="A", read="A", nullable=True),
-        Attr("mtu", Int(minimum=0), create="Y", update="Y"),
+        # Range checked by the manager: out of 68..max is InvalidInput (§3.1), not a type error.
+        Attr("mtu", Int(), create="Y", update="Y"),
         Attr("port_security_enabled", Bool(), create="Y", update="Y"),
         Attr("availability_zone_hints", ListOf(String(255), unique=True), default=[],
              create="Y", filter=True),

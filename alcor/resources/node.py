@@ -46,7 +46,9 @@ NODE = Resource(
     not_found=errors.NodeNotFound,
     has_tags=False,
     attrs=(
-        Attr("node_id", NODE_ID, create="Y"),
+        # Accepted on PUT only when equal to the path id (checked by the manager), §12.1.
+        Attr("node_id", NODE_ID, create="Y", update="Y",
+             doc="primary key; on PUT only the path's own id is accepted (and ignored)"),
         Attr("node_name", String(255, min_len=1), create="R", update="Y"),
         Attr("local_ip", IpAddress(), create="R", update="Y"),
         Attr("mac_address", HostMac(), create="R", update="Y"),

@@ -264,14 +264,15 @@ def _where(resource: Resource, query: ListQuery,
         else:
             encoded = [c.encode(name, v) for v in values]
             nulls = [v for v in encoded if v is None]
-            others = [v for v in encoded if v is not None]
+            # An integer SQLite cannot hold matches no stored value (and would not bind).
+            others = [v for v in encoded if v is not None and not _out_of_range(v)]
             parts = []
             if others:
                 parts.append(f't."{col}" IN ({", ".join("?" for _ in others)})')
                 params.extend(others)
             if nulls:
                 parts.append(f't."{col}" IS NULL')
-            where.append("(" + " OR ".join(parts) + ")")
+            where.append("(" + " OR ".join(parts) + ")" if parts else "0")
     tag_sql = 'EXISTS (SELECT 1 FROM json_each(t."tags") WHERE value = ?)'
     for tag in query.tags_all:
         where.append(tag_sql)
@@ -289,6 +290,10 @@ def _where(resource: Resource, query: ListQuery,
         where.append('t."updated_at" >= ?')
         params.append(query.changed_since)
     return where, params
+
+
+def _out_of_range(value: Any) -> bool:
+    return isinstance(value, int) and not -(2**63) <= value < 2**63
 
 
 def dumps(value: Any) -> str:

@@ -1,13 +1,26 @@
 """Routers (/v2.0/routers, native /project/{p}/routers)."""
 
+from typing import Any
+
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
 from alcor.resources.port import FIXED_IP
 from alcor.resources.types import Bool, Enum, IpAddress, ListOf, Obj, String, Uuid
 
 ROUTE = Obj(fields=(("destination", String(64), True), ("nexthop", IpAddress(), True)))
-GATEWAY = Obj(fields=(("network_id", Uuid(), True), ("enable_snat", Bool(), False),
-                      ("external_fixed_ips", ListOf(FIXED_IP), False)))
+
+
+class GatewayInfo(Obj):
+    """external_gateway_info: `{}` means no gateway (like null), else network_id is required."""
+
+    def convert(self, value: Any) -> dict[str, Any] | None:  # noqa: D102
+        if value == {}:
+            return None
+        return super().convert(value)
+
+
+GATEWAY = GatewayInfo(fields=(("network_id", Uuid(), True), ("enable_snat", Bool(), False),
+                              ("external_fixed_ips", ListOf(FIXED_IP), False)))
 
 ROUTER = Resource(
     name="router",

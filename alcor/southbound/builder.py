@@ -15,7 +15,7 @@ from typing import Any
 import betterproto
 
 from alcor.proto import schema
-from alcor.southbound import encoding
+from alcor.southbound import encoding, fastwire
 from alcor.southbound.topology import NodeRec, PortRec, Topology
 from alcor.southbound.view import (
     DHCP, NEIGHBOR, PORT, ROUTER, SECURITYGROUP, SUBNET, VPC, port_of_neighbor,
@@ -59,6 +59,7 @@ class StateBuilder:
         self._topo = topo
         self._configs: dict[tuple[str, str, str], tuple[int, bytes]] = {}
         self._entries: dict[tuple[str, str, int, int], bytes] = {}
+        self._resource_ids: dict[tuple[int, str], bytes] = {}
         self._builders: dict[str, Callable[[str, NodeRec], tuple[int, Any] | None]] = {
             VPC: self._vpc, SUBNET: self._subnet, PORT: self._port, DHCP: self._dhcp,
             NEIGHBOR: self._neighbor, ROUTER: self._router, SECURITYGROUP: self._sg,
@@ -90,7 +91,8 @@ class StateBuilder:
         built = self._builders[kind](key, node)
         if built is None:
             return None
-        encoded = (revision, bytes(built[1]))
+        data = built[1]
+        encoded = (revision, data if isinstance(data, bytes) else bytes(data))
         self._configs[(kind, key, variant)] = encoded
         return encoded
 
@@ -103,6 +105,25 @@ class StateBuilder:
         if cached is None:
             cached = encoding.v2_entry(KIND_TYPE[kind], key, state_bytes(op, config))
             self._entries[cache_key] = cached
+        return cached
+
+    def neighbor_entry(self, port: PortRec, key: str, op: int) -> tuple[bytes, bytes]:
+        """Return (map entry, configuration) of a port's neighbor state, cached per revision."""
+        cache_key = (NEIGHBOR, key, op, port.neighbor_revision)
+        entry = self._entries.get(cache_key)
+        built = self.config(NEIGHBOR, key, _ANY_NODE)
+        assert built is not None
+        if entry is None:
+            entry = encoding.v2_entry(RT.NEIGHBOR, key, state_bytes(op, built[1]))
+            self._entries[cache_key] = entry
+        return entry, built[1]
+
+    def resource_entry(self, rtype: int, key: str) -> bytes:
+        """Return the cached HostResources entry naming one state."""
+        cached = self._resource_ids.get((rtype, key))
+        if cached is None:
+            cached = encoding.resource_id_entry(rtype, key)
+            self._resource_ids[(rtype, key)] = cached
         return cached
 
     def delete_config(self, kind: str, key: str, revision: int) -> bytes:
@@ -123,45 +144,34 @@ class StateBuilder:
         """Bound the entry cache (old revisions accumulate)."""
         if len(self._entries) > limit:
             self._entries.clear()
+        if len(self._resource_ids) > limit:
+            self._resource_ids.clear()
 
     # ---- per kind --------------------------------------------------------------------
     def _vpc(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         net = self._topo.networks.get(key)
         if net is None:
             return None
-        return net.revision, schema.VpcConfiguration(
-            revision_number=net.revision, id=net.id, update_type=FULL,
-            project_id=net.project_id, name=net.name, cidr=net.cidr, tunnel_id=net.seg_id)
+        return net.revision, fastwire.vpc(net.revision, net.id, net.project_id, net.name,
+                                          net.cidr, net.seg_id)
 
     def _subnet(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         sub = self._topo.subnets.get(key)
         net = self._topo.networks.get(sub.network_id) if sub else None
         if sub is None or net is None:
             return None
-        return sub.revision, schema.SubnetConfiguration(
-            revision_number=sub.revision, id=sub.id, update_type=FULL,
-            network_type=NET_TYPES.get(net.net_type, schema.NetworkType.VXLAN),
-            vpc_id=net.id, name=sub.name, cidr=sub.cidr, tunnel_id=net.seg_id,
-            gateway=schema.SubnetConfigurationGateway(ip_address=sub.gateway_ip,
-                                                      mac_address=sub.gateway_mac),
-            dhcp_enable=sub.dhcp,
-            dns_entry_list=[schema.SubnetConfigurationDnsEntry(entry=d) for d in sub.dns],
-            availability_zone="nova")
+        return sub.revision, fastwire.subnet(
+            sub.revision, sub.id, NET_TYPES.get(net.net_type, schema.NetworkType.VXLAN), net.id,
+            sub.name, sub.cidr, net.seg_id, sub.gateway_ip, sub.gateway_mac, sub.dhcp, sub.dns,
+            "nova")
 
     def _port(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         port = self._topo.ports.get(key)
         if port is None:
             return None
-        return port.revision, schema.PortConfiguration(
-            revision_number=port.revision, id=port.id, update_type=FULL, vpc_id=port.network_id,
-            name=port.name, device_id=port.device_id, device_owner=port.device_owner,
-            mac_address=port.mac, admin_state_up=True,
-            fixed_ips=[schema.PortConfigurationFixedIp(subnet_id=s, ip_address=ip)
-                       for s, ip in _v4_first(port.fixed_ips)],
-            allow_address_pairs=[schema.PortConfigurationAllowAddressPair(ip_address=ip,
-                                                                          mac_address=mac)
-                                 for ip, mac in port.pairs],
-            security_group_ids=[schema.PortConfigurationSecurityGroupId(id=g) for g in port.sgs])
+        return port.revision, fastwire.port(
+            port.revision, port.id, port.network_id, port.name, port.device_id,
+            port.device_owner, port.mac, _v4_first(port.fixed_ips), port.pairs, port.sgs)
 
     def _dhcp(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         port = self._topo.ports.get(key)
@@ -170,14 +180,12 @@ class StateBuilder:
         v4 = [(s, ip) for s, ip in port.fixed_ips if ipaddress.ip_address(ip).version == 4]
         v6 = [(s, ip) for s, ip in port.fixed_ips if ipaddress.ip_address(ip).version == 6]
         first = (v4 or v6 or [("", "")])[0]
-        return port.revision, schema.DhcpConfiguration(
-            revision_number=port.revision, id=port.id, update_type=FULL, subnet_id=first[0],
-            mac_address=port.mac, ipv4_address=v4[0][1] if v4 else "",
-            ipv6_address=v6[0][1] if v6 else "",
-            port_host_name=f"host-{first[1].replace('.', '-').replace(':', '-')}")
+        return port.revision, fastwire.dhcp(
+            port.revision, port.id, first[0], port.mac, v4[0][1] if v4 else "",
+            v6[0][1] if v6 else "", f"host-{first[1].replace('.', '-').replace(':', '-')}")
 
-    def neighbor_config(self, port: PortRec) -> Any:
-        """Return the NeighborConfiguration of a bound port (content independent of host)."""
+    def neighbor_config(self, port: PortRec) -> bytes:
+        """Return the encoded NeighborConfiguration of a bound port (same for every host)."""
         topo = self._topo
         node = topo.nodes[port.node_id] if port.node_id in topo.nodes else None
         fixed = []
@@ -185,16 +193,11 @@ class StateBuilder:
             sub = topo.subnets.get(subnet_id)
             net = topo.networks.get(sub.network_id) if sub else None
             l3 = sub is not None and sub.router_id is not None
-            fixed.append(schema.NeighborConfigurationFixedIp(
-                neighbor_type=schema.NeighborType.L3 if l3 else schema.NeighborType.L2,
-                subnet_id=subnet_id, ip_address=ip, tunnel_id=net.seg_id if net else 0))
-        return schema.NeighborConfiguration(
-            revision_number=port.neighbor_revision, id=port.id, update_type=FULL,
-            vpc_id=port.network_id, name=port.name, mac_address=port.mac,
-            host_mac_address=node.mac if node else "", host_ip_address=node.data_ip if node else "",
-            fixed_ips=fixed,
-            allow_address_pairs=[schema.NeighborConfigurationAllowAddressPair(
-                ip_address=ip, mac_address=mac) for ip, mac in port.pairs])
+            fixed.append((schema.NeighborType.L3 if l3 else schema.NeighborType.L2, subnet_id, ip,
+                          net.seg_id if net else 0))
+        return fastwire.neighbor(port.neighbor_revision, port.id, port.network_id, port.name,
+                                 port.mac, node.mac if node else "", node.data_ip if node else "",
+                                 fixed, port.pairs)
 
     def _neighbor(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         port = self._topo.ports.get(port_of_neighbor(key))
@@ -268,6 +271,10 @@ def _wire_rules(group_id: str, rule: dict[str, Any]) -> list[Any]:
         port_range_max=rule.get("port_range_max") or 0,
         remote_ip_prefix=rule.get("remote_ip_prefix") or "",
         remote_group_id=rule.get("remote_group_id") or "") for rid, proto in zip(ids, protos)]
+
+
+# Neighbor content does not depend on the receiving host.
+_ANY_NODE = NodeRec("", "", "", 0, "", "", "", "", "", None, None, "")
 
 
 def resource_id(kind: str, key: str) -> str:

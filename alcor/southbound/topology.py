@@ -60,11 +60,10 @@ class PortRec:
     admin_up: bool
     revision: int
     neighbor_revision: int
+    subnet_ids: tuple[str, ...] = ()  # the subnets of its fixed IPs (in order, unique)
 
-    @property
-    def subnet_ids(self) -> tuple[str, ...]:
-        """Return the subnets of its fixed IPs (in order, unique)."""
-        return tuple(dict.fromkeys(s for s, _ in self.fixed_ips))
+    def __post_init__(self) -> None:
+        self.subnet_ids = tuple(dict.fromkeys(s for s, _ in self.fixed_ips))
 
 
 @dataclass(slots=True)

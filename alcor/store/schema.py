@@ -78,7 +78,8 @@ def initial(db: sqlite_utils.Database) -> None:
         "ethertype": str, "protocol": str, "port_range_min": int, "port_range_max": int,
         "remote_ip_prefix": str, "remote_group_id": str, "seq": int,
         "sg_project_id": str, "normalized": str,
-    }, pk="id", indexes=[("security_group_id", "seq"), ("remote_group_id",), ("project_id",),
+    }, pk="id", indexes=[("security_group_id", "seq"), ("security_group_id", "normalized"),
+                         ("remote_group_id",), ("project_id",),
                          ("sg_project_id",)])
     _table(db, "port_security_groups", {"port_id": str, "security_group_id": str},
            pk=("port_id", "security_group_id"), indexes=[("security_group_id",)])
@@ -91,11 +92,12 @@ def initial(db: sqlite_utils.Database) -> None:
            pk=("project_id", "resource"))
     _table(db, "quota_usage", {"project_id": str, "resource": str, "used": int},
            pk=("project_id", "resource"))
+    untagged = {k: v for k, v in STD.items() if k != "tags"}  # ACLs have no tags (§13)
     _table(db, "network_acls", {
-        **STD, "vpc_id": str, "associated_subnets": str,
+        **untagged, "vpc_id": str, "associated_subnets": str,
     }, pk="id", indexes=[("project_id",), ("vpc_id",)])
     _table(db, "network_acl_rules", {
-        **STD, "network_acl_id": str, "number": int, "direction": str, "ether_type": str,
+        **untagged, "network_acl_id": str, "number": int, "direction": str, "ether_type": str,
         "protocol": str, "ip_prefix": str, "port_range_min": int, "port_range_max": int,
         "icmp_type": int, "icmp_code": int, "action": str,
     }, pk="id", indexes=[("network_acl_id", "number"), ("project_id",)])

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import h2.exceptions
 from grpclib.client import Channel, Stream
@@ -47,7 +47,8 @@ class GrpcConfig:
 
     def push_deadline(self, states: int) -> float:
         """Return the per-call deadline for a message carrying `states` states."""
-        return min(self.deadline_max_s, self.deadline_base_s + states * self.deadline_per_state_ms / 1000)
+        per_state_s = self.deadline_per_state_ms / 1000
+        return min(self.deadline_max_s, self.deadline_base_s + states * per_state_s)
 
 
 @dataclass(slots=True)
@@ -114,15 +115,16 @@ class GrpcTransport:
             PUSH_V2, Cardinality.STREAM_STREAM)
         reply = await self._call(node, node.server_port, method, cardinality,
                                  schema.GoalStateOperationReply, payload, timeout, request_id)
-        return reply
+        return cast(schema.GoalStateOperationReply, reply)
 
     async def push_subscribe_info(
         self, node: NodeTarget, info: schema.NodeSubscribeInfo, *, timeout: float
     ) -> schema.SubscribeOperationReply:
         """Call `SubscribeInfoProvisioner.PushNodeSubscribeInfo` on the node's subscribe port."""
         port = node.subscribe_port or node.server_port + 1
-        return await self._call(node, port, PUSH_SUBSCRIBE_INFO, Cardinality.UNARY_UNARY,
-                                schema.SubscribeOperationReply, bytes(info), timeout, "")
+        reply = await self._call(node, port, PUSH_SUBSCRIBE_INFO, Cardinality.UNARY_UNARY,
+                                 schema.SubscribeOperationReply, bytes(info), timeout, "")
+        return cast(schema.SubscribeOperationReply, reply)
 
     async def _call(self, node: NodeTarget, port: int, method: str, cardinality: Cardinality,
                     reply_type: type[Any], payload: bytes, timeout: float,
@@ -162,7 +164,8 @@ class GrpcTransport:
     async def _exchange(channel: Channel, method: str, cardinality: Cardinality,
                         reply_type: type[Any], payload: bytes, timeout: float) -> Any:
         stream: Stream[Any, Any]
-        async with channel.request(method, cardinality, Raw, reply_type,
+        # Raw: the payload crosses BytesCodec untouched (typed as bytes, not Raw).
+        async with channel.request(method, cardinality, cast(Any, Raw), reply_type,
                                    timeout=timeout) as stream:
             await stream.send_message(payload, end=True)
             reply = await stream.recv_message()

@@ -6,9 +6,13 @@ import socket
 import weakref
 from typing import Any
 
+from grpclib.client import Channel
 from grpclib.encoding.proto import ProtoCodec
 from grpclib.protocol import H2Protocol
 from grpclib.server import Server
+
+from alcor.proto import schema
+from alcor.southbound.wire import decode_reply
 
 SERVICE = "/alcor.schema.GoalStateProvisioner/"
 PUSH_V1 = SERVICE + "PushNetworkResourceStates"
@@ -38,6 +42,9 @@ class BytesCodec(ProtoCodec):
         """Return the raw bytes for `Raw`, else parse into `message_type`."""
         if message_type is Raw:
             return data
+        if message_type is schema.GoalStateOperationReply:
+            # One status per state: betterproto would spend seconds on a 10k-state reply.
+            return decode_reply(data)
         return message_type().parse(data)
 
 
@@ -47,7 +54,10 @@ CODEC = BytesCodec()
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind a listening TCP socket (port 0 = any free port) to hand to grpclib's Server."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets whose proto says
+    # TCP, and accepted sockets inherit it. Without it every call waits ~40 ms (Nagle vs
+    # delayed ACK).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -82,3 +92,20 @@ class ClosingServer(Server):
             processor = getattr(protocol, "processor", None)
             if processor is not None:
                 processor.close("server stopped")
+
+
+class SourceBoundChannel(Channel):
+    """A grpclib Channel whose connections leave from `local_ip`.
+
+    The controller identifies a requesting agent by the peer address of its connection,
+    so each of many agents in one process must dial from its own loopback IP.
+    """
+
+    def __init__(self, host: str, port: int, *, local_ip: str, **kwargs: Any) -> None:
+        super().__init__(host, port, **kwargs)
+        self._local_ip = local_ip
+
+    async def _create_connection(self) -> H2Protocol:
+        _, protocol = await self._loop.create_connection(
+            self._protocol_factory, self._host, self._port, local_addr=(self._local_ip, 0))
+        return protocol

@@ -7,7 +7,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError
 
-from kafka_broker import wait_until_ready
+from tests.kafka_broker import wait_until_ready
 
 
 async def _topics(bootstrap: str) -> list[str]:

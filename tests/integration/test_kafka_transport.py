@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from alcor_kafka.topics import TopicLag
 from alcor_kafka.transport import VpcRecord, agent_group, transport
-from kafka_helpers import (
+from tests.integration.kafka_helpers import (
     ST, ScriptedApply, host_consumer, kafka_section, make_node, port_goal_state, read_topic,
     running, vpc_consumer,
 )

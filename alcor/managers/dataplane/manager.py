@@ -188,6 +188,7 @@ class DataPlaneManager:
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         delivery.restart_waiters.append(waiter)
         self._mark_full(node_id)
+        self._finish_restart(delivery, True)  # an empty desired state is complete at once
         return waiter
 
     # ---- port status -------------------------------------------------------------------

@@ -88,12 +88,14 @@ class Planner:
         """Mark what a port create/update/delete changes (own hosts and peers)."""
         own = {p.node_id for p in (old, new) if p is not None and p.node_id is not None}
         port_id = (new or old).id  # type: ignore[union-attr]
+        subnets = set(old.subnet_ids if old else ()) | set(new.subnet_ids if new else ())
+        # Hosts that saw the neighbor before this change, including its own old host.
+        before = self.hosts_reaching(subnets)
         for node_id in own:
             self.refresh(node_id, marks)
             marks.setdefault(node_id, set()).update(((PORT, port_id), (DHCP, port_id)))
-        subnets = set(old.subnet_ids if old else ()) | set(new.subnet_ids if new else ())
         key = (NEIGHBOR, neighbor_key(port_id))
-        for node_id in self.hosts_reaching(subnets):
+        for node_id in before | self.hosts_reaching(subnets):
             marks.setdefault(node_id, set()).add(key)
             for subnet in subnets:
                 marks[node_id].add((SUBNET, subnet))

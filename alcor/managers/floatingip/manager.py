@@ -87,6 +87,10 @@ class FloatingIpManager(ResourceManager):
             for item in cmd.items:
                 project = check_create_project(cmd.ctx, item, "create_floatingip")
                 check_restricted(FLOATINGIP, "create_floatingip", item, cmd.ctx, creating=True)
+                # Not-visible network or port is 404 before any quota refusal (§1.3).
+                await self._bus.call(GetNetwork(ctx=cmd.ctx, id=item["floating_network_id"]))
+                if item.get("port_id"):
+                    await self._bus.call(GetPort(ctx=cmd.ctx, id=item["port_id"]))
                 counts[project] = counts.get(project, 0) + 1
             for project, count in counts.items():
                 await self._bus.call(CheckQuota(project_id=project, resource="floatingip",

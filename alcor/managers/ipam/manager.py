@@ -94,7 +94,13 @@ class IpamManager:
         if cmd.requested is None:
             wanted = self._automatic(cmd.subnets)
         else:
-            wanted = [self._resolve(item, cmd.subnets, subnets) for item in cmd.requested]
+            held = {(e["subnet_id"], e["ip_address"]) for e in cmd.current}
+            wanted = [self._resolve(item, cmd.subnets, subnets, held) for item in cmd.requested]
+        # On auto-address subnets a subnet-only request means the EUI-64 of the port's MAC,
+        # so a MAC change re-derives it and an unchanged one is kept.
+        wanted = [(subnet_id, eui64(subnets[subnet_id]["cidr"], cmd.mac))
+                  if ip is None and subnet_id in subnets and is_auto_subnet(subnets[subnet_id])
+                  else (subnet_id, ip) for subnet_id, ip in wanted]
         kept, fresh = _match_current(wanted, cmd.current)
         _reject_duplicates(wanted)
         for entry in cmd.current:
@@ -127,7 +133,8 @@ class IpamManager:
         return wanted
 
     def _resolve(self, item: dict[str, Any], subnets: list[dict[str, Any]],
-                 by_id: dict[str, dict[str, Any]]) -> tuple[str, str | None]:
+                 by_id: dict[str, dict[str, Any]],
+                 held: set[tuple[str, str]]) -> tuple[str, str | None]:
         ip = item.get("ip_address")
         subnet_id = item.get("subnet_id")
         if subnet_id is None and ip is None:
@@ -150,7 +157,10 @@ class IpamManager:
         subnet = by_id[subnet_id]
         if not _usable(subnet, address):
             raise errors.InvalidIpForSubnet(ip_address=ip)
-        if is_auto_subnet(subnet) and ip != subnet.get("gateway_ip"):
+        # Listing an address the port already holds is fine (clients send the whole list
+        # back); only new explicit addresses are refused on auto-address subnets.
+        if is_auto_subnet(subnet) and ip != subnet.get("gateway_ip") \
+                and (subnet_id, str(address)) not in held:
             raise errors.InvalidInput(error_message=f"IPv6 address {ip} cannot be directly "
                                                     f"assigned to a port on subnet {subnet_id} "
                                                     f"with {subnet['ipv6_address_mode']} address "
@@ -247,16 +257,23 @@ def _usable(subnet: dict[str, Any], address: ipaddress.IPv4Address | ipaddress.I
 
 def _match_current(wanted: list[tuple[str, str | None]],
                    current: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[tuple[str, str | None]]]:
-    """Split the request into entries kept from `current` and entries to allocate."""
+    """Split the request into entries kept from `current` and entries to allocate.
+
+    Explicit addresses are matched first; a subnet-only item then reuses an address the
+    port still holds on that subnet that no explicit item claimed (as Neutron does).
+    """
     kept: list[dict[str, str]] = []
     fresh: list[tuple[str, str | None]] = []
-    for subnet_id, ip in wanted:
-        match = next((e for e in current if e not in kept and e["subnet_id"] == subnet_id
-                      and (ip is None or e["ip_address"] == ip)), None)
-        if match is not None:
-            kept.append(match)
-        else:
-            fresh.append((subnet_id, ip))
+    for explicit in (True, False):
+        for subnet_id, ip in wanted:
+            if (ip is not None) != explicit:
+                continue
+            match = next((e for e in current if e not in kept and e["subnet_id"] == subnet_id
+                          and (ip is None or e["ip_address"] == ip)), None)
+            if match is not None:
+                kept.append(match)
+            else:
+                fresh.append((subnet_id, ip))
     return kept, fresh
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import NetworkConfig
+from alcor.managers.acl.messages import DeleteNetworkAcls
 from alcor.managers.base import ResourceManager, apply_tag_op
 from alcor.managers.common import (
     RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
@@ -18,7 +19,7 @@ from alcor.managers.network.messages import (
     CreateNetworks, DeleteNetwork, GetNetwork, ListNetworks, LookupNetwork, NetworkCreated,
     NetworkDeleted, NetworkUpdated, SetNetworkSubnets, UpdateNetwork,
 )
-from alcor.managers.port.messages import QueryPorts
+from alcor.managers.port.messages import DeleteServicePort, QueryPorts
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.security_group.messages import EnsureDefaultSecurityGroup
 from alcor.managers.subnet.messages import DeleteNetworkSubnets, SubnetsOfNetwork
@@ -181,10 +182,13 @@ class NetworkManager(ResourceManager):
             net = self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, net, "delete_network")
             check_if_match(net, cmd.if_match)
-            for port in await self._bus.call(QueryPorts(network_id=net["id"])):
-                if port["device_owner"] != "network:dhcp":
-                    raise errors.NetworkInUse(net_id=net["id"])
+            ports = await self._bus.call(QueryPorts(network_id=net["id"]))
+            if any(port["device_owner"] != "network:dhcp" for port in ports):
+                raise errors.NetworkInUse(net_id=net["id"])
+            for port in ports:  # DHCP ports go with their network (§3.3)
+                await self._bus.call(DeleteServicePort(port_id=port["id"]))
             await self._bus.call(DeleteNetworkSubnets(network_id=net["id"]))
+            await self._bus.call(DeleteNetworkAcls(network_id=net["id"]))
             db = self._store.db
             segments.release(db, self._config, net["id"])
             repo.delete(db, NETWORK, net["id"])

@@ -104,7 +104,8 @@ class PortManager(ResourceManager):
                     params.extend(values)
         if not clauses:
             return []
-        return [Where("EXISTS (SELECT 1 FROM ip_allocations a WHERE a.port_id = t.id AND "
+        # Driven from the allocations index (ip / subnet), not a scan of every port.
+        return [Where("t.id IN (SELECT a.port_id FROM ip_allocations a WHERE "
                       + " AND ".join(clauses) + ")", tuple(params))]
 
     # ---- create ------------------------------------------------------------------------
@@ -120,6 +121,9 @@ class PortManager(ResourceManager):
                 counts[item["project_id"]] = counts.get(item["project_id"], 0) + 1
             for project, count in counts.items():
                 await self._bus.call(CheckQuota(project_id=project, resource="port", count=count))
+                # A port create is a "first use" of the project's default group (§7.1),
+                # whether or not this port ends up in it.
+                await self._bus.call(EnsureDefaultSecurityGroup(project_id=project))
             subnets_of: dict[str, list[dict[str, Any]]] = {}
             for item, network in prepared:
                 if network["id"] not in subnets_of:
@@ -249,6 +253,11 @@ class PortManager(ResourceManager):
             return port
         before = dict(port)
         await self._apply_update(port, diff, given, network, ctx)
+        # A request can differ from the port and still resolve to what it has (fixed_ips
+        # given in another form): nothing changed, so nothing is bumped (§1.5).
+        diff = {k: v for k, v in diff.items() if before.get(k) != v}
+        if not diff:
+            return port
         diff["neighbor_revision"] = port["neighbor_revision"] + 1
         repo.update(self._store.db, PORT, port["id"], bump(port, diff))
         self._bus.publish(PortUpdated(port=port, before=before, changed=frozenset(diff)))

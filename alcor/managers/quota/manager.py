@@ -81,7 +81,7 @@ class QuotaManager:
             raise errors.OverQuota(overs=f"['{cmd.resource}']")
 
     async def _list(self, cmd: ListQuotas) -> list[dict[str, Any]]:
-        if not cmd.ctx.is_admin and cmd.project_id is None:
+        if not cmd.ctx.is_admin:  # the list is admin-only, native P/quotas included (§1.4.2)
             raise deny("get_quota")
         sql = "SELECT DISTINCT project_id FROM quotas"
         params: list[Any] = []

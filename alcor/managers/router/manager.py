@@ -74,6 +74,7 @@ class RouterManager(ResourceManager):
             for item in cmd.items:
                 project = check_create_project(cmd.ctx, item, "create_router")
                 self._check_policy(cmd.ctx, item, "create_router", creating=True)
+                await self._check_gateway_network(cmd.ctx, item)
                 counts[project] = counts.get(project, 0) + 1
             for project, count in counts.items():
                 await self._bus.call(CheckQuota(project_id=project, resource="router", count=count))
@@ -93,6 +94,16 @@ class RouterManager(ResourceManager):
             raise deny(f"{action}:external_gateway_info:enable_snat")
         if gateway.get("external_fixed_ips"):
             raise deny(f"{action}:external_gateway_info:external_fixed_ips")
+
+    async def _check_gateway_network(self, ctx: RequestContext, given: dict[str, Any]) -> None:
+        """404 for an invisible gateway network (before quota); on native paths a gateway on
+        a non-external network is treated as absent (northbound §1.5)."""
+        gateway = given.get("external_gateway_info")
+        if not gateway:
+            return
+        network = await self._bus.call(GetNetwork(ctx=ctx, id=gateway["network_id"]))
+        if ctx.native and not network["router:external"]:
+            del given["external_gateway_info"]
 
     async def _create_one(self, ctx: RequestContext, given: dict[str, Any]) -> dict[str, Any]:
         db = self._store.db
@@ -171,6 +182,7 @@ class RouterManager(ResourceManager):
             self._check_policy(cmd.ctx, cmd.changes, "update_router", creating=False)
             check_if_match(router, cmd.if_match)
             given = dict(cmd.changes)
+            await self._check_gateway_network(cmd.ctx, given)
             if cmd.tag_op is not None:
                 given["tags"] = apply_tag_op(ROUTER, router, cmd.tag_op)
             if given.get("distributed") is False:
@@ -193,7 +205,9 @@ class RouterManager(ResourceManager):
     async def _set_routes(self, router: dict[str, Any], routes: list[dict[str, str]]) -> None:
         interfaces = await self._interfaces(router["id"])
         subnets = await self._connected_subnets(router, interfaces)
+        gateway = router.get("external_gateway_info") or {}
         own_ips = {f["ip_address"] for p in interfaces for f in p["fixed_ips"]}
+        own_ips |= {f["ip_address"] for f in gateway.get("external_fixed_ips") or []}
         route_rules.check(router["id"], routes, subnets, own_ips, self._config.max_routes)
         canonical = [route_rules.canonical(r) for r in routes]
         repo.update(self._store.db, ROUTER, router["id"], {"routes": canonical})

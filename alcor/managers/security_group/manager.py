@@ -277,8 +277,10 @@ class SecurityGroupManager(ResourceManager):
         stamp_new(rule)
         rule.update({"security_group_id": group["id"], "project_id": group["project_id"],
                      "sg_project_id": group["project_id"], "normalized": key,
+                     # Creation order within the group; per group so the index serves it.
                      "seq": db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM "
-                                       "security_group_rules").fetchone()[0]})
+                                       "security_group_rules WHERE security_group_id = ?",
+                                       [group["id"]]).fetchone()[0]})
         repo.insert(db, SECURITY_GROUP_RULE, rule)
         return rule
 
@@ -304,7 +306,10 @@ class SecurityGroupManager(ResourceManager):
 
 
 def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in rule.items() if k not in ("seq", "sg_project_id", "normalized")}
+    out = {k: v for k, v in rule.items() if k not in ("seq", "sg_project_id", "normalized")}
+    # Rules embedded in a group skip the renderer, which is what adds tenant_id elsewhere.
+    out["tenant_id"] = out.get("project_id")
+    return out
 
 
 def _count_groups(db: Any, project_id: str) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import SubnetConfig
+from alcor.managers.acl.messages import DetachSubnetFromAcls
 from alcor.managers.base import ResourceManager, apply_tag_op
 from alcor.managers.common import (
     RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
@@ -221,9 +222,7 @@ class SubnetManager(ResourceManager):
         await self._bus.call(DropSubnet(subnet_id=subnet["id"]))
         await self._bus.call(ReleaseMac(network_id=subnet["network_id"], mac=subnet["gateway_mac"],
                                         owner=f"subnet:{subnet['id']}"))
-        db.execute("UPDATE network_acls SET associated_subnets = (SELECT json_group_array(value) "
-                   "FROM json_each(associated_subnets) WHERE value != ?) "
-                   "WHERE vpc_id = ?", [subnet["id"], subnet["network_id"]])
+        await self._bus.call(DetachSubnetFromAcls(subnet_id=subnet["id"]))
         if not network_going:
             await self._bus.call(SetNetworkSubnets(network_id=subnet["network_id"],
                                                    remove=subnet["id"]))

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from alcor_grpc.transport import GrpcConfig, GrpcTransport, transport
 from alcor_grpc.wire import PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw, bind_socket
+from alcor_grpc.wire import ClosingServer as Server
 from grpclib.const import Cardinality, Handler, Status
 from grpclib.exceptions import GRPCError
-from alcor_grpc.wire import ClosingServer as Server
 
 from alcor.proto import schema
 from alcor.southbound import encoding
@@ -223,7 +223,31 @@ async def test_subscribe_info_goes_to_the_subscribe_port(agent, grpc_transport):
 
 def test_unknown_config_key_is_rejected():
     """An unknown [southbound.grpc] key raises ValueError naming it."""
-    with pytest.raises(ValueError, match="southbound.grpc.conect_timeout_s"):
+    with pytest.raises(ValueError, match=r"southbound\.grpc\.conect_timeout_s"):
         GrpcTransport(SouthboundContext(config={"conect_timeout_s": 1}))
     cfg = GrpcConfig.from_mapping({"deadline_base_s": 1, "deadline_per_state_ms": 2})
     assert cfg.push_deadline(1000) == 3.0
+
+
+async def test_bound_sockets_give_accepted_connections_tcp_nodelay():
+    """Accepted connections get TCP_NODELAY (else each call waits on delayed ACKs)."""
+    import socket
+
+    accepted: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    class Capture(asyncio.Protocol):
+        def connection_made(self, transport):
+            accepted.set_result(transport.get_extra_info("socket"))
+
+    server = await asyncio.get_running_loop().create_server(
+        Capture, sock=bind_socket("127.0.0.1", 0))
+    try:
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        sock = await accepted
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        server.close()
+        await server.wait_closed()

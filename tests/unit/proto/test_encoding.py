@@ -71,7 +71,7 @@ def _assembled_v2(states) -> bytes:
 
 
 def test_assembled_v2_decodes_like_the_normal_message(pb):
-    """betterproto and Google protobuf both decode the assembled bytes to the normal message."""
+    """Both betterproto and Google protobuf decode the assembled bytes to the normal message."""
     states = _states()
     normal = _normal_v2(states)
     data = _assembled_v2(states)
@@ -88,7 +88,7 @@ def test_assembled_v1_lists_states_in_key_order(pb):
         (kind, key, encoding.encode_state(state)) for kind, key, state in states)
     normal = schema.GoalState(format_version=101)
     attr = {**_MAP_ATTR, RT.DHCP: "dhcp_states"}
-    for kind, key, state in sorted(states, key=lambda s: s[1]):
+    for kind, _key, state in sorted(states, key=lambda s: s[1]):
         getattr(normal, attr[kind]).append(state)
     decoded = schema.GoalState().parse(data)
     assert decoded == normal

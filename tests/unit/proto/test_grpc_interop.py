@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
+from alcor_grpc.wire import ClosingServer, bind_socket
 from grpclib.client import Channel
-from grpclib.server import Server
 
 from alcor.proto import schema
 
@@ -45,9 +45,10 @@ def _reply_for(ids: list[str], kind: schema.ResourceType) -> schema.GoalStateOpe
 @pytest.fixture
 async def our_server():
     """A grpclib server with the test provisioner on 127.0.0.1, port 0."""
-    server = Server([_OurProvisioner()])
-    await server.start("127.0.0.1", 0)
-    yield server._server.sockets[0].getsockname()[1]
+    sock = bind_socket("127.0.0.1", 0)
+    server = ClosingServer([_OurProvisioner()])  # also closes the client's connection
+    await server.start(sock=sock)
+    yield sock.getsockname()[1]
     server.close()
     await server.wait_closed()
 

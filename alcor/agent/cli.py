@@ -1,0 +1,98 @@
+"""`alcor agent`: run one or many reference agents until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import urllib.request
+
+import click
+
+from .admin import AdminServer
+from .agent import AgentConfig
+from .apply import ApplyOptions
+from .pool import AgentPool
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        if default_port is None:
+            raise click.BadParameter(f"{value!r} is not host:port")
+        return value, default_port
+    try:
+        return host.strip("[]"), int(port)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not host:port") from None
+
+
+@click.command("agent")
+@click.option("--listen", default="127.1.0.1:50001", show_default=True,
+              help="IP:port of the first agent's GoalStateProvisioner.")
+@click.option("--subscribe-port", type=int, default=None,
+              help="SubscribeInfoProvisioner port (default: listen port + 1).")
+@click.option("--controller", default=None, help="Controller RequestGoalStates host:port.")
+@click.option("--kafka", default=None, help="Kafka bootstrap servers (not yet supported).")
+@click.option("--node-id", default="", help="Node id (suffixed -i with --count > 1).")
+@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Agents in this process; agent i listens on the listen IP + i.")
+@click.option("--ip-step", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--admin", default=None, help="host:port of the admin HTTP API.")
+@click.option("--apply-latency-us", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Simulated dataplane time per state.")
+@click.option("--fail-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
+              help="Fraction of states answered FAILURE.")
+@click.option("--pending-until-plug", is_flag=True,
+              help="Port CREATE answers PENDING until POST /agents/{ip}/plug/{port_id}.")
+@click.option("--show-state", metavar="IP", default=None,
+              help="Print the state of the agent IP from a running pool's --admin, then exit.")
+def agent(listen: str, subscribe_port: int | None, controller: str | None, kafka: str | None,
+          node_id: str, count: int, ip_step: int, admin: str | None, apply_latency_us: int,
+          fail_rate: float, pending_until_plug: bool, show_state: str | None) -> None:
+    """Run reference host agents (in-memory, wire-compatible with ACA)."""
+    if show_state is not None:
+        if admin is None:
+            raise click.UsageError("--show-state needs --admin host:port")
+        host, port = _host_port(admin)
+        with urllib.request.urlopen(f"http://{host}:{port}/agents/{show_state}/state") as resp:
+            sys.stdout.write(resp.read().decode() + "\n")
+        return
+    if kafka:
+        click.echo("--kafka: Kafka transport is not yet supported by the agent; ignoring",
+                   err=True)
+    ip, port = _host_port(listen, 50001)
+    config = AgentConfig(
+        ip=ip, port=port, subscribe_port=subscribe_port,
+        controller=_host_port(controller, 9016) if controller else None, node_id=node_id,
+        apply_latency_us=apply_latency_us,
+        apply=ApplyOptions(pending_until_plug=pending_until_plug, fail_rate=fail_rate))
+    admin_addr = _host_port(admin, 9100) if admin else None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run_agents(config, count, ip_step, admin_addr))
+
+
+async def run_agents(config: AgentConfig, count: int, ip_step: int,
+                     admin: tuple[str, int] | None) -> None:
+    """Serve the pool (and admin API) until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    pool = AgentPool(config, count=count, ip_step=ip_step)
+    await pool.start()
+    admin_server = AdminServer(pool, *admin) if admin else None
+    try:
+        if admin_server is not None:
+            await admin_server.start()
+        click.echo(f"{count} agent(s) from {config.ip}:{config.port}"
+                   + (f"; admin http://{admin_server.host}:{admin_server.port}"
+                      if admin_server else ""), err=True)
+        await stop.wait()
+    finally:
+        if admin_server is not None:
+            await admin_server.stop()
+        await pool.stop()

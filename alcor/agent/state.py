@@ -1,0 +1,213 @@
+"""One reference agent's in-memory tables (spec §7) and its revision bookkeeping (§4.3)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from alcor.proto import schema
+from alcor.southbound import wire
+
+from .records import (
+    DHCP,
+    GATEWAY,
+    KIND_NAMES,
+    NEIGHBOR,
+    PORT,
+    ROUTER,
+    SECURITYGROUP,
+    SUBNET,
+    VPC,
+    GatewayArp,
+    Neighbor,
+    int_to_ip,
+    intern_int,
+    ip_to_int,
+)
+
+
+class AgentState:
+    """Every table of one agent; mutated only by alcor.agent.apply."""
+
+    def __init__(self, own_ip: str, *, tomb_ttl_s: float = 86400.0, tomb_cap: int = 1_000_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.own_ip = own_ip
+        self.tomb_ttl_s = tomb_ttl_s
+        self.tomb_cap = tomb_cap
+        self._clock = clock
+        self.vpcs: dict[str, dict[str, Any]] = {}
+        self.subnets: dict[str, dict[str, Any]] = {}
+        self.ports: dict[str, dict[str, Any]] = {}
+        self.routers: dict[str, dict[str, Any]] = {}
+        self.security_groups: dict[str, dict[str, Any]] = {}
+        self.gateways: dict[str, dict[str, Any]] = {}
+        self.neighbors: dict[str, Neighbor] = {}
+        # tunnel_id -> ip (as int) -> entry: nested, and int keys, to keep entries small.
+        self.arp: dict[int, dict[int, Neighbor | GatewayArp]] = {}
+        self.routes: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.host_dvr_mac: str | None = None  # sticky: the first one seen, as ACA
+        self.subnet_router: dict[str, str] = {}
+        self.deferred: dict[str, set[str]] = {}  # subnet id -> neighbor ids with L3 deferred
+        self.sg_rules: dict[str, list[dict[str, Any]]] = {}
+        self.dhcp: dict[str, dict[str, Any]] = {}  # MAC -> entry
+        self.dhcp_by_id: dict[str, tuple[int, str]] = {}  # port id -> (revision, MAC)
+        self.tomb: OrderedDict[tuple[int, str], tuple[int, float]] = OrderedDict()
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.plugged: set[str] = set()
+        self.counters: Counter[str] = Counter()
+        self.last_errors: deque[dict[str, Any]] = deque(maxlen=50)
+
+    # ---- revision bookkeeping (§4.3) -------------------------------------------------
+
+    def applied(self, kind: int, rid: str) -> int | None:
+        """Return the revision applied for (kind, id), or None."""
+        if kind == NEIGHBOR:
+            n = self.neighbors.get(rid)
+            return None if n is None else n.revision
+        if kind == DHCP:
+            d = self.dhcp_by_id.get(rid)
+            return None if d is None else d[0]
+        cfg = self.table(kind).get(rid)
+        return None if cfg is None else cfg.get("revision_number", 0)
+
+    def tomb_rev(self, kind: int, rid: str) -> int | None:
+        """Return the live tombstone revision of (kind, id), dropping an expired one."""
+        if not self.tomb:
+            return None
+        entry = self.tomb.get((kind, rid))
+        if entry is None:
+            return None
+        if entry[1] <= self._clock():
+            del self.tomb[(kind, rid)]
+            return None
+        return entry[0]
+
+    def accepts(self, kind: int, rid: str, rev: int, delete: bool) -> bool:
+        """Tell whether a state at `rev` may be applied (§4.3); False means OUT_OF_ORDER."""
+        applied = self.applied(kind, rid)
+        tomb = self.tomb_rev(kind, rid)
+        if delete:
+            return (applied is None or rev >= applied) and (tomb is None or rev >= tomb)
+        return (applied is None or rev > applied) and (tomb is None or rev >= tomb)
+
+    def bury(self, kind: int, rid: str, rev: int) -> None:
+        """Record a removal at `rev` (TTL + LRU cap)."""
+        key = (kind, rid)
+        self.tomb[key] = (rev, self._clock() + self.tomb_ttl_s)
+        self.tomb.move_to_end(key)
+        while len(self.tomb) > self.tomb_cap:
+            self.tomb.popitem(last=False)
+
+    def unbury(self, kind: int, rid: str) -> None:
+        """Drop the tombstone of a re-applied resource."""
+        if self.tomb:
+            self.tomb.pop((kind, rid), None)
+
+    def table(self, kind: int) -> dict[str, Any]:
+        """Return the id-keyed table of a stored kind."""
+        tables: dict[int, dict[str, Any]] = {
+            VPC: self.vpcs, SUBNET: self.subnets, PORT: self.ports, ROUTER: self.routers,
+            SECURITYGROUP: self.security_groups, GATEWAY: self.gateways,
+            NEIGHBOR: self.neighbors}
+        return tables[kind]
+
+    # ---- ARP -------------------------------------------------------------------------
+
+    def arp_lookup(self, ip: str, tunnel_id: int) -> Neighbor | GatewayArp | None:
+        """Return the ARP entry for (ip, tunnel_id), or None."""
+        by_ip = self.arp.get(tunnel_id)
+        if by_ip is None:
+            return None
+        try:
+            return by_ip.get(ip_to_int(ip))
+        except OSError:
+            return None
+
+    def arp_put(self, ip: int, tunnel_id: int, entry: Neighbor | GatewayArp) -> None:
+        """Add or replace the ARP entry of (ip as int, tunnel_id)."""
+        by_ip = self.arp.get(tunnel_id)
+        if by_ip is None:
+            by_ip = self.arp[intern_int(tunnel_id)] = {}
+        by_ip[ip] = entry
+
+    def arp_drop(self, ip: int, tunnel_id: int, owner: object) -> None:
+        """Remove the ARP entry of (ip as int, tunnel_id) if `owner` still holds it."""
+        by_ip = self.arp.get(tunnel_id)
+        if by_ip is not None and by_ip.get(ip) is owner:
+            del by_ip[ip]
+            if not by_ip:
+                del self.arp[tunnel_id]
+
+    def iter_arp(self) -> Iterator[tuple[int, int, Neighbor | GatewayArp]]:
+        """Yield (ip as int, tunnel_id, entry) for every ARP entry."""
+        for tid, by_ip in self.arp.items():
+            for ip, entry in by_ip.items():
+                yield ip, tid, entry
+
+    # ---- derived views ---------------------------------------------------------------
+
+    def gateway_groups(self) -> dict[int, dict[str, Any]]:
+        """Return the ZETA select group per VNI for VPCs with local ports (as ACA builds)."""
+        groups: dict[int, dict[str, Any]] = {}
+        local_vpcs = {p.get("vpc_id", "") for p in self.ports.values()}
+        for vpc_id in local_vpcs:
+            vpc = self.vpcs.get(vpc_id)
+            if vpc is None:
+                continue
+            for gw_id in vpc.get("gateway_ids", []):
+                gw = self.gateways.get(gw_id)
+                if gw is None or gw.get("gateway_type", 0) != schema.GatewayType.ZETA:
+                    continue
+                groups[vpc.get("tunnel_id", 0)] = {
+                    "gateway_id": gw_id,
+                    "destinations": [{"ip_address": d.get("ip_address", ""),
+                                      "mac_address": d.get("mac_address", "")}
+                                     for d in gw.get("destinations", [])],
+                    "oam_port": gw.get("zeta_info", {}).get("port_inband_operation", 0),
+                }
+        return groups
+
+    def to_json(self) -> dict[str, Any]:
+        """Return every table as JSON-ready data with §1 field names, plus counters."""
+        c = schema
+        now = self._clock()
+        applied: dict[str, dict[str, int]] = {}
+        for kind in (VPC, SUBNET, PORT, ROUTER, SECURITYGROUP, GATEWAY, NEIGHBOR):
+            applied[KIND_NAMES[kind]] = {rid: self.applied(kind, rid) or 0
+                                         for rid in self.table(kind)}
+        applied[KIND_NAMES[DHCP]] = {rid: rev for rid, (rev, _) in self.dhcp_by_id.items()}
+        tomb: dict[str, dict[str, int]] = {}
+        for (kind, rid), (rev, expires) in self.tomb.items():
+            if expires > now:
+                tomb.setdefault(KIND_NAMES[kind], {})[rid] = rev
+        return {
+            "ip": self.own_ip,
+            "vpcs": {k: wire.to_json(c.VpcConfiguration, v) for k, v in self.vpcs.items()},
+            "subnets": {k: wire.to_json(c.SubnetConfiguration, v)
+                        for k, v in self.subnets.items()},
+            "ports": {k: wire.to_json(c.PortConfiguration, v) for k, v in self.ports.items()},
+            "routers": {k: wire.to_json(c.RouterConfiguration, v)
+                        for k, v in self.routers.items()},
+            "security_groups": {k: wire.to_json(c.SecurityGroupConfiguration, v)
+                                for k, v in self.security_groups.items()},
+            "gateways": {k: wire.to_json(c.GatewayConfiguration, v)
+                         for k, v in self.gateways.items()},
+            "neighbors": {k: n.to_json(self.own_ip) for k, n in self.neighbors.items()},
+            "arp": [{"ip": int_to_ip(ip), "tunnel_id": tid, "mac": e.mac, "host_ip": e.host_ip,
+                     "port_id": e.port_id} for ip, tid, e in self.iter_arp()],
+            "routes": [{"router_id": r, "subnet_id": s, "host_dvr_mac_address": self.host_dvr_mac,
+                        "routing_rules": [wire.to_json(c.RouterConfigurationRoutingRule, x)
+                                          for x in rules]}
+                       for (r, s), rules in self.routes.items()],
+            "sg_rules": {k: [wire.to_json(c.SecurityGroupConfigurationSecurityGroupRule, r)
+                             for r in rules] for k, rules in self.sg_rules.items()},
+            "dhcp": self.dhcp,
+            "gateway_groups": {str(k): v for k, v in self.gateway_groups().items()},
+            "applied": applied,
+            "tomb": tomb,
+            "subscriptions": self.subscriptions,
+            "counters": dict(self.counters),
+            "last_errors": list(self.last_errors),
+        }
