@@ -21,13 +21,15 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, for_code
 
 from alcor.proto import schema
+from alcor.southbound.wire import decode_reply
 
 from . import wire
 from .clients import end_offsets, stop_consumer
 
 _LOGGER = logging.getLogger(__name__)
 ST = schema.OperationStatus
-Apply = Callable[[bytes], Awaitable[schema.GoalStateOperationReply]]
+# The agent's apply step: a GoalStateV2 in, its reply out (a message or already encoded).
+Apply = Callable[[bytes], Awaitable[schema.GoalStateOperationReply | bytes]]
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 RETRY_S = 0.5
 _UNKNOWN_TOPIC = 3
@@ -130,9 +132,8 @@ class _TopicConsumer:
     def _accept(self, key: bytes | None) -> bool:
         return True
 
-    def _reply_for(self, reply: schema.GoalStateOperationReply
-                   ) -> schema.GoalStateOperationReply | None:
-        return reply
+    def _reply_for(self, reply: schema.GoalStateOperationReply | bytes) -> bytes | None:
+        return reply if isinstance(reply, bytes) else bytes(reply)
 
     def _extra_headers(self) -> list[tuple[str, bytes]]:
         return []
@@ -216,7 +217,7 @@ class _TopicConsumer:
         reply_headers += [(wire.H_HOST_IP, self._key), (wire.H_NODE_ID, self.node_id.encode()),
                           *self._extra_headers()]
         fut: asyncio.Future[Any] = await self._producer.send(
-            self.reply_topic, bytes(out), key=self._key, headers=reply_headers)
+            self.reply_topic, out, key=self._key, headers=reply_headers)
         fut.add_done_callback(_retrieve)
         return fut
 
@@ -285,14 +286,15 @@ class VpcTopicConsumer(_TopicConsumer):
         async with asyncio.timeout(timeout):
             await self.caught_up.wait()
 
-    def _reply_for(self, reply: schema.GoalStateOperationReply
-                   ) -> schema.GoalStateOperationReply | None:
+    def _reply_for(self, reply: schema.GoalStateOperationReply | bytes) -> bytes | None:
+        if isinstance(reply, bytes):
+            reply = decode_reply(reply)
         failed = [s for s in reply.operation_statuses if s.operation_status != ST.SUCCESS]
         if not failed:
             return None
-        return schema.GoalStateOperationReply(
+        return bytes(schema.GoalStateOperationReply(
             format_version=reply.format_version, operation_statuses=failed,
-            message_total_operation_time=reply.message_total_operation_time)
+            message_total_operation_time=reply.message_total_operation_time))
 
     def _extra_headers(self) -> list[tuple[str, bytes]]:
         return [(wire.H_TOPIC, self.topic.encode())]

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from alcor.proto import schema
+from alcor.southbound.wire import decode_reply
 
 from . import wire
 
@@ -111,7 +112,7 @@ class ReplyConsumer:
         if not request_id or value is None:
             return
         try:
-            reply = schema.GoalStateOperationReply().parse(value)
+            reply = decode_reply(value)
             index, total = wire.parse_part(headers.get(wire.H_PART))
         except Exception as exc:  # a malformed record must not stop the consumer
             _LOGGER.warning("dropping malformed reply %s: %s", request_id, exc)

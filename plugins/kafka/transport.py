@@ -69,7 +69,17 @@ class KafkaTransport:
 
     # ---- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
-        """Connect to the broker if it is reachable now (pushes retry otherwise)."""
+        """Begin connecting in the background; the first push waits for it or retries it.
+
+        Returns without yielding to the loop, so callers that start transports lazily
+        cannot race each other here.
+        """
+        task = asyncio.get_running_loop().create_task(self._connect_early(),
+                                                      name="kafka-transport-connect")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connect_early(self) -> None:
         try:
             async with asyncio.timeout(self.config.reply_timeout_s):
                 await self._connect()

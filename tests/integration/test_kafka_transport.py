@@ -384,3 +384,17 @@ async def test_status_is_preserved_in_the_reply(kafka_broker):
                                  timeout=5)
     assert {s.resource_id: s.operation_status for s in reply.operation_statuses} == {
         "ok": ST.SUCCESS, "bad": ST.INVALID_ARG}
+
+
+async def test_apply_may_return_the_encoded_reply(kafka_broker):
+    """The reference agent's apply returns reply bytes; they are published as they are."""
+    node = make_node(18)
+    scripted = ScriptedApply()
+
+    async def encoded(payload: bytes) -> bytes:
+        return bytes(await scripted(payload))
+
+    async with transport(kafka_section(kafka_broker.bootstrap)) as t:
+        async with running(host_consumer(t, node, encoded)):
+            reply = await t.push(node, port_goal_state("p1"), request_id=rid(), timeout=5)
+    assert [s.resource_id for s in reply.operation_statuses] == ["p1"]
