@@ -120,9 +120,10 @@ class TansuBroker:
     async def _wait_ready(self) -> None:
         try:
             await wait_until_ready(f"127.0.0.1:{self.port}")
-        except TimeoutError:
+        except TimeoutError as exc:
             self.kill()
-            raise RuntimeError(f"Tansu did not start; log: {self.log_path.read_text()[-2000:]}")
+            raise RuntimeError(
+                f"Tansu did not start; log: {self.log_path.read_text()[-2000:]}") from exc
 
     async def stop(self) -> None:
         """Kill the process (a crash: connections reset, memory storage lost)."""

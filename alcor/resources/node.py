@@ -1,6 +1,7 @@
 """Compute nodes (the Alcor node registry, /nodes; admin only, not project-scoped)."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource
@@ -28,13 +29,13 @@ class HostMac(Type):
 class TransportName(Type):
     """`auto` or the name of an installed southbound transport (entry point), read per call."""
 
-    def convert(self, value):  # noqa: D102 - see Type.convert
+    def convert(self, value: Any) -> str:  # noqa: D102 - see Type.convert
         allowed = node_transports()
         if not isinstance(value, str) or value not in allowed:
             raise Invalid(f"'{value}' is not in {allowed}")
         return value
 
-    def schema(self):  # noqa: D102
+    def schema(self) -> dict[str, Any]:  # noqa: D102
         return {"type": "string", "enum": node_transports()}
 
 

@@ -10,8 +10,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, for_code
 
-from .config import KafkaConfig
 from .clients import end_offsets, stop_consumer
+from .config import KafkaConfig
 
 _LOGGER = logging.getLogger(__name__)
 TOPIC_ALREADY_EXISTS = 36

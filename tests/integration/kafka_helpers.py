@@ -69,6 +69,7 @@ class ScriptedApply:
         self.status = status or (lambda key: ST.SUCCESS)
 
     async def __call__(self, payload: bytes) -> schema.GoalStateOperationReply:
+        """Record the payload and answer each of its port and neighbor states."""
         self.payloads.append(payload)
         gs = schema.GoalStateV2().parse(payload)
         statuses = [schema.GoalStateOperationReplyGoalStateOperationStatus(

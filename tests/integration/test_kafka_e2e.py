@@ -23,7 +23,7 @@ HOSTS = 3
 
 @pytest.fixture
 async def kafka_cloud(make_config: Any, flaky_kafka: Any) -> AsyncIterator[Cloud]:
-    """alcor with HOSTS reference agents whose nodes use transport "kafka"."""
+    """Start alcor and HOSTS reference agents whose nodes use transport "kafka"."""
     from alcor_kafka.agent_consumer import HostTopicConsumer
 
     section = kafka_section(flaky_kafka.bootstrap, reply_timeout_s=3)
@@ -75,8 +75,11 @@ async def test_ports_go_active_and_agents_hold_the_api_state(kafka_cloud):
 
 
 async def test_broker_outage_is_visible_and_loses_nothing(kafka_cloud, flaky_kafka):
-    """While the broker is unreachable, new ports stay DOWN and the nodes report the error;
-    when it is back, every agent converges and the ports go ACTIVE."""
+    """A broker outage shows in the nodes' delivery state and loses nothing.
+
+    While the broker is unreachable, new ports stay DOWN and the nodes report the error;
+    when it is back, every agent converges and the ports go ACTIVE.
+    """
     cloud = kafka_cloud
     net, _ = await cloud.network(["10.32.0.0/24"])
     first = await cloud.port(net, 0)

@@ -14,13 +14,20 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from alcor_kafka.topics import TopicLag
 from alcor_kafka.transport import VpcRecord, agent_group, transport
-from tests.integration.kafka_helpers import (
-    ST, ScriptedApply, host_consumer, kafka_section, make_node, port_goal_state, read_topic,
-    running, vpc_consumer,
-)
 
 from alcor.proto import schema
 from alcor.southbound.base import TransportError
+from tests.integration.kafka_helpers import (
+    ST,
+    ScriptedApply,
+    host_consumer,
+    kafka_section,
+    make_node,
+    port_goal_state,
+    read_topic,
+    running,
+    vpc_consumer,
+)
 
 
 def rid() -> str:
@@ -229,8 +236,11 @@ async def test_duplicate_request_id_in_flight_is_refused(kafka_broker):
 
 
 async def test_push_with_broker_down_fails_fast_with_bounded_memory(flaky_kafka):
-    """Broker unreachable: each push fails in well under a second and nothing piles up;
-    once the broker is back, pushes (and the agent) work again without a restart."""
+    """Broker unreachable: pushes fail fast and nothing piles up; then it all works again.
+
+    Each push fails in well under a second with transport_error; once the broker is back,
+    pushes (and the agent) work again without a restart.
+    """
     node = make_node(12)
     apply = ScriptedApply()
     payload = port_goal_state("big", name_size=200_000)
@@ -315,8 +325,11 @@ async def test_publish_vpc_records_keys_and_headers(kafka_broker):
 
 
 async def test_vpc_consumer_catches_up_replies_only_failures_and_reports_lag(kafka_broker):
-    """A subscribed agent reads the VPC topic from the start, signals caught-up at the end
-    offset seen at subscribe time, replies only for non-SUCCESS, and its lag goes to 0."""
+    """A subscribed agent catches up, replies only for failures, and its lag goes to 0.
+
+    It reads the VPC topic from the start and signals caught-up at the end offset seen at
+    subscribe time.
+    """
     node = make_node(16)
     heard = []
     apply = ScriptedApply(status=lambda key: ST.FAILURE if key == "p3_n" else ST.SUCCESS)

@@ -78,7 +78,7 @@ def test_config_rejects_bad_values(section, message):
 
 def test_transport_validates_config_in_constructor():
     """KafkaTransport(ctx) raises for a bad section before touching the network."""
-    with pytest.raises(ValueError, match="southbound.kafka.typo: unknown key"):
+    with pytest.raises(ValueError, match=r"southbound\.kafka\.typo: unknown key"):
         KafkaTransport(SouthboundContext(config={"bootstrap_servers": "h:1", "typo": True}))
     t = KafkaTransport(SouthboundContext(config={"bootstrap_servers": ["a:1", "b:2"],
                                                  "reply_timeout_s": 5}))
@@ -125,7 +125,10 @@ def test_split_refuses_a_state_larger_than_the_limit():
         wire.split_goal_state(payload, HOST, 4000)
 
 
-def _status(rid: str, kind: int, status: int) -> schema.GoalStateOperationReplyGoalStateOperationStatus:
+Status = schema.GoalStateOperationReplyGoalStateOperationStatus
+
+
+def _status(rid: str, kind: int, status: int) -> Status:
     return schema.GoalStateOperationReplyGoalStateOperationStatus(
         resource_id=rid, resource_type=kind, operation_status=status)
 
