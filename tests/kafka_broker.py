@@ -9,7 +9,8 @@ Fixtures (registered by tests/conftest.py; nothing starts unless a test asks for
   running in the test's event loop. `await flaky_kafka.disconnect()` makes the broker
   unreachable (open connections are reset, new ones refused) while it keeps its topics,
   records and committed offsets, exactly what clients see while a durable Kafka broker
-  restarts; `await flaky_kafka.reconnect()` brings it back.
+  restarts; `await flaky_kafka.reconnect()` brings it back. `hang()` / `resume()` hold
+  back every byte on open connections (a hung broker).
 
 Both have `await stop()` / `await start()`, which kill and relaunch the process on the same
 port. Tansu's memory storage does not survive that: topics, records and committed offsets
@@ -147,6 +148,8 @@ class _Relay:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.flowing = asyncio.Event()  # cleared: bytes are held back (a hung broker)
+        self.flowing.set()
 
     async def open(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.listen_port,
@@ -181,6 +184,7 @@ class _Relay:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(1 << 16):
+                await self.flowing.wait()
                 writer.write(data)
                 await writer.drain()
         except (OSError, asyncio.IncompleteReadError):
@@ -206,6 +210,15 @@ class FlakyBroker(TansuBroker):
     async def disconnect(self) -> None:
         """Make the broker unreachable: reset open connections and refuse new ones."""
         await self._relay.close()
+        self._relay.flowing.set()
+
+    def hang(self) -> None:
+        """Keep connections open but forward nothing (a hung broker) until `resume()`."""
+        self._relay.flowing.clear()
+
+    def resume(self) -> None:
+        """Forward the held bytes and everything after them."""
+        self._relay.flowing.set()
 
     async def reconnect(self) -> None:
         """Make the broker reachable again and wait until it answers through the relay."""

@@ -32,6 +32,7 @@ ST = schema.OperationStatus
 Apply = Callable[[bytes], Awaitable[schema.GoalStateOperationReply | bytes]]
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 RETRY_S = 0.5
+STOP_TIMEOUT_S = 10.0
 _UNKNOWN_TOPIC = 3
 _TOPIC_ALREADY_EXISTS = 36
 
@@ -71,6 +72,8 @@ class _TopicConsumer:
         self._owns_producer = producer is None
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._busy = False  # applying a batch
+        self._stopping = False
 
     async def start(self) -> None:
         """Connect, assign the topic's partitions, position them and start consuming."""
@@ -103,12 +106,18 @@ class _TopicConsumer:
         self._task = asyncio.create_task(self._run(), name=f"kafka-{self.kind}-{self.topic}")
 
     async def stop(self) -> None:
-        """Stop consuming and close the clients this consumer opened."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop consuming and close the clients this consumer opened.
+
+        A batch being applied is finished first (applied, replied, committed), so a stop
+        never leaves a commit half done.
+        """
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping = True
+            if not self._busy:
+                task.cancel()  # waiting for records: nothing to finish
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, STOP_TIMEOUT_S)
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             await stop_consumer(consumer)
@@ -159,15 +168,19 @@ class _TopicConsumer:
 
     async def _run(self) -> None:
         assert self._consumer is not None
-        while True:
+        while not self._stopping:
             try:
                 batches = await self._consumer.getmany(timeout_ms=1000)
             except KafkaError as exc:
                 _LOGGER.warning("%s: reading %s failed: %s", self.node_id, self.topic, exc)
                 await asyncio.sleep(RETRY_S)
                 continue
-            for tp, records in batches.items():
-                await self._process(tp, records)
+            self._busy = True
+            try:
+                for tp, records in batches.items():
+                    await self._process(tp, records)
+            finally:
+                self._busy = False
 
     async def _process(self, tp: TopicPartition, records: list[Any]) -> None:
         assert self._consumer is not None and self._producer is not None

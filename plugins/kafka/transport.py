@@ -32,6 +32,7 @@ _LOGGER = logging.getLogger(__name__)
 CONTROLLER_GROUP = "alcor-controller"
 AGENT_GROUP_PREFIX = "alcor-agent-"
 RETRY_LATER_S = 30.0
+ACK_CHECK_S = 0.5  # while waiting for acks, how often to check the broker is reachable
 
 
 def agent_group(node_id: str) -> str:
@@ -236,9 +237,8 @@ class KafkaTransport:
         if candidates:
             raise KafkaConnectionError(f"no Kafka broker reachable (tried {candidates})")
 
-    @staticmethod
-    async def _produce(producer: AIOKafkaProducer, topic: str, host_ip: str, request_id: str,
-                       chunks: list[bytes]) -> None:
+    async def _produce(self, producer: AIOKafkaProducer, topic: str, host_ip: str,
+                       request_id: str, chunks: list[bytes]) -> None:
         key = host_ip.encode()
         total = len(chunks)
         futures = []
@@ -248,7 +248,20 @@ class KafkaTransport:
                                       headers=wire.push_headers(request_id, host_ip, part))
             fut.add_done_callback(_retrieve)
             futures.append(fut)
-        await asyncio.gather(*futures)
+        await self._acked(futures, topic)
+
+    async def _acked(self, futures: list[asyncio.Future[Any]], topic: str) -> list[Any]:
+        """Wait for the broker's acks; fail early if it becomes unreachable meanwhile.
+
+        aiokafka would keep the records and retry until request_timeout_ms; the data plane
+        is better served by an early failure (it backs off, then sends the latest state).
+        """
+        pending = set(futures)
+        while pending:
+            _, pending = await asyncio.wait(pending, timeout=ACK_CHECK_S)
+            if pending:
+                await self._reachable(topic)
+        return [fut.result() for fut in futures]
 
     async def forget_node(self, node_id: str) -> None:
         """Fail the pushes still waiting for a reply from a deleted node."""
@@ -302,7 +315,7 @@ class KafkaTransport:
                                           headers=headers)
                 fut.add_done_callback(_retrieve)
                 futures.append(fut)
-            for meta in await asyncio.gather(*futures):
+            for meta in await self._acked(futures, topic):
                 last = max(last, meta.offset)
         return last + 1
 

@@ -411,3 +411,42 @@ async def test_apply_may_return_the_encoded_reply(kafka_broker):
         async with running(host_consumer(t, node, encoded)):
             reply = await t.push(node, port_goal_state("p1"), request_id=rid(), timeout=5)
     assert [s.resource_id for s in reply.operation_statuses] == ["p1"]
+
+
+async def test_broker_lost_while_waiting_for_the_ack_fails_early(flaky_kafka):
+    """The record went out, then the broker vanished: the push fails within a second or so.
+
+    It does not wait out aiokafka's retries (request_timeout_ms).
+    """
+    node = make_node(19)
+    async with transport(kafka_section(flaky_kafka.bootstrap, reply_timeout_s=20)) as t:
+        async with running(host_consumer(t, node, ScriptedApply())):
+            await t.push(node, port_goal_state("p0"), request_id=rid(), timeout=5)
+            flaky_kafka.hang()
+            push = asyncio.create_task(t.push(node, port_goal_state("p1"), request_id=rid(),
+                                              timeout=20))
+            while t.inflight() == 0:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)  # the produce request is now held in the relay
+            started = time.monotonic()
+            await flaky_kafka.disconnect()
+            with pytest.raises(TransportError) as err:
+                await push
+            assert err.value.kind == "transport_error"
+            assert time.monotonic() - started < 2
+            await flaky_kafka.reconnect()
+
+
+async def test_hung_broker_is_a_transport_error_after_the_deadline(flaky_kafka):
+    """Connections stay open but nothing answers: no ack within the deadline."""
+    node = make_node(20)
+    async with transport(kafka_section(flaky_kafka.bootstrap, reply_timeout_s=1)) as t:
+        async with running(host_consumer(t, node, ScriptedApply())):
+            await t.push(node, port_goal_state("p0"), request_id=rid(), timeout=1)
+            flaky_kafka.hang()
+            started = time.monotonic()
+            with pytest.raises(TransportError) as err:
+                await t.push(node, port_goal_state("p1"), request_id=rid(), timeout=1)
+            assert err.value.kind == "transport_error" and "acknowledge" in str(err.value)
+            assert 1 <= time.monotonic() - started < 3
+            flaky_kafka.resume()
