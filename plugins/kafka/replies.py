@@ -62,6 +62,8 @@ class ReplyConsumer:
         self.waiters: dict[str, Waiter] = {}
         self.listener: ReplyListener | None = None
         self._task: asyncio.Task[None] | None = None
+        self._committing = False
+        self._stopping = False
 
     async def start(self, partitions: list[int]) -> None:
         """Assign the reply topic's partitions, start at their end and begin reading."""
@@ -80,16 +82,18 @@ class ReplyConsumer:
             await self._consumer.seek_to_beginning(*tps)
 
     async def stop(self) -> None:
-        """Stop reading (waiting pushes are failed by the transport)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop reading (waiting pushes are failed by the transport); never mid-commit."""
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping = True
+            if not self._committing:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, 10.0)
 
     async def _run(self) -> None:
         last_commit = time.monotonic()
-        while True:
+        while not self._stopping:
             try:
                 batches = await self._consumer.getmany(timeout_ms=1000)
             except KafkaError as exc:
@@ -101,10 +105,13 @@ class ReplyConsumer:
                     self._dispatch(record.headers, record.value)
             if batches and time.monotonic() - last_commit >= COMMIT_EVERY_S:
                 last_commit = time.monotonic()
+                self._committing = True
                 try:
                     await self._consumer.commit()
                 except KafkaError as exc:
                     _LOGGER.debug("committing %s offsets failed: %s", self.topic, exc)
+                finally:
+                    self._committing = False
 
     def _dispatch(self, raw_headers: object, value: bytes | None) -> None:
         headers = wire.headers_dict(raw_headers)  # type: ignore[arg-type]

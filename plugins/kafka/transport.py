@@ -169,6 +169,10 @@ class KafkaTransport:
         the reply does not arrive in time, "transport_error" when the broker is unreachable
         or does not acknowledge, "protocol_error" when a state cannot fit in a record.
         """
+        if node.grpc_api == "v1":
+            # Agents read GoalStateV2 from their topic; V1 exists for ACA over gRPC only.
+            raise TransportError(f"node {node.node_id}: grpc_api v1 cannot go over Kafka",
+                                 "protocol_error")
         try:
             chunks = wire.split_goal_state(payload, node.local_ip, self._chunk_limit)
         except ValueError as exc:

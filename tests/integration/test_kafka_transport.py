@@ -450,3 +450,12 @@ async def test_hung_broker_is_a_transport_error_after_the_deadline(flaky_kafka):
             assert err.value.kind == "transport_error" and "acknowledge" in str(err.value)
             assert 1 <= time.monotonic() - started < 3
             flaky_kafka.resume()
+
+
+async def test_v1_nodes_are_refused(kafka_broker):
+    """GoalState V1 exists for ACA over gRPC; a v1 node on Kafka is a protocol error."""
+    node = make_node(21, grpc_api="v1")
+    async with transport(kafka_section(kafka_broker.bootstrap)) as t:
+        with pytest.raises(TransportError) as err:
+            await t.push(node, b"", request_id=rid(), timeout=1)
+    assert err.value.kind == "protocol_error"
