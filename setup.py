@@ -26,6 +26,8 @@ TEST_REQUIRES = [
     "pytest-timeout>=2.2",
     "openstacksdk>=3",
     "python-openstackclient>=7",
+    # Checks that served bodies match the schemas of /openapi.json.
+    "jsonschema>=4.18",
     # Google's protobuf + grpcio: only to prove wire compatibility with an independent
     # implementation of the same .proto files.
     "grpcio-tools>=1.60",

@@ -79,6 +79,14 @@ def v2_entry(kind: int, key: str, state_bytes: bytes) -> bytes:
 _RID_PREFIX = [(b"\x08" + bytes((k,)) if k else b"") + b"\x12" for k in range(128)]
 
 
+def resource_id_entry(kind: int, rid: str) -> bytes:
+    """Encode one `resources` entry (a ResourceIdType) of HostResources, tag included."""
+    i = rid.encode()
+    prefix = _RID_PREFIX[kind]
+    n = varint(len(i))
+    return b"".join((b"\x0a", varint(len(prefix) + len(n) + len(i)), prefix, n, i))
+
+
 def encode_host_resources(resources: Iterable[tuple[int, str]]) -> bytes:
     """Encode a HostResources message listing `(ResourceType, id)` pairs."""
     out = bytearray()
@@ -106,8 +114,19 @@ def assemble_goal_state_v2(
     `entries_by_field` maps a GoalStateV2 field number (see V2_FIELD) to its entries from
     `map_entry`/`v2_entry`; `resources` lists every carried state as `(kind, map key)`.
     """
+    entries = [resource_id_entry(kind, rid) for kind, rid in resources]
+    return assemble_v2_parts(host_ip, entries, entries_by_field, format_version)
+
+
+def assemble_v2_parts(
+    host_ip: str,
+    resource_entries: Sequence[bytes],
+    entries_by_field: Mapping[int, Sequence[bytes]],
+    format_version: int = FORMAT_VERSION_V2,
+) -> bytes:
+    """Like assemble_goal_state_v2, with HostResources entries already encoded (cached)."""
     parts = [b"\x08", varint(format_version)] if format_version else []
-    parts.append(map_entry(_HOST_RESOURCES_FIELD, host_ip, encode_host_resources(resources)))
+    parts.append(map_entry(_HOST_RESOURCES_FIELD, host_ip, b"".join(resource_entries)))
     for field_number in sorted(entries_by_field):
         parts.extend(entries_by_field[field_number])
     return b"".join(parts)

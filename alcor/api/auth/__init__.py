@@ -1,0 +1,1 @@
+"""Caller authentication strategies: noauth, token and keystone."""

@@ -1,0 +1,83 @@
+"""The extension aliases alcor implements (GET /v2.0/extensions lists exactly these)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+UPDATED = "2024-01-01T00:00:00-00:00"
+
+# alias -> (name, description)
+EXTENSIONS: dict[str, tuple[str, str]] = {
+    "allowed-address-pairs": ("Allowed Address Pairs", "Provides allowed address pairs"),
+    "availability_zone": ("Availability Zone", "The availability zone extension."),
+    "binding": ("Port Binding", "Expose port bindings of a virtual port to external application"),
+    "dvr": ("Distributed Virtual Router", "Enables configuration of Distributed Virtual Routers."),
+    "empty-string-filtering": ("Empty String Filtering Extension",
+                               "Allow filtering by attributes with empty string value"),
+    "external-net": ("Neutron external network", "Adds external network attribute to network "
+                                                 "resource."),
+    "extra_dhcp_opt": ("Neutron Extra DHCP options", "Extra options configuration for DHCP. For "
+                                                     "example PXE boot options to DHCP clients "
+                                                     "can be specified (e.g. tftp-server, "
+                                                     "server-ip-address, bootfile-name)"),
+    "extraroute": ("Neutron Extra Route", "Extra routes configuration for L3 router"),
+    "extraroute-atomic": ("Atomically add/remove extra routes",
+                          "Edit extra routes of a router on server side by atomically adding/"
+                          "removing extra routes"),
+    "ext-gw-mode": ("Neutron L3 Configurable external gateway mode",
+                    "Extension of the router abstraction for specifying whether SNAT should "
+                    "occur on the external gateway"),
+    "filter-validation": ("Filter parameters validation", "Provides validation on filter "
+                                                          "parameters."),
+    "fip-port-details": ("Floating IP Port Details Extension",
+                         "Add port_details attribute to Floating IP resource"),
+    "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),
+    "net-mtu-writable": ("Network MTU (writable)", "Provides a writable MTU attribute for a "
+                                                   "network resource."),
+    "network-ip-availability": ("Network IP Availability", "Provides IP availability data for "
+                                                           "each network and subnet."),
+    "network_availability_zone": ("Network Availability Zone", "Availability zone support for "
+                                                               "network."),
+    "pagination": ("Pagination support", "Extension that indicates that pagination is enabled."),
+    "port-security": ("Port Security", "Provides port security"),
+    "port-security-groups-filtering": ("Port filtering on security groups",
+                                       "Provides security groups filtering when listing ports"),
+    "project-id": ("project_id field enabled", "Extension that indicates that project_id field "
+                                               "is enabled."),
+    "provider": ("Provider Network", "Expose mapping of virtual networks to physical networks"),
+    "quotas": ("Quota management support", "Expose functions for quotas management per tenant"),
+    "quota_details": ("Quota details management support", "Expose functions for quotas usage "
+                                                          "statistics per project"),
+    "revision-if-match": ("If-Match constraints based on revision_number",
+                          "Extension indicating that If-Match based on revision_number is "
+                          "supported."),
+    "router": ("Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 "
+                                    "networks and access to external networks via a NAT "
+                                    "gateway."),
+    "security-group": ("security-group", "The security groups extension."),
+    "sorting": ("Sorting support", "Extension that indicates that sorting is enabled."),
+    "standard-attr-description": ("standard-attr-description", "Extension to add descriptions "
+                                                               "to standard attributes"),
+    "standard-attr-revisions": ("Resource revision numbers", "This extension will display the "
+                                                             "revision number of neutron "
+                                                             "resources."),
+    "standard-attr-tag": ("Tag support for resources with standard attribute",
+                          "Enables to set tag on resources with standard attribute."),
+    "standard-attr-timestamp": ("Resource timestamps", "Adds created_at and updated_at fields "
+                                                       "to all Neutron resources that have "
+                                                       "Neutron standard attributes."),
+    "alcor": ("Alcor extensions", "Client-supplied ids, network cidr, subnet attached_router_id "
+                                  "and the original Alcor's native paths"),
+}
+
+
+def extension_doc(alias: str) -> dict[str, Any]:
+    """Return the extension document of one alias."""
+    name, description = EXTENSIONS[alias]
+    return {"name": name, "alias": alias, "description": description, "updated": UPDATED,
+            "links": []}
+
+
+def all_extensions() -> list[dict[str, Any]]:
+    """Return every implemented extension, sorted by alias."""
+    return [extension_doc(alias) for alias in sorted(EXTENSIONS)]

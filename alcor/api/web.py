@@ -1,0 +1,106 @@
+"""The aiohttp application: one dispatcher over the route table, lifecycle, service docs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import Counter, Histogram
+
+from alcor import errors, lifecycle
+from alcor.api import http
+from alcor.api.routes import build_router
+from alcor.api.routing import Route, Router
+from alcor.api.service import ALCOR
+from alcor.app import Alcor
+
+_LOGGER = logging.getLogger(__name__)
+ROUTER = web.AppKey("router", Router)
+
+HTTP_REQUESTS = Counter("alcor_http_requests_total", "HTTP requests",
+                        ["method", "route", "status"])
+HTTP_SECONDS = Histogram("alcor_http_request_duration_seconds", "HTTP request latency",
+                         ["method", "route"],
+                         buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5))
+
+
+def make_web_app(alcor: Alcor) -> web.Application:
+    """Return the aiohttp application serving `alcor` (components start with the app)."""
+    app = web.Application(client_max_size=alcor.config.api.max_body_bytes,
+                          handler_args={"max_field_size": 65536})
+    app[ALCOR] = alcor
+    app[ROUTER] = build_router(alcor)
+    app.router.add_route("*", "/{tail:.*}", _dispatch)
+    app.cleanup_ctx.append(_alcor_ctx)
+    app.on_shutdown.append(_on_shutdown)
+    return app
+
+
+async def _alcor_ctx(app: web.Application) -> AsyncIterator[None]:
+    alcor = app[ALCOR]
+    async with lifecycle.started(alcor.components, alcor.config.server.shutdown_timeout):
+        on_started = alcor.extra.get("on_started")
+        if on_started is not None:
+            await on_started()
+        alcor.state = "running"
+        yield
+        alcor.state = "stopping"
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    app[ALCOR].state = "stopping"
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    """Resolve, authenticate, run the handler; map errors to NeutronError; count it."""
+    request_id = f"req-{uuid.uuid4()}"
+    http.REQUEST_ID.set(request_id)
+    started = time.perf_counter()
+    template = "unmatched"
+    try:
+        response, template = await _serve(request)
+    except errors.AlcorError as exc:
+        response = http.error_response(exc)
+    except web.HTTPRequestEntityTooLarge:
+        response = http.error_response(errors.HTTPRequestEntityTooLarge())
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        _LOGGER.exception("request %s %s failed (request id %s)", request.method, request.path,
+                          request_id)
+        response = http.internal_error(request_id)
+    response.headers["X-Openstack-Request-Id"] = request_id
+    HTTP_REQUESTS.labels(request.method, template, response.status).inc()
+    HTTP_SECONDS.labels(request.method, template).observe(time.perf_counter() - started)
+    return response
+
+
+async def _serve(request: web.Request) -> tuple[web.StreamResponse, str]:
+    app = request.app
+    alcor = app[ALCOR]
+    resolved = app[ROUTER].resolve(request.path)
+    route: Route | None = None
+    params: dict[str, str] = {}
+    if resolved is not None:
+        routes, params = resolved
+        route = routes.get(request.method)
+    if route is not None and route.public:
+        return await route.handler(request, params), route.template
+    if alcor.state != "running":
+        raise errors.ServiceUnavailable()
+    request[http.CALLER] = await alcor.authenticator.authenticate(request.headers)
+    if resolved is None:
+        raise errors.NotFound()
+    if route is None:
+        raise errors.HTTPMethodNotAllowed(sorted(resolved[0]), method=request.method)
+    if "project_id" in params:
+        # The native-path scope is checked before the body is read (§1.3 precedence:
+        # 403 scope mismatch before 413 and 400).
+        http.check_native_scope(request[http.CALLER], params["project_id"],
+                                http.route_action(request.method, route.resource, route.action))
+    return await route.handler(request, params), route.template
+

@@ -1,0 +1,106 @@
+"""Wiring: build(config) creates the store, bus, managers and southbound; no logic here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from alcor.api.metrics import make_collector
+from alcor.bus import Bus
+from alcor.config import Config
+from alcor.lifecycle import Component
+from alcor.managers.acl.manager import NetworkAclManager
+from alcor.managers.dataplane.manager import DataPlaneManager
+from alcor.managers.floatingip.manager import FloatingIpManager
+from alcor.managers.ipam.manager import IpamManager
+from alcor.managers.mac.manager import MacManager
+from alcor.managers.network.manager import NetworkManager
+from alcor.managers.node.manager import NodeManager
+from alcor.managers.port.manager import PortManager
+from alcor.managers.quota.manager import QuotaManager
+from alcor.managers.router.manager import RouterManager
+from alcor.managers.security_group.manager import SecurityGroupManager
+from alcor.managers.subnet.manager import SubnetManager
+from alcor.store import Store
+from alcor.store.schema import MIGRATIONS
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class Alcor:
+    """The assembled application: what the web layer and the CLI need."""
+
+    config: Config
+    store: Store
+    bus: Bus
+    components: list[Component]
+    authenticator: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+    state: str = "starting"  # starting | running | stopping
+
+
+def make_authenticator(config: Config) -> Any:
+    """Return the configured caller-authentication strategy."""
+    strategy = config.auth.strategy
+    if strategy == "token":
+        from alcor.api.auth.static import TokenAuth
+        return TokenAuth(config.auth)
+    if strategy == "keystone":
+        from alcor.api.auth.keystone import KeystoneAuthenticator
+        return KeystoneAuthenticator.from_settings(config.auth.keystone)
+    from alcor.api.auth.static import NoAuth
+    return NoAuth(config.auth)
+
+
+class _AuthComponent:
+    """Adapt the authenticator to the component protocol (keystone owns a client session)."""
+
+    name = "auth"
+    requires: tuple[str, ...] = ()
+
+    def __init__(self, authenticator: Any) -> None:
+        self._auth = authenticator
+
+    async def start(self) -> None:
+        await self._auth.start()
+
+    async def stop(self) -> None:
+        await self._auth.stop()
+
+
+def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
+    """Create every component of alcor from `config` (nothing is started)."""
+    store = Store(config.store, MIGRATIONS)
+    bus = Bus()
+    managers: list[Component] = [
+        QuotaManager(bus, store, config.quotas),
+        MacManager(bus, store, config.port),
+        IpamManager(bus, store),
+        NetworkManager(bus, store, config.network),
+        SubnetManager(bus, store, config.subnet),
+        SecurityGroupManager(bus, store),
+        nodes := NodeManager(bus, store, config.southbound, config.nodes),
+        PortManager(bus, store, config.port),
+        FloatingIpManager(bus, store),
+        RouterManager(bus, store, config.router),
+        NetworkAclManager(bus, store),
+    ]
+    dataplane = DataPlaneManager(bus, store, config.southbound, transports)
+    managers.append(dataplane)
+    authenticator = make_authenticator(config)
+    components: list[Component] = [store, bus, _AuthComponent(authenticator), *managers]
+    alcor = Alcor(config=config, store=store, bus=bus, components=components,
+                  authenticator=authenticator)
+    alcor.extra["dataplane"] = dataplane
+    alcor.extra["collect_metrics"] = make_collector(alcor)
+    if config.southbound.embedded_agents > 0:
+        from alcor.agent.embedded import EmbeddedAgents
+        embedded = EmbeddedAgents(bus, dataplane, config.southbound.embedded_agents,
+                                  config.southbound.agent_port, config.southbound.grpc_server.host)
+        components.append(embedded)
+        alcor.extra["embedded_agents"] = embedded
+    # Static [[nodes]] are registered once every component runs (registering binds ports).
+    alcor.extra["on_started"] = nodes.seed_static
+    return alcor

@@ -1,0 +1,1 @@
+"""`alcor bench`: scenarios that measure alcor (or any Neutron-compatible endpoint) honestly."""

@@ -1,0 +1,118 @@
+"""The `alcor` command: serve, agent, bench, config show|check."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from alcor import __version__
+from alcor.config import ConfigError, config_as_dict, load_config
+
+
+class _RequestIdFilter(logging.Filter):
+    """Add the request id of the current request to every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from alcor.api.http import REQUEST_ID
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr with the request id on every line."""
+    handler = logging.StreamHandler()
+    handler.addFilter(_RequestIdFilter())
+    handler.setFormatter(logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def _load(config_file: str | None, overrides: dict[str, Any]) -> Any:
+    try:
+        return load_config(config_file, overrides=overrides)
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="alcor")
+def main() -> None:
+    """alcor: a cloud network control plane (Neutron API, goal states to host agents)."""
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="TOML config file (default: $ALCOR_CONFIG, else ./alcor.toml if present).")
+@click.option("--host", default=None, help="Listen address (server.host).")
+@click.option("--port", type=int, default=None, help="Listen port (server.port).")
+@click.option("--db", default=None, help="SQLite file (store.path).")
+@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR.")
+@click.option("--embedded-agents", type=int, default=None,
+              help="Start N reference agents in this process as nodes compute-1..N.")
+def serve(config_file: str | None, host: str | None, port: int | None, db: str | None,
+          log_level: str | None, embedded_agents: int | None) -> None:
+    """Run the control plane until SIGINT/SIGTERM."""
+    from aiohttp import web
+
+    from alcor.api.web import make_web_app
+    from alcor.app import build
+
+    config = _load(config_file, {"server.host": host, "server.port": port, "store.path": db,
+                                 "log.level": log_level.upper() if log_level else None,
+                                 "southbound.embedded_agents": embedded_agents})
+    setup_logging(config.log.level)
+    alcor = build(config)
+    app = make_web_app(alcor)
+    url = f"http://{config.server.host}:{config.server.port}"
+
+    def announce(_: str) -> None:
+        click.echo(f"alcor {__version__} listening on {url} (Neutron API at {url}/v2.0), "
+                   f"store: SQLite {Path(config.store.path).resolve()}, "
+                   f"auth: {config.auth.strategy}", err=False)
+        sys.stdout.flush()
+
+    web.run_app(app, host=config.server.host, port=config.server.port,
+                shutdown_timeout=config.server.shutdown_timeout, print=announce,
+                access_log=None, handle_signals=True)
+    click.echo("alcor stopped")
+
+
+@main.group()
+def config() -> None:
+    """Inspect the effective configuration."""
+
+
+@config.command("show")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
+def config_show(config_file: str | None) -> None:
+    """Print the effective merged config (secrets masked) as TOML-like JSON."""
+    import json
+
+    click.echo(json.dumps(config_as_dict(_load(config_file, {})), indent=2))
+
+
+@config.command("check")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
+def config_check(config_file: str | None) -> None:
+    """Validate the config; exit non-zero with every problem listed."""
+    _load(config_file, {})
+    click.echo("config OK")
+
+
+def _attach_commands() -> None:
+    """Attach the commands that live in their own packages."""
+    from alcor.agent.cli import agent
+    from alcor.bench.cli import bench
+
+    main.add_command(agent)
+    main.add_command(bench)
+
+
+_attach_commands()

@@ -1,0 +1,99 @@
+"""The shared shape of resource managers: visibility, get, list and tag edits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from alcor import errors
+from alcor.bus import Bus
+from alcor.managers.common import RequestContext, project_where, sorted_tags
+from alcor.managers.crud import GetCommand, ListCommand
+from alcor.resources import repo
+from alcor.resources.base import Resource
+from alcor.resources.repo import Page, Where
+from alcor.store import Store
+
+
+class ResourceManager:
+    """Base of managers that own one resource table.
+
+    Subclasses override `visible_where`/`is_visible` when more than the owning project
+    may read (shared networks, ports on one's own network, ...).
+    """
+
+    resource: Resource
+    name = ""
+    requires: tuple[str, ...] = ("store", "bus")
+
+    def __init__(self, bus: Bus, store: Store) -> None:
+        self._bus = bus
+        self._store = store
+
+    async def stop(self) -> None:
+        """Own nothing by default."""
+
+    # ---- visibility ----------------------------------------------------------------
+    def visible_where(self, ctx: RequestContext) -> list[Where]:
+        """Return the SQL conditions that select what `ctx` may read."""
+        where = project_where(ctx)
+        return [where] if where is not None else []
+
+    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+        """Return True when `ctx` may read `obj`."""
+        return ctx.view_project is None or obj.get("project_id") == ctx.view_project
+
+    def lookup(self, obj_id: str) -> dict[str, Any] | None:
+        """Return the stored object or None (no visibility check)."""
+        return repo.get(self._store.db, self.resource, obj_id)
+
+    def get_visible(self, ctx: RequestContext, obj_id: str) -> dict[str, Any]:
+        """Return the object if `ctx` may read it, else raise its NotFound."""
+        obj = self.lookup(obj_id)
+        if obj is None or not self.is_visible(obj, ctx):
+            raise self.resource.not_found(id=obj_id)
+        return obj
+
+    # ---- reads ---------------------------------------------------------------------
+    async def get(self, cmd: GetCommand) -> dict[str, Any]:
+        """Handle Get<Resource>."""
+        return (await self.adecorate([self.get_visible(cmd.ctx, cmd.id)]))[0]
+
+    async def list(self, cmd: ListCommand) -> Page:
+        """Handle List<Resources>; runs on a db thread because a list can be long."""
+        if cmd.query.marker is not None:
+            self.get_visible(cmd.ctx, cmd.query.marker)
+        conditions = self.visible_where(cmd.ctx) + self.extra_where(cmd.query.extra)
+        page = await self._store.run_in_thread(
+            repo.list_page, self.resource, cmd.query, conditions)
+        page.items = await self.adecorate(page.items)
+        return page
+
+    def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
+        """Translate resource-specific filters (e.g. fixed_ips) into SQL conditions."""
+        return []
+
+    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add computed attributes to objects read from the store (default: none)."""
+        return list(objs)
+
+    async def adecorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Like decorate, for computed attributes that need other managers (bus calls)."""
+        return self.decorate(objs)
+
+
+def apply_tag_op(resource: Resource, obj: dict[str, Any], tag_op: tuple[str, Any]) -> list[str]:
+    """Return the object's tags after a tag sub-resource operation."""
+    op, arg = tag_op
+    tags = list(obj.get("tags") or [])
+    if op == "set":
+        return sorted_tags(arg)
+    if op == "clear":
+        return []
+    if op == "add":
+        return sorted_tags([*tags, arg])
+    if op == "remove":
+        if arg not in tags:
+            raise errors.TagNotFound(tag=arg, resource=resource.name, resource_id=obj["id"])
+        return sorted_tags(t for t in tags if t != arg)
+    raise ValueError(op)

@@ -1,0 +1,238 @@
+"""Apply committed events to the data plane's topology and mark the affected hosts."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from alcor.bus import Bus, Event
+from alcor.managers.common import admin_context
+from alcor.managers.network.messages import (
+    ListNetworks, NetworkCreated, NetworkDeleted, NetworkUpdated,
+)
+from alcor.managers.node.messages import LookupNodes, NodeCreated, NodeDeleted, NodeUpdated
+from alcor.managers.port.messages import (
+    LookupPorts, PortCreated, PortDeleted, PortUpdated, QueryPorts,
+)
+from alcor.managers.router.messages import ListRouters, RouterChanged, RouterDeleted
+from alcor.managers.security_group.messages import (
+    ListSecurityGroups, LookupSecurityGroups, SecurityGroupChanged, SecurityGroupDeleted,
+)
+from alcor.managers.subnet.messages import ListSubnets, SubnetCreated, SubnetDeleted, SubnetUpdated
+from alcor.resources.repo import ListQuery
+from alcor.southbound.sender import Delivery
+from alcor.southbound.topology import NodeRec, Topology
+from alcor.southbound.view import (
+    DHCP, NEIGHBOR, PORT, ROUTER, SECURITYGROUP, SUBNET, VPC, neighbor_key,
+)
+
+if TYPE_CHECKING:
+    from alcor.managers.dataplane.manager import DataPlaneManager
+    from alcor.managers.dataplane.planner import Marks
+
+EVENT_TYPES = (
+    NetworkCreated, NetworkUpdated, NetworkDeleted, SubnetCreated, SubnetUpdated, SubnetDeleted,
+    PortCreated, PortUpdated, PortDeleted, RouterChanged, RouterDeleted, SecurityGroupChanged,
+    SecurityGroupDeleted, NodeCreated, NodeUpdated, NodeDeleted,
+)
+ADDRESS_FIELDS = {"local_ip", "server_port", "transport", "grpc_api", "mq_topic", "subscribe_port"}
+
+
+async def load(bus: Bus, topo: Topology) -> None:
+    """Fill the topology from the store through the managers' list commands."""
+    ctx = admin_context()
+    for node in await bus.call(LookupNodes()):
+        topo.set_node(node)
+    for net in (await bus.call(ListNetworks(ctx=ctx, query=ListQuery()))).items:
+        topo.set_network(net)
+    for sub in (await bus.call(ListSubnets(ctx=ctx, query=ListQuery()))).items:
+        topo.set_subnet(sub)
+    for router in (await bus.call(ListRouters(ctx=ctx, query=ListQuery()))).items:
+        topo.set_router(router)
+    for group in (await bus.call(ListSecurityGroups(ctx=ctx, query=ListQuery()))).items:
+        topo.set_sg(group)
+    for port in await bus.call(QueryPorts()):
+        topo.set_port(port)
+
+
+async def apply(dp: DataPlaneManager, event: Event, marks: Marks) -> None:
+    """Update the topology with one committed event and mark what it changes."""
+    handler = _HANDLERS.get(type(event))
+    if handler is not None:
+        await handler(dp, event, marks)
+
+
+async def _port_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
+    old = dp.topo.set_port(event.port)
+    new = dp.topo.ports[event.port["id"]]
+    dp.planner.port_changed(old, new, marks)
+    compute = not new.device_owner.startswith("network:")
+    if compute and event.port.get("status") == "ACTIVE" and (
+        old is None or old.revision != new.revision or new.node_id is None or not new.admin_up
+    ):
+        dp.set_status(new.id, "DOWN")
+
+
+async def _port_deleted(dp: DataPlaneManager, event: PortDeleted, marks: Marks) -> None:
+    port = event.port
+    old = dp.topo.drop_port(port["id"])
+    dp.tombs[(PORT, port["id"])] = port["revision_number"] + 1
+    dp.tombs[(DHCP, port["id"])] = port["revision_number"] + 1
+    dp.tombs[(NEIGHBOR, neighbor_key(port["id"]))] = (port.get("neighbor_revision")
+                                                       or port["revision_number"]) + 1
+    if old is not None:
+        dp.planner.port_changed(old, None, marks)
+
+
+async def _subnet_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
+    old = dp.topo.set_subnet(event.subnet)
+    flip = old is not None and old.dhcp != bool(event.subnet["enable_dhcp"])
+    dp.planner.subnet_changed(event.subnet["id"], marks, dhcp_flip=flip)
+
+
+async def _subnet_deleted(dp: DataPlaneManager, event: SubnetDeleted, marks: Marks) -> None:
+    subnet_id = event.subnet["id"]
+    hosts = dp.planner.hosts_reaching([subnet_id])
+    dp.topo.drop_subnet(subnet_id)
+    dp.tombs[(SUBNET, subnet_id)] = event.subnet["revision_number"] + 1
+    for node_id in hosts:
+        dp.planner.refresh(node_id, marks)
+        marks.setdefault(node_id, set()).add((SUBNET, subnet_id))
+
+
+async def _network_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
+    dp.topo.set_network(event.network)
+    dp.planner.network_changed(event.network["id"], marks)
+
+
+async def _network_deleted(dp: DataPlaneManager, event: NetworkDeleted, marks: Marks) -> None:
+    dp.topo.drop_network(event.network["id"])
+    dp.tombs[(VPC, event.network["id"])] = event.network["revision_number"] + 1
+
+
+async def _router_changed(dp: DataPlaneManager, event: RouterChanged, marks: Marks) -> None:
+    dp.topo.set_router(event.router)
+    await _reload_ports(dp, [p for s in event.subnet_ids
+                             for p in dp.topo.bound_in_subnet.get(s, ())])
+    dp.planner.router_changed(event.router["id"], event.subnet_ids, marks)
+
+
+async def _router_deleted(dp: DataPlaneManager, event: RouterDeleted, marks: Marks) -> None:
+    router_id = event.router["id"]
+    hosts = set(dp.planner.hosts_by_router.get(router_id, ()))
+    dp.topo.drop_router(router_id)
+    dp.tombs[(ROUTER, router_id)] = event.router["revision_number"] + 1
+    for node_id in hosts:
+        dp.planner.refresh(node_id, marks)
+
+
+async def _group_changed(dp: DataPlaneManager, event: SecurityGroupChanged, marks: Marks) -> None:
+    groups = await dp._bus.call(LookupSecurityGroups(ids=[event.security_group_id]))
+    group = groups.get(event.security_group_id)
+    if group is not None:
+        dp.topo.set_sg(group)
+        dp.planner.group_changed(group["id"], marks, refresh=True)
+
+
+async def _group_deleted(dp: DataPlaneManager, event: SecurityGroupDeleted, marks: Marks) -> None:
+    group_id = event.security_group["id"]
+    dp.topo.sgs.pop(group_id, None)
+    dp.tombs[(SECURITYGROUP, group_id)] = event.security_group["revision_number"] + 1
+    dp.planner.group_changed(group_id, marks, refresh=True)
+
+
+async def _node_created(dp: DataPlaneManager, event: NodeCreated, marks: Marks) -> None:
+    dp.topo.set_node(event.node)
+    dp.ensure_sender(dp.topo.nodes[event.node["node_id"]])
+
+
+async def _node_updated(dp: DataPlaneManager, event: NodeUpdated, marks: Marks) -> None:
+    dp.topo.set_node(event.node)
+    node_id = event.node["node_id"]
+    if {"mac_address", "data-path-ip"} & event.changed:
+        await _reload_ports(dp, dp.planner.ports_of_node(node_id), marks)
+    if ADDRESS_FIELDS & event.changed:
+        for transport in list(dp._transports.values()):
+            await transport.forget_node(node_id)
+        dp.restart_node(node_id)
+
+
+async def _node_deleted(dp: DataPlaneManager, event: NodeDeleted, marks: Marks) -> None:
+    dp.topo.drop_node(event.node["node_id"])
+    await dp.remove_node(event.node["node_id"])
+
+
+async def _reload_ports(dp: DataPlaneManager, port_ids: list[str],
+                        marks: Marks | None = None) -> None:
+    """Re-read ports whose neighbor revision was bumped without a port event."""
+    if not port_ids:
+        return
+    ports = await dp._bus.call(LookupPorts(ids=list(dict.fromkeys(port_ids))))
+    for port in ports.values():
+        old = dp.topo.set_port(port)
+        if marks is not None:
+            dp.planner.port_changed(old, dp.topo.ports[port["id"]], marks)
+
+
+_HANDLERS: dict[type, Any] = {
+    PortCreated: _port_set, PortUpdated: _port_set, PortDeleted: _port_deleted,
+    SubnetCreated: _subnet_set, SubnetUpdated: _subnet_set, SubnetDeleted: _subnet_deleted,
+    NetworkCreated: _network_set, NetworkUpdated: _network_set,
+    NetworkDeleted: _network_deleted, RouterChanged: _router_changed,
+    RouterDeleted: _router_deleted, SecurityGroupChanged: _group_changed,
+    SecurityGroupDeleted: _group_deleted, NodeCreated: _node_created,
+    NodeUpdated: _node_updated, NodeDeleted: _node_deleted,
+}
+
+
+# ---- views for the node API --------------------------------------------------------------
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def delivery_view(node: NodeRec, delivery: Delivery) -> dict[str, Any]:
+    """Return the "southbound" object of GET /nodes/{id} (spec §5.3)."""
+    resources: dict[str, dict[str, int]] = {}
+    for key, revision in delivery.sent.items():
+        kind = key[0]
+        entry = resources.setdefault(kind, {"acked": 0, "unacked": 0, "error": 0})
+        if any((key, r) in delivery.exhausted for r in (revision,)):
+            entry["error"] += 1
+        elif delivery.acked.get(key) == revision[0] or not revision[1]:
+            entry["acked"] += 1
+        else:
+            entry["unacked"] += 1
+    inflight = delivery.inflight
+    import time as _time
+    backoff = delivery.backoff_until - _time.monotonic()
+    return {
+        "transport": node.transport, "grpc_api": node.grpc_api, "agent_type": node.agent_type,
+        "connected": delivery.connected, "last_contact": _iso(delivery.last_contact),
+        "last_success": _iso(delivery.last_success),
+        "last_agent_restart": _iso(delivery.last_agent_restart),
+        "consecutive_failures": delivery.consecutive_failures, "last_error": delivery.last_error,
+        "backoff_until": _iso(_time.time() + backoff) if backoff > 0 else None,
+        "pending_states": len(delivery.pending),
+        "inflight": ({"request_id": inflight.request_id, "states": len(inflight.carried),
+                      "since": _iso(inflight.since)} if inflight else None),
+        "resources": resources, "vpc_subscriptions": [],
+    }
+
+
+def delivery_resources(delivery: Delivery, kind: str | None, status: str | None
+                       ) -> list[dict[str, Any]]:
+    """Return per-key delivery records (GET /nodes/{id}/southbound/resources)."""
+    out = []
+    for key, (revision, _present) in sorted(delivery.sent.items()):
+        if kind is not None and key[0] != kind:
+            continue
+        last = delivery.status.get(key)
+        if status is not None and last != status:
+            continue
+        out.append({"kind": key[0], "key": key[1], "sent_rev": revision,
+                    "acked_rev": delivery.acked.get(key), "last_status": last,
+                    "attempts": delivery.attempts.get((key, revision), 0)})
+    return out

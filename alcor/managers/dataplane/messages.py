@@ -1,0 +1,38 @@
+"""Data-plane manager contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from alcor.bus import Command
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeDeliveryState(Command[dict[str, Any] | None]):
+    """Return a node's southbound delivery state (GET /nodes/{id} "southbound")."""
+
+    node_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeDeliveryResources(Command[list[dict[str, Any]]]):
+    """Return per-key delivery records of a node, optionally filtered by kind/status."""
+
+    node_id: str
+    kind: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResyncNode(Command[None]):
+    """Run the AGENT_RESTARTED procedure for a node without waiting for the agent."""
+
+    node_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitIdle(Command[None]):
+    """Wait until every committed change has been pushed and answered (tests, bench)."""
+
+    timeout: float = 30.0

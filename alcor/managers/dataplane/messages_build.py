@@ -1,0 +1,233 @@
+"""Build one host's goal state from its dirty keys, and apply the agent's reply (§2.2, §5)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from alcor.proto import schema
+from alcor.southbound import encoding
+from alcor.southbound.builder import (
+    CHANGE_OP, ENTER_OP, KIND_TYPE, TYPE_KIND, StateBuilder, state_bytes,
+)
+from alcor.southbound.sender import Carried, Delivery, Message
+from alcor.southbound.topology import NodeRec, Topology
+from alcor.southbound.view import (
+    CONTEXT_KINDS, DHCP, NEIGHBOR, PORT, ROUTER, SUBNET, VPC, HostView, Key, in_view,
+    port_of_neighbor,
+)
+
+ST = schema.OperationStatus
+OP = schema.OperationType
+
+
+@dataclass
+class _Draft:
+    """A message being assembled."""
+
+    entries: dict[int, list[bytes]] = field(default_factory=lambda: defaultdict(list))
+    resources: list[bytes] = field(default_factory=list)
+    carried: list[Carried] = field(default_factory=list)
+    keys: set[Key] = field(default_factory=set)
+    v1: list[tuple[int, str, bytes]] = field(default_factory=list)
+
+    def add(self, kind: str, key: str, op: int, revision: int, config: bytes, present: bool,
+            builder: StateBuilder, v1: bool) -> None:
+        rtype = KIND_TYPE[kind]
+        entry = builder.entry(kind, key, op, revision, config)
+        self.entries[encoding.V2_FIELD[rtype]].append(entry)
+        self.resources.append(builder.resource_entry(rtype, key))
+        self.carried.append(Carried((kind, key), revision, present))
+        self.keys.add((kind, key))
+        if v1:
+            self.v1.append((rtype, key, state_bytes(op, config)))
+
+
+def tombstone_revision(tombs: dict[Key, int], key: Key, builder: StateBuilder) -> int | None:
+    """Return the DELETE revision: last+1 of a deleted resource, else the current one."""
+    if key in tombs:
+        return tombs[key]
+    return builder.revision(*key)
+
+
+def build(topo: Topology, builder: StateBuilder, node: NodeRec, view: HostView,
+          delivery: Delivery, tombs: dict[Key, int], keys: Iterable[Key],
+          force: bool = False) -> Message | None:
+    """Turn dirty keys into one message; None when nothing needs sending."""
+    draft = _Draft()
+    v1 = node.grpc_api == "v1"
+    contexts: set[Key] = set()
+    seen_subnets: set[str] = set()
+    neighbors = [k[1] for k in keys if k[0] == NEIGHBOR]
+    if neighbors:
+        _add_neighbors(topo, builder, delivery, draft, neighbors, view, tombs, contexts,
+                       seen_subnets, force, v1)
+    for key in keys:
+        kind, name = key
+        if kind == NEIGHBOR:
+            continue
+        if kind in CONTEXT_KINDS and in_view(topo, view, kind, name):
+            contexts.add(key)
+            continue
+        if in_view(topo, view, kind, name):
+            _add_present(topo, builder, node, delivery, draft, key, contexts, force, v1,
+                         seen_subnets)
+        elif key in delivery.acked or (key in delivery.sent and delivery.sent[key][1]):
+            revision = tombstone_revision(tombs, key, builder)
+            if revision is not None:
+                draft.add(kind, name, OP.DELETE, revision,
+                          builder.delete_config(kind, name, revision), False, builder, v1)
+    if not draft.carried and not contexts:
+        return None
+    for kind, name in sorted(contexts - draft.keys):
+        built = builder.config(kind, name, node)
+        if built is not None:
+            draft.add(kind, name, ENTER_OP[kind], built[0], built[1], True, builder, v1)
+    if not draft.carried:
+        return None
+    request_id = str(uuid.uuid4())
+    if v1:
+        payload = encoding.assemble_goal_state_v1(draft.v1)
+    else:
+        payload = encoding.assemble_v2_parts(node.local_ip, draft.resources, draft.entries)
+    return Message(request_id, payload, draft.carried)
+
+
+def _add_neighbors(topo: Topology, builder: StateBuilder, delivery: Delivery, draft: _Draft,
+                   names: list[str], view: HostView, tombs: dict[Key, int], contexts: set[Key],
+                   seen_subnets: set[str], force: bool, v1: bool) -> None:
+    """The hot path (a new host can need 10,000 of them): one tight loop, cached bytes."""
+    ports, reachable = topo.ports, view.reachable
+    acked, sent, exhausted = delivery.acked, delivery.sent, delivery.exhausted
+    entries = draft.entries[encoding.V2_FIELD[KIND_TYPE[NEIGHBOR]]]
+    rtype = KIND_TYPE[NEIGHBOR]
+    for name in names:
+        key = (NEIGHBOR, name)
+        port = ports.get(name[:-2])
+        if port is None or port.node_id is None or not any(s in reachable for s in port.subnet_ids):
+            if key in acked or (key in sent and sent[key][1]):
+                revision = tombstone_revision(tombs, key, builder)
+                if revision is not None:
+                    draft.add(NEIGHBOR, name, OP.DELETE, revision,
+                              builder.delete_config(NEIGHBOR, name, revision), False, builder, v1)
+            continue
+        revision = port.neighbor_revision
+        if not force:
+            previous = sent.get(key)
+            if previous is not None and previous[0] > revision:
+                continue
+            if acked.get(key) == revision or (key, revision) in exhausted:
+                continue
+        op = OP.UPDATE if key in acked else OP.CREATE
+        entry, config = builder.neighbor_entry(port, name, op)
+        entries.append(entry)
+        draft.resources.append(builder.resource_entry(rtype, name))
+        draft.carried.append(Carried(key, revision, True))
+        draft.keys.add(key)
+        if v1:
+            draft.v1.append((rtype, name, state_bytes(op, config)))
+        for subnet in port.subnet_ids:
+            if subnet not in seen_subnets:
+                seen_subnets.add(subnet)
+                rec = topo.subnets.get(subnet)
+                if rec is not None:
+                    contexts.add((SUBNET, subnet))
+                    contexts.add((VPC, rec.network_id))
+
+
+def _add_present(topo: Topology, builder: StateBuilder, node: NodeRec, delivery: Delivery,
+                 draft: _Draft, key: Key, contexts: set[Key], force: bool, v1: bool,
+                 seen_subnets: set[str]) -> None:
+    kind, name = key
+    built = builder.config(kind, name, node)
+    if built is None:
+        return
+    revision, config = built
+    sent = delivery.sent.get(key)
+    if not force:
+        if sent is not None and sent[0] > revision:
+            return  # never send a revision below one already sent
+        if delivery.acked.get(key) == revision:
+            return  # the agent holds exactly this
+        if (key, revision) in delivery.exhausted:
+            return
+    # CREATE until the agent is known to hold the key; UPDATE after (ACA's neighbor rule).
+    op = CHANGE_OP[kind] if key in delivery.acked else ENTER_OP[kind]
+    draft.add(kind, name, op, revision, config, True, builder, v1)
+    for subnet in _dependencies(topo, kind, name):
+        if subnet not in seen_subnets:
+            seen_subnets.add(subnet)
+            rec = topo.subnets.get(subnet)
+            if rec is not None:
+                contexts.add((SUBNET, subnet))
+                contexts.add((VPC, rec.network_id))
+
+
+def _dependencies(topo: Topology, kind: str, name: str) -> tuple[str, ...]:
+    """Return the subnets whose SUBNET/VPC context states a carried state needs."""
+    if kind in (PORT, DHCP):
+        port = topo.ports.get(name)
+        return port.subnet_ids if port else ()
+    if kind == NEIGHBOR:
+        port = topo.ports.get(port_of_neighbor(name))
+        return port.subnet_ids if port else ()
+    if kind == ROUTER:
+        return tuple(topo.subnets_of_router.get(name, ()))
+    return ()
+
+
+@dataclass
+class ReplyOutcome:
+    """What a reply means for the sender: keys to retry and port status updates."""
+
+    retry: list[Key] = field(default_factory=list)
+    retry_with_backoff: bool = False
+    port_keys: list[tuple[str, int]] = field(default_factory=list)  # (port id, revision)
+    statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # status -> n
+    out_of_order: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def apply_reply(delivery: Delivery, message: Message, reply: schema.GoalStateOperationReply,
+                failure_attempts: int, invalid_arg_attempts: int) -> ReplyOutcome:
+    """Record the per-state statuses of a completed call (§5.1)."""
+    outcome = ReplyOutcome()
+    by_id: dict[tuple[str, str], int] = {}
+    for status in reply.operation_statuses:
+        kind = TYPE_KIND.get(status.resource_type)
+        if kind is None:
+            continue
+        key = f"{status.resource_id}_n" if kind == NEIGHBOR else status.resource_id
+        by_id[(kind, key)] = status.operation_status
+    now = time.time()
+    for carried in message.carried:
+        status = by_id.get(carried.key, ST.SUCCESS)  # no entry = success (ACA omits many)
+        outcome.statuses[status] += 1
+        delivery.status[carried.key] = ST(status).name
+        if status in (ST.SUCCESS, ST.OUT_OF_ORDER):
+            if status == ST.OUT_OF_ORDER:
+                outcome.out_of_order[carried.key[0]] += 1
+            if carried.present:
+                previous = delivery.acked.get(carried.key, 0)
+                delivery.acked[carried.key] = max(previous, carried.revision)
+            elif status == ST.SUCCESS or delivery.acked.get(carried.key, 0) <= carried.revision:
+                delivery.acked.pop(carried.key, None)
+            delivery.attempts.pop((carried.key, carried.revision), None)
+            delivery.last_success = now
+        elif status == ST.PENDING:
+            outcome.retry.append(carried.key)
+            outcome.retry_with_backoff = True
+        else:
+            limit = invalid_arg_attempts if status == ST.INVALID_ARG else failure_attempts
+            attempt = delivery.attempts.get((carried.key, carried.revision), 0) + 1
+            delivery.attempts[(carried.key, carried.revision)] = attempt
+            if attempt < limit:
+                outcome.retry.append(carried.key)
+                outcome.retry_with_backoff = True
+            else:
+                delivery.exhausted.add((carried.key, carried.revision))
+        if carried.key[0] == PORT and carried.present:
+            outcome.port_keys.append((carried.key[1], carried.revision))
+    return outcome

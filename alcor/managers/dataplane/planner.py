@@ -1,0 +1,152 @@
+"""Which hosts a committed change affects, and which keys become dirty there (spec §3.4).
+
+Each host's view is cached with reverse indexes (subnet -> hosts that reach it, router ->
+hosts, group -> hosts), so a change costs what it touches: one port joining a subnet seen
+by 1,000 hosts marks one neighbor key on each of them and recomputes nothing else.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from alcor.southbound.topology import PortRec, Topology
+from alcor.southbound.view import (
+    DHCP, EMPTY, NEIGHBOR, PORT, ROUTER, SECURITYGROUP, SUBNET, VPC, HostView, Key,
+    compute_view, neighbor_key,
+)
+
+Marks = dict[str, set[Key]]  # node_id -> dirty keys
+
+
+class Planner:
+    """Cached host views plus the reverse indexes that find affected hosts."""
+
+    def __init__(self, topo: Topology) -> None:
+        self.topo = topo
+        self.views: dict[str, HostView] = {}
+        self.hosts_by_subnet: dict[str, set[str]] = defaultdict(set)
+        self.hosts_by_router: dict[str, set[str]] = defaultdict(set)
+        self.hosts_by_group: dict[str, set[str]] = defaultdict(set)
+
+    def view(self, node_id: str) -> HostView:
+        """Return the host's cached view (computed on first use)."""
+        view = self.views.get(node_id)
+        if view is None:
+            view = self._store(node_id, compute_view(self.topo, node_id), EMPTY)
+        return view
+
+    def _store(self, node_id: str, new: HostView, old: HostView) -> HostView:
+        for subnet in old.reachable - new.reachable:
+            self.hosts_by_subnet[subnet].discard(node_id)
+        for subnet in new.reachable - old.reachable:
+            self.hosts_by_subnet[subnet].add(node_id)
+        for router in old.routers - new.routers:
+            self.hosts_by_router[router].discard(node_id)
+        for router in new.routers - old.routers:
+            self.hosts_by_router[router].add(node_id)
+        for group in old.groups - new.groups:
+            self.hosts_by_group[group].discard(node_id)
+        for group in new.groups - old.groups:
+            self.hosts_by_group[group].add(node_id)
+        self.views[node_id] = new
+        return new
+
+    def refresh(self, node_id: str, marks: Marks) -> None:
+        """Recompute a host's view and mark every key that entered or left it."""
+        if node_id not in self.topo.nodes:
+            return
+        old = self.views.get(node_id, EMPTY)
+        new = self._store(node_id, compute_view(self.topo, node_id), old)
+        keys = marks.setdefault(node_id, set())
+        for port in old.ports ^ new.ports:
+            keys.update(((PORT, port), (DHCP, port)))
+        for subnet in old.reachable ^ new.reachable:
+            keys.add((SUBNET, subnet))
+            keys.update((NEIGHBOR, neighbor_key(q)) for q in self.topo.bound_in_subnet.get(subnet, ()))
+            sub = self.topo.subnets.get(subnet)
+            if sub is not None:
+                keys.add((VPC, sub.network_id))
+        keys.update((ROUTER, r) for r in old.routers ^ new.routers)
+        keys.update((SECURITYGROUP, g) for g in old.groups ^ new.groups)
+
+    def forget_host(self, node_id: str) -> None:
+        """Drop a deleted node's view and index entries."""
+        old = self.views.pop(node_id, None)
+        if old is not None:
+            self._store(node_id, EMPTY, old)
+            self.views.pop(node_id, None)
+
+    def hosts_reaching(self, subnets: Iterable[str]) -> set[str]:
+        """Return the hosts whose SV(H) contains any of `subnets`."""
+        hosts: set[str] = set()
+        for subnet in subnets:
+            hosts |= self.hosts_by_subnet.get(subnet, set())
+        return hosts
+
+    def port_changed(self, old: PortRec | None, new: PortRec | None, marks: Marks) -> None:
+        """Mark what a port create/update/delete changes (own hosts and peers)."""
+        own = {p.node_id for p in (old, new) if p is not None and p.node_id is not None}
+        port_id = (new or old).id  # type: ignore[union-attr]
+        subnets = set(old.subnet_ids if old else ()) | set(new.subnet_ids if new else ())
+        # Hosts that saw the neighbor before this change, including its own old host.
+        before = self.hosts_reaching(subnets)
+        for node_id in own:
+            self.refresh(node_id, marks)
+            marks.setdefault(node_id, set()).update(((PORT, port_id), (DHCP, port_id)))
+        key = (NEIGHBOR, neighbor_key(port_id))
+        for node_id in before | self.hosts_reaching(subnets):
+            marks.setdefault(node_id, set()).add(key)
+            for subnet in subnets:
+                marks[node_id].add((SUBNET, subnet))
+
+    def hosts_of_subnets(self, subnets: Iterable[str]) -> set[str]:
+        """Return the nodes with bound ports in `subnets` (their S(H) contains them)."""
+        nodes: set[str] = set()
+        for subnet in subnets:
+            for port in self.topo.bound_in_subnet.get(subnet, ()):
+                node = self.topo.ports[port].node_id
+                if node is not None:
+                    nodes.add(node)
+        return nodes
+
+    def router_changed(self, router_id: str, subnets: Iterable[str], marks: Marks) -> None:
+        """Mark a router change: hosts that had or now have it, and their neighbors."""
+        subnets = set(subnets)
+        nodes = self.hosts_of_subnets(subnets) | set(self.hosts_by_router.get(router_id, ()))
+        for node_id in nodes:
+            self.refresh(node_id, marks)
+            marks[node_id].add((ROUTER, router_id))
+        for node_id in self.hosts_reaching(subnets) | nodes:
+            keys = marks.setdefault(node_id, set())
+            for subnet in subnets:
+                keys.add((SUBNET, subnet))
+                keys.update((NEIGHBOR, neighbor_key(q))
+                            for q in self.topo.bound_in_subnet.get(subnet, ()))
+
+    def subnet_changed(self, subnet_id: str, marks: Marks, dhcp_flip: bool = False) -> None:
+        """Mark a subnet's INFO (and DHCP of its ports when DHCP was switched)."""
+        for node_id in self.hosts_reaching([subnet_id]):
+            marks.setdefault(node_id, set()).add((SUBNET, subnet_id))
+        if dhcp_flip:
+            for port_id in self.topo.bound_in_subnet.get(subnet_id, ()):
+                node = self.topo.ports[port_id].node_id
+                if node is not None:
+                    marks.setdefault(node, set()).add((DHCP, port_id))
+
+    def network_changed(self, network_id: str, marks: Marks) -> None:
+        """Mark a VPC INFO on every host that reaches one of its subnets."""
+        subnets = [s for s, rec in self.topo.subnets.items() if rec.network_id == network_id]
+        for node_id in self.hosts_reaching(subnets):
+            marks.setdefault(node_id, set()).add((VPC, network_id))
+
+    def group_changed(self, group_id: str, marks: Marks, refresh: bool = False) -> None:
+        """Mark an SG update on the hosts that hold it (refresh views if membership changed)."""
+        for node_id in list(self.hosts_by_group.get(group_id, ())):
+            if refresh:
+                self.refresh(node_id, marks)
+            marks.setdefault(node_id, set()).add((SECURITYGROUP, group_id))
+
+    def ports_of_node(self, node_id: str) -> list[str]:
+        """Return the ports bound to a node."""
+        return list(self.topo.ports_on_node.get(node_id, ()))

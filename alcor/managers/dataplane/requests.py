@@ -1,0 +1,131 @@
+"""Agent → controller requests: ON_DEMAND neighbor lookups and AGENT_RESTARTED (spec §6)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+import uuid
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from alcor.proto import schema
+from alcor.southbound import encoding, metrics
+from alcor.southbound.base import TransportError
+from alcor.southbound.builder import ENTER_OP, KIND_TYPE
+from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, neighbor_key
+
+if TYPE_CHECKING:
+    from alcor.managers.dataplane.manager import DataPlaneManager
+
+_LOGGER = logging.getLogger(__name__)
+ST = schema.OperationStatus
+RESTART_TIMEOUT_S = 600.0
+
+
+class HostRequests:
+    """Serve RequestGoalStates for the controller's gRPC server."""
+
+    def __init__(self, dp: DataPlaneManager) -> None:
+        self._dp = dp
+        self._inflight: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(dp.config.ondemand.max_inflight_per_host))
+
+    async def handle(self, peer_ip: str, request: schema.HostRequest) -> schema.HostRequestReply:
+        """Answer every state request of a HostRequest (handled concurrently)."""
+        started = time.perf_counter()
+        node_id = self._dp.topo.node_by_ip.get(peer_ip)
+        results = await asyncio.gather(*(self._one(node_id, r) for r in request.state_requests))
+        return schema.HostRequestReply(
+            format_version=1,
+            operation_statuses=[schema.HostRequestReplyHostRequestOperationStatus(
+                request_id=r.request_id, operation_status=status)
+                for r, status in zip(request.state_requests, results)],
+            total_operation_time=int((time.perf_counter() - started) * 1e6))
+
+    async def _one(self, node_id: str | None,
+                   request: schema.HostRequestResourceStateRequest) -> int:
+        if node_id is None:
+            return ST.FAILURE
+        if request.request_type == schema.RequestType.AGENT_RESTARTED:
+            return await self._restarted(node_id)
+        started = time.perf_counter()
+        async with self._inflight[node_id]:
+            status = await self._on_demand(node_id, request)
+        result = "success" if status == ST.SUCCESS else "failure"
+        metrics.ONDEMAND_TOTAL.labels(result).inc()
+        metrics.ONDEMAND_SECONDS.labels(result).observe(time.perf_counter() - started)
+        return status
+
+    async def _restarted(self, node_id: str) -> int:
+        waiter = self._dp.restart_node(node_id)
+        if waiter is None:
+            return ST.FAILURE
+        try:
+            ok = await asyncio.wait_for(waiter, timeout=RESTART_TIMEOUT_S)
+        except TimeoutError:
+            return ST.FAILURE
+        return ST.SUCCESS if ok else ST.FAILURE
+
+    async def _on_demand(self, node_id: str,
+                         request: schema.HostRequestResourceStateRequest) -> int:
+        topo = self._dp.topo
+        network_id = topo.network_by_vni.get(request.tunnel_id)
+        owner = topo.address_owner.get((request.tunnel_id, request.destination_ip))
+        if network_id is None or owner is None:
+            return ST.FAILURE
+        source = topo.address_owner.get((request.tunnel_id, request.source_ip))
+        if source is not None and not self._routable(source, owner):
+            return ST.FAILURE
+        return await self._push_neighbor(node_id, owner)
+
+    def _routable(self, source_id: str, dest_id: str) -> bool:
+        """Same subnet, or subnets joined by one router."""
+        topo = self._dp.topo
+        src, dst = topo.ports[source_id], topo.ports[dest_id]
+        if set(src.subnet_ids) & set(dst.subnet_ids):
+            return True
+        routers = {topo.subnets[s].router_id for s in src.subnet_ids if s in topo.subnets}
+        return any(topo.subnets[s].router_id in routers for s in dst.subnet_ids
+                   if s in topo.subnets and topo.subnets[s].router_id)
+
+    async def _push_neighbor(self, node_id: str, port_id: str) -> int:
+        """Push the destination's neighbor (+ its subnets and VPC) before answering."""
+        dp = self._dp
+        node = dp.topo.nodes[node_id]
+        port = dp.topo.ports[port_id]
+        keys = [(NEIGHBOR, neighbor_key(port_id))]
+        keys += [(SUBNET, s) for s in port.subnet_ids]
+        keys.append((VPC, port.network_id))
+        entries: dict[int, list[bytes]] = defaultdict(list)
+        resources = []
+        for kind, key in keys:
+            built = dp.builder.config(kind, key, node)
+            if built is None:
+                continue
+            rtype = KIND_TYPE[kind]
+            entries[encoding.V2_FIELD[rtype]].append(
+                dp.builder.entry(kind, key, ENTER_OP[kind], built[0], built[1]))
+            resources.append((rtype, key))
+        payload = encoding.assemble_goal_state_v2(node.local_ip, resources, entries)
+        transport = await dp.transport_for(node, "grpc")  # on-demand always uses gRPC
+        try:
+            reply = await transport.push(dp.target(node), payload, request_id=str(uuid.uuid4()),
+                                         timeout=dp.config.ondemand.push_deadline_s)
+        except TransportError as exc:
+            _LOGGER.warning("on-demand push to node %s failed: %s", node_id, exc)
+            return ST.FAILURE
+        for status in reply.operation_statuses:
+            if status.resource_type == schema.ResourceType.NEIGHBOR and \
+                    status.resource_id == port_id and \
+                    status.operation_status not in (ST.SUCCESS, ST.OUT_OF_ORDER):
+                return ST.FAILURE
+        return ST.SUCCESS
+
+
+def _ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return text

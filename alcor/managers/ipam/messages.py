@@ -1,0 +1,68 @@
+"""IPAM contract: pools, allocations and availability (run inside the caller's transaction)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from alcor.bus import Command
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetSubnetPools(Command[None]):
+    """(Re)build a subnet's free addresses from its allocation pools minus allocations."""
+
+    subnet: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DropSubnet(Command[None]):
+    """Forget a deleted subnet's pools and every allocation in it."""
+
+    subnet_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllocatePortIps(Command[list[dict[str, str]]]):
+    """Resolve a port's fixed_ips request (northbound §5.3) and return the new full list.
+
+    `requested` None = automatic (create without fixed_ips). `current` is the port's present
+    list on update: addresses asked for again are kept, the others released.
+    """
+
+    port_id: str
+    network_id: str
+    subnets: list[dict[str, Any]]
+    requested: list[dict[str, Any]] | None
+    mac: str
+    current: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleasePortIps(Command[None]):
+    """Release every address of a port (or only those of `subnet_id`)."""
+
+    port_id: str
+    subnet_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubnetAllocations(Command[list[dict[str, Any]]]):
+    """Return a subnet's allocations: [{port_id, ip_address, auto}]."""
+
+    subnet_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IpAllocated(Command[str | None]):
+    """Return the port holding `ip` in the subnet, or None."""
+
+    subnet_id: str
+    ip: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubnetAvailability(Command[tuple[int, int]]):
+    """Return (total pool addresses, used addresses) of a subnet; exact beyond 2^53."""
+
+    subnet_id: str

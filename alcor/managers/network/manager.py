@@ -1,0 +1,200 @@
+"""Network manager: owns networks (VPCs) and their segmentation ids."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from alcor import errors
+from alcor.bus import Bus
+from alcor.config import NetworkConfig
+from alcor.managers.acl.messages import DeleteNetworkAcls
+from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.common import (
+    RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
+    check_restricted, check_write, first_revision, stamp_new, tombstone,
+)
+from alcor.managers.network import segments
+from alcor.managers.network.messages import (
+    CreateNetworks, DeleteNetwork, GetNetwork, ListNetworks, LookupNetwork, NetworkCreated,
+    NetworkDeleted, NetworkUpdated, SetNetworkSubnets, UpdateNetwork,
+)
+from alcor.managers.port.messages import DeleteServicePort, QueryPorts
+from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
+from alcor.managers.security_group.messages import EnsureDefaultSecurityGroup
+from alcor.managers.subnet.messages import DeleteNetworkSubnets, SubnetsOfNetwork
+from alcor.resources import repo
+from alcor.resources.base import defaults
+from alcor.resources.network import NETWORK
+from alcor.resources.repo import Where
+from alcor.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+OVERHEAD = {"vxlan": 50, "geneve": 50, "gre": 42, "vlan": 0, "flat": 0}
+PROVIDER = ("provider:network_type", "provider:physical_network", "provider:segmentation_id")
+
+
+class NetworkManager(ResourceManager):
+    """Create, read, update and delete networks."""
+
+    resource = NETWORK
+    name = "network"
+    requires = ("store", "bus", "quota")
+
+    def __init__(self, bus: Bus, store: Store, config: NetworkConfig) -> None:
+        super().__init__(bus, store)
+        self._config = config
+
+    async def start(self) -> None:
+        """Register handlers and rebuild the segment pools from config."""
+        async with self._store.transaction():
+            segments.rebuild_pools(self._store.db, self._config)
+        for command, handler in (
+            (CreateNetworks, self.create), (GetNetwork, self.get), (ListNetworks, self.list),
+            (UpdateNetwork, self.update), (DeleteNetwork, self.delete),
+            (LookupNetwork, self._lookup), (SetNetworkSubnets, self._set_subnets),
+        ):
+            self._bus.handle(command, handler)
+        await self._bus.call(RegisterUsageCounter(resource="network", counter=_count))
+
+    # ---- visibility: own, shared or external -----------------------------------------
+    def visible_where(self, ctx: RequestContext) -> list[Where]:
+        if ctx.view_project is None:
+            return []
+        return [Where('t.project_id = ? OR t.shared = 1 OR t.router_external = 1',
+                      (ctx.view_project,))]
+
+    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+        return (ctx.view_project is None or obj["project_id"] == ctx.view_project
+                or obj["shared"] or obj["router:external"])
+
+    async def _lookup(self, cmd: LookupNetwork) -> dict[str, Any] | None:
+        return self.lookup(cmd.id)
+
+    # ---- create ------------------------------------------------------------------------
+    async def create(self, cmd: CreateNetworks) -> list[dict[str, Any]]:
+        """Create networks in one transaction."""
+        out = []
+        async with self._store.transaction():
+            projects: dict[str, int] = {}
+            for item in cmd.items:
+                project = check_create_project(cmd.ctx, item, "create_network")
+                check_restricted(NETWORK, "create_network", item, cmd.ctx, creating=True)
+                projects[project] = projects.get(project, 0) + 1
+            for project, count in projects.items():
+                await self._bus.call(CheckQuota(project_id=project, resource="network", count=count))
+            for item in cmd.items:
+                out.append(await self._create_one(item))
+        return out
+
+    async def _create_one(self, given: dict[str, Any]) -> dict[str, Any]:
+        db = self._store.db
+        check_new_id(db, NETWORK, given, "Network")
+        net = defaults(NETWORK, given)
+        stamp_new(net, first_revision(db, "network", net["id"]) if "id" in given else 1)
+        net_type = net.get("provider:network_type") or self._config.default_network_type
+        physnet, seg_id = segments.allocate(
+            db, self._config, net["id"], net_type, net.get("provider:physical_network"),
+            net.get("provider:segmentation_id"))
+        max_mtu = self._config.global_physnet_mtu - OVERHEAD[net_type]
+        net.update({
+            "status": "ACTIVE", "subnets": [], "provider:network_type": net_type,
+            "provider:physical_network": physnet, "provider:segmentation_id": seg_id,
+            "mtu": net.get("mtu", max_mtu), "tags": sorted(set(net.get("tags", []))),
+            "port_security_enabled": net.get("port_security_enabled",
+                                             self._config.port_security_enabled),
+        })
+        self._check_mtu(net["mtu"], max_mtu, has_ipv6=False)
+        net["availability_zones"] = self._zones(net["availability_zone_hints"])
+        await self._bus.call(EnsureDefaultSecurityGroup(project_id=net["project_id"]))
+        repo.insert(db, NETWORK, net)
+        self._bus.publish(NetworkCreated(network=net))
+        return net
+
+    def _zones(self, hints: list[str]) -> list[str]:
+        for zone in hints:
+            if zone not in self._config.availability_zones:
+                raise errors.AvailabilityZoneNotFound(availability_zone=zone)
+        return list(hints) or list(self._config.availability_zones)
+
+    @staticmethod
+    def _check_mtu(mtu: int, max_mtu: int, has_ipv6: bool) -> None:
+        if not 68 <= mtu <= max_mtu:
+            raise errors.InvalidInput(error_message=f"Requested MTU is too big, maximum is {max_mtu}"
+                                      if mtu > max_mtu else f"MTU {mtu} is too small")
+        if has_ipv6 and mtu < 1280:
+            raise errors.InvalidInput(error_message="IPv6 subnets need an MTU of at least 1280")
+
+    # ---- update ------------------------------------------------------------------------
+    async def update(self, cmd: UpdateNetwork) -> dict[str, Any]:
+        """Update a network (partial)."""
+        async with self._store.transaction():
+            net = self.get_visible(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, net, "update_network")
+            check_restricted(NETWORK, "update_network", cmd.changes, cmd.ctx, creating=False)
+            check_if_match(net, cmd.if_match)
+            given = dict(cmd.changes)
+            if cmd.tag_op is not None:
+                given["tags"] = apply_tag_op(NETWORK, net, cmd.tag_op)
+            diff = changed(net, given)
+            if any(p in given for p in PROVIDER):
+                raise errors.InvalidInput(
+                    error_message="Plugin does not support updating provider attributes")
+            if not diff:
+                return net
+            await self._check_update(net, diff)
+            before = dict(net)
+            repo.update(self._store.db, NETWORK, net["id"], bump(net, diff))
+            self._bus.publish(NetworkUpdated(network=net, changed=frozenset(diff)))
+            del before
+        return net
+
+    async def _check_update(self, net: dict[str, Any], diff: dict[str, Any]) -> None:
+        if "mtu" in diff:
+            subnets = await self._bus.call(SubnetsOfNetwork(network_id=net["id"]))
+            max_mtu = self._config.global_physnet_mtu - OVERHEAD[net["provider:network_type"]]
+            self._check_mtu(diff["mtu"], max_mtu, any(s["ip_version"] == 6 for s in subnets))
+        if diff.get("shared") is False:
+            others = await self._bus.call(QueryPorts(network_id=net["id"],
+                                                     not_project=net["project_id"], limit=1))
+            if others:
+                raise errors.InvalidSharedSetting(network=net["id"])
+        if diff.get("router:external") is False:
+            for owner in ("network:router_gateway", "network:floatingip"):
+                if await self._bus.call(QueryPorts(network_id=net["id"], device_owner=owner,
+                                                   limit=1)):
+                    raise errors.ExternalNetworkInUse(net_id=net["id"])
+
+    async def _set_subnets(self, cmd: SetNetworkSubnets) -> None:
+        net = self.lookup(cmd.network_id)
+        if net is None:
+            return
+        subnets = [s for s in net["subnets"] if s != cmd.remove]
+        if cmd.add is not None:
+            subnets.append(cmd.add)
+        repo.update(self._store.db, NETWORK, net["id"], bump(net, {"subnets": subnets}))
+        self._bus.publish(NetworkUpdated(network=net, changed=frozenset({"subnets"})))
+
+    # ---- delete ------------------------------------------------------------------------
+    async def delete(self, cmd: DeleteNetwork) -> None:
+        """Delete a network without ports in use, with its subnets and segment."""
+        async with self._store.transaction():
+            net = self.get_visible(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, net, "delete_network")
+            check_if_match(net, cmd.if_match)
+            ports = await self._bus.call(QueryPorts(network_id=net["id"]))
+            if any(port["device_owner"] != "network:dhcp" for port in ports):
+                raise errors.NetworkInUse(net_id=net["id"])
+            for port in ports:  # DHCP ports go with their network (§3.3)
+                await self._bus.call(DeleteServicePort(port_id=port["id"]))
+            await self._bus.call(DeleteNetworkSubnets(network_id=net["id"]))
+            await self._bus.call(DeleteNetworkAcls(network_id=net["id"]))
+            db = self._store.db
+            segments.release(db, self._config, net["id"])
+            repo.delete(db, NETWORK, net["id"])
+            tombstone(db, "network", net["id"], net["revision_number"] + 1)
+            self._bus.publish(NetworkDeleted(network=net))
+
+
+def _count(db: Any, project_id: str) -> int:
+    return db.execute("SELECT COUNT(*) FROM networks WHERE project_id = ?", [project_id]).fetchone()[0]

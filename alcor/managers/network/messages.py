@@ -1,0 +1,69 @@
+"""Network manager contract: commands and events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from alcor.bus import Command, Event
+from alcor.managers.crud import (
+    CreateCommand, DeleteCommand, GetCommand, ListCommand, UpdateCommand,
+)
+
+
+class CreateNetworks(CreateCommand):
+    """Create networks (bulk: all or nothing)."""
+
+
+class GetNetwork(GetCommand):
+    """Return one visible network."""
+
+
+class ListNetworks(ListCommand):
+    """List visible networks."""
+
+
+class UpdateNetwork(UpdateCommand):
+    """Update a network."""
+
+
+class DeleteNetwork(DeleteCommand):
+    """Delete a network and its subnets."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LookupNetwork(Command[dict[str, Any] | None]):
+    """Return a network by id regardless of visibility (internal), or None."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetNetworkSubnets(Command[None]):
+    """Record a subnet added to or removed from a network (bumps its revision)."""
+
+    network_id: str
+    add: str | None = None
+    remove: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkCreated(Event):
+    """A network was committed."""
+
+    network: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkUpdated(Event):
+    """A network's attributes changed."""
+
+    network: dict[str, Any]
+    changed: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkDeleted(Event):
+    """A network was deleted."""
+
+    network: dict[str, Any]

@@ -1,0 +1,191 @@
+"""Node manager: the compute-node registry (each node carries its southbound settings)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from typing import Any
+
+from alcor import errors
+from alcor.bus import Bus
+from alcor.config import SouthboundConfig, StaticNode
+from alcor.managers.base import ResourceManager
+from alcor.managers.common import RequestContext, admin_context, changed, deny, now_iso
+from alcor.managers.crud import GetCommand, ListCommand
+from alcor.managers.node.messages import (
+    CreateNodes, DeleteNode, GetNode, ListNodes, LookupNodeByName, LookupNodes, NodeCreated,
+    NodeDeleted, NodeUpdated, UpdateNode,
+)
+from alcor.managers.port.messages import BumpNeighbors, QueryPorts, RebindHost
+from alcor.resources import repo
+from alcor.resources.base import defaults
+from alcor.resources.node import NODE
+from alcor.resources.repo import Page, Where
+from alcor.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+repo.register_extra_columns(NODE, ("created_at", "updated_at"))
+DVR_PREFIX = "fe:16:11"
+# Changing these makes the southbound switch channel / resync the node.
+CHANNEL_FIELDS = frozenset({"local_ip", "server_port", "data-path-ip", "transport", "mq_topic",
+                            "grpc_api", "subscribe_port"})
+
+
+def default_dvr_mac(node_id: str) -> str:
+    """Return the stable DVR MAC of a node: fe:16:11 + 3 bytes of sha256(node_id)."""
+    digest = hashlib.sha256(node_id.encode()).digest()
+    return ":".join([DVR_PREFIX, *(f"{b:02x}" for b in digest[:3])])
+
+
+class NodeManager(ResourceManager):
+    """Register, update and remove compute nodes (admin only)."""
+
+    resource = NODE
+    name = "node"
+    requires = ("store", "bus")
+
+    def __init__(self, bus: Bus, store: Store, config: SouthboundConfig,
+                 static_nodes: tuple[StaticNode, ...] = ()) -> None:
+        super().__init__(bus, store)
+        self._config = config
+        self._static = static_nodes
+
+    async def start(self) -> None:
+        """Register the node commands (static nodes are seeded by `seed_static`)."""
+        for command, handler in (
+            (CreateNodes, self.create), (GetNode, self.get), (ListNodes, self.list),
+            (UpdateNode, self.update), (DeleteNode, self.delete),
+            (LookupNodeByName, self._by_name), (LookupNodes, self._all),
+        ):
+            self._bus.handle(command, handler)
+
+    async def seed_static(self) -> None:
+        """Register the `[[nodes]]` of the config that are not registered yet."""
+        missing = [n for n in self._static if self.lookup(n.node_id) is None]
+        items = [{k: v for k, v in vars(n).items() if v not in ("", 0)} for n in missing]
+        if items:
+            await self.create(CreateNodes(ctx=admin_context(), items=items))
+
+    def _admin_only(self, ctx: RequestContext, action: str) -> None:
+        if not ctx.is_admin:
+            raise deny(action)
+
+    def lookup(self, obj_id: str) -> dict[str, Any] | None:
+        return repo.get(self._store.db, NODE, obj_id)
+
+    async def get(self, cmd: GetCommand) -> dict[str, Any]:
+        self._admin_only(cmd.ctx, "get_node")
+        return await super().get(cmd)
+
+    async def list(self, cmd: ListCommand) -> Page:
+        self._admin_only(cmd.ctx, "get_node")
+        return await super().list(cmd)
+
+    def visible_where(self, ctx: RequestContext) -> list[Where]:
+        return []
+
+    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+        return True
+
+    async def _by_name(self, cmd: LookupNodeByName) -> dict[str, Any] | None:
+        found = repo.find(self._store.db, NODE, Where("t.node_name = ?", (cmd.name,)))
+        return found[0] if found else None
+
+    async def _all(self, cmd: LookupNodes) -> list[dict[str, Any]]:
+        return repo.find(self._store.db, NODE, Where("1"), order="t.node_id")
+
+    # ---- create ------------------------------------------------------------------------
+    async def create(self, cmd: CreateNodes) -> list[dict[str, Any]]:
+        """Register nodes in one transaction and bind ports that were waiting for them."""
+        self._admin_only(cmd.ctx, "create_node")
+        out = []
+        async with self._store.transaction():
+            for item in cmd.items:
+                node = self._prepare(item)
+                self._check_unique(node)
+                repo.insert(self._store.db, NODE, node)
+                await self._bus.call(RebindHost(host=node["node_name"]))
+                self._bus.publish(NodeCreated(node=node))
+                out.append(node)
+        return out
+
+    def _prepare(self, given: dict[str, Any]) -> dict[str, Any]:
+        node = defaults(NODE, given)
+        node.setdefault("node_id", str(uuid.uuid4()))
+        node.setdefault("server_port", self._config.agent_port)
+        node.setdefault("transport", self._config.default_transport
+                        if self._config.default_transport in ("grpc", "kafka", "auto") else "grpc")
+        if "agent_type" not in given and node["transport"] in ("kafka", "auto"):
+            node["agent_type"] = "alcor"
+        _check_agent_type(node)
+        if node.get("host_dvr_mac") is None:
+            node["host_dvr_mac"] = default_dvr_mac(node["node_id"])
+        node["created_at"] = node["updated_at"] = now_iso()
+        return node
+
+    def _check_unique(self, node: dict[str, Any], exclude: str | None = None) -> None:
+        db = self._store.db
+        if exclude is None and self.lookup(node["node_id"]) is not None:
+            raise errors.NodeExists(id=node["node_id"])
+        row = db.execute("SELECT node_id FROM nodes WHERE node_name = ? AND node_id != ?",
+                         [node["node_name"], exclude or ""]).fetchone()
+        if row is not None:
+            raise errors.NodeNameInUse(name=node["node_name"], id=row[0])
+        row = db.execute(
+            "SELECT node_id FROM nodes WHERE local_ip = ? AND server_port = ? AND node_id != ?",
+            [node["local_ip"], node["server_port"], exclude or ""]).fetchone()
+        if row is not None:
+            raise errors.NodeAddressInUse(address=f"{node['local_ip']}:{node['server_port']}",
+                                          id=row[0])
+
+    # ---- update ------------------------------------------------------------------------
+    async def update(self, cmd: UpdateNode) -> dict[str, Any]:
+        """Update a node; address changes are refused while ports are bound to it."""
+        self._admin_only(cmd.ctx, "update_node")
+        async with self._store.transaction():
+            node = self.get_visible(cmd.ctx, cmd.id)
+            given = dict(cmd.changes)
+            body_id = given.pop("node_id", node["node_id"])
+            if body_id != node["node_id"]:
+                raise errors.HTTPBadRequest(msg="node_id in the body does not match the path")
+            diff = changed(node, given)
+            if not diff:
+                return node
+            bound = await self._bus.call(QueryPorts(host_id=node["node_name"], limit=1))
+            for name in ("node_name", "local_ip", "host_dvr_mac"):
+                if name in diff and bound:
+                    raise errors.NodeInUse(id=node["node_id"],
+                                           reason=f"{name} cannot change while ports are bound")
+            before = dict(node)
+            node.update(diff)
+            _check_agent_type(node)
+            self._check_unique(node, exclude=node["node_id"])
+            diff["updated_at"] = node["updated_at"] = now_iso()
+            repo.update(self._store.db, NODE, node["node_id"], diff)
+            if {"mac_address", "data-path-ip"} & diff.keys():
+                ports = await self._bus.call(QueryPorts(host_id=node["node_name"]))
+                await self._bus.call(BumpNeighbors(port_ids=[p["id"] for p in ports]))
+            if "node_name" in diff:
+                await self._bus.call(RebindHost(host=node["node_name"]))
+            self._bus.publish(NodeUpdated(node=node, before=before, changed=frozenset(diff)))
+        return node
+
+    # ---- delete ------------------------------------------------------------------------
+    async def delete(self, cmd: DeleteNode) -> None:
+        """Delete a node that has no bound ports."""
+        self._admin_only(cmd.ctx, "delete_node")
+        async with self._store.transaction():
+            node = self.get_visible(cmd.ctx, cmd.id)
+            if await self._bus.call(QueryPorts(host_id=node["node_name"], limit=1)):
+                raise errors.NodeInUse(id=node["node_id"], reason="ports are bound to it; unbind "
+                                                                  "or delete them first")
+            repo.delete(self._store.db, NODE, node["node_id"])
+            self._bus.publish(NodeDeleted(node=node))
+
+
+def _check_agent_type(node: dict[str, Any]) -> None:
+    if node["transport"] in ("kafka", "auto") and node["agent_type"] == "aca":
+        raise errors.HTTPBadRequest(
+            msg=f"Invalid input for transport. Reason: transport '{node['transport']}' needs "
+                f"agent_type 'alcor' (ACA has no Kafka consumer).")

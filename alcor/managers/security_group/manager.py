@@ -1,0 +1,325 @@
+"""Security group manager: groups, their rules and each project's default group."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from alcor import errors
+from alcor.bus import Bus
+from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.common import (
+    RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
+    check_write, deny, first_revision, new_id, stamp_new, tombstone,
+)
+from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
+from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
+from alcor.managers.security_group import rules
+from alcor.managers.security_group.messages import (
+    CheckPortSecurityGroups, CreateSecurityGroupRules, CreateSecurityGroups,
+    DeleteSecurityGroup, DeleteSecurityGroupRule, EnsureDefaultSecurityGroup,
+    GetSecurityGroup, GetSecurityGroupRule, ListSecurityGroupRules, ListSecurityGroups,
+    LookupSecurityGroups, SecurityGroupChanged, SecurityGroupDeleted, UpdateSecurityGroup,
+    UpdateSecurityGroupRule,
+)
+from alcor.resources import repo
+from alcor.resources.base import defaults
+from alcor.resources.repo import Page, Where
+from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
+from alcor.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+repo.register_extra_columns(SECURITY_GROUP, ("is_default",))
+repo.register_extra_columns(SECURITY_GROUP_RULE, ("seq", "sg_project_id", "normalized"))
+EGRESS_ANY = ({"direction": "egress", "ethertype": "IPv4"}, {"direction": "egress", "ethertype": "IPv6"})
+
+
+class SecurityGroupManager(ResourceManager):
+    """Create, read, update and delete security groups and their rules."""
+
+    resource = SECURITY_GROUP
+    name = "security_group"
+    requires = ("store", "bus", "quota")
+
+    def __init__(self, bus: Bus, store: Store) -> None:
+        super().__init__(bus, store)
+
+    async def start(self) -> None:
+        """Register the security group and rule commands."""
+        for command, handler in (
+            (CreateSecurityGroups, self.create), (GetSecurityGroup, self.get),
+            (ListSecurityGroups, self.list), (UpdateSecurityGroup, self.update),
+            (DeleteSecurityGroup, self.delete),
+            (CreateSecurityGroupRules, self.create_rules), (GetSecurityGroupRule, self.get_rule),
+            (ListSecurityGroupRules, self.list_rules), (UpdateSecurityGroupRule, self.update_rule),
+            (DeleteSecurityGroupRule, self.delete_rule),
+            (EnsureDefaultSecurityGroup, self._ensure_default_cmd),
+            (CheckPortSecurityGroups, self._check_port_groups),
+            (LookupSecurityGroups, self._lookup_many),
+        ):
+            self._bus.handle(command, handler)
+        await self._bus.call(RegisterUsageCounter(resource="security_group", counter=_count_groups))
+        await self._bus.call(RegisterUsageCounter(resource="security_group_rule",
+                                                  counter=_count_rules))
+
+    # ---- default group -----------------------------------------------------------------
+    async def _ensure_default_cmd(self, cmd: EnsureDefaultSecurityGroup) -> str:
+        return await self.ensure_default(cmd.project_id)
+
+    async def ensure_default(self, project_id: str) -> str:
+        """Return the project's default group id, creating it (and its rules) if missing."""
+        sql = "SELECT id FROM security_groups WHERE project_id = ? AND is_default = 1"
+        row = self._store.db.execute(sql, [project_id]).fetchone()
+        if row is not None:
+            return row[0]
+        async with self._store.transaction():
+            # Checked again under the writer lock: another request may have created it.
+            row = self._store.db.execute(sql, [project_id]).fetchone()
+            if row is not None:
+                return row[0]
+            group = stamp_new({"project_id": project_id, "name": "default",
+                               "description": "Default security group", "tags": [],
+                               "is_default": 1})
+            repo.insert(self._store.db, SECURITY_GROUP, group)
+            for ethertype in ("IPv4", "IPv6"):
+                self._insert_rule(group, {"direction": "egress", "ethertype": ethertype})
+                self._insert_rule(group, {"direction": "ingress", "ethertype": ethertype,
+                                          "remote_group_id": group["id"]})
+        return group["id"]
+
+    async def _ensure_visible_default(self, ctx: RequestContext) -> None:
+        project = ctx.view_project or ctx.caller.project_id
+        if project and not ctx.caller.is_reader_only:
+            await self.ensure_default(project)
+
+    # ---- groups ------------------------------------------------------------------------
+    def decorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Attach each group's rules (creation order) in one query."""
+        ids = [o["id"] for o in objs]
+        by_group: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for rule in repo.find(self._store.db, SECURITY_GROUP_RULE,
+                                  Where(f"t.security_group_id IN ({marks})", tuple(chunk)),
+                                  order="t.seq"):
+                by_group[rule["security_group_id"]].append(_public_rule(rule))
+        for obj in objs:
+            obj["security_group_rules"] = by_group.get(obj["id"], [])
+        return list(objs)
+
+    async def get(self, cmd: GetCommand) -> dict[str, Any]:
+        await self._ensure_visible_default(cmd.ctx)
+        return await super().get(cmd)
+
+    async def list(self, cmd: ListCommand) -> Page:
+        await self._ensure_visible_default(cmd.ctx)
+        return await super().list(cmd)
+
+    async def create(self, cmd: CreateSecurityGroups) -> list[dict[str, Any]]:
+        """Create security groups, each with its two egress rules."""
+        out = []
+        async with self._store.transaction():
+            counts: dict[str, int] = {}
+            for item in cmd.items:
+                project = check_create_project(cmd.ctx, item, "create_security_group")
+                counts[project] = counts.get(project, 0) + 1
+            for project in counts:
+                await self.ensure_default(project)
+            for project, count in counts.items():
+                await self._bus.call(CheckQuota(project_id=project, resource="security_group",
+                                                count=count))
+            for item in cmd.items:
+                if item.get("name", "").lower() == "default":
+                    raise errors.SecurityGroupDefaultAlreadyExists()
+                check_new_id(self._store.db, SECURITY_GROUP, item, "Security group")
+                group = defaults(SECURITY_GROUP, item)
+                group.pop("security_group_rules", None)
+                stamp_new(group, first_revision(self._store.db, "security_group", group["id"])
+                          if "id" in item else 1)
+                group["tags"] = sorted(set(group["tags"]))
+                group["is_default"] = 0
+                repo.insert(self._store.db, SECURITY_GROUP, group)
+                for template in EGRESS_ANY:
+                    self._insert_rule(group, dict(template))
+                out.append(group)
+        return self.decorate(out)
+
+    async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
+        """Rename or re-describe a group (the default group keeps its name)."""
+        async with self._store.transaction():
+            group = self.get_visible(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, group, "update_security_group")
+            check_if_match(group, cmd.if_match)
+            given = dict(cmd.changes)
+            if cmd.tag_op is not None:
+                given["tags"] = apply_tag_op(SECURITY_GROUP, group, cmd.tag_op)
+            diff = changed(group, given)
+            if "name" in diff:
+                if group["is_default"]:
+                    raise errors.SecurityGroupCannotUpdateDefault()
+                if diff["name"].lower() == "default":
+                    raise errors.SecurityGroupDefaultAlreadyExists()
+            if diff:
+                repo.update(self._store.db, SECURITY_GROUP, group["id"], bump(group, diff))
+                self._bus.publish(SecurityGroupChanged(security_group_id=group["id"]))
+        return self.decorate([group])[0]
+
+    async def delete(self, cmd: DeleteCommand) -> None:
+        """Delete an unused group and the rules of other groups that reference it."""
+        async with self._store.transaction():
+            db = self._store.db
+            group = self.get_visible(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, group, "delete_security_group")
+            check_if_match(group, cmd.if_match)
+            if group["is_default"] and not cmd.ctx.is_admin:
+                raise errors.SecurityGroupCannotRemoveDefault()
+            if db.execute("SELECT 1 FROM port_security_groups WHERE security_group_id = ? LIMIT 1",
+                          [group["id"]]).fetchone():
+                raise errors.SecurityGroupInUse(id=group["id"])
+            referencing = [r[0] for r in db.execute(
+                "SELECT DISTINCT security_group_id FROM security_group_rules "
+                "WHERE remote_group_id = ? AND security_group_id != ?", [group["id"], group["id"]])]
+            db.execute("DELETE FROM security_group_rules WHERE security_group_id = ? "
+                       "OR remote_group_id = ?", [group["id"], group["id"]])
+            repo.delete(db, SECURITY_GROUP, group["id"])
+            tombstone(db, "security_group", group["id"], group["revision_number"] + 1)
+            for other in referencing:
+                self._bump_group(other)
+            self._bus.publish(SecurityGroupDeleted(security_group=group))
+
+    async def _check_port_groups(self, cmd: CheckPortSecurityGroups) -> None:
+        found = repo.get_many(self._store.db, SECURITY_GROUP, cmd.ids)
+        for sg_id in cmd.ids:
+            group = found.get(sg_id)
+            if group is None or (not cmd.admin and group["project_id"] != cmd.project_id):
+                raise errors.SecurityGroupNotFound(id=sg_id)
+
+    async def _lookup_many(self, cmd: LookupSecurityGroups) -> dict[str, dict[str, Any]]:
+        groups = repo.get_many(self._store.db, SECURITY_GROUP, cmd.ids)
+        self.decorate(list(groups.values()))
+        return groups
+
+    def _bump_group(self, group_id: str) -> None:
+        group = self.lookup(group_id)
+        if group is not None:
+            repo.update(self._store.db, SECURITY_GROUP, group_id, bump(group, {}))
+            self._bus.publish(SecurityGroupChanged(security_group_id=group_id))
+
+    # ---- rules -------------------------------------------------------------------------
+    def _rule_visible_where(self, ctx: RequestContext) -> list[Where]:
+        if ctx.view_project is None:
+            return []
+        return [Where("t.project_id = ? OR t.sg_project_id = ?",
+                      (ctx.view_project, ctx.view_project))]
+
+    def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
+        rule = repo.get(self._store.db, SECURITY_GROUP_RULE, rule_id)
+        if rule is None or (ctx.view_project is not None
+                            and ctx.view_project not in (rule["project_id"], rule["sg_project_id"])):
+            raise errors.SecurityGroupRuleNotFound(id=rule_id)
+        return rule
+
+    async def get_rule(self, cmd: GetCommand) -> dict[str, Any]:
+        """Handle GetSecurityGroupRule."""
+        await self._ensure_visible_default(cmd.ctx)
+        return _public_rule(self._get_rule(cmd.ctx, cmd.id))
+
+    async def list_rules(self, cmd: ListCommand) -> Page:
+        """Handle ListSecurityGroupRules."""
+        await self._ensure_visible_default(cmd.ctx)
+        if cmd.query.marker is not None:
+            self._get_rule(cmd.ctx, cmd.query.marker)
+        page = await self._store.run_in_thread(repo.list_page, SECURITY_GROUP_RULE, cmd.query,
+                                               self._rule_visible_where(cmd.ctx))
+        page.items = [_public_rule(r) for r in page.items]
+        return page
+
+    async def create_rules(self, cmd: CreateSecurityGroupRules) -> list[dict[str, Any]]:
+        """Create rules after validation and duplicate checks (also within the request)."""
+        out = []
+        async with self._store.transaction():
+            prepared = []
+            for item in cmd.items:
+                group = self.get_visible(cmd.ctx, item["security_group_id"])
+                if item.get("remote_group_id") is not None:
+                    self.get_visible(cmd.ctx, item["remote_group_id"])
+                check_write(cmd.ctx, group, "create_security_group_rule")
+                project = item.get("project_id") or group["project_id"]
+                if project != group["project_id"] and not cmd.ctx.is_admin:
+                    raise deny("create_security_group_rule:project_id")
+                prepared.append((item, group))
+            counts: dict[str, int] = {}
+            for _, group in prepared:
+                counts[group["project_id"]] = counts.get(group["project_id"], 0) + 1
+            for project, count in counts.items():
+                await self._bus.call(CheckQuota(project_id=project, resource="security_group_rule",
+                                                count=count))
+            touched = set()
+            for item, group in prepared:
+                rule = defaults(SECURITY_GROUP_RULE, item)
+                rules.validate(rule)
+                out.append(_public_rule(self._insert_rule(group, rule)))
+                touched.add(group["id"])
+            for group_id in touched:
+                self._bump_group(group_id)
+        return out
+
+    def _insert_rule(self, group: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
+        db = self._store.db
+        rule = defaults(SECURITY_GROUP_RULE, rule)
+        key = rules.normalized(rule)
+        row = db.execute("SELECT id FROM security_group_rules WHERE security_group_id = ? AND "
+                         "normalized = ?", [group["id"], key]).fetchone()
+        if row is not None:
+            raise errors.SecurityGroupRuleExists(rule_id=row[0])
+        check_new_id(db, SECURITY_GROUP_RULE, rule, "Security group rule")
+        stamp_new(rule)
+        rule.update({"security_group_id": group["id"], "project_id": group["project_id"],
+                     "sg_project_id": group["project_id"], "normalized": key,
+                     # Creation order within the group; per group so the index serves it.
+                     "seq": db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM "
+                                       "security_group_rules WHERE security_group_id = ?",
+                                       [group["id"]]).fetchone()[0]})
+        repo.insert(db, SECURITY_GROUP_RULE, rule)
+        return rule
+
+    async def update_rule(self, cmd: UpdateCommand) -> dict[str, Any]:
+        """Only the description of a rule can change."""
+        async with self._store.transaction():
+            rule = self._get_rule(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, rule, "update_security_group_rule")
+            check_if_match(rule, cmd.if_match)
+            diff = changed(rule, cmd.changes)
+            if diff:
+                repo.update(self._store.db, SECURITY_GROUP_RULE, rule["id"], bump(rule, diff))
+        return _public_rule(rule)
+
+    async def delete_rule(self, cmd: DeleteCommand) -> None:
+        """Delete a rule (bumps its group's revision)."""
+        async with self._store.transaction():
+            rule = self._get_rule(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, rule, "delete_security_group_rule")
+            check_if_match(rule, cmd.if_match)
+            repo.delete(self._store.db, SECURITY_GROUP_RULE, rule["id"])
+            self._bump_group(rule["security_group_id"])
+
+
+def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in rule.items() if k not in ("seq", "sg_project_id", "normalized")}
+    # Rules embedded in a group skip the renderer, which is what adds tenant_id elsewhere.
+    out["tenant_id"] = out.get("project_id")
+    return out
+
+
+def _count_groups(db: Any, project_id: str) -> int:
+    return db.execute("SELECT COUNT(*) FROM security_groups WHERE project_id = ?",
+                      [project_id]).fetchone()[0]
+
+
+def _count_rules(db: Any, project_id: str) -> int:
+    return db.execute("SELECT COUNT(*) FROM security_group_rules WHERE sg_project_id = ?",
+                      [project_id]).fetchone()[0]
+
+
+__all__ = ["SecurityGroupManager", "new_id"]

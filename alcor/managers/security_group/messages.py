@@ -1,0 +1,88 @@
+"""Security group manager contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from alcor.bus import Command, Event
+from alcor.managers.crud import (
+    CreateCommand, DeleteCommand, GetCommand, ListCommand, UpdateCommand,
+)
+
+
+class CreateSecurityGroups(CreateCommand):
+    """Create security groups."""
+
+
+class GetSecurityGroup(GetCommand):
+    """Return one visible security group with its rules."""
+
+
+class ListSecurityGroups(ListCommand):
+    """List visible security groups."""
+
+
+class UpdateSecurityGroup(UpdateCommand):
+    """Update a security group."""
+
+
+class DeleteSecurityGroup(DeleteCommand):
+    """Delete a security group."""
+
+
+class CreateSecurityGroupRules(CreateCommand):
+    """Create security group rules."""
+
+
+class GetSecurityGroupRule(GetCommand):
+    """Return one visible rule."""
+
+
+class ListSecurityGroupRules(ListCommand):
+    """List visible rules."""
+
+
+class UpdateSecurityGroupRule(UpdateCommand):
+    """Update a rule's description."""
+
+
+class DeleteSecurityGroupRule(DeleteCommand):
+    """Delete a rule."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnsureDefaultSecurityGroup(Command[str]):
+    """Create the project's default group if missing; return its id."""
+
+    project_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckPortSecurityGroups(Command[None]):
+    """Raise SecurityGroupNotFound unless every group exists and belongs to the project."""
+
+    ids: list[str]
+    project_id: str
+    admin: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LookupSecurityGroups(Command[dict[str, dict[str, Any]]]):
+    """Return {id: group with rules} for existing ids (internal)."""
+
+    ids: list[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityGroupChanged(Event):
+    """A group or its rules changed (revision bumped)."""
+
+    security_group_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityGroupDeleted(Event):
+    """A group was deleted."""
+
+    security_group: dict[str, Any]

@@ -1,0 +1,242 @@
+"""Subnet manager: owns subnets, their gateway MAC and (through IPAM) their pools."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+from alcor import errors
+from alcor.bus import Bus
+from alcor.config import SubnetConfig
+from alcor.managers.acl.messages import DetachSubnetFromAcls
+from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.common import (
+    RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
+    check_write, deny, first_revision, stamp_new, tombstone,
+)
+from alcor.managers.ipam.messages import (
+    DropSubnet, IpAllocated, SetSubnetPools, SubnetAllocations,
+)
+from alcor.managers.mac.messages import AllocateMac, ReleaseMac
+from alcor.managers.network.messages import GetNetwork, LookupNetwork, SetNetworkSubnets
+from alcor.managers.port.messages import AddAutoAddresses, LookupPorts, RemoveSubnetAddresses
+from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
+from alcor.managers.subnet import validation as v
+from alcor.managers.subnet.messages import (
+    CreateSubnets, DeleteNetworkSubnets, DeleteSubnet, GetSubnet, ListSubnets, LookupSubnets,
+    SetAttachedRouter, SubnetCreated, SubnetDeleted, SubnetsOfNetwork, SubnetUpdated,
+    UpdateSubnet,
+)
+from alcor.resources import repo
+from alcor.resources.base import defaults
+from alcor.resources.repo import Where
+from alcor.resources.subnet import SUBNET
+from alcor.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+repo.register_extra_columns(SUBNET, ("seq", "gateway_mac"))
+IN_USE = "One or more ports have an IP allocation from this subnet"
+
+
+class SubnetManager(ResourceManager):
+    """Create, read, update and delete subnets."""
+
+    resource = SUBNET
+    name = "subnet"
+    requires = ("store", "bus", "network", "ipam", "mac", "quota")
+
+    def __init__(self, bus: Bus, store: Store, config: SubnetConfig) -> None:
+        super().__init__(bus, store)
+        self._config = config
+
+    async def start(self) -> None:
+        """Register the subnet commands."""
+        for command, handler in (
+            (CreateSubnets, self.create), (GetSubnet, self.get), (ListSubnets, self.list),
+            (UpdateSubnet, self.update), (DeleteSubnet, self.delete),
+            (SubnetsOfNetwork, self._of_network), (LookupSubnets, self._lookup_many),
+            (DeleteNetworkSubnets, self._delete_of_network),
+            (SetAttachedRouter, self._set_router),
+        ):
+            self._bus.handle(command, handler)
+        await self._bus.call(RegisterUsageCounter(resource="subnet", counter=_count))
+
+    # ---- visibility: own, or on a shared/external network ------------------------------
+    def visible_where(self, ctx: RequestContext) -> list[Where]:
+        if ctx.view_project is None:
+            return []
+        return [Where("t.project_id = ? OR t.network_id IN (SELECT id FROM networks WHERE "
+                      "shared = 1 OR router_external = 1)", (ctx.view_project,))]
+
+    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+        if ctx.view_project is None or obj["project_id"] == ctx.view_project:
+            return True
+        return self._store.db.execute(
+            "SELECT 1 FROM networks WHERE id = ? AND (shared = 1 OR router_external = 1)",
+            [obj["network_id"]]).fetchone() is not None
+
+    def decorate(self, objs):
+        """Hide the internal columns."""
+        for obj in objs:
+            obj.pop("seq", None)
+        return list(objs)
+
+    async def _of_network(self, cmd: SubnetsOfNetwork) -> list[dict[str, Any]]:
+        return repo.find(self._store.db, SUBNET, Where("t.network_id = ?", (cmd.network_id,)),
+                         order="t.seq")
+
+    async def _lookup_many(self, cmd: LookupSubnets) -> dict[str, dict[str, Any]]:
+        return repo.get_many(self._store.db, SUBNET, cmd.ids)
+
+    # ---- create ------------------------------------------------------------------------
+    async def create(self, cmd: CreateSubnets) -> list[dict[str, Any]]:
+        """Create subnets in one transaction."""
+        out = []
+        async with self._store.transaction():
+            prepared = []
+            for item in cmd.items:
+                project = check_create_project(cmd.ctx, item, "create_subnet")
+                network = await self._bus.call(GetNetwork(ctx=cmd.ctx, id=item["network_id"]))
+                if network["project_id"] != project and not cmd.ctx.is_admin:
+                    raise deny("create_subnet")
+                prepared.append((item, network))
+            counts: dict[str, int] = {}
+            for item, _ in prepared:
+                counts[item["project_id"]] = counts.get(item["project_id"], 0) + 1
+            for project, count in counts.items():
+                await self._bus.call(CheckQuota(project_id=project, resource="subnet", count=count))
+            for item, network in prepared:
+                out.append(await self._create_one(item, network))
+        return self.decorate(out)
+
+    async def _create_one(self, given: dict[str, Any], network: dict[str, Any]) -> dict[str, Any]:
+        db = self._store.db
+        check_new_id(db, SUBNET, given, "Subnet")
+        subnet = defaults(SUBNET, given)
+        stamp_new(subnet, first_revision(db, "subnet", subnet["id"]) if "id" in given else 1)
+        cidr = v.check_cidr(subnet)
+        subnet["cidr"] = str(cidr)
+        others = await self._bus.call(SubnetsOfNetwork(network_id=network["id"]))
+        v.check_overlap(cidr, others, network.get("cidr"))
+        if cidr.version == 6 and network["mtu"] < 1280:
+            raise v.invalid("IPv6 subnets need a network MTU of at least 1280")
+        if "gateway_ip" not in given:
+            subnet["gateway_ip"] = v.default_gateway(cidr)
+        v.check_gateway(cidr, subnet["gateway_ip"])
+        if "allocation_pools" in given:
+            v.check_pools(cidr, subnet["allocation_pools"], subnet["gateway_ip"])
+        else:
+            subnet["allocation_pools"] = v.default_pools(cidr, subnet["gateway_ip"])
+        v.check_lists(subnet["id"], cidr, subnet, self._config)
+        v.check_ipv6_modes(cidr, subnet, subnet["enable_dhcp"])
+        v.check_subnetpool(subnet)
+        subnet.update({"tags": sorted(set(subnet["tags"])), "attached_router_id": None,
+                       "seq": _next_seq(db)})
+        subnet["gateway_mac"] = await self._bus.call(
+            AllocateMac(network_id=network["id"], owner=f"subnet:{subnet['id']}"))
+        repo.insert(db, SUBNET, subnet)
+        await self._bus.call(SetSubnetPools(subnet=subnet))
+        await self._bus.call(SetNetworkSubnets(network_id=network["id"], add=subnet["id"]))
+        if subnet["ip_version"] == 6 and subnet["ipv6_address_mode"] in v.AUTO_MODES:
+            await self._bus.call(AddAutoAddresses(subnet=subnet))
+        self._bus.publish(SubnetCreated(subnet=subnet))
+        return subnet
+
+    # ---- update ------------------------------------------------------------------------
+    async def update(self, cmd: UpdateSubnet) -> dict[str, Any]:
+        """Update a subnet (partial)."""
+        async with self._store.transaction():
+            subnet = self.get_visible(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, subnet, "update_subnet")
+            check_if_match(subnet, cmd.if_match)
+            given = dict(cmd.changes)
+            if cmd.tag_op is not None:
+                given["tags"] = apply_tag_op(SUBNET, subnet, cmd.tag_op)
+            diff = changed(subnet, given)
+            if not diff:
+                return self.decorate([subnet])[0]
+            await self._check_update(subnet, diff)
+            repo.update(self._store.db, SUBNET, subnet["id"], bump(subnet, diff))
+            if "allocation_pools" in diff:
+                await self._bus.call(SetSubnetPools(subnet=subnet))
+            self._bus.publish(SubnetUpdated(subnet=subnet, changed=frozenset(diff)))
+        return self.decorate([subnet])[0]
+
+    async def _check_update(self, subnet: dict[str, Any], diff: dict[str, Any]) -> None:
+        cidr = ipaddress.ip_network(subnet["cidr"])
+        gateway = diff.get("gateway_ip", subnet["gateway_ip"])
+        if "gateway_ip" in diff:
+            v.check_gateway(cidr, gateway)
+            await self._check_gateway_change(subnet, gateway)
+        if "allocation_pools" in diff or "gateway_ip" in diff:
+            v.check_pools(cidr, diff.get("allocation_pools", subnet["allocation_pools"]), gateway)
+        v.check_lists(subnet["id"], cidr, diff, self._config)
+        if diff.get("enable_dhcp") is False and (subnet["ipv6_address_mode"]
+                                                 or subnet["ipv6_ra_mode"]):
+            raise v.invalid("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp "
+                            "is set to False")
+
+    async def _check_gateway_change(self, subnet: dict[str, Any], gateway: str | None) -> None:
+        old = subnet["gateway_ip"]
+        if old is not None:
+            holder = await self._bus.call(IpAllocated(subnet_id=subnet["id"], ip=old))
+            if holder is not None:
+                port = (await self._bus.call(LookupPorts(ids=[holder]))).get(holder)
+                if port and port["device_owner"].startswith("network:router"):
+                    raise errors.GatewayIpInUse(ip_address=old, port_id=holder)
+        if gateway is not None and await self._bus.call(IpAllocated(subnet_id=subnet["id"],
+                                                                    ip=gateway)):
+            raise errors.IpAddressAlreadyAllocated(ip=gateway, subnet_id=subnet["id"])
+
+    async def _set_router(self, cmd: SetAttachedRouter) -> dict[str, Any]:
+        subnet = self.lookup(cmd.subnet_id)
+        if subnet is None:
+            raise errors.SubnetNotFound(id=cmd.subnet_id)
+        changes = {"attached_router_id": cmd.router_id}
+        repo.update(self._store.db, SUBNET, subnet["id"], bump(subnet, changes))
+        self._bus.publish(SubnetUpdated(subnet=subnet, changed=frozenset(changes)))
+        return subnet
+
+    # ---- delete ------------------------------------------------------------------------
+    async def delete(self, cmd: DeleteSubnet) -> None:
+        """Delete a subnet whose addresses are only automatic or DHCP ones."""
+        async with self._store.transaction():
+            subnet = self.get_visible(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, subnet, "delete_subnet")
+            check_if_match(subnet, cmd.if_match)
+            allocations = await self._bus.call(SubnetAllocations(subnet_id=subnet["id"]))
+            holders = await self._bus.call(LookupPorts(ids=[a["port_id"] for a in allocations
+                                                            if not a["auto"]]))
+            if any(p["device_owner"] != "network:dhcp" for p in holders.values()):
+                raise errors.SubnetInUse(subnet_id=subnet["id"], reason=IN_USE)
+            await self._remove(subnet)
+
+    async def _delete_of_network(self, cmd: DeleteNetworkSubnets) -> None:
+        for subnet in await self._of_network(SubnetsOfNetwork(network_id=cmd.network_id)):
+            await self._remove(subnet, network_going=True)
+
+    async def _remove(self, subnet: dict[str, Any], network_going: bool = False) -> None:
+        db = self._store.db
+        await self._bus.call(RemoveSubnetAddresses(subnet_id=subnet["id"]))
+        await self._bus.call(DropSubnet(subnet_id=subnet["id"]))
+        await self._bus.call(ReleaseMac(network_id=subnet["network_id"], mac=subnet["gateway_mac"],
+                                        owner=f"subnet:{subnet['id']}"))
+        await self._bus.call(DetachSubnetFromAcls(subnet_id=subnet["id"]))
+        if not network_going:
+            await self._bus.call(SetNetworkSubnets(network_id=subnet["network_id"],
+                                                   remove=subnet["id"]))
+        repo.delete(db, SUBNET, subnet["id"])
+        tombstone(db, "subnet", subnet["id"], subnet["revision_number"] + 1)
+        self._bus.publish(SubnetDeleted(subnet=subnet))
+
+
+def _next_seq(db: Any) -> int:
+    return db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM subnets").fetchone()[0]
+
+
+def _count(db: Any, project_id: str) -> int:
+    return db.execute("SELECT COUNT(*) FROM subnets WHERE project_id = ?", [project_id]).fetchone()[0]
+
+
+__all__ = ["SubnetManager", "LookupNetwork"]

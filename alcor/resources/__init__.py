@@ -1,0 +1,1 @@
+"""Resource definitions: attribute tables shared by the API, the store and OpenAPI."""

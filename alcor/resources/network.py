@@ -1,0 +1,38 @@
+"""Networks (/v2.0/networks, native /project/{p}/vpcs)."""
+
+from alcor import errors
+from alcor.resources.base import Attr, Resource, std_attrs
+from alcor.resources.types import Bool, Cidr, Enum, Int, ListOf, String, Uuid
+
+NETWORK_TYPES = ("vxlan", "geneve", "gre", "vlan", "flat")
+
+NETWORK = Resource(
+    name="network",
+    collection="networks",
+    path="networks",
+    native_path="vpcs",
+    table="networks",
+    not_found=errors.NetworkNotFound,
+    attrs=(
+        *std_attrs(status=Enum(("ACTIVE", "DOWN", "BUILD", "ERROR"))),
+        Attr("admin_state_up", Bool(), default=True, update="Y"),
+        Attr("subnets", ListOf(Uuid()), create="-", filter=True),
+        Attr("shared", Bool(), default=False, create="A", update="A"),
+        Attr("router:external", Bool(), default=False, create="A", update="A"),
+        Attr("provider:network_type", Enum(NETWORK_TYPES), create="A", update="A", read="A"),
+        Attr("provider:physical_network", String(64), create="A", update="A", read="A",
+             nullable=True),
+        Attr("provider:segmentation_id", Int(), create="A", update="A", read="A", nullable=True),
+        # Range checked by the manager: out of 68..max is InvalidInput (§3.1), not a type error.
+        Attr("mtu", Int(), create="Y", update="Y"),
+        Attr("port_security_enabled", Bool(), create="Y", update="Y"),
+        Attr("availability_zone_hints", ListOf(String(255), unique=True), default=[],
+             create="Y", filter=True),
+        Attr("availability_zones", ListOf(String(255)), create="-", filter=True),
+        Attr("cidr", Cidr(), create="Y", nullable=True, default=None, doc="VPC CIDR (Alcor extension)"),
+    ),
+    native_ignored=frozenset(
+        {"default", "is_default", "dns_domain", "subnets", "availability_zones", "routes", "router"}
+    ),
+    extra_filters=frozenset(),
+)

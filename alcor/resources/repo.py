@@ -1,0 +1,301 @@
+"""Generic row access for resources described by attribute tables (synchronous SQL).
+
+Objects are plain dicts keyed by API attribute names. Columns come from the attribute
+table (`Attr.column_name`); JSON columns hold lists and objects; booleans are 0/1.
+Resources may also carry internal columns (not API attributes) passed as `extra`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import sqlite_utils
+
+from alcor.resources.base import Resource
+
+
+@dataclass
+class ListQuery:
+    """A parsed, validated list request."""
+
+    filters: dict[str, list[Any]] = field(default_factory=dict)  # attr -> values (OR)
+    extra: dict[str, list[str]] = field(default_factory=dict)  # resource-specific filters
+    tags_all: list[str] = field(default_factory=list)
+    tags_any: list[str] = field(default_factory=list)
+    not_tags_all: list[str] = field(default_factory=list)
+    not_tags_any: list[str] = field(default_factory=list)
+    changed_since: str | None = None
+    sort: list[tuple[str, bool]] = field(default_factory=list)  # (attr, ascending)
+    limit: int | None = None
+    marker: str | None = None
+    page_reverse: bool = False
+    fields: list[str] | None = None
+
+
+@dataclass
+class Page:
+    """One page of a list: items, and whether items exist beyond each end."""
+
+    items: list[dict[str, Any]]
+    has_more: bool  # more items after the page in the requested direction
+
+
+@dataclass(frozen=True)
+class Where:
+    """An SQL condition on the main table (aliased `t`) with its parameters."""
+
+    sql: str
+    params: tuple[Any, ...] = ()
+
+
+class _Codec:
+    """Row <-> dict conversion for one resource, computed once."""
+
+    def __init__(self, resource: Resource, extra_columns: Sequence[str]) -> None:
+        attrs = resource.stored_attrs
+        self.columns = [a.column_name for a in attrs] + list(extra_columns)
+        self.names = [a.name for a in attrs] + list(extra_columns)
+        self.column_of = {a.name: a.column_name for a in resource.attrs if a.column_name}
+        self.codec_of = {a.name: a.codec for a in attrs}
+        self.json_idx = [i for i, a in enumerate(attrs) if a.codec == "json"]
+        self.bool_idx = [i for i, a in enumerate(attrs) if a.codec == "bool"]
+        self.select = ", ".join(f't."{c}"' for c in self.columns)
+
+    def decode(self, row: Sequence[Any]) -> dict[str, Any]:
+        values = list(row)
+        for i in self.json_idx:
+            if values[i] is not None:
+                values[i] = orjson.loads(values[i])
+        for i in self.bool_idx:
+            if values[i] is not None:
+                values[i] = bool(values[i])
+        return dict(zip(self.names, values))
+
+    def encode(self, name: str, value: Any) -> Any:
+        codec = self.codec_of.get(name, "plain")
+        if value is None:
+            return None
+        if codec == "json":
+            return orjson.dumps(value).decode()
+        if codec == "bool":
+            return 1 if value else 0
+        return value
+
+
+_EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {}
+
+
+def register_extra_columns(resource: Resource, columns: Iterable[str]) -> None:
+    """Declare internal columns of `resource`'s table that objects carry too."""
+    _EXTRA_COLUMNS[resource.table] = tuple(columns)
+    codec.cache_clear()
+
+
+@functools.lru_cache(maxsize=None)
+def codec(resource: Resource) -> _Codec:
+    """Return the cached codec of `resource`."""
+    return _Codec(resource, _EXTRA_COLUMNS.get(resource.table, ()))
+
+
+def insert(db: sqlite_utils.Database, resource: Resource, obj: Mapping[str, Any]) -> None:
+    """Insert one object (API names plus any extra columns)."""
+    c = codec(resource)
+    names = [n for n in c.names if n in obj]
+    cols = ", ".join(f'"{c.column_of.get(n, n)}"' for n in names)
+    marks = ", ".join("?" for _ in names)
+    db.execute(f"INSERT INTO {resource.table} ({cols}) VALUES ({marks})",
+               [c.encode(n, obj[n]) for n in names])
+
+
+def insert_many(db: sqlite_utils.Database, resource: Resource,
+                objs: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many objects that all carry the same keys (bulk paths)."""
+    if not objs:
+        return
+    c = codec(resource)
+    names = [n for n in c.names if n in objs[0]]
+    cols = ", ".join(f'"{c.column_of.get(n, n)}"' for n in names)
+    marks = ", ".join("?" for _ in names)
+    db.conn.executemany(f"INSERT INTO {resource.table} ({cols}) VALUES ({marks})",
+                        [[c.encode(n, o[n]) for n in names] for o in objs])
+
+
+def get(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> dict[str, Any] | None:
+    """Return the object with `obj_id`, or None."""
+    c = codec(resource)
+    key = c.columns[0]
+    row = db.execute(f'SELECT {c.select} FROM {resource.table} t WHERE t."{key}" = ?',
+                     [obj_id]).fetchone()
+    return c.decode(row) if row is not None else None
+
+
+def get_many(db: sqlite_utils.Database, resource: Resource,
+             ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Return {id: object} for the ids that exist."""
+    wanted = list(dict.fromkeys(ids))
+    out: dict[str, dict[str, Any]] = {}
+    c = codec(resource)
+    key = c.columns[0]
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in db.execute(
+            f'SELECT {c.select} FROM {resource.table} t WHERE t."{key}" IN ({marks})', chunk
+        ):
+            obj = c.decode(row)
+            out[obj[c.names[0]]] = obj
+    return out
+
+
+def find(db: sqlite_utils.Database, resource: Resource, where: Where,
+         order: str = "") -> list[dict[str, Any]]:
+    """Return the objects matching `where` (trusted SQL on alias t)."""
+    c = codec(resource)
+    sql = f"SELECT {c.select} FROM {resource.table} t WHERE {where.sql}"
+    if order:
+        sql += f" ORDER BY {order}"
+    return [c.decode(row) for row in db.execute(sql, where.params)]
+
+
+def update(db: sqlite_utils.Database, resource: Resource, obj_id: str,
+           changes: Mapping[str, Any]) -> None:
+    """Write `changes` (API names or extra columns) to the object."""
+    if not changes:
+        return
+    c = codec(resource)
+    sets = ", ".join(f'"{c.column_of.get(n, n)}" = ?' for n in changes)
+    params = [c.encode(n, v) for n, v in changes.items()]
+    db.execute(f'UPDATE {resource.table} SET {sets} WHERE "{c.columns[0]}" = ?', [*params, obj_id])
+
+
+def delete(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> None:
+    """Delete the object."""
+    key = codec(resource).columns[0]
+    db.execute(f'DELETE FROM {resource.table} WHERE "{key}" = ?', [obj_id])
+
+
+def count(db: sqlite_utils.Database, resource: Resource, where: Where) -> int:
+    """Count rows matching `where`."""
+    return db.execute(f"SELECT COUNT(*) FROM {resource.table} t WHERE {where.sql}",
+                      where.params).fetchone()[0]
+
+
+# ---- lists ------------------------------------------------------------------------------
+
+def list_page(db: sqlite_utils.Database, resource: Resource, query: ListQuery,
+              conditions: Sequence[Where]) -> Page:
+    """Run a filtered, sorted, keyset-paginated list. The marker must exist (checked by caller)."""
+    c = codec(resource)
+    where, params = _where(resource, query, conditions)
+    sort = _sort_keys(resource, query)
+    if query.page_reverse:
+        sort = [(col, not asc) for col, asc in sort]
+    if query.marker is not None:
+        marker_sql, marker_params = _after_marker(resource, sort, query.marker)
+        where.append(marker_sql)
+        params.extend(marker_params)
+    sql = f"SELECT {c.select} FROM {resource.table} t"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY " + ", ".join(f't."{col}" {"ASC" if asc else "DESC"}' for col, asc in sort)
+    if query.limit:
+        sql += f" LIMIT {int(query.limit) + 1}"
+    rows = db.execute(sql, params).fetchall()
+    has_more = bool(query.limit) and len(rows) > query.limit
+    if has_more:
+        rows = rows[: query.limit]
+    items = [c.decode(row) for row in rows]
+    if query.page_reverse:
+        items.reverse()
+    return Page(items=items, has_more=has_more)
+
+
+def _sort_keys(resource: Resource, query: ListQuery) -> list[tuple[str, bool]]:
+    c = codec(resource)
+    keys = [(c.column_of[name], asc) for name, asc in query.sort]
+    id_col = c.columns[0]
+    if all(col != id_col for col, _ in keys):
+        keys.append((id_col, True))
+    return keys
+
+
+def _after_marker(resource: Resource, sort: Sequence[tuple[str, bool]],
+                  marker: str) -> tuple[str, list[Any]]:
+    """Return the keyset condition "comes after the marker row in this order".
+
+    SQLite orders NULL before every value, so NULL-aware comparisons are spelled out.
+    """
+    id_col = codec(resource).columns[0]
+    cols = ", ".join(f'"{col}"' for col, _ in sort)
+    sub = f'(SELECT {cols} FROM {resource.table} WHERE "{id_col}" = ?)'
+    ors = []
+    params: list[Any] = []
+    for i, (col, asc) in enumerate(sort):
+        ands = [f't."{prev}" IS m."{prev}"' for prev, _ in sort[:i]]
+        if asc:
+            ands.append(f'((m."{col}" IS NULL AND t."{col}" IS NOT NULL) OR t."{col}" > m."{col}")')
+        else:
+            ands.append(f'(m."{col}" IS NOT NULL AND (t."{col}" < m."{col}" OR t."{col}" IS NULL))')
+        ors.append("(" + " AND ".join(ands) + ")")
+    sql = f"EXISTS (SELECT 1 FROM {sub} m WHERE " + " OR ".join(ors) + ")"
+    params.append(marker)
+    return sql, params
+
+
+def _where(resource: Resource, query: ListQuery,
+           conditions: Sequence[Where]) -> tuple[list[str], list[Any]]:
+    c = codec(resource)
+    where: list[str] = []
+    params: list[Any] = []
+    for cond in conditions:
+        where.append(f"({cond.sql})")
+        params.extend(cond.params)
+    for name, values in query.filters.items():
+        attr = resource.by_name[name]
+        col = c.column_of[name]
+        if attr.codec == "json":
+            marks = ", ".join("?" for _ in values)
+            where.append(f'EXISTS (SELECT 1 FROM json_each(t."{col}") WHERE value IN ({marks}))')
+            params.extend(values)
+        else:
+            encoded = [c.encode(name, v) for v in values]
+            nulls = [v for v in encoded if v is None]
+            # An integer SQLite cannot hold matches no stored value (and would not bind).
+            others = [v for v in encoded if v is not None and not _out_of_range(v)]
+            parts = []
+            if others:
+                parts.append(f't."{col}" IN ({", ".join("?" for _ in others)})')
+                params.extend(others)
+            if nulls:
+                parts.append(f't."{col}" IS NULL')
+            where.append("(" + " OR ".join(parts) + ")" if parts else "0")
+    tag_sql = 'EXISTS (SELECT 1 FROM json_each(t."tags") WHERE value = ?)'
+    for tag in query.tags_all:
+        where.append(tag_sql)
+        params.append(tag)
+    if query.tags_any:
+        where.append("(" + " OR ".join(tag_sql for _ in query.tags_any) + ")")
+        params.extend(query.tags_any)
+    if query.not_tags_all:
+        where.append("NOT (" + " AND ".join(tag_sql for _ in query.not_tags_all) + ")")
+        params.extend(query.not_tags_all)
+    if query.not_tags_any:
+        where.append("NOT (" + " OR ".join(tag_sql for _ in query.not_tags_any) + ")")
+        params.extend(query.not_tags_any)
+    if query.changed_since is not None:
+        where.append('t."updated_at" >= ?')
+        params.append(query.changed_since)
+    return where, params
+
+
+def _out_of_range(value: Any) -> bool:
+    return isinstance(value, int) and not -(2**63) <= value < 2**63
+
+
+def dumps(value: Any) -> str:
+    """Encode a JSON column value."""
+    return orjson.dumps(value).decode()

@@ -1,0 +1,41 @@
+"""Routers (/v2.0/routers, native /project/{p}/routers)."""
+
+from typing import Any
+
+from alcor import errors
+from alcor.resources.base import Attr, Resource, std_attrs
+from alcor.resources.port import FIXED_IP
+from alcor.resources.types import Bool, Enum, IpAddress, ListOf, Obj, String, Uuid
+
+ROUTE = Obj(fields=(("destination", String(64), True), ("nexthop", IpAddress(), True)))
+
+
+class GatewayInfo(Obj):
+    """external_gateway_info: `{}` means no gateway (like null), else network_id is required."""
+
+    def convert(self, value: Any) -> dict[str, Any] | None:  # noqa: D102
+        if value == {}:
+            return None
+        return super().convert(value)
+
+
+GATEWAY = GatewayInfo(fields=(("network_id", Uuid(), True), ("enable_snat", Bool(), False),
+                              ("external_fixed_ips", ListOf(FIXED_IP), False)))
+
+ROUTER = Resource(
+    name="router",
+    collection="routers",
+    path="routers",
+    native_path="routers",
+    table="routers",
+    not_found=errors.RouterNotFound,
+    attrs=(
+        *std_attrs(status=Enum(("ACTIVE", "DOWN", "ERROR"))),
+        Attr("admin_state_up", Bool(), default=True, update="Y"),
+        Attr("external_gateway_info", GATEWAY, nullable=True, default=None, update="Y"),
+        Attr("routes", ListOf(ROUTE, unique=True), default=[], update="Y"),
+        Attr("distributed", Bool(), default=True, create="A", update="A", read="A"),
+    ),
+    native_ignored=frozenset({"owner", "routetable", "gateway_ports", "availability_zones",
+                              "conntrack_helpers"}),
+)

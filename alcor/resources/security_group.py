@@ -1,0 +1,87 @@
+"""Security groups and rules (/v2.0/security-groups, /v2.0/security-group-rules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alcor import errors
+from alcor.resources.base import Attr, Resource, std_attrs
+from alcor.resources.types import Cidr, Enum, Int, Invalid, ListOf, Obj, String, Type, Uuid
+
+PROTOCOL_NUMBERS = {
+    "hopopt": 0, "icmp": 1, "igmp": 2, "ipip": 4, "tcp": 6, "egp": 8, "pgm": 113, "udp": 17,
+    "ipv6-encap": 41, "ipv6-route": 43, "ipv6-frag": 44, "rsvp": 46, "gre": 47, "esp": 50,
+    "ah": 51, "ipv6-icmp": 58, "icmpv6": 58, "ipv6-nonxt": 59, "ipv6-opts": 60, "ospf": 89,
+    "vrrp": 112, "sctp": 132, "udplite": 136, "dccp": 33,
+}
+
+
+class Protocol(Type):
+    """An IP protocol: a known name, a number 0-255 (int or numeric string), or any/null."""
+
+    def convert(self, value: Any) -> Any:  # noqa: D102
+        if isinstance(value, bool):
+            raise Invalid(f"'{value}' is not a valid protocol")
+        if isinstance(value, int):
+            value = str(value)
+        if not isinstance(value, str):
+            raise Invalid(f"'{value}' is not a valid protocol")
+        text = value.strip().lower()
+        if text == "any":
+            return None
+        if text.isdigit():
+            if not 0 <= int(text) <= 255:
+                raise errors.SecurityGroupRuleInvalidProtocol(
+                    protocol=value, values=sorted(PROTOCOL_NUMBERS))
+            return str(int(text))
+        if text not in PROTOCOL_NUMBERS:
+            raise errors.SecurityGroupRuleInvalidProtocol(protocol=value,
+                                                          values=sorted(PROTOCOL_NUMBERS))
+        return text
+
+    def schema(self) -> dict[str, Any]:  # noqa: D102
+        return {"type": ["string", "integer", "null"]}
+
+
+RULE_FIELDS = (
+    Attr("id", Uuid(), create="Y"),
+    Attr("project_id", String(255), create="Y"),
+    Attr("tenant_id", String(255), create="Y", column="project_id", filter=True, sort=True),
+    Attr("description", String(255), default="", update="Y"),
+    Attr("security_group_id", Uuid(), create="R"),
+    Attr("direction", Enum(("ingress", "egress")), create="R"),
+    Attr("ethertype", Enum(("IPv4", "IPv6"), fold_case=True), default="IPv4"),
+    Attr("protocol", Protocol(), nullable=True, default=None),
+    Attr("port_range_min", Int(), nullable=True, default=None),
+    Attr("port_range_max", Int(), nullable=True, default=None),
+    Attr("remote_ip_prefix", Cidr(strict=False), nullable=True, default=None),
+    Attr("remote_group_id", Uuid(), nullable=True, default=None),
+    Attr("revision_number", Int(), create="-"),
+    Attr("created_at", String(None), create="-"),
+    Attr("updated_at", String(None), create="-"),
+)
+
+SECURITY_GROUP_RULE = Resource(
+    name="security_group_rule",
+    collection="security_group_rules",
+    path="security-group-rules",
+    native_path="security-group-rules",
+    table="security_group_rules",
+    not_found=errors.SecurityGroupRuleNotFound,
+    has_tags=False,
+    attrs=RULE_FIELDS,
+)
+
+SECURITY_GROUP = Resource(
+    name="security_group",
+    collection="security_groups",
+    path="security-groups",
+    native_path="security-groups",
+    table="security_groups",
+    not_found=errors.SecurityGroupNotFound,
+    attrs=(
+        *std_attrs(),
+        Attr("security_group_rules", ListOf(Obj()), create="-", column=None, filter=False),
+    ),
+    native_ignored_empty=frozenset({"security_group_rules"}),
+)

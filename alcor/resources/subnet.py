@@ -1,0 +1,36 @@
+"""Subnets (/v2.0/subnets, native /project/{p}/subnets)."""
+
+from alcor import errors
+from alcor.resources.base import Attr, Resource, std_attrs
+from alcor.resources.types import Bool, Cidr, Enum, IntEnum, IpAddress, ListOf, Obj, String, Uuid
+
+IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
+
+POOL = Obj(fields=(("start", IpAddress(), True), ("end", IpAddress(), True)))
+HOST_ROUTE = Obj(fields=(("destination", Cidr(), True), ("nexthop", IpAddress(), True)))
+
+SUBNET = Resource(
+    name="subnet",
+    collection="subnets",
+    path="subnets",
+    native_path="subnets",
+    table="subnets",
+    not_found=errors.SubnetNotFound,
+    attrs=(
+        *std_attrs(),
+        Attr("network_id", Uuid(), create="R"),
+        Attr("ip_version", IntEnum((4, 6)), create="Y"),
+        Attr("cidr", Cidr(), create="R"),
+        Attr("gateway_ip", IpAddress(), create="Y", update="Y", nullable=True),
+        Attr("allocation_pools", ListOf(POOL), create="Y", update="Y"),
+        Attr("dns_nameservers", ListOf(IpAddress(), unique=True), default=[], create="Y",
+             update="Y"),
+        Attr("host_routes", ListOf(HOST_ROUTE, unique=True), default=[], create="Y", update="Y"),
+        Attr("enable_dhcp", Bool(), default=True, create="Y", update="Y"),
+        Attr("ipv6_address_mode", Enum(IPV6_MODES), create="Y", nullable=True, default=None),
+        Attr("ipv6_ra_mode", Enum(IPV6_MODES), create="Y", nullable=True, default=None),
+        Attr("subnetpool_id", String(36), create="Y", nullable=True, default=None),
+        Attr("attached_router_id", Uuid(), create="-", nullable=True,
+             doc="router with an interface on this subnet (Alcor extension)"),
+    ),
+)

@@ -1,0 +1,58 @@
+"""Prometheus series of the southbound (spec §5.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from alcor.proto import schema
+
+PUSH_TOTAL = Counter("alcor_sb_push_total", "Goal-state pushes", ["node", "transport", "result"])
+PUSH_SECONDS = Histogram("alcor_sb_push_seconds", "Push round trip", ["transport"],
+                         buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1, 5, 30))
+AGENT_SECONDS = Histogram("alcor_sb_agent_processing_seconds", "Agent-reported processing time",
+                          ["transport"], buckets=(.0001, .0005, .001, .005, .01, .05, .1, 1, 10))
+BUILD_SECONDS = Histogram("alcor_sb_build_seconds", "Time to build and encode one host message",
+                          buckets=(.00005, .0001, .0005, .001, .005, .01, .05, .1, 1))
+STATES_TOTAL = Counter("alcor_sb_states_total", "States answered", ["kind", "status"])
+OUT_OF_ORDER = Counter("alcor_sb_out_of_order_total", "OUT_OF_ORDER answers", ["kind"])
+PENDING = Gauge("alcor_sb_pending_states", "Dirty states waiting per node", ["node"])
+FAILURES = Gauge("alcor_sb_consecutive_failures", "Consecutive push failures", ["node"])
+LAST_CONTACT = Gauge("alcor_sb_last_contact_timestamp_seconds", "Last reply", ["node"])
+PORT_STATUS = Gauge("alcor_port_status", "Ports by status", ["status"])
+ONDEMAND_TOTAL = Counter("alcor_ondemand_requests_total", "ON_DEMAND requests", ["result"])
+ONDEMAND_SECONDS = Histogram("alcor_ondemand_seconds", "ON_DEMAND latency", ["result"])
+
+
+def push_result(node: str, transport: str, result: str, seconds: float,
+                agent_us: int | None = None) -> None:
+    """Count one push and its latency."""
+    PUSH_TOTAL.labels(node, transport, result).inc()
+    PUSH_SECONDS.labels(transport).observe(seconds)
+    if agent_us:
+        AGENT_SECONDS.labels(transport).observe(agent_us / 1e6)
+
+
+def observe_build(seconds: float) -> None:
+    """Record the build time of one message."""
+    BUILD_SECONDS.observe(seconds)
+
+
+def record_statuses(message: Any, outcome: Any) -> None:
+    """Count per-state answers of one reply."""
+    kinds: dict[str, int] = {}
+    for carried in message.carried:
+        kinds[carried.key[0]] = kinds.get(carried.key[0], 0) + 1
+    for status, count in outcome.statuses.items():
+        STATES_TOTAL.labels("all", schema.OperationStatus(status).name).inc(count)
+    for kind, count in outcome.out_of_order.items():
+        OUT_OF_ORDER.labels(kind).inc(count)
+
+
+def node_gauges(node: str, pending: int, failures: int, last_contact: float | None) -> None:
+    """Refresh the per-node gauges."""
+    PENDING.labels(node).set(pending)
+    FAILURES.labels(node).set(failures)
+    if last_contact is not None:
+        LAST_CONTACT.labels(node).set(last_contact)

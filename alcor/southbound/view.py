@@ -1,0 +1,100 @@
+"""What one host must hold: its view P(H), S(H), R(H), SV(H), G(H) (southbound spec §3.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from alcor.southbound.topology import Topology
+
+# Kinds, as the ResourceType names of the wire contract.
+VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = (
+    "VPC", "SUBNET", "PORT", "NEIGHBOR", "SECURITYGROUP", "DHCP", "ROUTER", "GATEWAY")
+CONTEXT_KINDS = (VPC, SUBNET, GATEWAY)
+Key = tuple[str, str]  # (kind, map key)
+
+
+@dataclass(frozen=True, slots=True)
+class HostView:
+    """The sets that define a host's desired state."""
+
+    ports: frozenset[str]  # P(H): bound ports on H with admin_state_up
+    subnets: frozenset[str]  # S(H)
+    routers: frozenset[str]  # R(H)
+    reachable: frozenset[str]  # SV(H) = S(H) plus the subnets of R(H)
+    groups: frozenset[str]  # G(H), with remote groups (depth 1)
+
+
+EMPTY = HostView(frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
+
+
+def compute_view(topo: Topology, node_id: str) -> HostView:
+    """Derive a host's view from the topology (cost: its own ports and their routers)."""
+    ports = frozenset(p for p in topo.ports_on_node.get(node_id, ())
+                      if topo.ports[p].admin_up)
+    subnets = frozenset(s for p in ports for s in topo.ports[p].subnet_ids if s in topo.subnets)
+    routers = frozenset(topo.subnets[s].router_id for s in subnets
+                        if topo.subnets[s].router_id in topo.routers)
+    reachable = set(subnets)
+    for router in routers:
+        reachable.update(s for s in topo.subnets_of_router.get(router, ()) if s in topo.subnets)
+    groups: set[str] = set()
+    for p in ports:
+        groups.update(g for g in topo.ports[p].sgs if g in topo.sgs)
+    for g in list(groups):
+        groups.update(r for r in topo.sgs[g].remote_groups if r in topo.sgs)
+    return HostView(ports, subnets, routers, frozenset(reachable), frozenset(groups))
+
+
+def neighbor_key(port_id: str) -> str:
+    """Return the neighbor map key of a port (`<port_id>_n` everywhere)."""
+    return f"{port_id}_n"
+
+
+def port_of_neighbor(key: str) -> str:
+    """Return the port id of a neighbor key."""
+    return key[:-2]
+
+
+def in_view(topo: Topology, view: HostView, kind: str, key: str) -> bool:
+    """Return True when (kind, key) belongs to the host's desired state."""
+    if kind == PORT:
+        return key in view.ports
+    if kind == DHCP:
+        return key in view.ports and any(
+            topo.subnets[s].dhcp for s in topo.ports[key].subnet_ids if s in topo.subnets)
+    if kind == NEIGHBOR:
+        port = topo.ports.get(port_of_neighbor(key))
+        return port is not None and port.node_id is not None and any(
+            s in view.reachable for s in port.subnet_ids)
+    if kind == ROUTER:
+        return key in view.routers
+    if kind == SECURITYGROUP:
+        return key in view.groups
+    if kind == SUBNET:
+        return key in view.reachable
+    if kind == VPC:
+        return any(topo.subnets[s].network_id == key for s in view.reachable if s in topo.subnets)
+    return False
+
+
+def all_keys(topo: Topology, view: HostView) -> Iterator[Key]:
+    """Yield every (kind, key) of the host's desired state (full sync)."""
+    for p in view.ports:
+        yield PORT, p
+        if in_view(topo, view, DHCP, p):
+            yield DHCP, p
+    seen: set[str] = set()
+    for s in view.reachable:
+        for q in topo.bound_in_subnet.get(s, ()):
+            if q not in seen:
+                seen.add(q)
+                yield NEIGHBOR, neighbor_key(q)
+    for r in view.routers:
+        yield ROUTER, r
+    for g in view.groups:
+        yield SECURITYGROUP, g
+    for s in view.reachable:
+        yield SUBNET, s
+    for v in {topo.subnets[s].network_id for s in view.reachable if s in topo.subnets}:
+        yield VPC, v

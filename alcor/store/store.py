@@ -1,0 +1,213 @@
+"""The embedded store: one SQLite file through sqlite-utils, WAL, one writer.
+
+Why short statements run on the event loop thread: a WAL commit with synchronous=NORMAL
+does not fsync (only checkpoints do), so an indexed statement costs microseconds, far
+less than a hop to a worker thread (~50-100 us). Everything that can take long runs in
+a thread instead: migrations, bulk work (`run_in_thread`), and WAL checkpoints, which a
+background task performs on its own connection (the writer never auto-checkpoints).
+
+Writes are serialised by one asyncio lock held for a whole transaction, so a
+transaction may await bus commands: no other writer can interleave. Reads outside a
+transaction use a separate connection and always see the last commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+from alcor.config import StoreConfig
+
+_LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
+Migration = Callable[[sqlite_utils.Database], None]
+
+CHECKPOINT_WAL_BYTES = 8 * 1024 * 1024
+
+_CURRENT: ContextVar[Transaction | None] = ContextVar("alcor_transaction", default=None)
+
+
+class Transaction:
+    """The ambient write transaction: collects callbacks to run after the outermost commit."""
+
+    __slots__ = ("after_commit",)
+
+    def __init__(self) -> None:
+        self.after_commit: list[Callable[[], None]] = []
+
+
+def current_transaction() -> Transaction | None:
+    """Return the transaction this task is inside, if any."""
+    return _CURRENT.get()
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-65536")
+    return conn
+
+
+class Store:
+    """One SQLite database: a writer connection, a reader connection, a db thread."""
+
+    name = "store"
+    requires: tuple[str, ...] = ()
+
+    def __init__(self, config: StoreConfig, migrations: Sequence[Migration]) -> None:
+        self._path = config.path
+        self._checkpoint_interval = config.checkpoint_interval_s
+        self._migrations = list(migrations)
+        self._lock = asyncio.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._writer: sqlite_utils.Database | None = None
+        self._reader: sqlite_utils.Database | None = None
+        self._thread_local = threading.local()
+        self._thread_dbs: list[sqlite_utils.Database] = []
+        self._checkpointer: asyncio.Task[None] | None = None
+
+    @property
+    def path(self) -> str:
+        """Return the database file path."""
+        return self._path
+
+    async def start(self) -> None:
+        """Open the database, apply pending migrations and start checkpointing."""
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alcor-db")
+        writer = _connect(self._path)
+        # Checkpoints happen in the background task, never inside a request's commit.
+        writer.execute("PRAGMA wal_autocheckpoint=0")
+        self._writer = sqlite_utils.Database(writer)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._migrate)
+        # An in-memory database exists once per connection: share the writer.
+        memory = self._path == ":memory:"
+        self._reader = self._writer if memory else sqlite_utils.Database(_connect(self._path))
+        if self._path != ":memory:":
+            self._checkpointer = asyncio.create_task(self._checkpoint_loop(), name="store-checkpoint")
+
+    async def stop(self) -> None:
+        """Wait for the running transaction, checkpoint, and close every connection."""
+        async with self._lock:
+            if self._checkpointer is not None:
+                self._checkpointer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._checkpointer
+            if self._writer is not None and self._path != ":memory:":
+                with contextlib.suppress(sqlite3.Error):
+                    self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            for db in {id(d): d for d in [self._reader, self._writer, *self._thread_dbs]}.values():
+                if db is not None:
+                    db.close()
+            self._reader = self._writer = None
+            self._thread_dbs.clear()
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """Return the writer inside a transaction (sees its own changes), else the reader."""
+        if _CURRENT.get() is not None:
+            assert self._writer is not None
+            return self._writer
+        assert self._reader is not None, "store is not started"
+        return self._reader
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Open a write transaction; a nested call joins the outer one as a savepoint.
+
+        On exception the (inner) work is rolled back and its after-commit callbacks are
+        dropped. After the outermost commit, the callbacks run in order.
+        """
+        current = _CURRENT.get()
+        assert self._writer is not None, "store is not started"
+        if current is not None:
+            mark = len(current.after_commit)
+            try:
+                with self._writer.atomic():
+                    yield current
+            except BaseException:
+                del current.after_commit[mark:]
+                raise
+            return
+        txn = Transaction()
+        async with self._lock:
+            token = _CURRENT.set(txn)
+            try:
+                with self._writer.atomic():
+                    yield txn
+            finally:
+                _CURRENT.reset(token)
+        for callback in txn.after_commit:
+            callback()
+
+    async def run_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(db, *args)` on a db thread: for work that may take long.
+
+        Inside a transaction it runs on the writer (the lock is already ours); outside,
+        on a per-thread read connection.
+        """
+        assert self._executor is not None
+        loop = asyncio.get_running_loop()
+        if _CURRENT.get() is not None:
+            return await loop.run_in_executor(self._executor, fn, self._writer, *args)
+        return await loop.run_in_executor(self._executor, self._run_read, fn, args)
+
+    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        if self._path == ":memory:":
+            return fn(self._writer, *args)
+        db = getattr(self._thread_local, "db", None)
+        if db is None:
+            db = sqlite_utils.Database(_connect(self._path))
+            self._thread_local.db = db
+            self._thread_dbs.append(db)
+        return fn(db, *args)
+
+    def _migrate(self) -> None:
+        db = self._writer
+        assert db is not None
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        for number, migration in enumerate(self._migrations[version:], start=version + 1):
+            with db.atomic():
+                migration(db)
+                db.execute(f"PRAGMA user_version={number}")
+            _LOGGER.info("store %s migrated to schema version %d", self._path, number)
+
+    async def _checkpoint_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        conn = await loop.run_in_executor(self._executor, _connect, self._path)
+        wal = Path(self._path + "-wal")
+        try:
+            while True:
+                await asyncio.sleep(self._checkpoint_interval)
+                # Checkpointing competes with the writer for the disk: only when worth it.
+                try:
+                    size = wal.stat().st_size
+                except OSError:
+                    continue
+                if size >= CHECKPOINT_WAL_BYTES:
+                    await loop.run_in_executor(self._executor, self._checkpoint, conn)
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _checkpoint(conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # a busy checkpoint is retried next round
+            _LOGGER.debug("checkpoint skipped: %s", exc)

@@ -1,0 +1,179 @@
+"""`alcor serve` as a subprocess, driven by openstacksdk and the `openstack` CLI as a user would.
+
+Marked slow (subprocesses), but it always runs: it is the issue's "done when" check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openstack
+import openstack.exceptions as sdk_errors
+import pytest
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """One `alcor serve` process."""
+
+    proc: subprocess.Popen[str]
+    url: str
+
+    def stop(self) -> int:
+        """Send SIGTERM and return the exit code."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=60)
+
+
+@pytest.fixture
+def serve(tmp_path) -> Iterator[Callable[[], Server]]:
+    """Return a starter of `alcor serve` on a free port and tmp_path/alcor.db."""
+    started: list[Server] = []
+    logs: list[Any] = []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALCOR")}
+    env["ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED"] = "false"
+
+    def start() -> Server:
+        port = _free_port()
+        log = (tmp_path / f"serve-{len(started)}.log").open("w")
+        logs.append(log)
+        proc = subprocess.Popen(
+            [str(BIN / "alcor"), "serve", "--port", str(port), "--db", str(tmp_path / "alcor.db"),
+             "--log-level", "warning"],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+        server = Server(proc, f"http://127.0.0.1:{port}")
+        started.append(server)
+        # The announcement is printed once the components have started and the port listens.
+        line = proc.stdout.readline()
+        assert f"listening on {server.url}" in line, (line, log.name)
+        assert "store: SQLite" in line
+        return server
+
+    yield start
+    for server in started:
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait()
+        server.proc.stdout.close()
+    for log in logs:
+        log.close()
+
+
+def _connect(server: Server) -> openstack.connection.Connection:
+    return openstack.connect(auth_type="none", network_endpoint_override=server.url,
+                             region_name="RegionOne")
+
+
+def test_openstacksdk_user_journey_survives_a_restart(serve):
+    """Create, list, filter, paginate, update with if_revision, hit errors, restart, find all."""
+    server = serve()
+    conn = _connect(server)
+    net = conn.network.create_network(name="net1", tags=["blue"])
+    conn.network.create_network(name="other")
+    v4 = conn.network.create_subnet(network_id=net.id, name="v4", ip_version=4,
+                                    cidr="10.0.0.0/24")
+    v6 = conn.network.create_subnet(network_id=net.id, name="v6", ip_version=6,
+                                    cidr="fd00:1::/64", ipv6_address_mode="slaac",
+                                    ipv6_ra_mode="slaac")
+    assert v6.allocation_pools == [{"start": "fd00:1::2", "end": "fd00:1::ffff:ffff:ffff:ffff"}]
+    ports = [conn.network.create_port(network_id=net.id, name=f"port-{i:03}")
+             for i in range(100)]
+    assert len({p.mac_address for p in ports}) == 100
+    v4_ips = [f["ip_address"] for p in ports for f in p.fixed_ips if f["subnet_id"] == v4.id]
+    assert v4_ips == [f"10.0.0.{i}" for i in range(2, 102)]
+    assert all(len(p.fixed_ips) == 2 for p in ports)
+
+    # lists: pagination follows the links, filters narrow
+    listed = list(conn.network.ports(network_id=net.id, limit=7))
+    assert sorted(p.id for p in listed) == sorted(p.id for p in ports)
+    named = list(conn.network.ports(name="port-042"))
+    assert [p.id for p in named] == [ports[42].id]
+    by_ip = list(conn.network.ports(fixed_ips=["ip_address=10.0.0.50"]))
+    assert [p.name for p in by_ip] == ["port-048"]
+    assert [s.name for s in conn.network.subnets(ip_version=6)] == ["v6"]
+    assert [n.name for n in conn.network.networks(tags="blue")] == ["net1"]
+    sorted_desc = list(conn.network.ports(sort_key="name", sort_dir="desc", limit=30))
+    assert [p.name for p in sorted_desc][:2] == ["port-099", "port-098"]
+
+    # if_revision: the current revision works, a stale one is 412
+    current = conn.network.get_network(net.id)
+    revision = current.revision_number
+    renamed = conn.network.update_network(current, name="net1-renamed", if_revision=revision)
+    assert renamed.revision_number == revision + 1 and renamed.name == "net1-renamed"
+    with pytest.raises(sdk_errors.PreconditionFailedException) as stale:
+        conn.network.update_network(net.id, name="stale", if_revision=revision)
+    assert stale.value.status_code == 412
+
+    # errors for bad input
+    with pytest.raises(sdk_errors.BadRequestException) as bad:
+        conn.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.1.0.5/24")
+    assert bad.value.status_code == 400 and "is recommended" in str(bad.value)
+    with pytest.raises(sdk_errors.NotFoundException) as missing:
+        conn.network.get_network("11111111-1111-4111-8111-111111111111")
+    assert missing.value.status_code == 404
+    with pytest.raises(sdk_errors.ConflictException) as taken:
+        conn.network.create_port(network_id=net.id, fixed_ips=[{"ip_address": "10.0.0.2"}])
+    assert taken.value.status_code == 409 and "already allocated" in str(taken.value)
+    with pytest.raises(sdk_errors.ConflictException):
+        conn.network.delete_network(net.id)
+    conn.network.delete_port(ports[0].id)
+
+    before = {
+        "networks": sorted((n.id, n.name, n.revision_number) for n in conn.network.networks()),
+        "subnets": sorted((s.id, s.cidr) for s in conn.network.subnets()),
+        "ports": sorted((p.id, p.mac_address, json.dumps(p.fixed_ips, sort_keys=True))
+                        for p in conn.network.ports()),
+    }
+    assert len(before["ports"]) == 99
+    conn.close()
+    assert server.stop() == 0
+
+    server = serve()
+    conn = _connect(server)
+    after = {
+        "networks": sorted((n.id, n.name, n.revision_number) for n in conn.network.networks()),
+        "subnets": sorted((s.id, s.cidr) for s in conn.network.subnets()),
+        "ports": sorted((p.id, p.mac_address, json.dumps(p.fixed_ips, sort_keys=True))
+                        for p in conn.network.ports()),
+    }
+    assert after == before
+    again = conn.network.create_port(network_id=net.id)
+    assert [f["ip_address"] for f in again.fixed_ips if f["subnet_id"] == v4.id] == ["10.0.0.2"]
+    assert again.mac_address not in {p[1] for p in before["ports"]}
+    conn.close()
+    assert server.stop() == 0
+
+
+def test_openstack_cli_lists_networks(serve):
+    """`openstack --os-auth-type none --os-endpoint … network list -f json` works."""
+    server = serve()
+    conn = _connect(server)
+    conn.network.create_network(name="cli-net")
+    conn.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    result = subprocess.run(
+        [str(BIN / "openstack"), "--os-auth-type", "none", "--os-endpoint", server.url,
+         "network", "list", "-f", "json"],
+        capture_output=True, text=True, env=env, timeout=90)
+    assert result.returncode == 0, result.stderr
+    networks = json.loads(result.stdout)
+    assert [n["Name"] for n in networks] == ["cli-net"]
+    assert server.stop() == 0
