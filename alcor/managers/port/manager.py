@@ -168,7 +168,7 @@ class PortManager(ResourceManager):
         port["status"] = rules.initial_status(port["device_owner"])
         port["tags"] = sorted(set(port["tags"]))
         repo.insert(db, PORT, port)
-        self._write_sg_links(port["id"], port["security_groups"])
+        self._write_sg_links(port["id"], port["security_groups"], fresh=True)
         self._bus.publish(PortCreated(port=port))
         return port
 
@@ -217,9 +217,10 @@ class PortManager(ResourceManager):
         node = await self._bus.call(LookupNodeByName(name=host)) if host else None
         return rules.binding_of(host, vnic_type, node)
 
-    def _write_sg_links(self, port_id: str, groups: list[str]) -> None:
+    def _write_sg_links(self, port_id: str, groups: list[str], fresh: bool = False) -> None:
         db = self._store.db
-        db.execute("DELETE FROM port_security_groups WHERE port_id = ?", [port_id])
+        if not fresh:  # a new port has no links yet
+            db.execute("DELETE FROM port_security_groups WHERE port_id = ?", [port_id])
         db.conn.executemany("INSERT INTO port_security_groups (port_id, security_group_id) "
                             "VALUES (?, ?)", [(port_id, g) for g in groups])
 

@@ -26,7 +26,7 @@ from alcor.resources import repo
 from alcor.resources.base import defaults
 from alcor.resources.repo import Page, Where
 from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
-from alcor.store import Store
+from alcor.store import Store, current_transaction
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(SECURITY_GROUP, ("is_default",))
@@ -43,6 +43,7 @@ class SecurityGroupManager(ResourceManager):
 
     def __init__(self, bus: Bus, store: Store) -> None:
         super().__init__(bus, store)
+        self._default_ids: dict[str, str] = {}  # project -> its default group (hot in port create)
 
     async def start(self) -> None:
         """Register the security group and rule commands."""
@@ -68,15 +69,18 @@ class SecurityGroupManager(ResourceManager):
 
     async def ensure_default(self, project_id: str) -> str:
         """Return the project's default group id, creating it (and its rules) if missing."""
+        cached = self._default_ids.get(project_id)
+        if cached is not None:
+            return cached
         sql = "SELECT id FROM security_groups WHERE project_id = ? AND is_default = 1"
         row = self._store.db.execute(sql, [project_id]).fetchone()
         if row is not None:
-            return row[0]
+            return self._remember_default(project_id, row[0])
         async with self._store.transaction():
             # Checked again under the writer lock: another request may have created it.
             row = self._store.db.execute(sql, [project_id]).fetchone()
             if row is not None:
-                return row[0]
+                return self._remember_default(project_id, row[0])
             group = stamp_new({"project_id": project_id, "name": "default",
                                "description": "Default security group", "tags": [],
                                "is_default": 1})
@@ -85,7 +89,17 @@ class SecurityGroupManager(ResourceManager):
                 self._insert_rule(group, {"direction": "egress", "ethertype": ethertype})
                 self._insert_rule(group, {"direction": "ingress", "ethertype": ethertype,
                                           "remote_group_id": group["id"]})
+            self._remember_default(project_id, group["id"])
         return group["id"]
+
+    def _remember_default(self, project_id: str, group_id: str) -> str:
+        """Cache a default group id, once the transaction that may have created it commits."""
+        txn = current_transaction()
+        if txn is None:
+            self._default_ids[project_id] = group_id
+        else:
+            txn.after_commit.append(lambda: self._default_ids.__setitem__(project_id, group_id))
+        return group_id
 
     async def _ensure_visible_default(self, ctx: RequestContext) -> None:
         project = ctx.view_project or ctx.caller.project_id
@@ -183,6 +197,8 @@ class SecurityGroupManager(ResourceManager):
             db.execute("DELETE FROM security_group_rules WHERE security_group_id = ? "
                        "OR remote_group_id = ?", [group["id"], group["id"]])
             repo.delete(db, SECURITY_GROUP, group["id"])
+            if group["is_default"]:
+                self._default_ids.pop(group["project_id"], None)
             tombstone(db, "security_group", group["id"], group["revision_number"] + 1)
             for other in referencing:
                 self._bump_group(other)
