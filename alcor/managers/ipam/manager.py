@@ -148,7 +148,8 @@ class IpamManager:
             "VALUES (?, ?, ?, ?, ?, ?)", rows)
         order = {s["id"]: i for i, s in enumerate(cmd.subnets)}
         for fixed in per_port:
-            fixed.sort(key=lambda e: (order.get(e["subnet_id"], 0), _int(e["ip_address"])))
+            if len(fixed) > 1:
+                fixed.sort(key=lambda e: (order.get(e["subnet_id"], 0), _int(e["ip_address"])))
         return per_port
 
     @staticmethod

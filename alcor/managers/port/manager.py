@@ -115,8 +115,9 @@ class PortManager(ResourceManager):
         async with self._store.transaction():
             prepared = []
             counts: dict[str, int] = {}
+            networks: dict[str, dict[str, Any]] = {}  # one lookup per network, not per item
             for item in cmd.items:
-                network = await self._authorize_create(cmd.ctx, item)
+                network = await self._authorize_create(cmd.ctx, item, networks)
                 prepared.append((item, network))
                 counts[item["project_id"]] = counts.get(item["project_id"], 0) + 1
             for project, count in counts.items():
@@ -138,10 +139,14 @@ class PortManager(ResourceManager):
                                                   cmd.ctx))
         return out
 
-    async def _authorize_create(self, ctx: RequestContext, item: dict[str, Any]) -> dict[str, Any]:
+    async def _authorize_create(self, ctx: RequestContext, item: dict[str, Any],
+                                networks: dict[str, dict[str, Any]]) -> dict[str, Any]:
         rules.check_device_owner(item)
         project = check_create_project(ctx, item, "create_port")
-        network = await self._bus.call(GetNetwork(ctx=ctx, id=item["network_id"]))
+        network = networks.get(item["network_id"])
+        if network is None:
+            network = await self._bus.call(GetNetwork(ctx=ctx, id=item["network_id"]))
+            networks[network["id"]] = network
         if not ctx.is_admin and network["project_id"] != project and not network["shared"]:
             raise deny("create_port")
         rules.check_policy(item, ctx, creating=True, network=network)
