@@ -230,10 +230,10 @@ class SecurityGroupManager(ResourceManager):
         await self._ensure_visible_default(cmd.ctx)
         if cmd.query.marker is not None:
             self._get_rule(cmd.ctx, cmd.query.marker)
-        page = await self._store.run_in_thread(repo.list_page, SECURITY_GROUP_RULE, cmd.query,
+        # The API renderer projects rules onto their attributes, dropping the internal
+        # columns: no per-rule copy here (a 1,000-rule list is a hot path).
+        return await self._store.run_in_thread(repo.list_page, SECURITY_GROUP_RULE, cmd.query,
                                                self._rule_visible_where(cmd.ctx))
-        page.items = [_public_rule(r) for r in page.items]
-        return page
 
     async def create_rules(self, cmd: CreateSecurityGroupRules) -> list[dict[str, Any]]:
         """Create rules after validation and duplicate checks (also within the request)."""
