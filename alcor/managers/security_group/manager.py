@@ -30,7 +30,8 @@ from alcor.store import Store
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(SECURITY_GROUP, ("is_default",))
-repo.register_extra_columns(SECURITY_GROUP_RULE, ("seq", "sg_project_id", "normalized"))
+INTERNAL_RULE_COLUMNS = ("seq", "sg_project_id", "normalized")
+repo.register_extra_columns(SECURITY_GROUP_RULE, INTERNAL_RULE_COLUMNS)
 EGRESS_ANY = ({"direction": "egress", "ethertype": "IPv4"}, {"direction": "egress", "ethertype": "IPv6"})
 
 
@@ -103,7 +104,11 @@ class SecurityGroupManager(ResourceManager):
             for rule in repo.find(self._store.db, SECURITY_GROUP_RULE,
                                   Where(f"t.security_group_id IN ({marks})", tuple(chunk)),
                                   order="t.seq"):
-                by_group[rule["security_group_id"]].append(_public_rule(rule))
+                # Freshly decoded rows: strip the internal columns in place (no copy).
+                for key in INTERNAL_RULE_COLUMNS:
+                    del rule[key]
+                rule["tenant_id"] = rule["project_id"]
+                by_group[rule["security_group_id"]].append(rule)
         for obj in objs:
             obj["security_group_rules"] = by_group.get(obj["id"], [])
         return list(objs)
@@ -306,7 +311,7 @@ class SecurityGroupManager(ResourceManager):
 
 
 def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in rule.items() if k not in ("seq", "sg_project_id", "normalized")}
+    out = {k: v for k, v in rule.items() if k not in INTERNAL_RULE_COLUMNS}
     # Rules embedded in a group skip the renderer, which is what adds tenant_id elsewhere.
     out["tenant_id"] = out.get("project_id")
     return out
