@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.l3_support import Api, admin, external_network, make_api, p1, p2, public  # noqa: F401
+from tests.integration.l3.support import Api, external_network
 
 ROUTERS = "/v2.0/routers"
 
