@@ -48,13 +48,8 @@ def make_authenticator(config: Config) -> Any:
         from alcor.api.auth.static import TokenAuth
         return TokenAuth(config.auth)
     if strategy == "keystone":
-        from alcor.api.auth.keystone import KeystoneAuthenticator, KeystoneSettings
-        ks = config.auth.keystone
-        return KeystoneAuthenticator(KeystoneSettings(
-            auth_url=ks.auth_url, username=ks.username, password=ks.password,
-            project_name=ks.project_name, user_domain_name=ks.user_domain_name,
-            project_domain_name=ks.project_domain_name, cache_ttl_s=ks.cache_ttl_s,
-            timeout_s=ks.timeout_s))
+        from alcor.api.auth.keystone import KeystoneAuthenticator
+        return KeystoneAuthenticator.from_settings(config.auth.keystone)
     from alcor.api.auth.static import NoAuth
     return NoAuth(config.auth)
 

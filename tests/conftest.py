@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+import alcor.proto
 from alcor.api.web import make_web_app
 from alcor.app import build
 from alcor.config import load_config
@@ -32,3 +37,29 @@ async def client(make_config) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(make_web_app(alcor))) as test_client:
         test_client.alcor = alcor  # type: ignore[attr-defined]
         yield test_client
+
+
+# Google protobuf + grpcio code compiled at test time from our .proto files: the
+# independent implementation our betterproto code must match on the wire (test-only).
+PROTO_SRC = Path(alcor.proto.__file__).parent / "src"
+PROTO_FILES = sorted(PROTO_SRC.glob("*.proto"))
+
+
+@pytest.fixture(scope="session")
+def pb(tmp_path_factory: pytest.TempPathFactory) -> types.SimpleNamespace:
+    """Compile every .proto with protoc; return the *_pb2 and *_pb2_grpc modules by stem."""
+    from grpc_tools import protoc
+
+    out = tmp_path_factory.mktemp("google_pb")
+    args = ["protoc", f"-I{PROTO_SRC}", f"--python_out={out}", f"--grpc_python_out={out}"]
+    assert protoc.main([*args, *map(str, PROTO_FILES)]) == 0
+    # The generated modules import each other by top-level name (`import common_pb2`).
+    sys.path.insert(0, str(out))
+    try:
+        modules = {}
+        for proto in PROTO_FILES:
+            modules[proto.stem] = importlib.import_module(f"{proto.stem}_pb2")
+            modules[f"{proto.stem}_grpc"] = importlib.import_module(f"{proto.stem}_pb2_grpc")
+    finally:
+        sys.path.remove(str(out))
+    return types.SimpleNamespace(**modules)

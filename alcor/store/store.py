@@ -32,6 +32,8 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 Migration = Callable[[sqlite_utils.Database], None]
 
+CHECKPOINT_WAL_BYTES = 8 * 1024 * 1024
+
 _CURRENT: ContextVar[Transaction | None] = ContextVar("alcor_transaction", default=None)
 
 
@@ -189,10 +191,17 @@ class Store:
     async def _checkpoint_loop(self) -> None:
         loop = asyncio.get_running_loop()
         conn = await loop.run_in_executor(self._executor, _connect, self._path)
+        wal = Path(self._path + "-wal")
         try:
             while True:
                 await asyncio.sleep(self._checkpoint_interval)
-                await loop.run_in_executor(self._executor, self._checkpoint, conn)
+                # Checkpointing competes with the writer for the disk: only when worth it.
+                try:
+                    size = wal.stat().st_size
+                except OSError:
+                    continue
+                if size >= CHECKPOINT_WAL_BYTES:
+                    await loop.run_in_executor(self._executor, self._checkpoint, conn)
         finally:
             conn.close()
 
