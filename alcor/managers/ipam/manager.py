@@ -234,11 +234,13 @@ class IpamManager:
         return ip
 
     def _record(self, subnet: dict[str, Any], ip: str, port_id: str, network_id: str) -> None:
+        # The gateway address of an auto-address subnet (a router interface) is explicit,
+        # not automatic: it must block the subnet's deletion like any other (§4.2).
+        auto = is_auto_subnet(subnet) and ip != subnet.get("gateway_ip")
         self._store.db.execute(
             "INSERT INTO ip_allocations (subnet_id, ip_key, ip, port_id, network_id, auto) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [subnet["id"], ranges.key(_int(ip)), ip, port_id, network_id,
-             1 if is_auto_subnet(subnet) else 0])
+            [subnet["id"], ranges.key(_int(ip)), ip, port_id, network_id, 1 if auto else 0])
 
     def _holder_of(self, subnet_id: str, ip: str) -> str | None:
         row = self._store.db.execute(

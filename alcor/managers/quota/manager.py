@@ -11,7 +11,7 @@ from prometheus_client import Counter
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import QuotaConfig
-from alcor.managers.common import RequestContext, deny
+from alcor.managers.common import deny
 from alcor.managers.quota.messages import (
     QUOTA_RESOURCES, CheckQuota, DeleteQuota, GetQuota, ListQuotas, RegisterUsageCounter,
     UpdateQuota, UsageCounter,

@@ -30,7 +30,8 @@ from alcor.store import Store, current_transaction
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(SECURITY_GROUP, ("is_default",))
-repo.register_extra_columns(SECURITY_GROUP_RULE, ("seq", "sg_project_id", "normalized"))
+INTERNAL_RULE_COLUMNS = ("seq", "sg_project_id", "normalized")
+repo.register_extra_columns(SECURITY_GROUP_RULE, INTERNAL_RULE_COLUMNS)
 EGRESS_ANY = ({"direction": "egress", "ethertype": "IPv4"}, {"direction": "egress", "ethertype": "IPv6"})
 
 
@@ -117,7 +118,11 @@ class SecurityGroupManager(ResourceManager):
             for rule in repo.find(self._store.db, SECURITY_GROUP_RULE,
                                   Where(f"t.security_group_id IN ({marks})", tuple(chunk)),
                                   order="t.seq"):
-                by_group[rule["security_group_id"]].append(_public_rule(rule))
+                # Freshly decoded rows: strip the internal columns in place (no copy).
+                for key in INTERNAL_RULE_COLUMNS:
+                    del rule[key]
+                rule["tenant_id"] = rule["project_id"]
+                by_group[rule["security_group_id"]].append(rule)
         for obj in objs:
             obj["security_group_rules"] = by_group.get(obj["id"], [])
         return list(objs)
@@ -246,10 +251,10 @@ class SecurityGroupManager(ResourceManager):
         await self._ensure_visible_default(cmd.ctx)
         if cmd.query.marker is not None:
             self._get_rule(cmd.ctx, cmd.query.marker)
-        page = await self._store.run_in_thread(repo.list_page, SECURITY_GROUP_RULE, cmd.query,
+        # The API renderer projects rules onto their attributes, dropping the internal
+        # columns: no per-rule copy here (a 1,000-rule list is a hot path).
+        return await self._store.run_in_thread(repo.list_page, SECURITY_GROUP_RULE, cmd.query,
                                                self._rule_visible_where(cmd.ctx))
-        page.items = [_public_rule(r) for r in page.items]
-        return page
 
     async def create_rules(self, cmd: CreateSecurityGroupRules) -> list[dict[str, Any]]:
         """Create rules after validation and duplicate checks (also within the request)."""
@@ -322,7 +327,7 @@ class SecurityGroupManager(ResourceManager):
 
 
 def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in rule.items() if k not in ("seq", "sg_project_id", "normalized")}
+    out = {k: v for k, v in rule.items() if k not in INTERNAL_RULE_COLUMNS}
     # Rules embedded in a group skip the renderer, which is what adds tenant_id elsewhere.
     out["tenant_id"] = out.get("project_id")
     return out
