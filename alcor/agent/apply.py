@@ -78,12 +78,14 @@ class ReplyBuilder:
                 bytes((tag,)) + varint(v) for tag, v in ((0x10, kind), (0x18, op), (0x20, status))
                 if v)
         body = b"\x0a" + varint(len(r)) + r + head
+        # Times are uint32 µs; a state taking over 71 minutes is clamped.
         if dp_us:
-            body += b"\x28" + varint(min(dp_us, 0xFFFFFFFF))
+            body += b"\x28" + varint(dp_us if dp_us < 0xFFFFFFFF else 0xFFFFFFFF)
         if nc_us:
-            body += b"\x30" + varint(min(nc_us, 0xFFFFFFFF))
-        if nc_us + dp_us:
-            body += b"\x38" + varint(min(nc_us + dp_us, 0xFFFFFFFF))
+            body += b"\x30" + varint(nc_us if nc_us < 0xFFFFFFFF else 0xFFFFFFFF)
+        elapse = nc_us + dp_us
+        if elapse:
+            body += b"\x38" + varint(elapse if elapse < 0xFFFFFFFF else 0xFFFFFFFF)
         buf = self._buf
         buf.append(0x12)
         buf += varint(len(body))
@@ -98,7 +100,8 @@ class ReplyBuilder:
         return bytes(self._buf)
 
 
-_V2_ENTRY = {n: wire.spec_of(schema.GoalStateV2)[n << 3 | 2].sub for n in V2_FIELD.values()}
+_V2_VALUE = {n: wire.value_spec_of(wire.spec_of(schema.GoalStateV2)[n << 3 | 2])
+             for n in V2_FIELD.values()}
 _V1_STATE = {n: wire.spec_of(schema.GoalState)[n << 3 | 2].sub for n in V1_FIELD.values()}
 _STAGE1 = (GATEWAY, VPC, SUBNET, SECURITYGROUP)  # context first, then ACA's order
 _STAGE2 = (ROUTER, PORT)
@@ -129,8 +132,8 @@ class Applier:
 
         Lets an event loop that runs many agents breathe during a million-state message.
         """
-        return self._run(payload, V2_FIELD, lambda n, s, e: wire.decode_span(
-            payload, s, e, _V2_ENTRY[n]).get("value", {}))
+        return self._run(payload, V2_FIELD, lambda n, s, e: wire.decode_map_value(
+            payload, s, e, _V2_VALUE[n]))
 
     def steps_v1(self, payload: bytes) -> Generator[None, None, bytes]:
         """Apply a V1 GoalState in steps, like steps_v2."""

@@ -46,6 +46,7 @@ class AgentState:
         self.neighbors: dict[str, Neighbor] = {}
         # tunnel_id -> ip (as int) -> entry: nested, and int keys, to keep entries small.
         self.arp: dict[int, dict[int, Neighbor | GatewayArp]] = {}
+        self.port_programmed_at: dict[str, float] = {}  # port id -> time.time() of last apply
         self.routes: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.host_dvr_mac: str | None = None  # sticky: the first one seen, as ACA
         self.subnet_router: dict[str, str] = {}
@@ -209,5 +210,6 @@ class AgentState:
             "tomb": tomb,
             "subscriptions": self.subscriptions,
             "counters": dict(self.counters),
+            "port_programmed_at": dict(self.port_programmed_at),
             "last_errors": list(self.last_errors),
         }

@@ -47,7 +47,7 @@ def bench(url: str | None, token: str | None, api_only: bool, quick: bool, full:
     names = list(chosen) or list(ALL)
     if url is not None or api_only:
         names = [n for n in names if n in ("api-create", "list")]
-    console = Console()
+    console = Console(width=max(Console().width, 140))
     report = asyncio.run(_run(names, sizes, url, token, console))
     report["targets"] = check_targets(report["results"])
     _print(console, report)

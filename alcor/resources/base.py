@@ -6,6 +6,7 @@ the SQLite column mapping and /openapi.json.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,15 +225,20 @@ def _merge_project(out: dict[str, Any]) -> None:
 def defaults(resource: Resource, given: Mapping[str, Any]) -> dict[str, Any]:
     """Return `given` completed with every static default not already present."""
     out = dict(given)
-    for attr in resource.attrs:
-        if attr.name not in out and attr.default is not MISSING and attr.name != "tenant_id":
-            value = attr.default
-            out[attr.name] = value() if callable(value) else _copy(value)
+    for name, value in _static_defaults(resource):
+        if name not in out:
+            out[name] = value() if callable(value) else _copy(value)
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _static_defaults(resource: Resource) -> tuple[tuple[str, Any], ...]:
+    return tuple((a.name, a.default) for a in resource.attrs
+                 if a.default is not MISSING and a.name != "tenant_id")
+
+
 def _copy(value: Any) -> Any:
-    if isinstance(value, list):
+    if value.__class__ is list:
         return list(value)
     if isinstance(value, dict):
         return dict(value)

@@ -75,6 +75,15 @@ class _Codec:
                 values[i] = bool(values[i])
         return dict(zip(self.names, values))
 
+    def encoder(self, name: str) -> Any:
+        """Return the function that turns a value of `name` into its column value."""
+        codec = self.codec_of.get(name, "plain")
+        if codec == "json":
+            return _json_column
+        if codec == "bool":
+            return _bool_column
+        return None
+
     def encode(self, name: str, value: Any) -> Any:
         codec = self.codec_of.get(name, "plain")
         if value is None:
@@ -120,8 +129,9 @@ def insert_many(db: sqlite_utils.Database, resource: Resource,
     names = [n for n in c.names if n in objs[0]]
     cols = ", ".join(f'"{c.column_of.get(n, n)}"' for n in names)
     marks = ", ".join("?" for _ in names)
+    plan = [(n, c.encoder(n)) for n in names]
     db.conn.executemany(f"INSERT INTO {resource.table} ({cols}) VALUES ({marks})",
-                        [[c.encode(n, o[n]) for n in names] for o in objs])
+                        [[o[n] if f is None else f(o[n]) for n, f in plan] for o in objs])
 
 
 def get(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> dict[str, Any] | None:
@@ -294,6 +304,14 @@ def _where(resource: Resource, query: ListQuery,
 
 def _out_of_range(value: Any) -> bool:
     return isinstance(value, int) and not -(2**63) <= value < 2**63
+
+
+def _json_column(value: Any) -> Any:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def _bool_column(value: Any) -> Any:
+    return None if value is None else (1 if value else 0)
 
 
 def dumps(value: Any) -> str:

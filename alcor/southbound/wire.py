@@ -14,7 +14,7 @@ import dataclasses
 import functools
 import typing
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import betterproto
 
@@ -25,9 +25,11 @@ _SCALAR_KIND = {"uint32": _VARINT, "uint64": _VARINT, "bool": _BOOL, "enum": _EN
                 "string": _STRING, "message": _MESSAGE, "map": _MAP}
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Field:
-    """How to decode one field: its name, kind, nested spec or enum, and cardinality."""
+class Field(NamedTuple):
+    """How to decode one field: its name, kind, nested spec or enum, and cardinality.
+
+    A tuple, so the decode loop can unpack it in one step.
+    """
 
     name: str
     kind: int
@@ -59,11 +61,11 @@ def spec_of(cls: type[betterproto.Message]) -> Spec:
     # Resolve nested classes to their specs (the schema has no recursive messages).
     for tag, fld in spec.items():
         if fld.kind == _MESSAGE:
-            spec[tag] = dataclasses.replace(fld, sub=spec_of(fld.sub))
+            spec[tag] = fld._replace(sub=spec_of(fld.sub))
         elif fld.kind == _MAP:
             entry = {1 << 3 | 2: Field("key", _STRING, False),
                      2 << 3 | 2: Field("value", _MESSAGE, False, spec_of(fld.sub))}
-            spec[tag] = dataclasses.replace(fld, sub=entry)
+            spec[tag] = fld._replace(sub=entry)
     return spec
 
 
@@ -118,49 +120,69 @@ def _decode(buf: bytes, pos: int, end: int, spec: Spec) -> dict[str, Any]:
         if fld is None:
             pos = skip(buf, pos, tag & 7)
             continue
-        kind = fld.kind
-        if kind <= _ENUM:
-            value: Any = buf[pos]
-            pos += 1
-            if value & 0x80:
+        name, kind, repeated, sub = fld
+        # Varints of one or two bytes (almost every length and number here) are inlined.
+        value: Any = buf[pos]
+        pos += 1
+        if value & 0x80:
+            b = buf[pos]
+            if b < 0x80:
+                value = (value & 0x7F) | b << 7
+                pos += 1
+            else:
                 value, pos = read_varint(buf, pos - 1)
+        if kind <= _ENUM:
             if kind == _BOOL:
                 value = bool(value)
         else:
-            n = buf[pos]
-            pos += 1
-            if n & 0x80:
-                # Lengths of 128..16383 (most states) take two bytes: inline them.
-                b = buf[pos]
-                if b < 0x80:
-                    n = (n & 0x7F) | b << 7
-                    pos += 1
-                else:
-                    n, pos = read_varint(buf, pos - 1)
-            stop = pos + n
+            stop = pos + value
             if stop > end:
                 raise ValueError("truncated message")
             if kind == _STRING:
                 value = buf[pos:stop].decode()
             elif kind == _MESSAGE:
-                value = _decode(buf, pos, stop, fld.sub)
+                value = _decode(buf, pos, stop, sub)
             else:  # map<string, message> entry
-                entry = _decode(buf, pos, stop, fld.sub)
-                out.setdefault(fld.name, {})[entry.get("key", "")] = entry.get("value", {})
+                entry = _decode(buf, pos, stop, sub)
+                out.setdefault(name, {})[entry.get("key", "")] = entry.get("value", {})
                 pos = stop
                 continue
             pos = stop
-        if fld.repeated:
-            lst = out.get(fld.name)
+        if repeated:
+            lst = out.get(name)
             if lst is None:
-                out[fld.name] = [value]
+                out[name] = [value]
             else:
                 lst.append(value)
         else:
-            out[fld.name] = value
+            out[name] = value
     if pos != end:
         raise ValueError("truncated message")
     return out
+
+
+def decode_map_value(buf: bytes, start: int, end: int, value_spec: Spec) -> dict[str, Any]:
+    """Decode only the value of the map entry in buf[start:end] (the key is not needed)."""
+    pos = start
+    value: dict[str, Any] = {}
+    while pos < end:
+        tag, pos = read_varint(buf, pos)
+        if tag == 2 << 3 | 2:
+            n, pos = read_varint(buf, pos)
+            if pos + n > end:
+                raise ValueError("truncated message")
+            value = _decode(buf, pos, pos + n, value_spec)
+            pos += n
+        else:
+            pos = skip(buf, pos, tag & 7)
+    if pos != end:
+        raise ValueError("truncated message")
+    return value
+
+
+def value_spec_of(map_field: Field) -> Spec:
+    """Return the value spec of a map field's entry spec."""
+    return cast(Spec, map_field.sub[2 << 3 | 2].sub)
 
 
 def decode_span(buf: bytes, start: int, end: int, spec: Spec) -> dict[str, Any]:

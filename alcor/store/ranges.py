@@ -58,6 +58,29 @@ def take_lowest(db: sqlite_utils.Database, pool: str) -> int | None:
     return _int(first)
 
 
+def take_many(db: sqlite_utils.Database, pool: str, count: int) -> list[int]:
+    """Take up to `count` lowest free values (fewer when the pool runs out), in order."""
+    taken: list[int] = []
+    consumed: list[str] = []
+    # Each range holds at least one value, so `count` ranges are always enough.
+    rows = db.execute("SELECT first, last FROM free_ranges WHERE pool = ? ORDER BY first LIMIT ?",
+                      [pool, count]).fetchall()
+    for first, last in rows:
+        lo, hi = _int(first), _int(last)
+        n = min(count - len(taken), hi - lo + 1)
+        taken.extend(range(lo, lo + n))
+        if lo + n > hi:
+            consumed.append(first)
+        else:
+            db.execute("UPDATE free_ranges SET first = ? WHERE pool = ? AND first = ?",
+                       [key(lo + n), pool, first])
+        if len(taken) >= count:
+            break
+    db.conn.executemany("DELETE FROM free_ranges WHERE pool = ? AND first = ?",
+                        [(pool, first) for first in consumed])
+    return taken
+
+
 def take(db: sqlite_utils.Database, pool: str, value: int) -> bool:
     """Take `value` if it is free; return False when it is not in a free range."""
     k = key(value)

@@ -51,12 +51,12 @@ def initial(db: sqlite_utils.Database) -> None:
     _table(db, "ip_allocations", {
         "subnet_id": str, "ip_key": str, "ip": str, "port_id": str, "network_id": str,
         "auto": int,
-    }, pk=("subnet_id", "ip_key"), indexes=[("port_id",), ("network_id", "ip"), ("ip",)])
+    }, pk=("subnet_id", "ip_key"), indexes=[("port_id",), ("ip",)])
     _table(db, "free_ranges", {"pool": str, "first": str, "last": str}, pk=("pool", "first"))
     _table(db, "ipam_pools", {"subnet_id": str, "first": str, "last": str},
            pk=("subnet_id", "first"))
     _table(db, "macs", {"network_id": str, "mac": str, "owner": str},
-           pk=("network_id", "mac"), indexes=[("mac",), ("owner",)])
+           pk=("network_id", "mac"), indexes=[("mac",)])
     _table(db, "segments", {"kind": str, "seg_id": int, "network_id": str},
            pk=("kind", "seg_id"), indexes=[("network_id",)])
     _table(db, "nodes", {

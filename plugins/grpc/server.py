@@ -83,7 +83,9 @@ class ControllerGrpcServer:
         sock = bind_socket(self.host, self._requested_port)
         self.port = sock.getsockname()[1]
         self._server = ClosingServer([_Provisioner(self._handler)], codec=CODEC)
-        await self._server.start(sock=sock)
+        # Hundreds of agents dial at once after a restart; a short accept queue drops SYNs
+        # and costs each of them a 1 s retransmit.
+        await self._server.start(sock=sock, backlog=4096)
         _LOGGER.info("controller gRPC server listening on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:

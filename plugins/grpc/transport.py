@@ -34,7 +34,7 @@ class GrpcConfig:
     deadline_base_s: float = 10.0
     deadline_per_state_ms: float = 0.5
     deadline_max_s: float = 600.0
-    warmup: bool = False
+    warmup: bool = False  # send one empty GoalStateV2 on each new connection first
 
     @classmethod
     def from_mapping(cls, section: Mapping[str, Any]) -> GrpcConfig:
@@ -56,6 +56,7 @@ class _Pooled:
     channel: Channel
     last_used: float = field(default_factory=time.monotonic)
     in_use: int = 0
+    warmed: bool = False
 
 
 # A failure raised by grpclib, h2 or the socket before any status arrived.
@@ -156,6 +157,11 @@ class GrpcTransport:
         try:
             async with asyncio.timeout(self.config.connect_timeout_s):
                 await pooled.channel.__connect__()
+                if self.config.warmup and not pooled.warmed:
+                    # ACA answers an empty GoalStateV2 with an empty reply (spec §2.3).
+                    await self._exchange(pooled.channel, PUSH_V2, Cardinality.STREAM_STREAM,
+                                         Raw, b"", self.config.connect_timeout_s)
+                    pooled.warmed = True
         except TimeoutError as exc:
             self._drop(addr, pooled)
             raise OSError(f"connect timed out after {self.config.connect_timeout_s} s") from exc

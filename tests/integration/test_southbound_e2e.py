@@ -242,3 +242,23 @@ async def test_metrics_expose_delivery_and_resource_series(cloud):
                    'alcor_nodes{transport="grpc"} 4.0', 'alcor_sb_push_total{node="node-1"',
                    'alcor_sb_pending_states{node="node-1"} 0.0', "alcor_sb_push_seconds_bucket"):
         assert series in text, series
+
+
+async def test_security_group_rule_changes_reach_the_hosts_that_hold_the_group(cloud):
+    """A rule added to a group in use is pushed to that host only; an unused group to none."""
+    net, _ = await cloud.network(["10.10.0.0/24"])
+    used = (await cloud.call("POST", "/v2.0/security-groups",
+                             {"security_group": {"name": "used"}}))["security_group"]
+    unused = (await cloud.call("POST", "/v2.0/security-groups",
+                               {"security_group": {"name": "unused"}}))["security_group"]
+    await cloud.port(net, 1, security_groups=[used["id"]])
+    await cloud.idle()
+    for group in (used, unused):
+        await cloud.call("POST", "/v2.0/security-group-rules", {"security_group_rule": {
+            "security_group_id": group["id"], "direction": "ingress", "protocol": "udp",
+            "port_range_min": 53, "port_range_max": 53}})
+    await cloud.idle()
+    rules = cloud.state(1)["sg_rules"][used["id"]]
+    assert any(r.get("protocol") == "UDP" and r.get("port_range_min") == 53 for r in rules)
+    assert all(unused["id"] not in cloud.state(h)["security_groups"] for h in range(4))
+    assert all(used["id"] not in cloud.state(h)["security_groups"] for h in (0, 2, 3))

@@ -16,7 +16,7 @@ from alcor.managers.port.messages import (
 )
 from alcor.managers.router.messages import ListRouters, RouterChanged, RouterDeleted
 from alcor.managers.security_group.messages import (
-    ListSecurityGroups, LookupSecurityGroups, SecurityGroupChanged, SecurityGroupDeleted,
+    LookupSecurityGroups, SecurityGroupChanged, SecurityGroupDeleted,
 )
 from alcor.managers.subnet.messages import ListSubnets, SubnetCreated, SubnetDeleted, SubnetUpdated
 from alcor.resources.repo import ListQuery
@@ -49,10 +49,24 @@ async def load(bus: Bus, topo: Topology) -> None:
         topo.set_subnet(sub)
     for router in (await bus.call(ListRouters(ctx=ctx, query=ListQuery()))).items:
         topo.set_router(router)
-    for group in (await bus.call(ListSecurityGroups(ctx=ctx, query=ListQuery()))).items:
-        topo.set_sg(group)
     for port in await bus.call(QueryPorts()):
         topo.set_port(port)
+    await ensure_groups(bus, topo, {g for p in topo.ports.values() if p.node_id for g in p.sgs})
+
+
+async def ensure_groups(bus: Bus, topo: Topology, ids: set[str]) -> None:
+    """Load the security groups (and their remote groups) that bound ports need.
+
+    Groups are loaded lazily: a group no host holds costs the data plane nothing, however
+    often its rules change.
+    """
+    for _ in range(2):  # the groups, then the remote groups they name (depth 1, §3.1 G(H))
+        missing = [g for g in ids if g not in topo.sgs]
+        if not missing:
+            return
+        for group in (await bus.call(LookupSecurityGroups(ids=missing))).values():
+            topo.set_sg(group)
+        ids = {r for g in missing if g in topo.sgs for r in topo.sgs[g].remote_groups}
 
 
 async def apply(dp: DataPlaneManager, event: Event, marks: Marks) -> None:
@@ -65,6 +79,8 @@ async def apply(dp: DataPlaneManager, event: Event, marks: Marks) -> None:
 async def _port_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
     old = dp.topo.set_port(event.port)
     new = dp.topo.ports[event.port["id"]]
+    if new.node_id is not None and new.sgs:
+        await ensure_groups(dp._bus, dp.topo, set(new.sgs))
     dp.planner.port_changed(old, new, marks)
     compute = not new.device_owner.startswith("network:")
     if compute and event.port.get("status") == "ACTIVE" and (
@@ -127,11 +143,15 @@ async def _router_deleted(dp: DataPlaneManager, event: RouterDeleted, marks: Mar
 
 
 async def _group_changed(dp: DataPlaneManager, event: SecurityGroupChanged, marks: Marks) -> None:
-    groups = await dp._bus.call(LookupSecurityGroups(ids=[event.security_group_id]))
-    group = groups.get(event.security_group_id)
+    group_id = event.security_group_id
+    if not dp.planner.hosts_by_group.get(group_id):
+        dp.topo.sgs.pop(group_id, None)  # nobody holds it: reload when a host needs it
+        return
+    group = (await dp._bus.call(LookupSecurityGroups(ids=[group_id]))).get(group_id)
     if group is not None:
         dp.topo.set_sg(group)
-        dp.planner.group_changed(group["id"], marks, refresh=True)
+        await ensure_groups(dp._bus, dp.topo, dp.topo.sgs[group_id].remote_groups)
+        dp.planner.group_changed(group_id, marks, refresh=True)
 
 
 async def _group_deleted(dp: DataPlaneManager, event: SecurityGroupDeleted, marks: Marks) -> None:

@@ -10,7 +10,7 @@ import netaddr
 from alcor import errors
 from alcor.bus import Bus
 from alcor.managers.ipam.messages import (
-    AllocatePortIps, DropSubnet, IpAllocated, ReleasePortIps, SetSubnetPools, SubnetAllocations,
+    AllocateAutomaticIps, AllocatePortIps, DropSubnet, IpAllocated, ReleasePortIps, SetSubnetPools, SubnetAllocations,
     SubnetAvailability,
 )
 from alcor.store import Store, ranges
@@ -56,6 +56,7 @@ class IpamManager:
         for command, handler in (
             (SetSubnetPools, self._set_pools), (DropSubnet, self._drop),
             (AllocatePortIps, self._allocate), (ReleasePortIps, self._release),
+            (AllocateAutomaticIps, self._allocate_automatic),
             (SubnetAllocations, self._allocations), (IpAllocated, self._holder),
             (SubnetAvailability, self._availability),
         ):
@@ -118,6 +119,45 @@ class IpamManager:
         order = {s["id"]: i for i, s in enumerate(cmd.subnets)}
         result.sort(key=lambda e: (order.get(e["subnet_id"], 0), _int(e["ip_address"])))
         return result
+
+    async def _allocate_automatic(self, cmd: AllocateAutomaticIps) -> list[list[dict[str, str]]]:
+        """Bulk form of the automatic allocation: ranges consumed once per subnet."""
+        db = self._store.db
+        count = len(cmd.port_ids)
+        per_port: list[list[dict[str, str]]] = [[] for _ in range(count)]
+        rows = []
+        for version in (4, 6):
+            remaining = list(range(count))
+            candidates = [s for s in cmd.subnets
+                          if s["ip_version"] == version and not is_auto_subnet(s)]
+            for subnet in candidates:
+                values = ranges.take_many(db, _pool(subnet["id"]), len(remaining))
+                for index, value in zip(remaining, values):
+                    rows.append(self._row(subnet, index, _text(value, version), cmd, per_port))
+                remaining = remaining[len(values):]
+                if not remaining:
+                    break
+            if candidates and remaining:
+                raise errors.IpAddressGenerationFailure(net_id=cmd.network_id)
+        for subnet in (s for s in cmd.subnets if is_auto_subnet(s)):
+            for index in range(count):
+                ip = eui64(subnet["cidr"], cmd.macs[index])
+                rows.append(self._row(subnet, index, ip, cmd, per_port))
+        db.conn.executemany(
+            "INSERT INTO ip_allocations (subnet_id, ip_key, ip, port_id, network_id, auto) "
+            "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        order = {s["id"]: i for i, s in enumerate(cmd.subnets)}
+        for fixed in per_port:
+            if len(fixed) > 1:
+                fixed.sort(key=lambda e: (order.get(e["subnet_id"], 0), _int(e["ip_address"])))
+        return per_port
+
+    @staticmethod
+    def _row(subnet: dict[str, Any], index: int, ip: str, cmd: AllocateAutomaticIps,
+             per_port: list[list[dict[str, str]]]) -> tuple[Any, ...]:
+        per_port[index].append({"subnet_id": subnet["id"], "ip_address": ip})
+        return (subnet["id"], ranges.key(_int(ip)), ip, cmd.port_ids[index], cmd.network_id,
+                1 if is_auto_subnet(subnet) else 0)
 
     @staticmethod
     def _automatic(subnets: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
@@ -194,11 +234,13 @@ class IpamManager:
         return ip
 
     def _record(self, subnet: dict[str, Any], ip: str, port_id: str, network_id: str) -> None:
+        # The gateway address of an auto-address subnet (a router interface) is explicit,
+        # not automatic: it must block the subnet's deletion like any other (§4.2).
+        auto = is_auto_subnet(subnet) and ip != subnet.get("gateway_ip")
         self._store.db.execute(
             "INSERT INTO ip_allocations (subnet_id, ip_key, ip, port_id, network_id, auto) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [subnet["id"], ranges.key(_int(ip)), ip, port_id, network_id,
-             1 if is_auto_subnet(subnet) else 0])
+            [subnet["id"], ranges.key(_int(ip)), ip, port_id, network_id, 1 if auto else 0])
 
     def _holder_of(self, subnet_id: str, ip: str) -> str | None:
         row = self._store.db.execute(

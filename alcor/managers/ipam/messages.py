@@ -66,3 +66,13 @@ class SubnetAvailability(Command[tuple[int, int]]):
     """Return (total pool addresses, used addresses) of a subnet; exact beyond 2^53."""
 
     subnet_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllocateAutomaticIps(Command[list[list[dict[str, str]]]]):
+    """Automatic addresses (§5.3, fixed_ips absent) for many new ports at once (bulk)."""
+
+    network_id: str
+    subnets: list[dict[str, Any]]
+    port_ids: list[str]
+    macs: list[str]

@@ -7,7 +7,9 @@ import secrets
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import PortConfig
-from alcor.managers.mac.messages import AllocateMac, ReleaseMac, ReleaseNetworkMacs
+from alcor.managers.mac.messages import (
+    AllocateMac, AllocateMacs, ReleaseMac, ReleaseNetworkMacs,
+)
 from alcor.store import Store
 
 MAX_TRIES = 16
@@ -28,6 +30,7 @@ class MacManager:
     async def start(self) -> None:
         """Register the MAC commands."""
         self._bus.handle(AllocateMac, self._allocate)
+        self._bus.handle(AllocateMacs, self._allocate_many)
         self._bus.handle(ReleaseMac, self._release)
         self._bus.handle(ReleaseNetworkMacs, self._release_network)
 
@@ -58,6 +61,29 @@ class MacManager:
             if not db.execute("SELECT 1 FROM macs WHERE mac = ?", [mac]).fetchone():
                 return mac
         raise errors.MacAddressGenerationFailure(net_id=network_id)
+
+    async def _allocate_many(self, cmd: AllocateMacs) -> list[str]:
+        db = self._store.db
+        chosen: list[str] = []
+        taken: set[str] = set()
+        for _ in range(MAX_TRIES):
+            wanted = len(cmd.owners) - len(chosen)
+            if wanted == 0:
+                break
+            candidates = {self.generate() for _ in range(wanted)} - taken
+            for start in range(0, len(candidates), 500):
+                chunk = list(candidates)[start:start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                taken.update(row[0] for row in db.execute(
+                    f"SELECT mac FROM macs WHERE mac IN ({marks})", chunk))
+            fresh = [m for m in candidates if m not in taken]
+            chosen.extend(fresh[:wanted])
+            taken.update(fresh)
+        if len(chosen) < len(cmd.owners):
+            raise errors.MacAddressGenerationFailure(net_id=cmd.network_id)
+        db.conn.executemany("INSERT INTO macs (network_id, mac, owner) VALUES (?, ?, ?)",
+                            [(cmd.network_id, mac, owner) for mac, owner in zip(chosen, cmd.owners)])
+        return chosen
 
     async def _release(self, cmd: ReleaseMac) -> None:
         self._store.db.execute("DELETE FROM macs WHERE network_id = ? AND mac = ? AND owner = ?",

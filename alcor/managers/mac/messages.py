@@ -30,3 +30,11 @@ class ReleaseNetworkMacs(Command[None]):
     """Release every MAC of a deleted network."""
 
     network_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllocateMacs(Command[list[str]]):
+    """Generate one unique MAC per owner in one go (bulk creates)."""
+
+    network_id: str
+    owners: list[str]

@@ -14,8 +14,8 @@ from alcor.managers.common import (
     first_revision, new_id, now_iso, stamp_new, tombstone,
 )
 from alcor.managers.floatingip.messages import DisassociatePort
-from alcor.managers.ipam.messages import AllocatePortIps, ReleasePortIps
-from alcor.managers.mac.messages import AllocateMac, ReleaseMac
+from alcor.managers.ipam.messages import AllocateAutomaticIps, AllocatePortIps, ReleasePortIps
+from alcor.managers.mac.messages import AllocateMac, AllocateMacs, ReleaseMac
 from alcor.managers.network.messages import GetNetwork, LookupNetwork
 from alcor.managers.node.messages import LookupNodeByName
 from alcor.managers.port import rules
@@ -115,8 +115,9 @@ class PortManager(ResourceManager):
         async with self._store.transaction():
             prepared = []
             counts: dict[str, int] = {}
+            networks: dict[str, dict[str, Any]] = {}  # one lookup per network, not per item
             for item in cmd.items:
-                network = await self._authorize_create(cmd.ctx, item)
+                network = await self._authorize_create(cmd.ctx, item, networks)
                 prepared.append((item, network))
                 counts[item["project_id"]] = counts.get(item["project_id"], 0) + 1
             for project, count in counts.items():
@@ -125,18 +126,27 @@ class PortManager(ResourceManager):
                 # whether or not this port ends up in it.
                 await self._bus.call(EnsureDefaultSecurityGroup(project_id=project))
             subnets_of: dict[str, list[dict[str, Any]]] = {}
-            for item, network in prepared:
+            for _, network in prepared:
                 if network["id"] not in subnets_of:
                     subnets_of[network["id"]] = await self._bus.call(
                         SubnetsOfNetwork(network_id=network["id"]))
+            if _batchable(prepared):
+                network = prepared[0][1]
+                return await self._create_batch([i for i, _ in prepared], network,
+                                                subnets_of[network["id"]], cmd.ctx)
+            for item, network in prepared:
                 out.append(await self._create_one(item, network, subnets_of[network["id"]],
                                                   cmd.ctx))
         return out
 
-    async def _authorize_create(self, ctx: RequestContext, item: dict[str, Any]) -> dict[str, Any]:
+    async def _authorize_create(self, ctx: RequestContext, item: dict[str, Any],
+                                networks: dict[str, dict[str, Any]]) -> dict[str, Any]:
         rules.check_device_owner(item)
         project = check_create_project(ctx, item, "create_port")
-        network = await self._bus.call(GetNetwork(ctx=ctx, id=item["network_id"]))
+        network = networks.get(item["network_id"])
+        if network is None:
+            network = await self._bus.call(GetNetwork(ctx=ctx, id=item["network_id"]))
+            networks[network["id"]] = network
         if not ctx.is_admin and network["project_id"] != project and not network["shared"]:
             raise deny("create_port")
         rules.check_policy(item, ctx, creating=True, network=network)
@@ -145,12 +155,7 @@ class PortManager(ResourceManager):
     async def _create_one(self, given: dict[str, Any], network: dict[str, Any],
                           subnets: list[dict[str, Any]], ctx: RequestContext | None,
                           borrowed_mac: str | None = None) -> dict[str, Any]:
-        db = self._store.db
-        check_new_id(db, PORT, given, "Port")
-        port = defaults(PORT, given)
-        stamp_new(port, first_revision(db, "port", port["id"]) if "id" in given else 1)
-        port["network_project_id"] = network["project_id"]
-        port["neighbor_revision"] = port["revision_number"]
+        port = self._skeleton(given, network)
         if borrowed_mac is not None:
             port["mac_address"] = borrowed_mac  # the subnet's gateway MAC stays the subnet's
         else:
@@ -160,17 +165,54 @@ class PortManager(ResourceManager):
         port["fixed_ips"] = await self._bus.call(AllocatePortIps(
             port_id=port["id"], network_id=network["id"], subnets=subnets,
             requested=given.get("fixed_ips"), mac=port["mac_address"]))
+        await self._finish(port, given, network, ctx, {})
+        repo.insert(self._store.db, PORT, port)
+        self._write_sg_links(port["id"], port["security_groups"], fresh=True)
+        self._bus.publish(PortCreated(port=port))
+        return port
+
+    async def _create_batch(self, items: list[dict[str, Any]], network: dict[str, Any],
+                            subnets: list[dict[str, Any]], ctx: RequestContext) -> list[dict[str, Any]]:
+        """Bulk ports with automatic MACs and addresses: allocations and inserts in batches."""
+        ports = [self._skeleton(given, network) for given in items]
+        ids = [p["id"] for p in ports]
+        macs = await self._bus.call(AllocateMacs(network_id=network["id"], owners=ids))
+        fixed = await self._bus.call(AllocateAutomaticIps(
+            network_id=network["id"], subnets=subnets, port_ids=ids, macs=macs))
+        nodes: dict[str, Any] = {}
+        for port, given, mac, fixed_ips in zip(ports, items, macs, fixed):
+            port["mac_address"], port["fixed_ips"] = mac, fixed_ips
+            await self._finish(port, given, network, ctx, nodes)
+        repo.insert_many(self._store.db, PORT, ports)
+        self._store.db.conn.executemany(
+            "INSERT INTO port_security_groups (port_id, security_group_id) VALUES (?, ?)",
+            [(p["id"], g) for p in ports for g in p["security_groups"]])
+        for port in ports:
+            self._bus.publish(PortCreated(port=port))
+        return ports
+
+    def _skeleton(self, given: dict[str, Any], network: dict[str, Any]) -> dict[str, Any]:
+        db = self._store.db
+        check_new_id(db, PORT, given, "Port")
+        port = defaults(PORT, given)
+        stamp_new(port, first_revision(db, "port", port["id"]) if "id" in given else 1)
+        port["network_project_id"] = network["project_id"]
+        port["neighbor_revision"] = port["revision_number"]
+        return port
+
+    async def _finish(self, port: dict[str, Any], given: dict[str, Any], network: dict[str, Any],
+                      ctx: RequestContext | None, nodes: dict[str, Any]) -> None:
+        """Security, pairs, DHCP options, binding and status of a port being created."""
         port.setdefault("port_security_enabled", network["port_security_enabled"])
         await self._set_security_groups(port, given, ctx)
         rules.check_pairs(port, self._config.max_allowed_address_pairs)
         port["extra_dhcp_opts"] = rules.normalize_dhcp_opts(port["extra_dhcp_opts"])
-        port.update(await self._binding(port["binding:host_id"], port["binding:vnic_type"]))
+        host = port["binding:host_id"]
+        if host not in nodes:
+            nodes[host] = await self._bus.call(LookupNodeByName(name=host)) if host else None
+        port.update(rules.binding_of(host, port["binding:vnic_type"], nodes[host]))
         port["status"] = rules.initial_status(port["device_owner"])
         port["tags"] = sorted(set(port["tags"]))
-        repo.insert(db, PORT, port)
-        self._write_sg_links(port["id"], port["security_groups"])
-        self._bus.publish(PortCreated(port=port))
-        return port
 
     def _check_subnet_ids(self, fixed_ips: list[dict[str, Any]] | None,
                           subnets: list[dict[str, Any]], ctx: RequestContext | None) -> None:
@@ -217,9 +259,10 @@ class PortManager(ResourceManager):
         node = await self._bus.call(LookupNodeByName(name=host)) if host else None
         return rules.binding_of(host, vnic_type, node)
 
-    def _write_sg_links(self, port_id: str, groups: list[str]) -> None:
+    def _write_sg_links(self, port_id: str, groups: list[str], fresh: bool = False) -> None:
         db = self._store.db
-        db.execute("DELETE FROM port_security_groups WHERE port_id = ?", [port_id])
+        if not fresh:  # a new port has no links yet
+            db.execute("DELETE FROM port_security_groups WHERE port_id = ?", [port_id])
         db.conn.executemany("INSERT INTO port_security_groups (port_id, security_group_id) "
                             "VALUES (?, ?)", [(port_id, g) for g in groups])
 
@@ -456,6 +499,12 @@ class PortManager(ResourceManager):
             self._bus.publish(PortUpdated(port=port, before=before, changed=frozenset(diff)))
             rebound.append(port["id"])
         return rebound
+
+
+def _batchable(prepared: list[tuple[dict[str, Any], dict[str, Any]]]) -> bool:
+    """Several ports on one network with automatic MACs and addresses take the batch path."""
+    return len(prepared) > 1 and len({n["id"] for _, n in prepared}) == 1 and all(
+        "fixed_ips" not in item and "mac_address" not in item for item, _ in prepared)
 
 
 def _reusable(fixed_ips: list[dict[str, str]], subnets: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from prometheus_client import Counter
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import QuotaConfig
-from alcor.managers.common import RequestContext, deny
+from alcor.managers.common import deny
 from alcor.managers.quota.messages import (
     QUOTA_RESOURCES, CheckQuota, DeleteQuota, GetQuota, ListQuotas, RegisterUsageCounter,
     UpdateQuota, UsageCounter,
@@ -37,9 +37,14 @@ class QuotaManager:
         self._store = store
         self._defaults = asdict(config)
         self._counters: dict[str, UsageCounter] = {}
+        # Overrides are few and written only here: cached so that a create costs no query.
+        self._overrides: dict[str, dict[str, int]] = {}
 
     async def start(self) -> None:
-        """Register the quota commands."""
+        """Load the overrides and register the quota commands."""
+        for project, resource, limit in self._store.db.execute(
+                "SELECT project_id, resource, hard_limit FROM quotas"):
+            self._overrides.setdefault(project, {})[resource] = limit
         self._bus.handle(RegisterUsageCounter, self._register)
         self._bus.handle(CheckQuota, self._check)
         self._bus.handle(ListQuotas, self._list)
@@ -54,19 +59,13 @@ class QuotaManager:
         self._counters[cmd.resource] = cmd.counter
 
     def _limits(self, project_id: str) -> dict[str, int]:
-        limits = dict(self._defaults)
-        for resource, limit in self._store.db.execute(
-            "SELECT resource, hard_limit FROM quotas WHERE project_id = ?", [project_id]
-        ):
-            limits[resource] = limit
-        return limits
+        return {**self._defaults, **self._overrides.get(project_id, {})}
 
     def _limit(self, project_id: str, resource: str) -> int:
-        row = self._store.db.execute(
-            "SELECT hard_limit FROM quotas WHERE project_id = ? AND resource = ?",
-            [project_id, resource],
-        ).fetchone()
-        return row[0] if row is not None else self._defaults[resource]
+        override = self._overrides.get(project_id)
+        if override is not None and resource in override:
+            return override[resource]
+        return self._defaults[resource]
 
     def _used(self, project_id: str, resource: str) -> int:
         counter = self._counters.get(resource)
@@ -110,6 +109,7 @@ class QuotaManager:
                 self._store.db.execute(
                     "INSERT OR REPLACE INTO quotas (project_id, resource, hard_limit) "
                     "VALUES (?, ?, ?)", [cmd.project_id, resource, limit])
+        self._overrides.setdefault(cmd.project_id, {}).update(cmd.limits)  # committed
         return self._limits(cmd.project_id)
 
     async def _delete(self, cmd: DeleteQuota) -> None:
@@ -120,3 +120,4 @@ class QuotaManager:
                                             [cmd.project_id])
             if cursor.rowcount == 0:
                 raise errors.TenantQuotaNotFound(tenant_id=cmd.project_id)
+        self._overrides.pop(cmd.project_id, None)

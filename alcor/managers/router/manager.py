@@ -319,8 +319,8 @@ class RouterManager(ResourceManager):
         if not ctx.is_admin and subnet["project_id"] != router["project_id"]:
             raise deny("add_router_interface")
         if subnet["gateway_ip"] is None:
-            raise errors.BadRequest(resource="router", msg=f"Subnet for router interface must "
-                                                           f"have a gateway IP")
+            raise errors.BadRequest(resource="router", msg="Subnet for router interface must "
+                                                           "have a gateway IP")
         await self._check_attachable(router, interfaces, subnet)
         port = await self._bus.call(CreateServicePort(
             network_id=subnet["network_id"], project_id=subnet["project_id"],
@@ -339,13 +339,13 @@ class RouterManager(ResourceManager):
             raise errors.PortInUse(port_id=port["id"], net_id=port["network_id"],
                                    device_id=port["device_id"])
         if not port["fixed_ips"]:
-            raise errors.BadRequest(resource="router", msg=f"Router port must have at least one "
-                                                           f"fixed IP")
+            raise errors.BadRequest(resource="router", msg="Router port must have at least one "
+                                                           "fixed IP")
         subnets = await self._bus.call(LookupSubnets(ids=[f["subnet_id"] for f in port["fixed_ips"]]))
         v4 = {s["id"] for s in subnets.values() if s["ip_version"] == 4}
         if len(v4) > 1:
-            raise errors.BadRequest(resource="router", msg=f"Cannot have multiple IPv4 subnets on "
-                                                           f"router port")
+            raise errors.BadRequest(resource="router", msg="Cannot have multiple IPv4 subnets on "
+                                                           "router port")
         for subnet in subnets.values():
             await self._check_attachable(router, interfaces, subnet)
         port = await self._bus.call(SetServicePort(port_id=port["id"], changes={

@@ -26,11 +26,12 @@ from alcor.resources import repo
 from alcor.resources.base import defaults
 from alcor.resources.repo import Page, Where
 from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
-from alcor.store import Store
+from alcor.store import Store, current_transaction
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(SECURITY_GROUP, ("is_default",))
-repo.register_extra_columns(SECURITY_GROUP_RULE, ("seq", "sg_project_id", "normalized"))
+INTERNAL_RULE_COLUMNS = ("seq", "sg_project_id", "normalized")
+repo.register_extra_columns(SECURITY_GROUP_RULE, INTERNAL_RULE_COLUMNS)
 EGRESS_ANY = ({"direction": "egress", "ethertype": "IPv4"}, {"direction": "egress", "ethertype": "IPv6"})
 
 
@@ -43,6 +44,7 @@ class SecurityGroupManager(ResourceManager):
 
     def __init__(self, bus: Bus, store: Store) -> None:
         super().__init__(bus, store)
+        self._default_ids: dict[str, str] = {}  # project -> its default group (hot in port create)
 
     async def start(self) -> None:
         """Register the security group and rule commands."""
@@ -68,15 +70,18 @@ class SecurityGroupManager(ResourceManager):
 
     async def ensure_default(self, project_id: str) -> str:
         """Return the project's default group id, creating it (and its rules) if missing."""
+        cached = self._default_ids.get(project_id)
+        if cached is not None:
+            return cached
         sql = "SELECT id FROM security_groups WHERE project_id = ? AND is_default = 1"
         row = self._store.db.execute(sql, [project_id]).fetchone()
         if row is not None:
-            return row[0]
+            return self._remember_default(project_id, row[0])
         async with self._store.transaction():
             # Checked again under the writer lock: another request may have created it.
             row = self._store.db.execute(sql, [project_id]).fetchone()
             if row is not None:
-                return row[0]
+                return self._remember_default(project_id, row[0])
             group = stamp_new({"project_id": project_id, "name": "default",
                                "description": "Default security group", "tags": [],
                                "is_default": 1})
@@ -85,7 +90,17 @@ class SecurityGroupManager(ResourceManager):
                 self._insert_rule(group, {"direction": "egress", "ethertype": ethertype})
                 self._insert_rule(group, {"direction": "ingress", "ethertype": ethertype,
                                           "remote_group_id": group["id"]})
+            self._remember_default(project_id, group["id"])
         return group["id"]
+
+    def _remember_default(self, project_id: str, group_id: str) -> str:
+        """Cache a default group id, once the transaction that may have created it commits."""
+        txn = current_transaction()
+        if txn is None:
+            self._default_ids[project_id] = group_id
+        else:
+            txn.after_commit.append(lambda: self._default_ids.__setitem__(project_id, group_id))
+        return group_id
 
     async def _ensure_visible_default(self, ctx: RequestContext) -> None:
         project = ctx.view_project or ctx.caller.project_id
@@ -103,7 +118,11 @@ class SecurityGroupManager(ResourceManager):
             for rule in repo.find(self._store.db, SECURITY_GROUP_RULE,
                                   Where(f"t.security_group_id IN ({marks})", tuple(chunk)),
                                   order="t.seq"):
-                by_group[rule["security_group_id"]].append(_public_rule(rule))
+                # Freshly decoded rows: strip the internal columns in place (no copy).
+                for key in INTERNAL_RULE_COLUMNS:
+                    del rule[key]
+                rule["tenant_id"] = rule["project_id"]
+                by_group[rule["security_group_id"]].append(rule)
         for obj in objs:
             obj["security_group_rules"] = by_group.get(obj["id"], [])
         return list(objs)
@@ -183,6 +202,8 @@ class SecurityGroupManager(ResourceManager):
             db.execute("DELETE FROM security_group_rules WHERE security_group_id = ? "
                        "OR remote_group_id = ?", [group["id"], group["id"]])
             repo.delete(db, SECURITY_GROUP, group["id"])
+            if group["is_default"]:
+                self._default_ids.pop(group["project_id"], None)
             tombstone(db, "security_group", group["id"], group["revision_number"] + 1)
             for other in referencing:
                 self._bump_group(other)
@@ -230,10 +251,10 @@ class SecurityGroupManager(ResourceManager):
         await self._ensure_visible_default(cmd.ctx)
         if cmd.query.marker is not None:
             self._get_rule(cmd.ctx, cmd.query.marker)
-        page = await self._store.run_in_thread(repo.list_page, SECURITY_GROUP_RULE, cmd.query,
+        # The API renderer projects rules onto their attributes, dropping the internal
+        # columns: no per-rule copy here (a 1,000-rule list is a hot path).
+        return await self._store.run_in_thread(repo.list_page, SECURITY_GROUP_RULE, cmd.query,
                                                self._rule_visible_where(cmd.ctx))
-        page.items = [_public_rule(r) for r in page.items]
-        return page
 
     async def create_rules(self, cmd: CreateSecurityGroupRules) -> list[dict[str, Any]]:
         """Create rules after validation and duplicate checks (also within the request)."""
@@ -306,7 +327,7 @@ class SecurityGroupManager(ResourceManager):
 
 
 def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in rule.items() if k not in ("seq", "sg_project_id", "normalized")}
+    out = {k: v for k, v in rule.items() if k not in INTERNAL_RULE_COLUMNS}
     # Rules embedded in a group skip the renderer, which is what adds tenant_id elsewhere.
     out["tenant_id"] = out.get("project_id")
     return out

@@ -251,3 +251,12 @@ async def test_bound_sockets_give_accepted_connections_tcp_nodelay():
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_warmup_sends_one_empty_goal_state_per_connection(agent):
+    """With warmup, a new channel first pushes an empty GoalStateV2, once."""
+    handler, port = agent
+    async with transport({"warmup": True}) as t:
+        await t.push(_node(port), _payload(), request_id="r1", timeout=5)
+        await t.push(_node(port), _payload(), request_id="r2", timeout=5)
+    assert [payload for _, payload in handler.received] == [b"", _payload(), _payload()]

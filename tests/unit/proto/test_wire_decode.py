@@ -84,3 +84,15 @@ def test_decode_reply_equals_betterproto_parse(choice):
     fast.operation_statuses[0].resource_id = "changed"  # still a normal, mutable message
     assert fast.operation_statuses[0].resource_id == "changed"
     assert wire.decode_reply(b"") == schema.GoalStateOperationReply()
+
+
+def test_decode_map_value_ignores_the_key_and_its_position():
+    """A map entry's value decodes whether the key comes first, last or not at all."""
+    value = bytes(schema.VpcState(schema.OperationType.DELETE))
+    spec = wire.spec_of(schema.VpcState)
+    for entry in (b"\x0a\x01k\x12" + bytes((len(value),)) + value,
+                  b"\x12" + bytes((len(value),)) + value + b"\x0a\x01k"):
+        assert wire.decode_map_value(entry, 0, len(entry), spec) == {"operation_type": 4}
+    assert wire.decode_map_value(b"\x0a\x01k", 0, 3, spec) == {}
+    with pytest.raises(ValueError):
+        wire.decode_map_value(b"\x12\x05\x08", 0, 3, spec)

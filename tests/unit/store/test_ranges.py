@@ -135,3 +135,14 @@ def test_whole_ipv6_space_counts_exactly():
     assert ranges.free_count(db, "all") == 2**128 - 1
     ranges.give_back(db, "all", 2**128 - 1)
     assert _rows(db, "all") == [(0, 2**128 - 1)]
+
+
+def test_take_many_takes_the_lowest_values_across_ranges_in_order():
+    """take_many consumes whole ranges and trims the last one; it stops when the pool is empty."""
+    db = sqlite_utils.Database(memory=True)
+    initial(db)
+    ranges.reset(db, "p", [(10, 12), (20, 29)], taken=[11])
+    assert ranges.take_many(db, "p", 4) == [10, 12, 20, 21]
+    assert ranges.take_lowest(db, "p") == 22
+    assert ranges.take_many(db, "p", 100) == list(range(23, 30))
+    assert ranges.take_many(db, "p", 1) == []

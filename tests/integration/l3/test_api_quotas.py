@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.l3_support import Api, admin, external_network, make_api, p1, p2  # noqa: F401
+from tests.integration.l3.support import Api, external_network
 
 DEFAULTS = {"network": 100, "subnet": 100, "port": 500, "router": 10, "floatingip": 50,
             "security_group": 10, "security_group_rule": 100}
@@ -162,7 +162,7 @@ async def test_bulk_create_over_quota_creates_nothing(admin, p1):
 async def test_implicit_objects_are_counted_but_never_refused(admin, p1):
     """The default group, a group's first rules and interface ports ignore exhausted quotas."""
     await _set(admin, "p1", security_group=0, security_group_rule=0, port=0)
-    network, subnet = await p1.lan("10.0.1.0/24")
+    _, subnet = await p1.lan("10.0.1.0/24")
     assert [g["name"] for g in (await p1.get("/v2.0/security-groups"))["security_groups"]] == \
         ["default"]
     router = await p1.router()

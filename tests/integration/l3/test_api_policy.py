@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.l3_support import admin, p1, p2  # noqa: F401
-
 
 @pytest.mark.parametrize("attrs,action", [
     ({"shared": True}, "create_network:shared"),

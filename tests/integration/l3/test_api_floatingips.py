@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from alcor.managers.port.messages import SetPortStatus
-from tests.integration.l3_support import Api, admin, external_network, p1, p2, public  # noqa: F401
+from tests.integration.l3.support import Api, external_network
 
 FIPS = "/v2.0/floatingips"
 
@@ -210,7 +210,7 @@ async def test_association_port_rules(p1, routed):
     """Service ports and ports without (or with several) IPv4 addresses are 400 BadRequest."""
     fip = await p1.fip(routed["public"]["id"])
     path = f"{FIPS}/{fip['id']}"
-    interface = (await p1.get(f"/v2.0/ports?device_owner=network:router_interface"))["ports"][0]
+    interface = (await p1.get("/v2.0/ports?device_owner=network:router_interface"))["ports"][0]
     await p1.fails("PUT", path, {"floatingip": {"port_id": interface["id"]}}, status=400,
                    error="BadRequest")
     bare = await p1.port(routed["network"]["id"], fixed_ips=[])

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.integration.l3_support import Api, admin, make_api, p1, p2  # noqa: F401
+from tests.integration.l3.support import Api
 
 SGS = "/v2.0/security-groups"
 RULES = "/v2.0/security-group-rules"

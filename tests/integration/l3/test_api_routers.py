@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.l3_support import Api, admin, external_network, make_api, p1, p2, public  # noqa: F401
+from tests.integration.l3.support import Api, external_network
 
 ROUTERS = "/v2.0/routers"
 
@@ -711,3 +711,19 @@ async def test_gateway_ip_held_by_an_interface_cannot_change(admin):
                               error="GatewayIpInUse")
     assert reply.message == (f"Current gateway ip 10.0.1.1 already in use by port "
                              f"{info['port_id']}. Unable to update.")
+
+
+async def test_interface_on_a_slaac_subnet_blocks_its_deletion(admin):
+    """A router interface on a SLAAC subnet holds the gateway: subnet delete is 409 until
+    the interface is removed."""
+    network = await admin.network()
+    subnet = await admin.subnet(network["id"], "fd00:5::/64", ipv6_address_mode="slaac",
+                                ipv6_ra_mode="slaac")
+    router = await admin.router()
+    info = await admin.add_interface(router["id"], subnet_id=subnet["id"])
+    port = (await admin.get(f"/v2.0/ports/{info['port_id']}"))["port"]
+    assert port["fixed_ips"] == [{"subnet_id": subnet["id"], "ip_address": "fd00:5::1"}]
+    await admin.fails("DELETE", f"/v2.0/subnets/{subnet['id']}", status=409,
+                      error="SubnetInUse")
+    await admin.remove_interface(router["id"], subnet_id=subnet["id"])
+    await admin.ok("DELETE", f"/v2.0/subnets/{subnet['id']}", status=204)

@@ -1,20 +1,15 @@
-"""Helpers of the L3/security/quota/auth tests: an HTTP caller and topology builders.
+"""Helpers of the issue 3 tests (routers, security groups, floating IPs, quotas, ACLs, auth).
 
-Imported by the test modules of issue 3 (routers, security groups, floating IPs, quotas,
-ACLs, token auth). Every call goes through the real aiohttp app on a real SQLite file.
+An HTTP caller bound to one identity, and topology builders. Every call goes through the
+real aiohttp app on a real SQLite file. The fixtures live in this package's conftest.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
-
-from alcor.api.web import make_web_app
-from alcor.app import build
+from aiohttp.test_utils import TestClient
 
 
 @dataclass
@@ -135,43 +130,3 @@ async def external_network(admin: Api, cidr: str = "203.0.113.0/24"
     """Create (as admin) a `router:external` network with one subnet."""
     network = await admin.network(name="public", **{"router:external": True})
     return network, await admin.subnet(network["id"], cidr)
-
-
-@pytest.fixture
-async def make_api(make_config) -> AsyncIterator[Callable[..., Awaitable[Api]]]:
-    """Return a factory of admin Apis on apps built with config overrides."""
-    clients: list[TestClient] = []
-
-    async def factory(**overrides: Any) -> Api:
-        client = TestClient(TestServer(make_web_app(build(make_config(**overrides)))))
-        await client.start_server()
-        clients.append(client)
-        return Api(client)
-
-    yield factory
-    for client in clients:
-        await client.close()
-
-
-@pytest.fixture
-def admin(client) -> Api:
-    """The noauth default caller: admin of project `default`."""
-    return Api(client)
-
-
-@pytest.fixture
-def p1(admin) -> Api:
-    """A member of project p1."""
-    return admin.as_("p1")
-
-
-@pytest.fixture
-def p2(admin) -> Api:
-    """A member of project p2."""
-    return admin.as_("p2")
-
-
-@pytest.fixture
-async def public(admin) -> tuple[dict[str, Any], dict[str, Any]]:
-    """An external network 203.0.113.0/24 made by the admin: (network, subnet)."""
-    return await external_network(admin)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,28 +48,60 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _Server:
+    """`alcor serve` in a subprocess; its output is drained by a thread (a full pipe would
+    block the server) and the announce line, printed once the socket listens, is awaited."""
+
+    def __init__(self, config: Path, port: int) -> None:
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "alcor", "serve", "--config", str(config), "--port",
+             str(port)], cwd=config.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if "listening on" in line:
+                self.ready.set()
+        self.ready.set()  # exited: wake the waiter, which then sees the exit code
+
+    def started(self) -> bool:
+        """Wait until the server listens (True) or has exited (False)."""
+        self.ready.wait(timeout=60)
+        return self.proc.poll() is None and any("listening on" in line for line in self.lines)
+
+    def stop(self) -> None:
+        """SIGTERM, then wait for the exit and the reader."""
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self._reader.join(timeout=30)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory) -> Iterator[str]:
     """A real `alcor serve` subprocess in token mode; yields its URL once it listens."""
     workdir: Path = tmp_path_factory.mktemp("serve")
     config = workdir / "alcor.toml"
     config.write_text(CONFIG.format(db=workdir / "alcor.db"))
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "alcor", "serve", "--config", str(config), "--port", str(port)],
-        cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
+    for _attempt in range(3):  # another process may take the free port before we bind it
+        port = _free_port()
+        server = _Server(config, port)
+        if server.started():
+            break
+        server.stop()
+    else:
+        pytest.fail("alcor serve did not start:\n" + "".join(server.lines))
     try:
-        for line in proc.stdout:  # the announce line is printed once the socket listens
-            if "listening on" in line:
-                break
-        else:
-            pytest.fail(f"alcor serve exited with {proc.wait()}")
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        proc.stdout.close()
+        server.stop()
 
 
 def _connect(endpoint: str, who: str) -> Any:

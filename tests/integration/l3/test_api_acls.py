@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.l3_support import Api, admin, p1, p2  # noqa: F401
+from tests.integration.l3.support import Api
 
 ACLS = "/project/p1/network-acls"
 RULES = "/project/p1/network-acl-rules"

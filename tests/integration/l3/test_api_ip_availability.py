@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.l3_support import Api, admin, external_network, p1  # noqa: F401
+from tests.integration.l3.support import Api, external_network
 
 AVAIL = "/v2.0/network-ip-availabilities"
 
@@ -35,7 +35,7 @@ async def test_network_without_subnets_has_zero_totals(admin):
 
 async def test_used_counts_every_allocated_address(admin):
     """used_ips counts port, interface, gateway and floating IP addresses."""
-    public, public_subnet = await external_network(admin)
+    public, _ = await external_network(admin)
     network, subnet = await admin.lan("10.0.1.0/24", name="lan")
     await admin.port(network["id"])
     await admin.port(network["id"], fixed_ips=[{"ip_address": "10.0.1.1"}], device_id="x",

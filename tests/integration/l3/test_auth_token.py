@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from alcor.config import ConfigError, config_as_dict
-from tests.integration.l3_support import Api, make_api  # noqa: F401
+from tests.integration.l3.support import Api
 
 TOKENS = {"admin": "admin-secret", "p1": "p1-secret", "p2": "p2-secret", "r1": "r1-secret",
           "nova": "nova-secret"}

@@ -1,0 +1,16 @@
+"""Server-generated ids are RFC 4122 version-4 UUIDs in canonical form, never repeated."""
+
+from __future__ import annotations
+
+import uuid
+
+from alcor.managers.common import new_id
+
+
+def test_new_ids_are_canonical_version_4_uuids_and_unique():
+    """10,000 ids: each parses as UUID4 (RFC 4122 variant), lower-case dashed, none twice."""
+    ids = [new_id() for _ in range(10_000)]
+    for value in ids:
+        parsed = uuid.UUID(value)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == value
+    assert len(set(ids)) == len(ids)
