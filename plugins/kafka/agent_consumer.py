@@ -104,6 +104,12 @@ class _TopicConsumer:
         self._consumer = consumer
         self._positioned()
         self._task = asyncio.create_task(self._run(), name=f"kafka-{self.kind}-{self.topic}")
+        self._task.add_done_callback(_log_crash)
+
+    @property
+    def running(self) -> bool:
+        """Return True while the consuming task runs (it ends on stop() or a crash)."""
+        return self._task is not None and not self._task.done()
 
     async def stop(self) -> None:
         """Stop consuming and close the clients this consumer opened.
@@ -116,7 +122,8 @@ class _TopicConsumer:
             self._stopping = True
             if not self._busy:
                 task.cancel()  # waiting for records: nothing to finish
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            # A crash was logged when it happened (_log_crash).
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, STOP_TIMEOUT_S)
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
@@ -311,6 +318,12 @@ class VpcTopicConsumer(_TopicConsumer):
 
     def _extra_headers(self) -> list[tuple[str, bytes]]:
         return [(wire.H_TOPIC, self.topic.encode())]
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _LOGGER.error("Kafka consumer task %s crashed", task.get_name(),
+                      exc_info=task.exception())
 
 
 def _retrieve(fut: asyncio.Future[Any]) -> None:

@@ -74,6 +74,12 @@ class ReplyConsumer:
         for tp in tps:
             await self._consumer.position(tp)
         self._task = asyncio.create_task(self._run(), name="kafka-reply-consumer")
+        self._task.add_done_callback(_log_crash)
+
+    @property
+    def alive(self) -> bool:
+        """Return False once the reading task has ended (it only ends on a bug)."""
+        return self._task is not None and not self._task.done()
 
     async def rewind(self) -> None:
         """Go back to the start of every assigned partition (the topic was re-created)."""
@@ -88,7 +94,8 @@ class ReplyConsumer:
             self._stopping = True
             if not self._committing:
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            # A crash was logged when it happened (_log_crash).
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 10.0)
 
     async def _run(self) -> None:
@@ -157,3 +164,8 @@ class ReplyConsumer:
                                      headers.get(wire.H_NODE_ID, ""), topic, reply))
         except Exception:
             _LOGGER.exception("reply listener failed")
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _LOGGER.error("Kafka task %s crashed", task.get_name(), exc_info=task.exception())

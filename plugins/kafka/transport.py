@@ -211,6 +211,9 @@ class KafkaTransport:
 
     async def _ready(self, topic: str) -> tuple[AIOKafkaProducer, ReplyConsumer]:
         """Connect, fail fast if the broker is unreachable, make sure the topics exist."""
+        if self._replies is not None and not self._replies.alive:
+            _LOGGER.error("the Kafka reply consumer stopped; reconnecting")
+            await self._disconnect()
         await self._connect()
         producer, replies = self._producer, self._replies
         assert producer is not None and replies is not None
