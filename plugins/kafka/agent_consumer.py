@@ -24,7 +24,7 @@ from alcor.proto import schema
 from alcor.southbound.wire import decode_reply
 
 from . import wire
-from .clients import end_offsets, stop_consumer
+from .clients import end_offsets, retrieve, stop_consumer
 
 _LOGGER = logging.getLogger(__name__)
 ST = schema.OperationStatus
@@ -238,7 +238,7 @@ class _TopicConsumer:
                           *self._extra_headers()]
         fut: asyncio.Future[Any] = await self._producer.send(
             self.reply_topic, out, key=self._key, headers=reply_headers)
-        fut.add_done_callback(_retrieve)
+        fut.add_done_callback(retrieve)
         return fut
 
 
@@ -324,12 +324,6 @@ def _log_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         _LOGGER.error("Kafka consumer task %s crashed", task.get_name(),
                       exc_info=task.exception())
-
-
-def _retrieve(fut: asyncio.Future[Any]) -> None:
-    """Mark a reply future's exception as seen (`_process` handles the first one)."""
-    if not fut.cancelled():
-        fut.exception()
 
 
 def _servers(bootstrap: str | Sequence[str]) -> list[str]:

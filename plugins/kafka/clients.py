@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+_LOGGER = logging.getLogger(__name__)
 PROBE_TIMEOUT_MS = 2000
 
 
@@ -46,3 +49,19 @@ async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
         if task is not None and task.cancelling():
             raise
         await consumer._client.close()
+
+
+async def close_quietly(*closers: Any, timeout: float = 5.0) -> None:
+    """Await each closer in turn, bounded; log failures, never raise them."""
+    for closer in closers:
+        try:
+            async with asyncio.timeout(timeout):
+                await closer
+        except Exception as exc:
+            _LOGGER.debug("closing a Kafka client failed: %s", exc)
+
+
+def retrieve(fut: asyncio.Future[Any]) -> None:
+    """Mark a delivery future's exception as seen (whoever awaited it reported it)."""
+    if not fut.cancelled():
+        fut.exception()

@@ -23,15 +23,15 @@ from alcor.proto import schema
 from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
 
 from . import wire
-from .clients import stop_consumer
+from .clients import close_quietly, retrieve, stop_consumer
 from .config import KafkaConfig
+from .delayed import Delayed
 from .replies import ReplyConsumer, ReplyListener, Waiter
 from .topics import TopicAdmin, TopicLag
 
 _LOGGER = logging.getLogger(__name__)
 CONTROLLER_GROUP = "alcor-controller"
 AGENT_GROUP_PREFIX = "alcor-agent-"
-RETRY_LATER_S = 30.0
 ACK_CHECK_S = 0.5  # while waiting for acks, how often to check the broker is reachable
 
 
@@ -63,8 +63,7 @@ class KafkaTransport:
         self.topics = TopicAdmin(self.config)
         self._connect_lock = asyncio.Lock()
         self._listener: ReplyListener | None = None
-        self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._later = Delayed()
         self._chunk_limit = self.config.max_message_bytes - wire.RECORD_OVERHEAD
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -74,10 +73,7 @@ class KafkaTransport:
         Returns without yielding to the loop, so callers that start transports lazily
         cannot race each other here.
         """
-        task = asyncio.get_running_loop().create_task(self._connect_early(),
-                                                      name="kafka-transport-connect")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._later.spawn(self._connect_early(), name="kafka-transport-connect")
 
     async def _connect_early(self) -> None:
         try:
@@ -89,13 +85,7 @@ class KafkaTransport:
 
     async def stop(self) -> None:
         """Fail waiting pushes, cancel scheduled topic work and close every client."""
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self._later.close()
         await self._disconnect()
 
     async def _connect(self) -> None:
@@ -125,7 +115,7 @@ class KafkaTransport:
                 replies.listener = self._listener
                 await replies.start(partitions)
             except BaseException:
-                await _close_quietly(producer.stop(), stop_consumer(consumer),
+                await close_quietly(producer.stop(), stop_consumer(consumer),
                                      self.topics.close())
                 raise
             self._producer, self._consumer, self._replies = producer, consumer, replies
@@ -141,10 +131,10 @@ class KafkaTransport:
         self._producer = self._consumer = None
         # Bounded: a producer flushing to a dead broker would wait for request_timeout_ms.
         if producer is not None:
-            await _close_quietly(producer.stop())
+            await close_quietly(producer.stop())
         if consumer is not None:
-            await _close_quietly(stop_consumer(consumer))
-        await _close_quietly(self.topics.close())
+            await close_quietly(stop_consumer(consumer))
+        await close_quietly(self.topics.close())
 
     # ---- per-host push -------------------------------------------------------------------
     def host_topic(self, node: NodeTarget) -> str:
@@ -253,7 +243,7 @@ class KafkaTransport:
             part = f"{index}/{total}" if total > 1 else None
             fut = await producer.send(topic, chunk, key=key,
                                       headers=wire.push_headers(request_id, host_ip, part))
-            fut.add_done_callback(_retrieve)
+            fut.add_done_callback(retrieve)
             futures.append(fut)
         await self._acked(futures, topic)
 
@@ -293,7 +283,7 @@ class KafkaTransport:
     async def create_vpc_topic(self, vpc_id: str) -> str:
         """Create the compacted per-VPC topic (and cancel a scheduled delete of it)."""
         topic = self.vpc_topic(vpc_id)
-        self._cancel_timer(("delete", topic))
+        self._later.cancel(("delete", topic))
         async with self._broker_errors(f"creating {topic}"):
             await self._connect()
             await self._reachable()
@@ -312,7 +302,7 @@ class KafkaTransport:
             futures = []
             for record in records:
                 if record.value is not None:
-                    self._cancel_timer(("tombstone", f"{topic}/{record.key}"))
+                    self._later.cancel(("tombstone", f"{topic}/{record.key}"))
                     if len(record.value) > self._chunk_limit:
                         raise TransportError(f"{topic}: record {record.key} is "
                                              f"{len(record.value)} bytes", "protocol_error")
@@ -320,7 +310,7 @@ class KafkaTransport:
                            (wire.H_FORMAT_VERSION, wire.FORMAT_VERSION)]
                 fut = await producer.send(topic, record.value, key=record.key.encode(),
                                           headers=headers)
-                fut.add_done_callback(_retrieve)
+                fut.add_done_callback(retrieve)
                 futures.append(fut)
             for meta in await self._acked(futures, topic):
                 last = max(last, meta.offset)
@@ -330,7 +320,7 @@ class KafkaTransport:
         """Write a null value for `key` after `tombstone_delay_s` (compaction drops it)."""
         delay = self.config.tombstone_delay_s if after is None else after
         topic = self.vpc_topic(vpc_id)
-        self._schedule(("tombstone", f"{topic}/{key}"), delay,
+        self._later.schedule(("tombstone", f"{topic}/{key}"), delay,
                        lambda: self.publish_vpc_records(vpc_id, [VpcRecord(key, None)]))
 
     async def delete_vpc_topic(self, vpc_id: str, *, after: float | None = None) -> None:
@@ -338,9 +328,10 @@ class KafkaTransport:
         topic = self.vpc_topic(vpc_id)
         delay = self.config.vpc_topic_delete_grace_s if after is None else after
         if delay > 0:
-            self._schedule(("delete", topic), delay, lambda: self.delete_vpc_topic(vpc_id, after=0))
+            self._later.schedule(("delete", topic), delay,
+                                 lambda: self.delete_vpc_topic(vpc_id, after=0))
             return
-        self._cancel_timer(("delete", topic))
+        self._later.cancel(("delete", topic))
         async with self._broker_errors(f"deleting {topic}"):
             await self._connect()
             await self._reachable()
@@ -373,54 +364,13 @@ class KafkaTransport:
             raise TransportError(f"{what}: {exc}",
                                  "transport_error") from exc
 
-    def _schedule(self, key: tuple[str, str], delay: float, action: Any) -> None:
-        self._cancel_timer(key)
-        loop = asyncio.get_running_loop()
-        self._timers[key] = loop.call_later(delay, self._fire, key, action)
-
-    def _fire(self, key: tuple[str, str], action: Any) -> None:
-        self._timers.pop(key, None)
-        task = asyncio.get_running_loop().create_task(self._run_action(key, action),
-                                                      name=f"kafka-{key[0]}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run_action(self, key: tuple[str, str], action: Any) -> None:
-        try:
-            await action()
-        except TransportError as exc:
-            _LOGGER.warning("%s %s failed, retrying in %s s: %s", key[0], key[1],
-                            RETRY_LATER_S, exc)
-            self._schedule(key, RETRY_LATER_S, action)
-
-    def _cancel_timer(self, key: tuple[str, str]) -> None:
-        timer = self._timers.pop(key, None)
-        if timer is not None:
-            timer.cancel()
-
     def scheduled(self) -> list[tuple[str, str]]:
         """Return the pending delayed actions: ("delete", topic) / ("tombstone", topic/key)."""
-        return sorted(self._timers)
+        return self._later.pending()
 
     def inflight(self) -> int:
         """Return the number of pushes waiting for a reply."""
         return len(self._replies.waiters) if self._replies is not None else 0
-
-
-def _retrieve(fut: asyncio.Future[Any]) -> None:
-    """Mark a delivery future's exception as seen (the push already reported it)."""
-    if not fut.cancelled():
-        fut.exception()
-
-
-async def _close_quietly(*closers: Any, timeout: float = 5.0) -> None:
-    """Await each closer in turn, bounded; log failures, never raise them."""
-    for closer in closers:
-        try:
-            async with asyncio.timeout(timeout):
-                await closer
-        except Exception as exc:
-            _LOGGER.debug("closing a Kafka client failed: %s", exc)
 
 
 @contextlib.asynccontextmanager
