@@ -51,7 +51,6 @@ setup(
     entry_points={
         "console_scripts": ["alcor = alcor.cli:main"],
         "alcor.southbound": [
-            "memory = alcor.southbound.memory:MemoryTransport",
             "grpc = alcor_grpc.transport:GrpcTransport",
             "kafka = alcor_kafka.transport:KafkaTransport",
         ],

@@ -204,3 +204,11 @@ async def test_static_nodes_from_config_are_registered_at_start(make_api):
     nodes = {n["node_id"]: n for n in (await api.get("/nodes"))["host_infos"]}
     assert set(nodes) == {"node-1", "node-2"}
     assert nodes["node-1"]["server_port"] == 50001 and nodes["node-2"]["server_port"] == 50011
+
+
+async def test_kafka_transport_refuses_the_v1_api(api):
+    """transport kafka with grpc_api v1 is a 400: Kafka carries GoalStateV2 only."""
+    reply = await api.call("POST", "/nodes", _body(transport="kafka", agent_type="alcor",
+                                                   grpc_api="v1"))
+    assert reply.status == 400
+    assert "grpc_api" in reply.body["NeutronError"]["message"]

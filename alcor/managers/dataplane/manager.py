@@ -49,6 +49,7 @@ class DataPlaneManager:
         self.tombs: dict[Key, int] = {}
         self.senders: dict[str, HostSender] = {}
         self._transports: dict[str, Any] = {}
+        self._loading: dict[str, asyncio.Lock] = {}
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._unsubscribe: list[Any] = []
@@ -110,12 +111,18 @@ class DataPlaneManager:
         """Return the started transport of a node's channel (loaded on first use)."""
         name = name or ("grpc" if node.transport == "auto" else node.transport)
         transport = self._transports.get(name)
-        if transport is None:
-            cls = transport_class(name, self._overrides)
-            section = getattr(self.config, name, {}) if name in ("grpc", "kafka") else {}
-            transport = cls(SouthboundContext(config=dict(section)))
-            await transport.start()
-            self._transports[name] = transport
+        if transport is not None:
+            return transport
+        async with self._loading.setdefault(name, asyncio.Lock()):  # one instance per kind
+            transport = self._transports.get(name)
+            if transport is None:
+                try:
+                    cls = transport_class(name, self._overrides)
+                    transport = cls(SouthboundContext(config=dict(self.config.section(name))))
+                    await transport.start()
+                except Exception as exc:  # a broken plugin is a delivery failure, retried
+                    raise TransportError(f"transport {name!r} could not start: {exc}") from exc
+                self._transports[name] = transport
         return transport
 
     @staticmethod
@@ -236,7 +243,13 @@ class DataPlaneManager:
         return await self._push(node, delivery, message)
 
     async def _push(self, node: NodeRec, delivery: Delivery, message: Message) -> bool:
-        transport = await self.transport_for(node)
+        try:
+            transport = await self.transport_for(node)
+        except TransportError as exc:
+            delivery.mark(c.key for c in message.carried)
+            delivery.last_error = f"{exc.kind}: {exc}"
+            _LOGGER.warning("node %s: %s", node.id, exc)
+            return False
         timeout = min(self.config.deadline_max_s, self.config.deadline_base_s
                       + len(message.carried) * self.config.deadline_per_state_ms / 1000)
         delivery.inflight = message

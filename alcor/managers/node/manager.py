@@ -188,3 +188,7 @@ def _check_agent_type(node: dict[str, Any]) -> None:
         raise errors.HTTPBadRequest(
             msg=f"Invalid input for transport. Reason: transport '{node['transport']}' needs "
                 f"agent_type 'alcor' (ACA has no Kafka consumer).")
+    if node["transport"] == "kafka" and node.get("grpc_api") == "v1":
+        raise errors.HTTPBadRequest(
+            msg="Invalid input for grpc_api. Reason: Kafka carries GoalStateV2 only; "
+                "grpc_api 'v1' needs transport 'grpc'.")
