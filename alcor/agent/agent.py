@@ -59,6 +59,11 @@ class AgentConfig:
     arp_poll_s: float = 0.001
     backoff_base_s: float = 0.2
     backoff_cap_s: float = 30.0
+    kafka: str | None = None  # bootstrap servers: consume the host topic and VPC topics
+    mq_topic: str | None = None  # the node's mq_topic, when it overrides the derived topic
+    kafka_host_topic_prefix: str = "alcor-host-"  # = southbound.kafka.host_topic_prefix
+    kafka_reply_topic: str = "alcor-replies"  # = southbound.kafka.reply_topic
+    kafka_fetch_max_wait_ms: int = 100
 
 
 def backoff_delay(attempt: int, base: float, cap: float, factor: float = 2.0) -> float:
@@ -91,6 +96,7 @@ class Agent:
         self._servers: list[ClosingServer] = []
         self._channel: SourceBoundChannel | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.kafka: Any = None
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -98,6 +104,15 @@ class Agent:
         """Serve both gRPC services, then announce the restart to the controller."""
         self.port = await self._serve(_Provisioner(self), self.port)
         self.subscribe_port = await self._serve(_Subscriber(self), self.subscribe_port)
+        if self.config.kafka:
+            # Consuming before announcing: the restart push may arrive over Kafka.
+            from alcor.agent.kafka import AgentKafka
+            self.kafka = AgentKafka(
+                self.config.kafka, self.node_id, self.ip, self.apply,
+                host_topic=self.config.mq_topic or self.config.kafka_host_topic_prefix
+                + self.node_id, reply_topic=self.config.kafka_reply_topic,
+                fetch_max_wait_ms=self.config.kafka_fetch_max_wait_ms)
+            await self.kafka.start()
         self._start_announcer()
 
     async def _serve(self, service: Any, port: int) -> int:
@@ -111,6 +126,9 @@ class Agent:
     async def stop(self) -> None:
         """Cancel background work, close the servers and the controller channel."""
         await self._cancel_tasks()
+        if self.kafka is not None:
+            await self.kafka.stop()
+            self.kafka = None
         for server in self._servers:
             server.close()
         for server in self._servers:
@@ -269,12 +287,22 @@ class Agent:
         key = info.get("key", "")
         if info.get("subscribe_operation", 0) == schema.SubscribeOperation.Unsubscribe:
             self.state.subscriptions.pop(topic, None)
+            if self.kafka is not None:
+                await self.kafka.unsubscribe(topic)
             return int(schema.OperationStatus.SUCCESS)
-        self.state.subscriptions[topic] = {"key": key, "state": "subscribed",
+        self.state.subscriptions[topic] = {"key": key, "state": "subscribing",
                                            "since": time.time()}
+        if self.kafka is not None:
+            try:
+                # SUCCESS only once the topic is applied up to its end at subscribe time.
+                await self.kafka.subscribe(topic)
+            except Exception as exc:  # an unreadable topic fails the Subscribe, retried
+                _LOGGER.warning("agent %s: subscribing to %s failed: %s", self.ip, topic, exc)
+                self.state.subscriptions.pop(topic, None)
+                return int(schema.OperationStatus.FAILURE)
         if self.on_subscribe is not None:
-            # TODO(proto): the Kafka consumer reads `topic` to its end offset here.
             await self.on_subscribe(topic, key)
+        self.state.subscriptions[topic]["state"] = "subscribed"
         return int(schema.OperationStatus.SUCCESS)
 
     def describe(self) -> dict[str, Any]:

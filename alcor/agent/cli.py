@@ -36,7 +36,10 @@ def _host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
 @click.option("--subscribe-port", type=int, default=None,
               help="SubscribeInfoProvisioner port (default: listen port + 1).")
 @click.option("--controller", default=None, help="Controller RequestGoalStates host:port.")
-@click.option("--kafka", default=None, help="Kafka bootstrap servers (not yet supported).")
+@click.option("--kafka", default=None,
+              help="Kafka bootstrap servers: consume the host topic and subscribed VPC topics.")
+@click.option("--mq-topic", default=None,
+              help="The node's mq_topic, when it overrides alcor-host-<node-id>.")
 @click.option("--node-id", default="", help="Node id (suffixed -i with --count > 1).")
 @click.option("--count", type=click.IntRange(min=1), default=1, show_default=True,
               help="Agents in this process; agent i listens on the listen IP + i.")
@@ -51,7 +54,7 @@ def _host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
 @click.option("--show-state", metavar="IP", default=None,
               help="Print the state of the agent IP from a running pool's --admin, then exit.")
 def agent(listen: str, subscribe_port: int | None, controller: str | None, kafka: str | None,
-          node_id: str, count: int, ip_step: int, admin: str | None, apply_latency_us: int,
+          mq_topic: str | None, node_id: str, count: int, ip_step: int, admin: str | None, apply_latency_us: int,
           fail_rate: float, pending_until_plug: bool, show_state: str | None) -> None:
     """Run reference host agents (in-memory, wire-compatible with ACA)."""
     if show_state is not None:
@@ -61,13 +64,13 @@ def agent(listen: str, subscribe_port: int | None, controller: str | None, kafka
         with urllib.request.urlopen(f"http://{host}:{port}/agents/{show_state}/state") as resp:
             sys.stdout.write(resp.read().decode() + "\n")
         return
-    if kafka:
-        click.echo("--kafka: Kafka transport is not yet supported by the agent; ignoring",
-                   err=True)
+    if kafka and not node_id:
+        raise click.UsageError("--kafka needs --node-id (the topic is alcor-host-<node-id>)")
     ip, port = _host_port(listen, 50001)
     config = AgentConfig(
         ip=ip, port=port, subscribe_port=subscribe_port,
         controller=_host_port(controller, 9016) if controller else None, node_id=node_id,
+        kafka=kafka, mq_topic=mq_topic,
         apply_latency_us=apply_latency_us,
         apply=ApplyOptions(pending_until_plug=pending_until_plug, fail_rate=fail_rate))
     admin_addr = _host_port(admin, 9100) if admin else None

@@ -124,6 +124,7 @@ class Topology:
     # bound ports (any admin state) per subnet and per node
     bound_in_subnet: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     ports_on_node: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    bound_in_network: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     subnets_of_router: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     network_by_vni: dict[int, str] = field(default_factory=dict)
     # (vni, ip) -> bound port owning it (fixed IP or allowed address pair): ON_DEMAND lookups
@@ -241,6 +242,7 @@ class Topology:
         if rec.node_id is None:
             return
         self.ports_on_node[rec.node_id].add(rec.id)
+        self.bound_in_network[rec.network_id].add(rec.id)
         for subnet_id in rec.subnet_ids:
             self.bound_in_subnet[subnet_id].add(rec.id)
         vni = self._vni(rec.network_id)
@@ -253,6 +255,7 @@ class Topology:
         if rec.node_id is None:
             return
         self.ports_on_node[rec.node_id].discard(rec.id)
+        self.bound_in_network[rec.network_id].discard(rec.id)
         for subnet_id in rec.subnet_ids:
             self.bound_in_subnet[subnet_id].discard(rec.id)
         vni = self._vni(rec.network_id)

@@ -309,7 +309,9 @@ class VpcTopicConsumer(_TopicConsumer):
     def _reply_for(self, reply: schema.GoalStateOperationReply | bytes) -> bytes | None:
         if isinstance(reply, bytes):
             reply = decode_reply(reply)
-        failed = [s for s in reply.operation_statuses if s.operation_status != ST.SUCCESS]
+        # OUT_OF_ORDER is routine here (contexts re-sent at the same revision): not a failure.
+        failed = [s for s in reply.operation_statuses
+                  if s.operation_status not in (ST.SUCCESS, ST.OUT_OF_ORDER)]
         if not failed:
             return None
         return bytes(schema.GoalStateOperationReply(

@@ -11,6 +11,7 @@ from alcor.bus import Bus, Event
 from alcor.config import SouthboundConfig
 from alcor.managers.common import admin_context
 from alcor.managers.dataplane import events as ev
+from alcor.managers.dataplane.channels import Channels
 from alcor.managers.dataplane.messages import (
     NodeDeliveryResources, NodeDeliveryState, ResyncNode, WaitIdle,
 )
@@ -57,6 +58,7 @@ class DataPlaneManager:
         self._statuses: dict[str, str] = {}
         self._idle = asyncio.Event()
         self.requests = HostRequests(self)
+        self.channels = Channels(self)
         self._server: Any = None
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -70,6 +72,7 @@ class DataPlaneManager:
         for event_type in ev.EVENT_TYPES:
             self._unsubscribe.append(self._bus.subscribe(event_type, self._events.put_nowait))
         self._worker = asyncio.create_task(self._work(), name="dataplane-events")
+        self.channels.start()
         for node in list(self.topo.nodes.values()):
             self._add_sender(node)
             self._mark_full(node.id)
@@ -81,6 +84,7 @@ class DataPlaneManager:
             unsubscribe()
         if self._server is not None:
             await self._server.stop()
+        await self.channels.stop()
         for sender in list(self.senders.values()):
             await sender.stop()
         if self._worker is not None:
@@ -146,6 +150,7 @@ class DataPlaneManager:
                     await ev.apply(self, item, marks)
                 except Exception:
                     _LOGGER.exception("data plane failed to apply %s", type(item).__name__)
+            self.channels.after_batch(marks)
             self._dispatch(marks)
             await self._flush_statuses()
 
@@ -229,6 +234,7 @@ class DataPlaneManager:
         delivery.pending.clear()
         if node is None:
             return True
+        keys = self.channels.filter_keys(node, keys)
         force = bool(delivery.restart_waiters)
         started = time.perf_counter()
         message = build(self.topo, self.builder, node, self.planner.view(node.id), delivery,
@@ -327,7 +333,9 @@ class DataPlaneManager:
         node = self.topo.nodes.get(cmd.node_id)
         if sender is None or node is None:
             return None
-        return ev.delivery_view(node, sender.delivery)
+        view = ev.delivery_view(node, sender.delivery)
+        view["vpc_subscriptions"] = self.channels.describe(node.id)
+        return view
 
     async def _resources(self, cmd: NodeDeliveryResources) -> list[dict[str, Any]]:
         sender = self.senders.get(cmd.node_id)

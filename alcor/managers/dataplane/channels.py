@@ -1,0 +1,273 @@
+"""The `auto` transport: Channel Selection per VPC (southbound spec §2.5).
+
+A VPC whose bound ports exceed `auto.upper_ports` switches to MQ: its neighbor states are
+published once to `alcor-vpc-<vpc>` and every `auto` host with ports in it subscribes,
+instead of each of them getting every neighbor pushed. Below `auto.lower_ports` it goes
+back to per-host gRPC (hysteresis). Revisions make duplicates harmless, so a host keeps
+getting the neighbors per host until its subscription is confirmed: nothing is lost.
+All transitions and publications run in one background task, one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from alcor.proto import schema
+from alcor.southbound import encoding
+from alcor.southbound.base import TransportError
+from alcor.southbound.builder import ENTER_OP, KIND_TYPE
+from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, Key, neighbor_key, port_of_neighbor
+
+if TYPE_CHECKING:
+    from alcor.managers.dataplane.manager import DataPlaneManager
+    from alcor.managers.dataplane.planner import Marks
+    from alcor.southbound.topology import NodeRec
+
+_LOGGER = logging.getLogger(__name__)
+MQ = "MQ"
+SUBSCRIBED = "SUBSCRIBED"
+SUBSCRIBE_DEADLINE_S = 120.0
+RETRY_S = 1.0
+
+
+class Channels:
+    """vpc_channel[v] ∈ {GRPC, MQ} and host_vpc_sub[(node, v)], with the worker that acts."""
+
+    def __init__(self, dp: DataPlaneManager) -> None:
+        self._dp = dp
+        self.mode: dict[str, str] = {}  # vpc -> "MQ" (absent = GRPC)
+        self.subs: dict[tuple[str, str], str] = {}  # (node, vpc) -> SUBSCRIBING | SUBSCRIBED
+        self.published: dict[str, dict[str, tuple[int, bool]]] = defaultdict(dict)
+        self._port_vpc: dict[str, str] = {}  # port -> its VPC (kept for deleted ports)
+        self._pending: dict[str, set[str]] = defaultdict(set)  # vpc -> ports to publish
+        self._dirty: set[str] = set()  # vpcs whose size may have crossed a threshold
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the worker."""
+        self._task = asyncio.create_task(self._run(), name="dataplane-channels")
+
+    async def stop(self) -> None:
+        """Stop the worker."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    # ---- called by the data plane on the event path (synchronous) ------------------------
+    def after_batch(self, marks: Marks) -> None:
+        """Route neighbor changes of MQ VPCs to their topic; note VPCs that may switch."""
+        topo = self._dp.topo
+        for node_id, keys in marks.items():
+            node = topo.nodes.get(node_id)
+            for key in [k for k in keys if k[0] == NEIGHBOR]:
+                port_id = port_of_neighbor(key[1])
+                vpc = self.vpc_of(port_id)
+                if vpc is None:
+                    continue
+                self._dirty.add(vpc)
+                if self.mode.get(vpc) == MQ:
+                    self._pending[vpc].add(port_id)
+                    if node is not None and self.subscribed(node_id, vpc):
+                        keys.discard(key)
+        if self._dirty or self._pending:
+            self._wake.set()
+
+    def vpc_of(self, port_id: str) -> str | None:
+        """Return the VPC of a port (remembered after the port is gone)."""
+        port = self._dp.topo.ports.get(port_id)
+        if port is not None:
+            self._port_vpc[port_id] = port.network_id
+            return port.network_id
+        return self._port_vpc.get(port_id)
+
+    def subscribed(self, node_id: str, vpc: str) -> bool:
+        """Return True when a host takes a VPC's neighbors from its topic."""
+        return self.subs.get((node_id, vpc)) == SUBSCRIBED
+
+    def filter_keys(self, node: NodeRec, keys: list[Key]) -> list[Key]:
+        """Drop the neighbor keys a subscribed `auto` host gets from VPC topics."""
+        if node.transport != "auto" or not self.mode:
+            return keys
+        return [k for k in keys if k[0] != NEIGHBOR
+                or not self.subscribed(node.id, self.vpc_of(port_of_neighbor(k[1])) or "")]
+
+    # ---- the worker ----------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._step()
+            except TransportError as exc:
+                _LOGGER.warning("channel selection: %s; retrying", exc)
+                await asyncio.sleep(RETRY_S)
+                self._wake.set()
+            except Exception:
+                _LOGGER.exception("channel selection failed; retrying")
+                await asyncio.sleep(RETRY_S)
+                self._wake.set()
+
+    async def _step(self) -> None:
+        auto = self._dp.config.auto
+        for vpc in list(self._dirty):
+            self._dirty.discard(vpc)
+            size = len(self._dp.topo.bound_in_network.get(vpc, ()))
+            if self.mode.get(vpc) != MQ and size > auto.upper_ports and self._auto_hosts(vpc):
+                await self._to_mq(vpc)
+            elif self.mode.get(vpc) == MQ and size < auto.lower_ports:
+                await self._to_grpc(vpc)
+        for vpc in list(self._pending):
+            ports = self._pending.pop(vpc)
+            if self.mode.get(vpc) == MQ:
+                await self._publish(vpc, ports)
+        for vpc in [v for v, m in self.mode.items() if m == MQ]:
+            await self._follow_hosts(vpc)
+
+    def _auto_hosts(self, vpc: str) -> set[str]:
+        topo = self._dp.topo
+        hosts = {topo.ports[p].node_id for p in topo.bound_in_network.get(vpc, ())}
+        return {h for h in hosts if h in topo.nodes and topo.nodes[h].transport == "auto"}
+
+    async def _kafka(self) -> Any:
+        anchor = next(iter(self._dp.topo.nodes.values()))
+        return await self._dp.transport_for(anchor, "kafka")
+
+    # ---- transitions ---------------------------------------------------------------------
+    async def _to_mq(self, vpc: str) -> None:
+        kafka = await self._kafka()
+        await kafka.create_vpc_topic(vpc)
+        self.mode[vpc] = MQ
+        await self._publish(vpc, set(self._dp.topo.bound_in_network.get(vpc, ())))
+        _LOGGER.info("VPC %s switched to its topic (%d bound ports)", vpc,
+                     len(self._dp.topo.bound_in_network.get(vpc, ())))
+        await self._follow_hosts(vpc)
+
+    async def _to_grpc(self, vpc: str) -> None:
+        self.mode.pop(vpc, None)
+        for (node_id, sub_vpc) in [k for k in self.subs if k[1] == vpc]:
+            await self._leave(node_id, vpc)
+        self.published.pop(vpc, None)
+        kafka = await self._kafka()
+        await kafka.delete_vpc_topic(vpc)
+        _LOGGER.info("VPC %s switched back to per-host delivery", vpc)
+
+    async def _follow_hosts(self, vpc: str) -> None:
+        """Subscribe auto hosts that have ports in the VPC; unsubscribe those that left."""
+        hosts = self._auto_hosts(vpc)
+        for node_id in sorted(hosts):
+            if not self.subscribed(node_id, vpc):
+                await self._join(node_id, vpc)
+        for (node_id, sub_vpc) in [k for k in self.subs if k[1] == vpc and k[0] not in hosts]:
+            await self._leave(node_id, vpc)
+
+    async def _join(self, node_id: str, vpc: str) -> None:
+        node = self._dp.topo.nodes[node_id]
+        self.subs[(node_id, vpc)] = "SUBSCRIBING"
+        kafka = await self._kafka()
+        status = await self._subscribe(node, kafka.vpc_topic(vpc), schema.SubscribeOperation.Subscribe)
+        if status != schema.OperationStatus.SUCCESS:
+            self.subs.pop((node_id, vpc), None)
+            raise TransportError(f"node {node_id} answered {status.name} to Subscribe")
+        self.subs[(node_id, vpc)] = SUBSCRIBED
+        sender = self._dp.senders.get(node_id)
+        if sender is not None:  # the topic carries them from now on
+            delivery = sender.delivery
+            for key in [k for k in delivery.pending if k[0] == NEIGHBOR
+                        and self.vpc_of(port_of_neighbor(k[1])) == vpc]:
+                del delivery.pending[key]
+
+    async def _leave(self, node_id: str, vpc: str) -> None:
+        """Hand a host back to per-host delivery: it holds the topic's revisions (§2.5)."""
+        # Not subscribed from here on, so the sender stops filtering these neighbors out.
+        self.subs.pop((node_id, vpc), None)
+        sender = self._dp.senders.get(node_id)
+        if sender is not None:
+            delivery = sender.delivery
+            for port_id, (revision, present) in self.published.get(vpc, {}).items():
+                key = (NEIGHBOR, neighbor_key(port_id))
+                # The host may hold any published state, deletes included when its consumer
+                # stops before reading them: withdraw per host unless still in its view
+                # (a DELETE of an unknown neighbor is a harmless SUCCESS).
+                delivery.sent[key] = (revision, True)
+                delivery.acked[key] = revision if present else revision - 1
+                delivery.mark([key])
+            sender.wake()
+        node = self._dp.topo.nodes.get(node_id)
+        if node is not None:
+            kafka = await self._kafka()
+            await self._subscribe(node, kafka.vpc_topic(vpc), schema.SubscribeOperation.Unsubscribe)
+
+    async def _subscribe(self, node: NodeRec, topic: str, operation: int) -> schema.OperationStatus:
+        grpc = await self._dp.transport_for(node, "grpc")
+        reply = await grpc.push_subscribe_info(
+            self._dp.target(node), schema.NodeSubscribeInfo(
+                subscribe_operation=operation, topic=topic, key=node.local_ip),
+            timeout=SUBSCRIBE_DEADLINE_S)
+        return schema.OperationStatus(reply.operation_status)
+
+    # ---- publication ---------------------------------------------------------------------
+    async def _publish(self, vpc: str, port_ids: set[str]) -> None:
+        from alcor_kafka.transport import VpcRecord  # the kafka extra, needed only here
+
+        kafka = await self._kafka()
+        records, published, deleted = [], {}, []
+        for port_id in sorted(port_ids):
+            record = self._record(vpc, port_id)
+            if record is None:
+                continue
+            key, value, revision, present = record
+            records.append(VpcRecord(key, value))
+            published[port_id] = (revision, present)
+            if not present:
+                deleted.append(key)
+        if not records:
+            return
+        await kafka.publish_vpc_records(vpc, records)
+        self.published[vpc].update(published)
+        for key in deleted:
+            kafka.schedule_tombstone(vpc, key)
+
+    def _record(self, vpc: str, port_id: str) -> tuple[str, bytes, int, bool] | None:
+        """Return (key, GoalStateV2 bytes, revision, present) of one neighbor on the topic."""
+        dp = self._dp
+        key = neighbor_key(port_id)
+        port = dp.topo.ports.get(port_id)
+        anchor = next(iter(dp.topo.nodes.values()))
+        entries: dict[int, list[bytes]] = defaultdict(list)
+        resources = []
+        if port is not None and port.node_id is not None and port.network_id == vpc:
+            built = dp.builder.config(NEIGHBOR, key, anchor)
+            if built is None:
+                return None
+            revision, present = built[0], True
+            entries[encoding.V2_FIELD[KIND_TYPE[NEIGHBOR]]].append(
+                dp.builder.entry(NEIGHBOR, key, ENTER_OP[NEIGHBOR], *built))
+            context = [(SUBNET, s) for s in port.subnet_ids] + [(VPC, vpc)]
+        elif self.published.get(vpc, {}).get(port_id, (0, False))[1]:
+            revision = dp.tombs.get((NEIGHBOR, key)) or self.published[vpc][port_id][0]
+            present = False
+            config = dp.builder.delete_config(NEIGHBOR, key, revision)
+            entries[encoding.V2_FIELD[KIND_TYPE[NEIGHBOR]]].append(
+                dp.builder.entry(NEIGHBOR, key, schema.OperationType.DELETE, revision, config))
+            context = []
+        else:
+            return None
+        resources.append(dp.builder.resource_entry(KIND_TYPE[NEIGHBOR], key))
+        for kind, name in context:
+            built = dp.builder.config(kind, name, anchor)
+            if built is not None:
+                entries[encoding.V2_FIELD[KIND_TYPE[kind]]].append(
+                    dp.builder.entry(kind, name, ENTER_OP[kind], *built))
+                resources.append(dp.builder.resource_entry(KIND_TYPE[kind], name))
+        return key, encoding.assemble_v2_parts("", resources, entries), revision, present
+
+    def describe(self, node_id: str) -> list[dict[str, Any]]:
+        """Return a node's VPC subscriptions (GET /nodes/{id} "vpc_subscriptions")."""
+        return [{"vpc_id": vpc, "topic": f"alcor-vpc-{vpc}", "state": state, "lag": None}
+                for (node, vpc), state in sorted(self.subs.items()) if node == node_id]
