@@ -17,7 +17,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from alcor.proto import schema
-from alcor.southbound import encoding
+from alcor.southbound import encoding, metrics
 from alcor.southbound.base import TransportError
 from alcor.southbound.builder import ENTER_OP, KIND_TYPE
 from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, Key, neighbor_key, port_of_neighbor
@@ -136,7 +136,18 @@ class Channels:
 
     async def _kafka(self) -> Any:
         anchor = next(iter(self._dp.topo.nodes.values()))
-        return await self._dp.transport_for(anchor, "kafka")
+        kafka = await self._dp.transport_for(anchor, "kafka")
+        kafka.set_reply_listener(self._on_topic_reply)
+        return kafka
+
+    def _on_topic_reply(self, reply: Any) -> None:
+        """Agents answer topic records only on failure: count and log them (no retry path:
+        the host resyncs on its next AGENT_RESTARTED or hand-back)."""
+        for status in reply.reply.operation_statuses:
+            name = schema.OperationStatus(status.operation_status).name
+            metrics.STATES_TOTAL.labels("vpc-topic", name).inc()
+            _LOGGER.warning("node %s answered %s for %s on %s", reply.node_id, name,
+                            status.resource_id, reply.topic)
 
     # ---- transitions ---------------------------------------------------------------------
     async def _to_mq(self, vpc: str) -> None:
