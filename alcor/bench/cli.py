@@ -30,6 +30,7 @@ ALL = ("api-create", "e2e", "fanout", "list", "scale")
                                                "(e2e, fanout, scale).")
 @click.option("--quick", is_flag=True, help="Small sizes: every scenario under a minute.")
 @click.option("--full", is_flag=True, help="Large sizes (1,000,000 ports for scale).")
+@click.option("--tiny", is_flag=True, hidden=True, help="Smallest sizes (the test suite's smoke run).")
 @click.option("--scenario", "chosen", multiple=True, type=click.Choice(ALL),
               help="Run only these scenarios (repeatable).")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None,
@@ -38,10 +39,11 @@ ALL = ("api-create", "e2e", "fanout", "list", "scale")
               help="Write a latency CDF per scenario (PNG).")
 @click.option("--agents", type=int, default=None, help="Reference agents for e2e.")
 def bench(url: str | None, token: str | None, api_only: bool, quick: bool, full: bool,
-          chosen: tuple[str, ...], json_file: str | None, plot_file: str | None,
+          tiny: bool, chosen: tuple[str, ...], json_file: str | None, plot_file: str | None,
           agents: int | None) -> None:
     """Measure alcor (or any Neutron endpoint) on this machine, side by side."""
-    sizes = scenarios.QUICK if quick else scenarios.FULL if full else scenarios.STANDARD
+    sizes = (scenarios.TINY if tiny else scenarios.QUICK if quick else scenarios.FULL if full
+             else scenarios.STANDARD)
     if agents is not None:
         sizes = scenarios.Sizes(**{**sizes.__dict__, "agents": agents})
     names = list(chosen) or list(ALL)

@@ -31,6 +31,8 @@ class Sizes:
     agents: int
 
 
+TINY = Sizes(seq=5, clients=2, concurrent=10, bulk_batches=1, bulk_size=10, list_stored=1_200,
+             fanout_hosts=10, fanout_ports=100, e2e_ports=10, e2e_rate=50.0, agents=2)
 QUICK = Sizes(seq=200, clients=16, concurrent=640, bulk_batches=3, bulk_size=500,
               list_stored=10_000, fanout_hosts=1000, fanout_ports=10_000, e2e_ports=200,
               e2e_rate=100.0, agents=8)
@@ -177,6 +179,7 @@ async def lists(client: Client, sizes: Sizes, progress: Progress) -> tuple[list[
 async def scale(server: Any, sizes: Sizes, progress: Progress) -> list[Samples]:
     """RSS with the stored ports, and start-up time / RSS after a restart."""
     samples = Samples(f"scale ({sizes.list_stored:,} ports stored)")
+    samples.count = 1  # one restart measured
     samples.extra["rss_mb_loaded"] = round(server.rss_mb() or 0, 1)
     await server.stop()
     await server.start()
