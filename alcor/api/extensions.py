@@ -31,6 +31,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                                                           "parameters."),
     "fip-port-details": ("Floating IP Port Details Extension",
                          "Add port_details attribute to Floating IP resource"),
+    "ip-substring-filtering": ("IP address substring filtering",
+                               "Provides IP address substring filtering when listing ports"),
+    "service-type": ("Neutron Service Type Management",
+                     "API for retrieving service providers for Neutron advanced services"),
     "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),
     "net-mtu-writable": ("Network MTU (writable)", "Provides a writable MTU attribute for a "
                                                    "network resource."),

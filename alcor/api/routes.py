@@ -91,6 +91,8 @@ def build_router(alcor: Any) -> Router:
     router.add(Route("GET", "/v2.0/extensions", webmod.extensions))
     router.add(Route("GET", "/v2.0/extensions/{alias}", webmod.extension))
     router.add(Route("POST", "/segments/createDefaultTable", webmod.segments_default_table))
+    router.add(Route("GET", "/v2.0/agents", webmod.agents))
+    router.add(Route("GET", "/v2.0/service-providers", webmod.service_providers))
     router.add(Route("GET", "/v2.0/availability_zones",
                      availability_zones(alcor.config.network.availability_zones)))
     for api in RESOURCE_APIS:

@@ -75,3 +75,13 @@ async def metrics(request: web.Request, params: dict[str, str]) -> web.Response:
 async def segments_default_table(request: web.Request, params: dict[str, str]) -> web.Response:
     """POST /segments/createDefaultTable: kept as a no-op for the original's setup scripts."""
     return http.json_response({})
+
+
+async def agents(request: web.Request, params: dict[str, str]) -> web.Response:
+    """GET /v2.0/agents: alcor has no Neutron agents (hosts are nodes): an empty list."""
+    return http.json_response({"agents": []})
+
+
+async def service_providers(request: web.Request, params: dict[str, str]) -> web.Response:
+    """GET /v2.0/service-providers: no pluggable service providers: an empty list."""
+    return http.json_response({"service_providers": []})

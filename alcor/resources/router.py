@@ -33,7 +33,8 @@ ROUTER = Resource(
         *std_attrs(status=Enum(("ACTIVE", "DOWN", "ERROR"))),
         Attr("admin_state_up", Bool(), default=True, update="Y"),
         Attr("external_gateway_info", GATEWAY, nullable=True, default=None, update="Y"),
-        Attr("routes", ListOf(ROUTE, unique=True), default=[], update="Y"),
+        # null clears the routes, like [] (Tempest's extra-route tests send it).
+        Attr("routes", ListOf(ROUTE, unique=True), default=[], update="Y", nullable=True),
         Attr("distributed", Bool(), default=True, create="A", update="A", read="A"),
     ),
     native_ignored=frozenset({"owner", "routetable", "gateway_ports", "availability_zones",

@@ -55,7 +55,8 @@ RULE_FIELDS = (
     Attr("port_range_min", Int(), nullable=True, default=None),
     Attr("port_range_max", Int(), nullable=True, default=None),
     Attr("remote_ip_prefix", Cidr(strict=False), nullable=True, default=None),
-    Attr("remote_group_id", Uuid(), nullable=True, default=None),
+    # Any string: an id that is no group (even a malformed one) is 404 SecurityGroupNotFound.
+    Attr("remote_group_id", String(255), nullable=True, default=None),
     Attr("revision_number", Int(), create="-"),
     Attr("created_at", String(None), create="-"),
     Attr("updated_at", String(None), create="-"),

@@ -16,7 +16,8 @@ EXTENSION_ALIASES = {
     "network-ip-availability", "network_availability_zone", "pagination", "port-security",
     "port-security-groups-filtering", "project-id", "provider", "quotas", "quota_details",
     "revision-if-match", "router", "security-group", "sorting", "standard-attr-description",
-    "standard-attr-revisions", "standard-attr-tag", "standard-attr-timestamp", "alcor"}
+    "standard-attr-revisions", "standard-attr-tag", "standard-attr-timestamp", "alcor",
+    "ip-substring-filtering", "service-type"}
 
 
 async def test_version_document(api, client):
@@ -328,3 +329,21 @@ async def test_served_bodies_match_the_openapi_schemas(api, net):
         validator = Draft202012Validator({**schema, "additionalProperties": False})
         for item in items:
             validator.validate(item)
+
+
+async def test_agents_and_service_providers_are_empty_lists(api):
+    """alcor has no Neutron agents and no service providers: both lists are empty."""
+    assert await api.get("/v2.0/agents") == {"agents": []}
+    assert await api.get("/v2.0/service-providers") == {"service_providers": []}
+
+
+async def test_ports_filter_by_ip_address_substring(api):
+    """fixed_ips=ip_address_substr=… matches ports whose address contains the text."""
+    net = await api.network()
+    subnet = await api.subnet(net["id"], "10.77.0.0/24")
+    a = (await api.ok("POST", "/v2.0/ports", {"port": {"network_id": net["id"], "fixed_ips": [
+        {"subnet_id": subnet["id"], "ip_address": "10.77.0.123"}]}}, 201))["port"]
+    await api.ok("POST", "/v2.0/ports", {"port": {"network_id": net["id"], "fixed_ips": [
+        {"subnet_id": subnet["id"], "ip_address": "10.77.0.45"}]}}, 201)
+    found = await api.get("/v2.0/ports?fixed_ips=ip_address_substr%3D0.12")
+    assert [p["id"] for p in found["ports"]] == [a["id"]]

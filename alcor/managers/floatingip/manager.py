@@ -14,7 +14,7 @@ from alcor.managers.common import (
     check_restricted, check_write, first_revision, stamp_new, tombstone,
 )
 from alcor.managers.floatingip.messages import (
-    CreateFloatingIps, DeleteFloatingIp, DisassociatePort, FloatingIpChanged,
+    CreateFloatingIps, DeleteFloatingIp, DeleteNetworkFloatingIps, DisassociatePort, FloatingIpChanged,
     FloatingIpsOfRouter, GetFloatingIp, ListFloatingIps, UpdateFloatingIp,
 )
 from alcor.managers.network.messages import GetNetwork
@@ -54,6 +54,7 @@ class FloatingIpManager(ResourceManager):
             (ListFloatingIps, self.list), (UpdateFloatingIp, self.update),
             (DeleteFloatingIp, self.delete), (DisassociatePort, self._disassociate_port),
             (FloatingIpsOfRouter, self._of_router),
+            (DeleteNetworkFloatingIps, self._delete_of_network),
         ):
             self._bus.handle(command, handler)
         await self._bus.call(RegisterUsageCounter(resource="floatingip", counter=_count))
@@ -243,11 +244,18 @@ class FloatingIpManager(ResourceManager):
             fip = self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, fip, "delete_floatingip")
             check_if_match(fip, cmd.if_match)
-            await self._bus.call(DeleteServicePort(port_id=fip["fip_port_id"]))
-            repo.delete(self._store.db, FLOATINGIP, fip["id"])
-            tombstone(self._store.db, "floatingip", fip["id"], fip["revision_number"] + 1)
-            self._bus.publish(FloatingIpChanged(floatingip=dict(fip), before=dict(fip),
-                                                deleted=True))
+            await self._release(fip)
+
+    async def _release(self, fip: dict[str, Any]) -> None:
+        await self._bus.call(DeleteServicePort(port_id=fip["fip_port_id"]))
+        repo.delete(self._store.db, FLOATINGIP, fip["id"])
+        tombstone(self._store.db, "floatingip", fip["id"], fip["revision_number"] + 1)
+        self._bus.publish(FloatingIpChanged(floatingip=dict(fip), before=dict(fip), deleted=True))
+
+    async def _delete_of_network(self, cmd: DeleteNetworkFloatingIps) -> None:
+        for fip in repo.find(self._store.db, FLOATINGIP,
+                             Where("t.floating_network_id = ?", (cmd.network_id,))):
+            await self._release(fip)
 
 
 def _disassociated() -> dict[str, Any]:

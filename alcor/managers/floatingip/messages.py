@@ -39,6 +39,13 @@ class DisassociatePort(Command[None]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteNetworkFloatingIps(Command[None]):
+    """Release every floating IP allocated from an external network being deleted."""
+
+    network_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FloatingIpsOfRouter(Command[list[dict[str, Any]]]):
     """Return the floating IPs associated through a router (internal)."""
 

@@ -19,6 +19,7 @@ from alcor.managers.network.messages import (
     CreateNetworks, DeleteNetwork, GetNetwork, ListNetworks, LookupNetwork, NetworkCreated,
     NetworkDeleted, NetworkUpdated, SetNetworkSubnets, UpdateNetwork,
 )
+from alcor.managers.floatingip.messages import DeleteNetworkFloatingIps
 from alcor.managers.port.messages import DeleteServicePort, QueryPorts
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.security_group.messages import EnsureDefaultSecurityGroup
@@ -30,6 +31,7 @@ from alcor.resources.repo import Where
 from alcor.store import Store
 
 _LOGGER = logging.getLogger(__name__)
+AUTO_DELETED = ("network:dhcp", "network:floatingip")
 OVERHEAD = {"vxlan": 50, "geneve": 50, "gre": 42, "vlan": 0, "flat": 0}
 PROVIDER = ("provider:network_type", "provider:physical_network", "provider:segmentation_id")
 
@@ -183,10 +185,14 @@ class NetworkManager(ResourceManager):
             check_write(cmd.ctx, net, "delete_network")
             check_if_match(net, cmd.if_match)
             ports = await self._bus.call(QueryPorts(network_id=net["id"]))
-            if any(port["device_owner"] != "network:dhcp" for port in ports):
+            if any(port["device_owner"] not in AUTO_DELETED for port in ports):
                 raise errors.NetworkInUse(net_id=net["id"])
+            # Floating IPs allocated from an external network go with it, as in Neutron
+            # (Tempest deletes an external network that still has one).
+            await self._bus.call(DeleteNetworkFloatingIps(network_id=net["id"]))
             for port in ports:  # DHCP ports go with their network (§3.3)
-                await self._bus.call(DeleteServicePort(port_id=port["id"]))
+                if port["device_owner"] == "network:dhcp":
+                    await self._bus.call(DeleteServicePort(port_id=port["id"]))
             await self._bus.call(DeleteNetworkSubnets(network_id=net["id"]))
             await self._bus.call(DeleteNetworkAcls(network_id=net["id"]))
             db = self._store.db

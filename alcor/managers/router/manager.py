@@ -86,7 +86,7 @@ class RouterManager(ResourceManager):
                       creating: bool) -> None:
         if ctx.is_admin:
             return
-        if "distributed" in given and not (creating and given["distributed"] is True):
+        if "distributed" in given:  # admin-only, whatever the value (Neutron's policy)
             raise deny(f"{action}:distributed")
         gateway = given.get("external_gateway_info") or {}
         if "enable_snat" in gateway and not (
@@ -109,8 +109,6 @@ class RouterManager(ResourceManager):
         db = self._store.db
         check_new_id(db, ROUTER, given, "Router")
         router = defaults(ROUTER, given)
-        if router["distributed"] is not True:
-            raise errors.InvalidInput(error_message="only distributed routers are supported")
         stamp_new(router, first_revision(db, "router", router["id"]) if "id" in given else 1)
         router.update({"status": "ACTIVE", "tags": sorted(set(router["tags"])),
                        "external_gateway_info": None, "gw_port_id": None, "routes": []})
@@ -118,7 +116,7 @@ class RouterManager(ResourceManager):
         repo.insert(db, ROUTER, router)
         if gateway:
             await self._set_gateway(ctx, router, gateway)
-        if given.get("routes"):
+        if given.get("routes"):  # None (null) means no routes
             await self._set_routes(router, given["routes"])
         return router
 
@@ -185,8 +183,6 @@ class RouterManager(ResourceManager):
             await self._check_gateway_network(cmd.ctx, given)
             if cmd.tag_op is not None:
                 given["tags"] = apply_tag_op(ROUTER, router, cmd.tag_op)
-            if given.get("distributed") is False:
-                raise errors.InvalidInput(error_message="only distributed routers are supported")
             diff = changed(router, {k: v for k, v in given.items()
                                     if k not in ("external_gateway_info", "routes")})
             touched = False

@@ -66,14 +66,16 @@ class SubnetManager(ResourceManager):
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         if ctx.view_project is None:
             return []
+        # Subnets of an external network are not readable by other projects (only the
+        # network is); those of a shared network are (Tempest's visibility tests).
         return [Where("t.project_id = ? OR t.network_id IN (SELECT id FROM networks WHERE "
-                      "shared = 1 OR router_external = 1)", (ctx.view_project,))]
+                      "shared = 1)", (ctx.view_project,))]
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         if ctx.view_project is None or obj["project_id"] == ctx.view_project:
             return True
         return self._store.db.execute(
-            "SELECT 1 FROM networks WHERE id = ? AND (shared = 1 OR router_external = 1)",
+            "SELECT 1 FROM networks WHERE id = ? AND shared = 1",
             [obj["network_id"]]).fetchone() is not None
 
     def decorate(self, objs):

@@ -34,7 +34,7 @@ async def test_create_router_has_neutron_defaults(admin):
 
 async def test_member_does_not_see_admin_only_distributed(p1):
     """`distributed` is admin-read: omitted for members and unknown as a filter or sort key."""
-    router = await p1.router(name="r1", distributed=True)
+    router = await p1.router(name="r1")
     assert "distributed" not in router
     await p1.fails("GET", f"{ROUTERS}?distributed=true", status=400, error="HTTPBadRequest")
     await p1.fails("GET", f"{ROUTERS}?sort_key=distributed", status=400, error="HTTPBadRequest")
@@ -42,13 +42,14 @@ async def test_member_does_not_see_admin_only_distributed(p1):
     assert shown["router"] == {"name": "r1"}
 
 
-async def test_non_distributed_router_is_invalid_input(admin):
-    """Only distributed routers exist: `distributed: false` is 400 InvalidInput (admin)."""
-    await admin.fails("POST", ROUTERS, {"router": {"distributed": False}}, status=400,
-                      error="InvalidInput")
-    router = await admin.router()
-    await admin.fails("PUT", f"{ROUTERS}/{router['id']}", {"router": {"distributed": False}},
-                      status=400, error="InvalidInput")
+async def test_admin_may_record_a_centralized_router_and_update_it(admin):
+    """`distributed` is recorded as set by an admin (Neutron's dvr extension; Tempest's
+    centralized-router tests); alcor still routes on every host that needs it."""
+    router = (await admin.ok("POST", ROUTERS, {"router": {"distributed": False}}, 201))["router"]
+    assert router["distributed"] is False
+    updated = await admin.ok("PUT", f"{ROUTERS}/{router['id']}",
+                             {"router": {"distributed": True}})
+    assert updated["router"]["distributed"] is True
 
 
 async def test_member_setting_distributed_is_policy_error(p1):
@@ -662,8 +663,9 @@ async def test_admin_sees_every_project_and_may_filter(admin, p1, p2):
 async def test_bulk_router_create_is_all_or_nothing(admin):
     """A failing item leaves no router behind."""
     reply = await admin.call("POST", ROUTERS, {"routers": [
-        {"name": "ok"}, {"name": "bad", "distributed": False}]})
-    assert (reply.status, reply.error) == (400, "InvalidInput")
+        {"name": "ok"}, {"name": "bad", "routes": [{"destination": "10.0.0.0/24",
+                                                    "nexthop": "192.0.2.1"}]}]})
+    assert (reply.status, reply.error) == (400, "InvalidRoutes")
     assert (await admin.get(ROUTERS))["routers"] == []
     body = await admin.ok("POST", ROUTERS, {"routers": [{"name": "a"}, {"name": "b"}]}, 201)
     assert [r["name"] for r in body["routers"]] == ["a", "b"]
