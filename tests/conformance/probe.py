@@ -25,6 +25,7 @@ AUTH_URL = os.environ["OS_AUTH_URL"]
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
 _MAC = re.compile(r"\b[0-9a-f]{2}(:[0-9a-f]{2}){5}\b")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?")
+_SERVER = re.compile(r"http://127\.0\.0\.1:\d+")
 
 
 class Normaliser:
@@ -37,6 +38,7 @@ class Normaliser:
         """Return text with IDs, MACs and timestamps replaced."""
         text = _UUID.sub(lambda m: self._name("ID", m.group(0)), text)
         text = _MAC.sub(lambda m: self._name("MAC", m.group(0)), text)
+        text = _SERVER.sub("<SERVER>", text)
         return _TIME.sub("<TIME>", text)
 
     def _name(self, kind: str, value: str) -> str:
