@@ -4,7 +4,7 @@
 # /work/shared/conformance/tempest.md for the reference setup this reproduces.
 #
 #   tests/conformance/run_tempest.sh [--target alcor|neutron] [--plugin|--plugin-only]
-#       [--regex RE] [--keystone-port N] [--server-port N] [--hold]
+#       [--regex RE] [--keystone-port N] [--server-port N] [--neutron-db sqlite|mariadb] [--hold]
 #
 # Work dir: $ALCOR_CONFORMANCE_DIR, default <repo>/.conformance. Venvs there are reused.
 # Everything this script starts is stopped when it exits, also on Ctrl-C.
@@ -29,6 +29,7 @@ CUSTOM_REGEX=
 KS_PORT=${KEYSTONE_PORT:-}
 SERVER_PORT=${SERVER_PORT:-}
 HOLD=0
+NEUTRON_DB=sqlite
 
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
@@ -40,21 +41,26 @@ while (($#)); do
         --keystone-port) KS_PORT=$2; shift ;;
         --server-port) SERVER_PORT=$2; shift ;;
         --hold) HOLD=1 ;;
+        --neutron-db) NEUTRON_DB=$2; shift ;;
         -h|--help) usage 0 ;;
         *) echo "unknown argument: $1" >&2; usage 2 >&2 ;;
     esac
     shift
 done
 [[ $TARGET == alcor || $TARGET == neutron ]] || { echo "--target must be alcor or neutron" >&2; exit 2; }
+[[ $NEUTRON_DB == sqlite || $NEUTRON_DB == mariadb ]] || { echo "--neutron-db: sqlite or mariadb" >&2; exit 2; }
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 # ---- cleanup: stop every process we started, whatever happens ---------------------------
 PIDS=()
+TEMPEST_PGID=
 cleanup() {
     local rc=$? pid
     trap - EXIT INT TERM
+    # tempest runs in its own process group (its test runner is a child process)
+    if [[ -n $TEMPEST_PGID ]]; then kill -TERM -- "-$TEMPEST_PGID" 2>/dev/null || true; fi
     for pid in "${PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
@@ -152,10 +158,39 @@ EOF
     log "keystone: $KS_URL"
 }
 
-# ---- Neutron 29: ML2, no agents, SQLite (schema from the models), Keystone auth ---------
+# ---- MariaDB for Neutron (--neutron-db mariadb): a private server on a unix socket -------
+# Neutron on SQLite can wedge in the long plugin suite ("database is locked" for every write
+# after a router update), which is why the reference plugin numbers come from MariaDB.
+start_mariadb() {
+    local d=$WORK/mariadb me
+    me=$(id -un)
+    command -v mariadbd > /dev/null || die "mariadbd not found: apt-get install -y mariadb-server"
+    rm -rf "$d" && mkdir -p "$d"
+    mariadb-install-db --no-defaults --datadir="$d/data" --user="$me" \
+        --auth-root-authentication-method=socket --auth-root-socket-user="$me" \
+        > "$d/install.log" 2>&1 || { tail -n 30 "$d/install.log" >&2; die "mariadb-install-db failed"; }
+    mariadbd --no-defaults --datadir="$d/data" --socket="$d/mysqld.sock" --skip-networking \
+        --pid-file="$d/mysqld.pid" --user="$me" --log-error="$d/error.log" &
+    PIDS+=($!)
+    local pid=$! deadline=$((SECONDS + 60))
+    until mariadb --no-defaults -S "$d/mysqld.sock" -u "$me" -e 'SELECT 1' > /dev/null 2>&1; do
+        kill -0 "$pid" 2>/dev/null || { tail -n 30 "$d/error.log" >&2; die "mariadbd exited"; }
+        ((SECONDS < deadline)) || die "mariadbd did not start within 60 s; log: $d/error.log"
+        sleep 0.3
+    done
+    mariadb --no-defaults -S "$d/mysqld.sock" -u "$me" -e "CREATE DATABASE neutron CHARACTER SET utf8;
+        CREATE USER neutron@localhost IDENTIFIED BY 'pass';
+        GRANT ALL PRIVILEGES ON neutron.* TO neutron@localhost;"
+    NEUTRON_DB_URL="mysql+pymysql://neutron:pass@localhost/neutron?unix_socket=$d/mysqld.sock&charset=utf8"
+    log "mariadb: $d/mysqld.sock"
+}
+
+# ---- Neutron 29: ML2, no agents, SQLite or MariaDB, Keystone auth -------------------------
 start_neutron() {
     local d=$WORK/neutron venv=$WORK/venv-neutron
     rm -rf "$d" && mkdir -p "$d"/etc/plugins/ml2 "$d"/state "$d"/lock
+    NEUTRON_DB_URL=sqlite:///$d/neutron.db
+    [[ $NEUTRON_DB == mariadb ]] && start_mariadb
     cp "$venv/etc/neutron/api-paste.ini" "$d/etc/"
     cat > "$d/etc/neutron.conf" <<EOF
 [DEFAULT]
@@ -176,7 +211,7 @@ debug = false
 use_stderr = true
 allow_overlapping_ips = true
 [database]
-connection = sqlite:///$d/neutron.db
+connection = $NEUTRON_DB_URL
 [oslo_concurrency]
 lock_path = $d/lock
 [oslo_messaging_notifications]
@@ -223,12 +258,17 @@ os.environ.setdefault("OS_NEUTRON_CONFIG_FILES", "neutron.conf;plugins/ml2/ml2_c
 sys.argv = ["neutron-api"]
 from neutron.wsgi.api import application  # noqa
 EOF
-    log "neutron: schema"
-    {
-        "$venv/bin/python" "$d/create_schema.py" "sqlite:///$d/neutron.db"
-        "$venv/bin/neutron-db-manage" --config-file "$d/etc/neutron.conf" \
-            --config-file "$d/etc/plugins/ml2/ml2_conf.ini" stamp heads
-    } > "$d/schema.log" 2>&1 || { tail -n 30 "$d/schema.log" >&2; die "neutron schema failed"; }
+    local manage=("$venv/bin/neutron-db-manage" --config-file "$d/etc/neutron.conf"
+                  --config-file "$d/etc/plugins/ml2/ml2_conf.ini")
+    log "neutron: schema ($NEUTRON_DB)"
+    if [[ $NEUTRON_DB == mariadb ]]; then
+        "${manage[@]}" upgrade heads > "$d/schema.log" 2>&1
+    else
+        # NOTE: the model-built schema lacks data that migrations insert (e.g. the default
+        # security group rule templates), which one plugin test notices.
+        { "$venv/bin/python" "$d/create_schema.py" "$NEUTRON_DB_URL" && "${manage[@]}" stamp heads; } \
+            > "$d/schema.log" 2>&1
+    fi || { tail -n 30 "$d/schema.log" >&2; die "neutron schema failed"; }
     "$venv/bin/gunicorn" --chdir "$d" -b "127.0.0.1:$SERVER_PORT" -w 1 --threads 1 \
         --timeout 120 --graceful-timeout 5 --pid "$d/api.pid" --log-level warning wsgi_app:application > "$d/api.log" 2>&1 &
     PIDS+=($!)
@@ -320,8 +360,14 @@ run_suite() {
     mkdir -p "$out"
     log "tempest: $name ($regex) -> $out"
     start=$(date +%s.%N)
-    (cd "$WORK/tempest/ws" && "$WORK/venv-tempest/bin/tempest" run --concurrency 1 --regex "$regex") \
-        > "$out/output.log" 2>&1 || rc=$?
+    # Own session and process group, so that cleanup can stop tempest and its test runner
+    # together; `wait` (unlike a foreground command) lets the INT/TERM trap run at once.
+    (cd "$WORK/tempest/ws" &&
+        exec setsid "$WORK/venv-tempest/bin/tempest" run --concurrency 1 --regex "$regex") \
+        > "$out/output.log" 2>&1 &
+    TEMPEST_PGID=$!
+    wait "$TEMPEST_PGID" || rc=$?
+    TEMPEST_PGID=
     end=$(date +%s.%N)
     (cd "$WORK/tempest/ws" &&
         "$WORK/venv-tempest/bin/stestr" last --subunit > "$out/results.subunit" 2>/dev/null
@@ -334,7 +380,7 @@ run_suite() {
     skipped=$(sed -nE 's/^ - Skipped: ([0-9]+)/\1/p' "$out/output.log" | tail -n 1)
     failed=$(sed -nE 's/^ - Failed: ([0-9]+)/\1/p' "$out/output.log" | tail -n 1)
     {
-        echo "target:   $TARGET ($SERVER_URL), keystone $KS_URL"
+        echo "target:   $TARGET ($SERVER_URL)$([[ $TARGET == neutron ]] && echo " on $NEUTRON_DB"), keystone $KS_URL"
         echo "suite:    $name  regex: $regex"
         echo "date:     $(date -u +%Y-%m-%dT%H:%M:%SZ)  host: $(hostname)  cpus: $(nproc)"
         echo "result:   Ran ${ran:-?}  Passed ${passed:-?}  Skipped ${skipped:-?}  Failed ${failed:-?}"
