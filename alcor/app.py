@@ -22,6 +22,7 @@ from alcor.managers.quota.manager import QuotaManager
 from alcor.managers.router.manager import RouterManager
 from alcor.managers.security_group.manager import SecurityGroupManager
 from alcor.managers.subnet.manager import SubnetManager
+from alcor.managers.subnetpool.manager import SubnetPoolManager
 from alcor.store import Store
 from alcor.store.schema import MIGRATIONS
 
@@ -80,6 +81,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         IpamManager(bus, store),
         NetworkManager(bus, store, config.network),
         SubnetManager(bus, store, config.subnet),
+        SubnetPoolManager(bus, store),
         SecurityGroupManager(bus, store),
         nodes := NodeManager(bus, store, config.southbound, config.nodes),
         PortManager(bus, store, config.port),

@@ -59,6 +59,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                                     "networks and access to external networks via a NAT "
                                     "gateway."),
     "security-group": ("security-group", "The security groups extension."),
+    "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
     "sorting": ("Sorting support", "Extension that indicates that sorting is enabled."),
     "standard-attr-description": ("standard-attr-description", "Extension to add descriptions "
                                                                "to standard attributes"),

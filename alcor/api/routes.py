@@ -22,6 +22,7 @@ from alcor.managers.port import messages as port
 from alcor.managers.router import messages as rtr
 from alcor.managers.security_group import messages as sg
 from alcor.managers.subnet import messages as subnet
+from alcor.managers.subnetpool import messages as pool
 from alcor.resources.base import validate_update
 from alcor.resources.floatingip import FLOATINGIP
 from alcor.resources.network import NETWORK
@@ -31,6 +32,7 @@ from alcor.resources.port import PORT
 from alcor.resources.router import ROUTER
 from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
 from alcor.resources.subnet import SUBNET
+from alcor.resources.subnetpool import SUBNETPOOL
 
 
 def _node_aliases(item: dict[str, Any]) -> dict[str, Any]:
@@ -54,6 +56,9 @@ RESOURCE_APIS = (
     ResourceApi(SUBNET, subnet.CreateSubnets, subnet.GetSubnet, subnet.ListSubnets,
                 subnet.UpdateSubnet, subnet.DeleteSubnet, v2_path="/v2.0/subnets",
                 native_path="subnets"),
+    ResourceApi(SUBNETPOOL, pool.CreateSubnetPools, pool.GetSubnetPool, pool.ListSubnetPools,
+                pool.UpdateSubnetPool, pool.DeleteSubnetPool, v2_path="/v2.0/subnetpools",
+                native_path="subnetpools"),
     ResourceApi(PORT, port.CreatePorts, port.GetPort, port.ListPorts, port.UpdatePort,
                 port.DeletePort, v2_path="/v2.0/ports", native_path="ports"),
     ResourceApi(SECURITY_GROUP, sg.CreateSecurityGroups, sg.GetSecurityGroup,

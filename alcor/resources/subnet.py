@@ -2,7 +2,9 @@
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
-from alcor.resources.types import Bool, Cidr, Enum, IntEnum, IpAddress, ListOf, Obj, String, Uuid
+from alcor.resources.types import (
+    Bool, Cidr, Enum, Int, IntEnum, IpAddress, ListOf, Obj, String, Uuid,
+)
 
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
 
@@ -20,7 +22,10 @@ SUBNET = Resource(
         *std_attrs(),
         Attr("network_id", Uuid(), create="R"),
         Attr("ip_version", IntEnum((4, 6)), create="Y"),
-        Attr("cidr", Cidr(), create="R"),
+        # Required unless a subnetpool_id lets the pool choose it (from `prefixlen`).
+        Attr("cidr", Cidr(), create="Y"),
+        Attr("prefixlen", Int(0, 128), column=None, read="never",
+             doc="write-only: the size of a CIDR allocated from subnetpool_id"),
         Attr("gateway_ip", IpAddress(), create="Y", update="Y", nullable=True),
         Attr("allocation_pools", ListOf(POOL), create="Y", update="Y"),
         Attr("dns_nameservers", ListOf(IpAddress(), unique=True), default=[], create="Y",

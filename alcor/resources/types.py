@@ -275,6 +275,7 @@ class ListOf(Type):
     unique: bool = False
     collapse_duplicates: bool = False
     max_items: int | None = None
+    min_items: int = 0
     key: Callable[[Any], Any] | None = None
 
     @property
@@ -292,6 +293,8 @@ class ListOf(Type):
                 raise Invalid(f"[{index}]: {exc}") from None
         if self.max_items is not None and len(out) > self.max_items:
             raise Invalid(f"more than {self.max_items} items")
+        if len(out) < self.min_items:
+            raise Invalid(f"at least {self.min_items} item(s) needed")
         if self.unique or self.collapse_duplicates:
             out = _unique(out, self.key or _freeze, collapse=self.collapse_duplicates)
         return out

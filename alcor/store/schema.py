@@ -38,7 +38,8 @@ def initial(db: sqlite_utils.Database) -> None:
         "allocation_pools": str, "dns_nameservers": str, "host_routes": str,
         "enable_dhcp": int, "ipv6_address_mode": str, "ipv6_ra_mode": str,
         "subnetpool_id": str, "attached_router_id": str, "seq": int, "gateway_mac": str,
-    }, pk="id", indexes=[("network_id", "seq"), ("project_id",), ("attached_router_id",)])
+    }, pk="id", indexes=[("network_id", "seq"), ("project_id",), ("attached_router_id",),
+                         ("subnetpool_id",)])
     _table(db, "ports", {
         **STD, "status": str, "network_id": str, "admin_state_up": int, "mac_address": str,
         "fixed_ips": str, "device_id": str, "device_owner": str, "security_groups": str,
@@ -96,6 +97,11 @@ def initial(db: sqlite_utils.Database) -> None:
     _table(db, "network_acls", {
         **untagged, "vpc_id": str, "associated_subnets": str,
     }, pk="id", indexes=[("project_id",), ("vpc_id",)])
+    _table(db, "subnetpools", {
+        **STD, "prefixes": str, "ip_version": int, "default_prefixlen": int, "min_prefixlen": int,
+        "max_prefixlen": int, "default_quota": int, "shared": int, "is_default": int,
+        "address_scope_id": str,
+    }, pk="id", indexes=[("project_id",)])
     _table(db, "network_acl_rules", {
         **untagged, "network_acl_id": str, "number": int, "direction": str, "ether_type": str,
         "protocol": str, "ip_prefix": str, "port_range_min": int, "port_range_max": int,

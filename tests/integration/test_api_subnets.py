@@ -172,11 +172,9 @@ async def test_dns_and_host_route_limits(api):
     ({"cidr": "fd00::/80", "ipv6_ra_mode": "dhcpv6-stateless"}, "InvalidInput"),
     ({"cidr": "fd00::/64", "ipv6_address_mode": "slaac", "enable_dhcp": False}, "InvalidInput"),
     ({"cidr": "fd00::/64", "ipv6_address_mode": "eui"}, "HTTPBadRequest"),
-    ({"cidr": "10.0.0.0/24", "subnetpool_id": "11111111-1111-4111-8111-111111111111"},
-     "HTTPBadRequest"),
 ])
 async def test_ipv6_mode_and_subnetpool_rules(api, attrs, error):
-    """IPv6 modes only on IPv6, equal when both set, /64 for auto modes; no subnet pools."""
+    """IPv6 modes only on IPv6, equal when both set, /64 for auto modes."""
     net = await api.network()
     reply = await _error(api, {"network_id": net["id"], **attrs})
     assert reply.error == error
@@ -324,3 +322,11 @@ async def test_subnet_put_without_changes_bumps_nothing_and_if_match_applies(api
     reply = await api.call("DELETE", path, headers={"If-Match": "revision_number=2"})
     assert reply.status == 412
     await api.ok("DELETE", path, headers={"If-Match": "revision_number=1"}, status=204)
+
+
+async def test_an_unknown_subnet_pool_is_not_found(api):
+    """A subnetpool_id that names no visible pool is 404 SubnetPoolNotFound."""
+    net = await api.network()
+    reply = await _error(api, {"network_id": net["id"], "cidr": "10.0.0.0/24",
+                               "subnetpool_id": "11111111-1111-4111-8111-111111111111"}, 404)
+    assert reply.error == "SubnetPoolNotFound"

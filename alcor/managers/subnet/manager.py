@@ -23,6 +23,7 @@ from alcor.managers.network.messages import GetNetwork, LookupNetwork, SetNetwor
 from alcor.managers.port.messages import AddAutoAddresses, LookupPorts, RemoveSubnetAddresses
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.subnet import validation as v
+from alcor.managers.subnetpool.messages import AllocateFromPool, CountPoolSubnets
 from alcor.managers.subnet.messages import (
     CreateSubnets, DeleteNetworkSubnets, DeleteSubnet, GetSubnet, ListSubnets, LookupSubnets,
     SetAttachedRouter, SubnetCreated, SubnetDeleted, SubnetsOfNetwork, SubnetUpdated,
@@ -57,7 +58,7 @@ class SubnetManager(ResourceManager):
             (UpdateSubnet, self.update), (DeleteSubnet, self.delete),
             (SubnetsOfNetwork, self._of_network), (LookupSubnets, self._lookup_many),
             (DeleteNetworkSubnets, self._delete_of_network),
-            (SetAttachedRouter, self._set_router),
+            (SetAttachedRouter, self._set_router), (CountPoolSubnets, self._count_pool_subnets),
         ):
             self._bus.handle(command, handler)
         await self._bus.call(RegisterUsageCounter(resource="subnet", counter=_count))
@@ -109,14 +110,28 @@ class SubnetManager(ResourceManager):
             for project, count in counts.items():
                 await self._bus.call(CheckQuota(project_id=project, resource="subnet", count=count))
             for item, network in prepared:
-                out.append(await self._create_one(item, network))
+                out.append(await self._create_one(item, network, cmd.ctx))
         return self.decorate(out)
 
-    async def _create_one(self, given: dict[str, Any], network: dict[str, Any]) -> dict[str, Any]:
+    def _pool_cidrs(self, pool_id: str) -> list[str]:
+        return [row[0] for row in self._store.db.execute(
+            "SELECT cidr FROM subnets WHERE subnetpool_id = ?", [pool_id])]
+
+    async def _count_pool_subnets(self, cmd: CountPoolSubnets) -> int:
+        return len(self._pool_cidrs(cmd.pool_id))
+
+    async def _create_one(self, given: dict[str, Any], network: dict[str, Any],
+                          ctx: RequestContext) -> dict[str, Any]:
         db = self._store.db
         check_new_id(db, SUBNET, given, "Subnet")
         subnet = defaults(SUBNET, given)
         stamp_new(subnet, first_revision(db, "subnet", subnet["id"]) if "id" in given else 1)
+        v.check_cidr_source(subnet)
+        if subnet["subnetpool_id"] is not None:
+            subnet["cidr"] = await self._bus.call(AllocateFromPool(
+                ctx=ctx, pool_id=subnet["subnetpool_id"], ip_version=given.get("ip_version"),
+                cidr=given.get("cidr"), prefixlen=subnet.pop("prefixlen", None),
+                taken=self._pool_cidrs(subnet["subnetpool_id"])))
         cidr = v.check_cidr(subnet)
         subnet["cidr"] = str(cidr)
         others = await self._bus.call(SubnetsOfNetwork(network_id=network["id"]))
@@ -132,7 +147,6 @@ class SubnetManager(ResourceManager):
             subnet["allocation_pools"] = v.default_pools(cidr, subnet["gateway_ip"])
         v.check_lists(subnet["id"], cidr, subnet, self._config)
         v.check_ipv6_modes(cidr, subnet, subnet["enable_dhcp"])
-        v.check_subnetpool(subnet)
         subnet.update({"tags": sorted(set(subnet["tags"])), "attached_router_id": None,
                        "seq": _next_seq(db)})
         subnet["gateway_mac"] = await self._bus.call(

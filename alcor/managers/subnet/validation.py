@@ -147,13 +147,17 @@ def check_ipv6_modes(network: IPNetwork, given: dict[str, Any], enable_dhcp: boo
                       f"address format, which requires the prefix to be /64")
 
 
-def check_subnetpool(given: dict[str, Any]) -> None:
-    """Only null or "" are accepted: subnet pools are not supported."""
-    value = given.get("subnetpool_id")
-    if value not in (None, ""):
-        raise errors.HTTPBadRequest(msg="Invalid input for subnetpool_id. Reason: subnet pools "
-                                        "are not supported.")
-    given["subnetpool_id"] = None
+def check_cidr_source(given: dict[str, Any]) -> None:
+    """A subnet needs a cidr, or a subnetpool_id to allocate one from ("" means none)."""
+    if given.get("subnetpool_id") == "":
+        given["subnetpool_id"] = None
+    if given.get("subnetpool_id") is None:
+        if "prefixlen" in given:
+            raise errors.HTTPBadRequest(msg="Invalid input for prefixlen. Reason: prefixlen "
+                                            "needs a subnetpool_id.")
+        if given.get("cidr") is None:
+            raise errors.HTTPBadRequest(msg="Failed to parse request. Required attribute 'cidr' "
+                                            "not specified")
 
 
 def int_to_ip(value: int, version: int) -> str:

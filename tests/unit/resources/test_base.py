@@ -64,8 +64,9 @@ def test_read_only_attribute_in_post_and_put():
 def test_missing_required_attribute():
     """A missing required attribute names itself."""
     with pytest.raises(errors.HTTPBadRequest) as info:
-        validate_create(SUBNET, {"network_id": NET_ID})
-    assert _message(info) == "Failed to parse request. Required attribute 'cidr' not specified"
+        validate_create(SUBNET, {"cidr": "10.0.0.0/24"})
+    assert _message(info) == ("Failed to parse request. Required attribute 'network_id' not "
+                              "specified")
 
 
 def test_null_only_where_the_table_allows_it():

@@ -1,0 +1,1 @@
+"""Subnet pool manager package."""

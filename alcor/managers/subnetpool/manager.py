@@ -1,0 +1,195 @@
+"""Subnet pool manager: pools of prefixes, and CIDR allocation from them."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from alcor import errors
+from alcor.bus import Bus
+from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.common import (
+    RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
+    check_restricted, check_write, first_revision, stamp_new, tombstone,
+)
+from alcor.managers.subnetpool.messages import (
+    AllocateFromPool, CountPoolSubnets, CreateSubnetPools, DeleteSubnetPool, GetSubnetPool,
+    ListSubnetPools, UpdateSubnetPool,
+)
+from alcor.resources import repo
+from alcor.resources.base import defaults
+from alcor.resources.repo import Where
+from alcor.resources.subnetpool import SUBNETPOOL
+from alcor.store import Store
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class SubnetPoolInUse(errors.InUse):
+    """Subnets were allocated from the pool."""
+
+    message = "Unable to complete operation on subnet pool {subnet_pool_id}. {reason}."
+
+
+def invalid(message: str) -> errors.InvalidInput:
+    """Return InvalidInput with `message`."""
+    return errors.InvalidInput(error_message=message)
+
+
+class SubnetPoolManager(ResourceManager):
+    """Create, read, update and delete subnet pools; allocate subnet CIDRs from them."""
+
+    resource = SUBNETPOOL
+    name = "subnetpool"
+    requires = ("store", "bus")
+
+    def __init__(self, bus: Bus, store: Store) -> None:
+        super().__init__(bus, store)
+
+    async def start(self) -> None:
+        """Register the subnet pool commands."""
+        for command, handler in (
+            (CreateSubnetPools, self.create), (GetSubnetPool, self.get),
+            (ListSubnetPools, self.list), (UpdateSubnetPool, self.update),
+            (DeleteSubnetPool, self.delete), (AllocateFromPool, self._allocate),
+        ):
+            self._bus.handle(command, handler)
+
+    # ---- visibility: own or shared -------------------------------------------------------
+    def visible_where(self, ctx: RequestContext) -> list[Where]:
+        if ctx.view_project is None:
+            return []
+        return [Where("t.project_id = ? OR t.shared = 1", (ctx.view_project,))]
+
+    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+        return ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]
+
+    # ---- create / update / delete ----------------------------------------------------------
+    async def create(self, cmd: CreateSubnetPools) -> list[dict[str, Any]]:
+        """Create subnet pools."""
+        out = []
+        async with self._store.transaction():
+            for item in cmd.items:
+                check_create_project(cmd.ctx, item, "create_subnetpool")
+                check_restricted(SUBNETPOOL, "create_subnetpool", item, cmd.ctx, creating=True)
+                check_new_id(self._store.db, SUBNETPOOL, item, "Subnet pool")
+                pool = defaults(SUBNETPOOL, item)
+                stamp_new(pool, first_revision(self._store.db, "subnetpool", pool["id"])
+                          if "id" in item else 1)
+                _normalize(pool)
+                pool["tags"] = sorted(set(pool["tags"]))
+                repo.insert(self._store.db, SUBNETPOOL, pool)
+                out.append(pool)
+        return out
+
+    async def update(self, cmd: UpdateSubnetPool) -> dict[str, Any]:
+        """Update a subnet pool; prefixes may be added, never removed."""
+        async with self._store.transaction():
+            pool = self.get_visible(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, pool, "update_subnetpool")
+            check_restricted(SUBNETPOOL, "update_subnetpool", cmd.changes, cmd.ctx,
+                             creating=False)
+            check_if_match(pool, cmd.if_match)
+            given = dict(cmd.changes)
+            if cmd.tag_op is not None:
+                given["tags"] = apply_tag_op(SUBNETPOOL, pool, cmd.tag_op)
+            merged = {**pool, **given}
+            if "prefixes" in given:
+                old = [ipaddress.ip_network(p) for p in pool["prefixes"]]
+                new = [ipaddress.ip_network(p) for p in given["prefixes"]]
+                if any(not any(o.subnet_of(n) for n in new if o.version == n.version) for o in old):
+                    raise invalid("Existing prefixes must be a subset of the new prefixes")
+            _normalize(merged, updating=True)
+            diff = changed(pool, {k: merged[k] for k in given})
+            if diff:
+                repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
+        return pool
+
+    async def delete(self, cmd: DeleteSubnetPool) -> None:
+        """Delete a pool from which no subnet is allocated."""
+        async with self._store.transaction():
+            pool = self.get_visible(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, pool, "delete_subnetpool")
+            check_if_match(pool, cmd.if_match)
+            if await self._bus.call(CountPoolSubnets(pool_id=pool["id"])):
+                raise SubnetPoolInUse(subnet_pool_id=pool["id"],
+                                      reason="Subnets are allocated from it")
+            repo.delete(self._store.db, SUBNETPOOL, pool["id"])
+            tombstone(self._store.db, "subnetpool", pool["id"], pool["revision_number"] + 1)
+
+    # ---- allocation ------------------------------------------------------------------------
+    async def _allocate(self, cmd: AllocateFromPool) -> str:
+        pool = self.get_visible(cmd.ctx, cmd.pool_id)
+        if cmd.ip_version is not None and cmd.ip_version != pool["ip_version"]:
+            raise invalid(f"Subnet pool {pool['id']} has IP version {pool['ip_version']}")
+        prefixes = sorted((ipaddress.ip_network(p) for p in pool["prefixes"]),
+                          key=lambda n: (int(n.network_address), n.prefixlen))
+        taken = [ipaddress.ip_network(c) for c in cmd.taken]
+        if cmd.cidr is not None:
+            wanted = ipaddress.ip_network(cmd.cidr)
+            _check_length(pool, wanted.prefixlen)
+            if not any(wanted.version == p.version and wanted.subnet_of(p) for p in prefixes):
+                raise invalid(f"Cidr {wanted} is not within the prefixes of subnet pool "
+                              f"{pool['id']}")
+            if any(wanted.overlaps(t) for t in taken):
+                raise invalid(f"Cidr {wanted} overlaps a subnet of subnet pool {pool['id']}")
+            return str(wanted)
+        length = cmd.prefixlen if cmd.prefixlen is not None else pool["default_prefixlen"]
+        _check_length(pool, length)
+        for prefix in prefixes:
+            found = _first_free(prefix, length, taken)
+            if found is not None:
+                return str(found)
+        raise errors.Conflict(message=f"Unable to allocate a /{length} subnet from subnet pool "
+                                      f"{pool['id']}: no free prefix")
+
+
+def _normalize(pool: dict[str, Any], updating: bool = False) -> None:
+    """Derive ip_version and the prefix lengths; check they fit the prefixes."""
+    networks = [ipaddress.ip_network(p, strict=False) for p in pool["prefixes"]]
+    versions = {n.version for n in networks}
+    if len(versions) != 1:
+        raise invalid("Subnet pool prefixes must all be of one IP version")
+    version = versions.pop()
+    if pool.get("address_scope_id") not in (None, ""):
+        raise invalid("address scopes are not supported")
+    pool["address_scope_id"] = None
+    pool["prefixes"] = [str(n) for n in _collapse(networks)]
+    pool["ip_version"] = version
+    top = 32 if version == 4 else 128
+    pool.setdefault("max_prefixlen", top)
+    if pool.get("min_prefixlen") is None:
+        pool["min_prefixlen"] = min(n.prefixlen for n in networks)
+    if pool.get("default_prefixlen") is None:
+        pool["default_prefixlen"] = pool["min_prefixlen"]
+    low, default, high = pool["min_prefixlen"], pool["default_prefixlen"], pool["max_prefixlen"]
+    if not 0 <= low <= default <= high <= top:
+        raise invalid(f"Illegal prefix bounds: min_prefixlen {low}, default_prefixlen {default}, "
+                      f"max_prefixlen {high}")
+
+
+def _collapse(networks: list[Network]) -> list[Network]:
+    return list(ipaddress.collapse_addresses(networks))  # type: ignore[arg-type]
+
+
+def _check_length(pool: dict[str, Any], length: int) -> None:
+    if not pool["min_prefixlen"] <= length <= pool["max_prefixlen"]:
+        raise invalid(f"Prefix length {length} is outside [{pool['min_prefixlen']}, "
+                      f"{pool['max_prefixlen']}] of subnet pool {pool['id']}")
+
+
+def _first_free(prefix: Network, length: int, taken: list[Network]) -> Network | None:
+    """Return the lowest /length inside `prefix` that overlaps nothing taken."""
+    if length < prefix.prefixlen:
+        return None
+    size = 1 << (prefix.max_prefixlen - length)
+    start, last = int(prefix.network_address), int(prefix.broadcast_address)
+    cls = type(prefix)
+    while start + size - 1 <= last:
+        candidate = cls((start, length))
+        clashes = [t for t in taken if t.overlaps(candidate)]
+        if not clashes:
+            return candidate
+        end = max(int(t.broadcast_address) for t in clashes) + 1
+        start = (end + size - 1) // size * size  # the next aligned block after the clash
+    return None

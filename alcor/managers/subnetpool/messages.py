@@ -1,0 +1,50 @@
+"""Subnet pool manager contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alcor.bus import Command
+from alcor.managers.common import RequestContext
+from alcor.managers.crud import (
+    CreateCommand, DeleteCommand, GetCommand, ListCommand, UpdateCommand,
+)
+
+
+class CreateSubnetPools(CreateCommand):
+    """Create subnet pools."""
+
+
+class GetSubnetPool(GetCommand):
+    """Return one visible subnet pool."""
+
+
+class ListSubnetPools(ListCommand):
+    """List visible subnet pools."""
+
+
+class UpdateSubnetPool(UpdateCommand):
+    """Update a subnet pool (prefixes may only grow)."""
+
+
+class DeleteSubnetPool(DeleteCommand):
+    """Delete an unused subnet pool."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllocateFromPool(Command[str]):
+    """Choose (or check) a subnet CIDR inside a pool; `taken` are the pool's subnets."""
+
+    ctx: RequestContext
+    pool_id: str
+    ip_version: int | None
+    cidr: str | None
+    prefixlen: int | None
+    taken: list[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CountPoolSubnets(Command[int]):
+    """Return how many subnets were allocated from a pool (answered by the subnet manager)."""
+
+    pool_id: str

@@ -1,0 +1,55 @@
+"""Subnet pools (subnet_allocation): CRUD, and subnets allocated from a pool."""
+
+from __future__ import annotations
+
+POOLS = "/v2.0/subnetpools"
+
+
+async def test_pool_crud_and_tags(api):
+    """Create, show, update (prefixes grow only), tag and delete a pool."""
+    pool = (await api.ok("POST", POOLS, {"subnetpool": {
+        "name": "p", "prefixes": ["10.60.0.0/16"], "default_prefixlen": 24}}, 201))["subnetpool"]
+    assert (pool["ip_version"], pool["min_prefixlen"], pool["max_prefixlen"]) == (4, 16, 32)
+    assert pool["shared"] is False and pool["address_scope_id"] is None
+    updated = await api.ok("PUT", f"{POOLS}/{pool['id']}", {"subnetpool": {
+        "name": "q", "prefixes": ["10.60.0.0/16", "10.61.0.0/16"]}})
+    assert updated["subnetpool"]["prefixes"] == ["10.60.0.0/15"]
+    shrink = await api.call("PUT", f"{POOLS}/{pool['id']}",
+                            {"subnetpool": {"prefixes": ["10.60.0.0/24"]}})
+    assert (shrink.status, shrink.body["NeutronError"]["type"]) == (400, "InvalidInput")
+    await api.ok("PUT", f"{POOLS}/{pool['id']}/tags/blue", status=201)
+    assert (await api.get(f"{POOLS}/{pool['id']}"))["subnetpool"]["tags"] == ["blue"]
+    await api.ok("DELETE", f"{POOLS}/{pool['id']}", status=204)
+    assert (await api.call("GET", f"{POOLS}/{pool['id']}")).status == 404
+
+
+async def test_subnets_are_allocated_from_the_pool_without_overlap(api):
+    """Subnets with only a subnetpool_id get the lowest free /default_prefixlen; a given
+    prefixlen or cidr is honoured; a pool with subnets cannot be deleted."""
+    pool = (await api.ok("POST", POOLS, {"subnetpool": {
+        "name": "p", "prefixes": ["10.62.0.0/22"], "default_prefixlen": 24}}, 201))["subnetpool"]
+    net = await api.network()
+    first = (await api.ok("POST", "/v2.0/subnets", {"subnet": {
+        "network_id": net["id"], "ip_version": 4, "subnetpool_id": pool["id"]}}, 201))["subnet"]
+    second = (await api.ok("POST", "/v2.0/subnets", {"subnet": {
+        "network_id": net["id"], "ip_version": 4, "subnetpool_id": pool["id"],
+        "prefixlen": 23}}, 201))["subnet"]
+    assert (first["cidr"], second["cidr"]) == ("10.62.0.0/24", "10.62.2.0/23")
+    assert first["subnetpool_id"] == pool["id"]
+    clash = await api.call("POST", "/v2.0/subnets", {"subnet": {
+        "network_id": net["id"], "subnetpool_id": pool["id"], "cidr": "10.62.0.0/25"}})
+    assert clash.status == 400
+    full = await api.call("POST", "/v2.0/subnets", {"subnet": {
+        "network_id": net["id"], "subnetpool_id": pool["id"], "prefixlen": 23}})
+    assert full.status == 409
+    in_use = await api.call("DELETE", f"{POOLS}/{pool['id']}")
+    assert (in_use.status, in_use.body["NeutronError"]["type"]) == (409, "SubnetPoolInUse")
+
+
+async def test_subnet_without_cidr_or_pool_is_a_bad_request(api):
+    """Without cidr and without subnetpool_id the cidr is required."""
+    net = await api.network()
+    reply = await api.call("POST", "/v2.0/subnets", {"subnet": {"network_id": net["id"],
+                                                                "ip_version": 4}})
+    assert reply.status == 400
+    assert "cidr" in reply.body["NeutronError"]["message"]
