@@ -180,6 +180,8 @@ class RouterManager(ResourceManager):
             self._check_policy(cmd.ctx, cmd.changes, "update_router", creating=False)
             check_if_match(router, cmd.if_match)
             given = dict(cmd.changes)
+            if "routes" in given and given["routes"] is None:
+                given["routes"] = []  # null clears the routes, as [] does
             await self._check_gateway_network(cmd.ctx, given)
             if cmd.tag_op is not None:
                 given["tags"] = apply_tag_op(ROUTER, router, cmd.tag_op)

@@ -729,3 +729,10 @@ async def test_interface_on_a_slaac_subnet_blocks_its_deletion(admin):
                       error="SubnetInUse")
     await admin.remove_interface(router["id"], subnet_id=subnet["id"])
     await admin.ok("DELETE", f"/v2.0/subnets/{subnet['id']}", status=204)
+
+
+async def test_routes_null_clears_the_extra_routes(admin):
+    """PUT {"routes": null} removes every extra route, like [] (Tempest sends null)."""
+    router = await admin.router()
+    cleared = await admin.ok("PUT", f"{ROUTERS}/{router['id']}", {"router": {"routes": None}})
+    assert cleared["router"]["routes"] == []
