@@ -35,6 +35,8 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                                "Provides IP address substring filtering when listing ports"),
     "service-type": ("Neutron Service Type Management",
                      "API for retrieving service providers for Neutron advanced services"),
+    "l3-ha": ("HA Router extension", "Adds HA capability to routers (recorded: alcor routers "
+                                     "are distributed to every host that needs them)."),
     "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),
     "net-mtu-writable": ("Network MTU (writable)", "Provides a writable MTU attribute for a "
                                                    "network resource."),

@@ -36,6 +36,9 @@ ROUTER = Resource(
         # null clears the routes, like [] (Tempest's extra-route tests send it).
         Attr("routes", ListOf(ROUTE, unique=True), default=[], update="Y", nullable=True),
         Attr("distributed", Bool(), default=True, create="A", update="A", read="A"),
+        # Recorded for Neutron compatibility (l3-ha): alcor routers run on every host that
+        # needs them, so there is no router host whose failure HA would have to cover.
+        Attr("ha", Bool(), default=False, create="A", update="A", read="A"),
     ),
     native_ignored=frozenset({"owner", "routetable", "gateway_ports", "availability_zones",
                               "conntrack_helpers"}),

@@ -69,7 +69,7 @@ def initial(db: sqlite_utils.Database) -> None:
     _table(db, "tombstones", {"kind": str, "id": str, "revision": int}, pk=("kind", "id"))
     _table(db, "routers", {
         **STD, "status": str, "admin_state_up": int, "external_gateway_info": str,
-        "routes": str, "distributed": int, "gw_port_id": str,
+        "routes": str, "distributed": int, "ha": int, "gw_port_id": str,
     }, pk="id", indexes=[("project_id",)])
     _table(db, "security_groups", {**STD, "is_default": int},
            pk="id", indexes=[("project_id",)])

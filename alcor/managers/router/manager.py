@@ -86,8 +86,9 @@ class RouterManager(ResourceManager):
                       creating: bool) -> None:
         if ctx.is_admin:
             return
-        if "distributed" in given:  # admin-only, whatever the value (Neutron's policy)
-            raise deny(f"{action}:distributed")
+        for name in ("distributed", "ha"):  # admin-only, whatever the value (Neutron's policy)
+            if name in given:
+                raise deny(f"{action}:{name}")
         gateway = given.get("external_gateway_info") or {}
         if "enable_snat" in gateway and not (
                 creating and gateway["enable_snat"] == self._config.enable_snat_by_default):

@@ -736,3 +736,13 @@ async def test_routes_null_clears_the_extra_routes(admin):
     router = await admin.router()
     cleared = await admin.ok("PUT", f"{ROUTERS}/{router['id']}", {"router": {"routes": None}})
     assert cleared["router"]["routes"] == []
+
+
+async def test_ha_is_admin_only_and_recorded(admin, p1):
+    """`ha` (l3-ha) is recorded as an admin sets it; members may not send it."""
+    router = (await admin.ok("POST", ROUTERS, {"router": {"ha": False, "distributed": False}},
+                             201))["router"]
+    assert router["ha"] is False and router["distributed"] is False
+    reply = await p1.fails("POST", ROUTERS, {"router": {"ha": True}}, status=403,
+                           error="PolicyNotAuthorized")
+    assert reply.message == "create_router:ha is disallowed by policy."
