@@ -1,4 +1,5 @@
-"""Gauges computed at scrape time: resources, ports by status, nodes, per-node delivery."""
+"""Gauges computed at scrape time: resources, ports by status, nodes, per-node delivery,
+store commits."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from alcor.southbound import metrics as sb
 RESOURCES = Gauge("alcor_resources", "Stored resources", ["type"])
 PORTS = Gauge("alcor_ports", "Ports by status", ["status"])
 NODES = Gauge("alcor_nodes", "Registered nodes by transport", ["transport"])
+STORE = Gauge("alcor_store_writes", "Store commits and the transactions they carried "
+              "(group commit: transactions per commit)", ["kind"])
 COUNTED = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"),
            ("router", "routers"), ("floatingip", "floatingips"),
            ("security_group", "security_groups"), ("security_group_rule", "security_group_rules"),
@@ -31,6 +34,8 @@ def make_collector(alcor: Any) -> Any:
         for transport, count in db.execute(
                 "SELECT transport, COUNT(*) FROM nodes GROUP BY transport"):
             NODES.labels(transport).set(count)
+        STORE.labels("commits").set(alcor.store.commits)
+        STORE.labels("transactions").set(alcor.store.transactions)
         dataplane = alcor.extra.get("dataplane")
         if dataplane is not None:
             for node_id, sender in dataplane.senders.items():

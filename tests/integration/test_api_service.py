@@ -76,6 +76,16 @@ async def test_healthz_and_metrics(api, client):
     assert 'alcor_http_requests_total{method="GET",route="/v2.0/networks",status="200"}' in text
 
 
+async def test_metrics_count_store_commits_and_transactions(api, client):
+    """alcor_store_writes counts commits and the transactions they carried."""
+    await api.ok("POST", "/v2.0/networks", {"network": {"name": "counted"}}, status=201)
+    async with client.get("/metrics") as resp:
+        text = await resp.text()
+    values = {line.split("}")[0].split('"')[1]: float(line.split()[-1])
+              for line in text.splitlines() if line.startswith("alcor_store_writes{")}
+    assert values["commits"] >= 1 and values["transactions"] >= values["commits"]
+
+
 async def test_segments_default_table_is_a_no_op(api):
     """POST /segments/createDefaultTable answers 200 {} for the original's setup scripts."""
     assert await api.ok("POST", "/segments/createDefaultTable") == {}
