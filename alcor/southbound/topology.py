@@ -125,6 +125,8 @@ class Topology:
     bound_in_subnet: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     ports_on_node: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     bound_in_network: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # network -> node -> how many of its bound ports are there (hosts of a VPC, no scan)
+    hosts_in_network: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     subnets_of_router: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     network_by_vni: dict[int, str] = field(default_factory=dict)
     # (vni, ip) -> bound port owning it (fixed IP or allowed address pair): ON_DEMAND lookups
@@ -243,6 +245,8 @@ class Topology:
             return
         self.ports_on_node[rec.node_id].add(rec.id)
         self.bound_in_network[rec.network_id].add(rec.id)
+        hosts = self.hosts_in_network[rec.network_id]
+        hosts[rec.node_id] = hosts.get(rec.node_id, 0) + 1
         for subnet_id in rec.subnet_ids:
             self.bound_in_subnet[subnet_id].add(rec.id)
         vni = self._vni(rec.network_id)
@@ -256,6 +260,11 @@ class Topology:
             return
         self.ports_on_node[rec.node_id].discard(rec.id)
         self.bound_in_network[rec.network_id].discard(rec.id)
+        hosts = self.hosts_in_network[rec.network_id]
+        if hosts.get(rec.node_id, 0) <= 1:
+            hosts.pop(rec.node_id, None)
+        else:
+            hosts[rec.node_id] -= 1
         for subnet_id in rec.subnet_ids:
             self.bound_in_subnet[subnet_id].discard(rec.id)
         vni = self._vni(rec.network_id)

@@ -131,8 +131,8 @@ class Channels:
 
     def _auto_hosts(self, vpc: str) -> set[str]:
         topo = self._dp.topo
-        hosts = {topo.ports[p].node_id for p in topo.bound_in_network.get(vpc, ())}
-        return {h for h in hosts if h in topo.nodes and topo.nodes[h].transport == "auto"}
+        return {h for h in topo.hosts_in_network.get(vpc, ())
+                if h in topo.nodes and topo.nodes[h].transport == "auto"}
 
     async def _kafka(self) -> Any:
         anchor = next(iter(self._dp.topo.nodes.values()))
