@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +16,15 @@ from alcor.config import RetryConfig
 from alcor.southbound.view import Key
 
 _LOGGER = logging.getLogger(__name__)
+# A random uuid4 head per process plus a counter: unique ids for tracing without paying
+# for os.urandom on every message (a new host can mean a thousand messages at once).
+_REQUEST_ID_HEAD = str(uuid.uuid4())[:24]
+_REQUEST_ID_COUNTER = itertools.count(1)
+
+
+def next_request_id() -> str:
+    """Return a new uuid-shaped goal-state request id, unique within and across runs."""
+    return f"{_REQUEST_ID_HEAD}{next(_REQUEST_ID_COUNTER) & 0xFFFFFFFFFFFF:012x}"
 
 
 @dataclass(slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from alcor.southbound import encoding
 from alcor.southbound.builder import (
     CHANGE_OP, ENTER_OP, KIND_TYPE, TYPE_KIND, StateBuilder, state_bytes,
 )
-from alcor.southbound.sender import Carried, Delivery, Message
+from alcor.southbound.sender import Carried, Delivery, Message, next_request_id
 from alcor.southbound.topology import NodeRec, Topology
 from alcor.southbound.view import (
     CONTEXT_KINDS, DHCP, NEIGHBOR, PORT, ROUTER, SUBNET, VPC, HostView, Key, in_view,
@@ -88,7 +87,7 @@ def build(topo: Topology, builder: StateBuilder, node: NodeRec, view: HostView,
             draft.add(kind, name, ENTER_OP[kind], built[0], built[1], True, builder, v1)
     if not draft.carried:
         return None
-    request_id = str(uuid.uuid4())
+    request_id = next_request_id()
     if v1:
         payload = encoding.assemble_goal_state_v1(draft.v1)
     else:

@@ -6,7 +6,6 @@ import asyncio
 import ipaddress
 import logging
 import time
-import uuid
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -14,6 +13,7 @@ from alcor.proto import schema
 from alcor.southbound import encoding, metrics
 from alcor.southbound.base import TransportError
 from alcor.southbound.builder import ENTER_OP, KIND_TYPE
+from alcor.southbound.sender import next_request_id
 from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, neighbor_key
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class HostRequests:
         payload = encoding.assemble_goal_state_v2(node.local_ip, resources, entries)
         transport = await dp.transport_for(node, "grpc")  # on-demand always uses gRPC
         try:
-            reply = await transport.push(dp.target(node), payload, request_id=str(uuid.uuid4()),
+            reply = await transport.push(dp.target(node), payload, request_id=next_request_id(),
                                          timeout=dp.config.ondemand.push_deadline_s)
         except TransportError as exc:
             _LOGGER.warning("on-demand push to node %s failed: %s", node_id, exc)
