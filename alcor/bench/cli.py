@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -70,6 +71,7 @@ async def _run(names: list[str], sizes: scenarios.Sizes, url: str | None, token:
     server = None if url is not None else ServerProcess()
     results: list[Samples] = []
     started = time.time()
+    load_at_start = os.getloadavg()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), TimeElapsedColumn(), console=console, transient=True) as bar:
         tasks: dict[str, Any] = {}
@@ -96,7 +98,9 @@ async def _run(names: list[str], sizes: scenarios.Sizes, url: str | None, token:
         "alcor_version": __version__, "target": url or "alcor serve (fresh SQLite store)",
         "date": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(started)),
         "machine": {"python": platform.python_version(), "cpus": _cpus(),
-                    "platform": platform.platform()},
+                    "platform": platform.platform(),
+                    # other work on the machine skews every number: record it with them
+                    "load_avg_at_start": [round(x, 2) for x in load_at_start]},
         "sizes": sizes.__dict__, "scenarios": names,
         "results": [s.summary() for s in results],
         "samples": {s.name: s.latencies for s in results if len(s.latencies) > 1},
@@ -126,7 +130,6 @@ async def _scenarios(names: list[str], sizes: scenarios.Sizes, client: Any, serv
 
 
 def _cpus() -> int:
-    import os
     return len(os.sched_getaffinity(0))
 
 
