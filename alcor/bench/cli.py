@@ -38,10 +38,12 @@ ALL = ("api-create", "e2e", "fanout", "list", "scale")
               help="Write the results as JSON.")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
               help="Write a latency CDF per scenario (PNG).")
+@click.option("--markdown", "markdown_file", type=click.Path(dir_okay=False), default=None,
+              help="Write the results and targets as Markdown tables.")
 @click.option("--agents", type=int, default=None, help="Reference agents for e2e.")
 def bench(url: str | None, token: str | None, api_only: bool, quick: bool, full: bool,
           tiny: bool, chosen: tuple[str, ...], json_file: str | None, plot_file: str | None,
-          agents: int | None) -> None:
+          markdown_file: str | None, agents: int | None) -> None:
     """Measure alcor (or any Neutron endpoint) on this machine, side by side."""
     sizes = (scenarios.TINY if tiny else scenarios.QUICK if quick else scenarios.FULL if full
              else scenarios.STANDARD)
@@ -57,6 +59,10 @@ def bench(url: str | None, token: str | None, api_only: bool, quick: bool, full:
     if json_file:
         Path(json_file).write_text(json.dumps(report, indent=2))
         console.print(f"wrote {json_file}")
+    if markdown_file:
+        from alcor.bench.markdown import render
+        Path(markdown_file).write_text(render(report))
+        console.print(f"wrote {markdown_file}")
     if plot_file:
         from alcor.bench.plot import plot_cdf
         plot_cdf(report["samples"], plot_file)

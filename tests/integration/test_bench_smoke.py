@@ -15,10 +15,11 @@ pytestmark = pytest.mark.slow
 
 
 def test_bench_runs_every_scenario_and_writes_json(tmp_path):
-    """The tiny run covers api-create, list, scale, fanout and e2e, with a CDF plot."""
-    out, plot = tmp_path / "bench.json", tmp_path / "cdf.png"
+    """The tiny run covers api-create, list, scale, fanout and e2e, with a CDF plot and Markdown."""
+    out, plot, md = tmp_path / "bench.json", tmp_path / "cdf.png", tmp_path / "bench.md"
     result = subprocess.run(
-        [sys.executable, "-m", "alcor", "bench", "--tiny", "--json", str(out), "--plot", str(plot)],
+        [sys.executable, "-m", "alcor", "bench", "--tiny", "--json", str(out), "--plot", str(plot),
+         "--markdown", str(md)],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     report = json.loads(out.read_text())
@@ -34,3 +35,6 @@ def test_bench_runs_every_scenario_and_writes_json(tmp_path):
     e2e = next(r for r in report["results"] if r["name"].startswith("e2e at"))
     assert e2e["active"] == e2e["count"] == 10
     assert plot.stat().st_size > 1000
+    table = md.read_text()
+    assert "| scenario | count |" in table and "| target | measured | goal | met |" in table
+    assert table.count("\n| port create, 1 client |") == 1
