@@ -55,10 +55,12 @@ class Where:
 class _Codec:
     """Row <-> dict conversion for one resource, computed once."""
 
-    def __init__(self, resource: Resource, extra_columns: Sequence[str]) -> None:
-        attrs = resource.stored_attrs
-        self.columns = [a.column_name for a in attrs] + list(extra_columns)
-        self.names = [a.name for a in attrs] + list(extra_columns)
+    def __init__(self, resource: Resource, extra_columns: Sequence[str],
+                 only: frozenset[str] | None = None) -> None:
+        attrs = [a for a in resource.stored_attrs if only is None or a.name in only]
+        extra = [c for c in extra_columns if only is None or c in only]
+        self.columns = [a.column_name for a in attrs] + extra
+        self.names = [a.name for a in attrs] + extra
         self.column_of = {a.name: a.column_name for a in resource.attrs if a.column_name}
         self.codec_of = {a.name: a.codec for a in attrs}
         self.json_idx = [i for i, a in enumerate(attrs) if a.codec == "json"]
@@ -102,12 +104,19 @@ def register_extra_columns(resource: Resource, columns: Iterable[str]) -> None:
     """Declare internal columns of `resource`'s table that objects carry too."""
     _EXTRA_COLUMNS[resource.table] = tuple(columns)
     codec.cache_clear()
+    partial_codec.cache_clear()
 
 
 @functools.lru_cache(maxsize=None)
 def codec(resource: Resource) -> _Codec:
     """Return the cached codec of `resource`."""
     return _Codec(resource, _EXTRA_COLUMNS.get(resource.table, ()))
+
+
+@functools.lru_cache(maxsize=None)
+def partial_codec(resource: Resource, names: tuple[str, ...]) -> _Codec:
+    """Return a cached codec that reads only `names` (attributes or extra columns)."""
+    return _Codec(resource, _EXTRA_COLUMNS.get(resource.table, ()), frozenset(names))
 
 
 def insert(db: sqlite_utils.Database, resource: Resource, obj: Mapping[str, Any]) -> None:
@@ -162,9 +171,9 @@ def get_many(db: sqlite_utils.Database, resource: Resource,
 
 
 def find(db: sqlite_utils.Database, resource: Resource, where: Where,
-         order: str = "") -> list[dict[str, Any]]:
-    """Return the objects matching `where` (trusted SQL on alias t)."""
-    c = codec(resource)
+         order: str = "", names: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Return the objects matching `where` (trusted SQL on alias t), only `names` if given."""
+    c = codec(resource) if names is None else partial_codec(resource, names)
     sql = f"SELECT {c.select} FROM {resource.table} t WHERE {where.sql}"
     if order:
         sql += f" ORDER BY {order}"

@@ -109,6 +109,13 @@ class NodeRec:
     agent_type: str
 
 
+# The port attributes set_port reads: the start-up load asks the store for these only.
+PORT_FIELDS = ("id", "network_id", "project_id", "name", "mac_address", "device_id",
+               "device_owner", "fixed_ips", "allowed_address_pairs", "security_groups",
+               "binding:vif_type", "binding:host_id", "admin_state_up", "revision_number",
+               "neighbor_revision")
+
+
 @dataclass
 class Topology:
     """The committed network, indexed for goal-state computation."""

@@ -21,7 +21,7 @@ from alcor.managers.security_group.messages import (
 from alcor.managers.subnet.messages import ListSubnets, SubnetCreated, SubnetDeleted, SubnetUpdated
 from alcor.resources.repo import ListQuery
 from alcor.southbound.sender import Delivery
-from alcor.southbound.topology import NodeRec, Topology
+from alcor.southbound.topology import PORT_FIELDS, NodeRec, Topology
 from alcor.southbound.view import (
     DHCP, NEIGHBOR, PORT, ROUTER, SECURITYGROUP, SUBNET, VPC, neighbor_key,
 )
@@ -49,7 +49,7 @@ async def load(bus: Bus, topo: Topology) -> None:
         topo.set_subnet(sub)
     for router in (await bus.call(ListRouters(ctx=ctx, query=ListQuery()))).items:
         topo.set_router(router)
-    for port in await bus.call(QueryPorts()):
+    for port in await bus.call(QueryPorts(fields=PORT_FIELDS)):
         topo.set_port(port)
     await ensure_groups(bus, topo, {g for p in topo.ports.values() if p.node_id for g in p.sgs})
 

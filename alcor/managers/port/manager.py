@@ -399,7 +399,7 @@ class PortManager(ResourceManager):
             params.append(cmd.security_group_id)
         where = Where(" AND ".join(clauses) or "1", tuple(params))
         order = "t.id" + (f" LIMIT {int(cmd.limit)}" if cmd.limit else "")
-        return repo.find(self._store.db, PORT, where, order=order)
+        return repo.find(self._store.db, PORT, where, order=order, names=cmd.fields)
 
     async def _lookup_many(self, cmd: LookupPorts) -> dict[str, dict[str, Any]]:
         return repo.get_many(self._store.db, PORT, cmd.ids)

@@ -52,6 +52,7 @@ class QueryPorts(Command[list[dict[str, Any]]]):
     not_project: str | None = None
     security_group_id: str | None = None
     limit: int | None = None
+    fields: tuple[str, ...] | None = None  # only these attributes (a lean bulk read)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
