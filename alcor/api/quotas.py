@@ -13,7 +13,7 @@ from alcor.config import Config
 from alcor.managers.quota.messages import (
     QUOTA_RESOURCES, DeleteQuota, GetQuota, ListQuotas, UpdateQuota,
 )
-from alcor.resources.types import Int, Invalid
+from alcor.resources.types import Bool, Int, Invalid
 
 
 class QuotaHandlers:
@@ -66,9 +66,24 @@ class QuotaHandlers:
         return http.empty()
 
 
+# Neutron's quota-check-limit flags. alcor never checks a new limit against usage (§9:
+# lowering a limit below usage is allowed), which is what `force: true` asks for, so both
+# flags are accepted as booleans and ignored (neutron-tempest-plugin sends `force: true`).
+# Deviation from the spec, where any key other than a resource is 400.
+LIMIT_CHECK_FLAGS = ("force", "check_limit")
+
+
 def _limits(body: Any) -> dict[str, int]:
     if not isinstance(body, dict):
         raise errors.HTTPBadRequest(msg="Malformed request body")
+    body = dict(body)
+    for flag in LIMIT_CHECK_FLAGS:
+        if flag in body:
+            try:
+                Bool().convert(body.pop(flag))
+            except Invalid as exc:
+                raise errors.HTTPBadRequest(msg=f"Invalid input for {flag}. Reason: {exc}.") \
+                    from None
     unknown = [k for k in body if k not in QUOTA_RESOURCES]
     if unknown:
         raise errors.HTTPBadRequest(msg=f"Unrecognized attribute(s) '{', '.join(unknown)}'")

@@ -128,3 +128,12 @@ async def test_native_quota_paths(api):
     listed = (await api.get("/project/p1/quotas"))["quotas"]
     assert [q["project_id"] for q in listed] == ["p1"]
     assert (await api.get("/project/p1/quotas/p1"))["quota"]["port"] == 7
+
+
+async def test_quota_update_accepts_neutron_force_and_check_limit_flags(api):
+    """`force` and `check_limit` (Neutron's quota-check-limit flags) are accepted and ignored."""
+    body = await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"force": True, "network": 0,
+                                                             "check_limit": False}})
+    assert body == {"quota": {**DEFAULTS, "network": 0}}
+    reply = await api.call("PUT", "/v2.0/quotas/p1", {"quota": {"force": "maybe", "port": 1}})
+    assert reply.status == 400
