@@ -137,3 +137,16 @@ async def test_quota_update_accepts_neutron_force_and_check_limit_flags(api):
     assert body == {"quota": {**DEFAULTS, "network": 0}}
     reply = await api.call("PUT", "/v2.0/quotas/p1", {"quota": {"force": "maybe", "port": 1}})
     assert reply.status == 400
+
+
+async def test_first_group_is_checked_before_the_default_group_is_created(api):
+    """A quota of 1 security group lets a new project create one (its default group is
+    created afterwards, uncounted at the check); the next create is 409."""
+    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"security_group": 1}})
+    body = {"security_group": {"name": "web", "project_id": "p1"}}
+    await api.ok("POST", "/v2.0/security-groups", body, 201)
+    reply = await api.call("POST", "/v2.0/security-groups", body)
+    assert reply.status == 409 and reply.error == "OverQuota"
+    names = {g["name"] for g in (await api.get("/v2.0/security-groups?project_id=p1"))
+             ["security_groups"]}
+    assert names == {"default", "web"}

@@ -143,11 +143,14 @@ class SecurityGroupManager(ResourceManager):
             for item in cmd.items:
                 project = check_create_project(cmd.ctx, item, "create_security_group")
                 counts[project] = counts.get(project, 0) + 1
-            for project in counts:
-                await self.ensure_default(project)
+            # Quota first, then the default group, as Neutron does: a project's first
+            # explicit group is checked against the groups that exist before its default
+            # group is created (neutron-tempest-plugin's "quota is full" test).
             for project, count in counts.items():
                 await self._bus.call(CheckQuota(project_id=project, resource="security_group",
                                                 count=count))
+            for project in counts:
+                await self.ensure_default(project)
             for item in cmd.items:
                 if item.get("name", "").lower() == "default":
                     raise errors.SecurityGroupDefaultAlreadyExists()
