@@ -68,7 +68,14 @@ def _filter_value(attr: Any, raw: str) -> Any:
 
 
 def _extra_filter(query: ListQuery, name: str, values: list[str]) -> None:
-    """fixed_ips=ip_address=X style filters: key=value pairs inside the value."""
+    """fixed_ips=ip_address=X style filters: key=value pairs inside the value.
+
+    Any other extra filter (e.g. a subnet's `shared`) is passed on as given, for the
+    resource's manager to interpret.
+    """
+    if name != "fixed_ips":
+        query.extra.setdefault(name, []).extend(values)
+        return
     for value in values:
         key, sep, rest = value.partition("=")
         if not sep or key not in ("ip_address", "subnet_id", "ip_address_substr"):

@@ -38,4 +38,7 @@ SUBNET = Resource(
         Attr("attached_router_id", Uuid(), create="-", nullable=True,
              doc="router with an interface on this subnet (Alcor extension)"),
     ),
+    # `shared=<bool>`: subnets whose network is (not) shared. Not an attribute, as in
+    # Neutron, where a subnet's shared state is its network's (neutron-tempest-plugin).
+    extra_filters=frozenset({"shared"}),
 )

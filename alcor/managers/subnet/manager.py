@@ -33,6 +33,7 @@ from alcor.resources import repo
 from alcor.resources.base import defaults
 from alcor.resources.repo import Where
 from alcor.resources.subnet import SUBNET
+from alcor.resources.types import Bool, Invalid
 from alcor.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -78,6 +79,23 @@ class SubnetManager(ResourceManager):
         return self._store.db.execute(
             "SELECT 1 FROM networks WHERE id = ? AND shared = 1",
             [obj["network_id"]]).fetchone() is not None
+
+    def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
+        """`shared=true|false`: the subnet's network is (not) shared (repeated = OR)."""
+        values = extra.get("shared")
+        if not values:
+            return []
+        wanted = set()
+        for raw in values:
+            try:
+                wanted.add(Bool().convert(raw))
+            except Invalid:
+                raise errors.HTTPBadRequest(msg=f"Invalid input for shared. Reason: '{raw}' "
+                                                "cannot be converted to boolean.") from None
+        if len(wanted) == 2:
+            return []
+        return [Where("t.network_id IN (SELECT id FROM networks WHERE shared = ?)",
+                      (1 if wanted.pop() else 0,))]
 
     def decorate(self, objs):
         """Hide the internal columns."""
