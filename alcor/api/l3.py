@@ -145,7 +145,7 @@ def add_ip_availability_routes(router: Router, alcor: Any) -> None:
             items = [{k: v for k, v in i.items() if k in fields} for i in items]
         body = {"network_ip_availabilities": items}
         body.update(links(request, "network_ip_availabilities", query,
-                          [{"id": n["id"]} for n in page.items], page.has_more,
+                          [{"id": n["id"]} for n in page.items],
                           alcor.config.api.public_base_url))
         return http.json_response(body)
 
