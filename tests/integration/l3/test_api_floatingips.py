@@ -154,6 +154,19 @@ async def test_associate_by_update_then_disassociate(p1, routed):
     assert body["floatingip"]["revision_number"] == 3
 
 
+async def test_an_empty_update_disassociates_as_neutron(p1, routed):
+    """PUT {"floatingip": {}} clears the association; a description-only PUT keeps it."""
+    fip = await p1.fip(routed["public"]["id"], port_id=routed["port"]["id"])
+    path = f"{FIPS}/{fip['id']}"
+    body = await p1.ok("PUT", path, {"floatingip": {"description": "d2"}})
+    assert body["floatingip"]["port_id"] == routed["port"]["id"]
+    await p1.ok("PUT", f"{path}/tags/red", status=201)
+    assert (await p1.get(path))["floatingip"]["port_id"] == routed["port"]["id"]
+    body = await p1.ok("PUT", path, {"floatingip": {}})
+    assert (body["floatingip"]["port_id"], body["floatingip"]["router_id"],
+            body["floatingip"]["description"]) == (None, None, "d2")
+
+
 async def test_reassociate_to_another_port_in_one_put(p1, routed):
     """Moving a floating IP to another port needs no disassociation first."""
     fip = await p1.fip(routed["public"]["id"], port_id=routed["port"]["id"])
@@ -327,6 +340,15 @@ async def test_floating_ips_are_isolated_between_projects(p1, p2, routed):
                            {"floatingip": {"port_id": routed["port"]["id"]}}, status=404,
                            error="PortNotFound")
     assert reply.message == f"Port {routed['port']['id']} could not be found."
+
+
+async def test_another_projects_port_on_my_network_is_400(admin, p1, routed):
+    """A port the member can read (on its network) but owned by another project is 400."""
+    fip = await p1.fip(routed["public"]["id"])
+    theirs = await admin.port(routed["network"]["id"], project_id="p3")
+    reply = await p1.fails("PUT", f"{FIPS}/{fip['id']}", {"floatingip": {"port_id": theirs["id"]}},
+                           status=400, error="BadRequest")
+    assert "owned by a different project" in reply.message
 
 
 async def test_admin_may_associate_any_projects_port(admin, p1, routed):
