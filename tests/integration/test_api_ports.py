@@ -335,10 +335,9 @@ async def test_security_group_defaults_and_rules(api, net):
                               "security_groups": [(await api.port(net["id"]))[
                                   "security_groups"][0]]}, 400)
     assert reply.error == "PortSecurityAndIPRequiredForSecurityGroups"
-    reply = await _post(api, {"network_id": net["id"], "fixed_ips": [],
-                              "security_groups": [(await api.port(net["id"]))[
-                                  "security_groups"][0]]}, 400)
-    assert reply.error == "PortSecurityAndIPRequiredForSecurityGroups"
+    default = (await api.port(net["id"]))["security_groups"][0]
+    bare = await api.port(net["id"], fixed_ips=[], security_groups=[default])
+    assert bare["security_groups"] == [default]  # no IP needed, as in Neutron
     reply = await _post(api, {"network_id": net["id"], "security_groups": [UNKNOWN]}, 404)
     assert reply.error == "SecurityGroupNotFound"
     assert reply.message == f"Security group {UNKNOWN} does not exist"
@@ -624,3 +623,20 @@ async def test_mac_generation_failure_when_the_prefix_space_is_full(make_api):
     reply = await api.call("POST", "/v2.0/ports", {"port": {"network_id": net["id"]}})
     assert reply.status == 503 and reply.error == "MacAddressGenerationFailure"
     assert reply.message == f"Unable to generate unique mac on network {net['id']}."
+
+
+async def test_groups_on_a_port_without_addresses(api):
+    """A port of a network without subnets takes and drops groups; each change bumps it."""
+    net = await api.network()
+    port = await api.port(net["id"])
+    group = (await api.ok("POST", "/v2.0/security-groups",
+                          {"security_group": {"name": "web"}}, 201))["security_group"]
+    path = f"/v2.0/ports/{port['id']}"
+    added = (await api.ok("PUT", path, {"port": {"security_groups": [group["id"]]}}))["port"]
+    assert added["security_groups"] == [group["id"]]
+    assert added["revision_number"] > port["revision_number"]
+    in_use = await api.call("DELETE", f"/v2.0/security-groups/{group['id']}")
+    assert in_use.status == 409
+    dropped = (await api.ok("PUT", path, {"port": {"security_groups": []}}))["port"]
+    assert dropped["security_groups"] == []
+    assert dropped["revision_number"] > added["revision_number"]

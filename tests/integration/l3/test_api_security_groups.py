@@ -510,14 +510,13 @@ async def test_rules_belong_to_their_groups_project(admin, p1):
 # ---- port security interplay (§5.1) -------------------------------------------------------
 
 async def test_port_security_rules(p1):
-    """Groups need port security and an IP; disabling security needs no groups or pairs."""
+    """Groups need port security (not an IP); disabling security needs no groups or pairs."""
     network, _ = await p1.lan("10.0.0.0/24")
     group = await p1.sg(name="web")
-    for attrs in ({"port_security_enabled": False, "security_groups": [group["id"]]},
-                  {"fixed_ips": [], "security_groups": [group["id"]]}):
-        reply = await p1.fails("POST", "/v2.0/ports", {"port": {"network_id": network["id"],
-                                                                **attrs}},
-                               status=400, error="PortSecurityAndIPRequiredForSecurityGroups")
+    reply = await p1.fails("POST", "/v2.0/ports", {"port": {
+        "network_id": network["id"], "port_security_enabled": False,
+        "security_groups": [group["id"]]}},
+        status=400, error="PortSecurityAndIPRequiredForSecurityGroups")
     assert reply.message == ("Port security must be enabled and port must have an IP address "
                              "in order to use security groups.")
     port = await p1.port(network["id"], security_groups=[group["id"]])
