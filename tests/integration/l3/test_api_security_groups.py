@@ -315,9 +315,12 @@ async def test_ports_on_portless_protocols_are_refused(p1, protocol):
         error="SecurityGroupInvalidProtocolForPort")
 
 
-@pytest.mark.parametrize("protocol", ["ipv6-icmp", "icmpv6", "58", 58])
+@pytest.mark.parametrize("protocol", ["ipv6-icmp", "icmpv6", "58", 58, "ipv6-encap", 41,
+                                      "ipv6-route", 43, "ipv6-frag", "44", "ipv6-nonxt", 59,
+                                      "ipv6-opts", 60])
 async def test_ipv6_only_protocols_with_ipv4_conflict(p1, protocol):
-    """ICMPv6 names and 58 with IPv4 are 400 SecurityGroupEthertypeConflictWithProtocol."""
+    """IPv6-only protocols (names and numbers) with IPv4 are 400
+    SecurityGroupEthertypeConflictWithProtocol, as in Neutron."""
     group = await p1.sg(name="g")
     await p1.fails("POST", RULES, {"security_group_rule": {
         "security_group_id": group["id"], "direction": "ingress", "protocol": protocol,
