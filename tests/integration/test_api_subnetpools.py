@@ -9,7 +9,7 @@ async def test_pool_crud_and_tags(api):
     """Create, show, update (prefixes grow only), tag and delete a pool."""
     pool = (await api.ok("POST", POOLS, {"subnetpool": {
         "name": "p", "prefixes": ["10.60.0.0/16"], "default_prefixlen": 24}}, 201))["subnetpool"]
-    assert (pool["ip_version"], pool["min_prefixlen"], pool["max_prefixlen"]) == (4, 16, 32)
+    assert (pool["ip_version"], pool["min_prefixlen"], pool["max_prefixlen"]) == (4, "16", "32")
     assert pool["shared"] is False and pool["address_scope_id"] is None
     updated = await api.ok("PUT", f"{POOLS}/{pool['id']}", {"subnetpool": {
         "name": "q", "prefixes": ["10.60.0.0/16", "10.61.0.0/16"]}})
@@ -53,3 +53,19 @@ async def test_subnet_without_cidr_or_pool_is_a_bad_request(api):
                                                                 "ip_version": 4}})
     assert reply.status == 400
     assert "cidr" in reply.body["NeutronError"]["message"]
+
+
+async def test_prefix_lengths_are_strings_as_in_neutron(api):
+    """Create, show, list and update answer the prefix lengths as strings (Neutron's shape);
+    they are given as integers or numeric strings, and filter as integers."""
+    pool = (await api.ok("POST", POOLS, {"subnetpool": {
+        "name": "p", "prefixes": ["10.63.0.0/24"], "min_prefixlen": "29"}}, 201))["subnetpool"]
+    lengths = ("default_prefixlen", "min_prefixlen", "max_prefixlen")
+    assert [pool[k] for k in lengths] == ["29", "29", "32"]
+    shown = (await api.get(f"{POOLS}/{pool['id']}"))["subnetpool"]
+    assert [shown[k] for k in lengths] == ["29", "29", "32"]
+    listed = (await api.get(f"{POOLS}?min_prefixlen=29"))["subnetpools"]
+    assert [p["id"] for p in listed] == [pool["id"]] and listed[0]["max_prefixlen"] == "32"
+    updated = (await api.ok("PUT", f"{POOLS}/{pool['id']}", {"subnetpool": {
+        "min_prefixlen": 28, "max_prefixlen": "30"}}))["subnetpool"]
+    assert [updated[k] for k in lengths] == ["29", "28", "30"]

@@ -23,6 +23,7 @@ from alcor.resources.subnetpool import SUBNETPOOL
 from alcor.store import Store
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+PREFIXLENS = ("default_prefixlen", "min_prefixlen", "max_prefixlen")
 
 
 class SubnetPoolInUse(errors.InUse):
@@ -64,6 +65,10 @@ class SubnetPoolManager(ResourceManager):
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]
 
+    def decorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Render the prefix lengths as Neutron does (strings)."""
+        return [_public(o) for o in objs]
+
     # ---- create / update / delete ----------------------------------------------------------
     async def create(self, cmd: CreateSubnetPools) -> list[dict[str, Any]]:
         """Create subnet pools."""
@@ -80,7 +85,7 @@ class SubnetPoolManager(ResourceManager):
                 pool["tags"] = sorted(set(pool["tags"]))
                 repo.insert(self._store.db, SUBNETPOOL, pool)
                 out.append(pool)
-        return out
+        return self.decorate(out)
 
     async def update(self, cmd: UpdateSubnetPool) -> dict[str, Any]:
         """Update a subnet pool; prefixes may be added, never removed."""
@@ -103,7 +108,7 @@ class SubnetPoolManager(ResourceManager):
             diff = changed(pool, {k: merged[k] for k in given})
             if diff:
                 repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
-        return pool
+        return _public(pool)
 
     async def delete(self, cmd: DeleteSubnetPool) -> None:
         """Delete a pool from which no subnet is allocated."""
@@ -142,6 +147,13 @@ class SubnetPoolManager(ResourceManager):
                 return str(found)
         raise errors.Conflict(message=f"Unable to allocate a /{length} subnet from subnet pool "
                                       f"{pool['id']}: no free prefix")
+
+
+def _public(pool: dict[str, Any]) -> dict[str, Any]:
+    """Return the API shape of a pool: its prefix lengths as strings, as Neutron's API has
+    them (neutron-tempest-plugin compares them with the strings it sent). Stored as integers;
+    filters and sorting still take integers."""
+    return {**pool, **{key: str(pool[key]) for key in PREFIXLENS}}
 
 
 def _normalize(pool: dict[str, Any], updating: bool = False) -> None:
