@@ -10,7 +10,7 @@ from alcor.bus import Bus
 from alcor.managers.base import ResourceManager, apply_tag_op
 from alcor.managers.common import (
     RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
-    check_write, deny, first_revision, new_id, stamp_new, tombstone,
+    check_write, first_revision, foreign_project, new_id, stamp_new, tombstone,
 )
 from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
@@ -271,7 +271,7 @@ class SecurityGroupManager(ResourceManager):
                 check_write(cmd.ctx, group, "create_security_group_rule")
                 project = item.get("project_id") or group["project_id"]
                 if project != group["project_id"] and not cmd.ctx.is_admin:
-                    raise deny("create_security_group_rule:project_id")
+                    raise foreign_project()
                 prepared.append((item, group))
             counts: dict[str, int] = {}
             for _, group in prepared:

@@ -645,10 +645,11 @@ async def test_reader_may_list_but_not_write_routers(admin, p1):
 
 
 async def test_member_cannot_create_a_router_for_another_project(p1):
-    """project_id of another project is 403 create_router:project_id for members."""
-    reply = await p1.fails("POST", ROUTERS, {"router": {"project_id": "p2"}}, status=403,
-                           error="PolicyNotAuthorized")
-    assert reply.message == "create_router:project_id is disallowed by policy."
+    """project_id of another project is 400 for members, as in Neutron."""
+    reply = await p1.fails("POST", ROUTERS, {"router": {"project_id": "p2"}}, status=400,
+                           error="HTTPBadRequest")
+    assert reply.message == ("Specifying 'project_id' or 'tenant_id' other than the "
+                             "authenticated project in request requires admin privileges")
 
 
 async def test_admin_sees_every_project_and_may_filter(admin, p1, p2):

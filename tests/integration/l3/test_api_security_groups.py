@@ -501,13 +501,13 @@ async def test_reader_may_read_but_not_write_groups(admin, p1):
 
 
 async def test_rules_belong_to_their_groups_project(admin, p1):
-    """An admin's rule in p1's group belongs to p1; a member naming another project is 403."""
+    """An admin's rule in p1's group belongs to p1; a member naming another project is 400."""
     group = await p1.sg(name="web")
     rule = await admin.rule(group["id"], protocol="tcp", port_range_min=22)
     assert rule["project_id"] == "p1"
     await p1.fails("POST", RULES, {"security_group_rule": {
         "security_group_id": group["id"], "direction": "ingress", "project_id": "p2"}},
-        status=403, error="PolicyNotAuthorized")
+        status=400, error="HTTPBadRequest")
 
 
 # ---- port security interplay (§5.1) -------------------------------------------------------
