@@ -32,6 +32,7 @@ from alcor.managers.subnet.messages import (
 from alcor.resources import repo
 from alcor.resources.base import bad, defaults
 from alcor.resources.router import ROUTER
+from alcor.resources.types import Invalid, Uuid
 from alcor.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -273,6 +274,8 @@ class RouterManager(ResourceManager):
         if subnet_id is None and port_id is None or cmd.add and subnet_id and port_id:
             raise errors.BadRequest(resource="router", msg="Either subnet_id or port_id must "
                                                            "be specified")
+        # Ids that are not UUIDs are 400, as in Neutron (neutron-tempest-plugin), not 404.
+        subnet_id, port_id = _interface_id(subnet_id), _interface_id(port_id)
         async with self._store.transaction():
             router = self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, router, "add_router_interface" if cmd.add
@@ -441,3 +444,13 @@ def _gateway_changes(router: dict[str, Any], given: dict[str, Any]) -> bool:
 def _count(db: Any, project_id: str) -> int:
     return db.execute("SELECT COUNT(*) FROM routers WHERE project_id = ?",
                       [project_id]).fetchone()[0]
+
+
+def _interface_id(value: Any) -> str | None:
+    """Return a router interface body's subnet_id/port_id as a UUID; 400 when it is not one."""
+    if value is None:
+        return None
+    try:
+        return Uuid().convert(value)
+    except Invalid as exc:
+        raise errors.BadRequest(resource="router", msg=str(exc)) from None

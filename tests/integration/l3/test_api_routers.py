@@ -373,6 +373,21 @@ async def test_add_interface_by_port_rules(admin):
                       status=404, error="PortNotFound")
 
 
+async def test_interface_ids_that_are_not_uuids_are_400_as_neutron(admin):
+    """add/remove_router_interface with a non-UUID port_id or subnet_id is 400 BadRequest
+    (a well-formed unknown id stays 404)."""
+    router = await admin.router()
+    for action in ("add_router_interface", "remove_router_interface"):
+        for body in ({"port_id": "tempest-port-1"}, {"subnet_id": "bad-subnet"},
+                     {"port_id": 7}):
+            reply = await admin.fails("PUT", f"/v2.0/routers/{router['id']}/{action}", body,
+                                      status=400, error="BadRequest")
+            assert "is not a valid UUID" in reply.message
+    await admin.fails("PUT", f"/v2.0/routers/{router['id']}/add_router_interface",
+                      {"subnet_id": "33333333-3333-4333-8333-333333333333"}, status=404,
+                      error="SubnetNotFound")
+
+
 async def test_remove_interface_by_subnet_deletes_the_port(admin):
     """Removal deletes the interface port and clears attached_router_id."""
     _, subnet = await admin.lan("10.0.1.0/24")
