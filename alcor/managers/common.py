@@ -221,3 +221,10 @@ def visible_or_404(obj: Mapping[str, Any] | None, resource: Resource, obj_id: st
 def sorted_tags(tags: Iterable[str]) -> list[str]:
     """Return tags de-duplicated and sorted (the stored form)."""
     return sorted(set(tags))
+
+
+def subnet_mtu_minimum(subnets: Iterable[Mapping[str, Any]]) -> int:
+    """Return the smallest network MTU these subnets allow: 1280 with IPv6, 68 with IPv4
+    only, 0 without subnets (Neutron's NetworkMTUSubnetConflict rule)."""
+    versions = {s["ip_version"] for s in subnets}
+    return 1280 if 6 in versions else 68 if versions else 0
