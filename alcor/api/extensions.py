@@ -70,6 +70,9 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                                                              "resources."),
     "standard-attr-tag": ("Tag support for resources with standard attribute",
                           "Enables to set tag on resources with standard attribute."),
+    # Tags are accepted on every create, bulk ones included (neutron-tempest-plugin).
+    "tag-ports-during-bulk-creation": ("Tag Ports During Bulk Creation",
+                                       "Allow to tag ports during bulk creation"),
     "standard-attr-timestamp": ("Resource timestamps", "Adds created_at and updated_at fields "
                                                        "to all Neutron resources that have "
                                                        "Neutron standard attributes."),

@@ -640,3 +640,14 @@ async def test_groups_on_a_port_without_addresses(api):
     dropped = (await api.ok("PUT", path, {"port": {"security_groups": []}}))["port"]
     assert dropped["security_groups"] == []
     assert dropped["revision_number"] > added["revision_number"]
+
+
+async def test_ports_are_tagged_during_bulk_creation(api, net):
+    """tag-ports-during-bulk-creation: each bulk item keeps its own tags (none: [])."""
+    tags = [["tag-1", "tag-2", "tag-3"], ["tag-1", "tag-3"], []]
+    body = {"ports": [{"port": {"network_id": net["id"], "name": str(i), "tags": t}}
+                      for i, t in enumerate(tags)]}
+    created = (await api.ok("POST", "/v2.0/ports", body, 201))["ports"]
+    assert [p["tags"] for p in created] == tags
+    shown = await api.get(f"/v2.0/ports/{created[0]['id']}")
+    assert shown["port"]["tags"] == tags[0]
