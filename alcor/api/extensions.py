@@ -62,6 +62,8 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                                     "gateway."),
     "security-group": ("security-group", "The security groups extension."),
     "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
+    "subnetpool-prefix-ops": ("Subnet Pool Prefix Operations",
+                              "Provides support for adjusting the prefix list of subnet pools"),
     "sorting": ("Sorting support", "Extension that indicates that sorting is enabled."),
     "standard-attr-description": ("standard-attr-description", "Extension to add descriptions "
                                                                "to standard attributes"),

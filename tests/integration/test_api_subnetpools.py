@@ -69,3 +69,50 @@ async def test_prefix_lengths_are_strings_as_in_neutron(api):
     updated = (await api.ok("PUT", f"{POOLS}/{pool['id']}", {"subnetpool": {
         "min_prefixlen": 28, "max_prefixlen": "30"}}))["subnetpool"]
     assert [updated[k] for k in lengths] == ["29", "28", "30"]
+
+
+async def test_add_and_remove_prefixes(api):
+    """add_prefixes merges (overlaps collapse); remove_prefixes takes the space out again;
+    each answers {"prefixes": [...]} and bumps the pool."""
+    pool = (await api.ok("POST", POOLS, {"subnetpool": {
+        "name": "p", "prefixes": ["192.168.1.0/24", "10.10.10.0/24"],
+        "min_prefixlen": 16}}, 201))["subnetpool"]
+    path = f"{POOLS}/{pool['id']}"
+    added = await api.ok("PUT", f"{path}/add_prefixes", {"prefixes": ["192.168.2.0/24"]})
+    assert added == {"prefixes": ["10.10.10.0/24", "192.168.1.0/24", "192.168.2.0/24"]}
+    removed = await api.ok("PUT", f"{path}/remove_prefixes", {"prefixes": ["192.168.2.0/24"]})
+    assert removed == {"prefixes": ["10.10.10.0/24", "192.168.1.0/24"]}
+    wider = await api.ok("PUT", f"{path}/add_prefixes", {"prefixes": ["10.10.0.0/16"]})
+    assert wider == {"prefixes": ["10.10.0.0/16", "192.168.1.0/24"]}
+    hole = await api.ok("PUT", f"{path}/remove_prefixes", {"prefixes": ["10.10.128.0/17"]})
+    assert hole == {"prefixes": ["10.10.0.0/17", "192.168.1.0/24"]}
+    same = await api.ok("PUT", f"{path}/remove_prefixes", {"prefixes": ["172.16.0.0/12"]})
+    assert same == hole
+    shown = (await api.get(path))["subnetpool"]
+    assert shown["prefixes"] == hole["prefixes"] and shown["revision_number"] == 5
+
+
+async def test_prefix_ops_refusals(api):
+    """Removing space a subnet uses, or every prefix, is 400; so are other IP versions and
+    malformed bodies; another project's pool is 404."""
+    pool = (await api.ok("POST", POOLS, {"subnetpool": {
+        "name": "p", "prefixes": ["10.70.0.0/16"], "default_prefixlen": 24}}, 201))["subnetpool"]
+    path = f"{POOLS}/{pool['id']}"
+    net = await api.network()
+    await api.ok("POST", "/v2.0/subnets", {"subnet": {
+        "network_id": net["id"], "ip_version": 4, "subnetpool_id": pool["id"]}}, 201)
+    for action, body in (("remove_prefixes", {"prefixes": ["10.70.0.0/24"]}),
+                         ("add_prefixes", {"prefixes": ["2001:db8::/48"]}),
+                         ("add_prefixes", {"prefixes": "10.71.0.0/16"}),
+                         ("add_prefixes", {"prefixes": ["bad"]}),
+                         ("add_prefixes", {"subnetpool": {"prefixes": ["10.71.0.0/16"]}})):
+        reply = await api.call("PUT", f"{path}/{action}", body)
+        assert reply.status == 400, (action, body, reply.body)
+    other = await api.ok("POST", POOLS, {"subnetpool": {"name": "q",
+                                                        "prefixes": ["10.80.0.0/16"]}}, 201)
+    reply = await api.call("PUT", f"{POOLS}/{other['subnetpool']['id']}/remove_prefixes",
+                           {"prefixes": ["10.80.0.0/16"]})
+    assert reply.status == 400
+    reply = await api.as_("p2").call("PUT", f"{path}/add_prefixes",
+                                     {"prefixes": ["10.71.0.0/16"]})
+    assert reply.status == 404

@@ -23,7 +23,9 @@ from alcor.managers.network.messages import GetNetwork, LookupNetwork, SetNetwor
 from alcor.managers.port.messages import AddAutoAddresses, LookupPorts, RemoveSubnetAddresses
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.subnet import validation as v
-from alcor.managers.subnetpool.messages import AllocateFromPool, CountPoolSubnets
+from alcor.managers.subnetpool.messages import (
+    AllocateFromPool, CountPoolSubnets, PoolSubnetCidrs,
+)
 from alcor.managers.subnet.messages import (
     CreateSubnets, DeleteNetworkSubnets, DeleteSubnet, GetSubnet, ListSubnets, LookupSubnets,
     SetAttachedRouter, SubnetCreated, SubnetDeleted, SubnetsOfNetwork, SubnetUpdated,
@@ -60,6 +62,7 @@ class SubnetManager(ResourceManager):
             (SubnetsOfNetwork, self._of_network), (LookupSubnets, self._lookup_many),
             (DeleteNetworkSubnets, self._delete_of_network),
             (SetAttachedRouter, self._set_router), (CountPoolSubnets, self._count_pool_subnets),
+            (PoolSubnetCidrs, self._pool_subnet_cidrs),
         ):
             self._bus.handle(command, handler)
         await self._bus.call(RegisterUsageCounter(resource="subnet", counter=_count))
@@ -137,6 +140,9 @@ class SubnetManager(ResourceManager):
 
     async def _count_pool_subnets(self, cmd: CountPoolSubnets) -> int:
         return len(self._pool_cidrs(cmd.pool_id))
+
+    async def _pool_subnet_cidrs(self, cmd: PoolSubnetCidrs) -> list[str]:
+        return self._pool_cidrs(cmd.pool_id)
 
     async def _create_one(self, given: dict[str, Any], network: dict[str, Any],
                           ctx: RequestContext) -> dict[str, Any]:

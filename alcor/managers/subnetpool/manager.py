@@ -13,8 +13,8 @@ from alcor.managers.common import (
     check_restricted, check_write, first_revision, stamp_new, tombstone,
 )
 from alcor.managers.subnetpool.messages import (
-    AllocateFromPool, CountPoolSubnets, CreateSubnetPools, DeleteSubnetPool, GetSubnetPool,
-    ListSubnetPools, UpdateSubnetPool,
+    AllocateFromPool, CountPoolSubnets, CreateSubnetPools, DeleteSubnetPool,
+    EditSubnetPoolPrefixes, GetSubnetPool, ListSubnetPools, PoolSubnetCidrs, UpdateSubnetPool,
 )
 from alcor.resources import repo
 from alcor.resources.base import defaults
@@ -53,6 +53,7 @@ class SubnetPoolManager(ResourceManager):
             (CreateSubnetPools, self.create), (GetSubnetPool, self.get),
             (ListSubnetPools, self.list), (UpdateSubnetPool, self.update),
             (DeleteSubnetPool, self.delete), (AllocateFromPool, self._allocate),
+            (EditSubnetPoolPrefixes, self.edit_prefixes),
         ):
             self._bus.handle(command, handler)
 
@@ -109,6 +110,39 @@ class SubnetPoolManager(ResourceManager):
             if diff:
                 repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
         return _public(pool)
+
+    async def edit_prefixes(self, cmd: EditSubnetPoolPrefixes) -> list[str]:
+        """add_prefixes merges prefixes in; remove_prefixes takes address space out, unless a
+        subnet of the pool lies in it (400). Removing space the pool lacks changes nothing."""
+        action = "add_prefixes" if cmd.add else "remove_prefixes"
+        async with self._store.transaction():
+            pool = self.get_visible(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, pool, action)
+            if not cmd.prefixes:
+                return list(pool["prefixes"])
+            current = [ipaddress.ip_network(p) for p in pool["prefixes"]]
+            given = [ipaddress.ip_network(p, strict=False) for p in cmd.prefixes]
+            if cmd.add:
+                merged = {**pool, "prefixes": [*pool["prefixes"], *map(str, given)]}
+            else:
+                if not any(c.overlaps(g) for c in current for g in given
+                           if c.version == g.version):
+                    return list(pool["prefixes"])
+                cidrs = await self._bus.call(PoolSubnetCidrs(pool_id=pool["id"]))
+                if any(ipaddress.ip_network(c).overlaps(g) for c in cidrs for g in given
+                       if ipaddress.ip_network(c).version == g.version):
+                    raise errors.BadRequest(resource="subnetpool", msg=(
+                        "Illegal update to prefixes: One or more the prefixes to be removed is "
+                        "in use by a subnet"))
+                left = _subtract(current, given)
+                if not left:
+                    raise invalid("A subnet pool needs at least one prefix")
+                merged = {**pool, "prefixes": [str(n) for n in left]}
+            _normalize(merged, updating=True)
+            diff = changed(pool, {"prefixes": merged["prefixes"]})
+            if diff:
+                repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
+        return list(pool["prefixes"])
 
     async def delete(self, cmd: DeleteSubnetPool) -> None:
         """Delete a pool from which no subnet is allocated."""
@@ -178,6 +212,20 @@ def _normalize(pool: dict[str, Any], updating: bool = False) -> None:
     if not 0 <= low <= default <= high <= top:
         raise invalid(f"Illegal prefix bounds: min_prefixlen {low}, default_prefixlen {default}, "
                       f"max_prefixlen {high}")
+
+
+def _subtract(networks: list[Network], removed: list[Network]) -> list[Network]:
+    """Return `networks` minus the address space of `removed`, collapsed."""
+    left = list(networks)
+    for gone in removed:
+        kept: list[Network] = []
+        for net in left:
+            if net.version != gone.version or not net.overlaps(gone):
+                kept.append(net)
+            elif not gone.supernet_of(net):  # type: ignore[arg-type]
+                kept.extend(net.address_exclude(gone))  # type: ignore[arg-type]
+        left = kept
+    return _collapse(left)
 
 
 def _collapse(networks: list[Network]) -> list[Network]:
