@@ -29,6 +29,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                     "occur on the external gateway"),
     "filter-validation": ("Filter parameters validation", "Provides validation on filter "
                                                           "parameters."),
+    "floatingip-pools": ("Floating IP Pools Extension", "Provides a floating IP pools API."),
     "fip-port-details": ("Floating IP Port Details Extension",
                          "Add port_details attribute to Floating IP resource"),
     "ip-substring-filtering": ("IP address substring filtering",

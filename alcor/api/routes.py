@@ -8,7 +8,9 @@ from aiohttp import web
 
 from alcor import errors
 from alcor.api import http, service as webmod
-from alcor.api.l3 import add_ip_availability_routes, add_router_action_routes
+from alcor.api.l3 import (
+    add_floatingip_pool_routes, add_ip_availability_routes, add_router_action_routes,
+)
 from alcor.api.misc import availability_zones
 from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
@@ -110,6 +112,7 @@ def build_router(alcor: Any) -> Router:
                      acl.UpdateNetworkAclRules)
     add_router_action_routes(router, alcor)
     add_ip_availability_routes(router, alcor)
+    add_floatingip_pool_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
     for extra in alcor.extra.get("route_plugins", ()):

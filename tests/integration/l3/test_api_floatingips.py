@@ -375,3 +375,25 @@ async def test_client_ids_and_tags_on_floating_ips(admin, p1, public):
                                                  "id": wanted}}, status=409, error="Conflict")
     assert len(await _fip_ports(admin)) == 1  # the refused create released its address
     await p1.fails("GET", f"{FIPS}/{wanted}/tags/x", status=404, error="TagNotFound")
+
+
+async def test_floatingip_pools_list_ipv4_subnets_of_external_networks(admin, p1, public):
+    """GET /v2.0/floatingip-pools: each IPv4 subnet of a visible external network, owned by
+    the caller in the answer; a FIP from a pool's subnet lies in its CIDR."""
+    network, subnet = public
+    second = await admin.subnet(network["id"], "198.51.100.0/24")
+    await admin.subnet(network["id"], "2001:db8:9::/64")
+    await p1.lan("10.0.1.0/24")  # internal: not a pool
+    pools = (await p1.get("/v2.0/floatingip-pools"))["floatingip_pools"]
+    assert sorted(pools, key=lambda p: p["cidr"]) == [
+        {"subnet_id": second["id"], "subnet_name": "", "network_id": network["id"],
+         "cidr": "198.51.100.0/24", "project_id": "p1", "tenant_id": "p1"},
+        {"subnet_id": subnet["id"], "subnet_name": subnet["name"], "network_id": network["id"],
+         "cidr": "203.0.113.0/24", "project_id": "p1", "tenant_id": "p1"}]
+    fip = await p1.fip(network["id"], subnet_id=second["id"])
+    assert fip["floating_ip_address"].startswith("198.51.100.")
+    only = (await p1.get("/v2.0/floatingip-pools?fields=cidr"))["floatingip_pools"]
+    assert sorted(only, key=lambda p: p["cidr"]) == [{"cidr": "198.51.100.0/24"},
+                                                      {"cidr": "203.0.113.0/24"}]
+    await p1.fails("GET", "/v2.0/floatingip-pools?colour=red", status=400,
+                   error="HTTPBadRequest")
