@@ -52,6 +52,9 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "project-id": ("project_id field enabled", "Extension that indicates that project_id field "
                                                "is enabled."),
     "provider": ("Provider Network", "Expose mapping of virtual networks to physical networks"),
+    "quota-check-limit": ("Quota engine limit check", "Support for checking the resource "
+                                                      "usage before applying a new quota "
+                                                      "limit"),
     "quotas": ("Quota management support", "Expose functions for quotas management per tenant"),
     "quota_details": ("Quota details management support", "Expose functions for quotas usage "
                                                           "statistics per project"),

@@ -131,12 +131,26 @@ async def test_native_quota_paths(api):
 
 
 async def test_quota_update_accepts_neutron_force_and_check_limit_flags(api):
-    """`force` and `check_limit` (Neutron's quota-check-limit flags) are accepted and ignored."""
+    """`force` and `check_limit` (Neutron's quota-check-limit flags) are accepted; without
+    check_limit (or with force) a limit may go below the usage, with check_limit it may not."""
+    p1 = api.as_("p1")
+    await p1.network()
+    await p1.network()
     body = await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"force": True, "network": 0,
                                                              "check_limit": False}})
     assert body == {"quota": {**DEFAULTS, "network": 0}}
-    reply = await api.call("PUT", "/v2.0/quotas/p1", {"quota": {"force": "maybe", "port": 1}})
-    assert reply.status == 400
+    reply = await api.call("PUT", "/v2.0/quotas/p1", {"quota": {"network": 1,
+                                                                "check_limit": True}})
+    assert reply.status == 400 and reply.error == "HTTPBadRequest"
+    assert reply.message == ("Quota limit 1 for network must be greater than or equal to "
+                             "already used 2")
+    assert (await api.get("/v2.0/quotas/p1"))["quota"]["network"] == 0
+    for quota in ({"network": 2, "check_limit": True}, {"network": -1, "check_limit": True},
+                  {"network": 1, "check_limit": True, "force": True}):
+        await api.ok("PUT", "/v2.0/quotas/p1", {"quota": quota})
+    for quota in ({"force": "maybe", "port": 1}, {"port": 2**31}):
+        reply = await api.call("PUT", "/v2.0/quotas/p1", {"quota": quota})
+        assert reply.status == 400, quota
 
 
 async def test_first_group_is_checked_before_the_default_group_is_created(api):

@@ -18,7 +18,8 @@ EXTENSION_ALIASES = {
     "revision-if-match", "router", "security-group", "sorting", "standard-attr-description",
     "standard-attr-revisions", "standard-attr-tag", "standard-attr-timestamp", "alcor",
     "ip-substring-filtering", "service-type", "subnet_allocation", "l3-ha",
-    "tag-ports-during-bulk-creation", "subnetpool-prefix-ops", "floatingip-pools"}
+    "tag-ports-during-bulk-creation", "subnetpool-prefix-ops", "floatingip-pools",
+    "quota-check-limit"}
 
 
 async def test_version_document(api, client):
