@@ -164,3 +164,17 @@ async def test_first_group_is_checked_before_the_default_group_is_created(api):
     names = {g["name"] for g in (await api.get("/v2.0/security-groups?project_id=p1"))
              ["security_groups"]}
     assert names == {"default", "web"}
+
+
+async def test_a_new_groups_egress_rules_need_rule_quota(api):
+    """Creating a group also checks its two egress rules against the rule quota (409 with
+    none left), as in Neutron; the default group is still created."""
+    p1 = api.as_("p1")
+    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"security_group_rule": 5}})
+    reply = await p1.call("POST", "/v2.0/security-groups", {"security_group": {"name": "a"}})
+    assert reply.status == 409 and reply.error == "OverQuota"
+    assert reply.message == "Quota exceeded for resources: ['security_group_rule']."
+    assert [g["name"] for g in (await p1.get("/v2.0/security-groups"))["security_groups"]] \
+        == ["default"]
+    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"security_group_rule": 6}})
+    await p1.ok("POST", "/v2.0/security-groups", {"security_group": {"name": "a"}}, 201)

@@ -151,6 +151,12 @@ class SecurityGroupManager(ResourceManager):
                                                 count=count))
             for project in counts:
                 await self.ensure_default(project)
+            # The two egress rules of each new group count against the rule quota, as in
+            # Neutron (the spec had them never refused); the default group's never are.
+            for project, count in counts.items():
+                await self._bus.call(CheckQuota(project_id=project,
+                                                resource="security_group_rule",
+                                                count=count * len(EGRESS_ANY)))
             for item in cmd.items:
                 if item.get("name", "").lower() == "default":
                     raise errors.SecurityGroupDefaultAlreadyExists()
