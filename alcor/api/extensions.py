@@ -11,6 +11,8 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "allowed-address-pairs": ("Allowed Address Pairs", "Provides allowed address pairs"),
     "availability_zone": ("Availability Zone", "The availability zone extension."),
     "binding": ("Port Binding", "Expose port bindings of a virtual port to external application"),
+    "default-subnetpools": ("Default Subnetpools", "Provides ability to mark and use a "
+                                                   "subnetpool as the default."),
     "dvr": ("Distributed Virtual Router", "Enables configuration of Distributed Virtual Routers."),
     "empty-string-filtering": ("Empty String Filtering Extension",
                                "Allow filtering by attributes with empty string value"),

@@ -116,3 +116,41 @@ async def test_prefix_ops_refusals(api):
     reply = await api.as_("p2").call("PUT", f"{path}/add_prefixes",
                                      {"prefixes": ["10.71.0.0/16"]})
     assert reply.status == 404
+
+
+async def test_default_pools_and_use_default_subnetpool(api):
+    """One default pool per IP version (a second is 400); use_default_subnetpool allocates
+    from the default pool of the subnet's version, visible to the caller."""
+    v4 = (await api.ok("POST", POOLS, {"subnetpool": {
+        "name": "d4", "prefixes": ["10.90.0.0/16"], "default_prefixlen": 24, "shared": True,
+        "is_default": True}}, 201))["subnetpool"]
+    assert v4["is_default"] is True
+    again = await api.call("POST", POOLS, {"subnetpool": {
+        "name": "d4b", "prefixes": ["10.91.0.0/16"], "is_default": True}})
+    assert again.status == 400 and "Only one default may exist per IP family" in again.message
+    other = (await api.ok("POST", POOLS, {"subnetpool": {
+        "name": "o", "prefixes": ["10.92.0.0/16"]}}, 201))["subnetpool"]
+    assert other["is_default"] is False
+    reply = await api.call("PUT", f"{POOLS}/{other['id']}", {"subnetpool": {"is_default": True}})
+    assert reply.status == 400
+    member = api.as_("p1")
+    net = await member.network()
+    subnet = (await member.ok("POST", "/v2.0/subnets", {"subnet": {
+        "network_id": net["id"], "ip_version": 4, "use_default_subnetpool": True}},
+        201))["subnet"]
+    assert (subnet["subnetpool_id"], subnet["cidr"]) == (v4["id"], "10.90.0.0/24")
+    assert "use_default_subnetpool" not in subnet
+    for body, text in (
+            ({"ip_version": 6}, "No default subnetpool found for IPv6"),
+            ({"ip_version": 4, "subnetpool_id": other["id"]}, "cannot both be specified"),
+            ({}, "ip_version must be specified")):
+        reply = await member.call("POST", "/v2.0/subnets", {"subnet": {
+            "network_id": net["id"], "use_default_subnetpool": True, **body}})
+        assert reply.status == 400 and text in reply.message, body
+
+
+async def test_members_cannot_make_a_default_pool(api):
+    """is_default is admin-only on create (403)."""
+    reply = await api.as_("p1").call("POST", POOLS, {"subnetpool": {
+        "name": "d", "prefixes": ["10.93.0.0/16"], "is_default": True}})
+    assert reply.status == 403

@@ -24,7 +24,7 @@ from alcor.managers.port.messages import AddAutoAddresses, LookupPorts, RemoveSu
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.subnet import validation as v
 from alcor.managers.subnetpool.messages import (
-    AllocateFromPool, CountPoolSubnets, PoolSubnetCidrs,
+    AllocateFromPool, CountPoolSubnets, DefaultSubnetPool, PoolSubnetCidrs,
 )
 from alcor.managers.subnet.messages import (
     CreateSubnets, DeleteNetworkSubnets, DeleteSubnet, GetSubnet, ListSubnets, LookupSubnets,
@@ -134,6 +134,23 @@ class SubnetManager(ResourceManager):
                 out.append(await self._create_one(item, network, cmd.ctx))
         return self.decorate(out)
 
+    async def _default_pool(self, ctx: RequestContext, subnet: dict[str, Any]) -> str:
+        """use_default_subnetpool: the default pool of the subnet's IP version (Neutron's
+        default-subnetpools rules and messages)."""
+        if subnet.get("subnetpool_id") not in (None, ""):
+            raise errors.BadRequest(resource="subnets", msg="subnetpool_id and "
+                                                            "use_default_subnetpool cannot both "
+                                                            "be specified")
+        if subnet.get("cidr") is not None:
+            version = ipaddress.ip_network(subnet["cidr"], strict=False).version
+        elif subnet.get("ip_version") is not None:
+            version = subnet["ip_version"]
+        else:
+            raise errors.BadRequest(resource="subnets", msg="ip_version must be specified in "
+                                                            "the absence of cidr and "
+                                                            "subnetpool_id")
+        return await self._bus.call(DefaultSubnetPool(ctx=ctx, ip_version=version))
+
     def _pool_cidrs(self, pool_id: str) -> list[str]:
         return [row[0] for row in self._store.db.execute(
             "SELECT cidr FROM subnets WHERE subnetpool_id = ?", [pool_id])]
@@ -150,6 +167,8 @@ class SubnetManager(ResourceManager):
         check_new_id(db, SUBNET, given, "Subnet")
         subnet = defaults(SUBNET, given)
         stamp_new(subnet, first_revision(db, "subnet", subnet["id"]) if "id" in given else 1)
+        if subnet.pop("use_default_subnetpool", False):
+            subnet["subnetpool_id"] = await self._default_pool(ctx, subnet)
         v.check_cidr_source(subnet)
         if subnet["subnetpool_id"] is not None:
             subnet["cidr"] = await self._bus.call(AllocateFromPool(

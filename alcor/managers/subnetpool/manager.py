@@ -13,7 +13,7 @@ from alcor.managers.common import (
     check_restricted, check_write, first_revision, stamp_new, tombstone,
 )
 from alcor.managers.subnetpool.messages import (
-    AllocateFromPool, CountPoolSubnets, CreateSubnetPools, DeleteSubnetPool,
+    AllocateFromPool, CountPoolSubnets, CreateSubnetPools, DefaultSubnetPool, DeleteSubnetPool,
     EditSubnetPoolPrefixes, GetSubnetPool, ListSubnetPools, PoolSubnetCidrs, UpdateSubnetPool,
 )
 from alcor.resources import repo
@@ -53,7 +53,7 @@ class SubnetPoolManager(ResourceManager):
             (CreateSubnetPools, self.create), (GetSubnetPool, self.get),
             (ListSubnetPools, self.list), (UpdateSubnetPool, self.update),
             (DeleteSubnetPool, self.delete), (AllocateFromPool, self._allocate),
-            (EditSubnetPoolPrefixes, self.edit_prefixes),
+            (EditSubnetPoolPrefixes, self.edit_prefixes), (DefaultSubnetPool, self._default),
         ):
             self._bus.handle(command, handler)
 
@@ -83,6 +83,8 @@ class SubnetPoolManager(ResourceManager):
                 stamp_new(pool, first_revision(self._store.db, "subnetpool", pool["id"])
                           if "id" in item else 1)
                 _normalize(pool)
+                if pool["is_default"]:
+                    self._check_no_default(pool["ip_version"])
                 pool["tags"] = sorted(set(pool["tags"]))
                 repo.insert(self._store.db, SUBNETPOOL, pool)
                 out.append(pool)
@@ -106,10 +108,31 @@ class SubnetPoolManager(ResourceManager):
                 if any(not any(o.subnet_of(n) for n in new if o.version == n.version) for o in old):
                     raise invalid("Existing prefixes must be a subset of the new prefixes")
             _normalize(merged, updating=True)
+            if merged["is_default"] and not pool["is_default"]:
+                self._check_no_default(merged["ip_version"])
             diff = changed(pool, {k: merged[k] for k in given})
             if diff:
                 repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
         return _public(pool)
+
+    # ---- default pools (default-subnetpools) ------------------------------------------------
+    def _check_no_default(self, ip_version: int) -> None:
+        """At most one default pool per IP version (Neutron's rule and message)."""
+        if self._store.db.execute("SELECT 1 FROM subnetpools WHERE is_default = 1 AND "
+                                  "ip_version = ?", [ip_version]).fetchone():
+            raise invalid("A default subnetpool for this IP family has already been set. Only "
+                          "one default may exist per IP family")
+
+    async def _default(self, cmd: DefaultSubnetPool) -> str:
+        where = [Where("t.is_default = 1 AND t.ip_version = ?", (cmd.ip_version,)),
+                 *self.visible_where(cmd.ctx)]
+        found = repo.find(self._store.db, SUBNETPOOL,
+                          Where(" AND ".join(f"({w.sql})" for w in where),
+                                tuple(p for w in where for p in w.params)))
+        if not found:
+            raise errors.BadRequest(resource="subnets", msg=f"No default subnetpool found for "
+                                                            f"IPv{cmd.ip_version}")
+        return found[0]["id"]
 
     async def edit_prefixes(self, cmd: EditSubnetPoolPrefixes) -> list[str]:
         """add_prefixes merges prefixes in; remove_prefixes takes address space out, unless a

@@ -65,3 +65,11 @@ class EditSubnetPoolPrefixes(Command[list[str]]):
     id: str
     prefixes: list[str]
     add: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DefaultSubnetPool(Command[str]):
+    """Return the id of the default pool of `ip_version` visible to `ctx` (400 when none)."""
+
+    ctx: RequestContext
+    ip_version: int
