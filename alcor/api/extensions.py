@@ -63,6 +63,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "revision-if-match": ("If-Match constraints based on revision_number",
                           "Extension indicating that If-Match based on revision_number is "
                           "supported."),
+    "router-admin-state-down-before-update": (
+        "Enforce Router's Admin State Down Before Update Extension",
+        "Ensure that the admin state of a router is down (False) before updating the "
+        "distributed attribute"),
     "router": ("Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 "
                                     "networks and access to external networks via a NAT "
                                     "gateway."),

@@ -189,6 +189,13 @@ class RouterManager(ResourceManager):
                 given["tags"] = apply_tag_op(ROUTER, router, cmd.tag_op)
             diff = changed(router, {k: v for k, v in given.items()
                                     if k not in ("external_gateway_info", "routes")})
+            if "distributed" in diff and (router["admin_state_up"]
+                                          or given.get("admin_state_up", False)):
+                # router-admin-state-down-before-update, as Neutron: `distributed` changes
+                # only on a router that is down before and after the update.
+                raise errors.BadRequest(resource="router", msg=(
+                    "Cannot change the 'distributed' attribute of active routers. Please set "
+                    "router admin_state_up to False prior to upgrade"))
             touched = False
             if "external_gateway_info" in given and _gateway_changes(router, given):
                 await self._set_gateway(cmd.ctx, router, given["external_gateway_info"] or None)

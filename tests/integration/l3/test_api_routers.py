@@ -45,11 +45,31 @@ async def test_member_does_not_see_admin_only_distributed(p1):
 async def test_admin_may_record_a_centralized_router_and_update_it(admin):
     """`distributed` is recorded as set by an admin (Neutron's dvr extension; Tempest's
     centralized-router tests); alcor still routes on every host that needs it."""
-    router = (await admin.ok("POST", ROUTERS, {"router": {"distributed": False}}, 201))["router"]
+    router = (await admin.ok("POST", ROUTERS, {"router": {"distributed": False,
+                                                           "admin_state_up": False}},
+                             201))["router"]
     assert router["distributed"] is False
     updated = await admin.ok("PUT", f"{ROUTERS}/{router['id']}",
                              {"router": {"distributed": True}})
     assert updated["router"]["distributed"] is True
+
+
+async def test_distributed_changes_only_while_the_router_is_down(admin):
+    """router-admin-state-down-before-update: changing `distributed` on a router that is up
+    before or after the update is 400; down, it changes; an unchanged value is no change."""
+    router = (await admin.ok("POST", ROUTERS, {"router": {"distributed": False}}, 201))["router"]
+    path = f"{ROUTERS}/{router['id']}"
+    reply = await admin.fails("PUT", path, {"router": {"distributed": True}}, status=400,
+                              error="BadRequest")
+    assert "Please set router admin_state_up to False prior to upgrade" in reply.message
+    await admin.fails("PUT", path, {"router": {"distributed": True, "admin_state_up": False}},
+                      status=400, error="BadRequest")
+    await admin.ok("PUT", path, {"router": {"distributed": False, "name": "same"}})
+    await admin.ok("PUT", path, {"router": {"admin_state_up": False}})
+    await admin.fails("PUT", path, {"router": {"distributed": True, "admin_state_up": True}},
+                      status=400, error="BadRequest")
+    body = await admin.ok("PUT", path, {"router": {"distributed": True}})
+    assert body["router"]["distributed"] is True
 
 
 async def test_member_setting_distributed_is_policy_error(p1):
