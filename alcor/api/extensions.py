@@ -48,6 +48,8 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "network_availability_zone": ("Network Availability Zone", "Availability zone support for "
                                                                "network."),
     "pagination": ("Pagination support", "Extension that indicates that pagination is enabled."),
+    "port-mac-address-regenerate": ("Neutron Port MAC address regenerate",
+                                    "Network port MAC address regenerate"),
     "port-security": ("Port Security", "Provides port security"),
     "port-security-groups-filtering": ("Port filtering on security groups",
                                        "Provides security groups filtering when listing ports"),

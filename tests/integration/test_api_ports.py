@@ -651,3 +651,21 @@ async def test_ports_are_tagged_during_bulk_creation(api, net):
     assert [p["tags"] for p in created] == tags
     shown = await api.get(f"/v2.0/ports/{created[0]['id']}")
     assert shown["port"]["tags"] == tags[0]
+
+
+async def test_mac_address_null_regenerates_the_mac(api, net):
+    """port-mac-address-regenerate: PUT mac_address null gives a new generated MAC (the old
+    one is free again); a bound port keeps its MAC (409); null on create generates one."""
+    port = await api.port(net["id"])
+    body = await api.ok("PUT", f"/v2.0/ports/{port['id']}", {"port": {"mac_address": None}})
+    new = body["port"]["mac_address"]
+    assert new != port["mac_address"] and re.fullmatch(r"fa:16:3e(:[0-9a-f]{2}){3}", new)
+    assert body["port"]["revision_number"] == port["revision_number"] + 1
+    reuse = await api.port(net["id"], mac_address=port["mac_address"])
+    assert reuse["mac_address"] == port["mac_address"]
+    created = await api.port(net["id"], mac_address=None)
+    assert re.fullmatch(r"fa:16:3e(:[0-9a-f]{2}){3}", created["mac_address"])
+    await api.node("node1", "192.168.0.11")
+    bound = await api.port(net["id"], **{"binding:host_id": "node1"})
+    reply = await api.call("PUT", f"/v2.0/ports/{bound['id']}", {"port": {"mac_address": None}})
+    assert reply.status == 409 and reply.error == "PortBound"

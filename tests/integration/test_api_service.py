@@ -19,7 +19,8 @@ EXTENSION_ALIASES = {
     "standard-attr-revisions", "standard-attr-tag", "standard-attr-timestamp", "alcor",
     "ip-substring-filtering", "service-type", "subnet_allocation", "l3-ha",
     "tag-ports-during-bulk-creation", "subnetpool-prefix-ops", "floatingip-pools",
-    "quota-check-limit", "default-subnetpools", "router-admin-state-down-before-update"}
+    "quota-check-limit", "default-subnetpools", "router-admin-state-down-before-update",
+    "port-mac-address-regenerate"}
 
 
 async def test_version_document(api, client):
