@@ -531,6 +531,12 @@ class PortSecurityPortHasSecurityGroup(InUse):
                "until security group is removed.")
 
 
+class NetworkMTUSubnetConflict(Conflict):
+    """The network's MTU is below what one of its (new) subnets needs (68 IPv4, 1280 IPv6)."""
+
+    message = "MTU of {net_id} is not valid, subnet requires a minimum of {mtu}"
+
+
 class AddressPairAndPortSecurityRequired(Conflict):
     """Address pairs without port security."""
 

@@ -11,6 +11,8 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "allowed-address-pairs": ("Allowed Address Pairs", "Provides allowed address pairs"),
     "availability_zone": ("Availability Zone", "The availability zone extension."),
     "binding": ("Port Binding", "Expose port bindings of a virtual port to external application"),
+    "default-subnetpools": ("Default Subnetpools", "Provides ability to mark and use a "
+                                                   "subnetpool as the default."),
     "dvr": ("Distributed Virtual Router", "Enables configuration of Distributed Virtual Routers."),
     "empty-string-filtering": ("Empty String Filtering Extension",
                                "Allow filtering by attributes with empty string value"),
@@ -29,6 +31,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                     "occur on the external gateway"),
     "filter-validation": ("Filter parameters validation", "Provides validation on filter "
                                                           "parameters."),
+    "floatingip-pools": ("Floating IP Pools Extension", "Provides a floating IP pools API."),
     "fip-port-details": ("Floating IP Port Details Extension",
                          "Add port_details attribute to Floating IP resource"),
     "ip-substring-filtering": ("IP address substring filtering",
@@ -45,23 +48,34 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "network_availability_zone": ("Network Availability Zone", "Availability zone support for "
                                                                "network."),
     "pagination": ("Pagination support", "Extension that indicates that pagination is enabled."),
+    "port-mac-address-regenerate": ("Neutron Port MAC address regenerate",
+                                    "Network port MAC address regenerate"),
     "port-security": ("Port Security", "Provides port security"),
     "port-security-groups-filtering": ("Port filtering on security groups",
                                        "Provides security groups filtering when listing ports"),
     "project-id": ("project_id field enabled", "Extension that indicates that project_id field "
                                                "is enabled."),
     "provider": ("Provider Network", "Expose mapping of virtual networks to physical networks"),
+    "quota-check-limit": ("Quota engine limit check", "Support for checking the resource "
+                                                      "usage before applying a new quota "
+                                                      "limit"),
     "quotas": ("Quota management support", "Expose functions for quotas management per tenant"),
     "quota_details": ("Quota details management support", "Expose functions for quotas usage "
                                                           "statistics per project"),
     "revision-if-match": ("If-Match constraints based on revision_number",
                           "Extension indicating that If-Match based on revision_number is "
                           "supported."),
+    "router-admin-state-down-before-update": (
+        "Enforce Router's Admin State Down Before Update Extension",
+        "Ensure that the admin state of a router is down (False) before updating the "
+        "distributed attribute"),
     "router": ("Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 "
                                     "networks and access to external networks via a NAT "
                                     "gateway."),
     "security-group": ("security-group", "The security groups extension."),
     "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
+    "subnetpool-prefix-ops": ("Subnet Pool Prefix Operations",
+                              "Provides support for adjusting the prefix list of subnet pools"),
     "sorting": ("Sorting support", "Extension that indicates that sorting is enabled."),
     "standard-attr-description": ("standard-attr-description", "Extension to add descriptions "
                                                                "to standard attributes"),
@@ -70,6 +84,9 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                                                              "resources."),
     "standard-attr-tag": ("Tag support for resources with standard attribute",
                           "Enables to set tag on resources with standard attribute."),
+    # Tags are accepted on every create, bulk ones included (neutron-tempest-plugin).
+    "tag-ports-during-bulk-creation": ("Tag Ports During Bulk Creation",
+                                       "Allow to tag ports during bulk creation"),
     "standard-attr-timestamp": ("Resource timestamps", "Adds created_at and updated_at fields "
                                                        "to all Neutron resources that have "
                                                        "Neutron standard attributes."),

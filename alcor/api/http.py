@@ -106,7 +106,10 @@ def unwrap(body: Any, singular: str, plural: str | None, *, allow_bulk: bool,
         items = next(iter(body.values()))
         if not isinstance(items, list):
             raise errors.HTTPBadRequest(msg=f"Invalid input for {plural}. Reason: not a list.")
-        return items, True
+        # As Neutron, an item may also come wrapped in the singular key:
+        # {"security_groups": [{"security_group": {...}}]} (neutron-tempest-plugin's bulk).
+        return [i[singular] if isinstance(i, dict) and len(i) == 1 and singular in i else i
+                for i in items], True
     if singular not in body:
         raise errors.HTTPBadRequest(msg=f"Unable to find '{singular}' in request body")
     if len(body) != 1:

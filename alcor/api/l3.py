@@ -145,7 +145,7 @@ def add_ip_availability_routes(router: Router, alcor: Any) -> None:
             items = [{k: v for k, v in i.items() if k in fields} for i in items]
         body = {"network_ip_availabilities": items}
         body.update(links(request, "network_ip_availabilities", query,
-                          [{"id": n["id"]} for n in page.items], page.has_more,
+                          [{"id": n["id"]} for n in page.items],
                           alcor.config.api.public_base_url))
         return http.json_response(body)
 
@@ -162,4 +162,35 @@ def add_ip_availability_routes(router: Router, alcor: Any) -> None:
                          action="show"))
 
 
-__all__ = ["add_router_action_routes", "add_ip_availability_routes", "errors", "renderer"]
+def add_floatingip_pool_routes(router: Router, alcor: Any) -> None:
+    """GET /v2.0/floatingip-pools (floatingip-pools): the IPv4 subnets of the external
+    networks the caller can see, i.e. where its floating IPs can come from (read-only)."""
+    default_project = alcor.config.auth.default_project
+
+    async def list_handler(request: web.Request, params: dict[str, str]) -> web.Response:
+        ctx = http.context(request, params, "get_floatingip_pool", default_project)
+        for key in request.query:
+            if key != "fields":
+                raise bad(f"'{key}' is an invalid attribute for filtering")
+        fields = set(request.query.getall("fields", [])) or None
+        query = ListQuery(filters={"router:external": [True]})
+        page = await alcor.bus.call(ListNetworks(ctx=ctx, query=query))
+        project = ctx.caller.project_id
+        items = []
+        for network in page.items:
+            for subnet in await alcor.bus.call(SubnetsOfNetwork(network_id=network["id"])):
+                if subnet["ip_version"] != 4:
+                    continue
+                item = {"subnet_id": subnet["id"], "subnet_name": subnet["name"],
+                        "network_id": network["id"], "cidr": subnet["cidr"],
+                        "project_id": project, "tenant_id": project}
+                items.append({k: v for k, v in item.items() if k in fields} if fields
+                             else item)
+        return http.json_response({"floatingip_pools": items})
+
+    for base in ("/v2.0/floatingip-pools", "/project/{project_id}/floatingip-pools"):
+        router.add(Route("GET", base, list_handler, resource="floatingip_pool", action="list"))
+
+
+__all__ = ["add_router_action_routes", "add_ip_availability_routes",
+           "add_floatingip_pool_routes", "errors", "renderer"]

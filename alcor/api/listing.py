@@ -68,7 +68,14 @@ def _filter_value(attr: Any, raw: str) -> Any:
 
 
 def _extra_filter(query: ListQuery, name: str, values: list[str]) -> None:
-    """fixed_ips=ip_address=X style filters: key=value pairs inside the value."""
+    """fixed_ips=ip_address=X style filters: key=value pairs inside the value.
+
+    Any other extra filter (e.g. a subnet's `shared`) is passed on as given, for the
+    resource's manager to interpret.
+    """
+    if name != "fixed_ips":
+        query.extra.setdefault(name, []).extend(values)
+        return
     for value in values:
         key, sep, rest = value.partition("=")
         if not sep or key not in ("ip_address", "subnet_id", "ip_address_substr"):
@@ -152,20 +159,26 @@ def _timestamp(raw: str) -> str:
 
 
 def links(request: web.Request, collection: str, query: ListQuery, items: list[dict[str, Any]],
-          has_more: bool, base_url: str, id_key: str = "id") -> dict[str, list[dict[str, str]]]:
-    """Return {"<collection>_links": [...]} when a limit applied, else {}."""
+          base_url: str, id_key: str = "id") -> dict[str, list[dict[str, str]]]:
+    """Return {"<collection>_links": [...]} when a limit applied, else {}.
+
+    As Neutron (neutron-tempest-plugin walks the links): `next` unless a forward page is
+    short, `previous` unless a reverse page is short. So the last full page still has a
+    `next` (to an empty page), and an empty page's `previous` has no marker (the last page,
+    backwards). Deviation from the spec, where `next` is present iff items follow the page.
+    """
     if not query.limit:
         return {}
-    next_exists = has_more if not query.page_reverse else query.marker is not None
-    prev_exists = (query.marker is not None) if not query.page_reverse else has_more
+    short = len(items) < query.limit
     out = []
     params = [(k, v) for k, v in request.query.items() if k not in ("marker", "page_reverse")]
     root = (base_url.rstrip("/") if base_url else f"{request.scheme}://{request.host}")
     path = root + request.path
-    if next_exists and items:
-        out.append({"rel": "next",
-                    "href": f"{path}?{urlencode([*params, ('marker', items[-1][id_key])])}"})
-    if prev_exists and items:
-        out.append({"rel": "previous", "href": f"{path}?" + urlencode(
-            [*params, ("marker", items[0][id_key]), ("page_reverse", "True")])})
-    return {f"{collection}_links": out} if out else {}
+    if not (short and not query.page_reverse):
+        marker = [("marker", items[-1][id_key])] if items else []
+        out.append({"rel": "next", "href": f"{path}?{urlencode([*params, *marker])}"})
+    if not (short and query.page_reverse):
+        marker = [("marker", items[0][id_key])] if items else []
+        out.append({"rel": "previous",
+                    "href": f"{path}?{urlencode([*params, *marker, ('page_reverse', 'True')])}"})
+    return {f"{collection}_links": out}

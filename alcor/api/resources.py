@@ -91,7 +91,7 @@ class ResourceHandlers:
         page = await self._bus.call(self.api.list(ctx=ctx, query=query))
         render = renderer(self.res, ctx, query.fields)
         body: dict[str, Any] = {self.res.collection: [render(o) for o in page.items]}
-        body.update(links(request, self.res.collection, query, page.items, page.has_more,
+        body.update(links(request, self.res.collection, query, page.items,
                           self._config.api.public_base_url, self.api.id_key))
         return http.json_response(body)
 

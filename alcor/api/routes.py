@@ -8,7 +8,9 @@ from aiohttp import web
 
 from alcor import errors
 from alcor.api import http, service as webmod
-from alcor.api.l3 import add_ip_availability_routes, add_router_action_routes
+from alcor.api.l3 import (
+    add_floatingip_pool_routes, add_ip_availability_routes, add_router_action_routes,
+)
 from alcor.api.misc import availability_zones
 from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
@@ -33,6 +35,7 @@ from alcor.resources.router import ROUTER
 from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
 from alcor.resources.subnet import SUBNET
 from alcor.resources.subnetpool import SUBNETPOOL
+from alcor.resources.types import Cidr, Invalid, ListOf
 
 
 def _node_aliases(item: dict[str, Any]) -> dict[str, Any]:
@@ -103,11 +106,13 @@ def build_router(alcor: Any) -> Router:
     for api in RESOURCE_APIS:
         add_resource_routes(router, api, ResourceHandlers(api, alcor.bus, alcor.config))
     _add_port_bulk_update(router, alcor)
+    _add_subnetpool_prefix_ops(router, alcor)
     _add_bulk_update(router, alcor, NETWORK_ACL, "network-acls", acl.UpdateNetworkAcls)
     _add_bulk_update(router, alcor, NETWORK_ACL_RULE, "network-acl-rules",
                      acl.UpdateNetworkAclRules)
     add_router_action_routes(router, alcor)
     add_ip_availability_routes(router, alcor)
+    add_floatingip_pool_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
     for extra in alcor.extra.get("route_plugins", ()):
@@ -125,6 +130,39 @@ def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:
         ):
             router.add(Route(method, base + suffix, handler, resource="quota",
                              alias_of=alias + suffix if alias else None))
+
+
+def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
+    """PUT subnetpools/{id}/add_prefixes|remove_prefixes {"prefixes": [...]} (subnetpool-prefix-ops)."""
+    prefixes_type = ListOf(Cidr(strict=False))
+
+    def action(add: bool):
+        name = "add_prefixes" if add else "remove_prefixes"
+
+        async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
+            body = await http.read_json(request)
+            if not isinstance(body, dict) or not isinstance(body.get("prefixes"), list):
+                raise errors.HTTPBadRequest(msg="Unable to find 'prefixes' in request body")
+            unknown = [k for k in body if k != "prefixes"]
+            if unknown:
+                raise errors.HTTPBadRequest(msg=f"Unrecognized attribute(s) '{', '.join(unknown)}'")
+            try:
+                prefixes = prefixes_type.convert(body["prefixes"])
+            except Invalid as exc:
+                raise errors.HTTPBadRequest(msg=f"Invalid input for prefixes. Reason: {exc}") \
+                    from None
+            ctx = http.context(request, params, name, alcor.config.auth.default_project)
+            result = await alcor.bus.call(pool.EditSubnetPoolPrefixes(
+                ctx=ctx, id=params["id"], prefixes=prefixes, add=add))
+            return http.json_response({"prefixes": result})
+        return handler
+
+    for base, alias in (("/v2.0/subnetpools/{id}", None),
+                        ("/project/{project_id}/subnetpools/{id}", "/v2.0/subnetpools/{id}")):
+        for add in (True, False):
+            name = "add_prefixes" if add else "remove_prefixes"
+            router.add(Route("PUT", f"{base}/{name}", action(add), resource="subnetpool",
+                             action=name, alias_of=f"{alias}/{name}" if alias else None))
 
 
 def _add_port_bulk_update(router: Router, alcor: Any) -> None:

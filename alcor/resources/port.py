@@ -29,7 +29,8 @@ PORT = Resource(
         *std_attrs(status=Enum(STATUSES)),
         Attr("network_id", Uuid(), create="R"),
         Attr("admin_state_up", Bool(), default=True, update="Y"),
-        Attr("mac_address", Mac(), create="W", update="A"),
+        # null = generate one (port-mac-address-regenerate; on create the same as absent).
+        Attr("mac_address", Mac(), create="W", update="A", nullable=True),
         Attr("fixed_ips", ListOf(FIXED_IP), create="W", update="W", filter=False),
         Attr("device_id", String(255), default="", update="Y"),
         Attr("device_owner", String(255), default="", update="Y"),

@@ -35,7 +35,13 @@ SUBNET = Resource(
         Attr("ipv6_address_mode", Enum(IPV6_MODES), create="Y", nullable=True, default=None),
         Attr("ipv6_ra_mode", Enum(IPV6_MODES), create="Y", nullable=True, default=None),
         Attr("subnetpool_id", String(36), create="Y", nullable=True, default=None),
+        Attr("use_default_subnetpool", Bool(), column=None, read="never",
+             doc="write-only (default-subnetpools): allocate from the default pool of the "
+                 "subnet's IP version"),
         Attr("attached_router_id", Uuid(), create="-", nullable=True,
              doc="router with an interface on this subnet (Alcor extension)"),
     ),
+    # `shared=<bool>`: subnets whose network is (not) shared. Not an attribute, as in
+    # Neutron, where a subnet's shared state is its network's (neutron-tempest-plugin).
+    extra_filters=frozenset({"shared"}),
 )

@@ -299,6 +299,8 @@ password = "pass"
 project_name = "service"
 user_domain_name = "Default"
 project_domain_name = "Default"
+[southbound.grpc_server]
+port = 0  # any free port: another alcor on this machine may hold the default 9016
 EOF
     log "alcor: $bin serve --config $d/alcor.toml"
     "$bin" serve --config "$d/alcor.toml" > "$d/alcor.log" 2>&1 &

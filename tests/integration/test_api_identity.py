@@ -170,9 +170,13 @@ async def test_members_cannot_use_admin_network_attributes(api):
 
 
 async def test_members_cannot_create_for_another_project(api):
-    """A non-admin naming another project in the body → 403; an admin may."""
+    """A non-admin naming another project in the body → 400 (as Neutron); an admin may."""
     reply = await api.as_(P1).call("POST", "/v2.0/networks", {"network": {"project_id": P2}})
-    assert reply.status == 403 and reply.error == "PolicyNotAuthorized"
+    assert reply.status == 400 and reply.error == "HTTPBadRequest"
+    net = await api.as_(P1).network()
+    reply = await api.as_(P1).call("POST", "/v2.0/ports", {"port": {
+        "network_id": net["id"], "project_id": P2}})
+    assert reply.status == 400 and reply.error == "HTTPBadRequest"
     assert (await api.as_(P1).network(project_id=P1))["project_id"] == P1
     assert (await api.as_(P1, "admin").network(project_id=P2))["project_id"] == P2
 

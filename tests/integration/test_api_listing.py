@@ -185,7 +185,8 @@ async def test_links_follow_appendix_a(api, client, nets):
              "&fields=id&fields=name")
     body = await api.get(f"/v2.0/networks?{query}")
     assert [n["name"] for n in body["networks"]] == ["net1", "net2"]
-    assert [link["rel"] for link in body["networks_links"]] == ["next"]
+    # As Neutron: a full forward page has both links, even the first one.
+    assert [link["rel"] for link in body["networks_links"]] == ["next", "previous"]
     href = body["networks_links"][0]["href"]
     parts = urlsplit(href)
     assert f"{parts.scheme}://{parts.netloc}" == f"http://{client.host}:{client.port}"
@@ -199,6 +200,33 @@ async def test_links_follow_appendix_a(api, client, nets):
     assert [link["rel"] for link in second["networks_links"]] == ["previous"]
     prev = dict(parse_qsl(urlsplit(second["networks_links"][0]["href"]).query))
     assert prev["marker"] == second["networks"][0]["id"] and prev["page_reverse"] == "True"
+
+
+async def test_links_walk_past_the_last_page_and_back_as_neutron(api):
+    """As Neutron (neutron-tempest-plugin's href walk): the last full page has a `next` to an
+    empty page without `next`, whose `previous` (no marker) walks back over every item."""
+    made = [await api.network(name=f"n{i}") for i in range(3)]
+
+    def rels(body):
+        return {link["rel"]: link["href"] for link in body.get("networks_links", [])}
+
+    def bare(href):
+        return urlsplit(href)._replace(scheme="", netloc="").geturl()
+
+    path, forward = "/v2.0/networks?sort_key=name&limit=1", []
+    for _ in made:
+        body = await api.get(path)
+        forward += [n["name"] for n in body["networks"]]
+        path = bare(rels(body)["next"])
+    assert forward == ["n0", "n1", "n2"]
+    empty = await api.get(path)
+    assert empty["networks"] == [] and "next" not in rels(empty)
+    assert "marker" not in dict(parse_qsl(urlsplit(rels(empty)["previous"]).query))
+    backward, body = [], empty
+    for _ in made:
+        body = await api.get(bare(rels(body)["previous"]))
+        backward += [n["name"] for n in body["networks"]]
+    assert backward == ["n2", "n1", "n0"]
 
 
 async def test_page_reverse_returns_the_page_before_the_marker(api):

@@ -209,26 +209,33 @@ async def test_updating_provider_attributes_is_refused(api):
 
 
 async def test_mtu_rules(api):
-    """MTU defaults to the physnet MTU minus overhead; 68..max, else 400 InvalidInput."""
+    """MTU defaults to the physnet MTU minus overhead; 0..max (as Neutron), else 400."""
     assert (await api.network(**{"provider:network_type": "geneve"}))["mtu"] == 1450
-    for mtu in (67, 1451, -1):
+    for mtu in (1451, -1):
         reply = await api.call("POST", "/v2.0/networks", {"network": {"mtu": mtu}})
         assert reply.status == 400 and reply.error == "InvalidInput", mtu
+    assert (await api.network(mtu=67))["mtu"] == 67  # no subnet: no IP minimum yet
     net = await api.network(mtu=68)
     reply = await api.call("PUT", f"/v2.0/networks/{net['id']}", {"network": {"mtu": 9000}})
     assert reply.status == 400 and reply.error == "InvalidInput"
 
 
-async def test_ipv6_subnet_needs_mtu_1280(api):
-    """An IPv6 subnet needs MTU ≥ 1280, and a network with one cannot go below it."""
-    small = await api.network(mtu=1279)
+@pytest.mark.parametrize("cidr,minimum", [("10.0.0.0/24", 68), ("fd00::/64", 1280)])
+async def test_subnets_need_the_ip_minimum_mtu_as_neutron(api, cidr, minimum):
+    """A subnet on a network below the IP minimum MTU (68, IPv6 1280) is 409
+    NetworkMTUSubnetConflict, and so is lowering a network with such a subnet below it."""
+    small = await api.network(mtu=minimum - 1)
     reply = await api.call("POST", "/v2.0/subnets", {"subnet": {
-        "network_id": small["id"], "cidr": "fd00::/64"}})
-    assert reply.status == 400 and reply.error == "InvalidInput"
-    net = await api.network()
-    await api.subnet(net["id"], "fd00::/64")
-    reply = await api.call("PUT", f"/v2.0/networks/{net['id']}", {"network": {"mtu": 1200}})
-    assert reply.status == 400 and reply.error == "InvalidInput"
+        "network_id": small["id"], "cidr": cidr}})
+    assert reply.status == 409 and reply.error == "NetworkMTUSubnetConflict"
+    assert reply.message == (f"MTU of {small['id']} is not valid, subnet requires a minimum "
+                             f"of {minimum}")
+    net = await api.network(mtu=1280)
+    await api.subnet(net["id"], cidr)
+    reply = await api.call("PUT", f"/v2.0/networks/{net['id']}",
+                           {"network": {"mtu": minimum - 1}})
+    assert reply.status == 409 and reply.error == "NetworkMTUSubnetConflict"
+    await api.ok("PUT", f"/v2.0/networks/{net['id']}", {"network": {"mtu": minimum}})
 
 
 async def test_availability_zone_hints(api):

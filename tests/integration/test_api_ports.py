@@ -335,10 +335,9 @@ async def test_security_group_defaults_and_rules(api, net):
                               "security_groups": [(await api.port(net["id"]))[
                                   "security_groups"][0]]}, 400)
     assert reply.error == "PortSecurityAndIPRequiredForSecurityGroups"
-    reply = await _post(api, {"network_id": net["id"], "fixed_ips": [],
-                              "security_groups": [(await api.port(net["id"]))[
-                                  "security_groups"][0]]}, 400)
-    assert reply.error == "PortSecurityAndIPRequiredForSecurityGroups"
+    default = (await api.port(net["id"]))["security_groups"][0]
+    bare = await api.port(net["id"], fixed_ips=[], security_groups=[default])
+    assert bare["security_groups"] == [default]  # no IP needed, as in Neutron
     reply = await _post(api, {"network_id": net["id"], "security_groups": [UNKNOWN]}, 404)
     assert reply.error == "SecurityGroupNotFound"
     assert reply.message == f"Security group {UNKNOWN} does not exist"
@@ -624,3 +623,49 @@ async def test_mac_generation_failure_when_the_prefix_space_is_full(make_api):
     reply = await api.call("POST", "/v2.0/ports", {"port": {"network_id": net["id"]}})
     assert reply.status == 503 and reply.error == "MacAddressGenerationFailure"
     assert reply.message == f"Unable to generate unique mac on network {net['id']}."
+
+
+async def test_groups_on_a_port_without_addresses(api):
+    """A port of a network without subnets takes and drops groups; each change bumps it."""
+    net = await api.network()
+    port = await api.port(net["id"])
+    group = (await api.ok("POST", "/v2.0/security-groups",
+                          {"security_group": {"name": "web"}}, 201))["security_group"]
+    path = f"/v2.0/ports/{port['id']}"
+    added = (await api.ok("PUT", path, {"port": {"security_groups": [group["id"]]}}))["port"]
+    assert added["security_groups"] == [group["id"]]
+    assert added["revision_number"] > port["revision_number"]
+    in_use = await api.call("DELETE", f"/v2.0/security-groups/{group['id']}")
+    assert in_use.status == 409
+    dropped = (await api.ok("PUT", path, {"port": {"security_groups": []}}))["port"]
+    assert dropped["security_groups"] == []
+    assert dropped["revision_number"] > added["revision_number"]
+
+
+async def test_ports_are_tagged_during_bulk_creation(api, net):
+    """tag-ports-during-bulk-creation: each bulk item keeps its own tags (none: [])."""
+    tags = [["tag-1", "tag-2", "tag-3"], ["tag-1", "tag-3"], []]
+    body = {"ports": [{"port": {"network_id": net["id"], "name": str(i), "tags": t}}
+                      for i, t in enumerate(tags)]}
+    created = (await api.ok("POST", "/v2.0/ports", body, 201))["ports"]
+    assert [p["tags"] for p in created] == tags
+    shown = await api.get(f"/v2.0/ports/{created[0]['id']}")
+    assert shown["port"]["tags"] == tags[0]
+
+
+async def test_mac_address_null_regenerates_the_mac(api, net):
+    """port-mac-address-regenerate: PUT mac_address null gives a new generated MAC (the old
+    one is free again); a bound port keeps its MAC (409); null on create generates one."""
+    port = await api.port(net["id"])
+    body = await api.ok("PUT", f"/v2.0/ports/{port['id']}", {"port": {"mac_address": None}})
+    new = body["port"]["mac_address"]
+    assert new != port["mac_address"] and re.fullmatch(r"fa:16:3e(:[0-9a-f]{2}){3}", new)
+    assert body["port"]["revision_number"] == port["revision_number"] + 1
+    reuse = await api.port(net["id"], mac_address=port["mac_address"])
+    assert reuse["mac_address"] == port["mac_address"]
+    created = await api.port(net["id"], mac_address=None)
+    assert re.fullmatch(r"fa:16:3e(:[0-9a-f]{2}){3}", created["mac_address"])
+    await api.node("node1", "192.168.0.11")
+    bound = await api.port(net["id"], **{"binding:host_id": "node1"})
+    reply = await api.call("PUT", f"/v2.0/ports/{bound['id']}", {"port": {"mac_address": None}})
+    assert reply.status == 409 and reply.error == "PortBound"

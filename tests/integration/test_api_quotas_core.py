@@ -128,3 +128,53 @@ async def test_native_quota_paths(api):
     listed = (await api.get("/project/p1/quotas"))["quotas"]
     assert [q["project_id"] for q in listed] == ["p1"]
     assert (await api.get("/project/p1/quotas/p1"))["quota"]["port"] == 7
+
+
+async def test_quota_update_accepts_neutron_force_and_check_limit_flags(api):
+    """`force` and `check_limit` (Neutron's quota-check-limit flags) are accepted; without
+    check_limit (or with force) a limit may go below the usage, with check_limit it may not."""
+    p1 = api.as_("p1")
+    await p1.network()
+    await p1.network()
+    body = await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"force": True, "network": 0,
+                                                             "check_limit": False}})
+    assert body == {"quota": {**DEFAULTS, "network": 0}}
+    reply = await api.call("PUT", "/v2.0/quotas/p1", {"quota": {"network": 1,
+                                                                "check_limit": True}})
+    assert reply.status == 400 and reply.error == "HTTPBadRequest"
+    assert reply.message == ("Quota limit 1 for network must be greater than or equal to "
+                             "already used 2")
+    assert (await api.get("/v2.0/quotas/p1"))["quota"]["network"] == 0
+    for quota in ({"network": 2, "check_limit": True}, {"network": -1, "check_limit": True},
+                  {"network": 1, "check_limit": True, "force": True}):
+        await api.ok("PUT", "/v2.0/quotas/p1", {"quota": quota})
+    for quota in ({"force": "maybe", "port": 1}, {"port": 2**31}):
+        reply = await api.call("PUT", "/v2.0/quotas/p1", {"quota": quota})
+        assert reply.status == 400, quota
+
+
+async def test_first_group_is_checked_before_the_default_group_is_created(api):
+    """A quota of 1 security group lets a new project create one (its default group is
+    created afterwards, uncounted at the check); the next create is 409."""
+    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"security_group": 1}})
+    body = {"security_group": {"name": "web", "project_id": "p1"}}
+    await api.ok("POST", "/v2.0/security-groups", body, 201)
+    reply = await api.call("POST", "/v2.0/security-groups", body)
+    assert reply.status == 409 and reply.error == "OverQuota"
+    names = {g["name"] for g in (await api.get("/v2.0/security-groups?project_id=p1"))
+             ["security_groups"]}
+    assert names == {"default", "web"}
+
+
+async def test_a_new_groups_egress_rules_need_rule_quota(api):
+    """Creating a group also checks its two egress rules against the rule quota (409 with
+    none left), as in Neutron; the default group is still created."""
+    p1 = api.as_("p1")
+    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"security_group_rule": 5}})
+    reply = await p1.call("POST", "/v2.0/security-groups", {"security_group": {"name": "a"}})
+    assert reply.status == 409 and reply.error == "OverQuota"
+    assert reply.message == "Quota exceeded for resources: ['security_group_rule']."
+    assert [g["name"] for g in (await p1.get("/v2.0/security-groups"))["security_groups"]] \
+        == ["default"]
+    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"security_group_rule": 6}})
+    await p1.ok("POST", "/v2.0/security-groups", {"security_group": {"name": "a"}}, 201)

@@ -196,3 +196,14 @@ async def test_security_group_rules_in_create_body(api):
     reply = await api.call("POST", "/project/p1/security-groups", {"security_group": {
         "name": "h", "security_group_rules": [{"direction": "ingress"}]}})
     assert reply.status == 400
+
+
+async def test_bulk_create_accepts_items_wrapped_in_the_singular_key(api):
+    """As Neutron, bulk items may be bare or wrapped: {"security_groups": [{"security_group":
+    {...}}, {...}]} creates both, in order."""
+    body = {"security_groups": [{"security_group": {"name": "a"}}, {"name": "b"}]}
+    created = (await api.ok("POST", "/v2.0/security-groups", body, 201))["security_groups"]
+    assert [g["name"] for g in created] == ["a", "b"]
+    bad = await api.call("POST", "/v2.0/security-groups",
+                         {"security_groups": [{"security_group": {"name": "c"}, "x": 1}]})
+    assert bad.status == 400

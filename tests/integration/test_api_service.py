@@ -17,7 +17,10 @@ EXTENSION_ALIASES = {
     "port-security-groups-filtering", "project-id", "provider", "quotas", "quota_details",
     "revision-if-match", "router", "security-group", "sorting", "standard-attr-description",
     "standard-attr-revisions", "standard-attr-tag", "standard-attr-timestamp", "alcor",
-    "ip-substring-filtering", "service-type", "subnet_allocation", "l3-ha"}
+    "ip-substring-filtering", "service-type", "subnet_allocation", "l3-ha",
+    "tag-ports-during-bulk-creation", "subnetpool-prefix-ops", "floatingip-pools",
+    "quota-check-limit", "default-subnetpools", "router-admin-state-down-before-update",
+    "port-mac-address-regenerate"}
 
 
 async def test_version_document(api, client):

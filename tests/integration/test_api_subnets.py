@@ -330,3 +330,22 @@ async def test_an_unknown_subnet_pool_is_not_found(api):
     reply = await _error(api, {"network_id": net["id"], "cidr": "10.0.0.0/24",
                                "subnetpool_id": "11111111-1111-4111-8111-111111111111"}, 404)
     assert reply.error == "SubnetPoolNotFound"
+
+
+async def test_shared_filter_selects_subnets_by_their_network(api):
+    """`?shared=true|false` lists the subnets of shared / unshared networks, for members
+    and admins; the subnet itself has no `shared` attribute; a non-boolean is 400."""
+    shared_net = await api.network(shared=True)
+    shared = await api.subnet(shared_net["id"], "10.0.1.0/24")
+    member = api.as_("p1")
+    own_net = await member.network()
+    own = await member.subnet(own_net["id"], "10.0.2.0/24")
+    for caller in (api, member):
+        ids = {s["id"] for s in (await caller.get("/v2.0/subnets?shared=True"))["subnets"]}
+        assert shared["id"] in ids and own["id"] not in ids
+        ids = {s["id"] for s in (await caller.get("/v2.0/subnets?shared=false"))["subnets"]}
+        assert own["id"] in ids and shared["id"] not in ids
+    both = await member.get("/v2.0/subnets?shared=true&shared=false")
+    assert {s["id"] for s in both["subnets"]} == {shared["id"], own["id"]}
+    assert "shared" not in shared
+    assert (await api.call("GET", "/v2.0/subnets?shared=perhaps")).status == 400

@@ -162,7 +162,11 @@ class FloatingIpManager(ResourceManager):
         """Resolve port, fixed IP and router; set them on `fip` (not yet written)."""
         port = await self._bus.call(GetPort(ctx=ctx, id=port_id))
         if not ctx.is_admin and port["project_id"] != fip["project_id"]:
-            raise errors.PortNotFound(id=port_id)
+            # Readable (e.g. on the caller's network) but another project's: 400 as in
+            # Neutron (neutron-tempest-plugin); the spec had 404 PortNotFound.
+            raise errors.BadRequest(resource="floatingip", msg=(
+                f"Cannot process floating IP association with Port {port_id}, since that "
+                f"port is owned by a different project"))
         if port["device_owner"].startswith("network:"):
             raise errors.BadRequest(resource="floatingip", msg=f"Port {port_id} has owner "
                                                                f"{port['device_owner']} and "
@@ -209,6 +213,10 @@ class FloatingIpManager(ResourceManager):
             check_write(cmd.ctx, fip, "update_floatingip")
             check_if_match(fip, cmd.if_match)
             given = dict(cmd.changes)
+            if not given and cmd.tag_op is None:
+                # An empty body disassociates, as in Neutron (from when port_id was the only
+                # attribute; neutron-tempest-plugin's test_blank_update_clears_association).
+                given["port_id"] = None
             if cmd.tag_op is not None:
                 given["tags"] = apply_tag_op(FLOATINGIP, fip, cmd.tag_op)
             before = dict(fip)

@@ -347,8 +347,9 @@ class PortManager(ResourceManager):
         if port["binding:vif_type"] not in ("unbound", "binding_failed"):
             raise errors.PortBound(port_id=port["id"], vif_type=port["binding:vif_type"],
                                    old_mac=port["mac_address"], new_mac=diff["mac_address"])
-        await self._bus.call(AllocateMac(network_id=network["id"], owner=port["id"],
-                                         mac=diff["mac_address"]))
+        # mac_address null regenerates the MAC (port-mac-address-regenerate).
+        diff["mac_address"] = await self._bus.call(AllocateMac(
+            network_id=network["id"], owner=port["id"], mac=diff["mac_address"]))
         await self._bus.call(ReleaseMac(network_id=network["id"], mac=port["mac_address"],
                                         owner=port["id"]))
 

@@ -63,11 +63,13 @@ def check_pairs(port: dict[str, Any], max_pairs: int) -> None:
 
 
 def check_security(port: dict[str, Any], groups_given: bool) -> None:
-    """Security groups need port security and an address; disabling needs no groups."""
+    """Security groups need port security; disabling it needs no groups.
+
+    A port without IP addresses may have groups, as in Neutron's ML2 (neutron-tempest-plugin
+    puts groups on ports of networks without subnets); the spec refused them with 400.
+    """
     groups = port.get("security_groups") or []
     if port["port_security_enabled"]:
-        if groups and not port["fixed_ips"]:
-            raise errors.PortSecurityAndIPRequiredForSecurityGroups()
         return
     if groups:
         if groups_given:

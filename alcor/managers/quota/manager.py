@@ -105,6 +105,13 @@ class QuotaManager:
         if not cmd.ctx.is_admin:
             raise deny("update_quota")
         async with self._store.transaction():
+            if cmd.check_limit:
+                for resource, limit in cmd.limits.items():
+                    used = self._used(cmd.project_id, resource) if limit >= 0 else 0
+                    if used > limit >= 0:
+                        raise errors.HTTPBadRequest(msg=(
+                            f"Quota limit {limit} for {resource} must be greater than or equal "
+                            f"to already used {used}"))
             for resource, limit in cmd.limits.items():
                 self._store.db.execute(
                     "INSERT OR REPLACE INTO quotas (project_id, resource, hard_limit) "

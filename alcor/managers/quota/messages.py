@@ -60,6 +60,8 @@ class UpdateQuota(Command[dict[str, Any]]):
     ctx: RequestContext
     project_id: str
     limits: dict[str, int]
+    # Neutron's check_limit: refuse (400) a limit below the project's current usage.
+    check_limit: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

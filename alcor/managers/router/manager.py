@@ -32,6 +32,7 @@ from alcor.managers.subnet.messages import (
 from alcor.resources import repo
 from alcor.resources.base import bad, defaults
 from alcor.resources.router import ROUTER
+from alcor.resources.types import Invalid, Uuid
 from alcor.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -188,6 +189,13 @@ class RouterManager(ResourceManager):
                 given["tags"] = apply_tag_op(ROUTER, router, cmd.tag_op)
             diff = changed(router, {k: v for k, v in given.items()
                                     if k not in ("external_gateway_info", "routes")})
+            if "distributed" in diff and (router["admin_state_up"]
+                                          or given.get("admin_state_up", False)):
+                # router-admin-state-down-before-update, as Neutron: `distributed` changes
+                # only on a router that is down before and after the update.
+                raise errors.BadRequest(resource="router", msg=(
+                    "Cannot change the 'distributed' attribute of active routers. Please set "
+                    "router admin_state_up to False prior to upgrade"))
             touched = False
             if "external_gateway_info" in given and _gateway_changes(router, given):
                 await self._set_gateway(cmd.ctx, router, given["external_gateway_info"] or None)
@@ -273,6 +281,8 @@ class RouterManager(ResourceManager):
         if subnet_id is None and port_id is None or cmd.add and subnet_id and port_id:
             raise errors.BadRequest(resource="router", msg="Either subnet_id or port_id must "
                                                            "be specified")
+        # Ids that are not UUIDs are 400, as in Neutron (neutron-tempest-plugin), not 404.
+        subnet_id, port_id = _interface_id(subnet_id), _interface_id(port_id)
         async with self._store.transaction():
             router = self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, router, "add_router_interface" if cmd.add
@@ -441,3 +451,13 @@ def _gateway_changes(router: dict[str, Any], given: dict[str, Any]) -> bool:
 def _count(db: Any, project_id: str) -> int:
     return db.execute("SELECT COUNT(*) FROM routers WHERE project_id = ?",
                       [project_id]).fetchone()[0]
+
+
+def _interface_id(value: Any) -> str | None:
+    """Return a router interface body's subnet_id/port_id as a UUID; 400 when it is not one."""
+    if value is None:
+        return None
+    try:
+        return Uuid().convert(value)
+    except Invalid as exc:
+        raise errors.BadRequest(resource="router", msg=str(exc)) from None

@@ -10,7 +10,7 @@ from alcor.bus import Bus
 from alcor.managers.base import ResourceManager, apply_tag_op
 from alcor.managers.common import (
     RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
-    check_write, deny, first_revision, new_id, stamp_new, tombstone,
+    check_write, first_revision, foreign_project, new_id, stamp_new, tombstone,
 )
 from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
@@ -143,11 +143,20 @@ class SecurityGroupManager(ResourceManager):
             for item in cmd.items:
                 project = check_create_project(cmd.ctx, item, "create_security_group")
                 counts[project] = counts.get(project, 0) + 1
-            for project in counts:
-                await self.ensure_default(project)
+            # Quota first, then the default group, as Neutron does: a project's first
+            # explicit group is checked against the groups that exist before its default
+            # group is created (neutron-tempest-plugin's "quota is full" test).
             for project, count in counts.items():
                 await self._bus.call(CheckQuota(project_id=project, resource="security_group",
                                                 count=count))
+            for project in counts:
+                await self.ensure_default(project)
+            # The two egress rules of each new group count against the rule quota, as in
+            # Neutron (the spec had them never refused); the default group's never are.
+            for project, count in counts.items():
+                await self._bus.call(CheckQuota(project_id=project,
+                                                resource="security_group_rule",
+                                                count=count * len(EGRESS_ANY)))
             for item in cmd.items:
                 if item.get("name", "").lower() == "default":
                     raise errors.SecurityGroupDefaultAlreadyExists()
@@ -268,7 +277,7 @@ class SecurityGroupManager(ResourceManager):
                 check_write(cmd.ctx, group, "create_security_group_rule")
                 project = item.get("project_id") or group["project_id"]
                 if project != group["project_id"] and not cmd.ctx.is_admin:
-                    raise deny("create_security_group_rule:project_id")
+                    raise foreign_project()
                 prepared.append((item, group))
             counts: dict[str, int] = {}
             for _, group in prepared:

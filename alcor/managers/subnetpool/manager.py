@@ -13,8 +13,8 @@ from alcor.managers.common import (
     check_restricted, check_write, first_revision, stamp_new, tombstone,
 )
 from alcor.managers.subnetpool.messages import (
-    AllocateFromPool, CountPoolSubnets, CreateSubnetPools, DeleteSubnetPool, GetSubnetPool,
-    ListSubnetPools, UpdateSubnetPool,
+    AllocateFromPool, CountPoolSubnets, CreateSubnetPools, DefaultSubnetPool, DeleteSubnetPool,
+    EditSubnetPoolPrefixes, GetSubnetPool, ListSubnetPools, PoolSubnetCidrs, UpdateSubnetPool,
 )
 from alcor.resources import repo
 from alcor.resources.base import defaults
@@ -23,6 +23,7 @@ from alcor.resources.subnetpool import SUBNETPOOL
 from alcor.store import Store
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+PREFIXLENS = ("default_prefixlen", "min_prefixlen", "max_prefixlen")
 
 
 class SubnetPoolInUse(errors.InUse):
@@ -52,6 +53,7 @@ class SubnetPoolManager(ResourceManager):
             (CreateSubnetPools, self.create), (GetSubnetPool, self.get),
             (ListSubnetPools, self.list), (UpdateSubnetPool, self.update),
             (DeleteSubnetPool, self.delete), (AllocateFromPool, self._allocate),
+            (EditSubnetPoolPrefixes, self.edit_prefixes), (DefaultSubnetPool, self._default),
         ):
             self._bus.handle(command, handler)
 
@@ -63,6 +65,10 @@ class SubnetPoolManager(ResourceManager):
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]
+
+    def decorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Render the prefix lengths as Neutron does (strings)."""
+        return [_public(o) for o in objs]
 
     # ---- create / update / delete ----------------------------------------------------------
     async def create(self, cmd: CreateSubnetPools) -> list[dict[str, Any]]:
@@ -77,10 +83,12 @@ class SubnetPoolManager(ResourceManager):
                 stamp_new(pool, first_revision(self._store.db, "subnetpool", pool["id"])
                           if "id" in item else 1)
                 _normalize(pool)
+                if pool["is_default"]:
+                    self._check_no_default(pool["ip_version"])
                 pool["tags"] = sorted(set(pool["tags"]))
                 repo.insert(self._store.db, SUBNETPOOL, pool)
                 out.append(pool)
-        return out
+        return self.decorate(out)
 
     async def update(self, cmd: UpdateSubnetPool) -> dict[str, Any]:
         """Update a subnet pool; prefixes may be added, never removed."""
@@ -100,10 +108,64 @@ class SubnetPoolManager(ResourceManager):
                 if any(not any(o.subnet_of(n) for n in new if o.version == n.version) for o in old):
                     raise invalid("Existing prefixes must be a subset of the new prefixes")
             _normalize(merged, updating=True)
+            if merged["is_default"] and not pool["is_default"]:
+                self._check_no_default(merged["ip_version"])
             diff = changed(pool, {k: merged[k] for k in given})
             if diff:
                 repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
-        return pool
+        return _public(pool)
+
+    # ---- default pools (default-subnetpools) ------------------------------------------------
+    def _check_no_default(self, ip_version: int) -> None:
+        """At most one default pool per IP version (Neutron's rule and message)."""
+        if self._store.db.execute("SELECT 1 FROM subnetpools WHERE is_default = 1 AND "
+                                  "ip_version = ?", [ip_version]).fetchone():
+            raise invalid("A default subnetpool for this IP family has already been set. Only "
+                          "one default may exist per IP family")
+
+    async def _default(self, cmd: DefaultSubnetPool) -> str:
+        where = [Where("t.is_default = 1 AND t.ip_version = ?", (cmd.ip_version,)),
+                 *self.visible_where(cmd.ctx)]
+        found = repo.find(self._store.db, SUBNETPOOL,
+                          Where(" AND ".join(f"({w.sql})" for w in where),
+                                tuple(p for w in where for p in w.params)))
+        if not found:
+            raise errors.BadRequest(resource="subnets", msg=f"No default subnetpool found for "
+                                                            f"IPv{cmd.ip_version}")
+        return found[0]["id"]
+
+    async def edit_prefixes(self, cmd: EditSubnetPoolPrefixes) -> list[str]:
+        """add_prefixes merges prefixes in; remove_prefixes takes address space out, unless a
+        subnet of the pool lies in it (400). Removing space the pool lacks changes nothing."""
+        action = "add_prefixes" if cmd.add else "remove_prefixes"
+        async with self._store.transaction():
+            pool = self.get_visible(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, pool, action)
+            if not cmd.prefixes:
+                return list(pool["prefixes"])
+            current = [ipaddress.ip_network(p) for p in pool["prefixes"]]
+            given = [ipaddress.ip_network(p, strict=False) for p in cmd.prefixes]
+            if cmd.add:
+                merged = {**pool, "prefixes": [*pool["prefixes"], *map(str, given)]}
+            else:
+                if not any(c.overlaps(g) for c in current for g in given
+                           if c.version == g.version):
+                    return list(pool["prefixes"])
+                cidrs = await self._bus.call(PoolSubnetCidrs(pool_id=pool["id"]))
+                if any(ipaddress.ip_network(c).overlaps(g) for c in cidrs for g in given
+                       if ipaddress.ip_network(c).version == g.version):
+                    raise errors.BadRequest(resource="subnetpool", msg=(
+                        "Illegal update to prefixes: One or more the prefixes to be removed is "
+                        "in use by a subnet"))
+                left = _subtract(current, given)
+                if not left:
+                    raise invalid("A subnet pool needs at least one prefix")
+                merged = {**pool, "prefixes": [str(n) for n in left]}
+            _normalize(merged, updating=True)
+            diff = changed(pool, {"prefixes": merged["prefixes"]})
+            if diff:
+                repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
+        return list(pool["prefixes"])
 
     async def delete(self, cmd: DeleteSubnetPool) -> None:
         """Delete a pool from which no subnet is allocated."""
@@ -144,6 +206,13 @@ class SubnetPoolManager(ResourceManager):
                                       f"{pool['id']}: no free prefix")
 
 
+def _public(pool: dict[str, Any]) -> dict[str, Any]:
+    """Return the API shape of a pool: its prefix lengths as strings, as Neutron's API has
+    them (neutron-tempest-plugin compares them with the strings it sent). Stored as integers;
+    filters and sorting still take integers."""
+    return {**pool, **{key: str(pool[key]) for key in PREFIXLENS}}
+
+
 def _normalize(pool: dict[str, Any], updating: bool = False) -> None:
     """Derive ip_version and the prefix lengths; check they fit the prefixes."""
     networks = [ipaddress.ip_network(p, strict=False) for p in pool["prefixes"]]
@@ -166,6 +235,20 @@ def _normalize(pool: dict[str, Any], updating: bool = False) -> None:
     if not 0 <= low <= default <= high <= top:
         raise invalid(f"Illegal prefix bounds: min_prefixlen {low}, default_prefixlen {default}, "
                       f"max_prefixlen {high}")
+
+
+def _subtract(networks: list[Network], removed: list[Network]) -> list[Network]:
+    """Return `networks` minus the address space of `removed`, collapsed."""
+    left = list(networks)
+    for gone in removed:
+        kept: list[Network] = []
+        for net in left:
+            if net.version != gone.version or not net.overlaps(gone):
+                kept.append(net)
+            elif not gone.supernet_of(net):  # type: ignore[arg-type]
+                kept.extend(net.address_exclude(gone))  # type: ignore[arg-type]
+        left = kept
+    return _collapse(left)
 
 
 def _collapse(networks: list[Network]) -> list[Network]:

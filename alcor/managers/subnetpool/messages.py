@@ -48,3 +48,28 @@ class CountPoolSubnets(Command[int]):
     """Return how many subnets were allocated from a pool (answered by the subnet manager)."""
 
     pool_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolSubnetCidrs(Command[list[str]]):
+    """Return the CIDRs of the subnets allocated from a pool (answered by the subnet manager)."""
+
+    pool_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EditSubnetPoolPrefixes(Command[list[str]]):
+    """add_prefixes / remove_prefixes (subnetpool-prefix-ops); return the pool's prefixes."""
+
+    ctx: RequestContext
+    id: str
+    prefixes: list[str]
+    add: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DefaultSubnetPool(Command[str]):
+    """Return the id of the default pool of `ip_version` visible to `ctx` (400 when none)."""
+
+    ctx: RequestContext
+    ip_version: int

@@ -154,6 +154,19 @@ async def test_associate_by_update_then_disassociate(p1, routed):
     assert body["floatingip"]["revision_number"] == 3
 
 
+async def test_an_empty_update_disassociates_as_neutron(p1, routed):
+    """PUT {"floatingip": {}} clears the association; a description-only PUT keeps it."""
+    fip = await p1.fip(routed["public"]["id"], port_id=routed["port"]["id"])
+    path = f"{FIPS}/{fip['id']}"
+    body = await p1.ok("PUT", path, {"floatingip": {"description": "d2"}})
+    assert body["floatingip"]["port_id"] == routed["port"]["id"]
+    await p1.ok("PUT", f"{path}/tags/red", status=201)
+    assert (await p1.get(path))["floatingip"]["port_id"] == routed["port"]["id"]
+    body = await p1.ok("PUT", path, {"floatingip": {}})
+    assert (body["floatingip"]["port_id"], body["floatingip"]["router_id"],
+            body["floatingip"]["description"]) == (None, None, "d2")
+
+
 async def test_reassociate_to_another_port_in_one_put(p1, routed):
     """Moving a floating IP to another port needs no disassociation first."""
     fip = await p1.fip(routed["public"]["id"], port_id=routed["port"]["id"])
@@ -329,6 +342,15 @@ async def test_floating_ips_are_isolated_between_projects(p1, p2, routed):
     assert reply.message == f"Port {routed['port']['id']} could not be found."
 
 
+async def test_another_projects_port_on_my_network_is_400(admin, p1, routed):
+    """A port the member can read (on its network) but owned by another project is 400."""
+    fip = await p1.fip(routed["public"]["id"])
+    theirs = await admin.port(routed["network"]["id"], project_id="p3")
+    reply = await p1.fails("PUT", f"{FIPS}/{fip['id']}", {"floatingip": {"port_id": theirs["id"]}},
+                           status=400, error="BadRequest")
+    assert "owned by a different project" in reply.message
+
+
 async def test_admin_may_associate_any_projects_port(admin, p1, routed):
     """An admin associates a floating IP of p1 to p1's port; it stays p1's."""
     fip = await admin.fip(routed["public"]["id"], project_id="p1",
@@ -353,3 +375,25 @@ async def test_client_ids_and_tags_on_floating_ips(admin, p1, public):
                                                  "id": wanted}}, status=409, error="Conflict")
     assert len(await _fip_ports(admin)) == 1  # the refused create released its address
     await p1.fails("GET", f"{FIPS}/{wanted}/tags/x", status=404, error="TagNotFound")
+
+
+async def test_floatingip_pools_list_ipv4_subnets_of_external_networks(admin, p1, public):
+    """GET /v2.0/floatingip-pools: each IPv4 subnet of a visible external network, owned by
+    the caller in the answer; a FIP from a pool's subnet lies in its CIDR."""
+    network, subnet = public
+    second = await admin.subnet(network["id"], "198.51.100.0/24")
+    await admin.subnet(network["id"], "2001:db8:9::/64")
+    await p1.lan("10.0.1.0/24")  # internal: not a pool
+    pools = (await p1.get("/v2.0/floatingip-pools"))["floatingip_pools"]
+    assert sorted(pools, key=lambda p: p["cidr"]) == [
+        {"subnet_id": second["id"], "subnet_name": "", "network_id": network["id"],
+         "cidr": "198.51.100.0/24", "project_id": "p1", "tenant_id": "p1"},
+        {"subnet_id": subnet["id"], "subnet_name": subnet["name"], "network_id": network["id"],
+         "cidr": "203.0.113.0/24", "project_id": "p1", "tenant_id": "p1"}]
+    fip = await p1.fip(network["id"], subnet_id=second["id"])
+    assert fip["floating_ip_address"].startswith("198.51.100.")
+    only = (await p1.get("/v2.0/floatingip-pools?fields=cidr"))["floatingip_pools"]
+    assert sorted(only, key=lambda p: p["cidr"]) == [{"cidr": "198.51.100.0/24"},
+                                                      {"cidr": "203.0.113.0/24"}]
+    await p1.fails("GET", "/v2.0/floatingip-pools?colour=red", status=400,
+                   error="HTTPBadRequest")

@@ -11,13 +11,19 @@ import pytest
     ({"provider:network_type": "vlan"}, "create_network:provider:network_type"),
     ({"provider:physical_network": "physnet1"}, "create_network:provider:physical_network"),
     ({"provider:segmentation_id": 7}, "create_network:provider:segmentation_id"),
-    ({"project_id": "p2"}, "create_network:project_id"),
 ])
 async def test_admin_only_network_attributes_on_create(p1, attrs, action):
     """A member setting an admin-only network attribute gets 403 with Neutron's action."""
     reply = await p1.fails("POST", "/v2.0/networks", {"network": attrs}, status=403,
                            error="PolicyNotAuthorized")
     assert reply.message == f"{action} is disallowed by policy."
+
+
+async def test_member_naming_another_project_is_400_as_neutron(p1):
+    """A member creating a network for another project gets Neutron's 400 (not 403)."""
+    reply = await p1.fails("POST", "/v2.0/networks", {"network": {"project_id": "p2"}},
+                           status=400, error="HTTPBadRequest")
+    assert "requires admin privileges" in reply.message
 
 
 async def test_static_defaults_do_not_count_as_set(p1):

@@ -160,7 +160,8 @@ async def test_bulk_create_over_quota_creates_nothing(admin, p1):
 
 
 async def test_implicit_objects_are_counted_but_never_refused(admin, p1):
-    """The default group, a group's first rules and interface ports ignore exhausted quotas."""
+    """The default group and interface ports ignore exhausted quotas; a new group's two
+    egress rules need rule quota (as in Neutron)."""
     await _set(admin, "p1", security_group=0, security_group_rule=0, port=0)
     _, subnet = await p1.lan("10.0.1.0/24")
     assert [g["name"] for g in (await p1.get("/v2.0/security-groups"))["security_groups"]] == \
@@ -170,6 +171,9 @@ async def test_implicit_objects_are_counted_but_never_refused(admin, p1):
     used = await _used(p1, "p1")
     assert (used["security_group"], used["security_group_rule"], used["port"]) == (1, 4, 1)
     await _set(admin, "p1", security_group=2)
+    await p1.fails("POST", "/v2.0/security-groups", {"security_group": {"name": "web"}},
+                   status=409, error="OverQuota")
+    await _set(admin, "p1", security_group_rule=6)
     group = await p1.sg(name="web")
     assert len(group["security_group_rules"]) == 2
     assert (await _used(p1, "p1"))["security_group_rule"] == 6

@@ -45,11 +45,31 @@ async def test_member_does_not_see_admin_only_distributed(p1):
 async def test_admin_may_record_a_centralized_router_and_update_it(admin):
     """`distributed` is recorded as set by an admin (Neutron's dvr extension; Tempest's
     centralized-router tests); alcor still routes on every host that needs it."""
-    router = (await admin.ok("POST", ROUTERS, {"router": {"distributed": False}}, 201))["router"]
+    router = (await admin.ok("POST", ROUTERS, {"router": {"distributed": False,
+                                                           "admin_state_up": False}},
+                             201))["router"]
     assert router["distributed"] is False
     updated = await admin.ok("PUT", f"{ROUTERS}/{router['id']}",
                              {"router": {"distributed": True}})
     assert updated["router"]["distributed"] is True
+
+
+async def test_distributed_changes_only_while_the_router_is_down(admin):
+    """router-admin-state-down-before-update: changing `distributed` on a router that is up
+    before or after the update is 400; down, it changes; an unchanged value is no change."""
+    router = (await admin.ok("POST", ROUTERS, {"router": {"distributed": False}}, 201))["router"]
+    path = f"{ROUTERS}/{router['id']}"
+    reply = await admin.fails("PUT", path, {"router": {"distributed": True}}, status=400,
+                              error="BadRequest")
+    assert "Please set router admin_state_up to False prior to upgrade" in reply.message
+    await admin.fails("PUT", path, {"router": {"distributed": True, "admin_state_up": False}},
+                      status=400, error="BadRequest")
+    await admin.ok("PUT", path, {"router": {"distributed": False, "name": "same"}})
+    await admin.ok("PUT", path, {"router": {"admin_state_up": False}})
+    await admin.fails("PUT", path, {"router": {"distributed": True, "admin_state_up": True}},
+                      status=400, error="BadRequest")
+    body = await admin.ok("PUT", path, {"router": {"distributed": True}})
+    assert body["router"]["distributed"] is True
 
 
 async def test_member_setting_distributed_is_policy_error(p1):
@@ -373,6 +393,21 @@ async def test_add_interface_by_port_rules(admin):
                       status=404, error="PortNotFound")
 
 
+async def test_interface_ids_that_are_not_uuids_are_400_as_neutron(admin):
+    """add/remove_router_interface with a non-UUID port_id or subnet_id is 400 BadRequest
+    (a well-formed unknown id stays 404)."""
+    router = await admin.router()
+    for action in ("add_router_interface", "remove_router_interface"):
+        for body in ({"port_id": "tempest-port-1"}, {"subnet_id": "bad-subnet"},
+                     {"port_id": 7}):
+            reply = await admin.fails("PUT", f"/v2.0/routers/{router['id']}/{action}", body,
+                                      status=400, error="BadRequest")
+            assert "is not a valid UUID" in reply.message
+    await admin.fails("PUT", f"/v2.0/routers/{router['id']}/add_router_interface",
+                      {"subnet_id": "33333333-3333-4333-8333-333333333333"}, status=404,
+                      error="SubnetNotFound")
+
+
 async def test_remove_interface_by_subnet_deletes_the_port(admin):
     """Removal deletes the interface port and clears attached_router_id."""
     _, subnet = await admin.lan("10.0.1.0/24")
@@ -645,10 +680,11 @@ async def test_reader_may_list_but_not_write_routers(admin, p1):
 
 
 async def test_member_cannot_create_a_router_for_another_project(p1):
-    """project_id of another project is 403 create_router:project_id for members."""
-    reply = await p1.fails("POST", ROUTERS, {"router": {"project_id": "p2"}}, status=403,
-                           error="PolicyNotAuthorized")
-    assert reply.message == "create_router:project_id is disallowed by policy."
+    """project_id of another project is 400 for members, as in Neutron."""
+    reply = await p1.fails("POST", ROUTERS, {"router": {"project_id": "p2"}}, status=400,
+                           error="HTTPBadRequest")
+    assert reply.message == ("Specifying 'project_id' or 'tenant_id' other than the "
+                             "authenticated project in request requires admin privileges")
 
 
 async def test_admin_sees_every_project_and_may_filter(admin, p1, p2):

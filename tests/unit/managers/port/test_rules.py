@@ -39,7 +39,7 @@ def test_dhcp_options_merge_on_update():
 
 
 def test_pairs_and_security_rules():
-    """Pairs get the port MAC, are capped and unique; security needs IPs and port security."""
+    """Pairs get the port MAC, are capped and unique; groups need port security, not IPs."""
     port = {"mac_address": "fa:16:3e:00:00:01", "port_security_enabled": True,
             "allowed_address_pairs": [{"ip_address": "10.0.0.5"}], "fixed_ips": [],
             "security_groups": []}
@@ -47,8 +47,10 @@ def test_pairs_and_security_rules():
     assert port["allowed_address_pairs"][0]["mac_address"] == "fa:16:3e:00:00:01"
     with pytest.raises(errors.AllowedAddressPairExhausted):
         rules.check_pairs(port, 0)
+    rules.check_security({**port, "security_groups": ["g"]}, groups_given=True)
     with pytest.raises(errors.PortSecurityAndIPRequiredForSecurityGroups):
-        rules.check_security({**port, "security_groups": ["g"]}, groups_given=True)
+        rules.check_security({**port, "port_security_enabled": False, "security_groups": ["g"]},
+                             groups_given=True)
     with pytest.raises(errors.PortSecurityPortHasSecurityGroup):
         rules.check_security({**port, "port_security_enabled": False, "security_groups": ["g"]},
                              groups_given=False)
