@@ -100,7 +100,8 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     if config.southbound.embedded_agents > 0:
         from alcor.agent.embedded import EmbeddedAgents
         embedded = EmbeddedAgents(bus, dataplane, config.southbound.embedded_agents,
-                                  config.southbound.agent_port, config.southbound.grpc_server.host)
+                                  config.southbound.agent_port, config.southbound.grpc_server.host,
+                                  config.southbound.embedded_agents_admin)
         components.append(embedded)
         alcor.extra["embedded_agents"] = embedded
     # Static [[nodes]] are registered once every component runs (registering binds ports).

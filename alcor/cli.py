@@ -56,8 +56,10 @@ def main() -> None:
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR.")
 @click.option("--embedded-agents", type=int, default=None,
               help="Start N reference agents in this process as nodes compute-1..N.")
+@click.option("--agents-admin", default=None, metavar="HOST:PORT",
+              help="Serve the embedded agents' admin API (state dumps) on HOST:PORT.")
 def serve(config_file: str | None, host: str | None, port: int | None, db: str | None,
-          log_level: str | None, embedded_agents: int | None) -> None:
+          log_level: str | None, embedded_agents: int | None, agents_admin: str | None) -> None:
     """Run the control plane until SIGINT/SIGTERM."""
     from aiohttp import web
 
@@ -66,7 +68,8 @@ def serve(config_file: str | None, host: str | None, port: int | None, db: str |
 
     config = _load(config_file, {"server.host": host, "server.port": port, "store.path": db,
                                  "log.level": log_level.upper() if log_level else None,
-                                 "southbound.embedded_agents": embedded_agents})
+                                 "southbound.embedded_agents": embedded_agents,
+                                 "southbound.embedded_agents_admin": agents_admin})
     setup_logging(config.log.level)
     alcor = build(config)
     app = make_web_app(alcor)

@@ -204,6 +204,7 @@ class SouthboundConfig:
     deadline_per_state_ms: float = 0.5
     deadline_max_s: float = 600.0
     embedded_agents: int = 0
+    embedded_agents_admin: str = ""  # host:port of the embedded agents' admin API ("" = off)
     retry: RetryConfig = field(default_factory=RetryConfig)
     grpc_server: GrpcServerConfig = field(default_factory=GrpcServerConfig)
     ondemand: OnDemandConfig = field(default_factory=OnDemandConfig)
@@ -489,6 +490,9 @@ def _check_semantics(config: Config | None) -> list[str]:
         problems.append("auth.tokens: strategy 'token' needs at least one [[auth.tokens]] entry")
     if not 0 < config.server.port < 65536:
         problems.append("server.port: must be 1-65535")
+    admin = config.southbound.embedded_agents_admin
+    if admin and not re.fullmatch(r"[^:\s]*:\d{1,5}", admin):
+        problems.append(f"southbound.embedded_agents_admin: must be host:port, got {admin!r}")
     for lo, hi in config.network.tunnel_id_ranges:
         if not 1 <= lo <= hi <= 16777215:
             problems.append(f"network.tunnel_id_ranges: bad range [{lo}, {hi}]")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from alcor.agent.admin import AdminServer
 from alcor.agent.agent import AgentConfig
 from alcor.agent.pool import AgentPool, agent_ips
 from alcor.bus import Bus
@@ -27,13 +28,15 @@ class EmbeddedAgents:
     requires = ("dataplane", "node")
 
     def __init__(self, bus: Bus, dataplane: Any, count: int, agent_port: int,
-                 controller_host: str) -> None:
+                 controller_host: str, admin: str = "") -> None:
         self._bus = bus
         self._dataplane = dataplane
         self._count = count
         self._port = agent_port
         self._controller_host = controller_host
+        self._admin_address = admin
         self.pool: AgentPool | None = None
+        self.admin: AdminServer | None = None
 
     async def start(self) -> None:
         """Register compute-1..N, then start their agents (which announce a restart)."""
@@ -55,11 +58,19 @@ class EmbeddedAgents:
             await self._bus.call(CreateNodes(ctx=admin_context(), items=new))
         controller = (self._controller_host, self._dataplane.server_port)
         self.pool = AgentPool(AgentConfig(ip=FIRST_IP, port=self._port, controller=controller),
-                              count=self._count)
+                              count=self._count,
+                              node_ids=[f"compute-{i}" for i in range(1, self._count + 1)])
         await self.pool.start()
         _LOGGER.info("%d embedded agents serving on %s…", self._count, FIRST_IP)
+        if self._admin_address:
+            host, _, port = self._admin_address.rpartition(":")
+            self.admin = AdminServer(self.pool, host or "127.0.0.1", int(port))
+            await self.admin.start()
 
     async def stop(self) -> None:
-        """Stop the agents."""
+        """Stop the admin API, then the agents."""
+        if self.admin is not None:
+            await self.admin.stop()
+            self.admin = None
         if self.pool is not None:
             await self.pool.stop()

@@ -33,10 +33,12 @@ def _raise_fd_limit(needed: int) -> None:
 class AgentPool:
     """Start, find and stop N agents; agent i listens on `template.ip` + i·ip_step."""
 
-    def __init__(self, template: AgentConfig, count: int = 1, ip_step: int = 1) -> None:
+    def __init__(self, template: AgentConfig, count: int = 1, ip_step: int = 1,
+                 node_ids: list[str] | None = None) -> None:
         self.template = template
         self.count = count
         self.ip_step = ip_step
+        self._node_ids = node_ids  # the node each agent serves, when the caller knows them
         self.agents: dict[str, Agent] = {}
 
     async def start(self) -> None:
@@ -44,7 +46,9 @@ class AgentPool:
         _raise_fd_limit(self.count * _FDS_PER_AGENT + 256)
         for i, ip in enumerate(agent_ips(self.template.ip, self.count, self.ip_step)):
             node_id = self.template.node_id
-            if node_id and self.count > 1:
+            if self._node_ids is not None:
+                node_id = self._node_ids[i]
+            elif node_id and self.count > 1:
                 node_id = f"{node_id}-{i}"
             self.agents[ip] = Agent(replace(self.template, ip=ip, node_id=node_id))
         results = await asyncio.gather(*(a.start() for a in self.agents.values()),

@@ -11,6 +11,8 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,14 +53,14 @@ def serve(tmp_path) -> Iterator[Callable[[], Server]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALCOR")}
     env["ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED"] = "false"
 
-    def start() -> Server:
+    def start(*args: str, **more_env: str) -> Server:
         port = _free_port()
         log = (tmp_path / f"serve-{len(started)}.log").open("w")
         logs.append(log)
         proc = subprocess.Popen(
             [str(BIN / "alcor"), "serve", "--port", str(port), "--db", str(tmp_path / "alcor.db"),
-             "--log-level", "warning"],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+             "--log-level", "warning", *args],
+            cwd=tmp_path, env={**env, **more_env}, stdout=subprocess.PIPE, stderr=log, text=True)
         server = Server(proc, f"http://127.0.0.1:{port}")
         started.append(server)
         # The announcement is printed once the components have started and the port listens.
@@ -158,6 +160,46 @@ def test_openstacksdk_user_journey_survives_a_restart(serve):
     again = conn.network.create_port(network_id=net.id)
     assert [f["ip_address"] for f in again.fixed_ips if f["subnet_id"] == v4.id] == ["10.0.0.2"]
     assert again.mac_address not in {p[1] for p in before["ports"]}
+    conn.close()
+    assert server.stop() == 0
+
+
+def _wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_embedded_agents_program_two_hosts_and_dump_their_state(serve):
+    """`alcor serve --embedded-agents 2`: ports bound to compute-1/2 go ACTIVE, and each
+    agent's state dump holds its own port and the other host's port as a neighbor."""
+    admin = f"127.0.0.1:{_free_port()}"
+    server = serve("--embedded-agents", "2", "--agents-admin", admin,
+                   ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED="true",
+                   ALCOR__SOUTHBOUND__GRPC_SERVER__PORT=str(_free_port()),
+                   ALCOR__SOUTHBOUND__AGENT_PORT=str(_free_port()))
+    conn = _connect(server)
+    net = conn.network.create_network(name="n1")
+    conn.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.0.0.0/24")
+    ports = {host: conn.network.create_port(network_id=net.id, name=f"vm-{host}",
+                                            binding_host_id=host)
+             for host in ("compute-1", "compute-2")}
+    for port in ports.values():
+        _wait_for(lambda p=port: conn.network.get_port(p.id).status == "ACTIVE",
+                  f"port {port.name} ACTIVE")
+    agents = {a["node_id"]: a["ip"] for a in json.loads(
+        urllib.request.urlopen(f"http://{admin}/agents", timeout=10).read())}
+    assert set(agents) == {"compute-1", "compute-2"}
+    for host, other in (("compute-1", "compute-2"), ("compute-2", "compute-1")):
+        state = json.loads(urllib.request.urlopen(
+            f"http://{admin}/agents/{agents[host]}/state", timeout=10).read())
+        assert set(state["ports"]) == {ports[host].id}
+        neighbor = state["neighbors"][ports[other].id]
+        assert neighbor["host_ip_address"] == agents[other] and not neighbor["local"]
     conn.close()
     assert server.stop() == 0
 

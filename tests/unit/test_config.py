@@ -173,3 +173,13 @@ def test_env_value_of_a_string_key_is_taken_verbatim():
                                     "ALCOR__STORE__PATH": "3"})
     assert config.auth.default_project == "12345"
     assert config.store.path == "3"
+
+
+def test_embedded_agents_admin_must_be_host_and_port():
+    """A malformed admin address is refused at start-up; host:port and an empty value pass."""
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env={"ALCOR__SOUTHBOUND__EMBEDDED_AGENTS_ADMIN": "localhost"})
+    assert info.value.problems == [
+        "southbound.embedded_agents_admin: must be host:port, got 'localhost'"]
+    ok = load_config(None, env={"ALCOR__SOUTHBOUND__EMBEDDED_AGENTS_ADMIN": "127.0.0.1:9100"})
+    assert ok.southbound.embedded_agents_admin == "127.0.0.1:9100"
