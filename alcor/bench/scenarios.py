@@ -163,7 +163,7 @@ async def lists(client: Client, sizes: Sizes, progress: Progress) -> tuple[list[
     page, _ = await client.call("GET", f"/v2.0/ports?network_id={net_id}&limit=100")
     marker = page["ports"][-1]["id"]
     for name, path in (
-        ("list limit=100", f"/v2.0/ports?limit=100"),
+        ("list limit=100", "/v2.0/ports?limit=100"),
         ("list limit=100 next page", f"/v2.0/ports?limit=100&marker={marker}"),
         ("list limit=100 sorted by name", "/v2.0/ports?limit=100&sort_key=name&sort_dir=asc"),
         ("filter name (1 match)", "/v2.0/ports?name=p7777"),

@@ -55,7 +55,7 @@ def check_gateway(network: IPNetwork, gateway: str | None) -> None:
         return
     address = ipaddress.ip_address(gateway)
     if address.version != network.version:
-        raise invalid(f"Gateway IP version inconsistent with allocation pool version")
+        raise invalid("Gateway IP version inconsistent with allocation pool version")
     if network.version == 6 and address in LINK_LOCAL:
         return
     if address not in network or address == network.network_address or (

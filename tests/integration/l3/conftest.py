@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from alcor.api.web import make_web_app
-from alcor.app import build
 from tests.integration.l3.support import Api, external_network
-
-
-@pytest.fixture
-async def make_api(make_config) -> AsyncIterator[Callable[..., Awaitable[Api]]]:
-    """Return a factory of admin Apis on apps built with config overrides."""
-    clients: list[TestClient] = []
-
-    async def factory(**overrides: Any) -> Api:
-        client = TestClient(TestServer(make_web_app(build(make_config(**overrides)))))
-        await client.start_server()
-        clients.append(client)
-        return Api(client)
-
-    yield factory
-    for client in clients:
-        await client.close()
 
 
 @pytest.fixture
