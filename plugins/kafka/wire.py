@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from alcor.proto import schema
 from alcor.southbound import encoding
+from alcor.southbound.wire import read_varint, skip
 
 RT = schema.ResourceType
 ST = schema.OperationStatus
@@ -72,46 +73,24 @@ class _Entry:
     raw: bytes  # the whole field, tag included
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-
-
 def _fields(buf: bytes) -> Iterable[tuple[int, int, int, int]]:
     """Yield (field number, wire type, start, end) of each top-level field."""
     pos, size = 0, len(buf)
     while pos < size:
         start = pos
-        tag, pos = _varint(buf, pos)
-        field, wire = tag >> 3, tag & 7
-        if wire == 0:
-            _, pos = _varint(buf, pos)
-        elif wire == 2:
-            length, pos = _varint(buf, pos)
-            pos += length
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        else:
-            raise ValueError(f"unsupported wire type {wire} in field {field}")
-        yield field, wire, start, pos
+        tag, pos = read_varint(buf, pos)
+        pos = skip(buf, pos, tag & 7)
+        yield tag >> 3, tag & 7, start, pos
 
 
 def _entry_key(raw: bytes) -> str:
     """Return the string key (field 1) of an encoded map entry, tag and length included."""
-    _, pos = _varint(raw, 0)
-    end_len, pos = _varint(raw, pos)
+    _, pos = read_varint(raw, 0)
+    end_len, pos = read_varint(raw, pos)
     end = pos + end_len
     while pos < end:
-        tag, pos = _varint(raw, pos)
-        length, pos = _varint(raw, pos)
+        tag, pos = read_varint(raw, pos)
+        length, pos = read_varint(raw, pos)
         if tag == 0x0A:
             return raw[pos:pos + length].decode()
         pos += length

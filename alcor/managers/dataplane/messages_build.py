@@ -129,12 +129,8 @@ def _add_neighbors(topo: Topology, builder: StateBuilder, delivery: Delivery, dr
         if v1:
             draft.v1.append((rtype, name, state_bytes(op, config)))
         for subnet in port.subnet_ids:
-            if subnet not in seen_subnets:
-                seen_subnets.add(subnet)
-                rec = topo.subnets.get(subnet)
-                if rec is not None:
-                    contexts.add((SUBNET, subnet))
-                    contexts.add((VPC, rec.network_id))
+            if subnet not in seen_subnets:  # checked inline: this loop runs per neighbor
+                _add_context(topo, subnet, seen_subnets, contexts)
 
 
 def _add_present(topo: Topology, builder: StateBuilder, node: NodeRec, delivery: Delivery,
@@ -158,11 +154,17 @@ def _add_present(topo: Topology, builder: StateBuilder, node: NodeRec, delivery:
     draft.add(kind, name, op, revision, config, True, builder, v1)
     for subnet in _dependencies(topo, kind, name):
         if subnet not in seen_subnets:
-            seen_subnets.add(subnet)
-            rec = topo.subnets.get(subnet)
-            if rec is not None:
-                contexts.add((SUBNET, subnet))
-                contexts.add((VPC, rec.network_id))
+            _add_context(topo, subnet, seen_subnets, contexts)
+
+
+def _add_context(topo: Topology, subnet: str, seen_subnets: set[str],
+                 contexts: set[Key]) -> None:
+    """Add the subnet's and its VPC's context states (INFO) that a carried state needs."""
+    seen_subnets.add(subnet)
+    rec = topo.subnets.get(subnet)
+    if rec is not None:
+        contexts.add((SUBNET, subnet))
+        contexts.add((VPC, rec.network_id))
 
 
 def _dependencies(topo: Topology, kind: str, name: str) -> tuple[str, ...]:

@@ -299,6 +299,11 @@ class PortManager(ResourceManager):
         # A request can differ from the port and still resolve to what it has (fixed_ips
         # given in another form): nothing changed, so nothing is bumped (§1.5).
         diff = {k: v for k, v in diff.items() if before.get(k) != v}
+        return self._save_update(port, before, diff)
+
+    def _save_update(self, port: dict[str, Any], before: dict[str, Any],
+                     diff: dict[str, Any]) -> dict[str, Any]:
+        """Store a port's changes (none: nothing is bumped) and announce them."""
         if not diff:
             return port
         diff["neighbor_revision"] = port["neighbor_revision"] + 1
@@ -427,12 +432,7 @@ class PortManager(ResourceManager):
         diff = changed(port, cmd.changes)
         if "security_groups" in diff:
             self._write_sg_links(port["id"], diff["security_groups"])
-        if not diff:
-            return port
-        diff["neighbor_revision"] = port["neighbor_revision"] + 1
-        repo.update(self._store.db, PORT, port["id"], bump(port, diff))
-        self._bus.publish(PortUpdated(port=port, before=before, changed=frozenset(diff)))
-        return port
+        return self._save_update(port, before, diff)
 
     async def _delete_service(self, cmd: DeleteServicePort) -> None:
         port = self.lookup(cmd.port_id)
