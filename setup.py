@@ -42,12 +42,16 @@ setup(
     version="0.1.0",
     description="Cloud network control plane (VPC SDN): Neutron API, goal states to host agents",
     python_requires=">=3.11",
-    packages=find_packages(include=["alcor", "alcor.*"]) + ["alcor_grpc", "alcor_kafka"],
-    package_dir={"alcor_grpc": "plugins/grpc", "alcor_kafka": "plugins/kafka"},
+    packages=[*find_packages(include=["alcor", "alcor.*"]), "alcor_grpc", "alcor_kafka"],
+    package_dir={"alcor_grpc": "plugins/alcor_grpc", "alcor_kafka": "plugins/alcor_kafka"},
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
-    extras_require={"kafka": KAFKA_REQUIRES, "bench": BENCH_REQUIRES, "test": TEST_REQUIRES,
-                    "dev": DEV_REQUIRES},
+    extras_require={
+        "kafka": KAFKA_REQUIRES,
+        "bench": BENCH_REQUIRES,
+        "test": TEST_REQUIRES,
+        "dev": DEV_REQUIRES,
+    },
     entry_points={
         "console_scripts": ["alcor = alcor.cli:main"],
         "alcor.southbound": [

@@ -47,11 +47,14 @@ def make_authenticator(config: Config) -> Any:
     strategy = config.auth.strategy
     if strategy == "token":
         from alcor.api.auth.static import TokenAuth
+
         return TokenAuth(config.auth)
     if strategy == "keystone":
         from alcor.api.auth.keystone import KeystoneAuthenticator
+
         return KeystoneAuthenticator.from_settings(config.auth.keystone)
     from alcor.api.auth.static import NoAuth
+
     return NoAuth(config.auth)
 
 
@@ -93,15 +96,22 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     managers.append(dataplane)
     authenticator = make_authenticator(config)
     components: list[Component] = [store, bus, _AuthComponent(authenticator), *managers]
-    alcor = Alcor(config=config, store=store, bus=bus, components=components,
-                  authenticator=authenticator)
+    alcor = Alcor(
+        config=config, store=store, bus=bus, components=components, authenticator=authenticator
+    )
     alcor.extra["dataplane"] = dataplane
     alcor.extra["collect_metrics"] = make_collector(alcor)
     if config.southbound.embedded_agents > 0:
         from alcor.agent.embedded import EmbeddedAgents
-        embedded = EmbeddedAgents(bus, dataplane, config.southbound.embedded_agents,
-                                  config.southbound.agent_port, config.southbound.grpc_server.host,
-                                  config.southbound.embedded_agents_admin)
+
+        embedded = EmbeddedAgents(
+            bus,
+            dataplane,
+            config.southbound.embedded_agents,
+            config.southbound.agent_port,
+            config.southbound.grpc_server.host,
+            config.southbound.embedded_agents_admin,
+        )
         components.append(embedded)
         alcor.extra["embedded_agents"] = embedded
     # Static [[nodes]] are registered once every component runs (registering binds ports).

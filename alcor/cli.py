@@ -18,6 +18,7 @@ class _RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         from alcor.api.http import REQUEST_ID
+
         record.request_id = REQUEST_ID.get()
         return True
 
@@ -26,8 +27,9 @@ def setup_logging(level: str) -> None:
     """Log to stderr with the request id on every line."""
     handler = logging.StreamHandler()
     handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -48,42 +50,78 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-              help="TOML config file (default: $ALCOR_CONFIG, else ./alcor.toml if present).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML config file (default: $ALCOR_CONFIG, else ./alcor.toml if present).",
+)
 @click.option("--host", default=None, help="Listen address (server.host).")
 @click.option("--port", type=int, default=None, help="Listen port (server.port).")
 @click.option("--db", default=None, help="SQLite file (store.path).")
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR.")
-@click.option("--embedded-agents", type=int, default=None,
-              help="Start N reference agents in this process as nodes compute-1..N.")
-@click.option("--agents-admin", default=None, metavar="HOST:PORT",
-              help="Serve the embedded agents' admin API (state dumps) on HOST:PORT.")
-def serve(config_file: str | None, host: str | None, port: int | None, db: str | None,
-          log_level: str | None, embedded_agents: int | None, agents_admin: str | None) -> None:
+@click.option(
+    "--embedded-agents",
+    type=int,
+    default=None,
+    help="Start N reference agents in this process as nodes compute-1..N.",
+)
+@click.option(
+    "--agents-admin",
+    default=None,
+    metavar="HOST:PORT",
+    help="Serve the embedded agents' admin API (state dumps) on HOST:PORT.",
+)
+def serve(
+    config_file: str | None,
+    host: str | None,
+    port: int | None,
+    db: str | None,
+    log_level: str | None,
+    embedded_agents: int | None,
+    agents_admin: str | None,
+) -> None:
     """Run the control plane until SIGINT/SIGTERM."""
     from aiohttp import web
 
     from alcor.api.web import make_web_app
     from alcor.app import build
 
-    config = _load(config_file, {"server.host": host, "server.port": port, "store.path": db,
-                                 "log.level": log_level.upper() if log_level else None,
-                                 "southbound.embedded_agents": embedded_agents,
-                                 "southbound.embedded_agents_admin": agents_admin})
+    config = _load(
+        config_file,
+        {
+            "server.host": host,
+            "server.port": port,
+            "store.path": db,
+            "log.level": log_level.upper() if log_level else None,
+            "southbound.embedded_agents": embedded_agents,
+            "southbound.embedded_agents_admin": agents_admin,
+        },
+    )
     setup_logging(config.log.level)
     alcor = build(config)
     app = make_web_app(alcor)
     url = f"http://{config.server.host}:{config.server.port}"
 
     def announce(_: str) -> None:
-        click.echo(f"alcor {__version__} listening on {url} (Neutron API at {url}/v2.0), "
-                   f"store: SQLite {Path(config.store.path).resolve()}, "
-                   f"auth: {config.auth.strategy}", err=False)
+        click.echo(
+            f"alcor {__version__} listening on {url} (Neutron API at {url}/v2.0), "
+            f"store: SQLite {Path(config.store.path).resolve()}, "
+            f"auth: {config.auth.strategy}",
+            err=False,
+        )
         sys.stdout.flush()
 
-    web.run_app(app, host=config.server.host, port=config.server.port,
-                shutdown_timeout=config.server.shutdown_timeout, print=announce,
-                access_log=None, handle_signals=True)
+    web.run_app(
+        app,
+        host=config.server.host,
+        port=config.server.port,
+        shutdown_timeout=config.server.shutdown_timeout,
+        print=announce,
+        access_log=None,
+        handle_signals=True,
+    )
     click.echo("alcor stopped")
 
 

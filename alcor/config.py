@@ -294,7 +294,7 @@ def load_config(
             raise ConfigError([f"{file}: {exc}"]) from exc
     for key, value in env.items():
         if key.startswith(ENV_PREFIX) and len(key) > len(ENV_PREFIX):
-            dotted = key[len(ENV_PREFIX):].lower().replace("__", ".")
+            dotted = key[len(ENV_PREFIX) :].lower().replace("__", ".")
             parsed = _parse_env_value(value)
             if _hint_at(dotted) is str and not isinstance(parsed, str):
                 parsed = value  # ALCOR__AUTH__DEFAULT_PROJECT=12345 means "12345"
@@ -322,8 +322,11 @@ def _lift_plugin_sections(data: dict[str, Any]) -> None:
         return
     known = {f.name for f in dataclasses.fields(SouthboundConfig)}
     installed = set(installed_transports())
-    for key in [k for k, v in southbound.items()
-                if k not in known and k in installed and isinstance(v, dict)]:
+    for key in [
+        k
+        for k, v in southbound.items()
+        if k not in known and k in installed and isinstance(v, dict)
+    ]:
         southbound.setdefault("plugins", {})[key] = southbound.pop(key)
 
 
@@ -436,8 +439,10 @@ def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
             problems.append(f"{path}: expected {len(args)} items")
             return _INVALID
         else:
-            items = tuple(_convert(a, v, f"{path}[{i}]", problems)
-                          for i, (a, v) in enumerate(zip(args, value)))
+            items = tuple(
+                _convert(a, v, f"{path}[{i}]", problems)
+                for i, (a, v) in enumerate(zip(args, value, strict=True))
+            )
         return _INVALID if any(i is _INVALID or i is None for i in items) else items
     if origin in (Mapping, dict) or hint is Mapping:
         if not isinstance(value, Mapping):
@@ -476,8 +481,10 @@ def _check_semantics(config: Config | None) -> list[str]:
             problems.append(f"{section}.{key}: must be one of {', '.join(allowed)}, got {value!r}")
     transports = ("auto", *installed_transports())
     if config.southbound.default_transport not in transports:
-        problems.append(f"southbound.default_transport: must be one of {', '.join(transports)}, "
-                        f"got {config.southbound.default_transport!r}")
+        problems.append(
+            f"southbound.default_transport: must be one of {', '.join(transports)}, "
+            f"got {config.southbound.default_transport!r}"
+        )
     for i, entry in enumerate(config.auth.tokens):
         if bool(entry.token) == bool(entry.token_sha256):
             problems.append(f"auth.tokens[{i}]: set exactly one of token, token_sha256")

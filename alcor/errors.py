@@ -39,10 +39,11 @@ class NotAuthenticated(AlcorError):
     type_name = "HTTPUnauthorized"
     message = "Authentication required"
     # Extra response headers (WWW-Authenticate), set by the authenticator that raised it.
-    headers: dict[str, str] = {}
+    headers: dict[str, str]
 
-    def __init__(self, message: str | None = None, headers: dict[str, str] | None = None,
-                 **fields: Any) -> None:
+    def __init__(
+        self, message: str | None = None, headers: dict[str, str] | None = None, **fields: Any
+    ) -> None:
         super().__init__(message, **fields)
         self.headers = dict(headers or {})
 
@@ -100,7 +101,9 @@ class InvalidIpForSubnet(BadRequest):
 class InvalidIpForNetwork(BadRequest):
     """The requested IP is in no subnet of the network."""
 
-    message = "IP address {ip_address} is not a valid IP for any of the subnets on the specified network."
+    message = (
+        "IP address {ip_address} is not a valid IP for any of the subnets on the specified network."
+    )
 
 
 class InvalidAllocationPool(BadRequest):
@@ -118,15 +121,19 @@ class OutOfBoundsAllocationPool(BadRequest):
 class DNSNameServersExhausted(BadRequest):
     """Too many DNS name servers."""
 
-    message = ("Unable to complete operation for {subnet_id}. The number of DNS nameservers "
-               "exceeds the limit {quota}.")
+    message = (
+        "Unable to complete operation for {subnet_id}. The number of DNS nameservers "
+        "exceeds the limit {quota}."
+    )
 
 
 class HostRoutesExhausted(BadRequest):
     """Too many host routes."""
 
-    message = ("Unable to complete operation for {subnet_id}. The number of host routes "
-               "exceeds the limit {quota}.")
+    message = (
+        "Unable to complete operation for {subnet_id}. The number of host routes "
+        "exceeds the limit {quota}."
+    )
 
 
 class InvalidRoutes(BadRequest):
@@ -138,15 +145,19 @@ class InvalidRoutes(BadRequest):
 class RoutesExhausted(BadRequest):
     """Too many router routes."""
 
-    message = ("Unable to complete operation for {router_id}. The number of routes exceeds "
-               "the maximum {quota}.")
+    message = (
+        "Unable to complete operation for {router_id}. The number of routes exceeds "
+        "the maximum {quota}."
+    )
 
 
 class SecurityGroupRuleInvalidProtocol(BadRequest):
     """Unknown protocol in an SG rule."""
 
-    message = ("Security group rule protocol {protocol} not supported. Only protocol values "
-               "{values} and integer representations [0 to 255] are supported.")
+    message = (
+        "Security group rule protocol {protocol} not supported. Only protocol values "
+        "{values} and integer representations [0 to 255] are supported."
+    )
 
 
 class SecurityGroupInvalidPortRange(BadRequest):
@@ -170,7 +181,9 @@ class SecurityGroupInvalidIcmpValue(BadRequest):
 class SecurityGroupMissingIcmpType(BadRequest):
     """ICMP code without type."""
 
-    message = "ICMP code (port-range-max) {value} is provided but ICMP type (port-range-min) is missing."
+    message = (
+        "ICMP code (port-range-max) {value} is provided but ICMP type (port-range-min) is missing."
+    )
 
 
 class SecurityGroupInvalidProtocolForPort(BadRequest):
@@ -200,8 +213,10 @@ class SecurityGroupEthertypeConflictWithProtocol(BadRequest):
 class PortSecurityAndIPRequiredForSecurityGroups(BadRequest):
     """Security groups on a port without port security or IPs."""
 
-    message = ("Port security must be enabled and port must have an IP address in order to use "
-               "security groups.")
+    message = (
+        "Port security must be enabled and port must have an IP address in order to use "
+        "security groups."
+    )
 
 
 class AllowedAddressPairExhausted(BadRequest):
@@ -284,8 +299,10 @@ class ExternalGatewayForFloatingIPNotFound(NotFound):
     """No router connects the port's subnet to the external network."""
 
     type_name = None
-    message = ("External network {external_network_id} is not reachable from subnet {subnet_id}. "
-               "Therefore, cannot associate Port {port_id} with a Floating IP.")
+    message = (
+        "External network {external_network_id} is not reachable from subnet {subnet_id}. "
+        "Therefore, cannot associate Port {port_id} with a Floating IP."
+    )
 
 
 class AvailabilityZoneNotFound(NotFound):
@@ -361,8 +378,10 @@ class InUse(Conflict):
 class NetworkInUse(InUse):
     """Network still has ports."""
 
-    message = ("Unable to complete operation on network {net_id}. There are one or more ports "
-               "still in use on the network.")
+    message = (
+        "Unable to complete operation on network {net_id}. There are one or more ports "
+        "still in use on the network."
+    )
 
 
 class SubnetInUse(InUse):
@@ -374,8 +393,10 @@ class SubnetInUse(InUse):
 class PortInUse(InUse):
     """The port already has a device."""
 
-    message = ("Unable to complete operation on port {port_id} for network {net_id}. Port already "
-               "has an attached device {device_id}.")
+    message = (
+        "Unable to complete operation on port {port_id} for network {net_id}. Port already "
+        "has an attached device {device_id}."
+    )
 
 
 class ServicePortInUse(InUse):
@@ -387,8 +408,10 @@ class ServicePortInUse(InUse):
 class PortBound(InUse):
     """MAC change on a bound port."""
 
-    message = ("Unable to complete operation on port {port_id}, port is already bound, port type: "
-               "{vif_type}, old_mac {old_mac}, new_mac {new_mac}.")
+    message = (
+        "Unable to complete operation on port {port_id}, port is already bound, port type: "
+        "{vif_type}, old_mac {old_mac}, new_mac {new_mac}."
+    )
 
 
 class MacAddressInUse(InUse):
@@ -436,8 +459,10 @@ class InvalidSharedSetting(Conflict):
 class ExternalNetworkInUse(InUse):
     """router:external→false with gateway/FIP ports."""
 
-    message = ("External network {net_id} cannot be updated to be made non-external, since it has "
-               "existing gateway ports.")
+    message = (
+        "External network {net_id} cannot be updated to be made non-external, since it has "
+        "existing gateway ports."
+    )
 
 
 class TunnelIdInUse(InUse):
@@ -449,14 +474,16 @@ class TunnelIdInUse(InUse):
 class VlanIdInUse(InUse):
     """VLAN id taken."""
 
-    message = ("Unable to create the network. The VLAN {vlan_id} on physical network "
-               "{physical_network} is in use.")
+    message = (
+        "Unable to create the network. The VLAN {vlan_id} on physical network "
+        "{physical_network} is in use."
+    )
 
 
 class FlatNetworkInUse(InUse):
     """Flat physnet taken."""
 
-    message = ("Unable to create the flat network. Physical network {physical_network} is in use.")
+    message = "Unable to create the flat network. Physical network {physical_network} is in use."
 
 
 class RouterInUse(InUse):
@@ -468,22 +495,28 @@ class RouterInUse(InUse):
 class RouterInterfaceInUseByFloatingIP(InUse):
     """Interface needed by a floating IP."""
 
-    message = ("Router interface for subnet {subnet_id} on router {router_id} cannot be deleted, as "
-               "it is required by one or more floating IPs.")
+    message = (
+        "Router interface for subnet {subnet_id} on router {router_id} cannot be deleted, as "
+        "it is required by one or more floating IPs."
+    )
 
 
 class RouterInterfaceInUseByRoute(InUse):
     """Interface needed by a route."""
 
-    message = ("Router interface for subnet {subnet_id} on router {router_id} cannot be deleted, as "
-               "it is required by one or more routes.")
+    message = (
+        "Router interface for subnet {subnet_id} on router {router_id} cannot be deleted, as "
+        "it is required by one or more routes."
+    )
 
 
 class RouterExternalGatewayInUseByFloatingIp(InUse):
     """Gateway needed by floating IPs."""
 
-    message = ("Gateway cannot be updated for router {router_id}, since a gateway to external network "
-               "{net_id} is required by one or more floating IPs.")
+    message = (
+        "Gateway cannot be updated for router {router_id}, since a gateway to external network "
+        "{net_id} is required by one or more floating IPs."
+    )
 
 
 class SecurityGroupInUse(InUse):
@@ -519,16 +552,20 @@ class SecurityGroupRuleExists(InUse):
 class FloatingIPPortAlreadyAssociated(InUse):
     """Fixed IP already has a FIP on that network."""
 
-    message = ("Cannot associate floating IP {floating_ip_address} ({fip_id}) with port {port_id} "
-               "using fixed IP {fixed_ip}, as that fixed IP already has a floating IP on external "
-               "network {net_id}.")
+    message = (
+        "Cannot associate floating IP {floating_ip_address} ({fip_id}) with port {port_id} "
+        "using fixed IP {fixed_ip}, as that fixed IP already has a floating IP on external "
+        "network {net_id}."
+    )
 
 
 class PortSecurityPortHasSecurityGroup(InUse):
     """Disabling port security with SGs."""
 
-    message = ("Port has security group associated. Cannot disable port security or ip address "
-               "until security group is removed.")
+    message = (
+        "Port has security group associated. Cannot disable port security or ip address "
+        "until security group is removed."
+    )
 
 
 class NetworkMTUSubnetConflict(Conflict):

@@ -26,6 +26,8 @@ class Caller:
     @property
     def is_reader_only(self) -> bool:
         """Return True for a caller whose only project role is `reader` (read-only access)."""
-        return not self.is_admin and "reader" in self.roles and not (
-            self.roles & {"member", "service", "manager"}
+        return (
+            not self.is_admin
+            and "reader" in self.roles
+            and not (self.roles & {"member", "service", "manager"})
         )

@@ -40,7 +40,9 @@ def start_order(components: Iterable[Component]) -> list[Component]:
         if state.get(name) == "visiting":
             raise DependencyError("dependency cycle: " + " -> ".join((*chain, name)))
         if name not in by_name:
-            raise DependencyError(f"{chain[-1] if chain else '?'} requires unknown component {name!r}")
+            raise DependencyError(
+                f"{chain[-1] if chain else '?'} requires unknown component {name!r}"
+            )
         state[name] = "visiting"
         for required in by_name[name].requires:
             visit(required, (*chain, name))
@@ -53,7 +55,9 @@ def start_order(components: Iterable[Component]) -> list[Component]:
 
 
 @contextlib.asynccontextmanager
-async def started(components: Sequence[Component], stop_timeout: float = 30.0) -> AsyncIterator[None]:
+async def started(
+    components: Sequence[Component], stop_timeout: float = 30.0
+) -> AsyncIterator[None]:
     """Start `components` in dependency order; on exit stop the started ones in reverse."""
     async with contextlib.AsyncExitStack() as stack:
         for component in start_order(components):

@@ -59,8 +59,12 @@ async def bench_push(bootstrap: str, n: int, neighbors: int, fetch_wait_ms: int)
 
     agent = Agent(AgentConfig(ip="127.3.2.1", port=0))
     await agent.start()
-    node = NodeTarget(node_id=f"bench-{uuid.uuid4().hex[:6]}", node_name="b",
-                      local_ip=agent.ip, server_port=agent.port)
+    node = NodeTarget(
+        node_id=f"bench-{uuid.uuid4().hex[:6]}",
+        node_name="b",
+        local_ip=agent.ip,
+        server_port=agent.port,
+    )
     entries = [encoding.v2_entry(RT.NEIGHBOR, *neighbor_bytes(i)) for i in range(neighbors)]
     keys = [(RT.NEIGHBOR, neighbor_bytes(i)[0]) for i in range(neighbors)]
     payload = encoding.assemble_goal_state_v2(agent.ip, keys, {7: entries})
@@ -69,12 +73,21 @@ async def bench_push(bootstrap: str, n: int, neighbors: int, fetch_wait_ms: int)
         async with grpc_transport() as t:
             await t.push(node, context_payload(), request_id="ctx", timeout=10)
             results["grpc"] = [await _timed(t, node, payload) for _ in range(n)]
-        section = {"bootstrap_servers": bootstrap, "fetch_max_wait_ms": fetch_wait_ms,
-                   "host_topic_prefix": f"bench-{uuid.uuid4().hex[:6]}-"}
+        section = {
+            "bootstrap_servers": bootstrap,
+            "fetch_max_wait_ms": fetch_wait_ms,
+            "host_topic_prefix": f"bench-{uuid.uuid4().hex[:6]}-",
+        }
         async with kafka_transport(section) as t:
-            consumer = HostTopicConsumer(bootstrap, t.host_topic(node),
-                                         agent_group(node.node_id), agent.ip, agent.apply,
-                                         t.config.reply_topic, fetch_max_wait_ms=fetch_wait_ms)
+            consumer = HostTopicConsumer(
+                bootstrap,
+                t.host_topic(node),
+                agent_group(node.node_id),
+                agent.ip,
+                agent.apply,
+                t.config.reply_topic,
+                fetch_max_wait_ms=fetch_wait_ms,
+            )
             await consumer.start()
             try:
                 await t.push(node, context_payload(), request_id="ctx", timeout=10)
@@ -84,9 +97,11 @@ async def bench_push(bootstrap: str, n: int, neighbors: int, fetch_wait_ms: int)
     finally:
         await agent.stop()
     for name, times in results.items():
-        print(f"push with {neighbors} neighbors over {name:5} (agent apply included): "
-              f"p50 {_ms(times, 0.5)}, p99 {_ms(times, 0.99)} over {n}"
-              + (f" [fetch_max_wait_ms={fetch_wait_ms}]" if name == "kafka" else ""))
+        print(
+            f"push with {neighbors} neighbors over {name:5} (agent apply included): "
+            f"p50 {_ms(times, 0.5)}, p99 {_ms(times, 0.99)} over {n}"
+            + (f" [fetch_max_wait_ms={fetch_wait_ms}]" if name == "kafka" else "")
+        )
 
 
 async def _timed(t: object, node: NodeTarget, payload: bytes) -> float:
@@ -105,10 +120,15 @@ async def bench_fanout(bootstrap: str, ports: int, hosts: int) -> None:
     from alcor_kafka.transport import VpcRecord, transport
 
     tag = uuid.uuid4().hex[:6]
-    section = {"bootstrap_servers": bootstrap, "host_topic_prefix": f"fan-{tag}-",
-               "vpc_topic_prefix": f"fanv-{tag}-"}
-    nodes = [NodeTarget(node_id=f"h{i}", node_name=f"h{i}",
-                        local_ip=f"127.4.{i // 250}.{i % 250 + 1}") for i in range(hosts)]
+    section = {
+        "bootstrap_servers": bootstrap,
+        "host_topic_prefix": f"fan-{tag}-",
+        "vpc_topic_prefix": f"fanv-{tag}-",
+    }
+    nodes = [
+        NodeTarget(node_id=f"h{i}", node_name=f"h{i}", local_ip=f"127.4.{i // 250}.{i % 250 + 1}")
+        for i in range(hosts)
+    ]
     full = _payload(ports)
     one = _payload(1)
     async with transport(section) as t:
@@ -119,23 +139,29 @@ async def bench_fanout(bootstrap: str, ports: int, hosts: int) -> None:
 
         async def per_host(payload: bytes) -> float:
             start = time.perf_counter()
-            futures = [await producer.send(t.host_topic(n), payload, key=n.local_ip.encode())
-                       for n in nodes]
+            futures = [
+                await producer.send(t.host_topic(n), payload, key=n.local_ip.encode())
+                for n in nodes
+            ]
             await asyncio.gather(*futures)
             return time.perf_counter() - start
 
         elapsed = await per_host(full)
         size = len(full) * hosts
-        print(f"per host : {hosts} records x {len(full) / 1e6:.2f} MB ({ports} neighbors each) "
-              f"= {size / 1e6:.0f} MB in {elapsed:.2f} s -> {hosts / elapsed:.0f} msg/s, "
-              f"{size / 1e6 / elapsed:.0f} MB/s, {hosts * ports / elapsed:,.0f} neighbor states/s")
+        print(
+            f"per host : {hosts} records x {len(full) / 1e6:.2f} MB ({ports} neighbors each) "
+            f"= {size / 1e6:.0f} MB in {elapsed:.2f} s -> {hosts / elapsed:.0f} msg/s, "
+            f"{size / 1e6 / elapsed:.0f} MB/s, {hosts * ports / elapsed:,.0f} neighbor states/s"
+        )
         records = [VpcRecord(neighbor_bytes(i)[0], _payload_one(i)) for i in range(ports)]
         start = time.perf_counter()
         await t.publish_vpc_records("vpc", records)
         elapsed = time.perf_counter() - start
         size = sum(len(r.value or b"") for r in records)
-        print(f"VPC topic: {ports} records x {size / ports:.0f} B = {size / 1e6:.1f} MB in "
-              f"{elapsed:.2f} s -> {ports / elapsed:,.0f} msg/s")
+        print(
+            f"VPC topic: {ports} records x {size / ports:.0f} B = {size / 1e6:.1f} MB in "
+            f"{elapsed:.2f} s -> {ports / elapsed:,.0f} msg/s"
+        )
         elapsed = await per_host(one)
         print(f"one more port, per host : {hosts} records in {elapsed * 1e3:.1f} ms")
         start = time.perf_counter()
@@ -145,8 +171,9 @@ async def bench_fanout(bootstrap: str, ports: int, hosts: int) -> None:
 
 def _payload_one(i: int) -> bytes:
     key, data = neighbor_bytes(i)
-    return encoding.assemble_goal_state_v2("", [(RT.NEIGHBOR, key)],
-                                           {7: [encoding.v2_entry(RT.NEIGHBOR, key, data)]})
+    return encoding.assemble_goal_state_v2(
+        "", [(RT.NEIGHBOR, key)], {7: [encoding.v2_entry(RT.NEIGHBOR, key, data)]}
+    )
 
 
 async def main(argv: list[str]) -> None:
@@ -155,15 +182,15 @@ async def main(argv: list[str]) -> None:
     if "--bootstrap" in argv:
         i = argv.index("--bootstrap")
         bootstrap = argv[i + 1]
-        del argv[i:i + 2]
+        del argv[i : i + 2]
     what = argv[0] if argv else "push"
     nums = [int(a) for a in argv[1:]]
     async with broker(bootstrap) as address:
         if what == "push":
-            n, neighbors, wait = (nums + [200, 0, 10][len(nums):])[:3]
+            n, neighbors, wait = (nums + [200, 0, 10][len(nums) :])[:3]
             await bench_push(address, n, neighbors, wait)
         else:
-            ports, hosts = (nums + [5000, 500][len(nums):])[:2]
+            ports, hosts = (nums + [5000, 500][len(nums) :])[:2]
             await bench_fanout(address, ports, hosts)
 
 

@@ -48,12 +48,15 @@ def _free_port() -> int:
 def _summary(name: str, seconds: list[float]) -> str:
     ms = sorted(s * 1000 for s in seconds)
     p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-    return (f"{name}: n={len(ms)} mean={statistics.mean(ms):.2f} ms "
-            f"p50={statistics.median(ms):.2f} ms p95={p95:.2f} ms max={ms[-1]:.2f} ms")
+    return (
+        f"{name}: n={len(ms)} mean={statistics.mean(ms):.2f} ms "
+        f"p50={statistics.median(ms):.2f} ms p95={p95:.2f} ms max={ms[-1]:.2f} ms"
+    )
 
 
-async def _call(session: aiohttp.ClientSession, method: str, path: str,
-                body: Any = None, status: int = 200) -> tuple[Any, float]:
+async def _call(
+    session: aiohttp.ClientSession, method: str, path: str, body: Any = None, status: int = 200
+) -> tuple[Any, float]:
     started = time.perf_counter()
     async with session.request(method, path, json=body) as resp:
         data = await resp.json()
@@ -70,26 +73,53 @@ async def bench(url: str, args: argparse.Namespace) -> None:
             router, _ = await _call(session, "POST", "/v2.0/routers", {"router": {}}, 201)
             for s in range(args.subnets_per_router):
                 net, _ = await _call(session, "POST", "/v2.0/networks", {"network": {}}, 201)
-                subnet, _ = await _call(session, "POST", "/v2.0/subnets", {"subnet": {
-                    "network_id": net["network"]["id"], "cidr": f"10.{r}.{s}.0/24"}}, 201)
+                subnet, _ = await _call(
+                    session,
+                    "POST",
+                    "/v2.0/subnets",
+                    {"subnet": {"network_id": net["network"]["id"], "cidr": f"10.{r}.{s}.0/24"}},
+                    201,
+                )
                 if args.ports_per_subnet:
-                    await _call(session, "POST", "/v2.0/ports", {"ports": [
-                        {"network_id": net["network"]["id"]}] * args.ports_per_subnet}, 201)
+                    await _call(
+                        session,
+                        "POST",
+                        "/v2.0/ports",
+                        {"ports": [{"network_id": net["network"]["id"]}] * args.ports_per_subnet},
+                        201,
+                    )
                 _, elapsed = await _call(
-                    session, "PUT", f"/v2.0/routers/{router['router']['id']}/add_router_interface",
-                    {"subnet_id": subnet["subnet"]["id"]})
+                    session,
+                    "PUT",
+                    f"/v2.0/routers/{router['router']['id']}/add_router_interface",
+                    {"subnet_id": subnet["subnet"]["id"]},
+                )
                 add_times.append(elapsed)
-        print(_summary(f"router interface add ({args.ports_per_subnet} ports on each subnet)",
-                       add_times))
+        print(
+            _summary(
+                f"router interface add ({args.ports_per_subnet} ports on each subnet)", add_times
+            )
+        )
 
-        group, _ = await _call(session, "POST", "/v2.0/security-groups",
-                               {"security_group": {"name": "bench"}}, 201)
+        group, _ = await _call(
+            session, "POST", "/v2.0/security-groups", {"security_group": {"name": "bench"}}, 201
+        )
         rule_times = []
         for i in range(args.rules):
-            _, elapsed = await _call(session, "POST", "/v2.0/security-group-rules", {
-                "security_group_rule": {"security_group_id": group["security_group"]["id"],
-                                        "direction": "ingress", "protocol": "tcp",
-                                        "port_range_min": i + 1}}, 201)
+            _, elapsed = await _call(
+                session,
+                "POST",
+                "/v2.0/security-group-rules",
+                {
+                    "security_group_rule": {
+                        "security_group_id": group["security_group"]["id"],
+                        "direction": "ingress",
+                        "protocol": "tcp",
+                        "port_range_min": i + 1,
+                    }
+                },
+                201,
+            )
             rule_times.append(elapsed)
         print(_summary("security group rule create (growing group)", rule_times))
 
@@ -97,8 +127,9 @@ async def bench(url: str, args: argparse.Namespace) -> None:
         for _ in range(args.lists):
             body, elapsed = await _call(session, "GET", "/v2.0/security-group-rules")
             list_times.append(elapsed)
-            _, elapsed = await _call(session, "GET",
-                                     f"/v2.0/security-groups/{group['security_group']['id']}")
+            _, elapsed = await _call(
+                session, "GET", f"/v2.0/security-groups/{group['security_group']['id']}"
+            )
             show_times.append(elapsed)
         count = len(body["security_group_rules"])
         print(_summary(f"list {count} security group rules", list_times))
@@ -118,8 +149,11 @@ def main() -> None:
         config = Path(tmp) / "alcor.toml"
         config.write_text(CONFIG.format(db=Path(tmp) / "alcor.db"))
         port = _free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "alcor", "serve", "--config", str(config),
-                                 "--port", str(port)], stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "alcor", "serve", "--config", str(config), "--port", str(port)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert proc.stdout is not None
             for line in proc.stdout:

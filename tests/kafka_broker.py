@@ -100,13 +100,20 @@ class TansuBroker:
     def launch(self) -> None:
         """Start the process (returns at once; call `wait_until_ready` next)."""
         assert not self.running, "broker already running"
-        cmd = [broker_binary(), "broker",
-               "--listener-url", f"tcp://127.0.0.1:{self.port}",
-               "--advertised-listener-url", f"tcp://127.0.0.1:{self.advertised_port}",
-               "--storage-engine", "memory://tansu/"]
+        cmd = [
+            broker_binary(),
+            "broker",
+            "--listener-url",
+            f"tcp://127.0.0.1:{self.port}",
+            "--advertised-listener-url",
+            f"tcp://127.0.0.1:{self.advertised_port}",
+            "--storage-engine",
+            "memory://tansu/",
+        ]
         with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL)
+            self._proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
 
     async def start(self) -> None:
         """Launch the process and wait until it answers metadata requests."""
@@ -124,7 +131,8 @@ class TansuBroker:
         except TimeoutError as exc:
             self.kill()
             raise RuntimeError(
-                f"Tansu did not start; log: {self.log_path.read_text()[-2000:]}") from exc
+                f"Tansu did not start; log: {self.log_path.read_text()[-2000:]}"
+            ) from exc
 
     async def stop(self) -> None:
         """Kill the process (a crash: connections reset, memory storage lost)."""
@@ -152,8 +160,9 @@ class _Relay:
         self.flowing.set()
 
     async def open(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.listen_port,
-                                                  reuse_address=True)
+        self._server = await asyncio.start_server(
+            self._accept, "127.0.0.1", self.listen_port, reuse_address=True
+        )
 
     async def close(self) -> None:
         """Stop listening (new connects are refused) and reset every open connection."""

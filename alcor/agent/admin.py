@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from alcor_grpc.wire import bind_socket
 
 from alcor.proto import schema
+from alcor_grpc.wire import bind_socket
 
 from .agent import Agent
 from .pool import AgentPool
@@ -67,8 +67,9 @@ async def arp(request: web.Request) -> web.Response:
     """Handle POST /agents/{ip}/arp {tunnel_id, ip, src_ip}."""
     agent, body = _agent(request), await _body(request)
     try:
-        result = await agent.arp(int(body["tunnel_id"]), str(body["ip"]),
-                                 str(body.get("src_ip", "")))
+        result = await agent.arp(
+            int(body["tunnel_id"]), str(body["ip"]), str(body.get("src_ip", ""))
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise web.HTTPBadRequest(text=f"need tunnel_id and ip: {exc}") from None
     return _json(result)
@@ -79,10 +80,14 @@ async def packet(request: web.Request) -> web.Response:
     agent, body = _agent(request), await _body(request)
     try:
         proto = body.get("protocol", "TCP")
-        protocol = (schema.Protocol(int(proto)) if isinstance(proto, int)
-                    else schema.Protocol.from_string(str(proto).upper()))
-        result = await agent.packet(int(body["tunnel_id"]), str(body.get("src_ip", "")),
-                                    str(body["dst_ip"]), protocol)
+        protocol = (
+            schema.Protocol(int(proto))
+            if isinstance(proto, int)
+            else schema.Protocol.from_string(str(proto).upper())
+        )
+        result = await agent.packet(
+            int(body["tunnel_id"]), str(body.get("src_ip", "")), str(body["dst_ip"]), protocol
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise web.HTTPBadRequest(text=f"need tunnel_id, dst_ip and a protocol: {exc}") from None
     return _json(result)

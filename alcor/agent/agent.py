@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import h2.exceptions
+from grpclib.const import Cardinality, Handler, Status
+from grpclib.exceptions import GRPCError, StreamTerminatedError
+
+from alcor.proto import schema
+from alcor.southbound import wire
 from alcor_grpc.wire import (
     CODEC,
     PUSH_GOALSTATES,
@@ -24,19 +29,19 @@ from alcor_grpc.wire import (
     SourceBoundChannel,
     bind_socket,
 )
-from grpclib.const import Cardinality, Handler, Status
-from grpclib.exceptions import GRPCError, StreamTerminatedError
-
-from alcor.proto import schema
-from alcor.southbound import wire
 
 from .apply import Applier, ApplyOptions
 from .state import AgentState
 
 _LOGGER = logging.getLogger(__name__)
 
-_CALL_ERRORS = (GRPCError, OSError, TimeoutError, StreamTerminatedError,
-                h2.exceptions.ProtocolError)
+_CALL_ERRORS = (
+    GRPCError,
+    OSError,
+    TimeoutError,
+    StreamTerminatedError,
+    h2.exceptions.ProtocolError,
+)
 
 # Called with (topic, key) after a Subscribe is stored; the Kafka consumer plugs in here.
 SubscribeHook = Callable[[str, str], Awaitable[None]]
@@ -107,11 +112,17 @@ class Agent:
         if self.config.kafka:
             # Consuming before announcing: the restart push may arrive over Kafka.
             from alcor.agent.kafka import AgentKafka
+
             self.kafka = AgentKafka(
-                self.config.kafka, self.node_id, self.ip, self.apply,
-                host_topic=self.config.mq_topic or self.config.kafka_host_topic_prefix
-                + self.node_id, reply_topic=self.config.kafka_reply_topic,
-                fetch_max_wait_ms=self.config.kafka_fetch_max_wait_ms)
+                self.config.kafka,
+                self.node_id,
+                self.ip,
+                self.apply,
+                host_topic=self.config.mq_topic
+                or self.config.kafka_host_topic_prefix + self.node_id,
+                reply_topic=self.config.kafka_reply_topic,
+                fetch_max_wait_ms=self.config.kafka_fetch_max_wait_ms,
+            )
             await self.kafka.start()
         self._start_announcer()
 
@@ -156,8 +167,9 @@ class Agent:
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            _LOGGER.error("agent %s: task %s crashed", self.ip, task.get_name(),
-                          exc_info=task.exception())
+            _LOGGER.error(
+                "agent %s: task %s crashed", self.ip, task.get_name(), exc_info=task.exception()
+            )
 
     async def _cancel_tasks(self) -> None:
         tasks = list(self._tasks)
@@ -206,14 +218,16 @@ class Agent:
             self._channel = SourceBoundChannel(host, port, local_ip=self.ip, codec=CODEC)
         return schema.GoalStateProvisionerStub(self._channel)
 
-    async def request_goal_states(self, request: schema.HostRequestResourceStateRequest,
-                                  timeout: float) -> schema.OperationStatus:
+    async def request_goal_states(
+        self, request: schema.HostRequestResourceStateRequest, timeout: float
+    ) -> schema.OperationStatus:
         """Send one state request to the controller; return its status (FAILURE on error)."""
         if self.config.controller is None:
             return schema.OperationStatus.FAILURE
         try:
             reply = await self._stub().request_goal_states(
-                schema.HostRequest(format_version=1, state_requests=[request]), timeout=timeout)
+                schema.HostRequest(format_version=1, state_requests=[request]), timeout=timeout
+            )
         except _CALL_ERRORS as exc:
             _LOGGER.warning("agent %s: RequestGoalStates failed: %s", self.ip, exc)
             if isinstance(exc, OSError | StreamTerminatedError) and self._channel is not None:
@@ -231,7 +245,8 @@ class Agent:
         while True:
             attempt += 1
             request = schema.HostRequestResourceStateRequest(
-                request_type=schema.RequestType.AGENT_RESTARTED, request_id=str(uuid.uuid4()))
+                request_type=schema.RequestType.AGENT_RESTARTED, request_id=str(uuid.uuid4())
+            )
             status = await self.request_goal_states(request, self.config.restart_deadline_s)
             self.state.counters["restart_requests"] += 1
             if status == schema.OperationStatus.SUCCESS:
@@ -239,8 +254,13 @@ class Agent:
                 _LOGGER.info("agent %s: resynced by the controller", self.ip)
                 return
             delay = backoff_delay(attempt, self.config.backoff_base_s, self.config.backoff_cap_s)
-            _LOGGER.warning("agent %s: AGENT_RESTARTED answered %s; retry %d in %.2f s",
-                            self.ip, status.name, attempt, delay)
+            _LOGGER.warning(
+                "agent %s: AGENT_RESTARTED answered %s; retry %d in %.2f s",
+                self.ip,
+                status.name,
+                attempt,
+                delay,
+            )
             await asyncio.sleep(delay)
 
     # ---- ARP and on-demand -----------------------------------------------------------
@@ -249,22 +269,29 @@ class Agent:
         """Answer an ARP request from the table, asking the controller on a miss."""
         return await self._resolve(tunnel_id, src_ip, ip, schema.Protocol.ARP)
 
-    async def packet(self, tunnel_id: int, src_ip: str, dst_ip: str,
-                     protocol: schema.Protocol) -> dict[str, Any]:
+    async def packet(
+        self, tunnel_id: int, src_ip: str, dst_ip: str, protocol: schema.Protocol
+    ) -> dict[str, Any]:
         """Resolve the destination of an unknown unicast packet like an ARP miss."""
         return await self._resolve(tunnel_id, src_ip, dst_ip, protocol)
 
-    async def _resolve(self, tunnel_id: int, src_ip: str, dst_ip: str,
-                       protocol: schema.Protocol) -> dict[str, Any]:
+    async def _resolve(
+        self, tunnel_id: int, src_ip: str, dst_ip: str, protocol: schema.Protocol
+    ) -> dict[str, Any]:
         entry = self.state.arp_lookup(dst_ip, tunnel_id)
         if entry is not None:
             self.state.counters["arp_hit"] += 1
             return _answer(dst_ip, tunnel_id, entry, on_demand=False)
         self.state.counters["arp_miss"] += 1
         request = schema.HostRequestResourceStateRequest(
-            request_type=schema.RequestType.ON_DEMAND, request_id=str(uuid.uuid1()),
-            tunnel_id=tunnel_id, source_ip=src_ip, destination_ip=dst_ip,
-            ethertype=schema.EtherType.IPV4, protocol=protocol)
+            request_type=schema.RequestType.ON_DEMAND,
+            request_id=str(uuid.uuid1()),
+            tunnel_id=tunnel_id,
+            source_ip=src_ip,
+            destination_ip=dst_ip,
+            ethertype=schema.EtherType.IPV4,
+            protocol=protocol,
+        )
         status = await self.request_goal_states(request, self.config.ondemand_deadline_s)
         self.state.counters[f"on_demand:{status.name}"] += 1
         if status == schema.OperationStatus.SUCCESS:
@@ -290,8 +317,7 @@ class Agent:
             if self.kafka is not None:
                 await self.kafka.unsubscribe(topic)
             return int(schema.OperationStatus.SUCCESS)
-        self.state.subscriptions[topic] = {"key": key, "state": "subscribing",
-                                           "since": time.time()}
+        self.state.subscriptions[topic] = {"key": key, "state": "subscribing", "since": time.time()}
         if self.kafka is not None:
             try:
                 # SUCCESS only once the topic is applied up to its end at subscribe time.
@@ -308,19 +334,32 @@ class Agent:
     def describe(self) -> dict[str, Any]:
         """Return a short summary for listings."""
         st = self.state
-        return {"ip": self.ip, "port": self.port, "subscribe_port": self.subscribe_port,
-                "node_id": self.node_id, "restarted": self.restarted.is_set(),
-                "ports": len(st.ports), "neighbors": len(st.neighbors),
-                "routers": len(st.routers)}
+        return {
+            "ip": self.ip,
+            "port": self.port,
+            "subscribe_port": self.subscribe_port,
+            "node_id": self.node_id,
+            "restarted": self.restarted.is_set(),
+            "ports": len(st.ports),
+            "neighbors": len(st.neighbors),
+            "routers": len(st.routers),
+        }
 
 
-def _answer(ip: str, tunnel_id: int, entry: Any, *, on_demand: bool,
-            status: str | None = None) -> dict[str, Any]:
+def _answer(
+    ip: str, tunnel_id: int, entry: Any, *, on_demand: bool, status: str | None = None
+) -> dict[str, Any]:
     found = entry is not None
-    return {"ip": ip, "tunnel_id": tunnel_id, "found": found,
-            "mac": entry.mac if found else None, "host_ip": entry.host_ip if found else None,
-            "port_id": entry.port_id if found else None, "on_demand": on_demand,
-            "on_demand_status": status}
+    return {
+        "ip": ip,
+        "tunnel_id": tunnel_id,
+        "found": found,
+        "mac": entry.mac if found else None,
+        "host_ip": entry.host_ip if found else None,
+        "port_id": entry.port_id if found else None,
+        "on_demand": on_demand,
+        "on_demand_status": status,
+    }
 
 
 class _Provisioner:

@@ -75,8 +75,10 @@ class ReplyBuilder:
         head = self._heads.get((kind, op, status))
         if head is None:
             head = self._heads[(kind, op, status)] = b"".join(
-                bytes((tag,)) + varint(v) for tag, v in ((0x10, kind), (0x18, op), (0x20, status))
-                if v)
+                bytes((tag,)) + varint(v)
+                for tag, v in ((0x10, kind), (0x18, op), (0x20, status))
+                if v
+            )
         body = b"\x0a" + varint(len(r)) + r + head
         # Times are uint32 µs; a state taking over 71 minutes is clamped.
         if dp_us:
@@ -100,8 +102,9 @@ class ReplyBuilder:
         return bytes(self._buf)
 
 
-_V2_VALUE = {n: wire.value_spec_of(wire.spec_of(schema.GoalStateV2)[n << 3 | 2])
-             for n in V2_FIELD.values()}
+_V2_VALUE = {
+    n: wire.value_spec_of(wire.spec_of(schema.GoalStateV2)[n << 3 | 2]) for n in V2_FIELD.values()
+}
 _V1_STATE = {n: wire.spec_of(schema.GoalState)[n << 3 | 2].sub for n in V1_FIELD.values()}
 _STAGE1 = (GATEWAY, VPC, SUBNET, SECURITYGROUP)  # context first, then ACA's order
 _STAGE2 = (ROUTER, PORT)
@@ -132,16 +135,19 @@ class Applier:
 
         Lets an event loop that runs many agents breathe during a million-state message.
         """
-        return self._run(payload, V2_FIELD, lambda n, s, e: wire.decode_map_value(
-            payload, s, e, _V2_VALUE[n]))
+        return self._run(
+            payload, V2_FIELD, lambda n, s, e: wire.decode_map_value(payload, s, e, _V2_VALUE[n])
+        )
 
     def steps_v1(self, payload: bytes) -> Generator[None, None, bytes]:
         """Apply a V1 GoalState in steps, like steps_v2."""
-        return self._run(payload, V1_FIELD, lambda n, s, e: wire.decode_span(
-            payload, s, e, _V1_STATE[n]))
+        return self._run(
+            payload, V1_FIELD, lambda n, s, e: wire.decode_span(payload, s, e, _V1_STATE[n])
+        )
 
-    def _run(self, payload: bytes, fields: Any,
-             decode: Callable[[int, int, int], dict[str, Any]]) -> Generator[None, None, bytes]:
+    def _run(
+        self, payload: bytes, fields: Any, decode: Callable[[int, int, int], dict[str, Any]]
+    ) -> Generator[None, None, bytes]:
         t0 = _now()
         kind_of = {n: k for k, n in fields.items()}
         spans: dict[int, array[int]] = {k: array("q") for k in kind_of.values()}
@@ -194,14 +200,14 @@ class Applier:
                 t1 = _now()
                 status = INVALID_ARG
                 self.state.last_errors.append(
-                    {"kind": KIND_NAMES[kind], "id": rid, "revision": rev, "reason": str(exc)})
+                    {"kind": KIND_NAMES[kind], "id": rid, "revision": rev, "reason": str(exc)}
+                )
                 _LOGGER.debug("%s %s rev %s invalid: %s", KIND_NAMES[kind], rid, rev, exc)
             if status == SUCCESS and self.state.applied(kind, rid) == rev:
                 self.state.unbury(kind, rid)
         t2 = _now()
         counters[_COUNTER_KEYS[kind][status]] += 1
         reply.add(rid, kind, op, status, (t1 - t0) // 1000, (t2 - t1) // 1000)
-
 
 
 _COUNTER_KEYS = [[f"{k}:{s.name}" for s in schema.OperationStatus] for k in KIND_NAMES]

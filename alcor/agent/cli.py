@@ -31,31 +31,77 @@ def _host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
 
 
 @click.command("agent")
-@click.option("--listen", default="127.1.0.1:50001", show_default=True,
-              help="IP:port of the first agent's GoalStateProvisioner.")
-@click.option("--subscribe-port", type=int, default=None,
-              help="SubscribeInfoProvisioner port (default: listen port + 1).")
+@click.option(
+    "--listen",
+    default="127.1.0.1:50001",
+    show_default=True,
+    help="IP:port of the first agent's GoalStateProvisioner.",
+)
+@click.option(
+    "--subscribe-port",
+    type=int,
+    default=None,
+    help="SubscribeInfoProvisioner port (default: listen port + 1).",
+)
 @click.option("--controller", default=None, help="Controller RequestGoalStates host:port.")
-@click.option("--kafka", default=None,
-              help="Kafka bootstrap servers: consume the host topic and subscribed VPC topics.")
-@click.option("--mq-topic", default=None,
-              help="The node's mq_topic, when it overrides alcor-host-<node-id>.")
+@click.option(
+    "--kafka",
+    default=None,
+    help="Kafka bootstrap servers: consume the host topic and subscribed VPC topics.",
+)
+@click.option(
+    "--mq-topic", default=None, help="The node's mq_topic, when it overrides alcor-host-<node-id>."
+)
 @click.option("--node-id", default="", help="Node id (suffixed -i with --count > 1).")
-@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Agents in this process; agent i listens on the listen IP + i.")
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Agents in this process; agent i listens on the listen IP + i.",
+)
 @click.option("--ip-step", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--admin", default=None, help="host:port of the admin HTTP API.")
-@click.option("--apply-latency-us", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Simulated dataplane time per state.")
-@click.option("--fail-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
-              help="Fraction of states answered FAILURE.")
-@click.option("--pending-until-plug", is_flag=True,
-              help="Port CREATE answers PENDING until POST /agents/{ip}/plug/{port_id}.")
-@click.option("--show-state", metavar="IP", default=None,
-              help="Print the state of the agent IP from a running pool's --admin, then exit.")
-def agent(listen: str, subscribe_port: int | None, controller: str | None, kafka: str | None,
-          mq_topic: str | None, node_id: str, count: int, ip_step: int, admin: str | None, apply_latency_us: int,
-          fail_rate: float, pending_until_plug: bool, show_state: str | None) -> None:
+@click.option(
+    "--apply-latency-us",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Simulated dataplane time per state.",
+)
+@click.option(
+    "--fail-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="Fraction of states answered FAILURE.",
+)
+@click.option(
+    "--pending-until-plug",
+    is_flag=True,
+    help="Port CREATE answers PENDING until POST /agents/{ip}/plug/{port_id}.",
+)
+@click.option(
+    "--show-state",
+    metavar="IP",
+    default=None,
+    help="Print the state of the agent IP from a running pool's --admin, then exit.",
+)
+def agent(
+    listen: str,
+    subscribe_port: int | None,
+    controller: str | None,
+    kafka: str | None,
+    mq_topic: str | None,
+    node_id: str,
+    count: int,
+    ip_step: int,
+    admin: str | None,
+    apply_latency_us: int,
+    fail_rate: float,
+    pending_until_plug: bool,
+    show_state: str | None,
+) -> None:
     """Run reference host agents (in-memory, wire-compatible with ACA)."""
     if show_state is not None:
         if admin is None:
@@ -68,18 +114,24 @@ def agent(listen: str, subscribe_port: int | None, controller: str | None, kafka
         raise click.UsageError("--kafka needs --node-id (the topic is alcor-host-<node-id>)")
     ip, port = _host_port(listen, 50001)
     config = AgentConfig(
-        ip=ip, port=port, subscribe_port=subscribe_port,
-        controller=_host_port(controller, 9016) if controller else None, node_id=node_id,
-        kafka=kafka, mq_topic=mq_topic,
+        ip=ip,
+        port=port,
+        subscribe_port=subscribe_port,
+        controller=_host_port(controller, 9016) if controller else None,
+        node_id=node_id,
+        kafka=kafka,
+        mq_topic=mq_topic,
         apply_latency_us=apply_latency_us,
-        apply=ApplyOptions(pending_until_plug=pending_until_plug, fail_rate=fail_rate))
+        apply=ApplyOptions(pending_until_plug=pending_until_plug, fail_rate=fail_rate),
+    )
     admin_addr = _host_port(admin, 9100) if admin else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(run_agents(config, count, ip_step, admin_addr))
 
 
-async def run_agents(config: AgentConfig, count: int, ip_step: int,
-                     admin: tuple[str, int] | None) -> None:
+async def run_agents(
+    config: AgentConfig, count: int, ip_step: int, admin: tuple[str, int] | None
+) -> None:
     """Serve the pool (and admin API) until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -91,9 +143,11 @@ async def run_agents(config: AgentConfig, count: int, ip_step: int,
     try:
         if admin_server is not None:
             await admin_server.start()
-        click.echo(f"{count} agent(s) from {config.ip}:{config.port}"
-                   + (f"; admin http://{admin_server.host}:{admin_server.port}"
-                      if admin_server else ""), err=True)
+        click.echo(
+            f"{count} agent(s) from {config.ip}:{config.port}"
+            + (f"; admin http://{admin_server.host}:{admin_server.port}" if admin_server else ""),
+            err=True,
+        )
         await stop.wait()
     finally:
         if admin_server is not None:

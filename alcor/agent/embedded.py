@@ -27,8 +27,15 @@ class EmbeddedAgents:
     name = "embedded_agents"
     requires = ("dataplane", "node")
 
-    def __init__(self, bus: Bus, dataplane: Any, count: int, agent_port: int,
-                 controller_host: str, admin: str = "") -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        dataplane: Any,
+        count: int,
+        agent_port: int,
+        controller_host: str,
+        admin: str = "",
+    ) -> None:
         self._bus = bus
         self._dataplane = dataplane
         self._count = count
@@ -44,22 +51,33 @@ class EmbeddedAgents:
         existing = {n["node_id"]: n for n in await self._bus.call(LookupNodes())}
         new = []
         for i, ip in enumerate(ips, start=1):
-            wanted = {"node_id": f"compute-{i}", "node_name": f"compute-{i}", "local_ip": ip,
-                      "server_port": self._port, "agent_type": "alcor",
-                      "mac_address": f"52:54:00:01:{i >> 8 & 255:02x}:{i & 255:02x}"}
+            wanted = {
+                "node_id": f"compute-{i}",
+                "node_name": f"compute-{i}",
+                "local_ip": ip,
+                "server_port": self._port,
+                "agent_type": "alcor",
+                "mac_address": f"52:54:00:01:{i >> 8 & 255:02x}:{i & 255:02x}",
+            }
             current = existing.get(wanted["node_id"])
             if current is None:
                 new.append(wanted)
             elif (current["local_ip"], current["server_port"]) != (ip, self._port):
-                await self._bus.call(UpdateNode(ctx=admin_context(), id=wanted["node_id"],
-                                                changes={"local_ip": ip,
-                                                         "server_port": self._port}))
+                await self._bus.call(
+                    UpdateNode(
+                        ctx=admin_context(),
+                        id=wanted["node_id"],
+                        changes={"local_ip": ip, "server_port": self._port},
+                    )
+                )
         if new:
             await self._bus.call(CreateNodes(ctx=admin_context(), items=new))
         controller = (self._controller_host, self._dataplane.server_port)
-        self.pool = AgentPool(AgentConfig(ip=FIRST_IP, port=self._port, controller=controller),
-                              count=self._count,
-                              node_ids=[f"compute-{i}" for i in range(1, self._count + 1)])
+        self.pool = AgentPool(
+            AgentConfig(ip=FIRST_IP, port=self._port, controller=controller),
+            count=self._count,
+            node_ids=[f"compute-{i}" for i in range(1, self._count + 1)],
+        )
         await self.pool.start()
         _LOGGER.info("%d embedded agents serving on %s…", self._count, FIRST_IP)
         if self._admin_address:

@@ -25,9 +25,17 @@ Apply = Callable[[bytes], Awaitable[Any]]
 class AgentKafka:
     """Consume one agent's host topic, and its subscribed per-VPC topics, into `apply`."""
 
-    def __init__(self, bootstrap: str, node_id: str, local_ip: str, apply: Apply, *,
-                 host_topic: str | None = None, reply_topic: str = REPLY_TOPIC,
-                 fetch_max_wait_ms: int = 100) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        node_id: str,
+        local_ip: str,
+        apply: Apply,
+        *,
+        host_topic: str | None = None,
+        reply_topic: str = REPLY_TOPIC,
+        fetch_max_wait_ms: int = 100,
+    ) -> None:
         self._bootstrap = bootstrap
         self._node_id = node_id
         self._ip = local_ip
@@ -40,25 +48,40 @@ class AgentKafka:
         self._vpcs: dict[str, VpcTopicConsumer] = {}
 
     def _options(self) -> dict[str, Any]:
-        return {"node_id": self._node_id, "producer": self._producer,
-                "fetch_max_wait_ms": self._fetch_wait}
+        return {
+            "node_id": self._node_id,
+            "producer": self._producer,
+            "fetch_max_wait_ms": self._fetch_wait,
+        }
 
     async def start(self) -> None:
         """Start the reply producer and the host-topic consumer (before announcing a restart)."""
         self._producer = reply_producer(self._bootstrap)
         await self._producer.start()
-        self._host = HostTopicConsumer(self._bootstrap, self._host_topic,
-                                       agent_group(self._node_id), self._ip, self._apply,
-                                       self._reply_topic, **self._options())
+        self._host = HostTopicConsumer(
+            self._bootstrap,
+            self._host_topic,
+            agent_group(self._node_id),
+            self._ip,
+            self._apply,
+            self._reply_topic,
+            **self._options(),
+        )
         await self._host.start()
 
     async def subscribe(self, topic: str) -> None:
         """Read a VPC topic from its start; return once caught up to its end at subscribe time."""
         consumer = self._vpcs.get(topic)
         if consumer is None:
-            consumer = VpcTopicConsumer(self._bootstrap, topic, agent_group(self._node_id),
-                                        self._ip, self._apply, self._reply_topic,
-                                        **self._options())
+            consumer = VpcTopicConsumer(
+                self._bootstrap,
+                topic,
+                agent_group(self._node_id),
+                self._ip,
+                self._apply,
+                self._reply_topic,
+                **self._options(),
+            )
             await consumer.start()
             self._vpcs[topic] = consumer
         await consumer.wait_caught_up(SUBSCRIBE_CATCH_UP_S)

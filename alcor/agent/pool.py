@@ -33,8 +33,13 @@ def _raise_fd_limit(needed: int) -> None:
 class AgentPool:
     """Start, find and stop N agents; agent i listens on `template.ip` + i·ip_step."""
 
-    def __init__(self, template: AgentConfig, count: int = 1, ip_step: int = 1,
-                 node_ids: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        template: AgentConfig,
+        count: int = 1,
+        ip_step: int = 1,
+        node_ids: list[str] | None = None,
+    ) -> None:
         self.template = template
         self.count = count
         self.ip_step = ip_step
@@ -51,8 +56,9 @@ class AgentPool:
             elif node_id and self.count > 1:
                 node_id = f"{node_id}-{i}"
             self.agents[ip] = Agent(replace(self.template, ip=ip, node_id=node_id))
-        results = await asyncio.gather(*(a.start() for a in self.agents.values()),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(a.start() for a in self.agents.values()), return_exceptions=True
+        )
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             await self.stop()

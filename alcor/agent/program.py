@@ -63,14 +63,24 @@ class Programmer:
         self.state = state
         self.pending_until_plug = pending_until_plug
         self.put: dict[int, Callable[[int, dict[str, Any], int], int]] = {
-            VPC: self._put_vpc, SUBNET: self._put_subnet, SECURITYGROUP: self._put_sg,
-            GATEWAY: self._put_gateway, ROUTER: self._put_router, PORT: self._put_port,
-            NEIGHBOR: self._put_neighbor, DHCP: self._put_dhcp,
+            VPC: self._put_vpc,
+            SUBNET: self._put_subnet,
+            SECURITYGROUP: self._put_sg,
+            GATEWAY: self._put_gateway,
+            ROUTER: self._put_router,
+            PORT: self._put_port,
+            NEIGHBOR: self._put_neighbor,
+            DHCP: self._put_dhcp,
         }
         self.delete: dict[int, Callable[[str, dict[str, Any]], None]] = {
-            VPC: self._del_vpc, SUBNET: self._del_subnet, SECURITYGROUP: self._del_sg,
-            GATEWAY: self._del_gateway, ROUTER: self._del_router, PORT: self._del_port,
-            NEIGHBOR: self._del_neighbor, DHCP: self._del_dhcp,
+            VPC: self._del_vpc,
+            SUBNET: self._del_subnet,
+            SECURITYGROUP: self._del_sg,
+            GATEWAY: self._del_gateway,
+            ROUTER: self._del_router,
+            PORT: self._del_port,
+            NEIGHBOR: self._del_neighbor,
+            DHCP: self._del_dhcp,
         }
 
     # Each _put_* handler calls _mark() where validation ends and programming begins, so
@@ -161,8 +171,9 @@ class Programmer:
         if not is_mac(dvr):
             raise Invalid(f"invalid host_dvr_mac_address {dvr!r}")
         if st.host_dvr_mac is not None and dvr.lower() != st.host_dvr_mac.lower():
-            raise Invalid(f"host_dvr_mac_address {dvr} differs from the first seen "
-                          f"{st.host_dvr_mac}")
+            raise Invalid(
+                f"host_dvr_mac_address {dvr} differs from the first seen {st.host_dvr_mac}"
+            )
         tables = cfg.get("subnet_routing_tables", [])
         for table in tables:
             subnet = self._checked_subnet(table.get("subnet_id", ""))
@@ -175,8 +186,11 @@ class Programmer:
         if old is not None and cfg.get("update_type", 0) != FULL:
             # DELTA merges: tables not named in the message stay.
             named = {t.get("subnet_id", "") for t in tables}
-            kept = [t for t in old.get("subnet_routing_tables", [])
-                    if t.get("subnet_id", "") not in named]
+            kept = [
+                t
+                for t in old.get("subnet_routing_tables", [])
+                if t.get("subnet_id", "") not in named
+            ]
             cfg = {**cfg, "subnet_routing_tables": kept + tables}
         else:
             self._unroute(rid)
@@ -192,14 +206,19 @@ class Programmer:
         st.subnet_router[sid] = router_id
         subnet = st.subnets[sid]
         gw = subnet.get("gateway", {})
-        st.arp_put(ip_to_int(gw.get("ip_address", "")), subnet.get("tunnel_id", 0),
-                   GatewayArp(gw.get("mac_address", ""), st.own_ip, router_id))
+        st.arp_put(
+            ip_to_int(gw.get("ip_address", "")),
+            subnet.get("tunnel_id", 0),
+            GatewayArp(gw.get("mac_address", ""), st.own_ip, router_id),
+        )
         # Neighbors whose L3 part waited for a router owning this subnet get it now.
         for nid in st.deferred.pop(sid, ()):
             n = st.neighbors.get(nid)
             if n is not None:
-                n.fixed_ips = tuple((t, s, ip, tid, router_id if t == L3 and s == sid else r)
-                                    for t, s, ip, tid, r in n.fixed_ips)
+                n.fixed_ips = tuple(
+                    (t, s, ip, tid, router_id if t == L3 and s == sid else r)
+                    for t, s, ip, tid, r in n.fixed_ips
+                )
 
     def _unroute(self, router_id: str) -> None:
         st = self.state
@@ -220,8 +239,10 @@ class Programmer:
         st = self.state
         for n in st.neighbors.values():
             if any(r == router_id for *_, r in n.fixed_ips):
-                n.fixed_ips = tuple((t, s, ip, tid, None if r == router_id else r)
-                                    for t, s, ip, tid, r in n.fixed_ips)
+                n.fixed_ips = tuple(
+                    (t, s, ip, tid, None if r == router_id else r)
+                    for t, s, ip, tid, r in n.fixed_ips
+                )
                 for t, s, _, _, r in n.fixed_ips:
                     if t == L3 and r is None:
                         st.deferred.setdefault(s, set()).add(n.id)
@@ -295,10 +316,20 @@ class Programmer:
         self._mark()
         nid = cfg.get("id", "")
         self._del_neighbor(nid, cfg)
-        n = Neighbor(nid, rev, share(cfg.get("vpc_id", "")), cfg.get("name", ""), mac,
-                     share(host_ip), share(cfg.get("host_mac_address", "")), tuple(fixed),
-                     tuple((p.get("ip_address", ""), p.get("mac_address", ""))
-                           for p in cfg.get("allow_address_pairs", ())))
+        n = Neighbor(
+            nid,
+            rev,
+            share(cfg.get("vpc_id", "")),
+            cfg.get("name", ""),
+            mac,
+            share(host_ip),
+            share(cfg.get("host_mac_address", "")),
+            tuple(fixed),
+            tuple(
+                (p.get("ip_address", ""), p.get("mac_address", ""))
+                for p in cfg.get("allow_address_pairs", ())
+            ),
+        )
         st.neighbors[nid] = n
         for ip, tid in n.arp_keys():
             st.arp_put(ip, tid, n)
@@ -338,8 +369,11 @@ class Programmer:
         rid = cfg.get("id", "")
         self._del_dhcp(rid, cfg)
         self.state.dhcp[mac] = {
-            "id": rid, "ipv4": cfg.get("ipv4_address", ""), "ipv6": cfg.get("ipv6_address", ""),
-            "subnet_id": cfg.get("subnet_id", ""), "hostname": cfg.get("port_host_name", ""),
+            "id": rid,
+            "ipv4": cfg.get("ipv4_address", ""),
+            "ipv6": cfg.get("ipv6_address", ""),
+            "subnet_id": cfg.get("subnet_id", ""),
+            "hostname": cfg.get("port_host_name", ""),
             "revision_number": rev,
         }
         self.state.dhcp_by_id[rid] = (rev, mac)

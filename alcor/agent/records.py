@@ -62,12 +62,35 @@ class Neighbor:
     _tunnel: int
     _router: str | None
 
-    __slots__ = ("id", "revision", "vpc_id", "name", "_mac", "host_ip", "host_mac", "pairs",
-                 "_type", "_subnet", "_ip", "_tunnel", "_router", "_extra")
+    __slots__ = (
+        "_extra",
+        "_ip",
+        "_mac",
+        "_router",
+        "_subnet",
+        "_tunnel",
+        "_type",
+        "host_ip",
+        "host_mac",
+        "id",
+        "name",
+        "pairs",
+        "revision",
+        "vpc_id",
+    )
 
-    def __init__(self, nid: str, revision: int, vpc_id: str, name: str, mac: str,
-                 host_ip: str, host_mac: str, fixed_ips: tuple[FixedIp, ...],
-                 pairs: tuple[tuple[str, str], ...]) -> None:
+    def __init__(
+        self,
+        nid: str,
+        revision: int,
+        vpc_id: str,
+        name: str,
+        mac: str,
+        host_ip: str,
+        host_mac: str,
+        fixed_ips: tuple[FixedIp, ...],
+        pairs: tuple[tuple[str, str], ...],
+    ) -> None:
         self.id = nid
         self.revision = revision
         self.vpc_id = vpc_id
@@ -104,7 +127,12 @@ class Neighbor:
             return
         t, s, ip, tid, r = value[0]
         self._type, self._subnet, self._ip, self._tunnel, self._router = (
-            t, s, ip_to_int(ip), tid, r)
+            t,
+            s,
+            ip_to_int(ip),
+            tid,
+            r,
+        )
 
     def arp_keys(self) -> Iterator[tuple[int, int]]:
         """Yield (ip as int, tunnel_id) of every fixed IP."""
@@ -116,13 +144,25 @@ class Neighbor:
     def to_json(self, own_ip: str) -> dict[str, Any]:
         """Return the neighbor with §1 field names plus its programming details."""
         return {
-            "revision_number": self.revision, "id": self.id, "vpc_id": self.vpc_id,
-            "name": self.name, "mac_address": self.mac, "host_mac_address": self.host_mac,
-            "host_ip_address": self.host_ip, "local": self.host_ip == own_ip,
-            "fixed_ips": [{
-                "neighbor_type": schema.NeighborType(t).name, "subnet_id": s, "ip_address": ip,
-                "tunnel_id": tid, "router_id": r, "l3_deferred": t == L3 and r is None,
-            } for t, s, ip, tid, r in self.fixed_ips],
+            "revision_number": self.revision,
+            "id": self.id,
+            "vpc_id": self.vpc_id,
+            "name": self.name,
+            "mac_address": self.mac,
+            "host_mac_address": self.host_mac,
+            "host_ip_address": self.host_ip,
+            "local": self.host_ip == own_ip,
+            "fixed_ips": [
+                {
+                    "neighbor_type": schema.NeighborType(t).name,
+                    "subnet_id": s,
+                    "ip_address": ip,
+                    "tunnel_id": tid,
+                    "router_id": r,
+                    "l3_deferred": t == L3 and r is None,
+                }
+                for t, s, ip, tid, r in self.fixed_ips
+            ],
             "allow_address_pairs": [{"ip_address": i, "mac_address": m} for i, m in self.pairs],
         }
 
@@ -130,7 +170,7 @@ class Neighbor:
 class GatewayArp:
     """An ARP entry for a subnet gateway IP, filled from a router's subnet."""
 
-    __slots__ = ("mac", "host_ip", "port_id", "router_id")
+    __slots__ = ("host_ip", "mac", "port_id", "router_id")
 
     def __init__(self, mac: str, host_ip: str, router_id: str) -> None:
         self.mac = mac

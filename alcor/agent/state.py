@@ -31,8 +31,14 @@ from .records import (
 class AgentState:
     """Every table of one agent; mutated only by alcor.agent.apply."""
 
-    def __init__(self, own_ip: str, *, tomb_ttl_s: float = 86400.0, tomb_cap: int = 1_000_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        own_ip: str,
+        *,
+        tomb_ttl_s: float = 86400.0,
+        tomb_cap: int = 1_000_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.own_ip = own_ip
         self.tomb_ttl_s = tomb_ttl_s
         self.tomb_cap = tomb_cap
@@ -109,9 +115,14 @@ class AgentState:
     def table(self, kind: int) -> dict[str, Any]:
         """Return the id-keyed table of a stored kind."""
         tables: dict[int, dict[str, Any]] = {
-            VPC: self.vpcs, SUBNET: self.subnets, PORT: self.ports, ROUTER: self.routers,
-            SECURITYGROUP: self.security_groups, GATEWAY: self.gateways,
-            NEIGHBOR: self.neighbors}
+            VPC: self.vpcs,
+            SUBNET: self.subnets,
+            PORT: self.ports,
+            ROUTER: self.routers,
+            SECURITYGROUP: self.security_groups,
+            GATEWAY: self.gateways,
+            NEIGHBOR: self.neighbors,
+        }
         return tables[kind]
 
     # ---- ARP -------------------------------------------------------------------------
@@ -163,9 +174,13 @@ class AgentState:
                     continue
                 groups[vpc.get("tunnel_id", 0)] = {
                     "gateway_id": gw_id,
-                    "destinations": [{"ip_address": d.get("ip_address", ""),
-                                      "mac_address": d.get("mac_address", "")}
-                                     for d in gw.get("destinations", [])],
+                    "destinations": [
+                        {
+                            "ip_address": d.get("ip_address", ""),
+                            "mac_address": d.get("mac_address", ""),
+                        }
+                        for d in gw.get("destinations", [])
+                    ],
                     "oam_port": gw.get("zeta_info", {}).get("port_inband_operation", 0),
                 }
         return groups
@@ -176,8 +191,9 @@ class AgentState:
         now = self._clock()
         applied: dict[str, dict[str, int]] = {}
         for kind in (VPC, SUBNET, PORT, ROUTER, SECURITYGROUP, GATEWAY, NEIGHBOR):
-            applied[KIND_NAMES[kind]] = {rid: self.applied(kind, rid) or 0
-                                         for rid in self.table(kind)}
+            applied[KIND_NAMES[kind]] = {
+                rid: self.applied(kind, rid) or 0 for rid in self.table(kind)
+            }
         applied[KIND_NAMES[DHCP]] = {rid: rev for rid, (rev, _) in self.dhcp_by_id.items()}
         tomb: dict[str, dict[str, int]] = {}
         for (kind, rid), (rev, expires) in self.tomb.items():
@@ -186,24 +202,42 @@ class AgentState:
         return {
             "ip": self.own_ip,
             "vpcs": {k: wire.to_json(c.VpcConfiguration, v) for k, v in self.vpcs.items()},
-            "subnets": {k: wire.to_json(c.SubnetConfiguration, v)
-                        for k, v in self.subnets.items()},
+            "subnets": {k: wire.to_json(c.SubnetConfiguration, v) for k, v in self.subnets.items()},
             "ports": {k: wire.to_json(c.PortConfiguration, v) for k, v in self.ports.items()},
-            "routers": {k: wire.to_json(c.RouterConfiguration, v)
-                        for k, v in self.routers.items()},
-            "security_groups": {k: wire.to_json(c.SecurityGroupConfiguration, v)
-                                for k, v in self.security_groups.items()},
-            "gateways": {k: wire.to_json(c.GatewayConfiguration, v)
-                         for k, v in self.gateways.items()},
+            "routers": {k: wire.to_json(c.RouterConfiguration, v) for k, v in self.routers.items()},
+            "security_groups": {
+                k: wire.to_json(c.SecurityGroupConfiguration, v)
+                for k, v in self.security_groups.items()
+            },
+            "gateways": {
+                k: wire.to_json(c.GatewayConfiguration, v) for k, v in self.gateways.items()
+            },
             "neighbors": {k: n.to_json(self.own_ip) for k, n in self.neighbors.items()},
-            "arp": [{"ip": int_to_ip(ip), "tunnel_id": tid, "mac": e.mac, "host_ip": e.host_ip,
-                     "port_id": e.port_id} for ip, tid, e in self.iter_arp()],
-            "routes": [{"router_id": r, "subnet_id": s, "host_dvr_mac_address": self.host_dvr_mac,
-                        "routing_rules": [wire.to_json(c.RouterConfigurationRoutingRule, x)
-                                          for x in rules]}
-                       for (r, s), rules in self.routes.items()],
-            "sg_rules": {k: [wire.to_json(c.SecurityGroupConfigurationSecurityGroupRule, r)
-                             for r in rules] for k, rules in self.sg_rules.items()},
+            "arp": [
+                {
+                    "ip": int_to_ip(ip),
+                    "tunnel_id": tid,
+                    "mac": e.mac,
+                    "host_ip": e.host_ip,
+                    "port_id": e.port_id,
+                }
+                for ip, tid, e in self.iter_arp()
+            ],
+            "routes": [
+                {
+                    "router_id": r,
+                    "subnet_id": s,
+                    "host_dvr_mac_address": self.host_dvr_mac,
+                    "routing_rules": [
+                        wire.to_json(c.RouterConfigurationRoutingRule, x) for x in rules
+                    ],
+                }
+                for (r, s), rules in self.routes.items()
+            ],
+            "sg_rules": {
+                k: [wire.to_json(c.SecurityGroupConfigurationSecurityGroupRule, r) for r in rules]
+                for k, rules in self.sg_rules.items()
+            },
             "dhcp": self.dhcp,
             "gateway_groups": {str(k): v for k, v in self.gateway_groups().items()},
             "applied": applied,

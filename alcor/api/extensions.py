@@ -11,95 +11,158 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "allowed-address-pairs": ("Allowed Address Pairs", "Provides allowed address pairs"),
     "availability_zone": ("Availability Zone", "The availability zone extension."),
     "binding": ("Port Binding", "Expose port bindings of a virtual port to external application"),
-    "default-subnetpools": ("Default Subnetpools", "Provides ability to mark and use a "
-                                                   "subnetpool as the default."),
+    "default-subnetpools": (
+        "Default Subnetpools",
+        "Provides ability to mark and use a subnetpool as the default.",
+    ),
     "dvr": ("Distributed Virtual Router", "Enables configuration of Distributed Virtual Routers."),
-    "empty-string-filtering": ("Empty String Filtering Extension",
-                               "Allow filtering by attributes with empty string value"),
-    "external-net": ("Neutron external network", "Adds external network attribute to network "
-                                                 "resource."),
-    "extra_dhcp_opt": ("Neutron Extra DHCP options", "Extra options configuration for DHCP. For "
-                                                     "example PXE boot options to DHCP clients "
-                                                     "can be specified (e.g. tftp-server, "
-                                                     "server-ip-address, bootfile-name)"),
+    "empty-string-filtering": (
+        "Empty String Filtering Extension",
+        "Allow filtering by attributes with empty string value",
+    ),
+    "external-net": (
+        "Neutron external network",
+        "Adds external network attribute to network resource.",
+    ),
+    "extra_dhcp_opt": (
+        "Neutron Extra DHCP options",
+        "Extra options configuration for DHCP. For "
+        "example PXE boot options to DHCP clients "
+        "can be specified (e.g. tftp-server, "
+        "server-ip-address, bootfile-name)",
+    ),
     "extraroute": ("Neutron Extra Route", "Extra routes configuration for L3 router"),
-    "extraroute-atomic": ("Atomically add/remove extra routes",
-                          "Edit extra routes of a router on server side by atomically adding/"
-                          "removing extra routes"),
-    "ext-gw-mode": ("Neutron L3 Configurable external gateway mode",
-                    "Extension of the router abstraction for specifying whether SNAT should "
-                    "occur on the external gateway"),
-    "filter-validation": ("Filter parameters validation", "Provides validation on filter "
-                                                          "parameters."),
+    "extraroute-atomic": (
+        "Atomically add/remove extra routes",
+        "Edit extra routes of a router on server side by atomically adding/removing extra routes",
+    ),
+    "ext-gw-mode": (
+        "Neutron L3 Configurable external gateway mode",
+        "Extension of the router abstraction for specifying whether SNAT should "
+        "occur on the external gateway",
+    ),
+    "filter-validation": (
+        "Filter parameters validation",
+        "Provides validation on filter parameters.",
+    ),
     "floatingip-pools": ("Floating IP Pools Extension", "Provides a floating IP pools API."),
-    "fip-port-details": ("Floating IP Port Details Extension",
-                         "Add port_details attribute to Floating IP resource"),
-    "ip-substring-filtering": ("IP address substring filtering",
-                               "Provides IP address substring filtering when listing ports"),
-    "service-type": ("Neutron Service Type Management",
-                     "API for retrieving service providers for Neutron advanced services"),
-    "l3-ha": ("HA Router extension", "Adds HA capability to routers (recorded: alcor routers "
-                                     "are distributed to every host that needs them)."),
+    "fip-port-details": (
+        "Floating IP Port Details Extension",
+        "Add port_details attribute to Floating IP resource",
+    ),
+    "ip-substring-filtering": (
+        "IP address substring filtering",
+        "Provides IP address substring filtering when listing ports",
+    ),
+    "service-type": (
+        "Neutron Service Type Management",
+        "API for retrieving service providers for Neutron advanced services",
+    ),
+    "l3-ha": (
+        "HA Router extension",
+        "Adds HA capability to routers (recorded: alcor routers "
+        "are distributed to every host that needs them).",
+    ),
     "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),
-    "net-mtu-writable": ("Network MTU (writable)", "Provides a writable MTU attribute for a "
-                                                   "network resource."),
-    "network-ip-availability": ("Network IP Availability", "Provides IP availability data for "
-                                                           "each network and subnet."),
-    "network_availability_zone": ("Network Availability Zone", "Availability zone support for "
-                                                               "network."),
+    "net-mtu-writable": (
+        "Network MTU (writable)",
+        "Provides a writable MTU attribute for a network resource.",
+    ),
+    "network-ip-availability": (
+        "Network IP Availability",
+        "Provides IP availability data for each network and subnet.",
+    ),
+    "network_availability_zone": (
+        "Network Availability Zone",
+        "Availability zone support for network.",
+    ),
     "pagination": ("Pagination support", "Extension that indicates that pagination is enabled."),
-    "port-mac-address-regenerate": ("Neutron Port MAC address regenerate",
-                                    "Network port MAC address regenerate"),
+    "port-mac-address-regenerate": (
+        "Neutron Port MAC address regenerate",
+        "Network port MAC address regenerate",
+    ),
     "port-security": ("Port Security", "Provides port security"),
-    "port-security-groups-filtering": ("Port filtering on security groups",
-                                       "Provides security groups filtering when listing ports"),
-    "project-id": ("project_id field enabled", "Extension that indicates that project_id field "
-                                               "is enabled."),
+    "port-security-groups-filtering": (
+        "Port filtering on security groups",
+        "Provides security groups filtering when listing ports",
+    ),
+    "project-id": (
+        "project_id field enabled",
+        "Extension that indicates that project_id field is enabled.",
+    ),
     "provider": ("Provider Network", "Expose mapping of virtual networks to physical networks"),
-    "quota-check-limit": ("Quota engine limit check", "Support for checking the resource "
-                                                      "usage before applying a new quota "
-                                                      "limit"),
+    "quota-check-limit": (
+        "Quota engine limit check",
+        "Support for checking the resource usage before applying a new quota limit",
+    ),
     "quotas": ("Quota management support", "Expose functions for quotas management per tenant"),
-    "quota_details": ("Quota details management support", "Expose functions for quotas usage "
-                                                          "statistics per project"),
-    "revision-if-match": ("If-Match constraints based on revision_number",
-                          "Extension indicating that If-Match based on revision_number is "
-                          "supported."),
+    "quota_details": (
+        "Quota details management support",
+        "Expose functions for quotas usage statistics per project",
+    ),
+    "revision-if-match": (
+        "If-Match constraints based on revision_number",
+        "Extension indicating that If-Match based on revision_number is supported.",
+    ),
     "router-admin-state-down-before-update": (
         "Enforce Router's Admin State Down Before Update Extension",
         "Ensure that the admin state of a router is down (False) before updating the "
-        "distributed attribute"),
-    "router": ("Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 "
-                                    "networks and access to external networks via a NAT "
-                                    "gateway."),
+        "distributed attribute",
+    ),
+    "router": (
+        "Neutron L3 Router",
+        "Router abstraction for basic L3 forwarding between L2 "
+        "networks and access to external networks via a NAT "
+        "gateway.",
+    ),
     "security-group": ("security-group", "The security groups extension."),
     "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
-    "subnetpool-prefix-ops": ("Subnet Pool Prefix Operations",
-                              "Provides support for adjusting the prefix list of subnet pools"),
+    "subnetpool-prefix-ops": (
+        "Subnet Pool Prefix Operations",
+        "Provides support for adjusting the prefix list of subnet pools",
+    ),
     "sorting": ("Sorting support", "Extension that indicates that sorting is enabled."),
-    "standard-attr-description": ("standard-attr-description", "Extension to add descriptions "
-                                                               "to standard attributes"),
-    "standard-attr-revisions": ("Resource revision numbers", "This extension will display the "
-                                                             "revision number of neutron "
-                                                             "resources."),
-    "standard-attr-tag": ("Tag support for resources with standard attribute",
-                          "Enables to set tag on resources with standard attribute."),
+    "standard-attr-description": (
+        "standard-attr-description",
+        "Extension to add descriptions to standard attributes",
+    ),
+    "standard-attr-revisions": (
+        "Resource revision numbers",
+        "This extension will display the revision number of neutron resources.",
+    ),
+    "standard-attr-tag": (
+        "Tag support for resources with standard attribute",
+        "Enables to set tag on resources with standard attribute.",
+    ),
     # Tags are accepted on every create, bulk ones included (neutron-tempest-plugin).
-    "tag-ports-during-bulk-creation": ("Tag Ports During Bulk Creation",
-                                       "Allow to tag ports during bulk creation"),
-    "standard-attr-timestamp": ("Resource timestamps", "Adds created_at and updated_at fields "
-                                                       "to all Neutron resources that have "
-                                                       "Neutron standard attributes."),
-    "alcor": ("Alcor extensions", "Client-supplied ids, network cidr, subnet attached_router_id "
-                                  "and the original Alcor's native paths"),
+    "tag-ports-during-bulk-creation": (
+        "Tag Ports During Bulk Creation",
+        "Allow to tag ports during bulk creation",
+    ),
+    "standard-attr-timestamp": (
+        "Resource timestamps",
+        "Adds created_at and updated_at fields "
+        "to all Neutron resources that have "
+        "Neutron standard attributes.",
+    ),
+    "alcor": (
+        "Alcor extensions",
+        "Client-supplied ids, network cidr, subnet attached_router_id "
+        "and the original Alcor's native paths",
+    ),
 }
 
 
 def extension_doc(alias: str) -> dict[str, Any]:
     """Return the extension document of one alias."""
     name, description = EXTENSIONS[alias]
-    return {"name": name, "alias": alias, "description": description, "updated": UPDATED,
-            "links": []}
+    return {
+        "name": name,
+        "alias": alias,
+        "description": description,
+        "updated": UPDATED,
+        "links": [],
+    }
 
 
 def all_extensions() -> list[dict[str, Any]]:

@@ -19,8 +19,9 @@ from alcor.managers.common import RequestContext, deny
 _LOGGER = logging.getLogger(__name__)
 REQUEST_ID: ContextVar[str] = ContextVar("alcor_request_id", default="-")
 # aiohttp >= 3.13 warns on plain string request keys; older versions have no RequestKey.
-CALLER: Any = (web.RequestKey("alcor_caller", Caller) if hasattr(web, "RequestKey")
-               else "alcor.caller")
+CALLER: Any = (
+    web.RequestKey("alcor_caller", Caller) if hasattr(web, "RequestKey") else "alcor.caller"
+)
 JSON_TYPE = "application/json; charset=UTF-8"
 
 # One table: error base class -> HTTP status (Neutron's FAULT_MAP). Most specific first.
@@ -67,7 +68,8 @@ def error_response(exc: errors.AlcorError) -> web.Response:
     """Render a domain error as the NeutronError envelope with its status."""
     status = status_of(exc)
     response = json_response(
-        {"NeutronError": {"type": exc.type, "message": exc.text, "detail": ""}}, status)
+        {"NeutronError": {"type": exc.type, "message": exc.text, "detail": ""}}, status
+    )
     if isinstance(exc, errors.NotAuthenticated):
         response.headers.update(exc.headers)
     if isinstance(exc, errors.HTTPMethodNotAllowed):
@@ -77,11 +79,17 @@ def error_response(exc: errors.AlcorError) -> web.Response:
 
 def internal_error(request_id: str) -> web.Response:
     """Return the generic 500 that quotes the request id and nothing internal."""
-    return json_response({"NeutronError": {
-        "type": "HTTPInternalServerError",
-        "message": "Request Failed: internal server error while processing your request. "
-                   f"Request id: {request_id}",
-        "detail": ""}}, 500)
+    return json_response(
+        {
+            "NeutronError": {
+                "type": "HTTPInternalServerError",
+                "message": "Request Failed: internal server error while processing your request. "
+                f"Request id: {request_id}",
+                "detail": "",
+            }
+        },
+        500,
+    )
 
 
 async def read_json(request: web.Request) -> Any:
@@ -96,8 +104,14 @@ async def read_json(request: web.Request) -> Any:
         raise errors.HTTPBadRequest(msg="Malformed request body") from None
 
 
-def unwrap(body: Any, singular: str, plural: str | None, *, allow_bulk: bool,
-           extra_plural: tuple[str, ...] = ()) -> tuple[list[Any], bool]:
+def unwrap(
+    body: Any,
+    singular: str,
+    plural: str | None,
+    *,
+    allow_bulk: bool,
+    extra_plural: tuple[str, ...] = (),
+) -> tuple[list[Any], bool]:
     """Return (items, is_bulk) from `{singular: {...}}` or `{plural: [...]}`."""
     if not isinstance(body, dict):
         raise errors.HTTPBadRequest(msg="Malformed request body")
@@ -108,8 +122,10 @@ def unwrap(body: Any, singular: str, plural: str | None, *, allow_bulk: bool,
             raise errors.HTTPBadRequest(msg=f"Invalid input for {plural}. Reason: not a list.")
         # As Neutron, an item may also come wrapped in the singular key:
         # {"security_groups": [{"security_group": {...}}]} (neutron-tempest-plugin's bulk).
-        return [i[singular] if isinstance(i, dict) and len(i) == 1 and singular in i else i
-                for i in items], True
+        return [
+            i[singular] if isinstance(i, dict) and len(i) == 1 and singular in i else i
+            for i in items
+        ], True
     if singular not in body:
         raise errors.HTTPBadRequest(msg=f"Unable to find '{singular}' in request body")
     if len(body) != 1:
@@ -128,8 +144,9 @@ def if_match(request: web.Request) -> int | None:
         return None
     found = _IF_MATCH.match(raw)
     if found is None:
-        raise errors.HTTPBadRequest(msg=f"Invalid If-Match header: {raw!r}; only "
-                                        "'revision_number=N' is supported")
+        raise errors.HTTPBadRequest(
+            msg=f"Invalid If-Match header: {raw!r}; only 'revision_number=N' is supported"
+        )
     return int(found.group(1))
 
 
@@ -152,8 +169,13 @@ def route_action(method: str, resource: str | None, action: str | None) -> str:
     return f"{verb}_{resource or 'resource'}"
 
 
-def context(request: web.Request, params: dict[str, str], action: str, default_project: str,
-            body_project: str | None = None) -> RequestContext:
+def context(
+    request: web.Request,
+    params: dict[str, str],
+    action: str,
+    default_project: str,
+    body_project: str | None = None,
+) -> RequestContext:
     """Build the request context: caller + visibility by path family (northbound §1.4.2)."""
     caller: Caller = request[CALLER]
     path_project = params.get("project_id")
@@ -161,9 +183,9 @@ def context(request: web.Request, params: dict[str, str], action: str, default_p
         check_native_scope(caller, path_project, action)
         if not caller.project_id:
             caller = dataclasses.replace(caller, project_id=path_project)
-        return RequestContext(caller, path_project, native=True,
-                              request_id=REQUEST_ID.get())
+        return RequestContext(caller, path_project, native=True, request_id=REQUEST_ID.get())
     if not caller.project_id:
         caller = dataclasses.replace(caller, project_id=body_project or default_project)
-    return RequestContext(caller, None if caller.is_admin else caller.project_id,
-                          request_id=REQUEST_ID.get())
+    return RequestContext(
+        caller, None if caller.is_admin else caller.project_id, request_id=REQUEST_ID.get()
+    )

@@ -34,9 +34,11 @@ def add_router_action_routes(router: Router, alcor: Any) -> None:
                 raise bad("Malformed request body")
             action = "add_router_interface" if add else "remove_router_interface"
             ctx = http.context(request, params, action, default_project)
-            result = await alcor.bus.call(RouterInterface(ctx=ctx, id=params["id"], body=body,
-                                                          add=add))
+            result = await alcor.bus.call(
+                RouterInterface(ctx=ctx, id=params["id"], body=body, add=add)
+            )
             return http.json_response(result)
+
         return handler
 
     def extraroutes(add: bool):
@@ -48,25 +50,43 @@ def add_router_action_routes(router: Router, alcor: Any) -> None:
                 raise bad("Unable to find 'routes' in the router body")
             routes = convert(ROUTER.by_name["routes"], item["routes"])
             ctx = http.context(request, params, "update_router", default_project)
-            result = await alcor.bus.call(EditExtraRoutes(ctx=ctx, id=params["id"], routes=routes,
-                                                          add=add))
+            result = await alcor.bus.call(
+                EditExtraRoutes(ctx=ctx, id=params["id"], routes=routes, add=add)
+            )
             return http.json_response({"router": renderer(ROUTER, ctx)(result)})
+
         return handler
 
-    for base, alias in (("/v2.0/routers/{id}", None),
-                        ("/project/{project_id}/routers/{id}", "/v2.0/routers/{id}")):
-        for name, handler in (("add_router_interface", interface(True)),
-                              ("remove_router_interface", interface(False)),
-                              ("add_extraroutes", extraroutes(True)),
-                              ("remove_extraroutes", extraroutes(False))):
-            router.add(Route("PUT", f"{base}/{name}", handler, resource="router", action=name,
-                             alias_of=f"{alias}/{name}" if alias else None))
+    for base, alias in (
+        ("/v2.0/routers/{id}", None),
+        ("/project/{project_id}/routers/{id}", "/v2.0/routers/{id}"),
+    ):
+        for name, handler in (
+            ("add_router_interface", interface(True)),
+            ("remove_router_interface", interface(False)),
+            ("add_extraroutes", extraroutes(True)),
+            ("remove_extraroutes", extraroutes(False)),
+        ):
+            router.add(
+                Route(
+                    "PUT",
+                    f"{base}/{name}",
+                    handler,
+                    resource="router",
+                    action=name,
+                    alias_of=f"{alias}/{name}" if alias else None,
+                )
+            )
 
 
 AVAILABILITY_FILTERS = ("network_id", "network_name", "project_id", "tenant_id", "ip_version")
 # Availability items are keyed by network: their sort keys name network columns.
-AVAILABILITY_SORT = {"network_id": "id", "network_name": "name", "project_id": "project_id",
-                     "tenant_id": "project_id"}
+AVAILABILITY_SORT = {
+    "network_id": "id",
+    "network_name": "name",
+    "project_id": "project_id",
+    "tenant_id": "project_id",
+}
 
 
 def _ip_version(raw: str | None) -> int | None:
@@ -87,8 +107,9 @@ def _availability_sort(q: Any) -> list[tuple[str, bool]]:
             raise bad(f"{key} is an invalid attribute for sort_keys")
         direction = dirs[i] if dirs else "asc"
         if direction not in ("asc", "desc"):
-            raise bad(f"{direction} is an invalid value for sort_dirs, valid values are "
-                      f"'asc' and 'desc'")
+            raise bad(
+                f"{direction} is an invalid value for sort_dirs, valid values are 'asc' and 'desc'"
+            )
         out.append((AVAILABILITY_SORT[key], direction == "asc"))
     return out
 
@@ -104,13 +125,25 @@ def add_ip_availability_routes(router: Router, alcor: Any) -> None:
             if ip_version is not None and subnet["ip_version"] != ip_version:
                 continue
             total, used = await alcor.bus.call(SubnetAvailability(subnet_id=subnet["id"]))
-            items.append({"subnet_id": subnet["id"], "subnet_name": subnet["name"],
-                          "cidr": subnet["cidr"], "ip_version": subnet["ip_version"],
-                          "total_ips": total, "used_ips": used})
-        return {"network_id": network["id"], "network_name": network["name"],
-                "project_id": network["project_id"], "tenant_id": network["project_id"],
-                "total_ips": sum(i["total_ips"] for i in items),
-                "used_ips": sum(i["used_ips"] for i in items), "subnet_ip_availability": items}
+            items.append(
+                {
+                    "subnet_id": subnet["id"],
+                    "subnet_name": subnet["name"],
+                    "cidr": subnet["cidr"],
+                    "ip_version": subnet["ip_version"],
+                    "total_ips": total,
+                    "used_ips": used,
+                }
+            )
+        return {
+            "network_id": network["id"],
+            "network_name": network["name"],
+            "project_id": network["project_id"],
+            "tenant_id": network["project_id"],
+            "total_ips": sum(i["total_ips"] for i in items),
+            "used_ips": sum(i["used_ips"] for i in items),
+            "subnet_ip_availability": items,
+        }
 
     def _admin_ctx(request: web.Request, params: dict[str, str]):
         ctx = http.context(request, params, "get_network_ip_availability", default_project)
@@ -123,19 +156,32 @@ def add_ip_availability_routes(router: Router, alcor: Any) -> None:
         query = ListQuery()
         q = request.query
         for key in q:
-            if key not in (*AVAILABILITY_FILTERS, "fields", "sort_key", "sort_dir", "limit",
-                           "marker", "page_reverse"):
+            if key not in (
+                *AVAILABILITY_FILTERS,
+                "fields",
+                "sort_key",
+                "sort_dir",
+                "limit",
+                "marker",
+                "page_reverse",
+            ):
                 raise bad(f"'{key}' is an invalid attribute for filtering")
         ip_version = _ip_version(q.get("ip_version"))
-        base = parse_list_query(MultiDict((k, v) for k, v in q.items()
-                                          if k not in ("sort_key", "sort_dir")),
-                                NETWORK, ("id", "name", "project_id", "tenant_id"),
-                                alcor.config.api.pagination_max_limit,
-                                ignore=AVAILABILITY_FILTERS)
+        base = parse_list_query(
+            MultiDict((k, v) for k, v in q.items() if k not in ("sort_key", "sort_dir")),
+            NETWORK,
+            ("id", "name", "project_id", "tenant_id"),
+            alcor.config.api.pagination_max_limit,
+            ignore=AVAILABILITY_FILTERS,
+        )
         query.sort = _availability_sort(q)
         query.limit, query.marker, query.page_reverse = base.limit, base.marker, base.page_reverse
-        for key, attr in (("network_id", "id"), ("network_name", "name"),
-                          ("project_id", "project_id"), ("tenant_id", "project_id")):
+        for key, attr in (
+            ("network_id", "id"),
+            ("network_name", "name"),
+            ("project_id", "project_id"),
+            ("tenant_id", "project_id"),
+        ):
             if key in q:
                 query.filters[attr] = q.getall(key)
         page = await alcor.bus.call(ListNetworks(ctx=ctx, query=query))
@@ -144,9 +190,15 @@ def add_ip_availability_routes(router: Router, alcor: Any) -> None:
         if fields:
             items = [{k: v for k, v in i.items() if k in fields} for i in items]
         body = {"network_ip_availabilities": items}
-        body.update(links(request, "network_ip_availabilities", query,
-                          [{"id": n["id"]} for n in page.items],
-                          alcor.config.api.public_base_url))
+        body.update(
+            links(
+                request,
+                "network_ip_availabilities",
+                query,
+                [{"id": n["id"]} for n in page.items],
+                alcor.config.api.public_base_url,
+            )
+        )
         return http.json_response(body)
 
     async def show_handler(request: web.Request, params: dict[str, str]) -> web.Response:
@@ -154,12 +206,23 @@ def add_ip_availability_routes(router: Router, alcor: Any) -> None:
         network = await alcor.bus.call(GetNetwork(ctx=ctx, id=params["id"]))
         return http.json_response({"network_ip_availability": await availability(network, None)})
 
-    for base in ("/v2.0/network-ip-availabilities", "/network-ip-availabilities",
-                 "/project/{project_id}/network-ip-availabilities"):
-        router.add(Route("GET", base, list_handler, resource="network_ip_availability",
-                         action="list"))
-        router.add(Route("GET", base + "/{id}", show_handler, resource="network_ip_availability",
-                         action="show"))
+    for base in (
+        "/v2.0/network-ip-availabilities",
+        "/network-ip-availabilities",
+        "/project/{project_id}/network-ip-availabilities",
+    ):
+        router.add(
+            Route("GET", base, list_handler, resource="network_ip_availability", action="list")
+        )
+        router.add(
+            Route(
+                "GET",
+                base + "/{id}",
+                show_handler,
+                resource="network_ip_availability",
+                action="show",
+            )
+        )
 
 
 def add_floatingip_pool_routes(router: Router, alcor: Any) -> None:
@@ -181,16 +244,25 @@ def add_floatingip_pool_routes(router: Router, alcor: Any) -> None:
             for subnet in await alcor.bus.call(SubnetsOfNetwork(network_id=network["id"])):
                 if subnet["ip_version"] != 4:
                     continue
-                item = {"subnet_id": subnet["id"], "subnet_name": subnet["name"],
-                        "network_id": network["id"], "cidr": subnet["cidr"],
-                        "project_id": project, "tenant_id": project}
-                items.append({k: v for k, v in item.items() if k in fields} if fields
-                             else item)
+                item = {
+                    "subnet_id": subnet["id"],
+                    "subnet_name": subnet["name"],
+                    "network_id": network["id"],
+                    "cidr": subnet["cidr"],
+                    "project_id": project,
+                    "tenant_id": project,
+                }
+                items.append({k: v for k, v in item.items() if k in fields} if fields else item)
         return http.json_response({"floatingip_pools": items})
 
     for base in ("/v2.0/floatingip-pools", "/project/{project_id}/floatingip-pools"):
         router.add(Route("GET", base, list_handler, resource="floatingip_pool", action="list"))
 
 
-__all__ = ["add_router_action_routes", "add_ip_availability_routes",
-           "add_floatingip_pool_routes", "errors", "renderer"]
+__all__ = [
+    "add_floatingip_pool_routes",
+    "add_ip_availability_routes",
+    "add_router_action_routes",
+    "errors",
+    "renderer",
+]

@@ -14,8 +14,19 @@ from alcor.resources.base import Resource
 from alcor.resources.repo import ListQuery
 from alcor.resources.types import Bool, Invalid, ListOf
 
-SPECIAL = {"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse", "tags",
-           "tags-any", "not-tags", "not-tags-any", "changed_since"}
+SPECIAL = {
+    "fields",
+    "sort_key",
+    "sort_dir",
+    "limit",
+    "marker",
+    "page_reverse",
+    "tags",
+    "tags-any",
+    "not-tags",
+    "not-tags-any",
+    "changed_since",
+}
 MAX_LIMIT = 2**62
 ALIASES: dict[str, dict[str, str]] = {"host_info": {"name": "node_name", "id": "node_id"}}
 
@@ -25,8 +36,13 @@ def bad(msg: str) -> errors.HTTPBadRequest:
     return errors.HTTPBadRequest(msg=msg)
 
 
-def parse_list_query(params: MultiDict[str], resource: Resource, readable: Iterable[str],
-                     max_limit: int = -1, ignore: Iterable[str] = ()) -> ListQuery:
+def parse_list_query(
+    params: MultiDict[str],
+    resource: Resource,
+    readable: Iterable[str],
+    max_limit: int = -1,
+    ignore: Iterable[str] = (),
+) -> ListQuery:
     """Parse and validate list parameters against the attribute table and read rights."""
     can_read = set(readable)
     skip = set(ignore)
@@ -84,8 +100,12 @@ def _extra_filter(query: ListQuery, name: str, values: list[str]) -> None:
 
 
 def _parse_tags(query: ListQuery, params: MultiDict[str]) -> None:
-    for key, target in (("tags", query.tags_all), ("tags-any", query.tags_any),
-                        ("not-tags", query.not_tags_all), ("not-tags-any", query.not_tags_any)):
+    for key, target in (
+        ("tags", query.tags_all),
+        ("tags-any", query.tags_any),
+        ("not-tags", query.not_tags_all),
+        ("not-tags-any", query.not_tags_any),
+    ):
         for value in params.getall(key, []):
             target.extend(t for t in value.split(",") if t)
 
@@ -112,8 +132,9 @@ def _sort(params: MultiDict[str], resource: Resource, readable: set[str]) -> lis
             raise bad(f"{key} is an invalid attribute for sort_keys")
         direction = dirs[i] if dirs else "asc"
         if direction not in ("asc", "desc"):
-            raise bad(f"{direction} is an invalid value for sort_dirs, valid values are "
-                      f"'asc' and 'desc'")
+            raise bad(
+                f"{direction} is an invalid value for sort_dirs, valid values are 'asc' and 'desc'"
+            )
         out.append(("project_id" if key == "tenant_id" else key, direction == "asc"))
     return out
 
@@ -141,8 +162,9 @@ def _bool_param(params: MultiDict[str], key: str) -> bool:
     try:
         return Bool().convert(raw)
     except Invalid:
-        raise bad(f"Invalid input for {key}. Reason: '{raw}' cannot be converted to boolean.") \
-            from None
+        raise bad(
+            f"Invalid input for {key}. Reason: '{raw}' cannot be converted to boolean."
+        ) from None
 
 
 def _timestamp(raw: str) -> str:
@@ -151,15 +173,22 @@ def _timestamp(raw: str) -> str:
     try:
         value = datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise bad(f"Invalid input for changed_since. Reason: '{raw}' is not a valid "
-                  f"timestamp.") from None
+        raise bad(
+            f"Invalid input for changed_since. Reason: '{raw}' is not a valid timestamp."
+        ) from None
     if value.tzinfo is not None:
-        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def links(request: web.Request, collection: str, query: ListQuery, items: list[dict[str, Any]],
-          base_url: str, id_key: str = "id") -> dict[str, list[dict[str, str]]]:
+def links(
+    request: web.Request,
+    collection: str,
+    query: ListQuery,
+    items: list[dict[str, Any]],
+    base_url: str,
+    id_key: str = "id",
+) -> dict[str, list[dict[str, str]]]:
     """Return {"<collection>_links": [...]} when a limit applied, else {}.
 
     As Neutron (neutron-tempest-plugin walks the links): `next` unless a forward page is
@@ -172,13 +201,17 @@ def links(request: web.Request, collection: str, query: ListQuery, items: list[d
     short = len(items) < query.limit
     out = []
     params = [(k, v) for k, v in request.query.items() if k not in ("marker", "page_reverse")]
-    root = (base_url.rstrip("/") if base_url else f"{request.scheme}://{request.host}")
+    root = base_url.rstrip("/") if base_url else f"{request.scheme}://{request.host}"
     path = root + request.path
     if not (short and not query.page_reverse):
         marker = [("marker", items[-1][id_key])] if items else []
         out.append({"rel": "next", "href": f"{path}?{urlencode([*params, *marker])}"})
     if not (short and query.page_reverse):
         marker = [("marker", items[0][id_key])] if items else []
-        out.append({"rel": "previous",
-                    "href": f"{path}?{urlencode([*params, *marker, ('page_reverse', 'True')])}"})
+        out.append(
+            {
+                "rel": "previous",
+                "href": f"{path}?{urlencode([*params, *marker, ('page_reverse', 'True')])}",
+            }
+        )
     return {f"{collection}_links": out}

@@ -12,12 +12,21 @@ from alcor.southbound import metrics as sb
 RESOURCES = Gauge("alcor_resources", "Stored resources", ["type"])
 PORTS = Gauge("alcor_ports", "Ports by status", ["status"])
 NODES = Gauge("alcor_nodes", "Registered nodes by transport", ["transport"])
-STORE = Gauge("alcor_store_writes", "Store commits and the transactions they carried "
-              "(group commit: transactions per commit)", ["kind"])
-COUNTED = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"),
-           ("router", "routers"), ("floatingip", "floatingips"),
-           ("security_group", "security_groups"), ("security_group_rule", "security_group_rules"),
-           ("node", "nodes"))
+STORE = Gauge(
+    "alcor_store_writes",
+    "Store commits and the transactions they carried (group commit: transactions per commit)",
+    ["kind"],
+)
+COUNTED = (
+    ("network", "networks"),
+    ("subnet", "subnets"),
+    ("port", "ports"),
+    ("router", "routers"),
+    ("floatingip", "floatingips"),
+    ("security_group", "security_groups"),
+    ("security_group_rule", "security_group_rules"),
+    ("node", "nodes"),
+)
 
 
 def make_collector(alcor: Any) -> Any:
@@ -32,7 +41,8 @@ def make_collector(alcor: Any) -> Any:
             PORTS.labels(status).set(count)
         NODES.clear()
         for transport, count in db.execute(
-                "SELECT transport, COUNT(*) FROM nodes GROUP BY transport"):
+            "SELECT transport, COUNT(*) FROM nodes GROUP BY transport"
+        ):
             NODES.labels(transport).set(count)
         STORE.labels("commits").set(alcor.store.commits)
         STORE.labels("transactions").set(alcor.store.transactions)

@@ -11,9 +11,17 @@ from alcor.resources.base import SETTABLE, Attr, Resource
 
 ERROR_SCHEMA = {
     "type": "object",
-    "properties": {"NeutronError": {"type": "object", "properties": {
-        "type": {"type": "string"}, "message": {"type": "string"},
-        "detail": {"type": "string"}}, "required": ["type", "message", "detail"]}},
+    "properties": {
+        "NeutronError": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"},
+                "message": {"type": "string"},
+                "detail": {"type": "string"},
+            },
+            "required": ["type", "message", "detail"],
+        }
+    },
     "required": ["NeutronError"],
 }
 SUCCESS = {"create": "201", "delete": "204", "create_bulk": "201"}
@@ -26,8 +34,7 @@ def _attr_schema(attr: Attr) -> dict[str, Any]:
     if attr.doc:
         schema["description"] = attr.doc
     if attr.read != "all" or attr.create in ("A", "S", "W") or attr.update in ("A", "S", "W"):
-        schema["x-alcor-policy"] = {"create": attr.create, "update": attr.update,
-                                    "read": attr.read}
+        schema["x-alcor-policy"] = {"create": attr.create, "update": attr.update, "read": attr.read}
     return schema
 
 
@@ -39,10 +46,17 @@ def resource_schemas(resource: Resource) -> dict[str, dict[str, Any]]:
     required = [a.name for a in resource.attrs if a.create == "R"]
     return {
         resource.name: {"type": "object", "properties": props},
-        f"{resource.name}_create": {"type": "object", "properties": create, "required": required,
-                                    "additionalProperties": False},
-        f"{resource.name}_update": {"type": "object", "properties": update,
-                                    "additionalProperties": False},
+        f"{resource.name}_create": {
+            "type": "object",
+            "properties": create,
+            "required": required,
+            "additionalProperties": False,
+        },
+        f"{resource.name}_update": {
+            "type": "object",
+            "properties": update,
+            "additionalProperties": False,
+        },
     }
 
 
@@ -60,7 +74,8 @@ def openapi_document(router: Router, config: Config) -> dict[str, Any]:
         paths.setdefault(route.template, {})[route.method.lower()] = op
         for name in re.findall(r"{(\w+)}", route.template):
             op.setdefault("parameters", []).append(
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            )
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "alcor network API", "version": "2.0"},
@@ -80,10 +95,15 @@ def _operation(route: Any, resource: Resource | None) -> dict[str, Any]:
     status = SUCCESS.get(route.action or "", "200")
     op: dict[str, Any] = {
         "operationId": f"{route.method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', route.template)}",
-        "responses": {status: {"description": "success"},
-                      "default": {"description": "NeutronError", "content": {
-                          "application/json": {"schema": {"$ref": "#/components/schemas/"
-                                                                  "NeutronError"}}}}},
+        "responses": {
+            status: {"description": "success"},
+            "default": {
+                "description": "NeutronError",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/NeutronError"}}
+                },
+            },
+        },
     }
     if route.public:
         op["security"] = []
@@ -91,10 +111,22 @@ def _operation(route: Any, resource: Resource | None) -> dict[str, Any]:
         op["x-alcor-alias-of"] = route.alias_of
     if resource is not None and route.action in ("create", "update"):
         ref = f"#/components/schemas/{resource.name}_{route.action}"
-        op["requestBody"] = {"content": {"application/json": {"schema": {
-            "type": "object", "properties": {resource.name: {"$ref": ref}}}}}}
+        op["requestBody"] = {
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "properties": {resource.name: {"$ref": ref}}}
+                }
+            }
+        }
     if resource is not None and route.action in ("show", "create", "update") and status != "204":
-        op["responses"][status]["content"] = {"application/json": {"schema": {
-            "type": "object", "properties": {
-                resource.name: {"$ref": f"#/components/schemas/{resource.name}"}}}}}
+        op["responses"][status]["content"] = {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        resource.name: {"$ref": f"#/components/schemas/{resource.name}"}
+                    },
+                }
+            }
+        }
     return op

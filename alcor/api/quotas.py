@@ -11,7 +11,11 @@ from alcor.api import http
 from alcor.bus import Bus
 from alcor.config import Config
 from alcor.managers.quota.messages import (
-    QUOTA_RESOURCES, DeleteQuota, GetQuota, ListQuotas, UpdateQuota,
+    QUOTA_RESOURCES,
+    DeleteQuota,
+    GetQuota,
+    ListQuotas,
+    UpdateQuota,
 )
 from alcor.resources.types import Bool, Int, Invalid
 
@@ -55,9 +59,14 @@ class QuotaHandlers:
         items, _ = http.unwrap(body, "quota", None, allow_bulk=False)
         limits, flags = _limits(items[0])
         ctx = self._ctx(request, params, "update_quota")
-        quota = await self._bus.call(UpdateQuota(
-            ctx=ctx, project_id=params["target"], limits=limits,
-            check_limit=flags.get("check_limit", False) and not flags.get("force", False)))
+        quota = await self._bus.call(
+            UpdateQuota(
+                ctx=ctx,
+                project_id=params["target"],
+                limits=limits,
+                check_limit=flags.get("check_limit", False) and not flags.get("force", False),
+            )
+        )
         return http.json_response({"quota": quota})
 
     async def delete(self, request: web.Request, params: dict[str, str]) -> web.Response:
@@ -86,8 +95,9 @@ def _limits(body: Any) -> tuple[dict[str, int], dict[str, bool]]:
             try:
                 flags[flag] = Bool().convert(body.pop(flag))
             except Invalid as exc:
-                raise errors.HTTPBadRequest(msg=f"Invalid input for {flag}. Reason: {exc}.") \
-                    from None
+                raise errors.HTTPBadRequest(
+                    msg=f"Invalid input for {flag}. Reason: {exc}."
+                ) from None
     unknown = [k for k in body if k not in QUOTA_RESOURCES]
     if unknown:
         raise errors.HTTPBadRequest(msg=f"Unrecognized attribute(s) '{', '.join(unknown)}'")

@@ -17,7 +17,11 @@ from alcor.bus import Bus
 from alcor.config import Config
 from alcor.managers.common import RequestContext
 from alcor.resources.base import (
-    Resource, make_renderer, readable_names, validate_create, validate_update,
+    Resource,
+    make_renderer,
+    readable_names,
+    validate_create,
+    validate_update,
 )
 from alcor.resources.types import Invalid
 
@@ -45,8 +49,9 @@ class ResourceApi:
 
 
 @functools.lru_cache(maxsize=256)
-def _renderer(resource: Resource, admin: bool, service: bool,
-              fields: tuple[str, ...] | None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+def _renderer(
+    resource: Resource, admin: bool, service: bool, fields: tuple[str, ...] | None
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
     names = readable_names(resource, admin=admin, service=service)
     if fields is not None:
         wanted = set(fields)
@@ -54,11 +59,13 @@ def _renderer(resource: Resource, admin: bool, service: bool,
     return make_renderer(names)
 
 
-def renderer(resource: Resource, ctx: RequestContext,
-             fields: list[str] | None = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+def renderer(
+    resource: Resource, ctx: RequestContext, fields: list[str] | None = None
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Return the projection of stored objects onto what `ctx` may read (and `fields`)."""
-    return _renderer(resource, ctx.is_admin, ctx.caller.is_service,
-                     tuple(fields) if fields is not None else None)
+    return _renderer(
+        resource, ctx.is_admin, ctx.caller.is_service, tuple(fields) if fields is not None else None
+    )
 
 
 def fields_of(request: web.Request) -> list[str] | None:
@@ -77,53 +84,84 @@ class ResourceHandlers:
         self._bus = bus
         self._config = config
 
-    def _ctx(self, request: web.Request, params: dict[str, str], verb: str,
-             body_project: str | None = None) -> RequestContext:
-        return http.context(request, params, f"{verb}_{self.res.name}",
-                            self._config.auth.default_project, body_project)
+    def _ctx(
+        self,
+        request: web.Request,
+        params: dict[str, str],
+        verb: str,
+        body_project: str | None = None,
+    ) -> RequestContext:
+        return http.context(
+            request,
+            params,
+            f"{verb}_{self.res.name}",
+            self._config.auth.default_project,
+            body_project,
+        )
 
     async def list(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """GET collection."""
         ctx = self._ctx(request, params, "get")
         readable = readable_names(self.res, admin=ctx.is_admin, service=ctx.caller.is_service)
-        query = parse_list_query(request.query, self.res, readable,
-                                 self._config.api.pagination_max_limit)
+        query = parse_list_query(
+            request.query, self.res, readable, self._config.api.pagination_max_limit
+        )
         page = await self._bus.call(self.api.list(ctx=ctx, query=query))
         render = renderer(self.res, ctx, query.fields)
         body: dict[str, Any] = {self.res.collection: [render(o) for o in page.items]}
-        body.update(links(request, self.res.collection, query, page.items,
-                          self._config.api.public_base_url, self.api.id_key))
+        body.update(
+            links(
+                request,
+                self.res.collection,
+                query,
+                page.items,
+                self._config.api.public_base_url,
+                self.api.id_key,
+            )
+        )
         return http.json_response(body)
 
     async def create(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """POST collection (single or bulk)."""
         body = await http.read_json(request)
-        items, bulk = http.unwrap(body, self.res.name, self.res.collection, allow_bulk=True,
-                                  extra_plural=self.api.bulk_keys)
+        items, bulk = http.unwrap(
+            body,
+            self.res.name,
+            self.res.collection,
+            allow_bulk=True,
+            extra_plural=self.api.bulk_keys,
+        )
         return await self._create(request, params, items, bulk)
 
     async def create_bulk(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """POST …/bulk (native): the plural body only."""
         body = await http.read_json(request)
-        if not (isinstance(body, dict) and len(body) == 1
-                and next(iter(body)) in (self.res.collection, *self.api.bulk_keys)):
-            raise errors.HTTPBadRequest(msg=f"Unable to find '{self.res.collection}' in request "
-                                            "body")
+        if not (
+            isinstance(body, dict)
+            and len(body) == 1
+            and next(iter(body)) in (self.res.collection, *self.api.bulk_keys)
+        ):
+            raise errors.HTTPBadRequest(
+                msg=f"Unable to find '{self.res.collection}' in request body"
+            )
         items = next(iter(body.values()))
         if not isinstance(items, list):
             raise errors.HTTPBadRequest(msg="Malformed request body")
         return await self._create(request, params, items, True)
 
-    async def _create(self, request: web.Request, params: dict[str, str], items: list[Any],
-                      bulk: bool) -> web.Response:
+    async def _create(
+        self, request: web.Request, params: dict[str, str], items: list[Any], bulk: bool
+    ) -> web.Response:
         if bulk and not 1 <= len(items) <= self._config.api.max_bulk_items:
             raise errors.HTTPBadRequest(
-                msg=f"Bulk requests take 1 to {self._config.api.max_bulk_items} items")
+                msg=f"Bulk requests take 1 to {self._config.api.max_bulk_items} items"
+            )
         native = "project_id" in params
         prepared = [self._preprocess(i) for i in items]
         valid = [validate_create(self.res, item, native=native) for item in prepared]
-        ctx = self._ctx(request, params, "create",
-                        body_project=valid[0].get("project_id") if valid else None)
+        ctx = self._ctx(
+            request, params, "create", body_project=valid[0].get("project_id") if valid else None
+        )
         created = await self._bus.call(self.api.create(ctx=ctx, items=valid))
         render = renderer(self.res, ctx)
         if bulk:
@@ -148,12 +186,14 @@ class ResourceHandlers:
         """PUT one (partial)."""
         body = await http.read_json(request)
         items, _ = http.unwrap(body, self.res.name, None, allow_bulk=False)
-        changes = validate_update(self.res, self._preprocess(items[0]),
-                                  native="project_id" in params)
+        changes = validate_update(
+            self.res, self._preprocess(items[0]), native="project_id" in params
+        )
         revision = http.if_match(request)
         ctx = self._ctx(request, params, "update")
-        obj = await self._bus.call(self.api.update(ctx=ctx, id=params["id"], changes=changes,
-                                                   if_match=revision))
+        obj = await self._bus.call(
+            self.api.update(ctx=ctx, id=params["id"], changes=changes, if_match=revision)
+        )
         return http.json_response({self.res.name: renderer(self.res, ctx)(obj)})
 
     async def delete(self, request: web.Request, params: dict[str, str]) -> web.Response:
@@ -192,8 +232,9 @@ class ResourceHandlers:
         ctx = self._ctx(request, params, "get")
         obj = await self._bus.call(self.api.get(ctx=ctx, id=params["id"]))
         if params["tag"] not in obj.get("tags", []):
-            raise errors.TagNotFound(tag=params["tag"], resource=self.res.name,
-                                     resource_id=params["id"])
+            raise errors.TagNotFound(
+                tag=params["tag"], resource=self.res.name, resource_id=params["id"]
+            )
         return http.empty()
 
     async def put_tag(self, request: web.Request, params: dict[str, str]) -> web.Response:
@@ -210,14 +251,19 @@ class ResourceHandlers:
         await self._tag_op(request, params, ("remove", params["tag"]))
         return http.empty()
 
-    async def _tag_op(self, request: web.Request, params: dict[str, str],
-                      op: tuple[str, Any]) -> dict[str, Any]:
+    async def _tag_op(
+        self, request: web.Request, params: dict[str, str], op: tuple[str, Any]
+    ) -> dict[str, Any]:
         ctx = self._ctx(request, params, "update")
         return await self._bus.call(self.api.update(ctx=ctx, id=params["id"], tag_op=op))
 
 
-def add_resource_routes(router: Router, api: ResourceApi, handlers: ResourceHandlers,
-                        native_tags_segment: str | None = None) -> None:
+def add_resource_routes(
+    router: Router,
+    api: ResourceApi,
+    handlers: ResourceHandlers,
+    native_tags_segment: str | None = None,
+) -> None:
     """Register the /v2.0, native and root routes of one resource."""
     bases: list[tuple[str, str | None]] = []
     if api.v2_path:
@@ -230,20 +276,29 @@ def add_resource_routes(router: Router, api: ResourceApi, handlers: ResourceHand
     for base, alias in bases:
         item = base + "/{id}"
 
-        def add(method: str, template: str, handler: Any, action: str,
-                _alias: str | None = alias) -> None:
+        def add(
+            method: str,
+            template: str,
+            handler: Any,
+            action: str,
+            _alias: str | None = alias,
+            _base: str = base,
+        ) -> None:
             alias_template = None
             if _alias is not None:
-                alias_template = template.replace(base, _alias)
-            router.add(Route(method, template, handler, resource=name, action=action,
-                             alias_of=alias_template))
+                alias_template = template.replace(_base, _alias)
+            router.add(
+                Route(
+                    method, template, handler, resource=name, action=action, alias_of=alias_template
+                )
+            )
 
         add("GET", base, handlers.list, "list")
         add("POST", base, handlers.create, "create")
         add("GET", item, handlers.show, "show")
         add("PUT", item, handlers.update, "update")
         add("DELETE", item, handlers.delete, "delete")
-        if api.native_path and base.startswith("/project/") or api.root_path == base:
+        if (api.native_path and base.startswith("/project/")) or api.root_path == base:
             add("POST", base + "/bulk", handlers.create_bulk, "create_bulk")
         if api.resource.has_tags:
             add("GET", item + "/tags", handlers.get_tags, "tags")

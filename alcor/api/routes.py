@@ -7,19 +7,22 @@ from typing import Any
 from aiohttp import web
 
 from alcor import errors
-from alcor.api import http, service as webmod
+from alcor.api import http
+from alcor.api import service as webmod
 from alcor.api.l3 import (
-    add_floatingip_pool_routes, add_ip_availability_routes, add_router_action_routes,
+    add_floatingip_pool_routes,
+    add_ip_availability_routes,
+    add_router_action_routes,
 )
 from alcor.api.misc import availability_zones
 from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
 from alcor.api.routing import Route, Router
 from alcor.managers.acl import messages as acl
-from alcor.managers.network import messages as net
-from alcor.managers.node import messages as node
 from alcor.managers.dataplane import messages as dp
 from alcor.managers.floatingip import messages as fip
+from alcor.managers.network import messages as net
+from alcor.managers.node import messages as node
 from alcor.managers.port import messages as port
 from alcor.managers.router import messages as rtr
 from alcor.managers.security_group import messages as sg
@@ -53,36 +56,117 @@ async def _node_delivery(bus: Any, node_obj: dict[str, Any]) -> dict[str, Any]:
 
 
 RESOURCE_APIS = (
-    ResourceApi(NETWORK, net.CreateNetworks, net.GetNetwork, net.ListNetworks, net.UpdateNetwork,
-                net.DeleteNetwork, v2_path="/v2.0/networks", native_path="vpcs",
-                bulk_keys=("vpcs",)),
-    ResourceApi(SUBNET, subnet.CreateSubnets, subnet.GetSubnet, subnet.ListSubnets,
-                subnet.UpdateSubnet, subnet.DeleteSubnet, v2_path="/v2.0/subnets",
-                native_path="subnets"),
-    ResourceApi(SUBNETPOOL, pool.CreateSubnetPools, pool.GetSubnetPool, pool.ListSubnetPools,
-                pool.UpdateSubnetPool, pool.DeleteSubnetPool, v2_path="/v2.0/subnetpools",
-                native_path="subnetpools"),
-    ResourceApi(PORT, port.CreatePorts, port.GetPort, port.ListPorts, port.UpdatePort,
-                port.DeletePort, v2_path="/v2.0/ports", native_path="ports"),
-    ResourceApi(SECURITY_GROUP, sg.CreateSecurityGroups, sg.GetSecurityGroup,
-                sg.ListSecurityGroups, sg.UpdateSecurityGroup, sg.DeleteSecurityGroup,
-                v2_path="/v2.0/security-groups", native_path="security-groups"),
-    ResourceApi(SECURITY_GROUP_RULE, sg.CreateSecurityGroupRules, sg.GetSecurityGroupRule,
-                sg.ListSecurityGroupRules, sg.UpdateSecurityGroupRule, sg.DeleteSecurityGroupRule,
-                v2_path="/v2.0/security-group-rules", native_path="security-group-rules"),
-    ResourceApi(ROUTER, rtr.CreateRouters, rtr.GetRouter, rtr.ListRouters, rtr.UpdateRouter,
-                rtr.DeleteRouter, v2_path="/v2.0/routers", native_path="routers"),
-    ResourceApi(FLOATINGIP, fip.CreateFloatingIps, fip.GetFloatingIp, fip.ListFloatingIps,
-                fip.UpdateFloatingIp, fip.DeleteFloatingIp, v2_path="/v2.0/floatingips",
-                native_path="elasticips"),
-    ResourceApi(NETWORK_ACL, acl.CreateNetworkAcls, acl.GetNetworkAcl, acl.ListNetworkAcls,
-                acl.UpdateNetworkAcl, acl.DeleteNetworkAcl, native_path="network-acls"),
-    ResourceApi(NETWORK_ACL_RULE, acl.CreateNetworkAclRules, acl.GetNetworkAclRule,
-                acl.ListNetworkAclRules, acl.UpdateNetworkAclRule, acl.DeleteNetworkAclRule,
-                native_path="network-acl-rules"),
-    ResourceApi(NODE, node.CreateNodes, node.GetNode, node.ListNodes, node.UpdateNode,
-                node.DeleteNode, root_path="/nodes", preprocess=_node_aliases,
-                id_key="node_id", show_extra=_node_delivery),
+    ResourceApi(
+        NETWORK,
+        net.CreateNetworks,
+        net.GetNetwork,
+        net.ListNetworks,
+        net.UpdateNetwork,
+        net.DeleteNetwork,
+        v2_path="/v2.0/networks",
+        native_path="vpcs",
+        bulk_keys=("vpcs",),
+    ),
+    ResourceApi(
+        SUBNET,
+        subnet.CreateSubnets,
+        subnet.GetSubnet,
+        subnet.ListSubnets,
+        subnet.UpdateSubnet,
+        subnet.DeleteSubnet,
+        v2_path="/v2.0/subnets",
+        native_path="subnets",
+    ),
+    ResourceApi(
+        SUBNETPOOL,
+        pool.CreateSubnetPools,
+        pool.GetSubnetPool,
+        pool.ListSubnetPools,
+        pool.UpdateSubnetPool,
+        pool.DeleteSubnetPool,
+        v2_path="/v2.0/subnetpools",
+        native_path="subnetpools",
+    ),
+    ResourceApi(
+        PORT,
+        port.CreatePorts,
+        port.GetPort,
+        port.ListPorts,
+        port.UpdatePort,
+        port.DeletePort,
+        v2_path="/v2.0/ports",
+        native_path="ports",
+    ),
+    ResourceApi(
+        SECURITY_GROUP,
+        sg.CreateSecurityGroups,
+        sg.GetSecurityGroup,
+        sg.ListSecurityGroups,
+        sg.UpdateSecurityGroup,
+        sg.DeleteSecurityGroup,
+        v2_path="/v2.0/security-groups",
+        native_path="security-groups",
+    ),
+    ResourceApi(
+        SECURITY_GROUP_RULE,
+        sg.CreateSecurityGroupRules,
+        sg.GetSecurityGroupRule,
+        sg.ListSecurityGroupRules,
+        sg.UpdateSecurityGroupRule,
+        sg.DeleteSecurityGroupRule,
+        v2_path="/v2.0/security-group-rules",
+        native_path="security-group-rules",
+    ),
+    ResourceApi(
+        ROUTER,
+        rtr.CreateRouters,
+        rtr.GetRouter,
+        rtr.ListRouters,
+        rtr.UpdateRouter,
+        rtr.DeleteRouter,
+        v2_path="/v2.0/routers",
+        native_path="routers",
+    ),
+    ResourceApi(
+        FLOATINGIP,
+        fip.CreateFloatingIps,
+        fip.GetFloatingIp,
+        fip.ListFloatingIps,
+        fip.UpdateFloatingIp,
+        fip.DeleteFloatingIp,
+        v2_path="/v2.0/floatingips",
+        native_path="elasticips",
+    ),
+    ResourceApi(
+        NETWORK_ACL,
+        acl.CreateNetworkAcls,
+        acl.GetNetworkAcl,
+        acl.ListNetworkAcls,
+        acl.UpdateNetworkAcl,
+        acl.DeleteNetworkAcl,
+        native_path="network-acls",
+    ),
+    ResourceApi(
+        NETWORK_ACL_RULE,
+        acl.CreateNetworkAclRules,
+        acl.GetNetworkAclRule,
+        acl.ListNetworkAclRules,
+        acl.UpdateNetworkAclRule,
+        acl.DeleteNetworkAclRule,
+        native_path="network-acl-rules",
+    ),
+    ResourceApi(
+        NODE,
+        node.CreateNodes,
+        node.GetNode,
+        node.ListNodes,
+        node.UpdateNode,
+        node.DeleteNode,
+        root_path="/nodes",
+        preprocess=_node_aliases,
+        id_key="node_id",
+        show_extra=_node_delivery,
+    ),
 )
 
 
@@ -90,8 +174,10 @@ def build_router(alcor: Any) -> Router:
     """Return the router with every route of the API."""
     router = Router()
     public = (
-        ("GET", "/", webmod.versions), ("GET", "/v2.0", webmod.resources_doc),
-        ("GET", "/healthz", webmod.healthz), ("GET", "/metrics", webmod.metrics),
+        ("GET", "/", webmod.versions),
+        ("GET", "/v2.0", webmod.resources_doc),
+        ("GET", "/healthz", webmod.healthz),
+        ("GET", "/metrics", webmod.metrics),
     )
     for method, template, handler in public:
         router.add(Route(method, template, handler, public=True))
@@ -101,15 +187,21 @@ def build_router(alcor: Any) -> Router:
     router.add(Route("POST", "/segments/createDefaultTable", webmod.segments_default_table))
     router.add(Route("GET", "/v2.0/agents", webmod.agents))
     router.add(Route("GET", "/v2.0/service-providers", webmod.service_providers))
-    router.add(Route("GET", "/v2.0/availability_zones",
-                     availability_zones(alcor.config.network.availability_zones)))
+    router.add(
+        Route(
+            "GET",
+            "/v2.0/availability_zones",
+            availability_zones(alcor.config.network.availability_zones),
+        )
+    )
     for api in RESOURCE_APIS:
         add_resource_routes(router, api, ResourceHandlers(api, alcor.bus, alcor.config))
     _add_port_bulk_update(router, alcor)
     _add_subnetpool_prefix_ops(router, alcor)
     _add_bulk_update(router, alcor, NETWORK_ACL, "network-acls", acl.UpdateNetworkAcls)
-    _add_bulk_update(router, alcor, NETWORK_ACL_RULE, "network-acl-rules",
-                     acl.UpdateNetworkAclRules)
+    _add_bulk_update(
+        router, alcor, NETWORK_ACL_RULE, "network-acl-rules", acl.UpdateNetworkAclRules
+    )
     add_router_action_routes(router, alcor)
     add_ip_availability_routes(router, alcor)
     add_floatingip_pool_routes(router, alcor)
@@ -123,13 +215,22 @@ def build_router(alcor: Any) -> Router:
 def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:
     for base, alias in (("/v2.0/quotas", None), ("/project/{project_id}/quotas", "/v2.0/quotas")):
         for method, suffix, handler in (
-            ("GET", "", handlers.list), ("GET", "/{target}", handlers.show),
-            ("PUT", "/{target}", handlers.update), ("DELETE", "/{target}", handlers.delete),
+            ("GET", "", handlers.list),
+            ("GET", "/{target}", handlers.show),
+            ("PUT", "/{target}", handlers.update),
+            ("DELETE", "/{target}", handlers.delete),
             ("GET", "/{target}/default", handlers.default),
             ("GET", "/{target}/details", handlers.details),
         ):
-            router.add(Route(method, base + suffix, handler, resource="quota",
-                             alias_of=alias + suffix if alias else None))
+            router.add(
+                Route(
+                    method,
+                    base + suffix,
+                    handler,
+                    resource="quota",
+                    alias_of=alias + suffix if alias else None,
+                )
+            )
 
 
 def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
@@ -149,20 +250,33 @@ def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
             try:
                 prefixes = prefixes_type.convert(body["prefixes"])
             except Invalid as exc:
-                raise errors.HTTPBadRequest(msg=f"Invalid input for prefixes. Reason: {exc}") \
-                    from None
+                raise errors.HTTPBadRequest(
+                    msg=f"Invalid input for prefixes. Reason: {exc}"
+                ) from None
             ctx = http.context(request, params, name, alcor.config.auth.default_project)
-            result = await alcor.bus.call(pool.EditSubnetPoolPrefixes(
-                ctx=ctx, id=params["id"], prefixes=prefixes, add=add))
+            result = await alcor.bus.call(
+                pool.EditSubnetPoolPrefixes(ctx=ctx, id=params["id"], prefixes=prefixes, add=add)
+            )
             return http.json_response({"prefixes": result})
+
         return handler
 
-    for base, alias in (("/v2.0/subnetpools/{id}", None),
-                        ("/project/{project_id}/subnetpools/{id}", "/v2.0/subnetpools/{id}")):
+    for base, alias in (
+        ("/v2.0/subnetpools/{id}", None),
+        ("/project/{project_id}/subnetpools/{id}", "/v2.0/subnetpools/{id}"),
+    ):
         for add in (True, False):
             name = "add_prefixes" if add else "remove_prefixes"
-            router.add(Route("PUT", f"{base}/{name}", action(add), resource="subnetpool",
-                             action=name, alias_of=f"{alias}/{name}" if alias else None))
+            router.add(
+                Route(
+                    "PUT",
+                    f"{base}/{name}",
+                    action(add),
+                    resource="subnetpool",
+                    action=name,
+                    alias_of=f"{alias}/{name}" if alias else None,
+                )
+            )
 
 
 def _add_port_bulk_update(router: Router, alcor: Any) -> None:
@@ -182,39 +296,59 @@ def _add_port_bulk_update(router: Router, alcor: Any) -> None:
         render = renderer(PORT, ctx)
         return http.json_response({"ports": [render(p) for p in updated]})
 
-    router.add(Route("PUT", "/project/{project_id}/ports/bulk", handler, resource="port",
-                     action="update_bulk"))
+    router.add(
+        Route(
+            "PUT",
+            "/project/{project_id}/ports/bulk",
+            handler,
+            resource="port",
+            action="update_bulk",
+        )
+    )
 
 
-def _add_bulk_update(router: Router, alcor: Any, resource: Any, native_path: str,
-                     command: type) -> None:
+def _add_bulk_update(
+    router: Router, alcor: Any, resource: Any, native_path: str, command: type
+) -> None:
     """PUT P/<native_path>/bulk: `{<collection>: [{"id": …, <changes>}, …]}`, all or nothing."""
 
     async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
         body = await http.read_json(request)
-        if not (isinstance(body, dict) and set(body) == {resource.collection}
-                and isinstance(body[resource.collection], list)):
-            raise errors.HTTPBadRequest(msg=f"Unable to find '{resource.collection}' in request "
-                                            f"body")
+        if not (
+            isinstance(body, dict)
+            and set(body) == {resource.collection}
+            and isinstance(body[resource.collection], list)
+        ):
+            raise errors.HTTPBadRequest(
+                msg=f"Unable to find '{resource.collection}' in request body"
+            )
         items = body[resource.collection]
         if not 1 <= len(items) <= alcor.config.api.max_bulk_items:
             raise errors.HTTPBadRequest(
-                msg=f"Bulk requests take 1 to {alcor.config.api.max_bulk_items} items")
+                msg=f"Bulk requests take 1 to {alcor.config.api.max_bulk_items} items"
+            )
         changes = []
         for item in items:
             if not isinstance(item, dict) or "id" not in item:
                 raise errors.HTTPBadRequest(msg="Each bulk update item needs an 'id'")
             body_item = {k: v for k, v in item.items() if k != "id"}
-            changes.append({"id": item["id"],
-                            **validate_update(resource, body_item, native=True)})
-        ctx = http.context(request, params, f"update_{resource.name}",
-                           alcor.config.auth.default_project)
+            changes.append({"id": item["id"], **validate_update(resource, body_item, native=True)})
+        ctx = http.context(
+            request, params, f"update_{resource.name}", alcor.config.auth.default_project
+        )
         updated = await alcor.bus.call(command(ctx=ctx, items=changes))
         render = renderer(resource, ctx)
         return http.json_response({resource.collection: [render(o) for o in updated]})
 
-    router.add(Route("PUT", f"/project/{{project_id}}/{native_path}/bulk", handler,
-                     resource=resource.name, action="update_bulk"))
+    router.add(
+        Route(
+            "PUT",
+            f"/project/{{project_id}}/{native_path}/bulk",
+            handler,
+            resource=resource.name,
+            action="update_bulk",
+        )
+    )
 
 
 def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
@@ -227,29 +361,56 @@ def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
 
     async def resources(request: web.Request, params: dict[str, str]) -> web.Response:
         admin(request, params, "get_node")
-        await alcor.bus.call(node.GetNode(ctx=http.context(
-            request, params, "get_node", alcor.config.auth.default_project), id=params["id"]))
-        items = await alcor.bus.call(dp.NodeDeliveryResources(
-            node_id=params["id"], kind=request.query.get("kind"),
-            status=request.query.get("status")))
+        await alcor.bus.call(
+            node.GetNode(
+                ctx=http.context(request, params, "get_node", alcor.config.auth.default_project),
+                id=params["id"],
+            )
+        )
+        items = await alcor.bus.call(
+            dp.NodeDeliveryResources(
+                node_id=params["id"],
+                kind=request.query.get("kind"),
+                status=request.query.get("status"),
+            )
+        )
         return http.json_response({"resources": items})
 
     async def resync(request: web.Request, params: dict[str, str]) -> web.Response:
         admin(request, params, "update_node")
-        await alcor.bus.call(node.GetNode(ctx=http.context(
-            request, params, "get_node", alcor.config.auth.default_project), id=params["id"]))
+        await alcor.bus.call(
+            node.GetNode(
+                ctx=http.context(request, params, "get_node", alcor.config.auth.default_project),
+                id=params["id"],
+            )
+        )
         await alcor.bus.call(dp.ResyncNode(node_id=params["id"]))
         return http.json_response({}, 202)
 
-    router.add(Route("GET", "/nodes/{id}/southbound/resources", resources, resource="host_info",
-                     action="southbound"))
-    router.add(Route("POST", "/nodes/{id}/southbound/resync", resync, resource="host_info",
-                     action="southbound"))
+    router.add(
+        Route(
+            "GET",
+            "/nodes/{id}/southbound/resources",
+            resources,
+            resource="host_info",
+            action="southbound",
+        )
+    )
+    router.add(
+        Route(
+            "POST",
+            "/nodes/{id}/southbound/resync",
+            resync,
+            resource="host_info",
+            action="southbound",
+        )
+    )
 
 
 def _openapi_handler(router: Router):
     async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
         from alcor.api.openapi import openapi_document
+
         alcor = request.app[webmod.ALCOR]
         return http.json_response(openapi_document(router, alcor.config))
 

@@ -73,12 +73,13 @@ class Router:
             return None
         return found[0].routes, found[1]
 
-    def _walk(self, node: _Node, segments: list[str],
-              params: dict[str, str]) -> tuple[_Node, dict[str, str]] | None:
+    def _walk(
+        self, node: _Node, segments: list[str], params: dict[str, str]
+    ) -> tuple[_Node, dict[str, str]] | None:
         for i, segment in enumerate(segments):
             child = node.literal.get(segment)
             if child is not None:
-                found = self._walk(child, segments[i + 1:], params)
+                found = self._walk(child, segments[i + 1 :], params)
                 if found is not None and found[0].routes:
                     return found
             if node.param is None or not segment:
@@ -99,4 +100,4 @@ def methods_of(routes: dict[str, Route]) -> list[str]:
     return sorted(routes)
 
 
-__all__ = ["Route", "Router", "Handler", "methods_of", "Any"]
+__all__ = ["Any", "Handler", "Route", "Router", "methods_of"]

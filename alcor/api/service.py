@@ -23,25 +23,47 @@ def base_url(request: web.Request) -> str:
 
 async def versions(request: web.Request, params: dict[str, str]) -> web.Response:
     """GET /: the version document."""
-    return http.json_response({"versions": [{
-        "id": "v2.0", "status": "CURRENT",
-        "links": [{"href": f"{base_url(request)}/v2.0/", "rel": "self"}]}]})
+    return http.json_response(
+        {
+            "versions": [
+                {
+                    "id": "v2.0",
+                    "status": "CURRENT",
+                    "links": [{"href": f"{base_url(request)}/v2.0/", "rel": "self"}],
+                }
+            ]
+        }
+    )
 
 
-V2_RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"),
-                ("router", "routers"), ("floatingip", "floatingips"),
-                ("security_group", "security-groups"),
-                ("security_group_rule", "security-group-rules"), ("quota", "quotas"),
-                ("network_ip_availability", "network-ip-availabilities"))
+V2_RESOURCES = (
+    ("network", "networks"),
+    ("subnet", "subnets"),
+    ("port", "ports"),
+    ("router", "routers"),
+    ("floatingip", "floatingips"),
+    ("security_group", "security-groups"),
+    ("security_group_rule", "security-group-rules"),
+    ("quota", "quotas"),
+    ("network_ip_availability", "network-ip-availabilities"),
+)
 
 
 async def resources_doc(request: web.Request, params: dict[str, str]) -> web.Response:
     """GET /v2.0/: the resource document."""
     root = base_url(request)
-    return http.json_response({"resources": [
-        {"name": name, "collection": path.replace("-", "_"),
-         "links": [{"href": f"{root}/v2.0/{path}", "rel": "self"}]}
-        for name, path in V2_RESOURCES]})
+    return http.json_response(
+        {
+            "resources": [
+                {
+                    "name": name,
+                    "collection": path.replace("-", "_"),
+                    "links": [{"href": f"{root}/v2.0/{path}", "rel": "self"}],
+                }
+                for name, path in V2_RESOURCES
+            ]
+        }
+    )
 
 
 async def extensions(request: web.Request, params: dict[str, str]) -> web.Response:

@@ -21,17 +21,20 @@ from alcor.app import Alcor
 _LOGGER = logging.getLogger(__name__)
 ROUTER = web.AppKey("router", Router)
 
-HTTP_REQUESTS = Counter("alcor_http_requests_total", "HTTP requests",
-                        ["method", "route", "status"])
-HTTP_SECONDS = Histogram("alcor_http_request_duration_seconds", "HTTP request latency",
-                         ["method", "route"],
-                         buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5))
+HTTP_REQUESTS = Counter("alcor_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_SECONDS = Histogram(
+    "alcor_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+)
 
 
 def make_web_app(alcor: Alcor) -> web.Application:
     """Return the aiohttp application serving `alcor` (components start with the app)."""
-    app = web.Application(client_max_size=alcor.config.api.max_body_bytes,
-                          handler_args={"max_field_size": 65536})
+    app = web.Application(
+        client_max_size=alcor.config.api.max_body_bytes, handler_args={"max_field_size": 65536}
+    )
     app[ALCOR] = alcor
     app[ROUTER] = build_router(alcor)
     app.router.add_route("*", "/{tail:.*}", _dispatch)
@@ -70,8 +73,9 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     except asyncio.CancelledError:
         raise
     except Exception:
-        _LOGGER.exception("request %s %s failed (request id %s)", request.method, request.path,
-                          request_id)
+        _LOGGER.exception(
+            "request %s %s failed (request id %s)", request.method, request.path, request_id
+        )
         response = http.internal_error(request_id)
     response.headers["X-Openstack-Request-Id"] = request_id
     HTTP_REQUESTS.labels(request.method, template, response.status).inc()
@@ -100,7 +104,9 @@ async def _serve(request: web.Request) -> tuple[web.StreamResponse, str]:
     if "project_id" in params:
         # The native-path scope is checked before the body is read (§1.3 precedence:
         # 403 scope mismatch before 413 and 400).
-        http.check_native_scope(request[http.CALLER], params["project_id"],
-                                http.route_action(request.method, route.resource, route.action))
+        http.check_native_scope(
+            request[http.CALLER],
+            params["project_id"],
+            http.route_action(request.method, route.resource, route.action),
+        )
     return await route.handler(request, params), route.template
-

@@ -24,29 +24,72 @@ ALL = ("api-create", "e2e", "fanout", "list", "scale")
 
 
 @click.command()
-@click.option("--url", default=None, help="Target a running Neutron-compatible endpoint instead "
-                                          "of starting alcor.")
+@click.option(
+    "--url",
+    default=None,
+    help="Target a running Neutron-compatible endpoint instead of starting alcor.",
+)
 @click.option("--token", default=None, help="X-Auth-Token to send with --url.")
-@click.option("--api-only", is_flag=True, help="Skip scenarios that need alcor agents "
-                                               "(e2e, fanout, scale).")
+@click.option(
+    "--api-only", is_flag=True, help="Skip scenarios that need alcor agents (e2e, fanout, scale)."
+)
 @click.option("--quick", is_flag=True, help="Small sizes: every scenario under a minute.")
 @click.option("--full", is_flag=True, help="Large sizes (1,000,000 ports for scale).")
-@click.option("--tiny", is_flag=True, hidden=True, help="Smallest sizes (the test suite's smoke run).")
-@click.option("--scenario", "chosen", multiple=True, type=click.Choice(ALL),
-              help="Run only these scenarios (repeatable).")
-@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None,
-              help="Write the results as JSON.")
-@click.option("--plot", "plot_file", type=click.Path(dir_okay=False), default=None,
-              help="Write a latency CDF per scenario (PNG).")
-@click.option("--markdown", "markdown_file", type=click.Path(dir_okay=False), default=None,
-              help="Write the results and targets as Markdown tables.")
+@click.option(
+    "--tiny", is_flag=True, hidden=True, help="Smallest sizes (the test suite's smoke run)."
+)
+@click.option(
+    "--scenario",
+    "chosen",
+    multiple=True,
+    type=click.Choice(ALL),
+    help="Run only these scenarios (repeatable).",
+)
+@click.option(
+    "--json",
+    "json_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the results as JSON.",
+)
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write a latency CDF per scenario (PNG).",
+)
+@click.option(
+    "--markdown",
+    "markdown_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the results and targets as Markdown tables.",
+)
 @click.option("--agents", type=int, default=None, help="Reference agents for e2e.")
-def bench(url: str | None, token: str | None, api_only: bool, quick: bool, full: bool,
-          tiny: bool, chosen: tuple[str, ...], json_file: str | None, plot_file: str | None,
-          markdown_file: str | None, agents: int | None) -> None:
+def bench(
+    url: str | None,
+    token: str | None,
+    api_only: bool,
+    quick: bool,
+    full: bool,
+    tiny: bool,
+    chosen: tuple[str, ...],
+    json_file: str | None,
+    plot_file: str | None,
+    markdown_file: str | None,
+    agents: int | None,
+) -> None:
     """Measure alcor (or any Neutron endpoint) on this machine, side by side."""
-    sizes = (scenarios.TINY if tiny else scenarios.QUICK if quick else scenarios.FULL if full
-             else scenarios.STANDARD)
+    sizes = (
+        scenarios.TINY
+        if tiny
+        else scenarios.QUICK
+        if quick
+        else scenarios.FULL
+        if full
+        else scenarios.STANDARD
+    )
     if agents is not None:
         sizes = scenarios.Sizes(**{**sizes.__dict__, "agents": agents})
     names = list(chosen) or list(ALL)
@@ -61,16 +104,19 @@ def bench(url: str | None, token: str | None, api_only: bool, quick: bool, full:
         console.print(f"wrote {json_file}")
     if markdown_file:
         from alcor.bench.markdown import render
+
         Path(markdown_file).write_text(render(report))
         console.print(f"wrote {markdown_file}")
     if plot_file:
         from alcor.bench.plot import plot_cdf
+
         plot_cdf(report["samples"], plot_file)
         console.print(f"wrote {plot_file}")
 
 
-async def _run(names: list[str], sizes: scenarios.Sizes, url: str | None, token: str | None,
-               console: Console) -> dict[str, Any]:
+async def _run(
+    names: list[str], sizes: scenarios.Sizes, url: str | None, token: str | None, console: Console
+) -> dict[str, Any]:
     from alcor.bench.client import Client
     from alcor.bench.server import ServerProcess
 
@@ -78,8 +124,14 @@ async def _run(names: list[str], sizes: scenarios.Sizes, url: str | None, token:
     results: list[Samples] = []
     started = time.time()
     load_at_start = os.getloadavg()
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
-                  "{task.total}"), TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(label: str, done: int, total: int) -> None:
@@ -101,20 +153,26 @@ async def _run(names: list[str], sizes: scenarios.Sizes, url: str | None, token:
                 await server.stop()
                 server.cleanup()
     return {
-        "alcor_version": __version__, "target": url or "alcor serve (fresh SQLite store)",
+        "alcor_version": __version__,
+        "target": url or "alcor serve (fresh SQLite store)",
         "date": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(started)),
-        "machine": {"python": platform.python_version(), "cpus": _cpus(),
-                    "platform": platform.platform(),
-                    # other work on the machine skews every number: record it with them
-                    "load_avg_at_start": [round(x, 2) for x in load_at_start]},
-        "sizes": sizes.__dict__, "scenarios": names,
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": _cpus(),
+            "platform": platform.platform(),
+            # other work on the machine skews every number: record it with them
+            "load_avg_at_start": [round(x, 2) for x in load_at_start],
+        },
+        "sizes": sizes.__dict__,
+        "scenarios": names,
         "results": [s.summary() for s in results],
         "samples": {s.name: s.latencies for s in results if len(s.latencies) > 1},
     }
 
 
-async def _scenarios(names: list[str], sizes: scenarios.Sizes, client: Any, server: Any,
-                     progress: Any) -> list[Samples]:
+async def _scenarios(
+    names: list[str], sizes: scenarios.Sizes, client: Any, server: Any, progress: Any
+) -> list[Samples]:
     results: list[Samples] = []
     if "api-create" in names:
         results += await scenarios.api_create(client, sizes, progress)
@@ -126,11 +184,14 @@ async def _scenarios(names: list[str], sizes: scenarios.Sizes, client: Any, serv
             results += await scenarios.scale(server, sizes, progress)
     if "fanout" in names:
         from alcor.bench import fanout
+
         results += await asyncio.get_running_loop().run_in_executor(
-            None, fanout.run, sizes.fanout_hosts, sizes.fanout_ports)
+            None, fanout.run, sizes.fanout_hosts, sizes.fanout_ports
+        )
         progress("fanout", 1, 1)
     if "e2e" in names and server is not None:
         from alcor.bench import e2e
+
         results += await e2e.run(client, server, sizes, progress)
     return results
 
@@ -144,16 +205,39 @@ def _print(console: Console, report: dict[str, Any]) -> None:
     for column in ("scenario", "count", "per s", "p50 ms", "p99 ms", "notes"):
         table.add_column(column, justify="right" if column != "scenario" else "left")
     for row in report["results"]:
-        notes = {k: v for k, v in row.items() if k not in (
-            "name", "count", "per_s", "p50_ms", "p99_ms", "p95_ms", "mean_ms", "max_ms", "wall_s")}
-        table.add_row(row["name"], str(row["count"]), str(row.get("per_s", "")),
-                      str(row.get("p50_ms", "")), str(row.get("p99_ms", "")),
-                      ", ".join(f"{k}={v}" for k, v in notes.items()))
+        notes = {
+            k: v
+            for k, v in row.items()
+            if k
+            not in (
+                "name",
+                "count",
+                "per_s",
+                "p50_ms",
+                "p99_ms",
+                "p95_ms",
+                "mean_ms",
+                "max_ms",
+                "wall_s",
+            )
+        }
+        table.add_row(
+            row["name"],
+            str(row["count"]),
+            str(row.get("per_s", "")),
+            str(row.get("p50_ms", "")),
+            str(row.get("p99_ms", "")),
+            ", ".join(f"{k}={v}" for k, v in notes.items()),
+        )
     console.print(table)
     targets = Table(title="targets")
     for column in ("target", "measured", "goal", "met"):
         targets.add_column(column)
     for item in report["targets"]:
-        targets.add_row(item["target"], str(item["measured"]), item["goal"],
-                        {True: "yes", False: "NO", None: "-"}[item["met"]])
+        targets.add_row(
+            item["target"],
+            str(item["measured"]),
+            item["goal"],
+            {True: "yes", False: "NO", None: "-"}[item["met"]],
+        )
     console.print(targets)

@@ -22,15 +22,22 @@ class Client:
         if token:
             headers["X-Auth-Token"] = token
         self._session = aiohttp.ClientSession(
-            headers=headers, connector=aiohttp.TCPConnector(limit=connections),
-            json_serialize=lambda o: orjson.dumps(o).decode())
+            headers=headers,
+            connector=aiohttp.TCPConnector(limit=connections),
+            json_serialize=lambda o: orjson.dumps(o).decode(),
+        )
 
     async def close(self) -> None:
         """Close the connection pool."""
         await self._session.close()
 
-    async def call(self, method: str, path: str, body: Any = None,
-                   expect: int | tuple[int, ...] = (200, 201, 204)) -> tuple[Any, float]:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        expect: int | tuple[int, ...] = (200, 201, 204),
+    ) -> tuple[Any, float]:
         """Return (decoded body or None, seconds) of one call; raise ApiError on a bad status."""
         data = orjson.dumps(body) if body is not None else None
         started = time.perf_counter()

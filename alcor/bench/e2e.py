@@ -28,9 +28,20 @@ class AgentProcess:
     def __init__(self, count: int, controller_port: int, workdir: Any) -> None:
         self.count = count
         self.admin = f"http://127.0.0.1:{free_port()}"
-        self._args = [sys.executable, "-m", "alcor", "agent", "--listen", f"{FIRST_IP}:50001",
-                      "--count", str(count), "--controller", f"127.0.0.1:{controller_port}",
-                      "--admin", self.admin.removeprefix("http://")]
+        self._args = [
+            sys.executable,
+            "-m",
+            "alcor",
+            "agent",
+            "--listen",
+            f"{FIRST_IP}:50001",
+            "--count",
+            str(count),
+            "--controller",
+            f"127.0.0.1:{controller_port}",
+            "--admin",
+            self.admin.removeprefix("http://"),
+        ]
         self._log = workdir / "agents.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -73,9 +84,20 @@ async def _register(client: Client, ips: list[str]) -> list[str]:
     hosts = []
     for i, ip in enumerate(ips):
         name = f"bench-host-{i}"
-        await client.call("POST", "/nodes", {"host_info": {
-            "node_id": name, "node_name": name, "local_ip": ip, "server_port": 50001,
-            "agent_type": "alcor", "mac_address": f"52:54:00:05:{i >> 8 & 255:02x}:{i & 255:02x}"}})
+        await client.call(
+            "POST",
+            "/nodes",
+            {
+                "host_info": {
+                    "node_id": name,
+                    "node_name": name,
+                    "local_ip": ip,
+                    "server_port": 50001,
+                    "agent_type": "alcor",
+                    "mac_address": f"52:54:00:05:{i >> 8 & 255:02x}:{i & 255:02x}",
+                }
+            },
+        )
         hosts.append(name)
     return hosts
 
@@ -94,14 +116,24 @@ async def _wait_active(client: Client, ids: list[str], timeout: float = 60.0) ->
     return active
 
 
-async def _offered(client: Client, net: str, hosts: list[str], count: int,
-                   rate: float | None, clients: int) -> dict[str, float]:
+async def _offered(
+    client: Client, net: str, hosts: list[str], count: int, rate: float | None, clients: int
+) -> dict[str, float]:
     """Create ports at `rate` per second (open loop), or as fast as `clients` allow."""
     answered: dict[str, float] = {}
 
     async def create(i: int) -> None:
-        body, _ = await client.call("POST", "/v2.0/ports", {"port": {
-            "network_id": net, "binding:host_id": hosts[i % len(hosts)], "name": f"e2e{i}"}})
+        body, _ = await client.call(
+            "POST",
+            "/v2.0/ports",
+            {
+                "port": {
+                    "network_id": net,
+                    "binding:host_id": hosts[i % len(hosts)],
+                    "name": f"e2e{i}",
+                }
+            },
+        )
         answered[body["port"]["id"]] = time.time()
 
     if rate is None:
@@ -132,11 +164,16 @@ async def run(client: Client, server: Any, sizes: Any, progress: Any) -> list[Sa
         hosts = await _register(client, ips)
         net, _ = await client.call("POST", "/v2.0/networks", {"network": {"name": "e2e"}})
         net_id = net["network"]["id"]
-        await client.call("POST", "/v2.0/subnets", {"subnet": {
-            "network_id": net_id, "cidr": "172.20.0.0/16", "ip_version": 4}})
+        await client.call(
+            "POST",
+            "/v2.0/subnets",
+            {"subnet": {"network_id": net_id, "cidr": "172.20.0.0/16", "ip_version": 4}},
+        )
         results = []
-        for label, rate in ((f"e2e at {sizes.e2e_rate:g} ports/s", sizes.e2e_rate),
-                            ("e2e at saturation (16 clients)", None)):
+        for label, rate in (
+            (f"e2e at {sizes.e2e_rate:g} ports/s", sizes.e2e_rate),
+            ("e2e at saturation (16 clients)", None),
+        ):
             started = time.perf_counter()
             answered = await _offered(client, net_id, hosts, sizes.e2e_ports, rate, 16)
             active = await _wait_active(client, list(answered))

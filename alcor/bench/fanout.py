@@ -13,17 +13,21 @@ import uuid
 from alcor.bench.stats import Samples
 from alcor.managers.dataplane.messages_build import build
 from alcor.managers.dataplane.planner import Planner
-from alcor.southbound.builder import StateBuilder
+from alcor.southbound.builder import ENTER_OP, StateBuilder
 from alcor.southbound.sender import Delivery
 from alcor.southbound.topology import Topology
-from alcor.southbound.builder import ENTER_OP
 from alcor.southbound.view import SUBNET, VPC, all_keys
 
 
 def _node(i: int) -> dict:
-    return {"node_id": f"node-{i}", "node_name": f"host-{i}", "local_ip": _ip(i),
-            "server_port": 50001, "mac_address": f"52:54:00:{i >> 16 & 255:02x}:"
-            f"{i >> 8 & 255:02x}:{i & 255:02x}", "host_dvr_mac": "fe:16:11:00:00:01"}
+    return {
+        "node_id": f"node-{i}",
+        "node_name": f"host-{i}",
+        "local_ip": _ip(i),
+        "server_port": 50001,
+        "mac_address": f"52:54:00:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:{i & 255:02x}",
+        "host_dvr_mac": "fe:16:11:00:00:01",
+    }
 
 
 def _ip(i: int) -> str:
@@ -31,23 +35,52 @@ def _ip(i: int) -> str:
 
 
 def _port(i: int, net: str, subnet: str, host: str) -> dict:
-    return {"id": str(uuid.UUID(int=i + 1)), "network_id": net, "project_id": "p", "name": f"p{i}",
-            "mac_address": f"fa:16:3e:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:{i & 255:02x}",
-            "fixed_ips": [{"subnet_id": subnet, "ip_address": f"172.{16 + (i >> 16)}."
-                           f"{(i >> 8) & 255}.{i & 255}"}], "security_groups": [],
-            "binding:vif_type": "ovs", "binding:host_id": host, "admin_state_up": True,
-            "revision_number": 1, "neighbor_revision": 1, "device_owner": "compute:nova"}
+    return {
+        "id": str(uuid.UUID(int=i + 1)),
+        "network_id": net,
+        "project_id": "p",
+        "name": f"p{i}",
+        "mac_address": f"fa:16:3e:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:{i & 255:02x}",
+        "fixed_ips": [
+            {"subnet_id": subnet, "ip_address": f"172.{16 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}"}
+        ],
+        "security_groups": [],
+        "binding:vif_type": "ovs",
+        "binding:host_id": host,
+        "admin_state_up": True,
+        "revision_number": 1,
+        "neighbor_revision": 1,
+        "device_owner": "compute:nova",
+    }
 
 
 def _topology(hosts: int, ports: int) -> tuple[Topology, str, str]:
     topo = Topology()
     net, subnet = str(uuid.uuid4()), str(uuid.uuid4())
-    topo.set_network({"id": net, "project_id": "p", "name": "vpc", "cidr": "",
-                      "provider:segmentation_id": 1001, "provider:network_type": "vxlan",
-                      "revision_number": 1})
-    topo.set_subnet({"id": subnet, "network_id": net, "name": "big", "cidr": "172.16.0.0/12",
-                     "ip_version": 4, "gateway_ip": "172.16.0.1", "gateway_mac": "fa:16:3e:00:00:01",
-                     "enable_dhcp": True, "revision_number": 1})
+    topo.set_network(
+        {
+            "id": net,
+            "project_id": "p",
+            "name": "vpc",
+            "cidr": "",
+            "provider:segmentation_id": 1001,
+            "provider:network_type": "vxlan",
+            "revision_number": 1,
+        }
+    )
+    topo.set_subnet(
+        {
+            "id": subnet,
+            "network_id": net,
+            "name": "big",
+            "cidr": "172.16.0.0/12",
+            "ip_version": 4,
+            "gateway_ip": "172.16.0.1",
+            "gateway_mac": "fa:16:3e:00:00:01",
+            "enable_dhcp": True,
+            "revision_number": 1,
+        }
+    )
     for i in range(hosts):
         topo.set_node(_node(i))
     for i in range(ports):
@@ -92,14 +125,26 @@ def run(hosts: int, ports: int) -> list[Samples]:
         planner.port_changed(old, topo.ports[new_port["id"]], marks)
         total_bytes = 0
         for node_id, keys in marks.items():
-            message = build(topo, builder, topo.nodes[node_id], planner.view(node_id),
-                            deliveries[node_id], {}, keys)
+            message = build(
+                topo,
+                builder,
+                topo.nodes[node_id],
+                planner.view(node_id),
+                deliveries[node_id],
+                {},
+                keys,
+            )
             if message is not None:
                 total_bytes += len(message.payload)
         join.add(time.perf_counter() - started)
     join.wall = sum(join.latencies)
-    join.extra.update({"hosts_messaged": len(marks), "bytes": total_bytes,
-                       "min_ms": round(min(join.latencies) * 1000, 3)})
+    join.extra.update(
+        {
+            "hosts_messaged": len(marks),
+            "bytes": total_bytes,
+            "min_ms": round(min(join.latencies) * 1000, 3),
+        }
+    )
 
     newcomer = Samples(f"new host with {ports:,} neighbor states")
     message = None
@@ -112,12 +157,24 @@ def run(hosts: int, ports: int) -> list[Samples]:
         old = topo.set_port(port)
         planner.port_changed(old, topo.ports[port["id"]], marks)
         node_id = f"node-{node_index}"
-        message = build(topo, builder, topo.nodes[node_id], planner.view(node_id),
-                        Delivery(node_id), {}, marks[node_id])
+        message = build(
+            topo,
+            builder,
+            topo.nodes[node_id],
+            planner.view(node_id),
+            Delivery(node_id),
+            {},
+            marks[node_id],
+        )
         newcomer.add(time.perf_counter() - started)
     newcomer.wall = sum(newcomer.latencies)
     assert message is not None
-    newcomer.extra.update({"states": len(message.carried), "bytes": len(message.payload),
-                           "min_ms": round(min(newcomer.latencies) * 1000, 3),
-                           "cache_warm_s": round(warm, 3)})
+    newcomer.extra.update(
+        {
+            "states": len(message.carried),
+            "bytes": len(message.payload),
+            "min_ms": round(min(newcomer.latencies) * 1000, 3),
+            "cache_warm_s": round(warm, 3),
+        }
+    )
     return [join, newcomer]

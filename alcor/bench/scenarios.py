@@ -31,21 +31,63 @@ class Sizes:
     agents: int
 
 
-TINY = Sizes(seq=5, clients=2, concurrent=10, bulk_batches=1, bulk_size=10, list_stored=1_200,
-             fanout_hosts=10, fanout_ports=100, e2e_ports=10, e2e_rate=50.0, agents=2)
-QUICK = Sizes(seq=200, clients=16, concurrent=640, bulk_batches=3, bulk_size=500,
-              list_stored=10_000, fanout_hosts=1000, fanout_ports=10_000, e2e_ports=200,
-              e2e_rate=100.0, agents=8)
-STANDARD = Sizes(seq=1000, clients=16, concurrent=2000, bulk_batches=10, bulk_size=1000,
-                 list_stored=100_000, fanout_hosts=1000, fanout_ports=10_000, e2e_ports=2000,
-                 e2e_rate=500.0, agents=20)
-FULL = Sizes(seq=1000, clients=16, concurrent=2000, bulk_batches=10, bulk_size=1000,
-             list_stored=1_000_000, fanout_hosts=1000, fanout_ports=10_000, e2e_ports=5000,
-             e2e_rate=500.0, agents=50)
+TINY = Sizes(
+    seq=5,
+    clients=2,
+    concurrent=10,
+    bulk_batches=1,
+    bulk_size=10,
+    list_stored=1_200,
+    fanout_hosts=10,
+    fanout_ports=100,
+    e2e_ports=10,
+    e2e_rate=50.0,
+    agents=2,
+)
+QUICK = Sizes(
+    seq=200,
+    clients=16,
+    concurrent=640,
+    bulk_batches=3,
+    bulk_size=500,
+    list_stored=10_000,
+    fanout_hosts=1000,
+    fanout_ports=10_000,
+    e2e_ports=200,
+    e2e_rate=100.0,
+    agents=8,
+)
+STANDARD = Sizes(
+    seq=1000,
+    clients=16,
+    concurrent=2000,
+    bulk_batches=10,
+    bulk_size=1000,
+    list_stored=100_000,
+    fanout_hosts=1000,
+    fanout_ports=10_000,
+    e2e_ports=2000,
+    e2e_rate=500.0,
+    agents=20,
+)
+FULL = Sizes(
+    seq=1000,
+    clients=16,
+    concurrent=2000,
+    bulk_batches=10,
+    bulk_size=1000,
+    list_stored=1_000_000,
+    fanout_hosts=1000,
+    fanout_ports=10_000,
+    e2e_ports=5000,
+    e2e_rate=500.0,
+    agents=50,
+)
 
 
-async def timed_loop(name: str, n: int, fn: Callable[[int], Awaitable[float]],
-                     progress: Progress) -> Samples:
+async def timed_loop(
+    name: str, n: int, fn: Callable[[int], Awaitable[float]], progress: Progress
+) -> Samples:
     """Run fn(i) sequentially n times, recording its latency."""
     samples = Samples(name)
     started = time.perf_counter()
@@ -56,8 +98,9 @@ async def timed_loop(name: str, n: int, fn: Callable[[int], Awaitable[float]],
     return samples
 
 
-async def timed_concurrent(name: str, n: int, clients: int,
-                           fn: Callable[[int], Awaitable[float]], progress: Progress) -> Samples:
+async def timed_concurrent(
+    name: str, n: int, clients: int, fn: Callable[[int], Awaitable[float]], progress: Progress
+) -> Samples:
     """Run n calls of fn spread over `clients` concurrent workers."""
     samples = Samples(name, extra={"clients": clients})
     counter = iter(range(n))
@@ -79,8 +122,18 @@ async def timed_concurrent(name: str, n: int, clients: int,
 async def make_network(client: Client, name: str, cidr: str) -> tuple[str, str]:
     """Create a network with one IPv4 subnet; return (network id, subnet id)."""
     net, _ = await client.call("POST", "/v2.0/networks", {"network": {"name": name}})
-    sub, _ = await client.call("POST", "/v2.0/subnets", {"subnet": {
-        "network_id": net["network"]["id"], "ip_version": 4, "cidr": cidr, "name": name}})
+    sub, _ = await client.call(
+        "POST",
+        "/v2.0/subnets",
+        {
+            "subnet": {
+                "network_id": net["network"]["id"],
+                "ip_version": 4,
+                "cidr": cidr,
+                "name": name,
+            }
+        },
+    )
     return net["network"]["id"], sub["subnet"]["id"]
 
 
@@ -100,18 +153,35 @@ async def api_create(client: Client, sizes: Sizes, progress: Progress) -> list[S
         return elapsed
 
     async def subnet(i: int) -> float:
-        return (await client.call("POST", "/v2.0/subnets", {"subnet": {
-            "network_id": nets[i], "ip_version": 4, "cidr": f"10.{1 + i // 250}.{i % 250}.0/24"}}))[1]
+        return (
+            await client.call(
+                "POST",
+                "/v2.0/subnets",
+                {
+                    "subnet": {
+                        "network_id": nets[i],
+                        "ip_version": 4,
+                        "cidr": f"10.{1 + i // 250}.{i % 250}.0/24",
+                    }
+                },
+            )
+        )[1]
 
     async def port(i: int) -> float:
-        return (await client.call("POST", "/v2.0/ports", {"port": {
-            "network_id": net_id, "name": f"p{i}"}}))[1]
+        return (
+            await client.call(
+                "POST", "/v2.0/ports", {"port": {"network_id": net_id, "name": f"p{i}"}}
+            )
+        )[1]
 
     results.append(await timed_loop("network create, 1 client", sizes.seq, network_keep, progress))
     results.append(await timed_loop("subnet create, 1 client", sizes.seq, subnet, progress))
     results.append(await timed_loop("port create, 1 client", sizes.seq, port, progress))
-    results.append(await timed_concurrent(f"port create, {sizes.clients} clients",
-                                          sizes.concurrent, sizes.clients, port, progress))
+    results.append(
+        await timed_concurrent(
+            f"port create, {sizes.clients} clients", sizes.concurrent, sizes.clients, port, progress
+        )
+    )
 
     async def bulk(i: int) -> float:
         items = [{"network_id": net_id, "name": f"b{i}-{j}"} for j in range(sizes.bulk_size)]
@@ -125,8 +195,15 @@ async def api_create(client: Client, sizes: Sizes, progress: Progress) -> list[S
     return results
 
 
-async def fill_ports(client: Client, net_id: str, total: int, batch: int,
-                     progress: Progress, label: str, start: int = 0) -> None:
+async def fill_ports(
+    client: Client,
+    net_id: str,
+    total: int,
+    batch: int,
+    progress: Progress,
+    label: str,
+    start: int = 0,
+) -> None:
     """Bulk-create ports until `total` exist on the network (named p<i>)."""
     done = start
     while done < total:
@@ -157,8 +234,15 @@ async def lists(client: Client, sizes: Sizes, progress: Progress) -> tuple[list[
     net_id, _ = await make_network(client, "list-net", "100.64.0.0/10")
     await fill_ports(client, net_id, 1000, 1000, progress, "storing 1,000 ports")
     results = [await repeat_get(client, "GET 1,000 ports", f"/v2.0/ports?network_id={net_id}")]
-    await fill_ports(client, net_id, sizes.list_stored, 1000, progress,
-                     f"storing {sizes.list_stored:,} ports", start=1000)
+    await fill_ports(
+        client,
+        net_id,
+        sizes.list_stored,
+        1000,
+        progress,
+        f"storing {sizes.list_stored:,} ports",
+        start=1000,
+    )
     stored = f"{sizes.list_stored:,} ports stored"
     page, _ = await client.call("GET", f"/v2.0/ports?network_id={net_id}&limit=100")
     marker = page["ports"][-1]["id"]

@@ -13,8 +13,15 @@ from pathlib import Path
 
 import aiohttp
 
-UNLIMITED = ("network", "subnet", "port", "router", "floatingip", "security_group",
-             "security_group_rule")
+UNLIMITED = (
+    "network",
+    "subnet",
+    "port",
+    "router",
+    "floatingip",
+    "security_group",
+    "security_group_rule",
+)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -50,15 +57,31 @@ class ServerProcess:
         started = time.perf_counter()
         log = open(self.workdir / "serve.log", "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "alcor", "serve", "--port", str(self.port), "--db",
-             str(self.db), "--log-level", "WARNING"],
-            env=self._env(), cwd=self.workdir, stdout=log, stderr=log)
+            [
+                sys.executable,
+                "-m",
+                "alcor",
+                "serve",
+                "--port",
+                str(self.port),
+                "--db",
+                str(self.db),
+                "--log-level",
+                "WARNING",
+            ],
+            env=self._env(),
+            cwd=self.workdir,
+            stdout=log,
+            stderr=log,
+        )
         async with aiohttp.ClientSession() as session:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"alcor serve exited with {self.proc.returncode}; see "
-                                       f"{self.workdir / 'serve.log'}")
+                    raise RuntimeError(
+                        f"alcor serve exited with {self.proc.returncode}; see "
+                        f"{self.workdir / 'serve.log'}"
+                    )
                 try:
                     async with session.get(self.url + "/healthz") as resp:
                         if resp.status == 200:

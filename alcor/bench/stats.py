@@ -32,8 +32,11 @@ class Samples:
 
     def summary(self) -> dict[str, Any]:
         """Return rate and latency percentiles (ms) as plain data."""
-        out: dict[str, Any] = {"name": self.name, "count": self.count,
-                               "wall_s": round(self.wall, 4)}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "count": self.count,
+            "wall_s": round(self.wall, 4),
+        }
         if self.wall > 0:
             out["per_s"] = round(self.count / self.wall, 1)
         for label, q in (("p50_ms", 0.5), ("p95_ms", 0.95), ("p99_ms", 0.99)):

@@ -8,8 +8,7 @@ from typing import Any
 TARGETS = (
     ("port create, 1 client: rate", "port create, 1 client", "per_s", ">=", 800, ">= 800/s"),
     ("port create, 1 client: p50", "port create, 1 client", "p50_ms", "<=", 1.5, "<= 1.5 ms"),
-    ("port create, 16 clients: rate", "port create, 16 clients", "per_s", ">=", 2000,
-     ">= 2,000/s"),
+    ("port create, 16 clients: rate", "port create, 16 clients", "per_s", ">=", 2000, ">= 2,000/s"),
     ("bulk port create", "bulk port create", "ports_per_s", ">=", 10_000, ">= 10,000 ports/s"),
     ("GET 1,000 ports (median)", "GET 1,000 ports", "p50_ms", "<=", 15, "<= 15 ms"),
     ("e2e programming p50", "e2e at", "p50_ms", "<=", 5, "<= 5 ms"),
@@ -28,6 +27,13 @@ def check_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row = next((r for r in results if r["name"].startswith(prefix)), None)
         value = row.get(metric) if row is not None else None
         met = None if value is None else (value >= goal if op == ">=" else value <= goal)
-        out.append({"target": target, "measured": value, "goal": text, "met": met,
-                    "scenario": row["name"] if row else None})
+        out.append(
+            {
+                "target": target,
+                "measured": value,
+                "goal": text,
+                "met": met,
+                "scenario": row["name"] if row else None,
+            }
+        )
     return out

@@ -64,8 +64,7 @@ class ResourceManager:
         if cmd.query.marker is not None:
             self.get_visible(cmd.ctx, cmd.query.marker)
         conditions = self.visible_where(cmd.ctx) + self.extra_where(cmd.query.extra)
-        page = await self._store.run_in_thread(
-            repo.list_page, self.resource, cmd.query, conditions)
+        page = await self._store.run_in_thread(repo.list_page, self.resource, cmd.query, conditions)
         page.items = await self.adecorate(page.items)
         return page
 

@@ -73,7 +73,7 @@ def new_id() -> str:
     """
     if not _ENTROPY:
         block = os.urandom(4096)
-        _ENTROPY.extend(int.from_bytes(block[i:i + 16], "big") for i in range(0, 4096, 16))
+        _ENTROPY.extend(int.from_bytes(block[i : i + 16], "big") for i in range(0, 4096, 16))
     value = _ENTROPY.pop() & ~(0xF << 76) & ~(0x3 << 62) | (4 << 76) | (2 << 62)
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
@@ -117,13 +117,22 @@ def foreign_project() -> errors.HTTPBadRequest:
 
     Neutron answers 400 here (neutron-tempest-plugin asserts it); the spec had 403.
     """
-    return errors.HTTPBadRequest(msg="Specifying 'project_id' or 'tenant_id' other than the "
-                                     "authenticated project in request requires admin "
-                                     "privileges")
+    return errors.HTTPBadRequest(
+        msg="Specifying 'project_id' or 'tenant_id' other than the "
+        "authenticated project in request requires admin "
+        "privileges"
+    )
 
 
-def check_restricted(resource: Resource, action: str, given: Mapping[str, Any],
-                     ctx: RequestContext, *, creating: bool, network_owner: bool = False) -> None:
+def check_restricted(
+    resource: Resource,
+    action: str,
+    given: Mapping[str, Any],
+    ctx: RequestContext,
+    *,
+    creating: bool,
+    network_owner: bool = False,
+) -> None:
     """Apply the restricted-attribute policy (northbound §1.4.4) to the given attributes.
 
     On create, a value equal to the attribute's static default does not count as set.
@@ -135,8 +144,12 @@ def check_restricted(resource: Resource, action: str, given: Mapping[str, Any],
         mark = attr.create if creating else attr.update
         if mark in ("Y", "R", "-"):
             continue
-        if creating and attr.default is not MISSING and not callable(attr.default) \
-                and value == attr.default:
+        if (
+            creating
+            and attr.default is not MISSING
+            and not callable(attr.default)
+            and value == attr.default
+        ):
             continue
         if not _allowed(mark, ctx, network_owner):
             raise deny(f"{action}:{name}")
@@ -156,7 +169,8 @@ def check_if_match(obj: Mapping[str, Any], expected: int | None) -> None:
     """Raise 412 when an If-Match revision constraint does not hold."""
     if expected is not None and obj.get("revision_number") != expected:
         raise errors.RevisionNumberConstraintFailed(
-            expected=expected, current=obj.get("revision_number"))
+            expected=expected, current=obj.get("revision_number")
+        )
 
 
 def stamp_new(obj: dict[str, Any], revision: int = 1) -> dict[str, Any]:
@@ -191,27 +205,32 @@ def changed(obj: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
 
 def first_revision(db: sqlite_utils.Database, kind: str, obj_id: str) -> int:
     """Return the revision a (re-)created id starts at: 1, or above its tombstone."""
-    row = db.execute("SELECT revision FROM tombstones WHERE kind = ? AND id = ?",
-                     [kind, obj_id]).fetchone()
+    row = db.execute(
+        "SELECT revision FROM tombstones WHERE kind = ? AND id = ?", [kind, obj_id]
+    ).fetchone()
     return 1 if row is None else row[0] + 1
 
 
 def tombstone(db: sqlite_utils.Database, kind: str, obj_id: str, revision: int) -> None:
     """Remember the last revision of a deleted resource (`revision` = last + 1)."""
-    db.execute("INSERT OR REPLACE INTO tombstones (kind, id, revision) VALUES (?, ?, ?)",
-               [kind, obj_id, revision])
+    db.execute(
+        "INSERT OR REPLACE INTO tombstones (kind, id, revision) VALUES (?, ?, ?)",
+        [kind, obj_id, revision],
+    )
 
 
-def check_new_id(db: sqlite_utils.Database, resource: Resource, given: Mapping[str, Any],
-                 label: str) -> None:
+def check_new_id(
+    db: sqlite_utils.Database, resource: Resource, given: Mapping[str, Any], label: str
+) -> None:
     """Raise 409 Conflict when a client-supplied id is already used."""
     obj_id = given.get("id")
     if obj_id is not None and repo.get(db, resource, obj_id) is not None:
         raise errors.Conflict(resource=label, id=obj_id)
 
 
-def visible_or_404(obj: Mapping[str, Any] | None, resource: Resource, obj_id: str,
-                   visible: bool) -> Mapping[str, Any]:
+def visible_or_404(
+    obj: Mapping[str, Any] | None, resource: Resource, obj_id: str, visible: bool
+) -> Mapping[str, Any]:
     """Return `obj` if it exists and is visible, else raise the resource's NotFound."""
     if obj is None or not visible:
         raise resource.not_found(id=obj_id)

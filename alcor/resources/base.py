@@ -69,8 +69,9 @@ class Attr:
         return self.type.is_scalar and self.column_name is not None
 
 
-def std_attrs(*, name: bool = True, tags: bool = True, status: Type | None = None,
-              revision: bool = True) -> tuple[Attr, ...]:
+def std_attrs(
+    *, name: bool = True, tags: bool = True, status: Type | None = None, revision: bool = True
+) -> tuple[Attr, ...]:
     """Return the standard attributes (§1.6) in their usual order."""
     attrs = [
         Attr("id", Uuid(), create="Y", doc="UUID; generated when absent (Alcor extension)"),
@@ -83,8 +84,11 @@ def std_attrs(*, name: bool = True, tags: bool = True, status: Type | None = Non
     if status is not None:
         attrs.append(Attr("status", status, create="-"))
     if tags:
-        attrs.append(Attr("tags", ListOf(TAG, collapse_duplicates=True, max_items=50),
-                          default=[], update="Y"))
+        attrs.append(
+            Attr(
+                "tags", ListOf(TAG, collapse_duplicates=True, max_items=50), default=[], update="Y"
+            )
+        )
     if revision:
         attrs.append(Attr("revision_number", Int(), create="-"))
     attrs.append(Attr("created_at", String(None), create="-"))
@@ -129,6 +133,7 @@ class Resource:
 
 
 # ---- request body validation ----------------------------------------------------------
+
 
 def bad(msg: str) -> errors.HTTPBadRequest:
     """Return an HTTPBadRequest with `msg`."""
@@ -198,8 +203,11 @@ def _drop_native_ignored(resource: Resource, item: dict[str, Any], native: bool)
     if not native:
         return item
     ignored = COMMON_NATIVE_IGNORED | resource.native_ignored
-    return {k: v for k, v in item.items() if k not in ignored
-            and not (k in resource.native_ignored_empty and v in ([], None))}
+    return {
+        k: v
+        for k, v in item.items()
+        if k not in ignored and not (k in resource.native_ignored_empty and v in ([], None))
+    }
 
 
 COMMON_NATIVE_IGNORED = frozenset(
@@ -231,10 +239,13 @@ def defaults(resource: Resource, given: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _static_defaults(resource: Resource) -> tuple[tuple[str, Any], ...]:
-    return tuple((a.name, a.default) for a in resource.attrs
-                 if a.default is not MISSING and a.name != "tenant_id")
+    return tuple(
+        (a.name, a.default)
+        for a in resource.attrs
+        if a.default is not MISSING and a.name != "tenant_id"
+    )
 
 
 def _copy(value: Any) -> Any:
@@ -247,10 +258,12 @@ def _copy(value: Any) -> Any:
 
 # ---- rendering ------------------------------------------------------------------------
 
+
 def readable_names(resource: Resource, *, admin: bool, service: bool) -> tuple[str, ...]:
     """Return the attribute names a caller with these rights may read, in table order."""
     return tuple(
-        a.name for a in resource.attrs
+        a.name
+        for a in resource.attrs
         if a.read == "all" or (a.read == "A" and admin) or (a.read == "S" and (admin or service))
     )
 
@@ -273,6 +286,15 @@ def make_renderer(names: Iterable[str]) -> Callable[[Mapping[str, Any]], dict[st
 
 OBJECT_LIST_ITEM = Obj()
 __all__ = [
-    "MISSING", "Attr", "Resource", "std_attrs", "validate_create", "validate_update",
-    "convert", "defaults", "readable_names", "make_renderer", "bad",
+    "MISSING",
+    "Attr",
+    "Resource",
+    "bad",
+    "convert",
+    "defaults",
+    "make_renderer",
+    "readable_names",
+    "std_attrs",
+    "validate_create",
+    "validate_update",
 ]

@@ -14,8 +14,14 @@ FLOATINGIP = Resource(
     attrs=(
         *std_attrs(name=False, status=Enum(("ACTIVE", "DOWN", "ERROR"))),
         Attr("floating_network_id", Uuid(), create="R"),
-        Attr("subnet_id", Uuid(), column=None, read="never", nullable=True,
-             doc="write-only: allocate from this IPv4 subnet"),
+        Attr(
+            "subnet_id",
+            Uuid(),
+            column=None,
+            read="never",
+            nullable=True,
+            doc="write-only: allocate from this IPv4 subnet",
+        ),
         Attr("floating_ip_address", IpAddress(version=4), create="A"),
         Attr("port_id", Uuid(), nullable=True, default=None, update="Y"),
         Attr("fixed_ip_address", IpAddress(), nullable=True, default=None, update="Y"),

@@ -20,16 +20,29 @@ NETWORK = Resource(
         Attr("shared", Bool(), default=False, create="A", update="A"),
         Attr("router:external", Bool(), default=False, create="A", update="A"),
         Attr("provider:network_type", Enum(NETWORK_TYPES), create="A", update="A", read="A"),
-        Attr("provider:physical_network", String(64), create="A", update="A", read="A",
-             nullable=True),
+        Attr(
+            "provider:physical_network", String(64), create="A", update="A", read="A", nullable=True
+        ),
         Attr("provider:segmentation_id", Int(), create="A", update="A", read="A", nullable=True),
         # Range checked by the manager: out of 68..max is InvalidInput (§3.1), not a type error.
         Attr("mtu", Int(), create="Y", update="Y"),
         Attr("port_security_enabled", Bool(), create="Y", update="Y"),
-        Attr("availability_zone_hints", ListOf(String(255), unique=True), default=[],
-             create="Y", filter=True),
+        Attr(
+            "availability_zone_hints",
+            ListOf(String(255), unique=True),
+            default=[],
+            create="Y",
+            filter=True,
+        ),
         Attr("availability_zones", ListOf(String(255)), create="-", filter=True),
-        Attr("cidr", Cidr(), create="Y", nullable=True, default=None, doc="VPC CIDR (Alcor extension)"),
+        Attr(
+            "cidr",
+            Cidr(),
+            create="Y",
+            nullable=True,
+            default=None,
+            doc="VPC CIDR (Alcor extension)",
+        ),
     ),
     native_ignored=frozenset(
         {"default", "is_default", "dns_domain", "subnets", "availability_zones", "routes", "router"}

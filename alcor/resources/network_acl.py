@@ -19,10 +19,22 @@ NETWORK_ACL = Resource(
     attrs=(
         *std_attrs(tags=False),
         Attr("vpc_id", Uuid(), create="R", doc="the network (VPC) whose subnets it guards"),
-        Attr("associated_subnets", ListOf(Uuid(), unique=True), default=[], update="Y",
-             filter=True, doc="subnets of vpc_id; a subnet belongs to at most one ACL"),
-        Attr("network_acl_rules", ListOf(Obj()), create="-", column=None, filter=False,
-             doc="the ACL's rules ordered by number"),
+        Attr(
+            "associated_subnets",
+            ListOf(Uuid(), unique=True),
+            default=[],
+            update="Y",
+            filter=True,
+            doc="subnets of vpc_id; a subnet belongs to at most one ACL",
+        ),
+        Attr(
+            "network_acl_rules",
+            ListOf(Obj()),
+            create="-",
+            column=None,
+            filter=False,
+            doc="the ACL's rules ordered by number",
+        ),
     ),
 )
 
@@ -37,8 +49,13 @@ NETWORK_ACL_RULE = Resource(
     attrs=(
         *std_attrs(tags=False),
         Attr("network_acl_id", Uuid(), create="R"),
-        Attr("number", Int(), create="R", update="Y",
-             doc=f"1-{MAX_RULE_NUMBER}, unique within the ACL; lower numbers match first"),
+        Attr(
+            "number",
+            Int(),
+            create="R",
+            update="Y",
+            doc=f"1-{MAX_RULE_NUMBER}, unique within the ACL; lower numbers match first",
+        ),
         Attr("direction", Enum(("ingress", "egress")), create="R", update="Y"),
         Attr("ether_type", Enum(("IPv4", "IPv6"), fold_case=True), default="IPv4", update="Y"),
         Attr("protocol", Enum(PROTOCOLS, fold_case=True), default="all", update="Y"),

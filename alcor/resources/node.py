@@ -15,13 +15,14 @@ TOPIC = String(249, min_len=1, pattern=r"[A-Za-z0-9._-]+")
 class HostMac(Type):
     """A host MAC address: any valid MAC, returned lower-case colon-separated."""
 
-    def convert(self, value):  # noqa: D102 - see Type.convert
+    def convert(self, value):
         from alcor.resources.types import Invalid, mac_is_valid
+
         if not isinstance(value, str) or not mac_is_valid(value) or len(value) != 17:
             raise Invalid(f"'{value}' is not a valid MAC address")
         return value.lower().replace("-", ":")
 
-    def schema(self):  # noqa: D102
+    def schema(self):
         return {"type": "string", "format": "mac-address"}
 
 
@@ -29,13 +30,13 @@ class HostMac(Type):
 class TransportName(Type):
     """`auto` or the name of an installed southbound transport (entry point), read per call."""
 
-    def convert(self, value: Any) -> str:  # noqa: D102 - see Type.convert
+    def convert(self, value: Any) -> str:
         allowed = node_transports()
         if not isinstance(value, str) or value not in allowed:
             raise Invalid(f"'{value}' is not in {allowed}")
         return value
 
-    def schema(self) -> dict[str, Any]:  # noqa: D102
+    def schema(self) -> dict[str, Any]:
         return {"type": "string", "enum": node_transports()}
 
 
@@ -48,8 +49,13 @@ NODE = Resource(
     has_tags=False,
     attrs=(
         # Accepted on PUT only when equal to the path id (checked by the manager), §12.1.
-        Attr("node_id", NODE_ID, create="Y", update="Y",
-             doc="primary key; on PUT only the path's own id is accepted (and ignored)"),
+        Attr(
+            "node_id",
+            NODE_ID,
+            create="Y",
+            update="Y",
+            doc="primary key; on PUT only the path's own id is accepted (and ignored)",
+        ),
         Attr("node_name", String(255, min_len=1), create="R", update="Y"),
         Attr("local_ip", IpAddress(), create="R", update="Y"),
         Attr("mac_address", HostMac(), create="R", update="Y"),

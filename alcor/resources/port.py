@@ -3,18 +3,39 @@
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
 from alcor.resources.types import (
-    Bool, Enum, IntEnum, IpAddress, IpOrCidr, ListOf, Mac, Obj, String, Uuid,
+    Bool,
+    Enum,
+    IntEnum,
+    IpAddress,
+    IpOrCidr,
+    ListOf,
+    Mac,
+    Obj,
+    String,
+    Uuid,
 )
 
-VNIC_TYPES = ("normal", "direct", "direct-physical", "macvtap", "baremetal", "virtio-forwarder",
-              "smart-nic", "vdpa", "remote-managed")
+VNIC_TYPES = (
+    "normal",
+    "direct",
+    "direct-physical",
+    "macvtap",
+    "baremetal",
+    "virtio-forwarder",
+    "smart-nic",
+    "vdpa",
+    "remote-managed",
+)
 STATUSES = ("DOWN", "ACTIVE", "ERROR", "N/A", "BUILD")
 
 FIXED_IP = Obj(fields=(("subnet_id", Uuid(), False), ("ip_address", IpAddress(), False)))
 ADDRESS_PAIR = Obj(fields=(("ip_address", IpOrCidr(), True), ("mac_address", Mac(), False)))
 DHCP_OPT = Obj(
-    fields=(("opt_name", String(255, min_len=1), True), ("opt_value", String(255), True),
-            ("ip_version", IntEnum((4, 6)), False)),
+    fields=(
+        ("opt_name", String(255, min_len=1), True),
+        ("opt_value", String(255), True),
+        ("ip_version", IntEnum((4, 6)), False),
+    ),
     nullable_fields=frozenset({"opt_value"}),
 )
 
@@ -44,11 +65,23 @@ PORT = Resource(
         Attr("binding:vnic_type", Enum(VNIC_TYPES), default="normal", update="Y"),
         Attr("binding:profile", Obj(max_bytes=4096), default={}, create="S", update="S", read="S"),
     ),
-    native_ignored=frozenset({
-        "fast_path", "mac_learning_enabled", "uplink_status_propagation", "veth_name",
-        "network_ns", "dns_name", "dns_domain", "dns_assignment", "ip_allocation",
-        "qos_policy_id", "qos_network_policy_id", "resource_request", "binding:vif_type",
-        "binding:vif_details",
-    }),
+    native_ignored=frozenset(
+        {
+            "fast_path",
+            "mac_learning_enabled",
+            "uplink_status_propagation",
+            "veth_name",
+            "network_ns",
+            "dns_name",
+            "dns_domain",
+            "dns_assignment",
+            "ip_allocation",
+            "qos_policy_id",
+            "qos_network_policy_id",
+            "resource_request",
+            "binding:vif_type",
+            "binding:vif_details",
+        }
+    ),
     extra_filters=frozenset({"fixed_ips"}),
 )

@@ -55,8 +55,9 @@ class Where:
 class _Codec:
     """Row <-> dict conversion for one resource, computed once."""
 
-    def __init__(self, resource: Resource, extra_columns: Sequence[str],
-                 only: frozenset[str] | None = None) -> None:
+    def __init__(
+        self, resource: Resource, extra_columns: Sequence[str], only: frozenset[str] | None = None
+    ) -> None:
         attrs = [a for a in resource.stored_attrs if only is None or a.name in only]
         extra = [c for c in extra_columns if only is None or c in only]
         self.columns = [a.column_name for a in attrs] + extra
@@ -75,7 +76,7 @@ class _Codec:
         for i in self.bool_idx:
             if values[i] is not None:
                 values[i] = bool(values[i])
-        return dict(zip(self.names, values))
+        return dict(zip(self.names, values, strict=True))
 
     def encoder(self, name: str) -> Any:
         """Return the function that turns a value of `name` into its column value."""
@@ -107,13 +108,13 @@ def register_extra_columns(resource: Resource, columns: Iterable[str]) -> None:
     partial_codec.cache_clear()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def codec(resource: Resource) -> _Codec:
     """Return the cached codec of `resource`."""
     return _Codec(resource, _EXTRA_COLUMNS.get(resource.table, ()))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def partial_codec(resource: Resource, names: tuple[str, ...]) -> _Codec:
     """Return a cached codec that reads only `names` (attributes or extra columns)."""
     return _Codec(resource, _EXTRA_COLUMNS.get(resource.table, ()), frozenset(names))
@@ -125,12 +126,15 @@ def insert(db: sqlite_utils.Database, resource: Resource, obj: Mapping[str, Any]
     names = [n for n in c.names if n in obj]
     cols = ", ".join(f'"{c.column_of.get(n, n)}"' for n in names)
     marks = ", ".join("?" for _ in names)
-    db.execute(f"INSERT INTO {resource.table} ({cols}) VALUES ({marks})",
-               [c.encode(n, obj[n]) for n in names])
+    db.execute(
+        f"INSERT INTO {resource.table} ({cols}) VALUES ({marks})",
+        [c.encode(n, obj[n]) for n in names],
+    )
 
 
-def insert_many(db: sqlite_utils.Database, resource: Resource,
-                objs: Sequence[Mapping[str, Any]]) -> None:
+def insert_many(
+    db: sqlite_utils.Database, resource: Resource, objs: Sequence[Mapping[str, Any]]
+) -> None:
     """Insert many objects that all carry the same keys (bulk paths)."""
     if not objs:
         return
@@ -139,28 +143,32 @@ def insert_many(db: sqlite_utils.Database, resource: Resource,
     cols = ", ".join(f'"{c.column_of.get(n, n)}"' for n in names)
     marks = ", ".join("?" for _ in names)
     plan = [(n, c.encoder(n)) for n in names]
-    db.conn.executemany(f"INSERT INTO {resource.table} ({cols}) VALUES ({marks})",
-                        [[o[n] if f is None else f(o[n]) for n, f in plan] for o in objs])
+    db.conn.executemany(
+        f"INSERT INTO {resource.table} ({cols}) VALUES ({marks})",
+        [[o[n] if f is None else f(o[n]) for n, f in plan] for o in objs],
+    )
 
 
 def get(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> dict[str, Any] | None:
     """Return the object with `obj_id`, or None."""
     c = codec(resource)
     key = c.columns[0]
-    row = db.execute(f'SELECT {c.select} FROM {resource.table} t WHERE t."{key}" = ?',
-                     [obj_id]).fetchone()
+    row = db.execute(
+        f'SELECT {c.select} FROM {resource.table} t WHERE t."{key}" = ?', [obj_id]
+    ).fetchone()
     return c.decode(row) if row is not None else None
 
 
-def get_many(db: sqlite_utils.Database, resource: Resource,
-             ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+def get_many(
+    db: sqlite_utils.Database, resource: Resource, ids: Iterable[str]
+) -> dict[str, dict[str, Any]]:
     """Return {id: object} for the ids that exist."""
     wanted = list(dict.fromkeys(ids))
     out: dict[str, dict[str, Any]] = {}
     c = codec(resource)
     key = c.columns[0]
     for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
+        chunk = wanted[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
         for row in db.execute(
             f'SELECT {c.select} FROM {resource.table} t WHERE t."{key}" IN ({marks})', chunk
@@ -170,8 +178,13 @@ def get_many(db: sqlite_utils.Database, resource: Resource,
     return out
 
 
-def find(db: sqlite_utils.Database, resource: Resource, where: Where,
-         order: str = "", names: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+def find(
+    db: sqlite_utils.Database,
+    resource: Resource,
+    where: Where,
+    order: str = "",
+    names: tuple[str, ...] | None = None,
+) -> list[dict[str, Any]]:
     """Return the objects matching `where` (trusted SQL on alias t), only `names` if given."""
     c = codec(resource) if names is None else partial_codec(resource, names)
     sql = f"SELECT {c.select} FROM {resource.table} t WHERE {where.sql}"
@@ -180,8 +193,9 @@ def find(db: sqlite_utils.Database, resource: Resource, where: Where,
     return [c.decode(row) for row in db.execute(sql, where.params)]
 
 
-def update(db: sqlite_utils.Database, resource: Resource, obj_id: str,
-           changes: Mapping[str, Any]) -> None:
+def update(
+    db: sqlite_utils.Database, resource: Resource, obj_id: str, changes: Mapping[str, Any]
+) -> None:
     """Write `changes` (API names or extra columns) to the object."""
     if not changes:
         return
@@ -199,14 +213,17 @@ def delete(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> None:
 
 def count(db: sqlite_utils.Database, resource: Resource, where: Where) -> int:
     """Count rows matching `where`."""
-    return db.execute(f"SELECT COUNT(*) FROM {resource.table} t WHERE {where.sql}",
-                      where.params).fetchone()[0]
+    return db.execute(
+        f"SELECT COUNT(*) FROM {resource.table} t WHERE {where.sql}", where.params
+    ).fetchone()[0]
 
 
 # ---- lists ------------------------------------------------------------------------------
 
-def list_page(db: sqlite_utils.Database, resource: Resource, query: ListQuery,
-              conditions: Sequence[Where]) -> Page:
+
+def list_page(
+    db: sqlite_utils.Database, resource: Resource, query: ListQuery, conditions: Sequence[Where]
+) -> Page:
     """Run a filtered, sorted, keyset-paginated list. The marker must exist (checked by caller)."""
     c = codec(resource)
     where, params = _where(resource, query, conditions)
@@ -242,8 +259,9 @@ def _sort_keys(resource: Resource, query: ListQuery) -> list[tuple[str, bool]]:
     return keys
 
 
-def _after_marker(resource: Resource, sort: Sequence[tuple[str, bool]],
-                  marker: str) -> tuple[str, list[Any]]:
+def _after_marker(
+    resource: Resource, sort: Sequence[tuple[str, bool]], marker: str
+) -> tuple[str, list[Any]]:
     """Return the keyset condition "comes after the marker row in this order".
 
     SQLite orders NULL before every value, so NULL-aware comparisons are spelled out.
@@ -265,8 +283,9 @@ def _after_marker(resource: Resource, sort: Sequence[tuple[str, bool]],
     return sql, params
 
 
-def _where(resource: Resource, query: ListQuery,
-           conditions: Sequence[Where]) -> tuple[list[str], list[Any]]:
+def _where(
+    resource: Resource, query: ListQuery, conditions: Sequence[Where]
+) -> tuple[list[str], list[Any]]:
     c = codec(resource)
     where: list[str] = []
     params: list[Any] = []

@@ -13,14 +13,19 @@ ROUTE = Obj(fields=(("destination", String(64), True), ("nexthop", IpAddress(), 
 class GatewayInfo(Obj):
     """external_gateway_info: `{}` means no gateway (like null), else network_id is required."""
 
-    def convert(self, value: Any) -> dict[str, Any] | None:  # noqa: D102
+    def convert(self, value: Any) -> dict[str, Any] | None:
         if value == {}:
             return None
         return super().convert(value)
 
 
-GATEWAY = GatewayInfo(fields=(("network_id", Uuid(), True), ("enable_snat", Bool(), False),
-                              ("external_fixed_ips", ListOf(FIXED_IP), False)))
+GATEWAY = GatewayInfo(
+    fields=(
+        ("network_id", Uuid(), True),
+        ("enable_snat", Bool(), False),
+        ("external_fixed_ips", ListOf(FIXED_IP), False),
+    )
+)
 
 ROUTER = Resource(
     name="router",
@@ -40,6 +45,7 @@ ROUTER = Resource(
         # needs them, so there is no router host whose failure HA would have to cover.
         Attr("ha", Bool(), default=False, create="A", update="A", read="A"),
     ),
-    native_ignored=frozenset({"owner", "routetable", "gateway_ports", "availability_zones",
-                              "conntrack_helpers"}),
+    native_ignored=frozenset(
+        {"owner", "routetable", "gateway_ports", "availability_zones", "conntrack_helpers"}
+    ),
 )

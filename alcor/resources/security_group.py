@@ -9,17 +9,37 @@ from alcor.resources.base import Attr, Resource, std_attrs
 from alcor.resources.types import Cidr, Enum, Int, Invalid, ListOf, Obj, String, Type, Uuid
 
 PROTOCOL_NUMBERS = {
-    "hopopt": 0, "icmp": 1, "igmp": 2, "ipip": 4, "tcp": 6, "egp": 8, "pgm": 113, "udp": 17,
-    "ipv6-encap": 41, "ipv6-route": 43, "ipv6-frag": 44, "rsvp": 46, "gre": 47, "esp": 50,
-    "ah": 51, "ipv6-icmp": 58, "icmpv6": 58, "ipv6-nonxt": 59, "ipv6-opts": 60, "ospf": 89,
-    "vrrp": 112, "sctp": 132, "udplite": 136, "dccp": 33,
+    "hopopt": 0,
+    "icmp": 1,
+    "igmp": 2,
+    "ipip": 4,
+    "tcp": 6,
+    "egp": 8,
+    "pgm": 113,
+    "udp": 17,
+    "ipv6-encap": 41,
+    "ipv6-route": 43,
+    "ipv6-frag": 44,
+    "rsvp": 46,
+    "gre": 47,
+    "esp": 50,
+    "ah": 51,
+    "ipv6-icmp": 58,
+    "icmpv6": 58,
+    "ipv6-nonxt": 59,
+    "ipv6-opts": 60,
+    "ospf": 89,
+    "vrrp": 112,
+    "sctp": 132,
+    "udplite": 136,
+    "dccp": 33,
 }
 
 
 class Protocol(Type):
     """An IP protocol: a known name, a number 0-255 (int or numeric string), or any/null."""
 
-    def convert(self, value: Any) -> Any:  # noqa: D102
+    def convert(self, value: Any) -> Any:
         if isinstance(value, bool):
             raise Invalid(f"'{value}' is not a valid protocol")
         if isinstance(value, int):
@@ -32,14 +52,16 @@ class Protocol(Type):
         if text.isdigit():
             if not 0 <= int(text) <= 255:
                 raise errors.SecurityGroupRuleInvalidProtocol(
-                    protocol=value, values=sorted(PROTOCOL_NUMBERS))
+                    protocol=value, values=sorted(PROTOCOL_NUMBERS)
+                )
             return str(int(text))
         if text not in PROTOCOL_NUMBERS:
-            raise errors.SecurityGroupRuleInvalidProtocol(protocol=value,
-                                                          values=sorted(PROTOCOL_NUMBERS))
+            raise errors.SecurityGroupRuleInvalidProtocol(
+                protocol=value, values=sorted(PROTOCOL_NUMBERS)
+            )
         return text
 
-    def schema(self) -> dict[str, Any]:  # noqa: D102
+    def schema(self) -> dict[str, Any]:
         return {"type": ["string", "integer", "null"]}
 
 

@@ -3,7 +3,16 @@
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
 from alcor.resources.types import (
-    Bool, Cidr, Enum, Int, IntEnum, IpAddress, ListOf, Obj, String, Uuid,
+    Bool,
+    Cidr,
+    Enum,
+    Int,
+    IntEnum,
+    IpAddress,
+    ListOf,
+    Obj,
+    String,
+    Uuid,
 )
 
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
@@ -24,22 +33,38 @@ SUBNET = Resource(
         Attr("ip_version", IntEnum((4, 6)), create="Y"),
         # Required unless a subnetpool_id lets the pool choose it (from `prefixlen`).
         Attr("cidr", Cidr(), create="Y"),
-        Attr("prefixlen", Int(0, 128), column=None, read="never",
-             doc="write-only: the size of a CIDR allocated from subnetpool_id"),
+        Attr(
+            "prefixlen",
+            Int(0, 128),
+            column=None,
+            read="never",
+            doc="write-only: the size of a CIDR allocated from subnetpool_id",
+        ),
         Attr("gateway_ip", IpAddress(), create="Y", update="Y", nullable=True),
         Attr("allocation_pools", ListOf(POOL), create="Y", update="Y"),
-        Attr("dns_nameservers", ListOf(IpAddress(), unique=True), default=[], create="Y",
-             update="Y"),
+        Attr(
+            "dns_nameservers", ListOf(IpAddress(), unique=True), default=[], create="Y", update="Y"
+        ),
         Attr("host_routes", ListOf(HOST_ROUTE, unique=True), default=[], create="Y", update="Y"),
         Attr("enable_dhcp", Bool(), default=True, create="Y", update="Y"),
         Attr("ipv6_address_mode", Enum(IPV6_MODES), create="Y", nullable=True, default=None),
         Attr("ipv6_ra_mode", Enum(IPV6_MODES), create="Y", nullable=True, default=None),
         Attr("subnetpool_id", String(36), create="Y", nullable=True, default=None),
-        Attr("use_default_subnetpool", Bool(), column=None, read="never",
-             doc="write-only (default-subnetpools): allocate from the default pool of the "
-                 "subnet's IP version"),
-        Attr("attached_router_id", Uuid(), create="-", nullable=True,
-             doc="router with an interface on this subnet (Alcor extension)"),
+        Attr(
+            "use_default_subnetpool",
+            Bool(),
+            column=None,
+            read="never",
+            doc="write-only (default-subnetpools): allocate from the default pool of the "
+            "subnet's IP version",
+        ),
+        Attr(
+            "attached_router_id",
+            Uuid(),
+            create="-",
+            nullable=True,
+            doc="router with an interface on this subnet (Alcor extension)",
+        ),
     ),
     # `shared=<bool>`: subnets whose network is (not) shared. Not an attribute, as in
     # Neutron, where a subnet's shared state is its network's (neutron-tempest-plugin).

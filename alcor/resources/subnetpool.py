@@ -21,8 +21,9 @@ SUBNETPOOL = Resource(
     not_found=SubnetPoolNotFound,
     attrs=(
         *std_attrs(),
-        Attr("prefixes", ListOf(Cidr(strict=False), unique=True, min_items=1), create="R",
-             update="Y"),
+        Attr(
+            "prefixes", ListOf(Cidr(strict=False), unique=True, min_items=1), create="R", update="Y"
+        ),
         Attr("ip_version", IntEnum((4, 6)), create="-"),
         Attr("default_prefixlen", Int(0, 128), create="Y", update="Y"),
         Attr("min_prefixlen", Int(0, 128), create="Y", update="Y"),
@@ -30,7 +31,14 @@ SUBNETPOOL = Resource(
         Attr("default_quota", Int(minimum=0), create="Y", update="Y", nullable=True, default=None),
         Attr("shared", Bool(), default=False, create="A"),
         Attr("is_default", Bool(), default=False, create="A", update="A"),
-        Attr("address_scope_id", String(36), create="Y", update="Y", nullable=True, default=None,
-             doc="address scopes are not supported: only null"),
+        Attr(
+            "address_scope_id",
+            String(36),
+            create="Y",
+            update="Y",
+            nullable=True,
+            default=None,
+            doc="address scopes are not supported: only null",
+        ),
     ),
 )

@@ -347,8 +347,10 @@ def parse_cidr(value: Any, strict: bool = True) -> ipaddress.IPv4Network | ipadd
         ipaddress.ip_interface(value.strip())
     except ValueError:
         raise Invalid(f"'{value}' is not a valid IP subnet") from None
-    if strict and str(network.network_address) != value.split("/")[0].strip() and (
-        ipaddress.ip_address(value.split("/")[0].strip()) != network.network_address
+    if (
+        strict
+        and str(network.network_address) != value.split("/")[0].strip()
+        and (ipaddress.ip_address(value.split("/")[0].strip()) != network.network_address)
     ):
         raise Invalid(f"'{value}' isn't a recognized IP subnet cidr, '{network}' is recommended")
     return network

@@ -18,28 +18,68 @@ from alcor.proto import schema
 from alcor.southbound import encoding, fastwire
 from alcor.southbound.topology import NodeRec, PortRec, Topology
 from alcor.southbound.view import (
-    DHCP, NEIGHBOR, PORT, ROUTER, SECURITYGROUP, SUBNET, VPC, port_of_neighbor,
+    DHCP,
+    NEIGHBOR,
+    PORT,
+    ROUTER,
+    SECURITYGROUP,
+    SUBNET,
+    VPC,
+    port_of_neighbor,
 )
 
 RT = schema.ResourceType
 OP = schema.OperationType
-KIND_TYPE = {VPC: RT.VPC, SUBNET: RT.SUBNET, PORT: RT.PORT, NEIGHBOR: RT.NEIGHBOR,
-             SECURITYGROUP: RT.SECURITYGROUP, DHCP: RT.DHCP, ROUTER: RT.ROUTER,
-             "GATEWAY": RT.GATEWAY}
+KIND_TYPE = {
+    VPC: RT.VPC,
+    SUBNET: RT.SUBNET,
+    PORT: RT.PORT,
+    NEIGHBOR: RT.NEIGHBOR,
+    SECURITYGROUP: RT.SECURITYGROUP,
+    DHCP: RT.DHCP,
+    ROUTER: RT.ROUTER,
+    "GATEWAY": RT.GATEWAY,
+}
 TYPE_KIND = {v: k for k, v in KIND_TYPE.items()}
-NET_TYPES = {"vxlan": schema.NetworkType.VXLAN, "vlan": schema.NetworkType.VLAN,
-             "gre": schema.NetworkType.GRE, "geneve": schema.NetworkType.GENEVE,
-             "flat": schema.NetworkType.VLAN}
-ENTER_OP = {PORT: OP.CREATE, DHCP: OP.CREATE, NEIGHBOR: OP.CREATE, ROUTER: OP.CREATE,
-            SECURITYGROUP: OP.CREATE, SUBNET: OP.INFO, VPC: OP.INFO, "GATEWAY": OP.INFO}
-CHANGE_OP = {PORT: OP.CREATE, DHCP: OP.UPDATE, NEIGHBOR: OP.UPDATE, ROUTER: OP.UPDATE,
-             SECURITYGROUP: OP.UPDATE, SUBNET: OP.INFO, VPC: OP.INFO, "GATEWAY": OP.INFO}
+NET_TYPES = {
+    "vxlan": schema.NetworkType.VXLAN,
+    "vlan": schema.NetworkType.VLAN,
+    "gre": schema.NetworkType.GRE,
+    "geneve": schema.NetworkType.GENEVE,
+    "flat": schema.NetworkType.VLAN,
+}
+ENTER_OP = {
+    PORT: OP.CREATE,
+    DHCP: OP.CREATE,
+    NEIGHBOR: OP.CREATE,
+    ROUTER: OP.CREATE,
+    SECURITYGROUP: OP.CREATE,
+    SUBNET: OP.INFO,
+    VPC: OP.INFO,
+    "GATEWAY": OP.INFO,
+}
+CHANGE_OP = {
+    PORT: OP.CREATE,
+    DHCP: OP.UPDATE,
+    NEIGHBOR: OP.UPDATE,
+    ROUTER: OP.UPDATE,
+    SECURITYGROUP: OP.UPDATE,
+    SUBNET: OP.INFO,
+    VPC: OP.INFO,
+    "GATEWAY": OP.INFO,
+}
 FULL = schema.UpdateType.FULL
-PROTOCOLS = {"tcp": schema.Protocol.TCP, "6": schema.Protocol.TCP,
-             "udp": schema.Protocol.UDP, "17": schema.Protocol.UDP,
-             "icmp": schema.Protocol.ICMP, "1": schema.Protocol.ICMP,
-             "ipv6-icmp": schema.Protocol.ICMP, "icmpv6": schema.Protocol.ICMP,
-             "58": schema.Protocol.ICMP}
+PROTOCOLS = {
+    "tcp": schema.Protocol.TCP,
+    "6": schema.Protocol.TCP,
+    "udp": schema.Protocol.UDP,
+    "17": schema.Protocol.UDP,
+    "icmp": schema.Protocol.ICMP,
+    "1": schema.Protocol.ICMP,
+    "ipv6-icmp": schema.Protocol.ICMP,
+    "icmpv6": schema.Protocol.ICMP,
+    "58": schema.Protocol.ICMP,
+}
 
 
 def state_bytes(op: int, config: bytes) -> bytes:
@@ -61,8 +101,13 @@ class StateBuilder:
         self._entries: dict[tuple[str, str, int, int], bytes] = {}
         self._resource_ids: dict[tuple[int, str], bytes] = {}
         self._builders: dict[str, Callable[[str, NodeRec], tuple[int, Any] | None]] = {
-            VPC: self._vpc, SUBNET: self._subnet, PORT: self._port, DHCP: self._dhcp,
-            NEIGHBOR: self._neighbor, ROUTER: self._router, SECURITYGROUP: self._sg,
+            VPC: self._vpc,
+            SUBNET: self._subnet,
+            PORT: self._port,
+            DHCP: self._dhcp,
+            NEIGHBOR: self._neighbor,
+            ROUTER: self._router,
+            SECURITYGROUP: self._sg,
         }
 
     def revision(self, kind: str, key: str) -> int | None:
@@ -74,8 +119,12 @@ class StateBuilder:
         if kind == NEIGHBOR:
             port = topo.ports.get(port_of_neighbor(key))
             return port.neighbor_revision if port else None
-        table: dict[str, Any] = {VPC: topo.networks, SUBNET: topo.subnets, ROUTER: topo.routers,
-                                 SECURITYGROUP: topo.sgs}.get(kind, {})
+        table: dict[str, Any] = {
+            VPC: topo.networks,
+            SUBNET: topo.subnets,
+            ROUTER: topo.routers,
+            SECURITYGROUP: topo.sgs,
+        }.get(kind, {})
         rec = table.get(key)
         return rec.revision if rec is not None else None
 
@@ -129,10 +178,15 @@ class StateBuilder:
     def delete_config(self, kind: str, key: str, revision: int) -> bytes:
         """Return the configuration of a DELETE: id and revision (plus FULL)."""
         rid = port_of_neighbor(key) if kind == NEIGHBOR else key
-        cls = {VPC: schema.VpcConfiguration, SUBNET: schema.SubnetConfiguration,
-               PORT: schema.PortConfiguration, DHCP: schema.DhcpConfiguration,
-               NEIGHBOR: schema.NeighborConfiguration, ROUTER: schema.RouterConfiguration,
-               SECURITYGROUP: schema.SecurityGroupConfiguration}[kind]
+        cls = {
+            VPC: schema.VpcConfiguration,
+            SUBNET: schema.SubnetConfiguration,
+            PORT: schema.PortConfiguration,
+            DHCP: schema.DhcpConfiguration,
+            NEIGHBOR: schema.NeighborConfiguration,
+            ROUTER: schema.RouterConfiguration,
+            SECURITYGROUP: schema.SecurityGroupConfiguration,
+        }[kind]
         return bytes(cls(revision_number=revision, id=rid, update_type=FULL))
 
     def forget(self, kind: str, key: str) -> None:
@@ -152,8 +206,9 @@ class StateBuilder:
         net = self._topo.networks.get(key)
         if net is None:
             return None
-        return net.revision, fastwire.vpc(net.revision, net.id, net.project_id, net.name,
-                                          net.cidr, net.seg_id)
+        return net.revision, fastwire.vpc(
+            net.revision, net.id, net.project_id, net.name, net.cidr, net.seg_id
+        )
 
     def _subnet(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         sub = self._topo.subnets.get(key)
@@ -161,17 +216,36 @@ class StateBuilder:
         if sub is None or net is None:
             return None
         return sub.revision, fastwire.subnet(
-            sub.revision, sub.id, NET_TYPES.get(net.net_type, schema.NetworkType.VXLAN), net.id,
-            sub.name, sub.cidr, net.seg_id, sub.gateway_ip, sub.gateway_mac, sub.dhcp, sub.dns,
-            "nova")
+            sub.revision,
+            sub.id,
+            NET_TYPES.get(net.net_type, schema.NetworkType.VXLAN),
+            net.id,
+            sub.name,
+            sub.cidr,
+            net.seg_id,
+            sub.gateway_ip,
+            sub.gateway_mac,
+            sub.dhcp,
+            sub.dns,
+            "nova",
+        )
 
     def _port(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         port = self._topo.ports.get(key)
         if port is None:
             return None
         return port.revision, fastwire.port(
-            port.revision, port.id, port.network_id, port.name, port.device_id,
-            port.device_owner, port.mac, _v4_first(port.fixed_ips), port.pairs, port.sgs)
+            port.revision,
+            port.id,
+            port.network_id,
+            port.name,
+            port.device_id,
+            port.device_owner,
+            port.mac,
+            _v4_first(port.fixed_ips),
+            port.pairs,
+            port.sgs,
+        )
 
     def _dhcp(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         port = self._topo.ports.get(key)
@@ -181,23 +255,43 @@ class StateBuilder:
         v6 = [(s, ip) for s, ip in port.fixed_ips if ipaddress.ip_address(ip).version == 6]
         first = (v4 or v6 or [("", "")])[0]
         return port.revision, fastwire.dhcp(
-            port.revision, port.id, first[0], port.mac, v4[0][1] if v4 else "",
-            v6[0][1] if v6 else "", f"host-{first[1].replace('.', '-').replace(':', '-')}")
+            port.revision,
+            port.id,
+            first[0],
+            port.mac,
+            v4[0][1] if v4 else "",
+            v6[0][1] if v6 else "",
+            f"host-{first[1].replace('.', '-').replace(':', '-')}",
+        )
 
     def neighbor_config(self, port: PortRec) -> bytes:
         """Return the encoded NeighborConfiguration of a bound port (same for every host)."""
         topo = self._topo
-        node = topo.nodes[port.node_id] if port.node_id in topo.nodes else None
+        node = topo.nodes.get(port.node_id) if port.node_id else None
         fixed = []
         for subnet_id, ip in port.fixed_ips:
             sub = topo.subnets.get(subnet_id)
             net = topo.networks.get(sub.network_id) if sub else None
             l3 = sub is not None and sub.router_id is not None
-            fixed.append((schema.NeighborType.L3 if l3 else schema.NeighborType.L2, subnet_id, ip,
-                          net.seg_id if net else 0))
-        return fastwire.neighbor(port.neighbor_revision, port.id, port.network_id, port.name,
-                                 port.mac, node.mac if node else "", node.data_ip if node else "",
-                                 fixed, port.pairs)
+            fixed.append(
+                (
+                    schema.NeighborType.L3 if l3 else schema.NeighborType.L2,
+                    subnet_id,
+                    ip,
+                    net.seg_id if net else 0,
+                )
+            )
+        return fastwire.neighbor(
+            port.neighbor_revision,
+            port.id,
+            port.network_id,
+            port.name,
+            port.mac,
+            node.mac if node else "",
+            node.data_ip if node else "",
+            fixed,
+            port.pairs,
+        )
 
     def _neighbor(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         port = self._topo.ports.get(port_of_neighbor(key))
@@ -213,13 +307,19 @@ class StateBuilder:
         subnets = sorted(s for s in topo.subnets_of_router.get(key, ()) if s in topo.subnets)
         rules = [self._routing_rule(key, dest, hop, subnets) for dest, hop in router.routes]
         return router.revision, schema.RouterConfiguration(
-            revision_number=router.revision, id=key, update_type=FULL,
+            revision_number=router.revision,
+            id=key,
+            update_type=FULL,
             host_dvr_mac_address=node.dvr_mac,
-            subnet_routing_tables=[schema.RouterConfigurationSubnetRoutingTable(
-                subnet_id=s, routing_rules=rules) for s in subnets])
+            subnet_routing_tables=[
+                schema.RouterConfigurationSubnetRoutingTable(subnet_id=s, routing_rules=rules)
+                for s in subnets
+            ],
+        )
 
-    def _routing_rule(self, router_id: str, destination: str, nexthop: str,
-                      subnets: list[str]) -> Any:
+    def _routing_rule(
+        self, router_id: str, destination: str, nexthop: str, subnets: list[str]
+    ) -> Any:
         topo = self._topo
         mac = ""
         hop = ipaddress.ip_address(nexthop)
@@ -233,9 +333,13 @@ class StateBuilder:
         return schema.RouterConfigurationRoutingRule(
             operation_type=OP.CREATE,
             id=str(uuid.uuid5(uuid.UUID(router_id), f"{destination}|{nexthop}")),
-            destination=destination, next_hop_ip=nexthop, priority=0,
+            destination=destination,
+            next_hop_ip=nexthop,
+            priority=0,
             routing_rule_extra_info=schema.RouterConfigurationRoutingRuleExtraInfo(
-                destination_type=schema.DestinationType.VPC_GW, next_hop_mac=mac))
+                destination_type=schema.DestinationType.VPC_GW, next_hop_mac=mac
+            ),
+        )
 
     def _sg(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         group = self._topo.sgs.get(key)
@@ -245,32 +349,51 @@ class StateBuilder:
         for rule in group.rules:
             rules.extend(_wire_rules(key, rule))
         return group.revision, schema.SecurityGroupConfiguration(
-            revision_number=group.revision, id=key, update_type=FULL, vpc_id="",
-            name=group.name, security_group_rules=rules)
+            revision_number=group.revision,
+            id=key,
+            update_type=FULL,
+            vpc_id="",
+            name=group.name,
+            security_group_rules=rules,
+        )
 
 
 def _wire_rules(group_id: str, rule: dict[str, Any]) -> list[Any]:
     """Map one Neutron rule; "any protocol" expands to TCP, UDP and ICMP (§1.3)."""
     protocol = rule.get("protocol")
     if protocol is None:
-        expanded = [(schema.Protocol.TCP, "tcp"), (schema.Protocol.UDP, "udp"),
-                    (schema.Protocol.ICMP, "icmp")]
+        expanded = [
+            (schema.Protocol.TCP, "tcp"),
+            (schema.Protocol.UDP, "udp"),
+            (schema.Protocol.ICMP, "icmp"),
+        ]
         ids = [str(uuid.uuid5(uuid.UUID(rule["id"]), name)) for _, name in expanded]
         protos = [p for p, _ in expanded]
     elif protocol in PROTOCOLS:
         ids, protos = [rule["id"]], [PROTOCOLS[protocol]]
     else:
         return []  # not representable in the wire schema
-    direction = (schema.SecurityGroupConfigurationDirection.INGRESS
-                 if rule["direction"] == "ingress"
-                 else schema.SecurityGroupConfigurationDirection.EGRESS)
+    direction = (
+        schema.SecurityGroupConfigurationDirection.INGRESS
+        if rule["direction"] == "ingress"
+        else schema.SecurityGroupConfigurationDirection.EGRESS
+    )
     ethertype = schema.EtherType.IPV6 if rule.get("ethertype") == "IPv6" else schema.EtherType.IPV4
-    return [schema.SecurityGroupConfigurationSecurityGroupRule(
-        operation_type=OP.CREATE, security_group_id=group_id, id=rid, direction=direction,
-        ethertype=ethertype, protocol=proto, port_range_min=rule.get("port_range_min") or 0,
-        port_range_max=rule.get("port_range_max") or 0,
-        remote_ip_prefix=rule.get("remote_ip_prefix") or "",
-        remote_group_id=rule.get("remote_group_id") or "") for rid, proto in zip(ids, protos)]
+    return [
+        schema.SecurityGroupConfigurationSecurityGroupRule(
+            operation_type=OP.CREATE,
+            security_group_id=group_id,
+            id=rid,
+            direction=direction,
+            ethertype=ethertype,
+            protocol=proto,
+            port_range_min=rule.get("port_range_min") or 0,
+            port_range_max=rule.get("port_range_max") or 0,
+            remote_ip_prefix=rule.get("remote_ip_prefix") or "",
+            remote_group_id=rule.get("remote_group_id") or "",
+        )
+        for rid, proto in zip(ids, protos, strict=True)
+    ]
 
 
 # Neighbor content does not depend on the receiving host.
@@ -282,5 +405,13 @@ def resource_id(kind: str, key: str) -> str:
     return port_of_neighbor(key) if kind == NEIGHBOR else key
 
 
-__all__ = ["StateBuilder", "state_bytes", "resource_id", "KIND_TYPE", "TYPE_KIND", "ENTER_OP",
-           "CHANGE_OP", "betterproto"]
+__all__ = [
+    "CHANGE_OP",
+    "ENTER_OP",
+    "KIND_TYPE",
+    "TYPE_KIND",
+    "StateBuilder",
+    "betterproto",
+    "resource_id",
+    "state_bytes",
+]

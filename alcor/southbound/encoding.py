@@ -24,13 +24,25 @@ FORMAT_VERSION_V2 = 102
 
 # GoalStateV2 map field per resource kind (host_resources is field 2).
 V2_FIELD: Mapping[int, int] = {
-    RT.VPC: 3, RT.SUBNET: 4, RT.PORT: 5, RT.DHCP: 6,
-    RT.NEIGHBOR: 7, RT.SECURITYGROUP: 8, RT.ROUTER: 9, RT.GATEWAY: 10,
+    RT.VPC: 3,
+    RT.SUBNET: 4,
+    RT.PORT: 5,
+    RT.DHCP: 6,
+    RT.NEIGHBOR: 7,
+    RT.SECURITYGROUP: 8,
+    RT.ROUTER: 9,
+    RT.GATEWAY: 10,
 }
 # GoalState (V1) repeated field per resource kind.
 V1_FIELD: Mapping[int, int] = {
-    RT.VPC: 2, RT.SUBNET: 3, RT.PORT: 4, RT.NEIGHBOR: 5,
-    RT.SECURITYGROUP: 6, RT.DHCP: 7, RT.ROUTER: 8, RT.GATEWAY: 9,
+    RT.VPC: 2,
+    RT.SUBNET: 3,
+    RT.PORT: 4,
+    RT.NEIGHBOR: 5,
+    RT.SECURITYGROUP: 6,
+    RT.DHCP: 7,
+    RT.ROUTER: 8,
+    RT.GATEWAY: 9,
 }
 _HOST_RESOURCES_FIELD = 2
 _LEN = 2  # wire type: length-delimited

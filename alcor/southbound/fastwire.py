@@ -38,50 +38,129 @@ def _head(revision: int, rid: str) -> bytes:
     return b"".join((_v(1, revision), _s(3, rid), _v(4, FULL)))
 
 
-def vpc(revision: int, rid: str, project_id: str, name: str, cidr: str, tunnel_id: int,
-        gateway_ids: Iterable[str] = ()) -> bytes:
+def vpc(
+    revision: int,
+    rid: str,
+    project_id: str,
+    name: str,
+    cidr: str,
+    tunnel_id: int,
+    gateway_ids: Iterable[str] = (),
+) -> bytes:
     """Encode a VpcConfiguration."""
-    return b"".join((_head(revision, rid), _s(5, project_id), _s(6, name), _s(7, cidr),
-                     _v(8, tunnel_id), *(_s(9, g) for g in gateway_ids)))
+    return b"".join(
+        (
+            _head(revision, rid),
+            _s(5, project_id),
+            _s(6, name),
+            _s(7, cidr),
+            _v(8, tunnel_id),
+            *(_s(9, g) for g in gateway_ids),
+        )
+    )
 
 
-def subnet(revision: int, rid: str, network_type: int, vpc_id: str, name: str, cidr: str,
-           tunnel_id: int, gateway_ip: str, gateway_mac: str, dhcp: bool,
-           dns: Iterable[str], availability_zone: str) -> bytes:
+def subnet(
+    revision: int,
+    rid: str,
+    network_type: int,
+    vpc_id: str,
+    name: str,
+    cidr: str,
+    tunnel_id: int,
+    gateway_ip: str,
+    gateway_mac: str,
+    dhcp: bool,
+    dns: Iterable[str],
+    availability_zone: str,
+) -> bytes:
     """Encode a SubnetConfiguration."""
     gateway = _s(1, gateway_ip) + _s(2, gateway_mac)
-    return b"".join((
-        _head(revision, rid), _v(5, network_type), _s(6, vpc_id), _s(7, name), _s(8, cidr),
-        _v(9, tunnel_id), _m(10, gateway) if gateway else b"", _v(11, 1 if dhcp else 0),
-        *(_m(13, _s(1, d)) for d in dns), _s(14, availability_zone)))
+    return b"".join(
+        (
+            _head(revision, rid),
+            _v(5, network_type),
+            _s(6, vpc_id),
+            _s(7, name),
+            _s(8, cidr),
+            _v(9, tunnel_id),
+            _m(10, gateway) if gateway else b"",
+            _v(11, 1 if dhcp else 0),
+            *(_m(13, _s(1, d)) for d in dns),
+            _s(14, availability_zone),
+        )
+    )
 
 
-def port(revision: int, rid: str, vpc_id: str, name: str, device_id: str, device_owner: str,
-         mac: str, fixed_ips: Iterable[tuple[str, str]], pairs: Iterable[tuple[str, str]],
-         groups: Iterable[str]) -> bytes:
+def port(
+    revision: int,
+    rid: str,
+    vpc_id: str,
+    name: str,
+    device_id: str,
+    device_owner: str,
+    mac: str,
+    fixed_ips: Iterable[tuple[str, str]],
+    pairs: Iterable[tuple[str, str]],
+    groups: Iterable[str],
+) -> bytes:
     """Encode a PortConfiguration (admin_state_up is always true when programmed)."""
-    return b"".join((
-        _head(revision, rid), _s(5, vpc_id), _s(6, name), _s(7, device_id),
-        _s(8, device_owner), _s(9, mac), _v(10, 1),
-        *(_m(12, _s(1, s) + _s(2, ip)) for s, ip in fixed_ips),
-        *(_m(13, _s(1, ip) + _s(2, m)) for ip, m in pairs),
-        *(_m(14, _s(1, g)) for g in groups)))
+    return b"".join(
+        (
+            _head(revision, rid),
+            _s(5, vpc_id),
+            _s(6, name),
+            _s(7, device_id),
+            _s(8, device_owner),
+            _s(9, mac),
+            _v(10, 1),
+            *(_m(12, _s(1, s) + _s(2, ip)) for s, ip in fixed_ips),
+            *(_m(13, _s(1, ip) + _s(2, m)) for ip, m in pairs),
+            *(_m(14, _s(1, g)) for g in groups),
+        )
+    )
 
 
-def neighbor(revision: int, rid: str, vpc_id: str, name: str, mac: str, host_mac: str,
-             host_ip: str, fixed_ips: Iterable[tuple[int, str, str, int]],
-             pairs: Iterable[tuple[str, str]]) -> bytes:
+def neighbor(
+    revision: int,
+    rid: str,
+    vpc_id: str,
+    name: str,
+    mac: str,
+    host_mac: str,
+    host_ip: str,
+    fixed_ips: Iterable[tuple[int, str, str, int]],
+    pairs: Iterable[tuple[str, str]],
+) -> bytes:
     """Encode a NeighborConfiguration; fixed_ips are (neighbor_type, subnet, ip, tunnel_id)."""
-    return b"".join((
-        _head(revision, rid), _s(5, vpc_id), _s(6, name), _s(7, mac), _s(8, host_mac),
-        _s(9, host_ip),
-        *(_m(10, _v(1, kind) + _s(2, s) + _s(3, ip) + _v(5, tunnel)) for kind, s, ip, tunnel
-          in fixed_ips),
-        *(_m(11, _s(1, ip) + _s(2, m)) for ip, m in pairs)))
+    return b"".join(
+        (
+            _head(revision, rid),
+            _s(5, vpc_id),
+            _s(6, name),
+            _s(7, mac),
+            _s(8, host_mac),
+            _s(9, host_ip),
+            *(
+                _m(10, _v(1, kind) + _s(2, s) + _s(3, ip) + _v(5, tunnel))
+                for kind, s, ip, tunnel in fixed_ips
+            ),
+            *(_m(11, _s(1, ip) + _s(2, m)) for ip, m in pairs),
+        )
+    )
 
 
-def dhcp(revision: int, rid: str, subnet_id: str, mac: str, ipv4: str, ipv6: str,
-         host_name: str) -> bytes:
+def dhcp(
+    revision: int, rid: str, subnet_id: str, mac: str, ipv4: str, ipv6: str, host_name: str
+) -> bytes:
     """Encode a DHCPConfiguration."""
-    return b"".join((_head(revision, rid), _s(5, subnet_id), _s(6, mac), _s(7, ipv4),
-                     _s(8, ipv6), _s(9, host_name)))
+    return b"".join(
+        (
+            _head(revision, rid),
+            _s(5, subnet_id),
+            _s(6, mac),
+            _s(7, ipv4),
+            _s(8, ipv6),
+            _s(9, host_name),
+        )
+    )

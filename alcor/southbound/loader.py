@@ -26,6 +26,10 @@ def transport_class(name: str, overrides: Mapping[str, Any] | None = None) -> An
         return overrides[name]
     found = {ep.name: ep for ep in entry_points(group=GROUP)}
     if name not in found:
-        raise ConfigError([f"unknown southbound transport {name!r}; installed: "
-                           f"{', '.join(sorted(found)) or 'none'}"])
+        raise ConfigError(
+            [
+                f"unknown southbound transport {name!r}; installed: "
+                f"{', '.join(sorted(found)) or 'none'}"
+            ]
+        )
     return found[name].load()

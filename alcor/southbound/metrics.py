@@ -9,12 +9,23 @@ from prometheus_client import Counter, Gauge, Histogram
 from alcor.proto import schema
 
 PUSH_TOTAL = Counter("alcor_sb_push_total", "Goal-state pushes", ["node", "transport", "result"])
-PUSH_SECONDS = Histogram("alcor_sb_push_seconds", "Push round trip", ["transport"],
-                         buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1, 5, 30))
-AGENT_SECONDS = Histogram("alcor_sb_agent_processing_seconds", "Agent-reported processing time",
-                          ["transport"], buckets=(.0001, .0005, .001, .005, .01, .05, .1, 1, 10))
-BUILD_SECONDS = Histogram("alcor_sb_build_seconds", "Time to build and encode one host message",
-                          buckets=(.00005, .0001, .0005, .001, .005, .01, .05, .1, 1))
+PUSH_SECONDS = Histogram(
+    "alcor_sb_push_seconds",
+    "Push round trip",
+    ["transport"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30),
+)
+AGENT_SECONDS = Histogram(
+    "alcor_sb_agent_processing_seconds",
+    "Agent-reported processing time",
+    ["transport"],
+    buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 1, 10),
+)
+BUILD_SECONDS = Histogram(
+    "alcor_sb_build_seconds",
+    "Time to build and encode one host message",
+    buckets=(0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 1),
+)
 STATES_TOTAL = Counter("alcor_sb_states_total", "States answered", ["kind", "status"])
 OUT_OF_ORDER = Counter("alcor_sb_out_of_order_total", "OUT_OF_ORDER answers", ["kind"])
 PENDING = Gauge("alcor_sb_pending_states", "Dirty states waiting per node", ["node"])
@@ -25,8 +36,9 @@ ONDEMAND_TOTAL = Counter("alcor_ondemand_requests_total", "ON_DEMAND requests", 
 ONDEMAND_SECONDS = Histogram("alcor_ondemand_seconds", "ON_DEMAND latency", ["result"])
 
 
-def push_result(node: str, transport: str, result: str, seconds: float,
-                agent_us: int | None = None) -> None:
+def push_result(
+    node: str, transport: str, result: str, seconds: float, agent_us: int | None = None
+) -> None:
     """Count one push and its latency."""
     PUSH_TOTAL.labels(node, transport, result).inc()
     PUSH_SECONDS.labels(transport).observe(seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import random
@@ -91,8 +92,12 @@ def backoff_delay(retry: RetryConfig, failures: int) -> float:
 class HostSender:
     """One task per node: at most one message in flight, everything pending goes next."""
 
-    def __init__(self, delivery: Delivery, send_once: Callable[[Delivery], Awaitable[bool]],
-                 retry: RetryConfig) -> None:
+    def __init__(
+        self,
+        delivery: Delivery,
+        send_once: Callable[[Delivery], Awaitable[bool]],
+        retry: RetryConfig,
+    ) -> None:
         self.delivery = delivery
         self._send_once = send_once
         self._retry = retry
@@ -107,10 +112,8 @@ class HostSender:
         """Cancel the send loop and wait for it."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         for waiter in self.delivery.restart_waiters:
             if not waiter.done():
@@ -145,4 +148,5 @@ class HostSender:
                 if not ok:
                     delivery.consecutive_failures += 1
                     delivery.backoff_until = time.monotonic() + backoff_delay(
-                        self._retry, delivery.consecutive_failures)
+                        self._retry, delivery.consecutive_failures
+                    )

@@ -110,10 +110,23 @@ class NodeRec:
 
 
 # The port attributes set_port reads: the start-up load asks the store for these only.
-PORT_FIELDS = ("id", "network_id", "project_id", "name", "mac_address", "device_id",
-               "device_owner", "fixed_ips", "allowed_address_pairs", "security_groups",
-               "binding:vif_type", "binding:host_id", "admin_state_up", "revision_number",
-               "neighbor_revision")
+PORT_FIELDS = (
+    "id",
+    "network_id",
+    "project_id",
+    "name",
+    "mac_address",
+    "device_id",
+    "device_owner",
+    "fixed_ips",
+    "allowed_address_pairs",
+    "security_groups",
+    "binding:vif_type",
+    "binding:host_id",
+    "admin_state_up",
+    "revision_number",
+    "neighbor_revision",
+)
 
 
 @dataclass
@@ -145,9 +158,15 @@ class Topology:
         old = self.networks.get(net["id"])
         if old is not None:
             self.network_by_vni.pop(old.seg_id, None)
-        rec = NetworkRec(net["id"], net["project_id"], net["name"], net.get("cidr") or "",
-                         net.get("provider:segmentation_id") or 0,
-                         net.get("provider:network_type") or "vxlan", net["revision_number"])
+        rec = NetworkRec(
+            net["id"],
+            net["project_id"],
+            net["name"],
+            net.get("cidr") or "",
+            net.get("provider:segmentation_id") or 0,
+            net.get("provider:network_type") or "vxlan",
+            net["revision_number"],
+        )
         self.networks[rec.id] = rec
         if rec.seg_id:
             self.network_by_vni[rec.seg_id] = rec.id
@@ -161,10 +180,19 @@ class Topology:
     def set_subnet(self, sub: dict[str, Any]) -> SubnetRec | None:
         """Insert or replace a subnet; return the previous record."""
         old = self.subnets.get(sub["id"])
-        rec = SubnetRec(sub["id"], sub["network_id"], sub["name"], sub["cidr"], sub["ip_version"],
-                        sub.get("gateway_ip") or "", sub.get("gateway_mac") or "",
-                        bool(sub["enable_dhcp"]), tuple(sub.get("dns_nameservers") or ()),
-                        sub.get("attached_router_id"), sub["revision_number"])
+        rec = SubnetRec(
+            sub["id"],
+            sub["network_id"],
+            sub["name"],
+            sub["cidr"],
+            sub["ip_version"],
+            sub.get("gateway_ip") or "",
+            sub.get("gateway_mac") or "",
+            bool(sub["enable_dhcp"]),
+            tuple(sub.get("dns_nameservers") or ()),
+            sub.get("attached_router_id"),
+            sub["revision_number"],
+        )
         if old is not None and old.router_id:
             self.subnets_of_router[old.router_id].discard(rec.id)
         if rec.router_id:
@@ -182,9 +210,11 @@ class Topology:
     def set_router(self, router: dict[str, Any]) -> None:
         """Insert or replace a router."""
         self.routers[router["id"]] = RouterRec(
-            router["id"], router["revision_number"],
+            router["id"],
+            router["revision_number"],
             tuple((r["destination"], r["nexthop"]) for r in router.get("routes") or ()),
-            bool(router.get("admin_state_up", True)))
+            bool(router.get("admin_state_up", True)),
+        )
 
     def drop_router(self, router_id: str) -> None:
         """Forget a router."""
@@ -192,8 +222,12 @@ class Topology:
 
     def set_sg(self, group: dict[str, Any]) -> None:
         """Insert or replace a security group (with its rules)."""
-        self.sgs[group["id"]] = SgRec(group["id"], group["name"], group["revision_number"],
-                                      tuple(group.get("security_group_rules") or ()))
+        self.sgs[group["id"]] = SgRec(
+            group["id"],
+            group["name"],
+            group["revision_number"],
+            tuple(group.get("security_group_rules") or ()),
+        )
 
     def set_node(self, node: dict[str, Any]) -> NodeRec | None:
         """Insert or replace a node; return the previous record."""
@@ -201,11 +235,20 @@ class Topology:
         if old is not None:
             self.node_by_name.pop(old.name, None)
             self.node_by_ip.pop(old.local_ip, None)
-        rec = NodeRec(node["node_id"], node["node_name"], node["local_ip"], node["server_port"],
-                      node["mac_address"], node.get("data-path-ip") or node["local_ip"],
-                      node.get("host_dvr_mac") or "", node.get("transport") or "grpc",
-                      node.get("grpc_api") or "v2", node.get("mq_topic"),
-                      node.get("subscribe_port"), node.get("agent_type") or "aca")
+        rec = NodeRec(
+            node["node_id"],
+            node["node_name"],
+            node["local_ip"],
+            node["server_port"],
+            node["mac_address"],
+            node.get("data-path-ip") or node["local_ip"],
+            node.get("host_dvr_mac") or "",
+            node.get("transport") or "grpc",
+            node.get("grpc_api") or "v2",
+            node.get("mq_topic"),
+            node.get("subscribe_port"),
+            node.get("agent_type") or "aca",
+        )
         self.nodes[rec.id] = rec
         self.node_by_name[rec.name] = rec.id
         self.node_by_ip[rec.local_ip] = rec.id
@@ -228,14 +271,24 @@ class Topology:
         if port.get("binding:vif_type") == "ovs":
             node_id = self.node_by_name.get(port.get("binding:host_id") or "")
         rec = PortRec(
-            port["id"], port["network_id"], port["project_id"], port.get("name") or "",
-            port["mac_address"], port.get("device_id") or "", port.get("device_owner") or "",
+            port["id"],
+            port["network_id"],
+            port["project_id"],
+            port.get("name") or "",
+            port["mac_address"],
+            port.get("device_id") or "",
+            port.get("device_owner") or "",
             tuple((f["subnet_id"], f["ip_address"]) for f in port.get("fixed_ips") or ()),
-            tuple((p["ip_address"], p.get("mac_address") or port["mac_address"])
-                  for p in port.get("allowed_address_pairs") or ()),
-            tuple(port.get("security_groups") or ()), node_id,
-            bool(port.get("admin_state_up", True)), port["revision_number"],
-            port.get("neighbor_revision") or port["revision_number"])
+            tuple(
+                (p["ip_address"], p.get("mac_address") or port["mac_address"])
+                for p in port.get("allowed_address_pairs") or ()
+            ),
+            tuple(port.get("security_groups") or ()),
+            node_id,
+            bool(port.get("admin_state_up", True)),
+            port["revision_number"],
+            port.get("neighbor_revision") or port["revision_number"],
+        )
         self.ports[rec.id] = rec
         self._index(rec)
         return old

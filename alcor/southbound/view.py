@@ -9,7 +9,15 @@ from alcor.southbound.topology import Topology
 
 # Kinds, as the ResourceType names of the wire contract.
 VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = (
-    "VPC", "SUBNET", "PORT", "NEIGHBOR", "SECURITYGROUP", "DHCP", "ROUTER", "GATEWAY")
+    "VPC",
+    "SUBNET",
+    "PORT",
+    "NEIGHBOR",
+    "SECURITYGROUP",
+    "DHCP",
+    "ROUTER",
+    "GATEWAY",
+)
 CONTEXT_KINDS = (VPC, SUBNET, GATEWAY)
 Key = tuple[str, str]  # (kind, map key)
 
@@ -30,11 +38,11 @@ EMPTY = HostView(frozenset(), frozenset(), frozenset(), frozenset(), frozenset()
 
 def compute_view(topo: Topology, node_id: str) -> HostView:
     """Derive a host's view from the topology (cost: its own ports and their routers)."""
-    ports = frozenset(p for p in topo.ports_on_node.get(node_id, ())
-                      if topo.ports[p].admin_up)
+    ports = frozenset(p for p in topo.ports_on_node.get(node_id, ()) if topo.ports[p].admin_up)
     subnets = frozenset(s for p in ports for s in topo.ports[p].subnet_ids if s in topo.subnets)
-    routers = frozenset(topo.subnets[s].router_id for s in subnets
-                        if topo.subnets[s].router_id in topo.routers)
+    routers = frozenset(
+        topo.subnets[s].router_id for s in subnets if topo.subnets[s].router_id in topo.routers
+    )
     reachable = set(subnets)
     for router in routers:
         reachable.update(s for s in topo.subnets_of_router.get(router, ()) if s in topo.subnets)
@@ -62,11 +70,15 @@ def in_view(topo: Topology, view: HostView, kind: str, key: str) -> bool:
         return key in view.ports
     if kind == DHCP:
         return key in view.ports and any(
-            topo.subnets[s].dhcp for s in topo.ports[key].subnet_ids if s in topo.subnets)
+            topo.subnets[s].dhcp for s in topo.ports[key].subnet_ids if s in topo.subnets
+        )
     if kind == NEIGHBOR:
         port = topo.ports.get(port_of_neighbor(key))
-        return port is not None and port.node_id is not None and any(
-            s in view.reachable for s in port.subnet_ids)
+        return (
+            port is not None
+            and port.node_id is not None
+            and any(s in view.reachable for s in port.subnet_ids)
+        )
     if kind == ROUTER:
         return key in view.routers
     if kind == SECURITYGROUP:

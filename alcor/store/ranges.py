@@ -22,8 +22,12 @@ def _int(text: str) -> int:
     return int(text, 16)
 
 
-def reset(db: sqlite_utils.Database, pool: str, ranges: Sequence[tuple[int, int]],
-          taken: Iterable[int] = ()) -> None:
+def reset(
+    db: sqlite_utils.Database,
+    pool: str,
+    ranges: Sequence[tuple[int, int]],
+    taken: Iterable[int] = (),
+) -> None:
     """Make `pool` hold exactly `ranges` minus the values in `taken`."""
     db.execute("DELETE FROM free_ranges WHERE pool = ?", [pool])
     used = sorted(set(taken))
@@ -63,8 +67,9 @@ def take_many(db: sqlite_utils.Database, pool: str, count: int) -> list[int]:
     taken: list[int] = []
     consumed: list[str] = []
     # Each range holds at least one value, so `count` ranges are always enough.
-    rows = db.execute("SELECT first, last FROM free_ranges WHERE pool = ? ORDER BY first LIMIT ?",
-                      [pool, count]).fetchall()
+    rows = db.execute(
+        "SELECT first, last FROM free_ranges WHERE pool = ? ORDER BY first LIMIT ?", [pool, count]
+    ).fetchall()
     for first, last in rows:
         lo, hi = _int(first), _int(last)
         n = min(count - len(taken), hi - lo + 1)
@@ -72,12 +77,16 @@ def take_many(db: sqlite_utils.Database, pool: str, count: int) -> list[int]:
         if lo + n > hi:
             consumed.append(first)
         else:
-            db.execute("UPDATE free_ranges SET first = ? WHERE pool = ? AND first = ?",
-                       [key(lo + n), pool, first])
+            db.execute(
+                "UPDATE free_ranges SET first = ? WHERE pool = ? AND first = ?",
+                [key(lo + n), pool, first],
+            )
         if len(taken) >= count:
             break
-    db.conn.executemany("DELETE FROM free_ranges WHERE pool = ? AND first = ?",
-                        [(pool, first) for first in consumed])
+    db.conn.executemany(
+        "DELETE FROM free_ranges WHERE pool = ? AND first = ?",
+        [(pool, first) for first in consumed],
+    )
     return taken
 
 
@@ -86,7 +95,8 @@ def take(db: sqlite_utils.Database, pool: str, value: int) -> bool:
     k = key(value)
     row = db.execute(
         "SELECT first, last FROM free_ranges WHERE pool = ? AND first <= ? "
-        "ORDER BY first DESC LIMIT 1", [pool, k]
+        "ORDER BY first DESC LIMIT 1",
+        [pool, k],
     ).fetchone()
     if row is None or row[1] < k:
         return False
@@ -94,11 +104,15 @@ def take(db: sqlite_utils.Database, pool: str, value: int) -> bool:
     if first == k:
         _shrink_front(db, pool, first, last)
         return True
-    db.execute("UPDATE free_ranges SET last = ? WHERE pool = ? AND first = ?",
-               [key(value - 1), pool, first])
+    db.execute(
+        "UPDATE free_ranges SET last = ? WHERE pool = ? AND first = ?",
+        [key(value - 1), pool, first],
+    )
     if last != k:
-        db.execute("INSERT INTO free_ranges (pool, first, last) VALUES (?, ?, ?)",
-                   [pool, key(value + 1), last])
+        db.execute(
+            "INSERT INTO free_ranges (pool, first, last) VALUES (?, ?, ?)",
+            [pool, key(value + 1), last],
+        )
     return True
 
 
@@ -119,7 +133,8 @@ def give_back(db: sqlite_utils.Database, pool: str, value: int) -> None:
     k = key(value)
     before = db.execute(
         "SELECT first, last FROM free_ranges WHERE pool = ? AND first < ? "
-        "ORDER BY first DESC LIMIT 1", [pool, k]
+        "ORDER BY first DESC LIMIT 1",
+        [pool, k],
     ).fetchone()
     after = db.execute(
         "SELECT last FROM free_ranges WHERE pool = ? AND first = ?", [pool, key(value + 1)]
@@ -129,11 +144,14 @@ def give_back(db: sqlite_utils.Database, pool: str, value: int) -> None:
         db.execute("DELETE FROM free_ranges WHERE pool = ? AND first = ?", [pool, key(value + 1)])
     new_last = after[0] if after is not None else k
     if joins_before:
-        db.execute("UPDATE free_ranges SET last = ? WHERE pool = ? AND first = ?",
-                   [new_last, pool, before[0]])
+        db.execute(
+            "UPDATE free_ranges SET last = ? WHERE pool = ? AND first = ?",
+            [new_last, pool, before[0]],
+        )
     else:
-        db.execute("INSERT INTO free_ranges (pool, first, last) VALUES (?, ?, ?)",
-                   [pool, k, new_last])
+        db.execute(
+            "INSERT INTO free_ranges (pool, first, last) VALUES (?, ?, ?)", [pool, k, new_last]
+        )
 
 
 def free_count(db: sqlite_utils.Database, pool: str) -> int:
@@ -148,5 +166,7 @@ def _shrink_front(db: sqlite_utils.Database, pool: str, first: str, last: str) -
     if first == last:
         db.execute("DELETE FROM free_ranges WHERE pool = ? AND first = ?", [pool, first])
     else:
-        db.execute("UPDATE free_ranges SET first = ? WHERE pool = ? AND first = ?",
-                   [key(_int(first) + 1), pool, first])
+        db.execute(
+            "UPDATE free_ranges SET first = ? WHERE pool = ? AND first = ?",
+            [key(_int(first) + 1), pool, first],
+        )

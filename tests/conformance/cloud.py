@@ -51,18 +51,22 @@ def setup_identity(conn: Any, server_url: str) -> None:
     idn = conn.identity
     domain = idn.find_domain("default", ignore_missing=False)
     project = idn.find_project(SERVICE_PROJECT, domain_id=domain.id) or idn.create_project(
-        name=SERVICE_PROJECT, domain_id=domain.id, description="service accounts")
+        name=SERVICE_PROJECT, domain_id=domain.id, description="service accounts"
+    )
     user = idn.find_user(SERVICE_USER, domain_id=domain.id) or idn.create_user(
-        name=SERVICE_USER, domain_id=domain.id, password=SERVICE_PASSWORD)
+        name=SERVICE_USER, domain_id=domain.id, password=SERVICE_PASSWORD
+    )
     admin = idn.find_role("admin", ignore_missing=False)
     idn.assign_project_role_to_user(project, user, admin)
     service = next(iter(idn.services(type="network")), None) or idn.create_service(
-        name="neutron", type="network", description="server under test")
+        name="neutron", type="network", description="server under test"
+    )
     for endpoint in list(idn.endpoints(service_id=service.id)):
         idn.delete_endpoint(endpoint)
     for interface in ("public", "internal", "admin"):
-        idn.create_endpoint(service_id=service.id, interface=interface, url=server_url,
-                            region_id=REGION)
+        idn.create_endpoint(
+            service_id=service.id, interface=interface, url=server_url, region_id=REGION
+        )
     print(f"identity: project {project.id}, user {user.id}, network -> {server_url}")
 
 
@@ -70,10 +74,10 @@ def setup_network(conn: Any, env_file: str) -> None:
     """Create the external network and write its id and the extension aliases."""
     net = conn.network
     public = net.find_network(PUBLIC_NETWORK) or net.create_network(
-        name=PUBLIC_NETWORK, is_router_external=True)
+        name=PUBLIC_NETWORK, is_router_external=True
+    )
     if not net.find_subnet(PUBLIC_SUBNET, network_id=public.id):
-        net.create_subnet(name=PUBLIC_SUBNET, network_id=public.id, cidr=PUBLIC_CIDR,
-                          ip_version=4)
+        net.create_subnet(name=PUBLIC_SUBNET, network_id=public.id, cidr=PUBLIC_CIDR, ip_version=4)
     aliases = sorted(ext.alias for ext in net.extensions())
     with open(env_file, "w", encoding="utf-8") as out:
         out.write(f"PUBLIC_NETWORK_ID={shlex.quote(public.id)}\n")

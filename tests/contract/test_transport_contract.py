@@ -26,33 +26,60 @@ UPPER, LOWER = 8, 3
 TRANSPORTS = ("grpc", "kafka", "auto")
 
 
-async def _cloud(make_config: Any, bootstrap: str, transport: str, base_ip: str
-                 ) -> AsyncIterator[Cloud]:
+async def _cloud(
+    make_config: Any, bootstrap: str, transport: str, base_ip: str
+) -> AsyncIterator[Cloud]:
     section = kafka_section(bootstrap, reply_timeout_s=5)
-    config = make_config(**{"southbound.kafka": section, "southbound.retry.base_s": 0.02,
-                            "southbound.retry.cap_s": 0.2, "southbound.auto.upper_ports": UPPER,
-                            "southbound.auto.lower_ports": LOWER})
+    config = make_config(
+        **{
+            "southbound.kafka": section,
+            "southbound.retry.base_s": 0.02,
+            "southbound.retry.cap_s": 0.2,
+            "southbound.auto.upper_ports": UPPER,
+            "southbound.auto.lower_ports": LOWER,
+        }
+    )
     alcor = build(config)
     async with TestClient(TestServer(make_web_app(alcor))) as client:
         dataplane = alcor.extra["dataplane"]
         kafka = transport in ("kafka", "auto")
-        pool = AgentPool(AgentConfig(
-            ip=base_ip, port=0, controller=("127.0.0.1", dataplane.server_port), node_id="node",
-            kafka=bootstrap if kafka else None,
-            kafka_host_topic_prefix=section["host_topic_prefix"],
-            kafka_reply_topic=section["reply_topic"], kafka_fetch_max_wait_ms=FETCH_WAIT_MS,
-            backoff_base_s=0.05, backoff_cap_s=0.5), count=HOSTS)
+        pool = AgentPool(
+            AgentConfig(
+                ip=base_ip,
+                port=0,
+                controller=("127.0.0.1", dataplane.server_port),
+                node_id="node",
+                kafka=bootstrap if kafka else None,
+                kafka_host_topic_prefix=section["host_topic_prefix"],
+                kafka_reply_topic=section["reply_topic"],
+                kafka_fetch_max_wait_ms=FETCH_WAIT_MS,
+                backoff_base_s=0.05,
+                backoff_cap_s=0.5,
+            ),
+            count=HOSTS,
+        )
         await pool.start()
         ips = list(pool.agents)
         cloud = Cloud(client, alcor, pool, ips)
         try:
             for i, ip in enumerate(ips):
                 agent = pool.agent(ip)
-                await cloud.call("POST", "/nodes", {"host_info": {
-                    "node_id": agent.node_id, "node_name": f"host-{i}", "local_ip": ip,
-                    "server_port": agent.port, "subscribe_port": agent.subscribe_port,
-                    "transport": transport, "agent_type": "alcor",
-                    "mac_address": f"52:54:00:00:07:{i:02x}"}})
+                await cloud.call(
+                    "POST",
+                    "/nodes",
+                    {
+                        "host_info": {
+                            "node_id": agent.node_id,
+                            "node_name": f"host-{i}",
+                            "local_ip": ip,
+                            "server_port": agent.port,
+                            "subscribe_port": agent.subscribe_port,
+                            "transport": transport,
+                            "agent_type": "alcor",
+                            "mac_address": f"52:54:00:00:07:{i:02x}",
+                        }
+                    },
+                )
             await asyncio.wait_for(pool.wait_restarted(), 30)
             yield cloud
         finally:
@@ -70,8 +97,11 @@ async def cloud(request: Any, make_config: Any, kafka_broker: Any) -> AsyncItera
 
 def _expected(listed: list[dict[str, Any]], host: int, subnets: set[str]) -> tuple[set, set]:
     mine = {p["id"] for p in listed if p["binding:host_id"] == f"host-{host}"}
-    neighbors = {p["id"] for p in listed if p["binding:host_id"]
-                 and any(f["subnet_id"] in subnets for f in p["fixed_ips"])}
+    neighbors = {
+        p["id"]
+        for p in listed
+        if p["binding:host_id"] and any(f["subnet_id"] in subnets for f in p["fixed_ips"])
+    }
     return mine, neighbors
 
 
@@ -83,8 +113,11 @@ async def _idle(cloud: Cloud) -> None:
         dataplane = cloud.alcor.extra["dataplane"]
         channels = dataplane.channels
         for _ in range(400):
-            busy = channels._dirty or channels._pending or any(
-                s == "SUBSCRIBING" for s in channels.subs.values())
+            busy = (
+                channels._dirty
+                or channels._pending
+                or any(s == "SUBSCRIBING" for s in channels.subs.values())
+            )
             if not busy and not channels._wake.is_set():
                 break
             await asyncio.sleep(0.025)
@@ -96,13 +129,21 @@ async def test_four_hosts_end_in_the_same_state_over_every_transport(cloud):
     net, (sub_a, sub_b) = await cloud.network(["10.40.0.0/24", "10.41.0.0/24"])
     router = (await cloud.call("POST", "/v2.0/routers", {"router": {"name": "r"}}))["router"]
     for subnet in (sub_a, sub_b):
-        await cloud.call("PUT", f"/v2.0/routers/{router['id']}/add_router_interface",
-                         {"subnet_id": subnet})
-    group = (await cloud.call("POST", "/v2.0/security-groups",
-                              {"security_group": {"name": "web"}}))["security_group"]
-    ports = [await cloud.port(net, i % HOSTS, security_groups=[group["id"]],
-                              fixed_ips=[{"subnet_id": sub_a if i % 2 else sub_b}])
-             for i in range(20)]
+        await cloud.call(
+            "PUT", f"/v2.0/routers/{router['id']}/add_router_interface", {"subnet_id": subnet}
+        )
+    group = (
+        await cloud.call("POST", "/v2.0/security-groups", {"security_group": {"name": "web"}})
+    )["security_group"]
+    ports = [
+        await cloud.port(
+            net,
+            i % HOSTS,
+            security_groups=[group["id"]],
+            fixed_ips=[{"subnet_id": sub_a if i % 2 else sub_b}],
+        )
+        for i in range(20)
+    ]
     await _idle(cloud)
     listed = (await cloud.call("GET", "/v2.0/ports?device_owner="))["ports"]
     for host in range(HOSTS):
@@ -131,11 +172,11 @@ async def test_auto_vpc_switches_to_its_topic_and_back_with_every_host_correct(c
     channels = cloud.alcor.extra["dataplane"].channels
     assert (channels.mode.get(net) == "MQ") == (cloud.transport == "auto")
     # while on the topic (auto), delete most ports: the DELETEs travel on the topic
-    for port in ports[LOWER - 1:]:
+    for port in ports[LOWER - 1 :]:
         await cloud.call("DELETE", f"/v2.0/ports/{port['id']}")
     await _idle(cloud)
     assert net not in channels.mode
-    remaining = ports[:LOWER - 1]
+    remaining = ports[: LOWER - 1]
     more = [await cloud.port(net, 3)]
     await _idle(cloud)
     listed = (await cloud.call("GET", f"/v2.0/ports?network_id={net}"))["ports"]

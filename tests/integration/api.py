@@ -45,8 +45,15 @@ class Api:
         """Return an Api sending exactly these headers."""
         return Api(self.client, {k.replace("_", "-"): v for k, v in headers.items()})
 
-    async def call(self, method: str, path: str, body: Any = None, *,
-                   headers: dict[str, str] | None = None, data: bytes | None = None) -> Reply:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        data: bytes | None = None,
+    ) -> Reply:
         """Send a request; return its Reply."""
         kwargs: dict[str, Any] = {"headers": {**self.headers, **(headers or {})}}
         if data is not None:
@@ -59,19 +66,30 @@ class Api:
                 assert resp.headers["Content-Type"].startswith("application/json"), raw
             return Reply(resp.status, await resp.json() if raw else None, resp.headers)
 
-    async def ok(self, method: str, path: str, body: Any = None, status: int = 200,
-                 **kwargs: Any) -> Any:
+    async def ok(
+        self, method: str, path: str, body: Any = None, status: int = 200, **kwargs: Any
+    ) -> Any:
         """Send a request that must answer `status`; return the body."""
         reply = await self.call(method, path, body, **kwargs)
         assert reply.status == status, (method, path, reply.status, reply.body)
         return reply.body
 
-    async def fails(self, method: str, path: str, body: Any = None, *, status: int,
-                    error: str, headers: dict[str, str] | None = None) -> Reply:
+    async def fails(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        status: int,
+        error: str,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         """Send a request that must fail with `status` and NeutronError `error`."""
         reply = await self.call(method, path, body, headers=headers)
-        assert (reply.status, reply.body and reply.body.get("NeutronError", {}).get("type")) \
-            == (status, error), (method, path, reply.status, reply.body)
+        assert (reply.status, reply.body and reply.body.get("NeutronError", {}).get("type")) == (
+            status,
+            error,
+        ), (method, path, reply.status, reply.body)
         return reply
 
     async def get(self, path: str, **kwargs: Any) -> Any:
@@ -99,8 +117,14 @@ class Api:
 
     async def node(self, name: str, local_ip: str, **attrs: Any) -> dict[str, Any]:
         """Register a node; return it."""
-        body = {"host_info": {"node_name": name, "local_ip": local_ip,
-                              "mac_address": "52:54:00:12:34:56", **attrs}}
+        body = {
+            "host_info": {
+                "node_name": name,
+                "local_ip": local_ip,
+                "mac_address": "52:54:00:12:34:56",
+                **attrs,
+            }
+        }
         return (await self.ok("POST", "/nodes", body, 201))["host_info"]
 
     async def router(self, **attrs: Any) -> dict[str, Any]:
@@ -114,13 +138,18 @@ class Api:
     async def rule(self, security_group_id: str, **attrs: Any) -> dict[str, Any]:
         """Create a security group rule (ingress unless told)."""
         attrs.setdefault("direction", "ingress")
-        return await self.create("security-group-rules", "security_group_rule",
-                                 security_group_id=security_group_id, **attrs)
+        return await self.create(
+            "security-group-rules",
+            "security_group_rule",
+            security_group_id=security_group_id,
+            **attrs,
+        )
 
     async def fip(self, floating_network_id: str, **attrs: Any) -> dict[str, Any]:
         """Allocate a floating IP."""
-        return await self.create("floatingips", "floatingip",
-                                 floating_network_id=floating_network_id, **attrs)
+        return await self.create(
+            "floatingips", "floatingip", floating_network_id=floating_network_id, **attrs
+        )
 
     async def add_interface(self, router_id: str, **body: Any) -> dict[str, Any]:
         """PUT add_router_interface; return the interface info."""
@@ -134,4 +163,3 @@ class Api:
         """Create a network with one subnet; return (network, subnet)."""
         network = await self.network(**attrs)
         return network, await self.subnet(network["id"], cidr)
-

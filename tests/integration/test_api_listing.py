@@ -14,9 +14,12 @@ def _names(body, key="networks"):
 @pytest.fixture
 async def nets(api):
     """Four networks with names, tags and flags to filter on."""
-    specs = [dict(name="net1", tags=["blue"]), dict(name="net2", tags=["red", "blue"]),
-             dict(name="net3", tags=["red"], admin_state_up=False),
-             dict(name="", tags=[], shared=True)]
+    specs = [
+        {"name": "net1", "tags": ["blue"]},
+        {"name": "net2", "tags": ["red", "blue"]},
+        {"name": "net3", "tags": ["red"], "admin_state_up": False},
+        {"name": "", "tags": [], "shared": True},
+    ]
     return [await api.network(**s) for s in specs]
 
 
@@ -49,12 +52,21 @@ async def test_filter_values_convert_to_the_attribute_type(api, nets):
 async def test_unknown_and_object_valued_filters_are_400(api, net):
     """Unknown parameters and object-valued attributes cannot filter (Appendix A message)."""
     reply = await api.call("GET", "/v2.0/networks?colour=blue")
-    assert reply.status == 400 and reply.body == {"NeutronError": {
-        "type": "HTTPBadRequest", "message": "'colour' is an invalid attribute for filtering",
-        "detail": ""}}
-    for path in ("/v2.0/ports?binding:profile=x", "/v2.0/subnets?allocation_pools=x",
-                 "/v2.0/subnets?host_routes=x", "/v2.0/ports?fixed_ips=mac=x",
-                 "/v2.0/ports?fixed_ips=10.0.0.2", "/v2.0/ports?allowed_address_pairs=x"):
+    assert reply.status == 400 and reply.body == {
+        "NeutronError": {
+            "type": "HTTPBadRequest",
+            "message": "'colour' is an invalid attribute for filtering",
+            "detail": "",
+        }
+    }
+    for path in (
+        "/v2.0/ports?binding:profile=x",
+        "/v2.0/subnets?allocation_pools=x",
+        "/v2.0/subnets?host_routes=x",
+        "/v2.0/ports?fixed_ips=mac=x",
+        "/v2.0/ports?fixed_ips=10.0.0.2",
+        "/v2.0/ports?allowed_address_pairs=x",
+    ):
         reply = await api.call("GET", path)
         assert reply.status == 400, path
 
@@ -69,38 +81,47 @@ async def test_list_attribute_filters_match_membership(api, net):
     body = await api.get(f"/v2.0/ports?security_groups={port['security_groups'][0]}")
     assert [p["id"] for p in body["ports"]] == [port["id"]]
     assert bare["id"] not in [p["id"] for p in body["ports"]]
-    assert other["id"] not in [n["id"] for n in (await api.get(
-        f"/v2.0/networks?subnets={net['subnet']['id']}"))["networks"]]
+    assert other["id"] not in [
+        n["id"]
+        for n in (await api.get(f"/v2.0/networks?subnets={net['subnet']['id']}"))["networks"]
+    ]
 
 
 async def test_fixed_ips_filters(api, net):
     """fixed_ips=ip_address=…/subnet_id=…: one fixed IP must match every key; repeats OR."""
     second = await api.subnet(net["id"], "10.1.0.0/24")
     a = await api.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.5"}])
-    b = await api.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.6"},
-                                             {"ip_address": "10.1.0.5"}])
+    b = await api.port(
+        net["id"], fixed_ips=[{"ip_address": "10.0.0.6"}, {"ip_address": "10.1.0.5"}]
+    )
 
     async def ids(query):
         return sorted(p["id"] for p in (await api.get(f"/v2.0/ports?{query}"))["ports"])
 
     assert await ids("fixed_ips=ip_address%3D10.0.0.5") == [a["id"]]
-    assert await ids("fixed_ips=ip_address%3D10.0.0.5&fixed_ips=ip_address%3D10.1.0.5") == \
-        sorted([a["id"], b["id"]])
+    assert await ids("fixed_ips=ip_address%3D10.0.0.5&fixed_ips=ip_address%3D10.1.0.5") == sorted(
+        [a["id"], b["id"]]
+    )
     assert await ids(f"fixed_ips=subnet_id%3D{second['id']}") == [b["id"]]
-    assert await ids(f"fixed_ips=ip_address%3D10.1.0.5&fixed_ips=subnet_id%3D{second['id']}") \
-        == [b["id"]]
+    assert await ids(f"fixed_ips=ip_address%3D10.1.0.5&fixed_ips=subnet_id%3D{second['id']}") == [
+        b["id"]
+    ]
     # both keys must hold for the same fixed IP
-    assert await ids(f"fixed_ips=ip_address%3D10.0.0.6&fixed_ips=subnet_id%3D{second['id']}") \
-        == []
+    assert await ids(f"fixed_ips=ip_address%3D10.0.0.6&fixed_ips=subnet_id%3D{second['id']}") == []
 
 
 async def test_tag_filters(api, nets):
     """tags (all), tags-any, not-tags (all), not-tags-any; combinable."""
     cases = {
-        "tags=blue": ["net1", "net2"], "tags=blue,red": ["net2"], "tags-any=red": ["net2", "net3"],
-        "tags-any=blue,red": ["net1", "net2", "net3"], "not-tags=blue,red": ["", "net1", "net3"],
-        "not-tags-any=red": ["", "net1"], "tags=blue&tags=red": ["net2"],
-        "tags-any=blue&not-tags=red": ["net1"], "tags=nosuch": [],
+        "tags=blue": ["net1", "net2"],
+        "tags=blue,red": ["net2"],
+        "tags-any=red": ["net2", "net3"],
+        "tags-any=blue,red": ["net1", "net2", "net3"],
+        "not-tags=blue,red": ["", "net1", "net3"],
+        "not-tags-any=red": ["", "net1"],
+        "tags=blue&tags=red": ["net2"],
+        "tags-any=blue&not-tags=red": ["net1"],
+        "tags=nosuch": [],
     }
     for query, expected in cases.items():
         assert _names(await api.get(f"/v2.0/networks?{query}")) == expected, query
@@ -129,17 +150,24 @@ async def test_sorting(api, nets):
     assert [n["name"] for n in body["networks"]] == ["net3", "net2", "net1", ""]
     body = await api.get("/v2.0/networks?sort_key=admin_state_up&sort_key=name")
     assert [n["name"] for n in body["networks"]] == ["net3", "", "net1", "net2"]
-    body = await api.get("/v2.0/networks?sort_key=admin_state_up&sort_dir=desc"
-                         "&sort_key=name&sort_dir=asc")
+    body = await api.get(
+        "/v2.0/networks?sort_key=admin_state_up&sort_dir=desc&sort_key=name&sort_dir=asc"
+    )
     assert [n["name"] for n in body["networks"]] == ["", "net1", "net2", "net3"]
     body = await api.get("/v2.0/networks")
     assert [n["id"] for n in body["networks"]] == sorted(n["id"] for n in nets)
 
 
-@pytest.mark.parametrize("query", [
-    "sort_key=colour", "sort_key=tags", "sort_key=name&sort_dir=asc&sort_dir=desc",
-    "sort_key=name&sort_dir=sideways", "sort_dir=asc",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sort_key=colour",
+        "sort_key=tags",
+        "sort_key=name&sort_dir=asc&sort_dir=desc",
+        "sort_key=name&sort_dir=sideways",
+        "sort_dir=asc",
+    ],
+)
 async def test_bad_sorting_is_400(api, query):
     """Unknown or non-scalar keys, unpaired directions and bad directions are 400."""
     reply = await api.call("GET", f"/v2.0/networks?{query}")
@@ -176,13 +204,16 @@ async def test_pagination_walks_every_item_once_with_links(api):
     seen = [n["name"] for p in pages for n in p["networks"]]
     assert seen == [n["name"] for n in made]
     assert "networks_links" not in pages[-1] or all(
-        link["rel"] == "previous" for link in pages[-1]["networks_links"])
+        link["rel"] == "previous" for link in pages[-1]["networks_links"]
+    )
 
 
 async def test_links_follow_appendix_a(api, client, nets):
     """next has marker=<last id> and every other parameter; previous has page_reverse=True."""
-    query = ("router:external=false&tags-any=blue,red&sort_key=name&sort_dir=asc&limit=2"
-             "&fields=id&fields=name")
+    query = (
+        "router:external=false&tags-any=blue,red&sort_key=name&sort_dir=asc&limit=2"
+        "&fields=id&fields=name"
+    )
     body = await api.get(f"/v2.0/networks?{query}")
     assert [n["name"] for n in body["networks"]] == ["net1", "net2"]
     # As Neutron: a full forward page has both links, even the first one.
@@ -192,9 +223,16 @@ async def test_links_follow_appendix_a(api, client, nets):
     assert f"{parts.scheme}://{parts.netloc}" == f"http://{client.host}:{client.port}"
     assert parts.path == "/v2.0/networks"
     params = parse_qsl(parts.query)
-    assert params == [("router:external", "false"), ("tags-any", "blue,red"),
-                      ("sort_key", "name"), ("sort_dir", "asc"), ("limit", "2"),
-                      ("fields", "id"), ("fields", "name"), ("marker", body["networks"][1]["id"])]
+    assert params == [
+        ("router:external", "false"),
+        ("tags-any", "blue,red"),
+        ("sort_key", "name"),
+        ("sort_dir", "asc"),
+        ("limit", "2"),
+        ("fields", "id"),
+        ("fields", "name"),
+        ("marker", body["networks"][1]["id"]),
+    ]
     second = await api.get(f"{parts.path}?{parts.query}")
     assert [n["name"] for n in second["networks"]] == ["net3"]
     assert [link["rel"] for link in second["networks_links"]] == ["previous"]
@@ -237,8 +275,7 @@ async def test_page_reverse_returns_the_page_before_the_marker(api):
     assert [n["name"] for n in body["networks"]] == ["n1", "n2"]
     rels = sorted(link["rel"] for link in body["networks_links"])
     assert rels == ["next", "previous"]
-    body = await api.get(f"/v2.0/networks?sort_key=name&limit=5&marker={marker}"
-                         "&page_reverse=true")
+    body = await api.get(f"/v2.0/networks?sort_key=name&limit=5&marker={marker}&page_reverse=true")
     assert [n["name"] for n in body["networks"]] == ["n0", "n1", "n2"]
     assert [link["rel"] for link in body["networks_links"]] == ["next"]
 
@@ -255,7 +292,9 @@ async def test_bad_pagination_parameters(api, nets):
     for query in ("limit=-1", "limit=x", "limit=1.5", "page_reverse=maybe"):
         reply = await api.call("GET", f"/v2.0/networks?{query}")
         assert reply.status == 400, query
-    reply = await api.call("GET", "/v2.0/networks?limit=1&marker=11111111-1111-4111-8111-111111111111")
+    reply = await api.call(
+        "GET", "/v2.0/networks?limit=1&marker=11111111-1111-4111-8111-111111111111"
+    )
     assert reply.status == 404 and reply.error == "NetworkNotFound"
     private = await api.as_("p9").network()
     reply = await api.as_("p8").call("GET", f"/v2.0/networks?limit=1&marker={private['id']}")
@@ -321,15 +360,25 @@ async def test_tenant_id_filters_and_sorts_like_project_id(api):
 
 async def test_pagination_is_exact_for_every_order_including_nulls_and_ties(api):
     """Forward and backward walks match the unpaginated order for every sort, NULLs included."""
-    specs = [("a", "vxlan"), ("b", "vlan"), ("a", "vlan"), ("c", "vxlan"), ("b", "flat"),
-             ("a", "vxlan"), ("", "vlan")]
+    specs = [
+        ("a", "vxlan"),
+        ("b", "vlan"),
+        ("a", "vlan"),
+        ("c", "vxlan"),
+        ("b", "flat"),
+        ("a", "vxlan"),
+        ("", "vlan"),
+    ]
     for name, kind in specs:
         await api.network(name=name, **{"provider:network_type": kind})
-    orders = ["sort_key=name", "sort_key=name&sort_dir=desc",
-              "sort_key=provider:physical_network&sort_dir=asc",
-              "sort_key=provider:physical_network&sort_dir=desc",
-              "sort_key=provider:physical_network&sort_key=name&sort_dir=desc&sort_dir=asc",
-              "sort_key=provider:segmentation_id&sort_dir=desc"]
+    orders = [
+        "sort_key=name",
+        "sort_key=name&sort_dir=desc",
+        "sort_key=provider:physical_network&sort_dir=asc",
+        "sort_key=provider:physical_network&sort_dir=desc",
+        "sort_key=provider:physical_network&sort_key=name&sort_dir=desc&sort_dir=asc",
+        "sort_key=provider:segmentation_id&sort_dir=desc",
+    ]
     for order in orders:
         full = [n["id"] for n in (await api.get(f"/v2.0/networks?{order}"))["networks"]]
         assert len(full) == len(specs)
@@ -340,8 +389,9 @@ async def test_pagination_is_exact_for_every_order_including_nulls_and_ties(api)
             seen: list[str] = [full[-1]]
             marker = full[-1]
             while True:
-                body = await api.get(f"/v2.0/networks?{order}&limit={limit}&marker={marker}"
-                                     "&page_reverse=true")
+                body = await api.get(
+                    f"/v2.0/networks?{order}&limit={limit}&marker={marker}&page_reverse=true"
+                )
                 ids = [n["id"] for n in body["networks"]]
                 if not ids:
                     break

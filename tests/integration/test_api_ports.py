@@ -21,17 +21,47 @@ def _ips(port):
 
 async def test_create_port_defaults(api, net):
     """A port gets a generated MAC, the lowest IPv4 address, the default SG and is DOWN."""
-    reply = await api.call("POST", "/v2.0/ports", {"port": {
-        "network_id": net["id"], "name": "vm1-eth0", "device_owner": "compute:nova",
-        "device_id": "8182a4d4-0000-4000-8000-000000000001"}})
+    reply = await api.call(
+        "POST",
+        "/v2.0/ports",
+        {
+            "port": {
+                "network_id": net["id"],
+                "name": "vm1-eth0",
+                "device_owner": "compute:nova",
+                "device_id": "8182a4d4-0000-4000-8000-000000000001",
+            }
+        },
+    )
     assert reply.status == 201
     port = reply.body["port"]
     assert set(port) == {
-        "id", "name", "description", "network_id", "project_id", "tenant_id", "admin_state_up",
-        "status", "mac_address", "fixed_ips", "device_id", "device_owner", "security_groups",
-        "port_security_enabled", "allowed_address_pairs", "extra_dhcp_opts", "binding:host_id",
-        "binding:vif_type", "binding:vnic_type", "binding:profile", "binding:vif_details",
-        "tags", "revision_number", "created_at", "updated_at"}
+        "id",
+        "name",
+        "description",
+        "network_id",
+        "project_id",
+        "tenant_id",
+        "admin_state_up",
+        "status",
+        "mac_address",
+        "fixed_ips",
+        "device_id",
+        "device_owner",
+        "security_groups",
+        "port_security_enabled",
+        "allowed_address_pairs",
+        "extra_dhcp_opts",
+        "binding:host_id",
+        "binding:vif_type",
+        "binding:vnic_type",
+        "binding:profile",
+        "binding:vif_details",
+        "tags",
+        "revision_number",
+        "created_at",
+        "updated_at",
+    }
     assert re.fullmatch(r"fa:16:3e(:[0-9a-f]{2}){3}", port["mac_address"])
     assert port["fixed_ips"] == [{"subnet_id": net["subnet"]["id"], "ip_address": "10.0.0.2"}]
     assert port["status"] == "DOWN" and port["admin_state_up"] is True
@@ -41,8 +71,9 @@ async def test_create_port_defaults(api, net):
     assert port["port_security_enabled"] is True
     assert port["allowed_address_pairs"] == [] and port["extra_dhcp_opts"] == []
     groups = (await api.get("/v2.0/security-groups"))["security_groups"]
-    default = [g["id"] for g in groups if g["name"] == "default"
-               and g["project_id"] == port["project_id"]]
+    default = [
+        g["id"] for g in groups if g["name"] == "default" and g["project_id"] == port["project_id"]
+    ]
     assert port["security_groups"] == default
     shown = (await api.get(f"/v2.0/ports/{port['id']}"))["port"]
     assert shown == port
@@ -52,16 +83,22 @@ async def test_automatic_addresses_one_per_version_plus_eui64(api):
     """Without fixed_ips: one IPv4, one stateful IPv6 and the EUI-64 of every slaac subnet."""
     net = await api.network()
     v4 = await api.subnet(net["id"], "10.0.0.0/24")
-    stateful = await api.subnet(net["id"], "fd00:a::/64", ipv6_address_mode="dhcpv6-stateful",
-                                ipv6_ra_mode="dhcpv6-stateful")
+    stateful = await api.subnet(
+        net["id"],
+        "fd00:a::/64",
+        ipv6_address_mode="dhcpv6-stateful",
+        ipv6_ra_mode="dhcpv6-stateful",
+    )
     await api.subnet(net["id"], "fd00:b::/64")  # a second stateful one is not used
-    slaac = await api.subnet(net["id"], "fd00:1::/64", ipv6_address_mode="slaac",
-                             ipv6_ra_mode="slaac")
+    slaac = await api.subnet(
+        net["id"], "fd00:1::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac"
+    )
     port = await api.port(net["id"], mac_address="fa:16:3e:00:00:01")
     assert port["fixed_ips"] == [
         {"subnet_id": v4["id"], "ip_address": "10.0.0.2"},
         {"subnet_id": stateful["id"], "ip_address": "fd00:a::2"},
-        {"subnet_id": slaac["id"], "ip_address": "fd00:1::f816:3eff:fe00:1"}]
+        {"subnet_id": slaac["id"], "ip_address": "fd00:1::f816:3eff:fe00:1"},
+    ]
 
 
 async def test_automatic_ipv4_moves_to_the_next_subnet_when_one_is_full(api):
@@ -107,12 +144,14 @@ async def test_fixed_ip_by_subnet_id_errors(api, net):
     assert reply.error == "SubnetNotFound"
     other = await api.network()
     foreign = await api.subnet(other["id"], "10.9.0.0/30")
-    reply = await _post(api, {"network_id": net["id"],
-                              "fixed_ips": [{"subnet_id": foreign["id"]}]}, 400)
+    reply = await _post(
+        api, {"network_id": net["id"], "fixed_ips": [{"subnet_id": foreign["id"]}]}, 400
+    )
     assert reply.error == "InvalidInput"
     await api.port(other["id"])
-    reply = await _post(api, {"network_id": other["id"],
-                              "fixed_ips": [{"subnet_id": foreign["id"]}]}, 409)
+    reply = await _post(
+        api, {"network_id": other["id"], "fixed_ips": [{"subnet_id": foreign["id"]}]}, 409
+    )
     assert reply.error == "IpAddressGenerationFailure"
 
 
@@ -123,11 +162,13 @@ async def test_fixed_ip_by_address_finds_its_subnet(api):
     second = await api.subnet(net["id"], "10.0.1.0/24")
     port = await api.port(net["id"], fixed_ips=[{"ip_address": "10.0.1.50"}])
     assert port["fixed_ips"] == [{"subnet_id": second["id"], "ip_address": "10.0.1.50"}]
-    reply = await _post(api, {"network_id": net["id"], "fixed_ips": [{"ip_address": "10.7.0.5"}]},
-                        400)
+    reply = await _post(
+        api, {"network_id": net["id"], "fixed_ips": [{"ip_address": "10.7.0.5"}]}, 400
+    )
     assert reply.error == "InvalidIpForNetwork"
-    assert reply.message == ("IP address 10.7.0.5 is not a valid IP for any of the subnets on "
-                             "the specified network.")
+    assert reply.message == (
+        "IP address 10.7.0.5 is not a valid IP for any of the subnets on the specified network."
+    )
 
 
 async def test_fixed_ip_with_subnet_and_address(api):
@@ -135,11 +176,18 @@ async def test_fixed_ip_with_subnet_and_address(api):
     net = await api.network()
     first = await api.subnet(net["id"], "10.0.0.0/24")
     await api.subnet(net["id"], "10.0.1.0/24")
-    ok = await api.port(net["id"], fixed_ips=[{"subnet_id": first["id"],
-                                               "ip_address": "10.0.0.77"}])
+    ok = await api.port(
+        net["id"], fixed_ips=[{"subnet_id": first["id"], "ip_address": "10.0.0.77"}]
+    )
     assert _ips(ok) == ["10.0.0.77"]
-    reply = await _post(api, {"network_id": net["id"], "fixed_ips": [
-        {"subnet_id": first["id"], "ip_address": "10.0.1.5"}]}, 400)
+    reply = await _post(
+        api,
+        {
+            "network_id": net["id"],
+            "fixed_ips": [{"subnet_id": first["id"], "ip_address": "10.0.1.5"}],
+        },
+        400,
+    )
     assert reply.error == "InvalidIpForSubnet"
     assert reply.message == "IP address 10.0.1.5 is not a valid IP for the specified subnet."
 
@@ -147,14 +195,16 @@ async def test_fixed_ip_with_subnet_and_address(api):
 async def test_explicit_address_rules(api):
     """Explicit IPs may be outside pools or the gateway, never network/broadcast."""
     net = await api.network()
-    await api.subnet(net["id"], "10.0.0.0/24", allocation_pools=[{"start": "10.0.0.100",
-                                                                   "end": "10.0.0.110"}])
+    await api.subnet(
+        net["id"], "10.0.0.0/24", allocation_pools=[{"start": "10.0.0.100", "end": "10.0.0.110"}]
+    )
     outside = await api.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.5"}])
     gateway = await api.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.1"}])
     assert _ips(outside) == ["10.0.0.5"] and _ips(gateway) == ["10.0.0.1"]
     for reserved in ("10.0.0.0", "10.0.0.255"):
-        reply = await _post(api, {"network_id": net["id"],
-                                  "fixed_ips": [{"ip_address": reserved}]}, 400)
+        reply = await _post(
+            api, {"network_id": net["id"], "fixed_ips": [{"ip_address": reserved}]}, 400
+        )
         assert reply.error == "InvalidIpForSubnet", reserved
     # automatic allocation still starts at the pool
     assert _ips(await api.port(net["id"])) == ["10.0.0.100"]
@@ -163,26 +213,45 @@ async def test_explicit_address_rules(api):
 async def test_address_already_allocated_or_requested_twice_is_409(api, net):
     """An address held by a port, or asked twice in one request → 409."""
     await api.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.101"}])
-    reply = await _post(api, {"network_id": net["id"],
-                              "fixed_ips": [{"ip_address": "10.0.0.101"}]}, 409)
-    assert reply.body == {"NeutronError": {
-        "type": "IpAddressAlreadyAllocated", "detail": "",
-        "message": f"IP address 10.0.0.101 already allocated in subnet {net['subnet']['id']}"}}
-    reply = await _post(api, {"network_id": net["id"], "fixed_ips": [
-        {"ip_address": "10.0.0.102"}, {"ip_address": "10.0.0.102"}]}, 409)
+    reply = await _post(
+        api, {"network_id": net["id"], "fixed_ips": [{"ip_address": "10.0.0.101"}]}, 409
+    )
+    assert reply.body == {
+        "NeutronError": {
+            "type": "IpAddressAlreadyAllocated",
+            "detail": "",
+            "message": f"IP address 10.0.0.101 already allocated in subnet {net['subnet']['id']}",
+        }
+    }
+    reply = await _post(
+        api,
+        {
+            "network_id": net["id"],
+            "fixed_ips": [{"ip_address": "10.0.0.102"}, {"ip_address": "10.0.0.102"}],
+        },
+        409,
+    )
     assert reply.error == "IpAddressAlreadyAllocated"
 
 
 async def test_explicit_address_on_a_slaac_subnet_is_400(api):
     """Auto-address subnets take no explicit address; subnet_id alone gives the EUI-64."""
     net = await api.network()
-    slaac = await api.subnet(net["id"], "fd00:1::/64", ipv6_address_mode="slaac",
-                             ipv6_ra_mode="slaac")
-    reply = await _post(api, {"network_id": net["id"], "fixed_ips": [
-        {"subnet_id": slaac["id"], "ip_address": "fd00:1::99"}]}, 400)
+    slaac = await api.subnet(
+        net["id"], "fd00:1::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac"
+    )
+    reply = await _post(
+        api,
+        {
+            "network_id": net["id"],
+            "fixed_ips": [{"subnet_id": slaac["id"], "ip_address": "fd00:1::99"}],
+        },
+        400,
+    )
     assert reply.error == "InvalidInput"
-    port = await api.port(net["id"], mac_address="fa:16:3e:00:00:02",
-                          fixed_ips=[{"subnet_id": slaac["id"]}])
+    port = await api.port(
+        net["id"], mac_address="fa:16:3e:00:00:02", fixed_ips=[{"subnet_id": slaac["id"]}]
+    )
     assert _ips(port) == ["fd00:1::f816:3eff:fe00:2"]
 
 
@@ -206,11 +275,17 @@ async def test_delete_releases_ip_and_mac(api, net):
 
 async def test_fixed_ips_update_keeps_listed_allocates_new_releases_missing(api, net):
     """PUT fixed_ips is the complete list: kept, added and released in one go."""
-    port = await api.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.10"},
-                                                {"ip_address": "10.0.0.11"}])
+    port = await api.port(
+        net["id"], fixed_ips=[{"ip_address": "10.0.0.10"}, {"ip_address": "10.0.0.11"}]
+    )
     path = f"/v2.0/ports/{port['id']}"
-    updated = (await api.ok("PUT", path, {"port": {"fixed_ips": [
-        {"ip_address": "10.0.0.11"}, {"ip_address": "10.0.0.2"}]}}))["port"]
+    updated = (
+        await api.ok(
+            "PUT",
+            path,
+            {"port": {"fixed_ips": [{"ip_address": "10.0.0.11"}, {"ip_address": "10.0.0.2"}]}},
+        )
+    )["port"]
     assert _ips(updated) == ["10.0.0.2", "10.0.0.11"]
     assert updated["revision_number"] == 2
     other = await api.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.10"}])
@@ -219,54 +294,80 @@ async def test_fixed_ips_update_keeps_listed_allocates_new_releases_missing(api,
     assert reply.status == 409 and reply.error == "IpAddressAlreadyAllocated"
     # the failed update changed nothing
     assert _ips((await api.get(path))["port"]) == ["10.0.0.2", "10.0.0.11"]
-    cleared = (await api.ok("PUT", path, {"port": {"fixed_ips": [], "security_groups": []}}))
+    cleared = await api.ok("PUT", path, {"port": {"fixed_ips": [], "security_groups": []}})
     assert cleared["port"]["fixed_ips"] == []
-    assert _ips(await api.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.11"}])) == [
-        "10.0.0.11"]
+    assert _ips(await api.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.11"}])) == ["10.0.0.11"]
 
 
 async def test_subnet_only_item_reuses_an_address_the_port_holds(api, net):
     """On update, explicit addresses match first; a subnet-only item keeps a held address."""
-    port = await api.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.10"},
-                                                {"ip_address": "10.0.0.11"}])
+    port = await api.port(
+        net["id"], fixed_ips=[{"ip_address": "10.0.0.10"}, {"ip_address": "10.0.0.11"}]
+    )
     path = f"/v2.0/ports/{port['id']}"
-    for request in ([{"subnet_id": net["subnet"]["id"]}, {"ip_address": "10.0.0.10"}],
-                    [{"ip_address": "10.0.0.11"}, {"subnet_id": net["subnet"]["id"]}]):
+    for request in (
+        [{"subnet_id": net["subnet"]["id"]}, {"ip_address": "10.0.0.10"}],
+        [{"ip_address": "10.0.0.11"}, {"subnet_id": net["subnet"]["id"]}],
+    ):
         updated = (await api.ok("PUT", path, {"port": {"fixed_ips": request}}))["port"]
         assert _ips(updated) == ["10.0.0.10", "10.0.0.11"], request
         assert updated["revision_number"] == 1
-    added = (await api.ok("PUT", path, {"port": {"fixed_ips": [
-        *port["fixed_ips"], {"subnet_id": net["subnet"]["id"]}]}}))["port"]
+    added = (
+        await api.ok(
+            "PUT",
+            path,
+            {"port": {"fixed_ips": [*port["fixed_ips"], {"subnet_id": net["subnet"]["id"]}]}},
+        )
+    )["port"]
     assert _ips(added) == ["10.0.0.2", "10.0.0.10", "10.0.0.11"]
 
 
 async def test_resending_the_current_fixed_ips_with_an_eui64_address_works(api, net):
     """A client sending back the port's whole list (EUI-64 included) changes nothing."""
-    slaac = await api.subnet(net["id"], "fd00:1::/64", ipv6_address_mode="slaac",
-                             ipv6_ra_mode="slaac")
+    slaac = await api.subnet(
+        net["id"], "fd00:1::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac"
+    )
     port = await api.port(net["id"])
     path = f"/v2.0/ports/{port['id']}"
     same = (await api.ok("PUT", path, {"port": {"fixed_ips": port["fixed_ips"]}}))["port"]
     assert same["fixed_ips"] == port["fixed_ips"] and same["revision_number"] == 1
     v4_only = [f for f in port["fixed_ips"] if f["subnet_id"] != slaac["id"]]
-    changed = (await api.ok("PUT", path, {"port": {"fixed_ips": [
-        *v4_only, {"ip_address": "10.0.0.77"},
-        *[f for f in port["fixed_ips"] if f["subnet_id"] == slaac["id"]]]}}))["port"]
+    changed = (
+        await api.ok(
+            "PUT",
+            path,
+            {
+                "port": {
+                    "fixed_ips": [
+                        *v4_only,
+                        {"ip_address": "10.0.0.77"},
+                        *[f for f in port["fixed_ips"] if f["subnet_id"] == slaac["id"]],
+                    ]
+                }
+            },
+        )
+    )["port"]
     assert len(changed["fixed_ips"]) == 3
 
 
 async def test_a_second_slaac_subnet_gives_ports_a_second_eui64_address(api, net):
     """Adding another auto-address subnet keeps the first EUI-64 and adds the second."""
-    first = await api.subnet(net["id"], "fd00:1::/64", ipv6_address_mode="slaac",
-                             ipv6_ra_mode="slaac")
+    first = await api.subnet(
+        net["id"], "fd00:1::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac"
+    )
     port = await api.port(net["id"], mac_address="fa:16:3e:00:00:05")
-    second = await api.subnet(net["id"], "fd00:2::/64", ipv6_address_mode="dhcpv6-stateless",
-                              ipv6_ra_mode="dhcpv6-stateless")
+    second = await api.subnet(
+        net["id"],
+        "fd00:2::/64",
+        ipv6_address_mode="dhcpv6-stateless",
+        ipv6_ra_mode="dhcpv6-stateless",
+    )
     after = (await api.get(f"/v2.0/ports/{port['id']}"))["port"]
     assert after["fixed_ips"] == [
         {"subnet_id": net["subnet"]["id"], "ip_address": "10.0.0.2"},
         {"subnet_id": first["id"], "ip_address": "fd00:1::f816:3eff:fe00:5"},
-        {"subnet_id": second["id"], "ip_address": "fd00:2::f816:3eff:fe00:5"}]
+        {"subnet_id": second["id"], "ip_address": "fd00:2::f816:3eff:fe00:5"},
+    ]
 
 
 async def test_user_mac_is_normalised_and_unique_per_network(api, net):
@@ -275,9 +376,11 @@ async def test_user_mac_is_normalised_and_unique_per_network(api, net):
     assert port["mac_address"] == "fa:16:3e:4c:2a:01"
     reply = await _post(api, {"network_id": net["id"], "mac_address": "fa:16:3e:4c:2a:01"}, 409)
     assert reply.body["NeutronError"] == {
-        "type": "MacAddressInUse", "detail": "",
+        "type": "MacAddressInUse",
+        "detail": "",
         "message": f"Unable to complete operation for network {net['id']}. The mac address "
-                   "fa:16:3e:4c:2a:01 is in use."}
+        "fa:16:3e:4c:2a:01 is in use.",
+    }
     other = await api.network()
     assert (await api.port(other["id"], mac_address="fa:16:3e:4c:2a:01"))["mac_address"]
     for bad in ("01:00:5e:00:00:01", "00:00:00:00:00:00", "fa:16:3e:4c:2a"):
@@ -289,8 +392,9 @@ async def test_mac_of_a_subnet_gateway_counts_as_in_use(api, client):
     """Each subnet reserves a gateway MAC on its network; a port asking for it → 409."""
     net = await api.network()
     subnet = await api.subnet(net["id"], "10.0.0.0/24")
-    row = client.alcor.store.db.execute("SELECT gateway_mac FROM subnets WHERE id = ?",
-                                        [subnet["id"]]).fetchone()
+    row = client.alcor.store.db.execute(
+        "SELECT gateway_mac FROM subnets WHERE id = ?", [subnet["id"]]
+    ).fetchone()
     assert row[0].startswith("fa:16:3e:")
     reply = await _post(api, {"network_id": net["id"], "mac_address": row[0]}, 409)
     assert reply.error == "MacAddressInUse"
@@ -306,23 +410,30 @@ async def test_generated_macs_use_the_configured_prefix(make_api):
 
 async def test_mac_update_rules(api, net):
     """Admins change MACs of unbound ports (re-deriving SLAAC); bound ports → 409 PortBound."""
-    slaac = await api.subnet(net["id"], "fd00:1::/64", ipv6_address_mode="slaac",
-                             ipv6_ra_mode="slaac")
+    slaac = await api.subnet(
+        net["id"], "fd00:1::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac"
+    )
     port = await api.port(net["id"], mac_address="fa:16:3e:00:00:01")
-    updated = (await api.ok("PUT", f"/v2.0/ports/{port['id']}", {"port": {
-        "mac_address": "fa:16:3e:00:00:02"}}))["port"]
-    assert {"subnet_id": slaac["id"], "ip_address": "fd00:1::f816:3eff:fe00:2"} in \
-        updated["fixed_ips"]
+    updated = (
+        await api.ok(
+            "PUT", f"/v2.0/ports/{port['id']}", {"port": {"mac_address": "fa:16:3e:00:00:02"}}
+        )
+    )["port"]
+    assert {"subnet_id": slaac["id"], "ip_address": "fd00:1::f816:3eff:fe00:2"} in updated[
+        "fixed_ips"
+    ]
     assert "10.0.0.2" in _ips(updated)
     reused = await api.port(net["id"], mac_address="fa:16:3e:00:00:01")  # old MAC released
     assert reused["mac_address"] == "fa:16:3e:00:00:01"
     await api.node("node1", "192.0.2.11")
     bound = await api.port(net["id"], **{"binding:host_id": "node1"})
-    reply = await api.call("PUT", f"/v2.0/ports/{bound['id']}", {"port": {
-        "mac_address": "fa:16:3e:00:00:09"}})
+    reply = await api.call(
+        "PUT", f"/v2.0/ports/{bound['id']}", {"port": {"mac_address": "fa:16:3e:00:00:09"}}
+    )
     assert reply.status == 409 and reply.error == "PortBound"
-    reply = await api.call("PUT", f"/v2.0/ports/{port['id']}", {"port": {
-        "mac_address": "fa:16:3e:00:00:01"}})
+    reply = await api.call(
+        "PUT", f"/v2.0/ports/{port['id']}", {"port": {"mac_address": "fa:16:3e:00:00:01"}}
+    )
     assert reply.status == 409 and reply.error == "MacAddressInUse"
 
 
@@ -331,9 +442,15 @@ async def test_security_group_defaults_and_rules(api, net):
     assert (await api.port(net["id"], security_groups=[]))["security_groups"] == []
     assert (await api.port(net["id"], port_security_enabled=False))["security_groups"] == []
     assert (await api.port(net["id"], device_owner="network:dhcp"))["security_groups"] == []
-    reply = await _post(api, {"network_id": net["id"], "port_security_enabled": False,
-                              "security_groups": [(await api.port(net["id"]))[
-                                  "security_groups"][0]]}, 400)
+    reply = await _post(
+        api,
+        {
+            "network_id": net["id"],
+            "port_security_enabled": False,
+            "security_groups": [(await api.port(net["id"]))["security_groups"][0]],
+        },
+        400,
+    )
     assert reply.error == "PortSecurityAndIPRequiredForSecurityGroups"
     default = (await api.port(net["id"]))["security_groups"][0]
     bare = await api.port(net["id"], fixed_ips=[], security_groups=[default])
@@ -357,57 +474,116 @@ async def test_disabling_port_security_needs_no_groups_and_no_pairs(api, net):
     path = f"/v2.0/ports/{port['id']}"
     reply = await api.call("PUT", path, {"port": {"port_security_enabled": False}})
     assert reply.status == 409 and reply.error == "PortSecurityPortHasSecurityGroup"
-    off = (await api.ok("PUT", path, {"port": {"port_security_enabled": False,
-                                               "security_groups": []}}))["port"]
+    off = (
+        await api.ok("PUT", path, {"port": {"port_security_enabled": False, "security_groups": []}})
+    )["port"]
     assert off["port_security_enabled"] is False
-    reply = await api.call("PUT", path, {"port": {"allowed_address_pairs": [
-        {"ip_address": "10.0.0.99"}]}})
+    reply = await api.call(
+        "PUT", path, {"port": {"allowed_address_pairs": [{"ip_address": "10.0.0.99"}]}}
+    )
     assert reply.status == 409 and reply.error == "AddressPairAndPortSecurityRequired"
 
 
 async def test_allowed_address_pairs(api, net):
     """Pairs default their MAC to the port's; duplicates and too many are 400."""
-    port = await api.port(net["id"], allowed_address_pairs=[
-        {"ip_address": "10.0.0.99"}, {"ip_address": "192.168.0.0/24",
-                                      "mac_address": "FA:16:3E:00:00:AA"}])
+    port = await api.port(
+        net["id"],
+        allowed_address_pairs=[
+            {"ip_address": "10.0.0.99"},
+            {"ip_address": "192.168.0.0/24", "mac_address": "FA:16:3E:00:00:AA"},
+        ],
+    )
     assert port["allowed_address_pairs"] == [
         {"ip_address": "10.0.0.99", "mac_address": port["mac_address"]},
-        {"ip_address": "192.168.0.0/24", "mac_address": "fa:16:3e:00:00:aa"}]
-    reply = await _post(api, {"network_id": net["id"], "allowed_address_pairs": [
-        {"ip_address": "10.0.0.99"}, {"ip_address": "10.0.0.99"}]}, 400)
+        {"ip_address": "192.168.0.0/24", "mac_address": "fa:16:3e:00:00:aa"},
+    ]
+    reply = await _post(
+        api,
+        {
+            "network_id": net["id"],
+            "allowed_address_pairs": [{"ip_address": "10.0.0.99"}, {"ip_address": "10.0.0.99"}],
+        },
+        400,
+    )
     assert reply.error == "DuplicateAddressPairInRequest"
-    reply = await _post(api, {"network_id": net["id"], "allowed_address_pairs": [
-        {"ip_address": f"10.1.0.{i}"} for i in range(11)]}, 400)
+    reply = await _post(
+        api,
+        {
+            "network_id": net["id"],
+            "allowed_address_pairs": [{"ip_address": f"10.1.0.{i}"} for i in range(11)],
+        },
+        400,
+    )
     assert reply.error == "AllowedAddressPairExhausted"
-    reply = await _post(api, {"network_id": net["id"], "port_security_enabled": False,
-                              "allowed_address_pairs": [{"ip_address": "10.0.0.9"}]}, 409)
+    reply = await _post(
+        api,
+        {
+            "network_id": net["id"],
+            "port_security_enabled": False,
+            "allowed_address_pairs": [{"ip_address": "10.0.0.9"}],
+        },
+        409,
+    )
     assert reply.error == "AddressPairAndPortSecurityRequired"
-    reply = await _post(api, {"network_id": net["id"], "allowed_address_pairs": [
-        {"mac_address": "fa:16:3e:00:00:aa"}]}, 400)
+    reply = await _post(
+        api,
+        {"network_id": net["id"], "allowed_address_pairs": [{"mac_address": "fa:16:3e:00:00:aa"}]},
+        400,
+    )
     assert reply.error == "HTTPBadRequest"
 
 
 async def test_extra_dhcp_opts(api, net):
     """DHCP options default to IPv4, are unique per name/version; null on update deletes."""
-    port = await api.port(net["id"], extra_dhcp_opts=[
-        {"opt_name": "tftp-server", "opt_value": "10.0.0.9"},
-        {"opt_name": "tftp-server", "opt_value": "fd00::9", "ip_version": 6}])
+    port = await api.port(
+        net["id"],
+        extra_dhcp_opts=[
+            {"opt_name": "tftp-server", "opt_value": "10.0.0.9"},
+            {"opt_name": "tftp-server", "opt_value": "fd00::9", "ip_version": 6},
+        ],
+    )
     assert port["extra_dhcp_opts"] == [
         {"opt_name": "tftp-server", "opt_value": "10.0.0.9", "ip_version": 4},
-        {"opt_name": "tftp-server", "opt_value": "fd00::9", "ip_version": 6}]
+        {"opt_name": "tftp-server", "opt_value": "fd00::9", "ip_version": 6},
+    ]
     path = f"/v2.0/ports/{port['id']}"
-    updated = (await api.ok("PUT", path, {"port": {"extra_dhcp_opts": [
-        {"opt_name": "tftp-server", "opt_value": None, "ip_version": 6},
-        {"opt_name": "bootfile-name", "opt_value": "pxelinux.0"}]}}))["port"]
-    assert sorted(o["opt_name"] for o in updated["extra_dhcp_opts"]) == ["bootfile-name",
-                                                                         "tftp-server"]
+    updated = (
+        await api.ok(
+            "PUT",
+            path,
+            {
+                "port": {
+                    "extra_dhcp_opts": [
+                        {"opt_name": "tftp-server", "opt_value": None, "ip_version": 6},
+                        {"opt_name": "bootfile-name", "opt_value": "pxelinux.0"},
+                    ]
+                }
+            },
+        )
+    )["port"]
+    assert sorted(o["opt_name"] for o in updated["extra_dhcp_opts"]) == [
+        "bootfile-name",
+        "tftp-server",
+    ]
     assert all(o["ip_version"] == 4 for o in updated["extra_dhcp_opts"])
-    reply = await _post(api, {"network_id": net["id"], "extra_dhcp_opts": [
-        {"opt_name": "a", "opt_value": "1"}, {"opt_name": "a", "opt_value": "2"}]}, 400)
+    reply = await _post(
+        api,
+        {
+            "network_id": net["id"],
+            "extra_dhcp_opts": [
+                {"opt_name": "a", "opt_value": "1"},
+                {"opt_name": "a", "opt_value": "2"},
+            ],
+        },
+        400,
+    )
     assert reply.error == "HTTPBadRequest"
-    for bad in ([{"opt_name": "", "opt_value": "1"}], [{"opt_value": "1"}],
-                [{"opt_name": "a", "opt_value": "1", "ip_version": 5}],
-                [{"opt_name": "a", "opt_value": None}]):
+    for bad in (
+        [{"opt_name": "", "opt_value": "1"}],
+        [{"opt_value": "1"}],
+        [{"opt_name": "a", "opt_value": "1", "ip_version": 5}],
+        [{"opt_name": "a", "opt_value": None}],
+    ):
         reply = await _post(api, {"network_id": net["id"], "extra_dhcp_opts": bad}, 400)
         assert reply.error == "HTTPBadRequest", bad
 
@@ -424,8 +600,11 @@ async def test_binding_to_a_registered_node(api, net):
     await api.node("node1", "192.0.2.11")
     port = await api.port(net["id"], **{"binding:host_id": "node1"})
     assert port["binding:vif_type"] == "ovs" and port["status"] == "DOWN"
-    assert port["binding:vif_details"] == {"port_filter": True, "ovs_hybrid_plug": False,
-                                           "bridge_name": "br-int"}
+    assert port["binding:vif_details"] == {
+        "port_filter": True,
+        "ovs_hybrid_plug": False,
+        "bridge_name": "br-int",
+    }
 
 
 async def test_binding_failed_until_the_node_registers(api, net):
@@ -442,11 +621,11 @@ async def test_binding_failed_until_the_node_registers(api, net):
 async def test_non_normal_vnic_type_fails_binding(api, net):
     """Only vnic_type normal can be bound by alcor."""
     await api.node("node1", "192.0.2.11")
-    port = await api.port(net["id"], **{"binding:host_id": "node1",
-                                        "binding:vnic_type": "direct"})
+    port = await api.port(net["id"], **{"binding:host_id": "node1", "binding:vnic_type": "direct"})
     assert port["binding:vif_type"] == "binding_failed"
-    fixed = (await api.ok("PUT", f"/v2.0/ports/{port['id']}", {"port": {
-        "binding:vnic_type": "normal"}}))["port"]
+    fixed = (
+        await api.ok("PUT", f"/v2.0/ports/{port['id']}", {"port": {"binding:vnic_type": "normal"}})
+    )["port"]
     assert fixed["binding:vif_type"] == "ovs"
 
 
@@ -474,8 +653,11 @@ async def test_binding_profile_is_an_object_up_to_4k(api, net):
 async def test_read_only_port_attributes(api, net):
     """status, vif_type and network_id cannot be written."""
     port = await api.port(net["id"])
-    for attr, value in (("status", "ACTIVE"), ("binding:vif_type", "ovs"),
-                        ("network_id", net["id"])):
+    for attr, value in (
+        ("status", "ACTIVE"),
+        ("binding:vif_type", "ovs"),
+        ("network_id", net["id"]),
+    ):
         reply = await api.call("PUT", f"/v2.0/ports/{port['id']}", {"port": {attr: value}})
         assert reply.status == 400 and reply.message == f"Cannot update read-only attribute {attr}"
     reply = await _post(api, {"network_id": net["id"], "status": "ACTIVE"}, 400)
@@ -502,24 +684,31 @@ async def test_bulk_ports_are_created_in_order(api, net):
 async def test_bulk_failure_creates_nothing_and_releases_ips_and_macs(api, net):
     """A failing bulk item (Appendix A) rolls back every item's IPs and MACs."""
     taken = await api.port(net["id"], mac_address="fa:16:3e:4c:2a:01")
-    body = {"ports": [{"network_id": net["id"], "name": "a",
-                       "mac_address": "fa:16:3e:00:00:0a", "fixed_ips": [
-                           {"ip_address": "10.0.0.50"}]},
-                      {"network_id": net["id"], "mac_address": "fa:16:3e:4c:2a:01"}]}
+    body = {
+        "ports": [
+            {
+                "network_id": net["id"],
+                "name": "a",
+                "mac_address": "fa:16:3e:00:00:0a",
+                "fixed_ips": [{"ip_address": "10.0.0.50"}],
+            },
+            {"network_id": net["id"], "mac_address": "fa:16:3e:4c:2a:01"},
+        ]
+    }
     reply = await api.call("POST", "/v2.0/ports", body)
     assert reply.status == 409 and reply.error == "MacAddressInUse"
     ports = (await api.get("/v2.0/ports"))["ports"]
     assert [p["id"] for p in ports] == [taken["id"]]
-    again = await api.port(net["id"], mac_address="fa:16:3e:00:00:0a",
-                           fixed_ips=[{"ip_address": "10.0.0.50"}])
+    again = await api.port(
+        net["id"], mac_address="fa:16:3e:00:00:0a", fixed_ips=[{"ip_address": "10.0.0.50"}]
+    )
     assert _ips(again) == ["10.0.0.50"]
     assert _ips(await api.port(net["id"])) == ["10.0.0.3"]
 
 
 async def test_bulk_items_conflict_with_each_other(api, net):
     """The same fixed IP or MAC in two items of one bulk → 409, nothing created."""
-    for item in ({"fixed_ips": [{"ip_address": "10.0.0.9"}]},
-                 {"mac_address": "fa:16:3e:00:00:01"}):
+    for item in ({"fixed_ips": [{"ip_address": "10.0.0.9"}]}, {"mac_address": "fa:16:3e:00:00:01"}):
         body = {"ports": [{"network_id": net["id"], **item}, {"network_id": net["id"], **item}]}
         reply = await api.call("POST", "/v2.0/ports", body)
         assert reply.status == 409, reply.body
@@ -539,8 +728,9 @@ async def test_bulk_size_limits(make_api):
     api = await make_api(**{"api.max_bulk_items": 3})
     net = await api.network()
     for count in (0, 4):
-        reply = await api.call("POST", "/v2.0/ports", {"ports": [
-            {"network_id": net["id"]} for _ in range(count)]})
+        reply = await api.call(
+            "POST", "/v2.0/ports", {"ports": [{"network_id": net["id"]} for _ in range(count)]}
+        )
         assert reply.status == 400, count
     await api.ok("POST", "/v2.0/ports", {"ports": [{"network_id": net["id"]}] * 3}, 201)
 
@@ -553,8 +743,12 @@ async def test_native_bulk_update_is_all_or_nothing(api, net):
     body = {"ports": [{"id": a["id"], "name": "a2"}, {"id": b["id"], "name": "b2"}]}
     updated = (await api.ok("PUT", path, body))["ports"]
     assert [p["name"] for p in updated] == ["a2", "b2"]
-    body = {"ports": [{"id": a["id"], "name": "a3"},
-                      {"id": b["id"], "fixed_ips": [{"ip_address": _ips(a)[0]}]}]}
+    body = {
+        "ports": [
+            {"id": a["id"], "name": "a3"},
+            {"id": b["id"], "fixed_ips": [{"ip_address": _ips(a)[0]}]},
+        ]
+    }
     reply = await api.call("PUT", path, body)
     assert reply.status == 409 and reply.error == "IpAddressAlreadyAllocated"
     assert (await api.get(f"/v2.0/ports/{a['id']}"))["port"]["name"] == "a2"
@@ -572,8 +766,15 @@ async def test_deleting_a_port_releases_it_from_its_node(api, net):
     await api.ok("DELETE", f"/nodes/{node['node_id']}", status=204)
 
 
-@pytest.mark.parametrize("attrs", [{"admin_state_up": "maybe"}, {"device_id": 5},
-                                   {"binding:vnic_type": "fast"}, {"security_groups": "x"}])
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        {"admin_state_up": "maybe"},
+        {"device_id": 5},
+        {"binding:vnic_type": "fast"},
+        {"security_groups": "x"},
+    ],
+)
 async def test_port_type_errors_are_400(api, net, attrs):
     """Wrong types on ports are 400 HTTPBadRequest naming the attribute."""
     reply = await _post(api, {"network_id": net["id"], **attrs}, 400)
@@ -584,13 +785,27 @@ async def test_port_put_without_changes_bumps_nothing_and_if_match_applies(api, 
     """Re-sending a port's own values changes nothing; If-Match guards PUT and DELETE."""
     port = await api.port(net["id"], name="p", allowed_address_pairs=[{"ip_address": "10.0.0.99"}])
     path = f"/v2.0/ports/{port['id']}"
-    same = (await api.ok("PUT", path, {"port": {
-        "name": "p", "admin_state_up": True, "fixed_ips": port["fixed_ips"],
-        "security_groups": port["security_groups"], "mac_address": port["mac_address"],
-        "allowed_address_pairs": port["allowed_address_pairs"], "device_owner": ""}}))["port"]
+    same = (
+        await api.ok(
+            "PUT",
+            path,
+            {
+                "port": {
+                    "name": "p",
+                    "admin_state_up": True,
+                    "fixed_ips": port["fixed_ips"],
+                    "security_groups": port["security_groups"],
+                    "mac_address": port["mac_address"],
+                    "allowed_address_pairs": port["allowed_address_pairs"],
+                    "device_owner": "",
+                }
+            },
+        )
+    )["port"]
     assert same["revision_number"] == 1 and same["updated_at"] == port["updated_at"]
-    reply = await api.call("PUT", path, {"port": {"name": "q"}},
-                           headers={"If-Match": "revision_number=0"})
+    reply = await api.call(
+        "PUT", path, {"port": {"name": "q"}}, headers={"If-Match": "revision_number=0"}
+    )
     assert reply.status == 412 and reply.error == "RevisionNumberConstraintFailed"
     reply = await api.call("DELETE", path, headers={"If-Match": "revision_number=3"})
     assert reply.status == 412
@@ -599,8 +814,7 @@ async def test_port_put_without_changes_bumps_nothing_and_if_match_applies(api, 
 
 async def test_security_groups_of_another_project_are_not_found(api):
     """A member cannot attach another project's security group to its port (404)."""
-    other_sg = (await api.as_("p1").port((await api.as_("p1").network())["id"],
-                                         fixed_ips=[]))
+    other_sg = await api.as_("p1").port((await api.as_("p1").network())["id"], fixed_ips=[])
     p1_net = await api.as_("p1").network()
     await api.as_("p1").subnet(p1_net["id"], "10.0.0.0/24")
     p1_group = (await api.as_("p1").port(p1_net["id"]))["security_groups"][0]
@@ -608,8 +822,9 @@ async def test_security_groups_of_another_project_are_not_found(api):
     p2 = api.as_("p2")
     net = await p2.network()
     await p2.subnet(net["id"], "10.0.0.0/24")
-    reply = await p2.call("POST", "/v2.0/ports", {"port": {"network_id": net["id"],
-                                                         "security_groups": [p1_group]}})
+    reply = await p2.call(
+        "POST", "/v2.0/ports", {"port": {"network_id": net["id"], "security_groups": [p1_group]}}
+    )
     assert reply.status == 404 and reply.error == "SecurityGroupNotFound"
 
 
@@ -617,9 +832,17 @@ async def test_mac_generation_failure_when_the_prefix_space_is_full(make_api):
     """With every MAC of a 5-octet prefix taken, a generated MAC → 503 MacAddressGenerationFailure."""
     api = await make_api(**{"port.mac_prefix": "fa:16:3e:00:01"})
     net = await api.network()
-    await api.ok("POST", "/v2.0/ports", {"ports": [
-        {"network_id": net["id"], "mac_address": f"fa:16:3e:00:01:{i:02x}"} for i in range(256)]},
-        201)
+    await api.ok(
+        "POST",
+        "/v2.0/ports",
+        {
+            "ports": [
+                {"network_id": net["id"], "mac_address": f"fa:16:3e:00:01:{i:02x}"}
+                for i in range(256)
+            ]
+        },
+        201,
+    )
     reply = await api.call("POST", "/v2.0/ports", {"port": {"network_id": net["id"]}})
     assert reply.status == 503 and reply.error == "MacAddressGenerationFailure"
     assert reply.message == f"Unable to generate unique mac on network {net['id']}."
@@ -629,8 +852,9 @@ async def test_groups_on_a_port_without_addresses(api):
     """A port of a network without subnets takes and drops groups; each change bumps it."""
     net = await api.network()
     port = await api.port(net["id"])
-    group = (await api.ok("POST", "/v2.0/security-groups",
-                          {"security_group": {"name": "web"}}, 201))["security_group"]
+    group = (
+        await api.ok("POST", "/v2.0/security-groups", {"security_group": {"name": "web"}}, 201)
+    )["security_group"]
     path = f"/v2.0/ports/{port['id']}"
     added = (await api.ok("PUT", path, {"port": {"security_groups": [group["id"]]}}))["port"]
     assert added["security_groups"] == [group["id"]]
@@ -645,8 +869,12 @@ async def test_groups_on_a_port_without_addresses(api):
 async def test_ports_are_tagged_during_bulk_creation(api, net):
     """tag-ports-during-bulk-creation: each bulk item keeps its own tags (none: [])."""
     tags = [["tag-1", "tag-2", "tag-3"], ["tag-1", "tag-3"], []]
-    body = {"ports": [{"port": {"network_id": net["id"], "name": str(i), "tags": t}}
-                      for i, t in enumerate(tags)]}
+    body = {
+        "ports": [
+            {"port": {"network_id": net["id"], "name": str(i), "tags": t}}
+            for i, t in enumerate(tags)
+        ]
+    }
     created = (await api.ok("POST", "/v2.0/ports", body, 201))["ports"]
     assert [p["tags"] for p in created] == tags
     shown = await api.get(f"/v2.0/ports/{created[0]['id']}")

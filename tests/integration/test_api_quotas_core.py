@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-DEFAULTS = {"network": 100, "subnet": 100, "port": 500, "router": 10, "floatingip": 50,
-            "security_group": 10, "security_group_rule": 100}
+DEFAULTS = {
+    "network": 100,
+    "subnet": 100,
+    "port": 500,
+    "router": 10,
+    "floatingip": 50,
+    "security_group": 10,
+    "security_group_rule": 100,
+}
 
 
 async def test_quota_documents(api):
@@ -29,8 +36,16 @@ async def test_update_show_list_and_reset_overrides(api):
     await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"network": "5"}})
     assert (await api.get("/v2.0/quotas/p1"))["quota"]["port"] == 1000
     listed = (await api.get("/v2.0/quotas"))["quotas"]
-    assert listed == [{**DEFAULTS, "port": 1000, "router": -1, "network": 5,
-                       "project_id": "p1", "tenant_id": "p1"}]
+    assert listed == [
+        {
+            **DEFAULTS,
+            "port": 1000,
+            "router": -1,
+            "network": 5,
+            "project_id": "p1",
+            "tenant_id": "p1",
+        }
+    ]
     await api.ok("DELETE", "/v2.0/quotas/p1", status=204)
     assert await api.get("/v2.0/quotas/p1") == {"quota": DEFAULTS}
     reply = await api.call("DELETE", "/v2.0/quotas/p1")
@@ -52,9 +67,12 @@ async def test_quota_rights(api):
     member = api.as_("p1")
     assert (await member.get("/v2.0/quotas/p1"))["quota"] == DEFAULTS
     assert (await member.get("/v2.0/quotas/p1/details"))["quota"]["network"]["used"] == 0
-    for method, path, body in (("GET", "/v2.0/quotas/p2", None), ("GET", "/v2.0/quotas", None),
-                               ("PUT", "/v2.0/quotas/p1", {"quota": {"port": 1}}),
-                               ("DELETE", "/v2.0/quotas/p1", None)):
+    for method, path, body in (
+        ("GET", "/v2.0/quotas/p2", None),
+        ("GET", "/v2.0/quotas", None),
+        ("PUT", "/v2.0/quotas/p1", {"quota": {"port": 1}}),
+        ("DELETE", "/v2.0/quotas/p1", None),
+    ):
         reply = await member.call(method, path, body)
         assert reply.status == 403 and reply.error == "PolicyNotAuthorized", (method, path)
 
@@ -65,9 +83,13 @@ async def test_over_quota_on_create_creates_nothing(api):
     p1 = api.as_("p1")
     await p1.network()
     reply = await p1.call("POST", "/v2.0/networks", {"network": {}})
-    assert reply.status == 409 and reply.body == {"NeutronError": {
-        "type": "OverQuota", "message": "Quota exceeded for resources: ['network'].",
-        "detail": ""}}
+    assert reply.status == 409 and reply.body == {
+        "NeutronError": {
+            "type": "OverQuota",
+            "message": "Quota exceeded for resources: ['network'].",
+            "detail": "",
+        }
+    }
     assert len((await p1.get("/v2.0/networks"))["networks"]) == 1
     assert len((await api.as_("p2").get("/v2.0/networks"))["networks"]) == 0
     await api.as_("p2").network()  # other projects are not affected
@@ -92,8 +114,9 @@ async def test_zero_forbids_minus_one_is_unlimited_and_lowering_below_usage_is_a
     p1 = api.as_("p1")
     net = await p1.network()
     await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"subnet": 0, "network": 0}})
-    reply = await p1.call("POST", "/v2.0/subnets", {"subnet": {"network_id": net["id"],
-                                                               "cidr": "10.0.0.0/24"}})
+    reply = await p1.call(
+        "POST", "/v2.0/subnets", {"subnet": {"network_id": net["id"], "cidr": "10.0.0.0/24"}}
+    )
     assert reply.status == 409 and reply.message == "Quota exceeded for resources: ['subnet']."
     assert (await p1.get(f"/v2.0/networks/{net['id']}"))["network"]["id"] == net["id"]
     await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"subnet": -1}})
@@ -102,8 +125,9 @@ async def test_zero_forbids_minus_one_is_unlimited_and_lowering_below_usage_is_a
 
 async def test_implicit_default_security_group_is_never_refused(api):
     """With security_group quota 0 the project's default group is still created."""
-    await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"security_group": 0,
-                                                      "security_group_rule": 0}})
+    await api.ok(
+        "PUT", "/v2.0/quotas/p1", {"quota": {"security_group": 0, "security_group_rule": 0}}
+    )
     p1 = api.as_("p1")
     net = await p1.network()
     await p1.subnet(net["id"], "10.0.0.0/24")
@@ -136,17 +160,21 @@ async def test_quota_update_accepts_neutron_force_and_check_limit_flags(api):
     p1 = api.as_("p1")
     await p1.network()
     await p1.network()
-    body = await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"force": True, "network": 0,
-                                                             "check_limit": False}})
+    body = await api.ok(
+        "PUT", "/v2.0/quotas/p1", {"quota": {"force": True, "network": 0, "check_limit": False}}
+    )
     assert body == {"quota": {**DEFAULTS, "network": 0}}
-    reply = await api.call("PUT", "/v2.0/quotas/p1", {"quota": {"network": 1,
-                                                                "check_limit": True}})
+    reply = await api.call("PUT", "/v2.0/quotas/p1", {"quota": {"network": 1, "check_limit": True}})
     assert reply.status == 400 and reply.error == "HTTPBadRequest"
-    assert reply.message == ("Quota limit 1 for network must be greater than or equal to "
-                             "already used 2")
+    assert reply.message == (
+        "Quota limit 1 for network must be greater than or equal to already used 2"
+    )
     assert (await api.get("/v2.0/quotas/p1"))["quota"]["network"] == 0
-    for quota in ({"network": 2, "check_limit": True}, {"network": -1, "check_limit": True},
-                  {"network": 1, "check_limit": True, "force": True}):
+    for quota in (
+        {"network": 2, "check_limit": True},
+        {"network": -1, "check_limit": True},
+        {"network": 1, "check_limit": True, "force": True},
+    ):
         await api.ok("PUT", "/v2.0/quotas/p1", {"quota": quota})
     for quota in ({"force": "maybe", "port": 1}, {"port": 2**31}):
         reply = await api.call("PUT", "/v2.0/quotas/p1", {"quota": quota})
@@ -161,8 +189,9 @@ async def test_first_group_is_checked_before_the_default_group_is_created(api):
     await api.ok("POST", "/v2.0/security-groups", body, 201)
     reply = await api.call("POST", "/v2.0/security-groups", body)
     assert reply.status == 409 and reply.error == "OverQuota"
-    names = {g["name"] for g in (await api.get("/v2.0/security-groups?project_id=p1"))
-             ["security_groups"]}
+    names = {
+        g["name"] for g in (await api.get("/v2.0/security-groups?project_id=p1"))["security_groups"]
+    }
     assert names == {"default", "web"}
 
 
@@ -174,7 +203,8 @@ async def test_a_new_groups_egress_rules_need_rule_quota(api):
     reply = await p1.call("POST", "/v2.0/security-groups", {"security_group": {"name": "a"}})
     assert reply.status == 409 and reply.error == "OverQuota"
     assert reply.message == "Quota exceeded for resources: ['security_group_rule']."
-    assert [g["name"] for g in (await p1.get("/v2.0/security-groups"))["security_groups"]] \
-        == ["default"]
+    assert [g["name"] for g in (await p1.get("/v2.0/security-groups"))["security_groups"]] == [
+        "default"
+    ]
     await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"security_group_rule": 6}})
     await p1.ok("POST", "/v2.0/security-groups", {"security_group": {"name": "a"}}, 201)

@@ -14,17 +14,45 @@ async def _error(api, body, status=400):
 async def test_ipv4_subnet_defaults(api):
     """A /24 gets .1 as gateway and the rest of the hosts as its one pool (§4.3)."""
     net = await api.network()
-    reply = await api.call("POST", "/v2.0/subnets", {"subnet": {
-        "network_id": net["id"], "name": "sub1", "ip_version": 4, "cidr": "10.0.1.0/24",
-        "dns_nameservers": ["10.0.0.53"],
-        "host_routes": [{"destination": "192.168.0.0/24", "nexthop": "10.0.1.254"}]}})
+    reply = await api.call(
+        "POST",
+        "/v2.0/subnets",
+        {
+            "subnet": {
+                "network_id": net["id"],
+                "name": "sub1",
+                "ip_version": 4,
+                "cidr": "10.0.1.0/24",
+                "dns_nameservers": ["10.0.0.53"],
+                "host_routes": [{"destination": "192.168.0.0/24", "nexthop": "10.0.1.254"}],
+            }
+        },
+    )
     assert reply.status == 201
     subnet = reply.body["subnet"]
     assert set(subnet) == {
-        "id", "name", "description", "network_id", "project_id", "tenant_id", "ip_version",
-        "cidr", "gateway_ip", "allocation_pools", "dns_nameservers", "host_routes",
-        "enable_dhcp", "ipv6_address_mode", "ipv6_ra_mode", "subnetpool_id",
-        "attached_router_id", "tags", "revision_number", "created_at", "updated_at"}
+        "id",
+        "name",
+        "description",
+        "network_id",
+        "project_id",
+        "tenant_id",
+        "ip_version",
+        "cidr",
+        "gateway_ip",
+        "allocation_pools",
+        "dns_nameservers",
+        "host_routes",
+        "enable_dhcp",
+        "ipv6_address_mode",
+        "ipv6_ra_mode",
+        "subnetpool_id",
+        "attached_router_id",
+        "tags",
+        "revision_number",
+        "created_at",
+        "updated_at",
+    }
     assert subnet["gateway_ip"] == "10.0.1.1"
     assert subnet["allocation_pools"] == [{"start": "10.0.1.2", "end": "10.0.1.254"}]
     assert subnet["dns_nameservers"] == ["10.0.0.53"]
@@ -37,11 +65,13 @@ async def test_ipv4_subnet_defaults(api):
 async def test_ipv6_slaac_subnet_defaults(api):
     """A slaac /64 gets ::1 as gateway and a pool to the top of the /64, sized exactly."""
     net = await api.network()
-    subnet = await api.subnet(net["id"], "fd00:1::/64", ip_version=6,
-                              ipv6_address_mode="slaac", ipv6_ra_mode="slaac")
+    subnet = await api.subnet(
+        net["id"], "fd00:1::/64", ip_version=6, ipv6_address_mode="slaac", ipv6_ra_mode="slaac"
+    )
     assert subnet["gateway_ip"] == "fd00:1::1"
-    assert subnet["allocation_pools"] == [{"start": "fd00:1::2",
-                                           "end": "fd00:1::ffff:ffff:ffff:ffff"}]
+    assert subnet["allocation_pools"] == [
+        {"start": "fd00:1::2", "end": "fd00:1::ffff:ffff:ffff:ffff"}
+    ]
     assert subnet["ip_version"] == 6
 
 
@@ -59,9 +89,14 @@ async def test_cidr_with_host_bits_is_refused_with_the_recommendation(api):
     """Host bits set → 400 naming the recommended cidr (§4.3 example)."""
     net = await api.network()
     reply = await _error(api, {"network_id": net["id"], "ip_version": 4, "cidr": "10.0.1.5/24"})
-    assert reply.body == {"NeutronError": {
-        "type": "HTTPBadRequest", "message": "Invalid input for cidr. Reason: '10.0.1.5/24' isn't "
-        "a recognized IP subnet cidr, '10.0.1.0/24' is recommended.", "detail": ""}}
+    assert reply.body == {
+        "NeutronError": {
+            "type": "HTTPBadRequest",
+            "message": "Invalid input for cidr. Reason: '10.0.1.5/24' isn't "
+            "a recognized IP subnet cidr, '10.0.1.0/24' is recommended.",
+            "detail": "",
+        }
+    }
 
 
 @pytest.mark.parametrize("cidr", ["10.0.0.0/31", "10.0.0.0/32", "fd00::/127", "fd00::/128"])
@@ -83,8 +118,11 @@ async def test_overlapping_subnets_in_one_network_are_refused(api):
 
 async def test_subnet_on_unknown_network_is_404(api):
     """network_id must name a visible network."""
-    reply = await _error(api, {"network_id": "11111111-1111-4111-8111-111111111111",
-                               "cidr": "10.0.0.0/24"}, status=404)
+    reply = await _error(
+        api,
+        {"network_id": "11111111-1111-4111-8111-111111111111", "cidr": "10.0.0.0/24"},
+        status=404,
+    )
     assert reply.error == "NetworkNotFound"
 
 
@@ -97,11 +135,14 @@ async def test_gateway_rules(api):
     high = await api.subnet(net["id"], "10.2.0.0/24", gateway_ip="10.2.0.254")
     assert high["allocation_pools"] == [{"start": "10.2.0.1", "end": "10.2.0.253"}]
     middle = await api.subnet(net["id"], "10.3.0.0/24", gateway_ip="10.3.0.100")
-    assert middle["allocation_pools"] == [{"start": "10.3.0.1", "end": "10.3.0.99"},
-                                          {"start": "10.3.0.101", "end": "10.3.0.254"}]
+    assert middle["allocation_pools"] == [
+        {"start": "10.3.0.1", "end": "10.3.0.99"},
+        {"start": "10.3.0.101", "end": "10.3.0.254"},
+    ]
     for gw in ("10.4.0.0", "10.4.0.255", "10.5.0.1", "fd00::1"):
-        reply = await _error(api, {"network_id": net["id"], "cidr": "10.4.0.0/24",
-                                   "gateway_ip": gw})
+        reply = await _error(
+            api, {"network_id": net["id"], "cidr": "10.4.0.0/24", "gateway_ip": gw}
+        )
         assert reply.error == "InvalidInput", gw
     v6 = await api.subnet(net["id"], "fd00:9::/64", gateway_ip="fe80::1")
     assert v6["gateway_ip"] == "fe80::1"
@@ -110,9 +151,15 @@ async def test_gateway_rules(api):
 async def test_gateway_inside_a_pool_is_409(api):
     """Explicit pools that contain the gateway → 409 GatewayConflictWithAllocationPools."""
     net = await api.network()
-    reply = await _error(api, {"network_id": net["id"], "cidr": "10.0.0.0/24",
-                               "allocation_pools": [{"start": "10.0.0.1", "end": "10.0.0.10"}]},
-                         status=409)
+    reply = await _error(
+        api,
+        {
+            "network_id": net["id"],
+            "cidr": "10.0.0.0/24",
+            "allocation_pools": [{"start": "10.0.0.1", "end": "10.0.0.10"}],
+        },
+        status=409,
+    )
     assert reply.error == "GatewayConflictWithAllocationPools"
 
 
@@ -120,24 +167,39 @@ async def test_allocation_pool_errors(api):
     """Pools: start>end or mixed versions → 400, outside → 400, overlap → 409."""
     net = await api.network()
     base = {"network_id": net["id"], "cidr": "10.0.0.0/24"}
-    reply = await _error(api, {**base, "allocation_pools": [{"start": "10.0.0.9",
-                                                              "end": "10.0.0.5"}]})
+    reply = await _error(
+        api, {**base, "allocation_pools": [{"start": "10.0.0.9", "end": "10.0.0.5"}]}
+    )
     assert reply.error == "InvalidAllocationPool"
     assert reply.message == "The allocation pool 10.0.0.9-10.0.0.5 is not valid."
-    reply = await _error(api, {**base, "allocation_pools": [{"start": "10.0.0.5",
-                                                              "end": "fd00::5"}]})
+    reply = await _error(
+        api, {**base, "allocation_pools": [{"start": "10.0.0.5", "end": "fd00::5"}]}
+    )
     assert reply.error == "InvalidAllocationPool"
-    for pool in ({"start": "10.0.0.0", "end": "10.0.0.5"}, {"start": "10.0.0.250",
-                                                             "end": "10.0.0.255"},
-                 {"start": "10.0.1.1", "end": "10.0.1.5"}):
+    for pool in (
+        {"start": "10.0.0.0", "end": "10.0.0.5"},
+        {"start": "10.0.0.250", "end": "10.0.0.255"},
+        {"start": "10.0.1.1", "end": "10.0.1.5"},
+    ):
         reply = await _error(api, {**base, "allocation_pools": [pool]})
         assert reply.error == "OutOfBoundsAllocationPool", pool
-    reply = await _error(api, {**base, "allocation_pools": [
-        {"start": "10.0.0.2", "end": "10.0.0.20"}, {"start": "10.0.0.20", "end": "10.0.0.30"}]},
-        status=409)
+    reply = await _error(
+        api,
+        {
+            **base,
+            "allocation_pools": [
+                {"start": "10.0.0.2", "end": "10.0.0.20"},
+                {"start": "10.0.0.20", "end": "10.0.0.30"},
+            ],
+        },
+        status=409,
+    )
     assert reply.error == "OverlappingAllocationPools"
-    reply = await _error(api, {**base, "allocation_pools": [
-        {"start": "10.0.0.2", "end": "10.0.0.20"}] * 2}, status=409)
+    reply = await _error(
+        api,
+        {**base, "allocation_pools": [{"start": "10.0.0.2", "end": "10.0.0.20"}] * 2},
+        status=409,
+    )
     assert reply.error == "OverlappingAllocationPools"
     reply = await _error(api, {**base, "allocation_pools": [{"start": "10.0.0.2"}]})
     assert reply.error == "HTTPBadRequest"
@@ -152,11 +214,13 @@ async def test_dns_and_host_route_limits(api):
     routes = [{"destination": f"192.168.{i}.0/24", "nexthop": "10.0.0.9"} for i in range(21)]
     reply = await _error(api, {**base, "host_routes": routes})
     assert reply.error == "HostRoutesExhausted"
-    reply = await _error(api, {**base, "host_routes": [{"destination": "fd00::/64",
-                                                        "nexthop": "10.0.0.9"}]})
+    reply = await _error(
+        api, {**base, "host_routes": [{"destination": "fd00::/64", "nexthop": "10.0.0.9"}]}
+    )
     assert reply.error == "InvalidInput"
-    reply = await _error(api, {**base, "host_routes": [{"destination": "192.168.0.1/24",
-                                                        "nexthop": "10.0.0.9"}]})
+    reply = await _error(
+        api, {**base, "host_routes": [{"destination": "192.168.0.1/24", "nexthop": "10.0.0.9"}]}
+    )
     assert reply.error == "HTTPBadRequest"
     reply = await _error(api, {**base, "dns_nameservers": ["10.0.0.53", "10.0.0.53"]})
     assert reply.error == "HTTPBadRequest"
@@ -164,15 +228,20 @@ async def test_dns_and_host_route_limits(api):
     assert subnet["dns_nameservers"] == ["10.0.0.9", "10.0.0.3"]
 
 
-@pytest.mark.parametrize("attrs, error", [
-    ({"cidr": "10.0.0.0/24", "ipv6_address_mode": "slaac"}, "InvalidInput"),
-    ({"cidr": "fd00::/64", "ipv6_address_mode": "slaac", "ipv6_ra_mode": "dhcpv6-stateful"},
-     "InvalidInput"),
-    ({"cidr": "fd00::/80", "ipv6_address_mode": "slaac"}, "InvalidInput"),
-    ({"cidr": "fd00::/80", "ipv6_ra_mode": "dhcpv6-stateless"}, "InvalidInput"),
-    ({"cidr": "fd00::/64", "ipv6_address_mode": "slaac", "enable_dhcp": False}, "InvalidInput"),
-    ({"cidr": "fd00::/64", "ipv6_address_mode": "eui"}, "HTTPBadRequest"),
-])
+@pytest.mark.parametrize(
+    "attrs, error",
+    [
+        ({"cidr": "10.0.0.0/24", "ipv6_address_mode": "slaac"}, "InvalidInput"),
+        (
+            {"cidr": "fd00::/64", "ipv6_address_mode": "slaac", "ipv6_ra_mode": "dhcpv6-stateful"},
+            "InvalidInput",
+        ),
+        ({"cidr": "fd00::/80", "ipv6_address_mode": "slaac"}, "InvalidInput"),
+        ({"cidr": "fd00::/80", "ipv6_ra_mode": "dhcpv6-stateless"}, "InvalidInput"),
+        ({"cidr": "fd00::/64", "ipv6_address_mode": "slaac", "enable_dhcp": False}, "InvalidInput"),
+        ({"cidr": "fd00::/64", "ipv6_address_mode": "eui"}, "HTTPBadRequest"),
+    ],
+)
 async def test_ipv6_mode_and_subnetpool_rules(api, attrs, error):
     """IPv6 modes only on IPv6, equal when both set, /64 for auto modes."""
     net = await api.network()
@@ -183,8 +252,13 @@ async def test_ipv6_mode_and_subnetpool_rules(api, attrs, error):
 async def test_stateful_ipv6_on_a_non_64_and_empty_subnetpool_are_fine(api):
     """dhcpv6-stateful works on any prefix; subnetpool_id "" or null is accepted as null."""
     net = await api.network()
-    s = await api.subnet(net["id"], "fd00:5::/80", ipv6_address_mode="dhcpv6-stateful",
-                         ipv6_ra_mode="dhcpv6-stateful", subnetpool_id="")
+    s = await api.subnet(
+        net["id"],
+        "fd00:5::/80",
+        ipv6_address_mode="dhcpv6-stateful",
+        ipv6_ra_mode="dhcpv6-stateful",
+        subnetpool_id="",
+    )
     assert s["subnetpool_id"] is None and s["ipv6_address_mode"] == "dhcpv6-stateful"
 
 
@@ -193,16 +267,31 @@ async def test_update_subnet_fields_and_read_only_ones(api):
     net = await api.network()
     subnet = await api.subnet(net["id"], "10.0.0.0/24")
     path = f"/v2.0/subnets/{subnet['id']}"
-    updated = (await api.ok("PUT", path, {"subnet": {
-        "name": "s", "gateway_ip": "10.0.0.254", "dns_nameservers": ["1.1.1.1"],
-        "allocation_pools": [{"start": "10.0.0.10", "end": "10.0.0.20"}],
-        "enable_dhcp": False}}))["subnet"]
+    updated = (
+        await api.ok(
+            "PUT",
+            path,
+            {
+                "subnet": {
+                    "name": "s",
+                    "gateway_ip": "10.0.0.254",
+                    "dns_nameservers": ["1.1.1.1"],
+                    "allocation_pools": [{"start": "10.0.0.10", "end": "10.0.0.20"}],
+                    "enable_dhcp": False,
+                }
+            },
+        )
+    )["subnet"]
     assert updated["gateway_ip"] == "10.0.0.254" and updated["revision_number"] == 2
     assert updated["allocation_pools"] == [{"start": "10.0.0.10", "end": "10.0.0.20"}]
     port = await api.port(net["id"])
     assert port["fixed_ips"][0]["ip_address"] == "10.0.0.10"
-    for attr, value in (("cidr", "10.1.0.0/24"), ("network_id", net["id"]), ("ip_version", 4),
-                        ("ipv6_address_mode", None)):
+    for attr, value in (
+        ("cidr", "10.1.0.0/24"),
+        ("network_id", net["id"]),
+        ("ip_version", 4),
+        ("ipv6_address_mode", None),
+    ):
         reply = await api.call("PUT", path, {"subnet": {attr: value}})
         assert reply.status == 400 and reply.message == f"Cannot update read-only attribute {attr}"
     reply = await api.call("PUT", path, {"subnet": {"gateway_ip": "10.0.0.15"}})
@@ -215,9 +304,16 @@ async def test_gateway_update_to_an_allocated_address_is_409(api):
     subnet = await api.subnet(net["id"], "10.0.0.0/24")
     port = await api.port(net["id"], fixed_ips=[{"ip_address": "10.0.0.200"}])
     assert port["fixed_ips"][0]["ip_address"] == "10.0.0.200"
-    reply = await api.call("PUT", f"/v2.0/subnets/{subnet['id']}", {"subnet": {
-        "gateway_ip": "10.0.0.200",
-        "allocation_pools": [{"start": "10.0.0.2", "end": "10.0.0.100"}]}})
+    reply = await api.call(
+        "PUT",
+        f"/v2.0/subnets/{subnet['id']}",
+        {
+            "subnet": {
+                "gateway_ip": "10.0.0.200",
+                "allocation_pools": [{"start": "10.0.0.2", "end": "10.0.0.100"}],
+            }
+        },
+    )
     assert reply.status == 409 and reply.error == "IpAddressAlreadyAllocated"
 
 
@@ -226,10 +322,12 @@ async def test_shrinking_pools_keeps_existing_allocations(api):
     net = await api.network()
     subnet = await api.subnet(net["id"], "10.0.0.0/24")
     ports = [await api.port(net["id"]) for _ in range(3)]
-    assert [p["fixed_ips"][0]["ip_address"] for p in ports] == ["10.0.0.2", "10.0.0.3",
-                                                                 "10.0.0.4"]
-    await api.ok("PUT", f"/v2.0/subnets/{subnet['id']}", {"subnet": {"allocation_pools": [
-        {"start": "10.0.0.3", "end": "10.0.0.6"}]}})
+    assert [p["fixed_ips"][0]["ip_address"] for p in ports] == ["10.0.0.2", "10.0.0.3", "10.0.0.4"]
+    await api.ok(
+        "PUT",
+        f"/v2.0/subnets/{subnet['id']}",
+        {"subnet": {"allocation_pools": [{"start": "10.0.0.3", "end": "10.0.0.6"}]}},
+    )
     shown = (await api.get(f"/v2.0/ports/{ports[0]['id']}"))["port"]
     assert shown["fixed_ips"][0]["ip_address"] == "10.0.0.2"
     fresh = [(await api.port(net["id"]))["fixed_ips"][0]["ip_address"] for _ in range(2)]
@@ -245,8 +343,10 @@ async def test_delete_subnet_in_use_is_409(api):
     port = await api.port(net["id"])
     reply = await api.call("DELETE", f"/v2.0/subnets/{subnet['id']}")
     assert reply.status == 409 and reply.error == "SubnetInUse"
-    assert reply.message == (f"Unable to complete operation on subnet {subnet['id']}: One or "
-                             "more ports have an IP allocation from this subnet.")
+    assert reply.message == (
+        f"Unable to complete operation on subnet {subnet['id']}: One or "
+        "more ports have an IP allocation from this subnet."
+    )
     await api.ok("DELETE", f"/v2.0/ports/{port['id']}", status=204)
     await api.ok("DELETE", f"/v2.0/subnets/{subnet['id']}", status=204)
     reply = await api.call("DELETE", f"/v2.0/subnets/{subnet['id']}")
@@ -257,8 +357,7 @@ async def test_slaac_addresses_do_not_block_subnet_delete_and_are_removed(api):
     """Deleting a slaac subnet drops the ports' automatic addresses and bumps them."""
     net = await api.network()
     await api.subnet(net["id"], "10.0.0.0/24")
-    v6 = await api.subnet(net["id"], "fd00:1::/64", ipv6_address_mode="slaac",
-                          ipv6_ra_mode="slaac")
+    v6 = await api.subnet(net["id"], "fd00:1::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac")
     port = await api.port(net["id"])
     assert len(port["fixed_ips"]) == 2
     await api.ok("DELETE", f"/v2.0/subnets/{v6['id']}", status=204)
@@ -272,8 +371,7 @@ async def test_new_slaac_subnet_gives_existing_ports_eui64_addresses(api):
     net = await api.network()
     await api.subnet(net["id"], "10.0.0.0/24")
     port = await api.port(net["id"], mac_address="fa:16:3e:00:00:01")
-    v6 = await api.subnet(net["id"], "fd00:1::/64", ipv6_address_mode="slaac",
-                          ipv6_ra_mode="slaac")
+    v6 = await api.subnet(net["id"], "fd00:1::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac")
     after = (await api.get(f"/v2.0/ports/{port['id']}"))["port"]
     assert {"subnet_id": v6["id"], "ip_address": "fd00:1::f816:3eff:fe00:1"} in after["fixed_ips"]
     assert after["revision_number"] == 2
@@ -283,27 +381,50 @@ async def test_a_huge_ipv6_subnet_is_never_enumerated(api):
     """A /64 (and a /48) stateful subnet allocates lowest-first without enumerating."""
     net = await api.network()
     big = await api.subnet(net["id"], "fd00:48::/48")
-    assert big["allocation_pools"] == [{"start": "fd00:48::2",
-                                        "end": "fd00:48:0:ffff:ffff:ffff:ffff:ffff"}]
+    assert big["allocation_pools"] == [
+        {"start": "fd00:48::2", "end": "fd00:48:0:ffff:ffff:ffff:ffff:ffff"}
+    ]
     ports = [await api.port(net["id"]) for _ in range(3)]
-    assert [p["fixed_ips"][0]["ip_address"] for p in ports] == ["fd00:48::2", "fd00:48::3",
-                                                                 "fd00:48::4"]
-    top = await api.port(net["id"], fixed_ips=[{"ip_address": "fd00:48:0:ffff:ffff:ffff:ffff:ffff"}])
+    assert [p["fixed_ips"][0]["ip_address"] for p in ports] == [
+        "fd00:48::2",
+        "fd00:48::3",
+        "fd00:48::4",
+    ]
+    top = await api.port(
+        net["id"], fixed_ips=[{"ip_address": "fd00:48:0:ffff:ffff:ffff:ffff:ffff"}]
+    )
     assert top["fixed_ips"][0]["subnet_id"] == big["id"]
 
 
 async def test_bulk_subnets_are_all_or_nothing(api):
     """Bulk subnet create checks overlap between items; one failure creates none."""
     net = await api.network()
-    reply = await api.call("POST", "/v2.0/subnets", {"subnets": [
-        {"network_id": net["id"], "cidr": "10.0.0.0/24"},
-        {"network_id": net["id"], "cidr": "10.0.0.0/25"}]})
+    reply = await api.call(
+        "POST",
+        "/v2.0/subnets",
+        {
+            "subnets": [
+                {"network_id": net["id"], "cidr": "10.0.0.0/24"},
+                {"network_id": net["id"], "cidr": "10.0.0.0/25"},
+            ]
+        },
+    )
     assert reply.status == 400 and reply.error == "InvalidInput"
     assert (await api.get("/v2.0/subnets"))["subnets"] == []
     assert (await api.get(f"/v2.0/networks/{net['id']}"))["network"]["subnets"] == []
-    created = (await api.ok("POST", "/v2.0/subnets", {"subnets": [
-        {"network_id": net["id"], "cidr": "10.0.0.0/24"},
-        {"network_id": net["id"], "cidr": "10.0.1.0/24"}]}, 201))["subnets"]
+    created = (
+        await api.ok(
+            "POST",
+            "/v2.0/subnets",
+            {
+                "subnets": [
+                    {"network_id": net["id"], "cidr": "10.0.0.0/24"},
+                    {"network_id": net["id"], "cidr": "10.0.1.0/24"},
+                ]
+            },
+            201,
+        )
+    )["subnets"]
     assert [s["cidr"] for s in created] == ["10.0.0.0/24", "10.0.1.0/24"]
 
 
@@ -312,12 +433,24 @@ async def test_subnet_put_without_changes_bumps_nothing_and_if_match_applies(api
     net = await api.network()
     subnet = await api.subnet(net["id"], "10.0.0.0/24", dns_nameservers=["10.0.0.53"])
     path = f"/v2.0/subnets/{subnet['id']}"
-    same = (await api.ok("PUT", path, {"subnet": {
-        "dns_nameservers": ["10.0.0.53"], "gateway_ip": "10.0.0.1", "enable_dhcp": True,
-        "allocation_pools": subnet["allocation_pools"]}}))["subnet"]
+    same = (
+        await api.ok(
+            "PUT",
+            path,
+            {
+                "subnet": {
+                    "dns_nameservers": ["10.0.0.53"],
+                    "gateway_ip": "10.0.0.1",
+                    "enable_dhcp": True,
+                    "allocation_pools": subnet["allocation_pools"],
+                }
+            },
+        )
+    )["subnet"]
     assert same["revision_number"] == 1 and same["updated_at"] == subnet["updated_at"]
-    reply = await api.call("PUT", path, {"subnet": {"name": "x"}},
-                           headers={"If-Match": "revision_number=2"})
+    reply = await api.call(
+        "PUT", path, {"subnet": {"name": "x"}}, headers={"If-Match": "revision_number=2"}
+    )
     assert reply.status == 412
     reply = await api.call("DELETE", path, headers={"If-Match": "revision_number=2"})
     assert reply.status == 412
@@ -327,8 +460,15 @@ async def test_subnet_put_without_changes_bumps_nothing_and_if_match_applies(api
 async def test_an_unknown_subnet_pool_is_not_found(api):
     """A subnetpool_id that names no visible pool is 404 SubnetPoolNotFound."""
     net = await api.network()
-    reply = await _error(api, {"network_id": net["id"], "cidr": "10.0.0.0/24",
-                               "subnetpool_id": "11111111-1111-4111-8111-111111111111"}, 404)
+    reply = await _error(
+        api,
+        {
+            "network_id": net["id"],
+            "cidr": "10.0.0.0/24",
+            "subnetpool_id": "11111111-1111-4111-8111-111111111111",
+        },
+        404,
+    )
     assert reply.error == "SubnetPoolNotFound"
 
 

@@ -60,8 +60,15 @@ async def test_tags_are_returned_sorted_and_settable_on_create_and_update(api):
 async def test_invalid_tags_are_400(api, net):
     """Empty, comma-containing, too long or too many tags, and bad bodies, are 400."""
     base = f"/v2.0/networks/{net['id']}/tags"
-    for body in ({"tags": ["a,b"]}, {"tags": [""]}, {"tags": ["x" * 61]}, {"tags": "a"},
-                 {"tags": [f"t{i}" for i in range(51)]}, {"tag": ["a"]}, ["a"]):
+    for body in (
+        {"tags": ["a,b"]},
+        {"tags": [""]},
+        {"tags": ["x" * 61]},
+        {"tags": "a"},
+        {"tags": [f"t{i}" for i in range(51)]},
+        {"tag": ["a"]},
+        ["a"],
+    ):
         reply = await api.call("PUT", base, body)
         assert reply.status == 400 and reply.error == "HTTPBadRequest", body
     reply = await api.call("PUT", f"{base}/{'x' * 61}")
@@ -98,8 +105,11 @@ async def test_tags_under_the_native_aliases(api):
     net = await owner.network()
     subnet = await owner.subnet(net["id"], "10.0.0.0/24")
     port = await owner.port(net["id"])
-    for collection, obj_id in (("vpcs", net["id"]), ("subnets", subnet["id"]),
-                               ("ports", port["id"])):
+    for collection, obj_id in (
+        ("vpcs", net["id"]),
+        ("subnets", subnet["id"]),
+        ("ports", port["id"]),
+    ):
         base = f"/project/p1/{collection}/{obj_id}/tags"
         await owner.ok("PUT", f"{base}/blue", status=201)
         assert await owner.get(base) == {"tags": ["blue"]}

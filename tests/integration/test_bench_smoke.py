@@ -18,20 +18,45 @@ def test_bench_runs_every_scenario_and_writes_json(tmp_path):
     """The tiny run covers api-create, list, scale, fanout and e2e, with a CDF plot and Markdown."""
     out, plot, md = tmp_path / "bench.json", tmp_path / "cdf.png", tmp_path / "bench.md"
     result = subprocess.run(
-        [sys.executable, "-m", "alcor", "bench", "--tiny", "--json", str(out), "--plot", str(plot),
-         "--markdown", str(md)],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "alcor",
+            "bench",
+            "--tiny",
+            "--json",
+            str(out),
+            "--plot",
+            str(plot),
+            "--markdown",
+            str(md),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     report = json.loads(out.read_text())
     assert report["scenarios"] == ["api-create", "e2e", "fanout", "list", "scale"]
     names = [r["name"] for r in report["results"]]
-    for prefix in ("network create", "port create, 1 client", "bulk port create", "GET 1,000",
-                   "one port joins", "new host with", "scale", "e2e at"):
+    for prefix in (
+        "network create",
+        "port create, 1 client",
+        "bulk port create",
+        "GET 1,000",
+        "one port joins",
+        "new host with",
+        "scale",
+        "e2e at",
+    ):
         assert any(n.startswith(prefix) for n in names), prefix
     for row in report["results"]:
         assert row["count"] >= 1 and row["wall_s"] >= 0
-    assert {t["target"] for t in report["targets"]} >= {"port create, 1 client: rate",
-                                                         "bulk port create"}
+    assert {t["target"] for t in report["targets"]} >= {
+        "port create, 1 client: rate",
+        "bulk port create",
+    }
     e2e = next(r for r in report["results"] if r["name"].startswith("e2e at"))
     assert e2e["active"] == e2e["count"] == 10
     assert plot.stat().st_size > 1000

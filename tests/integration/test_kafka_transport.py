@@ -12,11 +12,11 @@ import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from alcor_kafka.topics import TopicLag
-from alcor_kafka.transport import VpcRecord, agent_group, transport
 
 from alcor.proto import schema
 from alcor.southbound.base import TransportError
+from alcor_kafka.topics import TopicLag
+from alcor_kafka.transport import VpcRecord, agent_group, transport
 from tests.integration.kafka_helpers import (
     ST,
     ScriptedApply,
@@ -59,14 +59,18 @@ async def test_records_and_replies_carry_exact_keys_and_headers(kafka_broker):
         (reply,) = await read_topic(kafka_broker.bootstrap, section["reply_topic"], 1)
     assert t.host_topic(node) == section["host_topic_prefix"] + node.node_id
     assert record.key == node.local_ip.encode()
-    assert list(record.headers) == [("alcor-request-id", request_id.encode()),
-                                    ("alcor-format-version", b"102"),
-                                    ("alcor-host-ip", node.local_ip.encode())]
+    assert list(record.headers) == [
+        ("alcor-request-id", request_id.encode()),
+        ("alcor-format-version", b"102"),
+        ("alcor-host-ip", node.local_ip.encode()),
+    ]
     assert schema.GoalStateV2().parse(record.value).format_version == 102
     assert reply.key == node.local_ip.encode()
-    assert list(reply.headers) == [("alcor-request-id", request_id.encode()),
-                                   ("alcor-host-ip", node.local_ip.encode()),
-                                   ("alcor-node-id", node.node_id.encode())]
+    assert list(reply.headers) == [
+        ("alcor-request-id", request_id.encode()),
+        ("alcor-host-ip", node.local_ip.encode()),
+        ("alcor-node-id", node.node_id.encode()),
+    ]
 
 
 async def test_missing_reply_is_a_deadline_error(kafka_broker):
@@ -103,8 +107,7 @@ async def test_shared_group_topic_each_agent_applies_only_its_own(kafka_broker):
         async with running(host_consumer(t, a, apply_a), host_consumer(t, b, apply_b)):
             await t.push(a, port_goal_state("pa", host_ip=a.local_ip), request_id=rid(), timeout=5)
             await t.push(b, port_goal_state("pb", host_ip=b.local_ip), request_id=rid(), timeout=5)
-            await t.push(a, port_goal_state("pa2", host_ip=a.local_ip), request_id=rid(),
-                         timeout=5)
+            await t.push(a, port_goal_state("pa2", host_ip=a.local_ip), request_id=rid(), timeout=5)
     assert apply_a.ports() == ["pa", "pa2"]
     assert apply_b.ports() == ["pb"]
 
@@ -120,15 +123,20 @@ async def test_first_start_skips_history_and_offline_agent_catches_up_once(kafka
         await t.ensure_host_topic(node)
         producer = AIOKafkaProducer(bootstrap_servers=kafka_broker.bootstrap)
         await producer.start()
-        await producer.send_and_wait(t.host_topic(node), port_goal_state("old"),
-                                     key=node.local_ip.encode())
+        await producer.send_and_wait(
+            t.host_topic(node), port_goal_state("old"), key=node.local_ip.encode()
+        )
         await producer.stop()
         apply = ScriptedApply()
         async with running(host_consumer(t, node, apply)):
             await t.push(node, port_goal_state("p1"), request_id=rid(), timeout=5)
         assert apply.ports() == ["p1"]  # "old" predates the group's first start
-        pushes = [asyncio.create_task(t.push(node, port_goal_state(f"q{i}"), request_id=rid(),
-                                             timeout=10)) for i in range(3)]
+        pushes = [
+            asyncio.create_task(
+                t.push(node, port_goal_state(f"q{i}"), request_id=rid(), timeout=10)
+            )
+            for i in range(3)
+        ]
         await asyncio.sleep(0.3)
         assert not any(p.done() for p in pushes)
         async with running(host_consumer(t, node, apply)):
@@ -160,7 +168,8 @@ async def test_large_message_is_chunked_and_replies_are_merged(kafka_broker):
     assert {dict(r.headers)["alcor-request-id"].decode() for r in records} == {request_id}
     for chunk in apply.payloads:
         assert len(chunk) <= 8192 and list(schema.GoalStateV2().parse(chunk).vpc_states) == [
-            "vpc-1"]
+            "vpc-1"
+        ]
 
 
 async def test_topics_are_created_with_one_partition_and_their_configs(kafka_broker):
@@ -174,8 +183,12 @@ async def test_topics_are_created_with_one_partition_and_their_configs(kafka_bro
     await admin.start()
     try:
         described = await admin.describe_topics([host, vpc])
-        configs = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, host),
-                                                ConfigResource(ConfigResourceType.TOPIC, vpc)])
+        configs = await admin.describe_configs(
+            [
+                ConfigResource(ConfigResourceType.TOPIC, host),
+                ConfigResource(ConfigResourceType.TOPIC, vpc),
+            ]
+        )
     finally:
         await admin.close()
     assert [len(d["partitions"]) for d in described] == [1, 1]
@@ -210,8 +223,7 @@ async def test_forget_node_fails_its_waiting_push(kafka_broker):
     """A push waiting for a deleted node's reply fails at once."""
     node = make_node(10)
     async with transport(kafka_section(kafka_broker.bootstrap)) as t:
-        push = asyncio.create_task(t.push(node, port_goal_state("p"), request_id=rid(),
-                                          timeout=10))
+        push = asyncio.create_task(t.push(node, port_goal_state("p"), request_id=rid(), timeout=10))
         while t.inflight() == 0:
             await asyncio.sleep(0.01)
         await t.forget_node(node.node_id)
@@ -224,8 +236,9 @@ async def test_duplicate_request_id_in_flight_is_refused(kafka_broker):
     node = make_node(11)
     request_id = rid()
     async with transport(kafka_section(kafka_broker.bootstrap, reply_timeout_s=0.5)) as t:
-        first = asyncio.create_task(t.push(node, port_goal_state("p"), request_id=request_id,
-                                           timeout=0.5))
+        first = asyncio.create_task(
+            t.push(node, port_goal_state("p"), request_id=request_id, timeout=0.5)
+        )
         while t.inflight() == 0:
             await asyncio.sleep(0.01)
         with pytest.raises(TransportError) as err:
@@ -259,8 +272,9 @@ async def test_push_with_broker_down_fails_fast_with_bounded_memory(flaky_kafka)
                 slowest = max(slowest, time.monotonic() - started)
                 assert err.value.kind == "transport_error"
             gc.collect()
-            grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(
-                baseline, "filename"))
+            grown = sum(
+                s.size_diff for s in tracemalloc.take_snapshot().compare_to(baseline, "filename")
+            )
             tracemalloc.stop()
             assert t.inflight() == 0
             assert slowest < 1.0
@@ -315,8 +329,9 @@ async def test_publish_vpc_records_keys_and_headers(kafka_broker):
     """Records land on the VPC topic in order, keyed `<port>_n`, with id and format headers."""
     async with transport(kafka_section(kafka_broker.bootstrap)) as t:
         await t.create_vpc_topic("v1")
-        end = await t.publish_vpc_records("v1", [
-            VpcRecord(f"p{i}_n", port_goal_state(neighbor_ids=[f"p{i}"])) for i in range(5)])
+        end = await t.publish_vpc_records(
+            "v1", [VpcRecord(f"p{i}_n", port_goal_state(neighbor_ids=[f"p{i}"])) for i in range(5)]
+        )
         records = await read_topic(kafka_broker.bootstrap, t.vpc_topic("v1"), 5)
     assert end == 5
     assert [r.key for r in records] == [f"p{i}_n".encode() for i in range(5)]
@@ -336,8 +351,9 @@ async def test_vpc_consumer_catches_up_replies_only_failures_and_reports_lag(kaf
     async with transport(kafka_section(kafka_broker.bootstrap)) as t:
         t.set_reply_listener(heard.append)
         await t.create_vpc_topic("v2")
-        await t.publish_vpc_records("v2", [
-            VpcRecord(f"p{i}_n", port_goal_state(neighbor_ids=[f"p{i}"])) for i in range(40)])
+        await t.publish_vpc_records(
+            "v2", [VpcRecord(f"p{i}_n", port_goal_state(neighbor_ids=[f"p{i}"])) for i in range(40)]
+        )
         assert (await t.vpc_lags("v2", [node.node_id]))[node.node_id].lag == 40
         slow = ScriptedApply(status=apply.status)
 
@@ -351,19 +367,23 @@ async def test_vpc_consumer_catches_up_replies_only_failures_and_reports_lag(kaf
             assert not consumer.caught_up.is_set()
             await consumer.wait_caught_up(timeout=10)
             assert len(slow.payloads) == 40
-            await t.publish_vpc_records("v2", [VpcRecord("p40_n", port_goal_state(
-                neighbor_ids=["p40"]))])
+            await t.publish_vpc_records(
+                "v2", [VpcRecord("p40_n", port_goal_state(neighbor_ids=["p40"]))]
+            )
             t.schedule_tombstone("v2", "p0_n", after=0)
             deadline = time.monotonic() + 10
             while (lag := (await t.vpc_lags("v2", [node.node_id]))[node.node_id]) != (
-                    TopicLag(42, 42, 0)):  # 40 + 1 record + the tombstone, all consumed
+                TopicLag(42, 42, 0)
+            ):  # 40 + 1 record + the tombstone, all consumed
                 assert time.monotonic() < deadline, lag
                 await asyncio.sleep(0.05)
     assert len(slow.payloads) == 41  # the tombstone (null value) is not applied
     assert [(h.topic, h.node_id, h.host_ip) for h in heard] == [
-        (t.vpc_topic("v2"), node.node_id, node.local_ip)]
+        (t.vpc_topic("v2"), node.node_id, node.local_ip)
+    ]
     assert [(s.resource_id, s.operation_status) for s in heard[0].reply.operation_statuses] == [
-        ("p3", ST.FAILURE)]
+        ("p3", ST.FAILURE)
+    ]
 
 
 async def test_vpc_consumer_on_empty_topic_is_caught_up_at_once(kafka_broker):
@@ -393,10 +413,11 @@ async def test_status_is_preserved_in_the_reply(kafka_broker):
     apply = ScriptedApply(status=lambda key: ST.INVALID_ARG if key == "bad" else ST.SUCCESS)
     async with transport(kafka_section(kafka_broker.bootstrap)) as t:
         async with running(host_consumer(t, node, apply)):
-            reply = await t.push(node, port_goal_state("ok", "bad"), request_id=rid(),
-                                 timeout=5)
+            reply = await t.push(node, port_goal_state("ok", "bad"), request_id=rid(), timeout=5)
     assert {s.resource_id: s.operation_status for s in reply.operation_statuses} == {
-        "ok": ST.SUCCESS, "bad": ST.INVALID_ARG}
+        "ok": ST.SUCCESS,
+        "bad": ST.INVALID_ARG,
+    }
 
 
 async def test_apply_may_return_the_encoded_reply(kafka_broker):
@@ -423,8 +444,9 @@ async def test_broker_lost_while_waiting_for_the_ack_fails_early(flaky_kafka):
         async with running(host_consumer(t, node, ScriptedApply())):
             await t.push(node, port_goal_state("p0"), request_id=rid(), timeout=5)
             flaky_kafka.hang()
-            push = asyncio.create_task(t.push(node, port_goal_state("p1"), request_id=rid(),
-                                              timeout=20))
+            push = asyncio.create_task(
+                t.push(node, port_goal_state("p1"), request_id=rid(), timeout=20)
+            )
             while t.inflight() == 0:
                 await asyncio.sleep(0.01)
             await asyncio.sleep(0.05)  # the produce request is now held in the relay

@@ -58,9 +58,23 @@ def serve(tmp_path) -> Iterator[Callable[[], Server]]:
         log = (tmp_path / f"serve-{len(started)}.log").open("w")
         logs.append(log)
         proc = subprocess.Popen(
-            [str(BIN / "alcor"), "serve", "--port", str(port), "--db", str(tmp_path / "alcor.db"),
-             "--log-level", "warning", *args],
-            cwd=tmp_path, env={**env, **more_env}, stdout=subprocess.PIPE, stderr=log, text=True)
+            [
+                str(BIN / "alcor"),
+                "serve",
+                "--port",
+                str(port),
+                "--db",
+                str(tmp_path / "alcor.db"),
+                "--log-level",
+                "warning",
+                *args,
+            ],
+            cwd=tmp_path,
+            env={**env, **more_env},
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
         server = Server(proc, f"http://127.0.0.1:{port}")
         started.append(server)
         # The announcement is printed once the components have started and the port listens.
@@ -80,8 +94,9 @@ def serve(tmp_path) -> Iterator[Callable[[], Server]]:
 
 
 def _connect(server: Server) -> openstack.connection.Connection:
-    return openstack.connect(auth_type="none", network_endpoint_override=server.url,
-                             region_name="RegionOne")
+    return openstack.connect(
+        auth_type="none", network_endpoint_override=server.url, region_name="RegionOne"
+    )
 
 
 def test_openstacksdk_user_journey_survives_a_restart(serve):
@@ -90,14 +105,17 @@ def test_openstacksdk_user_journey_survives_a_restart(serve):
     conn = _connect(server)
     net = conn.network.create_network(name="net1", tags=["blue"])
     conn.network.create_network(name="other")
-    v4 = conn.network.create_subnet(network_id=net.id, name="v4", ip_version=4,
-                                    cidr="10.0.0.0/24")
-    v6 = conn.network.create_subnet(network_id=net.id, name="v6", ip_version=6,
-                                    cidr="fd00:1::/64", ipv6_address_mode="slaac",
-                                    ipv6_ra_mode="slaac")
+    v4 = conn.network.create_subnet(network_id=net.id, name="v4", ip_version=4, cidr="10.0.0.0/24")
+    v6 = conn.network.create_subnet(
+        network_id=net.id,
+        name="v6",
+        ip_version=6,
+        cidr="fd00:1::/64",
+        ipv6_address_mode="slaac",
+        ipv6_ra_mode="slaac",
+    )
     assert v6.allocation_pools == [{"start": "fd00:1::2", "end": "fd00:1::ffff:ffff:ffff:ffff"}]
-    ports = [conn.network.create_port(network_id=net.id, name=f"port-{i:03}")
-             for i in range(100)]
+    ports = [conn.network.create_port(network_id=net.id, name=f"port-{i:03}") for i in range(100)]
     assert len({p.mac_address for p in ports}) == 100
     v4_ips = [f["ip_address"] for p in ports for f in p.fixed_ips if f["subnet_id"] == v4.id]
     assert v4_ips == [f"10.0.0.{i}" for i in range(2, 102)]
@@ -141,8 +159,10 @@ def test_openstacksdk_user_journey_survives_a_restart(serve):
     before = {
         "networks": sorted((n.id, n.name, n.revision_number) for n in conn.network.networks()),
         "subnets": sorted((s.id, s.cidr) for s in conn.network.subnets()),
-        "ports": sorted((p.id, p.mac_address, json.dumps(p.fixed_ips, sort_keys=True))
-                        for p in conn.network.ports()),
+        "ports": sorted(
+            (p.id, p.mac_address, json.dumps(p.fixed_ips, sort_keys=True))
+            for p in conn.network.ports()
+        ),
     }
     assert len(before["ports"]) == 99
     conn.close()
@@ -153,8 +173,10 @@ def test_openstacksdk_user_journey_survives_a_restart(serve):
     after = {
         "networks": sorted((n.id, n.name, n.revision_number) for n in conn.network.networks()),
         "subnets": sorted((s.id, s.cidr) for s in conn.network.subnets()),
-        "ports": sorted((p.id, p.mac_address, json.dumps(p.fixed_ips, sort_keys=True))
-                        for p in conn.network.ports()),
+        "ports": sorted(
+            (p.id, p.mac_address, json.dumps(p.fixed_ips, sort_keys=True))
+            for p in conn.network.ports()
+        ),
     }
     assert after == before
     again = conn.network.create_port(network_id=net.id)
@@ -178,25 +200,36 @@ def test_embedded_agents_program_two_hosts_and_dump_their_state(serve):
     """`alcor serve --embedded-agents 2`: ports bound to compute-1/2 go ACTIVE, and each
     agent's state dump holds its own port and the other host's port as a neighbor."""
     admin = f"127.0.0.1:{_free_port()}"
-    server = serve("--embedded-agents", "2", "--agents-admin", admin,
-                   ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED="true",
-                   ALCOR__SOUTHBOUND__GRPC_SERVER__PORT=str(_free_port()),
-                   ALCOR__SOUTHBOUND__AGENT_PORT=str(_free_port()))
+    server = serve(
+        "--embedded-agents",
+        "2",
+        "--agents-admin",
+        admin,
+        ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED="true",
+        ALCOR__SOUTHBOUND__GRPC_SERVER__PORT=str(_free_port()),
+        ALCOR__SOUTHBOUND__AGENT_PORT=str(_free_port()),
+    )
     conn = _connect(server)
     net = conn.network.create_network(name="n1")
     conn.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.0.0.0/24")
-    ports = {host: conn.network.create_port(network_id=net.id, name=f"vm-{host}",
-                                            binding_host_id=host)
-             for host in ("compute-1", "compute-2")}
+    ports = {
+        host: conn.network.create_port(network_id=net.id, name=f"vm-{host}", binding_host_id=host)
+        for host in ("compute-1", "compute-2")
+    }
     for port in ports.values():
-        _wait_for(lambda p=port: conn.network.get_port(p.id).status == "ACTIVE",
-                  f"port {port.name} ACTIVE")
-    agents = {a["node_id"]: a["ip"] for a in json.loads(
-        urllib.request.urlopen(f"http://{admin}/agents", timeout=10).read())}
+        _wait_for(
+            lambda p=port: conn.network.get_port(p.id).status == "ACTIVE",
+            f"port {port.name} ACTIVE",
+        )
+    agents = {
+        a["node_id"]: a["ip"]
+        for a in json.loads(urllib.request.urlopen(f"http://{admin}/agents", timeout=10).read())
+    }
     assert set(agents) == {"compute-1", "compute-2"}
     for host, other in (("compute-1", "compute-2"), ("compute-2", "compute-1")):
-        state = json.loads(urllib.request.urlopen(
-            f"http://{admin}/agents/{agents[host]}/state", timeout=10).read())
+        state = json.loads(
+            urllib.request.urlopen(f"http://{admin}/agents/{agents[host]}/state", timeout=10).read()
+        )
         assert set(state["ports"]) == {ports[host].id}
         neighbor = state["neighbors"][ports[other].id]
         assert neighbor["host_ip_address"] == agents[other] and not neighbor["local"]
@@ -212,9 +245,22 @@ def test_openstack_cli_lists_networks(serve):
     conn.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     result = subprocess.run(
-        [str(BIN / "openstack"), "--os-auth-type", "none", "--os-endpoint", server.url,
-         "network", "list", "-f", "json"],
-        capture_output=True, text=True, env=env, timeout=90)
+        [
+            str(BIN / "openstack"),
+            "--os-auth-type",
+            "none",
+            "--os-endpoint",
+            server.url,
+            "network",
+            "list",
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=90,
+    )
     assert result.returncode == 0, result.stderr
     networks = json.loads(result.stdout)
     assert [n["Name"] for n in networks] == ["cli-net"]

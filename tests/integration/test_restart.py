@@ -21,16 +21,25 @@ async def test_everything_survives_a_restart_and_allocations_continue(make_confi
     api = Api(client)
     net = await api.network(name="n1", tags=["keep"])
     v4 = await api.subnet(net["id"], "10.0.0.0/24")
-    v6 = await api.subnet(net["id"], "fd00:1::/64", ipv6_address_mode="slaac",
-                          ipv6_ra_mode="slaac")
+    v6 = await api.subnet(net["id"], "fd00:1::/64", ipv6_address_mode="slaac", ipv6_ra_mode="slaac")
     await api.node("node1", "192.0.2.11")
-    ports = [await api.port(net["id"], **({"binding:host_id": "node1"} if i == 0 else {}))
-             for i in range(5)]
+    ports = [
+        await api.port(net["id"], **({"binding:host_id": "node1"} if i == 0 else {}))
+        for i in range(5)
+    ]
     await api.ok("DELETE", f"/v2.0/ports/{ports[1]['id']}", status=204)
     await api.ok("PUT", "/v2.0/quotas/p1", {"quota": {"port": 42}})
-    before = {path: await api.get(path) for path in (
-        "/v2.0/networks", "/v2.0/subnets", "/v2.0/ports", "/nodes", "/v2.0/security-groups",
-        "/v2.0/quotas/p1")}
+    before = {
+        path: await api.get(path)
+        for path in (
+            "/v2.0/networks",
+            "/v2.0/subnets",
+            "/v2.0/ports",
+            "/nodes",
+            "/v2.0/security-groups",
+            "/v2.0/quotas/p1",
+        )
+    }
     await client.close()
 
     client = await _start(make_config)
@@ -40,23 +49,30 @@ async def test_everything_survives_a_restart_and_allocations_continue(make_confi
             assert await api.get(path) == body, path
         fresh = [await api.port(net["id"]) for _ in range(3)]
         old_ips = {f["ip_address"] for p in before["/v2.0/ports"]["ports"] for f in p["fixed_ips"]}
-        new_ips = [f["ip_address"] for p in fresh for f in p["fixed_ips"]
-                   if f["subnet_id"] == v4["id"]]
+        new_ips = [
+            f["ip_address"] for p in fresh for f in p["fixed_ips"] if f["subnet_id"] == v4["id"]
+        ]
         assert new_ips == ["10.0.0.3", "10.0.0.7", "10.0.0.8"]  # the freed .3 first
         assert not old_ips & {f["ip_address"] for p in fresh for f in p["fixed_ips"]}
         macs = [p["mac_address"] for p in before["/v2.0/ports"]["ports"] + fresh]
         assert len(set(macs)) == len(macs)
-        assert all(len(p["fixed_ips"]) == 2 and p["fixed_ips"][1]["subnet_id"] == v6["id"]
-                   for p in fresh)
-        reply = await api.call("POST", "/v2.0/ports", {"port": {
-            "network_id": net["id"], "fixed_ips": [{"ip_address": "10.0.0.2"}]}})
+        assert all(
+            len(p["fixed_ips"]) == 2 and p["fixed_ips"][1]["subnet_id"] == v6["id"] for p in fresh
+        )
+        reply = await api.call(
+            "POST",
+            "/v2.0/ports",
+            {"port": {"network_id": net["id"], "fixed_ips": [{"ip_address": "10.0.0.2"}]}},
+        )
         assert reply.status == 409 and reply.error == "IpAddressAlreadyAllocated"
         assert (await api.network())["provider:segmentation_id"] == 2
         bound = (await api.get(f"/v2.0/ports/{ports[0]['id']}"))["port"]
         assert bound["binding:vif_type"] == "ovs"
         renamed = await api.ok("PUT", f"/v2.0/networks/{net['id']}", {"network": {"name": "n2"}})
-        assert renamed["network"]["revision_number"] == before["/v2.0/networks"]["networks"][0][
-            "revision_number"] + 1
+        assert (
+            renamed["network"]["revision_number"]
+            == before["/v2.0/networks"]["networks"][0]["revision_number"] + 1
+        )
     finally:
         await client.close()
 
@@ -69,8 +85,9 @@ async def test_released_segmentation_ids_and_config_changes_survive_restart(make
     await api.ok("DELETE", f"/v2.0/networks/{nets[0]['id']}", status=204)
     await client.close()
 
-    client = TestClient(TestServer(make_web_app(build(make_config(
-        **{"network.tunnel_id_ranges": [[2, 5]]})))))
+    client = TestClient(
+        TestServer(make_web_app(build(make_config(**{"network.tunnel_id_ranges": [[2, 5]]}))))
+    )
     await client.start_server()
     try:
         api = Api(client)

@@ -28,7 +28,9 @@ class Cloud:
         self.pool = pool
         self.ips = ips
 
-    async def call(self, method: str, path: str, body: Any = None, status: int | None = None) -> Any:
+    async def call(
+        self, method: str, path: str, body: Any = None, status: int | None = None
+    ) -> Any:
         resp = await self.client.request(method, path, json=body)
         data = await resp.json() if resp.status != 204 else None
         if status is not None:
@@ -44,11 +46,14 @@ class Cloud:
         return self.pool.state(self.ips[host])
 
     async def network(self, cidrs: list[str]) -> tuple[str, list[str]]:
-        net = (await self.call("POST", "/v2.0/networks", {"network": {"name": f"n{next(_NETS)}"}}))
+        net = await self.call("POST", "/v2.0/networks", {"network": {"name": f"n{next(_NETS)}"}})
         subnets = []
         for cidr in cidrs:
-            sub = await self.call("POST", "/v2.0/subnets", {"subnet": {
-                "network_id": net["network"]["id"], "cidr": cidr}})
+            sub = await self.call(
+                "POST",
+                "/v2.0/subnets",
+                {"subnet": {"network_id": net["network"]["id"], "cidr": cidr}},
+            )
             subnets.append(sub["subnet"]["id"])
         return net["network"]["id"], subnets
 
@@ -62,23 +67,41 @@ class Cloud:
         return (await self.call("GET", f"/v2.0/ports/{port_id}"))["port"]["status"]
 
 
-async def _start_cloud(make_config: Any, hosts: int, base: str, **overrides: Any
-                       ) -> AsyncIterator[Cloud]:
+async def _start_cloud(
+    make_config: Any, hosts: int, base: str, **overrides: Any
+) -> AsyncIterator[Cloud]:
     config = make_config(**overrides)
     alcor = build(config)
     async with TestClient(TestServer(make_web_app(alcor))) as client:
         dataplane = alcor.extra["dataplane"]
-        pool = AgentPool(AgentConfig(ip=base, port=0, controller=("127.0.0.1",
-                                                                   dataplane.server_port),
-                                     backoff_base_s=0.05, backoff_cap_s=0.5), count=hosts)
+        pool = AgentPool(
+            AgentConfig(
+                ip=base,
+                port=0,
+                controller=("127.0.0.1", dataplane.server_port),
+                backoff_base_s=0.05,
+                backoff_cap_s=0.5,
+            ),
+            count=hosts,
+        )
         await pool.start()
         ips = list(pool.agents)
         cloud = Cloud(client, alcor, pool, ips)
         for i, ip in enumerate(ips):
-            await cloud.call("POST", "/nodes", {"host_info": {
-                "node_id": f"node-{i}", "node_name": f"host-{i}", "local_ip": ip,
-                "server_port": pool.agent(ip).port, "agent_type": "alcor",
-                "mac_address": f"52:54:00:00:00:{i:02x}"}})
+            await cloud.call(
+                "POST",
+                "/nodes",
+                {
+                    "host_info": {
+                        "node_id": f"node-{i}",
+                        "node_name": f"host-{i}",
+                        "local_ip": ip,
+                        "server_port": pool.agent(ip).port,
+                        "agent_type": "alcor",
+                        "mac_address": f"52:54:00:00:00:{i:02x}",
+                    }
+                },
+            )
         await asyncio.wait_for(pool.wait_restarted(), 20)
         try:
             yield cloud
@@ -89,15 +112,21 @@ async def _start_cloud(make_config: Any, hosts: int, base: str, **overrides: Any
 @pytest.fixture
 async def cloud(make_config: Any) -> AsyncIterator[Cloud]:
     """Four hosts with fast southbound retries."""
-    async for item in _start_cloud(make_config, 4, "127.2.0.1",
-                                   **{"southbound.retry.base_s": 0.02,
-                                      "southbound.retry.cap_s": 0.2}):
+    async for item in _start_cloud(
+        make_config,
+        4,
+        "127.2.0.1",
+        **{"southbound.retry.base_s": 0.02, "southbound.retry.cap_s": 0.2},
+    ):
         yield item
 
 
 def _expected_neighbors(ports: list[dict[str, Any]], reachable: set[str]) -> set[str]:
-    return {p["id"] for p in ports
-            if p["binding:host_id"] and any(f["subnet_id"] in reachable for f in p["fixed_ips"])}
+    return {
+        p["id"]
+        for p in ports
+        if p["binding:host_id"] and any(f["subnet_id"] in reachable for f in p["fixed_ips"])
+    }
 
 
 async def test_four_hosts_two_subnets_and_a_router_end_with_exactly_the_api_state(cloud):
@@ -106,17 +135,30 @@ async def test_four_hosts_two_subnets_and_a_router_end_with_exactly_the_api_stat
     net_b, (sub_b,) = await cloud.network(["10.2.0.0/24"])
     router = (await cloud.call("POST", "/v2.0/routers", {"router": {"name": "r"}}))["router"]
     for subnet in (sub_a, sub_b):
-        await cloud.call("PUT", f"/v2.0/routers/{router['id']}/add_router_interface",
-                         {"subnet_id": subnet})
-    group = (await cloud.call("POST", "/v2.0/security-groups",
-                              {"security_group": {"name": "web"}}))["security_group"]
-    await cloud.call("POST", "/v2.0/security-group-rules", {"security_group_rule": {
-        "security_group_id": group["id"], "direction": "ingress", "protocol": "tcp",
-        "port_range_min": 80, "port_range_max": 80}})
+        await cloud.call(
+            "PUT", f"/v2.0/routers/{router['id']}/add_router_interface", {"subnet_id": subnet}
+        )
+    group = (
+        await cloud.call("POST", "/v2.0/security-groups", {"security_group": {"name": "web"}})
+    )["security_group"]
+    await cloud.call(
+        "POST",
+        "/v2.0/security-group-rules",
+        {
+            "security_group_rule": {
+                "security_group_id": group["id"],
+                "direction": "ingress",
+                "protocol": "tcp",
+                "port_range_min": 80,
+                "port_range_max": 80,
+            }
+        },
+    )
     ports = []
     for i in range(20):
-        ports.append(await cloud.port(net_a if i % 2 else net_b, i % 4,
-                                      security_groups=[group["id"]]))
+        ports.append(
+            await cloud.port(net_a if i % 2 else net_b, i % 4, security_groups=[group["id"]])
+        )
     await cloud.idle()
     listed = (await cloud.call("GET", "/v2.0/ports?device_owner="))["ports"]
     for host in range(4):
@@ -128,13 +170,15 @@ async def test_four_hosts_two_subnets_and_a_router_end_with_exactly_the_api_stat
         assert group["id"] in state["security_groups"]
         for port_id in mine:
             assert state["applied"]["PORT"][port_id] == next(
-                p["revision_number"] for p in listed if p["id"] == port_id)
+                p["revision_number"] for p in listed if p["id"] == port_id
+            )
     for port in ports:
         assert await cloud.status(port["id"]) == "ACTIVE"
     # neighbors of routed subnets are L3 everywhere
     any_state = cloud.state(0)
-    assert {f["neighbor_type"] for n in any_state["neighbors"].values() for f in n["fixed_ips"]} \
-        == {"L3"}
+    assert {
+        f["neighbor_type"] for n in any_state["neighbors"].values() for f in n["fixed_ips"]
+    } == {"L3"}
 
 
 async def test_port_delete_removes_its_neighbor_everywhere(cloud):
@@ -158,7 +202,8 @@ async def test_racing_migrations_end_on_the_later_host_only(cloud):
     await cloud.idle()
     await asyncio.gather(
         cloud.call("PUT", f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": "host-1"}}),
-        cloud.call("PUT", f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": "host-2"}}))
+        cloud.call("PUT", f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": "host-2"}}),
+    )
     await cloud.idle()
     final = (await cloud.call("GET", f"/v2.0/ports/{port['id']}"))["port"]
     owner = int(final["binding:host_id"].split("-")[1])
@@ -220,7 +265,8 @@ async def test_on_demand_pushes_a_known_neighbor_and_fails_an_unknown_one(cloud)
     agent = cloud.pool.agent(cloud.ips[3])
     assert target["id"] not in cloud.state(3)["neighbors"]  # subnet B is not reachable there
     tunnel = (await cloud.call("GET", f"/v2.0/networks/{net_id}"))["network"][
-        "provider:segmentation_id"]
+        "provider:segmentation_id"
+    ]
     answer = await agent.arp(tunnel, target["fixed_ips"][0]["ip_address"])
     assert answer["mac"] == target["mac_address"]
     assert target["id"] in cloud.state(3)["neighbors"]
@@ -237,26 +283,43 @@ async def test_metrics_expose_delivery_and_resource_series(cloud):
     resp = await cloud.client.get("/metrics")
     text = await resp.text()
     assert resp.status == 200
-    for series in ('alcor_http_requests_total{method="POST",route="/v2.0/ports",status="201"}',
-                   'alcor_resources{type="port"}', 'alcor_ports{status="ACTIVE"}',
-                   'alcor_nodes{transport="grpc"} 4.0', 'alcor_sb_push_total{node="node-1"',
-                   'alcor_sb_pending_states{node="node-1"} 0.0', "alcor_sb_push_seconds_bucket"):
+    for series in (
+        'alcor_http_requests_total{method="POST",route="/v2.0/ports",status="201"}',
+        'alcor_resources{type="port"}',
+        'alcor_ports{status="ACTIVE"}',
+        'alcor_nodes{transport="grpc"} 4.0',
+        'alcor_sb_push_total{node="node-1"',
+        'alcor_sb_pending_states{node="node-1"} 0.0',
+        "alcor_sb_push_seconds_bucket",
+    ):
         assert series in text, series
 
 
 async def test_security_group_rule_changes_reach_the_hosts_that_hold_the_group(cloud):
     """A rule added to a group in use is pushed to that host only; an unused group to none."""
     net, _ = await cloud.network(["10.10.0.0/24"])
-    used = (await cloud.call("POST", "/v2.0/security-groups",
-                             {"security_group": {"name": "used"}}))["security_group"]
-    unused = (await cloud.call("POST", "/v2.0/security-groups",
-                               {"security_group": {"name": "unused"}}))["security_group"]
+    used = (
+        await cloud.call("POST", "/v2.0/security-groups", {"security_group": {"name": "used"}})
+    )["security_group"]
+    unused = (
+        await cloud.call("POST", "/v2.0/security-groups", {"security_group": {"name": "unused"}})
+    )["security_group"]
     await cloud.port(net, 1, security_groups=[used["id"]])
     await cloud.idle()
     for group in (used, unused):
-        await cloud.call("POST", "/v2.0/security-group-rules", {"security_group_rule": {
-            "security_group_id": group["id"], "direction": "ingress", "protocol": "udp",
-            "port_range_min": 53, "port_range_max": 53}})
+        await cloud.call(
+            "POST",
+            "/v2.0/security-group-rules",
+            {
+                "security_group_rule": {
+                    "security_group_id": group["id"],
+                    "direction": "ingress",
+                    "protocol": "udp",
+                    "port_range_min": 53,
+                    "port_range_max": 53,
+                }
+            },
+        )
     await cloud.idle()
     rules = cloud.state(1)["sg_rules"][used["id"]]
     assert any(r.get("protocol") == "UDP" and r.get("port_range_min") == 53 for r in rules)

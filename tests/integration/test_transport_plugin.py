@@ -35,9 +35,23 @@ def tiny_plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_text(text)
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-         "--no-build-isolation", "--target", str(site), str(source)],
-        capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     sys.path.insert(0, str(site))
     importlib.invalidate_caches()
@@ -56,9 +70,11 @@ def test_entry_point_is_discovered(tiny_plugin):
 
 def test_plugin_config_section_is_lifted_and_unknown_tables_still_fail(tiny_plugin, tmp_path):
     """`[southbound.tiny]` reaches the plugin; a table for no installed transport is an error."""
-    config = load_config(path=None, env={"ALCOR__SOUTHBOUND__TINY__LATENCY_MS": "3"},
-                         overrides={"store.path": str(tmp_path / "a.db"),
-                                    "southbound.default_transport": "tiny"})
+    config = load_config(
+        path=None,
+        env={"ALCOR__SOUTHBOUND__TINY__LATENCY_MS": "3"},
+        overrides={"store.path": str(tmp_path / "a.db"), "southbound.default_transport": "tiny"},
+    )
     assert config.southbound.section("tiny") == {"latency_ms": 3}
     assert config.southbound.section("grpc") == {}
     with pytest.raises(ConfigError, match=r"southbound\.nope: unknown key"):
@@ -71,21 +87,42 @@ async def test_node_on_plugin_transport_gets_its_port_active(tiny_plugin, client
     """A node with transport "tiny" is served by the plugin: push arrives, port goes ACTIVE."""
     from tiny_transport import TinyTransport
 
-    bad = await client.post("/nodes", json={"host_info": {
-        "node_id": "n-bad", "node_name": "bad", "local_ip": "127.0.8.2",
-        "mac_address": "52:54:00:00:08:02", "transport": "nope"}})
+    bad = await client.post(
+        "/nodes",
+        json={
+            "host_info": {
+                "node_id": "n-bad",
+                "node_name": "bad",
+                "local_ip": "127.0.8.2",
+                "mac_address": "52:54:00:00:08:02",
+                "transport": "nope",
+            }
+        },
+    )
     assert bad.status == 400 and "tiny" in await bad.text()
-    resp = await client.post("/nodes", json={"host_info": {
-        "node_id": "n-tiny", "node_name": "compute-tiny", "local_ip": "127.0.8.1",
-        "mac_address": "52:54:00:00:08:01", "transport": "tiny"}})
+    resp = await client.post(
+        "/nodes",
+        json={
+            "host_info": {
+                "node_id": "n-tiny",
+                "node_name": "compute-tiny",
+                "local_ip": "127.0.8.1",
+                "mac_address": "52:54:00:00:08:01",
+                "transport": "tiny",
+            }
+        },
+    )
     assert resp.status in (200, 201), await resp.text()
     net = await (await client.post("/v2.0/networks", json={"network": {"name": "n"}})).json()
     network_id = net["network"]["id"]
-    subnet = await client.post("/v2.0/subnets", json={"subnet": {
-        "network_id": network_id, "cidr": "10.8.0.0/24", "ip_version": 4}})
+    subnet = await client.post(
+        "/v2.0/subnets",
+        json={"subnet": {"network_id": network_id, "cidr": "10.8.0.0/24", "ip_version": 4}},
+    )
     assert subnet.status == 201, await subnet.text()
-    port = await client.post("/v2.0/ports", json={"port": {
-        "network_id": network_id, "binding:host_id": "compute-tiny"}})
+    port = await client.post(
+        "/v2.0/ports", json={"port": {"network_id": network_id, "binding:host_id": "compute-tiny"}}
+    )
     assert port.status == 201, await port.text()
     port_id = (await port.json())["port"]["id"]
 

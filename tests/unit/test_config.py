@@ -50,10 +50,11 @@ def test_shipped_alcor_toml_documents_every_section():
 def test_layers_apply_in_order(tmp_path):
     """toml overrides defaults, env overrides toml, explicit overrides override env."""
     toml = tmp_path / "alcor.toml"
-    toml.write_text('[server]\nport = 9100\nhost = "0.0.0.0"\n[store]\npath = "from-file.db"\n'
-                    '[api]\nmax_bulk_items = 5\n')
-    env = {"ALCOR__SERVER__PORT": "9200", "ALCOR__STORE__PATH": '"from-env.db"',
-           "UNRELATED": "x"}
+    toml.write_text(
+        '[server]\nport = 9100\nhost = "0.0.0.0"\n[store]\npath = "from-file.db"\n'
+        "[api]\nmax_bulk_items = 5\n"
+    )
+    env = {"ALCOR__SERVER__PORT": "9200", "ALCOR__STORE__PATH": '"from-env.db"', "UNRELATED": "x"}
     config = load_config(toml, env=env, overrides={"server.port": 9300, "log.level": None})
     assert config.server.port == 9300  # override
     assert config.store.path == "from-env.db"  # env
@@ -65,9 +66,12 @@ def test_layers_apply_in_order(tmp_path):
 
 def test_env_values_are_toml_scalars_or_plain_strings():
     """Env values parse as TOML (numbers, booleans, arrays); anything else is a string."""
-    env = {"ALCOR__SERVER__HOST": "10.0.0.1", "ALCOR__NETWORK__PORT_SECURITY_ENABLED": "false",
-           "ALCOR__NETWORK__TUNNEL_ID_RANGES": "[[100, 200]]",
-           "ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED": "false"}
+    env = {
+        "ALCOR__SERVER__HOST": "10.0.0.1",
+        "ALCOR__NETWORK__PORT_SECURITY_ENABLED": "false",
+        "ALCOR__NETWORK__TUNNEL_ID_RANGES": "[[100, 200]]",
+        "ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED": "false",
+    }
     config = load_config(None, env=env)
     assert config.server.host == "10.0.0.1"
     assert config.network.port_security_enabled is False
@@ -95,23 +99,33 @@ def test_unknown_keys_are_errors_naming_their_path(tmp_path):
     toml.write_text("[store]\npth = 'x'\n[southbound.retry]\nbase = 1\n[nosuch]\na = 1\n")
     with pytest.raises(ConfigError) as info:
         load_config(toml, env={"ALCOR__SERVER__PROT": "1"})
-    assert set(info.value.problems) >= {"store.pth: unknown key", "southbound.retry.base: unknown key",
-                                        "nosuch: unknown key", "server.prot: unknown key"}
+    assert set(info.value.problems) >= {
+        "store.pth: unknown key",
+        "southbound.retry.base: unknown key",
+        "nosuch: unknown key",
+        "server.prot: unknown key",
+    }
 
 
 def test_every_problem_is_reported_together(tmp_path):
     """Type errors, range errors and unknown keys come back in one ConfigError."""
     toml = tmp_path / "alcor.toml"
-    toml.write_text('[server]\nport = "ninety"\n[api]\nmax_bulk_items = true\n'
-                    '[network]\ntunnel_id_ranges = [[0, 5]]\ndefault_network_type = "token-ring"\n'
-                    '[port]\nmac_prefix = "fb:16"\n[auth]\nstrategy = "token"\ncolour = 1\n')
+    toml.write_text(
+        '[server]\nport = "ninety"\n[api]\nmax_bulk_items = true\n'
+        '[network]\ntunnel_id_ranges = [[0, 5]]\ndefault_network_type = "token-ring"\n'
+        '[port]\nmac_prefix = "fb:16"\n[auth]\nstrategy = "token"\ncolour = 1\n'
+    )
     with pytest.raises(ConfigError) as info:
         load_config(toml, env={})
     text = "\n".join(info.value.problems)
-    for fragment in ("server.port: expected int", "api.max_bulk_items: expected int",
-                     "network.default_network_type: must be one of",
-                     "port.mac_prefix: must be unicast", "auth.colour: unknown key",
-                     "auth.tokens: strategy 'token' needs"):
+    for fragment in (
+        "server.port: expected int",
+        "api.max_bulk_items: expected int",
+        "network.default_network_type: must be one of",
+        "port.mac_prefix: must be unicast",
+        "auth.colour: unknown key",
+        "auth.tokens: strategy 'token' needs",
+    ):
         assert fragment in text
     assert len(info.value.problems) >= 6
 
@@ -129,8 +143,10 @@ def test_token_entries_need_exactly_one_secret():
     tokens = '[{project_id = "p", token = "a", token_sha256 = "b"}, {project_id = "q"}]'
     with pytest.raises(ConfigError) as info:
         load_config(None, env={"ALCOR__AUTH__TOKENS": tokens})
-    assert info.value.problems == ["auth.tokens[0]: set exactly one of token, token_sha256",
-                                   "auth.tokens[1]: set exactly one of token, token_sha256"]
+    assert info.value.problems == [
+        "auth.tokens[0]: set exactly one of token, token_sha256",
+        "auth.tokens[1]: set exactly one of token, token_sha256",
+    ]
 
 
 def test_config_is_frozen():
@@ -143,16 +159,20 @@ def test_config_is_frozen():
 def test_config_show_masks_secrets(tmp_path):
     """`alcor config show` prints the merged config with secrets masked."""
     toml = tmp_path / "alcor.toml"
-    toml.write_text('[auth]\nstrategy = "token"\n[[auth.tokens]]\ntoken = "s3cret"\n'
-                    'project_id = "p"\n[auth.keystone]\npassword = "pw"\n')
+    toml.write_text(
+        '[auth]\nstrategy = "token"\n[[auth.tokens]]\ntoken = "s3cret"\n'
+        'project_id = "p"\n[auth.keystone]\npassword = "pw"\n'
+    )
     result = CliRunner().invoke(main, ["config", "show", "--config", str(toml)])
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
     assert shown["auth"]["tokens"][0]["token"] == "***"
     assert shown["auth"]["keystone"]["password"] == "***"
     assert "s3cret" not in result.output
-    assert config_as_dict(load_config(toml, env={}), mask_secrets=False)["auth"]["tokens"][0][
-        "token"] == "s3cret"
+    assert (
+        config_as_dict(load_config(toml, env={}), mask_secrets=False)["auth"]["tokens"][0]["token"]
+        == "s3cret"
+    )
 
 
 def test_config_check_exits_non_zero_listing_every_problem(tmp_path):
@@ -169,8 +189,9 @@ def test_config_check_exits_non_zero_listing_every_problem(tmp_path):
 
 def test_env_value_of_a_string_key_is_taken_verbatim():
     """A string key set from the environment keeps its text even when it looks like a number."""
-    config = load_config(None, env={"ALCOR__AUTH__DEFAULT_PROJECT": "12345",
-                                    "ALCOR__STORE__PATH": "3"})
+    config = load_config(
+        None, env={"ALCOR__AUTH__DEFAULT_PROJECT": "12345", "ALCOR__STORE__PATH": "3"}
+    )
     assert config.auth.default_project == "12345"
     assert config.store.path == "3"
 
@@ -180,6 +201,7 @@ def test_embedded_agents_admin_must_be_host_and_port():
     with pytest.raises(ConfigError) as info:
         load_config(None, env={"ALCOR__SOUTHBOUND__EMBEDDED_AGENTS_ADMIN": "localhost"})
     assert info.value.problems == [
-        "southbound.embedded_agents_admin: must be host:port, got 'localhost'"]
+        "southbound.embedded_agents_admin: must be host:port, got 'localhost'"
+    ]
     ok = load_config(None, env={"ALCOR__SOUTHBOUND__EMBEDDED_AGENTS_ADMIN": "127.0.0.1:9100"})
     assert ok.southbound.embedded_agents_admin == "127.0.0.1:9100"

@@ -13,8 +13,15 @@ from alcor.lifecycle import DependencyError, start_order, started
 class Part:
     """A component that records its start and stop in a shared journal."""
 
-    def __init__(self, name: str, requires: tuple[str, ...] = (), journal: list[str] | None = None,
-                 fail_start: bool = False, fail_stop: bool = False, hang_stop: bool = False):
+    def __init__(
+        self,
+        name: str,
+        requires: tuple[str, ...] = (),
+        journal: list[str] | None = None,
+        fail_start: bool = False,
+        fail_stop: bool = False,
+        hang_stop: bool = False,
+    ):
         self.name = name
         self.requires = requires
         self.journal = journal if journal is not None else []
@@ -37,8 +44,12 @@ class Part:
 
 def test_start_order_puts_requirements_first():
     """Each component comes after everything it requires, whatever the input order."""
-    parts = [Part("port", ("store", "bus", "mac")), Part("mac", ("store",)), Part("bus", ("store",)),
-             Part("store")]
+    parts = [
+        Part("port", ("store", "bus", "mac")),
+        Part("mac", ("store",)),
+        Part("bus", ("store",)),
+        Part("store"),
+    ]
     order = [p.name for p in start_order(parts)]
     for part in parts:
         for required in part.requires:
@@ -70,9 +81,12 @@ async def test_started_stops_in_reverse_order():
 async def test_failed_start_stops_only_what_started():
     """When a start fails, the ones already started stop (in reverse); the rest never run."""
     journal: list[str] = []
-    parts = [Part("a", (), journal), Part("b", ("a",), journal), Part("c", ("b",), journal,
-                                                                     fail_start=True),
-             Part("d", ("c",), journal)]
+    parts = [
+        Part("a", (), journal),
+        Part("b", ("a",), journal),
+        Part("c", ("b",), journal, fail_start=True),
+        Part("d", ("c",), journal),
+    ]
     with pytest.raises(RuntimeError, match="c cannot start"):
         async with started(parts):
             pytest.fail("body must not run")
@@ -82,8 +96,11 @@ async def test_failed_start_stops_only_what_started():
 async def test_failing_or_hanging_stop_does_not_block_the_others(caplog):
     """A stop that raises or exceeds the timeout is logged; the rest still stop."""
     journal: list[str] = []
-    parts = [Part("a", (), journal), Part("b", ("a",), journal, fail_stop=True),
-             Part("c", ("b",), journal, hang_stop=True)]
+    parts = [
+        Part("a", (), journal),
+        Part("b", ("a",), journal, fail_stop=True),
+        Part("c", ("b",), journal, hang_stop=True),
+    ]
     with caplog.at_level(logging.ERROR, logger="alcor.lifecycle"):
         async with started(parts, stop_timeout=0.01):
             pass

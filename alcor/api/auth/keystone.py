@@ -54,9 +54,14 @@ class KeystoneAuthenticator:
     ) -> None:
         # The clock is wall time because Keystone's expires_at is wall time.
         self._keystone = KeystoneClient(
-            auth_url=auth_url, username=username, password=password,
-            project_name=project_name, user_domain_name=user_domain_name,
-            project_domain_name=project_domain_name, timeout_s=timeout_s, clock=clock,
+            auth_url=auth_url,
+            username=username,
+            password=password,
+            project_name=project_name,
+            user_domain_name=user_domain_name,
+            project_domain_name=project_domain_name,
+            timeout_s=timeout_s,
+            clock=clock,
         )
         self._cache_ttl_s = cache_ttl_s
         self._clock = clock

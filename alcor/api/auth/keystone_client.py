@@ -127,16 +127,27 @@ class KeystoneClient:
         lifetime = UNKNOWN_LIFETIME_S if expires is None else expires - now
         # Renew a margin before expiry, but never use less than half of a short-lived token.
         renew_at = now + max(lifetime - RENEW_MARGIN_S, lifetime / 2)
-        _LOGGER.info("Logged in to Keystone as %s (token %s, valid for %.0f s)",
-                     self._username, fingerprint(token)[:8], lifetime)
+        _LOGGER.info(
+            "Logged in to Keystone as %s (token %s, valid for %.0f s)",
+            self._username,
+            fingerprint(token)[:8],
+            lifetime,
+        )
         return _ServiceToken(token, renew_at)
 
     def _password_auth(self) -> dict[str, Any]:
-        user = {"name": self._username, "domain": {"name": self._user_domain_name},
-                "password": self._password}
+        user = {
+            "name": self._username,
+            "domain": {"name": self._user_domain_name},
+            "password": self._password,
+        }
         project = {"name": self._project_name, "domain": {"name": self._project_domain_name}}
-        return {"auth": {"identity": {"methods": ["password"], "password": {"user": user}},
-                         "scope": {"project": project}}}
+        return {
+            "auth": {
+                "identity": {"methods": ["password"], "password": {"user": user}},
+                "scope": {"project": project},
+            }
+        }
 
     async def _request(
         self, method: str, url: str, **kwargs: Any

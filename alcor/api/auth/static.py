@@ -36,8 +36,9 @@ class NoAuth:
         """Return the caller; project "" means "not given" (path, body or default decide)."""
         project = headers.get("X-Project-Id") or headers.get("X-Tenant-Id") or ""
         roles = parse_roles(headers.get("X-Roles")) if "X-Roles" in headers else self._default_roles
-        return Caller(project_id=project.strip(), roles=roles,
-                      user_id=headers.get("X-User-Id") or None)
+        return Caller(
+            project_id=project.strip(), roles=roles, user_id=headers.get("X-User-Id") or None
+        )
 
 
 class TokenAuth:
@@ -45,10 +46,16 @@ class TokenAuth:
 
     def __init__(self, config: AuthConfig) -> None:
         self._entries = [
-            (entry.token_sha256.lower() if entry.token_sha256 else
-             hashlib.sha256(entry.token.encode()).hexdigest(),
-             Caller(project_id=entry.project_id, roles=frozenset(r.lower() for r in entry.roles),
-                    user_id=entry.user_id or None))
+            (
+                entry.token_sha256.lower()
+                if entry.token_sha256
+                else hashlib.sha256(entry.token.encode()).hexdigest(),
+                Caller(
+                    project_id=entry.project_id,
+                    roles=frozenset(r.lower() for r in entry.roles),
+                    user_id=entry.user_id or None,
+                ),
+            )
             for entry in config.tokens
         ]
 

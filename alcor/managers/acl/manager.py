@@ -14,15 +14,37 @@ from alcor import errors
 from alcor.bus import Bus
 from alcor.managers.acl import rules
 from alcor.managers.acl.messages import (
-    CreateNetworkAclRules, CreateNetworkAcls, DeleteNetworkAcl, DeleteNetworkAclRule,
-    DeleteNetworkAcls, DetachSubnetFromAcls, GetNetworkAcl, GetNetworkAclRule,
-    ListNetworkAclRules, ListNetworkAcls, NetworkAclChanged, NetworkAclDeleted,
-    UpdateNetworkAcl, UpdateNetworkAclRule, UpdateNetworkAclRules, UpdateNetworkAcls,
+    CreateNetworkAclRules,
+    CreateNetworkAcls,
+    DeleteNetworkAcl,
+    DeleteNetworkAclRule,
+    DeleteNetworkAcls,
+    DetachSubnetFromAcls,
+    GetNetworkAcl,
+    GetNetworkAclRule,
+    ListNetworkAclRules,
+    ListNetworkAcls,
+    NetworkAclChanged,
+    NetworkAclDeleted,
+    UpdateNetworkAcl,
+    UpdateNetworkAclRule,
+    UpdateNetworkAclRules,
+    UpdateNetworkAcls,
 )
 from alcor.managers.base import ResourceManager
 from alcor.managers.common import (
-    RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
-    check_write, deny, first_revision, project_where, stamp_new, tombstone,
+    RequestContext,
+    bump,
+    changed,
+    check_create_project,
+    check_if_match,
+    check_new_id,
+    check_write,
+    deny,
+    first_revision,
+    project_where,
+    stamp_new,
+    tombstone,
 )
 from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
 from alcor.managers.network.messages import GetNetwork
@@ -50,13 +72,20 @@ class NetworkAclManager(ResourceManager):
     async def start(self) -> None:
         """Register the ACL and ACL rule commands."""
         for command, handler in (
-            (CreateNetworkAcls, self.create), (GetNetworkAcl, self.get),
-            (ListNetworkAcls, self.list), (UpdateNetworkAcl, self.update),
-            (UpdateNetworkAcls, self.update_many), (DeleteNetworkAcl, self.delete),
-            (CreateNetworkAclRules, self.create_rules), (GetNetworkAclRule, self.get_rule),
-            (ListNetworkAclRules, self.list_rules), (UpdateNetworkAclRule, self.update_rule),
-            (UpdateNetworkAclRules, self.update_rules), (DeleteNetworkAclRule, self.delete_rule),
-            (DetachSubnetFromAcls, self._detach_subnet), (DeleteNetworkAcls, self._delete_of_network),
+            (CreateNetworkAcls, self.create),
+            (GetNetworkAcl, self.get),
+            (ListNetworkAcls, self.list),
+            (UpdateNetworkAcl, self.update),
+            (UpdateNetworkAcls, self.update_many),
+            (DeleteNetworkAcl, self.delete),
+            (CreateNetworkAclRules, self.create_rules),
+            (GetNetworkAclRule, self.get_rule),
+            (ListNetworkAclRules, self.list_rules),
+            (UpdateNetworkAclRule, self.update_rule),
+            (UpdateNetworkAclRules, self.update_rules),
+            (DeleteNetworkAclRule, self.delete_rule),
+            (DetachSubnetFromAcls, self._detach_subnet),
+            (DeleteNetworkAcls, self._delete_of_network),
         ):
             self._bus.handle(command, handler)
 
@@ -65,11 +94,14 @@ class NetworkAclManager(ResourceManager):
         ids = [o["id"] for o in objs]
         by_acl: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            for rule in repo.find(self._store.db, NETWORK_ACL_RULE,
-                                  Where(f"t.network_acl_id IN ({marks})", tuple(chunk)),
-                                  order=RULE_ORDER):
+            for rule in repo.find(
+                self._store.db,
+                NETWORK_ACL_RULE,
+                Where(f"t.network_acl_id IN ({marks})", tuple(chunk)),
+                order=RULE_ORDER,
+            ):
                 by_acl[rule["network_acl_id"]].append({**rule, "tenant_id": rule["project_id"]})
         for obj in objs:
             obj["network_acl_rules"] = by_acl.get(obj["id"], [])
@@ -108,14 +140,18 @@ class NetworkAclManager(ResourceManager):
         for subnet_id in subnet_ids:
             subnet = found.get(subnet_id)
             if subnet is None or subnet["network_id"] != acl["vpc_id"]:
-                raise rules.invalid(f"subnet {subnet_id} is not a subnet of network "
-                                    f"{acl['vpc_id']}")
+                raise rules.invalid(
+                    f"subnet {subnet_id} is not a subnet of network {acl['vpc_id']}"
+                )
             row = self._store.db.execute(
                 "SELECT a.id FROM network_acls a, json_each(a.associated_subnets) s "
-                "WHERE s.value = ? AND a.id != ?", [subnet_id, acl["id"]]).fetchone()
+                "WHERE s.value = ? AND a.id != ?",
+                [subnet_id, acl["id"]],
+            ).fetchone()
             if row is not None:
-                raise errors.NetworkAclInUse(id=row[0], reason=f"subnet {subnet_id} is "
-                                                               f"associated with it")
+                raise errors.NetworkAclInUse(
+                    id=row[0], reason=f"subnet {subnet_id} is associated with it"
+                )
 
     async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
         """Update name, description or associated subnets (partial)."""
@@ -126,13 +162,17 @@ class NetworkAclManager(ResourceManager):
     async def update_many(self, cmd: UpdateNetworkAcls) -> list[dict[str, Any]]:
         """Bulk PUT: every item as a single update in one transaction."""
         async with self._store.transaction():
-            out = [await self._update_one(cmd.ctx, item["id"],
-                                          {k: v for k, v in item.items() if k != "id"}, None)
-                   for item in cmd.items]
+            out = [
+                await self._update_one(
+                    cmd.ctx, item["id"], {k: v for k, v in item.items() if k != "id"}, None
+                )
+                for item in cmd.items
+            ]
         return self.decorate(out)
 
-    async def _update_one(self, ctx: RequestContext, acl_id: str, changes: dict[str, Any],
-                          if_match: int | None) -> dict[str, Any]:
+    async def _update_one(
+        self, ctx: RequestContext, acl_id: str, changes: dict[str, Any], if_match: int | None
+    ) -> dict[str, Any]:
         acl = self.get_visible(ctx, acl_id)
         check_write(ctx, acl, "update_network_acl")
         check_if_match(acl, if_match)
@@ -151,8 +191,7 @@ class NetworkAclManager(ResourceManager):
             check_write(cmd.ctx, acl, "delete_network_acl")
             check_if_match(acl, cmd.if_match)
             if acl["associated_subnets"]:
-                raise errors.NetworkAclInUse(id=acl["id"], reason="it still has associated "
-                                                                  "subnets")
+                raise errors.NetworkAclInUse(id=acl["id"], reason="it still has associated subnets")
             self._remove(acl)
 
     def _remove(self, acl: dict[str, Any]) -> None:
@@ -168,24 +207,30 @@ class NetworkAclManager(ResourceManager):
 
     # ---- internal commands -------------------------------------------------------------
     async def _detach_subnet(self, cmd: DetachSubnetFromAcls) -> None:
-        for acl in repo.find(self._store.db, NETWORK_ACL, Where(
+        for acl in repo.find(
+            self._store.db,
+            NETWORK_ACL,
+            Where(
                 "EXISTS (SELECT 1 FROM json_each(t.associated_subnets) WHERE value = ?)",
-                (cmd.subnet_id,))):
+                (cmd.subnet_id,),
+            ),
+        ):
             remaining = [s for s in acl["associated_subnets"] if s != cmd.subnet_id]
-            repo.update(self._store.db, NETWORK_ACL, acl["id"],
-                        bump(acl, {"associated_subnets": remaining}))
+            repo.update(
+                self._store.db, NETWORK_ACL, acl["id"], bump(acl, {"associated_subnets": remaining})
+            )
             self._bus.publish(NetworkAclChanged(network_acl=dict(acl)))
 
     async def _delete_of_network(self, cmd: DeleteNetworkAcls) -> None:
-        for acl in repo.find(self._store.db, NETWORK_ACL,
-                             Where("t.vpc_id = ?", (cmd.network_id,))):
+        for acl in repo.find(self._store.db, NETWORK_ACL, Where("t.vpc_id = ?", (cmd.network_id,))):
             self._remove(acl)
 
     # ---- rules -------------------------------------------------------------------------
     def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
         rule = repo.get(self._store.db, NETWORK_ACL_RULE, rule_id)
-        if rule is None or (ctx.view_project is not None
-                            and rule["project_id"] != ctx.view_project):
+        if rule is None or (
+            ctx.view_project is not None and rule["project_id"] != ctx.view_project
+        ):
             raise errors.NetworkAclRuleNotFound(id=rule_id)
         return rule
 
@@ -198,8 +243,9 @@ class NetworkAclManager(ResourceManager):
         if cmd.query.marker is not None:
             self._get_rule(cmd.ctx, cmd.query.marker)
         where = project_where(cmd.ctx)
-        return await self._store.run_in_thread(repo.list_page, NETWORK_ACL_RULE, cmd.query,
-                                               [where] if where is not None else [])
+        return await self._store.run_in_thread(
+            repo.list_page, NETWORK_ACL_RULE, cmd.query, [where] if where is not None else []
+        )
 
     async def create_rules(self, cmd: CreateNetworkAclRules) -> list[dict[str, Any]]:
         """Create rules after validation and per-ACL number checks, all or nothing."""
@@ -209,8 +255,10 @@ class NetworkAclManager(ResourceManager):
             for item in cmd.items:
                 acl = self.get_visible(cmd.ctx, item["network_acl_id"])
                 check_write(cmd.ctx, acl, "create_network_acl_rule")
-                if item.get("project_id", acl["project_id"]) != acl["project_id"] \
-                        and not cmd.ctx.is_admin:
+                if (
+                    item.get("project_id", acl["project_id"]) != acl["project_id"]
+                    and not cmd.ctx.is_admin
+                ):
                     raise deny("create_network_acl_rule:project_id")
                 prepared.append((item, acl))
             touched: dict[str, dict[str, Any]] = {}
@@ -227,15 +275,22 @@ class NetworkAclManager(ResourceManager):
     def _insert_rule(self, acl: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
         if not rules.is_default(rule):
             self._check_number_free(acl["id"], rule["number"], None)
-        rule = stamp_new({**defaults(NETWORK_ACL_RULE, rule), "network_acl_id": acl["id"],
-                          "project_id": acl["project_id"]})
+        rule = stamp_new(
+            {
+                **defaults(NETWORK_ACL_RULE, rule),
+                "network_acl_id": acl["id"],
+                "project_id": acl["project_id"],
+            }
+        )
         repo.insert(self._store.db, NETWORK_ACL_RULE, rule)
         return rule
 
     def _check_number_free(self, acl_id: str, number: int, rule_id: str | None) -> None:
         row = self._store.db.execute(
             "SELECT id FROM network_acl_rules WHERE network_acl_id = ? AND number = ? "
-            "AND id IS NOT ?", [acl_id, number, rule_id]).fetchone()
+            "AND id IS NOT ?",
+            [acl_id, number, rule_id],
+        ).fetchone()
         if row is not None:
             raise errors.NetworkAclRuleExists(number=number, acl_id=acl_id)
 
@@ -250,29 +305,42 @@ class NetworkAclManager(ResourceManager):
         Numbers must be unique once every item is applied, so one request may swap them.
         """
         async with self._store.transaction():
-            out = [await self._update_rule_one(cmd.ctx, item["id"],
-                                               {k: v for k, v in item.items() if k != "id"},
-                                               None, check_number=False)
-                   for item in cmd.items]
+            out = [
+                await self._update_rule_one(
+                    cmd.ctx,
+                    item["id"],
+                    {k: v for k, v in item.items() if k != "id"},
+                    None,
+                    check_number=False,
+                )
+                for item in cmd.items
+            ]
             acl_ids = sorted({r["network_acl_id"] for r in out})
             marks = ", ".join("?" for _ in acl_ids)
             row = self._store.db.execute(
                 f"SELECT network_acl_id, number FROM network_acl_rules WHERE network_acl_id IN "
                 f"({marks}) AND number < ? GROUP BY network_acl_id, number HAVING COUNT(*) > 1",
-                [*acl_ids, DEFAULT_RULE_NUMBER]).fetchone()
+                [*acl_ids, DEFAULT_RULE_NUMBER],
+            ).fetchone()
             if row is not None:
                 raise errors.NetworkAclRuleExists(number=row[1], acl_id=row[0])
         return out
 
-    async def _update_rule_one(self, ctx: RequestContext, rule_id: str, changes: dict[str, Any],
-                               if_match: int | None, check_number: bool = True
-                               ) -> dict[str, Any]:
+    async def _update_rule_one(
+        self,
+        ctx: RequestContext,
+        rule_id: str,
+        changes: dict[str, Any],
+        if_match: int | None,
+        check_number: bool = True,
+    ) -> dict[str, Any]:
         rule = self._get_rule(ctx, rule_id)
         check_write(ctx, rule, "update_network_acl_rule")
         check_if_match(rule, if_match)
         if rules.is_default(rule):
-            raise errors.NetworkAclInUse(id=rule["network_acl_id"],
-                                         reason="its default rules are read-only")
+            raise errors.NetworkAclInUse(
+                id=rule["network_acl_id"], reason="its default rules are read-only"
+            )
         merged = {**rule, **changes}
         rules.complete(merged, previous=None if "ip_prefix" in changes else rule)
         diff = changed(rule, {k: v for k, v in merged.items() if k in NETWORK_ACL_RULE.by_name})
@@ -292,11 +360,11 @@ class NetworkAclManager(ResourceManager):
             check_write(cmd.ctx, rule, "delete_network_acl_rule")
             check_if_match(rule, cmd.if_match)
             if rules.is_default(rule):
-                raise errors.NetworkAclInUse(id=rule["network_acl_id"],
-                                             reason="its default rules are read-only")
+                raise errors.NetworkAclInUse(
+                    id=rule["network_acl_id"], reason="its default rules are read-only"
+                )
             repo.delete(self._store.db, NETWORK_ACL_RULE, rule["id"])
-            tombstone(self._store.db, "network_acl_rule", rule["id"],
-                      rule["revision_number"] + 1)
+            tombstone(self._store.db, "network_acl_rule", rule["id"], rule["revision_number"] + 1)
             acl = repo.get(self._store.db, NETWORK_ACL, rule["network_acl_id"])
             if acl is not None:
                 self._bump_acl(acl)

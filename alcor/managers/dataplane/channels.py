@@ -94,8 +94,12 @@ class Channels:
         """Drop the neighbor keys a subscribed `auto` host gets from VPC topics."""
         if node.transport != "auto" or not self.mode:
             return keys
-        return [k for k in keys if k[0] != NEIGHBOR
-                or not self.subscribed(node.id, self.vpc_of(port_of_neighbor(k[1])) or "")]
+        return [
+            k
+            for k in keys
+            if k[0] != NEIGHBOR
+            or not self.subscribed(node.id, self.vpc_of(port_of_neighbor(k[1])) or "")
+        ]
 
     # ---- the worker ----------------------------------------------------------------------
     async def _run(self) -> None:
@@ -131,8 +135,11 @@ class Channels:
 
     def _auto_hosts(self, vpc: str) -> set[str]:
         topo = self._dp.topo
-        return {h for h in topo.hosts_in_network.get(vpc, ())
-                if h in topo.nodes and topo.nodes[h].transport == "auto"}
+        return {
+            h
+            for h in topo.hosts_in_network.get(vpc, ())
+            if h in topo.nodes and topo.nodes[h].transport == "auto"
+        }
 
     async def _kafka(self) -> Any:
         anchor = next(iter(self._dp.topo.nodes.values()))
@@ -146,8 +153,13 @@ class Channels:
         for status in reply.reply.operation_statuses:
             name = schema.OperationStatus(status.operation_status).name
             metrics.STATES_TOTAL.labels("vpc-topic", name).inc()
-            _LOGGER.warning("node %s answered %s for %s on %s", reply.node_id, name,
-                            status.resource_id, reply.topic)
+            _LOGGER.warning(
+                "node %s answered %s for %s on %s",
+                reply.node_id,
+                name,
+                status.resource_id,
+                reply.topic,
+            )
 
     # ---- transitions ---------------------------------------------------------------------
     async def _to_mq(self, vpc: str) -> None:
@@ -155,13 +167,16 @@ class Channels:
         await kafka.create_vpc_topic(vpc)
         self.mode[vpc] = MQ
         await self._publish(vpc, set(self._dp.topo.bound_in_network.get(vpc, ())))
-        _LOGGER.info("VPC %s switched to its topic (%d bound ports)", vpc,
-                     len(self._dp.topo.bound_in_network.get(vpc, ())))
+        _LOGGER.info(
+            "VPC %s switched to its topic (%d bound ports)",
+            vpc,
+            len(self._dp.topo.bound_in_network.get(vpc, ())),
+        )
         await self._follow_hosts(vpc)
 
     async def _to_grpc(self, vpc: str) -> None:
         self.mode.pop(vpc, None)
-        for (node_id, sub_vpc) in [k for k in self.subs if k[1] == vpc]:
+        for node_id, _vpc in [k for k in self.subs if k[1] == vpc]:
             await self._leave(node_id, vpc)
         self.published.pop(vpc, None)
         kafka = await self._kafka()
@@ -174,14 +189,16 @@ class Channels:
         for node_id in sorted(hosts):
             if not self.subscribed(node_id, vpc):
                 await self._join(node_id, vpc)
-        for (node_id, sub_vpc) in [k for k in self.subs if k[1] == vpc and k[0] not in hosts]:
+        for node_id, _vpc in [k for k in self.subs if k[1] == vpc and k[0] not in hosts]:
             await self._leave(node_id, vpc)
 
     async def _join(self, node_id: str, vpc: str) -> None:
         node = self._dp.topo.nodes[node_id]
         self.subs[(node_id, vpc)] = "SUBSCRIBING"
         kafka = await self._kafka()
-        status = await self._subscribe(node, kafka.vpc_topic(vpc), schema.SubscribeOperation.Subscribe)
+        status = await self._subscribe(
+            node, kafka.vpc_topic(vpc), schema.SubscribeOperation.Subscribe
+        )
         if status != schema.OperationStatus.SUCCESS:
             self.subs.pop((node_id, vpc), None)
             raise TransportError(f"node {node_id} answered {status.name} to Subscribe")
@@ -189,8 +206,11 @@ class Channels:
         sender = self._dp.senders.get(node_id)
         if sender is not None:  # the topic carries them from now on
             delivery = sender.delivery
-            for key in [k for k in delivery.pending if k[0] == NEIGHBOR
-                        and self.vpc_of(port_of_neighbor(k[1])) == vpc]:
+            for key in [
+                k
+                for k in delivery.pending
+                if k[0] == NEIGHBOR and self.vpc_of(port_of_neighbor(k[1])) == vpc
+            ]:
                 del delivery.pending[key]
 
     async def _leave(self, node_id: str, vpc: str) -> None:
@@ -217,9 +237,10 @@ class Channels:
     async def _subscribe(self, node: NodeRec, topic: str, operation: int) -> schema.OperationStatus:
         grpc = await self._dp.transport_for(node, "grpc")
         reply = await grpc.push_subscribe_info(
-            self._dp.target(node), schema.NodeSubscribeInfo(
-                subscribe_operation=operation, topic=topic, key=node.local_ip),
-            timeout=SUBSCRIBE_DEADLINE_S)
+            self._dp.target(node),
+            schema.NodeSubscribeInfo(subscribe_operation=operation, topic=topic, key=node.local_ip),
+            timeout=SUBSCRIBE_DEADLINE_S,
+        )
         return schema.OperationStatus(reply.operation_status)
 
     # ---- publication ---------------------------------------------------------------------
@@ -258,14 +279,16 @@ class Channels:
                 return None
             revision, present = built[0], True
             entries[encoding.V2_FIELD[KIND_TYPE[NEIGHBOR]]].append(
-                dp.builder.entry(NEIGHBOR, key, ENTER_OP[NEIGHBOR], *built))
+                dp.builder.entry(NEIGHBOR, key, ENTER_OP[NEIGHBOR], *built)
+            )
             context = [(SUBNET, s) for s in port.subnet_ids] + [(VPC, vpc)]
         elif self.published.get(vpc, {}).get(port_id, (0, False))[1]:
             revision = dp.tombs.get((NEIGHBOR, key)) or self.published[vpc][port_id][0]
             present = False
             config = dp.builder.delete_config(NEIGHBOR, key, revision)
             entries[encoding.V2_FIELD[KIND_TYPE[NEIGHBOR]]].append(
-                dp.builder.entry(NEIGHBOR, key, schema.OperationType.DELETE, revision, config))
+                dp.builder.entry(NEIGHBOR, key, schema.OperationType.DELETE, revision, config)
+            )
             context = []
         else:
             return None
@@ -274,11 +297,15 @@ class Channels:
             built = dp.builder.config(kind, name, anchor)
             if built is not None:
                 entries[encoding.V2_FIELD[KIND_TYPE[kind]]].append(
-                    dp.builder.entry(kind, name, ENTER_OP[kind], *built))
+                    dp.builder.entry(kind, name, ENTER_OP[kind], *built)
+                )
                 resources.append(dp.builder.resource_entry(KIND_TYPE[kind], name))
         return key, encoding.assemble_v2_parts("", resources, entries), revision, present
 
     def describe(self, node_id: str) -> list[dict[str, Any]]:
         """Return a node's VPC subscriptions (GET /nodes/{id} "vpc_subscriptions")."""
-        return [{"vpc_id": vpc, "topic": f"alcor-vpc-{vpc}", "state": state, "lag": None}
-                for (node, vpc), state in sorted(self.subs.items()) if node == node_id]
+        return [
+            {"vpc_id": vpc, "topic": f"alcor-vpc-{vpc}", "state": state, "lag": None}
+            for (node, vpc), state in sorted(self.subs.items())
+            if node == node_id
+        ]

@@ -8,22 +8,38 @@ from typing import TYPE_CHECKING, Any
 from alcor.bus import Bus, Event
 from alcor.managers.common import admin_context
 from alcor.managers.network.messages import (
-    ListNetworks, NetworkCreated, NetworkDeleted, NetworkUpdated,
+    ListNetworks,
+    NetworkCreated,
+    NetworkDeleted,
+    NetworkUpdated,
 )
 from alcor.managers.node.messages import LookupNodes, NodeCreated, NodeDeleted, NodeUpdated
 from alcor.managers.port.messages import (
-    LookupPorts, PortCreated, PortDeleted, PortUpdated, QueryPorts,
+    LookupPorts,
+    PortCreated,
+    PortDeleted,
+    PortUpdated,
+    QueryPorts,
 )
 from alcor.managers.router.messages import ListRouters, RouterChanged, RouterDeleted
 from alcor.managers.security_group.messages import (
-    LookupSecurityGroups, SecurityGroupChanged, SecurityGroupDeleted,
+    LookupSecurityGroups,
+    SecurityGroupChanged,
+    SecurityGroupDeleted,
 )
 from alcor.managers.subnet.messages import ListSubnets, SubnetCreated, SubnetDeleted, SubnetUpdated
 from alcor.resources.repo import ListQuery
 from alcor.southbound.sender import Delivery
 from alcor.southbound.topology import PORT_FIELDS, NodeRec, Topology
 from alcor.southbound.view import (
-    DHCP, NEIGHBOR, PORT, ROUTER, SECURITYGROUP, SUBNET, VPC, neighbor_key,
+    DHCP,
+    NEIGHBOR,
+    PORT,
+    ROUTER,
+    SECURITYGROUP,
+    SUBNET,
+    VPC,
+    neighbor_key,
 )
 
 if TYPE_CHECKING:
@@ -31,9 +47,22 @@ if TYPE_CHECKING:
     from alcor.managers.dataplane.planner import Marks
 
 EVENT_TYPES = (
-    NetworkCreated, NetworkUpdated, NetworkDeleted, SubnetCreated, SubnetUpdated, SubnetDeleted,
-    PortCreated, PortUpdated, PortDeleted, RouterChanged, RouterDeleted, SecurityGroupChanged,
-    SecurityGroupDeleted, NodeCreated, NodeUpdated, NodeDeleted,
+    NetworkCreated,
+    NetworkUpdated,
+    NetworkDeleted,
+    SubnetCreated,
+    SubnetUpdated,
+    SubnetDeleted,
+    PortCreated,
+    PortUpdated,
+    PortDeleted,
+    RouterChanged,
+    RouterDeleted,
+    SecurityGroupChanged,
+    SecurityGroupDeleted,
+    NodeCreated,
+    NodeUpdated,
+    NodeDeleted,
 )
 ADDRESS_FIELDS = {"local_ip", "server_port", "transport", "grpc_api", "mq_topic", "subscribe_port"}
 
@@ -83,8 +112,10 @@ async def _port_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
         await ensure_groups(dp._bus, dp.topo, set(new.sgs))
     dp.planner.port_changed(old, new, marks)
     compute = not new.device_owner.startswith("network:")
-    if compute and event.port.get("status") == "ACTIVE" and (
-        old is None or old.revision != new.revision or new.node_id is None or not new.admin_up
+    if (
+        compute
+        and event.port.get("status") == "ACTIVE"
+        and (old is None or old.revision != new.revision or new.node_id is None or not new.admin_up)
     ):
         dp.set_status(new.id, "DOWN")
 
@@ -94,8 +125,9 @@ async def _port_deleted(dp: DataPlaneManager, event: PortDeleted, marks: Marks) 
     old = dp.topo.drop_port(port["id"])
     dp.tombs[(PORT, port["id"])] = port["revision_number"] + 1
     dp.tombs[(DHCP, port["id"])] = port["revision_number"] + 1
-    dp.tombs[(NEIGHBOR, neighbor_key(port["id"]))] = (port.get("neighbor_revision")
-                                                       or port["revision_number"]) + 1
+    dp.tombs[(NEIGHBOR, neighbor_key(port["id"]))] = (
+        port.get("neighbor_revision") or port["revision_number"]
+    ) + 1
     if old is not None:
         dp.planner.port_changed(old, None, marks)
 
@@ -128,8 +160,9 @@ async def _network_deleted(dp: DataPlaneManager, event: NetworkDeleted, marks: M
 
 async def _router_changed(dp: DataPlaneManager, event: RouterChanged, marks: Marks) -> None:
     dp.topo.set_router(event.router)
-    await _reload_ports(dp, [p for s in event.subnet_ids
-                             for p in dp.topo.bound_in_subnet.get(s, ())])
+    await _reload_ports(
+        dp, [p for s in event.subnet_ids for p in dp.topo.bound_in_subnet.get(s, ())]
+    )
     dp.planner.router_changed(event.router["id"], event.subnet_ids, marks)
 
 
@@ -182,8 +215,9 @@ async def _node_deleted(dp: DataPlaneManager, event: NodeDeleted, marks: Marks) 
     await dp.remove_node(event.node["node_id"])
 
 
-async def _reload_ports(dp: DataPlaneManager, port_ids: list[str],
-                        marks: Marks | None = None) -> None:
+async def _reload_ports(
+    dp: DataPlaneManager, port_ids: list[str], marks: Marks | None = None
+) -> None:
     """Re-read ports whose neighbor revision was bumped without a port event."""
     if not port_ids:
         return
@@ -195,17 +229,27 @@ async def _reload_ports(dp: DataPlaneManager, port_ids: list[str],
 
 
 _HANDLERS: dict[type, Any] = {
-    PortCreated: _port_set, PortUpdated: _port_set, PortDeleted: _port_deleted,
-    SubnetCreated: _subnet_set, SubnetUpdated: _subnet_set, SubnetDeleted: _subnet_deleted,
-    NetworkCreated: _network_set, NetworkUpdated: _network_set,
-    NetworkDeleted: _network_deleted, RouterChanged: _router_changed,
-    RouterDeleted: _router_deleted, SecurityGroupChanged: _group_changed,
-    SecurityGroupDeleted: _group_deleted, NodeCreated: _node_created,
-    NodeUpdated: _node_updated, NodeDeleted: _node_deleted,
+    PortCreated: _port_set,
+    PortUpdated: _port_set,
+    PortDeleted: _port_deleted,
+    SubnetCreated: _subnet_set,
+    SubnetUpdated: _subnet_set,
+    SubnetDeleted: _subnet_deleted,
+    NetworkCreated: _network_set,
+    NetworkUpdated: _network_set,
+    NetworkDeleted: _network_deleted,
+    RouterChanged: _router_changed,
+    RouterDeleted: _router_deleted,
+    SecurityGroupChanged: _group_changed,
+    SecurityGroupDeleted: _group_deleted,
+    NodeCreated: _node_created,
+    NodeUpdated: _node_updated,
+    NodeDeleted: _node_deleted,
 }
 
 
 # ---- views for the node API --------------------------------------------------------------
+
 
 def _iso(ts: float | None) -> str | None:
     if ts is None:
@@ -227,23 +271,37 @@ def delivery_view(node: NodeRec, delivery: Delivery) -> dict[str, Any]:
             entry["unacked"] += 1
     inflight = delivery.inflight
     import time as _time
+
     backoff = delivery.backoff_until - _time.monotonic()
     return {
-        "transport": node.transport, "grpc_api": node.grpc_api, "agent_type": node.agent_type,
-        "connected": delivery.connected, "last_contact": _iso(delivery.last_contact),
+        "transport": node.transport,
+        "grpc_api": node.grpc_api,
+        "agent_type": node.agent_type,
+        "connected": delivery.connected,
+        "last_contact": _iso(delivery.last_contact),
         "last_success": _iso(delivery.last_success),
         "last_agent_restart": _iso(delivery.last_agent_restart),
-        "consecutive_failures": delivery.consecutive_failures, "last_error": delivery.last_error,
+        "consecutive_failures": delivery.consecutive_failures,
+        "last_error": delivery.last_error,
         "backoff_until": _iso(_time.time() + backoff) if backoff > 0 else None,
         "pending_states": len(delivery.pending),
-        "inflight": ({"request_id": inflight.request_id, "states": len(inflight.carried),
-                      "since": _iso(inflight.since)} if inflight else None),
-        "resources": resources, "vpc_subscriptions": [],
+        "inflight": (
+            {
+                "request_id": inflight.request_id,
+                "states": len(inflight.carried),
+                "since": _iso(inflight.since),
+            }
+            if inflight
+            else None
+        ),
+        "resources": resources,
+        "vpc_subscriptions": [],
     }
 
 
-def delivery_resources(delivery: Delivery, kind: str | None, status: str | None
-                       ) -> list[dict[str, Any]]:
+def delivery_resources(
+    delivery: Delivery, kind: str | None, status: str | None
+) -> list[dict[str, Any]]:
     """Return per-key delivery records (GET /nodes/{id}/southbound/resources)."""
     out = []
     for key, (revision, _present) in sorted(delivery.sent.items()):
@@ -252,7 +310,14 @@ def delivery_resources(delivery: Delivery, kind: str | None, status: str | None
         last = delivery.status.get(key)
         if status is not None and last != status:
             continue
-        out.append({"kind": key[0], "key": key[1], "sent_rev": revision,
-                    "acked_rev": delivery.acked.get(key), "last_status": last,
-                    "attempts": delivery.attempts.get((key, revision), 0)})
+        out.append(
+            {
+                "kind": key[0],
+                "key": key[1],
+                "sent_rev": revision,
+                "acked_rev": delivery.acked.get(key),
+                "last_status": last,
+                "attempts": delivery.attempts.get((key, revision), 0),
+            }
+        )
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -13,7 +14,10 @@ from alcor.managers.common import admin_context
 from alcor.managers.dataplane import events as ev
 from alcor.managers.dataplane.channels import Channels
 from alcor.managers.dataplane.messages import (
-    NodeDeliveryResources, NodeDeliveryState, ResyncNode, WaitIdle,
+    NodeDeliveryResources,
+    NodeDeliveryState,
+    ResyncNode,
+    WaitIdle,
 )
 from alcor.managers.dataplane.messages_build import apply_reply, build
 from alcor.managers.dataplane.planner import Marks, Planner
@@ -35,11 +39,25 @@ class DataPlaneManager:
     """Compute goal-state deltas per host and push them through each node's transport."""
 
     name = "dataplane"
-    requires = ("store", "bus", "network", "subnet", "port", "router", "security_group", "node",
-                "floatingip")
+    requires = (
+        "store",
+        "bus",
+        "network",
+        "subnet",
+        "port",
+        "router",
+        "security_group",
+        "node",
+        "floatingip",
+    )
 
-    def __init__(self, bus: Bus, store: Store, config: SouthboundConfig,
-                 transports: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        store: Store,
+        config: SouthboundConfig,
+        transports: dict[str, Any] | None = None,
+    ) -> None:
         self._bus = bus
         self._store = store
         self.config = config
@@ -64,9 +82,12 @@ class DataPlaneManager:
     # ---- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         """Load the topology, subscribe to changes, start senders and the gRPC server."""
-        for command, handler in ((NodeDeliveryState, self._state), (ResyncNode, self._resync),
-                                 (NodeDeliveryResources, self._resources),
-                                 (WaitIdle, self._wait_idle)):
+        for command, handler in (
+            (NodeDeliveryState, self._state),
+            (ResyncNode, self._resync),
+            (NodeDeliveryResources, self._resources),
+            (WaitIdle, self._wait_idle),
+        ):
             self._bus.handle(command, handler)
         await ev.load(self._bus, self.topo)
         for event_type in ev.EVENT_TYPES:
@@ -89,10 +110,8 @@ class DataPlaneManager:
             await sender.stop()
         if self._worker is not None:
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-            except asyncio.CancelledError:
-                pass
         for transport in self._transports.values():
             await transport.stop()
 
@@ -101,8 +120,10 @@ class DataPlaneManager:
         if not server_config.enabled:
             return
         from alcor_grpc.server import ControllerGrpcServer
-        self._server = ControllerGrpcServer(server_config.host, server_config.port,
-                                            self.requests.handle)
+
+        self._server = ControllerGrpcServer(
+            server_config.host, server_config.port, self.requests.handle
+        )
         await self._server.start()
 
     @property
@@ -132,10 +153,16 @@ class DataPlaneManager:
     @staticmethod
     def target(node: NodeRec) -> NodeTarget:
         """Return what a transport needs to reach a node."""
-        return NodeTarget(node_id=node.id, node_name=node.name, local_ip=node.local_ip,
-                          server_port=node.server_port, transport=node.transport,
-                          grpc_api=node.grpc_api, mq_topic=node.mq_topic,
-                          subscribe_port=node.subscribe_port)
+        return NodeTarget(
+            node_id=node.id,
+            node_name=node.name,
+            local_ip=node.local_ip,
+            server_port=node.server_port,
+            transport=node.transport,
+            grpc_api=node.grpc_api,
+            mq_topic=node.mq_topic,
+            subscribe_port=node.subscribe_port,
+        )
 
     # ---- events ------------------------------------------------------------------------
     async def _work(self) -> None:
@@ -237,8 +264,16 @@ class DataPlaneManager:
         keys = self.channels.filter_keys(node, keys)
         force = bool(delivery.restart_waiters)
         started = time.perf_counter()
-        message = build(self.topo, self.builder, node, self.planner.view(node.id), delivery,
-                        self.tombs, keys, force=force)
+        message = build(
+            self.topo,
+            self.builder,
+            node,
+            self.planner.view(node.id),
+            delivery,
+            self.tombs,
+            keys,
+            force=force,
+        )
         if message is None:
             self._finish_restart(delivery, True)
             self._idle_check()
@@ -256,26 +291,42 @@ class DataPlaneManager:
             delivery.last_error = f"{exc.kind}: {exc}"
             _LOGGER.warning("node %s: %s", node.id, exc)
             return False
-        timeout = min(self.config.deadline_max_s, self.config.deadline_base_s
-                      + len(message.carried) * self.config.deadline_per_state_ms / 1000)
+        timeout = min(
+            self.config.deadline_max_s,
+            self.config.deadline_base_s
+            + len(message.carried) * self.config.deadline_per_state_ms / 1000,
+        )
         delivery.inflight = message
         started = time.perf_counter()
         try:
             async with self._semaphore:
-                reply = await transport.push(self.target(node), message.payload,
-                                             request_id=message.request_id, timeout=timeout)
+                reply = await transport.push(
+                    self.target(node),
+                    message.payload,
+                    request_id=message.request_id,
+                    timeout=timeout,
+                )
         except TransportError as exc:
             delivery.mark(c.key for c in message.carried)
             delivery.connected = False
             delivery.last_error = f"{exc.kind}: {exc}"
             metrics.push_result(node.id, node.transport, exc.kind, time.perf_counter() - started)
-            _LOGGER.warning("push to node %s failed (attempt %d): %s", node.id,
-                            delivery.consecutive_failures + 1, exc)
+            _LOGGER.warning(
+                "push to node %s failed (attempt %d): %s",
+                node.id,
+                delivery.consecutive_failures + 1,
+                exc,
+            )
             return False
         finally:
             delivery.inflight = None
-        metrics.push_result(node.id, node.transport, "ok", time.perf_counter() - started,
-                            reply.message_total_operation_time)
+        metrics.push_result(
+            node.id,
+            node.transport,
+            "ok",
+            time.perf_counter() - started,
+            reply.message_total_operation_time,
+        )
         self._on_reply(node, delivery, message, reply)
         return True
 
@@ -284,8 +335,13 @@ class DataPlaneManager:
         delivery.consecutive_failures = 0
         delivery.last_contact = time.time()
         delivery.last_error = None
-        outcome = apply_reply(delivery, message, reply, self.config.retry.failure_attempts,
-                              self.config.retry.invalid_arg_attempts)
+        outcome = apply_reply(
+            delivery,
+            message,
+            reply,
+            self.config.retry.failure_attempts,
+            self.config.retry.invalid_arg_attempts,
+        )
         metrics.record_statuses(message, outcome)
         if outcome.retry:
             delivery.mark(outcome.retry)
@@ -308,7 +364,8 @@ class DataPlaneManager:
     def is_idle(self) -> bool:
         """Return True when no event is queued and no host has pending or in-flight states."""
         return self._events.empty() and all(
-            not s.delivery.pending and s.delivery.inflight is None for s in self.senders.values())
+            not s.delivery.pending and s.delivery.inflight is None for s in self.senders.values()
+        )
 
     def _idle_check(self) -> None:
         if self.is_idle():
@@ -322,10 +379,8 @@ class DataPlaneManager:
                 if self.is_idle() and not self._statuses:
                     return
                 self._idle.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._idle.wait(), timeout=0.05)
-                except TimeoutError:
-                    pass
 
     # ---- API views ---------------------------------------------------------------------
     async def _state(self, cmd: NodeDeliveryState) -> dict[str, Any] | None:

@@ -10,12 +10,26 @@ from dataclasses import dataclass, field
 from alcor.proto import schema
 from alcor.southbound import encoding
 from alcor.southbound.builder import (
-    CHANGE_OP, ENTER_OP, KIND_TYPE, TYPE_KIND, StateBuilder, state_bytes,
+    CHANGE_OP,
+    ENTER_OP,
+    KIND_TYPE,
+    TYPE_KIND,
+    StateBuilder,
+    state_bytes,
 )
 from alcor.southbound.sender import Carried, Delivery, Message, next_request_id
 from alcor.southbound.topology import NodeRec, Topology
 from alcor.southbound.view import (
-    CONTEXT_KINDS, DHCP, NEIGHBOR, PORT, ROUTER, SUBNET, VPC, HostView, Key, in_view,
+    CONTEXT_KINDS,
+    DHCP,
+    NEIGHBOR,
+    PORT,
+    ROUTER,
+    SUBNET,
+    VPC,
+    HostView,
+    Key,
+    in_view,
     port_of_neighbor,
 )
 
@@ -33,8 +47,17 @@ class _Draft:
     keys: set[Key] = field(default_factory=set)
     v1: list[tuple[int, str, bytes]] = field(default_factory=list)
 
-    def add(self, kind: str, key: str, op: int, revision: int, config: bytes, present: bool,
-            builder: StateBuilder, v1: bool) -> None:
+    def add(
+        self,
+        kind: str,
+        key: str,
+        op: int,
+        revision: int,
+        config: bytes,
+        present: bool,
+        builder: StateBuilder,
+        v1: bool,
+    ) -> None:
         rtype = KIND_TYPE[kind]
         entry = builder.entry(kind, key, op, revision, config)
         self.entries[encoding.V2_FIELD[rtype]].append(entry)
@@ -52,9 +75,16 @@ def tombstone_revision(tombs: dict[Key, int], key: Key, builder: StateBuilder) -
     return builder.revision(*key)
 
 
-def build(topo: Topology, builder: StateBuilder, node: NodeRec, view: HostView,
-          delivery: Delivery, tombs: dict[Key, int], keys: Iterable[Key],
-          force: bool = False) -> Message | None:
+def build(
+    topo: Topology,
+    builder: StateBuilder,
+    node: NodeRec,
+    view: HostView,
+    delivery: Delivery,
+    tombs: dict[Key, int],
+    keys: Iterable[Key],
+    force: bool = False,
+) -> Message | None:
     """Turn dirty keys into one message; None when nothing needs sending."""
     draft = _Draft()
     v1 = node.grpc_api == "v1"
@@ -62,8 +92,19 @@ def build(topo: Topology, builder: StateBuilder, node: NodeRec, view: HostView,
     seen_subnets: set[str] = set()
     neighbors = [k[1] for k in keys if k[0] == NEIGHBOR]
     if neighbors:
-        _add_neighbors(topo, builder, delivery, draft, neighbors, view, tombs, contexts,
-                       seen_subnets, force, v1)
+        _add_neighbors(
+            topo,
+            builder,
+            delivery,
+            draft,
+            neighbors,
+            view,
+            tombs,
+            contexts,
+            seen_subnets,
+            force,
+            v1,
+        )
     for key in keys:
         kind, name = key
         if kind == NEIGHBOR:
@@ -72,13 +113,22 @@ def build(topo: Topology, builder: StateBuilder, node: NodeRec, view: HostView,
             contexts.add(key)
             continue
         if in_view(topo, view, kind, name):
-            _add_present(topo, builder, node, delivery, draft, key, contexts, force, v1,
-                         seen_subnets)
+            _add_present(
+                topo, builder, node, delivery, draft, key, contexts, force, v1, seen_subnets
+            )
         elif key in delivery.acked or (key in delivery.sent and delivery.sent[key][1]):
             revision = tombstone_revision(tombs, key, builder)
             if revision is not None:
-                draft.add(kind, name, OP.DELETE, revision,
-                          builder.delete_config(kind, name, revision), False, builder, v1)
+                draft.add(
+                    kind,
+                    name,
+                    OP.DELETE,
+                    revision,
+                    builder.delete_config(kind, name, revision),
+                    False,
+                    builder,
+                    v1,
+                )
     if not draft.carried and not contexts:
         return None
     for kind, name in sorted(contexts - draft.keys):
@@ -95,9 +145,19 @@ def build(topo: Topology, builder: StateBuilder, node: NodeRec, view: HostView,
     return Message(request_id, payload, draft.carried)
 
 
-def _add_neighbors(topo: Topology, builder: StateBuilder, delivery: Delivery, draft: _Draft,
-                   names: list[str], view: HostView, tombs: dict[Key, int], contexts: set[Key],
-                   seen_subnets: set[str], force: bool, v1: bool) -> None:
+def _add_neighbors(
+    topo: Topology,
+    builder: StateBuilder,
+    delivery: Delivery,
+    draft: _Draft,
+    names: list[str],
+    view: HostView,
+    tombs: dict[Key, int],
+    contexts: set[Key],
+    seen_subnets: set[str],
+    force: bool,
+    v1: bool,
+) -> None:
     """The hot path (a new host can need 10,000 of them): one tight loop, cached bytes."""
     ports, reachable = topo.ports, view.reachable
     acked, sent, exhausted = delivery.acked, delivery.sent, delivery.exhausted
@@ -110,8 +170,16 @@ def _add_neighbors(topo: Topology, builder: StateBuilder, delivery: Delivery, dr
             if key in acked or (key in sent and sent[key][1]):
                 revision = tombstone_revision(tombs, key, builder)
                 if revision is not None:
-                    draft.add(NEIGHBOR, name, OP.DELETE, revision,
-                              builder.delete_config(NEIGHBOR, name, revision), False, builder, v1)
+                    draft.add(
+                        NEIGHBOR,
+                        name,
+                        OP.DELETE,
+                        revision,
+                        builder.delete_config(NEIGHBOR, name, revision),
+                        False,
+                        builder,
+                        v1,
+                    )
             continue
         revision = port.neighbor_revision
         if not force:
@@ -133,9 +201,18 @@ def _add_neighbors(topo: Topology, builder: StateBuilder, delivery: Delivery, dr
                 _add_context(topo, subnet, seen_subnets, contexts)
 
 
-def _add_present(topo: Topology, builder: StateBuilder, node: NodeRec, delivery: Delivery,
-                 draft: _Draft, key: Key, contexts: set[Key], force: bool, v1: bool,
-                 seen_subnets: set[str]) -> None:
+def _add_present(
+    topo: Topology,
+    builder: StateBuilder,
+    node: NodeRec,
+    delivery: Delivery,
+    draft: _Draft,
+    key: Key,
+    contexts: set[Key],
+    force: bool,
+    v1: bool,
+    seen_subnets: set[str],
+) -> None:
     kind, name = key
     built = builder.config(kind, name, node)
     if built is None:
@@ -157,8 +234,7 @@ def _add_present(topo: Topology, builder: StateBuilder, node: NodeRec, delivery:
             _add_context(topo, subnet, seen_subnets, contexts)
 
 
-def _add_context(topo: Topology, subnet: str, seen_subnets: set[str],
-                 contexts: set[Key]) -> None:
+def _add_context(topo: Topology, subnet: str, seen_subnets: set[str], contexts: set[Key]) -> None:
     """Add the subnet's and its VPC's context states (INFO) that a carried state needs."""
     seen_subnets.add(subnet)
     rec = topo.subnets.get(subnet)
@@ -191,8 +267,13 @@ class ReplyOutcome:
     out_of_order: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def apply_reply(delivery: Delivery, message: Message, reply: schema.GoalStateOperationReply,
-                failure_attempts: int, invalid_arg_attempts: int) -> ReplyOutcome:
+def apply_reply(
+    delivery: Delivery,
+    message: Message,
+    reply: schema.GoalStateOperationReply,
+    failure_attempts: int,
+    invalid_arg_attempts: int,
+) -> ReplyOutcome:
     """Record the per-state statuses of a completed call (§5.1)."""
     outcome = ReplyOutcome()
     by_id: dict[tuple[str, str], int] = {}

@@ -12,8 +12,18 @@ from collections.abc import Iterable
 
 from alcor.southbound.topology import PortRec, Topology
 from alcor.southbound.view import (
-    DHCP, EMPTY, NEIGHBOR, PORT, ROUTER, SECURITYGROUP, SUBNET, VPC, HostView, Key,
-    compute_view, neighbor_key,
+    DHCP,
+    EMPTY,
+    NEIGHBOR,
+    PORT,
+    ROUTER,
+    SECURITYGROUP,
+    SUBNET,
+    VPC,
+    HostView,
+    Key,
+    compute_view,
+    neighbor_key,
 )
 
 Marks = dict[str, set[Key]]  # node_id -> dirty keys
@@ -63,7 +73,9 @@ class Planner:
             keys.update(((PORT, port), (DHCP, port)))
         for subnet in old.reachable ^ new.reachable:
             keys.add((SUBNET, subnet))
-            keys.update((NEIGHBOR, neighbor_key(q)) for q in self.topo.bound_in_subnet.get(subnet, ()))
+            keys.update(
+                (NEIGHBOR, neighbor_key(q)) for q in self.topo.bound_in_subnet.get(subnet, ())
+            )
             sub = self.topo.subnets.get(subnet)
             if sub is not None:
                 keys.add((VPC, sub.network_id))
@@ -121,8 +133,9 @@ class Planner:
             keys = marks.setdefault(node_id, set())
             for subnet in subnets:
                 keys.add((SUBNET, subnet))
-                keys.update((NEIGHBOR, neighbor_key(q))
-                            for q in self.topo.bound_in_subnet.get(subnet, ()))
+                keys.update(
+                    (NEIGHBOR, neighbor_key(q)) for q in self.topo.bound_in_subnet.get(subnet, ())
+                )
 
     def subnet_changed(self, subnet_id: str, marks: Marks, dhcp_flip: bool = False) -> None:
         """Mark a subnet's INFO (and DHCP of its ports when DHCP was switched)."""

@@ -30,7 +30,8 @@ class HostRequests:
     def __init__(self, dp: DataPlaneManager) -> None:
         self._dp = dp
         self._inflight: dict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(dp.config.ondemand.max_inflight_per_host))
+            lambda: asyncio.Semaphore(dp.config.ondemand.max_inflight_per_host)
+        )
 
     async def handle(self, peer_ip: str, request: schema.HostRequest) -> schema.HostRequestReply:
         """Answer every state request of a HostRequest (handled concurrently)."""
@@ -39,13 +40,18 @@ class HostRequests:
         results = await asyncio.gather(*(self._one(node_id, r) for r in request.state_requests))
         return schema.HostRequestReply(
             format_version=1,
-            operation_statuses=[schema.HostRequestReplyHostRequestOperationStatus(
-                request_id=r.request_id, operation_status=status)
-                for r, status in zip(request.state_requests, results)],
-            total_operation_time=int((time.perf_counter() - started) * 1e6))
+            operation_statuses=[
+                schema.HostRequestReplyHostRequestOperationStatus(
+                    request_id=r.request_id, operation_status=status
+                )
+                for r, status in zip(request.state_requests, results, strict=True)
+            ],
+            total_operation_time=int((time.perf_counter() - started) * 1e6),
+        )
 
-    async def _one(self, node_id: str | None,
-                   request: schema.HostRequestResourceStateRequest) -> int:
+    async def _one(
+        self, node_id: str | None, request: schema.HostRequestResourceStateRequest
+    ) -> int:
         if node_id is None:
             return ST.FAILURE
         if request.request_type == schema.RequestType.AGENT_RESTARTED:
@@ -68,8 +74,9 @@ class HostRequests:
             return ST.FAILURE
         return ST.SUCCESS if ok else ST.FAILURE
 
-    async def _on_demand(self, node_id: str,
-                         request: schema.HostRequestResourceStateRequest) -> int:
+    async def _on_demand(
+        self, node_id: str, request: schema.HostRequestResourceStateRequest
+    ) -> int:
         topo = self._dp.topo
         network_id = topo.network_by_vni.get(request.tunnel_id)
         owner = topo.address_owner.get((request.tunnel_id, request.destination_ip))
@@ -87,8 +94,11 @@ class HostRequests:
         if set(src.subnet_ids) & set(dst.subnet_ids):
             return True
         routers = {topo.subnets[s].router_id for s in src.subnet_ids if s in topo.subnets}
-        return any(topo.subnets[s].router_id in routers for s in dst.subnet_ids
-                   if s in topo.subnets and topo.subnets[s].router_id)
+        return any(
+            topo.subnets[s].router_id in routers
+            for s in dst.subnet_ids
+            if s in topo.subnets and topo.subnets[s].router_id
+        )
 
     async def _push_neighbor(self, node_id: str, port_id: str) -> int:
         """Push the destination's neighbor (+ its subnets and VPC) before answering."""
@@ -106,20 +116,27 @@ class HostRequests:
                 continue
             rtype = KIND_TYPE[kind]
             entries[encoding.V2_FIELD[rtype]].append(
-                dp.builder.entry(kind, key, ENTER_OP[kind], built[0], built[1]))
+                dp.builder.entry(kind, key, ENTER_OP[kind], built[0], built[1])
+            )
             resources.append((rtype, key))
         payload = encoding.assemble_goal_state_v2(node.local_ip, resources, entries)
         transport = await dp.transport_for(node, "grpc")  # on-demand always uses gRPC
         try:
-            reply = await transport.push(dp.target(node), payload, request_id=next_request_id(),
-                                         timeout=dp.config.ondemand.push_deadline_s)
+            reply = await transport.push(
+                dp.target(node),
+                payload,
+                request_id=next_request_id(),
+                timeout=dp.config.ondemand.push_deadline_s,
+            )
         except TransportError as exc:
             _LOGGER.warning("on-demand push to node %s failed: %s", node_id, exc)
             return ST.FAILURE
         for status in reply.operation_statuses:
-            if status.resource_type == schema.ResourceType.NEIGHBOR and \
-                    status.resource_id == port_id and \
-                    status.operation_status not in (ST.SUCCESS, ST.OUT_OF_ORDER):
+            if (
+                status.resource_type == schema.ResourceType.NEIGHBOR
+                and status.resource_id == port_id
+                and status.operation_status not in (ST.SUCCESS, ST.OUT_OF_ORDER)
+            ):
                 return ST.FAILURE
         return ST.SUCCESS
 

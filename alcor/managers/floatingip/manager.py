@@ -10,16 +10,36 @@ from alcor import errors
 from alcor.bus import Bus
 from alcor.managers.base import ResourceManager, apply_tag_op
 from alcor.managers.common import (
-    RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
-    check_restricted, check_write, first_revision, stamp_new, tombstone,
+    RequestContext,
+    bump,
+    changed,
+    check_create_project,
+    check_if_match,
+    check_new_id,
+    check_restricted,
+    check_write,
+    first_revision,
+    stamp_new,
+    tombstone,
 )
 from alcor.managers.floatingip.messages import (
-    CreateFloatingIps, DeleteFloatingIp, DeleteNetworkFloatingIps, DisassociatePort, FloatingIpChanged,
-    FloatingIpsOfRouter, GetFloatingIp, ListFloatingIps, UpdateFloatingIp,
+    CreateFloatingIps,
+    DeleteFloatingIp,
+    DeleteNetworkFloatingIps,
+    DisassociatePort,
+    FloatingIpChanged,
+    FloatingIpsOfRouter,
+    GetFloatingIp,
+    ListFloatingIps,
+    UpdateFloatingIp,
 )
 from alcor.managers.network.messages import GetNetwork
 from alcor.managers.port.messages import (
-    CreateServicePort, DeleteServicePort, GetPort, LookupPorts, PortStatusChanged,
+    CreateServicePort,
+    DeleteServicePort,
+    GetPort,
+    LookupPorts,
+    PortStatusChanged,
 )
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.router.messages import FindRouterForFloatingIp
@@ -32,8 +52,15 @@ from alcor.store import Store
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(FLOATINGIP, ("fip_port_id",))
-PORT_DETAILS = ("name", "network_id", "mac_address", "admin_state_up", "status", "device_id",
-                "device_owner")
+PORT_DETAILS = (
+    "name",
+    "network_id",
+    "mac_address",
+    "admin_state_up",
+    "status",
+    "device_id",
+    "device_owner",
+)
 
 
 class FloatingIpManager(ResourceManager):
@@ -50,9 +77,12 @@ class FloatingIpManager(ResourceManager):
     async def start(self) -> None:
         """Register the floating IP commands."""
         for command, handler in (
-            (CreateFloatingIps, self.create), (GetFloatingIp, self.get),
-            (ListFloatingIps, self.list), (UpdateFloatingIp, self.update),
-            (DeleteFloatingIp, self.delete), (DisassociatePort, self._disassociate_port),
+            (CreateFloatingIps, self.create),
+            (GetFloatingIp, self.get),
+            (ListFloatingIps, self.list),
+            (UpdateFloatingIp, self.update),
+            (DeleteFloatingIp, self.delete),
+            (DisassociatePort, self._disassociate_port),
             (FloatingIpsOfRouter, self._of_router),
             (DeleteNetworkFloatingIps, self._delete_of_network),
         ):
@@ -67,8 +97,9 @@ class FloatingIpManager(ResourceManager):
     async def _port_status(self, event: PortStatusChanged) -> None:
         status = "ACTIVE" if event.status == "ACTIVE" else "DOWN"
         async with self._store.transaction():
-            self._store.db.execute("UPDATE floatingips SET status = ? WHERE port_id = ?",
-                                   [status, event.port_id])
+            self._store.db.execute(
+                "UPDATE floatingips SET status = ? WHERE port_id = ?", [status, event.port_id]
+            )
 
     async def adecorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add port_details of the associated ports (one lookup for all)."""
@@ -94,8 +125,9 @@ class FloatingIpManager(ResourceManager):
                     await self._bus.call(GetPort(ctx=cmd.ctx, id=item["port_id"]))
                 counts[project] = counts.get(project, 0) + 1
             for project, count in counts.items():
-                await self._bus.call(CheckQuota(project_id=project, resource="floatingip",
-                                                count=count))
+                await self._bus.call(
+                    CheckQuota(project_id=project, resource="floatingip", count=count)
+                )
             for item in cmd.items:
                 out.append(await self._create_one(cmd.ctx, item))
         return await self.adecorate(out)
@@ -104,35 +136,53 @@ class FloatingIpManager(ResourceManager):
         db = self._store.db
         network = await self._bus.call(GetNetwork(ctx=ctx, id=given["floating_network_id"]))
         if not network["router:external"]:
-            raise errors.BadRequest(resource="floatingip", msg=f"Network {network['id']} is not "
-                                                               f"a valid external network")
+            raise errors.BadRequest(
+                resource="floatingip",
+                msg=f"Network {network['id']} is not a valid external network",
+            )
         check_new_id(db, FLOATINGIP, given, "Floating IP")
         fip = defaults(FLOATINGIP, {k: v for k, v in given.items() if k != "subnet_id"})
         stamp_new(fip, first_revision(db, "floatingip", fip["id"]) if "id" in given else 1)
         port = await self._allocate(network, fip["id"], given)
-        fip.update({"floating_ip_address": port["fixed_ips"][0]["ip_address"],
-                    "fip_port_id": port["id"], "status": "DOWN", "router_id": None,
-                    "port_id": None, "fixed_ip_address": None,
-                    "tags": sorted(set(fip["tags"]))})
+        fip.update(
+            {
+                "floating_ip_address": port["fixed_ips"][0]["ip_address"],
+                "fip_port_id": port["id"],
+                "status": "DOWN",
+                "router_id": None,
+                "port_id": None,
+                "fixed_ip_address": None,
+                "tags": sorted(set(fip["tags"])),
+            }
+        )
         if given.get("port_id"):
             await self._associate(ctx, fip, given["port_id"], given.get("fixed_ip_address"))
         repo.insert(db, FLOATINGIP, fip)
         self._bus.publish(FloatingIpChanged(floatingip=dict(fip)))
         return fip
 
-    async def _allocate(self, network: dict[str, Any], fip_id: str,
-                        given: dict[str, Any]) -> dict[str, Any]:
-        subnets = [s for s in await self._bus.call(SubnetsOfNetwork(network_id=network["id"]))
-                   if s["ip_version"] == 4]
+    async def _allocate(
+        self, network: dict[str, Any], fip_id: str, given: dict[str, Any]
+    ) -> dict[str, Any]:
+        subnets = [
+            s
+            for s in await self._bus.call(SubnetsOfNetwork(network_id=network["id"]))
+            if s["ip_version"] == 4
+        ]
         subnet_id, address = given.get("subnet_id"), given.get("floating_ip_address")
         if subnet_id is not None and subnet_id not in {s["id"] for s in subnets}:
-            raise errors.BadRequest(resource="floatingip", msg=f"Subnet {subnet_id} is not an "
-                                                               f"IPv4 subnet of network "
-                                                               f"{network['id']}")
+            raise errors.BadRequest(
+                resource="floatingip",
+                msg=f"Subnet {subnet_id} is not an IPv4 subnet of network {network['id']}",
+            )
         if address is not None:
             ip = ipaddress.ip_address(address)
-            match = [s for s in subnets if ip in ipaddress.ip_network(s["cidr"])
-                     and (subnet_id is None or s["id"] == subnet_id)]
+            match = [
+                s
+                for s in subnets
+                if ip in ipaddress.ip_network(s["cidr"])
+                and (subnet_id is None or s["id"] == subnet_id)
+            ]
             if not match:
                 raise errors.InvalidIpForNetwork(ip_address=address)
             requested = [{"subnet_id": match[0]["id"], "ip_address": address}]
@@ -140,71 +190,113 @@ class FloatingIpManager(ResourceManager):
             requested = [{"subnet_id": subnet_id}]
         else:
             return await self._first_free(network, fip_id, subnets)
-        return await self._bus.call(CreateServicePort(
-            network_id=network["id"], project_id="", device_owner="network:floatingip",
-            device_id=fip_id, fixed_ips=requested))
+        return await self._bus.call(
+            CreateServicePort(
+                network_id=network["id"],
+                project_id="",
+                device_owner="network:floatingip",
+                device_id=fip_id,
+                fixed_ips=requested,
+            )
+        )
 
-    async def _first_free(self, network: dict[str, Any], fip_id: str,
-                          subnets: list[dict[str, Any]]) -> dict[str, Any]:
+    async def _first_free(
+        self, network: dict[str, Any], fip_id: str, subnets: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         for subnet in subnets:
             try:
                 async with self._store.transaction():
-                    return await self._bus.call(CreateServicePort(
-                        network_id=network["id"], project_id="", device_owner="network:floatingip",
-                        device_id=fip_id, fixed_ips=[{"subnet_id": subnet["id"]}]))
+                    return await self._bus.call(
+                        CreateServicePort(
+                            network_id=network["id"],
+                            project_id="",
+                            device_owner="network:floatingip",
+                            device_id=fip_id,
+                            fixed_ips=[{"subnet_id": subnet["id"]}],
+                        )
+                    )
             except errors.IpAddressGenerationFailure:
                 continue
         raise errors.IpAddressGenerationFailure(net_id=network["id"])
 
     # ---- association -------------------------------------------------------------------
-    async def _associate(self, ctx: RequestContext, fip: dict[str, Any], port_id: str,
-                         fixed_ip: str | None) -> None:
+    async def _associate(
+        self, ctx: RequestContext, fip: dict[str, Any], port_id: str, fixed_ip: str | None
+    ) -> None:
         """Resolve port, fixed IP and router; set them on `fip` (not yet written)."""
         port = await self._bus.call(GetPort(ctx=ctx, id=port_id))
         if not ctx.is_admin and port["project_id"] != fip["project_id"]:
             # Readable (e.g. on the caller's network) but another project's: 400 as in
             # Neutron (neutron-tempest-plugin); the spec had 404 PortNotFound.
-            raise errors.BadRequest(resource="floatingip", msg=(
-                f"Cannot process floating IP association with Port {port_id}, since that "
-                f"port is owned by a different project"))
+            raise errors.BadRequest(
+                resource="floatingip",
+                msg=(
+                    f"Cannot process floating IP association with Port {port_id}, since that "
+                    f"port is owned by a different project"
+                ),
+            )
         if port["device_owner"].startswith("network:"):
-            raise errors.BadRequest(resource="floatingip", msg=f"Port {port_id} has owner "
-                                                               f"{port['device_owner']} and "
-                                                               f"therefore cannot be assigned a "
-                                                               f"floating IP")
+            raise errors.BadRequest(
+                resource="floatingip",
+                msg=f"Port {port_id} has owner "
+                f"{port['device_owner']} and "
+                f"therefore cannot be assigned a "
+                f"floating IP",
+            )
         v4 = [f for f in port["fixed_ips"] if ipaddress.ip_address(f["ip_address"]).version == 4]
         if fixed_ip is not None:
             if ipaddress.ip_address(fixed_ip).version != 4:
-                raise errors.BadRequest(resource="floatingip", msg="fixed_ip_address must be "
-                                                                   "IPv4")
+                raise errors.BadRequest(resource="floatingip", msg="fixed_ip_address must be IPv4")
             chosen = [f for f in v4 if f["ip_address"] == fixed_ip]
             if not chosen:
-                raise errors.BadRequest(resource="floatingip", msg=f"Port {port_id} does not "
-                                                                   f"have fixed ip {fixed_ip}")
+                raise errors.BadRequest(
+                    resource="floatingip", msg=f"Port {port_id} does not have fixed ip {fixed_ip}"
+                )
         elif len(v4) != 1:
-            raise errors.BadRequest(resource="floatingip", msg=(
-                f"Port {port_id} has no IPv4 address" if not v4 else
-                f"Port {port_id} has multiple fixed IPv4 addresses. Must provide a specific "
-                f"IPv4 address when assigning a floating IP"))
+            raise errors.BadRequest(
+                resource="floatingip",
+                msg=(
+                    f"Port {port_id} has no IPv4 address"
+                    if not v4
+                    else f"Port {port_id} has multiple fixed IPv4 addresses. Must provide a specific "
+                    f"IPv4 address when assigning a floating IP"
+                ),
+            )
         else:
             chosen = v4
         entry = chosen[0]
-        router_id = await self._bus.call(FindRouterForFloatingIp(
-            network_id=fip["floating_network_id"], subnet_id=entry["subnet_id"]))
+        router_id = await self._bus.call(
+            FindRouterForFloatingIp(
+                network_id=fip["floating_network_id"], subnet_id=entry["subnet_id"]
+            )
+        )
         if router_id is None:
             raise errors.ExternalGatewayForFloatingIPNotFound(
-                external_network_id=fip["floating_network_id"], subnet_id=entry["subnet_id"],
-                port_id=port_id)
+                external_network_id=fip["floating_network_id"],
+                subnet_id=entry["subnet_id"],
+                port_id=port_id,
+            )
         other = self._store.db.execute(
             "SELECT id FROM floatingips WHERE port_id = ? AND fixed_ip_address = ? AND "
             "floating_network_id = ? AND id != ?",
-            [port_id, entry["ip_address"], fip["floating_network_id"], fip["id"]]).fetchone()
+            [port_id, entry["ip_address"], fip["floating_network_id"], fip["id"]],
+        ).fetchone()
         if other is not None:
             raise errors.FloatingIPPortAlreadyAssociated(
-                floating_ip_address=fip["floating_ip_address"], fip_id=fip["id"],
-                port_id=port_id, fixed_ip=entry["ip_address"], net_id=fip["floating_network_id"])
-        fip.update({"port_id": port_id, "fixed_ip_address": entry["ip_address"],
-                    "router_id": router_id, "status": _status(port)})
+                floating_ip_address=fip["floating_ip_address"],
+                fip_id=fip["id"],
+                port_id=port_id,
+                fixed_ip=entry["ip_address"],
+                net_id=fip["floating_network_id"],
+            )
+        fip.update(
+            {
+                "port_id": port_id,
+                "fixed_ip_address": entry["ip_address"],
+                "router_id": router_id,
+                "status": _status(port),
+            }
+        )
 
     async def update(self, cmd: UpdateFloatingIp) -> dict[str, Any]:
         """Associate, re-associate or disassociate (port_id null); description and tags."""
@@ -220,17 +312,22 @@ class FloatingIpManager(ResourceManager):
             if cmd.tag_op is not None:
                 given["tags"] = apply_tag_op(FLOATINGIP, fip, cmd.tag_op)
             before = dict(fip)
-            diff = changed(fip, {k: v for k, v in given.items()
-                                 if k not in ("port_id", "fixed_ip_address")})
+            diff = changed(
+                fip, {k: v for k, v in given.items() if k not in ("port_id", "fixed_ip_address")}
+            )
             if "port_id" in given or "fixed_ip_address" in given:
                 port_id = given.get("port_id", fip["port_id"])
                 if port_id is None:
                     fip.update(_disassociated())
                 else:
-                    await self._associate(cmd.ctx, fip, port_id,
-                                          given.get("fixed_ip_address"))
-                diff.update({k: fip[k] for k in ("port_id", "fixed_ip_address", "router_id",
-                                                 "status") if fip[k] != before[k]})
+                    await self._associate(cmd.ctx, fip, port_id, given.get("fixed_ip_address"))
+                diff.update(
+                    {
+                        k: fip[k]
+                        for k in ("port_id", "fixed_ip_address", "router_id", "status")
+                        if fip[k] != before[k]
+                    }
+                )
             if diff:
                 repo.update(self._store.db, FLOATINGIP, fip["id"], bump(fip, diff))
                 self._bus.publish(FloatingIpChanged(floatingip=dict(fip), before=before))
@@ -261,8 +358,9 @@ class FloatingIpManager(ResourceManager):
         self._bus.publish(FloatingIpChanged(floatingip=dict(fip), before=dict(fip), deleted=True))
 
     async def _delete_of_network(self, cmd: DeleteNetworkFloatingIps) -> None:
-        for fip in repo.find(self._store.db, FLOATINGIP,
-                             Where("t.floating_network_id = ?", (cmd.network_id,))):
+        for fip in repo.find(
+            self._store.db, FLOATINGIP, Where("t.floating_network_id = ?", (cmd.network_id,))
+        ):
             await self._release(fip)
 
 
@@ -276,7 +374,6 @@ def _status(port: dict[str, Any]) -> str:
 
 
 def _count(db: Any, project_id: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM floatingips WHERE project_id = ?",
-                      [project_id]).fetchone()[0]
-
-
+    return db.execute(
+        "SELECT COUNT(*) FROM floatingips WHERE project_id = ?", [project_id]
+    ).fetchone()[0]

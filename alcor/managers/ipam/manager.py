@@ -10,7 +10,13 @@ import netaddr
 from alcor import errors
 from alcor.bus import Bus
 from alcor.managers.ipam.messages import (
-    AllocateAutomaticIps, AllocatePortIps, DropSubnet, IpAllocated, ReleasePortIps, SetSubnetPools, SubnetAllocations,
+    AllocateAutomaticIps,
+    AllocatePortIps,
+    DropSubnet,
+    IpAllocated,
+    ReleasePortIps,
+    SetSubnetPools,
+    SubnetAllocations,
     SubnetAvailability,
 )
 from alcor.store import Store, ranges
@@ -54,10 +60,13 @@ class IpamManager:
     async def start(self) -> None:
         """Register the IPAM commands."""
         for command, handler in (
-            (SetSubnetPools, self._set_pools), (DropSubnet, self._drop),
-            (AllocatePortIps, self._allocate), (ReleasePortIps, self._release),
+            (SetSubnetPools, self._set_pools),
+            (DropSubnet, self._drop),
+            (AllocatePortIps, self._allocate),
+            (ReleasePortIps, self._release),
             (AllocateAutomaticIps, self._allocate_automatic),
-            (SubnetAllocations, self._allocations), (IpAllocated, self._holder),
+            (SubnetAllocations, self._allocations),
+            (IpAllocated, self._holder),
             (SubnetAvailability, self._availability),
         ):
             self._bus.handle(command, handler)
@@ -71,10 +80,16 @@ class IpamManager:
         subnet_id = cmd.subnet["id"]
         bounds = [(_int(p["start"]), _int(p["end"])) for p in cmd.subnet["allocation_pools"]]
         db.execute("DELETE FROM ipam_pools WHERE subnet_id = ?", [subnet_id])
-        db.conn.executemany("INSERT INTO ipam_pools (subnet_id, first, last) VALUES (?, ?, ?)",
-                            [(subnet_id, ranges.key(lo), ranges.key(hi)) for lo, hi in bounds])
-        taken = [int(k, 16) for (k,) in db.execute(
-            "SELECT ip_key FROM ip_allocations WHERE subnet_id = ?", [subnet_id])]
+        db.conn.executemany(
+            "INSERT INTO ipam_pools (subnet_id, first, last) VALUES (?, ?, ?)",
+            [(subnet_id, ranges.key(lo), ranges.key(hi)) for lo, hi in bounds],
+        )
+        taken = [
+            int(k, 16)
+            for (k,) in db.execute(
+                "SELECT ip_key FROM ip_allocations WHERE subnet_id = ?", [subnet_id]
+            )
+        ]
         ranges.reset(db, _pool(subnet_id), bounds, taken)
 
     async def _drop(self, cmd: DropSubnet) -> None:
@@ -85,9 +100,13 @@ class IpamManager:
 
     def _in_pools(self, subnet_id: str, value: int) -> bool:
         k = ranges.key(value)
-        return self._store.db.execute(
-            "SELECT 1 FROM ipam_pools WHERE subnet_id = ? AND first <= ? AND last >= ?",
-            [subnet_id, k, k]).fetchone() is not None
+        return (
+            self._store.db.execute(
+                "SELECT 1 FROM ipam_pools WHERE subnet_id = ? AND first <= ? AND last >= ?",
+                [subnet_id, k, k],
+            ).fetchone()
+            is not None
+        )
 
     # ---- allocation --------------------------------------------------------------------
     async def _allocate(self, cmd: AllocatePortIps) -> list[dict[str, str]]:
@@ -99,9 +118,12 @@ class IpamManager:
             wanted = [self._resolve(item, cmd.subnets, subnets, held) for item in cmd.requested]
         # On auto-address subnets a subnet-only request means the EUI-64 of the port's MAC,
         # so a MAC change re-derives it and an unchanged one is kept.
-        wanted = [(subnet_id, eui64(subnets[subnet_id]["cidr"], cmd.mac))
-                  if ip is None and subnet_id in subnets and is_auto_subnet(subnets[subnet_id])
-                  else (subnet_id, ip) for subnet_id, ip in wanted]
+        wanted = [
+            (subnet_id, eui64(subnets[subnet_id]["cidr"], cmd.mac))
+            if ip is None and subnet_id in subnets and is_auto_subnet(subnets[subnet_id])
+            else (subnet_id, ip)
+            for subnet_id, ip in wanted
+        ]
         kept, fresh = _match_current(wanted, cmd.current)
         _reject_duplicates(wanted)
         for entry in cmd.current:
@@ -128,13 +150,17 @@ class IpamManager:
         rows = []
         for version in (4, 6):
             remaining = list(range(count))
-            candidates = [s for s in cmd.subnets
-                          if s["ip_version"] == version and not is_auto_subnet(s)]
+            candidates = [
+                s for s in cmd.subnets if s["ip_version"] == version and not is_auto_subnet(s)
+            ]
             for subnet in candidates:
                 values = ranges.take_many(db, _pool(subnet["id"]), len(remaining))
-                for index, value in zip(remaining, values):
-                    rows.append(self._row(subnet, index, _text(value, version), cmd, per_port))
-                remaining = remaining[len(values):]
+                # The pool may hold fewer addresses than asked: zip stops at the shorter.
+                rows.extend(
+                    self._row(subnet, index, _text(value, version), cmd, per_port)
+                    for index, value in zip(remaining, values, strict=False)
+                )
+                remaining = remaining[len(values) :]
                 if not remaining:
                     break
             if candidates and remaining:
@@ -145,7 +171,9 @@ class IpamManager:
                 rows.append(self._row(subnet, index, ip, cmd, per_port))
         db.conn.executemany(
             "INSERT INTO ip_allocations (subnet_id, ip_key, ip, port_id, network_id, auto) "
-            "VALUES (?, ?, ?, ?, ?, ?)", rows)
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         order = {s["id"]: i for i, s in enumerate(cmd.subnets)}
         for fixed in per_port:
             if len(fixed) > 1:
@@ -153,11 +181,22 @@ class IpamManager:
         return per_port
 
     @staticmethod
-    def _row(subnet: dict[str, Any], index: int, ip: str, cmd: AllocateAutomaticIps,
-             per_port: list[list[dict[str, str]]]) -> tuple[Any, ...]:
+    def _row(
+        subnet: dict[str, Any],
+        index: int,
+        ip: str,
+        cmd: AllocateAutomaticIps,
+        per_port: list[list[dict[str, str]]],
+    ) -> tuple[Any, ...]:
         per_port[index].append({"subnet_id": subnet["id"], "ip_address": ip})
-        return (subnet["id"], ranges.key(_int(ip)), ip, cmd.port_ids[index], cmd.network_id,
-                1 if is_auto_subnet(subnet) else 0)
+        return (
+            subnet["id"],
+            ranges.key(_int(ip)),
+            ip,
+            cmd.port_ids[index],
+            cmd.network_id,
+            1 if is_auto_subnet(subnet) else 0,
+        )
 
     @staticmethod
     def _automatic(subnets: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
@@ -172,18 +211,25 @@ class IpamManager:
         wanted.extend((s["id"], None) for s in subnets if is_auto_subnet(s))
         return wanted
 
-    def _resolve(self, item: dict[str, Any], subnets: list[dict[str, Any]],
-                 by_id: dict[str, dict[str, Any]],
-                 held: set[tuple[str, str]]) -> tuple[str, str | None]:
+    def _resolve(
+        self,
+        item: dict[str, Any],
+        subnets: list[dict[str, Any]],
+        by_id: dict[str, dict[str, Any]],
+        held: set[tuple[str, str]],
+    ) -> tuple[str, str | None]:
         ip = item.get("ip_address")
         subnet_id = item.get("subnet_id")
         if subnet_id is None and ip is None:
-            raise errors.HTTPBadRequest(msg="Invalid input for fixed_ips. Reason: each item needs "
-                                            "subnet_id or ip_address.")
+            raise errors.HTTPBadRequest(
+                msg="Invalid input for fixed_ips. Reason: each item needs subnet_id or ip_address."
+            )
         if subnet_id is not None and subnet_id not in by_id:
-            raise errors.InvalidInput(error_message=f"Failed to create port on network, "
-                                                    f"because fixed_ips included invalid subnet "
-                                                    f"{subnet_id}")
+            raise errors.InvalidInput(
+                error_message=f"Failed to create port on network, "
+                f"because fixed_ips included invalid subnet "
+                f"{subnet_id}"
+            )
         if ip is None:
             return subnet_id, None
         address = ipaddress.ip_address(ip)
@@ -199,16 +245,22 @@ class IpamManager:
             raise errors.InvalidIpForSubnet(ip_address=ip)
         # Listing an address the port already holds is fine (clients send the whole list
         # back); only new explicit addresses are refused on auto-address subnets.
-        if is_auto_subnet(subnet) and ip != subnet.get("gateway_ip") \
-                and (subnet_id, str(address)) not in held:
-            raise errors.InvalidInput(error_message=f"IPv6 address {ip} cannot be directly "
-                                                    f"assigned to a port on subnet {subnet_id} "
-                                                    f"with {subnet['ipv6_address_mode']} address "
-                                                    f"mode")
+        if (
+            is_auto_subnet(subnet)
+            and ip != subnet.get("gateway_ip")
+            and (subnet_id, str(address)) not in held
+        ):
+            raise errors.InvalidInput(
+                error_message=f"IPv6 address {ip} cannot be directly "
+                f"assigned to a port on subnet {subnet_id} "
+                f"with {subnet['ipv6_address_mode']} address "
+                f"mode"
+            )
         return subnet_id, str(address)
 
-    def _take_first_free(self, subnets: list[dict[str, Any]], which: str,
-                         network_id: str) -> tuple[dict[str, Any], str]:
+    def _take_first_free(
+        self, subnets: list[dict[str, Any]], which: str, network_id: str
+    ) -> tuple[dict[str, Any], str]:
         """Take the lowest free address of the first subnet (creation order) that has one."""
         version = 4 if which == ANY_V4 else 6
         for subnet in subnets:
@@ -240,18 +292,22 @@ class IpamManager:
         self._store.db.execute(
             "INSERT INTO ip_allocations (subnet_id, ip_key, ip, port_id, network_id, auto) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [subnet["id"], ranges.key(_int(ip)), ip, port_id, network_id, 1 if auto else 0])
+            [subnet["id"], ranges.key(_int(ip)), ip, port_id, network_id, 1 if auto else 0],
+        )
 
     def _holder_of(self, subnet_id: str, ip: str) -> str | None:
         row = self._store.db.execute(
             "SELECT port_id FROM ip_allocations WHERE subnet_id = ? AND ip_key = ?",
-            [subnet_id, ranges.key(_int(ip))]).fetchone()
+            [subnet_id, ranges.key(_int(ip))],
+        ).fetchone()
         return row[0] if row is not None else None
 
     def _release_one(self, subnet_id: str, ip: str) -> None:
         value = _int(ip)
-        self._store.db.execute("DELETE FROM ip_allocations WHERE subnet_id = ? AND ip_key = ?",
-                               [subnet_id, ranges.key(value)])
+        self._store.db.execute(
+            "DELETE FROM ip_allocations WHERE subnet_id = ? AND ip_key = ?",
+            [subnet_id, ranges.key(value)],
+        )
         if self._in_pools(subnet_id, value):
             ranges.give_back(self._store.db, _pool(subnet_id), value)
 
@@ -266,20 +322,27 @@ class IpamManager:
 
     # ---- queries -----------------------------------------------------------------------
     async def _allocations(self, cmd: SubnetAllocations) -> list[dict[str, Any]]:
-        return [{"port_id": port, "ip_address": ip, "auto": bool(auto)}
-                for port, ip, auto in self._store.db.execute(
-                    "SELECT port_id, ip, auto FROM ip_allocations WHERE subnet_id = ?",
-                    [cmd.subnet_id])]
+        return [
+            {"port_id": port, "ip_address": ip, "auto": bool(auto)}
+            for port, ip, auto in self._store.db.execute(
+                "SELECT port_id, ip, auto FROM ip_allocations WHERE subnet_id = ?", [cmd.subnet_id]
+            )
+        ]
 
     async def _holder(self, cmd: IpAllocated) -> str | None:
         return self._holder_of(cmd.subnet_id, cmd.ip)
 
     async def _availability(self, cmd: SubnetAvailability) -> tuple[int, int]:
         db = self._store.db
-        total = sum(int(last, 16) - int(first, 16) + 1 for first, last in db.execute(
-            "SELECT first, last FROM ipam_pools WHERE subnet_id = ?", [cmd.subnet_id]))
-        used = db.execute("SELECT COUNT(*) FROM ip_allocations WHERE subnet_id = ?",
-                          [cmd.subnet_id]).fetchone()[0]
+        total = sum(
+            int(last, 16) - int(first, 16) + 1
+            for first, last in db.execute(
+                "SELECT first, last FROM ipam_pools WHERE subnet_id = ?", [cmd.subnet_id]
+            )
+        )
+        used = db.execute(
+            "SELECT COUNT(*) FROM ip_allocations WHERE subnet_id = ?", [cmd.subnet_id]
+        ).fetchone()[0]
         return total, used
 
 
@@ -293,12 +356,14 @@ def _usable(subnet: dict[str, Any], address: ipaddress.IPv4Address | ipaddress.I
         return False
     if address == network.network_address and network.prefixlen < network.max_prefixlen - 1:
         return False
-    return not (network.version == 4 and address == network.broadcast_address
-                and network.prefixlen < 31)
+    return not (
+        network.version == 4 and address == network.broadcast_address and network.prefixlen < 31
+    )
 
 
-def _match_current(wanted: list[tuple[str, str | None]],
-                   current: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[tuple[str, str | None]]]:
+def _match_current(
+    wanted: list[tuple[str, str | None]], current: list[dict[str, str]]
+) -> tuple[list[dict[str, str]], list[tuple[str, str | None]]]:
     """Split the request into entries kept from `current` and entries to allocate.
 
     Explicit addresses are matched first; a subnet-only item then reuses an address the
@@ -310,8 +375,16 @@ def _match_current(wanted: list[tuple[str, str | None]],
         for subnet_id, ip in wanted:
             if (ip is not None) != explicit:
                 continue
-            match = next((e for e in current if e not in kept and e["subnet_id"] == subnet_id
-                          and (ip is None or e["ip_address"] == ip)), None)
+            match = next(
+                (
+                    e
+                    for e in current
+                    if e not in kept
+                    and e["subnet_id"] == subnet_id
+                    and (ip is None or e["ip_address"] == ip)
+                ),
+                None,
+            )
             if match is not None:
                 kept.append(match)
             else:

@@ -8,7 +8,10 @@ from alcor import errors
 from alcor.bus import Bus
 from alcor.config import PortConfig
 from alcor.managers.mac.messages import (
-    AllocateMac, AllocateMacs, ReleaseMac, ReleaseNetworkMacs,
+    AllocateMac,
+    AllocateMacs,
+    ReleaseMac,
+    ReleaseNetworkMacs,
 )
 from alcor.store import Store
 
@@ -45,14 +48,17 @@ class MacManager:
     async def _allocate(self, cmd: AllocateMac) -> str:
         db = self._store.db
         if cmd.mac is not None:
-            if db.execute("SELECT 1 FROM macs WHERE network_id = ? AND mac = ?",
-                          [cmd.network_id, cmd.mac]).fetchone():
+            if db.execute(
+                "SELECT 1 FROM macs WHERE network_id = ? AND mac = ?", [cmd.network_id, cmd.mac]
+            ).fetchone():
                 raise errors.MacAddressInUse(net_id=cmd.network_id, mac=cmd.mac)
             mac = cmd.mac
         else:
             mac = self._unique(db, cmd.network_id)
-        db.execute("INSERT INTO macs (network_id, mac, owner) VALUES (?, ?, ?)",
-                   [cmd.network_id, mac, cmd.owner])
+        db.execute(
+            "INSERT INTO macs (network_id, mac, owner) VALUES (?, ?, ?)",
+            [cmd.network_id, mac, cmd.owner],
+        )
         return mac
 
     def _unique(self, db, network_id: str) -> str:
@@ -72,22 +78,28 @@ class MacManager:
                 break
             candidates = {self.generate() for _ in range(wanted)} - taken
             for start in range(0, len(candidates), 500):
-                chunk = list(candidates)[start:start + 500]
+                chunk = list(candidates)[start : start + 500]
                 marks = ", ".join("?" for _ in chunk)
-                taken.update(row[0] for row in db.execute(
-                    f"SELECT mac FROM macs WHERE mac IN ({marks})", chunk))
+                taken.update(
+                    row[0]
+                    for row in db.execute(f"SELECT mac FROM macs WHERE mac IN ({marks})", chunk)
+                )
             fresh = [m for m in candidates if m not in taken]
             chosen.extend(fresh[:wanted])
             taken.update(fresh)
         if len(chosen) < len(cmd.owners):
             raise errors.MacAddressGenerationFailure(net_id=cmd.network_id)
-        db.conn.executemany("INSERT INTO macs (network_id, mac, owner) VALUES (?, ?, ?)",
-                            [(cmd.network_id, mac, owner) for mac, owner in zip(chosen, cmd.owners)])
+        db.conn.executemany(
+            "INSERT INTO macs (network_id, mac, owner) VALUES (?, ?, ?)",
+            [(cmd.network_id, mac, owner) for mac, owner in zip(chosen, cmd.owners, strict=True)],
+        )
         return chosen
 
     async def _release(self, cmd: ReleaseMac) -> None:
-        self._store.db.execute("DELETE FROM macs WHERE network_id = ? AND mac = ? AND owner = ?",
-                               [cmd.network_id, cmd.mac, cmd.owner])
+        self._store.db.execute(
+            "DELETE FROM macs WHERE network_id = ? AND mac = ? AND owner = ?",
+            [cmd.network_id, cmd.mac, cmd.owner],
+        )
 
     async def _release_network(self, cmd: ReleaseNetworkMacs) -> None:
         self._store.db.execute("DELETE FROM macs WHERE network_id = ?", [cmd.network_id])

@@ -12,15 +12,33 @@ from alcor.config import NetworkConfig
 from alcor.managers.acl.messages import DeleteNetworkAcls
 from alcor.managers.base import ResourceManager, apply_tag_op
 from alcor.managers.common import (
-    RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
-    check_restricted, check_write, first_revision, stamp_new, subnet_mtu_minimum, tombstone,
-)
-from alcor.managers.network import segments
-from alcor.managers.network.messages import (
-    CreateNetworks, DeleteNetwork, GetNetwork, ListNetworks, LookupNetwork, NetworkCreated,
-    NetworkDeleted, NetworkUpdated, SetNetworkSubnets, UpdateNetwork,
+    RequestContext,
+    bump,
+    changed,
+    check_create_project,
+    check_if_match,
+    check_new_id,
+    check_restricted,
+    check_write,
+    first_revision,
+    stamp_new,
+    subnet_mtu_minimum,
+    tombstone,
 )
 from alcor.managers.floatingip.messages import DeleteNetworkFloatingIps
+from alcor.managers.network import segments
+from alcor.managers.network.messages import (
+    CreateNetworks,
+    DeleteNetwork,
+    GetNetwork,
+    ListNetworks,
+    LookupNetwork,
+    NetworkCreated,
+    NetworkDeleted,
+    NetworkUpdated,
+    SetNetworkSubnets,
+    UpdateNetwork,
+)
 from alcor.managers.port.messages import DeleteServicePort, QueryPorts
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.security_group.messages import EnsureDefaultSecurityGroup
@@ -53,9 +71,13 @@ class NetworkManager(ResourceManager):
         async with self._store.transaction():
             segments.rebuild_pools(self._store.db, self._config)
         for command, handler in (
-            (CreateNetworks, self.create), (GetNetwork, self.get), (ListNetworks, self.list),
-            (UpdateNetwork, self.update), (DeleteNetwork, self.delete),
-            (LookupNetwork, self._lookup), (SetNetworkSubnets, self._set_subnets),
+            (CreateNetworks, self.create),
+            (GetNetwork, self.get),
+            (ListNetworks, self.list),
+            (UpdateNetwork, self.update),
+            (DeleteNetwork, self.delete),
+            (LookupNetwork, self._lookup),
+            (SetNetworkSubnets, self._set_subnets),
         ):
             self._bus.handle(command, handler)
         await self._bus.call(RegisterUsageCounter(resource="network", counter=_count))
@@ -64,12 +86,17 @@ class NetworkManager(ResourceManager):
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         if ctx.view_project is None:
             return []
-        return [Where('t.project_id = ? OR t.shared = 1 OR t.router_external = 1',
-                      (ctx.view_project,))]
+        return [
+            Where("t.project_id = ? OR t.shared = 1 OR t.router_external = 1", (ctx.view_project,))
+        ]
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
-        return (ctx.view_project is None or obj["project_id"] == ctx.view_project
-                or obj["shared"] or obj["router:external"])
+        return (
+            ctx.view_project is None
+            or obj["project_id"] == ctx.view_project
+            or obj["shared"]
+            or obj["router:external"]
+        )
 
     async def _lookup(self, cmd: LookupNetwork) -> dict[str, Any] | None:
         return self.lookup(cmd.id)
@@ -85,7 +112,9 @@ class NetworkManager(ResourceManager):
                 check_restricted(NETWORK, "create_network", item, cmd.ctx, creating=True)
                 projects[project] = projects.get(project, 0) + 1
             for project, count in projects.items():
-                await self._bus.call(CheckQuota(project_id=project, resource="network", count=count))
+                await self._bus.call(
+                    CheckQuota(project_id=project, resource="network", count=count)
+                )
             for item in cmd.items:
                 out.append(await self._create_one(item))
         return out
@@ -97,16 +126,28 @@ class NetworkManager(ResourceManager):
         stamp_new(net, first_revision(db, "network", net["id"]) if "id" in given else 1)
         net_type = net.get("provider:network_type") or self._config.default_network_type
         physnet, seg_id = segments.allocate(
-            db, self._config, net["id"], net_type, net.get("provider:physical_network"),
-            net.get("provider:segmentation_id"))
+            db,
+            self._config,
+            net["id"],
+            net_type,
+            net.get("provider:physical_network"),
+            net.get("provider:segmentation_id"),
+        )
         max_mtu = self._config.global_physnet_mtu - OVERHEAD[net_type]
-        net.update({
-            "status": "ACTIVE", "subnets": [], "provider:network_type": net_type,
-            "provider:physical_network": physnet, "provider:segmentation_id": seg_id,
-            "mtu": net.get("mtu", max_mtu), "tags": sorted(set(net.get("tags", []))),
-            "port_security_enabled": net.get("port_security_enabled",
-                                             self._config.port_security_enabled),
-        })
+        net.update(
+            {
+                "status": "ACTIVE",
+                "subnets": [],
+                "provider:network_type": net_type,
+                "provider:physical_network": physnet,
+                "provider:segmentation_id": seg_id,
+                "mtu": net.get("mtu", max_mtu),
+                "tags": sorted(set(net.get("tags", []))),
+                "port_security_enabled": net.get(
+                    "port_security_enabled", self._config.port_security_enabled
+                ),
+            }
+        )
         self._check_mtu(net["mtu"], max_mtu)
         net["availability_zones"] = self._zones(net["availability_zone_hints"])
         await self._bus.call(EnsureDefaultSecurityGroup(project_id=net["project_id"]))
@@ -121,8 +162,9 @@ class NetworkManager(ResourceManager):
         return list(hints) or list(self._config.availability_zones)
 
     @staticmethod
-    def _check_mtu(mtu: int, max_mtu: int, net_id: str = "",
-                   subnets: Iterable[dict[str, Any]] = ()) -> None:
+    def _check_mtu(
+        mtu: int, max_mtu: int, net_id: str = "", subnets: Iterable[dict[str, Any]] = ()
+    ) -> None:
         """0..max; below what the network's subnets need (68, or 1280 with IPv6) is 409.
 
         As Neutron (neutron-tempest-plugin): a network without subnets may have any MTU up to
@@ -131,8 +173,11 @@ class NetworkManager(ResourceManager):
         to the agents, so a small MTU only limits which subnets the network can have.
         """
         if not 0 <= mtu <= max_mtu:
-            raise errors.InvalidInput(error_message=f"Requested MTU is too big, maximum is {max_mtu}"
-                                      if mtu > max_mtu else f"MTU {mtu} is too small")
+            raise errors.InvalidInput(
+                error_message=f"Requested MTU is too big, maximum is {max_mtu}"
+                if mtu > max_mtu
+                else f"MTU {mtu} is too small"
+            )
         needed = subnet_mtu_minimum(subnets)
         if mtu < needed:
             raise errors.NetworkMTUSubnetConflict(net_id=net_id, mtu=needed)
@@ -151,7 +196,8 @@ class NetworkManager(ResourceManager):
             diff = changed(net, given)
             if any(p in given for p in PROVIDER):
                 raise errors.InvalidInput(
-                    error_message="Plugin does not support updating provider attributes")
+                    error_message="Plugin does not support updating provider attributes"
+                )
             if not diff:
                 return net
             await self._check_update(net, diff)
@@ -167,14 +213,16 @@ class NetworkManager(ResourceManager):
             max_mtu = self._config.global_physnet_mtu - OVERHEAD[net["provider:network_type"]]
             self._check_mtu(diff["mtu"], max_mtu, net["id"], subnets)
         if diff.get("shared") is False:
-            others = await self._bus.call(QueryPorts(network_id=net["id"],
-                                                     not_project=net["project_id"], limit=1))
+            others = await self._bus.call(
+                QueryPorts(network_id=net["id"], not_project=net["project_id"], limit=1)
+            )
             if others:
                 raise errors.InvalidSharedSetting(network=net["id"])
         if diff.get("router:external") is False:
             for owner in ("network:router_gateway", "network:floatingip"):
-                if await self._bus.call(QueryPorts(network_id=net["id"], device_owner=owner,
-                                                   limit=1)):
+                if await self._bus.call(
+                    QueryPorts(network_id=net["id"], device_owner=owner, limit=1)
+                ):
                     raise errors.ExternalNetworkInUse(net_id=net["id"])
 
     async def _set_subnets(self, cmd: SetNetworkSubnets) -> None:
@@ -213,4 +261,6 @@ class NetworkManager(ResourceManager):
 
 
 def _count(db: Any, project_id: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM networks WHERE project_id = ?", [project_id]).fetchone()[0]
+    return db.execute(
+        "SELECT COUNT(*) FROM networks WHERE project_id = ?", [project_id]
+    ).fetchone()[0]

@@ -32,35 +32,67 @@ def _taken(db: sqlite_utils.Database, pool: str) -> list[int]:
     return [row[0] for row in db.execute("SELECT seg_id FROM segments WHERE kind = ?", [pool])]
 
 
-def allocate(db: sqlite_utils.Database, config: NetworkConfig, network_id: str,
-             network_type: str, physnet: str | None, seg_id: int | None) -> tuple[str | None, int | None]:
+def allocate(
+    db: sqlite_utils.Database,
+    config: NetworkConfig,
+    network_id: str,
+    network_type: str,
+    physnet: str | None,
+    seg_id: int | None,
+) -> tuple[str | None, int | None]:
     """Validate provider attributes, take the segment, return (physnet, segmentation id)."""
     if network_type in TUNNEL_TYPES:
         if physnet is not None:
-            raise errors.InvalidInput(error_message=f"provider:physical_network specified for "
-                                                    f"{network_type} network")
-        return None, _take(db, "segment:tunnel", network_id, seg_id, 1, TUNNEL_MAX,
-                           lambda: errors.TunnelIdInUse(tunnel_id=seg_id))
+            raise errors.InvalidInput(
+                error_message=f"provider:physical_network specified for {network_type} network"
+            )
+        return None, _take(
+            db,
+            "segment:tunnel",
+            network_id,
+            seg_id,
+            1,
+            TUNNEL_MAX,
+            lambda: errors.TunnelIdInUse(tunnel_id=seg_id),
+        )
     physnet = physnet or config.default_physical_network
     if network_type == "vlan":
         if physnet not in config.vlan_ranges:
             raise errors.InvalidInput(error_message=f"Unknown provider:physical_network {physnet}")
-        return physnet, _take(db, pool_of("vlan", physnet), network_id, seg_id, 1, 4094,
-                              lambda: errors.VlanIdInUse(vlan_id=seg_id, physical_network=physnet))
+        return physnet, _take(
+            db,
+            pool_of("vlan", physnet),
+            network_id,
+            seg_id,
+            1,
+            4094,
+            lambda: errors.VlanIdInUse(vlan_id=seg_id, physical_network=physnet),
+        )
     # flat: no id, one network per physical network
     if seg_id is not None:
-        raise errors.InvalidInput(error_message="provider:segmentation_id specified for flat network")
+        raise errors.InvalidInput(
+            error_message="provider:segmentation_id specified for flat network"
+        )
     if physnet not in config.flat_networks:
         raise errors.InvalidInput(error_message=f"Unknown provider:physical_network {physnet}")
     pool = pool_of("flat", physnet)
     if db.execute("SELECT 1 FROM segments WHERE kind = ?", [pool]).fetchone():
         raise errors.FlatNetworkInUse(physical_network=physnet)
-    db.execute("INSERT INTO segments (kind, seg_id, network_id) VALUES (?, 0, ?)", [pool, network_id])
+    db.execute(
+        "INSERT INTO segments (kind, seg_id, network_id) VALUES (?, 0, ?)", [pool, network_id]
+    )
     return physnet, None
 
 
-def _take(db: sqlite_utils.Database, pool: str, network_id: str, seg_id: int | None,
-          low: int, high: int, in_use) -> int:
+def _take(
+    db: sqlite_utils.Database,
+    pool: str,
+    network_id: str,
+    seg_id: int | None,
+    low: int,
+    high: int,
+    in_use,
+) -> int:
     if seg_id is None:
         value = ranges.take_lowest(db, pool)
         if value is None:
@@ -68,21 +100,26 @@ def _take(db: sqlite_utils.Database, pool: str, network_id: str, seg_id: int | N
     else:
         if not low <= seg_id <= high:
             raise errors.InvalidInput(
-                error_message=f"provider:segmentation_id {seg_id} out of range ({low} through {high})")
-        if db.execute("SELECT 1 FROM segments WHERE kind = ? AND seg_id = ?",
-                      [pool, seg_id]).fetchone():
+                error_message=f"provider:segmentation_id {seg_id} out of range ({low} through {high})"
+            )
+        if db.execute(
+            "SELECT 1 FROM segments WHERE kind = ? AND seg_id = ?", [pool, seg_id]
+        ).fetchone():
             raise in_use()
         ranges.take(db, pool, seg_id)  # an id outside the configured ranges is simply recorded
         value = seg_id
-    db.execute("INSERT INTO segments (kind, seg_id, network_id) VALUES (?, ?, ?)",
-               [pool, value, network_id])
+    db.execute(
+        "INSERT INTO segments (kind, seg_id, network_id) VALUES (?, ?, ?)",
+        [pool, value, network_id],
+    )
     return value
 
 
 def release(db: sqlite_utils.Database, config: NetworkConfig, network_id: str) -> None:
     """Return the network's segment to its pool (if inside the configured ranges)."""
-    rows = db.execute("SELECT kind, seg_id FROM segments WHERE network_id = ?",
-                      [network_id]).fetchall()
+    rows = db.execute(
+        "SELECT kind, seg_id FROM segments WHERE network_id = ?", [network_id]
+    ).fetchall()
     db.execute("DELETE FROM segments WHERE network_id = ?", [network_id])
     for pool, seg_id in rows:
         if _configured(config, pool, seg_id):

@@ -14,8 +14,16 @@ from alcor.managers.base import ResourceManager
 from alcor.managers.common import RequestContext, admin_context, changed, deny, now_iso
 from alcor.managers.crud import GetCommand, ListCommand
 from alcor.managers.node.messages import (
-    CreateNodes, DeleteNode, GetNode, ListNodes, LookupNodeByName, LookupNodes, NodeCreated,
-    NodeDeleted, NodeUpdated, UpdateNode,
+    CreateNodes,
+    DeleteNode,
+    GetNode,
+    ListNodes,
+    LookupNodeByName,
+    LookupNodes,
+    NodeCreated,
+    NodeDeleted,
+    NodeUpdated,
+    UpdateNode,
 )
 from alcor.managers.port.messages import BumpNeighbors, QueryPorts, RebindHost
 from alcor.resources import repo
@@ -28,8 +36,17 @@ _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(NODE, ("created_at", "updated_at"))
 DVR_PREFIX = "fe:16:11"
 # Changing these makes the southbound switch channel / resync the node.
-CHANNEL_FIELDS = frozenset({"local_ip", "server_port", "data-path-ip", "transport", "mq_topic",
-                            "grpc_api", "subscribe_port"})
+CHANNEL_FIELDS = frozenset(
+    {
+        "local_ip",
+        "server_port",
+        "data-path-ip",
+        "transport",
+        "mq_topic",
+        "grpc_api",
+        "subscribe_port",
+    }
+)
 
 
 def default_dvr_mac(node_id: str) -> str:
@@ -45,8 +62,13 @@ class NodeManager(ResourceManager):
     name = "node"
     requires = ("store", "bus")
 
-    def __init__(self, bus: Bus, store: Store, config: SouthboundConfig,
-                 static_nodes: tuple[StaticNode, ...] = ()) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        store: Store,
+        config: SouthboundConfig,
+        static_nodes: tuple[StaticNode, ...] = (),
+    ) -> None:
         super().__init__(bus, store)
         self._config = config
         self._static = static_nodes
@@ -54,9 +76,13 @@ class NodeManager(ResourceManager):
     async def start(self) -> None:
         """Register the node commands (static nodes are seeded by `seed_static`)."""
         for command, handler in (
-            (CreateNodes, self.create), (GetNode, self.get), (ListNodes, self.list),
-            (UpdateNode, self.update), (DeleteNode, self.delete),
-            (LookupNodeByName, self._by_name), (LookupNodes, self._all),
+            (CreateNodes, self.create),
+            (GetNode, self.get),
+            (ListNodes, self.list),
+            (UpdateNode, self.update),
+            (DeleteNode, self.delete),
+            (LookupNodeByName, self._by_name),
+            (LookupNodes, self._all),
         ):
             self._bus.handle(command, handler)
 
@@ -127,16 +153,20 @@ class NodeManager(ResourceManager):
         db = self._store.db
         if exclude is None and self.lookup(node["node_id"]) is not None:
             raise errors.NodeExists(id=node["node_id"])
-        row = db.execute("SELECT node_id FROM nodes WHERE node_name = ? AND node_id != ?",
-                         [node["node_name"], exclude or ""]).fetchone()
+        row = db.execute(
+            "SELECT node_id FROM nodes WHERE node_name = ? AND node_id != ?",
+            [node["node_name"], exclude or ""],
+        ).fetchone()
         if row is not None:
             raise errors.NodeNameInUse(name=node["node_name"], id=row[0])
         row = db.execute(
             "SELECT node_id FROM nodes WHERE local_ip = ? AND server_port = ? AND node_id != ?",
-            [node["local_ip"], node["server_port"], exclude or ""]).fetchone()
+            [node["local_ip"], node["server_port"], exclude or ""],
+        ).fetchone()
         if row is not None:
-            raise errors.NodeAddressInUse(address=f"{node['local_ip']}:{node['server_port']}",
-                                          id=row[0])
+            raise errors.NodeAddressInUse(
+                address=f"{node['local_ip']}:{node['server_port']}", id=row[0]
+            )
 
     # ---- update ------------------------------------------------------------------------
     async def update(self, cmd: UpdateNode) -> dict[str, Any]:
@@ -154,8 +184,9 @@ class NodeManager(ResourceManager):
             bound = await self._bus.call(QueryPorts(host_id=node["node_name"], limit=1))
             for name in ("node_name", "local_ip", "host_dvr_mac"):
                 if name in diff and bound:
-                    raise errors.NodeInUse(id=node["node_id"],
-                                           reason=f"{name} cannot change while ports are bound")
+                    raise errors.NodeInUse(
+                        id=node["node_id"], reason=f"{name} cannot change while ports are bound"
+                    )
             before = dict(node)
             node.update(diff)
             _check_agent_type(node)
@@ -177,8 +208,9 @@ class NodeManager(ResourceManager):
         async with self._store.transaction():
             node = self.get_visible(cmd.ctx, cmd.id)
             if await self._bus.call(QueryPorts(host_id=node["node_name"], limit=1)):
-                raise errors.NodeInUse(id=node["node_id"], reason="ports are bound to it; unbind "
-                                                                  "or delete them first")
+                raise errors.NodeInUse(
+                    id=node["node_id"], reason="ports are bound to it; unbind or delete them first"
+                )
             repo.delete(self._store.db, NODE, node["node_id"])
             self._bus.publish(NodeDeleted(node=node))
 
@@ -187,8 +219,10 @@ def _check_agent_type(node: dict[str, Any]) -> None:
     if node["transport"] in ("kafka", "auto") and node["agent_type"] == "aca":
         raise errors.HTTPBadRequest(
             msg=f"Invalid input for transport. Reason: transport '{node['transport']}' needs "
-                f"agent_type 'alcor' (ACA has no Kafka consumer).")
+            f"agent_type 'alcor' (ACA has no Kafka consumer)."
+        )
     if node["transport"] == "kafka" and node.get("grpc_api") == "v1":
         raise errors.HTTPBadRequest(
             msg="Invalid input for grpc_api. Reason: Kafka carries GoalStateV2 only; "
-                "grpc_api 'v1' needs transport 'grpc'.")
+            "grpc_api 'v1' needs transport 'grpc'."
+        )

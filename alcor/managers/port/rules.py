@@ -13,16 +13,19 @@ ROUTER_OWNERS = ("network:router_interface", "network:router_gateway")
 OVS_DETAILS = {"port_filter": True, "ovs_hybrid_plug": False, "bridge_name": "br-int"}
 
 
-def check_policy(given: dict[str, Any], ctx: RequestContext, *, creating: bool,
-                 network: dict[str, Any]) -> None:
+def check_policy(
+    given: dict[str, Any], ctx: RequestContext, *, creating: bool, network: dict[str, Any]
+) -> None:
     """Apply northbound §1.4.4 to a port body (create or update)."""
     action = "create_port" if creating else "update_port"
     if ctx.is_admin:
         return
     owner = network["project_id"] == ctx.caller.project_id
     for name in ("binding:host_id", "binding:profile"):
-        if name in given and not ctx.caller.is_service and not (
-            creating and given[name] in ("", {})
+        if (
+            name in given
+            and not ctx.caller.is_service
+            and not (creating and given[name] in ("", {}))
         ):
             raise deny(f"{action}:{name}")
     if "mac_address" in given and (not creating or not owner):
@@ -42,8 +45,10 @@ def check_policy(given: dict[str, Any], ctx: RequestContext, *, creating: bool,
 def check_device_owner(given: dict[str, Any]) -> None:
     """Router and floating IP owners are set only by routers and floating IPs."""
     if given.get("device_owner") in SERVICE_OWNERS:
-        raise bad(f"Invalid input for device_owner. Reason: '{given['device_owner']}' is set "
-                  f"only by the router and floating IP APIs.")
+        raise bad(
+            f"Invalid input for device_owner. Reason: '{given['device_owner']}' is set "
+            f"only by the router and floating IP APIs."
+        )
 
 
 def check_pairs(port: dict[str, Any], max_pairs: int) -> None:
@@ -77,18 +82,24 @@ def check_security(port: dict[str, Any], groups_given: bool) -> None:
         raise errors.PortSecurityPortHasSecurityGroup()
 
 
-def normalize_dhcp_opts(opts: list[dict[str, Any]], current: list[dict[str, Any]] | None = None
-                        ) -> list[dict[str, Any]]:
+def normalize_dhcp_opts(
+    opts: list[dict[str, Any]], current: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Default ip_version 4, refuse duplicates, and on update merge (null value deletes)."""
     merged = {(o["opt_name"], o.get("ip_version", 4)): o for o in (current or [])}
     seen = set()
     for opt in opts:
-        opt = {"opt_name": opt["opt_name"], "opt_value": opt.get("opt_value"),
-               "ip_version": opt.get("ip_version", 4)}
+        opt = {
+            "opt_name": opt["opt_name"],
+            "opt_value": opt.get("opt_value"),
+            "ip_version": opt.get("ip_version", 4),
+        }
         key = (opt["opt_name"], opt["ip_version"])
         if key in seen:
-            raise bad(f"Invalid input for extra_dhcp_opts. Reason: Duplicate option "
-                      f"{opt['opt_name']} for IPv{opt['ip_version']}.")
+            raise bad(
+                f"Invalid input for extra_dhcp_opts. Reason: Duplicate option "
+                f"{opt['opt_name']} for IPv{opt['ip_version']}."
+            )
         seen.add(key)
         if opt["opt_value"] is None:
             if current is None:

@@ -13,8 +13,14 @@ from alcor.bus import Bus
 from alcor.config import QuotaConfig
 from alcor.managers.common import deny
 from alcor.managers.quota.messages import (
-    QUOTA_RESOURCES, CheckQuota, DeleteQuota, GetQuota, ListQuotas, RegisterUsageCounter,
-    UpdateQuota, UsageCounter,
+    QUOTA_RESOURCES,
+    CheckQuota,
+    DeleteQuota,
+    GetQuota,
+    ListQuotas,
+    RegisterUsageCounter,
+    UpdateQuota,
+    UsageCounter,
 )
 from alcor.store import Store
 
@@ -43,7 +49,8 @@ class QuotaManager:
     async def start(self) -> None:
         """Load the overrides and register the quota commands."""
         for project, resource, limit in self._store.db.execute(
-                "SELECT project_id, resource, hard_limit FROM quotas"):
+            "SELECT project_id, resource, hard_limit FROM quotas"
+        ):
             self._overrides.setdefault(project, {})[resource] = limit
         self._bus.handle(RegisterUsageCounter, self._register)
         self._bus.handle(CheckQuota, self._check)
@@ -97,8 +104,10 @@ class QuotaManager:
             return dict(self._defaults)
         limits = self._limits(cmd.project_id)
         if cmd.kind == "details":
-            return {r: {"used": self._used(cmd.project_id, r), "limit": limits[r], "reserved": 0}
-                    for r in QUOTA_RESOURCES}
+            return {
+                r: {"used": self._used(cmd.project_id, r), "limit": limits[r], "reserved": 0}
+                for r in QUOTA_RESOURCES
+            }
         return limits
 
     async def _update(self, cmd: UpdateQuota) -> dict[str, Any]:
@@ -109,13 +118,18 @@ class QuotaManager:
                 for resource, limit in cmd.limits.items():
                     used = self._used(cmd.project_id, resource) if limit >= 0 else 0
                     if used > limit >= 0:
-                        raise errors.HTTPBadRequest(msg=(
-                            f"Quota limit {limit} for {resource} must be greater than or equal "
-                            f"to already used {used}"))
+                        raise errors.HTTPBadRequest(
+                            msg=(
+                                f"Quota limit {limit} for {resource} must be greater than or equal "
+                                f"to already used {used}"
+                            )
+                        )
             for resource, limit in cmd.limits.items():
                 self._store.db.execute(
                     "INSERT OR REPLACE INTO quotas (project_id, resource, hard_limit) "
-                    "VALUES (?, ?, ?)", [cmd.project_id, resource, limit])
+                    "VALUES (?, ?, ?)",
+                    [cmd.project_id, resource, limit],
+                )
         self._overrides.setdefault(cmd.project_id, {}).update(cmd.limits)  # committed
         return self._limits(cmd.project_id)
 
@@ -123,8 +137,9 @@ class QuotaManager:
         if not cmd.ctx.is_admin:
             raise deny("delete_quota")
         async with self._store.transaction():
-            cursor = self._store.db.execute("DELETE FROM quotas WHERE project_id = ?",
-                                            [cmd.project_id])
+            cursor = self._store.db.execute(
+                "DELETE FROM quotas WHERE project_id = ?", [cmd.project_id]
+            )
             if cursor.rowcount == 0:
                 raise errors.TenantQuotaNotFound(tenant_id=cmd.project_id)
         self._overrides.pop(cmd.project_id, None)

@@ -11,8 +11,15 @@ import sqlite_utils
 from alcor.bus import Command
 from alcor.managers.common import RequestContext
 
-QUOTA_RESOURCES = ("network", "subnet", "port", "router", "floatingip", "security_group",
-                   "security_group_rule")
+QUOTA_RESOURCES = (
+    "network",
+    "subnet",
+    "port",
+    "router",
+    "floatingip",
+    "security_group",
+    "security_group_rule",
+)
 UsageCounter = Callable[[sqlite_utils.Database, str], int]
 
 

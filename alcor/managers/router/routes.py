@@ -8,8 +8,13 @@ from typing import Any
 from alcor import errors
 
 
-def check(router_id: str, routes: list[dict[str, str]], subnets: list[dict[str, Any]],
-          own_ips: set[str], max_routes: int) -> None:
+def check(
+    router_id: str,
+    routes: list[dict[str, str]],
+    subnets: list[dict[str, Any]],
+    own_ips: set[str],
+    max_routes: int,
+) -> None:
     """Refuse routes whose nexthop is not on a connected subnet, or too many routes."""
     if len(routes) > max_routes:
         raise errors.RoutesExhausted(router_id=router_id, quota=max_routes)
@@ -18,24 +23,31 @@ def check(router_id: str, routes: list[dict[str, str]], subnets: list[dict[str, 
         destination = _destination(routes, route["destination"])
         hop = ipaddress.ip_address(route["nexthop"])
         if hop.version != destination.version:
-            raise errors.InvalidRoutes(routes=routes, reason="the nexthop is not of the "
-                                                             "destination's IP version")
+            raise errors.InvalidRoutes(
+                routes=routes, reason="the nexthop is not of the destination's IP version"
+            )
         if not any(hop in net for net in networks):
-            raise errors.InvalidRoutes(routes=routes,
-                                       reason="the nexthop is not connected with router")
+            raise errors.InvalidRoutes(
+                routes=routes, reason="the nexthop is not connected with router"
+            )
         if str(hop) in own_ips:
             raise errors.InvalidRoutes(routes=routes, reason="the nexthop is used by router")
 
 
-def _destination(routes: list[dict[str, str]], text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+def _destination(
+    routes: list[dict[str, str]], text: str
+) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
         return ipaddress.ip_network(text)
     except ValueError:
-        raise errors.InvalidRoutes(routes=routes, reason=f"{text} is not a valid CIDR with its "
-                                                         f"host bits zero") from None
+        raise errors.InvalidRoutes(
+            routes=routes, reason=f"{text} is not a valid CIDR with its host bits zero"
+        ) from None
 
 
 def canonical(route: dict[str, str]) -> dict[str, str]:
     """Return a route with its destination and nexthop in canonical text."""
-    return {"destination": str(ipaddress.ip_network(route["destination"])),
-            "nexthop": str(ipaddress.ip_address(route["nexthop"]))}
+    return {
+        "destination": str(ipaddress.ip_network(route["destination"])),
+        "nexthop": str(ipaddress.ip_address(route["nexthop"])),
+    }

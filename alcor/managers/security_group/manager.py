@@ -9,17 +9,37 @@ from alcor import errors
 from alcor.bus import Bus
 from alcor.managers.base import ResourceManager, apply_tag_op
 from alcor.managers.common import (
-    RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
-    check_write, first_revision, foreign_project, new_id, stamp_new, tombstone,
+    RequestContext,
+    bump,
+    changed,
+    check_create_project,
+    check_if_match,
+    check_new_id,
+    check_write,
+    first_revision,
+    foreign_project,
+    new_id,
+    stamp_new,
+    tombstone,
 )
 from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.security_group import rules
 from alcor.managers.security_group.messages import (
-    CheckPortSecurityGroups, CreateSecurityGroupRules, CreateSecurityGroups,
-    DeleteSecurityGroup, DeleteSecurityGroupRule, EnsureDefaultSecurityGroup,
-    GetSecurityGroup, GetSecurityGroupRule, ListSecurityGroupRules, ListSecurityGroups,
-    LookupSecurityGroups, SecurityGroupChanged, SecurityGroupDeleted, UpdateSecurityGroup,
+    CheckPortSecurityGroups,
+    CreateSecurityGroupRules,
+    CreateSecurityGroups,
+    DeleteSecurityGroup,
+    DeleteSecurityGroupRule,
+    EnsureDefaultSecurityGroup,
+    GetSecurityGroup,
+    GetSecurityGroupRule,
+    ListSecurityGroupRules,
+    ListSecurityGroups,
+    LookupSecurityGroups,
+    SecurityGroupChanged,
+    SecurityGroupDeleted,
+    UpdateSecurityGroup,
     UpdateSecurityGroupRule,
 )
 from alcor.resources import repo
@@ -32,7 +52,10 @@ _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(SECURITY_GROUP, ("is_default",))
 INTERNAL_RULE_COLUMNS = ("seq", "sg_project_id", "normalized")
 repo.register_extra_columns(SECURITY_GROUP_RULE, INTERNAL_RULE_COLUMNS)
-EGRESS_ANY = ({"direction": "egress", "ethertype": "IPv4"}, {"direction": "egress", "ethertype": "IPv6"})
+EGRESS_ANY = (
+    {"direction": "egress", "ethertype": "IPv4"},
+    {"direction": "egress", "ethertype": "IPv6"},
+)
 
 
 class SecurityGroupManager(ResourceManager):
@@ -49,11 +72,15 @@ class SecurityGroupManager(ResourceManager):
     async def start(self) -> None:
         """Register the security group and rule commands."""
         for command, handler in (
-            (CreateSecurityGroups, self.create), (GetSecurityGroup, self.get),
-            (ListSecurityGroups, self.list), (UpdateSecurityGroup, self.update),
+            (CreateSecurityGroups, self.create),
+            (GetSecurityGroup, self.get),
+            (ListSecurityGroups, self.list),
+            (UpdateSecurityGroup, self.update),
             (DeleteSecurityGroup, self.delete),
-            (CreateSecurityGroupRules, self.create_rules), (GetSecurityGroupRule, self.get_rule),
-            (ListSecurityGroupRules, self.list_rules), (UpdateSecurityGroupRule, self.update_rule),
+            (CreateSecurityGroupRules, self.create_rules),
+            (GetSecurityGroupRule, self.get_rule),
+            (ListSecurityGroupRules, self.list_rules),
+            (UpdateSecurityGroupRule, self.update_rule),
             (DeleteSecurityGroupRule, self.delete_rule),
             (EnsureDefaultSecurityGroup, self._ensure_default_cmd),
             (CheckPortSecurityGroups, self._check_port_groups),
@@ -61,8 +88,9 @@ class SecurityGroupManager(ResourceManager):
         ):
             self._bus.handle(command, handler)
         await self._bus.call(RegisterUsageCounter(resource="security_group", counter=_count_groups))
-        await self._bus.call(RegisterUsageCounter(resource="security_group_rule",
-                                                  counter=_count_rules))
+        await self._bus.call(
+            RegisterUsageCounter(resource="security_group_rule", counter=_count_rules)
+        )
 
     # ---- default group -----------------------------------------------------------------
     async def _ensure_default_cmd(self, cmd: EnsureDefaultSecurityGroup) -> str:
@@ -82,14 +110,26 @@ class SecurityGroupManager(ResourceManager):
             row = self._store.db.execute(sql, [project_id]).fetchone()
             if row is not None:
                 return self._remember_default(project_id, row[0])
-            group = stamp_new({"project_id": project_id, "name": "default",
-                               "description": "Default security group", "tags": [],
-                               "is_default": 1})
+            group = stamp_new(
+                {
+                    "project_id": project_id,
+                    "name": "default",
+                    "description": "Default security group",
+                    "tags": [],
+                    "is_default": 1,
+                }
+            )
             repo.insert(self._store.db, SECURITY_GROUP, group)
             for ethertype in ("IPv4", "IPv6"):
                 self._insert_rule(group, {"direction": "egress", "ethertype": ethertype})
-                self._insert_rule(group, {"direction": "ingress", "ethertype": ethertype,
-                                          "remote_group_id": group["id"]})
+                self._insert_rule(
+                    group,
+                    {
+                        "direction": "ingress",
+                        "ethertype": ethertype,
+                        "remote_group_id": group["id"],
+                    },
+                )
             self._remember_default(project_id, group["id"])
         return group["id"]
 
@@ -113,11 +153,14 @@ class SecurityGroupManager(ResourceManager):
         ids = [o["id"] for o in objs]
         by_group: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            for rule in repo.find(self._store.db, SECURITY_GROUP_RULE,
-                                  Where(f"t.security_group_id IN ({marks})", tuple(chunk)),
-                                  order="t.seq"):
+            for rule in repo.find(
+                self._store.db,
+                SECURITY_GROUP_RULE,
+                Where(f"t.security_group_id IN ({marks})", tuple(chunk)),
+                order="t.seq",
+            ):
                 # Freshly decoded rows: strip the internal columns in place (no copy).
                 for key in INTERNAL_RULE_COLUMNS:
                     del rule[key]
@@ -147,24 +190,33 @@ class SecurityGroupManager(ResourceManager):
             # explicit group is checked against the groups that exist before its default
             # group is created (neutron-tempest-plugin's "quota is full" test).
             for project, count in counts.items():
-                await self._bus.call(CheckQuota(project_id=project, resource="security_group",
-                                                count=count))
+                await self._bus.call(
+                    CheckQuota(project_id=project, resource="security_group", count=count)
+                )
             for project in counts:
                 await self.ensure_default(project)
             # The two egress rules of each new group count against the rule quota, as in
             # Neutron (the spec had them never refused); the default group's never are.
             for project, count in counts.items():
-                await self._bus.call(CheckQuota(project_id=project,
-                                                resource="security_group_rule",
-                                                count=count * len(EGRESS_ANY)))
+                await self._bus.call(
+                    CheckQuota(
+                        project_id=project,
+                        resource="security_group_rule",
+                        count=count * len(EGRESS_ANY),
+                    )
+                )
             for item in cmd.items:
                 if item.get("name", "").lower() == "default":
                     raise errors.SecurityGroupDefaultAlreadyExists()
                 check_new_id(self._store.db, SECURITY_GROUP, item, "Security group")
                 group = defaults(SECURITY_GROUP, item)
                 group.pop("security_group_rules", None)
-                stamp_new(group, first_revision(self._store.db, "security_group", group["id"])
-                          if "id" in item else 1)
+                stamp_new(
+                    group,
+                    first_revision(self._store.db, "security_group", group["id"])
+                    if "id" in item
+                    else 1,
+                )
                 group["tags"] = sorted(set(group["tags"]))
                 group["is_default"] = 0
                 repo.insert(self._store.db, SECURITY_GROUP, group)
@@ -202,14 +254,24 @@ class SecurityGroupManager(ResourceManager):
             check_if_match(group, cmd.if_match)
             if group["is_default"] and not cmd.ctx.is_admin:
                 raise errors.SecurityGroupCannotRemoveDefault()
-            if db.execute("SELECT 1 FROM port_security_groups WHERE security_group_id = ? LIMIT 1",
-                          [group["id"]]).fetchone():
+            if db.execute(
+                "SELECT 1 FROM port_security_groups WHERE security_group_id = ? LIMIT 1",
+                [group["id"]],
+            ).fetchone():
                 raise errors.SecurityGroupInUse(id=group["id"])
-            referencing = [r[0] for r in db.execute(
-                "SELECT DISTINCT security_group_id FROM security_group_rules "
-                "WHERE remote_group_id = ? AND security_group_id != ?", [group["id"], group["id"]])]
-            db.execute("DELETE FROM security_group_rules WHERE security_group_id = ? "
-                       "OR remote_group_id = ?", [group["id"], group["id"]])
+            referencing = [
+                r[0]
+                for r in db.execute(
+                    "SELECT DISTINCT security_group_id FROM security_group_rules "
+                    "WHERE remote_group_id = ? AND security_group_id != ?",
+                    [group["id"], group["id"]],
+                )
+            ]
+            db.execute(
+                "DELETE FROM security_group_rules WHERE security_group_id = ? "
+                "OR remote_group_id = ?",
+                [group["id"], group["id"]],
+            )
             repo.delete(db, SECURITY_GROUP, group["id"])
             if group["is_default"]:
                 self._default_ids.pop(group["project_id"], None)
@@ -240,13 +302,16 @@ class SecurityGroupManager(ResourceManager):
     def _rule_visible_where(self, ctx: RequestContext) -> list[Where]:
         if ctx.view_project is None:
             return []
-        return [Where("t.project_id = ? OR t.sg_project_id = ?",
-                      (ctx.view_project, ctx.view_project))]
+        return [
+            Where("t.project_id = ? OR t.sg_project_id = ?", (ctx.view_project, ctx.view_project))
+        ]
 
     def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
         rule = repo.get(self._store.db, SECURITY_GROUP_RULE, rule_id)
-        if rule is None or (ctx.view_project is not None
-                            and ctx.view_project not in (rule["project_id"], rule["sg_project_id"])):
+        if rule is None or (
+            ctx.view_project is not None
+            and ctx.view_project not in (rule["project_id"], rule["sg_project_id"])
+        ):
             raise errors.SecurityGroupRuleNotFound(id=rule_id)
         return rule
 
@@ -262,8 +327,9 @@ class SecurityGroupManager(ResourceManager):
             self._get_rule(cmd.ctx, cmd.query.marker)
         # The API renderer projects rules onto their attributes, dropping the internal
         # columns: no per-rule copy here (a 1,000-rule list is a hot path).
-        return await self._store.run_in_thread(repo.list_page, SECURITY_GROUP_RULE, cmd.query,
-                                               self._rule_visible_where(cmd.ctx))
+        return await self._store.run_in_thread(
+            repo.list_page, SECURITY_GROUP_RULE, cmd.query, self._rule_visible_where(cmd.ctx)
+        )
 
     async def create_rules(self, cmd: CreateSecurityGroupRules) -> list[dict[str, Any]]:
         """Create rules after validation and duplicate checks (also within the request)."""
@@ -283,8 +349,9 @@ class SecurityGroupManager(ResourceManager):
             for _, group in prepared:
                 counts[group["project_id"]] = counts.get(group["project_id"], 0) + 1
             for project, count in counts.items():
-                await self._bus.call(CheckQuota(project_id=project, resource="security_group_rule",
-                                                count=count))
+                await self._bus.call(
+                    CheckQuota(project_id=project, resource="security_group_rule", count=count)
+                )
             touched = set()
             for item, group in prepared:
                 rule = defaults(SECURITY_GROUP_RULE, item)
@@ -299,18 +366,28 @@ class SecurityGroupManager(ResourceManager):
         db = self._store.db
         rule = defaults(SECURITY_GROUP_RULE, rule)
         key = rules.normalized(rule)
-        row = db.execute("SELECT id FROM security_group_rules WHERE security_group_id = ? AND "
-                         "normalized = ?", [group["id"], key]).fetchone()
+        row = db.execute(
+            "SELECT id FROM security_group_rules WHERE security_group_id = ? AND normalized = ?",
+            [group["id"], key],
+        ).fetchone()
         if row is not None:
             raise errors.SecurityGroupRuleExists(rule_id=row[0])
         check_new_id(db, SECURITY_GROUP_RULE, rule, "Security group rule")
         stamp_new(rule)
-        rule.update({"security_group_id": group["id"], "project_id": group["project_id"],
-                     "sg_project_id": group["project_id"], "normalized": key,
-                     # Creation order within the group; per group so the index serves it.
-                     "seq": db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM "
-                                       "security_group_rules WHERE security_group_id = ?",
-                                       [group["id"]]).fetchone()[0]})
+        rule.update(
+            {
+                "security_group_id": group["id"],
+                "project_id": group["project_id"],
+                "sg_project_id": group["project_id"],
+                "normalized": key,
+                # Creation order within the group; per group so the index serves it.
+                "seq": db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM "
+                    "security_group_rules WHERE security_group_id = ?",
+                    [group["id"]],
+                ).fetchone()[0],
+            }
+        )
         repo.insert(db, SECURITY_GROUP_RULE, rule)
         return rule
 
@@ -343,13 +420,15 @@ def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:
 
 
 def _count_groups(db: Any, project_id: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM security_groups WHERE project_id = ?",
-                      [project_id]).fetchone()[0]
+    return db.execute(
+        "SELECT COUNT(*) FROM security_groups WHERE project_id = ?", [project_id]
+    ).fetchone()[0]
 
 
 def _count_rules(db: Any, project_id: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM security_group_rules WHERE sg_project_id = ?",
-                      [project_id]).fetchone()[0]
+    return db.execute(
+        "SELECT COUNT(*) FROM security_group_rules WHERE sg_project_id = ?", [project_id]
+    ).fetchone()[0]
 
 
 __all__ = ["SecurityGroupManager", "new_id"]

@@ -7,7 +7,11 @@ from typing import Any
 
 from alcor.bus import Command, Event
 from alcor.managers.crud import (
-    CreateCommand, DeleteCommand, GetCommand, ListCommand, UpdateCommand,
+    CreateCommand,
+    DeleteCommand,
+    GetCommand,
+    ListCommand,
+    UpdateCommand,
 )
 
 

@@ -12,8 +12,21 @@ PORT_PROTOCOLS = {"tcp", "udp", "udplite", "sctp", "dccp", "6", "17", "136", "13
 ICMP_PROTOCOLS = {"icmp", "ipv6-icmp", "icmpv6", "1", "58"}
 # Every IPv6-only protocol, by name and number, as Neutron checks them (the spec listed only
 # ICMPv6; neutron-tempest-plugin tries them all with IPv4).
-IPV6_ONLY = {"ipv6-icmp", "icmpv6", "58", "ipv6-encap", "41", "ipv6-route", "43", "ipv6-frag",
-             "44", "ipv6-nonxt", "59", "ipv6-opts", "60"}
+IPV6_ONLY = {
+    "ipv6-icmp",
+    "icmpv6",
+    "58",
+    "ipv6-encap",
+    "41",
+    "ipv6-route",
+    "43",
+    "ipv6-frag",
+    "44",
+    "ipv6-nonxt",
+    "59",
+    "ipv6-opts",
+    "60",
+}
 
 
 def validate(rule: dict[str, Any]) -> None:
@@ -44,7 +57,9 @@ def validate(rule: dict[str, Any]) -> None:
     if prefix is not None:
         network = ipaddress.ip_network(prefix, strict=False)
         if f"IPv{network.version}" != rule["ethertype"]:
-            raise errors.SecurityGroupRuleParameterConflict(ethertype=rule["ethertype"], cidr=prefix)
+            raise errors.SecurityGroupRuleParameterConflict(
+                ethertype=rule["ethertype"], cidr=prefix
+            )
         rule["remote_ip_prefix"] = str(network)
     if prefix is not None and rule.get("remote_group_id") is not None:
         raise errors.SecurityGroupRemoteGroupAndRemoteIpPrefix()
@@ -58,6 +73,15 @@ def normalized(rule: dict[str, Any]) -> str:
     if ethertype == "IPv6" and str(number) in ("1", "58"):
         number = 58
     prefix = rule.get("remote_ip_prefix") or ("0.0.0.0/0" if ethertype == "IPv4" else "::/0")
-    return "|".join(str(x) for x in (
-        rule["direction"], ethertype, number, rule.get("port_range_min"),
-        rule.get("port_range_max"), prefix, rule.get("remote_group_id")))
+    return "|".join(
+        str(x)
+        for x in (
+            rule["direction"],
+            ethertype,
+            number,
+            rule.get("port_range_min"),
+            rule.get("port_range_max"),
+            prefix,
+            rule.get("remote_group_id"),
+        )
+    )

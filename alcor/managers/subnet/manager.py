@@ -12,24 +12,49 @@ from alcor.config import SubnetConfig
 from alcor.managers.acl.messages import DetachSubnetFromAcls
 from alcor.managers.base import ResourceManager, apply_tag_op
 from alcor.managers.common import (
-    RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
-    check_write, deny, first_revision, stamp_new, subnet_mtu_minimum, tombstone,
+    RequestContext,
+    bump,
+    changed,
+    check_create_project,
+    check_if_match,
+    check_new_id,
+    check_write,
+    deny,
+    first_revision,
+    stamp_new,
+    subnet_mtu_minimum,
+    tombstone,
 )
 from alcor.managers.ipam.messages import (
-    DropSubnet, IpAllocated, SetSubnetPools, SubnetAllocations,
+    DropSubnet,
+    IpAllocated,
+    SetSubnetPools,
+    SubnetAllocations,
 )
 from alcor.managers.mac.messages import AllocateMac, ReleaseMac
 from alcor.managers.network.messages import GetNetwork, LookupNetwork, SetNetworkSubnets
 from alcor.managers.port.messages import AddAutoAddresses, LookupPorts, RemoveSubnetAddresses
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.subnet import validation as v
-from alcor.managers.subnetpool.messages import (
-    AllocateFromPool, CountPoolSubnets, DefaultSubnetPool, PoolSubnetCidrs,
-)
 from alcor.managers.subnet.messages import (
-    CreateSubnets, DeleteNetworkSubnets, DeleteSubnet, GetSubnet, ListSubnets, LookupSubnets,
-    SetAttachedRouter, SubnetCreated, SubnetDeleted, SubnetsOfNetwork, SubnetUpdated,
+    CreateSubnets,
+    DeleteNetworkSubnets,
+    DeleteSubnet,
+    GetSubnet,
+    ListSubnets,
+    LookupSubnets,
+    SetAttachedRouter,
+    SubnetCreated,
+    SubnetDeleted,
+    SubnetsOfNetwork,
+    SubnetUpdated,
     UpdateSubnet,
+)
+from alcor.managers.subnetpool.messages import (
+    AllocateFromPool,
+    CountPoolSubnets,
+    DefaultSubnetPool,
+    PoolSubnetCidrs,
 )
 from alcor.resources import repo
 from alcor.resources.base import defaults
@@ -57,11 +82,16 @@ class SubnetManager(ResourceManager):
     async def start(self) -> None:
         """Register the subnet commands."""
         for command, handler in (
-            (CreateSubnets, self.create), (GetSubnet, self.get), (ListSubnets, self.list),
-            (UpdateSubnet, self.update), (DeleteSubnet, self.delete),
-            (SubnetsOfNetwork, self._of_network), (LookupSubnets, self._lookup_many),
+            (CreateSubnets, self.create),
+            (GetSubnet, self.get),
+            (ListSubnets, self.list),
+            (UpdateSubnet, self.update),
+            (DeleteSubnet, self.delete),
+            (SubnetsOfNetwork, self._of_network),
+            (LookupSubnets, self._lookup_many),
             (DeleteNetworkSubnets, self._delete_of_network),
-            (SetAttachedRouter, self._set_router), (CountPoolSubnets, self._count_pool_subnets),
+            (SetAttachedRouter, self._set_router),
+            (CountPoolSubnets, self._count_pool_subnets),
             (PoolSubnetCidrs, self._pool_subnet_cidrs),
         ):
             self._bus.handle(command, handler)
@@ -73,15 +103,22 @@ class SubnetManager(ResourceManager):
             return []
         # Subnets of an external network are not readable by other projects (only the
         # network is); those of a shared network are (Tempest's visibility tests).
-        return [Where("t.project_id = ? OR t.network_id IN (SELECT id FROM networks WHERE "
-                      "shared = 1)", (ctx.view_project,))]
+        return [
+            Where(
+                "t.project_id = ? OR t.network_id IN (SELECT id FROM networks WHERE shared = 1)",
+                (ctx.view_project,),
+            )
+        ]
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         if ctx.view_project is None or obj["project_id"] == ctx.view_project:
             return True
-        return self._store.db.execute(
-            "SELECT 1 FROM networks WHERE id = ? AND shared = 1",
-            [obj["network_id"]]).fetchone() is not None
+        return (
+            self._store.db.execute(
+                "SELECT 1 FROM networks WHERE id = ? AND shared = 1", [obj["network_id"]]
+            ).fetchone()
+            is not None
+        )
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """`shared=true|false`: the subnet's network is (not) shared (repeated = OR)."""
@@ -93,12 +130,17 @@ class SubnetManager(ResourceManager):
             try:
                 wanted.add(Bool().convert(raw))
             except Invalid:
-                raise errors.HTTPBadRequest(msg=f"Invalid input for shared. Reason: '{raw}' "
-                                                "cannot be converted to boolean.") from None
+                raise errors.HTTPBadRequest(
+                    msg=f"Invalid input for shared. Reason: '{raw}' cannot be converted to boolean."
+                ) from None
         if len(wanted) == 2:
             return []
-        return [Where("t.network_id IN (SELECT id FROM networks WHERE shared = ?)",
-                      (1 if wanted.pop() else 0,))]
+        return [
+            Where(
+                "t.network_id IN (SELECT id FROM networks WHERE shared = ?)",
+                (1 if wanted.pop() else 0,),
+            )
+        ]
 
     def decorate(self, objs):
         """Hide the internal columns."""
@@ -107,8 +149,9 @@ class SubnetManager(ResourceManager):
         return list(objs)
 
     async def _of_network(self, cmd: SubnetsOfNetwork) -> list[dict[str, Any]]:
-        return repo.find(self._store.db, SUBNET, Where("t.network_id = ?", (cmd.network_id,)),
-                         order="t.seq")
+        return repo.find(
+            self._store.db, SUBNET, Where("t.network_id = ?", (cmd.network_id,)), order="t.seq"
+        )
 
     async def _lookup_many(self, cmd: LookupSubnets) -> dict[str, dict[str, Any]]:
         return repo.get_many(self._store.db, SUBNET, cmd.ids)
@@ -138,22 +181,28 @@ class SubnetManager(ResourceManager):
         """use_default_subnetpool: the default pool of the subnet's IP version (Neutron's
         default-subnetpools rules and messages)."""
         if subnet.get("subnetpool_id") not in (None, ""):
-            raise errors.BadRequest(resource="subnets", msg="subnetpool_id and "
-                                                            "use_default_subnetpool cannot both "
-                                                            "be specified")
+            raise errors.BadRequest(
+                resource="subnets",
+                msg="subnetpool_id and use_default_subnetpool cannot both be specified",
+            )
         if subnet.get("cidr") is not None:
             version = ipaddress.ip_network(subnet["cidr"], strict=False).version
         elif subnet.get("ip_version") is not None:
             version = subnet["ip_version"]
         else:
-            raise errors.BadRequest(resource="subnets", msg="ip_version must be specified in "
-                                                            "the absence of cidr and "
-                                                            "subnetpool_id")
+            raise errors.BadRequest(
+                resource="subnets",
+                msg="ip_version must be specified in the absence of cidr and subnetpool_id",
+            )
         return await self._bus.call(DefaultSubnetPool(ctx=ctx, ip_version=version))
 
     def _pool_cidrs(self, pool_id: str) -> list[str]:
-        return [row[0] for row in self._store.db.execute(
-            "SELECT cidr FROM subnets WHERE subnetpool_id = ?", [pool_id])]
+        return [
+            row[0]
+            for row in self._store.db.execute(
+                "SELECT cidr FROM subnets WHERE subnetpool_id = ?", [pool_id]
+            )
+        ]
 
     async def _count_pool_subnets(self, cmd: CountPoolSubnets) -> int:
         return len(self._pool_cidrs(cmd.pool_id))
@@ -161,8 +210,9 @@ class SubnetManager(ResourceManager):
     async def _pool_subnet_cidrs(self, cmd: PoolSubnetCidrs) -> list[str]:
         return self._pool_cidrs(cmd.pool_id)
 
-    async def _create_one(self, given: dict[str, Any], network: dict[str, Any],
-                          ctx: RequestContext) -> dict[str, Any]:
+    async def _create_one(
+        self, given: dict[str, Any], network: dict[str, Any], ctx: RequestContext
+    ) -> dict[str, Any]:
         db = self._store.db
         check_new_id(db, SUBNET, given, "Subnet")
         subnet = defaults(SUBNET, given)
@@ -171,10 +221,16 @@ class SubnetManager(ResourceManager):
             subnet["subnetpool_id"] = await self._default_pool(ctx, subnet)
         v.check_cidr_source(subnet)
         if subnet["subnetpool_id"] is not None:
-            subnet["cidr"] = await self._bus.call(AllocateFromPool(
-                ctx=ctx, pool_id=subnet["subnetpool_id"], ip_version=given.get("ip_version"),
-                cidr=given.get("cidr"), prefixlen=subnet.pop("prefixlen", None),
-                taken=self._pool_cidrs(subnet["subnetpool_id"])))
+            subnet["cidr"] = await self._bus.call(
+                AllocateFromPool(
+                    ctx=ctx,
+                    pool_id=subnet["subnetpool_id"],
+                    ip_version=given.get("ip_version"),
+                    cidr=given.get("cidr"),
+                    prefixlen=subnet.pop("prefixlen", None),
+                    taken=self._pool_cidrs(subnet["subnetpool_id"]),
+                )
+            )
         cidr = v.check_cidr(subnet)
         subnet["cidr"] = str(cidr)
         others = await self._bus.call(SubnetsOfNetwork(network_id=network["id"]))
@@ -191,10 +247,12 @@ class SubnetManager(ResourceManager):
             subnet["allocation_pools"] = v.default_pools(cidr, subnet["gateway_ip"])
         v.check_lists(subnet["id"], cidr, subnet, self._config)
         v.check_ipv6_modes(cidr, subnet, subnet["enable_dhcp"])
-        subnet.update({"tags": sorted(set(subnet["tags"])), "attached_router_id": None,
-                       "seq": _next_seq(db)})
+        subnet.update(
+            {"tags": sorted(set(subnet["tags"])), "attached_router_id": None, "seq": _next_seq(db)}
+        )
         subnet["gateway_mac"] = await self._bus.call(
-            AllocateMac(network_id=network["id"], owner=f"subnet:{subnet['id']}"))
+            AllocateMac(network_id=network["id"], owner=f"subnet:{subnet['id']}")
+        )
         repo.insert(db, SUBNET, subnet)
         await self._bus.call(SetSubnetPools(subnet=subnet))
         await self._bus.call(SetNetworkSubnets(network_id=network["id"], add=subnet["id"]))
@@ -232,10 +290,12 @@ class SubnetManager(ResourceManager):
         if "allocation_pools" in diff or "gateway_ip" in diff:
             v.check_pools(cidr, diff.get("allocation_pools", subnet["allocation_pools"]), gateway)
         v.check_lists(subnet["id"], cidr, diff, self._config)
-        if diff.get("enable_dhcp") is False and (subnet["ipv6_address_mode"]
-                                                 or subnet["ipv6_ra_mode"]):
-            raise v.invalid("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp "
-                            "is set to False")
+        if diff.get("enable_dhcp") is False and (
+            subnet["ipv6_address_mode"] or subnet["ipv6_ra_mode"]
+        ):
+            raise v.invalid(
+                "ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False"
+            )
 
     async def _check_gateway_change(self, subnet: dict[str, Any], gateway: str | None) -> None:
         old = subnet["gateway_ip"]
@@ -245,8 +305,9 @@ class SubnetManager(ResourceManager):
                 port = (await self._bus.call(LookupPorts(ids=[holder]))).get(holder)
                 if port and port["device_owner"].startswith("network:router"):
                     raise errors.GatewayIpInUse(ip_address=old, port_id=holder)
-        if gateway is not None and await self._bus.call(IpAllocated(subnet_id=subnet["id"],
-                                                                    ip=gateway)):
+        if gateway is not None and await self._bus.call(
+            IpAllocated(subnet_id=subnet["id"], ip=gateway)
+        ):
             raise errors.IpAddressAlreadyAllocated(ip=gateway, subnet_id=subnet["id"])
 
     async def _set_router(self, cmd: SetAttachedRouter) -> dict[str, Any]:
@@ -266,8 +327,9 @@ class SubnetManager(ResourceManager):
             check_write(cmd.ctx, subnet, "delete_subnet")
             check_if_match(subnet, cmd.if_match)
             allocations = await self._bus.call(SubnetAllocations(subnet_id=subnet["id"]))
-            holders = await self._bus.call(LookupPorts(ids=[a["port_id"] for a in allocations
-                                                            if not a["auto"]]))
+            holders = await self._bus.call(
+                LookupPorts(ids=[a["port_id"] for a in allocations if not a["auto"]])
+            )
             if any(p["device_owner"] != "network:dhcp" for p in holders.values()):
                 raise errors.SubnetInUse(subnet_id=subnet["id"], reason=IN_USE)
             await self._remove(subnet)
@@ -280,12 +342,18 @@ class SubnetManager(ResourceManager):
         db = self._store.db
         await self._bus.call(RemoveSubnetAddresses(subnet_id=subnet["id"]))
         await self._bus.call(DropSubnet(subnet_id=subnet["id"]))
-        await self._bus.call(ReleaseMac(network_id=subnet["network_id"], mac=subnet["gateway_mac"],
-                                        owner=f"subnet:{subnet['id']}"))
+        await self._bus.call(
+            ReleaseMac(
+                network_id=subnet["network_id"],
+                mac=subnet["gateway_mac"],
+                owner=f"subnet:{subnet['id']}",
+            )
+        )
         await self._bus.call(DetachSubnetFromAcls(subnet_id=subnet["id"]))
         if not network_going:
-            await self._bus.call(SetNetworkSubnets(network_id=subnet["network_id"],
-                                                   remove=subnet["id"]))
+            await self._bus.call(
+                SetNetworkSubnets(network_id=subnet["network_id"], remove=subnet["id"])
+            )
         repo.delete(db, SUBNET, subnet["id"])
         tombstone(db, "subnet", subnet["id"], subnet["revision_number"] + 1)
         self._bus.publish(SubnetDeleted(subnet=subnet))
@@ -296,7 +364,9 @@ def _next_seq(db: Any) -> int:
 
 
 def _count(db: Any, project_id: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM subnets WHERE project_id = ?", [project_id]).fetchone()[0]
+    return db.execute("SELECT COUNT(*) FROM subnets WHERE project_id = ?", [project_id]).fetchone()[
+        0
+    ]
 
 
-__all__ = ["SubnetManager", "LookupNetwork"]
+__all__ = ["LookupNetwork", "SubnetManager"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,13 +32,16 @@ def check_cidr(given: dict[str, Any]) -> IPNetwork:
     return network
 
 
-def check_overlap(network: IPNetwork, others: Sequence[dict[str, Any]],
-                  vpc_cidr: str | None) -> None:
+def check_overlap(
+    network: IPNetwork, others: Sequence[dict[str, Any]], vpc_cidr: str | None
+) -> None:
     """Refuse overlap with the network's other subnets and escape from the VPC cidr."""
     for other in others:
         if network.overlaps(ipaddress.ip_network(other["cidr"])):
-            raise invalid(f"Requested subnet with cidr: {network} for network: "
-                          f"{other['network_id']} overlaps with another subnet")
+            raise invalid(
+                f"Requested subnet with cidr: {network} for network: "
+                f"{other['network_id']} overlaps with another subnet"
+            )
     if vpc_cidr:
         vpc = ipaddress.ip_network(vpc_cidr)
         if network.version != vpc.version or not network.subnet_of(vpc):
@@ -58,11 +62,14 @@ def check_gateway(network: IPNetwork, gateway: str | None) -> None:
         raise invalid("Gateway IP version inconsistent with allocation pool version")
     if network.version == 6 and address in LINK_LOCAL:
         return
-    if address not in network or address == network.network_address or (
-        network.version == 4 and address == network.broadcast_address
+    if (
+        address not in network
+        or address == network.network_address
+        or (network.version == 4 and address == network.broadcast_address)
     ):
-        raise invalid(f"Gateway is not valid on subnet: {gateway} is not a usable address "
-                      f"of {network}")
+        raise invalid(
+            f"Gateway is not valid on subnet: {gateway} is not a usable address of {network}"
+        )
 
 
 def host_bounds(network: IPNetwork) -> tuple[int, int]:
@@ -80,8 +87,10 @@ def default_pools(network: IPNetwork, gateway: str | None) -> list[dict[str, str
         gw = int(ipaddress.ip_address(gateway))
         if first <= gw <= last:
             spans = [(a, b) for a, b in ((first, gw - 1), (gw + 1, last)) if a <= b]
-    return [{"start": int_to_ip(a, network.version), "end": int_to_ip(b, network.version)}
-            for a, b in spans]
+    return [
+        {"start": int_to_ip(a, network.version), "end": int_to_ip(b, network.version)}
+        for a, b in spans
+    ]
 
 
 def check_pools(network: IPNetwork, pools: Sequence[dict[str, str]], gateway: str | None) -> None:
@@ -96,20 +105,21 @@ def check_pools(network: IPNetwork, pools: Sequence[dict[str, str]], gateway: st
             raise errors.OutOfBoundsAllocationPool(pool=_fmt(pool), subnet_cidr=str(network))
         spans.append((int(start), int(end), pool))
     spans.sort(key=lambda s: s[0])
-    for (_, end_a, pool_a), (start_b, _, pool_b) in zip(spans, spans[1:]):
+    for (_, end_a, pool_a), (start_b, _, pool_b) in itertools.pairwise(spans):
         if start_b <= end_a:
-            raise errors.OverlappingAllocationPools(pool_1=_fmt(pool_a), pool_2=_fmt(pool_b),
-                                                    subnet_cidr=str(network))
+            raise errors.OverlappingAllocationPools(
+                pool_1=_fmt(pool_a), pool_2=_fmt(pool_b), subnet_cidr=str(network)
+            )
     if gateway is not None:
         gw = int(ipaddress.ip_address(gateway))
         for start, end, pool in spans:
             if start <= gw <= end:
-                raise errors.GatewayConflictWithAllocationPools(ip_address=gateway,
-                                                                pool=_fmt(pool))
+                raise errors.GatewayConflictWithAllocationPools(ip_address=gateway, pool=_fmt(pool))
 
 
-def check_lists(subnet_id: str, network: IPNetwork, given: dict[str, Any],
-                config: SubnetConfig) -> None:
+def check_lists(
+    subnet_id: str, network: IPNetwork, given: dict[str, Any], config: SubnetConfig
+) -> None:
     """Check DNS servers and host routes (counts and versions)."""
     dns = given.get("dns_nameservers")
     if dns is not None and len(dns) > config.max_dns_nameservers:
@@ -123,8 +133,10 @@ def check_lists(subnet_id: str, network: IPNetwork, given: dict[str, Any],
         dest = ipaddress.ip_network(route["destination"])
         hop = ipaddress.ip_address(route["nexthop"])
         if dest.version != network.version or hop.version != network.version:
-            raise invalid(f"host route {route['destination']} via {route['nexthop']} is not "
-                          f"of the subnet's IP version {network.version}")
+            raise invalid(
+                f"host route {route['destination']} via {route['nexthop']} is not "
+                f"of the subnet's IP version {network.version}"
+            )
 
 
 def check_ipv6_modes(network: IPNetwork, given: dict[str, Any], enable_dhcp: bool) -> None:
@@ -136,15 +148,20 @@ def check_ipv6_modes(network: IPNetwork, given: dict[str, Any], enable_dhcp: boo
     if network.version != 6:
         raise invalid("ipv6_ra_mode or ipv6_address_mode cannot be set on an IPv4 subnet")
     if not enable_dhcp:
-        raise invalid("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is "
-                      "set to False")
+        raise invalid(
+            "ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False"
+        )
     if address_mode and ra_mode and address_mode != ra_mode:
-        raise invalid(f"ipv6_ra_mode set to '{ra_mode}' with ipv6_address_mode set to "
-                      f"'{address_mode}' is not valid. If both attributes are set, they must be "
-                      f"the same value")
+        raise invalid(
+            f"ipv6_ra_mode set to '{ra_mode}' with ipv6_address_mode set to "
+            f"'{address_mode}' is not valid. If both attributes are set, they must be "
+            f"the same value"
+        )
     if (address_mode in AUTO_MODES or ra_mode in AUTO_MODES) and network.prefixlen != 64:
-        raise invalid(f"Invalid CIDR {network} for IPv6 address mode. OpenStack uses the EUI-64 "
-                      f"address format, which requires the prefix to be /64")
+        raise invalid(
+            f"Invalid CIDR {network} for IPv6 address mode. OpenStack uses the EUI-64 "
+            f"address format, which requires the prefix to be /64"
+        )
 
 
 def check_cidr_source(given: dict[str, Any]) -> None:
@@ -153,11 +170,13 @@ def check_cidr_source(given: dict[str, Any]) -> None:
         given["subnetpool_id"] = None
     if given.get("subnetpool_id") is None:
         if "prefixlen" in given:
-            raise errors.HTTPBadRequest(msg="Invalid input for prefixlen. Reason: prefixlen "
-                                            "needs a subnetpool_id.")
+            raise errors.HTTPBadRequest(
+                msg="Invalid input for prefixlen. Reason: prefixlen needs a subnetpool_id."
+            )
         if given.get("cidr") is None:
-            raise errors.HTTPBadRequest(msg="Failed to parse request. Required attribute 'cidr' "
-                                            "not specified")
+            raise errors.HTTPBadRequest(
+                msg="Failed to parse request. Required attribute 'cidr' not specified"
+            )
 
 
 def int_to_ip(value: int, version: int) -> str:

@@ -9,12 +9,29 @@ from alcor import errors
 from alcor.bus import Bus
 from alcor.managers.base import ResourceManager, apply_tag_op
 from alcor.managers.common import (
-    RequestContext, bump, changed, check_create_project, check_if_match, check_new_id,
-    check_restricted, check_write, first_revision, stamp_new, tombstone,
+    RequestContext,
+    bump,
+    changed,
+    check_create_project,
+    check_if_match,
+    check_new_id,
+    check_restricted,
+    check_write,
+    first_revision,
+    stamp_new,
+    tombstone,
 )
 from alcor.managers.subnetpool.messages import (
-    AllocateFromPool, CountPoolSubnets, CreateSubnetPools, DefaultSubnetPool, DeleteSubnetPool,
-    EditSubnetPoolPrefixes, GetSubnetPool, ListSubnetPools, PoolSubnetCidrs, UpdateSubnetPool,
+    AllocateFromPool,
+    CountPoolSubnets,
+    CreateSubnetPools,
+    DefaultSubnetPool,
+    DeleteSubnetPool,
+    EditSubnetPoolPrefixes,
+    GetSubnetPool,
+    ListSubnetPools,
+    PoolSubnetCidrs,
+    UpdateSubnetPool,
 )
 from alcor.resources import repo
 from alcor.resources.base import defaults
@@ -50,10 +67,14 @@ class SubnetPoolManager(ResourceManager):
     async def start(self) -> None:
         """Register the subnet pool commands."""
         for command, handler in (
-            (CreateSubnetPools, self.create), (GetSubnetPool, self.get),
-            (ListSubnetPools, self.list), (UpdateSubnetPool, self.update),
-            (DeleteSubnetPool, self.delete), (AllocateFromPool, self._allocate),
-            (EditSubnetPoolPrefixes, self.edit_prefixes), (DefaultSubnetPool, self._default),
+            (CreateSubnetPools, self.create),
+            (GetSubnetPool, self.get),
+            (ListSubnetPools, self.list),
+            (UpdateSubnetPool, self.update),
+            (DeleteSubnetPool, self.delete),
+            (AllocateFromPool, self._allocate),
+            (EditSubnetPoolPrefixes, self.edit_prefixes),
+            (DefaultSubnetPool, self._default),
         ):
             self._bus.handle(command, handler)
 
@@ -80,8 +101,10 @@ class SubnetPoolManager(ResourceManager):
                 check_restricted(SUBNETPOOL, "create_subnetpool", item, cmd.ctx, creating=True)
                 check_new_id(self._store.db, SUBNETPOOL, item, "Subnet pool")
                 pool = defaults(SUBNETPOOL, item)
-                stamp_new(pool, first_revision(self._store.db, "subnetpool", pool["id"])
-                          if "id" in item else 1)
+                stamp_new(
+                    pool,
+                    first_revision(self._store.db, "subnetpool", pool["id"]) if "id" in item else 1,
+                )
                 _normalize(pool)
                 if pool["is_default"]:
                     self._check_no_default(pool["ip_version"])
@@ -95,8 +118,7 @@ class SubnetPoolManager(ResourceManager):
         async with self._store.transaction():
             pool = self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, pool, "update_subnetpool")
-            check_restricted(SUBNETPOOL, "update_subnetpool", cmd.changes, cmd.ctx,
-                             creating=False)
+            check_restricted(SUBNETPOOL, "update_subnetpool", cmd.changes, cmd.ctx, creating=False)
             check_if_match(pool, cmd.if_match)
             given = dict(cmd.changes)
             if cmd.tag_op is not None:
@@ -118,20 +140,30 @@ class SubnetPoolManager(ResourceManager):
     # ---- default pools (default-subnetpools) ------------------------------------------------
     def _check_no_default(self, ip_version: int) -> None:
         """At most one default pool per IP version (Neutron's rule and message)."""
-        if self._store.db.execute("SELECT 1 FROM subnetpools WHERE is_default = 1 AND "
-                                  "ip_version = ?", [ip_version]).fetchone():
-            raise invalid("A default subnetpool for this IP family has already been set. Only "
-                          "one default may exist per IP family")
+        if self._store.db.execute(
+            "SELECT 1 FROM subnetpools WHERE is_default = 1 AND ip_version = ?", [ip_version]
+        ).fetchone():
+            raise invalid(
+                "A default subnetpool for this IP family has already been set. Only "
+                "one default may exist per IP family"
+            )
 
     async def _default(self, cmd: DefaultSubnetPool) -> str:
-        where = [Where("t.is_default = 1 AND t.ip_version = ?", (cmd.ip_version,)),
-                 *self.visible_where(cmd.ctx)]
-        found = repo.find(self._store.db, SUBNETPOOL,
-                          Where(" AND ".join(f"({w.sql})" for w in where),
-                                tuple(p for w in where for p in w.params)))
+        where = [
+            Where("t.is_default = 1 AND t.ip_version = ?", (cmd.ip_version,)),
+            *self.visible_where(cmd.ctx),
+        ]
+        found = repo.find(
+            self._store.db,
+            SUBNETPOOL,
+            Where(
+                " AND ".join(f"({w.sql})" for w in where), tuple(p for w in where for p in w.params)
+            ),
+        )
         if not found:
-            raise errors.BadRequest(resource="subnets", msg=f"No default subnetpool found for "
-                                                            f"IPv{cmd.ip_version}")
+            raise errors.BadRequest(
+                resource="subnets", msg=f"No default subnetpool found for IPv{cmd.ip_version}"
+            )
         return found[0]["id"]
 
     async def edit_prefixes(self, cmd: EditSubnetPoolPrefixes) -> list[str]:
@@ -148,15 +180,22 @@ class SubnetPoolManager(ResourceManager):
             if cmd.add:
                 merged = {**pool, "prefixes": [*pool["prefixes"], *map(str, given)]}
             else:
-                if not any(c.overlaps(g) for c in current for g in given
-                           if c.version == g.version):
+                if not any(c.overlaps(g) for c in current for g in given if c.version == g.version):
                     return list(pool["prefixes"])
                 cidrs = await self._bus.call(PoolSubnetCidrs(pool_id=pool["id"]))
-                if any(ipaddress.ip_network(c).overlaps(g) for c in cidrs for g in given
-                       if ipaddress.ip_network(c).version == g.version):
-                    raise errors.BadRequest(resource="subnetpool", msg=(
-                        "Illegal update to prefixes: One or more the prefixes to be removed is "
-                        "in use by a subnet"))
+                if any(
+                    ipaddress.ip_network(c).overlaps(g)
+                    for c in cidrs
+                    for g in given
+                    if ipaddress.ip_network(c).version == g.version
+                ):
+                    raise errors.BadRequest(
+                        resource="subnetpool",
+                        msg=(
+                            "Illegal update to prefixes: One or more the prefixes to be removed is "
+                            "in use by a subnet"
+                        ),
+                    )
                 left = _subtract(current, given)
                 if not left:
                     raise invalid("A subnet pool needs at least one prefix")
@@ -174,8 +213,9 @@ class SubnetPoolManager(ResourceManager):
             check_write(cmd.ctx, pool, "delete_subnetpool")
             check_if_match(pool, cmd.if_match)
             if await self._bus.call(CountPoolSubnets(pool_id=pool["id"])):
-                raise SubnetPoolInUse(subnet_pool_id=pool["id"],
-                                      reason="Subnets are allocated from it")
+                raise SubnetPoolInUse(
+                    subnet_pool_id=pool["id"], reason="Subnets are allocated from it"
+                )
             repo.delete(self._store.db, SUBNETPOOL, pool["id"])
             tombstone(self._store.db, "subnetpool", pool["id"], pool["revision_number"] + 1)
 
@@ -184,15 +224,18 @@ class SubnetPoolManager(ResourceManager):
         pool = self.get_visible(cmd.ctx, cmd.pool_id)
         if cmd.ip_version is not None and cmd.ip_version != pool["ip_version"]:
             raise invalid(f"Subnet pool {pool['id']} has IP version {pool['ip_version']}")
-        prefixes = sorted((ipaddress.ip_network(p) for p in pool["prefixes"]),
-                          key=lambda n: (int(n.network_address), n.prefixlen))
+        prefixes = sorted(
+            (ipaddress.ip_network(p) for p in pool["prefixes"]),
+            key=lambda n: (int(n.network_address), n.prefixlen),
+        )
         taken = [ipaddress.ip_network(c) for c in cmd.taken]
         if cmd.cidr is not None:
             wanted = ipaddress.ip_network(cmd.cidr)
             _check_length(pool, wanted.prefixlen)
             if not any(wanted.version == p.version and wanted.subnet_of(p) for p in prefixes):
-                raise invalid(f"Cidr {wanted} is not within the prefixes of subnet pool "
-                              f"{pool['id']}")
+                raise invalid(
+                    f"Cidr {wanted} is not within the prefixes of subnet pool {pool['id']}"
+                )
             if any(wanted.overlaps(t) for t in taken):
                 raise invalid(f"Cidr {wanted} overlaps a subnet of subnet pool {pool['id']}")
             return str(wanted)
@@ -202,8 +245,10 @@ class SubnetPoolManager(ResourceManager):
             found = _first_free(prefix, length, taken)
             if found is not None:
                 return str(found)
-        raise errors.Conflict(message=f"Unable to allocate a /{length} subnet from subnet pool "
-                                      f"{pool['id']}: no free prefix")
+        raise errors.Conflict(
+            message=f"Unable to allocate a /{length} subnet from subnet pool "
+            f"{pool['id']}: no free prefix"
+        )
 
 
 def _public(pool: dict[str, Any]) -> dict[str, Any]:
@@ -233,8 +278,10 @@ def _normalize(pool: dict[str, Any], updating: bool = False) -> None:
         pool["default_prefixlen"] = pool["min_prefixlen"]
     low, default, high = pool["min_prefixlen"], pool["default_prefixlen"], pool["max_prefixlen"]
     if not 0 <= low <= default <= high <= top:
-        raise invalid(f"Illegal prefix bounds: min_prefixlen {low}, default_prefixlen {default}, "
-                      f"max_prefixlen {high}")
+        raise invalid(
+            f"Illegal prefix bounds: min_prefixlen {low}, default_prefixlen {default}, "
+            f"max_prefixlen {high}"
+        )
 
 
 def _subtract(networks: list[Network], removed: list[Network]) -> list[Network]:
@@ -257,8 +304,10 @@ def _collapse(networks: list[Network]) -> list[Network]:
 
 def _check_length(pool: dict[str, Any], length: int) -> None:
     if not pool["min_prefixlen"] <= length <= pool["max_prefixlen"]:
-        raise invalid(f"Prefix length {length} is outside [{pool['min_prefixlen']}, "
-                      f"{pool['max_prefixlen']}] of subnet pool {pool['id']}")
+        raise invalid(
+            f"Prefix length {length} is outside [{pool['min_prefixlen']}, "
+            f"{pool['max_prefixlen']}] of subnet pool {pool['id']}"
+        )
 
 
 def _first_free(prefix: Network, length: int, taken: list[Network]) -> Network | None:

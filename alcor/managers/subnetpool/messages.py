@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from alcor.bus import Command
 from alcor.managers.common import RequestContext
 from alcor.managers.crud import (
-    CreateCommand, DeleteCommand, GetCommand, ListCommand, UpdateCommand,
+    CreateCommand,
+    DeleteCommand,
+    GetCommand,
+    ListCommand,
+    UpdateCommand,
 )
 
 

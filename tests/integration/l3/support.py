@@ -13,8 +13,9 @@ from tests.integration.api import Api
 __all__ = ["Api", "external_network"]
 
 
-async def external_network(admin: Api, cidr: str = "203.0.113.0/24"
-                           ) -> tuple[dict[str, Any], dict[str, Any]]:
+async def external_network(
+    admin: Api, cidr: str = "203.0.113.0/24"
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Create (as admin) a `router:external` network with one subnet."""
     network = await admin.network(name="public", **{"router:external": True})
     return network, await admin.subnet(network["id"], cidr)

@@ -11,14 +11,22 @@ import pytest
 from alcor.config import ConfigError, config_as_dict
 from tests.integration.l3.support import Api
 
-TOKENS = {"admin": "admin-secret", "p1": "p1-secret", "p2": "p2-secret", "r1": "r1-secret",
-          "nova": "nova-secret"}
+TOKENS = {
+    "admin": "admin-secret",
+    "p1": "p1-secret",
+    "p2": "p2-secret",
+    "r1": "r1-secret",
+    "nova": "nova-secret",
+}
 ENTRIES = [
     {"token": TOKENS["admin"], "project_id": "ops", "roles": ["admin"]},
     {"token": TOKENS["p1"], "project_id": "p1", "roles": ["member"], "user_id": "alice"},
     # The same kind of entry given as a digest (upper-case hex is accepted).
-    {"token_sha256": hashlib.sha256(TOKENS["p2"].encode()).hexdigest().upper(),
-     "project_id": "p2", "roles": ["Member"]},
+    {
+        "token_sha256": hashlib.sha256(TOKENS["p2"].encode()).hexdigest().upper(),
+        "project_id": "p2",
+        "roles": ["Member"],
+    },
     {"token": TOKENS["r1"], "project_id": "p1", "roles": ["reader"]},
     {"token": TOKENS["nova"], "project_id": "p1", "roles": ["service"]},
 ]
@@ -36,13 +44,20 @@ async def apis(make_api) -> dict[str, Api]:
 
 # ---- authentication -----------------------------------------------------------------------
 
+
 async def test_missing_or_unknown_token_is_401_with_bearer_challenge(apis):
     """No token or a wrong one is 401 HTTPUnauthorized with WWW-Authenticate."""
     anonymous = apis["anonymous"]
-    for headers in ({}, {"X-Auth-Token": "nope"}, {"Authorization": "Bearer nope"},
-                    {"Authorization": f"Basic {TOKENS['p1']}"}, {"X-Auth-Token": ""}):
-        reply = await anonymous.fails("GET", "/v2.0/networks", headers=headers, status=401,
-                                      error="HTTPUnauthorized")
+    for headers in (
+        {},
+        {"X-Auth-Token": "nope"},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": f"Basic {TOKENS['p1']}"},
+        {"X-Auth-Token": ""},
+    ):
+        reply = await anonymous.fails(
+            "GET", "/v2.0/networks", headers=headers, status=401, error="HTTPUnauthorized"
+        )
         assert reply.message == "Authentication required"
         assert reply.headers["WWW-Authenticate"] == 'Bearer realm="alcor"'
 
@@ -50,9 +65,11 @@ async def test_missing_or_unknown_token_is_401_with_bearer_challenge(apis):
 async def test_token_in_x_auth_token_or_bearer_header(apis):
     """The token is read from X-Auth-Token or `Authorization: Bearer` (any case)."""
     anonymous = apis["anonymous"]
-    for headers in ({"X-Auth-Token": TOKENS["p1"]},
-                    {"Authorization": f"Bearer {TOKENS['p1']}"},
-                    {"Authorization": f"bearer {TOKENS['p1']}"}):
+    for headers in (
+        {"X-Auth-Token": TOKENS["p1"]},
+        {"Authorization": f"Bearer {TOKENS['p1']}"},
+        {"Authorization": f"bearer {TOKENS['p1']}"},
+    ):
         await anonymous.ok("GET", "/v2.0/networks", headers=headers)
 
 
@@ -66,8 +83,9 @@ async def test_headers_cannot_change_the_tokens_project_or_roles(apis):
     """X-Project-Id and X-Roles are ignored in token mode."""
     p1 = apis["p1"]
     forged = {"X-Project-Id": "p2", "X-Tenant-Id": "p2", "X-Roles": "admin"}
-    network = (await p1.ok("POST", "/v2.0/networks", {"network": {"name": "n"}}, 201,
-                           headers=forged))["network"]
+    network = (
+        await p1.ok("POST", "/v2.0/networks", {"network": {"name": "n"}}, 201, headers=forged)
+    )["network"]
     assert network["project_id"] == "p1"
     assert "provider:network_type" not in network
     await p1.fails("GET", "/v2.0/quotas", headers=forged, status=403, error="PolicyNotAuthorized")
@@ -81,18 +99,21 @@ async def test_public_documents_need_no_token_but_everything_else_does(apis):
         await anonymous.ok("GET", path)
     async with anonymous.client.get("/metrics") as resp:
         assert resp.status == 200
-    for path in ("/v2.0/extensions", "/v2.0/extensions/router", "/nodes",
-                 "/v2.0/quotas/p1", "/project/p1/vpcs"):
+    for path in (
+        "/v2.0/extensions",
+        "/v2.0/extensions/router",
+        "/nodes",
+        "/v2.0/quotas/p1",
+        "/project/p1/vpcs",
+    ):
         await anonymous.fails("GET", path, status=401, error="HTTPUnauthorized")
 
 
 async def test_401_comes_before_404_and_405(apis):
     """Unknown paths and methods are 401 without a token, 404/405 with one."""
-    await apis["anonymous"].fails("GET", "/v2.0/nothing-here", status=401,
-                                  error="HTTPUnauthorized")
+    await apis["anonymous"].fails("GET", "/v2.0/nothing-here", status=401, error="HTTPUnauthorized")
     await apis["p1"].fails("GET", "/v2.0/nothing-here", status=404, error="HTTPNotFound")
-    await apis["anonymous"].fails("PATCH", "/v2.0/networks", status=401,
-                                  error="HTTPUnauthorized")
+    await apis["anonymous"].fails("PATCH", "/v2.0/networks", status=401, error="HTTPUnauthorized")
     await apis["p1"].fails("PATCH", "/v2.0/networks", status=405, error="HTTPMethodNotAllowed")
 
 
@@ -117,17 +138,21 @@ async def test_tokens_are_never_logged(apis, caplog):
 def test_config_show_masks_tokens(make_config):
     """`alcor config show` masks token and token_sha256 values."""
     shown = config_as_dict(make_config(**CONFIG))
-    assert [e.get("token") or e.get("token_sha256") for e in shown["auth"]["tokens"]] == \
-        ["***"] * len(ENTRIES)
+    assert [e.get("token") or e.get("token_sha256") for e in shown["auth"]["tokens"]] == [
+        "***"
+    ] * len(ENTRIES)
 
 
-@pytest.mark.parametrize("tokens,problem", [
-    ([], "strategy 'token' needs at least one"),
-    ([{"project_id": "p", "token": "a", "token_sha256": "b" * 64}], "exactly one of"),
-    ([{"project_id": "p"}], "exactly one of"),
-    ([{"project_id": "p", "token_sha256": "not-hex"}], "64 hexadecimal"),
-    ([{"project_id": " ", "token": "a"}], "project_id: must not be empty"),
-])
+@pytest.mark.parametrize(
+    "tokens,problem",
+    [
+        ([], "strategy 'token' needs at least one"),
+        ([{"project_id": "p", "token": "a", "token_sha256": "b" * 64}], "exactly one of"),
+        ([{"project_id": "p"}], "exactly one of"),
+        ([{"project_id": "p", "token_sha256": "not-hex"}], "64 hexadecimal"),
+        ([{"project_id": " ", "token": "a"}], "project_id: must not be empty"),
+    ],
+)
 def test_bad_token_config_is_refused(make_config, tokens, problem):
     """Token entries need a project and exactly one of token / a valid sha256 digest."""
     with pytest.raises(ConfigError) as caught:
@@ -136,6 +161,7 @@ def test_bad_token_config_is_refused(make_config, tokens, problem):
 
 
 # ---- roles --------------------------------------------------------------------------------
+
 
 async def test_admin_token_sees_every_project(apis):
     """The admin role lists all projects' resources and reads admin-only attributes."""
@@ -165,19 +191,25 @@ async def test_service_token_may_bind_ports(apis):
     """The service role (Nova) sets and reads binding:host_id; members may not."""
     network = await apis["admin"].network(shared=True)
     await apis["admin"].subnet(network["id"], "10.0.0.0/24")
-    reply = await apis["p1"].fails("POST", "/v2.0/ports", {"port": {
-        "network_id": network["id"], "binding:host_id": "node1"}}, status=403,
-        error="PolicyNotAuthorized")
+    reply = await apis["p1"].fails(
+        "POST",
+        "/v2.0/ports",
+        {"port": {"network_id": network["id"], "binding:host_id": "node1"}},
+        status=403,
+        error="PolicyNotAuthorized",
+    )
     assert reply.message == "create_port:binding:host_id is disallowed by policy."
     port = await apis["p1"].port(network["id"])
     assert "binding:host_id" not in port
-    body = await apis["nova"].ok("PUT", f"/v2.0/ports/{port['id']}",
-                                 {"port": {"binding:host_id": "node1"}})
+    body = await apis["nova"].ok(
+        "PUT", f"/v2.0/ports/{port['id']}", {"port": {"binding:host_id": "node1"}}
+    )
     assert body["port"]["binding:host_id"] == "node1"
     assert body["port"]["binding:vif_type"] == "binding_failed"
 
 
 # ---- isolation between two projects -------------------------------------------------------
+
 
 async def _estate(api: Api, admin: Api, public_id: str, third_octet: int) -> dict[str, Any]:
     """Build a project's network, subnet, port, router, group, rule and floating IP."""
@@ -188,30 +220,50 @@ async def _estate(api: Api, admin: Api, public_id: str, third_octet: int) -> dic
     group = await api.sg(name="web")
     rule = await api.rule(group["id"], protocol="tcp", port_range_min=80)
     fip = await api.fip(public_id, port_id=port["id"])
-    return {"networks": network, "subnets": subnet, "ports": port, "routers": router,
-            "security-groups": group, "security-group-rules": rule, "floatingips": fip}
+    return {
+        "networks": network,
+        "subnets": subnet,
+        "ports": port,
+        "routers": router,
+        "security-groups": group,
+        "security-group-rules": rule,
+        "floatingips": fip,
+    }
 
 
-ERRORS = {"networks": "NetworkNotFound", "subnets": "SubnetNotFound", "ports": "PortNotFound",
-          "routers": "RouterNotFound", "security-groups": "SecurityGroupNotFound",
-          "security-group-rules": "SecurityGroupRuleNotFound",
-          "floatingips": "FloatingIPNotFound"}
-KEYS = {"networks": "network", "subnets": "subnet", "ports": "port", "routers": "router",
-        "security-groups": "security_group", "security-group-rules": "security_group_rule",
-        "floatingips": "floatingip"}
+ERRORS = {
+    "networks": "NetworkNotFound",
+    "subnets": "SubnetNotFound",
+    "ports": "PortNotFound",
+    "routers": "RouterNotFound",
+    "security-groups": "SecurityGroupNotFound",
+    "security-group-rules": "SecurityGroupRuleNotFound",
+    "floatingips": "FloatingIPNotFound",
+}
+KEYS = {
+    "networks": "network",
+    "subnets": "subnet",
+    "ports": "port",
+    "routers": "router",
+    "security-groups": "security_group",
+    "security-group-rules": "security_group_rule",
+    "floatingips": "floatingip",
+}
 
 
 async def _assert_blind(api: Api, other: dict[str, Any]) -> None:
     """`api` can neither see nor touch any object of `other`."""
     for collection, obj in other.items():
         key = KEYS[collection]
-        listed = (await api.get(f"/v2.0/{collection}"))[key + "s" if key != "security_group_rule"
-                                                         else "security_group_rules"]
+        listed = (await api.get(f"/v2.0/{collection}"))[
+            key + "s" if key != "security_group_rule" else "security_group_rules"
+        ]
         assert obj["id"] not in {o["id"] for o in listed}, collection
         path = f"/v2.0/{collection}/{obj['id']}"
         await api.fails("GET", path, status=404, error=ERRORS[collection])
-        await api.fails("PUT", path, {key: {"description": "mine now"}}, status=404,
-                        error=ERRORS[collection])
+        await api.fails(
+            "PUT", path, {key: {"description": "mine now"}}, status=404, error=ERRORS[collection]
+        )
         await api.fails("DELETE", path, status=404, error=ERRORS[collection])
 
 
@@ -225,22 +277,54 @@ async def test_two_projects_are_isolated_both_ways(apis):
     await _assert_blind(apis["p1"], theirs)
     await _assert_blind(apis["p2"], mine)
     p1 = apis["p1"]
-    await p1.fails("PUT", f"/v2.0/routers/{mine['routers']['id']}/add_router_interface",
-                   {"port_id": theirs["ports"]["id"]}, status=404, error="PortNotFound")
-    await p1.fails("PUT", f"/v2.0/routers/{mine['routers']['id']}/add_router_interface",
-                   {"subnet_id": theirs["subnets"]["id"]}, status=404, error="SubnetNotFound")
-    await p1.fails("POST", "/v2.0/security-group-rules", {"security_group_rule": {
-        "security_group_id": mine["security-groups"]["id"], "direction": "ingress",
-        "remote_group_id": theirs["security-groups"]["id"]}}, status=404,
-        error="SecurityGroupNotFound")
-    await p1.fails("PUT", f"/v2.0/floatingips/{mine['floatingips']['id']}",
-                   {"floatingip": {"port_id": theirs["ports"]["id"]}}, status=404,
-                   error="PortNotFound")
-    await p1.fails("POST", "/v2.0/ports", {"port": {"network_id": theirs["networks"]["id"]}},
-                   status=404, error="NetworkNotFound")
-    await p1.fails("POST", "/v2.0/subnets", {"subnet": {"network_id": theirs["networks"]["id"],
-                                                        "cidr": "10.9.0.0/24"}},
-                   status=404, error="NetworkNotFound")
+    await p1.fails(
+        "PUT",
+        f"/v2.0/routers/{mine['routers']['id']}/add_router_interface",
+        {"port_id": theirs["ports"]["id"]},
+        status=404,
+        error="PortNotFound",
+    )
+    await p1.fails(
+        "PUT",
+        f"/v2.0/routers/{mine['routers']['id']}/add_router_interface",
+        {"subnet_id": theirs["subnets"]["id"]},
+        status=404,
+        error="SubnetNotFound",
+    )
+    await p1.fails(
+        "POST",
+        "/v2.0/security-group-rules",
+        {
+            "security_group_rule": {
+                "security_group_id": mine["security-groups"]["id"],
+                "direction": "ingress",
+                "remote_group_id": theirs["security-groups"]["id"],
+            }
+        },
+        status=404,
+        error="SecurityGroupNotFound",
+    )
+    await p1.fails(
+        "PUT",
+        f"/v2.0/floatingips/{mine['floatingips']['id']}",
+        {"floatingip": {"port_id": theirs["ports"]["id"]}},
+        status=404,
+        error="PortNotFound",
+    )
+    await p1.fails(
+        "POST",
+        "/v2.0/ports",
+        {"port": {"network_id": theirs["networks"]["id"]}},
+        status=404,
+        error="NetworkNotFound",
+    )
+    await p1.fails(
+        "POST",
+        "/v2.0/subnets",
+        {"subnet": {"network_id": theirs["networks"]["id"], "cidr": "10.9.0.0/24"}},
+        status=404,
+        error="NetworkNotFound",
+    )
     await p1.fails("GET", "/project/p2/routers", status=403, error="PolicyNotAuthorized")
     names = {n["name"] for n in (await p1.get("/v2.0/networks"))["networks"]}
     assert names == {mine["networks"]["name"], "public"}
@@ -253,20 +337,39 @@ async def test_shared_and_external_networks_are_readable_not_writable(apis):
     public, _ = await admin.lan("203.0.113.0/24", name="public", **{"router:external": True})
     names = {n["name"] for n in (await p1.get("/v2.0/networks"))["networks"]}
     assert names == {"shared", "public"}
-    assert (await p1.get(f"/v2.0/subnets/{shared_subnet['id']}"))["subnet"]["cidr"] == \
-        "10.0.0.0/24"
+    assert (await p1.get(f"/v2.0/subnets/{shared_subnet['id']}"))["subnet"]["cidr"] == "10.0.0.0/24"
     for network in (shared, public):
-        await p1.fails("PUT", f"/v2.0/networks/{network['id']}", {"network": {"name": "x"}},
-                       status=403, error="PolicyNotAuthorized")
-        await p1.fails("DELETE", f"/v2.0/networks/{network['id']}", status=403,
-                       error="PolicyNotAuthorized")
-        await p1.fails("POST", "/v2.0/subnets", {"subnet": {"network_id": network["id"],
-                                                            "cidr": "10.7.0.0/24"}},
-                       status=403, error="PolicyNotAuthorized")
-    await p1.fails("PUT", f"/v2.0/subnets/{shared_subnet['id']}", {"subnet": {"name": "x"}},
-                   status=403, error="PolicyNotAuthorized")
+        await p1.fails(
+            "PUT",
+            f"/v2.0/networks/{network['id']}",
+            {"network": {"name": "x"}},
+            status=403,
+            error="PolicyNotAuthorized",
+        )
+        await p1.fails(
+            "DELETE", f"/v2.0/networks/{network['id']}", status=403, error="PolicyNotAuthorized"
+        )
+        await p1.fails(
+            "POST",
+            "/v2.0/subnets",
+            {"subnet": {"network_id": network["id"], "cidr": "10.7.0.0/24"}},
+            status=403,
+            error="PolicyNotAuthorized",
+        )
+    await p1.fails(
+        "PUT",
+        f"/v2.0/subnets/{shared_subnet['id']}",
+        {"subnet": {"name": "x"}},
+        status=403,
+        error="PolicyNotAuthorized",
+    )
     port = await p1.port(shared["id"])
     assert port["project_id"] == "p1"
-    await p1.fails("POST", "/v2.0/ports", {"port": {"network_id": public["id"]}}, status=403,
-                   error="PolicyNotAuthorized")
+    await p1.fails(
+        "POST",
+        "/v2.0/ports",
+        {"port": {"network_id": public["id"]}},
+        status=403,
+        error="PolicyNotAuthorized",
+    )
     assert port["id"] not in {p["id"] for p in (await apis["p2"].get("/v2.0/ports"))["ports"]}

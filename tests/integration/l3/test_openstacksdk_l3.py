@@ -56,9 +56,12 @@ class _Server:
         self.lines: list[str] = []
         self.ready = threading.Event()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "alcor", "serve", "--config", str(config), "--port",
-             str(port)], cwd=config.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
+            [sys.executable, "-m", "alcor", "serve", "--config", str(config), "--port", str(port)],
+            cwd=config.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
 
@@ -106,9 +109,12 @@ def endpoint(tmp_path_factory) -> Iterator[str]:
 
 def _connect(endpoint: str, who: str) -> Any:
     """An openstacksdk connection that sends `who`'s static token as X-Auth-Token."""
-    return openstack.connect(auth_type="admin_token",
-                             auth={"endpoint": endpoint, "token": TOKENS[who]},
-                             network_endpoint_override=endpoint, region_name="RegionOne")
+    return openstack.connect(
+        auth_type="admin_token",
+        auth={"endpoint": endpoint, "token": TOKENS[who]},
+        network_endpoint_override=endpoint,
+        region_name="RegionOne",
+    )
 
 
 def _build(conn: Any, public_id: str, second_octet: int) -> dict[str, Any]:
@@ -118,20 +124,34 @@ def _build(conn: Any, public_id: str, second_octet: int) -> dict[str, Any]:
     for i in (1, 2):
         network = net.create_network(name=f"net{i}")
         networks.append(network)
-        subnets.append(net.create_subnet(network_id=network.id, ip_version=4,
-                                         cidr=f"10.{second_octet}.{i}.0/24"))
+        subnets.append(
+            net.create_subnet(
+                network_id=network.id, ip_version=4, cidr=f"10.{second_octet}.{i}.0/24"
+            )
+        )
     router = net.create_router(name="r1", external_gateway_info={"network_id": public_id})
     for subnet in subnets:
         net.add_interface_to_router(router, subnet=subnet.id)
     group = net.create_security_group(name="web")
-    rule = net.create_security_group_rule(security_group_id=group.id, direction="ingress",
-                                          protocol="tcp", port_range_min=22, port_range_max=22,
-                                          remote_ip_prefix="0.0.0.0/0")
-    port = net.create_port(network_id=networks[0].id, name="vm1",
-                           security_group_ids=[group.id])
+    rule = net.create_security_group_rule(
+        security_group_id=group.id,
+        direction="ingress",
+        protocol="tcp",
+        port_range_min=22,
+        port_range_max=22,
+        remote_ip_prefix="0.0.0.0/0",
+    )
+    port = net.create_port(network_id=networks[0].id, name="vm1", security_group_ids=[group.id])
     fip = net.create_ip(floating_network_id=public_id, port_id=port.id)
-    return {"networks": networks, "subnets": subnets, "router": router, "group": group,
-            "rule": rule, "port": port, "fip": fip}
+    return {
+        "networks": networks,
+        "subnets": subnets,
+        "router": router,
+        "group": group,
+        "rule": rule,
+        "port": port,
+        "fip": fip,
+    }
 
 
 def test_two_projects_build_isolated_l3_with_openstacksdk(endpoint):
@@ -149,10 +169,13 @@ def test_two_projects_build_isolated_l3_with_openstacksdk(endpoint):
         assert (fip.router_id, fip.port_id) == (mine["router"].id, mine["port"].id)
         assert fip.floating_ip_address.startswith("203.0.113.")
         interfaces = list(conn.network.ports(device_id=mine["router"].id))
-        assert sorted(p.fixed_ips[0]["ip_address"] for p in interfaces) == \
-            sorted(s.gateway_ip for s in mine["subnets"])
-        assert {r["direction"] for r in conn.network.get_security_group(mine["group"].id)
-                .security_group_rules} == {"ingress", "egress"}
+        assert sorted(p.fixed_ips[0]["ip_address"] for p in interfaces) == sorted(
+            s.gateway_ip for s in mine["subnets"]
+        )
+        assert {
+            r["direction"]
+            for r in conn.network.get_security_group(mine["group"].id).security_group_rules
+        } == {"ingress", "egress"}
 
     for who, conn, other in (("p1", p1, estates["p2"]), ("p2", p2, estates["p1"])):
         net = conn.network
@@ -163,12 +186,15 @@ def test_two_projects_build_isolated_l3_with_openstacksdk(endpoint):
         assert other["port"].id not in {p.id for p in net.ports()}
         assert other["group"].id not in {g.id for g in net.security_groups()}
         assert other["rule"].id not in {r.id for r in net.security_group_rules()}
-        for getter, obj in ((net.get_network, other["networks"][0]),
-                            (net.get_subnet, other["subnets"][0]),
-                            (net.get_port, other["port"]), (net.get_router, other["router"]),
-                            (net.get_security_group, other["group"]),
-                            (net.get_security_group_rule, other["rule"]),
-                            (net.get_ip, other["fip"])):
+        for getter, obj in (
+            (net.get_network, other["networks"][0]),
+            (net.get_subnet, other["subnets"][0]),
+            (net.get_port, other["port"]),
+            (net.get_router, other["router"]),
+            (net.get_security_group, other["group"]),
+            (net.get_security_group_rule, other["rule"]),
+            (net.get_ip, other["fip"]),
+        ):
             with pytest.raises(exceptions.NotFoundException):
                 getter(obj.id)
         with pytest.raises(exceptions.NotFoundException):
@@ -176,8 +202,7 @@ def test_two_projects_build_isolated_l3_with_openstacksdk(endpoint):
         with pytest.raises(exceptions.NotFoundException):
             net.delete_security_group(other["group"].id, ignore_missing=False)
         with pytest.raises(exceptions.NotFoundException):
-            net.add_interface_to_router(estates[who]["router"],
-                                        subnet=other["subnets"][1].id)
+            net.add_interface_to_router(estates[who]["router"], subnet=other["subnets"][1].id)
         with pytest.raises(exceptions.NotFoundException):
             net.update_ip(estates[who]["fip"].id, port_id=other["port"].id)
 
@@ -204,9 +229,12 @@ def test_quotas_stop_the_eleventh_router_and_admins_override(endpoint):
 
 def test_an_unknown_token_is_refused(endpoint):
     """A connection with a wrong token gets 401."""
-    intruder = openstack.connect(auth_type="admin_token",
-                                 auth={"endpoint": endpoint, "token": "guess"},
-                                 network_endpoint_override=endpoint, region_name="RegionOne")
+    intruder = openstack.connect(
+        auth_type="admin_token",
+        auth={"endpoint": endpoint, "token": "guess"},
+        network_endpoint_override=endpoint,
+        region_name="RegionOne",
+    )
     with pytest.raises(exceptions.HttpException) as caught:
         list(intruder.network.networks())
     assert caught.value.status_code == 401

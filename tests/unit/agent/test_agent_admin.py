@@ -18,8 +18,9 @@ from alcor.agent.admin import AdminServer, make_admin_app
 async def pool():
     """Three started agents on a random 127.X.Y.1.. range, no controller."""
     base = f"127.{random.randint(100, 250)}.{random.randint(0, 250)}.1"
-    p = AgentPool(AgentConfig(ip=base, port=0, apply=ApplyOptions(pending_until_plug=True)),
-                  count=3)
+    p = AgentPool(
+        AgentConfig(ip=base, port=0, apply=ApplyOptions(pending_until_plug=True)), count=3
+    )
     await p.start()
     yield p
     await p.stop()
@@ -40,23 +41,42 @@ async def test_list_and_state(client, pool):
     assert [a["ip"] for a in await resp.json()] == list(pool.agents)
     state = await (await client.get(f"/agents/{ip}/state")).json()
     assert state["neighbors"]["p-a"]["mac_address"] == "fa:16:3e:aa:aa:aa"
-    assert state["arp"] == [{"ip": "10.10.0.5", "tunnel_id": TUNNEL, "mac": "fa:16:3e:aa:aa:aa",
-                             "host_ip": "192.168.1.11", "port_id": "p-a"}]
+    assert state["arp"] == [
+        {
+            "ip": "10.10.0.5",
+            "tunnel_id": TUNNEL,
+            "mac": "fa:16:3e:aa:aa:aa",
+            "host_ip": "192.168.1.11",
+            "port_id": "p-a",
+        }
+    ]
     assert state == pool.state(ip)
     assert (await client.get("/agents/10.9.9.9/state")).status == 404
 
 
 async def test_arp_packet_and_plug(client, pool):
     """POST arp/packet look up the table (no controller: miss); plug ends PENDING."""
-    ip = list(pool.agents)[0]
+    ip = next(iter(pool.agents))
     agent = pool.agent(ip)
     agent.apply_goal_state_bytes(goal_state(*context(), neighbor()))
-    hit = await (await client.post(f"/agents/{ip}/arp", json={
-        "tunnel_id": TUNNEL, "ip": "10.10.0.5", "src_ip": "10.10.0.6"})).json()
+    hit = await (
+        await client.post(
+            f"/agents/{ip}/arp",
+            json={"tunnel_id": TUNNEL, "ip": "10.10.0.5", "src_ip": "10.10.0.6"},
+        )
+    ).json()
     assert (hit["found"], hit["mac"], hit["port_id"]) == (True, "fa:16:3e:aa:aa:aa", "p-a")
-    miss = await (await client.post(f"/agents/{ip}/packet", json={
-        "tunnel_id": TUNNEL, "src_ip": "10.10.0.6", "dst_ip": "10.10.0.77",
-        "protocol": "icmp"})).json()
+    miss = await (
+        await client.post(
+            f"/agents/{ip}/packet",
+            json={
+                "tunnel_id": TUNNEL,
+                "src_ip": "10.10.0.6",
+                "dst_ip": "10.10.0.77",
+                "protocol": "icmp",
+            },
+        )
+    ).json()
     assert (miss["found"], miss["on_demand_status"]) == (False, "FAILURE")
     assert (await client.post(f"/agents/{ip}/arp", json={"ip": "x"})).status == 400
     assert (await client.post(f"/agents/{ip}/arp", data=b"[")).status == 400
@@ -86,8 +106,10 @@ async def test_admin_server_binds_an_ephemeral_port(pool):
     server = AdminServer(pool, "127.0.0.1", 0)
     await server.start()
     try:
-        async with aiohttp.ClientSession() as s, s.get(
-                f"http://127.0.0.1:{server.port}/agents") as resp:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.get(f"http://127.0.0.1:{server.port}/agents") as resp,
+        ):
             assert len(await resp.json()) == 3
     finally:
         await server.stop()
@@ -97,8 +119,17 @@ async def test_agent_command_runs_until_sigterm():
     """`python -m alcor.agent` serves, answers --show-state, and exits 0 on SIGTERM."""
     base = f"127.{random.randint(100, 250)}.{random.randint(0, 250)}.1"
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "alcor.agent", "--listen", f"{base}:0", "--count", "2",
-        "--admin", "127.0.0.1:0", stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "alcor.agent",
+        "--listen",
+        f"{base}:0",
+        "--count",
+        "2",
+        "--admin",
+        "127.0.0.1:0",
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         admin = None
         while admin is None:
@@ -107,8 +138,15 @@ async def test_agent_command_runs_until_sigterm():
             if "admin http://" in line:
                 admin = line.rsplit("http://", 1)[1].strip()
         shown = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "alcor.agent", "--admin", admin, "--show-state", base,
-            stdout=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "alcor.agent",
+            "--admin",
+            admin,
+            "--show-state",
+            base,
+            stdout=asyncio.subprocess.PIPE,
+        )
         out, _ = await shown.communicate()
         assert shown.returncode == 0 and b'"neighbors":{}' in out
         proc.send_signal(signal.SIGTERM)

@@ -78,11 +78,14 @@ def test_validation_failure_is_invalid_arg_and_not_applied(agent, state):
     assert agent.state.last_errors[-1]["id"] == rid
 
 
-@pytest.mark.parametrize("bad", [
-    subnet(sid="sub-v", network_type=S.NetworkType.VLAN, tunnel=4095),
-    subnet(sid="sub-v", tunnel=0),
-    subnet(sid="sub-v", cidr="10.10.0.0"),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        subnet(sid="sub-v", network_type=S.NetworkType.VLAN, tunnel=4095),
+        subnet(sid="sub-v", tunnel=0),
+        subnet(sid="sub-v", cidr="10.10.0.0"),
+    ],
+)
 def test_port_on_a_subnet_with_bad_tunnel_or_cidr_is_invalid(agent, bad):
     """A port's subnet needs a tunnel id in range for its type and a CIDR with '/'."""
     assert send(agent, bad, port(sid="sub-v"))[("PORT", "p-b")] == "INVALID_ARG"
@@ -94,16 +97,27 @@ def test_router_needs_a_stable_dvr_mac_and_a_valid_gateway(agent):
     other = router(rid="r-2", dvr="fe:16:11:00:00:99")
     assert send(agent, other)[("ROUTER", "r-2")] == "INVALID_ARG"
     no_gw = subnet(sid="sub-2", cidr="10.20.0.0/24", gw_ip="10.20.0.1", gw_mac="")
-    assert send(agent, no_gw, router(rid="r-3", subnets=("sub-2",)))[("ROUTER", "r-3")] \
+    assert (
+        send(agent, no_gw, router(rid="r-3", subnets=("sub-2",)))[("ROUTER", "r-3")]
         == "INVALID_ARG"
+    )
 
 
 def test_one_message_with_router_ports_neighbors_dhcp_applies_fully():
     """Dependencies inside one message resolve: context and router first, DHCP last."""
     applier = Applier(AgentState("10.0.0.12"))
     # Deliberately listed in reverse dependency order.
-    reply = send(applier, dhcp(), neighbor(ntype=S.NeighborType.L3), port(), router(), sg(),
-                 gateway(), subnet(), vpc(gateway_ids=["gw-1"]))
+    reply = send(
+        applier,
+        dhcp(),
+        neighbor(ntype=S.NeighborType.L3),
+        port(),
+        router(),
+        sg(),
+        gateway(),
+        subnet(),
+        vpc(gateway_ids=["gw-1"]),
+    )
     assert set(reply.values()) == {"SUCCESS"}
     assert len(reply) == 8
     st = applier.state
@@ -111,29 +125,43 @@ def test_one_message_with_router_ports_neighbors_dhcp_applies_fully():
     assert st.neighbors["p-a"].fixed_ips[0][4] == "r-1"  # L3 through r-1, not deferred
     assert st.dhcp["fa:16:3e:bb:bb:bb"]["ipv4"] == "10.10.0.6"
     assert st.sg_rules["sg-1"][0]["port_range_min"] == 22
-    assert st.gateway_groups() == {TUNNEL: {
-        "gateway_id": "gw-1", "oam_port": 8300, "destinations": [
-            {"ip_address": "172.16.0.1", "mac_address": "52:54:00:11:00:01"},
-            {"ip_address": "172.16.0.2", "mac_address": "52:54:00:11:00:02"}]}}
+    assert st.gateway_groups() == {
+        TUNNEL: {
+            "gateway_id": "gw-1",
+            "oam_port": 8300,
+            "destinations": [
+                {"ip_address": "172.16.0.1", "mac_address": "52:54:00:11:00:01"},
+                {"ip_address": "172.16.0.2", "mac_address": "52:54:00:11:00:02"},
+            ],
+        }
+    }
 
 
 def test_every_state_gets_a_status_with_times(agent):
     """One status per state of every kind; state_elapse_time = validation + programming."""
-    reply = S.GoalStateOperationReply().parse(agent.apply_v2(goal_state(
-        vpc(rev=2), subnet(rev=2), port(), neighbor(), dhcp(), router(), sg(), gateway())))
+    reply = S.GoalStateOperationReply().parse(
+        agent.apply_v2(
+            goal_state(
+                vpc(rev=2), subnet(rev=2), port(), neighbor(), dhcp(), router(), sg(), gateway()
+            )
+        )
+    )
     assert reply.format_version == 102
     assert len(reply.operation_statuses) == 8
     for s in reply.operation_statuses:
-        assert s.state_elapse_time == s.network_configuration_time + \
-            s.dataplane_programming_time
+        assert s.state_elapse_time == s.network_configuration_time + s.dataplane_programming_time
     assert reply.message_total_operation_time >= max(
-        s.state_elapse_time for s in reply.operation_statuses)
+        s.state_elapse_time for s in reply.operation_statuses
+    )
 
 
 def test_arp_table_from_l2_neighbors_and_router_gateways(agent):
     """L2 neighbors fill (ip, tunnel) -> mac/host/port; a router adds its subnet gateways."""
-    send(agent, neighbor(), neighbor(pid="p-c", ip="10.10.0.7", mac="fa:16:3e:cc:cc:cc",
-                                     host_ip="10.0.0.12"))
+    send(
+        agent,
+        neighbor(),
+        neighbor(pid="p-c", ip="10.10.0.7", mac="fa:16:3e:cc:cc:cc", host_ip="10.0.0.12"),
+    )
     st = agent.state
     a = st.arp_lookup("10.10.0.5", TUNNEL)
     assert (a.mac, a.host_ip, a.port_id) == ("fa:16:3e:aa:aa:aa", "192.168.1.11", "p-a")
@@ -152,8 +180,9 @@ def test_arp_table_from_l2_neighbors_and_router_gateways(agent):
 
 def test_l3_neighbor_without_router_is_deferred_then_upgraded(agent):
     """An L3 fixed IP with no local router is stored as L2 (SUCCESS), upgraded later."""
-    remote = subnet(sid="sub-2", cidr="10.20.0.0/24", gw_ip="10.20.0.1", tunnel=1002,
-                    gw_mac="fa:16:3e:00:00:02")
+    remote = subnet(
+        sid="sub-2", cidr="10.20.0.0/24", gw_ip="10.20.0.1", tunnel=1002, gw_mac="fa:16:3e:00:00:02"
+    )
     l3 = neighbor(pid="p-r", ip="10.20.0.5", sid="sub-2", ntype=S.NeighborType.L3, tunnel=1002)
     assert send(agent, remote, l3)[("NEIGHBOR", "p-r")] == "SUCCESS"
     st = agent.state
@@ -182,7 +211,8 @@ def test_port_update_is_a_delete_and_dhcp_follows_the_mac(agent):
     """ACA treats port UPDATE (no device) as delete; DHCP is keyed by MAC, found by id."""
     send(agent, port(), dhcp())
     assert send(agent, port(rev=2, op=OP.UPDATE, device_id="", device_owner="")) == {
-        ("PORT", "p-b"): "SUCCESS"}
+        ("PORT", "p-b"): "SUCCESS"
+    }
     assert "p-b" not in agent.state.ports
     send(agent, dhcp(rev=2, op=OP.UPDATE, mac="fa:16:3e:bb:bb:bc"))
     assert list(agent.state.dhcp) == ["fa:16:3e:bb:bb:bc"]
@@ -227,8 +257,7 @@ def test_state_json_uses_spec_field_names(agent):
     send(agent, port(), gateway())
     view = agent.state.to_json()
     assert view["ports"]["p-b"]["update_type"] == "FULL"
-    assert view["ports"]["p-b"]["fixed_ips"] == [{"subnet_id": "sub-1",
-                                                  "ip_address": "10.10.0.6"}]
+    assert view["ports"]["p-b"]["fixed_ips"] == [{"subnet_id": "sub-1", "ip_address": "10.10.0.6"}]
     assert view["subnets"]["sub-1"]["network_type"] == "VXLAN"
     assert view["gateways"]["gw-1"]["zeta_info"] == {"port_inband_operation": 8300}
     assert view["applied"]["PORT"] == {"p-b": 1}
@@ -241,8 +270,9 @@ def test_large_messages_apply_in_steps(monkeypatch):
 
     monkeypatch.setattr(apply_module, "CHUNK", 2)
     applier = Applier(AgentState("10.0.0.12"))
-    payload = goal_state(*context(), *(neighbor(pid=f"p{i}", ip=f"10.10.0.{10 + i}")
-                                       for i in range(5)))
+    payload = goal_state(
+        *context(), *(neighbor(pid=f"p{i}", ip=f"10.10.0.{10 + i}") for i in range(5))
+    )
     steps = applier.steps_v2(payload)
     yields = 0
     while True:

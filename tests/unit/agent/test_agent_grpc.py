@@ -18,12 +18,12 @@ from agent_helpers import (
     port,
     statuses,
 )
-from alcor_grpc.server import ControllerGrpcServer
-from alcor_grpc.transport import transport
 from grpclib.client import Channel
 
 from alcor.agent import Agent, AgentConfig, AgentPool, ApplyOptions
 from alcor.southbound.base import NodeTarget
+from alcor_grpc.server import ControllerGrpcServer
+from alcor_grpc.transport import transport
 
 Handler = Callable[[str, S.HostRequest], Awaitable[S.HostRequestReply]]
 
@@ -35,9 +35,13 @@ def base_ip() -> str:
 
 
 def _reply(request: S.HostRequest, status: ST) -> S.HostRequestReply:
-    return S.HostRequestReply(format_version=1, operation_statuses=[
-        S.HostRequestReplyHostRequestOperationStatus(r.request_id, status)
-        for r in request.state_requests])
+    return S.HostRequestReply(
+        format_version=1,
+        operation_statuses=[
+            S.HostRequestReplyHostRequestOperationStatus(r.request_id, status)
+            for r in request.state_requests
+        ],
+    )
 
 
 class StandInController:
@@ -89,22 +93,33 @@ async def make_agent(base_ip):
 
 
 def _node(agent: Agent, **kw) -> NodeTarget:
-    return NodeTarget(node_id=agent.node_id, node_name=agent.ip, local_ip=agent.ip,
-                      server_port=agent.port, subscribe_port=agent.subscribe_port, **kw)
+    return NodeTarget(
+        node_id=agent.node_id,
+        node_name=agent.ip,
+        local_ip=agent.ip,
+        server_port=agent.port,
+        subscribe_port=agent.subscribe_port,
+        **kw,
+    )
 
 
 async def test_push_round_trip_through_the_transport(make_agent):
     """GrpcTransport → agent: one message, one reply with a status per state."""
     agent = await make_agent()
     async with transport() as t:
-        reply = await t.push(_node(agent), goal_state(*context(), port(), neighbor()),
-                             request_id="r1", timeout=5)
+        reply = await t.push(
+            _node(agent), goal_state(*context(), port(), neighbor()), request_id="r1", timeout=5
+        )
         assert set(statuses(reply).values()) == {"SUCCESS"}
         assert len(reply.operation_statuses) == 4
         again = await t.push(_node(agent), goal_state(*context()), request_id="r2", timeout=5)
         assert set(statuses(again).values()) == {"OUT_OF_ORDER"}
-        v1 = await t.push(_node(agent, grpc_api="v1"), goal_state_v1(
-            neighbor(pid="p-z", ip="10.10.0.9", rev=1)), request_id="r3", timeout=5)
+        v1 = await t.push(
+            _node(agent, grpc_api="v1"),
+            goal_state_v1(neighbor(pid="p-z", ip="10.10.0.9", rev=1)),
+            request_id="r3",
+            timeout=5,
+        )
         assert statuses(v1) == {("NEIGHBOR", "p-z"): "SUCCESS"}
     assert agent.state.arp_lookup("10.10.0.9", TUNNEL).port_id == "p-z"
 
@@ -124,7 +139,8 @@ async def test_agent_restarted_is_retried_until_success(make_agent):
     finally:
         await c.server.stop()
     assert [(ip, r.request_type) for ip, r in c.calls] == [
-        (agent.ip, S.RequestType.AGENT_RESTARTED)] * 3
+        (agent.ip, S.RequestType.AGENT_RESTARTED)
+    ] * 3
     assert len({r.request_id for _, r in c.calls}) == 3
     assert agent.state.counters["restart_requests"] == 3
 
@@ -158,8 +174,9 @@ async def test_arp_miss_asks_on_demand_and_answers_after_the_push(make_agent):
         if req.destination_ip != "10.10.0.5":
             return _reply(request, ST.FAILURE)  # not routable
         async with transport() as t:
-            await t.push(_node(agent), goal_state(*context(), neighbor()), request_id="od",
-                         timeout=5)
+            await t.push(
+                _node(agent), goal_state(*context(), neighbor()), request_id="od", timeout=5
+            )
         return _reply(request, ST.SUCCESS)
 
     c = StandInController(handler)
@@ -177,7 +194,8 @@ async def test_arp_miss_asks_on_demand_and_answers_after_the_push(make_agent):
     od = [r for ip, r in c.calls if r.request_type == S.RequestType.ON_DEMAND]
     assert [(r.tunnel_id, r.source_ip, r.destination_ip, r.protocol) for r in od] == [
         (TUNNEL, "10.10.0.6", "10.10.0.5", S.Protocol.ARP),
-        (TUNNEL, "10.10.0.6", "10.10.0.99", S.Protocol.ARP)]
+        (TUNNEL, "10.10.0.6", "10.10.0.99", S.Protocol.ARP),
+    ]
     assert all(r.ethertype == S.EtherType.IPV4 for r in od)
 
 
@@ -185,8 +203,9 @@ async def test_pending_until_plug_over_grpc(make_agent):
     """A port CREATE answers PENDING until the port is plugged, then SUCCESS on retry."""
     agent = await make_agent(apply=ApplyOptions(pending_until_plug=True))
     async with transport() as t:
-        first = await t.push(_node(agent), goal_state(*context(), port()), request_id="a",
-                             timeout=5)
+        first = await t.push(
+            _node(agent), goal_state(*context(), port()), request_id="a", timeout=5
+        )
         assert statuses(first)[("PORT", "p-b")] == "PENDING"
         agent.plug("p-b")
         second = await t.push(_node(agent), goal_state(port()), request_id="b", timeout=5)
@@ -206,12 +225,18 @@ async def test_subscribe_info_is_stored_and_empty_topic_is_invalid(make_agent):
         node = _node(agent)
         empty = await t.push_subscribe_info(node, S.NodeSubscribeInfo(), timeout=5)
         assert empty.operation_status == ST.INVALID_ARG
-        ok = await t.push_subscribe_info(node, S.NodeSubscribeInfo(
-            S.SubscribeOperation.Subscribe, "alcor-vpc-v1", agent.ip), timeout=5)
+        ok = await t.push_subscribe_info(
+            node,
+            S.NodeSubscribeInfo(S.SubscribeOperation.Subscribe, "alcor-vpc-v1", agent.ip),
+            timeout=5,
+        )
         assert ok.operation_status == ST.SUCCESS
         assert agent.state.subscriptions["alcor-vpc-v1"]["key"] == agent.ip
-        await t.push_subscribe_info(node, S.NodeSubscribeInfo(
-            S.SubscribeOperation.Unsubscribe, "alcor-vpc-v1", agent.ip), timeout=5)
+        await t.push_subscribe_info(
+            node,
+            S.NodeSubscribeInfo(S.SubscribeOperation.Unsubscribe, "alcor-vpc-v1", agent.ip),
+            timeout=5,
+        )
     assert agent.state.subscriptions == {}
     assert seen == [("alcor-vpc-v1", agent.ip)]
 
@@ -225,8 +250,9 @@ async def test_agent_answers_unimplemented_for_controller_methods(make_agent):
     channel = Channel(agent.ip, agent.port)
     try:
         with pytest.raises(GRPCError) as err:
-            await S.GoalStateProvisionerStub(channel).request_goal_states(S.HostRequest(),
-                                                                          timeout=5)
+            await S.GoalStateProvisionerStub(channel).request_goal_states(
+                S.HostRequest(), timeout=5
+            )
         assert err.value.status is Status.UNIMPLEMENTED
     finally:
         channel.close()
@@ -246,8 +272,10 @@ async def test_restart_wipes_state_and_resyncs(make_agent, controller):
 
 async def test_pool_of_50_agents_on_distinct_loopback_ips(controller, base_ip):
     """50 agents in one loop: each resyncs from its own IP and takes its own pushes."""
-    pool = AgentPool(AgentConfig(ip=base_ip, port=0, controller=controller.address,
-                                 backoff_base_s=0.01), count=50)
+    pool = AgentPool(
+        AgentConfig(ip=base_ip, port=0, controller=controller.address, backoff_base_s=0.01),
+        count=50,
+    )
     await pool.start()
     try:
         await asyncio.wait_for(pool.wait_restarted(), 30)
@@ -255,9 +283,17 @@ async def test_pool_of_50_agents_on_distinct_loopback_ips(controller, base_ip):
         assert len(set(ips)) == 50
         assert sorted(ip for ip, _ in controller.calls) == sorted(ips)
         async with transport() as t:
-            replies = await asyncio.gather(*(
-                t.push(_node(pool.agent(ip)), goal_state(*context(), neighbor(pid=f"p{i}")),
-                       request_id=ip, timeout=10) for i, ip in enumerate(ips)))
+            replies = await asyncio.gather(
+                *(
+                    t.push(
+                        _node(pool.agent(ip)),
+                        goal_state(*context(), neighbor(pid=f"p{i}")),
+                        request_id=ip,
+                        timeout=10,
+                    )
+                    for i, ip in enumerate(ips)
+                )
+            )
         assert all(set(statuses(r).values()) == {"SUCCESS"} for r in replies)
         assert list(pool.state(ips[7])["neighbors"]) == ["p7"]
         await pool.remove(ips[0])

@@ -78,8 +78,13 @@ class StandInKeystone:
         app.router.add_get("/v3/auth/tokens", self._validate)
         return app
 
-    def issue(self, roles: str = "member", project_id: str | None = "p-1",
-              ttl_s: float = 3600.0, **extra_roles: Any) -> str:
+    def issue(
+        self,
+        roles: str = "member",
+        project_id: str | None = "p-1",
+        ttl_s: float = 3600.0,
+        **extra_roles: Any,
+    ) -> str:
         """Create a user token as if the user had logged in; return it."""
         token = f"user-token-{next(self._ids)}"
         names = EXPANDED_ROLES.get(roles, [roles])
@@ -111,8 +116,12 @@ class StandInKeystone:
         assert auth["scope"]["project"] == {"name": "service", "domain": {"name": "Default"}}
         token = f"service-token-{next(self._ids)}"
         self.service_tokens.add(token)
-        body = {"token": {"expires_at": _keystone_time(self.clock() + self.service_ttl_s),
-                          "project": {"id": "service-project"}}}
+        body = {
+            "token": {
+                "expires_at": _keystone_time(self.clock() + self.service_ttl_s),
+                "project": {"id": "service-project"},
+            }
+        }
         return web.json_response(body, status=201, headers={"X-Subject-Token": token})
 
     async def _validate(self, request: web.Request) -> web.Response:
@@ -148,17 +157,21 @@ async def keystone(clock: FakeClock) -> AsyncIterator[tuple[StandInKeystone, str
     await server.close()
 
 
-def _authenticator(auth_url: str, clock: FakeClock, max_cached_tokens: int = 100,
-                   **settings: Any) -> KeystoneAuthenticator:
-    section = KeystoneSettings(auth_url=auth_url, username=SERVICE_USER,
-                               password=SERVICE_PASSWORD, **settings)
-    return KeystoneAuthenticator.from_settings(section, clock=clock,
-                                               max_cached_tokens=max_cached_tokens)
+def _authenticator(
+    auth_url: str, clock: FakeClock, max_cached_tokens: int = 100, **settings: Any
+) -> KeystoneAuthenticator:
+    section = KeystoneSettings(
+        auth_url=auth_url, username=SERVICE_USER, password=SERVICE_PASSWORD, **settings
+    )
+    return KeystoneAuthenticator.from_settings(
+        section, clock=clock, max_cached_tokens=max_cached_tokens
+    )
 
 
 @pytest.fixture
-async def auth(keystone: tuple[StandInKeystone, str],
-               clock: FakeClock) -> AsyncIterator[KeystoneAuthenticator]:
+async def auth(
+    keystone: tuple[StandInKeystone, str], clock: FakeClock
+) -> AsyncIterator[KeystoneAuthenticator]:
     """Return a started authenticator pointed at the stand-in."""
     authenticator = _authenticator(keystone[1], clock)
     await authenticator.start()
@@ -175,8 +188,9 @@ async def test_member_token_gives_project_roles_and_user(keystone, auth) -> None
     standin, _ = keystone
     token = standin.issue("member", project_id="p-42")
     caller = await auth.authenticate(_headers(token))
-    assert caller == Caller(project_id="p-42", roles=frozenset({"member", "reader"}),
-                            user_id=f"u-{token}")
+    assert caller == Caller(
+        project_id="p-42", roles=frozenset({"member", "reader"}), user_id=f"u-{token}"
+    )
     assert not caller.is_admin and not caller.is_reader_only
 
 

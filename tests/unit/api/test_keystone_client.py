@@ -11,8 +11,12 @@ from alcor.api.auth.keystone_client import fingerprint, parse_time
 
 @pytest.mark.parametrize(
     "text",
-    ["2024-05-01T10:33:00.000000Z", "2024-05-01T10:33:00Z", "2024-05-01T10:33:00+00:00",
-     "2024-05-01T10:33:00.000000"],
+    [
+        "2024-05-01T10:33:00.000000Z",
+        "2024-05-01T10:33:00Z",
+        "2024-05-01T10:33:00+00:00",
+        "2024-05-01T10:33:00.000000",
+    ],
 )
 def test_keystone_timestamps_are_utc(text: str) -> None:
     """Keystone's expires_at, with or without a zone, is read as UTC."""

@@ -20,8 +20,12 @@ def _router(*routes: tuple[str, str]) -> Router:
 
 def test_resolve_returns_routes_by_method_and_parameters():
     """A path resolves to its methods and the parameter values of its template."""
-    router = _router(("GET", "/v2.0/networks"), ("POST", "/v2.0/networks"),
-                     ("GET", "/v2.0/networks/{id}"), ("PUT", "/v2.0/networks/{id}/tags/{tag}"))
+    router = _router(
+        ("GET", "/v2.0/networks"),
+        ("POST", "/v2.0/networks"),
+        ("GET", "/v2.0/networks/{id}"),
+        ("PUT", "/v2.0/networks/{id}/tags/{tag}"),
+    )
     routes, params = router.resolve("/v2.0/networks/abc/tags/web")
     assert list(routes) == ["PUT"] and params == {"id": "abc", "tag": "web"}
     routes, params = router.resolve("/v2.0/networks")
@@ -33,9 +37,11 @@ def test_resolve_returns_routes_by_method_and_parameters():
 
 def test_literal_segments_win_over_parameters_with_backtracking():
     """/project/{p}/ports/bulk is the bulk route; /project/{p}/ports/{id} still resolves."""
-    router = _router(("PUT", "/project/{project_id}/ports/bulk"),
-                     ("GET", "/project/{project_id}/ports/{id}"),
-                     ("GET", "/project/{project_id}/ports/{id}/tags"))
+    router = _router(
+        ("PUT", "/project/{project_id}/ports/bulk"),
+        ("GET", "/project/{project_id}/ports/{id}"),
+        ("GET", "/project/{project_id}/ports/{id}/tags"),
+    )
     routes, params = router.resolve("/project/p1/ports/bulk")
     assert list(routes) == ["PUT"] and params == {"project_id": "p1"}
     routes, params = router.resolve("/project/p1/ports/xyz")

@@ -28,9 +28,12 @@ def _imports(path: Path, package: str) -> list[tuple[int, str]]:
                 module = node.module or ""
             # `from alcor.managers.x import messages` imports the module alcor.managers.x.messages.
             names_modules = module == "alcor.managers" or (
-                module.startswith("alcor.managers.") and module.count(".") == 2)
-            out.extend((node.lineno, f"{module}.{alias.name}" if names_modules else module)
-                       for alias in node.names)
+                module.startswith("alcor.managers.") and module.count(".") == 2
+            )
+            out.extend(
+                (node.lineno, f"{module}.{alias.name}" if names_modules else module)
+                for alias in node.names
+            )
     return out
 
 
@@ -46,30 +49,39 @@ def _violations() -> list[str]:
                 if other == package or other not in PACKAGES:
                     continue  # own modules, or shared plumbing (base, common, crud)
                 if parts[3:4] != ["messages"]:
-                    found.append(f"{path.relative_to(MANAGERS.parent.parent)}:{line} imports "
-                                 f"{module}")
+                    found.append(
+                        f"{path.relative_to(MANAGERS.parent.parent)}:{line} imports {module}"
+                    )
     return found
 
 
 def test_the_check_sees_every_manager_package():
     """The walk covers the real manager packages (guards against a vacuous pass)."""
-    assert {"network", "subnet", "port", "ipam", "mac", "node", "quota",
-            "security_group"} <= set(PACKAGES)
+    assert {"network", "subnet", "port", "ipam", "mac", "node", "quota", "security_group"} <= set(
+        PACKAGES
+    )
 
 
 def test_the_check_catches_a_forbidden_import(tmp_path):
     """An import of another manager's implementation is recognised."""
     sample = tmp_path / "manager.py"
-    sample.write_text("from alcor.managers.mac.manager import MacManager\n"
-                      "from alcor.managers.mac import manager\n"
-                      "import alcor.managers.ipam.manager\n"
-                      "from alcor.managers.mac.messages import AllocateMac\n"
-                      "from alcor.managers.mac import messages\n"
-                      "from alcor.managers import mac\n")
+    sample.write_text(
+        "from alcor.managers.mac.manager import MacManager\n"
+        "from alcor.managers.mac import manager\n"
+        "import alcor.managers.ipam.manager\n"
+        "from alcor.managers.mac.messages import AllocateMac\n"
+        "from alcor.managers.mac import messages\n"
+        "from alcor.managers import mac\n"
+    )
     modules = [m for _, m in _imports(sample, "port")]
-    assert modules == ["alcor.managers.mac.manager", "alcor.managers.mac.manager",
-                       "alcor.managers.ipam.manager", "alcor.managers.mac.messages",
-                       "alcor.managers.mac.messages", "alcor.managers.mac"]
+    assert modules == [
+        "alcor.managers.mac.manager",
+        "alcor.managers.mac.manager",
+        "alcor.managers.ipam.manager",
+        "alcor.managers.mac.messages",
+        "alcor.managers.mac.messages",
+        "alcor.managers.mac",
+    ]
 
 
 def test_managers_import_only_other_managers_messages():

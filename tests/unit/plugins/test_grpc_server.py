@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from alcor_grpc.server import ControllerGrpcServer
 from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from alcor.proto import schema
+from alcor_grpc.server import ControllerGrpcServer
 
 
 @pytest.fixture
@@ -18,9 +18,13 @@ async def controller():
 
     async def handler(peer_ip: str, request: schema.HostRequest) -> schema.HostRequestReply:
         calls.append((peer_ip, request))
-        return schema.HostRequestReply(format_version=1, operation_statuses=[
-            schema.HostRequestReplyHostRequestOperationStatus(r.request_id)
-            for r in request.state_requests])
+        return schema.HostRequestReply(
+            format_version=1,
+            operation_statuses=[
+                schema.HostRequestReplyHostRequestOperationStatus(r.request_id)
+                for r in request.state_requests
+            ],
+        )
 
     server = ControllerGrpcServer("127.0.0.1", 0, handler)
     await server.start()
@@ -33,21 +37,29 @@ async def controller():
 async def test_request_goal_states_reaches_the_handler_with_the_peer_ip(controller):
     """The handler gets the caller's IP and the request; its reply goes back."""
     stub, calls = controller
-    request = schema.HostRequest(format_version=1, state_requests=[
-        schema.HostRequestResourceStateRequest(
-            schema.RequestType.AGENT_RESTARTED, request_id="r1")])
+    request = schema.HostRequest(
+        format_version=1,
+        state_requests=[
+            schema.HostRequestResourceStateRequest(
+                schema.RequestType.AGENT_RESTARTED, request_id="r1"
+            )
+        ],
+    )
     reply = await stub.request_goal_states(request, timeout=5)
     assert [s.request_id for s in reply.operation_statuses] == ["r1"]
     assert calls == [("127.0.0.1", request)]
 
 
-@pytest.mark.parametrize("call", ["push_network_resource_states", "push_goalstates",
-                                  "push_goal_states_stream"])
+@pytest.mark.parametrize(
+    "call", ["push_network_resource_states", "push_goalstates", "push_goal_states_stream"]
+)
 async def test_push_methods_are_unimplemented(controller, call):
     """The three agent-side methods answer UNIMPLEMENTED."""
     stub, _ = controller
-    arg = {"push_network_resource_states": schema.GoalState(),
-           "push_goalstates": schema.NeighborRulesRequest()}.get(call)
+    arg = {
+        "push_network_resource_states": schema.GoalState(),
+        "push_goalstates": schema.NeighborRulesRequest(),
+    }.get(call)
     with pytest.raises(GRPCError) as err:
         if arg is None:
             [r async for r in stub.push_goal_states_stream([schema.GoalStateV2()], timeout=5)]
@@ -58,6 +70,7 @@ async def test_push_methods_are_unimplemented(controller, call):
 
 async def test_stop_closes_open_connections():
     """After stop(), an already connected client cannot call any more (looks like a dead peer)."""
+
     async def handler(peer_ip, request):
         return schema.HostRequestReply()
 

@@ -7,15 +7,15 @@ import uuid
 from typing import Any
 
 import pytest
-from alcor_grpc.transport import GrpcConfig, GrpcTransport, transport
-from alcor_grpc.wire import PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw, bind_socket
-from alcor_grpc.wire import ClosingServer as Server
 from grpclib.const import Cardinality, Handler, Status
 from grpclib.exceptions import GRPCError
 
 from alcor.proto import schema
 from alcor.southbound import encoding
 from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
+from alcor_grpc.transport import GrpcConfig, GrpcTransport, transport
+from alcor_grpc.wire import PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw, bind_socket
+from alcor_grpc.wire import ClosingServer as Server
 
 RT = schema.ResourceType
 
@@ -31,10 +31,15 @@ class StandIn:
 
     def _reply(self, payload: bytes) -> schema.GoalStateOperationReply:
         gs = schema.GoalStateV2().parse(payload)
-        return schema.GoalStateOperationReply(format_version=102, operation_statuses=[
-            schema.GoalStateOperationReplyGoalStateOperationStatus(
-                resource_id=k, resource_type=RT.PORT, operation_type=s.operation_type)
-            for k, s in gs.port_states.items()])
+        return schema.GoalStateOperationReply(
+            format_version=102,
+            operation_statuses=[
+                schema.GoalStateOperationReplyGoalStateOperationStatus(
+                    resource_id=k, resource_type=RT.PORT, operation_type=s.operation_type
+                )
+                for k, s in gs.port_states.items()
+            ],
+        )
 
     async def _stream(self, stream: Any) -> None:
         payload = await stream.recv_message()
@@ -50,25 +55,37 @@ class StandIn:
         payload = await stream.recv_message()
         self.received.append(("v1", payload))
         gs = schema.GoalState().parse(payload)
-        await stream.send_message(schema.GoalStateOperationReply(
-            format_version=101, message_total_operation_time=len(gs.port_states)))
+        await stream.send_message(
+            schema.GoalStateOperationReply(
+                format_version=101, message_total_operation_time=len(gs.port_states)
+            )
+        )
 
     async def _subscribe(self, stream: Any) -> None:
         info = await stream.recv_message()
         self.received.append(("sub", bytes(info)))
-        await stream.send_message(schema.SubscribeOperationReply(
-            schema.OperationStatus.INVALID_ARG if not info.topic else
-            schema.OperationStatus.SUCCESS))
+        await stream.send_message(
+            schema.SubscribeOperationReply(
+                schema.OperationStatus.INVALID_ARG
+                if not info.topic
+                else schema.OperationStatus.SUCCESS
+            )
+        )
 
     def __mapping__(self) -> dict[str, Handler]:
         return {
-            PUSH_V2: Handler(self._stream, Cardinality.STREAM_STREAM, Raw,
-                             schema.GoalStateOperationReply),
-            PUSH_V1: Handler(self._unary, Cardinality.UNARY_UNARY, Raw,
-                             schema.GoalStateOperationReply),
-            PUSH_SUBSCRIBE_INFO: Handler(self._subscribe, Cardinality.UNARY_UNARY,
-                                         schema.NodeSubscribeInfo,
-                                         schema.SubscribeOperationReply),
+            PUSH_V2: Handler(
+                self._stream, Cardinality.STREAM_STREAM, Raw, schema.GoalStateOperationReply
+            ),
+            PUSH_V1: Handler(
+                self._unary, Cardinality.UNARY_UNARY, Raw, schema.GoalStateOperationReply
+            ),
+            PUSH_SUBSCRIBE_INFO: Handler(
+                self._subscribe,
+                Cardinality.UNARY_UNARY,
+                schema.NodeSubscribeInfo,
+                schema.SubscribeOperationReply,
+            ),
         }
 
 
@@ -105,13 +122,16 @@ async def grpc_transport():
 
 
 def _node(port: int, **kw: Any) -> NodeTarget:
-    return NodeTarget(node_id="n1", node_name="host-1", local_ip="127.0.0.1", server_port=port,
-                      **kw)
+    return NodeTarget(
+        node_id="n1", node_name="host-1", local_ip="127.0.0.1", server_port=port, **kw
+    )
 
 
 def _payload() -> bytes:
-    state = schema.PortState(schema.OperationType.CREATE, schema.PortConfiguration(
-        revision_number=1, id="p1", update_type=schema.UpdateType.FULL))
+    state = schema.PortState(
+        schema.OperationType.CREATE,
+        schema.PortConfiguration(revision_number=1, id="p1", update_type=schema.UpdateType.FULL),
+    )
     entry = encoding.v2_entry(RT.PORT, "p1", encoding.encode_state(state))
     return encoding.assemble_goal_state_v2("127.0.0.1", [(RT.PORT, "p1")], {5: [entry]})
 
@@ -120,11 +140,11 @@ async def test_push_round_trip_sends_the_bytes_unchanged(agent, grpc_transport):
     """The payload reaches the agent byte for byte and its single reply comes back."""
     handler, port = agent
     payload = _payload()
-    reply = await grpc_transport.push(_node(port), payload, request_id=str(uuid.uuid4()),
-                                      timeout=5)
+    reply = await grpc_transport.push(_node(port), payload, request_id=str(uuid.uuid4()), timeout=5)
     assert handler.received == [("v2", payload)]
     assert [(s.resource_id, s.operation_type) for s in reply.operation_statuses] == [
-        ("p1", schema.OperationType.CREATE)]
+        ("p1", schema.OperationType.CREATE)
+    ]
     # The channel is pooled and reused for the next push.
     await grpc_transport.push(_node(port), payload, request_id="r2", timeout=5)
     assert grpc_transport.channel_count() == 1
@@ -135,8 +155,9 @@ async def test_v1_nodes_get_the_unary_call(agent, grpc_transport):
     handler, port = agent
     state = schema.PortState(schema.OperationType.CREATE, schema.PortConfiguration(id="p1"))
     payload = encoding.assemble_goal_state_v1([(RT.PORT, "p1", bytes(state))])
-    reply = await grpc_transport.push(_node(port, grpc_api="v1"), payload, request_id="r",
-                                      timeout=5)
+    reply = await grpc_transport.push(
+        _node(port, grpc_api="v1"), payload, request_id="r", timeout=5
+    )
     assert handler.received == [("v1", payload)]
     assert (reply.format_version, reply.message_total_operation_time) == (101, 1)
 
@@ -161,10 +182,12 @@ async def test_connection_refused_maps_to_transport_error(grpc_transport):
     assert grpc_transport.channel_count() == 0
 
 
-@pytest.mark.parametrize(("replies", "status"), [(0, None), (2, None),
-                                                 (1, Status.INTERNAL), (1, Status.UNIMPLEMENTED)])
+@pytest.mark.parametrize(
+    ("replies", "status"), [(0, None), (2, None), (1, Status.INTERNAL), (1, Status.UNIMPLEMENTED)]
+)
 async def test_zero_or_several_replies_or_bad_status_is_a_protocol_error(
-        agent, grpc_transport, replies, status):
+    agent, grpc_transport, replies, status
+):
     """ACA answers exactly once with OK; anything else is a protocol_error."""
     handler, port = agent
     handler.replies, handler.status = replies, status
@@ -213,8 +236,9 @@ async def test_idle_reaper_closes_channels_on_its_own(agent):
 async def test_subscribe_info_goes_to_the_subscribe_port(agent, grpc_transport):
     """push_subscribe_info calls PushNodeSubscribeInfo on node.subscribe_port."""
     handler, port = agent
-    node = NodeTarget(node_id="n1", node_name="h", local_ip="127.0.0.1", server_port=1,
-                      subscribe_port=port)
+    node = NodeTarget(
+        node_id="n1", node_name="h", local_ip="127.0.0.1", server_port=1, subscribe_port=port
+    )
     info = schema.NodeSubscribeInfo(schema.SubscribeOperation.Unsubscribe, "alcor-vpc-v", "k")
     reply = await grpc_transport.push_subscribe_info(node, info, timeout=5)
     assert reply.operation_status == schema.OperationStatus.SUCCESS
@@ -240,7 +264,8 @@ async def test_bound_sockets_give_accepted_connections_tcp_nodelay():
             accepted.set_result(transport.get_extra_info("socket"))
 
     server = await asyncio.get_running_loop().create_server(
-        Capture, sock=bind_socket("127.0.0.1", 0))
+        Capture, sock=bind_socket("127.0.0.1", 0)
+    )
     try:
         port = server.sockets[0].getsockname()[1]
         _, writer = await asyncio.open_connection("127.0.0.1", port)

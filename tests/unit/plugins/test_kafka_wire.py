@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from alcor_kafka import wire
-from alcor_kafka.config import KafkaConfig
-from alcor_kafka.transport import KafkaTransport
 
 from alcor.proto import schema
 from alcor.southbound import encoding
 from alcor.southbound.base import SouthboundContext
+from alcor_kafka import wire
+from alcor_kafka.config import KafkaConfig
+from alcor_kafka.transport import KafkaTransport
 
 RT = schema.ResourceType
 ST = schema.OperationStatus
@@ -27,23 +27,46 @@ def goal_state(ports: int, neighbors: int = 0, size: int = 0) -> tuple[bytes, st
 
     def add(kind: int, key: str, state: object) -> None:
         entries.setdefault(encoding.V2_FIELD[kind], []).append(
-            encoding.v2_entry(kind, key, bytes(state)))
+            encoding.v2_entry(kind, key, bytes(state))
+        )
         resources.append((kind, key))
 
-    add(RT.VPC, vpc_id, schema.VpcState(configuration=schema.VpcConfiguration(
-        revision_number=1, id=vpc_id, cidr="10.0.0.0/16")))
-    add(RT.SUBNET, subnet_id, schema.SubnetState(configuration=schema.SubnetConfiguration(
-        revision_number=1, id=subnet_id, vpc_id=vpc_id, cidr="10.0.0.0/24")))
+    add(
+        RT.VPC,
+        vpc_id,
+        schema.VpcState(
+            configuration=schema.VpcConfiguration(revision_number=1, id=vpc_id, cidr="10.0.0.0/16")
+        ),
+    )
+    add(
+        RT.SUBNET,
+        subnet_id,
+        schema.SubnetState(
+            configuration=schema.SubnetConfiguration(
+                revision_number=1, id=subnet_id, vpc_id=vpc_id, cidr="10.0.0.0/24"
+            )
+        ),
+    )
     for _ in range(ports):
         pid = str(uuid.uuid4())
-        add(RT.PORT, pid, schema.PortState(operation_type=OP.CREATE,
-                                           configuration=schema.PortConfiguration(
-                                               revision_number=1, id=pid, name="x" * size)))
+        add(
+            RT.PORT,
+            pid,
+            schema.PortState(
+                operation_type=OP.CREATE,
+                configuration=schema.PortConfiguration(revision_number=1, id=pid, name="x" * size),
+            ),
+        )
     for _ in range(neighbors):
         pid = str(uuid.uuid4())
-        add(RT.NEIGHBOR, f"{pid}_n", schema.NeighborState(
-            operation_type=OP.CREATE, configuration=schema.NeighborConfiguration(
-                revision_number=1, id=pid)))
+        add(
+            RT.NEIGHBOR,
+            f"{pid}_n",
+            schema.NeighborState(
+                operation_type=OP.CREATE,
+                configuration=schema.NeighborConfiguration(revision_number=1, id=pid),
+            ),
+        )
     return encoding.assemble_goal_state_v2(HOST, resources, entries), vpc_id, subnet_id
 
 
@@ -52,24 +75,36 @@ def test_config_defaults_and_unknown_key():
     config = KafkaConfig.from_mapping({"bootstrap_servers": "127.0.0.1:9092"})
     assert config.bootstrap_servers == ("127.0.0.1:9092",)
     assert (config.host_topic_prefix, config.vpc_topic_prefix, config.reply_topic) == (
-        "alcor-host-", "alcor-vpc-", "alcor-replies")
+        "alcor-host-",
+        "alcor-vpc-",
+        "alcor-replies",
+    )
     assert (config.max_message_bytes, config.reply_timeout_s, config.compression) == (
-        67108864, 30.0, "gzip")
+        67108864,
+        30.0,
+        "gzip",
+    )
     assert config.auto_create_topics and not config.idempotent
     assert (config.vpc_topic_delete_grace_s, config.lag_poll_s, config.tombstone_delay_s) == (
-        3600.0, 10.0, 86400.0)
+        3600.0,
+        10.0,
+        86400.0,
+    )
     with pytest.raises(ValueError, match=r"southbound\.kafka\.bogus: unknown key"):
         KafkaConfig.from_mapping({"bootstrap_servers": "h:1", "bogus": 1})
 
 
-@pytest.mark.parametrize(("section", "message"), [
-    ({}, "bootstrap_servers: required"),
-    ({"bootstrap_servers": []}, "bootstrap_servers: expected"),
-    ({"bootstrap_servers": "h:1", "reply_timeout_s": "30"}, "reply_timeout_s: expected float"),
-    ({"bootstrap_servers": "h:1", "idempotent": 1}, "idempotent: expected bool"),
-    ({"bootstrap_servers": "h:1", "compression": "brotli"}, "compression: must be one of"),
-    ({"bootstrap_servers": "h:1", "max_message_bytes": 10}, "max_message_bytes: must be"),
-])
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({}, "bootstrap_servers: required"),
+        ({"bootstrap_servers": []}, "bootstrap_servers: expected"),
+        ({"bootstrap_servers": "h:1", "reply_timeout_s": "30"}, "reply_timeout_s: expected float"),
+        ({"bootstrap_servers": "h:1", "idempotent": 1}, "idempotent: expected bool"),
+        ({"bootstrap_servers": "h:1", "compression": "brotli"}, "compression: must be one of"),
+        ({"bootstrap_servers": "h:1", "max_message_bytes": 10}, "max_message_bytes: must be"),
+    ],
+)
 def test_config_rejects_bad_values(section, message):
     """Each bad value is reported with its key."""
     with pytest.raises(ValueError, match=message):
@@ -80,8 +115,9 @@ def test_transport_validates_config_in_constructor():
     """KafkaTransport(ctx) raises for a bad section before touching the network."""
     with pytest.raises(ValueError, match=r"southbound\.kafka\.typo: unknown key"):
         KafkaTransport(SouthboundContext(config={"bootstrap_servers": "h:1", "typo": True}))
-    t = KafkaTransport(SouthboundContext(config={"bootstrap_servers": ["a:1", "b:2"],
-                                                 "reply_timeout_s": 5}))
+    t = KafkaTransport(
+        SouthboundContext(config={"bootstrap_servers": ["a:1", "b:2"], "reply_timeout_s": 5})
+    )
     assert t.config.reply_timeout_s == 5.0
 
 
@@ -130,17 +166,28 @@ Status = schema.GoalStateOperationReplyGoalStateOperationStatus
 
 def _status(rid: str, kind: int, status: int) -> Status:
     return schema.GoalStateOperationReplyGoalStateOperationStatus(
-        resource_id=rid, resource_type=kind, operation_status=status)
+        resource_id=rid, resource_type=kind, operation_status=status
+    )
 
 
 def test_merge_replies_keeps_worst_status_of_shared_context():
     """Per-chunk replies merge into one; a repeated context state keeps its worst status."""
-    one = schema.GoalStateOperationReply(format_version=102, message_total_operation_time=10,
-                                         operation_statuses=[_status("s", RT.SUBNET, ST.SUCCESS),
-                                                             _status("p1", RT.PORT, ST.SUCCESS)])
-    two = schema.GoalStateOperationReply(format_version=102, message_total_operation_time=5,
-                                         operation_statuses=[_status("s", RT.SUBNET, ST.FAILURE),
-                                                             _status("p2", RT.PORT, ST.PENDING)])
+    one = schema.GoalStateOperationReply(
+        format_version=102,
+        message_total_operation_time=10,
+        operation_statuses=[
+            _status("s", RT.SUBNET, ST.SUCCESS),
+            _status("p1", RT.PORT, ST.SUCCESS),
+        ],
+    )
+    two = schema.GoalStateOperationReply(
+        format_version=102,
+        message_total_operation_time=5,
+        operation_statuses=[
+            _status("s", RT.SUBNET, ST.FAILURE),
+            _status("p2", RT.PORT, ST.PENDING),
+        ],
+    )
     merged = wire.merge_replies({2: two, 1: one})
     by_id = {s.resource_id: s.operation_status for s in merged.operation_statuses}
     assert by_id == {"s": ST.FAILURE, "p1": ST.SUCCESS, "p2": ST.PENDING}

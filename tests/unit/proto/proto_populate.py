@@ -42,8 +42,9 @@ def choose(group_members: list[str], name: str, choice: int) -> bool:
 # ---- betterproto ---------------------------------------------------------------------
 
 
-def build_ours(cls: type[betterproto.Message], choice: int = 0,
-               path: tuple[int, ...] = ()) -> betterproto.Message:
+def build_ours(
+    cls: type[betterproto.Message], choice: int = 0, path: tuple[int, ...] = ()
+) -> betterproto.Message:
     """Build a betterproto message with every field (one member per oneof) set."""
     info = cls._betterproto
     kwargs: dict[str, Any] = {}
@@ -59,20 +60,25 @@ def build_ours(cls: type[betterproto.Message], choice: int = 0,
                 for i in range(REPEATS)
             }
         elif typing.get_origin(field.type) is list:
-            kwargs[field.name] = [_ours_single(cls, field.name, meta, (*p, i), choice)
-                                  for i in range(REPEATS)]
+            kwargs[field.name] = [
+                _ours_single(cls, field.name, meta, (*p, i), choice) for i in range(REPEATS)
+            ]
         else:
             kwargs[field.name] = _ours_single(cls, field.name, meta, p, choice)
     return cls(**kwargs)
 
 
 def _group_members(cls: type[betterproto.Message], group: str) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls)
-            if cls._betterproto.meta_by_field_name[f.name].group == group]
+    return [
+        f.name
+        for f in dataclasses.fields(cls)
+        if cls._betterproto.meta_by_field_name[f.name].group == group
+    ]
 
 
-def _ours_single(cls: type[betterproto.Message], name: str, meta: Any,
-                 path: tuple[int, ...], choice: int) -> Any:
+def _ours_single(
+    cls: type[betterproto.Message], name: str, meta: Any, path: tuple[int, ...], choice: int
+) -> Any:
     if meta.proto_type == "message":
         return build_ours(cls._betterproto.cls_by_field[name], choice, path)
     if meta.proto_type == "enum":

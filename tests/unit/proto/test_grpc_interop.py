@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from alcor_grpc.wire import ClosingServer, bind_socket
 from grpclib.client import Channel
 
 from alcor.proto import schema
+from alcor_grpc.wire import ClosingServer, bind_socket
 
 Status = schema.GoalStateOperationReplyGoalStateOperationStatus
 
@@ -25,21 +25,37 @@ class _OurProvisioner(schema.GoalStateProvisionerBase):
             return  # one in, one out, as ACA
 
     async def push_network_resource_states(self, goal_state):
-        return _reply_for([s.configuration.id for s in goal_state.port_states],
-                          schema.ResourceType.PORT)
+        return _reply_for(
+            [s.configuration.id for s in goal_state.port_states], schema.ResourceType.PORT
+        )
 
     async def request_goal_states(self, host_request):
-        return schema.HostRequestReply(format_version=1, operation_statuses=[
-            schema.HostRequestReplyHostRequestOperationStatus(
-                r.request_id, schema.OperationStatus.FAILURE)
-            for r in host_request.state_requests])
+        return schema.HostRequestReply(
+            format_version=1,
+            operation_statuses=[
+                schema.HostRequestReplyHostRequestOperationStatus(
+                    r.request_id, schema.OperationStatus.FAILURE
+                )
+                for r in host_request.state_requests
+            ],
+        )
 
 
 def _reply_for(ids: list[str], kind: schema.ResourceType) -> schema.GoalStateOperationReply:
-    return schema.GoalStateOperationReply(format_version=102, operation_statuses=[
-        Status(resource_id=i, resource_type=kind, operation_type=schema.OperationType.CREATE,
-               operation_status=schema.OperationStatus.OUT_OF_ORDER, state_elapse_time=7)
-        for i in ids], message_total_operation_time=2**31)
+    return schema.GoalStateOperationReply(
+        format_version=102,
+        operation_statuses=[
+            Status(
+                resource_id=i,
+                resource_type=kind,
+                operation_type=schema.OperationType.CREATE,
+                operation_status=schema.OperationStatus.OUT_OF_ORDER,
+                state_elapse_time=7,
+            )
+            for i in ids
+        ],
+        message_total_operation_time=2**31,
+    )
 
 
 @pytest.fixture
@@ -98,15 +114,19 @@ async def grpcio_server(pb):
                 reply = gsp.GoalStateOperationReply(format_version=102)
                 for key, state in gs.port_states.items():
                     reply.operation_statuses.add(
-                        resource_id=key, resource_type=common.PORT,
-                        operation_type=state.operation_type, operation_status=common.PENDING)
+                        resource_id=key,
+                        resource_type=common.PORT,
+                        operation_type=state.operation_type,
+                        operation_status=common.PENDING,
+                    )
                 yield reply
                 return
 
         async def PushNetworkResourceStates(self, request, context):
             return gsp.GoalStateOperationReply(
                 format_version=request.format_version,
-                message_total_operation_time=len(request.neighbor_states))
+                message_total_operation_time=len(request.neighbor_states),
+            )
 
         async def RequestGoalStates(self, request, context):
             reply = gsp.HostRequestReply(format_version=1, total_operation_time=3)
@@ -127,22 +147,34 @@ async def test_our_client_calls_grpcio_server(grpcio_server):
     channel = Channel("127.0.0.1", grpcio_server)
     try:
         stub = schema.GoalStateProvisionerStub(channel)
-        gs = schema.GoalStateV2(format_version=102, port_states={
-            "p1": schema.PortState(schema.OperationType.DELETE,
-                                   schema.PortConfiguration(revision_number=3, id="p1"))})
+        gs = schema.GoalStateV2(
+            format_version=102,
+            port_states={
+                "p1": schema.PortState(
+                    schema.OperationType.DELETE,
+                    schema.PortConfiguration(revision_number=3, id="p1"),
+                )
+            },
+        )
         replies = [r async for r in stub.push_goal_states_stream([gs], timeout=5)]
         assert len(replies) == 1
         (status,) = replies[0].operation_statuses
         assert (status.resource_id, status.operation_type, status.operation_status) == (
-            "p1", schema.OperationType.DELETE, schema.OperationStatus.PENDING)
+            "p1",
+            schema.OperationType.DELETE,
+            schema.OperationStatus.PENDING,
+        )
 
         v1 = schema.GoalState(format_version=101, neighbor_states=[schema.NeighborState()] * 3)
         reply = await stub.push_network_resource_states(v1, timeout=5)
         assert (reply.format_version, reply.message_total_operation_time) == (101, 3)
 
-        req = schema.HostRequest(state_requests=[
-            schema.HostRequestResourceStateRequest(request_id="a"),
-            schema.HostRequestResourceStateRequest(request_id="b")])
+        req = schema.HostRequest(
+            state_requests=[
+                schema.HostRequestResourceStateRequest(request_id="a"),
+                schema.HostRequestResourceStateRequest(request_id="b"),
+            ]
+        )
         host_reply = await stub.request_goal_states(req, timeout=5)
         assert [s.request_id for s in host_reply.operation_statuses] == ["a!", "b!"]
         assert host_reply.total_operation_time == 3

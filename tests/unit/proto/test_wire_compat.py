@@ -11,7 +11,8 @@ from proto_populate import build_ours, fill_theirs, google_messages
 from alcor.proto import schema
 
 OUR_MESSAGES = sorted(
-    name for name, obj in vars(schema).items()
+    name
+    for name, obj in vars(schema).items()
     if inspect.isclass(obj) and issubclass(obj, betterproto.Message)
 )
 
@@ -61,10 +62,15 @@ def test_zero_values_stay_off_the_wire(pb):
     state = schema.VpcState(operation_type=schema.OperationType.INFO)
     assert bytes(state) == b""
     status = schema.GoalStateOperationReplyGoalStateOperationStatus(
-        resource_id="p", operation_status=schema.OperationStatus.SUCCESS)
+        resource_id="p", operation_status=schema.OperationStatus.SUCCESS
+    )
     assert bytes(status) == b"\n\x01p"
-    assert pb.goalstateprovisioner.GoalStateOperationReply.GoalStateOperationStatus.FromString(
-        bytes(status)).operation_status == 0
+    assert (
+        pb.goalstateprovisioner.GoalStateOperationReply.GoalStateOperationStatus.FromString(
+            bytes(status)
+        ).operation_status
+        == 0
+    )
 
 
 def test_known_bytes_of_a_resource_id():

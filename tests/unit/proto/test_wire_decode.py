@@ -13,14 +13,16 @@ from proto_populate import build_ours
 from alcor.proto import schema
 from alcor.southbound import wire
 
-MESSAGES = sorted(name for name, obj in vars(schema).items()
-                  if inspect.isclass(obj) and issubclass(obj, betterproto.Message))
+MESSAGES = sorted(
+    name
+    for name, obj in vars(schema).items()
+    if inspect.isclass(obj) and issubclass(obj, betterproto.Message)
+)
 
 
 def _as_dict(msg: betterproto.Message) -> dict[str, Any]:
     """The dict the decoder should produce: set fields only, enums as ints."""
-    groups = {g: betterproto.which_one_of(msg, g)[0]
-              for g in msg._betterproto.oneof_field_by_group}
+    groups = {g: betterproto.which_one_of(msg, g)[0] for g in msg._betterproto.oneof_field_by_group}
     out = {}
     for f in dataclasses.fields(msg):
         group = msg._betterproto.meta_by_field_name[f.name].group
@@ -64,16 +66,26 @@ def test_to_json_fills_defaults_and_names_enums():
     view = wire.to_json(schema.NeighborConfiguration, {"id": "n", "fixed_ips": [{}]})
     assert view["revision_number"] == 0 and view["mac_address"] == ""
     assert view["update_type"] == "DELTA"
-    assert view["fixed_ips"] == [{"neighbor_type": "L2", "subnet_id": "", "ip_address": "",
-                                  "arion_group": "", "tunnel_id": 0}]
+    assert view["fixed_ips"] == [
+        {
+            "neighbor_type": "L2",
+            "subnet_id": "",
+            "ip_address": "",
+            "arion_group": "",
+            "tunnel_id": 0,
+        }
+    ]
 
 
 @pytest.mark.parametrize("choice", [0, 1])
 def test_decode_reply_equals_betterproto_parse(choice):
     """decode_reply builds the same message as parse(), usable like any other."""
     reply = build_ours(schema.GoalStateOperationReply, choice)
-    reply.operation_statuses.append(schema.GoalStateOperationReplyGoalStateOperationStatus(
-        resource_id="n", resource_type=schema.ResourceType.NEIGHBOR))  # zeros left off
+    reply.operation_statuses.append(
+        schema.GoalStateOperationReplyGoalStateOperationStatus(
+            resource_id="n", resource_type=schema.ResourceType.NEIGHBOR
+        )
+    )  # zeros left off
     data = bytes(reply)
     fast = wire.decode_reply(data)
     assert fast == schema.GoalStateOperationReply().parse(data)
@@ -90,8 +102,10 @@ def test_decode_map_value_ignores_the_key_and_its_position():
     """A map entry's value decodes whether the key comes first, last or not at all."""
     value = bytes(schema.VpcState(schema.OperationType.DELETE))
     spec = wire.spec_of(schema.VpcState)
-    for entry in (b"\x0a\x01k\x12" + bytes((len(value),)) + value,
-                  b"\x12" + bytes((len(value),)) + value + b"\x0a\x01k"):
+    for entry in (
+        b"\x0a\x01k\x12" + bytes((len(value),)) + value,
+        b"\x12" + bytes((len(value),)) + value + b"\x0a\x01k",
+    ):
         assert wire.decode_map_value(entry, 0, len(entry), spec) == {"operation_type": 4}
     assert wire.decode_map_value(b"\x0a\x01k", 0, 3, spec) == {}
     with pytest.raises(ValueError):

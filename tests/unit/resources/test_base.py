@@ -6,7 +6,11 @@ import pytest
 
 from alcor import errors
 from alcor.resources.base import (
-    defaults, make_renderer, readable_names, validate_create, validate_update,
+    defaults,
+    make_renderer,
+    readable_names,
+    validate_create,
+    validate_update,
 )
 from alcor.resources.network import NETWORK
 from alcor.resources.port import PORT
@@ -47,8 +51,9 @@ def test_attributes_are_checked_in_body_order():
     assert _message(info).startswith("Invalid input for mtu. Reason: ")
     with pytest.raises(errors.HTTPBadRequest) as info:
         validate_create(NETWORK, {"admin_state_up": "maybe", "mtu": "big"})
-    assert _message(info) == ("Invalid input for admin_state_up. Reason: 'maybe' cannot be "
-                              "converted to boolean.")
+    assert _message(info) == (
+        "Invalid input for admin_state_up. Reason: 'maybe' cannot be converted to boolean."
+    )
 
 
 def test_read_only_attribute_in_post_and_put():
@@ -65,14 +70,19 @@ def test_missing_required_attribute():
     """A missing required attribute names itself."""
     with pytest.raises(errors.HTTPBadRequest) as info:
         validate_create(SUBNET, {"cidr": "10.0.0.0/24"})
-    assert _message(info) == ("Failed to parse request. Required attribute 'network_id' not "
-                              "specified")
+    assert _message(info) == (
+        "Failed to parse request. Required attribute 'network_id' not specified"
+    )
 
 
 def test_null_only_where_the_table_allows_it():
     """null is accepted for nullable attributes and refused elsewhere."""
-    assert validate_create(SUBNET, {"network_id": NET_ID, "cidr": "10.0.0.0/24",
-                                    "gateway_ip": None})["gateway_ip"] is None
+    assert (
+        validate_create(SUBNET, {"network_id": NET_ID, "cidr": "10.0.0.0/24", "gateway_ip": None})[
+            "gateway_ip"
+        ]
+        is None
+    )
     with pytest.raises(errors.HTTPBadRequest) as info:
         validate_create(NETWORK, {"name": None})
     assert _message(info).startswith("Invalid input for name. Reason: ")
@@ -81,17 +91,22 @@ def test_null_only_where_the_table_allows_it():
 def test_nested_errors_name_the_nested_attribute():
     """A bad nested value names the attribute, the index and the field."""
     with pytest.raises(errors.HTTPBadRequest) as info:
-        validate_create(PORT, {"network_id": NET_ID,
-                               "fixed_ips": [{"ip_address": "10.0.0.5"}, {"ip_address": "x"}]})
+        validate_create(
+            PORT,
+            {"network_id": NET_ID, "fixed_ips": [{"ip_address": "10.0.0.5"}, {"ip_address": "x"}]},
+        )
     message = _message(info)
     assert message.startswith("Invalid input for fixed_ips. Reason: [1]: ip_address: ")
 
 
-@pytest.mark.parametrize("resource, attr, value", [
-    (PORT, "security_groups", [NET_ID, NET_ID]),
-    (SUBNET, "dns_nameservers", ["10.0.0.53", "10.0.0.53"]),
-    (SUBNET, "host_routes", [{"destination": "10.1.0.0/24", "nexthop": "10.0.0.9"}] * 2),
-])
+@pytest.mark.parametrize(
+    "resource, attr, value",
+    [
+        (PORT, "security_groups", [NET_ID, NET_ID]),
+        (SUBNET, "dns_nameservers", ["10.0.0.53", "10.0.0.53"]),
+        (SUBNET, "host_routes", [{"destination": "10.1.0.0/24", "nexthop": "10.0.0.9"}] * 2),
+    ],
+)
 def test_duplicate_list_items_are_refused(resource, attr, value):
     """Duplicates in security_groups, dns_nameservers and host_routes are 400."""
     body = {"network_id": NET_ID, attr: value}
@@ -106,7 +121,9 @@ def test_duplicate_tags_are_collapsed():
     assert validate_create(NETWORK, {"tags": ["a", "b", "a"]})["tags"] == ["a", "b"]
 
 
-@pytest.mark.parametrize("tags", [[""], ["a,b"], ["x" * 61], [5], "a", [f"t{i}" for i in range(51)]])
+@pytest.mark.parametrize(
+    "tags", [[""], ["a,b"], ["x" * 61], [5], "a", [f"t{i}" for i in range(51)]]
+)
 def test_invalid_tags_are_refused(tags):
     """Tags are 1-60 characters without commas, at most 50."""
     with pytest.raises(errors.HTTPBadRequest, match="Invalid input for tags"):
@@ -137,13 +154,17 @@ def test_body_item_must_be_an_object():
 
 def test_native_paths_ignore_the_original_alcors_attributes():
     """On native paths the listed attributes are dropped; on /v2.0 they are errors."""
-    body = {"name": "vpc", "revision_number": 0, "is_default": True, "create_at": "x",
-            "status": "ACTIVE"}
+    body = {
+        "name": "vpc",
+        "revision_number": 0,
+        "is_default": True,
+        "create_at": "x",
+        "status": "ACTIVE",
+    }
     assert validate_create(NETWORK, body, native=True) == {"name": "vpc"}
     with pytest.raises(errors.HTTPBadRequest):
         validate_create(NETWORK, body)
-    port = {"network_id": NET_ID, "fast_path": True, "binding:vif_type": "ovs",
-            "dns_name": "vm1"}
+    port = {"network_id": NET_ID, "fast_path": True, "binding:vif_type": "ovs", "dns_name": "vm1"}
     assert validate_create(PORT, port, native=True) == {"network_id": NET_ID}
 
 
@@ -165,4 +186,7 @@ def test_restricted_attributes_are_only_readable_with_the_right_role():
     assert "provider:network_type" in readable_names(NETWORK, admin=True, service=True)
     render = make_renderer(["id", "tenant_id", "name"])
     assert render({"id": "i", "project_id": "p", "name": "n", "secret": 1}) == {
-        "id": "i", "tenant_id": "p", "name": "n"}
+        "id": "i",
+        "tenant_id": "p",
+        "name": "n",
+    }

@@ -11,13 +11,27 @@ from alcor.southbound.topology import PORT_FIELDS
 from alcor.store.schema import MIGRATIONS
 
 STORED = {
-    "id": "p1", "project_id": "proj", "network_id": "n1", "name": "web", "description": "d",
-    "mac_address": "fa:16:3e:00:00:01", "admin_state_up": True, "status": "DOWN",
-    "device_id": "vm", "device_owner": "compute:nova", "revision_number": 3,
-    "fixed_ips": [{"subnet_id": "s1", "ip_address": "10.0.0.5"}], "security_groups": ["g1"],
-    "allowed_address_pairs": [], "extra_dhcp_opts": [], "tags": ["a"],
-    "binding:host_id": "h1", "binding:vif_type": "ovs", "binding:profile": {"k": "v"},
-    "neighbor_revision": 2, "network_project_id": "proj",
+    "id": "p1",
+    "project_id": "proj",
+    "network_id": "n1",
+    "name": "web",
+    "description": "d",
+    "mac_address": "fa:16:3e:00:00:01",
+    "admin_state_up": True,
+    "status": "DOWN",
+    "device_id": "vm",
+    "device_owner": "compute:nova",
+    "revision_number": 3,
+    "fixed_ips": [{"subnet_id": "s1", "ip_address": "10.0.0.5"}],
+    "security_groups": ["g1"],
+    "allowed_address_pairs": [],
+    "extra_dhcp_opts": [],
+    "tags": ["a"],
+    "binding:host_id": "h1",
+    "binding:vif_type": "ovs",
+    "binding:profile": {"k": "v"},
+    "neighbor_revision": 2,
+    "network_project_id": "proj",
 }
 
 

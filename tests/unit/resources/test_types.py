@@ -5,14 +5,38 @@ from __future__ import annotations
 import pytest
 
 from alcor.resources.types import (
-    Bool, Cidr, Enum, Int, IntEnum, Invalid, IpAddress, IpOrCidr, ListOf, Mac, Obj, String, Uuid,
+    Bool,
+    Cidr,
+    Enum,
+    Int,
+    IntEnum,
+    Invalid,
+    IpAddress,
+    IpOrCidr,
+    ListOf,
+    Mac,
+    Obj,
+    String,
+    Uuid,
 )
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (True, True), (False, False), ("true", True), ("false", False), ("TRUE", True),
-    ("False", False), ("tRuE", True), (1, True), (0, False), ("1", True), ("0", False),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (True, True),
+        (False, False),
+        ("true", True),
+        ("false", False),
+        ("TRUE", True),
+        ("False", False),
+        ("tRuE", True),
+        (1, True),
+        (0, False),
+        ("1", True),
+        ("0", False),
+    ],
+)
 def test_bool_accepts_neutron_conversions(raw, expected):
     """Booleans come from true/false, "true"/"false" in any case, 0/1 and "0"/"1"."""
     assert Bool().convert(raw) is expected
@@ -63,7 +87,9 @@ def test_string_checks_type_length_and_pattern():
 
 def test_uuid_is_normalised_to_lowercase_dashed():
     """UUIDs in any accepted spelling come back lowercase and dashed."""
-    assert Uuid().convert("A1B2C3D4E5F60718293A4B5C6D7E8F90") == "a1b2c3d4-e5f6-0718-293a-4b5c6d7e8f90"
+    assert (
+        Uuid().convert("A1B2C3D4E5F60718293A4B5C6D7E8F90") == "a1b2c3d4-e5f6-0718-293a-4b5c6d7e8f90"
+    )
     for bad in ("not-a-uuid", 12, None, ""):
         with pytest.raises(Invalid):
             Uuid().convert(bad)
@@ -96,8 +122,10 @@ def test_cidr_refuses_host_bits_with_the_recommended_prefix():
     """A CIDR with host bits set names the recommended network (Neutron's message)."""
     assert Cidr().convert("10.0.1.0/24") == "10.0.1.0/24"
     assert Cidr().convert("FD00:1::/64") == "fd00:1::/64"
-    with pytest.raises(Invalid, match="'10.0.1.5/24' isn't a recognized IP subnet cidr, "
-                                      "'10.0.1.0/24' is recommended"):
+    with pytest.raises(
+        Invalid,
+        match="'10.0.1.5/24' isn't a recognized IP subnet cidr, '10.0.1.0/24' is recommended",
+    ):
         Cidr().convert("10.0.1.5/24")
     assert Cidr(strict=False).convert("10.0.1.5/24") == "10.0.1.0/24"
     for bad in ("10.0.1.0", "10.0.1.0/33", "x/24", 24, None):
@@ -119,8 +147,16 @@ def test_mac_is_lowercase_colon_separated_unicast_and_not_zero():
     """MACs accept - or : in any case, come back lowercase with colons; multicast/zero refused."""
     assert Mac().convert("FA-16-3E-AA-BB-CC") == "fa:16:3e:aa:bb:cc"
     assert Mac().convert("fa:16:3e:aa:bb:cc") == "fa:16:3e:aa:bb:cc"
-    for bad in ("00:00:00:00:00:00", "01:00:5e:00:00:01", "ff:ff:ff:ff:ff:ff", "fa:16:3e:aa:bb",
-                "fa16.3eaa.bbcc", "zz:16:3e:aa:bb:cc", 5, None):
+    for bad in (
+        "00:00:00:00:00:00",
+        "01:00:5e:00:00:01",
+        "ff:ff:ff:ff:ff:ff",
+        "fa:16:3e:aa:bb",
+        "fa16.3eaa.bbcc",
+        "zz:16:3e:aa:bb:cc",
+        5,
+        None,
+    ):
         with pytest.raises(Invalid):
             Mac().convert(bad)
 
@@ -128,8 +164,10 @@ def test_mac_is_lowercase_colon_separated_unicast_and_not_zero():
 def test_object_with_fields_validates_each_and_refuses_unknown_keys():
     """Structured objects name the failing field and refuse unknown keys."""
     pool = Obj(fields=(("start", IpAddress(), True), ("end", IpAddress(), True)))
-    assert pool.convert({"start": "10.0.0.2", "end": "10.0.0.9"}) == {"start": "10.0.0.2",
-                                                                      "end": "10.0.0.9"}
+    assert pool.convert({"start": "10.0.0.2", "end": "10.0.0.9"}) == {
+        "start": "10.0.0.2",
+        "end": "10.0.0.9",
+    }
     with pytest.raises(Invalid, match="'end' is required"):
         pool.convert({"start": "10.0.0.2"})
     with pytest.raises(Invalid, match="Unrecognized attribute"):

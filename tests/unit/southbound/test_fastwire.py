@@ -19,20 +19,40 @@ def _id() -> str:
 def test_neighbor_bytes_equal_betterproto(seed: int) -> None:
     """A NeighborConfiguration encodes identically, L2/L3, with and without pairs."""
     rnd = random.Random(seed)
-    fixed = [(rnd.choice([0, 1]), _id(), f"10.0.{seed}.{j}", rnd.choice([0, 7, 16777215]))
-             for j in range(rnd.randint(0, 3))]
+    fixed = [
+        (rnd.choice([0, 1]), _id(), f"10.0.{seed}.{j}", rnd.choice([0, 7, 16777215]))
+        for j in range(rnd.randint(0, 3))
+    ]
     pairs = [(f"10.9.0.{j}/32", f"fa:16:3e:00:00:{j:02x}") for j in range(rnd.randint(0, 2))]
-    args = (rnd.randint(1, 2**32 - 1), _id(), _id(), rnd.choice(["", "vm-ä"]),
-            "fa:16:3e:aa:bb:cc", rnd.choice(["", "52:54:00:00:00:01"]), "192.168.1.11")
+    args = (
+        rnd.randint(1, 2**32 - 1),
+        _id(),
+        _id(),
+        rnd.choice(["", "vm-ä"]),
+        "fa:16:3e:aa:bb:cc",
+        rnd.choice(["", "52:54:00:00:00:01"]),
+        "192.168.1.11",
+    )
     expected = schema.NeighborConfiguration(
-        revision_number=args[0], id=args[1], update_type=schema.UpdateType.FULL, vpc_id=args[2],
-        name=args[3], mac_address=args[4], host_mac_address=args[5], host_ip_address=args[6],
-        fixed_ips=[schema.NeighborConfigurationFixedIp(neighbor_type=k, subnet_id=s,
-                                                       ip_address=ip, tunnel_id=t)
-                   for k, s, ip, t in fixed],
-        allow_address_pairs=[schema.NeighborConfigurationAllowAddressPair(ip_address=ip,
-                                                                          mac_address=m)
-                             for ip, m in pairs])
+        revision_number=args[0],
+        id=args[1],
+        update_type=schema.UpdateType.FULL,
+        vpc_id=args[2],
+        name=args[3],
+        mac_address=args[4],
+        host_mac_address=args[5],
+        host_ip_address=args[6],
+        fixed_ips=[
+            schema.NeighborConfigurationFixedIp(
+                neighbor_type=k, subnet_id=s, ip_address=ip, tunnel_id=t
+            )
+            for k, s, ip, t in fixed
+        ],
+        allow_address_pairs=[
+            schema.NeighborConfigurationAllowAddressPair(ip_address=ip, mac_address=m)
+            for ip, m in pairs
+        ],
+    )
     assert fastwire.neighbor(*args, fixed, pairs) == bytes(expected)
 
 
@@ -45,15 +65,24 @@ def test_port_bytes_equal_betterproto(seed: int) -> None:
     groups = [_id() for _ in range(rnd.randint(0, 2))]
     rev, pid, vpc = rnd.randint(1, 1000), _id(), _id()
     expected = schema.PortConfiguration(
-        revision_number=rev, id=pid, update_type=schema.UpdateType.FULL, vpc_id=vpc,
-        name="p", device_id="vm", device_owner="compute:nova", mac_address="fa:16:3e:01:02:03",
+        revision_number=rev,
+        id=pid,
+        update_type=schema.UpdateType.FULL,
+        vpc_id=vpc,
+        name="p",
+        device_id="vm",
+        device_owner="compute:nova",
+        mac_address="fa:16:3e:01:02:03",
         admin_state_up=True,
         fixed_ips=[schema.PortConfigurationFixedIp(subnet_id=s, ip_address=ip) for s, ip in fixed],
-        allow_address_pairs=[schema.PortConfigurationAllowAddressPair(ip_address=i, mac_address=m)
-                             for i, m in pairs],
-        security_group_ids=[schema.PortConfigurationSecurityGroupId(id=g) for g in groups])
-    got = fastwire.port(rev, pid, vpc, "p", "vm", "compute:nova", "fa:16:3e:01:02:03", fixed,
-                        pairs, groups)
+        allow_address_pairs=[
+            schema.PortConfigurationAllowAddressPair(ip_address=i, mac_address=m) for i, m in pairs
+        ],
+        security_group_ids=[schema.PortConfigurationSecurityGroupId(id=g) for g in groups],
+    )
+    got = fastwire.port(
+        rev, pid, vpc, "p", "vm", "compute:nova", "fa:16:3e:01:02:03", fixed, pairs, groups
+    )
     assert got == bytes(expected)
 
 
@@ -62,20 +91,55 @@ def test_subnet_vpc_dhcp_bytes_equal_betterproto(dhcp: bool) -> None:
     """Subnet, VPC and DHCP configurations encode identically (uint64 tunnel id included)."""
     sid, vpc = _id(), _id()
     subnet = schema.SubnetConfiguration(
-        revision_number=3, id=sid, update_type=schema.UpdateType.FULL,
-        network_type=schema.NetworkType.VLAN, vpc_id=vpc, name="s", cidr="10.0.0.0/24",
-        tunnel_id=4094, gateway=schema.SubnetConfigurationGateway(ip_address="10.0.0.1",
-                                                                  mac_address="fa:16:3e:0:0:1"),
-        dhcp_enable=dhcp, dns_entry_list=[schema.SubnetConfigurationDnsEntry(entry="8.8.8.8")],
-        availability_zone="nova")
-    assert fastwire.subnet(3, sid, schema.NetworkType.VLAN, vpc, "s", "10.0.0.0/24", 4094,
-                           "10.0.0.1", "fa:16:3e:0:0:1", dhcp, ["8.8.8.8"], "nova") == bytes(subnet)
-    vpc_msg = schema.VpcConfiguration(revision_number=2, id=vpc, update_type=schema.UpdateType.FULL,
-                                      project_id="p", name="v", cidr="", tunnel_id=16777215,
-                                      gateway_ids=["g1"])
+        revision_number=3,
+        id=sid,
+        update_type=schema.UpdateType.FULL,
+        network_type=schema.NetworkType.VLAN,
+        vpc_id=vpc,
+        name="s",
+        cidr="10.0.0.0/24",
+        tunnel_id=4094,
+        gateway=schema.SubnetConfigurationGateway(
+            ip_address="10.0.0.1", mac_address="fa:16:3e:0:0:1"
+        ),
+        dhcp_enable=dhcp,
+        dns_entry_list=[schema.SubnetConfigurationDnsEntry(entry="8.8.8.8")],
+        availability_zone="nova",
+    )
+    assert fastwire.subnet(
+        3,
+        sid,
+        schema.NetworkType.VLAN,
+        vpc,
+        "s",
+        "10.0.0.0/24",
+        4094,
+        "10.0.0.1",
+        "fa:16:3e:0:0:1",
+        dhcp,
+        ["8.8.8.8"],
+        "nova",
+    ) == bytes(subnet)
+    vpc_msg = schema.VpcConfiguration(
+        revision_number=2,
+        id=vpc,
+        update_type=schema.UpdateType.FULL,
+        project_id="p",
+        name="v",
+        cidr="",
+        tunnel_id=16777215,
+        gateway_ids=["g1"],
+    )
     assert fastwire.vpc(2, vpc, "p", "v", "", 16777215, ["g1"]) == bytes(vpc_msg)
-    dhcp_msg = schema.DhcpConfiguration(revision_number=1, id=sid, update_type=schema.UpdateType.FULL,
-                                        subnet_id=vpc, mac_address="fa:16:3e:00:00:01",
-                                        ipv4_address="10.0.0.5", port_host_name="host-10-0-0-5")
-    assert fastwire.dhcp(1, sid, vpc, "fa:16:3e:00:00:01", "10.0.0.5", "",
-                         "host-10-0-0-5") == bytes(dhcp_msg)
+    dhcp_msg = schema.DhcpConfiguration(
+        revision_number=1,
+        id=sid,
+        update_type=schema.UpdateType.FULL,
+        subnet_id=vpc,
+        mac_address="fa:16:3e:00:00:01",
+        ipv4_address="10.0.0.5",
+        port_host_name="host-10-0-0-5",
+    )
+    assert fastwire.dhcp(
+        1, sid, vpc, "fa:16:3e:00:00:01", "10.0.0.5", "", "host-10-0-0-5"
+    ) == bytes(dhcp_msg)

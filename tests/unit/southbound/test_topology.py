@@ -8,20 +8,39 @@ from alcor.southbound.topology import Topology
 
 
 def _node(name: str, ip: str) -> dict[str, Any]:
-    return {"node_id": name, "node_name": name, "local_ip": ip, "server_port": 50001,
-            "mac_address": "52:54:00:00:00:01"}
+    return {
+        "node_id": name,
+        "node_name": name,
+        "local_ip": ip,
+        "server_port": 50001,
+        "mac_address": "52:54:00:00:00:01",
+    }
 
 
 def _port(port_id: str, host: str, network: str = "net") -> dict[str, Any]:
-    return {"id": port_id, "network_id": network, "project_id": "p", "revision_number": 1,
-            "mac_address": "fa:16:3e:00:00:01", "binding:vif_type": "ovs",
-            "binding:host_id": host, "fixed_ips": [{"subnet_id": "s", "ip_address": "10.0.0.5"}]}
+    return {
+        "id": port_id,
+        "network_id": network,
+        "project_id": "p",
+        "revision_number": 1,
+        "mac_address": "fa:16:3e:00:00:01",
+        "binding:vif_type": "ovs",
+        "binding:host_id": host,
+        "fixed_ips": [{"subnet_id": "s", "ip_address": "10.0.0.5"}],
+    }
 
 
 def _topology() -> Topology:
     topo = Topology()
-    topo.set_network({"id": "net", "project_id": "p", "name": "n", "revision_number": 1,
-                      "provider:segmentation_id": 100})
+    topo.set_network(
+        {
+            "id": "net",
+            "project_id": "p",
+            "name": "n",
+            "revision_number": 1,
+            "provider:segmentation_id": 100,
+        }
+    )
     topo.set_node(_node("h1", "10.1.0.1"))
     topo.set_node(_node("h2", "10.1.0.2"))
     return topo

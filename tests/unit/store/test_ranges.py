@@ -18,8 +18,12 @@ def db() -> sqlite_utils.Database:
 
 
 def _rows(db: sqlite_utils.Database, pool: str = "p") -> list[tuple[int, int]]:
-    return [(int(a, 16), int(b, 16)) for a, b in db.execute(
-        "SELECT first, last FROM free_ranges WHERE pool = ? ORDER BY first", [pool])]
+    return [
+        (int(a, 16), int(b, 16))
+        for a, b in db.execute(
+            "SELECT first, last FROM free_ranges WHERE pool = ? ORDER BY first", [pool]
+        )
+    ]
 
 
 def test_keys_sort_like_the_integers():

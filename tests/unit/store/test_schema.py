@@ -24,8 +24,11 @@ def db() -> sqlite_utils.Database:
     return database
 
 
-@pytest.mark.parametrize("resource", [NETWORK, SUBNET, PORT, NODE, SECURITY_GROUP,
-                                      SECURITY_GROUP_RULE], ids=lambda r: r.name)
+@pytest.mark.parametrize(
+    "resource",
+    [NETWORK, SUBNET, PORT, NODE, SECURITY_GROUP, SECURITY_GROUP_RULE],
+    ids=lambda r: r.name,
+)
 def test_every_stored_attribute_has_a_column(db, resource):
     """Each attribute (and registered internal column) of a resource has its table column."""
     columns = set(db[resource.table].columns_dict)
@@ -35,6 +38,7 @@ def test_every_stored_attribute_has_a_column(db, resource):
 
 def test_lookup_columns_are_indexed(db):
     """Hot lookups (ports by network/host/device, nodes by local_ip) use indexes."""
+
     def indexed(table: str) -> set[str]:
         return {idx.columns[0] for idx in db[table].indexes}
 

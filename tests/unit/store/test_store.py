@@ -180,8 +180,9 @@ async def test_concurrent_transactions_are_serialised(store):
     assert _names(store) == ["first", "second"]
 
 
-async def _add_in_transaction(store: Store, name: str, log: list[str] | None = None,
-                              fail: bool = False) -> None:
+async def _add_in_transaction(
+    store: Store, name: str, log: list[str] | None = None, fail: bool = False
+) -> None:
     async with store.transaction() as txn:
         _add(store, name)
         if log is not None:
@@ -205,8 +206,11 @@ async def test_transactions_finishing_together_share_one_commit(store):
 async def test_a_failed_member_does_not_undo_its_group(store):
     """One transaction of a group raising rolls back only its own work."""
     results = await asyncio.gather(
-        _add_in_transaction(store, "a"), _add_in_transaction(store, "bad", fail=True),
-        _add_in_transaction(store, "c"), return_exceptions=True)
+        _add_in_transaction(store, "a"),
+        _add_in_transaction(store, "bad", fail=True),
+        _add_in_transaction(store, "c"),
+        return_exceptions=True,
+    )
     assert isinstance(results[1], RuntimeError)
     assert _names(store) == ["a", "c"]
 
@@ -256,6 +260,7 @@ async def test_stop_commits_a_pending_group(make_store):
 
 async def test_run_in_thread_reads_committed_data_and_writes_inside_transactions(store):
     """run_in_thread uses a read connection outside and the writer inside a transaction."""
+
     def add(db: sqlite_utils.Database, name: str) -> None:
         db.execute("INSERT INTO items (name) VALUES (?)", [name])
 
@@ -314,6 +319,7 @@ async def test_migrations_run_once_keyed_by_user_version(make_store):
 
 async def test_failed_migration_is_rolled_back_and_not_recorded(make_store):
     """A migration that raises leaves neither its changes nor a bumped user_version."""
+
     def broken(db: sqlite_utils.Database) -> None:
         _items(db)
         raise RuntimeError("broken migration")

@@ -7,7 +7,12 @@ import pytest
 from alcor import errors
 from alcor.managers.ipam.manager import IpamManager, eui64
 from alcor.managers.ipam.messages import (
-    AllocatePortIps, DropSubnet, IpAllocated, ReleasePortIps, SetSubnetPools, SubnetAllocations,
+    AllocatePortIps,
+    DropSubnet,
+    IpAllocated,
+    ReleasePortIps,
+    SetSubnetPools,
+    SubnetAllocations,
     SubnetAvailability,
 )
 
@@ -15,9 +20,15 @@ NET = "net-1"
 
 
 def _subnet(sid, cidr, pools, version=4, mode=None, gateway=None):
-    return {"id": sid, "network_id": NET, "cidr": cidr, "ip_version": version,
-            "allocation_pools": [{"start": a, "end": b} for a, b in pools],
-            "ipv6_address_mode": mode, "gateway_ip": gateway}
+    return {
+        "id": sid,
+        "network_id": NET,
+        "cidr": cidr,
+        "ip_version": version,
+        "allocation_pools": [{"start": a, "end": b} for a, b in pools],
+        "ipv6_address_mode": mode,
+        "gateway_ip": gateway,
+    }
 
 
 @pytest.fixture
@@ -26,8 +37,9 @@ async def ipam(bus, store):
     manager = IpamManager(bus, store)
     await manager.start()
     v4 = _subnet("s4", "10.0.0.0/29", [("10.0.0.2", "10.0.0.6")], gateway="10.0.0.1")
-    v6 = _subnet("s6", "fd00:1::/64", [("fd00:1::2", "fd00:1::ffff:ffff:ffff:ffff")], 6, "slaac",
-                 "fd00:1::1")
+    v6 = _subnet(
+        "s6", "fd00:1::/64", [("fd00:1::2", "fd00:1::ffff:ffff:ffff:ffff")], 6, "slaac", "fd00:1::1"
+    )
     async with store.transaction():
         await bus.call(SetSubnetPools(subnet=v4))
         await bus.call(SetSubnetPools(subnet=v6))
@@ -36,9 +48,16 @@ async def ipam(bus, store):
 
 async def _alloc(bus, store, subnets, port, requested=None, mac="fa:16:3e:00:00:01", current=()):
     async with store.transaction():
-        return await bus.call(AllocatePortIps(port_id=port, network_id=NET, subnets=subnets,
-                                              requested=requested, mac=mac,
-                                              current=list(current)))
+        return await bus.call(
+            AllocatePortIps(
+                port_id=port,
+                network_id=NET,
+                subnets=subnets,
+                requested=requested,
+                mac=mac,
+                current=list(current),
+            )
+        )
 
 
 def test_eui64_follows_the_spec_example():
@@ -50,8 +69,10 @@ async def test_automatic_allocation_is_lowest_first_plus_eui64(ipam):
     """Automatic requests take the lowest pool address and the EUI-64 of the MAC."""
     bus, store, subnets = ipam
     got = await _alloc(bus, store, subnets, "p1")
-    assert got == [{"subnet_id": "s4", "ip_address": "10.0.0.2"},
-                   {"subnet_id": "s6", "ip_address": "fd00:1::f816:3eff:fe00:1"}]
+    assert got == [
+        {"subnet_id": "s4", "ip_address": "10.0.0.2"},
+        {"subnet_id": "s6", "ip_address": "fd00:1::f816:3eff:fe00:1"},
+    ]
     second = await _alloc(bus, store, subnets, "p2", mac="fa:16:3e:00:00:02")
     assert second[0]["ip_address"] == "10.0.0.3"
 
@@ -99,10 +120,10 @@ async def test_update_keeps_listed_releases_missing(ipam):
     """With `current`, re-listed addresses are kept and the rest released for reuse."""
     bus, store, subnets = ipam
     v4 = subnets[:1]
-    first = await _alloc(bus, store, v4, "p1", requested=[{"ip_address": "10.0.0.2"},
-                                                          {"ip_address": "10.0.0.3"}])
-    kept = await _alloc(bus, store, v4, "p1", requested=[{"ip_address": "10.0.0.3"}],
-                        current=first)
+    first = await _alloc(
+        bus, store, v4, "p1", requested=[{"ip_address": "10.0.0.2"}, {"ip_address": "10.0.0.3"}]
+    )
+    kept = await _alloc(bus, store, v4, "p1", requested=[{"ip_address": "10.0.0.3"}], current=first)
     assert kept == [{"subnet_id": "s4", "ip_address": "10.0.0.3"}]
     assert (await _alloc(bus, store, v4, "p2"))[0]["ip_address"] == "10.0.0.2"
 
@@ -115,8 +136,9 @@ async def test_availability_is_exact_for_ipv6(ipam):
         total, used = await bus.call(SubnetAvailability(subnet_id="s6"))
         allocations = await bus.call(SubnetAllocations(subnet_id="s6"))
     assert total == 2**64 - 2 and used == 1
-    assert allocations == [{"port_id": "p1", "ip_address": "fd00:1::f816:3eff:fe00:1",
-                            "auto": True}]
+    assert allocations == [
+        {"port_id": "p1", "ip_address": "fd00:1::f816:3eff:fe00:1", "auto": True}
+    ]
 
 
 async def test_drop_subnet_forgets_pools_and_allocations(ipam):
@@ -126,5 +148,9 @@ async def test_drop_subnet_forgets_pools_and_allocations(ipam):
     async with store.transaction():
         await bus.call(DropSubnet(subnet_id="s4"))
         assert await bus.call(SubnetAllocations(subnet_id="s4")) == []
-        assert store.db.execute("SELECT COUNT(*) FROM free_ranges WHERE pool = 'subnet:s4'"
-                                ).fetchone()[0] == 0
+        assert (
+            store.db.execute(
+                "SELECT COUNT(*) FROM free_ranges WHERE pool = 'subnet:s4'"
+            ).fetchone()[0]
+            == 0
+        )

@@ -24,13 +24,20 @@ def test_default_gateway_and_pools_ipv4_and_ipv6():
 def test_pool_checks():
     """Pool order, bounds, overlap and gateway conflicts raise their own errors."""
     net = ipaddress.ip_network("10.0.0.0/24")
-    v.check_pools(net, [{"start": "10.0.0.2", "end": "10.0.0.9"},
-                        {"start": "10.0.0.10", "end": "10.0.0.20"}], "10.0.0.1")
-    cases = [([{"start": "10.0.0.9", "end": "10.0.0.2"}], errors.InvalidAllocationPool),
-             ([{"start": "10.0.0.0", "end": "10.0.0.2"}], errors.OutOfBoundsAllocationPool),
-             ([{"start": "10.0.0.2", "end": "10.0.0.5"}, {"start": "10.0.0.5", "end": "10.0.0.6"}],
-              errors.OverlappingAllocationPools),
-             ([{"start": "10.0.0.1", "end": "10.0.0.5"}], errors.GatewayConflictWithAllocationPools)]
+    v.check_pools(
+        net,
+        [{"start": "10.0.0.2", "end": "10.0.0.9"}, {"start": "10.0.0.10", "end": "10.0.0.20"}],
+        "10.0.0.1",
+    )
+    cases = [
+        ([{"start": "10.0.0.9", "end": "10.0.0.2"}], errors.InvalidAllocationPool),
+        ([{"start": "10.0.0.0", "end": "10.0.0.2"}], errors.OutOfBoundsAllocationPool),
+        (
+            [{"start": "10.0.0.2", "end": "10.0.0.5"}, {"start": "10.0.0.5", "end": "10.0.0.6"}],
+            errors.OverlappingAllocationPools,
+        ),
+        ([{"start": "10.0.0.1", "end": "10.0.0.5"}], errors.GatewayConflictWithAllocationPools),
+    ]
     for pools, error in cases:
         with pytest.raises(error):
             v.check_pools(net, pools, "10.0.0.1")
@@ -39,17 +46,20 @@ def test_pool_checks():
 def test_cidr_and_ipv6_mode_checks():
     """Prefix limits, version mismatch and the IPv6 mode rules raise InvalidInput."""
     assert v.check_cidr({"cidr": "10.0.0.0/30"}).prefixlen == 30
-    for given in ({"cidr": "10.0.0.0/31"}, {"cidr": "fd00::/127"},
-                  {"cidr": "10.0.0.0/24", "ip_version": 6}):
+    for given in (
+        {"cidr": "10.0.0.0/31"},
+        {"cidr": "fd00::/127"},
+        {"cidr": "10.0.0.0/24", "ip_version": 6},
+    ):
         with pytest.raises(errors.InvalidInput):
             v.check_cidr(given)
     net64 = ipaddress.ip_network("fd00::/64")
     v.check_ipv6_modes(net64, {"ipv6_address_mode": "slaac", "ipv6_ra_mode": "slaac"}, True)
-    for net, given, dhcp in ((net64, {"ipv6_address_mode": "slaac"}, False),
-                             (ipaddress.ip_network("fd00::/80"), {"ipv6_ra_mode": "slaac"}, True),
-                             (net64, {"ipv6_address_mode": "slaac",
-                                      "ipv6_ra_mode": "dhcpv6-stateful"}, True),
-                             (ipaddress.ip_network("10.0.0.0/24"), {"ipv6_ra_mode": "slaac"},
-                              True)):
+    for net, given, dhcp in (
+        (net64, {"ipv6_address_mode": "slaac"}, False),
+        (ipaddress.ip_network("fd00::/80"), {"ipv6_ra_mode": "slaac"}, True),
+        (net64, {"ipv6_address_mode": "slaac", "ipv6_ra_mode": "dhcpv6-stateful"}, True),
+        (ipaddress.ip_network("10.0.0.0/24"), {"ipv6_ra_mode": "slaac"}, True),
+    ):
         with pytest.raises(errors.InvalidInput):
             v.check_ipv6_modes(net, given, dhcp)

@@ -41,13 +41,18 @@ class TopicAdmin:
     async def open(self) -> None:
         """Start the admin client and the offset probe."""
         servers = list(self.config.bootstrap_servers)
-        admin = AIOKafkaAdminClient(bootstrap_servers=servers,
-                                    request_timeout_ms=int(self.config.reply_timeout_s * 1000),
-                                    client_id="alcor-controller-admin")
-        probe = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False,
-                                 fetch_max_wait_ms=self.config.fetch_max_wait_ms,
-                                 max_partition_fetch_bytes=self.config.max_message_bytes,
-                                 client_id="alcor-controller-offsets")
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=servers,
+            request_timeout_ms=int(self.config.reply_timeout_s * 1000),
+            client_id="alcor-controller-admin",
+        )
+        probe = AIOKafkaConsumer(
+            bootstrap_servers=servers,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=self.config.fetch_max_wait_ms,
+            max_partition_fetch_bytes=self.config.max_message_bytes,
+            client_id="alcor-controller-offsets",
+        )
         try:
             await admin.start()
             await probe.start()
@@ -153,8 +158,7 @@ class TopicAdmin:
             ends = await end_offsets(self._probe, tps)
         out = {}
         for group_id in group_ids:
-            committed = await self._require().list_consumer_group_offsets(group_id,
-                                                                          partitions=tps)
+            committed = await self._require().list_consumer_group_offsets(group_id, partitions=tps)
             offsets = {tp: committed[tp].offset if tp in committed else -1 for tp in tps}
             done = [o for o in offsets.values() if o >= 0]
             behind = sum(max(ends[tp] - max(offsets[tp], 0), 0) for tp in tps)

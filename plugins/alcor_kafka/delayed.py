@@ -65,6 +65,7 @@ class Delayed:
         try:
             await action()
         except TransportError as exc:
-            _LOGGER.warning("%s %s failed, retrying in %s s: %s", key[0], key[1],
-                            RETRY_LATER_S, exc)
+            _LOGGER.warning(
+                "%s %s failed, retrying in %s s: %s", key[0], key[1], RETRY_LATER_S, exc
+            )
             self.schedule(key, RETRY_LATER_S, action)

@@ -107,5 +107,6 @@ class SourceBoundChannel(Channel):
 
     async def _create_connection(self) -> H2Protocol:
         _, protocol = await self._loop.create_connection(
-            self._protocol_factory, self._host, self._port, local_addr=(self._local_ip, 0))
+            self._protocol_factory, self._host, self._port, local_addr=(self._local_ip, 0)
+        )
         return protocol

@@ -137,31 +137,48 @@ class ReplyConsumer:
             return
         host_ip = headers.get(wire.H_HOST_IP)
         if host_ip and host_ip != waiter.host_ip:
-            _LOGGER.warning("reply to %s came from %s, expected %s; ignored", request_id,
-                            host_ip, waiter.host_ip)
+            _LOGGER.warning(
+                "reply to %s came from %s, expected %s; ignored",
+                request_id,
+                host_ip,
+                waiter.host_ip,
+            )
             return
         if total != waiter.parts:
-            _LOGGER.warning("reply to %s says %d parts, %d were sent; ignored", request_id,
-                            total, waiter.parts)
+            _LOGGER.warning(
+                "reply to %s says %d parts, %d were sent; ignored", request_id, total, waiter.parts
+            )
             return
         waiter.replies.setdefault(index, reply)
         if len(waiter.replies) == waiter.parts and not waiter.future.done():
             waiter.future.set_result(wire.merge_replies(waiter.replies))
 
-    def _unmatched(self, headers: dict[str, str], request_id: str,
-                   reply: schema.GoalStateOperationReply) -> None:
+    def _unmatched(
+        self, headers: dict[str, str], request_id: str, reply: schema.GoalStateOperationReply
+    ) -> None:
         topic = headers.get(wire.H_TOPIC)
         if topic is None:
             _LOGGER.debug("late or unknown reply %s ignored", request_id)
             return
         if self.listener is None:
-            _LOGGER.warning("reply from %s for %s record %s dropped: no listener",
-                            headers.get(wire.H_HOST_IP), topic, request_id)
+            _LOGGER.warning(
+                "reply from %s for %s record %s dropped: no listener",
+                headers.get(wire.H_HOST_IP),
+                topic,
+                request_id,
+            )
             return
         try:
-            self.listener(AgentReply(request_id, headers.get(wire.H_PART),
-                                     headers.get(wire.H_HOST_IP, ""),
-                                     headers.get(wire.H_NODE_ID, ""), topic, reply))
+            self.listener(
+                AgentReply(
+                    request_id,
+                    headers.get(wire.H_PART),
+                    headers.get(wire.H_HOST_IP, ""),
+                    headers.get(wire.H_NODE_ID, ""),
+                    topic,
+                    reply,
+                )
+            )
         except Exception:
             _LOGGER.exception("reply listener failed")
 

@@ -80,8 +80,11 @@ class KafkaTransport:
             async with asyncio.timeout(self.config.reply_timeout_s):
                 await self._connect()
         except (KafkaError, OSError, TimeoutError) as exc:
-            _LOGGER.warning("Kafka broker %s not reachable at start (pushes will retry): %s",
-                            ",".join(self.config.bootstrap_servers), exc)
+            _LOGGER.warning(
+                "Kafka broker %s not reachable at start (pushes will retry): %s",
+                ",".join(self.config.bootstrap_servers),
+                exc,
+            )
 
     async def stop(self) -> None:
         """Fail waiting pushes, cancel scheduled topic work and close every client."""
@@ -95,16 +98,25 @@ class KafkaTransport:
             cfg = self.config
             servers = list(cfg.bootstrap_servers)
             producer = AIOKafkaProducer(
-                bootstrap_servers=servers, acks="all", linger_ms=5,
-                max_request_size=cfg.max_message_bytes, compression_type=cfg.compression_type,
+                bootstrap_servers=servers,
+                acks="all",
+                linger_ms=5,
+                max_request_size=cfg.max_message_bytes,
+                compression_type=cfg.compression_type,
                 enable_idempotence=cfg.idempotent,
-                request_timeout_ms=int(cfg.reply_timeout_s * 1000), client_id="alcor-controller")
+                request_timeout_ms=int(cfg.reply_timeout_s * 1000),
+                client_id="alcor-controller",
+            )
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=servers, group_id=CONTROLLER_GROUP, enable_auto_commit=False,
-                auto_offset_reset="earliest", max_partition_fetch_bytes=cfg.max_message_bytes,
+                bootstrap_servers=servers,
+                group_id=CONTROLLER_GROUP,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_partition_fetch_bytes=cfg.max_message_bytes,
                 fetch_max_bytes=max(cfg.max_message_bytes, 52428800),
                 fetch_max_wait_ms=cfg.fetch_max_wait_ms,
-                client_id="alcor-controller")
+                client_id="alcor-controller",
+            )
             try:
                 await producer.start()
                 await consumer.start()
@@ -115,8 +127,7 @@ class KafkaTransport:
                 replies.listener = self._listener
                 await replies.start(partitions)
             except BaseException:
-                await close_quietly(producer.stop(), stop_consumer(consumer),
-                                     self.topics.close())
+                await close_quietly(producer.stop(), stop_consumer(consumer), self.topics.close())
                 raise
             self._producer, self._consumer, self._replies = producer, consumer, replies
 
@@ -161,8 +172,9 @@ class KafkaTransport:
         """
         if node.grpc_api == "v1":
             # Agents read GoalStateV2 from their topic; V1 exists for ACA over gRPC only.
-            raise TransportError(f"node {node.node_id}: grpc_api v1 cannot go over Kafka",
-                                 "protocol_error")
+            raise TransportError(
+                f"node {node.node_id}: grpc_api v1 cannot go over Kafka", "protocol_error"
+            )
         try:
             chunks = wire.split_goal_state(payload, node.local_ip, self._chunk_limit)
         except ValueError as exc:
@@ -175,10 +187,15 @@ class KafkaTransport:
             async with asyncio.timeout(budget):
                 producer, replies = await self._ready(topic)
                 if request_id in replies.waiters:
-                    raise TransportError(f"request {request_id} already in flight",
-                                         "protocol_error")
-                waiter = Waiter(node.node_id, node.local_ip, len(chunks),
-                                asyncio.get_running_loop().create_future())
+                    raise TransportError(
+                        f"request {request_id} already in flight", "protocol_error"
+                    )
+                waiter = Waiter(
+                    node.node_id,
+                    node.local_ip,
+                    len(chunks),
+                    asyncio.get_running_loop().create_future(),
+                )
                 replies.waiters[request_id] = waiter
                 await self._produce(producer, topic, node.local_ip, request_id, chunks)
                 acked = True
@@ -186,17 +203,23 @@ class KafkaTransport:
         except TimeoutError as exc:
             if not acked:
                 self.topics.forget()
-                raise TransportError(f"{topic}: broker did not acknowledge request {request_id} "
-                                     f"within {budget} s", "transport_error") from exc
-            raise TransportError(f"{topic}: no reply from {node.local_ip} to request "
-                                 f"{request_id} within {budget} s", "deadline") from exc
+                raise TransportError(
+                    f"{topic}: broker did not acknowledge request {request_id} within {budget} s",
+                    "transport_error",
+                ) from exc
+            raise TransportError(
+                f"{topic}: no reply from {node.local_ip} to request {request_id} within {budget} s",
+                "deadline",
+            ) from exc
         except (KafkaError, OSError) as exc:
             self.topics.forget()
-            raise TransportError(f"{topic}: {exc}",
-                                 "transport_error") from exc
+            raise TransportError(f"{topic}: {exc}", "transport_error") from exc
         finally:
-            if waiter is not None and self._replies is not None \
-                    and self._replies.waiters.get(request_id) is waiter:
+            if (
+                waiter is not None
+                and self._replies is not None
+                and self._replies.waiters.get(request_id) is waiter
+            ):
                 del self._replies.waiters[request_id]
 
     async def _ready(self, topic: str) -> tuple[AIOKafkaProducer, ReplyConsumer]:
@@ -234,15 +257,22 @@ class KafkaTransport:
         if candidates:
             raise KafkaConnectionError(f"no Kafka broker reachable (tried {candidates})")
 
-    async def _produce(self, producer: AIOKafkaProducer, topic: str, host_ip: str,
-                       request_id: str, chunks: list[bytes]) -> None:
+    async def _produce(
+        self,
+        producer: AIOKafkaProducer,
+        topic: str,
+        host_ip: str,
+        request_id: str,
+        chunks: list[bytes],
+    ) -> None:
         key = host_ip.encode()
         total = len(chunks)
         futures = []
         for index, chunk in enumerate(chunks, 1):
             part = f"{index}/{total}" if total > 1 else None
-            fut = await producer.send(topic, chunk, key=key,
-                                      headers=wire.push_headers(request_id, host_ip, part))
+            fut = await producer.send(
+                topic, chunk, key=key, headers=wire.push_headers(request_id, host_ip, part)
+            )
             fut.add_done_callback(retrieve)
             futures.append(fut)
         await self._acked(futures, topic)
@@ -304,12 +334,17 @@ class KafkaTransport:
                 if record.value is not None:
                     self._later.cancel(("tombstone", f"{topic}/{record.key}"))
                     if len(record.value) > self._chunk_limit:
-                        raise TransportError(f"{topic}: record {record.key} is "
-                                             f"{len(record.value)} bytes", "protocol_error")
-                headers = [(wire.H_REQUEST_ID, (record.request_id or str(uuid.uuid4())).encode()),
-                           (wire.H_FORMAT_VERSION, wire.FORMAT_VERSION)]
-                fut = await producer.send(topic, record.value, key=record.key.encode(),
-                                          headers=headers)
+                        raise TransportError(
+                            f"{topic}: record {record.key} is {len(record.value)} bytes",
+                            "protocol_error",
+                        )
+                headers = [
+                    (wire.H_REQUEST_ID, (record.request_id or str(uuid.uuid4())).encode()),
+                    (wire.H_FORMAT_VERSION, wire.FORMAT_VERSION),
+                ]
+                fut = await producer.send(
+                    topic, record.value, key=record.key.encode(), headers=headers
+                )
                 fut.add_done_callback(retrieve)
                 futures.append(fut)
             for meta in await self._acked(futures, topic):
@@ -320,16 +355,20 @@ class KafkaTransport:
         """Write a null value for `key` after `tombstone_delay_s` (compaction drops it)."""
         delay = self.config.tombstone_delay_s if after is None else after
         topic = self.vpc_topic(vpc_id)
-        self._later.schedule(("tombstone", f"{topic}/{key}"), delay,
-                       lambda: self.publish_vpc_records(vpc_id, [VpcRecord(key, None)]))
+        self._later.schedule(
+            ("tombstone", f"{topic}/{key}"),
+            delay,
+            lambda: self.publish_vpc_records(vpc_id, [VpcRecord(key, None)]),
+        )
 
     async def delete_vpc_topic(self, vpc_id: str, *, after: float | None = None) -> None:
         """Delete the VPC topic after `vpc_topic_delete_grace_s` (or `after`; 0 = now)."""
         topic = self.vpc_topic(vpc_id)
         delay = self.config.vpc_topic_delete_grace_s if after is None else after
         if delay > 0:
-            self._later.schedule(("delete", topic), delay,
-                                 lambda: self.delete_vpc_topic(vpc_id, after=0))
+            self._later.schedule(
+                ("delete", topic), delay, lambda: self.delete_vpc_topic(vpc_id, after=0)
+            )
             return
         self._later.cancel(("delete", topic))
         async with self._broker_errors(f"deleting {topic}"):
@@ -346,8 +385,7 @@ class KafkaTransport:
 
     async def vpc_lags(self, vpc_id: str, node_ids: list[str]) -> dict[str, TopicLag]:
         """Return how far each node's agent is behind on the VPC topic, by node id."""
-        lags = await self.consumer_lags(self.vpc_topic(vpc_id),
-                                        [agent_group(n) for n in node_ids])
+        lags = await self.consumer_lags(self.vpc_topic(vpc_id), [agent_group(n) for n in node_ids])
         return {n: lags[agent_group(n)] for n in node_ids}
 
     # ---- helpers -------------------------------------------------------------------------
@@ -361,8 +399,7 @@ class KafkaTransport:
             raise TransportError(f"{what}: timed out", "transport_error") from exc
         except (KafkaError, OSError) as exc:
             self.topics.forget()
-            raise TransportError(f"{what}: {exc}",
-                                 "transport_error") from exc
+            raise TransportError(f"{what}: {exc}", "transport_error") from exc
 
     def scheduled(self) -> list[tuple[str, str]]:
         """Return the pending delayed actions: ("delete", topic) / ("tombstone", topic/key)."""

@@ -37,12 +37,18 @@ _UNKNOWN_TOPIC = 3
 _TOPIC_ALREADY_EXISTS = 36
 
 
-def reply_producer(bootstrap: str | Sequence[str],
-                   max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> AIOKafkaProducer:
+def reply_producer(
+    bootstrap: str | Sequence[str], max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> AIOKafkaProducer:
     """Return an (unstarted) producer for replies; many agent consumers may share one."""
-    return AIOKafkaProducer(bootstrap_servers=_servers(bootstrap), acks="all",
-                            compression_type="gzip", max_request_size=max_message_bytes,
-                            request_timeout_ms=10000, client_id="alcor-agent")
+    return AIOKafkaProducer(
+        bootstrap_servers=_servers(bootstrap),
+        acks="all",
+        compression_type="gzip",
+        max_request_size=max_message_bytes,
+        request_timeout_ms=10000,
+        client_id="alcor-agent",
+    )
 
 
 class _TopicConsumer:
@@ -50,11 +56,20 @@ class _TopicConsumer:
 
     kind: ClassVar[str] = "topic"
 
-    def __init__(self, bootstrap: str | Sequence[str], topic: str, group_id: str,
-                 local_ip: str, apply: Apply, reply_topic: str = "alcor-replies", *,
-                 node_id: str | None = None, producer: AIOKafkaProducer | None = None,
-                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-                 fetch_max_wait_ms: int = 100) -> None:
+    def __init__(
+        self,
+        bootstrap: str | Sequence[str],
+        topic: str,
+        group_id: str,
+        local_ip: str,
+        apply: Apply,
+        reply_topic: str = "alcor-replies",
+        *,
+        node_id: str | None = None,
+        producer: AIOKafkaProducer | None = None,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        fetch_max_wait_ms: int = 100,
+    ) -> None:
         self.bootstrap = _servers(bootstrap)
         self.topic = topic
         self.group_id = group_id
@@ -81,12 +96,16 @@ class _TopicConsumer:
         if self._producer is None:
             self._producer = reply_producer(self.bootstrap, self.max_message_bytes)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
             # Used only when a stored position falls outside the log: never skip records.
-            auto_offset_reset="earliest", max_partition_fetch_bytes=self.max_message_bytes,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=self.max_message_bytes,
             fetch_max_bytes=max(self.max_message_bytes, 52428800),
             fetch_max_wait_ms=self.fetch_max_wait_ms,
-            client_id=f"alcor-agent-{self.node_id}")
+            client_id=f"alcor-agent-{self.node_id}",
+        )
         try:
             if self._owns_producer:
                 await self._producer.start()
@@ -203,8 +222,9 @@ class _TopicConsumer:
         except KafkaError as exc:
             # The reply did not reach the broker: go back and apply again (revisions make
             # the repeat harmless), so the controller gets its reply.
-            _LOGGER.warning("%s: replying to %s records failed, retrying: %s", self.node_id,
-                            self.topic, exc)
+            _LOGGER.warning(
+                "%s: replying to %s records failed, retrying: %s", self.node_id, self.topic, exc
+            )
             self._consumer.seek(tp, records[0].offset)
             await asyncio.sleep(RETRY_S)
             return
@@ -213,8 +233,9 @@ class _TopicConsumer:
         try:
             await self._consumer.commit({tp: next_offset})
         except KafkaError as exc:  # the next commit covers these records
-            _LOGGER.warning("%s: committing %s@%d failed: %s", self.node_id, self.topic,
-                            next_offset, exc)
+            _LOGGER.warning(
+                "%s: committing %s@%d failed: %s", self.node_id, self.topic, next_offset, exc
+            )
         self._advanced()
 
     async def _handle(self, record: Any) -> asyncio.Future[Any] | None:
@@ -225,8 +246,7 @@ class _TopicConsumer:
             reply = await self._apply(record.value)
         except Exception:
             # No reply: the controller times out and re-sends the same revisions.
-            _LOGGER.exception("%s: applying %s@%d failed", self.node_id, self.topic,
-                              record.offset)
+            _LOGGER.exception("%s: applying %s@%d failed", self.node_id, self.topic, record.offset)
             return None
         out = self._reply_for(reply)
         if out is None:
@@ -234,10 +254,14 @@ class _TopicConsumer:
         reply_headers = [(wire.H_REQUEST_ID, headers.get(wire.H_REQUEST_ID, "").encode())]
         if wire.H_PART in headers:
             reply_headers.append((wire.H_PART, headers[wire.H_PART].encode()))
-        reply_headers += [(wire.H_HOST_IP, self._key), (wire.H_NODE_ID, self.node_id.encode()),
-                          *self._extra_headers()]
+        reply_headers += [
+            (wire.H_HOST_IP, self._key),
+            (wire.H_NODE_ID, self.node_id.encode()),
+            *self._extra_headers(),
+        ]
         fut: asyncio.Future[Any] = await self._producer.send(
-            self.reply_topic, out, key=self._key, headers=reply_headers)
+            self.reply_topic, out, key=self._key, headers=reply_headers
+        )
         fut.add_done_callback(retrieve)
         return fut
 
@@ -310,13 +334,20 @@ class VpcTopicConsumer(_TopicConsumer):
         if isinstance(reply, bytes):
             reply = decode_reply(reply)
         # OUT_OF_ORDER is routine here (contexts re-sent at the same revision): not a failure.
-        failed = [s for s in reply.operation_statuses
-                  if s.operation_status not in (ST.SUCCESS, ST.OUT_OF_ORDER)]
+        failed = [
+            s
+            for s in reply.operation_statuses
+            if s.operation_status not in (ST.SUCCESS, ST.OUT_OF_ORDER)
+        ]
         if not failed:
             return None
-        return bytes(schema.GoalStateOperationReply(
-            format_version=reply.format_version, operation_statuses=failed,
-            message_total_operation_time=reply.message_total_operation_time))
+        return bytes(
+            schema.GoalStateOperationReply(
+                format_version=reply.format_version,
+                operation_statuses=failed,
+                message_total_operation_time=reply.message_total_operation_time,
+            )
+        )
 
     def _extra_headers(self) -> list[tuple[str, bytes]]:
         return [(wire.H_TOPIC, self.topic.encode())]
@@ -324,8 +355,7 @@ class VpcTopicConsumer(_TopicConsumer):
 
 def _log_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        _LOGGER.error("Kafka consumer task %s crashed", task.get_name(),
-                      exc_info=task.exception())
+        _LOGGER.error("Kafka consumer task %s crashed", task.get_name(), exc_info=task.exception())
 
 
 def _servers(bootstrap: str | Sequence[str]) -> list[str]:

@@ -44,8 +44,11 @@ def headers_dict(headers: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
 
 def push_headers(request_id: str, host_ip: str, part: str | None = None) -> Headers:
     """Return the headers of a controller → agent record."""
-    out = [(H_REQUEST_ID, request_id.encode()), (H_FORMAT_VERSION, FORMAT_VERSION),
-           (H_HOST_IP, host_ip.encode())]
+    out = [
+        (H_REQUEST_ID, request_id.encode()),
+        (H_FORMAT_VERSION, FORMAT_VERSION),
+        (H_HOST_IP, host_ip.encode()),
+    ]
     if part is not None:
         out.append((H_PART, part.encode()))
     return out
@@ -92,7 +95,7 @@ def _entry_key(raw: bytes) -> str:
         tag, pos = read_varint(raw, pos)
         length, pos = read_varint(raw, pos)
         if tag == 0x0A:
-            return raw[pos:pos + length].decode()
+            return raw[pos : pos + length].decode()
         pos += length
     return ""
 
@@ -111,16 +114,17 @@ def split_goal_state(payload: bytes, host_ip: str, limit: int) -> list[bytes]:
         if wire != 2 or field == _HOST_RESOURCES or field not in _KIND_BY_FIELD:
             continue  # format_version and host_resources are rebuilt per chunk
         raw = payload[start:end]
-        (context if field in _CONTEXT_FIELDS else items).append(
-            _Entry(field, _entry_key(raw), raw))
+        (context if field in _CONTEXT_FIELDS else items).append(_Entry(field, _entry_key(raw), raw))
     base = sum(len(e.raw) + len(e.key) + 8 for e in context) + len(host_ip) + 32
     chunks: list[list[_Entry]] = []
     size = limit  # forces a new chunk for the first item
     for item in items:
         cost = len(item.raw) + len(item.key) + 8
         if base + cost > limit:
-            raise ChunkTooLarge(f"state {item.key!r} ({len(item.raw)} bytes) with its context "
-                                f"does not fit in {limit} bytes")
+            raise ChunkTooLarge(
+                f"state {item.key!r} ({len(item.raw)} bytes) with its context "
+                f"does not fit in {limit} bytes"
+            )
         if size + cost > limit:
             chunks.append([])
             size = base
@@ -137,12 +141,12 @@ def _assemble(host_ip: str, context: list[_Entry], chunk: list[_Entry]) -> bytes
     return encoding.assemble_goal_state_v2(host_ip, resources, by_field)
 
 
-_SEVERITY = {ST.SUCCESS: 0, ST.OUT_OF_ORDER: 1, ST.PENDING: 2, ST.INVALID_ARG: 3,
-             ST.FAILURE: 4}
+_SEVERITY = {ST.SUCCESS: 0, ST.OUT_OF_ORDER: 1, ST.PENDING: 2, ST.INVALID_ARG: 3, ST.FAILURE: 4}
 
 
-def merge_replies(replies: Mapping[int, schema.GoalStateOperationReply]
-                  ) -> schema.GoalStateOperationReply:
+def merge_replies(
+    replies: Mapping[int, schema.GoalStateOperationReply],
+) -> schema.GoalStateOperationReply:
     """Merge the replies to the chunks of one message into one reply.
 
     A context state carried by several chunks keeps its most severe status.
@@ -157,9 +161,12 @@ def merge_replies(replies: Mapping[int, schema.GoalStateOperationReply]
         for status in reply.operation_statuses:
             key = (int(status.resource_type), status.resource_id)
             seen = merged.get(key)
-            if seen is None or (_SEVERITY.get(status.operation_status, 4)
-                                > _SEVERITY.get(seen.operation_status, 4)):
+            if seen is None or (
+                _SEVERITY.get(status.operation_status, 4) > _SEVERITY.get(seen.operation_status, 4)
+            ):
                 merged[key] = status
     return schema.GoalStateOperationReply(
-        format_version=encoding.FORMAT_VERSION_V2, operation_statuses=list(merged.values()),
-        message_total_operation_time=min(total, 2**32 - 1))
+        format_version=encoding.FORMAT_VERSION_V2,
+        operation_statuses=list(merged.values()),
+        message_total_operation_time=min(total, 2**32 - 1),
+    )

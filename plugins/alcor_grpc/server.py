@@ -57,14 +57,21 @@ class _Provisioner:
     def __mapping__(self) -> dict[str, Handler]:
         unary = Cardinality.UNARY_UNARY
         return {
-            REQUEST_GOAL_STATES: Handler(self._request_goal_states, unary,
-                                         schema.HostRequest, schema.HostRequestReply),
-            PUSH_V1: Handler(_unimplemented, unary, schema.GoalState,
-                             schema.GoalStateOperationReply),
-            PUSH_V2: Handler(_unimplemented, Cardinality.STREAM_STREAM, schema.GoalStateV2,
-                             schema.GoalStateOperationReply),
-            PUSH_GOALSTATES: Handler(_unimplemented, unary, schema.NeighborRulesRequest,
-                                     schema.GoalStateOperationReply),
+            REQUEST_GOAL_STATES: Handler(
+                self._request_goal_states, unary, schema.HostRequest, schema.HostRequestReply
+            ),
+            PUSH_V1: Handler(
+                _unimplemented, unary, schema.GoalState, schema.GoalStateOperationReply
+            ),
+            PUSH_V2: Handler(
+                _unimplemented,
+                Cardinality.STREAM_STREAM,
+                schema.GoalStateV2,
+                schema.GoalStateOperationReply,
+            ),
+            PUSH_GOALSTATES: Handler(
+                _unimplemented, unary, schema.NeighborRulesRequest, schema.GoalStateOperationReply
+            ),
         }
 
 

@@ -112,10 +112,19 @@ class GrpcTransport:
         unary `PushNetworkResourceStates` with a V1 GoalState payload.
         """
         v1 = node.grpc_api == "v1"
-        method, cardinality = (PUSH_V1, Cardinality.UNARY_UNARY) if v1 else (
-            PUSH_V2, Cardinality.STREAM_STREAM)
-        reply = await self._call(node, node.server_port, method, cardinality,
-                                 schema.GoalStateOperationReply, payload, timeout, request_id)
+        method, cardinality = (
+            (PUSH_V1, Cardinality.UNARY_UNARY) if v1 else (PUSH_V2, Cardinality.STREAM_STREAM)
+        )
+        reply = await self._call(
+            node,
+            node.server_port,
+            method,
+            cardinality,
+            schema.GoalStateOperationReply,
+            payload,
+            timeout,
+            request_id,
+        )
         return cast(schema.GoalStateOperationReply, reply)
 
     async def push_subscribe_info(
@@ -123,32 +132,53 @@ class GrpcTransport:
     ) -> schema.SubscribeOperationReply:
         """Call `SubscribeInfoProvisioner.PushNodeSubscribeInfo` on the node's subscribe port."""
         port = node.subscribe_port or node.server_port + 1
-        reply = await self._call(node, port, PUSH_SUBSCRIBE_INFO, Cardinality.UNARY_UNARY,
-                                 schema.SubscribeOperationReply, bytes(info), timeout, "")
+        reply = await self._call(
+            node,
+            port,
+            PUSH_SUBSCRIBE_INFO,
+            Cardinality.UNARY_UNARY,
+            schema.SubscribeOperationReply,
+            bytes(info),
+            timeout,
+            "",
+        )
         return cast(schema.SubscribeOperationReply, reply)
 
-    async def _call(self, node: NodeTarget, port: int, method: str, cardinality: Cardinality,
-                    reply_type: type[Any], payload: bytes, timeout: float,
-                    request_id: str) -> Any:
+    async def _call(
+        self,
+        node: NodeTarget,
+        port: int,
+        method: str,
+        cardinality: Cardinality,
+        reply_type: type[Any],
+        payload: bytes,
+        timeout: float,
+        request_id: str,
+    ) -> Any:
         addr = (node.local_ip, port)
         pooled = self._pooled(node.node_id, addr)
         pooled.in_use += 1
         try:
             async with asyncio.timeout(timeout):
                 await self._connect(pooled, addr)
-                return await self._exchange(pooled.channel, method, cardinality, reply_type,
-                                            payload, timeout)
+                return await self._exchange(
+                    pooled.channel, method, cardinality, reply_type, payload, timeout
+                )
         except TimeoutError as exc:
-            raise TransportError(f"{method} to {addr[0]}:{port}: deadline of {timeout} s "
-                                 f"exceeded (request {request_id})", "deadline") from exc
+            raise TransportError(
+                f"{method} to {addr[0]}:{port}: deadline of {timeout} s "
+                f"exceeded (request {request_id})",
+                "deadline",
+            ) from exc
         except GRPCError as exc:
             raise _status_error(exc, addr, request_id) from exc
         except ProtocolError as exc:
             raise TransportError(f"{addr[0]}:{port}: {exc}", "protocol_error") from exc
         except _CONNECTION_ERRORS as exc:
             self._drop(addr, pooled)
-            raise TransportError(f"{addr[0]}:{port}: {type(exc).__name__}: {exc}",
-                                 "transport_error") from exc
+            raise TransportError(
+                f"{addr[0]}:{port}: {type(exc).__name__}: {exc}", "transport_error"
+            ) from exc
         finally:
             pooled.in_use -= 1
             pooled.last_used = time.monotonic()
@@ -159,20 +189,33 @@ class GrpcTransport:
                 await pooled.channel.__connect__()
                 if self.config.warmup and not pooled.warmed:
                     # ACA answers an empty GoalStateV2 with an empty reply (spec §2.3).
-                    await self._exchange(pooled.channel, PUSH_V2, Cardinality.STREAM_STREAM,
-                                         Raw, b"", self.config.connect_timeout_s)
+                    await self._exchange(
+                        pooled.channel,
+                        PUSH_V2,
+                        Cardinality.STREAM_STREAM,
+                        Raw,
+                        b"",
+                        self.config.connect_timeout_s,
+                    )
                     pooled.warmed = True
         except TimeoutError as exc:
             self._drop(addr, pooled)
             raise OSError(f"connect timed out after {self.config.connect_timeout_s} s") from exc
 
     @staticmethod
-    async def _exchange(channel: Channel, method: str, cardinality: Cardinality,
-                        reply_type: type[Any], payload: bytes, timeout: float) -> Any:
+    async def _exchange(
+        channel: Channel,
+        method: str,
+        cardinality: Cardinality,
+        reply_type: type[Any],
+        payload: bytes,
+        timeout: float,
+    ) -> Any:
         stream: Stream[Any, Any]
         # Raw: the payload crosses BytesCodec untouched (typed as bytes, not Raw).
-        async with channel.request(method, cardinality, cast(Any, Raw), reply_type,
-                                   timeout=timeout) as stream:
+        async with channel.request(
+            method, cardinality, cast(Any, Raw), reply_type, timeout=timeout
+        ) as stream:
             await stream.send_message(payload, end=True)
             reply = await stream.recv_message()
             if reply is None:
@@ -204,8 +247,9 @@ class GrpcTransport:
 
     def close_idle(self, used_before: float) -> int:
         """Close channels not used since `used_before` (monotonic); return how many."""
-        stale = [(a, p) for a, p in self._channels.items()
-                 if p.in_use == 0 and p.last_used < used_before]
+        stale = [
+            (a, p) for a, p in self._channels.items() if p.in_use == 0 and p.last_used < used_before
+        ]
         for addr, pooled in stale:
             _LOGGER.debug("closing idle channel to %s:%s", *addr)
             self._drop(addr, pooled)
@@ -217,10 +261,13 @@ class GrpcTransport:
 
 
 def _status_error(exc: GRPCError, addr: tuple[str, int], request_id: str) -> TransportError:
-    kind = {Status.DEADLINE_EXCEEDED: "deadline",
-            Status.UNAVAILABLE: "transport_error"}.get(exc.status, "protocol_error")
-    return TransportError(f"{addr[0]}:{addr[1]} answered {exc.status.name}: {exc.message} "
-                          f"(request {request_id})", kind)
+    kind = {Status.DEADLINE_EXCEEDED: "deadline", Status.UNAVAILABLE: "transport_error"}.get(
+        exc.status, "protocol_error"
+    )
+    return TransportError(
+        f"{addr[0]}:{addr[1]} answered {exc.status.name}: {exc.message} (request {request_id})",
+        kind,
+    )
 
 
 @contextlib.asynccontextmanager

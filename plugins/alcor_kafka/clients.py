@@ -12,8 +12,9 @@ _LOGGER = logging.getLogger(__name__)
 PROBE_TIMEOUT_MS = 2000
 
 
-async def end_offsets(consumer: AIOKafkaConsumer, tps: list[TopicPartition],
-                      timeout_ms: int = PROBE_TIMEOUT_MS) -> dict[TopicPartition, int]:
+async def end_offsets(
+    consumer: AIOKafkaConsumer, tps: list[TopicPartition], timeout_ms: int = PROBE_TIMEOUT_MS
+) -> dict[TopicPartition, int]:
     """Return the end offset of each partition in `tps` (assigned to `consumer`).
 
     The ListOffsets answer is checked against a fetch of the last record: Tansu (the test

@@ -56,8 +56,10 @@ class KafkaConfig:
 
     def _check_values(self) -> None:
         if self.compression not in COMPRESSIONS:
-            raise ValueError(f"southbound.kafka.compression: must be one of "
-                             f"{', '.join(COMPRESSIONS)}, got {self.compression!r}")
+            raise ValueError(
+                f"southbound.kafka.compression: must be one of "
+                f"{', '.join(COMPRESSIONS)}, got {self.compression!r}"
+            )
         if self.max_message_bytes < 1024:
             raise ValueError("southbound.kafka.max_message_bytes: must be at least 1024")
         for name in ("reply_timeout_s", "lag_poll_s"):
@@ -80,10 +82,14 @@ class KafkaConfig:
 def _servers(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",")]
-    if (not isinstance(value, list | tuple) or not value
-            or not all(isinstance(v, str) and v for v in value)):
-        raise ValueError("southbound.kafka.bootstrap_servers: expected \"host:port\" or a "
-                         "non-empty list of them")
+    if (
+        not isinstance(value, list | tuple)
+        or not value
+        or not all(isinstance(v, str) and v for v in value)
+    ):
+        raise ValueError(
+            'southbound.kafka.bootstrap_servers: expected "host:port" or a non-empty list of them'
+        )
     return tuple(value)
 
 
@@ -97,6 +103,8 @@ def _check_type(name: str, hint: Any, value: Any) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise ValueError(f"southbound.kafka.{name}: expected {expected.__name__}, "
-                         f"got {type(value).__name__} {value!r}")
+        raise ValueError(
+            f"southbound.kafka.{name}: expected {expected.__name__}, "
+            f"got {type(value).__name__} {value!r}"
+        )
     return value
