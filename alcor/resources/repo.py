@@ -16,6 +16,7 @@ import orjson
 import sqlite_utils
 
 from alcor.resources.base import Resource
+from alcor.store import changes as change_record
 
 
 @dataclass
@@ -121,7 +122,7 @@ def partial_codec(resource: Resource, names: tuple[str, ...]) -> _Codec:
 
 
 def insert(db: sqlite_utils.Database, resource: Resource, obj: Mapping[str, Any]) -> None:
-    """Insert one object (API names plus any extra columns)."""
+    """Insert one object (API names plus any extra columns) and record the change."""
     c = codec(resource)
     names = [n for n in c.names if n in obj]
     cols = ", ".join(f'"{c.column_of.get(n, n)}"' for n in names)
@@ -130,6 +131,7 @@ def insert(db: sqlite_utils.Database, resource: Resource, obj: Mapping[str, Any]
         f"INSERT INTO {resource.table} ({cols}) VALUES ({marks})",
         [c.encode(n, obj[n]) for n in names],
     )
+    change_record.record(db, resource.name, obj, "CREATED", c.names[0])
 
 
 def insert_many(
@@ -147,6 +149,7 @@ def insert_many(
         f"INSERT INTO {resource.table} ({cols}) VALUES ({marks})",
         [[o[n] if f is None else f(o[n]) for n, f in plan] for o in objs],
     )
+    change_record.record_many(db, resource.name, objs, "CREATED", c.names[0])
 
 
 def get(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> dict[str, Any] | None:
@@ -196,19 +199,31 @@ def find(
 def update(
     db: sqlite_utils.Database, resource: Resource, obj_id: str, changes: Mapping[str, Any]
 ) -> None:
-    """Write `changes` (API names or extra columns) to the object."""
+    """Write `changes` (API names or extra columns) to the object and record the change."""
     if not changes:
         return
     c = codec(resource)
     sets = ", ".join(f'"{c.column_of.get(n, n)}" = ?' for n in changes)
     params = [c.encode(n, v) for n, v in changes.items()]
     db.execute(f'UPDATE {resource.table} SET {sets} WHERE "{c.columns[0]}" = ?', [*params, obj_id])
+    record_update(db, resource, obj_id)
+
+
+def record_update(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> None:
+    """Record the object's current row as an UPDATED change (for writes made in raw SQL)."""
+    obj = get(db, resource, obj_id)
+    if obj is not None:
+        change_record.record(db, resource.name, obj, "UPDATED", codec(resource).names[0])
 
 
 def delete(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> None:
-    """Delete the object."""
+    """Delete the object and record the change (its last state, at revision last + 1)."""
+    obj = get(db, resource, obj_id)
+    if obj is None:
+        return
     key = codec(resource).columns[0]
     db.execute(f'DELETE FROM {resource.table} WHERE "{key}" = ?', [obj_id])
+    change_record.record(db, resource.name, obj, "DELETED", codec(resource).names[0])
 
 
 def count(db: sqlite_utils.Database, resource: Resource, where: Where) -> int:

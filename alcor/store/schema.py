@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from alcor.store import changes
+
 STD = {
     "id": str,
     "project_id": str,
@@ -358,4 +360,13 @@ def initial(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [initial]
+def change_record(db: sqlite_utils.Database) -> None:
+    """Add the change record (alcor/store/changes.py); drop two outboxes nothing used."""
+    db.execute("DROP TABLE IF EXISTS sb_outbox")
+    db.execute("DROP TABLE IF EXISTS sb_delivery")
+    db.execute(changes.DDL)
+    for statement in changes.INDEXES:
+        db.execute(statement)
+
+
+MIGRATIONS = [initial, change_record]

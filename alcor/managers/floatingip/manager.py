@@ -97,9 +97,17 @@ class FloatingIpManager(ResourceManager):
     async def _port_status(self, event: PortStatusChanged) -> None:
         status = "ACTIVE" if event.status == "ACTIVE" else "DOWN"
         async with self._store.transaction():
-            self._store.db.execute(
-                "UPDATE floatingips SET status = ? WHERE port_id = ?", [status, event.port_id]
-            )
+            db = self._store.db
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "UPDATE floatingips SET status = ? WHERE port_id = ? AND status != ? "
+                    "RETURNING id",
+                    [status, event.port_id, status],
+                ).fetchall()
+            ]
+            for fip_id in ids:
+                repo.record_update(db, FLOATINGIP, fip_id)
 
     async def adecorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add port_details of the associated ports (one lookup for all)."""

@@ -664,6 +664,7 @@ class PortManager(ResourceManager):
                     [status, port_id, status],
                 )
                 if cursor.rowcount:
+                    repo.record_update(db, PORT, port_id)
                     self._bus.publish(PortStatusChanged(port_id=port_id, status=status))
 
     async def _rebind(self, cmd: RebindHost) -> list[str]:
