@@ -49,6 +49,8 @@ class StoreConfig:
 
     path: str = "alcor.db"
     checkpoint_interval_s: float = 1.0
+    # How long the change record keeps a change (the /watch stream can resume that far back).
+    change_retention_s: float = 7 * 86400.0
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,15 @@ CREATE TABLE IF NOT EXISTS changes (
 )
 """
 INDEXES = ("CREATE INDEX IF NOT EXISTS idx_changes_at ON changes (at)",)
+# Durable readers of the record (the gateway outbox, ...): retention never prunes what one
+# of them has not read yet.
+CONSUMERS_DDL = """
+CREATE TABLE IF NOT EXISTS change_consumers (
+    name TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    updated_at REAL NOT NULL
+) WITHOUT ROWID
+"""
 _INSERT = (
     "INSERT INTO changes (resource, id, revision, type, project_id, object, at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -128,11 +137,32 @@ def read_since(
     ]
 
 
+def consumer_seq(db: sqlite_utils.Database, name: str) -> int | None:
+    """Return the seq a durable consumer has read through, or None if it never registered."""
+    row = db.execute("SELECT seq FROM change_consumers WHERE name = ?", [name]).fetchone()
+    return int(row[0]) if row else None
+
+
+def advance_consumer(db: sqlite_utils.Database, name: str, seq: int) -> None:
+    """Record (in the caller's transaction) that consumer `name` has read through `seq`."""
+    db.execute(
+        "INSERT INTO change_consumers (name, seq, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
+        [name, seq, time.time()],
+    )
+
+
 def prune(db: sqlite_utils.Database, older_than: float, batch: int = 10_000) -> int:
-    """Delete up to `batch` changes recorded before `older_than`; return how many."""
+    """Delete up to `batch` changes recorded before `older_than` that every durable
+    consumer has read; return how many."""
+    row = db.execute("SELECT MIN(seq) FROM change_consumers").fetchone()
+    below = row[0] + 1 if row and row[0] is not None else None
+    sql = "SELECT seq FROM changes WHERE at < ?"
+    params: list[Any] = [older_than]
+    if below is not None:
+        sql += " AND seq < ?"
+        params.append(below)
     cursor = db.execute(
-        "DELETE FROM changes WHERE seq IN "
-        "(SELECT seq FROM changes WHERE at < ? ORDER BY seq LIMIT ?)",
-        [older_than, batch],
+        f"DELETE FROM changes WHERE seq IN ({sql} ORDER BY seq LIMIT ?)", [*params, batch]
     )
     return int(cursor.rowcount)

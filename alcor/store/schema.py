@@ -365,6 +365,7 @@ def change_record(db: sqlite_utils.Database) -> None:
     db.execute("DROP TABLE IF EXISTS sb_outbox")
     db.execute("DROP TABLE IF EXISTS sb_delivery")
     db.execute(changes.DDL)
+    db.execute(changes.CONSUMERS_DDL)
     for statement in changes.INDEXES:
         db.execute(statement)
 

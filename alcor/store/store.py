@@ -25,6 +25,7 @@ import contextvars
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -34,6 +35,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from alcor.config import StoreConfig
+from alcor.store import changes
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,6 +92,7 @@ class Store:
     def __init__(self, config: StoreConfig, migrations: Sequence[Migration]) -> None:
         self._path = config.path
         self._checkpoint_interval = config.checkpoint_interval_s
+        self._retention = config.change_retention_s
         self._migrations = list(migrations)
         self._lock = asyncio.Lock()
         self._executor: ThreadPoolExecutor | None = None
@@ -100,6 +103,10 @@ class Store:
         self._checkpointer: asyncio.Task[None] | None = None
         self._group: _Group | None = None
         self._flush_scheduled = False
+        self._pruner: asyncio.Task[None] | None = None
+        self._has_changes = False
+        self._change_seq = 0
+        self._change_waiters: list[asyncio.Future[None]] = []
         self.commits = 0
         self.transactions = 0
 
@@ -125,9 +132,21 @@ class Store:
             self._checkpointer = asyncio.create_task(
                 self._checkpoint_loop(), name="store-checkpoint"
             )
+        self._has_changes = bool(
+            self._writer.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'changes'"
+            ).fetchone()
+        )
+        if self._has_changes:
+            self._change_seq = changes.last_seq(self._writer)
+            self._pruner = asyncio.create_task(self._prune_loop(), name="store-prune-changes")
 
     async def stop(self) -> None:
         """Wait for the running transaction, checkpoint, and close every connection."""
+        if self._pruner is not None:
+            self._pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pruner
         async with self._lock:
             self._commit_group()
             if self._checkpointer is not None:
@@ -222,12 +241,55 @@ class Store:
             return
         self.commits += 1
         self.transactions += group.size
+        if self._has_changes:
+            self._note_changes(changes.last_seq(writer))
         for callback in group.callbacks:
             try:
                 callback()
             except Exception:  # one failing callback must not starve the rest of the group
                 _LOGGER.exception("after-commit callback %r failed", callback)
         group.committed.set_result(None)
+
+    # ---- the change record's commit notifications --------------------------------------
+    @property
+    def change_seq(self) -> int:
+        """Return the seq of the newest committed change."""
+        return self._change_seq
+
+    def _note_changes(self, seq: int) -> None:
+        if seq <= self._change_seq:
+            return
+        self._change_seq = seq
+        waiters, self._change_waiters = self._change_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_for_change(self, after: int, timeout: float | None = None) -> bool:
+        """Wait until a change with seq > `after` is committed; False on timeout."""
+        if self._change_seq > after:
+            return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._change_waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except TimeoutError:
+            return False
+        finally:
+            if waiter in self._change_waiters:
+                self._change_waiters.remove(waiter)
+        return True
+
+    async def _prune_loop(self) -> None:
+        """Apply the change record's retention, in small batches (never a long writer hold)."""
+        interval = max(1.0, min(60.0, self._retention / 10))
+        while True:
+            await asyncio.sleep(interval)
+            while True:
+                async with self.transaction():
+                    pruned = changes.prune(self.db, time.time() - self._retention, batch=5_000)
+                if pruned < 5_000:
+                    break
 
     async def run_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(db, *args)` on a db thread: for work that may take long.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from alcor.api.web import ALCOR
 from alcor.store import changes
 
 
@@ -60,3 +63,40 @@ async def test_prune_keeps_seq_growing(api, net) -> None:
     assert changes.oldest_seq(db) is None
     await api.port(net["id"])
     assert changes.oldest_seq(db) == changes.last_seq(db) > before
+
+
+async def test_prune_keeps_what_a_consumer_has_not_read(api, net) -> None:
+    """Retention never deletes a change a durable consumer has not read yet."""
+    store = api.client.alcor.store
+    async with store.transaction():
+        changes.advance_consumer(store.db, "test-consumer", changes.last_seq(store.db))
+    port = await api.port(net["id"])
+    async with store.transaction():
+        changes.prune(store.db, older_than=float("inf"))
+    left = changes.read_since(store.db, 0)
+    assert [c.id for c in left if c.resource == "port"] == [port["id"]]
+    assert changes.consumer_seq(store.db, "test-consumer") == left[0].seq - 1
+
+
+async def test_wait_for_change_wakes_on_commit(api, net) -> None:
+    """A reader waiting past the newest seq wakes when the next change commits."""
+    store = api.client.alcor.store
+    seen = store.change_seq
+    assert seen == changes.last_seq(store.db)
+    assert not await store.wait_for_change(seen, timeout=0.01)
+    waiter = asyncio.ensure_future(store.wait_for_change(seen, timeout=10))
+    await api.port(net["id"])
+    assert await waiter
+    assert store.change_seq > seen
+
+
+async def test_retention_prunes_old_changes(make_api) -> None:
+    """The store's background task applies `store.change_retention_s`."""
+    api = await make_api(**{"store.change_retention_s": 0.1})
+    network = await api.network(name="short-lived")
+    db = api.client.server.app[ALCOR].store.db
+    assert any(c.id == network["id"] for c in changes.read_since(db, 0))
+    async with asyncio.timeout(10):
+        while any(c.id == network["id"] for c in changes.read_since(db, 0)):
+            await asyncio.sleep(0.05)
+    assert changes.last_seq(db) > 0
