@@ -19,7 +19,7 @@ from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
 from alcor.api.routing import Route, Router
 from alcor.managers.acl import messages as acl
-from alcor.managers.dataplane import messages as dp
+from alcor.southbound import commands as dp
 from alcor.managers.floatingip import messages as fip
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
