@@ -11,7 +11,11 @@ from typing import Any
 from alcor.bus import Bus, Event
 from alcor.config import SouthboundConfig
 from alcor.managers.common import admin_context
+from alcor.managers.port.messages import SetPortStatus
 from alcor.southbound import intake as ev
+from alcor.southbound import metrics
+from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
+from alcor.southbound.builder import StateBuilder
 from alcor.southbound.channels import Channels
 from alcor.southbound.commands import (
     NodeDeliveryResources,
@@ -20,13 +24,9 @@ from alcor.southbound.commands import (
     WaitIdle,
 )
 from alcor.southbound.compose import apply_reply, build
-from alcor.southbound.planner import Marks, Planner
-from alcor.southbound.ondemand import HostRequests
-from alcor.managers.port.messages import SetPortStatus
-from alcor.southbound import metrics
-from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
-from alcor.southbound.builder import StateBuilder
 from alcor.southbound.loader import transport_class
+from alcor.southbound.ondemand import HostRequests
+from alcor.southbound.planner import Marks, Planner
 from alcor.southbound.sender import Delivery, HostSender, Message, backoff_delay
 from alcor.southbound.topology import NodeRec, Topology
 from alcor.southbound.view import PORT, Key, all_keys
