@@ -14,6 +14,7 @@ from alcor.southbound import encoding, metrics
 from alcor.southbound.base import TransportError
 from alcor.southbound.builder import ENTER_OP, KIND_TYPE
 from alcor.southbound.sender import next_request_id
+from alcor.southbound.transports import target
 from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, neighbor_key
 
 if TYPE_CHECKING:
@@ -120,10 +121,10 @@ class HostRequests:
             )
             resources.append((rtype, key))
         payload = encoding.assemble_goal_state_v2(node.local_ip, resources, entries)
-        transport = await dp.transport_for(node, "grpc")  # on-demand always uses gRPC
+        transport = await dp.transports.get(node, "grpc")  # on-demand always uses gRPC
         try:
             reply = await transport.push(
-                dp.target(node),
+                target(node),
                 payload,
                 request_id=next_request_id(),
                 timeout=dp.config.ondemand.push_deadline_s,
