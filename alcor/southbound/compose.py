@@ -167,14 +167,18 @@ def _add_neighbors(
     v1: bool,
 ) -> None:
     """The hot path (a new host can need 10,000 of them): one tight loop, cached bytes."""
-    ports, reachable = topo.ports, view.reachable
+    ports, reachable, granted = topo.ports, view.reachable, view.granted
     acked, sent, exhausted = delivery.acked, delivery.sent, delivery.exhausted
     entries = draft.entries[encoding.V2_FIELD[KIND_TYPE[NEIGHBOR]]]
     rtype = KIND_TYPE[NEIGHBOR]
     for name in names:
         key = (NEIGHBOR, name)
         port = ports.get(name[:-2])
-        if port is None or port.node_id is None or not any(s in reachable for s in port.subnet_ids):
+        if (
+            port is None
+            or port.node_id is None
+            or not (any(s in reachable for s in port.subnet_ids) or port.id in granted)
+        ):
             if key in sent or key in acked:
                 revision = tombstone_revision(tombs, key, builder, delivery)
                 if revision is not None:

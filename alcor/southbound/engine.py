@@ -30,7 +30,7 @@ from alcor.southbound.commands import (
     WaitIdle,
 )
 from alcor.southbound.compose import build
-from alcor.southbound.delivery import Delivery, Message, apply_reply
+from alcor.southbound.delivery import Delivery, Message, apply_reply, reply_statuses
 from alcor.southbound.ledger import Ledger
 from alcor.southbound.loader import server_class
 from alcor.southbound.ondemand import HostRequests
@@ -40,7 +40,7 @@ from alcor.southbound.status import delivery_resources, delivery_view
 from alcor.southbound.tombstones import Tombstones
 from alcor.southbound.topology import NodeRec, Topology
 from alcor.southbound.transports import Transports, target
-from alcor.southbound.view import NEIGHBOR, PORT, all_keys
+from alcor.southbound.view import NEIGHBOR, PORT, Key, all_keys
 from alcor.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -220,6 +220,7 @@ class SouthboundEngine:
         delivery = sender.delivery
         delivery.forget_acks()
         delivery.last_agent_restart = time.time()
+        self.planner.revoke_all(node_id)  # the agent asks again for what it needs
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         delivery.restart_waiters.append(waiter)
         self.mark_full(node_id)
@@ -277,17 +278,48 @@ class SouthboundEngine:
             self._after_delivery(delivery)
             return True
         metrics.observe_build(time.perf_counter() - started)
+        await self._record_sending(node, delivery, message)
+        return await self._push(node, delivery, message)
+
+    async def _record_sending(self, node: NodeRec, delivery: Delivery, message: Message) -> None:
+        """Note what a message carries; commit what the host may hold before it may."""
         must_commit = False
         for carried in message.carried:
             must_commit |= self.ledger.sent(node.id, carried.key, carried.revision, carried.present)
         delivery.record_sent(message)
         if must_commit:
             try:
-                await self.ledger.ensure_durable()  # what the host may hold, before it may
+                await self.ledger.ensure_durable()
             except Exception:
                 delivery.mark(c.key for c in message.carried)
                 raise
-        return await self._push(node, delivery, message)
+
+    async def push_out_of_band(
+        self, node_id: str, keys: list[Key], transport_name: str, timeout: float
+    ) -> dict[Key, tuple[int, str]] | None:
+        """Push `keys` to a host now, outside its single-flight queue (revisions make that
+        safe); return the reply's statuses, or None when the push failed (the keys then
+        go through the host's queue)."""
+        node = self.topo.nodes[node_id]
+        sender = self.senders[node_id]
+        delivery = sender.delivery
+        view = self.planner.view(node_id)
+        message = build(self.topo, self.builder, node, view, delivery, self.tombs, keys, force=True)
+        if message is None:
+            return {}
+        await self._record_sending(node, delivery, message)
+        try:
+            transport = await self.transports.get(node, transport_name)
+            reply = await transport.push(
+                target(node), message.payload, request_id=message.request_id, timeout=timeout
+            )
+        except TransportError as exc:
+            _LOGGER.warning("out-of-band push to node %s failed: %s", node_id, exc)
+            delivery.mark(c.key for c in message.carried)
+            sender.wake()
+            return None
+        self._on_reply(node, delivery, message, reply)
+        return reply_statuses(reply)
 
     async def _push(self, node: NodeRec, delivery: Delivery, message: Message) -> bool:
         try:

@@ -275,6 +275,41 @@ async def test_on_demand_pushes_a_known_neighbor_and_fails_an_unknown_one(cloud)
     assert cloud.state(3)["counters"].get("on_demand:FAILURE") == 1
 
 
+async def test_on_demand_answers_only_for_the_requesters_vpcs(cloud):
+    """A host without a port in a VPC learns nothing of it on demand (no leak)."""
+    net_id, _ = await cloud.network(["10.17.0.0/24"])
+    other_id, _ = await cloud.network(["10.18.0.0/24"])
+    await cloud.port(other_id, 3)  # host 3 is in the other VPC only
+    target = await cloud.port(net_id, 0)
+    await cloud.idle()
+    tunnel = (await cloud.call("GET", f"/v2.0/networks/{net_id}"))["network"][
+        "provider:segmentation_id"
+    ]
+    answer = await cloud.pool.agent(cloud.ips[3]).arp(tunnel, target["fixed_ips"][0]["ip_address"])
+    assert answer["found"] is False and answer["on_demand_status"] == "FAILURE"
+    assert target["id"] not in cloud.state(3)["neighbors"]
+
+
+async def test_an_on_demand_neighbor_is_withdrawn_with_its_port(cloud):
+    """The neighbor pushed on demand leaves the host when its port is deleted."""
+    net_id, (sub_a, sub_b) = await cloud.network(["10.27.0.0/24", "10.28.0.0/24"])
+    await cloud.port(net_id, 3, fixed_ips=[{"subnet_id": sub_a}])
+    target = await cloud.port(net_id, 0, fixed_ips=[{"subnet_id": sub_b}])
+    await cloud.idle()
+    tunnel = (await cloud.call("GET", f"/v2.0/networks/{net_id}"))["network"][
+        "provider:segmentation_id"
+    ]
+    agent = cloud.pool.agent(cloud.ips[3])
+    assert (await agent.arp(tunnel, target["fixed_ips"][0]["ip_address"]))["found"]
+    assert target["id"] in cloud.state(3)["neighbors"]
+    await cloud.call("DELETE", f"/v2.0/ports/{target['id']}", status=204)
+    await cloud.idle()
+    assert target["id"] not in cloud.state(3)["neighbors"]
+    assert all(e["port_id"] != target["id"] for e in cloud.state(3)["arp"])
+    node = await cloud.call("GET", "/nodes/node-3")
+    assert node["host_info"]["southbound"]["resources"]["NEIGHBOR"]["unacked"] == 0
+
+
 async def test_metrics_expose_delivery_and_resource_series(cloud):
     """/metrics has the HTTP, resource, port-status and per-node southbound series."""
     net, _ = await cloud.network(["10.9.0.0/24"])
