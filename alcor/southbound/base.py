@@ -34,6 +34,13 @@ class TransportError(Exception):
         self.kind = kind
 
 
+class NotSupported(TransportError):
+    """The agent does not serve the call (gRPC UNIMPLEMENTED): ACA and the inventory."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "unsupported")
+
+
 # Called by a transport's inbound server for RequestGoalStates: (peer ip, request) -> reply.
 HostRequestHandler = Callable[[str, "schema.HostRequest"], Awaitable["schema.HostRequestReply"]]
 

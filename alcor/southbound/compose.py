@@ -78,8 +78,10 @@ def tombstone_revision(
         revision = builder.revision(*key)
     if revision is None:
         revision = tombs.lookup(key)
-    if revision is None and key in delivery.sent:
-        revision = delivery.sent[key][0]
+    held = delivery.sent.get(key)
+    if held is not None:
+        # Never below what the host may hold: an agent refuses an older DELETE.
+        revision = held[0] if revision is None else max(revision, held[0])
     return revision
 
 

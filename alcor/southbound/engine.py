@@ -20,10 +20,12 @@ from alcor.config import SouthboundConfig
 from alcor.managers.port.messages import SetPortStatus
 from alcor.southbound import intake, metrics, restore
 from alcor.southbound import ledger as ledger_sql
+from alcor.southbound.auditor import Auditor
 from alcor.southbound.base import TransportError
 from alcor.southbound.builder import StateBuilder
 from alcor.southbound.channels import Channels
 from alcor.southbound.commands import (
+    AuditNode,
     NodeDeliveryResources,
     NodeDeliveryState,
     ResyncNode,
@@ -89,6 +91,7 @@ class SouthboundEngine:
         self.dispatched_seq = 0
         self.requests = HostRequests(self)
         self.channels = Channels(self)
+        self.auditor = Auditor(self)
         self._server: Any = None
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -98,6 +101,7 @@ class SouthboundEngine:
         self.bus.handle(ResyncNode, self._resync)
         self.bus.handle(NodeDeliveryResources, self._resources)
         self.bus.handle(WaitIdle, self._wait_idle)
+        self.bus.handle(AuditNode, self._audit)
         await intake.load(self.bus, self.topo)
         seq = self._store.change_seq
         loaded = ledger_sql.load(self._store.db)
@@ -115,11 +119,13 @@ class SouthboundEngine:
         for sender in self.senders.values():
             sender.wake()
         await self._start_server()
+        self.auditor.start()
 
     async def stop(self) -> None:
         """Stop the server, the senders, the event worker, the ledger and the transports."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        await self.auditor.stop()
         if self._server is not None:
             await self._server.stop()
         await self.channels.stop()
@@ -192,6 +198,7 @@ class SouthboundEngine:
             await sender.stop()
         self.planner.forget_host(node_id)
         self.ledger.forget_node(node_id)
+        self.auditor.forget(node_id)
         await self.transports.forget_node(node_id)
 
     def ensure_sender(self, node: NodeRec) -> HostSender:
@@ -452,3 +459,7 @@ class SouthboundEngine:
 
     async def _resync(self, cmd: ResyncNode) -> None:
         self.restart_node(cmd.node_id)
+
+    async def _audit(self, cmd: AuditNode) -> dict[str, Any] | None:
+        result = await self.auditor.audit_node(cmd.node_id, cmd.repair)
+        return None if result is None else result.to_api()
