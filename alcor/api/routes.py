@@ -17,7 +17,7 @@ from alcor.api.l3 import (
 from alcor.api.misc import availability_zones
 from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
-from alcor.api.routing import Route, Router
+from alcor.api.routing import Handler, Route, Router
 from alcor.managers.acl import messages as acl
 from alcor.managers.dataplane import messages as dp
 from alcor.managers.floatingip import messages as fip
@@ -215,7 +215,7 @@ def build_router(alcor: Any) -> Router:
 def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:
     for base, alias in (("/v2.0/quotas", None), ("/project/{project_id}/quotas", "/v2.0/quotas")):
         for method, suffix, handler in (
-            ("GET", "", handlers.list),
+            ("GET", "", handlers.list_collection),
             ("GET", "/{target}", handlers.show),
             ("PUT", "/{target}", handlers.update),
             ("DELETE", "/{target}", handlers.delete),
@@ -237,7 +237,7 @@ def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
     """PUT subnetpools/{id}/add_prefixes|remove_prefixes {"prefixes": [...]} (subnetpool-prefix-ops)."""
     prefixes_type = ListOf(Cidr(strict=False))
 
-    def action(add: bool):
+    def action(add: bool) -> Handler:
         name = "add_prefixes" if add else "remove_prefixes"
 
         async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
@@ -407,7 +407,7 @@ def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
     )
 
 
-def _openapi_handler(router: Router):
+def _openapi_handler(router: Router) -> Handler:
     async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
         from alcor.api.openapi import openapi_document
 

@@ -59,7 +59,7 @@ class ResourceManager:
         """Handle Get<Resource>."""
         return (await self.adecorate([self.get_visible(cmd.ctx, cmd.id)]))[0]
 
-    async def list(self, cmd: ListCommand) -> Page:
+    async def list_visible(self, cmd: ListCommand) -> Page:
         """Handle List<Resources>; runs on a db thread because a list can be long."""
         if cmd.query.marker is not None:
             self.get_visible(cmd.ctx, cmd.query.marker)

@@ -8,7 +8,7 @@ Resources may also carry internal columns (not API attributes) passed as `extra`
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,9 +61,10 @@ class _Codec:
     ) -> None:
         attrs = [a for a in resource.stored_attrs if only is None or a.name in only]
         extra = [c for c in extra_columns if only is None or c in only]
-        self.columns = [a.column_name for a in attrs] + extra
+        # Stored attributes always have a column: the filter only narrows the type.
+        self.columns = [col for a in attrs if (col := a.column_name) is not None] + extra
         self.names = [a.name for a in attrs] + extra
-        self.column_of = {a.name: a.column_name for a in resource.attrs if a.column_name}
+        self.column_of = {a.name: col for a in resource.attrs if (col := a.column_name)}
         self.codec_of = {a.name: a.codec for a in attrs}
         self.json_idx = [i for i, a in enumerate(attrs) if a.codec == "json"]
         self.bool_idx = [i for i, a in enumerate(attrs) if a.codec == "bool"]
@@ -226,11 +227,23 @@ def delete(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> None:
     change_record.record(db, resource.name, obj, "DELETED", codec(resource).names[0])
 
 
+def usage_counter(
+    resource: Resource, column: str = "project_id"
+) -> Callable[[sqlite_utils.Database, str], int]:
+    """Return the quota usage counter of `resource`: its rows owned by a project."""
+
+    def count_owned(db: sqlite_utils.Database, project_id: str) -> int:
+        return count(db, resource, Where(f't."{column}" = ?', (project_id,)))
+
+    return count_owned
+
+
 def count(db: sqlite_utils.Database, resource: Resource, where: Where) -> int:
     """Count rows matching `where`."""
-    return db.execute(
+    row = db.execute(
         f"SELECT COUNT(*) FROM {resource.table} t WHERE {where.sql}", where.params
-    ).fetchone()[0]
+    ).fetchone()
+    return int(row[0])
 
 
 # ---- lists ------------------------------------------------------------------------------
@@ -253,12 +266,13 @@ def list_page(
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY " + ", ".join(f't."{col}" {"ASC" if asc else "DESC"}' for col, asc in sort)
-    if query.limit:
-        sql += f" LIMIT {int(query.limit) + 1}"
+    limit = query.limit or 0
+    if limit:
+        sql += f" LIMIT {int(limit) + 1}"
     rows = db.execute(sql, params).fetchall()
-    has_more = bool(query.limit) and len(rows) > query.limit
+    has_more = bool(limit) and len(rows) > limit
     if has_more:
-        rows = rows[: query.limit]
+        rows = rows[:limit]
     items = [c.decode(row) for row in rows]
     if query.page_reverse:
         items.reverse()

@@ -8,6 +8,7 @@ read-only. v1 stores and serves ACLs; agents may enforce them later (northbound 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from alcor import errors
@@ -71,25 +72,22 @@ class NetworkAclManager(ResourceManager):
 
     async def start(self) -> None:
         """Register the ACL and ACL rule commands."""
-        for command, handler in (
-            (CreateNetworkAcls, self.create),
-            (GetNetworkAcl, self.get),
-            (ListNetworkAcls, self.list),
-            (UpdateNetworkAcl, self.update),
-            (UpdateNetworkAcls, self.update_many),
-            (DeleteNetworkAcl, self.delete),
-            (CreateNetworkAclRules, self.create_rules),
-            (GetNetworkAclRule, self.get_rule),
-            (ListNetworkAclRules, self.list_rules),
-            (UpdateNetworkAclRule, self.update_rule),
-            (UpdateNetworkAclRules, self.update_rules),
-            (DeleteNetworkAclRule, self.delete_rule),
-            (DetachSubnetFromAcls, self._detach_subnet),
-            (DeleteNetworkAcls, self._delete_of_network),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateNetworkAcls, self.create)
+        self._bus.handle(GetNetworkAcl, self.get)
+        self._bus.handle(ListNetworkAcls, self.list_visible)
+        self._bus.handle(UpdateNetworkAcl, self.update)
+        self._bus.handle(UpdateNetworkAcls, self.update_many)
+        self._bus.handle(DeleteNetworkAcl, self.delete)
+        self._bus.handle(CreateNetworkAclRules, self.create_rules)
+        self._bus.handle(GetNetworkAclRule, self.get_rule)
+        self._bus.handle(ListNetworkAclRules, self.list_rules)
+        self._bus.handle(UpdateNetworkAclRule, self.update_rule)
+        self._bus.handle(UpdateNetworkAclRules, self.update_rules)
+        self._bus.handle(DeleteNetworkAclRule, self.delete_rule)
+        self._bus.handle(DetachSubnetFromAcls, self._detach_subnet)
+        self._bus.handle(DeleteNetworkAcls, self._delete_of_network)
 
-    def decorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Attach each ACL's rules, ordered by number, in one query."""
         ids = [o["id"] for o in objs]
         by_acl: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from alcor import errors
@@ -72,22 +73,21 @@ class FloatingIpManager(ResourceManager):
 
     def __init__(self, bus: Bus, store: Store) -> None:
         super().__init__(bus, store)
-        self._unsubscribe = lambda: None
+        self._unsubscribe: Callable[[], None] = lambda: None
 
     async def start(self) -> None:
         """Register the floating IP commands."""
-        for command, handler in (
-            (CreateFloatingIps, self.create),
-            (GetFloatingIp, self.get),
-            (ListFloatingIps, self.list),
-            (UpdateFloatingIp, self.update),
-            (DeleteFloatingIp, self.delete),
-            (DisassociatePort, self._disassociate_port),
-            (FloatingIpsOfRouter, self._of_router),
-            (DeleteNetworkFloatingIps, self._delete_of_network),
-        ):
-            self._bus.handle(command, handler)
-        await self._bus.call(RegisterUsageCounter(resource="floatingip", counter=_count))
+        self._bus.handle(CreateFloatingIps, self.create)
+        self._bus.handle(GetFloatingIp, self.get)
+        self._bus.handle(ListFloatingIps, self.list_visible)
+        self._bus.handle(UpdateFloatingIp, self.update)
+        self._bus.handle(DeleteFloatingIp, self.delete)
+        self._bus.handle(DisassociatePort, self._disassociate_port)
+        self._bus.handle(FloatingIpsOfRouter, self._of_router)
+        self._bus.handle(DeleteNetworkFloatingIps, self._delete_of_network)
+        await self._bus.call(
+            RegisterUsageCounter(resource="floatingip", counter=repo.usage_counter(FLOATINGIP))
+        )
         self._unsubscribe = self._bus.subscribe(PortStatusChanged, self._port_status)
 
     async def stop(self) -> None:
@@ -109,7 +109,7 @@ class FloatingIpManager(ResourceManager):
             for fip_id in ids:
                 repo.record_update(db, FLOATINGIP, fip_id)
 
-    async def adecorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def adecorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add port_details of the associated ports (one lookup for all)."""
         port_ids = [o["port_id"] for o in objs if o.get("port_id")]
         ports = await self._bus.call(LookupPorts(ids=port_ids)) if port_ids else {}
@@ -379,9 +379,3 @@ def _disassociated() -> dict[str, Any]:
 def _status(port: dict[str, Any]) -> str:
     # Associated: DOWN until the port's host acknowledges programming (the port is ACTIVE).
     return "ACTIVE" if port["status"] == "ACTIVE" else "DOWN"
-
-
-def _count(db: Any, project_id: str) -> int:
-    return db.execute(
-        "SELECT COUNT(*) FROM floatingips WHERE project_id = ?", [project_id]
-    ).fetchone()[0]

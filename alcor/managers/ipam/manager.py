@@ -59,17 +59,14 @@ class IpamManager:
 
     async def start(self) -> None:
         """Register the IPAM commands."""
-        for command, handler in (
-            (SetSubnetPools, self._set_pools),
-            (DropSubnet, self._drop),
-            (AllocatePortIps, self._allocate),
-            (ReleasePortIps, self._release),
-            (AllocateAutomaticIps, self._allocate_automatic),
-            (SubnetAllocations, self._allocations),
-            (IpAllocated, self._holder),
-            (SubnetAvailability, self._availability),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(SetSubnetPools, self._set_pools)
+        self._bus.handle(DropSubnet, self._drop)
+        self._bus.handle(AllocatePortIps, self._allocate)
+        self._bus.handle(ReleasePortIps, self._release)
+        self._bus.handle(AllocateAutomaticIps, self._allocate_automatic)
+        self._bus.handle(SubnetAllocations, self._allocations)
+        self._bus.handle(IpAllocated, self._holder)
+        self._bus.handle(SubnetAvailability, self._availability)
 
     async def stop(self) -> None:
         """Own nothing."""
@@ -147,7 +144,7 @@ class IpamManager:
         db = self._store.db
         count = len(cmd.port_ids)
         per_port: list[list[dict[str, str]]] = [[] for _ in range(count)]
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for version in (4, 6):
             remaining = list(range(count))
             candidates = [
@@ -220,10 +217,6 @@ class IpamManager:
     ) -> tuple[str, str | None]:
         ip = item.get("ip_address")
         subnet_id = item.get("subnet_id")
-        if subnet_id is None and ip is None:
-            raise errors.HTTPBadRequest(
-                msg="Invalid input for fixed_ips. Reason: each item needs subnet_id or ip_address."
-            )
         if subnet_id is not None and subnet_id not in by_id:
             raise errors.InvalidInput(
                 error_message=f"Failed to create port on network, "
@@ -231,6 +224,11 @@ class IpamManager:
                 f"{subnet_id}"
             )
         if ip is None:
+            if subnet_id is None:
+                raise errors.HTTPBadRequest(
+                    msg="Invalid input for fixed_ips. Reason: each item needs subnet_id or "
+                    "ip_address."
+                )
             return subnet_id, None
         address = ipaddress.ip_address(ip)
         if subnet_id is None:

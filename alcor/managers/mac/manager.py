@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+import sqlite_utils
+
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import PortConfig
@@ -61,7 +63,7 @@ class MacManager:
         )
         return mac
 
-    def _unique(self, db, network_id: str) -> str:
+    def _unique(self, db: sqlite_utils.Database, network_id: str) -> str:
         for _ in range(MAX_TRIES):
             mac = self.generate()
             if not db.execute("SELECT 1 FROM macs WHERE mac = ?", [mac]).fetchone():

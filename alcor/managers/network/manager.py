@@ -70,17 +70,16 @@ class NetworkManager(ResourceManager):
         """Register handlers and rebuild the segment pools from config."""
         async with self._store.transaction():
             segments.rebuild_pools(self._store.db, self._config)
-        for command, handler in (
-            (CreateNetworks, self.create),
-            (GetNetwork, self.get),
-            (ListNetworks, self.list),
-            (UpdateNetwork, self.update),
-            (DeleteNetwork, self.delete),
-            (LookupNetwork, self._lookup),
-            (SetNetworkSubnets, self._set_subnets),
-        ):
-            self._bus.handle(command, handler)
-        await self._bus.call(RegisterUsageCounter(resource="network", counter=_count))
+        self._bus.handle(CreateNetworks, self.create)
+        self._bus.handle(GetNetwork, self.get)
+        self._bus.handle(ListNetworks, self.list_visible)
+        self._bus.handle(UpdateNetwork, self.update)
+        self._bus.handle(DeleteNetwork, self.delete)
+        self._bus.handle(LookupNetwork, self._lookup)
+        self._bus.handle(SetNetworkSubnets, self._set_subnets)
+        await self._bus.call(
+            RegisterUsageCounter(resource="network", counter=repo.usage_counter(NETWORK))
+        )
 
     # ---- visibility: own, shared or external -----------------------------------------
     def visible_where(self, ctx: RequestContext) -> list[Where]:
@@ -258,9 +257,3 @@ class NetworkManager(ResourceManager):
             repo.delete(db, NETWORK, net["id"])
             tombstone(db, "network", net["id"], net["revision_number"] + 1)
             self._bus.publish(NetworkDeleted(network=net))
-
-
-def _count(db: Any, project_id: str) -> int:
-    return db.execute(
-        "SELECT COUNT(*) FROM networks WHERE project_id = ?", [project_id]
-    ).fetchone()[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlite_utils
 
 from alcor import errors
@@ -91,7 +93,7 @@ def _take(
     seg_id: int | None,
     low: int,
     high: int,
-    in_use,
+    in_use: Callable[[], errors.AlcorError],
 ) -> int:
     if seg_id is None:
         value = ranges.take_lowest(db, pool)

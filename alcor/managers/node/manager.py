@@ -75,16 +75,13 @@ class NodeManager(ResourceManager):
 
     async def start(self) -> None:
         """Register the node commands (static nodes are seeded by `seed_static`)."""
-        for command, handler in (
-            (CreateNodes, self.create),
-            (GetNode, self.get),
-            (ListNodes, self.list),
-            (UpdateNode, self.update),
-            (DeleteNode, self.delete),
-            (LookupNodeByName, self._by_name),
-            (LookupNodes, self._all),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateNodes, self.create)
+        self._bus.handle(GetNode, self.get)
+        self._bus.handle(ListNodes, self.list_visible)
+        self._bus.handle(UpdateNode, self.update)
+        self._bus.handle(DeleteNode, self.delete)
+        self._bus.handle(LookupNodeByName, self._by_name)
+        self._bus.handle(LookupNodes, self._all)
 
     async def seed_static(self) -> None:
         """Register the `[[nodes]]` of the config that are not registered yet."""
@@ -104,9 +101,9 @@ class NodeManager(ResourceManager):
         self._admin_only(cmd.ctx, "get_node")
         return await super().get(cmd)
 
-    async def list(self, cmd: ListCommand) -> Page:
+    async def list_visible(self, cmd: ListCommand) -> Page:
         self._admin_only(cmd.ctx, "get_node")
-        return await super().list(cmd)
+        return await super().list_visible(cmd)
 
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         return []

@@ -98,26 +98,25 @@ class PortManager(ResourceManager):
 
     async def start(self) -> None:
         """Register the port commands."""
-        for command, handler in (
-            (CreatePorts, self.create),
-            (GetPort, self.get),
-            (ListPorts, self.list),
-            (UpdatePort, self.update),
-            (DeletePort, self.delete),
-            (UpdatePorts, self.update_many),
-            (QueryPorts, self._query),
-            (LookupPorts, self._lookup_many),
-            (CreateServicePort, self._create_service),
-            (SetServicePort, self._set_service),
-            (DeleteServicePort, self._delete_service),
-            (AddAutoAddresses, self._add_auto),
-            (RemoveSubnetAddresses, self._remove_subnet),
-            (BumpNeighbors, self._bump_neighbors),
-            (SetPortStatus, self._set_status),
-            (RebindHost, self._rebind),
-        ):
-            self._bus.handle(command, handler)
-        await self._bus.call(RegisterUsageCounter(resource="port", counter=_count))
+        self._bus.handle(CreatePorts, self.create)
+        self._bus.handle(GetPort, self.get)
+        self._bus.handle(ListPorts, self.list_visible)
+        self._bus.handle(UpdatePort, self.update)
+        self._bus.handle(DeletePort, self.delete)
+        self._bus.handle(UpdatePorts, self.update_many)
+        self._bus.handle(QueryPorts, self._query)
+        self._bus.handle(LookupPorts, self._lookup_many)
+        self._bus.handle(CreateServicePort, self._create_service)
+        self._bus.handle(SetServicePort, self._set_service)
+        self._bus.handle(DeleteServicePort, self._delete_service)
+        self._bus.handle(AddAutoAddresses, self._add_auto)
+        self._bus.handle(RemoveSubnetAddresses, self._remove_subnet)
+        self._bus.handle(BumpNeighbors, self._bump_neighbors)
+        self._bus.handle(SetPortStatus, self._set_status)
+        self._bus.handle(RebindHost, self._rebind)
+        await self._bus.call(
+            RegisterUsageCounter(resource="port", counter=repo.usage_counter(PORT))
+        )
 
     # ---- visibility: own, or on one's own network --------------------------------------
     def visible_where(self, ctx: RequestContext) -> list[Where]:
@@ -412,7 +411,7 @@ class PortManager(ResourceManager):
     ) -> dict[str, Any]:
         port = self.get_visible(ctx, port_id)
         self._check_write(ctx, port, "update_port")
-        network = await self._bus.call(LookupNetwork(id=port["network_id"]))
+        network = await self._network(port["network_id"])
         rules.check_policy(changes, ctx, creating=False, network=network)
         if "device_owner" in changes and changes["device_owner"] != port["device_owner"]:
             rules.check_device_owner(changes)
@@ -535,6 +534,13 @@ class PortManager(ResourceManager):
         self._bus.publish(PortDeleted(port=port))
 
     # ---- internal commands -------------------------------------------------------------
+    async def _network(self, network_id: str) -> dict[str, Any]:
+        """Return the stored network (no visibility check) or raise NetworkNotFound."""
+        network = await self._bus.call(LookupNetwork(id=network_id))
+        if network is None:
+            raise errors.NetworkNotFound(id=network_id)
+        return network
+
     async def _query(self, cmd: QueryPorts) -> list[dict[str, Any]]:
         clauses, params = [], []
         for column, value in (
@@ -568,9 +574,7 @@ class PortManager(ResourceManager):
         return repo.get_many(self._store.db, PORT, cmd.ids)
 
     async def _create_service(self, cmd: CreateServicePort) -> dict[str, Any]:
-        network = await self._bus.call(LookupNetwork(id=cmd.network_id))
-        if network is None:
-            raise errors.NetworkNotFound(id=cmd.network_id)
+        network = await self._network(cmd.network_id)
         subnets = await self._bus.call(SubnetsOfNetwork(network_id=cmd.network_id))
         given: dict[str, Any] = {
             "network_id": cmd.network_id,
@@ -703,10 +707,6 @@ def _reusable(
         if s["ip_version"] == 6 and s.get("ipv6_address_mode") in ("slaac", "dhcpv6-stateless")
     }
     return [{"subnet_id": f["subnet_id"]} if f["subnet_id"] in auto else dict(f) for f in fixed_ips]
-
-
-def _count(db: Any, project_id: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM ports WHERE project_id = ?", [project_id]).fetchone()[0]
 
 
 __all__ = ["PortManager", "new_id", "now_iso"]

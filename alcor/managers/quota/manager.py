@@ -41,7 +41,7 @@ class QuotaManager:
     def __init__(self, bus: Bus, store: Store, config: QuotaConfig) -> None:
         self._bus = bus
         self._store = store
-        self._defaults = asdict(config)
+        self._defaults: dict[str, int] = asdict(config)
         self._counters: dict[str, UsageCounter] = {}
         # Overrides are few and written only here: cached so that a create costs no query.
         self._overrides: dict[str, dict[str, int]] = {}

@@ -80,19 +80,18 @@ class RouterManager(ResourceManager):
 
     async def start(self) -> None:
         """Register the router commands."""
-        for command, handler in (
-            (CreateRouters, self.create),
-            (GetRouter, self.get),
-            (ListRouters, self.list),
-            (UpdateRouter, self.update),
-            (DeleteRouter, self.delete),
-            (RouterInterface, self.interface),
-            (EditExtraRoutes, self.edit_routes),
-            (FindRouterForFloatingIp, self._find_for_fip),
-            (LookupRouters, self._lookup_many),
-        ):
-            self._bus.handle(command, handler)
-        await self._bus.call(RegisterUsageCounter(resource="router", counter=_count))
+        self._bus.handle(CreateRouters, self.create)
+        self._bus.handle(GetRouter, self.get)
+        self._bus.handle(ListRouters, self.list_visible)
+        self._bus.handle(UpdateRouter, self.update)
+        self._bus.handle(DeleteRouter, self.delete)
+        self._bus.handle(RouterInterface, self.interface)
+        self._bus.handle(EditExtraRoutes, self.edit_routes)
+        self._bus.handle(FindRouterForFloatingIp, self._find_for_fip)
+        self._bus.handle(LookupRouters, self._lookup_many)
+        await self._bus.call(
+            RegisterUsageCounter(resource="router", counter=repo.usage_counter(ROUTER))
+        )
 
     async def _lookup_many(self, cmd: LookupRouters) -> dict[str, dict[str, Any]]:
         return repo.get_many(self._store.db, ROUTER, cmd.ids)
@@ -174,9 +173,10 @@ class RouterManager(ResourceManager):
             and gateway["network_id"] == current["network_id"]
             and "external_fixed_ips" not in gateway
         ):
-            info = dict(current, enable_snat=gateway.get("enable_snat", current["enable_snat"]))
-            repo.update(self._store.db, ROUTER, router["id"], {"external_gateway_info": info})
-            router["external_gateway_info"] = info
+            snat = gateway.get("enable_snat", current["enable_snat"])
+            kept = dict(current, enable_snat=snat)
+            repo.update(self._store.db, ROUTER, router["id"], {"external_gateway_info": kept})
+            router["external_gateway_info"] = kept
             return
         if current and (not gateway or gateway["network_id"] != current["network_id"]):
             fips = await self._bus.call(FloatingIpsOfRouter(router_id=router["id"]))
@@ -186,7 +186,8 @@ class RouterManager(ResourceManager):
                 )
         if router.get("gw_port_id"):
             await self._bus.call(DeleteServicePort(port_id=router["gw_port_id"]))
-        info, port_id = None, None
+        info: dict[str, Any] | None = None
+        port_id: str | None = None
         if gateway:
             network = await self._bus.call(GetNetwork(ctx=ctx, id=gateway["network_id"]))
             if not network["router:external"]:
@@ -361,12 +362,11 @@ class RouterManager(ResourceManager):
                 cmd.ctx, router, "add_router_interface" if cmd.add else "remove_router_interface"
             )
             before = await self._interfaces(router["id"])
-            if cmd.add:
-                port = await (
-                    self._add_by_port(cmd.ctx, router, before, port_id)
-                    if port_id
-                    else self._add_by_subnet(cmd.ctx, router, before, subnet_id)
-                )
+            # An add names exactly one of the two (checked above).
+            if cmd.add and port_id is not None:
+                port = await self._add_by_port(cmd.ctx, router, before, port_id)
+            elif cmd.add and subnet_id is not None:
+                port = await self._add_by_subnet(cmd.ctx, router, before, subnet_id)
             else:
                 port = await self._remove(cmd.ctx, router, before, subnet_id, port_id)
             after = await self._interfaces(router["id"])
@@ -558,9 +558,12 @@ class RouterManager(ResourceManager):
         ports = await self._bus.call(QueryPorts(subnet_id=cmd.subnet_id, device_owner=INTERFACE))
         for port in ports:
             router = self.lookup(port["device_id"])
-            gateway = (router or {}).get("external_gateway_info") or {}
+            if router is None:
+                continue
+            gateway = router.get("external_gateway_info") or {}
             if gateway.get("network_id") == cmd.network_id:
-                return router["id"]
+                router_id: str = router["id"]
+                return router_id
         return None
 
 
@@ -588,12 +591,6 @@ def _gateway_changes(router: dict[str, Any], given: dict[str, Any]) -> bool:
         or "external_fixed_ips" in new
         or new.get("enable_snat", current["enable_snat"]) != current["enable_snat"]
     )
-
-
-def _count(db: Any, project_id: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM routers WHERE project_id = ?", [project_id]).fetchone()[
-        0
-    ]
 
 
 def _interface_id(value: Any) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from alcor import errors
@@ -71,25 +72,29 @@ class SecurityGroupManager(ResourceManager):
 
     async def start(self) -> None:
         """Register the security group and rule commands."""
-        for command, handler in (
-            (CreateSecurityGroups, self.create),
-            (GetSecurityGroup, self.get),
-            (ListSecurityGroups, self.list),
-            (UpdateSecurityGroup, self.update),
-            (DeleteSecurityGroup, self.delete),
-            (CreateSecurityGroupRules, self.create_rules),
-            (GetSecurityGroupRule, self.get_rule),
-            (ListSecurityGroupRules, self.list_rules),
-            (UpdateSecurityGroupRule, self.update_rule),
-            (DeleteSecurityGroupRule, self.delete_rule),
-            (EnsureDefaultSecurityGroup, self._ensure_default_cmd),
-            (CheckPortSecurityGroups, self._check_port_groups),
-            (LookupSecurityGroups, self._lookup_many),
-        ):
-            self._bus.handle(command, handler)
-        await self._bus.call(RegisterUsageCounter(resource="security_group", counter=_count_groups))
+        self._bus.handle(CreateSecurityGroups, self.create)
+        self._bus.handle(GetSecurityGroup, self.get)
+        self._bus.handle(ListSecurityGroups, self.list_visible)
+        self._bus.handle(UpdateSecurityGroup, self.update)
+        self._bus.handle(DeleteSecurityGroup, self.delete)
+        self._bus.handle(CreateSecurityGroupRules, self.create_rules)
+        self._bus.handle(GetSecurityGroupRule, self.get_rule)
+        self._bus.handle(ListSecurityGroupRules, self.list_rules)
+        self._bus.handle(UpdateSecurityGroupRule, self.update_rule)
+        self._bus.handle(DeleteSecurityGroupRule, self.delete_rule)
+        self._bus.handle(EnsureDefaultSecurityGroup, self._ensure_default_cmd)
+        self._bus.handle(CheckPortSecurityGroups, self._check_port_groups)
+        self._bus.handle(LookupSecurityGroups, self._lookup_many)
         await self._bus.call(
-            RegisterUsageCounter(resource="security_group_rule", counter=_count_rules)
+            RegisterUsageCounter(
+                resource="security_group", counter=repo.usage_counter(SECURITY_GROUP)
+            )
+        )
+        await self._bus.call(
+            RegisterUsageCounter(
+                resource="security_group_rule",
+                counter=repo.usage_counter(SECURITY_GROUP_RULE, "sg_project_id"),
+            )
         )
 
     # ---- default group -----------------------------------------------------------------
@@ -130,8 +135,7 @@ class SecurityGroupManager(ResourceManager):
                         "remote_group_id": group["id"],
                     },
                 )
-            self._remember_default(project_id, group["id"])
-        return group["id"]
+            return self._remember_default(project_id, group["id"])
 
     def _remember_default(self, project_id: str, group_id: str) -> str:
         """Cache a default group id, once the transaction that may have created it commits."""
@@ -148,7 +152,7 @@ class SecurityGroupManager(ResourceManager):
             await self.ensure_default(project)
 
     # ---- groups ------------------------------------------------------------------------
-    def decorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Attach each group's rules (creation order) in one query."""
         ids = [o["id"] for o in objs]
         by_group: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
@@ -174,9 +178,9 @@ class SecurityGroupManager(ResourceManager):
         await self._ensure_visible_default(cmd.ctx)
         return await super().get(cmd)
 
-    async def list(self, cmd: ListCommand) -> Page:
+    async def list_visible(self, cmd: ListCommand) -> Page:
         await self._ensure_visible_default(cmd.ctx)
-        return await super().list(cmd)
+        return await super().list_visible(cmd)
 
     async def create(self, cmd: CreateSecurityGroups) -> list[dict[str, Any]]:
         """Create security groups, each with its two egress rules."""
@@ -417,18 +421,6 @@ def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:
     # Rules embedded in a group skip the renderer, which is what adds tenant_id elsewhere.
     out["tenant_id"] = out.get("project_id")
     return out
-
-
-def _count_groups(db: Any, project_id: str) -> int:
-    return db.execute(
-        "SELECT COUNT(*) FROM security_groups WHERE project_id = ?", [project_id]
-    ).fetchone()[0]
-
-
-def _count_rules(db: Any, project_id: str) -> int:
-    return db.execute(
-        "SELECT COUNT(*) FROM security_group_rules WHERE sg_project_id = ?", [project_id]
-    ).fetchone()[0]
 
 
 __all__ = ["SecurityGroupManager", "new_id"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from alcor import errors
@@ -81,21 +82,20 @@ class SubnetManager(ResourceManager):
 
     async def start(self) -> None:
         """Register the subnet commands."""
-        for command, handler in (
-            (CreateSubnets, self.create),
-            (GetSubnet, self.get),
-            (ListSubnets, self.list),
-            (UpdateSubnet, self.update),
-            (DeleteSubnet, self.delete),
-            (SubnetsOfNetwork, self._of_network),
-            (LookupSubnets, self._lookup_many),
-            (DeleteNetworkSubnets, self._delete_of_network),
-            (SetAttachedRouter, self._set_router),
-            (CountPoolSubnets, self._count_pool_subnets),
-            (PoolSubnetCidrs, self._pool_subnet_cidrs),
-        ):
-            self._bus.handle(command, handler)
-        await self._bus.call(RegisterUsageCounter(resource="subnet", counter=_count))
+        self._bus.handle(CreateSubnets, self.create)
+        self._bus.handle(GetSubnet, self.get)
+        self._bus.handle(ListSubnets, self.list_visible)
+        self._bus.handle(UpdateSubnet, self.update)
+        self._bus.handle(DeleteSubnet, self.delete)
+        self._bus.handle(SubnetsOfNetwork, self._of_network)
+        self._bus.handle(LookupSubnets, self._lookup_many)
+        self._bus.handle(DeleteNetworkSubnets, self._delete_of_network)
+        self._bus.handle(SetAttachedRouter, self._set_router)
+        self._bus.handle(CountPoolSubnets, self._count_pool_subnets)
+        self._bus.handle(PoolSubnetCidrs, self._pool_subnet_cidrs)
+        await self._bus.call(
+            RegisterUsageCounter(resource="subnet", counter=repo.usage_counter(SUBNET))
+        )
 
     # ---- visibility: own, or on a shared/external network ------------------------------
     def visible_where(self, ctx: RequestContext) -> list[Where]:
@@ -142,7 +142,7 @@ class SubnetManager(ResourceManager):
             )
         ]
 
-    def decorate(self, objs):
+    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Hide the internal columns."""
         for obj in objs:
             obj.pop("seq", None)
@@ -305,8 +305,9 @@ class SubnetManager(ResourceManager):
                 port = (await self._bus.call(LookupPorts(ids=[holder]))).get(holder)
                 if port and port["device_owner"].startswith("network:router"):
                     raise errors.GatewayIpInUse(ip_address=old, port_id=holder)
-        if gateway is not None and await self._bus.call(
-            IpAllocated(subnet_id=subnet["id"], ip=gateway)
+        if (
+            gateway is not None
+            and await self._bus.call(IpAllocated(subnet_id=subnet["id"], ip=gateway)) is not None
         ):
             raise errors.IpAddressAlreadyAllocated(ip=gateway, subnet_id=subnet["id"])
 
@@ -360,13 +361,7 @@ class SubnetManager(ResourceManager):
 
 
 def _next_seq(db: Any) -> int:
-    return db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM subnets").fetchone()[0]
-
-
-def _count(db: Any, project_id: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM subnets WHERE project_id = ?", [project_id]).fetchone()[
-        0
-    ]
+    return int(db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM subnets").fetchone()[0])
 
 
 __all__ = ["LookupNetwork", "SubnetManager"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Any
 
 from alcor import errors
@@ -21,6 +22,7 @@ from alcor.managers.common import (
     stamp_new,
     tombstone,
 )
+from alcor.managers.ipnet import Network, collapse, exclude, within
 from alcor.managers.subnetpool.messages import (
     AllocateFromPool,
     CountPoolSubnets,
@@ -39,7 +41,6 @@ from alcor.resources.repo import Where
 from alcor.resources.subnetpool import SUBNETPOOL
 from alcor.store import Store
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 PREFIXLENS = ("default_prefixlen", "min_prefixlen", "max_prefixlen")
 
 
@@ -66,17 +67,14 @@ class SubnetPoolManager(ResourceManager):
 
     async def start(self) -> None:
         """Register the subnet pool commands."""
-        for command, handler in (
-            (CreateSubnetPools, self.create),
-            (GetSubnetPool, self.get),
-            (ListSubnetPools, self.list),
-            (UpdateSubnetPool, self.update),
-            (DeleteSubnetPool, self.delete),
-            (AllocateFromPool, self._allocate),
-            (EditSubnetPoolPrefixes, self.edit_prefixes),
-            (DefaultSubnetPool, self._default),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateSubnetPools, self.create)
+        self._bus.handle(GetSubnetPool, self.get)
+        self._bus.handle(ListSubnetPools, self.list_visible)
+        self._bus.handle(UpdateSubnetPool, self.update)
+        self._bus.handle(DeleteSubnetPool, self.delete)
+        self._bus.handle(AllocateFromPool, self._allocate)
+        self._bus.handle(EditSubnetPoolPrefixes, self.edit_prefixes)
+        self._bus.handle(DefaultSubnetPool, self._default)
 
     # ---- visibility: own or shared -------------------------------------------------------
     def visible_where(self, ctx: RequestContext) -> list[Where]:
@@ -87,7 +85,7 @@ class SubnetPoolManager(ResourceManager):
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]
 
-    def decorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Render the prefix lengths as Neutron does (strings)."""
         return [_public(o) for o in objs]
 
@@ -127,7 +125,7 @@ class SubnetPoolManager(ResourceManager):
             if "prefixes" in given:
                 old = [ipaddress.ip_network(p) for p in pool["prefixes"]]
                 new = [ipaddress.ip_network(p) for p in given["prefixes"]]
-                if any(not any(o.subnet_of(n) for n in new if o.version == n.version) for o in old):
+                if any(not any(within(o, n) for n in new) for o in old):
                     raise invalid("Existing prefixes must be a subset of the new prefixes")
             _normalize(merged, updating=True)
             if merged["is_default"] and not pool["is_default"]:
@@ -164,7 +162,8 @@ class SubnetPoolManager(ResourceManager):
             raise errors.BadRequest(
                 resource="subnets", msg=f"No default subnetpool found for IPv{cmd.ip_version}"
             )
-        return found[0]["id"]
+        pool_id: str = found[0]["id"]
+        return pool_id
 
     async def edit_prefixes(self, cmd: EditSubnetPoolPrefixes) -> list[str]:
         """add_prefixes merges prefixes in; remove_prefixes takes address space out, unless a
@@ -232,7 +231,7 @@ class SubnetPoolManager(ResourceManager):
         if cmd.cidr is not None:
             wanted = ipaddress.ip_network(cmd.cidr)
             _check_length(pool, wanted.prefixlen)
-            if not any(wanted.version == p.version and wanted.subnet_of(p) for p in prefixes):
+            if not any(within(wanted, p) for p in prefixes):
                 raise invalid(
                     f"Cidr {wanted} is not within the prefixes of subnet pool {pool['id']}"
                 )
@@ -268,7 +267,7 @@ def _normalize(pool: dict[str, Any], updating: bool = False) -> None:
     if pool.get("address_scope_id") not in (None, ""):
         raise invalid("address scopes are not supported")
     pool["address_scope_id"] = None
-    pool["prefixes"] = [str(n) for n in _collapse(networks)]
+    pool["prefixes"] = [str(n) for n in collapse(networks)]
     pool["ip_version"] = version
     top = 32 if version == 4 else 128
     pool.setdefault("max_prefixlen", top)
@@ -292,14 +291,10 @@ def _subtract(networks: list[Network], removed: list[Network]) -> list[Network]:
         for net in left:
             if net.version != gone.version or not net.overlaps(gone):
                 kept.append(net)
-            elif not gone.supernet_of(net):  # type: ignore[arg-type]
-                kept.extend(net.address_exclude(gone))  # type: ignore[arg-type]
+            elif not within(net, gone):
+                kept.extend(exclude(net, gone))
         left = kept
-    return _collapse(left)
-
-
-def _collapse(networks: list[Network]) -> list[Network]:
-    return list(ipaddress.collapse_addresses(networks))  # type: ignore[arg-type]
+    return collapse(left)
 
 
 def _check_length(pool: dict[str, Any], length: int) -> None:
