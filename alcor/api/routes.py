@@ -19,7 +19,6 @@ from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
 from alcor.api.routing import Handler, Route, Router
 from alcor.managers.acl import messages as acl
-from alcor.managers.dataplane import messages as dp
 from alcor.managers.floatingip import messages as fip
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
@@ -39,6 +38,7 @@ from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
 from alcor.resources.subnet import SUBNET
 from alcor.resources.subnetpool import SUBNETPOOL
 from alcor.resources.types import Cidr, Invalid, ListOf
+from alcor.southbound import commands as dp
 
 
 def _node_aliases(item: dict[str, Any]) -> dict[str, Any]:

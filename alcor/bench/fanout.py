@@ -12,9 +12,9 @@ import uuid
 from typing import Any
 
 from alcor.bench.stats import Samples
-from alcor.managers.dataplane.messages_build import build
-from alcor.managers.dataplane.planner import Marks, Planner
 from alcor.southbound.builder import ENTER_OP, StateBuilder
+from alcor.southbound.compose import build
+from alcor.southbound.planner import Marks, Planner
 from alcor.southbound.sender import Delivery
 from alcor.southbound.topology import Topology
 from alcor.southbound.view import SUBNET, VPC, all_keys

@@ -14,7 +14,7 @@ from alcor.agent.agent import AgentConfig
 from alcor.agent.pool import AgentPool
 from alcor.api.web import make_web_app
 from alcor.app import build
-from alcor.managers.dataplane.messages import WaitIdle
+from alcor.southbound.commands import WaitIdle
 
 _NETS = itertools.count(1)
 

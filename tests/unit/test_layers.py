@@ -133,12 +133,6 @@ RULES = (
 
 MOVING = "issue 12 Southbound truth moves this code"
 KNOWN_VIOLATIONS = {
-    ("managers-stay-off-the-edges", "alcor.managers.dataplane.channels"): MOVING,
-    ("managers-stay-off-the-edges", "alcor.managers.dataplane.events"): MOVING,
-    ("managers-stay-off-the-edges", "alcor.managers.dataplane.manager"): MOVING,
-    ("managers-stay-off-the-edges", "alcor.managers.dataplane.messages_build"): MOVING,
-    ("managers-stay-off-the-edges", "alcor.managers.dataplane.planner"): MOVING,
-    ("managers-stay-off-the-edges", "alcor.managers.dataplane.requests"): MOVING,
     ("agent-stands-alone", "alcor.agent.embedded"): MOVING,
 }
 

@@ -17,7 +17,7 @@ from alcor.southbound.sender import next_request_id
 from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, neighbor_key
 
 if TYPE_CHECKING:
-    from alcor.managers.dataplane.manager import DataPlaneManager
+    from alcor.southbound.engine import SouthboundEngine
 
 _LOGGER = logging.getLogger(__name__)
 ST = schema.OperationStatus
@@ -27,7 +27,7 @@ RESTART_TIMEOUT_S = 600.0
 class HostRequests:
     """Serve RequestGoalStates for the controller's gRPC server."""
 
-    def __init__(self, dp: DataPlaneManager) -> None:
+    def __init__(self, dp: SouthboundEngine) -> None:
         self._dp = dp
         self._inflight: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(dp.config.ondemand.max_inflight_per_host)

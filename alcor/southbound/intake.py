@@ -43,8 +43,8 @@ from alcor.southbound.view import (
 )
 
 if TYPE_CHECKING:
-    from alcor.managers.dataplane.manager import DataPlaneManager
-    from alcor.managers.dataplane.planner import Marks
+    from alcor.southbound.engine import SouthboundEngine
+    from alcor.southbound.planner import Marks
 
 EVENT_TYPES = (
     NetworkCreated,
@@ -98,14 +98,14 @@ async def ensure_groups(bus: Bus, topo: Topology, ids: set[str]) -> None:
         ids = {r for g in missing if g in topo.sgs for r in topo.sgs[g].remote_groups}
 
 
-async def apply(dp: DataPlaneManager, event: Event, marks: Marks) -> None:
+async def apply(dp: SouthboundEngine, event: Event, marks: Marks) -> None:
     """Update the topology with one committed event and mark what it changes."""
     handler = _HANDLERS.get(type(event))
     if handler is not None:
         await handler(dp, event, marks)
 
 
-async def _port_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
+async def _port_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
     old = dp.topo.set_port(event.port)
     new = dp.topo.ports[event.port["id"]]
     if new.node_id is not None and new.sgs:
@@ -120,7 +120,7 @@ async def _port_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
         dp.set_status(new.id, "DOWN")
 
 
-async def _port_deleted(dp: DataPlaneManager, event: PortDeleted, marks: Marks) -> None:
+async def _port_deleted(dp: SouthboundEngine, event: PortDeleted, marks: Marks) -> None:
     port = event.port
     old = dp.topo.drop_port(port["id"])
     dp.tombs[(PORT, port["id"])] = port["revision_number"] + 1
@@ -132,13 +132,13 @@ async def _port_deleted(dp: DataPlaneManager, event: PortDeleted, marks: Marks) 
         dp.planner.port_changed(old, None, marks)
 
 
-async def _subnet_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
+async def _subnet_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
     old = dp.topo.set_subnet(event.subnet)
     flip = old is not None and old.dhcp != bool(event.subnet["enable_dhcp"])
     dp.planner.subnet_changed(event.subnet["id"], marks, dhcp_flip=flip)
 
 
-async def _subnet_deleted(dp: DataPlaneManager, event: SubnetDeleted, marks: Marks) -> None:
+async def _subnet_deleted(dp: SouthboundEngine, event: SubnetDeleted, marks: Marks) -> None:
     subnet_id = event.subnet["id"]
     hosts = dp.planner.hosts_reaching([subnet_id])
     dp.topo.drop_subnet(subnet_id)
@@ -148,17 +148,17 @@ async def _subnet_deleted(dp: DataPlaneManager, event: SubnetDeleted, marks: Mar
         marks.setdefault(node_id, set()).add((SUBNET, subnet_id))
 
 
-async def _network_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
+async def _network_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
     dp.topo.set_network(event.network)
     dp.planner.network_changed(event.network["id"], marks)
 
 
-async def _network_deleted(dp: DataPlaneManager, event: NetworkDeleted, marks: Marks) -> None:
+async def _network_deleted(dp: SouthboundEngine, event: NetworkDeleted, marks: Marks) -> None:
     dp.topo.drop_network(event.network["id"])
     dp.tombs[(VPC, event.network["id"])] = event.network["revision_number"] + 1
 
 
-async def _router_changed(dp: DataPlaneManager, event: RouterChanged, marks: Marks) -> None:
+async def _router_changed(dp: SouthboundEngine, event: RouterChanged, marks: Marks) -> None:
     dp.topo.set_router(event.router)
     await _reload_ports(
         dp, [p for s in event.subnet_ids for p in dp.topo.bound_in_subnet.get(s, ())]
@@ -166,7 +166,7 @@ async def _router_changed(dp: DataPlaneManager, event: RouterChanged, marks: Mar
     dp.planner.router_changed(event.router["id"], event.subnet_ids, marks)
 
 
-async def _router_deleted(dp: DataPlaneManager, event: RouterDeleted, marks: Marks) -> None:
+async def _router_deleted(dp: SouthboundEngine, event: RouterDeleted, marks: Marks) -> None:
     router_id = event.router["id"]
     hosts = set(dp.planner.hosts_by_router.get(router_id, ()))
     dp.topo.drop_router(router_id)
@@ -175,7 +175,7 @@ async def _router_deleted(dp: DataPlaneManager, event: RouterDeleted, marks: Mar
         dp.planner.refresh(node_id, marks)
 
 
-async def _group_changed(dp: DataPlaneManager, event: SecurityGroupChanged, marks: Marks) -> None:
+async def _group_changed(dp: SouthboundEngine, event: SecurityGroupChanged, marks: Marks) -> None:
     group_id = event.security_group_id
     if not dp.planner.hosts_by_group.get(group_id):
         dp.topo.sgs.pop(group_id, None)  # nobody holds it: reload when a host needs it
@@ -187,19 +187,19 @@ async def _group_changed(dp: DataPlaneManager, event: SecurityGroupChanged, mark
         dp.planner.group_changed(group_id, marks, refresh=True)
 
 
-async def _group_deleted(dp: DataPlaneManager, event: SecurityGroupDeleted, marks: Marks) -> None:
+async def _group_deleted(dp: SouthboundEngine, event: SecurityGroupDeleted, marks: Marks) -> None:
     group_id = event.security_group["id"]
     dp.topo.sgs.pop(group_id, None)
     dp.tombs[(SECURITYGROUP, group_id)] = event.security_group["revision_number"] + 1
     dp.planner.group_changed(group_id, marks, refresh=True)
 
 
-async def _node_created(dp: DataPlaneManager, event: NodeCreated, marks: Marks) -> None:
+async def _node_created(dp: SouthboundEngine, event: NodeCreated, marks: Marks) -> None:
     dp.topo.set_node(event.node)
     dp.ensure_sender(dp.topo.nodes[event.node["node_id"]])
 
 
-async def _node_updated(dp: DataPlaneManager, event: NodeUpdated, marks: Marks) -> None:
+async def _node_updated(dp: SouthboundEngine, event: NodeUpdated, marks: Marks) -> None:
     dp.topo.set_node(event.node)
     node_id = event.node["node_id"]
     if {"mac_address", "data-path-ip"} & event.changed:
@@ -210,13 +210,13 @@ async def _node_updated(dp: DataPlaneManager, event: NodeUpdated, marks: Marks) 
         dp.restart_node(node_id)
 
 
-async def _node_deleted(dp: DataPlaneManager, event: NodeDeleted, marks: Marks) -> None:
+async def _node_deleted(dp: SouthboundEngine, event: NodeDeleted, marks: Marks) -> None:
     dp.topo.drop_node(event.node["node_id"])
     await dp.remove_node(event.node["node_id"])
 
 
 async def _reload_ports(
-    dp: DataPlaneManager, port_ids: list[str], marks: Marks | None = None
+    dp: SouthboundEngine, port_ids: list[str], marks: Marks | None = None
 ) -> None:
     """Re-read ports whose neighbor revision was bumped without a port event."""
     if not port_ids:

@@ -11,22 +11,22 @@ from typing import Any
 from alcor.bus import Bus, Event
 from alcor.config import SouthboundConfig
 from alcor.managers.common import admin_context
-from alcor.managers.dataplane import events as ev
-from alcor.managers.dataplane.channels import Channels
-from alcor.managers.dataplane.messages import (
+from alcor.managers.port.messages import SetPortStatus
+from alcor.southbound import intake as ev
+from alcor.southbound import metrics
+from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
+from alcor.southbound.builder import StateBuilder
+from alcor.southbound.channels import Channels
+from alcor.southbound.commands import (
     NodeDeliveryResources,
     NodeDeliveryState,
     ResyncNode,
     WaitIdle,
 )
-from alcor.managers.dataplane.messages_build import apply_reply, build
-from alcor.managers.dataplane.planner import Marks, Planner
-from alcor.managers.dataplane.requests import HostRequests
-from alcor.managers.port.messages import SetPortStatus
-from alcor.southbound import metrics
-from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
-from alcor.southbound.builder import StateBuilder
+from alcor.southbound.compose import apply_reply, build
 from alcor.southbound.loader import transport_class
+from alcor.southbound.ondemand import HostRequests
+from alcor.southbound.planner import Marks, Planner
 from alcor.southbound.sender import Delivery, HostSender, Message, backoff_delay
 from alcor.southbound.topology import NodeRec, Topology
 from alcor.southbound.view import PORT, Key, all_keys
@@ -35,7 +35,7 @@ from alcor.store import Store
 _LOGGER = logging.getLogger(__name__)
 
 
-class DataPlaneManager:
+class SouthboundEngine:
     """Compute goal-state deltas per host and push them through each node's transport."""
 
     name = "dataplane"
@@ -402,4 +402,4 @@ class DataPlaneManager:
         self.restart_node(cmd.node_id)
 
 
-__all__ = ["DataPlaneManager", "admin_context"]
+__all__ = ["SouthboundEngine", "admin_context"]

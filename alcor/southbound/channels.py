@@ -23,8 +23,8 @@ from alcor.southbound.builder import ENTER_OP, KIND_TYPE
 from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, Key, neighbor_key, port_of_neighbor
 
 if TYPE_CHECKING:
-    from alcor.managers.dataplane.manager import DataPlaneManager
-    from alcor.managers.dataplane.planner import Marks
+    from alcor.southbound.engine import SouthboundEngine
+    from alcor.southbound.planner import Marks
     from alcor.southbound.topology import NodeRec
 
 _LOGGER = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ RETRY_S = 1.0
 class Channels:
     """vpc_channel[v] ∈ {GRPC, MQ} and host_vpc_sub[(node, v)], with the worker that acts."""
 
-    def __init__(self, dp: DataPlaneManager) -> None:
+    def __init__(self, dp: SouthboundEngine) -> None:
         self._dp = dp
         self.mode: dict[str, str] = {}  # vpc -> "MQ" (absent = GRPC)
         self.subs: dict[tuple[str, str], str] = {}  # (node, vpc) -> SUBSCRIBING | SUBSCRIBED
