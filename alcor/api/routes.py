@@ -207,8 +207,8 @@ def build_router(alcor: Any) -> Router:
     add_floatingip_pool_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
-    for extra in alcor.extra.get("route_plugins", ()):
-        extra(router, alcor)
+    for plugin in alcor.route_plugins:
+        plugin(router, alcor)
     return router
 
 

@@ -206,6 +206,16 @@ def test_every_rule_governs_some_module() -> None:
             "from alcor.managers import mac",
             "managers-talk-through-messages",
         ),
+        (
+            "alcor.managers.port.manager",
+            "from alcor.managers.mac import manager",
+            "managers-talk-through-messages",
+        ),
+        (
+            "alcor.managers.port.manager",
+            "import alcor.managers.ipam.manager",
+            "managers-talk-through-messages",
+        ),
         ("alcor.managers.port.manager", "import aiohttp.web", "managers-stay-off-the-edges"),
         (
             "alcor.managers.port.manager",
@@ -241,6 +251,7 @@ def test_rules_catch_violations(module: str, source: str, rule_id: str) -> None:
         ("alcor.managers.port.manager", "from alcor.managers.common import new_id"),
         ("alcor.managers.port.manager", "from .rules import check_pairs"),
         ("alcor.api.routes", "from alcor.managers.port import messages as port"),
+        ("alcor.managers.port.manager", "from alcor.managers.mac import messages"),
     ],
 )
 def test_rules_allow_the_layering(module: str, source: str) -> None:

@@ -42,10 +42,9 @@ from alcor.managers.common import (
     check_new_id,
     check_write,
     deny,
-    first_revision,
+    new_record,
     project_where,
     stamp_new,
-    tombstone,
 )
 from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
 from alcor.managers.network.messages import GetNetwork
@@ -55,6 +54,7 @@ from alcor.resources.base import defaults
 from alcor.resources.network_acl import DEFAULT_RULE_NUMBER, NETWORK_ACL, NETWORK_ACL_RULE
 from alcor.resources.repo import Page, Where
 from alcor.store import Store
+from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
 RULE_ORDER = "t.number, t.direction DESC, t.ether_type, t.id"
@@ -121,10 +121,8 @@ class NetworkAclManager(ResourceManager):
 
     async def _create_one(self, given: dict[str, Any]) -> dict[str, Any]:
         db = self._store.db
-        check_new_id(db, NETWORK_ACL, given, "Network ACL")
-        acl = defaults(NETWORK_ACL, given)
+        acl = new_record(db, NETWORK_ACL, given, "Network ACL")
         acl.pop("network_acl_rules", None)
-        stamp_new(acl, first_revision(db, "network_acl", acl["id"]) if "id" in given else 1)
         await self._check_subnets(acl, acl["associated_subnets"])
         repo.insert(db, NETWORK_ACL, acl)
         for rule in rules.default_rules():
@@ -196,7 +194,7 @@ class NetworkAclManager(ResourceManager):
         db = self._store.db
         db.execute("DELETE FROM network_acl_rules WHERE network_acl_id = ?", [acl["id"]])
         repo.delete(db, NETWORK_ACL, acl["id"])
-        tombstone(db, "network_acl", acl["id"], acl["revision_number"] + 1)
+        tombstone(db, "network_acl", acl)
         self._bus.publish(NetworkAclDeleted(network_acl=acl))
 
     def _bump_acl(self, acl: dict[str, Any]) -> None:
@@ -362,7 +360,7 @@ class NetworkAclManager(ResourceManager):
                     id=rule["network_acl_id"], reason="its default rules are read-only"
                 )
             repo.delete(self._store.db, NETWORK_ACL_RULE, rule["id"])
-            tombstone(self._store.db, "network_acl_rule", rule["id"], rule["revision_number"] + 1)
+            tombstone(self._store.db, "network_acl_rule", rule)
             acl = repo.get(self._store.db, NETWORK_ACL, rule["network_acl_id"])
             if acl is not None:
                 self._bump_acl(acl)

@@ -16,12 +16,9 @@ from alcor.managers.common import (
     changed,
     check_create_project,
     check_if_match,
-    check_new_id,
     check_restricted,
     check_write,
-    first_revision,
-    stamp_new,
-    tombstone,
+    new_record,
 )
 from alcor.managers.floatingip.messages import (
     CreateFloatingIps,
@@ -46,10 +43,10 @@ from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.router.messages import FindRouterForFloatingIp
 from alcor.managers.subnet.messages import SubnetsOfNetwork
 from alcor.resources import repo
-from alcor.resources.base import defaults
 from alcor.resources.floatingip import FLOATINGIP
 from alcor.resources.repo import Where
 from alcor.store import Store
+from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(FLOATINGIP, ("fip_port_id",))
@@ -148,9 +145,9 @@ class FloatingIpManager(ResourceManager):
                 resource="floatingip",
                 msg=f"Network {network['id']} is not a valid external network",
             )
-        check_new_id(db, FLOATINGIP, given, "Floating IP")
-        fip = defaults(FLOATINGIP, {k: v for k, v in given.items() if k != "subnet_id"})
-        stamp_new(fip, first_revision(db, "floatingip", fip["id"]) if "id" in given else 1)
+        fip = new_record(
+            db, FLOATINGIP, {k: v for k, v in given.items() if k != "subnet_id"}, "Floating IP"
+        )
         port = await self._allocate(network, fip["id"], given)
         fip.update(
             {
@@ -362,7 +359,7 @@ class FloatingIpManager(ResourceManager):
     async def _release(self, fip: dict[str, Any]) -> None:
         await self._bus.call(DeleteServicePort(port_id=fip["fip_port_id"]))
         repo.delete(self._store.db, FLOATINGIP, fip["id"])
-        tombstone(self._store.db, "floatingip", fip["id"], fip["revision_number"] + 1)
+        tombstone(self._store.db, "floatingip", fip)
         self._bus.publish(FloatingIpChanged(floatingip=dict(fip), before=dict(fip), deleted=True))
 
     async def _delete_of_network(self, cmd: DeleteNetworkFloatingIps) -> None:

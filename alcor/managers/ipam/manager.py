@@ -12,6 +12,7 @@ from alcor.bus import Bus
 from alcor.managers.ipam.messages import (
     AllocateAutomaticIps,
     AllocatePortIps,
+    Allocation,
     DropSubnet,
     IpAllocated,
     ReleasePortIps,
@@ -19,6 +20,7 @@ from alcor.managers.ipam.messages import (
     SubnetAllocations,
     SubnetAvailability,
 )
+from alcor.resources.records import FixedIp
 from alcor.store import Store, ranges
 
 AUTO_MODES = ("slaac", "dhcpv6-stateless")
@@ -106,7 +108,7 @@ class IpamManager:
         )
 
     # ---- allocation --------------------------------------------------------------------
-    async def _allocate(self, cmd: AllocatePortIps) -> list[dict[str, str]]:
+    async def _allocate(self, cmd: AllocatePortIps) -> list[FixedIp]:
         subnets = {s["id"]: s for s in cmd.subnets}
         if cmd.requested is None:
             wanted = self._automatic(cmd.subnets)
@@ -139,11 +141,11 @@ class IpamManager:
         result.sort(key=lambda e: (order.get(e["subnet_id"], 0), _int(e["ip_address"])))
         return result
 
-    async def _allocate_automatic(self, cmd: AllocateAutomaticIps) -> list[list[dict[str, str]]]:
+    async def _allocate_automatic(self, cmd: AllocateAutomaticIps) -> list[list[FixedIp]]:
         """Bulk form of the automatic allocation: ranges consumed once per subnet."""
         db = self._store.db
         count = len(cmd.port_ids)
-        per_port: list[list[dict[str, str]]] = [[] for _ in range(count)]
+        per_port: list[list[FixedIp]] = [[] for _ in range(count)]
         rows: list[tuple[Any, ...]] = []
         for version in (4, 6):
             remaining = list(range(count))
@@ -183,7 +185,7 @@ class IpamManager:
         index: int,
         ip: str,
         cmd: AllocateAutomaticIps,
-        per_port: list[list[dict[str, str]]],
+        per_port: list[list[FixedIp]],
     ) -> tuple[Any, ...]:
         per_port[index].append({"subnet_id": subnet["id"], "ip_address": ip})
         return (
@@ -319,7 +321,7 @@ class IpamManager:
             self._release_one(subnet_id, ip)
 
     # ---- queries -----------------------------------------------------------------------
-    async def _allocations(self, cmd: SubnetAllocations) -> list[dict[str, Any]]:
+    async def _allocations(self, cmd: SubnetAllocations) -> list[Allocation]:
         return [
             {"port_id": port, "ip_address": ip, "auto": bool(auto)}
             for port, ip, auto in self._store.db.execute(
@@ -360,14 +362,14 @@ def _usable(subnet: dict[str, Any], address: ipaddress.IPv4Address | ipaddress.I
 
 
 def _match_current(
-    wanted: list[tuple[str, str | None]], current: list[dict[str, str]]
-) -> tuple[list[dict[str, str]], list[tuple[str, str | None]]]:
+    wanted: list[tuple[str, str | None]], current: list[FixedIp]
+) -> tuple[list[FixedIp], list[tuple[str, str | None]]]:
     """Split the request into entries kept from `current` and entries to allocate.
 
     Explicit addresses are matched first; a subnet-only item then reuses an address the
     port still holds on that subnet that no explicit item claimed (as Neutron does).
     """
-    kept: list[dict[str, str]] = []
+    kept: list[FixedIp] = []
     fresh: list[tuple[str, str | None]] = []
     for explicit in (True, False):
         for subnet_id, ip in wanted:

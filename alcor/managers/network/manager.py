@@ -17,13 +17,10 @@ from alcor.managers.common import (
     changed,
     check_create_project,
     check_if_match,
-    check_new_id,
     check_restricted,
     check_write,
-    first_revision,
-    stamp_new,
+    new_record,
     subnet_mtu_minimum,
-    tombstone,
 )
 from alcor.managers.floatingip.messages import DeleteNetworkFloatingIps
 from alcor.managers.network import segments
@@ -44,10 +41,10 @@ from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.security_group.messages import EnsureDefaultSecurityGroup
 from alcor.managers.subnet.messages import DeleteNetworkSubnets, SubnetsOfNetwork
 from alcor.resources import repo
-from alcor.resources.base import defaults
 from alcor.resources.network import NETWORK
 from alcor.resources.repo import Where
 from alcor.store import Store
+from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
 AUTO_DELETED = ("network:dhcp", "network:floatingip")
@@ -120,9 +117,7 @@ class NetworkManager(ResourceManager):
 
     async def _create_one(self, given: dict[str, Any]) -> dict[str, Any]:
         db = self._store.db
-        check_new_id(db, NETWORK, given, "Network")
-        net = defaults(NETWORK, given)
-        stamp_new(net, first_revision(db, "network", net["id"]) if "id" in given else 1)
+        net = new_record(db, NETWORK, given, "Network")
         net_type = net.get("provider:network_type") or self._config.default_network_type
         physnet, seg_id = segments.allocate(
             db,
@@ -255,5 +250,5 @@ class NetworkManager(ResourceManager):
             db = self._store.db
             segments.release(db, self._config, net["id"])
             repo.delete(db, NETWORK, net["id"])
-            tombstone(db, "network", net["id"], net["revision_number"] + 1)
+            tombstone(db, "network", net)
             self._bus.publish(NetworkDeleted(network=net))

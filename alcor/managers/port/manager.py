@@ -15,13 +15,10 @@ from alcor.managers.common import (
     changed,
     check_create_project,
     check_if_match,
-    check_new_id,
     deny,
-    first_revision,
     new_id,
+    new_record,
     now_iso,
-    stamp_new,
-    tombstone,
 )
 from alcor.managers.floatingip.messages import DisassociatePort
 from alcor.managers.ipam.messages import AllocateAutomaticIps, AllocatePortIps, ReleasePortIps
@@ -58,10 +55,11 @@ from alcor.managers.security_group.messages import (
 )
 from alcor.managers.subnet.messages import SubnetsOfNetwork
 from alcor.resources import repo
-from alcor.resources.base import defaults
 from alcor.resources.port import PORT
+from alcor.resources.records import FixedIp
 from alcor.resources.repo import Where
 from alcor.store import Store
+from alcor.store.revisions import next_revision, tombstone
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(PORT, ("neighbor_revision", "network_project_id"))
@@ -282,9 +280,7 @@ class PortManager(ResourceManager):
 
     def _skeleton(self, given: dict[str, Any], network: dict[str, Any]) -> dict[str, Any]:
         db = self._store.db
-        check_new_id(db, PORT, given, "Port")
-        port = defaults(PORT, given)
-        stamp_new(port, first_revision(db, "port", port["id"]) if "id" in given else 1)
+        port = new_record(db, PORT, given, "Port")
         port["network_project_id"] = network["project_id"]
         port["neighbor_revision"] = port["revision_number"]
         return port
@@ -435,7 +431,7 @@ class PortManager(ResourceManager):
         """Store a port's changes (none: nothing is bumped) and announce them."""
         if not diff:
             return port
-        diff["neighbor_revision"] = port["neighbor_revision"] + 1
+        diff["neighbor_revision"] = next_revision(port, "neighbor_revision")
         repo.update(self._store.db, PORT, port["id"], bump(port, diff))
         self._bus.publish(PortUpdated(port=port, before=before, changed=frozenset(diff)))
         return port
@@ -529,8 +525,8 @@ class PortManager(ResourceManager):
         )
         db.execute("DELETE FROM port_security_groups WHERE port_id = ?", [port["id"]])
         repo.delete(db, PORT, port["id"])
-        tombstone(db, "port", port["id"], port["revision_number"] + 1)
-        tombstone(db, "neighbor", port["id"], port["neighbor_revision"] + 1)
+        tombstone(db, "port", port)
+        tombstone(db, "neighbor", port, "neighbor_revision")
         self._bus.publish(PortDeleted(port=port))
 
     # ---- internal commands -------------------------------------------------------------
@@ -643,9 +639,12 @@ class PortManager(ResourceManager):
                 port, [f for f in port["fixed_ips"] if f["subnet_id"] != cmd.subnet_id]
             )
 
-    async def _set_fixed_ips(self, port: dict[str, Any], fixed_ips: list[dict[str, str]]) -> None:
+    async def _set_fixed_ips(self, port: dict[str, Any], fixed_ips: list[FixedIp]) -> None:
         before = dict(port)
-        diff = {"fixed_ips": fixed_ips, "neighbor_revision": port["neighbor_revision"] + 1}
+        diff = {
+            "fixed_ips": fixed_ips,
+            "neighbor_revision": next_revision(port, "neighbor_revision"),
+        }
         repo.update(self._store.db, PORT, port["id"], bump(port, diff))
         self._bus.publish(PortUpdated(port=port, before=before, changed=frozenset(diff)))
 
@@ -679,7 +678,7 @@ class PortManager(ResourceManager):
             if binding["binding:vif_type"] == port["binding:vif_type"]:
                 continue
             before = dict(port)
-            diff = {**binding, "neighbor_revision": port["neighbor_revision"] + 1}
+            diff = {**binding, "neighbor_revision": next_revision(port, "neighbor_revision")}
             if port["device_owner"] not in rules.ROUTER_OWNERS:
                 diff["status"] = "DOWN"
             repo.update(self._store.db, PORT, port["id"], bump(port, diff))
@@ -697,9 +696,7 @@ def _batchable(prepared: list[tuple[dict[str, Any], dict[str, Any]]]) -> bool:
     )
 
 
-def _reusable(
-    fixed_ips: list[dict[str, str]], subnets: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def _reusable(fixed_ips: list[FixedIp], subnets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Request the same addresses again, but re-derive automatic (EUI-64) ones."""
     auto = {
         s["id"]

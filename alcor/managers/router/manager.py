@@ -16,12 +16,9 @@ from alcor.managers.common import (
     changed,
     check_create_project,
     check_if_match,
-    check_new_id,
     check_write,
     deny,
-    first_revision,
-    stamp_new,
-    tombstone,
+    new_record,
 )
 from alcor.managers.floatingip.messages import FloatingIpsOfRouter
 from alcor.managers.network.messages import GetNetwork
@@ -56,10 +53,12 @@ from alcor.managers.subnet.messages import (
     SubnetsOfNetwork,
 )
 from alcor.resources import repo
-from alcor.resources.base import bad, defaults
+from alcor.resources.base import bad
+from alcor.resources.records import Route
 from alcor.resources.router import ROUTER
 from alcor.resources.types import Invalid, Uuid
 from alcor.store import Store
+from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(ROUTER, ("gw_port_id",))
@@ -141,9 +140,7 @@ class RouterManager(ResourceManager):
 
     async def _create_one(self, ctx: RequestContext, given: dict[str, Any]) -> dict[str, Any]:
         db = self._store.db
-        check_new_id(db, ROUTER, given, "Router")
-        router = defaults(ROUTER, given)
-        stamp_new(router, first_revision(db, "router", router["id"]) if "id" in given else 1)
+        router = new_record(db, ROUTER, given, "Router")
         router.update(
             {
                 "status": "ACTIVE",
@@ -280,7 +277,7 @@ class RouterManager(ResourceManager):
                     await self._publish_changed(router)
         return router
 
-    async def _set_routes(self, router: dict[str, Any], routes: list[dict[str, str]]) -> None:
+    async def _set_routes(self, router: dict[str, Any], routes: list[Route]) -> None:
         interfaces = await self._interfaces(router["id"])
         subnets = await self._connected_subnets(router, interfaces)
         gateway = router.get("external_gateway_info") or {}
@@ -321,7 +318,7 @@ class RouterManager(ResourceManager):
             if router["external_gateway_info"]:
                 await self._set_gateway(cmd.ctx, router, None)
             repo.delete(self._store.db, ROUTER, router["id"])
-            tombstone(self._store.db, "router", router["id"], router["revision_number"] + 1)
+            tombstone(self._store.db, "router", router)
             self._bus.publish(RouterDeleted(router=router))
 
     # ---- interfaces --------------------------------------------------------------------
@@ -567,7 +564,7 @@ class RouterManager(ResourceManager):
         return None
 
 
-def _key(route: dict[str, str]) -> tuple[str, str]:
+def _key(route: Route) -> tuple[str, str]:
     try:
         return (
             str(ipaddress.ip_network(route["destination"])),
@@ -577,7 +574,7 @@ def _key(route: dict[str, str]) -> tuple[str, str]:
         return (route["destination"], route["nexthop"])
 
 
-def _route_set(routes: list[dict[str, str]]) -> set[tuple[str, str]]:
+def _route_set(routes: list[Route]) -> set[tuple[str, str]]:
     return {_key(r) for r in routes}
 
 

@@ -17,11 +17,10 @@ from alcor.managers.common import (
     check_if_match,
     check_new_id,
     check_write,
-    first_revision,
     foreign_project,
     new_id,
+    new_record,
     stamp_new,
-    tombstone,
 )
 from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
@@ -48,6 +47,7 @@ from alcor.resources.base import defaults
 from alcor.resources.repo import Page, Where
 from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
 from alcor.store import Store, current_transaction
+from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(SECURITY_GROUP, ("is_default",))
@@ -212,15 +212,8 @@ class SecurityGroupManager(ResourceManager):
             for item in cmd.items:
                 if item.get("name", "").lower() == "default":
                     raise errors.SecurityGroupDefaultAlreadyExists()
-                check_new_id(self._store.db, SECURITY_GROUP, item, "Security group")
-                group = defaults(SECURITY_GROUP, item)
+                group = new_record(self._store.db, SECURITY_GROUP, item, "Security group")
                 group.pop("security_group_rules", None)
-                stamp_new(
-                    group,
-                    first_revision(self._store.db, "security_group", group["id"])
-                    if "id" in item
-                    else 1,
-                )
                 group["tags"] = sorted(set(group["tags"]))
                 group["is_default"] = 0
                 repo.insert(self._store.db, SECURITY_GROUP, group)
@@ -279,7 +272,7 @@ class SecurityGroupManager(ResourceManager):
             repo.delete(db, SECURITY_GROUP, group["id"])
             if group["is_default"]:
                 self._default_ids.pop(group["project_id"], None)
-            tombstone(db, "security_group", group["id"], group["revision_number"] + 1)
+            tombstone(db, "security_group", group)
             for other in referencing:
                 self._bump_group(other)
             self._bus.publish(SecurityGroupDeleted(security_group=group))

@@ -18,13 +18,10 @@ from alcor.managers.common import (
     changed,
     check_create_project,
     check_if_match,
-    check_new_id,
     check_write,
     deny,
-    first_revision,
-    stamp_new,
+    new_record,
     subnet_mtu_minimum,
-    tombstone,
 )
 from alcor.managers.ipam.messages import (
     DropSubnet,
@@ -58,11 +55,11 @@ from alcor.managers.subnetpool.messages import (
     PoolSubnetCidrs,
 )
 from alcor.resources import repo
-from alcor.resources.base import defaults
 from alcor.resources.repo import Where
 from alcor.resources.subnet import SUBNET
 from alcor.resources.types import Bool, Invalid
 from alcor.store import Store
+from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(SUBNET, ("seq", "gateway_mac"))
@@ -214,9 +211,7 @@ class SubnetManager(ResourceManager):
         self, given: dict[str, Any], network: dict[str, Any], ctx: RequestContext
     ) -> dict[str, Any]:
         db = self._store.db
-        check_new_id(db, SUBNET, given, "Subnet")
-        subnet = defaults(SUBNET, given)
-        stamp_new(subnet, first_revision(db, "subnet", subnet["id"]) if "id" in given else 1)
+        subnet = new_record(db, SUBNET, given, "Subnet")
         if subnet.pop("use_default_subnetpool", False):
             subnet["subnetpool_id"] = await self._default_pool(ctx, subnet)
         v.check_cidr_source(subnet)
@@ -356,7 +351,7 @@ class SubnetManager(ResourceManager):
                 SetNetworkSubnets(network_id=subnet["network_id"], remove=subnet["id"])
             )
         repo.delete(db, SUBNET, subnet["id"])
-        tombstone(db, "subnet", subnet["id"], subnet["revision_number"] + 1)
+        tombstone(db, "subnet", subnet)
         self._bus.publish(SubnetDeleted(subnet=subnet))
 
 

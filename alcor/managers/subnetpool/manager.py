@@ -15,12 +15,9 @@ from alcor.managers.common import (
     changed,
     check_create_project,
     check_if_match,
-    check_new_id,
     check_restricted,
     check_write,
-    first_revision,
-    stamp_new,
-    tombstone,
+    new_record,
 )
 from alcor.managers.ipnet import Network, collapse, exclude, within
 from alcor.managers.subnetpool.messages import (
@@ -36,10 +33,10 @@ from alcor.managers.subnetpool.messages import (
     UpdateSubnetPool,
 )
 from alcor.resources import repo
-from alcor.resources.base import defaults
 from alcor.resources.repo import Where
 from alcor.resources.subnetpool import SUBNETPOOL
 from alcor.store import Store
+from alcor.store.revisions import tombstone
 
 PREFIXLENS = ("default_prefixlen", "min_prefixlen", "max_prefixlen")
 
@@ -97,12 +94,7 @@ class SubnetPoolManager(ResourceManager):
             for item in cmd.items:
                 check_create_project(cmd.ctx, item, "create_subnetpool")
                 check_restricted(SUBNETPOOL, "create_subnetpool", item, cmd.ctx, creating=True)
-                check_new_id(self._store.db, SUBNETPOOL, item, "Subnet pool")
-                pool = defaults(SUBNETPOOL, item)
-                stamp_new(
-                    pool,
-                    first_revision(self._store.db, "subnetpool", pool["id"]) if "id" in item else 1,
-                )
+                pool = new_record(self._store.db, SUBNETPOOL, item, "Subnet pool")
                 _normalize(pool)
                 if pool["is_default"]:
                     self._check_no_default(pool["ip_version"])
@@ -216,7 +208,7 @@ class SubnetPoolManager(ResourceManager):
                     subnet_pool_id=pool["id"], reason="Subnets are allocated from it"
                 )
             repo.delete(self._store.db, SUBNETPOOL, pool["id"])
-            tombstone(self._store.db, "subnetpool", pool["id"], pool["revision_number"] + 1)
+            tombstone(self._store.db, "subnetpool", pool)
 
     # ---- allocation ------------------------------------------------------------------------
     async def _allocate(self, cmd: AllocateFromPool) -> str:
