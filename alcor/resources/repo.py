@@ -53,6 +53,11 @@ class Where:
     params: tuple[Any, ...] = ()
 
 
+def equals(column: str, value: Any) -> Where:
+    """Select the rows whose `column` equals `value`."""
+    return Where(f't."{column}" = ?', (value,))
+
+
 class _Codec:
     """Row <-> dict conversion for one resource, computed once."""
 
@@ -197,6 +202,26 @@ def find(
     return [c.decode(row) for row in db.execute(sql, where.params)]
 
 
+def find_grouped(
+    db: sqlite_utils.Database,
+    resource: Resource,
+    column: str,
+    keys: Sequence[str],
+    order: str = "",
+) -> dict[str, list[dict[str, Any]]]:
+    """Return {key: objects whose `column` is key} for every key, each list in `order`.
+
+    One query per 500 keys (a group's rules, an ACL's rules, ...).
+    """
+    grouped: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
+    for start in range(0, len(keys), 500):
+        chunk = tuple(keys[start : start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        for obj in find(db, resource, Where(f't."{column}" IN ({marks})', chunk), order):
+            grouped[obj[column]].append(obj)
+    return grouped
+
+
 def update(
     db: sqlite_utils.Database, resource: Resource, obj_id: str, changes: Mapping[str, Any]
 ) -> None:
@@ -215,6 +240,27 @@ def record_update(db: sqlite_utils.Database, resource: Resource, obj_id: str) ->
     obj = get(db, resource, obj_id)
     if obj is not None:
         change_record.record(db, resource.name, obj, "UPDATED", codec(resource).names[0])
+
+
+def set_status(
+    db: sqlite_utils.Database, resource: Resource, status: str, where: Where
+) -> list[str]:
+    """Set `status` on the rows matching `where` that differ; record each change.
+
+    Return the ids of the rows that changed. Status is server-maintained: no revision bump.
+    """
+    key = codec(resource).columns[0]
+    changed_ids = [
+        row[0]
+        for row in db.execute(
+            f"UPDATE {resource.table} AS t SET status = ? WHERE ({where.sql}) AND t.status != ? "
+            f'RETURNING "{key}"',
+            [status, *where.params, status],
+        ).fetchall()
+    ]
+    for obj_id in changed_ids:
+        record_update(db, resource, obj_id)
+    return changed_ids
 
 
 def delete(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
+from alcor.managers.acl import repo as acl_repo
 from alcor.managers.acl import rules
 from alcor.managers.acl.messages import (
     CreateNetworkAclRules,
@@ -52,7 +53,7 @@ from alcor.managers.subnet.messages import LookupSubnets
 from alcor.resources import repo
 from alcor.resources.base import defaults
 from alcor.resources.network_acl import DEFAULT_RULE_NUMBER, NETWORK_ACL, NETWORK_ACL_RULE
-from alcor.resources.repo import Page, Where
+from alcor.resources.repo import Page
 from alcor.store import Store
 from alcor.store.revisions import tombstone
 
@@ -89,20 +90,16 @@ class NetworkAclManager(ResourceManager):
 
     def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Attach each ACL's rules, ordered by number, in one query."""
-        ids = [o["id"] for o in objs]
-        by_acl: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            for rule in repo.find(
-                self._store.db,
-                NETWORK_ACL_RULE,
-                Where(f"t.network_acl_id IN ({marks})", tuple(chunk)),
-                order=RULE_ORDER,
-            ):
-                by_acl[rule["network_acl_id"]].append({**rule, "tenant_id": rule["project_id"]})
+        by_acl = repo.find_grouped(
+            self._store.db,
+            NETWORK_ACL_RULE,
+            "network_acl_id",
+            [o["id"] for o in objs],
+            order=RULE_ORDER,
+        )
         for obj in objs:
-            obj["network_acl_rules"] = by_acl.get(obj["id"], [])
+            rules = by_acl[obj["id"]]
+            obj["network_acl_rules"] = [{**r, "tenant_id": r["project_id"]} for r in rules]
         return list(objs)
 
     # ---- ACLs --------------------------------------------------------------------------
@@ -139,14 +136,10 @@ class NetworkAclManager(ResourceManager):
                 raise rules.invalid(
                     f"subnet {subnet_id} is not a subnet of network {acl['vpc_id']}"
                 )
-            row = self._store.db.execute(
-                "SELECT a.id FROM network_acls a, json_each(a.associated_subnets) s "
-                "WHERE s.value = ? AND a.id != ?",
-                [subnet_id, acl["id"]],
-            ).fetchone()
-            if row is not None:
+            other = acl_repo.acl_guarding(self._store.db, subnet_id, acl["id"])
+            if other is not None:
                 raise errors.NetworkAclInUse(
-                    id=row[0], reason=f"subnet {subnet_id} is associated with it"
+                    id=other, reason=f"subnet {subnet_id} is associated with it"
                 )
 
     async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
@@ -192,7 +185,7 @@ class NetworkAclManager(ResourceManager):
 
     def _remove(self, acl: dict[str, Any]) -> None:
         db = self._store.db
-        db.execute("DELETE FROM network_acl_rules WHERE network_acl_id = ?", [acl["id"]])
+        acl_repo.delete_rules_of(db, acl["id"])
         repo.delete(db, NETWORK_ACL, acl["id"])
         tombstone(db, "network_acl", acl)
         self._bus.publish(NetworkAclDeleted(network_acl=acl))
@@ -203,14 +196,7 @@ class NetworkAclManager(ResourceManager):
 
     # ---- internal commands -------------------------------------------------------------
     async def _detach_subnet(self, cmd: DetachSubnetFromAcls) -> None:
-        for acl in repo.find(
-            self._store.db,
-            NETWORK_ACL,
-            Where(
-                "EXISTS (SELECT 1 FROM json_each(t.associated_subnets) WHERE value = ?)",
-                (cmd.subnet_id,),
-            ),
-        ):
+        for acl in repo.find(self._store.db, NETWORK_ACL, acl_repo.associated_with(cmd.subnet_id)):
             remaining = [s for s in acl["associated_subnets"] if s != cmd.subnet_id]
             repo.update(
                 self._store.db, NETWORK_ACL, acl["id"], bump(acl, {"associated_subnets": remaining})
@@ -218,7 +204,7 @@ class NetworkAclManager(ResourceManager):
             self._bus.publish(NetworkAclChanged(network_acl=dict(acl)))
 
     async def _delete_of_network(self, cmd: DeleteNetworkAcls) -> None:
-        for acl in repo.find(self._store.db, NETWORK_ACL, Where("t.vpc_id = ?", (cmd.network_id,))):
+        for acl in repo.find(self._store.db, NETWORK_ACL, repo.equals("vpc_id", cmd.network_id)):
             self._remove(acl)
 
     # ---- rules -------------------------------------------------------------------------
@@ -282,12 +268,7 @@ class NetworkAclManager(ResourceManager):
         return rule
 
     def _check_number_free(self, acl_id: str, number: int, rule_id: str | None) -> None:
-        row = self._store.db.execute(
-            "SELECT id FROM network_acl_rules WHERE network_acl_id = ? AND number = ? "
-            "AND id IS NOT ?",
-            [acl_id, number, rule_id],
-        ).fetchone()
-        if row is not None:
+        if acl_repo.rule_with_number(self._store.db, acl_id, number, rule_id) is not None:
             raise errors.NetworkAclRuleExists(number=number, acl_id=acl_id)
 
     async def update_rule(self, cmd: UpdateCommand) -> dict[str, Any]:
@@ -312,14 +293,9 @@ class NetworkAclManager(ResourceManager):
                 for item in cmd.items
             ]
             acl_ids = sorted({r["network_acl_id"] for r in out})
-            marks = ", ".join("?" for _ in acl_ids)
-            row = self._store.db.execute(
-                f"SELECT network_acl_id, number FROM network_acl_rules WHERE network_acl_id IN "
-                f"({marks}) AND number < ? GROUP BY network_acl_id, number HAVING COUNT(*) > 1",
-                [*acl_ids, DEFAULT_RULE_NUMBER],
-            ).fetchone()
-            if row is not None:
-                raise errors.NetworkAclRuleExists(number=row[1], acl_id=row[0])
+            clash = acl_repo.duplicate_number(self._store.db, acl_ids, DEFAULT_RULE_NUMBER)
+            if clash is not None:
+                raise errors.NetworkAclRuleExists(number=clash[1], acl_id=clash[0])
         return out
 
     async def _update_rule_one(

@@ -20,6 +20,7 @@ from alcor.managers.common import (
     check_write,
     new_record,
 )
+from alcor.managers.floatingip import repo as fip_repo
 from alcor.managers.floatingip.messages import (
     CreateFloatingIps,
     DeleteFloatingIp,
@@ -44,7 +45,6 @@ from alcor.managers.router.messages import FindRouterForFloatingIp
 from alcor.managers.subnet.messages import SubnetsOfNetwork
 from alcor.resources import repo
 from alcor.resources.floatingip import FLOATINGIP
-from alcor.resources.repo import Where
 from alcor.store import Store
 from alcor.store.revisions import tombstone
 
@@ -94,17 +94,9 @@ class FloatingIpManager(ResourceManager):
     async def _port_status(self, event: PortStatusChanged) -> None:
         status = "ACTIVE" if event.status == "ACTIVE" else "DOWN"
         async with self._store.transaction():
-            db = self._store.db
-            ids = [
-                row[0]
-                for row in db.execute(
-                    "UPDATE floatingips SET status = ? WHERE port_id = ? AND status != ? "
-                    "RETURNING id",
-                    [status, event.port_id, status],
-                ).fetchall()
-            ]
-            for fip_id in ids:
-                repo.record_update(db, FLOATINGIP, fip_id)
+            repo.set_status(
+                self._store.db, FLOATINGIP, status, repo.equals("port_id", event.port_id)
+            )
 
     async def adecorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add port_details of the associated ports (one lookup for all)."""
@@ -281,11 +273,9 @@ class FloatingIpManager(ResourceManager):
                 subnet_id=entry["subnet_id"],
                 port_id=port_id,
             )
-        other = self._store.db.execute(
-            "SELECT id FROM floatingips WHERE port_id = ? AND fixed_ip_address = ? AND "
-            "floating_network_id = ? AND id != ?",
-            [port_id, entry["ip_address"], fip["floating_network_id"], fip["id"]],
-        ).fetchone()
+        other = fip_repo.other_on_fixed_ip(
+            self._store.db, port_id, entry["ip_address"], fip["floating_network_id"], fip["id"]
+        )
         if other is not None:
             raise errors.FloatingIPPortAlreadyAssociated(
                 floating_ip_address=fip["floating_ip_address"],
@@ -339,13 +329,13 @@ class FloatingIpManager(ResourceManager):
         return (await self.adecorate([fip]))[0]
 
     async def _disassociate_port(self, cmd: DisassociatePort) -> None:
-        for fip in repo.find(self._store.db, FLOATINGIP, Where("t.port_id = ?", (cmd.port_id,))):
+        for fip in repo.find(self._store.db, FLOATINGIP, repo.equals("port_id", cmd.port_id)):
             before = dict(fip)
             repo.update(self._store.db, FLOATINGIP, fip["id"], bump(fip, _disassociated()))
             self._bus.publish(FloatingIpChanged(floatingip=dict(fip), before=before))
 
     async def _of_router(self, cmd: FloatingIpsOfRouter) -> list[dict[str, Any]]:
-        return repo.find(self._store.db, FLOATINGIP, Where("t.router_id = ?", (cmd.router_id,)))
+        return repo.find(self._store.db, FLOATINGIP, repo.equals("router_id", cmd.router_id))
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteFloatingIp) -> None:
@@ -364,7 +354,7 @@ class FloatingIpManager(ResourceManager):
 
     async def _delete_of_network(self, cmd: DeleteNetworkFloatingIps) -> None:
         for fip in repo.find(
-            self._store.db, FLOATINGIP, Where("t.floating_network_id = ?", (cmd.network_id,))
+            self._store.db, FLOATINGIP, repo.equals("floating_network_id", cmd.network_id)
         ):
             await self._release(fip)
 

@@ -13,6 +13,7 @@ from alcor.config import SouthboundConfig, StaticNode
 from alcor.managers.base import ResourceManager
 from alcor.managers.common import RequestContext, admin_context, changed, deny, now_iso
 from alcor.managers.crud import GetCommand, ListCommand
+from alcor.managers.node import repo as node_repo
 from alcor.managers.node.messages import (
     CreateNodes,
     DeleteNode,
@@ -112,7 +113,7 @@ class NodeManager(ResourceManager):
         return True
 
     async def _by_name(self, cmd: LookupNodeByName) -> dict[str, Any] | None:
-        found = repo.find(self._store.db, NODE, Where("t.node_name = ?", (cmd.name,)))
+        found = repo.find(self._store.db, NODE, repo.equals("node_name", cmd.name))
         return found[0] if found else None
 
     async def _all(self, cmd: LookupNodes) -> list[dict[str, Any]]:
@@ -150,19 +151,13 @@ class NodeManager(ResourceManager):
         db = self._store.db
         if exclude is None and self.lookup(node["node_id"]) is not None:
             raise errors.NodeExists(id=node["node_id"])
-        row = db.execute(
-            "SELECT node_id FROM nodes WHERE node_name = ? AND node_id != ?",
-            [node["node_name"], exclude or ""],
-        ).fetchone()
-        if row is not None:
-            raise errors.NodeNameInUse(name=node["node_name"], id=row[0])
-        row = db.execute(
-            "SELECT node_id FROM nodes WHERE local_ip = ? AND server_port = ? AND node_id != ?",
-            [node["local_ip"], node["server_port"], exclude or ""],
-        ).fetchone()
-        if row is not None:
+        other = node_repo.id_with_name(db, node["node_name"], exclude or "")
+        if other is not None:
+            raise errors.NodeNameInUse(name=node["node_name"], id=other)
+        other = node_repo.id_with_address(db, node["local_ip"], node["server_port"], exclude or "")
+        if other is not None:
             raise errors.NodeAddressInUse(
-                address=f"{node['local_ip']}:{node['server_port']}", id=row[0]
+                address=f"{node['local_ip']}:{node['server_port']}", id=other
             )
 
     # ---- update ------------------------------------------------------------------------

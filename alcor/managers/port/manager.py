@@ -671,7 +671,7 @@ class PortManager(ResourceManager):
                     self._bus.publish(PortStatusChanged(port_id=port_id, status=status))
 
     async def _rebind(self, cmd: RebindHost) -> list[str]:
-        ports = repo.find(self._store.db, PORT, Where("t.binding_host_id = ?", (cmd.host,)))
+        ports = repo.find(self._store.db, PORT, repo.equals("binding_host_id", cmd.host))
         rebound = []
         for port in ports:
             binding = await self._binding(port["binding:host_id"], port["binding:vnic_type"])

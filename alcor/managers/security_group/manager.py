@@ -24,6 +24,7 @@ from alcor.managers.common import (
 )
 from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
+from alcor.managers.security_group import repo as sg_repo
 from alcor.managers.security_group import rules
 from alcor.managers.security_group.messages import (
     CheckPortSecurityGroups,
@@ -106,15 +107,14 @@ class SecurityGroupManager(ResourceManager):
         cached = self._default_ids.get(project_id)
         if cached is not None:
             return cached
-        sql = "SELECT id FROM security_groups WHERE project_id = ? AND is_default = 1"
-        row = self._store.db.execute(sql, [project_id]).fetchone()
-        if row is not None:
-            return self._remember_default(project_id, row[0])
+        found = sg_repo.default_group_of(self._store.db, project_id)
+        if found is not None:
+            return self._remember_default(project_id, found)
         async with self._store.transaction():
             # Checked again under the writer lock: another request may have created it.
-            row = self._store.db.execute(sql, [project_id]).fetchone()
-            if row is not None:
-                return self._remember_default(project_id, row[0])
+            found = sg_repo.default_group_of(self._store.db, project_id)
+            if found is not None:
+                return self._remember_default(project_id, found)
             group = stamp_new(
                 {
                     "project_id": project_id,
@@ -154,24 +154,21 @@ class SecurityGroupManager(ResourceManager):
     # ---- groups ------------------------------------------------------------------------
     def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Attach each group's rules (creation order) in one query."""
-        ids = [o["id"] for o in objs]
-        by_group: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            for rule in repo.find(
-                self._store.db,
-                SECURITY_GROUP_RULE,
-                Where(f"t.security_group_id IN ({marks})", tuple(chunk)),
-                order="t.seq",
-            ):
+        by_group = repo.find_grouped(
+            self._store.db,
+            SECURITY_GROUP_RULE,
+            "security_group_id",
+            [o["id"] for o in objs],
+            order="t.seq",
+        )
+        for group_rules in by_group.values():
+            for rule in group_rules:
                 # Freshly decoded rows: strip the internal columns in place (no copy).
                 for key in INTERNAL_RULE_COLUMNS:
                     del rule[key]
                 rule["tenant_id"] = rule["project_id"]
-                by_group[rule["security_group_id"]].append(rule)
         for obj in objs:
-            obj["security_group_rules"] = by_group.get(obj["id"], [])
+            obj["security_group_rules"] = by_group[obj["id"]]
         return list(objs)
 
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
@@ -251,24 +248,10 @@ class SecurityGroupManager(ResourceManager):
             check_if_match(group, cmd.if_match)
             if group["is_default"] and not cmd.ctx.is_admin:
                 raise errors.SecurityGroupCannotRemoveDefault()
-            if db.execute(
-                "SELECT 1 FROM port_security_groups WHERE security_group_id = ? LIMIT 1",
-                [group["id"]],
-            ).fetchone():
+            if sg_repo.has_ports(db, group["id"]):
                 raise errors.SecurityGroupInUse(id=group["id"])
-            referencing = [
-                r[0]
-                for r in db.execute(
-                    "SELECT DISTINCT security_group_id FROM security_group_rules "
-                    "WHERE remote_group_id = ? AND security_group_id != ?",
-                    [group["id"], group["id"]],
-                )
-            ]
-            db.execute(
-                "DELETE FROM security_group_rules WHERE security_group_id = ? "
-                "OR remote_group_id = ?",
-                [group["id"], group["id"]],
-            )
+            referencing = sg_repo.groups_referencing(db, group["id"])
+            sg_repo.delete_rules_involving(db, group["id"])
             repo.delete(db, SECURITY_GROUP, group["id"])
             if group["is_default"]:
                 self._default_ids.pop(group["project_id"], None)
@@ -299,9 +282,7 @@ class SecurityGroupManager(ResourceManager):
     def _rule_visible_where(self, ctx: RequestContext) -> list[Where]:
         if ctx.view_project is None:
             return []
-        return [
-            Where("t.project_id = ? OR t.sg_project_id = ?", (ctx.view_project, ctx.view_project))
-        ]
+        return [sg_repo.own_or_rule_of_own_group(ctx.view_project)]
 
     def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
         rule = repo.get(self._store.db, SECURITY_GROUP_RULE, rule_id)
@@ -363,12 +344,9 @@ class SecurityGroupManager(ResourceManager):
         db = self._store.db
         rule = defaults(SECURITY_GROUP_RULE, rule)
         key = rules.normalized(rule)
-        row = db.execute(
-            "SELECT id FROM security_group_rules WHERE security_group_id = ? AND normalized = ?",
-            [group["id"], key],
-        ).fetchone()
-        if row is not None:
-            raise errors.SecurityGroupRuleExists(rule_id=row[0])
+        existing = sg_repo.rule_with_key(db, group["id"], key)
+        if existing is not None:
+            raise errors.SecurityGroupRuleExists(rule_id=existing)
         check_new_id(db, SECURITY_GROUP_RULE, rule, "Security group rule")
         stamp_new(rule)
         rule.update(
@@ -378,11 +356,7 @@ class SecurityGroupManager(ResourceManager):
                 "sg_project_id": group["project_id"],
                 "normalized": key,
                 # Creation order within the group; per group so the index serves it.
-                "seq": db.execute(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM "
-                    "security_group_rules WHERE security_group_id = ?",
-                    [group["id"]],
-                ).fetchone()[0],
+                "seq": sg_repo.next_rule_seq(db, group["id"]),
             }
         )
         repo.insert(db, SECURITY_GROUP_RULE, rule)

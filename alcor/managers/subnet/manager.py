@@ -33,6 +33,7 @@ from alcor.managers.mac.messages import AllocateMac, ReleaseMac
 from alcor.managers.network.messages import GetNetwork, LookupNetwork, SetNetworkSubnets
 from alcor.managers.port.messages import AddAutoAddresses, LookupPorts, RemoveSubnetAddresses
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
+from alcor.managers.subnet import repo as subnet_repo
 from alcor.managers.subnet import validation as v
 from alcor.managers.subnet.messages import (
     CreateSubnets,
@@ -100,22 +101,12 @@ class SubnetManager(ResourceManager):
             return []
         # Subnets of an external network are not readable by other projects (only the
         # network is); those of a shared network are (Tempest's visibility tests).
-        return [
-            Where(
-                "t.project_id = ? OR t.network_id IN (SELECT id FROM networks WHERE shared = 1)",
-                (ctx.view_project,),
-            )
-        ]
+        return [subnet_repo.own_or_on_shared_network(ctx.view_project)]
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         if ctx.view_project is None or obj["project_id"] == ctx.view_project:
             return True
-        return (
-            self._store.db.execute(
-                "SELECT 1 FROM networks WHERE id = ? AND shared = 1", [obj["network_id"]]
-            ).fetchone()
-            is not None
-        )
+        return subnet_repo.network_is_shared(self._store.db, obj["network_id"])
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """`shared=true|false`: the subnet's network is (not) shared (repeated = OR)."""
@@ -132,12 +123,7 @@ class SubnetManager(ResourceManager):
                 ) from None
         if len(wanted) == 2:
             return []
-        return [
-            Where(
-                "t.network_id IN (SELECT id FROM networks WHERE shared = ?)",
-                (1 if wanted.pop() else 0,),
-            )
-        ]
+        return [subnet_repo.on_network_shared(wanted.pop())]
 
     def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Hide the internal columns."""
@@ -147,7 +133,7 @@ class SubnetManager(ResourceManager):
 
     async def _of_network(self, cmd: SubnetsOfNetwork) -> list[dict[str, Any]]:
         return repo.find(
-            self._store.db, SUBNET, Where("t.network_id = ?", (cmd.network_id,)), order="t.seq"
+            self._store.db, SUBNET, repo.equals("network_id", cmd.network_id), order="t.seq"
         )
 
     async def _lookup_many(self, cmd: LookupSubnets) -> dict[str, dict[str, Any]]:
@@ -194,12 +180,7 @@ class SubnetManager(ResourceManager):
         return await self._bus.call(DefaultSubnetPool(ctx=ctx, ip_version=version))
 
     def _pool_cidrs(self, pool_id: str) -> list[str]:
-        return [
-            row[0]
-            for row in self._store.db.execute(
-                "SELECT cidr FROM subnets WHERE subnetpool_id = ?", [pool_id]
-            )
-        ]
+        return subnet_repo.cidrs_of_pool(self._store.db, pool_id)
 
     async def _count_pool_subnets(self, cmd: CountPoolSubnets) -> int:
         return len(self._pool_cidrs(cmd.pool_id))
@@ -243,7 +224,11 @@ class SubnetManager(ResourceManager):
         v.check_lists(subnet["id"], cidr, subnet, self._config)
         v.check_ipv6_modes(cidr, subnet, subnet["enable_dhcp"])
         subnet.update(
-            {"tags": sorted(set(subnet["tags"])), "attached_router_id": None, "seq": _next_seq(db)}
+            {
+                "tags": sorted(set(subnet["tags"])),
+                "attached_router_id": None,
+                "seq": subnet_repo.next_seq(db),
+            }
         )
         subnet["gateway_mac"] = await self._bus.call(
             AllocateMac(network_id=network["id"], owner=f"subnet:{subnet['id']}")
@@ -353,10 +338,6 @@ class SubnetManager(ResourceManager):
         repo.delete(db, SUBNET, subnet["id"])
         tombstone(db, "subnet", subnet)
         self._bus.publish(SubnetDeleted(subnet=subnet))
-
-
-def _next_seq(db: Any) -> int:
-    return int(db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM subnets").fetchone()[0])
 
 
 __all__ = ["LookupNetwork", "SubnetManager"]

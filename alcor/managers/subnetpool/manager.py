@@ -20,6 +20,7 @@ from alcor.managers.common import (
     new_record,
 )
 from alcor.managers.ipnet import Network, collapse, exclude, within
+from alcor.managers.subnetpool import repo as pool_repo
 from alcor.managers.subnetpool.messages import (
     AllocateFromPool,
     CountPoolSubnets,
@@ -130,9 +131,7 @@ class SubnetPoolManager(ResourceManager):
     # ---- default pools (default-subnetpools) ------------------------------------------------
     def _check_no_default(self, ip_version: int) -> None:
         """At most one default pool per IP version (Neutron's rule and message)."""
-        if self._store.db.execute(
-            "SELECT 1 FROM subnetpools WHERE is_default = 1 AND ip_version = ?", [ip_version]
-        ).fetchone():
+        if pool_repo.has_default(self._store.db, ip_version):
             raise invalid(
                 "A default subnetpool for this IP family has already been set. Only "
                 "one default may exist per IP family"
@@ -140,7 +139,7 @@ class SubnetPoolManager(ResourceManager):
 
     async def _default(self, cmd: DefaultSubnetPool) -> str:
         where = [
-            Where("t.is_default = 1 AND t.ip_version = ?", (cmd.ip_version,)),
+            pool_repo.default_of_version(cmd.ip_version),
             *self.visible_where(cmd.ctx),
         ]
         found = repo.find(
