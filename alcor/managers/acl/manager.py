@@ -176,9 +176,7 @@ class NetworkAclManager(ResourceManager):
     async def delete(self, cmd: DeleteCommand) -> None:
         """Delete an ACL that guards no subnet, with its rules."""
         async with self._store.transaction():
-            acl = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, acl, "delete_network_acl")
-            check_if_match(acl, cmd.if_match)
+            acl = self.writable(cmd.ctx, cmd.id, "delete_network_acl", cmd.if_match)
             if acl["associated_subnets"]:
                 raise errors.NetworkAclInUse(id=acl["id"], reason="it still has associated subnets")
             self._remove(acl)

@@ -15,9 +15,7 @@ from alcor.managers.common import (
     bump,
     changed,
     check_create_project,
-    check_if_match,
     check_restricted,
-    check_write,
     new_record,
 )
 from alcor.managers.floatingip import repo as fip_repo
@@ -296,9 +294,7 @@ class FloatingIpManager(ResourceManager):
     async def update(self, cmd: UpdateFloatingIp) -> dict[str, Any]:
         """Associate, re-associate or disassociate (port_id null); description and tags."""
         async with self._store.transaction():
-            fip = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, fip, "update_floatingip")
-            check_if_match(fip, cmd.if_match)
+            fip = self.writable(cmd.ctx, cmd.id, "update_floatingip", cmd.if_match)
             given = dict(cmd.changes)
             if not given and cmd.tag_op is None:
                 # An empty body disassociates, as in Neutron (from when port_id was the only
@@ -341,9 +337,7 @@ class FloatingIpManager(ResourceManager):
     async def delete(self, cmd: DeleteFloatingIp) -> None:
         """Release a floating IP (disassociating it first)."""
         async with self._store.transaction():
-            fip = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, fip, "delete_floatingip")
-            check_if_match(fip, cmd.if_match)
+            fip = self.writable(cmd.ctx, cmd.id, "delete_floatingip", cmd.if_match)
             await self._release(fip)
 
     async def _release(self, fip: dict[str, Any]) -> None:

@@ -10,15 +10,13 @@ from alcor import errors
 from alcor.bus import Bus
 from alcor.config import NetworkConfig
 from alcor.managers.acl.messages import DeleteNetworkAcls
-from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.base import ResourceManager
 from alcor.managers.common import (
     RequestContext,
     bump,
     changed,
     check_create_project,
-    check_if_match,
     check_restricted,
-    check_write,
     new_record,
     subnet_mtu_minimum,
 )
@@ -180,13 +178,8 @@ class NetworkManager(ResourceManager):
     async def update(self, cmd: UpdateNetwork) -> dict[str, Any]:
         """Update a network (partial)."""
         async with self._store.transaction():
-            net = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, net, "update_network")
-            check_restricted(NETWORK, "update_network", cmd.changes, cmd.ctx, creating=False)
-            check_if_match(net, cmd.if_match)
-            given = dict(cmd.changes)
-            if cmd.tag_op is not None:
-                given["tags"] = apply_tag_op(NETWORK, net, cmd.tag_op)
+            net = self.writable(cmd.ctx, cmd.id, "update_network", cmd.if_match, cmd.changes)
+            given = self.given_changes(net, cmd)
             diff = changed(net, given)
             if any(p in given for p in PROVIDER):
                 raise errors.InvalidInput(
@@ -233,9 +226,7 @@ class NetworkManager(ResourceManager):
     async def delete(self, cmd: DeleteNetwork) -> None:
         """Delete a network without ports in use, with its subnets and segment."""
         async with self._store.transaction():
-            net = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, net, "delete_network")
-            check_if_match(net, cmd.if_match)
+            net = self.writable(cmd.ctx, cmd.id, "delete_network", cmd.if_match)
             ports = await self._bus.call(QueryPorts(network_id=net["id"]))
             if any(port["device_owner"] not in AUTO_DELETED for port in ports):
                 raise errors.NetworkInUse(net_id=net["id"])

@@ -13,7 +13,7 @@ from alcor import errors
 from alcor.bus import Bus
 from alcor.config import PortConfig
 from alcor.managers.base import ResourceManager
-from alcor.managers.common import RequestContext, check_if_match
+from alcor.managers.common import RequestContext
 from alcor.managers.floatingip.messages import DisassociatePort
 from alcor.managers.ipam.messages import ReleasePortIps
 from alcor.managers.mac.messages import ReleaseMac
@@ -105,6 +105,9 @@ class PortManager(ResourceManager):
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return access.is_visible(obj, ctx)
 
+    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
+        access.check_write(ctx, obj, action)
+
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """Translate `fixed_ips=ip_address=X` / `subnet_id=Y` / `ip_address_substr=Z`."""
         where = port_repo.with_addresses(extra)
@@ -114,9 +117,7 @@ class PortManager(ResourceManager):
     async def delete(self, cmd: DeletePort) -> None:
         """Delete a port (router and floating IP ports are refused)."""
         async with self._store.transaction():
-            port = self.get_visible(cmd.ctx, cmd.id)
-            access.check_write(cmd.ctx, port, "delete_port")
-            check_if_match(port, cmd.if_match)
+            port = self.writable(cmd.ctx, cmd.id, "delete_port", cmd.if_match)
             if port["device_owner"] in rules.SERVICE_OWNERS:
                 raise errors.ServicePortInUse(port_id=port["id"], device_owner=port["device_owner"])
             await self._bus.call(DisassociatePort(port_id=port["id"]))

@@ -193,9 +193,7 @@ class RouterManager(ResourceManager):
     async def delete(self, cmd: DeleteRouter) -> None:
         """Delete a router without interfaces (its gateway port goes with it)."""
         async with self._store.transaction():
-            router = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, router, "delete_router")
-            check_if_match(router, cmd.if_match)
+            router = self.writable(cmd.ctx, cmd.id, "delete_router", cmd.if_match)
             if await interfaces_of(self._bus, router["id"]):
                 raise errors.RouterInUse(router_id=router["id"])
             if router["external_gateway_info"]:

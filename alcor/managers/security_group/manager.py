@@ -8,7 +8,7 @@ from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
-from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.base import ResourceManager
 from alcor.managers.common import (
     RequestContext,
     bump,
@@ -222,12 +222,8 @@ class SecurityGroupManager(ResourceManager):
     async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
         """Rename or re-describe a group (the default group keeps its name)."""
         async with self._store.transaction():
-            group = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, group, "update_security_group")
-            check_if_match(group, cmd.if_match)
-            given = dict(cmd.changes)
-            if cmd.tag_op is not None:
-                given["tags"] = apply_tag_op(SECURITY_GROUP, group, cmd.tag_op)
+            group = self.writable(cmd.ctx, cmd.id, "update_security_group", cmd.if_match)
+            given = self.given_changes(group, cmd)
             diff = changed(group, given)
             if "name" in diff:
                 if group["is_default"]:
@@ -243,9 +239,7 @@ class SecurityGroupManager(ResourceManager):
         """Delete an unused group and the rules of other groups that reference it."""
         async with self._store.transaction():
             db = self._store.db
-            group = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, group, "delete_security_group")
-            check_if_match(group, cmd.if_match)
+            group = self.writable(cmd.ctx, cmd.id, "delete_security_group", cmd.if_match)
             if group["is_default"] and not cmd.ctx.is_admin:
                 raise errors.SecurityGroupCannotRemoveDefault()
             if sg_repo.has_ports(db, group["id"]):

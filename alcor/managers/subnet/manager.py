@@ -11,14 +11,12 @@ from alcor import errors
 from alcor.bus import Bus
 from alcor.config import SubnetConfig
 from alcor.managers.acl.messages import DetachSubnetFromAcls
-from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.base import ResourceManager
 from alcor.managers.common import (
     RequestContext,
     bump,
     changed,
     check_create_project,
-    check_if_match,
-    check_write,
     deny,
     new_record,
     subnet_mtu_minimum,
@@ -245,12 +243,8 @@ class SubnetManager(ResourceManager):
     async def update(self, cmd: UpdateSubnet) -> dict[str, Any]:
         """Update a subnet (partial)."""
         async with self._store.transaction():
-            subnet = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, subnet, "update_subnet")
-            check_if_match(subnet, cmd.if_match)
-            given = dict(cmd.changes)
-            if cmd.tag_op is not None:
-                given["tags"] = apply_tag_op(SUBNET, subnet, cmd.tag_op)
+            subnet = self.writable(cmd.ctx, cmd.id, "update_subnet", cmd.if_match)
+            given = self.given_changes(subnet, cmd)
             diff = changed(subnet, given)
             if not diff:
                 return self.decorate([subnet])[0]
@@ -304,9 +298,7 @@ class SubnetManager(ResourceManager):
     async def delete(self, cmd: DeleteSubnet) -> None:
         """Delete a subnet whose addresses are only automatic or DHCP ones."""
         async with self._store.transaction():
-            subnet = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, subnet, "delete_subnet")
-            check_if_match(subnet, cmd.if_match)
+            subnet = self.writable(cmd.ctx, cmd.id, "delete_subnet", cmd.if_match)
             allocations = await self._bus.call(SubnetAllocations(subnet_id=subnet["id"]))
             holders = await self._bus.call(
                 LookupPorts(ids=[a["port_id"] for a in allocations if not a["auto"]])

@@ -8,13 +8,12 @@ from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
-from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.base import ResourceManager
 from alcor.managers.common import (
     RequestContext,
     bump,
     changed,
     check_create_project,
-    check_if_match,
     check_restricted,
     check_write,
     new_record,
@@ -107,13 +106,8 @@ class SubnetPoolManager(ResourceManager):
     async def update(self, cmd: UpdateSubnetPool) -> dict[str, Any]:
         """Update a subnet pool; prefixes may be added, never removed."""
         async with self._store.transaction():
-            pool = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, pool, "update_subnetpool")
-            check_restricted(SUBNETPOOL, "update_subnetpool", cmd.changes, cmd.ctx, creating=False)
-            check_if_match(pool, cmd.if_match)
-            given = dict(cmd.changes)
-            if cmd.tag_op is not None:
-                given["tags"] = apply_tag_op(SUBNETPOOL, pool, cmd.tag_op)
+            pool = self.writable(cmd.ctx, cmd.id, "update_subnetpool", cmd.if_match, cmd.changes)
+            given = self.given_changes(pool, cmd)
             merged = {**pool, **given}
             if "prefixes" in given:
                 old = [ipaddress.ip_network(p) for p in pool["prefixes"]]
@@ -199,9 +193,7 @@ class SubnetPoolManager(ResourceManager):
     async def delete(self, cmd: DeleteSubnetPool) -> None:
         """Delete a pool from which no subnet is allocated."""
         async with self._store.transaction():
-            pool = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, pool, "delete_subnetpool")
-            check_if_match(pool, cmd.if_match)
+            pool = self.writable(cmd.ctx, cmd.id, "delete_subnetpool", cmd.if_match)
             if await self._bus.call(CountPoolSubnets(pool_id=pool["id"])):
                 raise SubnetPoolInUse(
                     subnet_pool_id=pool["id"], reason="Subnets are allocated from it"
