@@ -14,8 +14,9 @@ from typing import Any
 from alcor.bench.stats import Samples
 from alcor.southbound.builder import ENTER_OP, StateBuilder
 from alcor.southbound.compose import build
+from alcor.southbound.delivery import Delivery
 from alcor.southbound.planner import Marks, Planner
-from alcor.southbound.sender import Delivery
+from alcor.southbound.tombstones import Tombstones
 from alcor.southbound.topology import Topology
 from alcor.southbound.view import SUBNET, VPC, all_keys
 
@@ -132,7 +133,7 @@ def run(hosts: int, ports: int) -> list[Samples]:
                 topo.nodes[node_id],
                 planner.view(node_id),
                 deliveries[node_id],
-                {},
+                Tombstones(),
                 keys,
             )
             if message is not None:
@@ -164,7 +165,7 @@ def run(hosts: int, ports: int) -> list[Samples]:
             topo.nodes[node_id],
             planner.view(node_id),
             Delivery(node_id),
-            {},
+            Tombstones(),
             marks[node_id],
         )
         newcomer.add(time.perf_counter() - started)
