@@ -53,6 +53,16 @@ class Where:
     params: tuple[Any, ...] = ()
 
 
+def all_of(conditions: Sequence[Where]) -> Where:
+    """Combine conditions with AND (no condition: every row)."""
+    if not conditions:
+        return Where("1")
+    return Where(
+        " AND ".join(f"({w.sql})" for w in conditions),
+        tuple(p for w in conditions for p in w.params),
+    )
+
+
 def equals(column: str, value: Any) -> Where:
     """Select the rows whose `column` equals `value`."""
     return Where(f't."{column}" = ?', (value,))

@@ -21,6 +21,7 @@ from alcor.managers.common import (
     subnet_mtu_minimum,
 )
 from alcor.managers.floatingip.messages import DeleteNetworkFloatingIps
+from alcor.managers.network import repo as network_repo
 from alcor.managers.network import segments
 from alcor.managers.network.messages import (
     CreateNetworks,
@@ -80,9 +81,7 @@ class NetworkManager(ResourceManager):
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         if ctx.view_project is None:
             return []
-        return [
-            Where("t.project_id = ? OR t.shared = 1 OR t.router_external = 1", (ctx.view_project,))
-        ]
+        return [network_repo.own_shared_or_external(ctx.view_project)]
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return (

@@ -1,4 +1,4 @@
-"""Segments held by networks (table `segments`): synchronous SQL.
+"""Network queries and the segments networks hold (table `segments`): synchronous SQL.
 
 `kind` is the id space (segment:tunnel, segment:vlan:<physnet>, segment:flat:<physnet>);
 the free ids of each space are free-range pools of alcor/store/ranges.py.
@@ -7,6 +7,13 @@ the free ids of each space are free-range pools of alcor/store/ranges.py.
 from __future__ import annotations
 
 import sqlite_utils
+
+from alcor.resources.repo import Where
+
+
+def own_shared_or_external(project_id: str) -> Where:
+    """Select networks of `project_id`, shared ones and external ones (the member view)."""
+    return Where("t.project_id = ? OR t.shared = 1 OR t.router_external = 1", (project_id,))
 
 
 def clear_segment_pools(db: sqlite_utils.Database) -> None:

@@ -117,7 +117,7 @@ class NodeManager(ResourceManager):
         return found[0] if found else None
 
     async def _all(self, cmd: LookupNodes) -> list[dict[str, Any]]:
-        return repo.find(self._store.db, NODE, Where("1"), order="t.node_id")
+        return repo.find(self._store.db, NODE, repo.all_of([]), order="t.node_id")
 
     # ---- create ------------------------------------------------------------------------
     async def create(self, cmd: CreateNodes) -> list[dict[str, Any]]:

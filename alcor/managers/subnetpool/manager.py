@@ -77,7 +77,7 @@ class SubnetPoolManager(ResourceManager):
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         if ctx.view_project is None:
             return []
-        return [Where("t.project_id = ? OR t.shared = 1", (ctx.view_project,))]
+        return [pool_repo.own_or_shared(ctx.view_project)]
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]
@@ -139,9 +139,7 @@ class SubnetPoolManager(ResourceManager):
         found = repo.find(
             self._store.db,
             SUBNETPOOL,
-            Where(
-                " AND ".join(f"({w.sql})" for w in where), tuple(p for w in where for p in w.params)
-            ),
+            repo.all_of(where),
         )
         if not found:
             raise errors.BadRequest(

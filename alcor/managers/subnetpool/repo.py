@@ -15,6 +15,11 @@ def has_default(db: sqlite_utils.Database, ip_version: int) -> bool:
     return row is not None
 
 
+def own_or_shared(project_id: str) -> Where:
+    """Select pools of `project_id` or shared ones (the member view)."""
+    return Where("t.project_id = ? OR t.shared = 1", (project_id,))
+
+
 def default_of_version(ip_version: int) -> Where:
     """Select the default pool of `ip_version`."""
     return Where("t.is_default = 1 AND t.ip_version = ?", (ip_version,))
