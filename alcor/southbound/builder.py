@@ -119,13 +119,13 @@ class StateBuilder:
         if kind == NEIGHBOR:
             port = topo.ports.get(port_of_neighbor(key))
             return port.neighbor_revision if port else None
-        table: dict[str, Any] = {
+        tables: dict[str, dict[str, Any]] = {
             VPC: topo.networks,
             SUBNET: topo.subnets,
             ROUTER: topo.routers,
             SECURITYGROUP: topo.sgs,
-        }.get(kind, {})
-        rec = table.get(key)
+        }
+        rec = tables.get(kind, {}).get(key)
         return rec.revision if rec is not None else None
 
     def config(self, kind: str, key: str, node: NodeRec) -> tuple[int, bytes] | None:

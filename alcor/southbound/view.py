@@ -68,7 +68,9 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
     ports = frozenset(p for p in topo.ports_on_node.get(node_id, ()) if topo.ports[p].admin_up)
     subnets = frozenset(s for p in ports for s in topo.ports[p].subnet_ids if s in topo.subnets)
     routers = frozenset(
-        topo.subnets[s].router_id for s in subnets if topo.subnets[s].router_id in topo.routers
+        router
+        for s in subnets
+        if (router := topo.subnets[s].router_id) is not None and router in topo.routers
     )
     reachable = set(subnets)
     for router in routers:
