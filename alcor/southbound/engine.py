@@ -37,10 +37,11 @@ from alcor.southbound.ledger import Ledger
 from alcor.southbound.loader import server_class
 from alcor.southbound.ondemand import HostRequests
 from alcor.southbound.planner import Marks, Planner
+from alcor.southbound.records import NodeRec
 from alcor.southbound.sender import HostSender, backoff_delay
 from alcor.southbound.status import delivery_resources, delivery_view
 from alcor.southbound.tombstones import Tombstones
-from alcor.southbound.topology import NodeRec, Topology
+from alcor.southbound.topology import Topology
 from alcor.southbound.transports import Transports, target
 from alcor.southbound.view import NEIGHBOR, PORT, Key, all_keys
 from alcor.store import Store
