@@ -6,7 +6,6 @@ from setuptools import find_packages, setup
 # alcor/proto, and the wire-compat test relies on its encoding.
 INSTALL_REQUIRES = [
     "aiohttp>=3.9,<4",
-    "sqlite-utils>=3.36",
     "click>=8.1",
     "netaddr>=1.0",
     "prometheus-client>=0.19",

@@ -23,7 +23,7 @@ from alcor.managers.security_group.manager import SecurityGroupManager
 from alcor.managers.subnet.manager import SubnetManager
 from alcor.managers.subnetpool.manager import SubnetPoolManager
 from alcor.southbound.engine import SouthboundEngine
-from alcor.store import Store
+from alcor.store import Store, open_store
 from alcor.store.schema import MIGRATIONS
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def _admin_token(config: Config) -> str | None:
 
 def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     """Create every component of alcor from `config` (nothing is started)."""
-    store = Store(config.store, MIGRATIONS)
+    store = open_store(config.store, MIGRATIONS)
     bus = Bus()
     managers: list[Component] = [
         QuotaManager(bus, store, config.quotas),

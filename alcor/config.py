@@ -49,12 +49,17 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """The embedded SQLite store."""
+    """The database: the embedded SQLite file, or PostgreSQL when `url` names one."""
 
     path: str = "alcor.db"
+    # postgresql://user:password@host:port/dbname: several alcor processes share it.
+    url: str = ""
     checkpoint_interval_s: float = 1.0
     # How long the change record keeps a change (the /watch stream can resume that far back).
     change_retention_s: float = 7 * 86400.0
+    # PostgreSQL: connections per process, and how long to wait for one.
+    pool_size: int = 10
+    connect_timeout_s: float = 5.0
 
 
 @dataclass(frozen=True)

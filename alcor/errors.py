@@ -80,6 +80,13 @@ class ServiceUnavailable(AlcorError):
     message = "The server is not ready; retry later."
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """503: the database cannot be reached; nothing of the request was applied."""
+
+    type_name = None
+    message = "The database is unavailable ({reason}); the request was not applied, retry later."
+
+
 # ---- 400 -------------------------------------------------------------------------------
 class HTTPBadRequest(BadRequest):
     """Malformed body or query, unknown or disallowed attribute, wrong type."""

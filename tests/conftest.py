@@ -15,7 +15,10 @@ from aiohttp.test_utils import TestClient, TestServer
 import alcor.proto
 from alcor.api.web import make_web_app
 from alcor.app import build
-from alcor.config import load_config
+from alcor.config import StoreConfig, load_config
+from alcor.store import Store
+from alcor.store.schema import MIGRATIONS
+from alcor.store.store import SqliteStore
 
 
 @pytest.fixture
@@ -37,6 +40,15 @@ async def client(make_config) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(make_web_app(alcor))) as test_client:
         test_client.alcor = alcor  # type: ignore[attr-defined]
         yield test_client
+
+
+@pytest.fixture
+async def memory_db() -> AsyncIterator[Store]:
+    """A started in-memory store with the full schema (repository unit tests)."""
+    store = SqliteStore(StoreConfig(path=":memory:"), MIGRATIONS)
+    await store.start()
+    yield store
+    await store.stop()
 
 
 # Google protobuf + grpcio code compiled at test time from our .proto files: the

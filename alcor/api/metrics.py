@@ -32,16 +32,18 @@ COUNTED = (
 )
 
 
-def collect(alcor: Alcor) -> None:
+async def collect(alcor: Alcor) -> None:
     """Set the gauges /metrics renders (cheap indexed counts)."""
-    db = alcor.store.db
+    db = alcor.store
     for label, table in COUNTED:
-        RESOURCES.labels(label).set(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+        RESOURCES.labels(label).set(await db.fetchval(f"SELECT COUNT(*) FROM {table}"))
     PORTS.clear()
-    for status, count in db.execute("SELECT status, COUNT(*) FROM ports GROUP BY status"):
+    for status, count in await db.fetch("SELECT status, COUNT(*) FROM ports GROUP BY status"):
         PORTS.labels(status).set(count)
     NODES.clear()
-    for transport, count in db.execute("SELECT transport, COUNT(*) FROM nodes GROUP BY transport"):
+    for transport, count in await db.fetch(
+        "SELECT transport, COUNT(*) FROM nodes GROUP BY transport"
+    ):
         NODES.labels(transport).set(count)
     STORE.labels("commits").set(alcor.store.commits)
     STORE.labels("transactions").set(alcor.store.transactions)

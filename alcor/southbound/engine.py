@@ -45,6 +45,7 @@ from alcor.southbound.topology import Topology
 from alcor.southbound.transports import Transports, target
 from alcor.southbound.view import NEIGHBOR, PORT, Key, all_keys
 from alcor.store import Store
+from alcor.store.revisions import tombstone_of
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -105,11 +106,11 @@ class SouthboundEngine:
         self.bus.handle(AuditNode, self._audit)
         await intake.load(self.bus, self.topo)
         seq = self._store.change_seq
-        loaded = ledger_sql.load(self._store.db)
+        loaded = await ledger_sql.load(self._store)
         self.ledger.start(loaded)
         resumed = restore.Restorer(self, loaded, seq)
         for node in list(self.topo.nodes.values()):
-            resumed.host(self._add_sender(node))
+            await resumed.host(self._add_sender(node))
         for node_id in set(loaded) - set(self.topo.nodes):
             self.ledger.forget_node(node_id)  # deleted while we were down
         self.dispatched_seq = seq
@@ -154,8 +155,13 @@ class SouthboundEngine:
         """Return the bound port of the controller gRPC server (port 0 resolves at start)."""
         return getattr(self._server, "port", None)
 
-    def _read_tombstone(self, kind: str, resource_id: str) -> int | None:
-        return ledger_sql.tombstone(self._store.db, kind, resource_id)
+    async def _read_tombstone(self, kind: str, resource_id: str) -> int | None:
+        return await tombstone_of(self._store, kind, resource_id)
+
+    @property
+    def store(self) -> Store:
+        """Return the store the engine reads and writes its ledger in."""
+        return self._store
 
     # ---- events ------------------------------------------------------------------------
     async def _work(self) -> None:
@@ -270,6 +276,7 @@ class SouthboundEngine:
             return True
         keys = self.channels.filter_keys(node, keys)
         force = bool(delivery.restart_waiters)
+        await self.tombs.prefetch(keys, self.builder.revision, delivery.may_hold)
         started = time.perf_counter()
         message = build(
             self.topo,
@@ -312,6 +319,7 @@ class SouthboundEngine:
         sender = self.senders[node_id]
         delivery = sender.delivery
         view = self.planner.view(node_id)
+        await self.tombs.prefetch(keys, self.builder.revision, delivery.may_hold)
         message = build(self.topo, self.builder, node, view, delivery, self.tombs, keys, force=True)
         if message is None:
             return {}

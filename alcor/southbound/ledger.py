@@ -26,8 +26,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import sqlite_utils
-
 from alcor.southbound.view import NEIGHBOR, Key
 from alcor.store import Store
 
@@ -55,27 +53,19 @@ class HostLedger:
     cursor: int | None = None
 
 
-def load(db: sqlite_utils.Database) -> dict[str, HostLedger]:
+async def load(db: Store) -> dict[str, HostLedger]:
     """Return every host's ledger rows and cursor."""
     hosts: dict[str, HostLedger] = {}
-    for node_id, kind, key, rev, present, acked, status, attempts, error in db.execute(
+    for node_id, kind, key, rev, present, acked, status, attempts, error in await db.fetch(
         "SELECT node_id, kind, key, rev, present, acked_rev, status, attempts, last_error "
         "FROM sb_ledger"
     ):
         hosts.setdefault(node_id, HostLedger()).rows[(kind, key)] = Row(
             rev, bool(present), acked, status, attempts, error
         )
-    for node_id, cursor in db.execute("SELECT node_id, cursor_seq FROM sb_hosts"):
+    for node_id, cursor in await db.fetch("SELECT node_id, cursor_seq FROM sb_hosts"):
         hosts.setdefault(node_id, HostLedger()).cursor = cursor
     return hosts
-
-
-def tombstone(db: sqlite_utils.Database, kind: str, resource_id: str) -> int | None:
-    """Return the stored tombstone revision of a deleted resource (managers write it)."""
-    row = db.execute(
-        "SELECT revision FROM tombstones WHERE kind = ? AND id = ?", [kind, resource_id]
-    ).fetchone()
-    return int(row[0]) if row else None
 
 
 class Ledger:
@@ -199,7 +189,7 @@ class Ledger:
         now = time.time()
         try:
             async with self._store.transaction():
-                _write(self._store.db, now, upserts, acks, errors, deletes, cursors, forget)
+                await _write(self._store, now, upserts, acks, errors, deletes, cursors, forget)
         except BaseException:
             # Put the batch back so nothing is lost (newer queued values win).
             self._upserts = {**upserts, **self._upserts}
@@ -216,8 +206,8 @@ class Ledger:
             self._durable.get(node_id, set()).discard(key)
 
 
-def _write(
-    db: sqlite_utils.Database,
+async def _write(
+    db: Store,
     now: float,
     upserts: dict[tuple[str, Key], tuple[int, bool]],
     acks: dict[tuple[str, Key], int],
@@ -226,37 +216,36 @@ def _write(
     cursors: dict[str, int],
     forget: Iterable[str],
 ) -> None:
-    conn = db.conn
     for node_id in forget:
-        conn.execute("DELETE FROM sb_ledger WHERE node_id = ?", [node_id])
-        conn.execute("DELETE FROM sb_hosts WHERE node_id = ?", [node_id])
+        await db.execute("DELETE FROM sb_ledger WHERE node_id = ?", [node_id])
+        await db.execute("DELETE FROM sb_hosts WHERE node_id = ?", [node_id])
     if upserts:
-        conn.executemany(
+        await db.executemany(
             "INSERT INTO sb_ledger (node_id, kind, key, rev, present, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (node_id, kind, key) DO UPDATE SET "
             "rev = excluded.rev, present = excluded.present, updated_at = excluded.updated_at",
             [(n, k[0], k[1], rev, int(present), now) for (n, k), (rev, present) in upserts.items()],
         )
     if acks:
-        conn.executemany(
+        await db.executemany(
             "UPDATE sb_ledger SET acked_rev = ?, status = 'SUCCESS', attempts = 0, "
             "last_error = NULL, updated_at = ? WHERE node_id = ? AND kind = ? AND key = ?",
             [(rev, now, n, k[0], k[1]) for (n, k), rev in acks.items()],
         )
     if errors:
-        conn.executemany(
+        await db.executemany(
             "UPDATE sb_ledger SET status = ?, attempts = ?, last_error = ?, updated_at = ? "
             "WHERE node_id = ? AND kind = ? AND key = ?",
             [(s, a, e, now, n, k[0], k[1]) for (n, k), (s, a, e) in errors.items()],
         )
     deletes = list(deletes)
     if deletes:
-        conn.executemany(
+        await db.executemany(
             "DELETE FROM sb_ledger WHERE node_id = ? AND kind = ? AND key = ?",
             [(n, k[0], k[1]) for n, k in deletes],
         )
     if cursors:
-        conn.executemany(
+        await db.executemany(
             "INSERT INTO sb_hosts (node_id, cursor_seq, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (node_id) DO UPDATE SET cursor_seq = excluded.cursor_seq, "
             "updated_at = excluded.updated_at",

@@ -41,7 +41,7 @@ class Restorer:
         self._ports_of: dict[str, list[str]] | None = None
         self._deleted: dict[str, list[tuple[int, str, int]]] | None = None
 
-    def host(self, sender: HostSender) -> None:
+    async def host(self, sender: HostSender) -> None:
         """Restore one host's delivery and mark what it must receive."""
         engine = self._engine
         delivery = sender.delivery
@@ -60,7 +60,7 @@ class Restorer:
         if in_sync:
             self._trust_neighbors(delivery, wanted)
         elif durable.rows:
-            self._suspect_neighbors(delivery, durable)
+            await self._suspect_neighbors(delivery, durable)
         builder = engine.builder
         for key in [*wanted, *delivery.sent]:
             revision = builder.revision(*key)
@@ -77,7 +77,7 @@ class Restorer:
                     delivery.sent[key] = (revision, True)
                     delivery.acked[key] = revision
 
-    def _suspect_neighbors(self, delivery: Delivery, durable: HostLedger) -> None:
+    async def _suspect_neighbors(self, delivery: Delivery, durable: HostLedger) -> None:
         """Mark as may-hold every neighbor of the host's VPCs and of ports deleted since."""
         engine = self._engine
         vpcs = {key for kind, key in durable.rows if kind == VPC}
@@ -89,7 +89,7 @@ class Restorer:
                 if revision is not None:
                     delivery.sent.setdefault(key, (revision, True))
         for vpc in vpcs:
-            for seq, port_id, tomb in self._deleted_ports().get(vpc, ()):
+            for seq, port_id, tomb in (await self._deleted_ports()).get(vpc, ()):
                 if durable.cursor is None or seq > durable.cursor:
                     key = (NEIGHBOR, neighbor_key(port_id))
                     engine.tombs[key] = tomb
@@ -103,13 +103,13 @@ class Restorer:
             self._ports_of = index
         return self._ports_of
 
-    def _deleted_ports(self) -> dict[str, list[tuple[int, str, int]]]:
+    async def _deleted_ports(self) -> dict[str, list[tuple[int, str, int]]]:
         """Return network -> [(seq, port id, neighbor tombstone)] of retained port deletes."""
         if self._deleted is None:
             cursors = [h.cursor for h in self._loaded.values() if h.rows]
             after = min((c or 0 for c in cursors), default=0)
-            db = self._engine._store.db
-            oldest = changes.oldest_seq(db)
+            db = self._engine.store
+            oldest = await changes.oldest_seq(db)
             if oldest is not None and after + 1 < oldest:
                 _LOGGER.warning(
                     "a host's delivery cursor (%d) is older than the change record (%d): "
@@ -119,7 +119,7 @@ class Restorer:
                 )
             index: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
             while True:
-                batch = changes.read_since(db, after, 10_000, ["port"])
+                batch = await changes.read_since(db, after, 10_000, ["port"])
                 if not batch:
                     break
                 for change in batch:

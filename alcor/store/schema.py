@@ -1,17 +1,15 @@
-"""Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+"""Schema migrations, applied in order, each recorded by its number (alcor/store/ddl.py).
 
 A migration is frozen once released: later changes go into a new function appended to
 MIGRATIONS. Columns of resource tables mirror the attribute tables in alcor/resources
-(tests/unit/store/test_schema.py checks that they agree).
+(tests/unit/store/test_schema.py checks that they agree). Each migration writes both
+dialects through `Ddl`; where they differ it says so with `ddl.sql(sqlite=, postgresql=)`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import sqlite_utils
-
 from alcor.store import changes
+from alcor.store.ddl import Ddl
 
 STD = {
     "id": str,
@@ -25,26 +23,9 @@ STD = {
 }
 
 
-def _table(
-    db: sqlite_utils.Database,
-    name: str,
-    columns: dict[str, type],
-    pk: str | tuple[str, ...],
-    indexes: Sequence[tuple[str, ...]] = (),
-    unique: Sequence[tuple[str, ...]] = (),
-) -> None:
-    table = db.table(name)
-    table.create(columns, pk=pk, not_null=[pk] if isinstance(pk, str) else list(pk))
-    for cols in indexes:
-        table.create_index(list(cols), index_name=f"idx_{name}_{'_'.join(cols)}")
-    for cols in unique:
-        table.create_index(list(cols), index_name=f"uq_{name}_{'_'.join(cols)}", unique=True)
-
-
-def initial(db: sqlite_utils.Database) -> None:
+def initial(ddl: Ddl) -> None:
     """Create the L2 core, the node registry, L3/security resources and the outboxes."""
-    _table(
-        db,
+    ddl.table(
         "networks",
         {
             **STD,
@@ -65,8 +46,7 @@ def initial(db: sqlite_utils.Database) -> None:
         pk="id",
         indexes=[("project_id",), ("shared",), ("router_external",), ("provider_segmentation_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "subnets",
         {
             **STD,
@@ -93,8 +73,7 @@ def initial(db: sqlite_utils.Database) -> None:
             ("subnetpool_id",),
         ],
     )
-    _table(
-        db,
+    ddl.table(
         "ports",
         {
             **STD,
@@ -128,8 +107,7 @@ def initial(db: sqlite_utils.Database) -> None:
             ("name",),
         ],
     )
-    _table(
-        db,
+    ddl.table(
         "ip_allocations",
         {
             "subnet_id": str,
@@ -142,26 +120,23 @@ def initial(db: sqlite_utils.Database) -> None:
         pk=("subnet_id", "ip_key"),
         indexes=[("port_id",), ("ip",)],
     )
-    _table(db, "free_ranges", {"pool": str, "first": str, "last": str}, pk=("pool", "first"))
-    _table(
-        db, "ipam_pools", {"subnet_id": str, "first": str, "last": str}, pk=("subnet_id", "first")
+    ddl.table("free_ranges", {"pool": str, "first": str, "last": str}, pk=("pool", "first"))
+    ddl.table(
+        "ipam_pools", {"subnet_id": str, "first": str, "last": str}, pk=("subnet_id", "first")
     )
-    _table(
-        db,
+    ddl.table(
         "macs",
         {"network_id": str, "mac": str, "owner": str},
         pk=("network_id", "mac"),
         indexes=[("mac",)],
     )
-    _table(
-        db,
+    ddl.table(
         "segments",
         {"kind": str, "seg_id": int, "network_id": str},
         pk=("kind", "seg_id"),
         indexes=[("network_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "nodes",
         {
             "node_id": str,
@@ -185,9 +160,8 @@ def initial(db: sqlite_utils.Database) -> None:
         indexes=[("local_ip",)],
         unique=[("node_name",), ("local_ip", "server_port")],
     )
-    _table(db, "tombstones", {"kind": str, "id": str, "revision": int}, pk=("kind", "id"))
-    _table(
-        db,
+    ddl.table("tombstones", {"kind": str, "id": str, "revision": int}, pk=("kind", "id"))
+    ddl.table(
         "routers",
         {
             **STD,
@@ -202,9 +176,8 @@ def initial(db: sqlite_utils.Database) -> None:
         pk="id",
         indexes=[("project_id",)],
     )
-    _table(db, "security_groups", {**STD, "is_default": int}, pk="id", indexes=[("project_id",)])
-    _table(
-        db,
+    ddl.table("security_groups", {**STD, "is_default": int}, pk="id", indexes=[("project_id",)])
+    ddl.table(
         "security_group_rules",
         {
             "id": str,
@@ -234,15 +207,13 @@ def initial(db: sqlite_utils.Database) -> None:
             ("sg_project_id",),
         ],
     )
-    _table(
-        db,
+    ddl.table(
         "port_security_groups",
         {"port_id": str, "security_group_id": str},
         pk=("port_id", "security_group_id"),
         indexes=[("security_group_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "floatingips",
         {
             **STD,
@@ -257,21 +228,18 @@ def initial(db: sqlite_utils.Database) -> None:
         pk="id",
         indexes=[("project_id",), ("port_id",), ("router_id",), ("floating_network_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "quotas",
         {"project_id": str, "resource": str, "hard_limit": int},
         pk=("project_id", "resource"),
     )
-    _table(
-        db,
+    ddl.table(
         "quota_usage",
         {"project_id": str, "resource": str, "used": int},
         pk=("project_id", "resource"),
     )
     untagged = {k: v for k, v in STD.items() if k != "tags"}  # ACLs have no tags (§13)
-    _table(
-        db,
+    ddl.table(
         "network_acls",
         {
             **untagged,
@@ -281,8 +249,7 @@ def initial(db: sqlite_utils.Database) -> None:
         pk="id",
         indexes=[("project_id",), ("vpc_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "subnetpools",
         {
             **STD,
@@ -299,8 +266,7 @@ def initial(db: sqlite_utils.Database) -> None:
         pk="id",
         indexes=[("project_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "network_acl_rules",
         {
             **untagged,
@@ -321,15 +287,13 @@ def initial(db: sqlite_utils.Database) -> None:
     )
     # Durable southbound outbox: one row per committed resource change (kind, id, revision),
     # written in the changing transaction and cleared once every affected host has it.
-    _table(
-        db,
+    ddl.table(
         "sb_outbox",
         {"seq": int, "kind": str, "key": str, "revision": int, "created_at": str},
         pk="seq",
     )
     # Durable external-call outbox (Zeta), southbound spec §8.1.
-    _table(
-        db,
+    ddl.table(
         "outbox",
         {
             "id": str,
@@ -346,8 +310,7 @@ def initial(db: sqlite_utils.Database) -> None:
         indexes=[("done_at", "next_attempt_at"), ("key",)],
     )
     # Per-host delivery bookkeeping of the kinds that are persisted (§4.2).
-    _table(
-        db,
+    ddl.table(
         "sb_delivery",
         {
             "node_id": str,
@@ -363,40 +326,85 @@ def initial(db: sqlite_utils.Database) -> None:
     )
 
 
-def change_record(db: sqlite_utils.Database) -> None:
+def change_record(ddl: Ddl) -> None:
     """Add the change record (alcor/store/changes.py); drop two outboxes nothing used."""
-    db.execute("DROP TABLE IF EXISTS sb_outbox")
-    db.execute("DROP TABLE IF EXISTS sb_delivery")
-    db.execute(changes.DDL)
-    db.execute(changes.CONSUMERS_DDL)
-    for statement in changes.INDEXES:
-        db.execute(statement)
+    ddl.sql("DROP TABLE IF EXISTS sb_outbox")
+    ddl.sql("DROP TABLE IF EXISTS sb_delivery")
+    changes.create_tables(ddl)
 
 
-def southbound_ledger(db: sqlite_utils.Database) -> None:
+def southbound_ledger(ddl: Ddl) -> None:
     """Add the durable per-host southbound ledger (alcor/southbound/ledger.py)."""
-    db.execute(
-        """CREATE TABLE sb_ledger (
-            node_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            key TEXT NOT NULL,
-            rev INTEGER NOT NULL,
-            present INTEGER NOT NULL,
-            acked_rev INTEGER,
-            status TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT,
-            updated_at REAL NOT NULL,
-            PRIMARY KEY (node_id, kind, key)
-        ) WITHOUT ROWID"""
+    ddl.table(
+        "sb_ledger",
+        {
+            "node_id": "TEXT NOT NULL",
+            "kind": "TEXT NOT NULL",
+            "key": "TEXT NOT NULL",
+            "rev": "INTEGER NOT NULL",
+            "present": "INTEGER NOT NULL",
+            "acked_rev": "INTEGER",
+            "status": "TEXT",
+            "attempts": "INTEGER NOT NULL DEFAULT 0",
+            "last_error": "TEXT",
+            "updated_at": "REAL NOT NULL",
+        },
+        pk=("node_id", "kind", "key"),
+        without_rowid=True,
     )
-    db.execute(
-        """CREATE TABLE sb_hosts (
-            node_id TEXT PRIMARY KEY,
-            cursor_seq INTEGER NOT NULL,
-            updated_at REAL NOT NULL
-        ) WITHOUT ROWID"""
+    ddl.table(
+        "sb_hosts",
+        {
+            "node_id": "TEXT NOT NULL",
+            "cursor_seq": "INTEGER NOT NULL",
+            "updated_at": "REAL NOT NULL",
+        },
+        pk="node_id",
+        without_rowid=True,
     )
 
 
-MIGRATIONS = [initial, change_record, southbound_ledger]
+# The list-valued attributes whose values are rows of `list_values` (list filters without
+# JSON functions): every tagged table's tags, and the list filters no other table answers.
+TAGGED_TABLES = (
+    "networks",
+    "subnets",
+    "ports",
+    "routers",
+    "security_groups",
+    "floatingips",
+    "subnetpools",
+)
+LISTED = (
+    *((table, "tags") for table in TAGGED_TABLES),
+    ("networks", "availability_zone_hints"),
+    ("networks", "availability_zones"),
+    ("network_acls", "associated_subnets"),
+)
+
+
+def portable(ddl: Ddl) -> None:
+    """Make the schema speak both engines and hold its invariants as constraints.
+
+    List values move to `list_values` (filters without json_each); a generated MAC is
+    unique everywhere and a project has one default security group, by unique index.
+    """
+    ddl.table(
+        "list_values",
+        {"tbl": str, "attr": str, "value": str, "id": str},
+        pk=("tbl", "attr", "value", "id"),
+        indexes=[("tbl", "id")],
+        without_rowid=True,
+    )
+    for table, attr in LISTED:  # existing SQLite data; a new database has none
+        ddl.sql(
+            sqlite=f"INSERT OR IGNORE INTO list_values (tbl, attr, value, id) "
+            f"SELECT '{table}', '{attr}', j.value, t.id FROM \"{table}\" t, json_each(t.\"{attr}\") j "
+            f'WHERE t."{attr}" IS NOT NULL'
+        )
+    ddl.sql('ALTER TABLE macs ADD COLUMN "auto" INTEGER')
+    ddl.index("macs", ("mac",), unique=True, where='"auto" = 1')
+    ddl.index("security_groups", ("project_id",), unique=True, where="is_default = 1")
+
+
+MIGRATIONS = [initial, change_record, southbound_ledger, portable]

@@ -1,10 +1,12 @@
-"""The embedded store: one SQLite file through sqlite-utils, WAL, one writer.
+"""The embedded store: one SQLite file, WAL, one writer (the Store interface of db.py).
 
 Why short statements run on the event loop thread: a WAL commit with synchronous=NORMAL
 does not fsync (only checkpoints do), so an indexed statement costs microseconds, far
-less than a hop to a worker thread (~50-100 us). Everything that can take long runs in
-a thread instead: migrations, bulk work (`run_in_thread`), and WAL checkpoints, which a
-background task performs on its own connection (the writer never auto-checkpoints).
+less than a hop to a worker thread (~50-100 us). The interface is async, but its
+coroutines run the statement inline and never suspend. Everything that can take long runs
+in a thread instead: migrations, long reads (`fetch(..., long=True)`), and WAL
+checkpoints, which a background task performs on its own connection (the writer never
+auto-checkpoints).
 
 Writes are serialised by one asyncio lock held for a whole transaction, so a
 transaction may await bus commands: no other writer can interleave. Reads outside a
@@ -26,35 +28,22 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TypeVar
-
-import sqlite_utils
+from typing import Any
 
 from alcor.config import StoreConfig
 from alcor.store import changes
+from alcor.store.db import _CURRENT, Dialect, Row, Transaction
+from alcor.store.ddl import Ddl
 
 _LOGGER = logging.getLogger(__name__)
-T = TypeVar("T")
-Migration = Callable[[sqlite_utils.Database], None]
+Migration = Callable[[Ddl], None]
 
 CHECKPOINT_WAL_BYTES = 8 * 1024 * 1024
 # Bounds the work one failed COMMIT can undo and the wait of a group's first member.
 MAX_GROUP = 64
-
-_CURRENT: ContextVar[Transaction | None] = ContextVar("alcor_transaction", default=None)
-
-
-class Transaction:
-    """The ambient write transaction: collects callbacks to run after the outermost commit."""
-
-    __slots__ = ("after_commit",)
-
-    def __init__(self) -> None:
-        self.after_commit: list[Callable[[], None]] = []
 
 
 class _Group:
@@ -68,11 +57,6 @@ class _Group:
         self.size = 0
 
 
-def current_transaction() -> Transaction | None:
-    """Return the transaction this task is inside, if any."""
-    return _CURRENT.get()
-
-
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -83,11 +67,17 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-class Store:
+def _last_seq(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+    return int(row[0]) if row else 0
+
+
+class SqliteStore:
     """One SQLite database: a writer connection, a reader connection, a db thread."""
 
     name = "store"
     requires: tuple[str, ...] = ()
+    dialect: Dialect = "sqlite"
 
     def __init__(self, config: StoreConfig, migrations: Sequence[Migration]) -> None:
         self._path = config.path
@@ -96,10 +86,10 @@ class Store:
         self._migrations = list(migrations)
         self._lock = asyncio.Lock()
         self._executor: ThreadPoolExecutor | None = None
-        self._writer: sqlite_utils.Database | None = None
-        self._reader: sqlite_utils.Database | None = None
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
         self._thread_local = threading.local()
-        self._thread_dbs: list[sqlite_utils.Database] = []
+        self._thread_dbs: list[sqlite3.Connection] = []
         self._checkpointer: asyncio.Task[None] | None = None
         self._group: _Group | None = None
         self._flush_scheduled = False
@@ -123,11 +113,11 @@ class Store:
         writer = _connect(self._path)
         # Checkpoints happen in the background task, never inside a request's commit.
         writer.execute("PRAGMA wal_autocheckpoint=0")
-        self._writer = sqlite_utils.Database(writer)
+        self._writer = writer
         await asyncio.get_running_loop().run_in_executor(self._executor, self._migrate)
         # An in-memory database exists once per connection: share the writer.
         memory = self._path == ":memory:"
-        self._reader = self._writer if memory else sqlite_utils.Database(_connect(self._path))
+        self._reader = self._writer if memory else _connect(self._path)
         if self._path != ":memory:":
             self._checkpointer = asyncio.create_task(
                 self._checkpoint_loop(), name="store-checkpoint"
@@ -138,7 +128,7 @@ class Store:
             ).fetchone()
         )
         if self._has_changes:
-            self._change_seq = changes.last_seq(self._writer)
+            self._change_seq = _last_seq(self._writer)
             self._pruner = asyncio.create_task(self._prune_loop(), name="store-prune-changes")
 
     async def stop(self) -> None:
@@ -164,14 +154,39 @@ class Store:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
 
-    @property
-    def db(self) -> sqlite_utils.Database:
+    def _conn(self) -> sqlite3.Connection:
         """Return the writer inside a transaction (sees its own changes), else the reader."""
-        if _CURRENT.get() is not None:
-            assert self._writer is not None
-            return self._writer
-        assert self._reader is not None, "store is not started"
-        return self._reader
+        conn = self._writer if _CURRENT.get() is not None else self._reader
+        assert conn is not None, "store is not started"
+        return conn
+
+    # ---- the Store interface: statements run inline (module docstring) ----------------
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return how many rows it changed."""
+        return self._conn().execute(sql, params).rowcount
+
+    async def fetch(self, sql: str, params: Sequence[Any] = (), *, long: bool = False) -> list[Row]:
+        """Return every row; a `long` read runs on a db thread."""
+        if long:
+            return await self._in_thread(sql, params)
+        return self._conn().execute(sql, params).fetchall()
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """Return the first row, or None."""
+        row: Row | None = self._conn().execute(sql, params).fetchone()
+        return row
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Return the first column of the first row, or None."""
+        row = self._conn().execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement per row of parameters."""
+        self._conn().executemany(sql, rows)
+
+    async def lock(self, key: str) -> None:
+        """Nothing to do: the one writer already excludes every other transaction."""
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -186,7 +201,7 @@ class Store:
         if current is not None:
             mark = len(current.after_commit)
             try:
-                with self._writer.atomic():
+                with self._savepoint():
                     yield current
             except BaseException:
                 del current.after_commit[mark:]
@@ -197,7 +212,7 @@ class Store:
             group = self._join_group()
             token = _CURRENT.set(txn)
             try:
-                with self._writer.atomic():  # a savepoint inside the group's BEGIN
+                with self._savepoint():  # a savepoint inside the group's BEGIN
                     yield txn
                 group.callbacks.extend(txn.after_commit)
                 group.size += 1
@@ -206,6 +221,19 @@ class Store:
                 self._end_turn(group)
         # Shielded: a member cancelled while waiting must not cancel the others' commit.
         await asyncio.shield(group.committed)
+
+    @contextlib.contextmanager
+    def _savepoint(self) -> Any:
+        writer = self._writer
+        assert writer is not None
+        writer.execute("SAVEPOINT alcor")
+        try:
+            yield
+        except BaseException:
+            writer.execute("ROLLBACK TO alcor")
+            writer.execute("RELEASE alcor")
+            raise
+        writer.execute("RELEASE alcor")
 
     def _join_group(self) -> _Group:
         if self._group is None:
@@ -242,7 +270,7 @@ class Store:
         self.commits += 1
         self.transactions += group.size
         if self._has_changes:
-            self._note_changes(changes.last_seq(writer))
+            self._note_changes(_last_seq(writer))
         for callback in group.callbacks:
             try:
                 callback()
@@ -287,40 +315,47 @@ class Store:
             await asyncio.sleep(interval)
             while True:
                 async with self.transaction():
-                    pruned = changes.prune(self.db, time.time() - self._retention, batch=5_000)
+                    pruned = await changes.prune(self, time.time() - self._retention, batch=5_000)
                 if pruned < 5_000:
                     break
 
-    async def run_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(db, *args)` on a db thread: for work that may take long.
-
-        Inside a transaction it runs on the writer (the lock is already ours); outside,
-        on a per-thread read connection.
-        """
+    async def _in_thread(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        """Run a read on a db thread: the writer inside a transaction (the lock is ours),
+        else a per-thread read connection."""
         assert self._executor is not None
         loop = asyncio.get_running_loop()
-        if _CURRENT.get() is not None:
-            return await loop.run_in_executor(self._executor, fn, self._writer, *args)
-        return await loop.run_in_executor(self._executor, self._run_read, fn, args)
+        if _CURRENT.get() is not None or self._path == ":memory:":
+            writer = self._writer
+            assert writer is not None
+            return await loop.run_in_executor(
+                self._executor, lambda: writer.execute(sql, params).fetchall()
+            )
+        return await loop.run_in_executor(self._executor, self._read_in_thread, sql, params)
 
-    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        if self._path == ":memory:":
-            return fn(self._writer, *args)
-        db = getattr(self._thread_local, "db", None)
-        if db is None:
-            db = sqlite_utils.Database(_connect(self._path))
-            self._thread_local.db = db
-            self._thread_dbs.append(db)
-        return fn(db, *args)
+    def _read_in_thread(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        conn: sqlite3.Connection | None = getattr(self._thread_local, "conn", None)
+        if conn is None:
+            conn = _connect(self._path)
+            self._thread_local.conn = conn
+            self._thread_dbs.append(conn)
+        return conn.execute(sql, params).fetchall()
 
     def _migrate(self) -> None:
-        db = self._writer
-        assert db is not None
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+        conn = self._writer
+        assert conn is not None
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
         for number, migration in enumerate(self._migrations[version:], start=version + 1):
-            with db.atomic():
-                migration(db)
-                db.execute(f"PRAGMA user_version={number}")
+            ddl = Ddl("sqlite")
+            migration(ddl)
+            conn.execute("BEGIN")
+            try:
+                for statement in ddl.statements:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={number}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
             _LOGGER.info("store %s migrated to schema version %d", self._path, number)
 
     async def _checkpoint_loop(self) -> None:

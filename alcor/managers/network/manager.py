@@ -65,7 +65,7 @@ class NetworkManager(ResourceManager):
     async def start(self) -> None:
         """Register handlers and rebuild the segment pools from config."""
         async with self._store.transaction():
-            segments.rebuild_pools(self._store.db, self._config)
+            await segments.rebuild_pools(self._store, self._config)
         self._bus.handle(CreateNetworks, self.create)
         self._bus.handle(GetNetwork, self.get)
         self._bus.handle(ListNetworks, self.list_visible)
@@ -83,7 +83,7 @@ class NetworkManager(ResourceManager):
             return []
         return [network_repo.own_shared_or_external(ctx.view_project)]
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return (
             ctx.view_project is None
             or obj["project_id"] == ctx.view_project
@@ -92,7 +92,7 @@ class NetworkManager(ResourceManager):
         )
 
     async def _lookup(self, cmd: LookupNetwork) -> dict[str, Any] | None:
-        return self.lookup(cmd.id)
+        return await self.lookup(cmd.id)
 
     # ---- create ------------------------------------------------------------------------
     async def create(self, cmd: CreateNetworks) -> list[dict[str, Any]]:
@@ -113,10 +113,10 @@ class NetworkManager(ResourceManager):
         return out
 
     async def _create_one(self, given: dict[str, Any]) -> dict[str, Any]:
-        db = self._store.db
-        net = new_record(db, NETWORK, given, "Network")
+        db = self._store
+        net = await new_record(db, NETWORK, given, "Network")
         net_type = net.get("provider:network_type") or self._config.default_network_type
-        physnet, seg_id = segments.allocate(
+        physnet, seg_id = await segments.allocate(
             db,
             self._config,
             net["id"],
@@ -142,7 +142,7 @@ class NetworkManager(ResourceManager):
         self._check_mtu(net["mtu"], max_mtu)
         net["availability_zones"] = self._zones(net["availability_zone_hints"])
         await self._bus.call(EnsureDefaultSecurityGroup(project_id=net["project_id"]))
-        repo.insert(db, NETWORK, net)
+        await repo.insert(db, NETWORK, net)
         self._bus.publish(NetworkCreated(network=net))
         return net
 
@@ -177,7 +177,7 @@ class NetworkManager(ResourceManager):
     async def update(self, cmd: UpdateNetwork) -> dict[str, Any]:
         """Update a network (partial)."""
         async with self._store.transaction():
-            net = self.writable(cmd.ctx, cmd.id, "update_network", cmd.if_match, cmd.changes)
+            net = await self.writable(cmd.ctx, cmd.id, "update_network", cmd.if_match, cmd.changes)
             given = self.given_changes(net, cmd)
             diff = changed(net, given)
             if any(p in given for p in PROVIDER):
@@ -188,7 +188,7 @@ class NetworkManager(ResourceManager):
                 return net
             await self._check_update(net, diff)
             before = dict(net)
-            repo.update(self._store.db, NETWORK, net["id"], bump(net, diff))
+            await repo.update(self._store, NETWORK, net["id"], bump(net, diff))
             self._bus.publish(NetworkUpdated(network=net, changed=frozenset(diff)))
             del before
         return net
@@ -212,20 +212,20 @@ class NetworkManager(ResourceManager):
                     raise errors.ExternalNetworkInUse(net_id=net["id"])
 
     async def _set_subnets(self, cmd: SetNetworkSubnets) -> None:
-        net = self.lookup(cmd.network_id)
+        net = await self.lookup(cmd.network_id)
         if net is None:
             return
         subnets = [s for s in net["subnets"] if s != cmd.remove]
         if cmd.add is not None:
             subnets.append(cmd.add)
-        repo.update(self._store.db, NETWORK, net["id"], bump(net, {"subnets": subnets}))
+        await repo.update(self._store, NETWORK, net["id"], bump(net, {"subnets": subnets}))
         self._bus.publish(NetworkUpdated(network=net, changed=frozenset({"subnets"})))
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteNetwork) -> None:
         """Delete a network without ports in use, with its subnets and segment."""
         async with self._store.transaction():
-            net = self.writable(cmd.ctx, cmd.id, "delete_network", cmd.if_match)
+            net = await self.writable(cmd.ctx, cmd.id, "delete_network", cmd.if_match)
             ports = await self._bus.call(QueryPorts(network_id=net["id"]))
             if any(port["device_owner"] not in AUTO_DELETED for port in ports):
                 raise errors.NetworkInUse(net_id=net["id"])
@@ -237,8 +237,8 @@ class NetworkManager(ResourceManager):
                     await self._bus.call(DeleteServicePort(port_id=port["id"]))
             await self._bus.call(DeleteNetworkSubnets(network_id=net["id"]))
             await self._bus.call(DeleteNetworkAcls(network_id=net["id"]))
-            db = self._store.db
-            segments.release(db, self._config, net["id"])
-            repo.delete(db, NETWORK, net["id"])
-            tombstone(db, "network", net)
+            db = self._store
+            await segments.release(db, self._config, net["id"])
+            await repo.delete(db, NETWORK, net["id"])
+            await tombstone(db, "network", net)
             self._bus.publish(NetworkDeleted(network=net))

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlite_utils
-
 from alcor import errors
 from alcor.config import NetworkConfig
 from alcor.managers.network import repo
-from alcor.store import ranges
+from alcor.store import Store, ranges
 
 TUNNEL_TYPES = ("vxlan", "geneve", "gre")
 TUNNEL_MAX = 16777215
@@ -22,18 +20,18 @@ def pool_of(network_type: str, physnet: str | None) -> str:
     return f"segment:{network_type}:{physnet}"
 
 
-def rebuild_pools(db: sqlite_utils.Database, config: NetworkConfig) -> None:
+async def rebuild_pools(db: Store, config: NetworkConfig) -> None:
     """Rebuild the free ranges from config minus what networks hold (config may change)."""
-    repo.clear_segment_pools(db)
+    await repo.clear_segment_pools(db)
     tunnel = "segment:tunnel"
-    ranges.reset(db, tunnel, list(config.tunnel_id_ranges), repo.taken(db, tunnel))
+    await ranges.reset(db, tunnel, list(config.tunnel_id_ranges), await repo.taken(db, tunnel))
     for physnet, vlan_ranges in config.vlan_ranges.items():
         pool = pool_of("vlan", physnet)
-        ranges.reset(db, pool, list(vlan_ranges), repo.taken(db, pool))
+        await ranges.reset(db, pool, list(vlan_ranges), await repo.taken(db, pool))
 
 
-def allocate(
-    db: sqlite_utils.Database,
+async def allocate(
+    db: Store,
     config: NetworkConfig,
     network_id: str,
     network_type: str,
@@ -46,7 +44,7 @@ def allocate(
             raise errors.InvalidInput(
                 error_message=f"provider:physical_network specified for {network_type} network"
             )
-        return None, _take(
+        return None, await _take(
             db,
             "segment:tunnel",
             network_id,
@@ -59,7 +57,7 @@ def allocate(
     if network_type == "vlan":
         if physnet not in config.vlan_ranges:
             raise errors.InvalidInput(error_message=f"Unknown provider:physical_network {physnet}")
-        return physnet, _take(
+        return physnet, await _take(
             db,
             pool_of("vlan", physnet),
             network_id,
@@ -76,14 +74,14 @@ def allocate(
     if physnet not in config.flat_networks:
         raise errors.InvalidInput(error_message=f"Unknown provider:physical_network {physnet}")
     pool = pool_of("flat", physnet)
-    if repo.in_use(db, pool):
+    if await repo.in_use(db, pool):
         raise errors.FlatNetworkInUse(physical_network=physnet)
-    repo.insert(db, pool, 0, network_id)
+    await repo.insert(db, pool, 0, network_id)
     return physnet, None
 
 
-def _take(
-    db: sqlite_utils.Database,
+async def _take(
+    db: Store,
     pool: str,
     network_id: str,
     seg_id: int | None,
@@ -92,7 +90,7 @@ def _take(
     in_use: Callable[[], errors.AlcorError],
 ) -> int:
     if seg_id is None:
-        value = ranges.take_lowest(db, pool)
+        value = await ranges.take_lowest(db, pool)
         if value is None:
             raise errors.NoNetworkAvailable()
     else:
@@ -100,19 +98,21 @@ def _take(
             raise errors.InvalidInput(
                 error_message=f"provider:segmentation_id {seg_id} out of range ({low} through {high})"
             )
-        if repo.in_use(db, pool, seg_id):
+        if await repo.in_use(db, pool, seg_id):
             raise in_use()
-        ranges.take(db, pool, seg_id)  # an id outside the configured ranges is simply recorded
+        await ranges.take(
+            db, pool, seg_id
+        )  # an id outside the configured ranges is simply recorded
         value = seg_id
-    repo.insert(db, pool, value, network_id)
+    await repo.insert(db, pool, value, network_id)
     return value
 
 
-def release(db: sqlite_utils.Database, config: NetworkConfig, network_id: str) -> None:
+async def release(db: Store, config: NetworkConfig, network_id: str) -> None:
     """Return the network's segment to its pool (if inside the configured ranges)."""
-    for pool, seg_id in repo.delete_of_network(db, network_id):
+    for pool, seg_id in await repo.delete_of_network(db, network_id):
         if _configured(config, pool, seg_id):
-            ranges.give_back(db, pool, seg_id)
+            await ranges.give_back(db, pool, seg_id)
 
 
 def _configured(config: NetworkConfig, pool: str, seg_id: int) -> bool:

@@ -108,7 +108,7 @@ class PortCreator:
         borrowed_mac: str | None = None,
     ) -> dict[str, Any]:
         """Create one port in the caller's transaction and announce it."""
-        port = self._skeleton(given, network)
+        port = await self._skeleton(given, network)
         if borrowed_mac is not None:
             port["mac_address"] = borrowed_mac  # the subnet's gateway MAC stays the subnet's
         else:
@@ -117,7 +117,7 @@ class PortCreator:
                     network_id=network["id"], owner=port["id"], mac=given.get("mac_address")
                 )
             )
-        check_subnet_ids(self._store, given.get("fixed_ips"), subnets, ctx)
+        await check_subnet_ids(self._store, given.get("fixed_ips"), subnets, ctx)
         port["fixed_ips"] = await self._bus.call(
             AllocatePortIps(
                 port_id=port["id"],
@@ -128,9 +128,9 @@ class PortCreator:
             )
         )
         await self._finish(port, given, network, ctx, {})
-        repo.insert(self._store.db, PORT, port)
-        port_repo.link_security_groups(
-            self._store.db, [(port["id"], g) for g in port["security_groups"]]
+        await repo.insert(self._store, PORT, port)
+        await port_repo.link_security_groups(
+            self._store, [(port["id"], g) for g in port["security_groups"]]
         )
         self._bus.publish(PortCreated(port=port))
         return port
@@ -143,7 +143,7 @@ class PortCreator:
         ctx: RequestContext,
     ) -> list[dict[str, Any]]:
         """Bulk ports with automatic MACs and addresses: allocations and inserts in batches."""
-        ports = [self._skeleton(given, network) for given in items]
+        ports = [await self._skeleton(given, network) for given in items]
         ids = [p["id"] for p in ports]
         macs = await self._bus.call(AllocateMacs(network_id=network["id"], owners=ids))
         fixed = await self._bus.call(
@@ -153,16 +153,16 @@ class PortCreator:
         for port, given, mac, fixed_ips in zip(ports, items, macs, fixed, strict=True):
             port["mac_address"], port["fixed_ips"] = mac, fixed_ips
             await self._finish(port, given, network, ctx, nodes)
-        repo.insert_many(self._store.db, PORT, ports)
-        port_repo.link_security_groups(
-            self._store.db, [(p["id"], g) for p in ports for g in p["security_groups"]]
+        await repo.insert_many(self._store, PORT, ports)
+        await port_repo.link_security_groups(
+            self._store, [(p["id"], g) for p in ports for g in p["security_groups"]]
         )
         for port in ports:
             self._bus.publish(PortCreated(port=port))
         return ports
 
-    def _skeleton(self, given: dict[str, Any], network: dict[str, Any]) -> dict[str, Any]:
-        port = new_record(self._store.db, PORT, given, "Port")
+    async def _skeleton(self, given: dict[str, Any], network: dict[str, Any]) -> dict[str, Any]:
+        port = await new_record(self._store, PORT, given, "Port")
         port["network_project_id"] = network["project_id"]
         port["neighbor_revision"] = port["revision_number"]
         return port
@@ -223,7 +223,7 @@ async def check_groups(bus: Bus, port: dict[str, Any], groups: list[str], admin:
         )
 
 
-def check_subnet_ids(
+async def check_subnet_ids(
     store: Store,
     fixed_ips: list[dict[str, Any]] | None,
     subnets: list[dict[str, Any]],
@@ -237,11 +237,11 @@ def check_subnet_ids(
         subnet_id = item.get("subnet_id")
         if subnet_id is None or subnet_id in ours:
             continue
-        owner = port_repo.subnet_owner(store.db, subnet_id)
+        owner = await port_repo.subnet_owner(store, subnet_id)
         if owner is None or (
             ctx is not None
             and ctx.view_project not in (None, owner[0])
-            and not port_repo.network_is_public(store.db, owner[1])
+            and not await port_repo.network_is_public(store, owner[1])
         ):
             raise errors.SubnetNotFound(id=subnet_id)
         raise errors.InvalidInput(

@@ -102,7 +102,7 @@ class PortManager(ResourceManager):
             return []
         return [port_repo.own_or_on_own_network(ctx.view_project)]
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return access.is_visible(obj, ctx)
 
     def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
@@ -117,43 +117,43 @@ class PortManager(ResourceManager):
     async def delete(self, cmd: DeletePort) -> None:
         """Delete a port (router and floating IP ports are refused)."""
         async with self._store.transaction():
-            port = self.writable(cmd.ctx, cmd.id, "delete_port", cmd.if_match)
+            port = await self.writable(cmd.ctx, cmd.id, "delete_port", cmd.if_match)
             if port["device_owner"] in rules.SERVICE_OWNERS:
                 raise errors.ServicePortInUse(port_id=port["id"], device_owner=port["device_owner"])
             await self._bus.call(DisassociatePort(port_id=port["id"]))
             await self._remove(port)
 
     async def _delete_service(self, cmd: DeleteServicePort) -> None:
-        port = self.lookup(cmd.port_id)
+        port = await self.lookup(cmd.port_id)
         if port is not None:
             await self._remove(port)
 
     async def _remove(self, port: dict[str, Any]) -> None:
-        db = self._store.db
+        db = self._store
         await self._bus.call(ReleasePortIps(port_id=port["id"]))
         await self._bus.call(
             ReleaseMac(network_id=port["network_id"], mac=port["mac_address"], owner=port["id"])
         )
-        port_repo.unlink_security_groups(db, port["id"])
-        repo.delete(db, PORT, port["id"])
-        tombstone(db, "port", port)
-        tombstone(db, "neighbor", port, "neighbor_revision")
+        await port_repo.unlink_security_groups(db, port["id"])
+        await repo.delete(db, PORT, port["id"])
+        await tombstone(db, "port", port)
+        await tombstone(db, "neighbor", port, "neighbor_revision")
         self._bus.publish(PortDeleted(port=port))
 
     # ---- internal reads and server-maintained state ----------------------------------------
     async def _query(self, cmd: QueryPorts) -> list[dict[str, Any]]:
         where, order = port_repo.matching(cmd)
-        return repo.find(self._store.db, PORT, where, order=order, names=cmd.fields)
+        return await repo.find(self._store, PORT, where, order=order, names=cmd.fields)
 
     async def _lookup_many(self, cmd: LookupPorts) -> dict[str, dict[str, Any]]:
-        return repo.get_many(self._store.db, PORT, cmd.ids)
+        return await repo.get_many(self._store, PORT, cmd.ids)
 
     async def _bump_neighbors(self, cmd: BumpNeighbors) -> None:
-        port_repo.bump_neighbor_revisions(self._store.db, cmd.port_ids)
+        await port_repo.bump_neighbor_revisions(self._store, cmd.port_ids)
 
     async def _set_status(self, cmd: SetPortStatus) -> None:
         """Write status changes in one short transaction; status is not revisioned."""
         async with self._store.transaction():
             for port_id, status in cmd.statuses.items():
-                if repo.set_status(self._store.db, PORT, status, repo.equals("id", port_id)):
+                if await repo.set_status(self._store, PORT, status, repo.equals("id", port_id)):
                     self._bus.publish(PortStatusChanged(port_id=port_id, status=status))

@@ -49,7 +49,7 @@ class QuotaManager:
 
     async def start(self) -> None:
         """Load the overrides and register the quota commands."""
-        for project, resource, limit in repo.overrides(self._store.db):
+        for project, resource, limit in await repo.overrides(self._store):
             self._overrides.setdefault(project, {})[resource] = limit
         self._bus.handle(RegisterUsageCounter, self._register)
         self._bus.handle(CheckQuota, self._check)
@@ -73,22 +73,22 @@ class QuotaManager:
             return override[resource]
         return self._defaults[resource]
 
-    def _used(self, project_id: str, resource: str) -> int:
+    async def _used(self, project_id: str, resource: str) -> int:
         counter = self._counters.get(resource)
-        return counter(self._store.db, project_id) if counter is not None else 0
+        return await counter(self._store, project_id) if counter is not None else 0
 
     async def _check(self, cmd: CheckQuota) -> None:
         limit = self._limit(cmd.project_id, cmd.resource)
         if limit < 0:
             return
-        if self._used(cmd.project_id, cmd.resource) + cmd.count > limit:
+        if await self._used(cmd.project_id, cmd.resource) + cmd.count > limit:
             QUOTA_REJECTIONS.labels(cmd.resource).inc()
             raise errors.OverQuota(overs=f"['{cmd.resource}']")
 
     async def _list(self, cmd: ListQuotas) -> list[dict[str, Any]]:
         if not cmd.ctx.is_admin:  # the list is admin-only, native P/quotas included (§1.4.2)
             raise deny("get_quota")
-        projects = repo.projects(self._store.db, cmd.project_id)
+        projects = await repo.projects(self._store, cmd.project_id)
         return [{**self._limits(p), "project_id": p, "tenant_id": p} for p in projects]
 
     async def _get(self, cmd: GetQuota) -> dict[str, Any]:
@@ -99,7 +99,7 @@ class QuotaManager:
         limits = self._limits(cmd.project_id)
         if cmd.kind == "details":
             return {
-                r: {"used": self._used(cmd.project_id, r), "limit": limits[r], "reserved": 0}
+                r: {"used": await self._used(cmd.project_id, r), "limit": limits[r], "reserved": 0}
                 for r in QUOTA_RESOURCES
             }
         return limits
@@ -110,7 +110,7 @@ class QuotaManager:
         async with self._store.transaction():
             if cmd.check_limit:
                 for resource, limit in cmd.limits.items():
-                    used = self._used(cmd.project_id, resource) if limit >= 0 else 0
+                    used = await self._used(cmd.project_id, resource) if limit >= 0 else 0
                     if used > limit >= 0:
                         raise errors.HTTPBadRequest(
                             msg=(
@@ -118,7 +118,7 @@ class QuotaManager:
                                 f"to already used {used}"
                             )
                         )
-            repo.set_limits(self._store.db, cmd.project_id, cmd.limits)
+            await repo.set_limits(self._store, cmd.project_id, cmd.limits)
         self._overrides.setdefault(cmd.project_id, {}).update(cmd.limits)  # committed
         return self._limits(cmd.project_id)
 
@@ -126,6 +126,6 @@ class QuotaManager:
         if not cmd.ctx.is_admin:
             raise deny("delete_quota")
         async with self._store.transaction():
-            if not repo.delete_project(self._store.db, cmd.project_id):
+            if not await repo.delete_project(self._store, cmd.project_id):
                 raise errors.TenantQuotaNotFound(tenant_id=cmd.project_id)
         self._overrides.pop(cmd.project_id, None)

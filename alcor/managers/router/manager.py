@@ -81,7 +81,7 @@ class RouterManager(ResourceManager):
         )
 
     async def _lookup_many(self, cmd: LookupRouters) -> dict[str, dict[str, Any]]:
-        return repo.get_many(self._store.db, ROUTER, cmd.ids)
+        return await repo.get_many(self._store, ROUTER, cmd.ids)
 
     # ---- create ------------------------------------------------------------------------
     async def create(self, cmd: CreateRouters) -> list[dict[str, Any]]:
@@ -127,8 +127,8 @@ class RouterManager(ResourceManager):
             del given["external_gateway_info"]
 
     async def _create_one(self, ctx: RequestContext, given: dict[str, Any]) -> dict[str, Any]:
-        db = self._store.db
-        router = new_record(db, ROUTER, given, "Router")
+        db = self._store
+        router = await new_record(db, ROUTER, given, "Router")
         router.update(
             {
                 "status": "ACTIVE",
@@ -139,7 +139,7 @@ class RouterManager(ResourceManager):
             }
         )
         gateway = given.get("external_gateway_info")
-        repo.insert(db, ROUTER, router)
+        await repo.insert(db, ROUTER, router)
         if gateway:
             await self._gateway.set(ctx, router, gateway)
         if given.get("routes"):  # None (null) means no routes
@@ -150,7 +150,7 @@ class RouterManager(ResourceManager):
     async def update(self, cmd: UpdateRouter) -> dict[str, Any]:
         """Update a router (partial): name, admin state, gateway, routes, tags."""
         async with self._store.transaction():
-            router = self.get_visible(cmd.ctx, cmd.id)
+            router = await self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, router, "update_router")
             self._check_policy(cmd.ctx, cmd.changes, "update_router", creating=False)
             check_if_match(router, cmd.if_match)
@@ -184,7 +184,7 @@ class RouterManager(ResourceManager):
                 await self._routes.set(router, given["routes"])
                 touched = True
             if diff or touched:
-                repo.update(self._store.db, ROUTER, router["id"], bump(router, diff))
+                await repo.update(self._store, ROUTER, router["id"], bump(router, diff))
                 if touched or "admin_state_up" in diff:
                     await publish_changed(self._bus, router)
         return router
@@ -193,19 +193,19 @@ class RouterManager(ResourceManager):
     async def delete(self, cmd: DeleteRouter) -> None:
         """Delete a router without interfaces (its gateway port goes with it)."""
         async with self._store.transaction():
-            router = self.writable(cmd.ctx, cmd.id, "delete_router", cmd.if_match)
+            router = await self.writable(cmd.ctx, cmd.id, "delete_router", cmd.if_match)
             if await interfaces_of(self._bus, router["id"]):
                 raise errors.RouterInUse(router_id=router["id"])
             if router["external_gateway_info"]:
                 await self._gateway.set(cmd.ctx, router, None)
-            repo.delete(self._store.db, ROUTER, router["id"])
-            tombstone(self._store.db, "router", router)
+            await repo.delete(self._store, ROUTER, router["id"])
+            await tombstone(self._store, "router", router)
             self._bus.publish(RouterDeleted(router=router))
 
     async def _find_for_fip(self, cmd: FindRouterForFloatingIp) -> str | None:
         ports = await self._bus.call(QueryPorts(subnet_id=cmd.subnet_id, device_owner=INTERFACE))
         for port in ports:
-            router = self.lookup(port["device_id"])
+            router = await self.lookup(port["device_id"])
             if router is None:
                 continue
             gateway = router.get("external_gateway_info") or {}

@@ -79,10 +79,10 @@ class SubnetPoolManager(ResourceManager):
             return []
         return [pool_repo.own_or_shared(ctx.view_project)]
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]
 
-    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Render the prefix lengths as Neutron does (strings)."""
         return [_public(o) for o in objs]
 
@@ -94,19 +94,21 @@ class SubnetPoolManager(ResourceManager):
             for item in cmd.items:
                 check_create_project(cmd.ctx, item, "create_subnetpool")
                 check_restricted(SUBNETPOOL, "create_subnetpool", item, cmd.ctx, creating=True)
-                pool = new_record(self._store.db, SUBNETPOOL, item, "Subnet pool")
+                pool = await new_record(self._store, SUBNETPOOL, item, "Subnet pool")
                 _normalize(pool)
                 if pool["is_default"]:
-                    self._check_no_default(pool["ip_version"])
+                    await self._check_no_default(pool["ip_version"])
                 pool["tags"] = sorted(set(pool["tags"]))
-                repo.insert(self._store.db, SUBNETPOOL, pool)
+                await repo.insert(self._store, SUBNETPOOL, pool)
                 out.append(pool)
-        return self.decorate(out)
+        return await self.decorate(out)
 
     async def update(self, cmd: UpdateSubnetPool) -> dict[str, Any]:
         """Update a subnet pool; prefixes may be added, never removed."""
         async with self._store.transaction():
-            pool = self.writable(cmd.ctx, cmd.id, "update_subnetpool", cmd.if_match, cmd.changes)
+            pool = await self.writable(
+                cmd.ctx, cmd.id, "update_subnetpool", cmd.if_match, cmd.changes
+            )
             given = self.given_changes(pool, cmd)
             merged = {**pool, **given}
             if "prefixes" in given:
@@ -116,16 +118,16 @@ class SubnetPoolManager(ResourceManager):
                     raise invalid("Existing prefixes must be a subset of the new prefixes")
             _normalize(merged, updating=True)
             if merged["is_default"] and not pool["is_default"]:
-                self._check_no_default(merged["ip_version"])
+                await self._check_no_default(merged["ip_version"])
             diff = changed(pool, {k: merged[k] for k in given})
             if diff:
-                repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
+                await repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
         return _public(pool)
 
     # ---- default pools (default-subnetpools) ------------------------------------------------
-    def _check_no_default(self, ip_version: int) -> None:
+    async def _check_no_default(self, ip_version: int) -> None:
         """At most one default pool per IP version (Neutron's rule and message)."""
-        if pool_repo.has_default(self._store.db, ip_version):
+        if await pool_repo.has_default(self._store, ip_version):
             raise invalid(
                 "A default subnetpool for this IP family has already been set. Only "
                 "one default may exist per IP family"
@@ -136,8 +138,8 @@ class SubnetPoolManager(ResourceManager):
             pool_repo.default_of_version(cmd.ip_version),
             *self.visible_where(cmd.ctx),
         ]
-        found = repo.find(
-            self._store.db,
+        found = await repo.find(
+            self._store,
             SUBNETPOOL,
             repo.all_of(where),
         )
@@ -153,7 +155,7 @@ class SubnetPoolManager(ResourceManager):
         subnet of the pool lies in it (400). Removing space the pool lacks changes nothing."""
         action = "add_prefixes" if cmd.add else "remove_prefixes"
         async with self._store.transaction():
-            pool = self.get_visible(cmd.ctx, cmd.id)
+            pool = await self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, pool, action)
             if not cmd.prefixes:
                 return list(pool["prefixes"])
@@ -185,23 +187,23 @@ class SubnetPoolManager(ResourceManager):
             _normalize(merged, updating=True)
             diff = changed(pool, {"prefixes": merged["prefixes"]})
             if diff:
-                repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
+                await repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
         return list(pool["prefixes"])
 
     async def delete(self, cmd: DeleteSubnetPool) -> None:
         """Delete a pool from which no subnet is allocated."""
         async with self._store.transaction():
-            pool = self.writable(cmd.ctx, cmd.id, "delete_subnetpool", cmd.if_match)
+            pool = await self.writable(cmd.ctx, cmd.id, "delete_subnetpool", cmd.if_match)
             if await self._bus.call(CountPoolSubnets(pool_id=pool["id"])):
                 raise SubnetPoolInUse(
                     subnet_pool_id=pool["id"], reason="Subnets are allocated from it"
                 )
-            repo.delete(self._store.db, SUBNETPOOL, pool["id"])
-            tombstone(self._store.db, "subnetpool", pool)
+            await repo.delete(self._store, SUBNETPOOL, pool["id"])
+            await tombstone(self._store, "subnetpool", pool)
 
     # ---- allocation ------------------------------------------------------------------------
     async def _allocate(self, cmd: AllocateFromPool) -> str:
-        pool = self.get_visible(cmd.ctx, cmd.pool_id)
+        pool = await self.get_visible(cmd.ctx, cmd.pool_id)
         if cmd.ip_version is not None and cmd.ip_version != pool["ip_version"]:
             raise invalid(f"Subnet pool {pool['id']} has IP version {pool['ip_version']}")
         prefixes = sorted(

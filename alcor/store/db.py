@@ -1,0 +1,122 @@
+"""The one async database interface every repository and manager uses.
+
+Two implementations: SQLite (alcor/store/store.py, the embedded default: one writer on the
+event loop thread, group commit) and PostgreSQL (alcor/store/postgres.py, asyncpg, several
+processes on one database). `open_store` picks one from `[store] url`.
+
+SQL is written once, in the subset both engines speak: `?` placeholders (translated for
+PostgreSQL), RETURNING, ON CONFLICT, IS [NOT] DISTINCT FROM, NULLS FIRST/LAST, TRUE/FALSE.
+Only DDL (alcor/store/schema.py) and locking (`lock`) differ per dialect.
+
+Transactions are ambient: `async with store.transaction()` makes every statement of the
+task (and of the bus commands it awaits) run in it; a nested call is a savepoint. Rows are
+plain tuples on both engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence, Sized
+from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
+from typing import Any, Literal, Protocol, TypeVar
+
+from alcor.config import StoreConfig
+
+Row = tuple[Any, ...]
+Dialect = Literal["sqlite", "postgresql"]
+T = TypeVar("T")
+
+_CURRENT: ContextVar[Transaction | None] = ContextVar("alcor_transaction", default=None)
+
+
+class Transaction:
+    """The ambient write transaction: collects callbacks to run after the outermost commit.
+
+    `conn` is the engine connection the transaction runs on (PostgreSQL; None on SQLite,
+    whose single writer is implied).
+    """
+
+    __slots__ = ("after_commit", "conn")
+
+    def __init__(self, conn: Any = None) -> None:
+        self.after_commit: list[Callable[[], None]] = []
+        self.conn = conn
+
+
+def current_transaction() -> Transaction | None:
+    """Return the transaction this task is inside, if any."""
+    return _CURRENT.get()
+
+
+class RetryRequest(Exception):
+    """A transaction lost a race with another process (serialization failure, deadlock,
+    or a unique allocation taken meanwhile): the whole request is run again.
+
+    Never raised by the SQLite store, whose single writer cannot race.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Store(Protocol):
+    """What repositories and managers may ask of the database."""
+
+    name: str
+    requires: tuple[str, ...]
+    dialect: Dialect
+    commits: int
+    transactions: int
+
+    async def start(self) -> None:
+        """Connect, migrate the schema and start background work."""
+
+    async def stop(self) -> None:
+        """Finish the running transaction and disconnect."""
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return how many rows it changed."""
+
+    async def fetch(self, sql: str, params: Sequence[Any] = (), *, long: bool = False) -> list[Row]:
+        """Return every row of a query (`long`: may take long, keep it off the loop)."""
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """Return the first row of a query, or None."""
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Return the first column of the first row (None when there is no row)."""
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """Open the ambient write transaction; a nested call is a savepoint."""
+
+    async def lock(self, key: str) -> None:
+        """Hold a lock named `key` until the transaction ends (a check-then-write that
+        must not interleave with another process's; free with one writer)."""
+
+    @property
+    def change_seq(self) -> int:
+        """Return the seq of the newest change this process knows to be committed."""
+
+    async def wait_for_change(self, after: int, timeout: float | None = None) -> bool:
+        """Wait until a change with seq > `after` is committed; False on timeout."""
+
+
+def open_store(config: StoreConfig, migrations: Sequence[Any]) -> Store:
+    """Return the store `config` names: PostgreSQL for a postgresql:// url, else SQLite."""
+    from alcor.store.store import SqliteStore
+
+    return SqliteStore(config, migrations)
+
+
+async def fetch_column(db: Store, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """Return the first column of every row."""
+    return [row[0] for row in await db.fetch(sql, params)]
+
+
+def marks(values: Sized) -> str:
+    """Return `?, ?, ...` for an IN list of `values` (never empty: callers check)."""
+    return ", ".join(["?"] * len(values))
