@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from alcor import __version__
-from alcor.config import ConfigError, config_as_dict, load_config
+from alcor.config import ConfigError, config_as_dict, load_config, url_without_password
 
 
 class _RequestIdFilter(logging.Filter):
@@ -104,11 +104,15 @@ def serve(
     app = make_web_app(alcor)
     url = f"http://{config.server.host}:{config.server.port}"
 
+    if config.store.url:
+        store = f"PostgreSQL {url_without_password(config.store.url)}"
+    else:
+        store = f"SQLite {Path(config.store.path).resolve()}"
+
     def announce(_: str) -> None:
         click.echo(
             f"alcor {__version__} listening on {url} (Neutron API at {url}/v2.0), "
-            f"store: SQLite {Path(config.store.path).resolve()}, "
-            f"auth: {config.auth.strategy}",
+            f"store: {store}, auth: {config.auth.strategy}",
             err=False,
         )
         sys.stdout.flush()

@@ -69,6 +69,15 @@ class Conflict(AlcorError):
     message = "{resource} {id} already exists."
 
 
+class ConcurrentModification(Conflict):
+    """409: the request kept losing races with concurrent requests of other processes."""
+
+    message = (
+        "The request conflicted with concurrent requests {attempts} times ({reason}); "
+        "nothing was applied, retry it."
+    )
+
+
 class PreconditionFailed(AlcorError):
     """412: an If-Match revision constraint failed."""
 

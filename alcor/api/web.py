@@ -17,6 +17,7 @@ from alcor.api.routes import build_router
 from alcor.api.routing import Route, Router
 from alcor.api.service import ALCOR
 from alcor.app import Alcor
+from alcor.store.db import with_retries
 
 _LOGGER = logging.getLogger(__name__)
 ROUTER = web.AppKey("router", Router)
@@ -108,4 +109,5 @@ async def _serve(request: web.Request) -> tuple[web.StreamResponse, str]:
             params["project_id"],
             http.route_action(request.method, route.resource, route.action),
         )
-    return await route.handler(request, params), route.template
+    # A request that lost a race with another process runs again (store/db.py).
+    return await with_retries(lambda: route.handler(request, params)), route.template

@@ -20,7 +20,7 @@ import orjson
 
 from alcor.resources.base import Resource
 from alcor.store import changes as change_record
-from alcor.store.db import Store, marks
+from alcor.store.db import RetryRequest, Store, marks
 
 
 @dataclass
@@ -282,15 +282,25 @@ async def find_grouped(
 
 
 async def update(db: Store, resource: Resource, obj_id: str, changes: Mapping[str, Any]) -> None:
-    """Write `changes` (API names or extra columns) to the object and record the change."""
+    """Write `changes` (API names or extra columns) to the object and record the change.
+
+    A write that sets `revision_number` is a compare-and-swap on the revision it follows
+    (the revision rule: last + 1): if another process changed the row since it was read,
+    nothing is written and the request runs again (RetryRequest), so no update is lost.
+    """
     if not changes:
         return
     c = codec(resource)
     sets = ", ".join(f'"{c.column_of.get(n, n)}" = ?' for n in changes)
     params = [c.encode(n, v) for n, v in changes.items()]
-    await db.execute(
-        f'UPDATE {resource.table} SET {sets} WHERE "{c.columns[0]}" = ?', [*params, obj_id]
-    )
+    sql = f'UPDATE {resource.table} SET {sets} WHERE "{c.columns[0]}" = ?'
+    params.append(obj_id)
+    revision = changes.get("revision_number")
+    if revision is not None:
+        sql += " AND revision_number = ?"
+        params.append(revision - 1)
+    if not await db.execute(sql, params) and revision is not None:
+        raise RetryRequest(f"{resource.name} {obj_id} changed meanwhile (revision {revision - 1})")
     for name, column in c.listed:
         if name in changes:
             await db.execute(
@@ -306,6 +316,15 @@ async def record_update(db: Store, resource: Resource, obj_id: str) -> None:
     obj = await get(db, resource, obj_id)
     if obj is not None:
         await change_record.record(db, resource.name, obj, "UPDATED", codec(resource).names[0])
+
+
+async def record_updates(db: Store, resource: Resource, obj_ids: Sequence[str]) -> None:
+    """Record the current rows of many objects as UPDATED changes (after a bulk raw UPDATE)."""
+    objs = await get_many(db, resource, obj_ids)
+    if objs:
+        await change_record.record_many(
+            db, resource.name, list(objs.values()), "UPDATED", codec(resource).names[0]
+        )
 
 
 async def set_status(db: Store, resource: Resource, status: str, where: Where) -> list[str]:

@@ -88,6 +88,9 @@ class SouthboundEngine:
         self._unsubscribe: list[Any] = []
         self._semaphore = asyncio.Semaphore(config.max_concurrent_pushes)
         self._statuses: dict[str, str] = {}
+        self._status_writes = 0  # status transactions in flight (idle only without any)
+        self._applying = False
+        self._status_tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         # The change-record seq whose marks have all reached the senders (host cursors).
         self.dispatched_seq = 0
@@ -137,6 +140,7 @@ class SouthboundEngine:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
+        await asyncio.gather(*self._status_tasks, return_exceptions=True)
         for sender in self.senders.values():
             self._advance_cursor(sender.delivery)
         await self.ledger.stop()
@@ -173,13 +177,17 @@ class SouthboundEngine:
             # Every change committed so far has its event in this batch or an earlier one.
             seq = self._store.change_seq
             marks: Marks = {}
-            for item in batch:
-                try:
-                    await intake.apply(self, item, marks)
-                except Exception:
-                    _LOGGER.exception("southbound failed to apply %s", type(item).__name__)
-            self.channels.after_batch(marks)
-            self._dispatch(marks)
+            self._applying = True  # not idle while a batch waits on the store
+            try:
+                for item in batch:
+                    try:
+                        await intake.apply(self, item, marks)
+                    except Exception:
+                        _LOGGER.exception("southbound failed to apply %s", type(item).__name__)
+                self.channels.after_batch(marks)
+                self._dispatch(marks)
+            finally:
+                self._applying = False
             self.dispatched_seq = seq
             for sender in self.senders.values():
                 self._advance_cursor(sender.delivery)
@@ -249,10 +257,14 @@ class SouthboundEngine:
     async def _flush_statuses(self) -> None:
         if self._statuses:
             statuses, self._statuses = self._statuses, {}
+            self._status_writes += 1
             try:
                 await self.bus.call(SetPortStatus(statuses=statuses))
             except Exception:
                 _LOGGER.exception("writing %d port statuses failed", len(statuses))
+                self._statuses = {**statuses, **self._statuses}  # the next flush retries
+            finally:
+                self._status_writes -= 1
 
     def _evaluate_ports(self, delivery: Delivery, ports: list[tuple[str, int]]) -> None:
         """Only the port's own host decides its status (§5.2)."""
@@ -411,7 +423,9 @@ class SouthboundEngine:
         self._evaluate_ports(delivery, outcome.port_keys)
         self._finish_restart(delivery, True)
         self._after_delivery(delivery)
-        asyncio.get_running_loop().create_task(self._flush_statuses())
+        task = asyncio.get_running_loop().create_task(self._flush_statuses())
+        self._status_tasks.add(task)
+        task.add_done_callback(self._status_tasks.discard)
 
     def _finish_restart(self, delivery: Delivery, ok: bool) -> None:
         if delivery.pending:
@@ -427,13 +441,17 @@ class SouthboundEngine:
 
     def _advance_cursor(self, delivery: Delivery) -> None:
         """An idle host with no refused neighbor holds every change dispatched so far."""
-        if delivery.is_idle() and not any(k[0] == NEIGHBOR for k in delivery.refused):
+        if delivery.settled() and not any(k[0] == NEIGHBOR for k in delivery.refused):
             self.ledger.cursor(delivery.node_id, self.dispatched_seq)
 
     # ---- idleness (tests, benchmark) ---------------------------------------------------
     def is_idle(self) -> bool:
         """Return True when no event is queued and no host has pending or in-flight states."""
-        return self._events.empty() and all(s.delivery.is_idle() for s in self.senders.values())
+        return (
+            self._events.empty()
+            and not self._applying
+            and all(s.delivery.is_idle() for s in self.senders.values())
+        )
 
     def _idle_check(self) -> None:
         if self.is_idle():
@@ -444,7 +462,7 @@ class SouthboundEngine:
             while True:
                 await self.bus.join()
                 await asyncio.sleep(0)
-                if self.is_idle() and not self._statuses:
+                if self.is_idle() and not self._statuses and not self._status_writes:
                     return
                 self._idle.clear()
                 with contextlib.suppress(TimeoutError):

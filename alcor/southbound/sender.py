@@ -81,6 +81,7 @@ class HostSender:
                         pass
                     if delivery.backoff_until - time.monotonic() > 0:
                         continue
+                delivery.sending = True
                 try:
                     ok = await self._send_once(delivery)
                 except asyncio.CancelledError:
@@ -88,6 +89,8 @@ class HostSender:
                 except Exception:  # a bug must not kill the host's delivery forever
                     _LOGGER.exception("sender for node %s failed; backing off", delivery.node_id)
                     ok = False
+                finally:
+                    delivery.sending = False
                 if not ok:
                     delivery.consecutive_failures += 1
                     delivery.backoff_until = time.monotonic() + backoff_delay(

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import orjson
 
-from alcor.store.db import Store, marks
+from alcor.store.db import Store, current_transaction, marks
 from alcor.store.ddl import Ddl
 from alcor.store.revisions import next_revision
 
@@ -38,7 +38,8 @@ def create_tables(ddl: Ddl) -> None:
         'resource TEXT COLLATE "C" NOT NULL, id TEXT COLLATE "C" NOT NULL, '
         'revision BIGINT NOT NULL, type TEXT NOT NULL, project_id TEXT COLLATE "C", '
         "object TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, "
-        "xid xid8 NOT NULL DEFAULT pg_current_xact_id())",
+        # the writing transaction, for reading by commit windows (alcor/store/feed.py)
+        "xid BIGINT NOT NULL DEFAULT pg_current_xact_id()::text::bigint)",
     )
     ddl.sql("CREATE INDEX IF NOT EXISTS idx_changes_at ON changes (at)")
     ddl.sql(postgresql="CREATE INDEX IF NOT EXISTS idx_changes_xid ON changes (xid)")
@@ -70,6 +71,7 @@ class Change:
     project_id: str | None
     object: dict[str, Any]
     at: float
+    xid: int = 0  # PostgreSQL: the writing transaction (alcor/store/feed.py)
 
 
 def _row(
@@ -85,7 +87,7 @@ def _row(
         revision,
         change_type,
         obj.get("project_id"),
-        orjson.dumps(obj, default=str),
+        orjson.dumps(obj, default=str).decode(),
         now,
     )
 
@@ -99,6 +101,7 @@ async def record(
 ) -> None:
     """Record one change inside the caller's transaction."""
     await db.execute(_INSERT, _row(resource, obj, change_type, id_key, time.time()))
+    _mark_recorded()
 
 
 async def record_many(
@@ -111,14 +114,14 @@ async def record_many(
     """Record many changes of one resource and type (bulk paths)."""
     now = time.time()
     await db.executemany(_INSERT, [_row(resource, o, change_type, id_key, now) for o in objs])
+    _mark_recorded()
 
 
-async def last_seq(db: Store) -> int:
-    """Return the seq of the newest change (0 when there has been none)."""
-    if db.dialect == "sqlite":
-        row = await db.fetchone("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
-        return int(row[0]) if row else 0
-    return int(await db.fetchval("SELECT COALESCE(MAX(seq), 0) FROM changes"))
+def _mark_recorded() -> None:
+    """Tell the transaction it wrote changes (its commit moves the store's position)."""
+    txn = current_transaction()
+    if txn is not None:
+        txn.recorded = True
 
 
 async def oldest_seq(db: Store) -> int | None:
@@ -147,8 +150,10 @@ async def read_since(
 
 
 def decode(row: Sequence[Any]) -> Change:
-    """Return the change of a row (seq, resource, id, revision, type, project, object, at)."""
-    return Change(row[0], row[1], row[2], row[3], row[4], row[5], orjson.loads(row[6]), row[7])
+    """Return the change of a row (seq, resource, id, revision, type, project, object, at
+    [, xid])."""
+    xid = row[8] if len(row) > 8 else 0
+    return Change(row[0], row[1], row[2], row[3], row[4], row[5], orjson.loads(row[6]), row[7], xid)
 
 
 async def consumer_seq(db: Store, name: str) -> int | None:

@@ -15,17 +15,25 @@ plain tuples on both engines.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence, Sized
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Iterable, Sequence, Sized
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from typing import Any, Literal, Protocol, TypeVar
 
+from prometheus_client import Counter
+
+from alcor import errors
 from alcor.config import StoreConfig
 
 Row = tuple[Any, ...]
 Dialect = Literal["sqlite", "postgresql"]
 T = TypeVar("T")
 
+RETRIES = Counter(
+    "alcor_store_retries_total", "Requests run again after losing a race with another process"
+)
 _CURRENT: ContextVar[Transaction | None] = ContextVar("alcor_transaction", default=None)
 
 
@@ -36,11 +44,12 @@ class Transaction:
     whose single writer is implied).
     """
 
-    __slots__ = ("after_commit", "conn")
+    __slots__ = ("after_commit", "conn", "recorded")
 
     def __init__(self, conn: Any = None) -> None:
         self.after_commit: list[Callable[[], None]] = []
         self.conn = conn
+        self.recorded = False  # a change-record row was written (alcor/store/changes.py)
 
 
 def current_transaction() -> Transaction | None:
@@ -93,20 +102,46 @@ class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """Open the ambient write transaction; a nested call is a savepoint."""
 
-    async def lock(self, key: str) -> None:
+    async def lock(self, key: str, shared: bool = False) -> None:
         """Hold a lock named `key` until the transaction ends (a check-then-write that
-        must not interleave with another process's; free with one writer)."""
+        must not interleave with another process's; free with one writer).
+
+        `shared` locks exclude only exclusive ones: children being created under a parent
+        (shared) against the parent's deletion (exclusive).
+        """
 
     @property
     def change_seq(self) -> int:
-        """Return the seq of the newest change this process knows to be committed."""
+        """Return the newest change-record position this process knows (feed.py)."""
 
     async def wait_for_change(self, after: int, timeout: float | None = None) -> bool:
-        """Wait until a change with seq > `after` is committed; False on timeout."""
+        """Wait until the position passes `after`; False on timeout."""
+
+
+# Neutron retries a request 10 times on DBDeadlock/DBDuplicateEntry, with jittered backoff.
+MAX_ATTEMPTS = 10
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = MAX_ATTEMPTS) -> T:
+    """Run `call` again from the start while it raises RetryRequest (a lost race with
+    another process); after `attempts` the last loss is a 409 ConcurrentModification."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except RetryRequest as exc:
+            if attempt == attempts:
+                raise errors.ConcurrentModification(attempts=attempts, reason=exc.reason) from exc
+            RETRIES.inc()
+            await asyncio.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
+    raise AssertionError("unreachable")
 
 
 def open_store(config: StoreConfig, migrations: Sequence[Any]) -> Store:
     """Return the store `config` names: PostgreSQL for a postgresql:// url, else SQLite."""
+    if config.url.startswith(("postgresql://", "postgres://")):
+        from alcor.store.postgres import PostgresStore
+
+        return PostgresStore(config, migrations)
     from alcor.store.store import SqliteStore
 
     return SqliteStore(config, migrations)

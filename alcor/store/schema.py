@@ -402,6 +402,12 @@ def portable(ddl: Ddl) -> None:
             f"SELECT '{table}', '{attr}', j.value, t.id FROM \"{table}\" t, json_each(t.\"{attr}\") j "
             f'WHERE t."{attr}" IS NOT NULL'
         )
+    # Processes sharing one PostgreSQL database (alcor/southbound/ownership.py).
+    ddl.table(
+        "cluster_members",
+        {"member_id": str, "address": str, "started_at": float, "heartbeat_at": float},
+        pk="member_id",
+    )
     ddl.sql('ALTER TABLE macs ADD COLUMN "auto" INTEGER')
     ddl.index("macs", ("mac",), unique=True, where='"auto" = 1')
     ddl.index("security_groups", ("project_id",), unique=True, where="is_default = 1")

@@ -185,7 +185,7 @@ class SqliteStore:
         """Run one statement per row of parameters."""
         self._conn().executemany(sql, rows)
 
-    async def lock(self, key: str) -> None:
+    async def lock(self, key: str, shared: bool = False) -> None:
         """Nothing to do: the one writer already excludes every other transaction."""
 
     @contextlib.asynccontextmanager

@@ -226,6 +226,9 @@ class NetworkManager(ResourceManager):
         """Delete a network without ports in use, with its subnets and segment."""
         async with self._store.transaction():
             net = await self.writable(cmd.ctx, cmd.id, "delete_network", cmd.if_match)
+            # No port may be created on it meanwhile by another process (port create
+            # holds this lock shared).
+            await self._store.lock(f"network:{net['id']}")
             ports = await self._bus.call(QueryPorts(network_id=net["id"]))
             if any(port["device_owner"] not in AUTO_DELETED for port in ports):
                 raise errors.NetworkInUse(net_id=net["id"])

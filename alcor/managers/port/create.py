@@ -71,6 +71,7 @@ class PortCreator:
 
     async def create_service(self, cmd: CreateServicePort) -> dict[str, Any]:
         """Create a router or floating IP port (no quota refusal, no security groups)."""
+        await pin_network(self._store, cmd.network_id)
         network = await lookup_network(self._bus, cmd.network_id)
         subnets = await self._bus.call(SubnetsOfNetwork(network_id=cmd.network_id))
         given: dict[str, Any] = {
@@ -92,6 +93,7 @@ class PortCreator:
         project = check_create_project(ctx, item, "create_port")
         network = networks.get(item["network_id"])
         if network is None:
+            await pin_network(self._store, item["network_id"])
             network = await self._bus.call(GetNetwork(ctx=ctx, id=item["network_id"]))
             networks[network["id"]] = network
         if not ctx.is_admin and network["project_id"] != project and not network["shared"]:
@@ -205,6 +207,12 @@ class PortCreator:
             groups = []
         port["security_groups"] = groups
         rules.check_security(port, groups_given="security_groups" in given)
+
+
+async def pin_network(store: Store, network_id: str) -> None:
+    """Keep the network from being deleted by another process until this transaction
+    ends (the network delete takes the same lock exclusively). Read it after this."""
+    await store.lock(f"network:{network_id}", shared=True)
 
 
 async def lookup_network(bus: Bus, network_id: str) -> dict[str, Any]:

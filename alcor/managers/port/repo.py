@@ -129,12 +129,13 @@ async def unlink_security_groups(db: Store, port_id: str) -> None:
 async def bump_neighbor_revisions(db: Store, port_ids: Sequence[str]) -> None:
     """Apply the revision rule (last + 1) to the ports' neighbor_revision, in bulk.
 
-    Written in SQL: a router interface change touches every port of its subnets.
+    Written in SQL: a router interface change touches every port of its subnets. Each
+    bump is a change of the port, recorded as such (other processes learn it from there).
     """
     for start in range(0, len(port_ids), 500):
         chunk = port_ids[start : start + 500]
         await db.execute(
-            "UPDATE ports SET neighbor_revision = neighbor_revision + 1 WHERE id IN "
-            f"({', '.join('?' for _ in chunk)})",
+            f"UPDATE ports SET neighbor_revision = neighbor_revision + 1 WHERE id IN ({marks(chunk)})",
             chunk,
         )
+        await repo.record_updates(db, PORT, chunk)

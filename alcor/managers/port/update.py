@@ -18,7 +18,12 @@ from alcor.managers.mac.messages import AllocateMac, ReleaseMac
 from alcor.managers.node.messages import LookupNodeByName
 from alcor.managers.port import access, rules
 from alcor.managers.port import repo as port_repo
-from alcor.managers.port.create import check_groups, check_subnet_ids, lookup_network
+from alcor.managers.port.create import (
+    check_groups,
+    check_subnet_ids,
+    lookup_network,
+    pin_network,
+)
 from alcor.managers.port.messages import (
     AddAutoAddresses,
     PortUpdated,
@@ -196,6 +201,7 @@ class PortUpdater:
         self, port: dict[str, Any], diff: dict[str, Any], ctx: RequestContext
     ) -> None:
         """Allocate the requested fixed IPs (or re-derive automatic ones after a MAC change)."""
+        await pin_network(self._store, port["network_id"])
         subnets = await self._bus.call(SubnetsOfNetwork(network_id=port["network_id"]))
         await check_subnet_ids(self._store, diff.get("fixed_ips"), subnets, ctx)
         requested = diff.get("fixed_ips", _reusable(port["fixed_ips"], subnets))

@@ -13,6 +13,14 @@ async def overrides(db: Store) -> list[tuple[str, str, int]]:
     return [(project, resource, int(limit)) for project, resource, limit in rows]
 
 
+async def limits_of(db: Store, project_id: str) -> dict[str, int]:
+    """Return the project's overrides by resource."""
+    rows = await db.fetch(
+        "SELECT resource, hard_limit FROM quotas WHERE project_id = ?", [project_id]
+    )
+    return {resource: int(limit) for resource, limit in rows}
+
+
 async def projects(db: Store, project_id: str | None = None) -> list[str]:
     """Return the projects with overrides (only `project_id`, if given), sorted."""
     sql = "SELECT DISTINCT project_id FROM quotas"

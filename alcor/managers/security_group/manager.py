@@ -70,6 +70,8 @@ class SecurityGroupManager(ResourceManager):
     def __init__(self, bus: Bus, store: Store) -> None:
         super().__init__(bus, store)
         self._default_ids: dict[str, str] = {}  # project -> its default group (hot in port create)
+        # Another process may delete a default group: no cache on PostgreSQL.
+        self._cache_defaults = store.dialect == "sqlite"
 
     async def start(self) -> None:
         """Register the security group and rule commands."""
@@ -139,6 +141,8 @@ class SecurityGroupManager(ResourceManager):
 
     def _remember_default(self, project_id: str, group_id: str) -> str:
         """Cache a default group id, once the transaction that may have created it commits."""
+        if not self._cache_defaults:
+            return group_id
         txn = current_transaction()
         if txn is None:
             self._default_ids[project_id] = group_id
@@ -242,6 +246,7 @@ class SecurityGroupManager(ResourceManager):
             group = await self.writable(cmd.ctx, cmd.id, "delete_security_group", cmd.if_match)
             if group["is_default"] and not cmd.ctx.is_admin:
                 raise errors.SecurityGroupCannotRemoveDefault()
+            await self._store.lock(f"security_group:{group['id']}")
             if await sg_repo.has_ports(db, group["id"]):
                 raise errors.SecurityGroupInUse(id=group["id"])
             referencing = await sg_repo.groups_referencing(db, group["id"])
@@ -255,6 +260,9 @@ class SecurityGroupManager(ResourceManager):
             self._bus.publish(SecurityGroupDeleted(security_group=group))
 
     async def _check_port_groups(self, cmd: CheckPortSecurityGroups) -> None:
+        # Kept from deletion by another process until the port's transaction ends.
+        for sg_id in sorted(set(cmd.ids)):
+            await self._store.lock(f"security_group:{sg_id}", shared=True)
         found = await repo.get_many(self._store, SECURITY_GROUP, cmd.ids)
         for sg_id in cmd.ids:
             group = found.get(sg_id)

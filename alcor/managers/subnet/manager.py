@@ -299,6 +299,9 @@ class SubnetManager(ResourceManager):
         """Delete a subnet whose addresses are only automatic or DHCP ones."""
         async with self._store.transaction():
             subnet = await self.writable(cmd.ctx, cmd.id, "delete_subnet", cmd.if_match)
+            # No port may take an address in it meanwhile: ports are created and given
+            # addresses under their network's lock, held shared (port/create.py).
+            await self._store.lock(f"network:{subnet['network_id']}")
             allocations = await self._bus.call(SubnetAllocations(subnet_id=subnet["id"]))
             holders = await self._bus.call(
                 LookupPorts(ids=[a["port_id"] for a in allocations if not a["auto"]])
