@@ -15,6 +15,9 @@ INSTALL_REQUIRES = [
     "grpclib>=0.4.7,<0.5",
 ]
 KAFKA_REQUIRES = ["aiokafka>=0.11,<0.15"]
+# PostgreSQL store (several processes on one database): pinned, the store relies on its
+# error classes and command statuses.
+POSTGRESQL_REQUIRES = ["asyncpg==0.32.0"]
 BENCH_REQUIRES = ["matplotlib>=3.7"]
 # Regenerating alcor/proto/schema (scripts/gen_proto.sh): protoc + the betterproto plugin.
 DEV_REQUIRES = ["betterproto[compiler]==2.0.0b7", "grpcio-tools>=1.60"]
@@ -37,6 +40,7 @@ TEST_REQUIRES = [
     "ruff==0.17.5",
     "mypy==2.4.1",
     *KAFKA_REQUIRES,
+    *POSTGRESQL_REQUIRES,
     *BENCH_REQUIRES,
 ]
 
@@ -51,6 +55,7 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "kafka": KAFKA_REQUIRES,
+        "postgresql": POSTGRESQL_REQUIRES,
         "bench": BENCH_REQUIRES,
         "test": TEST_REQUIRES,
         "dev": DEV_REQUIRES,
