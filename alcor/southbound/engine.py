@@ -233,6 +233,7 @@ class SouthboundEngine:
         delivery.forget_acks()
         delivery.last_agent_restart = time.time()
         self.planner.revoke_all(node_id)  # the agent asks again for what it needs
+        self.channels.forget_host(node_id)
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         delivery.restart_waiters.append(waiter)
         self.mark_full(node_id)
