@@ -112,7 +112,11 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         RouterManager(bus, store, config.router),
         NetworkAclManager(bus, store),
     ]
-    dataplane = SouthboundEngine(bus, store, config.southbound, transports)
+    # Several processes share a PostgreSQL database: each owns a share of the hosts.
+    shared = store.dialect == "postgresql" and config.cluster.enabled
+    dataplane = SouthboundEngine(
+        bus, store, config.southbound, transports, config.cluster if shared else None
+    )
     managers.append(dataplane)
     authenticator = make_authenticator(config)
     components: list[Component] = [store, bus, _AuthComponent(authenticator), *managers]

@@ -18,6 +18,7 @@ from alcor.api.misc import availability_zones
 from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
 from alcor.api.routing import Handler, Route, Router
+from alcor.api.trace import add_trace_routes
 from alcor.managers.acl import messages as acl
 from alcor.managers.floatingip import messages as fip
 from alcor.managers.network import messages as net
@@ -206,6 +207,7 @@ def build_router(alcor: Any) -> Router:
     add_ip_availability_routes(router, alcor)
     add_floatingip_pool_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)
+    add_trace_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
     for plugin in alcor.route_plugins:
         plugin(router, alcor)

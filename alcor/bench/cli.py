@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,25 @@ ALL = ("api-create", "e2e", "fanout", "list", "scale")
     help="Write the results and targets as Markdown tables.",
 )
 @click.option("--agents", type=int, default=None, help="Reference agents for e2e.")
+@click.option(
+    "--store",
+    type=click.Choice(["sqlite", "postgresql"]),
+    default="sqlite",
+    show_default=True,
+    help="postgresql: the scale-out comparison, one process on SQLite against --processes "
+    "processes on one PostgreSQL database (nothing else is run).",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    multiple=True,
+    help="Process counts to measure on PostgreSQL (repeatable; default 1, 2, 4).",
+)
+@click.option(
+    "--store-url",
+    default=None,
+    help="An existing PostgreSQL database to use (emptied!) instead of a private server.",
+)
 def bench(
     url: str | None,
     token: str | None,
@@ -79,6 +100,9 @@ def bench(
     plot_file: str | None,
     markdown_file: str | None,
     agents: int | None,
+    store: str,
+    processes: tuple[int, ...],
+    store_url: str | None,
 ) -> None:
     """Measure alcor (or any Neutron endpoint) on this machine, side by side."""
     sizes = (
@@ -96,8 +120,11 @@ def bench(
     if url is not None or api_only:
         names = [n for n in names if n in ("api-create", "list")]
     console = Console(width=max(Console().width, 140))
-    report = asyncio.run(_run(names, sizes, url, token, console))
-    report["targets"] = check_targets(report["results"])
+    if store == "postgresql":
+        report = asyncio.run(_run_scaleout(processes or (1, 2, 4), store_url, sizes, console))
+    else:
+        report = asyncio.run(_run(names, sizes, url, token, console))
+    report["targets"] = check_targets(report["results"]) if store == "sqlite" else []
     _print(console, report)
     if json_file:
         Path(json_file).write_text(json.dumps(report, indent=2))
@@ -124,6 +151,27 @@ async def _run(
     results: list[Samples] = []
     started = time.time()
     load_at_start = os.getloadavg()
+    with _progress(console) as progress:
+        try:
+            if server is not None:
+                await server.start()
+            target = url or server.url  # type: ignore[union-attr]
+            client = Client(target, token=token)
+            try:
+                results += await _scenarios(names, sizes, client, server, progress)
+            finally:
+                await client.close()
+        finally:
+            if server is not None:
+                await server.stop()
+                server.cleanup()
+    target = url or "alcor serve (fresh SQLite store)"
+    return _report(target, started, load_at_start, sizes, names, results)
+
+
+@contextlib.contextmanager
+def _progress(console: Console) -> Iterator[Callable[[str, int, int], None]]:
+    """A transient progress bar; yields progress(label, done, total)."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -139,22 +187,20 @@ async def _run(
                 tasks[label] = bar.add_task(label, total=total)
             bar.update(tasks[label], completed=done, total=total)
 
-        try:
-            if server is not None:
-                await server.start()
-            target = url or server.url  # type: ignore[union-attr]
-            client = Client(target, token=token)
-            try:
-                results += await _scenarios(names, sizes, client, server, progress)
-            finally:
-                await client.close()
-        finally:
-            if server is not None:
-                await server.stop()
-                server.cleanup()
+        yield progress
+
+
+def _report(
+    target: str,
+    started: float,
+    load_at_start: tuple[float, float, float],
+    sizes: scenarios.Sizes,
+    names: list[str],
+    results: list[Samples],
+) -> dict[str, Any]:
     return {
         "alcor_version": __version__,
-        "target": url or "alcor serve (fresh SQLite store)",
+        "target": target,
         "date": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(started)),
         "machine": {
             "python": platform.python_version(),
@@ -168,6 +214,26 @@ async def _run(
         "results": [s.summary() for s in results],
         "samples": {s.name: s.latencies for s in results if len(s.latencies) > 1},
     }
+
+
+async def _run_scaleout(
+    counts: tuple[int, ...], store_url: str | None, sizes: scenarios.Sizes, console: Console
+) -> dict[str, Any]:
+    from alcor.bench import scaleout
+
+    started, load_at_start = time.time(), os.getloadavg()
+    with _progress(console) as progress:
+        results = await scaleout.run(
+            counts, store_url, sizes.clients * 2, sizes.concurrent, progress
+        )
+    return _report(
+        "alcor serve: 1 process on SQLite, N processes on one PostgreSQL database",
+        started,
+        load_at_start,
+        sizes,
+        ["scale-out"],
+        results,
+    )
 
 
 async def _scenarios(
@@ -230,6 +296,8 @@ def _print(console: Console, report: dict[str, Any]) -> None:
             ", ".join(f"{k}={v}" for k, v in notes.items()),
         )
     console.print(table)
+    if not report["targets"]:
+        return
     targets = Table(title="targets")
     for column in ("target", "measured", "goal", "met"):
         targets.add_column(column)

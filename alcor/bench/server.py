@@ -35,7 +35,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 class ServerProcess:
     """An `alcor serve` child process on loopback (unlimited quotas, like the baseline)."""
 
-    def __init__(self, workdir: str | None = None, db_name: str = "bench.db") -> None:
+    def __init__(
+        self, workdir: str | None = None, db_name: str = "bench.db", store_url: str = ""
+    ) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="alcor-bench-") if workdir is None else None
         self.workdir = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
         self.db = self.workdir / db_name
@@ -44,19 +46,22 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.startup_s: float | None = None
+        self.store_url = store_url  # PostgreSQL instead of the SQLite file
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         for name in UNLIMITED:
             env[f"ALCOR__QUOTAS__{name.upper()}"] = "-1"
         env["ALCOR__SOUTHBOUND__GRPC_SERVER__PORT"] = str(self.grpc_port)
+        if self.store_url:
+            env["ALCOR__STORE__URL"] = self.store_url
         env.pop("ALCOR_CONFIG", None)
         return env
 
     async def start(self) -> None:
         """Start the server and wait until /healthz answers ok; record the start-up time."""
         started = time.perf_counter()
-        log = open(self.workdir / "serve.log", "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.workdir / f"serve-{self.port}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -81,7 +86,7 @@ class ServerProcess:
                 if self.proc.poll() is not None:
                     raise RuntimeError(
                         f"alcor serve exited with {self.proc.returncode}; see "
-                        f"{self.workdir / 'serve.log'}"
+                        f"{self.workdir / f'serve-{self.port}.log'}"
                     )
                 try:
                     async with session.get(self.url + "/healthz") as resp:

@@ -372,6 +372,23 @@ def usage_counter(
     return count_owned
 
 
+async def delete_where(db: Store, resource: Resource, where: Where) -> int:
+    """Delete the objects matching `where` (on alias t), recording each change; return
+    how many went."""
+    gone = await find(db, resource, where)
+    c = codec(resource)
+    key = c.columns[0]
+    for obj in gone:
+        await db.execute(f'DELETE FROM {resource.table} WHERE "{key}" = ?', [obj[key]])
+    if c.listed and gone:
+        await db.executemany(
+            "DELETE FROM list_values WHERE tbl = ? AND id = ?",
+            [(resource.table, obj[key]) for obj in gone],
+        )
+    await change_record.record_many(db, resource.name, gone, "DELETED", c.names[0])
+    return len(gone)
+
+
 async def count(db: Store, resource: Resource, where: Where) -> int:
     """Count rows matching `where`."""
     return int(

@@ -78,10 +78,12 @@ EVENT_TYPES = (
 ADDRESS_FIELDS = {"local_ip", "server_port", "transport", "grpc_api", "mq_topic", "subscribe_port"}
 
 
-async def load(bus: Bus, topo: Topology) -> None:
-    """Fill the topology from the store through the managers' list commands."""
+async def load(bus: Bus, topo: Topology) -> list[dict[str, Any]]:
+    """Fill the topology from the store through the managers' list commands; return the
+    nodes as loaded."""
     ctx = admin_context()
-    for node in await bus.call(LookupNodes()):
+    nodes = await bus.call(LookupNodes())
+    for node in nodes:
         topo.set_node(node)
     for net in (await bus.call(ListNetworks(ctx=ctx, query=ListQuery()))).items:
         topo.set_network(net)
@@ -96,6 +98,7 @@ async def load(bus: Bus, topo: Topology) -> None:
     for fip in (await bus.call(ListFloatingIps(ctx=ctx, query=ListQuery()))).items:
         topo.set_fip(fip)
     await ensure_groups(bus, topo, {g for p in topo.ports.values() if p.node_id for g in p.sgs})
+    return list(nodes)
 
 
 async def ensure_groups(bus: Bus, topo: Topology, ids: set[str]) -> None:

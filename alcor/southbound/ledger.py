@@ -14,7 +14,8 @@ Two tables (alcor/store/schema.py, migration `southbound_ledger`):
   ports deleted after its cursor (read from the change record).
 
 Acks, statuses and row deletions are written lazily in batches: losing them in a crash
-only means a harmless re-send. Only "may hold" must be durable before a push.
+only means a harmless re-send. What must be durable before a push: "may hold" for a key
+entering a host, and the DELETE of a key a host holds.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from alcor.southbound.view import NEIGHBOR, Key
 from alcor.store import Store
+from alcor.store.db import marks
 
 _LOGGER = logging.getLogger(__name__)
 FLUSH_DELAY_S = 0.05
@@ -53,17 +55,25 @@ class HostLedger:
     cursor: int | None = None
 
 
-async def load(db: Store) -> dict[str, HostLedger]:
-    """Return every host's ledger rows and cursor."""
+async def load(db: Store, node_ids: Sequence[str] | None = None) -> dict[str, HostLedger]:
+    """Return every host's ledger rows and cursor (only of `node_ids`, if given)."""
     hosts: dict[str, HostLedger] = {}
+    where, params = "", list(node_ids or ())
+    if node_ids is not None:
+        if not node_ids:
+            return hosts
+        where = f" WHERE node_id IN ({marks(node_ids)})"
     for node_id, kind, key, rev, present, acked, status, attempts, error in await db.fetch(
         "SELECT node_id, kind, key, rev, present, acked_rev, status, attempts, last_error "
-        "FROM sb_ledger"
+        "FROM sb_ledger" + where,
+        params,
     ):
         hosts.setdefault(node_id, HostLedger()).rows[(kind, key)] = Row(
             rev, bool(present), acked, status, attempts, error
         )
-    for node_id, cursor in await db.fetch("SELECT node_id, cursor_seq FROM sb_hosts"):
+    for node_id, cursor in await db.fetch(
+        "SELECT node_id, cursor_seq FROM sb_hosts" + where, params
+    ):
         hosts.setdefault(node_id, HostLedger()).cursor = cursor
     return hosts
 
@@ -102,12 +112,15 @@ class Ledger:
 
     # ---- what the engine reports -----------------------------------------------------
     def sent(self, node_id: str, key: Key, revision: int, present: bool) -> bool:
-        """Queue the state about to be pushed; True when the row must be committed first."""
+        """Queue the state about to be pushed; True when it must be committed first: a key
+        the host may come to hold, or a DELETE of a key it holds (else a crash right after
+        would restore it as held and never delete it)."""
         if key[0] == NEIGHBOR:
             return False
         self._upserts[(node_id, key)] = (revision, present)
         self._deletes.discard((node_id, key))
-        return present and key not in self._durable.setdefault(node_id, set())
+        durable = key in self._durable.setdefault(node_id, set())
+        return present != durable
 
     def acked(self, node_id: str, key: Key, revision: int) -> None:
         """Queue an acknowledged revision."""
@@ -138,16 +151,34 @@ class Ledger:
             self._cursors[node_id] = seq
             self._poke()
 
+    def adopt(self, loaded: dict[str, HostLedger]) -> None:
+        """Remember the committed rows of hosts taken over from another process."""
+        for node_id, host in loaded.items():
+            self._durable[node_id] = set(host.rows)
+
+    async def release(self, node_id: str) -> None:
+        """Write what is queued, then forget a host another process took over (its rows
+        stay: they are the new owner's starting point). If the store is away the host's
+        queued writes are dropped: the new owner re-sends whatever is not acknowledged."""
+        try:
+            await self.flush()
+        except Exception as exc:
+            _LOGGER.warning("node %s given up with unwritten ledger entries: %s", node_id, exc)
+        self._drop_queued(node_id)
+
     def forget_node(self, node_id: str) -> None:
         """Queue the removal of every row of a deleted node."""
+        self._drop_queued(node_id)
+        self._forget.add(node_id)
+        self._poke()
+
+    def _drop_queued(self, node_id: str) -> None:
         self._durable.pop(node_id, None)
         for queue in (self._upserts, self._acks, self._errors):
             for item in [i for i in queue if i[0] == node_id]:
                 del queue[item]
         self._deletes = {i for i in self._deletes if i[0] != node_id}
         self._cursors.pop(node_id, None)
-        self._forget.add(node_id)
-        self._poke()
 
     async def ensure_durable(self) -> None:
         """Commit what is queued (before a push that carries a key without a row)."""

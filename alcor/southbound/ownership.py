@@ -60,6 +60,7 @@ class Membership:
         self._address = address
         self.live: tuple[str, ...] = ()
         self._renewed_at = 0.0  # monotonic time of the last successful heartbeat
+        self._gave_up = False  # every host was given up for want of a heartbeat
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -93,14 +94,14 @@ class Membership:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._config.heartbeat_s)
-            was_healthy = self.healthy
             try:
                 await self._beat()
             except Exception as exc:  # the database is away: keep trying, give hosts up
                 _LOGGER.warning("cluster heartbeat failed: %s", exc)
-                if was_healthy and not self.healthy:
-                    _LOGGER.warning("no heartbeat for too long: giving up every host")
-                    self._on_change()
+            if not self.healthy and not self._gave_up:
+                _LOGGER.warning("no heartbeat for too long: giving up every host")
+                self._gave_up = True
+                self._on_change()
 
     async def _beat(self) -> None:
         """Renew this member's heartbeat and read the live members."""
@@ -122,10 +123,10 @@ class Membership:
                 "ORDER BY member_id",
                 [config.dead_after_s],
             )
-        was_healthy = self.healthy
         self._renewed_at = time.monotonic()
         live = tuple(row[0] for row in rows)
-        if live != self.live or not was_healthy:
+        if live != self.live or self._gave_up:
+            self._gave_up = False
             _LOGGER.info("cluster members: %s (this one: %s)", ", ".join(live), self.member_id)
             self.live = live
             self._on_change()

@@ -12,6 +12,8 @@ record by transaction windows (alcor/store/feed.py) so that a late commit is nev
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,10 +21,12 @@ from typing import Any, Literal
 
 import orjson
 
-from alcor.store.db import Store, current_transaction, marks
+from alcor import errors
+from alcor.store.db import RetryRequest, Store, current_transaction, marks
 from alcor.store.ddl import Ddl
 from alcor.store.revisions import next_revision
 
+_LOGGER = logging.getLogger(__name__)
 ChangeType = Literal["CREATED", "UPDATED", "DELETED"]
 
 
@@ -183,3 +187,18 @@ async def prune(db: Store, older_than: float, batch: int = 10_000) -> int:
     return await db.execute(
         f"DELETE FROM changes WHERE seq IN ({sql} ORDER BY seq LIMIT ?)", [*params, batch]
     )
+
+
+async def prune_forever(db: Store, retention_s: float) -> None:
+    """Apply the retention, in small batches (never a long hold of the writer or of rows)."""
+    interval = max(1.0, min(60.0, retention_s / 10))
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            while True:
+                async with db.transaction():
+                    pruned = await prune(db, time.time() - retention_s, batch=5_000)
+                if pruned < 5_000:
+                    break
+        except (errors.ServiceUnavailable, RetryRequest) as exc:
+            _LOGGER.warning("pruning the change record failed: %s", exc)

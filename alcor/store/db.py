@@ -118,6 +118,39 @@ class Store(Protocol):
         """Wait until the position passes `after`; False on timeout."""
 
 
+class Positions:
+    """The newest change-record position a store knows, and the readers waiting past one."""
+
+    def __init__(self) -> None:
+        self.position = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def note(self, position: int) -> None:
+        """Move to `position` (never back) and wake the readers it passes."""
+        if position <= self.position:
+            return
+        self.position = position
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self, after: int, timeout: float | None) -> bool:
+        """Wait until the position passes `after`; False on timeout."""
+        if self.position > after:
+            return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        except TimeoutError:
+            return False
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+        return True
+
+
 # Neutron retries a request 10 times on DBDeadlock/DBDuplicateEntry, with jittered backoff.
 MAX_ATTEMPTS = 10
 

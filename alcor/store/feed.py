@@ -42,6 +42,14 @@ async def position(db: Store) -> int:
     return int(await db.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
 
 
+async def horizon(db: Store) -> int:
+    """Return the position a reader must reach to have read everything committed so far
+    (PostgreSQL: past every transaction id given out, even those still running)."""
+    if db.dialect == "sqlite":
+        return await position(db)
+    return int(await db.fetchval("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"))
+
+
 class Reader:
     """Read the changes after a position, window by window, page by page."""
 

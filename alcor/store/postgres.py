@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -28,7 +27,7 @@ import asyncpg
 from alcor import errors
 from alcor.config import StoreConfig
 from alcor.store import changes, feed
-from alcor.store.db import _CURRENT, Dialect, RetryRequest, Row, Transaction
+from alcor.store.db import _CURRENT, Dialect, Positions, RetryRequest, Row, Transaction
 from alcor.store.ddl import Ddl
 
 _LOGGER = logging.getLogger(__name__)
@@ -112,8 +111,7 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
         self._sql: dict[str, str] = {}
         self._pruner: asyncio.Task[None] | None = None
-        self._change_position = 0
-        self._change_waiters: list[asyncio.Future[None]] = []
+        self._positions = Positions()
         self.commits = 0
         self.transactions = 0
 
@@ -131,8 +129,10 @@ class PostgresStore:
                 statement_cache_size=1024,
             )
             await self._migrate()
-            self._change_position = await feed.position(self)
-        self._pruner = asyncio.create_task(self._prune_loop(), name="store-prune-changes")
+            self._positions.note(await feed.position(self))
+        self._pruner = asyncio.create_task(
+            changes.prune_forever(self, self._retention), name="store-prune-changes"
+        )
 
     async def stop(self) -> None:
         """Stop pruning and close the pool (in-flight transactions have finished)."""
@@ -275,55 +275,18 @@ class PostgresStore:
     @property
     def change_seq(self) -> int:
         """Return the newest change-record position this process knows (feed.py)."""
-        return self._change_position
+        return self._positions.position
 
     async def _refresh_position(self) -> None:
         try:
             position = await feed.position(self)
         except errors.DatabaseUnavailable:
             return  # the next commit or reader tries again
-        self.note_position(position)
-
-    def note_position(self, position: int) -> None:
-        """Wake the readers waiting for a position beyond what they have."""
-        if position <= self._change_position:
-            return
-        self._change_position = position
-        waiters, self._change_waiters = self._change_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        self._positions.note(position)
 
     async def wait_for_change(self, after: int, timeout: float | None = None) -> bool:
         """Wait until the known position passes `after`; False on timeout."""
-        if self._change_position > after:
-            return True
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._change_waiters.append(waiter)
-        try:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
-        except TimeoutError:
-            return False
-        finally:
-            if waiter in self._change_waiters:
-                self._change_waiters.remove(waiter)
-        return True
-
-    async def _prune_loop(self) -> None:
-        """Apply the change record's retention in small batches."""
-        interval = max(1.0, min(60.0, self._retention / 10))
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                while True:
-                    async with self.transaction():
-                        pruned = await changes.prune(
-                            self, time.time() - self._retention, batch=5_000
-                        )
-                    if pruned < 5_000:
-                        break
-            except (errors.DatabaseUnavailable, RetryRequest) as exc:
-                _LOGGER.warning("pruning the change record failed: %s", exc)
+        return await self._positions.wait(after, timeout)
 
     # ---- migrations ------------------------------------------------------------------
     async def _migrate(self) -> None:

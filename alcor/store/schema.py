@@ -364,6 +364,28 @@ def southbound_ledger(ddl: Ddl) -> None:
     )
 
 
+def southbound_channels(ddl: Ddl) -> None:
+    """Persist channel selection (alcor/southbound/channel_store.py)."""
+    ddl.table("sb_vpc_channels", {"vpc_id": str}, pk="vpc_id", without_rowid=True)
+    ddl.table(
+        "sb_vpc_subscriptions",
+        {"node_id": str, "vpc_id": str},
+        pk=("node_id", "vpc_id"),
+        without_rowid=True,
+    )
+    ddl.table(
+        "sb_vpc_published",
+        {
+            "vpc_id": str,
+            "port_id": str,
+            "revision": "INTEGER NOT NULL",
+            "present": "INTEGER NOT NULL",
+        },
+        pk=("vpc_id", "port_id"),
+        without_rowid=True,
+    )
+
+
 # The list-valued attributes whose values are rows of `list_values` (list filters without
 # JSON functions): every tagged table's tags, and the list filters no other table answers.
 TAGGED_TABLES = (
@@ -413,4 +435,4 @@ def portable(ddl: Ddl) -> None:
     ddl.index("security_groups", ("project_id",), unique=True, where="is_default = 1")
 
 
-MIGRATIONS = [initial, change_record, southbound_ledger, portable]
+MIGRATIONS = [initial, change_record, southbound_ledger, southbound_channels, portable]

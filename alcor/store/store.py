@@ -27,7 +27,6 @@ import contextvars
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -35,7 +34,7 @@ from typing import Any
 
 from alcor.config import StoreConfig
 from alcor.store import changes
-from alcor.store.db import _CURRENT, Dialect, Row, Transaction
+from alcor.store.db import _CURRENT, Dialect, Positions, Row, Transaction
 from alcor.store.ddl import Ddl
 
 _LOGGER = logging.getLogger(__name__)
@@ -90,13 +89,13 @@ class SqliteStore:
         self._reader: sqlite3.Connection | None = None
         self._thread_local = threading.local()
         self._thread_dbs: list[sqlite3.Connection] = []
+        self._checkpointing = threading.Lock()
         self._checkpointer: asyncio.Task[None] | None = None
         self._group: _Group | None = None
         self._flush_scheduled = False
         self._pruner: asyncio.Task[None] | None = None
         self._has_changes = False
-        self._change_seq = 0
-        self._change_waiters: list[asyncio.Future[None]] = []
+        self._positions = Positions()
         self.commits = 0
         self.transactions = 0
 
@@ -128,8 +127,10 @@ class SqliteStore:
             ).fetchone()
         )
         if self._has_changes:
-            self._change_seq = _last_seq(self._writer)
-            self._pruner = asyncio.create_task(self._prune_loop(), name="store-prune-changes")
+            self._positions.note(_last_seq(self._writer))
+            self._pruner = asyncio.create_task(
+                changes.prune_forever(self, self._retention), name="store-prune-changes"
+            )
 
     async def stop(self) -> None:
         """Wait for the running transaction, checkpoint, and close every connection."""
@@ -146,13 +147,15 @@ class SqliteStore:
             if self._writer is not None and self._path != ":memory:":
                 with contextlib.suppress(sqlite3.Error):
                     self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # Threads may still be reading (a list whose request went away): let them end
+            # before their connections close under them.
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
             for db in {id(d): d for d in [self._reader, self._writer, *self._thread_dbs]}.values():
                 if db is not None:
                     db.close()
             self._reader = self._writer = None
             self._thread_dbs.clear()
-            if self._executor is not None:
-                self._executor.shutdown(wait=True)
 
     def _conn(self) -> sqlite3.Connection:
         """Return the writer inside a transaction (sees its own changes), else the reader."""
@@ -270,7 +273,7 @@ class SqliteStore:
         self.commits += 1
         self.transactions += group.size
         if self._has_changes:
-            self._note_changes(_last_seq(writer))
+            self._positions.note(_last_seq(writer))
         for callback in group.callbacks:
             try:
                 callback()
@@ -282,42 +285,11 @@ class SqliteStore:
     @property
     def change_seq(self) -> int:
         """Return the seq of the newest committed change."""
-        return self._change_seq
-
-    def _note_changes(self, seq: int) -> None:
-        if seq <= self._change_seq:
-            return
-        self._change_seq = seq
-        waiters, self._change_waiters = self._change_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        return self._positions.position
 
     async def wait_for_change(self, after: int, timeout: float | None = None) -> bool:
         """Wait until a change with seq > `after` is committed; False on timeout."""
-        if self._change_seq > after:
-            return True
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._change_waiters.append(waiter)
-        try:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
-        except TimeoutError:
-            return False
-        finally:
-            if waiter in self._change_waiters:
-                self._change_waiters.remove(waiter)
-        return True
-
-    async def _prune_loop(self) -> None:
-        """Apply the change record's retention, in small batches (never a long writer hold)."""
-        interval = max(1.0, min(60.0, self._retention / 10))
-        while True:
-            await asyncio.sleep(interval)
-            while True:
-                async with self.transaction():
-                    pruned = await changes.prune(self, time.time() - self._retention, batch=5_000)
-                if pruned < 5_000:
-                    break
+        return await self._positions.wait(after, timeout)
 
     async def _in_thread(self, sql: str, params: Sequence[Any]) -> list[Row]:
         """Run a read on a db thread: the writer inside a transaction (the lock is ours),
@@ -373,11 +345,13 @@ class SqliteStore:
                 if size >= CHECKPOINT_WAL_BYTES:
                     await loop.run_in_executor(self._executor, self._checkpoint, conn)
         finally:
-            conn.close()
+            # A cancelled wait leaves the checkpoint running in its thread: close after it.
+            with self._checkpointing:
+                conn.close()
 
-    @staticmethod
-    def _checkpoint(conn: sqlite3.Connection) -> None:
-        try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error as exc:  # a busy checkpoint is retried next round
-            _LOGGER.debug("checkpoint skipped: %s", exc)
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        with self._checkpointing:
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as exc:  # a busy checkpoint is retried next round
+                _LOGGER.debug("checkpoint skipped: %s", exc)

@@ -63,3 +63,39 @@ def test_bench_runs_every_scenario_and_writes_json(tmp_path):
     table = md.read_text()
     assert "| scenario | count |" in table and "| target | measured | goal | met |" in table
     assert table.count("\n| port create, 1 client |") == 1
+
+
+@pytest.mark.postgresql
+def test_bench_scale_out_compares_sqlite_with_postgresql_processes(tmp_path, postgres_url):
+    """`--store postgresql --processes 1 --processes 2` measures one process on SQLite and
+    1 and 2 processes on the given PostgreSQL database, creates and reads."""
+    out = tmp_path / "scale.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "alcor",
+            "bench",
+            "--tiny",
+            "--store",
+            "postgresql",
+            "--store-url",
+            postgres_url,
+            "--processes",
+            "1",
+            "--processes",
+            "2",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads(out.read_text())
+    rows = {r["name"]: r for r in report["results"]}
+    for store in ("SQLite, 1 process", "PostgreSQL, 1 process", "PostgreSQL, 2 processes"):
+        assert rows[f"port create, {store}"]["count"] == rows[f"port GET, {store}"]["count"] > 0
+    assert rows["port create, PostgreSQL, 2 processes"]["processes"] == 2

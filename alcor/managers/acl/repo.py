@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from alcor.resources import repo
+from alcor.resources.network_acl import NETWORK_ACL_RULE
 from alcor.resources.repo import Where
 from alcor.store import Store
 
@@ -29,7 +31,7 @@ def associated_with(subnet_id: str) -> Where:
 
 async def delete_rules_of(db: Store, acl_id: str) -> None:
     """Delete every rule of the ACL (it is being deleted)."""
-    await db.execute("DELETE FROM network_acl_rules WHERE network_acl_id = ?", [acl_id])
+    await repo.delete_where(db, NETWORK_ACL_RULE, Where("t.network_acl_id = ?", (acl_id,)))
 
 
 async def rule_with_number(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from alcor.resources import repo
 from alcor.resources.repo import Where
+from alcor.resources.security_group import SECURITY_GROUP_RULE
 from alcor.store import Store
 
 
@@ -41,9 +43,10 @@ async def groups_referencing(db: Store, group_id: str) -> list[str]:
 
 async def delete_rules_involving(db: Store, group_id: str) -> None:
     """Delete the group's rules and every rule whose remote group it is (it is deleted)."""
-    await db.execute(
-        "DELETE FROM security_group_rules WHERE security_group_id = ? OR remote_group_id = ?",
-        [group_id, group_id],
+    await repo.delete_where(
+        db,
+        SECURITY_GROUP_RULE,
+        Where("t.security_group_id = ? OR t.remote_group_id = ?", (group_id, group_id)),
     )
 
 
