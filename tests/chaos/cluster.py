@@ -89,7 +89,9 @@ class Cluster:
         host = Host(
             node_id, f"host-{i}", ip, f"52:54:00:{a:02x}:{b:02x}:{i + 1:02x}", transport, agent
         )
-        await self.rest.node(host.node_id, host.name, ip, agent.port, host.mac, transport)
+        await self.rest.node(
+            host.node_id, host.name, ip, (agent.port, agent.subscribe_port), host.mac, transport
+        )
         return host
 
     def host(self, name: str) -> Host:

@@ -14,6 +14,10 @@ derives, per host H:
 * DHCP: ports of P(H) with a fixed IP in a DHCP-enabled subnet, keyed by MAC;
 * SUBNET and VPC contexts.
 
+An `auto` host subscribed to a VPC topic (its `vpc_subscriptions` in GET /nodes/{id}) takes
+every neighbor of that VPC from the topic (§2.5): they are required once SUBSCRIBED, may be
+held while SUBSCRIBING, and are tracked by the topic's offsets, not the host's ledger.
+
 Each table maps a key to a small comparable summary (revisions where REST shows them).
 """
 
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.chaos.rest import Rest
@@ -55,6 +59,16 @@ class Snapshot:
     ports: list[dict[str, Any]]
     routers: list[dict[str, Any]]
     groups: list[dict[str, Any]]
+    topics: dict[str, dict[str, str]] = field(default_factory=dict)  # node -> VPC -> state
+
+
+@dataclass
+class Expectation:
+    """What one host must hold, may hold, and may hold without its ledger listing it."""
+
+    tables: Tables
+    optional: Tables
+    unledgered: set[tuple[str, str]]  # (kind, ledger key): delivered by a VPC topic
 
 
 async def snapshot(rest: Rest) -> Snapshot:
@@ -67,6 +81,12 @@ async def snapshot(rest: Rest) -> Snapshot:
         rest.get("/v2.0/routers"),
         rest.get("/v2.0/security-groups"),
     )
+    topics = {}
+    for node in nodes["host_infos"]:
+        if node["transport"] == "auto":
+            body = await rest.get(f"/nodes/{node['node_id']}")
+            subs = body["host_info"]["southbound"]["vpc_subscriptions"]
+            topics[node["node_id"]] = {s["vpc_id"]: s["state"] for s in subs}
     return Snapshot(
         nodes["host_infos"],
         networks["networks"],
@@ -74,6 +94,7 @@ async def snapshot(rest: Rest) -> Snapshot:
         ports["ports"],
         routers["routers"],
         groups["security_groups"],
+        topics,
     )
 
 
@@ -119,8 +140,8 @@ class World:
         """Return the (existing) subnets of a port's fixed IPs."""
         return {f["subnet_id"] for f in port["fixed_ips"] if f["subnet_id"] in self.subnets}
 
-    def host_tables(self, node: dict[str, Any]) -> Tables:
-        """Return every table host `node` must hold."""
+    def host_expectation(self, node: dict[str, Any], topics: dict[str, str]) -> Expectation:
+        """Return what host `node` must (and may) hold; `topics` are its VPC subscriptions."""
         own = [
             p
             for p in self.bound
@@ -129,7 +150,32 @@ class World:
         own_subnets = set().union(*(self.port_subnets(p) for p in own))
         routers = set().union(*(self.subnet_routers.get(s, set()) for s in own_subnets))
         reachable = own_subnets.union(*(self.router_subnets[r] for r in routers))
-        peers = [q for q in self.bound if self.port_subnets(q) & reachable]
+        subscribed = {v for v, state in topics.items() if state == "SUBSCRIBED"}
+        peers = [
+            q
+            for q in self.bound
+            if self.port_subnets(q) & reachable or q["network_id"] in subscribed
+        ]
+        tables = self.tables(own, peers, reachable)
+        tables["routers"] = {r: self.router(r) for r in routers}
+        for r in routers:
+            self.add_gateway_entries(r, tables)
+        for p in own:
+            self.add_dhcp_entry(p, tables["dhcp"])
+        on_topics = [q for q in self.bound if q["network_id"] in topics]
+        optional = self.tables([], on_topics, set())
+        optional["subnets"].update(
+            (s, self.subnet(s)) for s in self.subnets if self.subnets[s]["network_id"] in topics
+        )
+        unledgered = {("NEIGHBOR", f"{q['id']}_n") for q in on_topics}
+        unledgered |= {("SUBNET", s) for s in optional["subnets"]}
+        unledgered |= {("VPC", v) for v in optional["vpcs"]}
+        return Expectation(tables, optional, unledgered)
+
+    def tables(
+        self, own: list[dict[str, Any]], peers: list[dict[str, Any]], reachable: set[str]
+    ) -> Tables:
+        """Return the tables of own ports and neighbors (routers and DHCP left empty)."""
         context_subnets = reachable.union(*(self.port_subnets(q) for q in peers))
         vpcs = {p["network_id"] for p in own} | {
             self.subnets[s]["network_id"] for s in context_subnets
@@ -143,14 +189,10 @@ class World:
             "nd": {},
             "dhcp": {},
             "security_groups": {g: self.group(g) for g in self.host_groups(own)},
-            "routers": {r: self.router(r) for r in routers},
+            "routers": {},
         }
         for q in peers:
             self.add_address_entries(q, tables)
-        for r in routers:
-            self.add_gateway_entries(r, tables)
-        for p in own:
-            self.add_dhcp_entry(p, tables["dhcp"])
         return tables
 
     def vpc(self, network_id: str) -> dict[str, Any]:
@@ -263,7 +305,10 @@ def port_summary(port: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def expected(snap: Snapshot) -> dict[str, Tables]:
-    """Return, per node_id, the tables that host must hold."""
+def expected(snap: Snapshot) -> dict[str, Expectation]:
+    """Return, per node_id, what that host must hold."""
     world = World(snap)
-    return {n["node_id"]: world.host_tables(n) for n in snap.nodes}
+    return {
+        n["node_id"]: world.host_expectation(n, snap.topics.get(n["node_id"], {}))
+        for n in snap.nodes
+    }

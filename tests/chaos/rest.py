@@ -88,14 +88,18 @@ class Rest:
         return dict(body["security_group"])
 
     async def node(
-        self, node_id: str, name: str, ip: str, port: int, mac: str, transport: str
+        self, node_id: str, name: str, ip: str, ports: tuple[int, int], mac: str, transport: str
     ) -> None:
-        """Register a host exactly as an operator does (POST /nodes)."""
+        """Register a host exactly as an operator does (POST /nodes).
+
+        `ports` are the agent's GoalStateProvisioner and SubscribeInfoProvisioner ports.
+        """
         host_info = {
             "node_id": node_id,
             "node_name": name,
             "local_ip": ip,
-            "server_port": port,
+            "server_port": ports[0],
+            "subscribe_port": ports[1],
             "mac_address": mac,
             "agent_type": "alcor",
             "transport": transport,
