@@ -78,8 +78,10 @@ def tombstone_revision(
         revision = builder.revision(*key)
     if revision is None:
         revision = tombs.lookup(key)
-    if revision is None and key in delivery.sent:
-        revision = delivery.sent[key][0]
+    held = delivery.sent.get(key)
+    if held is not None:
+        # Never below what the host may hold: an agent refuses an older DELETE.
+        revision = held[0] if revision is None else max(revision, held[0])
     return revision
 
 
@@ -167,14 +169,18 @@ def _add_neighbors(
     v1: bool,
 ) -> None:
     """The hot path (a new host can need 10,000 of them): one tight loop, cached bytes."""
-    ports, reachable = topo.ports, view.reachable
+    ports, reachable, granted = topo.ports, view.reachable, view.granted
     acked, sent, exhausted = delivery.acked, delivery.sent, delivery.exhausted
     entries = draft.entries[encoding.V2_FIELD[KIND_TYPE[NEIGHBOR]]]
     rtype = KIND_TYPE[NEIGHBOR]
     for name in names:
         key = (NEIGHBOR, name)
         port = ports.get(name[:-2])
-        if port is None or port.node_id is None or not any(s in reachable for s in port.subnet_ids):
+        if (
+            port is None
+            or port.node_id is None
+            or not (any(s in reachable for s in port.subnet_ids) or port.id in granted)
+        ):
             if key in sent or key in acked:
                 revision = tombstone_revision(tombs, key, builder, delivery)
                 if revision is not None:

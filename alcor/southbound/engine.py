@@ -20,17 +20,19 @@ from alcor.config import SouthboundConfig
 from alcor.managers.port.messages import SetPortStatus
 from alcor.southbound import intake, metrics, restore
 from alcor.southbound import ledger as ledger_sql
+from alcor.southbound.auditor import Auditor
 from alcor.southbound.base import TransportError
 from alcor.southbound.builder import StateBuilder
 from alcor.southbound.channels import Channels
 from alcor.southbound.commands import (
+    AuditNode,
     NodeDeliveryResources,
     NodeDeliveryState,
     ResyncNode,
     WaitIdle,
 )
 from alcor.southbound.compose import build
-from alcor.southbound.delivery import Delivery, Message, apply_reply
+from alcor.southbound.delivery import Delivery, Message, apply_reply, reply_statuses
 from alcor.southbound.ledger import Ledger
 from alcor.southbound.loader import server_class
 from alcor.southbound.ondemand import HostRequests
@@ -40,7 +42,7 @@ from alcor.southbound.status import delivery_resources, delivery_view
 from alcor.southbound.tombstones import Tombstones
 from alcor.southbound.topology import NodeRec, Topology
 from alcor.southbound.transports import Transports, target
-from alcor.southbound.view import NEIGHBOR, PORT, all_keys
+from alcor.southbound.view import NEIGHBOR, PORT, Key, all_keys
 from alcor.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -89,6 +91,7 @@ class SouthboundEngine:
         self.dispatched_seq = 0
         self.requests = HostRequests(self)
         self.channels = Channels(self)
+        self.auditor = Auditor(self)
         self._server: Any = None
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -98,6 +101,7 @@ class SouthboundEngine:
         self.bus.handle(ResyncNode, self._resync)
         self.bus.handle(NodeDeliveryResources, self._resources)
         self.bus.handle(WaitIdle, self._wait_idle)
+        self.bus.handle(AuditNode, self._audit)
         await intake.load(self.bus, self.topo)
         seq = self._store.change_seq
         loaded = ledger_sql.load(self._store.db)
@@ -115,11 +119,13 @@ class SouthboundEngine:
         for sender in self.senders.values():
             sender.wake()
         await self._start_server()
+        self.auditor.start()
 
     async def stop(self) -> None:
         """Stop the server, the senders, the event worker, the ledger and the transports."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        await self.auditor.stop()
         if self._server is not None:
             await self._server.stop()
         await self.channels.stop()
@@ -192,6 +198,7 @@ class SouthboundEngine:
             await sender.stop()
         self.planner.forget_host(node_id)
         self.ledger.forget_node(node_id)
+        self.auditor.forget(node_id)
         await self.transports.forget_node(node_id)
 
     def ensure_sender(self, node: NodeRec) -> HostSender:
@@ -220,6 +227,7 @@ class SouthboundEngine:
         delivery = sender.delivery
         delivery.forget_acks()
         delivery.last_agent_restart = time.time()
+        self.planner.revoke_all(node_id)  # the agent asks again for what it needs
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         delivery.restart_waiters.append(waiter)
         self.mark_full(node_id)
@@ -277,17 +285,48 @@ class SouthboundEngine:
             self._after_delivery(delivery)
             return True
         metrics.observe_build(time.perf_counter() - started)
+        await self._record_sending(node, delivery, message)
+        return await self._push(node, delivery, message)
+
+    async def _record_sending(self, node: NodeRec, delivery: Delivery, message: Message) -> None:
+        """Note what a message carries; commit what the host may hold before it may."""
         must_commit = False
         for carried in message.carried:
             must_commit |= self.ledger.sent(node.id, carried.key, carried.revision, carried.present)
         delivery.record_sent(message)
         if must_commit:
             try:
-                await self.ledger.ensure_durable()  # what the host may hold, before it may
+                await self.ledger.ensure_durable()
             except Exception:
                 delivery.mark(c.key for c in message.carried)
                 raise
-        return await self._push(node, delivery, message)
+
+    async def push_out_of_band(
+        self, node_id: str, keys: list[Key], transport_name: str, timeout: float
+    ) -> dict[Key, tuple[int, str]] | None:
+        """Push `keys` to a host now, outside its single-flight queue (revisions make that
+        safe); return the reply's statuses, or None when the push failed (the keys then
+        go through the host's queue)."""
+        node = self.topo.nodes[node_id]
+        sender = self.senders[node_id]
+        delivery = sender.delivery
+        view = self.planner.view(node_id)
+        message = build(self.topo, self.builder, node, view, delivery, self.tombs, keys, force=True)
+        if message is None:
+            return {}
+        await self._record_sending(node, delivery, message)
+        try:
+            transport = await self.transports.get(node, transport_name)
+            reply = await transport.push(
+                target(node), message.payload, request_id=message.request_id, timeout=timeout
+            )
+        except TransportError as exc:
+            _LOGGER.warning("out-of-band push to node %s failed: %s", node_id, exc)
+            delivery.mark(c.key for c in message.carried)
+            sender.wake()
+            return None
+        self._on_reply(node, delivery, message, reply)
+        return reply_statuses(reply)
 
     async def _push(self, node: NodeRec, delivery: Delivery, message: Message) -> bool:
         try:
@@ -420,3 +459,7 @@ class SouthboundEngine:
 
     async def _resync(self, cmd: ResyncNode) -> None:
         self.restart_node(cmd.node_id)
+
+    async def _audit(self, cmd: AuditNode) -> dict[str, Any] | None:
+        result = await self.auditor.audit_node(cmd.node_id, cmd.repair)
+        return None if result is None else result.to_api()
