@@ -200,8 +200,8 @@ async def converge(cluster: Cluster, timeout: float = CONVERGE_TIMEOUT_S) -> flo
         dumps = await cluster.dumps()
         want = expected(await snapshot(cluster.rest))
         report = oracle_report(cluster, want, dumps)
-        if not report:
-            report = await honesty_report(cluster, want, dumps, converged=True)
+        honesty = await honesty_report(cluster, want, dumps, converged=True)
+        report = "\n".join(r for r in (report, honesty) if r)
         last = report
         return not report
 

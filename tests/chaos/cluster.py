@@ -13,9 +13,11 @@ import aiohttp
 from tests.chaos.procs import AgentProc, ServerProc
 from tests.chaos.rest import Rest
 
-# Fast retries and a short push deadline: faults are noticed and recovered in seconds.
+# Fast retries and a short push deadline: faults are noticed and recovered in seconds. No
+# periodic audit: delivery alone must converge (the audit scenarios turn it on).
 DEFAULT_SETTINGS: dict[str, Any] = {
     "log.level": "INFO",
+    "southbound.audit_interval_s": 0.0,
     "southbound.retry.base_s": 0.05,
     "southbound.retry.cap_s": 0.5,
     "southbound.deadline_base_s": 2.0,

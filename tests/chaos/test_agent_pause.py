@@ -20,13 +20,12 @@ from tests.chaos.workload import Workload
 
 pytestmark = pytest.mark.chaos
 
+SHORT_DEADLINE = {"southbound.deadline_base_s": 0.5, "southbound.deadline_per_state_ms": 0.0}
+
 
 async def pause_through_changes(make_cluster: MakeCluster, rng, hosts: int, changes: int) -> None:
     """Pause some agents, make `changes` creates/deletes/migrations, check, resume, settle."""
-    cluster = await make_cluster(
-        ["grpc"] * hosts,
-        settings={"southbound.deadline_base_s": 0.5, "southbound.deadline_per_state_ms": 0.0},
-    )
+    cluster = await make_cluster(["grpc"] * hosts, settings=SHORT_DEADLINE)
     work = Workload(cluster, rng)
     await work.setup(ports=2 * hosts)
     await converge(cluster)

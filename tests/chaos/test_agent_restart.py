@@ -10,6 +10,7 @@ import pytest
 
 from tests.chaos.checks import NotConverged, converge, settle, subscribed_hosts
 from tests.chaos.conftest import MakeCluster
+from tests.chaos.known_bugs import RESUBSCRIBE_BUG
 from tests.chaos.workload import Workload
 
 pytestmark = pytest.mark.chaos
@@ -64,9 +65,7 @@ async def test_grpc_agent_killed_and_restarted(make_cluster: MakeCluster, rng):
             marks=pytest.mark.xfail(
                 strict=True,
                 raises=NotConverged,
-                reason="AGENT_RESTARTED does not re-subscribe an auto host to its VPC topics: "
-                "it stays SUBSCRIBED, per-host neighbors of the VPC are filtered out, it never "
-                "gets them",
+                reason=RESUBSCRIBE_BUG,
             ),
         ),
     ],
