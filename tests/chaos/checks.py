@@ -18,7 +18,7 @@ from tests.chaos.held import held_tables
 from tests.chaos.oracle import TABLES, Expectation, Tables, expected, snapshot
 from tests.chaos.procs import poll
 
-CONVERGE_TIMEOUT_S = 30.0
+CONVERGE_TIMEOUT_S = 20.0
 
 
 # A broken promise has its own exception class, so that an xfail mark can name exactly the
@@ -36,7 +36,7 @@ class Dishonest(BrokenPromise):
 
 
 class AuditUnclean(BrokenPromise):
-    """The audit found differences after convergence, or there is no audit endpoint."""
+    """The audit found differences after convergence."""
 
 
 SHOWN_LINES = 12  # per host and table in a diff
@@ -213,13 +213,9 @@ async def converge(cluster: Cluster, timeout: float = CONVERGE_TIMEOUT_S) -> flo
 # ---- audit ----------------------------------------------------------------------------
 
 
-async def audit(cluster: Cluster, node_id: str) -> dict[str, Any] | None:
-    """Return a node's audit, or None when this server has no audit endpoint yet."""
-    answer = await cluster.rest.call("GET", f"/nodes/{node_id}/southbound/audit")
-    if answer.status == 404 and answer.body["NeutronError"]["type"] == "HTTPNotFound":
-        return None
-    assert answer.status == 200, answer
-    result: dict[str, Any] = answer.body["audit"]
+async def audit(cluster: Cluster, node_id: str) -> dict[str, Any]:
+    """Return a node's audit (GET /nodes/{id}/southbound/audit)."""
+    result: dict[str, Any] = (await cluster.rest.get(f"/nodes/{node_id}/southbound/audit"))["audit"]
     return result
 
 
@@ -232,32 +228,23 @@ def audit_findings(result: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
     }
 
 
-async def audit_report(cluster: Cluster) -> str | None:
-    """Return what the audit finds on any host ("" = clean; None = no audit endpoint)."""
+async def assert_audit_clean(cluster: Cluster) -> None:
+    """Check that the audit of every host, from its agent's inventory, finds nothing."""
     parts = []
     for host in cluster.hosts:
         result = await audit(cluster, host.node_id)
-        if result is None:
-            return None
-        findings = audit_findings(result)
-        if not result["clean"] or findings or result["source"] != "agent":
+        if not result["clean"] or audit_findings(result) or result["source"] != "agent":
             parts.append(f"audit of {host.node_id}: {result}")
-    return "\n".join(parts)
+    if parts:
+        raise AuditUnclean(f"{cluster.describe()}\n" + "\n".join(parts))
 
 
-async def assert_audit_clean(cluster: Cluster, required: bool = False) -> None:
-    """Check that the audit finds nothing on any host.
-
-    Without `required`, a server that has no audit endpoint yet passes (with a note): the
-    audit's own tests (test_audit.py) require it.
-    """
-    report = await audit_report(cluster)
-    if report is None:
-        if required:
-            raise AuditUnclean(f"no GET /nodes/{{id}}/southbound/audit ({cluster.describe()})")
-        print("no audit endpoint on this server: audit not checked")
-    elif report:
-        raise AuditUnclean(f"{cluster.describe()}\n{report}")
+async def assert_audit_not_clean(cluster: Cluster, node_ids: list[str]) -> None:
+    """Check that the audit never calls clean a host it cannot reach (paused, dead)."""
+    for node_id in node_ids:
+        result = await audit(cluster, node_id)
+        if result["clean"]:
+            raise Dishonest(f"audit of unreachable {node_id} says clean: {result}")
 
 
 async def settle(cluster: Cluster) -> None:

@@ -23,3 +23,9 @@ RESUBSCRIBE_BUG = (
     "AGENT_RESTARTED does not re-subscribe an auto host to its VPC topics: it stays "
     "SUBSCRIBED, per-host neighbors of the VPC are filtered out, it never gets them"
 )
+
+# alcor/agent/program.py _put_router checks every table subnet's gateway IP with is_ipv4.
+IPV6_ROUTER_BUG = (
+    "a router with an interface on an IPv6 subnet is refused by every reference agent "
+    "(INVALID_ARG 'subnet ... has no valid gateway IP/MAC'): the router never reaches a host"
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.chaos.checks import (
+    assert_audit_not_clean,
     assert_honest,
     assert_status_honest,
     converge,
@@ -20,7 +21,11 @@ from tests.chaos.workload import Workload
 
 pytestmark = pytest.mark.chaos
 
-SHORT_DEADLINE = {"southbound.deadline_base_s": 0.5, "southbound.deadline_per_state_ms": 0.0}
+SHORT_DEADLINE = {
+    "southbound.deadline_base_s": 0.5,
+    "southbound.deadline_per_state_ms": 0.0,
+    "southbound.audit_timeout_s": 1.0,
+}
 
 
 async def pause_through_changes(make_cluster: MakeCluster, rng, hosts: int, changes: int) -> None:
@@ -42,6 +47,7 @@ async def pause_through_changes(make_cluster: MakeCluster, rng, hosts: int, chan
     still = {h.node_id: frozen[h.node_id] for h in paused}
     await assert_honest(cluster, still)
     await assert_status_honest(cluster, still)
+    await assert_audit_not_clean(cluster, list(still))
     for host in paused:
         host.agent.resume()
     print("\n".join(work.done))

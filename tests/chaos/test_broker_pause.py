@@ -1,0 +1,43 @@
+"""Scenario 5: the Kafka broker is paused (SIGSTOP) while changes happen on kafka hosts.
+Nothing may be shown acked that the agents did not apply; after SIGCONT every host
+converges."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.chaos.checks import (
+    assert_honest,
+    assert_status_honest,
+    converge,
+    settle,
+    wait_push_failed,
+)
+from tests.chaos.conftest import MakeCluster
+from tests.chaos.workload import Workload
+
+pytestmark = pytest.mark.chaos
+
+
+async def test_paused_broker_delays_but_loses_nothing(
+    make_cluster: MakeCluster, rng, private_kafka
+):
+    """Creates, deletes and migrations while the broker is stopped; then it resumes."""
+    cluster = await make_cluster(["kafka"] * 3, kafka=private_kafka.bootstrap)
+    work = Workload(cluster, rng)
+    await work.setup(ports=6)
+    await converge(cluster)
+    private_kafka.freeze()
+    try:
+        for host in cluster.hosts:
+            await work.create_port(host.name)
+        for _ in range(8):
+            await rng.choice([work.create_port, work.delete_random, work.migrate_random])()
+        await wait_push_failed(cluster, [h.node_id for h in cluster.hosts])
+        starved = await cluster.dumps()  # running agents that can receive nothing
+        await assert_honest(cluster, starved)
+        await assert_status_honest(cluster, starved)
+    finally:
+        private_kafka.thaw()
+    print("\n".join(work.done))
+    await settle(cluster)
