@@ -22,6 +22,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "southbound.retry.cap_s": 0.5,
     "southbound.deadline_base_s": 2.0,
 }
+# auto: a VPC with more than 3 bound ports moves its neighbors to its VPC topic.
+AUTO_SETTINGS: dict[str, Any] = {"southbound.auto.upper_ports": 3, "southbound.auto.lower_ports": 1}
 KAFKA_SETTINGS: dict[str, Any] = {
     "southbound.kafka.reply_timeout_s": 2.0,
     "southbound.kafka.fetch_max_wait_ms": 20,

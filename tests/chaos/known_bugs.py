@@ -29,3 +29,28 @@ IPV6_ROUTER_BUG = (
     "a router with an interface on an IPv6 subnet is refused by every reference agent "
     "(INVALID_ARG 'subnet ... has no valid gateway IP/MAC'): the router never reaches a host"
 )
+
+# A withdraw DELETE goes out before the ledger durably notes it (acks, statuses and deletes
+# are written lazily), so a kill -9 right after restores the row as "acked, present"; the
+# restorer then marks only keys not acked at their current revision, wanted or not, so the
+# DELETE is never re-sent (restore.py's docstring says "deleted if no longer wanted").
+WITHDRAW_CRASH_BUG = (
+    "killed right after a withdraw, the restored ledger shows the key acked on a host that "
+    "deleted it (or still holds it unwanted): the restorer re-sends nothing for keys acked "
+    "at their current revision, wanted or not, and a re-entry at that revision is never sent"
+)
+
+# southbound/audit.py compares a host with its own view only; Channels' subscriptions are
+# not part of the intent it audits against.
+AUDIT_TOPIC_BUG = (
+    "the audit ignores VPC topics: an auto host subscribed to a VPC topic holds that VPC's "
+    "neighbors and subnets beyond its own view by design, and the audit reports them as extra "
+    "drift (a repair would delete them)"
+)
+
+# Channels (mode, subs, published, _port_vpc) live in memory only.
+TOPIC_RESTART_BUG = (
+    "after a server kill -9 the VPC-topic state is gone: REST shows no subscription while the "
+    "agents still consume the topic, a deleted port no longer marks its VPC, and the subnets "
+    "a host got from the topic are never withdrawn"
+)

@@ -9,14 +9,12 @@ import asyncio
 import pytest
 
 from tests.chaos.checks import NotConverged, converge, settle, subscribed_hosts
+from tests.chaos.cluster import AUTO_SETTINGS
 from tests.chaos.conftest import MakeCluster
 from tests.chaos.known_bugs import RESUBSCRIBE_BUG
 from tests.chaos.workload import Workload
 
 pytestmark = pytest.mark.chaos
-
-# auto: a VPC with more than 3 bound ports travels on its VPC topic.
-AUTO_SETTINGS = {"southbound.auto.upper_ports": 3, "southbound.auto.lower_ports": 1}
 
 
 async def kill_and_restart(

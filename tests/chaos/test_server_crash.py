@@ -8,14 +8,27 @@ import random
 
 import pytest
 
-from tests.chaos.checks import NotConverged, settle, wait_push_failed
-from tests.chaos.cluster import Cluster
+from tests.chaos.checks import AuditUnclean, NotConverged, settle, wait_push_failed
+from tests.chaos.cluster import AUTO_SETTINGS, Cluster
 from tests.chaos.conftest import MakeCluster
-from tests.chaos.known_bugs import WITHDRAW_BUG
+from tests.chaos.known_bugs import (
+    AUDIT_TOPIC_BUG,
+    TOPIC_RESTART_BUG,
+    WITHDRAW_BUG,
+    WITHDRAW_CRASH_BUG,
+)
 from tests.chaos.setups import regroup, two_groups_on_one_host
 from tests.chaos.workload import Workload
 
 pytestmark = pytest.mark.chaos
+
+# Random crashes hit the deterministic withdraw cases below only when one lands in their
+# window (a run in two with eight crashes): not strict, or the suite would flicker.
+RANDOM_WITHDRAW_HIT = pytest.mark.xfail(
+    strict=False,
+    raises=NotConverged,
+    reason=f"hits the withdraw cases at random: {WITHDRAW_BUG}; {WITHDRAW_CRASH_BUG}",
+)
 
 
 async def crash_during_workload(
@@ -38,6 +51,7 @@ async def crash_during_workload(
     await work.run(ops - per_round * crashes)
 
 
+@RANDOM_WITHDRAW_HIT
 async def test_server_killed_during_a_workload_loses_nothing(make_cluster: MakeCluster, rng):
     """Three crashes in 30 operations; every host ends exactly as REST says."""
     cluster = await make_cluster(["grpc", "grpc", "grpc"])
@@ -79,17 +93,63 @@ async def test_a_group_withdrawn_and_wanted_again_across_a_crash(make_cluster: M
     await settle(cluster)
 
 
+@pytest.mark.xfail(strict=True, raises=NotConverged, reason=WITHDRAW_CRASH_BUG)
+async def test_a_withdraw_just_before_a_crash_is_not_shown_held(make_cluster: MakeCluster):
+    """A group leaves a running host's view and the server is killed at once: the host
+    deletes it, and the restarted server must not keep showing it acked there."""
+    cluster = await make_cluster(["grpc", "grpc"])
+    p, _, _, h = await two_groups_on_one_host(cluster)
+    await regroup(cluster, p, [h])
+    await cluster.crash_server()
+    await settle(cluster)
+
+
+@pytest.mark.xfail(strict=True, raises=NotConverged, reason=WITHDRAW_CRASH_BUG)
+async def test_a_withdraw_just_before_a_crash_then_wanted_again(make_cluster: MakeCluster):
+    """As above, then the group comes back to the host (same revision): it must be sent."""
+    cluster = await make_cluster(["grpc", "grpc"])
+    p, _, g, h = await two_groups_on_one_host(cluster)
+    await regroup(cluster, p, [h])
+    await cluster.crash_server()
+    await regroup(cluster, p, [g, h])
+    await settle(cluster)
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,  # the crash has to land in the window: about one run in two
-    raises=NotConverged,
-    reason=f"hits test_a_group_withdrawn_and_wanted_again_across_a_crash at random: {WITHDRAW_BUG}",
-)
+@RANDOM_WITHDRAW_HIT
 async def test_server_killed_many_times_during_a_long_workload(make_cluster: MakeCluster, rng):
     """Eight crashes in 120 operations over four hosts."""
     cluster = await make_cluster(["grpc"] * 4)
     work = Workload(cluster, rng)
     await work.setup(ports=10)
     await crash_during_workload(cluster, work, rng, ops=120, crashes=8)
+    print("\n".join(work.done))
+    await settle(cluster)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "transport",
+    [
+        pytest.param("kafka", marks=RANDOM_WITHDRAW_HIT),
+        pytest.param(
+            "auto",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=(NotConverged, AuditUnclean),
+                reason=f"{TOPIC_RESTART_BUG}; {AUDIT_TOPIC_BUG}",
+            ),
+        ),
+    ],
+)
+async def test_server_killed_during_a_workload_on_kafka_hosts(
+    make_cluster: MakeCluster, rng, kafka_broker, transport: str
+):
+    """Four crashes in 40 operations over three kafka (or auto) hosts."""
+    settings = AUTO_SETTINGS if transport == "auto" else {}
+    cluster = await make_cluster([transport] * 3, kafka=kafka_broker.bootstrap, settings=settings)
+    work = Workload(cluster, rng)
+    await work.setup(ports=8)
+    await crash_during_workload(cluster, work, rng, ops=40, crashes=4)
     print("\n".join(work.done))
     await settle(cluster)
