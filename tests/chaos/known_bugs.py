@@ -54,3 +54,11 @@ TOPIC_RESTART_BUG = (
     "agents still consume the topic, a deleted port no longer marks its VPC, and the subnets "
     "a host got from the topic are never withdrawn"
 )
+
+# alcor/southbound/view.py in_view(SUBNET) is `reachable or granted_subnets`: the subnets
+# of the neighbors' other fixed IPs (part of D(H) in §3.1) are not, so a diff withdraws them.
+NEIGHBOR_SUBNET_BUG = (
+    "a subnet that only a neighbor's other fixed IP needs (spec §3.1 SUBNET context) is "
+    "withdrawn from the host when its own last port there leaves (e.g. a host left with "
+    "IPv6-only ports loses the IPv4 subnet of its dual-stack neighbors)"
+)

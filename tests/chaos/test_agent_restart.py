@@ -60,11 +60,10 @@ async def test_grpc_agent_killed_and_restarted(make_cluster: MakeCluster, rng):
         "kafka",
         pytest.param(
             "auto",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=NotConverged,
-                reason=RESUBSCRIBE_BUG,
-            ),
+            marks=[
+                pytest.mark.slow,
+                pytest.mark.xfail(strict=True, raises=NotConverged, reason=RESUBSCRIBE_BUG),
+            ],
         ),
     ],
 )

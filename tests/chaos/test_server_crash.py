@@ -62,6 +62,7 @@ async def test_server_killed_during_a_workload_loses_nothing(make_cluster: MakeC
     await settle(cluster)
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, raises=NotConverged, reason=WITHDRAW_BUG)
 async def test_a_withdraw_in_flight_survives_a_crash(make_cluster: MakeCluster):
     """A group leaves a paused host's view, the server dies before the host answers the
@@ -77,6 +78,7 @@ async def test_a_withdraw_in_flight_survives_a_crash(make_cluster: MakeCluster):
     await settle(cluster)
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, raises=NotConverged, reason=WITHDRAW_BUG)
 async def test_a_group_withdrawn_and_wanted_again_across_a_crash(make_cluster: MakeCluster):
     """As above, then the group comes back to the host at the same revision: it must be
@@ -93,6 +95,7 @@ async def test_a_group_withdrawn_and_wanted_again_across_a_crash(make_cluster: M
     await settle(cluster)
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, raises=NotConverged, reason=WITHDRAW_CRASH_BUG)
 async def test_a_withdraw_just_before_a_crash_is_not_shown_held(make_cluster: MakeCluster):
     """A group leaves a running host's view and the server is killed at once: the host
@@ -104,6 +107,7 @@ async def test_a_withdraw_just_before_a_crash_is_not_shown_held(make_cluster: Ma
     await settle(cluster)
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, raises=NotConverged, reason=WITHDRAW_CRASH_BUG)
 async def test_a_withdraw_just_before_a_crash_then_wanted_again(make_cluster: MakeCluster):
     """As above, then the group comes back to the host (same revision): it must be sent."""

@@ -32,6 +32,7 @@ async def two_subnets_on_a_topic(cluster: Cluster) -> list[dict[str, Any]]:
     return far
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, raises=AuditUnclean, reason=AUDIT_TOPIC_BUG)
 async def test_audit_counts_vpc_topic_neighbors_as_wanted(make_cluster: MakeCluster, kafka_broker):
     """Host-0 holds host-1's neighbors from the topic: that is no drift."""
