@@ -26,7 +26,7 @@ from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, Key, neighbor_key, port
 if TYPE_CHECKING:
     from alcor.southbound.engine import SouthboundEngine
     from alcor.southbound.planner import Marks
-    from alcor.southbound.topology import NodeRec
+    from alcor.southbound.records import NodeRec
 
 _LOGGER = logging.getLogger(__name__)
 MQ = "MQ"
@@ -302,6 +302,34 @@ class Channels:
                 )
                 resources.append(dp.builder.resource_entry(KIND_TYPE[kind], name))
         return key, encoding.assemble_v2_parts("", resources, entries), revision, present
+
+    def topic_keys(self, node_id: str) -> tuple[set[Key], set[Key]]:
+        """Return (keys, keys in flight) a host holds from its VPC topics: every bound
+        neighbor of a subscribed VPC, with its subnets and the VPC (the audit's intent)."""
+        topo = self._dp.topo
+        keys: set[Key] = set()
+        busy: set[Key] = set()
+        for (node, vpc), state in self.subs.items():
+            if node != node_id or state != SUBSCRIBED:
+                continue
+            keys.add((VPC, vpc))
+            for port_id in topo.bound_in_network.get(vpc, ()):
+                key = (NEIGHBOR, neighbor_key(port_id))
+                keys.add(key)
+                keys.update((SUBNET, s) for s in topo.ports[port_id].subnet_ids)
+                if port_id in self._pending.get(vpc, ()):
+                    busy.add(key)
+        return keys, busy
+
+    def forget_host(self, node_id: str) -> None:
+        """Treat a restarted agent as subscribed to nothing: it is subscribed again to
+        every MQ VPC it has ports in (spec §6, AGENT_RESTARTED step 3), and meanwhile
+        gets those VPCs' neighbors per host."""
+        for node, vpc in [k for k in self.subs if k[0] == node_id]:
+            del self.subs[(node, vpc)]
+            self._dirty.add(vpc)
+        if self.mode:
+            self._wake.set()
 
     def describe(self, node_id: str) -> list[dict[str, Any]]:
         """Return a node's VPC subscriptions (GET /nodes/{id} "vpc_subscriptions")."""
