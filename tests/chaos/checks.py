@@ -296,8 +296,10 @@ async def assert_status_honest(cluster: Cluster, frozen: dict[str, dict[str, Any
         raise Dishonest(f"{cluster.describe()}\n" + "\n".join(lies))
 
 
-async def subscribed_hosts(cluster: Cluster, timeout: float = 20.0) -> list[Host]:
-    """Wait until REST shows some host SUBSCRIBED to a VPC topic; return those hosts."""
+async def subscribed_hosts(
+    cluster: Cluster, at_least: int = 1, timeout: float = 20.0
+) -> list[Host]:
+    """Wait until REST shows `at_least` hosts SUBSCRIBED to a VPC topic; return them."""
     hosts: list[Host] = []
 
     async def any_subscribed() -> bool:
@@ -307,9 +309,9 @@ async def subscribed_hosts(cluster: Cluster, timeout: float = 20.0) -> list[Host
             subs = node["host_info"]["southbound"]["vpc_subscriptions"]
             if any(s["state"] == "SUBSCRIBED" for s in subs):
                 hosts.append(host)
-        return bool(hosts)
+        return len(hosts) >= at_least
 
     assert await poll(any_subscribed, timeout, interval=0.1), (
-        f"no host subscribed to a VPC topic ({cluster.describe()})"
+        f"fewer than {at_least} hosts subscribed to a VPC topic ({cluster.describe()})"
     )
     return hosts

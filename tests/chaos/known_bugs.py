@@ -2,50 +2,16 @@
 
 Each mark also names the exception it expects (`raises=NotConverged`, ...), so a test that
 fails for any other reason still fails. When a fix lands, the strict marks turn into
-failures (XPASS): remove the mark and the reason here.
+failures (XPASS): remove the mark and the reason here. Marks on random workloads are not
+strict (a random run hits a bug only when it lands in its window).
 """
 
-# The ledger counts a key as held when acked_rev equals its revision, even when the last
-# thing sent for it was a DELETE at that same revision (a withdraw carries the current
-# revision): such a DELETE is never re-sent after a restart, and a re-entry at the same
-# revision is never sent at all.
-WITHDRAW_BUG = (
-    "a withdrawn key (last sent: DELETE at revision r) still counts as held because "
-    "acked_rev == r: the DELETE is not re-sent after a restart and a re-entry at r is never "
-    "sent; the ledger shows the DELETE unacked forever"
-)
-
-
-# AGENT_RESTARTED (engine.restart_node) does not touch Channels: the restarted agent is
-# never re-subscribed to its VPC topics (spec §6 step 3) while the controller keeps it
-# SUBSCRIBED and filters that VPC's neighbors out of its per-host delivery.
-RESUBSCRIBE_BUG = (
-    "AGENT_RESTARTED does not re-subscribe an auto host to its VPC topics: it stays "
-    "SUBSCRIBED, per-host neighbors of the VPC are filtered out, it never gets them"
-)
-
-# alcor/agent/program.py _put_router checks every table subnet's gateway IP with is_ipv4.
-IPV6_ROUTER_BUG = (
-    "a router with an interface on an IPv6 subnet is refused by every reference agent "
-    "(INVALID_ARG 'subnet ... has no valid gateway IP/MAC'): the router never reaches a host"
-)
-
-# A withdraw DELETE goes out before the ledger durably notes it (acks, statuses and deletes
-# are written lazily), so a kill -9 right after restores the row as "acked, present"; the
-# restorer then marks only keys not acked at their current revision, wanted or not, so the
-# DELETE is never re-sent (restore.py's docstring says "deleted if no longer wanted").
-WITHDRAW_CRASH_BUG = (
-    "killed right after a withdraw, the restored ledger shows the key acked on a host that "
-    "deleted it (or still holds it unwanted): the restorer re-sends nothing for keys acked "
-    "at their current revision, wanted or not, and a re-entry at that revision is never sent"
-)
-
-# southbound/audit.py compares a host with its own view only; Channels' subscriptions are
-# not part of the intent it audits against.
-AUDIT_TOPIC_BUG = (
-    "the audit ignores VPC topics: an auto host subscribed to a VPC topic holds that VPC's "
-    "neighbors and subnets beyond its own view by design, and the audit reports them as extra "
-    "drift (a repair would delete them)"
+# alcor/southbound/view.py in_view(SUBNET) is `reachable or granted_subnets`: the subnets
+# of the neighbors' other fixed IPs (part of D(H) in §3.1) are not, so a diff withdraws them.
+NEIGHBOR_SUBNET_BUG = (
+    "a subnet that only a neighbor's other fixed IP needs (spec §3.1 SUBNET context) is "
+    "withdrawn from the host when its own last port there leaves (e.g. a host left with "
+    "IPv6-only ports loses the IPv4 subnet of its dual-stack neighbors)"
 )
 
 # Channels (mode, subs, published, _port_vpc) live in memory only.
@@ -55,10 +21,17 @@ TOPIC_RESTART_BUG = (
     "a host got from the topic are never withdrawn"
 )
 
-# alcor/southbound/view.py in_view(SUBNET) is `reachable or granted_subnets`: the subnets
-# of the neighbors' other fixed IPs (part of D(H) in §3.1) are not, so a diff withdraws them.
-NEIGHBOR_SUBNET_BUG = (
-    "a subnet that only a neighbor's other fixed IP needs (spec §3.1 SUBNET context) is "
-    "withdrawn from the host when its own last port there leaves (e.g. a host left with "
-    "IPv6-only ports loses the IPv4 subnet of its dual-stack neighbors)"
+# A neighbor delivered per host before the host subscribed keeps its ledger row; the port's
+# DELETE then reaches the host through the topic only, and the row is never cleared.
+TOPIC_LEDGER_BUG = (
+    "a port deleted in a VPC on its topic stays acked in the ledger of a subscribed host that "
+    "held its neighbor per host before subscribing: the host deletes it from the topic, the "
+    "ledger shows it held forever"
+)
+
+# Channels._leave hands back the published neighbors only.
+TOPIC_LEAVE_BUG = (
+    "a host that leaves a VPC on its topic (its last port there moves away) keeps the VPC "
+    "and SUBNET contexts it had: the hand-back withdraws neighbors only, and the ledger does "
+    "not list those contexts"
 )

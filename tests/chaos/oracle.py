@@ -10,7 +10,8 @@ derives, per host H:
   its IPv4 fixed IPs (and allowed-address-pair IPs) as ARP entries keyed (ip, tunnel id),
   its IPv6 ones as neighbor-discovery entries;
 * SECURITYGROUP: the groups of P(H) plus their rules' remote groups;
-* ROUTER: routers with an interface on a subnet of P(H), with their gateway ARP entries;
+* ROUTER: routers with an interface on a subnet of P(H), with their gateway ARP (IPv4) and
+  neighbor-discovery (IPv6) entries;
 * DHCP: ports of P(H) with a fixed IP in a DHCP-enabled subnet, keyed by MAC;
 * SUBNET and VPC contexts.
 
@@ -246,12 +247,13 @@ class World:
             tables[table][ip_key(ip, tunnel)] = {"mac": mac, "port_id": port["id"]}
 
     def add_gateway_entries(self, router_id: str, tables: Tables) -> None:
-        """Add the gateway ARP entries a router programs for its subnets."""
+        """Add the gateway entries a router programs for its subnets (ARP or ND)."""
         for s in self.router_subnets[router_id]:
             gateway = self.subnets[s].get("gateway_ip")
-            if gateway and is_v4(gateway):
+            if gateway:
+                table = "arp" if is_v4(gateway) else "nd"
                 mac = self.interface_mac[(router_id, s)]
-                tables["arp"][ip_key(gateway, self.tunnel(s))] = {"mac": mac, "port_id": ""}
+                tables[table][ip_key(gateway, self.tunnel(s))] = {"mac": mac, "port_id": ""}
 
     def add_dhcp_entry(self, port: dict[str, Any], dhcp: dict[str, Any]) -> None:
         """Add the DHCP entry of an own port with a fixed IP in a DHCP-enabled subnet."""

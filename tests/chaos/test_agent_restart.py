@@ -11,7 +11,7 @@ import pytest
 from tests.chaos.checks import NotConverged, converge, settle, subscribed_hosts
 from tests.chaos.cluster import AUTO_SETTINGS
 from tests.chaos.conftest import MakeCluster
-from tests.chaos.known_bugs import RESUBSCRIBE_BUG
+from tests.chaos.known_bugs import TOPIC_LEDGER_BUG
 from tests.chaos.workload import Workload
 
 pytestmark = pytest.mark.chaos
@@ -62,7 +62,9 @@ async def test_grpc_agent_killed_and_restarted(make_cluster: MakeCluster, rng):
             "auto",
             marks=[
                 pytest.mark.slow,
-                pytest.mark.xfail(strict=True, raises=NotConverged, reason=RESUBSCRIBE_BUG),
+                pytest.mark.xfail(
+                    strict=False, raises=NotConverged, reason=f"hits at random: {TOPIC_LEDGER_BUG}"
+                ),
             ],
         ),
     ],

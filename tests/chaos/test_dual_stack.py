@@ -8,7 +8,7 @@ import pytest
 
 from tests.chaos.checks import NotConverged, converge, settle
 from tests.chaos.conftest import MakeCluster
-from tests.chaos.known_bugs import IPV6_ROUTER_BUG, NEIGHBOR_SUBNET_BUG
+from tests.chaos.known_bugs import NEIGHBOR_SUBNET_BUG
 
 pytestmark = pytest.mark.chaos
 
@@ -53,7 +53,6 @@ async def test_dual_stack_ports_reach_every_host(make_cluster: MakeCluster, rng)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=NotConverged, reason=IPV6_ROUTER_BUG)
 async def test_dual_stack_router_reaches_every_host(make_cluster: MakeCluster, rng):
     """As above with the router on both subnets."""
     await dual_stack(make_cluster, rng, router_on_v6=True)

@@ -69,6 +69,7 @@ async def test_audit_lists_what_a_silent_agent_lost_and_repair_restores_it(
     await settle(cluster)
 
 
+@pytest.mark.slow
 async def test_periodic_audit_repairs_a_silent_agent(make_cluster: MakeCluster, rng):
     """With southbound.audit_interval_s set, the drift is repaired with no one asking."""
     cluster, _ = await silent_restart(make_cluster, rng, **{"southbound.audit_interval_s": 1.0})
@@ -92,6 +93,7 @@ async def run_audit_cli(cluster: Cluster, *args: str) -> tuple[int, str]:
     return proc.returncode or 0, out.decode()
 
 
+@pytest.mark.slow
 async def test_alcor_audit_cli_finds_and_repairs_a_silent_agent(make_cluster: MakeCluster, rng):
     """`alcor audit` exits 1 on drift; `alcor audit --repair` repairs it."""
     cluster, victim = await silent_restart(make_cluster, rng)
