@@ -52,13 +52,12 @@ def diff_tables(want: Tables, have: Tables, optional: Tables | None = None) -> D
     out: Diff = {}
     for table in TABLES:
         w, h = want.get(table, {}), have.get(table, {})
-        o = {k: v for k, v in (optional or {}).get(table, {}).items() if k not in w}
-        entry = {
+        may = {**(optional or {}).get(table, {}), **w}  # what it may hold, with its summary
+        entry: dict[str, list[Any]] = {
             "missing": [(k, w[k]) for k in sorted(w.keys() - h.keys())],
-            "stale": [(k, w[k], h[k]) for k in sorted(w.keys() & h.keys()) if w[k] != h[k]],
-            "extra": [(k, h[k]) for k in sorted(h.keys() - w.keys() - o.keys())],
+            "stale": [(k, may[k], h[k]) for k in sorted(may.keys() & h.keys()) if may[k] != h[k]],
+            "extra": [(k, h[k]) for k in sorted(h.keys() - may.keys())],
         }
-        entry["stale"] += [(k, o[k], h[k]) for k in sorted(o.keys() & h.keys()) if o[k] != h[k]]
         if any(entry.values()):
             out[table] = entry
     return out
@@ -272,6 +271,14 @@ async def wait_push_failed(cluster: Cluster, node_ids: list[str], timeout: float
     assert await poll(failed, timeout, interval=0.1), (
         f"no failed push shown for {node_ids} ({cluster.describe()}): {shown}"
     )
+
+
+async def check_stalled(cluster: Cluster, stalled: dict[str, dict[str, Any]]) -> None:
+    """Hosts that can receive nothing (dumps by node_id): their pushes fail visibly, and
+    nothing is shown acked, deleted or ACTIVE that they did not apply."""
+    await wait_push_failed(cluster, list(stalled))
+    await assert_honest(cluster, stalled)
+    await assert_status_honest(cluster, stalled)
 
 
 async def assert_status_honest(cluster: Cluster, frozen: dict[str, dict[str, Any]]) -> None:

@@ -21,7 +21,7 @@ def seed(request: pytest.FixtureRequest) -> int:
     """The run's seed: $CHAOS_SEED to replay one, else a fresh one (printed either way)."""
     value = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(2**32))
     print(
-        f"chaos seed {value} (replay: CHAOS_SEED={value} python -m pytest '{request.node.nodeid}')"
+        f"chaos seed {value} (replay: CHAOS_SEED={value} python -m pytest '{request.node.nodeid}' -m chaos)"
     )
     return value
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from tests.chaos.oracle import Tables, ip_key
+from tests.chaos.oracle import Tables, ip_key, summarize_port
 
 
 def held_tables(dump: dict[str, Any]) -> Tables:
@@ -47,14 +47,8 @@ def held_tables(dump: dict[str, Any]) -> Tables:
 
 
 def _port(cfg: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "rev": cfg["revision_number"],
-        "mac": cfg["mac_address"],
-        "ips": sorted(
-            (f["subnet_id"], str(ipaddress.ip_address(f["ip_address"]))) for f in cfg["fixed_ips"]
-        ),
-        "sgs": sorted(g["id"] for g in cfg["security_group_ids"]),
-    }
+    groups = [g["id"] for g in cfg["security_group_ids"]]
+    return summarize_port(cfg["revision_number"], cfg["mac_address"], cfg["fixed_ips"], groups)
 
 
 def _neighbor(cfg: dict[str, Any]) -> dict[str, Any]:

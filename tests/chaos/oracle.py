@@ -297,13 +297,25 @@ class World:
 
 def port_summary(port: dict[str, Any]) -> dict[str, Any]:
     """Return the PORT summary of an own port."""
+    return summarize_port(
+        port["revision_number"],
+        port["mac_address"],
+        port["fixed_ips"],
+        port.get("security_groups", []),
+    )
+
+
+def summarize_port(
+    rev: int, mac: str, fixed_ips: list[dict[str, str]], groups: list[str]
+) -> dict[str, Any]:
+    """Return a PORT summary (the oracle's and the agent's are built the same way)."""
     return {
-        "rev": port["revision_number"],
-        "mac": port["mac_address"],
+        "rev": rev,
+        "mac": mac,
         "ips": sorted(
-            (f["subnet_id"], str(ipaddress.ip_address(f["ip_address"]))) for f in port["fixed_ips"]
+            (f["subnet_id"], str(ipaddress.ip_address(f["ip_address"]))) for f in fixed_ips
         ),
-        "sgs": sorted(port.get("security_groups", [])),
+        "sgs": sorted(groups),
     }
 
 

@@ -6,13 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chaos.checks import (
-    assert_honest,
-    assert_status_honest,
-    converge,
-    settle,
-    wait_push_failed,
-)
+from tests.chaos.checks import check_stalled, converge, settle
 from tests.chaos.conftest import MakeCluster
 from tests.chaos.workload import Workload
 
@@ -29,14 +23,8 @@ async def test_paused_broker_delays_but_loses_nothing(
     await converge(cluster)
     private_kafka.freeze()
     try:
-        for host in cluster.hosts:
-            await work.create_port(host.name)
-        for _ in range(8):
-            await rng.choice([work.create_port, work.delete_random, work.migrate_random])()
-        await wait_push_failed(cluster, [h.node_id for h in cluster.hosts])
-        starved = await cluster.dumps()  # running agents that can receive nothing
-        await assert_honest(cluster, starved)
-        await assert_status_honest(cluster, starved)
+        await work.stir([h.name for h in cluster.hosts], 8)
+        await check_stalled(cluster, await cluster.dumps())  # running, starved agents
     finally:
         private_kafka.thaw()
     print("\n".join(work.done))

@@ -38,14 +38,21 @@ async def crash_during_workload(
     await work.run(ops - per_round * crashes)
 
 
+async def crash_run(
+    cluster: Cluster, rng: random.Random, ports: int, ops: int, crashes: int
+) -> None:
+    """Set a workload up, run it through `crashes` crashes, settle."""
+    work = Workload(cluster, rng)
+    await work.setup(ports=ports)
+    await crash_during_workload(cluster, work, rng, ops=ops, crashes=crashes)
+    print("\n".join(work.done))
+    await settle(cluster)
+
+
 async def test_server_killed_during_a_workload_loses_nothing(make_cluster: MakeCluster, rng):
     """Three crashes in 30 operations; every host ends exactly as REST says."""
     cluster = await make_cluster(["grpc", "grpc", "grpc"])
-    work = Workload(cluster, rng)
-    await work.setup(ports=6)
-    await crash_during_workload(cluster, work, rng, ops=30, crashes=3)
-    print("\n".join(work.done))
-    await settle(cluster)
+    await crash_run(cluster, rng, ports=6, ops=30, crashes=3)
 
 
 @pytest.mark.slow
@@ -104,11 +111,7 @@ async def test_a_withdraw_just_before_a_crash_then_wanted_again(make_cluster: Ma
 async def test_server_killed_many_times_during_a_long_workload(make_cluster: MakeCluster, rng):
     """Eight crashes in 120 operations over four hosts."""
     cluster = await make_cluster(["grpc"] * 4)
-    work = Workload(cluster, rng)
-    await work.setup(ports=10)
-    await crash_during_workload(cluster, work, rng, ops=120, crashes=8)
-    print("\n".join(work.done))
-    await settle(cluster)
+    await crash_run(cluster, rng, ports=10, ops=120, crashes=8)
 
 
 @pytest.mark.slow
@@ -132,8 +135,4 @@ async def test_server_killed_during_a_workload_on_kafka_hosts(
     """Four crashes in 40 operations over three kafka (or auto) hosts."""
     settings = AUTO_SETTINGS if transport == "auto" else {}
     cluster = await make_cluster([transport] * 3, kafka=kafka_broker.bootstrap, settings=settings)
-    work = Workload(cluster, rng)
-    await work.setup(ports=8)
-    await crash_during_workload(cluster, work, rng, ops=40, crashes=4)
-    print("\n".join(work.done))
-    await settle(cluster)
+    await crash_run(cluster, rng, ports=8, ops=40, crashes=4)

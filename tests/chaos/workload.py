@@ -135,13 +135,26 @@ class Workload:
             (10, self.rule_random),
             (10, self.interface_random),
         ]
-        weights, actions = zip(*ops, strict=True)
-        await self.rng.choices(actions, weights)[0]()
+        action = self.rng.choices([a for _, a in ops], [w for w, _ in ops])[0]
+        await action()
 
     async def run(self, count: int) -> None:
         """Run `count` random operations one after the other."""
         for _ in range(count):
             await self.random_op()
+
+    async def stir(self, hosts: list[str], count: int) -> None:
+        """Create a port on each of `hosts` (each gets a push), then `count` random creates,
+        deletes and migrations."""
+        for host in hosts:
+            await self.create_port(host)
+        changes: list[Callable[[], Awaitable[Any]]] = [
+            self.create_port,
+            self.delete_random,
+            self.migrate_random,
+        ]
+        for _ in range(count):
+            await self.rng.choice(changes)()
 
     async def run_until_gone(self, count: int) -> None:
         """Run up to `count` operations; stop at the first one the server died in."""
