@@ -12,6 +12,7 @@ from tests.chaos.conftest import MakeCluster
 pytestmark = pytest.mark.chaos
 
 
+@pytest.mark.slow
 async def test_address_pairs_reach_every_host(make_cluster: MakeCluster, rng):
     """Pairs with and without a MAC, IPv4 and IPv6, changed, migrated, after a restart."""
     cluster = await make_cluster(["grpc", "grpc", "grpc"])
