@@ -31,6 +31,8 @@ FAULTS: tuple[tuple[type[errors.AlcorError], int], ...] = (
     (errors.NotFound, 404),
     (errors.HTTPMethodNotAllowed, 405),
     (errors.Conflict, 409),
+    (errors.RequestTimeout, 408),
+    (errors.Gone, 410),
     (errors.PreconditionFailed, 412),
     (errors.HTTPRequestEntityTooLarge, 413),
     (errors.BadRequest, 400),

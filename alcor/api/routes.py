@@ -18,6 +18,7 @@ from alcor.api.misc import availability_zones
 from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
 from alcor.api.routing import Route, Router
+from alcor.api.watch import Watchable, watch_handler
 from alcor.managers.acl import messages as acl
 from alcor.managers.dataplane import messages as dp
 from alcor.managers.floatingip import messages as fip
@@ -63,6 +64,7 @@ RESOURCE_APIS = (
         net.ListNetworks,
         net.UpdateNetwork,
         net.DeleteNetwork,
+        view=net.ViewNetworks,
         v2_path="/v2.0/networks",
         native_path="vpcs",
         bulk_keys=("vpcs",),
@@ -74,6 +76,7 @@ RESOURCE_APIS = (
         subnet.ListSubnets,
         subnet.UpdateSubnet,
         subnet.DeleteSubnet,
+        view=subnet.ViewSubnets,
         v2_path="/v2.0/subnets",
         native_path="subnets",
     ),
@@ -84,6 +87,7 @@ RESOURCE_APIS = (
         pool.ListSubnetPools,
         pool.UpdateSubnetPool,
         pool.DeleteSubnetPool,
+        view=pool.ViewSubnetPools,
         v2_path="/v2.0/subnetpools",
         native_path="subnetpools",
     ),
@@ -94,6 +98,7 @@ RESOURCE_APIS = (
         port.ListPorts,
         port.UpdatePort,
         port.DeletePort,
+        view=port.ViewPorts,
         v2_path="/v2.0/ports",
         native_path="ports",
     ),
@@ -104,6 +109,7 @@ RESOURCE_APIS = (
         sg.ListSecurityGroups,
         sg.UpdateSecurityGroup,
         sg.DeleteSecurityGroup,
+        view=sg.ViewSecurityGroups,
         v2_path="/v2.0/security-groups",
         native_path="security-groups",
     ),
@@ -114,6 +120,7 @@ RESOURCE_APIS = (
         sg.ListSecurityGroupRules,
         sg.UpdateSecurityGroupRule,
         sg.DeleteSecurityGroupRule,
+        view=sg.ViewSecurityGroupRules,
         v2_path="/v2.0/security-group-rules",
         native_path="security-group-rules",
     ),
@@ -124,6 +131,7 @@ RESOURCE_APIS = (
         rtr.ListRouters,
         rtr.UpdateRouter,
         rtr.DeleteRouter,
+        view=rtr.ViewRouters,
         v2_path="/v2.0/routers",
         native_path="routers",
     ),
@@ -134,6 +142,7 @@ RESOURCE_APIS = (
         fip.ListFloatingIps,
         fip.UpdateFloatingIp,
         fip.DeleteFloatingIp,
+        view=fip.ViewFloatingIps,
         v2_path="/v2.0/floatingips",
         native_path="elasticips",
     ),
@@ -144,6 +153,7 @@ RESOURCE_APIS = (
         acl.ListNetworkAcls,
         acl.UpdateNetworkAcl,
         acl.DeleteNetworkAcl,
+        view=acl.ViewNetworkAcls,
         native_path="network-acls",
     ),
     ResourceApi(
@@ -153,6 +163,7 @@ RESOURCE_APIS = (
         acl.ListNetworkAclRules,
         acl.UpdateNetworkAclRule,
         acl.DeleteNetworkAclRule,
+        view=acl.ViewNetworkAclRules,
         native_path="network-acl-rules",
     ),
     ResourceApi(
@@ -162,6 +173,7 @@ RESOURCE_APIS = (
         node.ListNodes,
         node.UpdateNode,
         node.DeleteNode,
+        view=node.ViewNodes,
         root_path="/nodes",
         preprocess=_node_aliases,
         id_key="node_id",
@@ -207,9 +219,24 @@ def build_router(alcor: Any) -> Router:
     add_floatingip_pool_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
+    _add_watch_routes(router, alcor)
     for extra in alcor.extra.get("route_plugins", ()):
         extra(router, alcor)
     return router
+
+
+def _add_watch_routes(router: Router, alcor: Any) -> None:
+    """GET /v2.0/watch (and /watch): the change record as an event stream."""
+    watchables = {
+        api.resource.name: Watchable(api.resource, api.view)
+        for api in RESOURCE_APIS
+        if api.view is not None
+    }
+    handler = watch_handler(
+        watchables, alcor.config.auth.default_project, alcor.config.api.watch_heartbeat_s
+    )
+    router.add(Route("GET", "/v2.0/watch", handler, action="watch"))
+    router.add(Route("GET", "/watch", handler, action="watch", alias_of="/v2.0/watch"))
 
 
 def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:

@@ -12,7 +12,7 @@ from aiohttp import web
 from prometheus_client import Counter, Histogram
 
 from alcor import errors, lifecycle
-from alcor.api import http
+from alcor.api import http, watch
 from alcor.api.routes import build_router
 from alcor.api.routing import Route, Router
 from alcor.api.service import ALCOR
@@ -37,6 +37,7 @@ def make_web_app(alcor: Alcor) -> web.Application:
     )
     app[ALCOR] = alcor
     app[ROUTER] = build_router(alcor)
+    app[watch.STOPPING] = asyncio.Event()
     app.router.add_route("*", "/{tail:.*}", _dispatch)
     app.cleanup_ctx.append(_alcor_ctx)
     app.on_shutdown.append(_on_shutdown)
@@ -56,6 +57,7 @@ async def _alcor_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _on_shutdown(app: web.Application) -> None:
     app[ALCOR].state = "stopping"
+    app[watch.STOPPING].set()  # watch streams end cleanly instead of holding the shutdown
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:

@@ -30,8 +30,10 @@ from alcor.managers.acl.messages import (
     UpdateNetworkAclRule,
     UpdateNetworkAclRules,
     UpdateNetworkAcls,
+    ViewNetworkAclRules,
+    ViewNetworkAcls,
 )
-from alcor.managers.base import ResourceManager
+from alcor.managers.base import ResourceManager, view_visible
 from alcor.managers.common import (
     RequestContext,
     bump,
@@ -46,7 +48,13 @@ from alcor.managers.common import (
     stamp_new,
     tombstone,
 )
-from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
+from alcor.managers.crud import (
+    DeleteCommand,
+    GetCommand,
+    ListCommand,
+    UpdateCommand,
+    ViewCommand,
+)
 from alcor.managers.network.messages import GetNetwork
 from alcor.managers.subnet.messages import LookupSubnets
 from alcor.resources import repo
@@ -74,12 +82,14 @@ class NetworkAclManager(ResourceManager):
         for command, handler in (
             (CreateNetworkAcls, self.create),
             (GetNetworkAcl, self.get),
+            (ViewNetworkAcls, self.view),
             (ListNetworkAcls, self.list),
             (UpdateNetworkAcl, self.update),
             (UpdateNetworkAcls, self.update_many),
             (DeleteNetworkAcl, self.delete),
             (CreateNetworkAclRules, self.create_rules),
             (GetNetworkAclRule, self.get_rule),
+            (ViewNetworkAclRules, self.view_rules),
             (ListNetworkAclRules, self.list_rules),
             (UpdateNetworkAclRule, self.update_rule),
             (UpdateNetworkAclRules, self.update_rules),
@@ -228,11 +238,13 @@ class NetworkAclManager(ResourceManager):
     # ---- rules -------------------------------------------------------------------------
     def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
         rule = repo.get(self._store.db, NETWORK_ACL_RULE, rule_id)
-        if rule is None or (
-            ctx.view_project is not None and rule["project_id"] != ctx.view_project
-        ):
+        if rule is None or not self.is_visible(rule, ctx):
             raise errors.NetworkAclRuleNotFound(id=rule_id)
         return rule
+
+    async def view_rules(self, cmd: ViewCommand) -> list[dict[str, Any] | None]:
+        """Handle ViewNetworkAclRules: rules are readable by their own project."""
+        return await view_visible(cmd, lambda r: self.is_visible(r, cmd.ctx), _as_is)
 
     async def get_rule(self, cmd: GetCommand) -> dict[str, Any]:
         """Handle GetNetworkAclRule."""
@@ -368,3 +380,7 @@ class NetworkAclManager(ResourceManager):
             acl = repo.get(self._store.db, NETWORK_ACL, rule["network_acl_id"])
             if acl is not None:
                 self._bump_acl(acl)
+
+
+async def _as_is(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return rules

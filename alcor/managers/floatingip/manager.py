@@ -32,6 +32,7 @@ from alcor.managers.floatingip.messages import (
     GetFloatingIp,
     ListFloatingIps,
     UpdateFloatingIp,
+    ViewFloatingIps,
 )
 from alcor.managers.network.messages import GetNetwork
 from alcor.managers.port.messages import (
@@ -79,6 +80,7 @@ class FloatingIpManager(ResourceManager):
         for command, handler in (
             (CreateFloatingIps, self.create),
             (GetFloatingIp, self.get),
+            (ViewFloatingIps, self.view),
             (ListFloatingIps, self.list),
             (UpdateFloatingIp, self.update),
             (DeleteFloatingIp, self.delete),

@@ -38,6 +38,7 @@ from alcor.managers.network.messages import (
     NetworkUpdated,
     SetNetworkSubnets,
     UpdateNetwork,
+    ViewNetworks,
 )
 from alcor.managers.port.messages import DeleteServicePort, QueryPorts
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
@@ -73,6 +74,7 @@ class NetworkManager(ResourceManager):
         for command, handler in (
             (CreateNetworks, self.create),
             (GetNetwork, self.get),
+            (ViewNetworks, self.view),
             (ListNetworks, self.list),
             (UpdateNetwork, self.update),
             (DeleteNetwork, self.delete),

@@ -24,6 +24,7 @@ from alcor.managers.node.messages import (
     NodeDeleted,
     NodeUpdated,
     UpdateNode,
+    ViewNodes,
 )
 from alcor.managers.port.messages import BumpNeighbors, QueryPorts, RebindHost
 from alcor.resources import repo
@@ -78,6 +79,7 @@ class NodeManager(ResourceManager):
         for command, handler in (
             (CreateNodes, self.create),
             (GetNode, self.get),
+            (ViewNodes, self.view),
             (ListNodes, self.list),
             (UpdateNode, self.update),
             (DeleteNode, self.delete),
@@ -112,7 +114,7 @@ class NodeManager(ResourceManager):
         return []
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
-        return True
+        return ctx.is_admin  # nodes are admin-only (get and list check it first)
 
     async def _by_name(self, cmd: LookupNodeByName) -> dict[str, Any] | None:
         found = repo.find(self._store.db, NODE, Where("t.node_name = ?", (cmd.name,)))

@@ -50,6 +50,7 @@ from alcor.managers.port.messages import (
     SetServicePort,
     UpdatePort,
     UpdatePorts,
+    ViewPorts,
 )
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.security_group.messages import (
@@ -101,6 +102,7 @@ class PortManager(ResourceManager):
         for command, handler in (
             (CreatePorts, self.create),
             (GetPort, self.get),
+            (ViewPorts, self.view),
             (ListPorts, self.list),
             (UpdatePort, self.update),
             (DeletePort, self.delete),

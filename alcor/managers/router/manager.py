@@ -48,6 +48,7 @@ from alcor.managers.router.messages import (
     RouterDeleted,
     RouterInterface,
     UpdateRouter,
+    ViewRouters,
 )
 from alcor.managers.subnet.messages import (
     GetSubnet,
@@ -83,6 +84,7 @@ class RouterManager(ResourceManager):
         for command, handler in (
             (CreateRouters, self.create),
             (GetRouter, self.get),
+            (ViewRouters, self.view),
             (ListRouters, self.list),
             (UpdateRouter, self.update),
             (DeleteRouter, self.delete),

@@ -7,7 +7,7 @@ from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
-from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.base import ResourceManager, apply_tag_op, view_visible
 from alcor.managers.common import (
     RequestContext,
     bump,
@@ -22,7 +22,13 @@ from alcor.managers.common import (
     stamp_new,
     tombstone,
 )
-from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
+from alcor.managers.crud import (
+    DeleteCommand,
+    GetCommand,
+    ListCommand,
+    UpdateCommand,
+    ViewCommand,
+)
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.security_group import rules
 from alcor.managers.security_group.messages import (
@@ -41,6 +47,8 @@ from alcor.managers.security_group.messages import (
     SecurityGroupDeleted,
     UpdateSecurityGroup,
     UpdateSecurityGroupRule,
+    ViewSecurityGroupRules,
+    ViewSecurityGroups,
 )
 from alcor.resources import repo
 from alcor.resources.base import defaults
@@ -74,11 +82,13 @@ class SecurityGroupManager(ResourceManager):
         for command, handler in (
             (CreateSecurityGroups, self.create),
             (GetSecurityGroup, self.get),
+            (ViewSecurityGroups, self.view),
             (ListSecurityGroups, self.list),
             (UpdateSecurityGroup, self.update),
             (DeleteSecurityGroup, self.delete),
             (CreateSecurityGroupRules, self.create_rules),
             (GetSecurityGroupRule, self.get_rule),
+            (ViewSecurityGroupRules, self.view_rules),
             (ListSecurityGroupRules, self.list_rules),
             (UpdateSecurityGroupRule, self.update_rule),
             (DeleteSecurityGroupRule, self.delete_rule),
@@ -308,12 +318,13 @@ class SecurityGroupManager(ResourceManager):
 
     def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
         rule = repo.get(self._store.db, SECURITY_GROUP_RULE, rule_id)
-        if rule is None or (
-            ctx.view_project is not None
-            and ctx.view_project not in (rule["project_id"], rule["sg_project_id"])
-        ):
+        if rule is None or not _rule_visible(rule, ctx):
             raise errors.SecurityGroupRuleNotFound(id=rule_id)
         return rule
+
+    async def view_rules(self, cmd: ViewCommand) -> list[dict[str, Any] | None]:
+        """Handle ViewSecurityGroupRules."""
+        return await view_visible(cmd, lambda r: _rule_visible(r, cmd.ctx), _public_rules)
 
     async def get_rule(self, cmd: GetCommand) -> dict[str, Any]:
         """Handle GetSecurityGroupRule."""
@@ -432,3 +443,15 @@ def _count_rules(db: Any, project_id: str) -> int:
 
 
 __all__ = ["SecurityGroupManager", "new_id"]
+
+
+def _rule_visible(rule: dict[str, Any], ctx: RequestContext) -> bool:
+    """A rule is readable by its own project and by its group's project."""
+    return ctx.view_project is None or ctx.view_project in (
+        rule["project_id"],
+        rule["sg_project_id"],
+    )
+
+
+async def _public_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [_public_rule(r) for r in rules]

@@ -49,6 +49,7 @@ from alcor.managers.subnet.messages import (
     SubnetsOfNetwork,
     SubnetUpdated,
     UpdateSubnet,
+    ViewSubnets,
 )
 from alcor.managers.subnetpool.messages import (
     AllocateFromPool,
@@ -84,6 +85,7 @@ class SubnetManager(ResourceManager):
         for command, handler in (
             (CreateSubnets, self.create),
             (GetSubnet, self.get),
+            (ViewSubnets, self.view),
             (ListSubnets, self.list),
             (UpdateSubnet, self.update),
             (DeleteSubnet, self.delete),

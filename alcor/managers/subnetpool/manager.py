@@ -32,6 +32,7 @@ from alcor.managers.subnetpool.messages import (
     ListSubnetPools,
     PoolSubnetCidrs,
     UpdateSubnetPool,
+    ViewSubnetPools,
 )
 from alcor.resources import repo
 from alcor.resources.base import defaults
@@ -69,6 +70,7 @@ class SubnetPoolManager(ResourceManager):
         for command, handler in (
             (CreateSubnetPools, self.create),
             (GetSubnetPool, self.get),
+            (ViewSubnetPools, self.view),
             (ListSubnetPools, self.list),
             (UpdateSubnetPool, self.update),
             (DeleteSubnetPool, self.delete),
