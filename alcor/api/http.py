@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -23,6 +24,7 @@ CALLER: Any = (
     web.RequestKey("alcor_caller", Caller) if hasattr(web, "RequestKey") else "alcor.caller"
 )
 JSON_TYPE = "application/json; charset=UTF-8"
+BODY_TIMEOUT = web.AppKey("body_timeout_s", float)
 
 # One table: error base class -> HTTP status (Neutron's FAULT_MAP). Most specific first.
 FAULTS: tuple[tuple[type[errors.AlcorError], int], ...] = (
@@ -76,6 +78,8 @@ def error_response(exc: errors.AlcorError) -> web.Response:
         response.headers.update(exc.headers)
     if isinstance(exc, errors.HTTPMethodNotAllowed):
         response.headers["Allow"] = ", ".join(exc.allowed)
+    if isinstance(exc, errors.RequestTimeout):
+        response.force_close()  # the rest of the body may still come: never read it
     return response
 
 
@@ -97,9 +101,12 @@ def internal_error(request_id: str) -> web.Response:
 async def read_json(request: web.Request) -> Any:
     """Read the body as UTF-8 JSON whatever the Content-Type; 400 when malformed."""
     try:
-        raw = await request.read()
+        async with asyncio.timeout(request.app.get(BODY_TIMEOUT)):
+            raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise errors.HTTPRequestEntityTooLarge() from None
+    except TimeoutError:
+        raise errors.RequestTimeout() from None
     try:
         return orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:

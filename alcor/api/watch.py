@@ -109,6 +109,9 @@ class WatchStream:
             headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-cache"}
         )
         response.enable_chunked_encoding()
+        # The stream's end may be the server's shutdown: a client must not then reuse the
+        # connection for another request (it would find it closed).
+        response.force_close()
         await response.prepare(self._request)
         with contextlib.suppress(ConnectionError):
             await self._pump(response, cursor)

@@ -38,9 +38,15 @@ class Type:
         return True
 
 
+# C0/C1 control characters and DEL are never part of a name, description or identifier
+# (a NUL would also cut the string short in C code on the agents' side).
+CONTROL_CHARS = r"\x00-\x1f\x7f-\x9f"
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
+
+
 @dataclass(frozen=True)
 class String(Type):
-    """A string of at most `max_len` characters."""
+    """A string of at most `max_len` characters, without control characters."""
 
     max_len: int | None = 255
     min_len: int = 0
@@ -49,6 +55,8 @@ class String(Type):
     def convert(self, value: Any) -> str:
         if not isinstance(value, str):
             raise Invalid(f"'{value}' is not a valid string")
+        if _CONTROL.search(value):
+            raise Invalid(f"{value!r} contains control characters")
         if self.max_len is not None and len(value) > self.max_len:
             raise Invalid(f"'{value}' exceeds maximum length of {self.max_len}")
         if len(value) < self.min_len:
@@ -61,8 +69,13 @@ class String(Type):
         out: dict[str, Any] = {"type": "string"}
         if self.max_len is not None:
             out["maxLength"] = self.max_len
+        if self.min_len:
+            out["minLength"] = self.min_len
+        no_controls = f"^[^{CONTROL_CHARS}]*$"
         if self.pattern:
-            out["pattern"] = self.pattern
+            out["allOf"] = [{"pattern": f"^(?:{self.pattern})$"}, {"pattern": no_controls}]
+        else:
+            out["pattern"] = no_controls
         return out
 
 
