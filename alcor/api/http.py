@@ -16,6 +16,7 @@ from aiohttp import web
 from alcor import errors
 from alcor.identity import Caller
 from alcor.managers.common import RequestContext, deny
+from alcor.resources.types import Invalid, String
 
 _LOGGER = logging.getLogger(__name__)
 REQUEST_ID: ContextVar[str] = ContextVar("alcor_request_id", default="-")
@@ -178,6 +179,19 @@ def route_action(method: str, resource: str | None, action: str | None) -> str:
     return f"{verb}_{resource or 'resource'}"
 
 
+_PROJECT_ID = String(255)
+
+
+def _check_project_id(project: str | None) -> None:
+    """A project id from the path or a header obeys the project_id attribute's rules (400)."""
+    if project is None:
+        return
+    try:
+        _PROJECT_ID.convert(project)
+    except Invalid as exc:
+        raise errors.HTTPBadRequest(msg=f"Invalid input for project_id. Reason: {exc}.") from None
+
+
 def context(
     request: web.Request,
     params: dict[str, str],
@@ -188,6 +202,8 @@ def context(
     """Build the request context: caller + visibility by path family (northbound §1.4.2)."""
     caller: Caller = request[CALLER]
     path_project = params.get("project_id")
+    for project in (path_project, caller.project_id):
+        _check_project_id(project)
     if path_project is not None:
         check_native_scope(caller, path_project, action)
         if not caller.project_id:

@@ -15,7 +15,8 @@ from alcor.api.l3 import (
     add_router_action_routes,
 )
 from alcor.api.misc import availability_zones
-from alcor.api.quotas import QuotaHandlers
+from alcor.api.openapi import bulk_update_body, wrapped
+from alcor.api.quotas import LIMIT_CHECK_FLAGS, MAX_LIMIT, QUOTA_RESOURCES, QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
 from alcor.api.routing import Route, Router
 from alcor.api.watch import Watchable, watch_handler
@@ -39,7 +40,7 @@ from alcor.resources.router import ROUTER
 from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
 from alcor.resources.subnet import SUBNET
 from alcor.resources.subnetpool import SUBNETPOOL
-from alcor.resources.types import Cidr, Invalid, ListOf
+from alcor.resources.types import Bool, Cidr, Invalid, ListOf
 
 
 def _node_aliases(item: dict[str, Any]) -> dict[str, Any]:
@@ -239,6 +240,21 @@ def _add_watch_routes(router: Router, alcor: Any) -> None:
     router.add(Route("GET", "/watch", handler, action="watch", alias_of="/v2.0/watch"))
 
 
+QUOTA_BODY = wrapped(
+    "quota",
+    {
+        "type": "object",
+        "properties": {
+            **{
+                r: {"type": "integer", "minimum": -1, "maximum": MAX_LIMIT} for r in QUOTA_RESOURCES
+            },
+            **{flag: Bool().schema() for flag in LIMIT_CHECK_FLAGS},
+        },
+        "additionalProperties": False,
+    },
+)
+
+
 def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:
     for base, alias in (("/v2.0/quotas", None), ("/project/{project_id}/quotas", "/v2.0/quotas")):
         for method, suffix, handler in (
@@ -256,6 +272,7 @@ def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:
                     handler,
                     resource="quota",
                     alias_of=alias + suffix if alias else None,
+                    body=QUOTA_BODY if method == "PUT" else None,
                 )
             )
 
@@ -302,6 +319,7 @@ def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
                     resource="subnetpool",
                     action=name,
                     alias_of=f"{alias}/{name}" if alias else None,
+                    body=wrapped("prefixes", prefixes_type.schema()),
                 )
             )
 
@@ -312,9 +330,13 @@ def _add_port_bulk_update(router: Router, alcor: Any) -> None:
     async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
         body = await http.read_json(request)
         items, _ = http.unwrap(body, "port", "ports", allow_bulk=True)
+        if not 1 <= len(items) <= alcor.config.api.max_bulk_items:
+            raise errors.HTTPBadRequest(
+                msg=f"Bulk requests take 1 to {alcor.config.api.max_bulk_items} items"
+            )
         changes = []
         for item in items:
-            if not isinstance(item, dict) or "id" not in item:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                 raise errors.HTTPBadRequest(msg="Each bulk update item needs an 'id'")
             body_item = {k: v for k, v in item.items() if k != "id"}
             changes.append({"id": item["id"], **validate_update(PORT, body_item, native=True)})
@@ -330,6 +352,7 @@ def _add_port_bulk_update(router: Router, alcor: Any) -> None:
             handler,
             resource="port",
             action="update_bulk",
+            body=bulk_update_body(PORT),
         )
     )
 
@@ -356,7 +379,7 @@ def _add_bulk_update(
             )
         changes = []
         for item in items:
-            if not isinstance(item, dict) or "id" not in item:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                 raise errors.HTTPBadRequest(msg="Each bulk update item needs an 'id'")
             body_item = {k: v for k, v in item.items() if k != "id"}
             changes.append({"id": item["id"], **validate_update(resource, body_item, native=True)})
@@ -374,6 +397,7 @@ def _add_bulk_update(
             handler,
             resource=resource.name,
             action="update_bulk",
+            body=bulk_update_body(resource),
         )
     )
 

@@ -18,6 +18,9 @@ class GatewayInfo(Obj):
             return None
         return super().convert(value)
 
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "object", "maxProperties": 0}, super().schema()]}
+
 
 GATEWAY = GatewayInfo(
     fields=(

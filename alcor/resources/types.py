@@ -15,6 +15,25 @@ from typing import Any
 
 import netaddr
 
+# JSON Schema patterns for /openapi.json: what the converters below accept, so that a
+# generated request valid by the schema is also valid here (schemathesis checks it).
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
+_H = "[0-9a-fA-F]{1,4}"
+IPV6 = (
+    rf"(({_H}:){{7}}{_H}|({_H}:){{1,7}}:|({_H}:){{1,6}}:{_H}|({_H}:){{1,5}}(:{_H}){{1,2}}"
+    rf"|({_H}:){{1,4}}(:{_H}){{1,3}}|({_H}:){{1,3}}(:{_H}){{1,4}}|({_H}:){{1,2}}(:{_H}){{1,5}}"
+    rf"|{_H}:(:{_H}){{1,6}}|:((:{_H}){{1,7}}|:))"
+)
+MAC = "[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}"
+CIDR4 = rf"{IPV4}/(3[0-2]|[12]?[0-9])"
+CIDR6 = rf"{IPV6}/(12[0-8]|1[01][0-9]|[1-9]?[0-9])"
+
+
+def pattern_schema(*alternatives: str) -> dict[str, Any]:
+    """Return a string schema matching any one of the regex alternatives in full."""
+    return {"type": "string", "pattern": "^(" + "|".join(f"({a})" for a in alternatives) + ")$"}
+
 
 class Invalid(ValueError):
     """A value does not fit its type; the message is the human reason."""
@@ -112,7 +131,10 @@ class Bool(Type):
         raise Invalid(f"'{value}' cannot be converted to boolean")
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "boolean"}
+        text = "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|0|1)$"
+        return {
+            "anyOf": [{"type": "boolean"}, {"enum": [0, 1]}, {"type": "string", "pattern": text}]
+        }
 
 
 @dataclass(frozen=True)
@@ -130,6 +152,8 @@ class Int(Type):
                 value = int(value.strip())
             except ValueError:
                 raise Invalid(f"'{value}' is not an integer") from None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON does not tell 1702.0 from 1702 (nor does JSON Schema)
         if not isinstance(value, int):
             raise Invalid(f"'{value}' is not an integer")
         if self.minimum is not None and value < self.minimum:
@@ -190,7 +214,11 @@ class IpAddress(Type):
         return str(address)
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "ip-address"}
+        if self.version == 4:
+            return pattern_schema(IPV4)
+        if self.version == 6:
+            return pattern_schema(IPV6)
+        return pattern_schema(IPV4, IPV6)
 
 
 @dataclass(frozen=True)
@@ -203,7 +231,8 @@ class Cidr(Type):
         return str(parse_cidr(value, strict=self.strict))
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "cidr"}
+        # Host bits (refused when strict) cannot be said in a pattern: that stays a 400.
+        return pattern_schema(CIDR4, CIDR6)
 
 
 @dataclass(frozen=True)
@@ -218,6 +247,9 @@ class IpOrCidr(Type):
                 raise Invalid(f"'{value}' is not a valid IP address or CIDR") from None
         return str(parse_ip(value))
 
+    def schema(self) -> dict[str, Any]:
+        return pattern_schema(IPV4, IPV6, CIDR4, CIDR6)
+
 
 @dataclass(frozen=True)
 class Mac(Type):
@@ -227,7 +259,8 @@ class Mac(Type):
         return normalize_mac(value)
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "mac-address"}
+        # Unicast and non-zero: the first octet's lowest bit is clear.
+        return pattern_schema("[0-9a-fA-F][02468aceACE]([:-][0-9a-fA-F]{2}){5}")
 
 
 @dataclass(frozen=True)
@@ -313,7 +346,14 @@ class ListOf(Type):
         return out
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "array", "items": self.item.schema()}
+        out: dict[str, Any] = {"type": "array", "items": self.item.schema()}
+        if self.min_items:
+            out["minItems"] = self.min_items
+        if self.max_items is not None:
+            out["maxItems"] = self.max_items
+        if self.unique and self.key is None:
+            out["uniqueItems"] = True
+        return out
 
 
 def _freeze(value: Any) -> Any:

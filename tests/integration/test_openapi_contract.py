@@ -1,0 +1,50 @@
+"""schemathesis (every check) over the /openapi.json that `alcor serve` serves: a short run.
+
+It generates requests from the document, valid and invalid, and checks that the answers
+keep its promises: no 5xx, status codes, content types and bodies as documented, invalid
+requests refused, valid ones accepted (see tests/schemathesis/schemathesis.toml for the one
+tuned check). The /watch streams are left out: they never end by design.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # ~40-60 s on an idle machine
+CONFIG = Path(__file__).parents[1] / "schemathesis" / "schemathesis.toml"
+SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+
+
+def test_schemathesis_finds_no_contract_failure(serve, tmp_path) -> None:
+    """A seeded, bounded schemathesis run over every operation reports no failure."""
+    server = serve(ALCOR__QUOTAS__NETWORK="-1", ALCOR__QUOTAS__PORT="-1")
+    run = subprocess.run(
+        [
+            str(SCHEMATHESIS),
+            "--config-file",
+            str(CONFIG),
+            "run",
+            f"{server.url}/openapi.json",
+            "--checks",
+            "all",
+            "--exclude-path-regex",
+            "watch$",
+            "--max-examples",
+            "2",
+            "--workers",
+            "2",
+            "--seed",
+            "1",
+            "--no-color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-2000:]
+    assert server.stop() == 0
