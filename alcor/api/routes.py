@@ -421,7 +421,7 @@ def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
         items = await alcor.bus.call(
             dp.NodeDeliveryResources(
                 node_id=params["id"],
-                kind=request.query.get("kind"),
+                kind=(request.query.get("kind") or "").upper() or None,  # PORT, port, Port
                 status=request.query.get("status"),
             )
         )
