@@ -181,3 +181,21 @@ async def test_server_shutdown_ends_the_stream_cleanly(make_config) -> None:
         closing = asyncio.ensure_future(server.close())
         assert await asyncio.wait_for(resp.read(), WAIT) == b""
         await asyncio.wait_for(closing, WAIT)
+
+
+def test_the_readme_openstacksdk_recipe_follows_the_stream(serve) -> None:
+    """The README's recipe: openstacksdk's network adapter, stream=True, one JSON per line."""
+    import openstack
+
+    server = serve()
+    conn = openstack.connect(
+        auth_type="none", network_endpoint_override=server.url, region_name="RegionOne"
+    )
+    net = conn.network.create_network(name="watched")
+    resp = conn.network.get("/watch", params={"since": "0", "resources": "network"}, stream=True)
+    assert resp.status_code == 200
+    lines = resp.iter_lines()
+    event = json.loads(next(lines))
+    assert (event["type"], event["id"], event["object"]["name"]) == ("CREATED", net.id, "watched")
+    resp.close()
+    assert server.stop() == 0
