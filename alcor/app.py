@@ -11,7 +11,6 @@ from alcor.bus import Bus
 from alcor.config import Config
 from alcor.lifecycle import Component
 from alcor.managers.acl.manager import NetworkAclManager
-from alcor.managers.dataplane.manager import DataPlaneManager
 from alcor.managers.floatingip.manager import FloatingIpManager
 from alcor.managers.ipam.manager import IpamManager
 from alcor.managers.mac.manager import MacManager
@@ -23,6 +22,7 @@ from alcor.managers.router.manager import RouterManager
 from alcor.managers.security_group.manager import SecurityGroupManager
 from alcor.managers.subnet.manager import SubnetManager
 from alcor.managers.subnetpool.manager import SubnetPoolManager
+from alcor.southbound.engine import SouthboundEngine
 from alcor.store import Store
 from alcor.store.schema import MIGRATIONS
 
@@ -92,7 +92,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         RouterManager(bus, store, config.router),
         NetworkAclManager(bus, store),
     ]
-    dataplane = DataPlaneManager(bus, store, config.southbound, transports)
+    dataplane = SouthboundEngine(bus, store, config.southbound, transports)
     managers.append(dataplane)
     authenticator = make_authenticator(config)
     components: list[Component] = [store, bus, _AuthComponent(authenticator), *managers]

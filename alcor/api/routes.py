@@ -21,7 +21,6 @@ from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_rout
 from alcor.api.routing import Route, Router
 from alcor.api.watch import Watchable, watch_handler
 from alcor.managers.acl import messages as acl
-from alcor.managers.dataplane import messages as dp
 from alcor.managers.floatingip import messages as fip
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
@@ -41,6 +40,7 @@ from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
 from alcor.resources.subnet import SUBNET
 from alcor.resources.subnetpool import SUBNETPOOL
 from alcor.resources.types import Bool, Cidr, Invalid, ListOf
+from alcor.southbound import commands as dp
 
 
 def _node_aliases(item: dict[str, Any]) -> dict[str, Any]:
@@ -403,24 +403,21 @@ def _add_bulk_update(
 
 
 def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
-    """GET /nodes/{id}/southbound/resources and POST /nodes/{id}/southbound/resync (admin)."""
+    """The admin's southbound endpoints of a node: per-key delivery records, resync, and
+    the drift audit and repair (southbound spec §5.3, §6.1)."""
 
-    def admin(request: web.Request, params: dict[str, str], action: str) -> None:
+    async def known_node(request: web.Request, params: dict[str, str], action: str) -> str:
         ctx = http.context(request, params, action, alcor.config.auth.default_project)
         if not ctx.is_admin:
             raise errors.NotAuthorized(action=action)
+        await alcor.bus.call(node.GetNode(ctx=ctx, id=params["id"]))  # 404 if unknown
+        return params["id"]
 
     async def resources(request: web.Request, params: dict[str, str]) -> web.Response:
-        admin(request, params, "get_node")
-        await alcor.bus.call(
-            node.GetNode(
-                ctx=http.context(request, params, "get_node", alcor.config.auth.default_project),
-                id=params["id"],
-            )
-        )
+        node_id = await known_node(request, params, "get_node")
         items = await alcor.bus.call(
             dp.NodeDeliveryResources(
-                node_id=params["id"],
+                node_id=node_id,
                 kind=(request.query.get("kind") or "").upper() or None,  # PORT, port, Port
                 status=request.query.get("status"),
             )
@@ -428,34 +425,27 @@ def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
         return http.json_response({"resources": items})
 
     async def resync(request: web.Request, params: dict[str, str]) -> web.Response:
-        admin(request, params, "update_node")
-        await alcor.bus.call(
-            node.GetNode(
-                ctx=http.context(request, params, "get_node", alcor.config.auth.default_project),
-                id=params["id"],
-            )
-        )
-        await alcor.bus.call(dp.ResyncNode(node_id=params["id"]))
+        node_id = await known_node(request, params, "update_node")
+        await alcor.bus.call(dp.ResyncNode(node_id=node_id))
         return http.json_response({}, 202)
 
-    router.add(
-        Route(
-            "GET",
-            "/nodes/{id}/southbound/resources",
-            resources,
-            resource="host_info",
-            action="southbound",
-        )
-    )
-    router.add(
-        Route(
-            "POST",
-            "/nodes/{id}/southbound/resync",
-            resync,
-            resource="host_info",
-            action="southbound",
-        )
-    )
+    async def audit(request: web.Request, params: dict[str, str]) -> web.Response:
+        node_id = await known_node(request, params, "get_node")
+        result = await alcor.bus.call(dp.AuditNode(node_id=node_id))
+        return http.json_response({"audit": result})
+
+    async def repair(request: web.Request, params: dict[str, str]) -> web.Response:
+        node_id = await known_node(request, params, "update_node")
+        result = await alcor.bus.call(dp.AuditNode(node_id=node_id, repair=True))
+        return http.json_response({"audit": result})
+
+    for method, path, handler in (
+        ("GET", "/nodes/{id}/southbound/resources", resources),
+        ("POST", "/nodes/{id}/southbound/resync", resync),
+        ("GET", "/nodes/{id}/southbound/audit", audit),
+        ("POST", "/nodes/{id}/southbound/repair", repair),
+    ):
+        router.add(Route(method, path, handler, resource="host_info", action="southbound"))
 
 
 def _openapi_handler(router: Router):

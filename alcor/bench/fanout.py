@@ -11,9 +11,9 @@ import time
 import uuid
 
 from alcor.bench.stats import Samples
-from alcor.managers.dataplane.messages_build import build
-from alcor.managers.dataplane.planner import Planner
 from alcor.southbound.builder import ENTER_OP, StateBuilder
+from alcor.southbound.compose import build
+from alcor.southbound.planner import Planner
 from alcor.southbound.sender import Delivery
 from alcor.southbound.topology import Topology
 from alcor.southbound.view import SUBNET, VPC, all_keys

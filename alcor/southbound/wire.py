@@ -20,7 +20,7 @@ import betterproto
 
 from alcor.proto import schema
 
-_VARINT, _BOOL, _ENUM, _STRING, _MESSAGE, _MAP = range(6)
+_VARINT, _BOOL, _ENUM, _STRING, _MESSAGE, _MAP, _BYTES = range(7)
 _SCALAR_KIND = {
     "uint32": _VARINT,
     "uint64": _VARINT,
@@ -29,6 +29,7 @@ _SCALAR_KIND = {
     "string": _STRING,
     "message": _MESSAGE,
     "map": _MAP,
+    "bytes": _BYTES,
 }
 
 
@@ -62,7 +63,7 @@ def spec_of(cls: type[betterproto.Message]) -> Spec:
             sub = info.cls_by_field[f"{f.name}.value"]
         elif kind == _ENUM:
             sub = info.cls_by_field[f.name]
-        wire_type = 2 if kind in (_STRING, _MESSAGE, _MAP) else 0
+        wire_type = 2 if kind in (_STRING, _MESSAGE, _MAP, _BYTES) else 0
         spec[meta.number << 3 | wire_type] = Field(
             f.name, kind, typing.get_origin(f.type) is list, sub
         )
@@ -152,6 +153,8 @@ def _decode(buf: bytes, pos: int, end: int, spec: Spec) -> dict[str, Any]:
                 value = buf[pos:stop].decode()
             elif kind == _MESSAGE:
                 value = _decode(buf, pos, stop, sub)
+            elif kind == _BYTES:
+                value = bytes(buf[pos:stop])
             else:  # map<string, message> entry
                 entry = _decode(buf, pos, stop, sub)
                 out.setdefault(name, {})[entry.get("key", "")] = entry.get("value", {})
@@ -229,7 +232,9 @@ def _single_json(fld: Field, v: Any) -> Any:
     if fld.kind == _ENUM:
         return fld.sub(v or 0).name
     if v is None:
-        return {_VARINT: 0, _BOOL: False, _STRING: ""}[fld.kind]
+        return {_VARINT: 0, _BOOL: False, _STRING: "", _BYTES: ""}[fld.kind]
+    if fld.kind == _BYTES:
+        return bytes(v).hex()
     return v
 
 
@@ -286,6 +291,7 @@ def decode_reply(data: bytes) -> schema.GoalStateOperationReply:
                 "dataplane_programming_time": s.get("dataplane_programming_time", 0),
                 "network_configuration_time": s.get("network_configuration_time", 0),
                 "state_elapse_time": s.get("state_elapse_time", 0),
+                "status_message": s.get("status_message", ""),
             },
         )
         for s in d.get("operation_statuses", ())

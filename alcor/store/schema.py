@@ -370,4 +370,30 @@ def change_record(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS = [initial, change_record]
+def southbound_ledger(db: sqlite_utils.Database) -> None:
+    """Add the durable per-host southbound ledger (alcor/southbound/ledger.py)."""
+    db.execute(
+        """CREATE TABLE sb_ledger (
+            node_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            rev INTEGER NOT NULL,
+            present INTEGER NOT NULL,
+            acked_rev INTEGER,
+            status TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (node_id, kind, key)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """CREATE TABLE sb_hosts (
+            node_id TEXT PRIMARY KEY,
+            cursor_seq INTEGER NOT NULL,
+            updated_at REAL NOT NULL
+        ) WITHOUT ROWID"""
+    )
+
+
+MIGRATIONS = [initial, change_record, southbound_ledger]

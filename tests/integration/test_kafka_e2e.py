@@ -13,7 +13,7 @@ from alcor.agent.agent import AgentConfig
 from alcor.agent.pool import AgentPool
 from alcor.api.web import make_web_app
 from alcor.app import build
-from alcor.managers.dataplane.messages import WaitIdle
+from alcor.southbound.commands import WaitIdle
 from alcor_kafka.transport import agent_group
 from tests.integration.kafka_helpers import FETCH_WAIT_MS, kafka_section, running
 from tests.integration.test_southbound_e2e import Cloud

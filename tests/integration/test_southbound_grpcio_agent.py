@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from alcor.api.web import make_web_app
 from alcor.app import build
-from alcor.managers.dataplane.messages import WaitIdle
+from alcor.southbound.commands import WaitIdle
 
 
 def _agent_servicer(pb: Any, received: list[Any]) -> Any:

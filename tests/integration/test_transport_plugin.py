@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from alcor.config import ConfigError, load_config
-from alcor.managers.dataplane.messages import WaitIdle
+from alcor.southbound.commands import WaitIdle
 from alcor.southbound.loader import installed_transports, node_transports, transport_class
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import TYPE_CHECKING, Any
 
 from alcor.bus import Bus, Event
@@ -29,8 +28,7 @@ from alcor.managers.security_group.messages import (
 )
 from alcor.managers.subnet.messages import ListSubnets, SubnetCreated, SubnetDeleted, SubnetUpdated
 from alcor.resources.repo import ListQuery
-from alcor.southbound.sender import Delivery
-from alcor.southbound.topology import PORT_FIELDS, NodeRec, Topology
+from alcor.southbound.topology import PORT_FIELDS, Topology
 from alcor.southbound.view import (
     DHCP,
     NEIGHBOR,
@@ -43,8 +41,8 @@ from alcor.southbound.view import (
 )
 
 if TYPE_CHECKING:
-    from alcor.managers.dataplane.manager import DataPlaneManager
-    from alcor.managers.dataplane.planner import Marks
+    from alcor.southbound.engine import SouthboundEngine
+    from alcor.southbound.planner import Marks
 
 EVENT_TYPES = (
     NetworkCreated,
@@ -98,18 +96,18 @@ async def ensure_groups(bus: Bus, topo: Topology, ids: set[str]) -> None:
         ids = {r for g in missing if g in topo.sgs for r in topo.sgs[g].remote_groups}
 
 
-async def apply(dp: DataPlaneManager, event: Event, marks: Marks) -> None:
+async def apply(dp: SouthboundEngine, event: Event, marks: Marks) -> None:
     """Update the topology with one committed event and mark what it changes."""
     handler = _HANDLERS.get(type(event))
     if handler is not None:
         await handler(dp, event, marks)
 
 
-async def _port_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
+async def _port_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
     old = dp.topo.set_port(event.port)
     new = dp.topo.ports[event.port["id"]]
     if new.node_id is not None and new.sgs:
-        await ensure_groups(dp._bus, dp.topo, set(new.sgs))
+        await ensure_groups(dp.bus, dp.topo, set(new.sgs))
     dp.planner.port_changed(old, new, marks)
     compute = not new.device_owner.startswith("network:")
     if (
@@ -120,7 +118,7 @@ async def _port_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
         dp.set_status(new.id, "DOWN")
 
 
-async def _port_deleted(dp: DataPlaneManager, event: PortDeleted, marks: Marks) -> None:
+async def _port_deleted(dp: SouthboundEngine, event: PortDeleted, marks: Marks) -> None:
     port = event.port
     old = dp.topo.drop_port(port["id"])
     dp.tombs[(PORT, port["id"])] = port["revision_number"] + 1
@@ -132,13 +130,13 @@ async def _port_deleted(dp: DataPlaneManager, event: PortDeleted, marks: Marks) 
         dp.planner.port_changed(old, None, marks)
 
 
-async def _subnet_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
+async def _subnet_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
     old = dp.topo.set_subnet(event.subnet)
     flip = old is not None and old.dhcp != bool(event.subnet["enable_dhcp"])
     dp.planner.subnet_changed(event.subnet["id"], marks, dhcp_flip=flip)
 
 
-async def _subnet_deleted(dp: DataPlaneManager, event: SubnetDeleted, marks: Marks) -> None:
+async def _subnet_deleted(dp: SouthboundEngine, event: SubnetDeleted, marks: Marks) -> None:
     subnet_id = event.subnet["id"]
     hosts = dp.planner.hosts_reaching([subnet_id])
     dp.topo.drop_subnet(subnet_id)
@@ -148,17 +146,17 @@ async def _subnet_deleted(dp: DataPlaneManager, event: SubnetDeleted, marks: Mar
         marks.setdefault(node_id, set()).add((SUBNET, subnet_id))
 
 
-async def _network_set(dp: DataPlaneManager, event: Any, marks: Marks) -> None:
+async def _network_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
     dp.topo.set_network(event.network)
     dp.planner.network_changed(event.network["id"], marks)
 
 
-async def _network_deleted(dp: DataPlaneManager, event: NetworkDeleted, marks: Marks) -> None:
+async def _network_deleted(dp: SouthboundEngine, event: NetworkDeleted, marks: Marks) -> None:
     dp.topo.drop_network(event.network["id"])
     dp.tombs[(VPC, event.network["id"])] = event.network["revision_number"] + 1
 
 
-async def _router_changed(dp: DataPlaneManager, event: RouterChanged, marks: Marks) -> None:
+async def _router_changed(dp: SouthboundEngine, event: RouterChanged, marks: Marks) -> None:
     dp.topo.set_router(event.router)
     await _reload_ports(
         dp, [p for s in event.subnet_ids for p in dp.topo.bound_in_subnet.get(s, ())]
@@ -166,7 +164,7 @@ async def _router_changed(dp: DataPlaneManager, event: RouterChanged, marks: Mar
     dp.planner.router_changed(event.router["id"], event.subnet_ids, marks)
 
 
-async def _router_deleted(dp: DataPlaneManager, event: RouterDeleted, marks: Marks) -> None:
+async def _router_deleted(dp: SouthboundEngine, event: RouterDeleted, marks: Marks) -> None:
     router_id = event.router["id"]
     hosts = set(dp.planner.hosts_by_router.get(router_id, ()))
     dp.topo.drop_router(router_id)
@@ -175,53 +173,52 @@ async def _router_deleted(dp: DataPlaneManager, event: RouterDeleted, marks: Mar
         dp.planner.refresh(node_id, marks)
 
 
-async def _group_changed(dp: DataPlaneManager, event: SecurityGroupChanged, marks: Marks) -> None:
+async def _group_changed(dp: SouthboundEngine, event: SecurityGroupChanged, marks: Marks) -> None:
     group_id = event.security_group_id
     if not dp.planner.hosts_by_group.get(group_id):
         dp.topo.sgs.pop(group_id, None)  # nobody holds it: reload when a host needs it
         return
-    group = (await dp._bus.call(LookupSecurityGroups(ids=[group_id]))).get(group_id)
+    group = (await dp.bus.call(LookupSecurityGroups(ids=[group_id]))).get(group_id)
     if group is not None:
         dp.topo.set_sg(group)
-        await ensure_groups(dp._bus, dp.topo, dp.topo.sgs[group_id].remote_groups)
+        await ensure_groups(dp.bus, dp.topo, dp.topo.sgs[group_id].remote_groups)
         dp.planner.group_changed(group_id, marks, refresh=True)
 
 
-async def _group_deleted(dp: DataPlaneManager, event: SecurityGroupDeleted, marks: Marks) -> None:
+async def _group_deleted(dp: SouthboundEngine, event: SecurityGroupDeleted, marks: Marks) -> None:
     group_id = event.security_group["id"]
     dp.topo.sgs.pop(group_id, None)
     dp.tombs[(SECURITYGROUP, group_id)] = event.security_group["revision_number"] + 1
     dp.planner.group_changed(group_id, marks, refresh=True)
 
 
-async def _node_created(dp: DataPlaneManager, event: NodeCreated, marks: Marks) -> None:
+async def _node_created(dp: SouthboundEngine, event: NodeCreated, marks: Marks) -> None:
     dp.topo.set_node(event.node)
     dp.ensure_sender(dp.topo.nodes[event.node["node_id"]])
 
 
-async def _node_updated(dp: DataPlaneManager, event: NodeUpdated, marks: Marks) -> None:
+async def _node_updated(dp: SouthboundEngine, event: NodeUpdated, marks: Marks) -> None:
     dp.topo.set_node(event.node)
     node_id = event.node["node_id"]
     if {"mac_address", "data-path-ip"} & event.changed:
         await _reload_ports(dp, dp.planner.ports_of_node(node_id), marks)
     if ADDRESS_FIELDS & event.changed:
-        for transport in list(dp._transports.values()):
-            await transport.forget_node(node_id)
+        await dp.transports.forget_node(node_id)
         dp.restart_node(node_id)
 
 
-async def _node_deleted(dp: DataPlaneManager, event: NodeDeleted, marks: Marks) -> None:
+async def _node_deleted(dp: SouthboundEngine, event: NodeDeleted, marks: Marks) -> None:
     dp.topo.drop_node(event.node["node_id"])
     await dp.remove_node(event.node["node_id"])
 
 
 async def _reload_ports(
-    dp: DataPlaneManager, port_ids: list[str], marks: Marks | None = None
+    dp: SouthboundEngine, port_ids: list[str], marks: Marks | None = None
 ) -> None:
     """Re-read ports whose neighbor revision was bumped without a port event."""
     if not port_ids:
         return
-    ports = await dp._bus.call(LookupPorts(ids=list(dict.fromkeys(port_ids))))
+    ports = await dp.bus.call(LookupPorts(ids=list(dict.fromkeys(port_ids))))
     for port in ports.values():
         old = dp.topo.set_port(port)
         if marks is not None:
@@ -246,78 +243,3 @@ _HANDLERS: dict[type, Any] = {
     NodeUpdated: _node_updated,
     NodeDeleted: _node_deleted,
 }
-
-
-# ---- views for the node API --------------------------------------------------------------
-
-
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def delivery_view(node: NodeRec, delivery: Delivery) -> dict[str, Any]:
-    """Return the "southbound" object of GET /nodes/{id} (spec §5.3)."""
-    resources: dict[str, dict[str, int]] = {}
-    for key, revision in delivery.sent.items():
-        kind = key[0]
-        entry = resources.setdefault(kind, {"acked": 0, "unacked": 0, "error": 0})
-        if any((key, r) in delivery.exhausted for r in (revision,)):
-            entry["error"] += 1
-        elif delivery.acked.get(key) == revision[0] or not revision[1]:
-            entry["acked"] += 1
-        else:
-            entry["unacked"] += 1
-    inflight = delivery.inflight
-    import time as _time
-
-    backoff = delivery.backoff_until - _time.monotonic()
-    return {
-        "transport": node.transport,
-        "grpc_api": node.grpc_api,
-        "agent_type": node.agent_type,
-        "connected": delivery.connected,
-        "last_contact": _iso(delivery.last_contact),
-        "last_success": _iso(delivery.last_success),
-        "last_agent_restart": _iso(delivery.last_agent_restart),
-        "consecutive_failures": delivery.consecutive_failures,
-        "last_error": delivery.last_error,
-        "backoff_until": _iso(_time.time() + backoff) if backoff > 0 else None,
-        "pending_states": len(delivery.pending),
-        "inflight": (
-            {
-                "request_id": inflight.request_id,
-                "states": len(inflight.carried),
-                "since": _iso(inflight.since),
-            }
-            if inflight
-            else None
-        ),
-        "resources": resources,
-        "vpc_subscriptions": [],
-    }
-
-
-def delivery_resources(
-    delivery: Delivery, kind: str | None, status: str | None
-) -> list[dict[str, Any]]:
-    """Return per-key delivery records (GET /nodes/{id}/southbound/resources)."""
-    out = []
-    for key, (revision, _present) in sorted(delivery.sent.items()):
-        if kind is not None and key[0] != kind:
-            continue
-        last = delivery.status.get(key)
-        if status is not None and last != status:
-            continue
-        out.append(
-            {
-                "kind": key[0],
-                "key": key[1],
-                "sent_rev": revision,
-                "acked_rev": delivery.acked.get(key),
-                "last_status": last,
-                "attempts": delivery.attempts.get((key, revision), 0),
-            }
-        )
-    return out
