@@ -108,7 +108,7 @@ def _success(route: Any) -> str:
         return "204"
     if route.action in ("create", "create_bulk") or route.template == "/nodes/bulk":
         return "201"
-    if route.action == "southbound" and route.method == "POST":
+    if route.template.endswith("/southbound/resync"):
         return "202"
     return "200"
 
