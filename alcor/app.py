@@ -74,6 +74,16 @@ class _AuthComponent:
         await self._auth.stop()
 
 
+def _admin_token(config: Config) -> str | None:
+    """Return a static admin token the embedded agents can register with (token auth)."""
+    if config.auth.strategy != "token":
+        return None
+    for entry in config.auth.tokens:
+        if "admin" in entry.roles and entry.token:
+            return entry.token
+    return None
+
+
 def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     """Create every component of alcor from `config` (nothing is started)."""
     store = Store(config.store, MIGRATIONS)
@@ -104,12 +114,14 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     if config.southbound.embedded_agents > 0:
         from alcor.agent.embedded import EmbeddedAgents
 
+        host = config.server.host if config.server.host not in ("0.0.0.0", "::") else "127.0.0.1"
         embedded = EmbeddedAgents(
-            bus,
-            dataplane,
             config.southbound.embedded_agents,
             config.southbound.agent_port,
             config.southbound.grpc_server.host,
+            lambda: dataplane.server_port,
+            f"http://{host}:{config.server.port}",
+            _admin_token(config),
             config.southbound.embedded_agents_admin,
         )
         components.append(embedded)

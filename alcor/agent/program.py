@@ -12,9 +12,11 @@ from alcor.proto import schema
 
 from .records import (
     DHCP,
+    FLOATINGIP,
     GATEWAY,
     L3,
     NEIGHBOR,
+    NETWORK_ACL,
     PORT,
     ROUTER,
     SECURITYGROUP,
@@ -36,6 +38,9 @@ ZETA = int(schema.GatewayType.ZETA)
 
 _MAC = re.compile(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}")
 _now = time.perf_counter_ns
+
+
+ACL_PROTOCOLS = frozenset({"tcp", "udp", "icmp", "icmpv6", "all"})
 
 
 class Invalid(Exception):
@@ -94,6 +99,8 @@ class Programmer:
             PORT: self._put_port,
             NEIGHBOR: self._put_neighbor,
             DHCP: self._put_dhcp,
+            NETWORK_ACL: self._put_acl,
+            FLOATINGIP: self._put_fip,
         }
         self.delete: dict[int, Callable[[str, dict[str, Any]], None]] = {
             VPC: self._del_vpc,
@@ -104,6 +111,8 @@ class Programmer:
             PORT: self._del_port,
             NEIGHBOR: self._del_neighbor,
             DHCP: self._del_dhcp,
+            NETWORK_ACL: self._del_acl,
+            FLOATINGIP: self._del_fip,
         }
 
     # Each _put_* handler calls _mark() where validation ends and programming begins, so
@@ -420,3 +429,36 @@ class Programmer:
         old = self.state.dhcp_by_id.pop(rid, None)
         if old is not None and self.state.dhcp.get(old[1], {}).get("id") == rid:
             del self.state.dhcp[old[1]]
+
+    # ---- alcor extensions: network ACLs and floating IPs ------------------------------
+
+    def _put_acl(self, op: int, cfg: dict[str, Any], rev: int) -> int:
+        if rev < 1:
+            raise Invalid("revision_number must be >= 1")
+        for rule in cfg.get("rules", ()):
+            prefix = rule.get("ip_prefix", "")
+            if not is_ip_or_prefix(prefix):
+                raise Invalid(f"ACL rule {rule.get('id')} has an invalid ip_prefix {prefix!r}")
+            if rule.get("protocol", "all") not in ACL_PROTOCOLS:
+                raise Invalid(f"ACL rule {rule.get('id')} has protocol {rule.get('protocol')!r}")
+        self._mark()
+        self.state.network_acls[cfg.get("id", "")] = cfg
+        return SUCCESS
+
+    def _del_acl(self, rid: str, cfg: dict[str, Any]) -> None:
+        self.state.network_acls.pop(rid, None)
+
+    def _put_fip(self, op: int, cfg: dict[str, Any], rev: int) -> int:
+        if rev < 1:
+            raise Invalid("revision_number must be >= 1")
+        for name in ("floating_ip_address", "fixed_ip_address"):
+            if not is_ip(cfg.get(name, "")):
+                raise Invalid(f"floating IP {name} {cfg.get(name)!r} is not an address")
+        if not cfg.get("port_id"):
+            raise Invalid("floating IP without port_id")
+        self._mark()
+        self.state.floating_ips[cfg.get("id", "")] = cfg
+        return SUCCESS
+
+    def _del_fip(self, rid: str, cfg: dict[str, Any]) -> None:
+        self.state.floating_ips.pop(rid, None)

@@ -10,7 +10,9 @@ from typing import Any
 from alcor.proto import schema
 
 # Resource kinds as plain ints (schema.ResourceType values) for speed in the apply loop.
-VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = range(8)
+VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY, NETWORK_ACL, FLOATINGIP = range(
+    10
+)
 KIND_NAMES = [k.name for k in schema.ResourceType]
 L3 = int(schema.NeighborType.L3)
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from alcor.bus import Bus, Event
+from alcor.managers.acl.messages import (
+    GetNetworkAcl,
+    ListNetworkAcls,
+    NetworkAclChanged,
+    NetworkAclDeleted,
+)
 from alcor.managers.common import admin_context
+from alcor.managers.floatingip.messages import FloatingIpChanged, ListFloatingIps
 from alcor.managers.network.messages import (
     ListNetworks,
     NetworkCreated,
@@ -31,7 +38,9 @@ from alcor.resources.repo import ListQuery
 from alcor.southbound.topology import PORT_FIELDS, Topology
 from alcor.southbound.view import (
     DHCP,
+    FLOATINGIP,
     NEIGHBOR,
+    NETWORK_ACL,
     PORT,
     ROUTER,
     SECURITYGROUP,
@@ -61,6 +70,9 @@ EVENT_TYPES = (
     NodeCreated,
     NodeUpdated,
     NodeDeleted,
+    NetworkAclChanged,
+    NetworkAclDeleted,
+    FloatingIpChanged,
 )
 ADDRESS_FIELDS = {"local_ip", "server_port", "transport", "grpc_api", "mq_topic", "subscribe_port"}
 
@@ -74,10 +86,14 @@ async def load(bus: Bus, topo: Topology) -> None:
         topo.set_network(net)
     for sub in (await bus.call(ListSubnets(ctx=ctx, query=ListQuery()))).items:
         topo.set_subnet(sub)
-    for router in (await bus.call(ListRouters(ctx=ctx, query=ListQuery()))).items:
-        topo.set_router(router)
     for port in await bus.call(QueryPorts(fields=PORT_FIELDS)):
         topo.set_port(port)
+    for router in (await bus.call(ListRouters(ctx=ctx, query=ListQuery()))).items:
+        topo.set_router(router)
+    for acl in (await bus.call(ListNetworkAcls(ctx=ctx, query=ListQuery()))).items:
+        topo.set_acl(acl)
+    for fip in (await bus.call(ListFloatingIps(ctx=ctx, query=ListQuery()))).items:
+        topo.set_fip(fip)
     await ensure_groups(bus, topo, {g for p in topo.ports.values() if p.node_id for g in p.sgs})
 
 
@@ -212,6 +228,31 @@ async def _node_deleted(dp: SouthboundEngine, event: NodeDeleted, marks: Marks) 
     await dp.remove_node(event.node["node_id"])
 
 
+async def _acl_changed(dp: SouthboundEngine, event: NetworkAclChanged, marks: Marks) -> None:
+    acl = await dp.bus.call(GetNetworkAcl(ctx=admin_context(), id=event.network_acl["id"]))
+    old = dp.topo.set_acl(acl)
+    subnets = set(old.subnets if old else ()) | set(dp.topo.acls[acl["id"]].subnets)
+    dp.planner.acl_changed(acl["id"], subnets, marks)
+
+
+async def _acl_deleted(dp: SouthboundEngine, event: NetworkAclDeleted, marks: Marks) -> None:
+    acl = event.network_acl
+    old = dp.topo.drop_acl(acl["id"])
+    dp.tombs[(NETWORK_ACL, acl["id"])] = acl["revision_number"] + 1
+    dp.planner.acl_changed(acl["id"], old.subnets if old else (), marks)
+
+
+async def _fip_changed(dp: SouthboundEngine, event: FloatingIpChanged, marks: Marks) -> None:
+    fip = event.floatingip
+    if event.deleted:
+        old = dp.topo.drop_fip(fip["id"])
+        dp.tombs[(FLOATINGIP, fip["id"])] = fip["revision_number"] + 1
+    else:
+        old = dp.topo.set_fip(fip)
+    ports = {p for p in (old.port_id if old else None, fip.get("port_id")) if p}
+    dp.planner.fip_changed(fip["id"], ports, marks)
+
+
 async def _reload_ports(
     dp: SouthboundEngine, port_ids: list[str], marks: Marks | None = None
 ) -> None:
@@ -238,6 +279,9 @@ _HANDLERS: dict[type, Any] = {
     RouterChanged: _router_changed,
     RouterDeleted: _router_deleted,
     SecurityGroupChanged: _group_changed,
+    NetworkAclChanged: _acl_changed,
+    NetworkAclDeleted: _acl_deleted,
+    FloatingIpChanged: _fip_changed,
     SecurityGroupDeleted: _group_deleted,
     NodeCreated: _node_created,
     NodeUpdated: _node_updated,

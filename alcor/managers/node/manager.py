@@ -133,8 +133,9 @@ class NodeManager(ResourceManager):
                 node = self._prepare(item)
                 self._check_unique(node)
                 repo.insert(self._store.db, NODE, node)
-                await self._bus.call(RebindHost(host=node["node_name"]))
+                # Published first: subscribers must know the node before its ports rebind.
                 self._bus.publish(NodeCreated(node=node))
+                await self._bus.call(RebindHost(host=node["node_name"]))
                 out.append(node)
         return out
 
@@ -198,9 +199,10 @@ class NodeManager(ResourceManager):
             if {"mac_address", "data-path-ip"} & diff.keys():
                 ports = await self._bus.call(QueryPorts(host_id=node["node_name"]))
                 await self._bus.call(BumpNeighbors(port_ids=[p["id"] for p in ports]))
+            # Published first: subscribers must know the new name before its ports rebind.
+            self._bus.publish(NodeUpdated(node=node, before=before, changed=frozenset(diff)))
             if "node_name" in diff:
                 await self._bus.call(RebindHost(host=node["node_name"]))
-            self._bus.publish(NodeUpdated(node=node, before=before, changed=frozenset(diff)))
         return node
 
     # ---- delete ------------------------------------------------------------------------
