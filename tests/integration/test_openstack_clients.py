@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -172,12 +173,12 @@ def test_embedded_agents_program_two_hosts_and_dump_their_state(serve):
 def test_an_agent_registers_its_host_through_the_node_api(serve, tmp_path):
     """`alcor agent --register URL` creates its node via POST /nodes, as an operator would,
     and a port bound to it goes ACTIVE."""
-    grpc_port = _free_port()
+    grpc_port = free_port()
     server = serve(
         ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED="true",
         ALCOR__SOUTHBOUND__GRPC_SERVER__PORT=str(grpc_port),
     )
-    agent_port = _free_port()
+    agent_port = free_port()
     with (tmp_path / "agent.log").open("w") as log:
         agent = subprocess.Popen(
             [

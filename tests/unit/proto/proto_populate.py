@@ -93,7 +93,14 @@ def _ours_single(
 
 # ---- Google protobuf -----------------------------------------------------------------
 
-_KIND = {9: "string", 13: "uint32", 4: "uint64", 8: "bool", 12: "bytes", 5: "int32"}  # FieldDescriptor.TYPE_*
+_KIND = {
+    9: "string",
+    13: "uint32",
+    4: "uint64",
+    8: "bool",
+    12: "bytes",
+    5: "int32",
+}  # FieldDescriptor.TYPE_*
 
 
 def fill_theirs(msg: Any, choice: int = 0, path: tuple[int, ...] = ()) -> Any:
