@@ -31,6 +31,8 @@ TEST_REQUIRES = [
     # Fuzzes the API from /openapi.json (tests/integration/test_openapi_contract.py); pinned:
     # its checks and its config file's keys change between releases.
     "schemathesis==4.32.5",
+    # Drives Debian's chromium (executable_path) in the /ui/ page's test.
+    "playwright==1.65.2",
     # Google's protobuf + grpcio: only to prove wire compatibility with an independent
     # implementation of the same .proto files.
     "grpcio-tools>=1.60",

@@ -15,6 +15,7 @@ from prometheus_client import Counter, Histogram
 from alcor import errors, lifecycle
 from alcor.api import http, watch
 from alcor.api.inflight import INFLIGHT, Inflight
+from alcor.api.page import add_page_routes
 from alcor.api.routes import build_router
 from alcor.api.routing import Route, Router
 from alcor.api.service import ALCOR
@@ -44,6 +45,7 @@ def make_web_app(alcor: Alcor) -> web.Application:
     app[watch.STOPPING] = asyncio.Event()
     app[INFLIGHT] = Inflight()
     app[http.BODY_TIMEOUT] = alcor.config.server.body_timeout_s
+    add_page_routes(app)
     # [\s\S], not ".": a path with an encoded newline is still ours to answer (404 JSON).
     app.router.add_route("*", r"/{tail:[\s\S]*}", _dispatch)
     app.cleanup_ctx.append(_alcor_ctx)
