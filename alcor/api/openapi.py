@@ -8,6 +8,7 @@ from typing import Any
 from alcor.api.routing import Router
 from alcor.config import Config
 from alcor.resources.base import SETTABLE, TAG, Attr, Resource
+from alcor.resources.types import String
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -24,7 +25,16 @@ ERROR_SCHEMA = {
     },
     "required": ["NeutronError"],
 }
-SUCCESS = {"create": "201", "delete": "204", "create_bulk": "201"}
+# Path parameters validated as such (others are ids: anything, unknown ones are 404).
+PATH_PARAMS = {"tag": TAG.schema(), "project_id": String(255).schema()}
+# Subnets need a CIDR unless a subnet pool chooses one.
+CREATE_ANY_OF = {
+    "subnet": [
+        {"required": ["cidr"]},
+        {"required": ["subnetpool_id"]},
+        {"required": ["use_default_subnetpool"]},
+    ]
+}
 
 
 def _attr_schema(attr: Attr, served: bool = False) -> dict[str, Any]:
@@ -45,7 +55,7 @@ def resource_schemas(resource: Resource) -> dict[str, dict[str, Any]]:
     create = {a.name: _attr_schema(a) for a in resource.attrs if a.create in SETTABLE}
     update = {a.name: _attr_schema(a) for a in resource.attrs if a.update in SETTABLE}
     required = [a.name for a in resource.attrs if a.create == "R"]
-    return {
+    schemas = {
         resource.name: {"type": "object", "properties": props},
         f"{resource.name}_create": {
             "type": "object",
@@ -66,6 +76,10 @@ def resource_schemas(resource: Resource) -> dict[str, dict[str, Any]]:
             "additionalProperties": False,
         },
     }
+    if resource.name in CREATE_ANY_OF:
+        for key in (f"{resource.name}_create", f"{resource.name}_create_native"):
+            schemas[key]["anyOf"] = CREATE_ANY_OF[resource.name]
+    return schemas
 
 
 def openapi_document(router: Router, config: Config) -> dict[str, Any]:
@@ -81,7 +95,7 @@ def openapi_document(router: Router, config: Config) -> dict[str, Any]:
         op = _operation(route, resources.get(route.resource or ""))
         paths.setdefault(route.template, {})[route.method.lower()] = op
         for name in re.findall(r"{(\w+)}", route.template):
-            schema = TAG.schema() if name == "tag" else {"type": "string"}
+            schema = PATH_PARAMS.get(name, {"type": "string"})
             op.setdefault("parameters", []).append(
                 {"name": name, "in": "path", "required": True, "schema": schema}
             )

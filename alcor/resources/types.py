@@ -26,6 +26,14 @@ IPV6 = (
     rf"|{_H}:(:{_H}){{1,6}}|:((:{_H}){{1,7}}|:))"
 )
 MAC = "[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}"
+_SEP_OCTET = "[:-][0-9a-fA-F]{2}"
+_NONZERO_OCTET = "([1-9a-fA-F][0-9a-fA-F]|0[1-9a-fA-F])"
+# Unicast (first octet even) and not all zeros, spelled out without look-ahead: a first
+# octet other than 00, or 00 followed by k zero octets and then a non-zero one.
+UNICAST_MACS = (
+    f"([1-9a-fA-F][02468aceACE]|0[2468aceACE])({_SEP_OCTET}){{5}}",
+    *(f"00([:-]00){{{k}}}[:-]{_NONZERO_OCTET}({_SEP_OCTET}){{{4 - k}}}" for k in range(5)),
+)
 CIDR4 = rf"{IPV4}/(3[0-2]|[12]?[0-9])"
 CIDR6 = rf"{IPV6}/(12[0-8]|1[01][0-9]|[1-9]?[0-9])"
 
@@ -259,8 +267,7 @@ class Mac(Type):
         return normalize_mac(value)
 
     def schema(self) -> dict[str, Any]:
-        # Unicast and non-zero: the first octet's lowest bit is clear.
-        return pattern_schema("[0-9a-fA-F][02468aceACE]([:-][0-9a-fA-F]{2}){5}")
+        return pattern_schema(*UNICAST_MACS)
 
 
 @dataclass(frozen=True)

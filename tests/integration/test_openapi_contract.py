@@ -8,6 +8,7 @@ tuned check). The /watch streams are left out: they never end by design.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # ~40-60 s on an idle machine
 CONFIG = Path(__file__).parents[1] / "schemathesis" / "schemathesis.toml"
+HOOKS = CONFIG.parent / "neutron_checks.py"
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
@@ -41,6 +43,7 @@ def test_schemathesis_finds_no_contract_failure(serve, tmp_path) -> None:
             "1",
             "--no-color",
         ],
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
         capture_output=True,
         text=True,
         timeout=280,
