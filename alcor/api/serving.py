@@ -60,6 +60,26 @@ class _RequestHandler(RequestHandler):
             # The first bytes of a request: its headers must be complete in time.
             self._header_timer = self._loop.call_later(self.header_timeout_s, self._headers_late)
 
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if status >= 500:
+            return super().handle_error(request, status, exc, message)
+        # A request aiohttp could not parse (a NUL in a header, a broken request line): the
+        # client's mistake, answered as NeutronError and logged without a traceback.
+        _LOGGER.info("malformed HTTP request from %s: %s", request.remote, exc)
+        HTTP_REQUESTS.labels("-", "unmatched", status).inc()
+        error = {"type": "HTTPBadRequest", "message": "Malformed HTTP request.", "detail": ""}
+        response = web.Response(
+            status=status, body=http.dumps({"NeutronError": error}), content_type="application/json"
+        )
+        response.force_close()
+        return response
+
     async def finish_response(
         self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None
     ) -> tuple[web.StreamResponse, bool]:

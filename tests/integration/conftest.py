@@ -64,6 +64,7 @@ class Server:
 
     proc: subprocess.Popen[str]
     url: str
+    log: Path  # its stderr
 
     def stop(self) -> int:
         """Send SIGTERM and return the exit code."""
@@ -101,7 +102,7 @@ def serve(tmp_path) -> Iterator[Callable[[], Server]]:
             stderr=log,
             text=True,
         )
-        server = Server(proc, f"http://127.0.0.1:{port}")
+        server = Server(proc, f"http://127.0.0.1:{port}", Path(log.name))
         started.append(server)
         # The announcement is printed once the components have started and the port listens.
         line = proc.stdout.readline()

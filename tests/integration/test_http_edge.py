@@ -101,7 +101,12 @@ async def test_slow_request_headers_get_408_from_alcor_serve(serve) -> None:
     answer = await _raw(port, b"GET /v2.0/networks HTTP/1.1\r\nHost: x\r\n")
     assert answer.startswith(b"HTTP/1.1 408"), answer
     assert b'"HTTPRequestTimeout"' in answer
+    garbage = b"GET /v2.0/networks HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n"
+    answer = await _raw(port, garbage)  # unparsable: 400 NeutronError, no traceback logged
+    assert answer.split(b"\r\n")[0].endswith(b" 400 Bad Request"), answer
+    assert b'"HTTPBadRequest"' in answer
     assert server.stop() == 0
+    assert "ERROR" not in server.log.read_text()
 
 
 @pytest.mark.slow
