@@ -366,6 +366,7 @@ class Programmer:
             share(cfg.get("host_mac_address", "")),
             tuple(fixed),
             tuple((p.get("ip_address", ""), p.get("mac_address", "")) for p in pairs),
+            tuple(share(g) for g in cfg.get("security_group_ids", ())),
         )
         st.neighbors[nid] = n
         for family, ip, tid, entry in n.entries():

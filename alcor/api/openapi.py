@@ -55,7 +55,7 @@ def resource_schemas(resource: Resource) -> dict[str, dict[str, Any]]:
     create = {a.name: _attr_schema(a) for a in resource.attrs if a.create in SETTABLE}
     update = {a.name: _attr_schema(a) for a in resource.attrs if a.update in SETTABLE}
     required = [a.name for a in resource.attrs if a.create == "R"]
-    schemas = {
+    schemas: dict[str, dict[str, Any]] = {
         resource.name: {"type": "object", "properties": props},
         f"{resource.name}_create": {
             "type": "object",

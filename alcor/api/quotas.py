@@ -8,8 +8,10 @@ from aiohttp import web
 
 from alcor import errors
 from alcor.api import http
+from alcor.api.openapi import wrapped
 from alcor.bus import Bus
 from alcor.config import Config
+from alcor.managers.common import RequestContext
 from alcor.managers.quota.messages import (
     QUOTA_RESOURCES,
     DeleteQuota,
@@ -27,10 +29,10 @@ class QuotaHandlers:
         self._bus = bus
         self._config = config
 
-    def _ctx(self, request: web.Request, params: dict[str, str], action: str):
+    def _ctx(self, request: web.Request, params: dict[str, str], action: str) -> RequestContext:
         return http.context(request, params, action, self._config.auth.default_project)
 
-    async def list(self, request: web.Request, params: dict[str, str]) -> web.Response:
+    async def list_collection(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """GET quotas: projects with overrides (admin; native: that project only)."""
         ctx = self._ctx(request, params, "get_quota")
         quotas = await self._bus.call(ListQuotas(ctx=ctx, project_id=params.get("project_id")))
@@ -108,3 +110,19 @@ def _limits(body: Any) -> tuple[dict[str, int], dict[str, bool]]:
         except Invalid as exc:
             raise errors.HTTPBadRequest(msg=f"Invalid input for {key}. Reason: {exc}.") from None
     return out, flags
+
+
+# The body of PUT quotas/{p}, as _limits reads it (for /openapi.json).
+QUOTA_BODY = wrapped(
+    "quota",
+    {
+        "type": "object",
+        "properties": {
+            **{
+                r: {"type": "integer", "minimum": -1, "maximum": MAX_LIMIT} for r in QUOTA_RESOURCES
+            },
+            **{flag: Bool().schema() for flag in LIMIT_CHECK_FLAGS},
+        },
+        "additionalProperties": False,
+    },
+)

@@ -16,9 +16,10 @@ from alcor.api.l3 import (
 )
 from alcor.api.misc import availability_zones
 from alcor.api.openapi import bulk_update_body, wrapped
-from alcor.api.quotas import LIMIT_CHECK_FLAGS, MAX_LIMIT, QUOTA_RESOURCES, QuotaHandlers
+from alcor.api.quotas import QUOTA_BODY, QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
-from alcor.api.routing import Route, Router
+from alcor.api.routing import Handler, Route, Router
+from alcor.api.trace import add_trace_routes
 from alcor.api.watch import Watchable, watch_handler
 from alcor.managers.acl import messages as acl
 from alcor.managers.floatingip import messages as fip
@@ -39,7 +40,7 @@ from alcor.resources.router import ROUTER
 from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
 from alcor.resources.subnet import SUBNET
 from alcor.resources.subnetpool import SUBNETPOOL
-from alcor.resources.types import Bool, Cidr, Invalid, ListOf
+from alcor.resources.types import Cidr, Invalid, ListOf
 from alcor.southbound import commands as dp
 
 
@@ -219,10 +220,11 @@ def build_router(alcor: Any) -> Router:
     add_ip_availability_routes(router, alcor)
     add_floatingip_pool_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)
+    add_trace_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
     _add_watch_routes(router, alcor)
-    for extra in alcor.extra.get("route_plugins", ()):
-        extra(router, alcor)
+    for plugin in alcor.route_plugins:
+        plugin(router, alcor)
     return router
 
 
@@ -240,25 +242,10 @@ def _add_watch_routes(router: Router, alcor: Any) -> None:
     router.add(Route("GET", "/watch", handler, action="watch", alias_of="/v2.0/watch"))
 
 
-QUOTA_BODY = wrapped(
-    "quota",
-    {
-        "type": "object",
-        "properties": {
-            **{
-                r: {"type": "integer", "minimum": -1, "maximum": MAX_LIMIT} for r in QUOTA_RESOURCES
-            },
-            **{flag: Bool().schema() for flag in LIMIT_CHECK_FLAGS},
-        },
-        "additionalProperties": False,
-    },
-)
-
-
 def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:
     for base, alias in (("/v2.0/quotas", None), ("/project/{project_id}/quotas", "/v2.0/quotas")):
         for method, suffix, handler in (
-            ("GET", "", handlers.list),
+            ("GET", "", handlers.list_collection),
             ("GET", "/{target}", handlers.show),
             ("PUT", "/{target}", handlers.update),
             ("DELETE", "/{target}", handlers.delete),
@@ -281,7 +268,7 @@ def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
     """PUT subnetpools/{id}/add_prefixes|remove_prefixes {"prefixes": [...]} (subnetpool-prefix-ops)."""
     prefixes_type = ListOf(Cidr(strict=False))
 
-    def action(add: bool):
+    def action(add: bool) -> Handler:
         name = "add_prefixes" if add else "remove_prefixes"
 
         async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
@@ -448,7 +435,7 @@ def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
         router.add(Route(method, path, handler, resource="host_info", action="southbound"))
 
 
-def _openapi_handler(router: Router):
+def _openapi_handler(router: Router) -> Handler:
     async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
         from alcor.api.openapi import openapi_document
 

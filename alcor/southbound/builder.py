@@ -16,7 +16,8 @@ import betterproto
 
 from alcor.proto import schema
 from alcor.southbound import encoding, extensions, fastwire
-from alcor.southbound.topology import NodeRec, PortRec, Topology
+from alcor.southbound.records import NodeRec, PortRec
+from alcor.southbound.topology import Topology
 from alcor.southbound.view import (
     DHCP,
     FLOATINGIP,

@@ -26,7 +26,7 @@ from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, Key, neighbor_key, port
 if TYPE_CHECKING:
     from alcor.southbound.engine import SouthboundEngine
     from alcor.southbound.planner import Marks
-    from alcor.southbound.topology import NodeRec
+    from alcor.southbound.records import NodeRec
 
 _LOGGER = logging.getLogger(__name__)
 MQ = "MQ"

@@ -29,6 +29,7 @@ from alcor.southbound.commands import (
     NodeDeliveryResources,
     NodeDeliveryState,
     ResyncNode,
+    TracePacket,
     WaitIdle,
 )
 from alcor.southbound.compose import build
@@ -37,13 +38,16 @@ from alcor.southbound.ledger import Ledger
 from alcor.southbound.loader import server_class
 from alcor.southbound.ondemand import HostRequests
 from alcor.southbound.planner import Marks, Planner
+from alcor.southbound.records import NodeRec
 from alcor.southbound.sender import HostSender, backoff_delay
 from alcor.southbound.status import delivery_resources, delivery_view
 from alcor.southbound.tombstones import Tombstones
-from alcor.southbound.topology import NodeRec, Topology
+from alcor.southbound.topology import Topology
+from alcor.southbound.tracing import trace_both
 from alcor.southbound.transports import Transports, target
 from alcor.southbound.view import NEIGHBOR, PORT, Key, all_keys
 from alcor.store import Store
+from alcor.trace.model import Packet
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -102,6 +106,7 @@ class SouthboundEngine:
         self.bus.handle(NodeDeliveryResources, self._resources)
         self.bus.handle(WaitIdle, self._wait_idle)
         self.bus.handle(AuditNode, self._audit)
+        self.bus.handle(TracePacket, self._trace)
         await intake.load(self.bus, self.topo)
         seq = self._store.change_seq
         loaded = ledger_sql.load(self._store.db)
@@ -459,6 +464,11 @@ class SouthboundEngine:
 
     async def _resync(self, cmd: ResyncNode) -> None:
         self.restart_node(cmd.node_id)
+
+    async def _trace(self, cmd: TracePacket) -> dict[str, Any]:
+        packet = Packet(cmd.src_ip, cmd.to, cmd.protocol, cmd.port, cmd.from_port)
+        deliveries = {node_id: s.delivery for node_id, s in self.senders.items()}
+        return trace_both(self.topo, self.planner, deliveries, packet, cmd.source)
 
     async def _audit(self, cmd: AuditNode) -> dict[str, Any] | None:
         result = await self.auditor.audit_node(cmd.node_id, cmd.repair)

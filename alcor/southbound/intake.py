@@ -48,6 +48,7 @@ from alcor.southbound.view import (
     VPC,
     neighbor_key,
 )
+from alcor.store.revisions import next_revision
 
 if TYPE_CHECKING:
     from alcor.southbound.engine import SouthboundEngine
@@ -137,11 +138,11 @@ async def _port_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
 async def _port_deleted(dp: SouthboundEngine, event: PortDeleted, marks: Marks) -> None:
     port = event.port
     old = dp.topo.drop_port(port["id"])
-    dp.tombs[(PORT, port["id"])] = port["revision_number"] + 1
-    dp.tombs[(DHCP, port["id"])] = port["revision_number"] + 1
-    dp.tombs[(NEIGHBOR, neighbor_key(port["id"]))] = (
-        port.get("neighbor_revision") or port["revision_number"]
-    ) + 1
+    dp.tombs[(PORT, port["id"])] = next_revision(port)
+    dp.tombs[(DHCP, port["id"])] = next_revision(port)
+    dp.tombs[(NEIGHBOR, neighbor_key(port["id"]))] = next_revision(
+        port, "neighbor_revision" if port.get("neighbor_revision") else "revision_number"
+    )
     if old is not None:
         dp.planner.port_changed(old, None, marks)
 
@@ -156,7 +157,7 @@ async def _subnet_deleted(dp: SouthboundEngine, event: SubnetDeleted, marks: Mar
     subnet_id = event.subnet["id"]
     hosts = dp.planner.hosts_reaching([subnet_id])
     dp.topo.drop_subnet(subnet_id)
-    dp.tombs[(SUBNET, subnet_id)] = event.subnet["revision_number"] + 1
+    dp.tombs[(SUBNET, subnet_id)] = next_revision(event.subnet)
     for node_id in hosts:
         dp.planner.refresh(node_id, marks)
         marks.setdefault(node_id, set()).add((SUBNET, subnet_id))
@@ -169,7 +170,7 @@ async def _network_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
 
 async def _network_deleted(dp: SouthboundEngine, event: NetworkDeleted, marks: Marks) -> None:
     dp.topo.drop_network(event.network["id"])
-    dp.tombs[(VPC, event.network["id"])] = event.network["revision_number"] + 1
+    dp.tombs[(VPC, event.network["id"])] = next_revision(event.network)
 
 
 async def _router_changed(dp: SouthboundEngine, event: RouterChanged, marks: Marks) -> None:
@@ -184,7 +185,7 @@ async def _router_deleted(dp: SouthboundEngine, event: RouterDeleted, marks: Mar
     router_id = event.router["id"]
     hosts = set(dp.planner.hosts_by_router.get(router_id, ()))
     dp.topo.drop_router(router_id)
-    dp.tombs[(ROUTER, router_id)] = event.router["revision_number"] + 1
+    dp.tombs[(ROUTER, router_id)] = next_revision(event.router)
     for node_id in hosts:
         dp.planner.refresh(node_id, marks)
 
@@ -204,7 +205,7 @@ async def _group_changed(dp: SouthboundEngine, event: SecurityGroupChanged, mark
 async def _group_deleted(dp: SouthboundEngine, event: SecurityGroupDeleted, marks: Marks) -> None:
     group_id = event.security_group["id"]
     dp.topo.sgs.pop(group_id, None)
-    dp.tombs[(SECURITYGROUP, group_id)] = event.security_group["revision_number"] + 1
+    dp.tombs[(SECURITYGROUP, group_id)] = next_revision(event.security_group)
     dp.planner.group_changed(group_id, marks, refresh=True)
 
 
@@ -238,7 +239,7 @@ async def _acl_changed(dp: SouthboundEngine, event: NetworkAclChanged, marks: Ma
 async def _acl_deleted(dp: SouthboundEngine, event: NetworkAclDeleted, marks: Marks) -> None:
     acl = event.network_acl
     old = dp.topo.drop_acl(acl["id"])
-    dp.tombs[(NETWORK_ACL, acl["id"])] = acl["revision_number"] + 1
+    dp.tombs[(NETWORK_ACL, acl["id"])] = next_revision(acl)
     dp.planner.acl_changed(acl["id"], old.subnets if old else (), marks)
 
 
@@ -246,7 +247,7 @@ async def _fip_changed(dp: SouthboundEngine, event: FloatingIpChanged, marks: Ma
     fip = event.floatingip
     if event.deleted:
         old = dp.topo.drop_fip(fip["id"])
-        dp.tombs[(FLOATINGIP, fip["id"])] = fip["revision_number"] + 1
+        dp.tombs[(FLOATINGIP, fip["id"])] = next_revision(fip)
     else:
         old = dp.topo.set_fip(fip)
     ports = {p for p in (old.port_id if old else None, fip.get("port_id")) if p}

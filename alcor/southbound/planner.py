@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from alcor.southbound.topology import PortRec, Topology
+from alcor.southbound.records import PortRec
+from alcor.southbound.topology import Topology
 from alcor.southbound.view import (
     DHCP,
     EMPTY,

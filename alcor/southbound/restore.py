@@ -23,6 +23,7 @@ from alcor.southbound.ledger import HostLedger
 from alcor.southbound.sender import HostSender
 from alcor.southbound.view import NEIGHBOR, VPC, Key, all_keys, neighbor_key
 from alcor.store import changes
+from alcor.store.revisions import next_revision
 
 if TYPE_CHECKING:
     from alcor.southbound.engine import SouthboundEngine
@@ -124,7 +125,12 @@ class Restorer:
                 for change in batch:
                     if change.type == "DELETED":
                         obj = change.object
-                        tomb = int(obj.get("neighbor_revision") or obj["revision_number"]) + 1
+                        field = (
+                            "neighbor_revision"
+                            if obj.get("neighbor_revision")
+                            else "revision_number"
+                        )
+                        tomb = next_revision(obj, field)
                         index[obj["network_id"]].append((change.seq, change.id, tomb))
                 after = batch[-1].seq
             self._deleted = index

@@ -7,6 +7,8 @@ MIGRATIONS. Columns of resource tables mirror the attribute tables in alcor/reso
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlite_utils
 
 from alcor.store import changes
@@ -28,14 +30,15 @@ def _table(
     name: str,
     columns: dict[str, type],
     pk: str | tuple[str, ...],
-    indexes: list[tuple[str, ...]] = (),
-    unique: list[tuple[str, ...]] = (),
+    indexes: Sequence[tuple[str, ...]] = (),
+    unique: Sequence[tuple[str, ...]] = (),
 ) -> None:
-    db[name].create(columns, pk=pk, not_null=[pk] if isinstance(pk, str) else list(pk))
+    table = db.table(name)
+    table.create(columns, pk=pk, not_null=[pk] if isinstance(pk, str) else list(pk))
     for cols in indexes:
-        db[name].create_index(list(cols), index_name=f"idx_{name}_{'_'.join(cols)}")
+        table.create_index(list(cols), index_name=f"idx_{name}_{'_'.join(cols)}")
     for cols in unique:
-        db[name].create_index(list(cols), index_name=f"uq_{name}_{'_'.join(cols)}", unique=True)
+        table.create_index(list(cols), index_name=f"uq_{name}_{'_'.join(cols)}", unique=True)
 
 
 def initial(db: sqlite_utils.Database) -> None:

@@ -75,7 +75,7 @@ async def _start_cloud(
     config = make_config(**overrides)
     alcor = build(config)
     async with TestClient(TestServer(make_web_app(alcor))) as client:
-        dataplane = alcor.extra["dataplane"]
+        dataplane = alcor.southbound
         pool = AgentPool(
             AgentConfig(
                 ip=base,

@@ -13,6 +13,7 @@ from alcor.config import SouthboundConfig, StaticNode
 from alcor.managers.base import ResourceManager
 from alcor.managers.common import RequestContext, admin_context, changed, deny, now_iso
 from alcor.managers.crud import GetCommand, ListCommand
+from alcor.managers.node import repo as node_repo
 from alcor.managers.node.messages import (
     CreateNodes,
     DeleteNode,
@@ -76,17 +77,14 @@ class NodeManager(ResourceManager):
 
     async def start(self) -> None:
         """Register the node commands (static nodes are seeded by `seed_static`)."""
-        for command, handler in (
-            (CreateNodes, self.create),
-            (GetNode, self.get),
-            (ViewNodes, self.view),
-            (ListNodes, self.list),
-            (UpdateNode, self.update),
-            (DeleteNode, self.delete),
-            (LookupNodeByName, self._by_name),
-            (LookupNodes, self._all),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateNodes, self.create)
+        self._bus.handle(GetNode, self.get)
+        self._bus.handle(ViewNodes, self.view)
+        self._bus.handle(ListNodes, self.list_visible)
+        self._bus.handle(UpdateNode, self.update)
+        self._bus.handle(DeleteNode, self.delete)
+        self._bus.handle(LookupNodeByName, self._by_name)
+        self._bus.handle(LookupNodes, self._all)
 
     async def seed_static(self) -> None:
         """Register the `[[nodes]]` of the config that are not registered yet."""
@@ -106,9 +104,9 @@ class NodeManager(ResourceManager):
         self._admin_only(cmd.ctx, "get_node")
         return await super().get(cmd)
 
-    async def list(self, cmd: ListCommand) -> Page:
+    async def list_visible(self, cmd: ListCommand) -> Page:
         self._admin_only(cmd.ctx, "get_node")
-        return await super().list(cmd)
+        return await super().list_visible(cmd)
 
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         return []
@@ -117,11 +115,11 @@ class NodeManager(ResourceManager):
         return ctx.is_admin  # nodes are admin-only (get and list check it first)
 
     async def _by_name(self, cmd: LookupNodeByName) -> dict[str, Any] | None:
-        found = repo.find(self._store.db, NODE, Where("t.node_name = ?", (cmd.name,)))
+        found = repo.find(self._store.db, NODE, repo.equals("node_name", cmd.name))
         return found[0] if found else None
 
     async def _all(self, cmd: LookupNodes) -> list[dict[str, Any]]:
-        return repo.find(self._store.db, NODE, Where("1"), order="t.node_id")
+        return repo.find(self._store.db, NODE, repo.all_of([]), order="t.node_id")
 
     # ---- create ------------------------------------------------------------------------
     async def create(self, cmd: CreateNodes) -> list[dict[str, Any]]:
@@ -156,19 +154,13 @@ class NodeManager(ResourceManager):
         db = self._store.db
         if exclude is None and self.lookup(node["node_id"]) is not None:
             raise errors.NodeExists(id=node["node_id"])
-        row = db.execute(
-            "SELECT node_id FROM nodes WHERE node_name = ? AND node_id != ?",
-            [node["node_name"], exclude or ""],
-        ).fetchone()
-        if row is not None:
-            raise errors.NodeNameInUse(name=node["node_name"], id=row[0])
-        row = db.execute(
-            "SELECT node_id FROM nodes WHERE local_ip = ? AND server_port = ? AND node_id != ?",
-            [node["local_ip"], node["server_port"], exclude or ""],
-        ).fetchone()
-        if row is not None:
+        other = node_repo.id_with_name(db, node["node_name"], exclude or "")
+        if other is not None:
+            raise errors.NodeNameInUse(name=node["node_name"], id=other)
+        other = node_repo.id_with_address(db, node["local_ip"], node["server_port"], exclude or "")
+        if other is not None:
             raise errors.NodeAddressInUse(
-                address=f"{node['local_ip']}:{node['server_port']}", id=row[0]
+                address=f"{node['local_ip']}:{node['server_port']}", id=other
             )
 
     # ---- update ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from alcor.managers.crud import (
     UpdateCommand,
     ViewCommand,
 )
+from alcor.resources.records import Route
 
 
 class CreateRouters(CreateCommand):
@@ -57,7 +58,7 @@ class EditExtraRoutes(Command[dict[str, Any]]):
 
     ctx: RequestContext
     id: str
-    routes: list[dict[str, str]]
+    routes: list[Route]
     add: bool
 
 
