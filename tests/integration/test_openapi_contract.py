@@ -38,7 +38,9 @@ def test_schemathesis_finds_no_contract_failure(serve, tmp_path) -> None:
             "--max-examples",
             "2",
             "--workers",
-            "2",
+            "1",  # with threads, schemathesis 4.32's coverage phase can hit a CPython AST bug
+            "--phases",
+            "coverage,fuzzing",  # stateful needs links between operations, which it lacks
             "--seed",
             "1",
             "--no-color",

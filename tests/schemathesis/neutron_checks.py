@@ -22,6 +22,7 @@ NOT_IN_ANY_SCHEMA = (
     "needs agent_type",  # a node's transport against its agent type
     "other than the authenticated project",  # who the caller is
     "must be greater than or equal to already used",  # a quota against current usage
+    "Duplicate items in the list",  # different texts of one value (CIDRs, after normalizing)
 )
 
 
