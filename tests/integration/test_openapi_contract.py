@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # ~40-60 s on an idle machine
+# About 45 s of CPU (schemathesis and alcor); the wall time grows with the machine's load.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 CONFIG = Path(__file__).parents[1] / "schemathesis" / "schemathesis.toml"
 HOOKS = CONFIG.parent / "neutron_checks.py"
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -48,7 +49,7 @@ def test_schemathesis_finds_no_contract_failure(serve, tmp_path) -> None:
         env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
         capture_output=True,
         text=True,
-        timeout=280,
+        timeout=570,
         cwd=tmp_path,
     )
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-2000:]
