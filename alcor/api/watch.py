@@ -106,7 +106,12 @@ class WatchStream:
     async def run(self, cursor: int) -> web.StreamResponse:
         """Stream events after `cursor` until the client leaves or the server stops."""
         response = web.StreamResponse(
-            headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-cache"}
+            headers={
+                "Content-Type": CONTENT_TYPE,
+                "Cache-Control": "no-cache",
+                # Sent with the stream's head: the dispatcher's copy would come too late.
+                "X-Openstack-Request-Id": http.REQUEST_ID.get(),
+            }
         )
         response.enable_chunked_encoding()
         # The stream's end may be the server's shutdown: a client must not then reuse the

@@ -28,6 +28,7 @@ async def watching(
     resp = await client.get(f"/v2.0/watch{query}", headers=headers or {})
     assert resp.status == 200, await resp.text()
     assert resp.headers["Content-Type"].startswith("application/x-ndjson")
+    assert resp.headers["X-Openstack-Request-Id"].startswith("req-")
     try:
         yield resp
     finally:
