@@ -28,6 +28,11 @@ TEST_REQUIRES = [
     "python-openstackclient>=7",
     # Checks that served bodies match the schemas of /openapi.json.
     "jsonschema>=4.18",
+    # Fuzzes the API from /openapi.json (tests/integration/test_openapi_contract.py); pinned:
+    # its checks and its config file's keys change between releases.
+    "schemathesis==4.32.5",
+    # Drives Debian's chromium (executable_path) in the /ui/ page's test.
+    "playwright==1.65.2",
     # Google's protobuf + grpcio: only to prove wire compatibility with an independent
     # implementation of the same .proto files.
     "grpcio-tools>=1.60",
