@@ -80,7 +80,7 @@ class AgentProcess:
             await asyncio.get_running_loop().run_in_executor(None, self.proc.wait)
 
 
-async def _register(client: Client, ips: list[str]) -> list[str]:
+async def _register(client: Client, ips: list[str], transport: str) -> list[str]:
     hosts = []
     for i, ip in enumerate(ips):
         name = f"bench-host-{i}"
@@ -94,6 +94,7 @@ async def _register(client: Client, ips: list[str]) -> list[str]:
                     "local_ip": ip,
                     "server_port": 50001,
                     "agent_type": "alcor",
+                    "transport": transport,
                     "mac_address": f"52:54:00:05:{i >> 8 & 255:02x}:{i & 255:02x}",
                 }
             },
@@ -156,12 +157,14 @@ async def _offered(
     return answered
 
 
-async def run(client: Client, server: Any, sizes: Any, progress: Any) -> list[Samples]:
+async def run(
+    client: Client, server: Any, sizes: Any, progress: Any, transport: str = "grpc"
+) -> list[Samples]:
     """Measure programming latency at a fixed offered rate and at saturation."""
     agents = AgentProcess(sizes.agents, server.grpc_port, server.workdir)
     ips = await agents.start()
     try:
-        hosts = await _register(client, ips)
+        hosts = await _register(client, ips, transport)
         net, _ = await client.call("POST", "/v2.0/networks", {"network": {"name": "e2e"}})
         net_id = net["network"]["id"]
         await client.call(

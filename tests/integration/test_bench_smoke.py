@@ -57,9 +57,19 @@ def test_bench_runs_every_scenario_and_writes_json(tmp_path):
         "port create, 1 client: rate",
         "bulk port create",
     }
+    limits = {row["limit"]: row for row in report["limits"]}
+    assert set(limits) == {"sqlite_commit", "sqlite_bulk", "http_1", "http_n", "grpc_1", "grpc_n"}
+    assert all(row["per_s"] > 0 for row in limits.values())
+    port = next(r for r in report["results"] if r["name"] == "port create, 1 client")
+    assert port["of_limit"]["sqlite_commit"] == round(
+        port["per_s"] / limits["sqlite_commit"]["per_s"], 3
+    )
+    shares = {t["target"]: t for t in report["targets"]}
+    assert shares["bulk port create: share of the SQLite bulk limit"]["measured"] > 0
     e2e = next(r for r in report["results"] if r["name"].startswith("e2e at"))
     assert e2e["active"] == e2e["count"] == 10
     assert plot.stat().st_size > 1000
     table = md.read_text()
-    assert "| scenario | count |" in table and "| target | measured | goal | met |" in table
+    assert "| scenario | count | per s | of limit |" in table
+    assert "| machine limit |" in table and "| target | measured | goal | met |" in table
     assert table.count("\n| port create, 1 client |") == 1
