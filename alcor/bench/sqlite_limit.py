@@ -17,10 +17,11 @@ reads (network, subnet, quota lookups) and the savepoints, which are alcor's own
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,19 +39,26 @@ WRITER_PRAGMAS = (
 )
 
 
-def snapshot(db_path: Path) -> Rows:
-    """Return every row of every table of a live database (read-only)."""
+@contextlib.contextmanager
+def _read_only(db_path: Path) -> Iterator[sqlite3.Connection]:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        tables = [
-            name
-            for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        return {t: set(conn.execute(f'SELECT * FROM "{t}"')) for t in tables}
+        yield conn
     finally:
         conn.close()
+
+
+def _column(conn: sqlite3.Connection, sql: str) -> list[Any]:
+    return [value for (value,) in conn.execute(sql)]
+
+
+def snapshot(db_path: Path) -> Rows:
+    """Return every row of every table of a live database (read-only)."""
+    with _read_only(db_path) as conn:
+        tables = _column(
+            conn, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+        return {t: set(conn.execute(f'SELECT * FROM "{t}"')) for t in tables}
 
 
 @dataclass
@@ -82,18 +90,13 @@ class PortWrites:
 
 def capture(db_path: Path, before: Rows, after: Rows) -> PortWrites:
     """Return the writes between two snapshots of `db_path` (one port create)."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        schema = [
-            sql
-            for (sql,) in conn.execute(
-                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
-                "ORDER BY type = 'table' DESC, rowid"
-            )
-        ]
+    with _read_only(db_path) as conn:
+        schema = _column(
+            conn,
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY type = 'table' DESC, rowid",
+        )
         tables = [_diff(conn, name, before.get(name, set()), rows) for name, rows in after.items()]
-    finally:
-        conn.close()
     tables = [t for t in tables if t.inserts or t.changes]
     minted = sorted(
         {v for t in tables for v in _minted(t, before.get(t.name, set()))},
