@@ -18,7 +18,7 @@ from typing import Any
 from alcor.bus import Bus, Event
 from alcor.config import SouthboundConfig
 from alcor.managers.port.messages import SetPortStatus
-from alcor.southbound import intake, metrics, restore
+from alcor.southbound import channel_store, intake, metrics, restore
 from alcor.southbound import ledger as ledger_sql
 from alcor.southbound.auditor import Auditor
 from alcor.southbound.base import TransportError
@@ -117,6 +117,7 @@ class SouthboundEngine:
         for node_id in set(loaded) - set(self.topo.nodes):
             self.ledger.forget_node(node_id)  # deleted while we were down
         self.dispatched_seq = seq
+        self.channels.restore(channel_store.load(self._store.db))
         for event_type in intake.EVENT_TYPES:
             self._unsubscribe.append(self.bus.subscribe(event_type, self._events.put_nowait))
         self._worker = asyncio.create_task(self._work(), name="southbound-events")
@@ -152,6 +153,11 @@ class SouthboundEngine:
         cls = server_class("grpc")
         self._server = cls(server_config.host, server_config.port, self.requests.handle)
         await self._server.start()
+
+    @property
+    def store(self) -> Store:
+        """Return the store (the southbound's own tables live there)."""
+        return self._store
 
     @property
     def server_port(self) -> int | None:
