@@ -80,6 +80,7 @@ setup(
         # The controller's server for agents' RequestGoalStates comes from the plugin.
         "alcor.southbound.servers": [
             "grpc = alcor_grpc.server:ControllerGrpcServer",
+            "grpcio = alcor_grpcio.server:ControllerGrpcioServer",
         ],
     },
 )

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from alcor import __version__
-from alcor.bench import limits, scenarios
+from alcor.bench import curve, limits, scenarios
 from alcor.bench.limits import attach_fractions, describe
 from alcor.bench.markdown import HIDDEN
 from alcor.bench.stats import Samples
@@ -25,6 +25,8 @@ from alcor.bench.targets import check_targets
 from alcor.config import SouthboundConfig
 
 ALL = ("api-create", "e2e", "fanout", "list", "scale")
+# Run only when named: the gRPC transport plugins side by side (push.py).
+OPTIONAL = ("push",)
 
 
 @click.command()
@@ -46,7 +48,7 @@ ALL = ("api-create", "e2e", "fanout", "list", "scale")
     "--scenario",
     "chosen",
     multiple=True,
-    type=click.Choice(ALL),
+    type=click.Choice(ALL + OPTIONAL),
     help="Run only these scenarios (repeatable).",
 )
 @click.option(
@@ -70,6 +72,14 @@ ALL = ("api-create", "e2e", "fanout", "list", "scale")
     default=None,
     help="Write the results and targets as Markdown tables.",
 )
+@click.option(
+    "--curve",
+    "curve_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Measure the e2e curve (latency against offered rate, 20 and 100 agents) and plot "
+    "it to this PNG; alone, without --scenario, only the curve runs.",
+)
 @click.option("--agents", type=int, default=None, help="Reference agents for e2e.")
 @click.option(
     "--transport",
@@ -89,6 +99,7 @@ def bench(
     json_file: str | None,
     plot_file: str | None,
     markdown_file: str | None,
+    curve_file: str | None,
     agents: int | None,
     transport: str,
     no_limits: bool,
@@ -105,11 +116,14 @@ def bench(
     )
     if agents is not None:
         sizes = scenarios.Sizes(**{**sizes.__dict__, "agents": agents})
-    names = list(chosen) or list(ALL)
+    names = list(chosen) or ([] if curve_file else list(ALL))
+    plan = None
+    if curve_file:
+        plan = curve.TINY if tiny else curve.QUICK if quick else curve.STANDARD
     if url is not None or api_only:
         names = [n for n in names if n in ("api-create", "list")]
     console = Console(width=max(Console().width, 140))
-    options = RunOptions(names, sizes, url, token, transport, not no_limits)
+    options = RunOptions(names, sizes, url, token, transport, not no_limits, plan)
     report = asyncio.run(_run(options, console))
     report["targets"] = check_targets(report["results"])
     _print(console, report)
@@ -126,6 +140,17 @@ def bench(
 
         plot_cdf(report["samples"], plot_file)
         console.print(f"wrote {plot_file}")
+    if curve_file:
+        from alcor.bench.plot import plot_curve
+
+        machine = report["machine"]
+        subtitle = (
+            f"{report['date']} UTC, {machine['cpus']} CPUs, transport {transport}, load average "
+            f"{machine['load_avg_at_start']} at start, {machine['load_avg_at_end']} at end"
+        )
+        rows = [r for r in report["results"] if r["name"].startswith("e2e curve")]
+        plot_curve(rows, curve_file, subtitle)
+        console.print(f"wrote {curve_file}")
 
 
 @dataclass(frozen=True)
@@ -138,6 +163,7 @@ class RunOptions:
     token: str | None
     transport: str
     limits: bool
+    curve: curve.CurvePlan | None = None
 
 
 async def _run(options: RunOptions, console: Console) -> dict[str, Any]:
@@ -193,6 +219,7 @@ async def _run(options: RunOptions, console: Console) -> dict[str, Any]:
             "platform": platform.platform(),
             # other work on the machine skews every number: record it with them
             "load_avg_at_start": [round(x, 2) for x in load_at_start],
+            "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
         },
         "sizes": sizes.__dict__,
         "scenarios": names,
@@ -238,6 +265,12 @@ async def _scenarios(options: RunOptions, client: Any, server: Any, progress: An
         from alcor.bench import e2e
 
         results += await e2e.run(client, server, sizes, progress, options.transport)
+    if "push" in names and server is not None:
+        from alcor.bench import push
+
+        results += await push.run(server.grpc_port, server.workdir, sizes, progress)
+    if options.curve is not None and server is not None:
+        results += await curve.run(client, server, options.curve, options.transport, progress)
     return results
 
 

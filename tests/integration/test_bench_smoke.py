@@ -73,3 +73,41 @@ def test_bench_runs_every_scenario_and_writes_json(tmp_path):
     assert "| scenario | count | per s | of limit |" in table
     assert "| machine limit |" in table and "| target | measured | goal | met |" in table
     assert table.count("\n| port create, 1 client |") == 1
+
+
+def test_bench_compares_the_grpc_transports_and_plots_the_e2e_curve(tmp_path):
+    """`--scenario push` measures grpc and grpcio; `--curve` writes one row per point and a PNG."""
+    out, curve = tmp_path / "bench.json", tmp_path / "curve.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "alcor",
+            "bench",
+            "--tiny",
+            "--scenario",
+            "push",
+            "--curve",
+            str(curve),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads(out.read_text())
+    pushes = [r for r in report["results"] if "goal-state push" in r["name"]]
+    assert {(r["transport"], r.get("agents", 1)) for r in pushes} == {
+        ("grpc", 1),
+        ("grpc", 2),
+        ("grpcio", 1),
+        ("grpcio", 2),
+    }
+    assert all(r["count"] == 20 and r["cpu_us_per_op"] > 0 for r in pushes)
+    points = [r for r in report["results"] if r["name"].startswith("e2e curve")]
+    assert [(r["agents"], r["offered_per_s"]) for r in points] == [(2, 20), (2, 50)]
+    assert all(r["active"] == r["count"] > 0 for r in points)
+    assert curve.stat().st_size > 1000
