@@ -253,4 +253,4 @@ def attach_fractions(results: list[dict[str, Any]], limits: list[dict[str, Any]]
 
 def describe(shares: dict[str, float]) -> str:
     """Return `52% SQLite 1 port/commit, 20% HTTP no-op` for a row's fractions."""
-    return ", ".join(f"{share:.0%} {LIMIT_LABELS.get(k, k)}" for k, share in shares.items())
+    return ", ".join(f"{share * 100:.3g}% {LIMIT_LABELS.get(k, k)}" for k, share in shares.items())

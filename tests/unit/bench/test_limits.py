@@ -29,6 +29,7 @@ def test_rows_get_the_fractions_of_their_limits():
     assert rows[3]["of_limit"] == {"grpc_n": 0.4}
     assert "of_limit" not in rows[4]
     assert describe(rows[0]["of_limit"]) == "60% SQLite 1 port/commit, 120% HTTP no-op"
+    assert describe({"http_1": 0.00345}) == "0.345% HTTP no-op"
 
 
 def test_relative_targets_read_the_fractions():
