@@ -3,8 +3,9 @@
 Reference agents (`alcor agent --count N`, their own process) receive what a port create
 sends each host of its network: one new neighbor state (the VPC and subnet were sent once
 before). Each transport pushes to one agent in sequence, then to every agent at once with
-one push in flight per agent (the engine's rule), and the bench process's CPU time per push
-stands for the controller's (grpcio's C-core threads count in it too).
+one push in flight per agent (the engine's rule). The bench process's CPU time per push
+stands for the controller's: all of it (grpcio's C-core threads included), and the event
+loop thread's alone, which is what API requests queue behind.
 """
 
 from __future__ import annotations
