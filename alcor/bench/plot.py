@@ -70,7 +70,7 @@ def plot_curve(rows: list[dict[str, Any]], path: str, subtitle: str) -> None:
     rate.plot([0, top], [0, top], ":", color="grey", label="offered = programmed")
     latency.set_yscale("log")
     latency.set_xlabel("offered port creates per second")
-    latency.set_ylabel("send -> applied on the host (ms)")
+    latency.set_ylabel("create answered -> applied on the host (ms)")
     rate.set_xlabel("offered port creates per second")
     rate.set_ylabel("ports programmed per second")
     for ax in (latency, rate):

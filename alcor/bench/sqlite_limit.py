@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -186,6 +187,9 @@ class Replay:
         Every statement and its values are prepared first: only SQLite's work is timed.
         """
         commits = [self._statements(per_commit) for _ in range(0, count, per_commit)]
+        # The store checkpoints in the background once the WAL passes 8 MiB; here between
+        # rounds, off the clock, so the log does not grow without end either.
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         execute, executemany = self.conn.execute, self.conn.executemany
         started = time.perf_counter()
         for statements in commits:
@@ -235,15 +239,25 @@ class Replay:
 
 
 def measure(
-    writes: PortWrites, single: int, batches: int, batch: int, tick: Callable[[], None]
+    writes: PortWrites,
+    single: int,
+    batches: int,
+    batch: int,
+    tick: Callable[[], None],
+    rounds: int = 3,
 ) -> tuple[float, float]:
-    """Return (ports/s one per commit, ports/s `batch` per commit)."""
+    """Return the median over `rounds` of (ports/s one per commit, ports/s `batch` per commit).
+
+    A round takes a second or less, so one scheduling hiccup of a shared machine would move
+    a single measurement by a lot; the median of interleaved rounds does not move with it.
+    """
     replay = Replay(writes)
+    singles, bulks = [], []
     try:
-        single_s = replay.ports(single, 1)
-        tick()
-        bulk_s = replay.ports(batches * batch, batch)
-        tick()
+        for _ in range(rounds):
+            singles.append(single / replay.ports(single, 1))
+            bulks.append(batches * batch / replay.ports(batches * batch, batch))
+            tick()
     finally:
         replay.close()
-    return single / single_s, batches * batch / bulk_s
+    return statistics.median(singles), statistics.median(bulks)
