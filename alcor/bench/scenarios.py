@@ -29,6 +29,7 @@ class Sizes:
     e2e_ports: int
     e2e_rate: float
     agents: int
+    limit_calls: int = 2000  # one-port commits, no-op requests and no-op pushes per limit
 
 
 TINY = Sizes(
@@ -43,6 +44,7 @@ TINY = Sizes(
     e2e_ports=10,
     e2e_rate=50.0,
     agents=2,
+    limit_calls=20,
 )
 QUICK = Sizes(
     seq=200,
@@ -56,6 +58,7 @@ QUICK = Sizes(
     e2e_ports=200,
     e2e_rate=100.0,
     agents=8,
+    limit_calls=1000,
 )
 STANDARD = Sizes(
     seq=1000,

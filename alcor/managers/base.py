@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from alcor import errors
@@ -15,7 +15,7 @@ from alcor.managers.common import (
     project_where,
     sorted_tags,
 )
-from alcor.managers.crud import GetCommand, ListCommand, UpdateCommand
+from alcor.managers.crud import GetCommand, ListCommand, UpdateCommand, ViewCommand
 from alcor.resources import repo
 from alcor.resources.base import Resource
 from alcor.resources.repo import Page, Where
@@ -105,6 +105,10 @@ class ResourceManager:
         page.items = await self.decorate(page.items)
         return page
 
+    async def view(self, cmd: ViewCommand) -> list[dict[str, Any] | None]:
+        """Handle View<Resources>: the objects `cmd.ctx` may read, decorated; None for others."""
+        return await view_visible(cmd, lambda o: self.is_visible(o, cmd.ctx), self.decorate)
+
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """Translate resource-specific filters (e.g. fixed_ips) into SQL conditions."""
         return []
@@ -112,6 +116,22 @@ class ResourceManager:
     async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add computed attributes to objects read from the store (default: none)."""
         return list(objs)
+
+
+async def view_visible(
+    cmd: ViewCommand,
+    visible: Callable[[dict[str, Any]], bool | Awaitable[bool]],
+    decorate: Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]],
+) -> list[dict[str, Any] | None]:
+    """Return copies of the visible objects of `cmd`, decorated, and None for the others."""
+    shown = []
+    for obj in cmd.objs:
+        seen = visible(obj)
+        if not isinstance(seen, bool):
+            seen = await seen
+        shown.append(dict(obj) if seen else None)
+    decorated = iter(await decorate([o for o in shown if o is not None]))
+    return [next(decorated) if o is not None else None for o in shown]
 
 
 def apply_tag_op(resource: Resource, obj: dict[str, Any], tag_op: tuple[str, Any]) -> list[str]:

@@ -11,11 +11,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 from alcor.config import ClusterConfig
+from alcor.lifecycle import cancel
 from alcor.southbound.feed_intake import FeedIntake
 from alcor.southbound.ownership import Membership
 from alcor.store import feed
@@ -67,10 +67,7 @@ class Partition:
     async def stop(self) -> None:
         """Stop following and leave the members (the others take the hosts at once)."""
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel(task)
         self._tasks.clear()
         await self.membership.stop()
 

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Iterable
 
 from alcor.config import ClusterConfig
+from alcor.lifecycle import cancel
 from alcor.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -80,11 +81,8 @@ class Membership:
 
     async def stop(self) -> None:
         """Stop renewing and leave, so the others take the hosts over at once."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         with contextlib.suppress(Exception):
             async with self._store.transaction():
                 await self._store.execute(

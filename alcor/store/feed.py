@@ -54,19 +54,49 @@ class Reader:
     """Read the changes after a position, window by window, page by page."""
 
     def __init__(
-        self, db: Store, after: int, resources: Iterable[str] | None = None, page: int = 1000
+        self,
+        db: Store,
+        after: int,
+        resources: Iterable[str] | None = None,
+        page: int = 1000,
+        window: tuple[int, int] | None = None,
     ) -> None:
         self._db = db
         self._position = after
         self._resources = sorted(set(resources)) if resources is not None else None
         self._page = page
-        self._window_end: int | None = None  # PostgreSQL: the xmin the open window ends at
-        self._last_seq = 0  # PostgreSQL: paging inside the open window
+        # PostgreSQL: the xmin the open window ends at, and the last seq read inside it
+        # (`window` resumes a reader inside a window, see `cursor`).
+        self._window_end: int | None = window[0] if window else None
+        self._last_seq = window[1] if window else 0
+        self._opened_at = after
 
     @property
     def position(self) -> int:
         """Return the position through which every change has been read (persistable)."""
         return self._position
+
+    def cursor(self, change: Change | None = None) -> str:
+        """Return a string that resumes a reader right after `change` (of the page just
+        read; None: after everything read): `seq` on SQLite, `position[.end.seq]` on
+        PostgreSQL (the window's bounds while a window is open)."""
+        if self._db.dialect == "sqlite":
+            return str(change.seq if change is not None else self._position)
+        if change is None:
+            return str(self._position)
+        end = self._window_end if self._window_end is not None else self._position
+        return f"{self._opened_at}.{end}.{change.seq}"
+
+    @staticmethod
+    def parse_cursor(raw: str) -> tuple[int, tuple[int, int] | None] | None:
+        """Return (position, window) of a cursor string, or None when it is not one."""
+        parts = raw.split(".")
+        if len(parts) not in (1, 3) or not all(p.isascii() and p.isdigit() for p in parts):
+            return None
+        if any(len(p) > 19 for p in parts):
+            return None
+        numbers = [int(p) for p in parts]
+        return (numbers[0], (numbers[1], numbers[2])) if len(numbers) == 3 else (numbers[0], None)
 
     @property
     def in_window(self) -> bool:
@@ -85,6 +115,7 @@ class Reader:
             if end <= self._position:
                 return []
             self._window_end, self._last_seq = end, 0
+        self._opened_at = self._position
         rows = await self._select(
             "xid >= ? AND xid < ? AND seq > ?",
             [self._position, self._window_end, self._last_seq],

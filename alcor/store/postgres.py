@@ -26,6 +26,7 @@ import asyncpg
 
 from alcor import errors
 from alcor.config import StoreConfig
+from alcor.lifecycle import cancel
 from alcor.store import changes, feed
 from alcor.store.db import _CURRENT, Dialect, Positions, RetryRequest, Row, Transaction
 from alcor.store.ddl import Ddl
@@ -39,6 +40,8 @@ _LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 _SHARED_LOCK_SQL = "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))"
 # Serialises schema migrations of processes starting together (session-level lock).
 _MIGRATION_LOCK = 0x616C636F72  # "alcor"
+# How often the newest position is read, for readers waiting on other processes' commits.
+POLL_S = 0.2
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?")
 _RETRYABLE = (
     asyncpg.exceptions.SerializationError,
@@ -69,6 +72,15 @@ def translate(sql: str) -> str:
         return f"${count}"
 
     return _PLACEHOLDER.sub(number, sql)
+
+
+def _args(params: Sequence[Any]) -> Sequence[Any]:
+    """Return the parameters with NUL characters replaced: PostgreSQL text cannot hold one
+    (SQLite can), and no stored text has one (the API refuses control characters), so a
+    lookup by an id with a NUL finds nothing on both engines instead of failing here."""
+    if not any(isinstance(p, str) and "\x00" in p for p in params):
+        return params
+    return [p.replace("\x00", "\ufffd") if isinstance(p, str) else p for p in params]
 
 
 def _rowcount(status: str) -> int:
@@ -111,6 +123,7 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
         self._sql: dict[str, str] = {}
         self._pruner: asyncio.Task[None] | None = None
+        self._poller: asyncio.Task[None] | None = None
         self._positions = Positions()
         self.commits = 0
         self.transactions = 0
@@ -133,13 +146,12 @@ class PostgresStore:
         self._pruner = asyncio.create_task(
             changes.prune_forever(self, self._retention), name="store-prune-changes"
         )
+        self._poller = asyncio.create_task(self._poll_positions(), name="store-poll-changes")
 
     async def stop(self) -> None:
         """Stop pruning and close the pool (in-flight transactions have finished)."""
-        if self._pruner is not None:
-            self._pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pruner
+        for task in (self._pruner, self._poller):
+            await cancel(task)
         if self._pool is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._pool.close(), timeout=10)
@@ -178,30 +190,30 @@ class PostgresStore:
         """Run one statement; return how many rows it changed."""
         async with self._connection() as conn:
             with _mapped_errors():
-                return _rowcount(await conn.execute(self._prepare(sql), *params))
+                return _rowcount(await conn.execute(self._prepare(sql), *_args(params)))
 
     async def fetch(self, sql: str, params: Sequence[Any] = (), *, long: bool = False) -> list[Row]:
         """Return every row (the server does the work: `long` changes nothing here)."""
         async with self._connection() as conn:
             with _mapped_errors():
-                return [tuple(r) for r in await conn.fetch(self._prepare(sql), *params)]
+                return [tuple(r) for r in await conn.fetch(self._prepare(sql), *_args(params))]
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """Return the first row, or None."""
         async with self._connection() as conn:
             with _mapped_errors():
-                row = await conn.fetchrow(self._prepare(sql), *params)
+                row = await conn.fetchrow(self._prepare(sql), *_args(params))
         return None if row is None else tuple(row)
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Return the first column of the first row, or None."""
         async with self._connection() as conn:
             with _mapped_errors():
-                return await conn.fetchval(self._prepare(sql), *params)
+                return await conn.fetchval(self._prepare(sql), *_args(params))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement per row of parameters (pipelined)."""
-        args = [tuple(r) for r in rows]
+        args = [tuple(_args(r)) for r in rows]
         if not args:
             return
         async with self._connection() as conn:
@@ -283,6 +295,12 @@ class PostgresStore:
         except errors.DatabaseUnavailable:
             return  # the next commit or reader tries again
         self._positions.note(position)
+
+    async def _poll_positions(self) -> None:
+        """Notice the other processes' commits (this process's wake readers at once)."""
+        while True:
+            await asyncio.sleep(POLL_S)
+            await self._refresh_position()
 
     async def wait_for_change(self, after: int, timeout: float | None = None) -> bool:
         """Wait until the known position passes `after`; False on timeout."""

@@ -104,22 +104,7 @@ async def _run(
     status, _ = await call(session, urls[1], "POST", "/v2.0/subnets", {"subnet": subnet}, ADMIN)
     assert status == 201
 
-    turns = itertools.cycle(urls)
-    created = await asyncio.gather(
-        *(
-            call(
-                session,
-                next(turns),
-                "POST",
-                "/v2.0/ports",
-                {"port": {"network_id": net["id"], "binding:host_id": nodes[i % HOSTS]}},
-                ADMIN,
-            )
-            for i in range(24)
-        )
-    )
-    assert [s for s, _ in created] == [201] * 24
-    ports = {b["port"]["id"]: b["port"] for _, b in created}
+    ports = await _create_ports(session, urls, net["id"], nodes * 4)
     await _converged(session, urls, agents_url, ports, nodes)
 
     owners = await _owners(session, urls, nodes)
@@ -129,22 +114,7 @@ async def _run(
     survivors = [u for i, u in enumerate(urls) if i != victim]
 
     # Changes while and after the process dies, through the survivors only.
-    turns = itertools.cycle(survivors)
-    more = await asyncio.gather(
-        *(
-            call(
-                session,
-                next(turns),
-                "POST",
-                "/v2.0/ports",
-                {"port": {"network_id": net["id"], "binding:host_id": n}},
-                ADMIN,
-            )
-            for n in taken * 2 + nodes
-        )
-    )
-    assert all(s == 201 for s, _ in more), [b for s, b in more if s != 201][:3]
-    ports.update({b["port"]["id"]: b["port"] for _, b in more})
+    ports.update(await _create_ports(session, survivors, net["id"], taken * 2 + nodes))
     gone = next(p for p in ports.values() if p["binding:host_id"] == taken[0])
     status, _ = await call(
         session, survivors[0], "DELETE", f"/v2.0/ports/{gone['id']}", None, ADMIN
@@ -155,6 +125,28 @@ async def _run(
     # Every host, the dead process's included, has exactly one owner among the survivors.
     after = await _owners(session, survivors, nodes)
     assert set(after) == set(nodes) and taken
+
+
+async def _create_ports(
+    session: aiohttp.ClientSession, urls: list[str], net_id: str, hosts: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Create one port per entry of `hosts` (bound to it) at once, round-robin over `urls`."""
+    turns = itertools.cycle(urls)
+    created = await asyncio.gather(
+        *(
+            call(
+                session,
+                next(turns),
+                "POST",
+                "/v2.0/ports",
+                {"port": {"network_id": net_id, "binding:host_id": host}},
+                ADMIN,
+            )
+            for host in hosts
+        )
+    )
+    assert all(s == 201 for s, _ in created), [b for s, b in created if s != 201][:3]
+    return {b["port"]["id"]: b["port"] for _, b in created}
 
 
 async def _owners(
