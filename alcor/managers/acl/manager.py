@@ -146,6 +146,8 @@ class NetworkAclManager(ResourceManager):
                 raise rules.invalid(
                     f"subnet {subnet_id} is not a subnet of network {acl['vpc_id']}"
                 )
+            # One ACL per subnet, also when two processes associate it at once.
+            await self._store.lock(f"network_acl_subnet:{subnet_id}")
             other = await acl_repo.acl_guarding(self._store, subnet_id, acl["id"])
             if other is not None:
                 raise errors.NetworkAclInUse(

@@ -197,6 +197,8 @@ class SubnetManager(ResourceManager):
             subnet["subnetpool_id"] = await self._default_pool(ctx, subnet)
         v.check_cidr_source(subnet)
         if subnet["subnetpool_id"] is not None:
+            # What the pool has given out must not change under us (another process).
+            await self._store.lock(f"subnetpool:{subnet['subnetpool_id']}")
             subnet["cidr"] = await self._bus.call(
                 AllocateFromPool(
                     ctx=ctx,
