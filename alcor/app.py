@@ -12,6 +12,7 @@ from alcor.config import Config
 from alcor.lifecycle import Component
 from alcor.managers.acl.manager import NetworkAclManager
 from alcor.managers.floatingip.manager import FloatingIpManager
+from alcor.managers.gateway.manager import GatewayManager
 from alcor.managers.ipam.manager import IpamManager
 from alcor.managers.mac.manager import MacManager
 from alcor.managers.network.manager import NetworkManager
@@ -91,6 +92,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         FloatingIpManager(bus, store),
         RouterManager(bus, store, config.router),
         NetworkAclManager(bus, store),
+        gateways := GatewayManager(bus, store, config.zeta, config.store.change_retention_s),
     ]
     dataplane = SouthboundEngine(bus, store, config.southbound, transports)
     managers.append(dataplane)
@@ -100,6 +102,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         config=config, store=store, bus=bus, components=components, authenticator=authenticator
     )
     alcor.extra["dataplane"] = dataplane
+    alcor.extra["gateways"] = gateways
     alcor.extra["collect_metrics"] = make_collector(alcor)
     if config.southbound.embedded_agents > 0:
         from alcor.agent.embedded import EmbeddedAgents

@@ -1,13 +1,16 @@
 """Gauges computed at scrape time: resources, ports by status, nodes, per-node delivery,
-store commits."""
+store commits, the outbox of external calls."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from prometheus_client import Gauge
 
+from alcor.managers.gateway.messages import OUTBOX_KINDS
 from alcor.southbound import metrics as sb
+from alcor.store import outbox
 
 RESOURCES = Gauge("alcor_resources", "Stored resources", ["type"])
 PORTS = Gauge("alcor_ports", "Ports by status", ["status"])
@@ -17,7 +20,12 @@ STORE = Gauge(
     "Store commits and the transactions they carried (group commit: transactions per commit)",
     ["kind"],
 )
+OUTBOX_PENDING = Gauge("alcor_outbox_pending", "Outbox rows not yet settled", ["kind"])
+OUTBOX_OLDEST = Gauge(
+    "alcor_outbox_oldest_age_seconds", "Age of the oldest unsettled outbox row (0 when none)"
+)
 COUNTED = (
+    ("gateway", "gateways"),
     ("network", "networks"),
     ("subnet", "subnets"),
     ("port", "ports"),
@@ -44,6 +52,7 @@ def make_collector(alcor: Any) -> Any:
             "SELECT transport, COUNT(*) FROM nodes GROUP BY transport"
         ):
             NODES.labels(transport).set(count)
+        collect_outbox(db)
         STORE.labels("commits").set(alcor.store.commits)
         STORE.labels("transactions").set(alcor.store.transactions)
         dataplane = alcor.extra.get("dataplane")
@@ -53,3 +62,12 @@ def make_collector(alcor: Any) -> Any:
                 sb.node_gauges(node_id, len(d.pending), d.consecutive_failures, d.last_contact)
 
     return collect
+
+
+def collect_outbox(db: Any) -> None:
+    """Set the outbox gauges (every known kind reported, 0 when none is pending)."""
+    pending = outbox.pending_by_kind(db)
+    for kind in {*OUTBOX_KINDS, *pending}:
+        OUTBOX_PENDING.labels(kind).set(pending.get(kind, 0))
+    oldest = outbox.oldest_pending_created(db)
+    OUTBOX_OLDEST.set(max(0.0, time.time() - oldest) if oldest is not None else 0)

@@ -36,6 +36,7 @@ from alcor.managers.network.messages import (
     NetworkCreated,
     NetworkDeleted,
     NetworkUpdated,
+    SetNetworkGateways,
     SetNetworkSubnets,
     UpdateNetwork,
 )
@@ -50,6 +51,9 @@ from alcor.resources.repo import Where
 from alcor.store import Store
 
 _LOGGER = logging.getLogger(__name__)
+# The ids of the network's READY gateways (internal, not an API attribute): the VPC goal
+# state carries them (southbound spec §8.3). NULL on networks that never had one.
+repo.register_extra_columns(NETWORK, ("gateway_ids",), json_columns=("gateway_ids",))
 AUTO_DELETED = ("network:dhcp", "network:floatingip")
 OVERHEAD = {"vxlan": 50, "geneve": 50, "gre": 42, "vlan": 0, "flat": 0}
 PROVIDER = ("provider:network_type", "provider:physical_network", "provider:segmentation_id")
@@ -78,6 +82,7 @@ class NetworkManager(ResourceManager):
             (DeleteNetwork, self.delete),
             (LookupNetwork, self._lookup),
             (SetNetworkSubnets, self._set_subnets),
+            (SetNetworkGateways, self._set_gateways),
         ):
             self._bus.handle(command, handler)
         await self._bus.call(RegisterUsageCounter(resource="network", counter=_count))
@@ -234,6 +239,15 @@ class NetworkManager(ResourceManager):
             subnets.append(cmd.add)
         repo.update(self._store.db, NETWORK, net["id"], bump(net, {"subnets": subnets}))
         self._bus.publish(NetworkUpdated(network=net, changed=frozenset({"subnets"})))
+
+    async def _set_gateways(self, cmd: SetNetworkGateways) -> None:
+        async with self._store.transaction():  # joins the caller's, if any
+            net = self.lookup(cmd.network_id)
+            if net is None or list(net.get("gateway_ids") or []) == list(cmd.gateway_ids):
+                return
+            changes = {"gateway_ids": list(cmd.gateway_ids)}
+            repo.update(self._store.db, NETWORK, net["id"], bump(net, changes))
+            self._bus.publish(NetworkUpdated(network=net, changed=frozenset({"gateway_ids"})))
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteNetwork) -> None:

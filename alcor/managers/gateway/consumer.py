@@ -1,0 +1,207 @@
+"""The gateway manager's durable reading of the change record: changes in, outbox rows out.
+
+Network, port and node changes are read after the consumer's cursor. For each, the
+current state of what it touched is diffed against what Zeta was told (planner.py), and
+in ONE transaction the implied outbox rows and gateway rows are written and the cursor
+advances. The changes are durable with the writes that made them, and turning them into
+outbox rows is atomic with the cursor: a crash at any point loses nothing and repeats
+nothing. Diffing current state (not replaying each change) makes a re-read harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from alcor.bus import Bus
+from alcor.config import ZetaConfig
+from alcor.managers.common import admin_context
+from alcor.managers.gateway import planner
+from alcor.managers.gateway import repo as gw_repo
+from alcor.managers.gateway.state import GatewayState
+from alcor.managers.gateway.worker import OutboxWorker
+from alcor.managers.network.messages import ListNetworks, LookupNetwork
+from alcor.managers.node.messages import LookupNodeByName
+from alcor.managers.port.messages import LookupPorts, QueryPorts
+from alcor.resources.repo import ListQuery
+from alcor.store import Store, changes
+
+_LOGGER = logging.getLogger(__name__)
+CONSUMER = "gateway"
+WATCHED = ("network", "port", "host_info")
+BATCH = 500  # changes per transaction: bounds how long the API waits for the writer
+IDLE_PERSIST_S = 10.0  # how stale the stored cursor may get while only other changes pass
+
+
+class ChangeConsumer:
+    """Turn committed network/port/node changes into outbox rows."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        store: Store,
+        config: ZetaConfig,
+        state: GatewayState,
+        worker: OutboxWorker,
+    ) -> None:
+        self._bus = bus
+        self._store = store
+        self._config = config
+        self._state = state
+        self._worker = worker
+        self._seen = 0  # read through here (memory)
+        self._stored = 0  # read through here (committed)
+        self._stored_at = 0.0
+
+    async def catch_up(self) -> None:
+        """Resume at the stored cursor, or reconcile everything when there is none."""
+        stored = changes.consumer_seq(self._store.db, CONSUMER)
+        if stored is None:
+            stored = await self._reconcile_all()
+        self._seen = self._stored = stored
+        self._stored_at = time.monotonic()
+
+    async def run(self) -> None:
+        """Follow the change record until cancelled (failures are logged and retried)."""
+        while True:
+            try:
+                more = await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _LOGGER.exception("gateway: reading the change record failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if not more:
+                await self._store.wait_for_change(self._seen, timeout=IDLE_PERSIST_S)
+
+    async def step(self) -> bool:
+        """Process the next batch of changes; return True when more may be waiting."""
+        db = self._store.db
+        high = changes.last_seq(db)  # read first: nothing committed later is at or below it
+        batch = changes.read_since(db, self._seen, limit=BATCH, resources=WATCHED)
+        full = len(batch) == BATCH
+        upto = batch[-1].seq if full else max([high, *(c.seq for c in batch[-1:])])
+        if batch:
+            async with self._store.transaction() as txn:
+                keys = await self.apply(batch)
+                self._store_cursor(upto)
+                txn.after_commit.append(lambda: self._worker.poke(keys))
+        elif upto > self._stored and time.monotonic() - self._stored_at > IDLE_PERSIST_S:
+            async with self._store.transaction():
+                self._store_cursor(upto)
+        self._seen = upto
+        return full
+
+    def _store_cursor(self, seq: int) -> None:
+        changes.advance_consumer(self._store.db, CONSUMER, seq)
+        self._stored, self._stored_at = seq, time.monotonic()
+
+    async def apply(self, batch: Iterable[changes.Change]) -> set[str]:
+        """Queue what a batch of changes implies (inside a transaction); return its lanes."""
+        networks: set[str] = set()
+        ports: set[str] = set()
+        nodes: dict[str, dict[str, Any]] = {}
+        for change in batch:
+            if change.resource == "network":
+                networks.add(change.id)
+            elif change.resource == "port":
+                ports.add(change.id)
+            else:
+                nodes[change.id] = change.object
+        ports |= await self._ports_on_nodes(nodes)
+        return await self._sync(sorted(networks), sorted(ports))
+
+    async def _ports_on_nodes(self, nodes: dict[str, dict[str, Any]]) -> set[str]:
+        """Ports registered on, or now bound to, the nodes (a node's address or MAC changed)."""
+        out: set[str] = set()
+        for node_id, node in nodes.items():
+            out.update(gw_repo.registered_on_node(self._store.db, node_id))
+            bound = await self._bus.call(QueryPorts(host_id=node["node_name"], fields=("id",)))
+            out.update(p["id"] for p in bound)
+        return out
+
+    async def _sync(self, network_ids: list[str], port_ids: list[str]) -> set[str]:
+        """Open gateways, then sync ports, then close gateways (a VPC goes after its ports)."""
+        db = self._store.db
+        keys: set[str] = set()
+        networks = {i: await self._bus.call(LookupNetwork(id=i)) for i in network_ids}
+        opened = [n for n in networks.values() if planner.wants_gateway(n)]
+        for network in opened:
+            assert network is not None
+            gateway = gw_repo.gateway_of_network(db, network["id"])
+            if gateway is None:
+                planner.open_gateway(db, network)
+            elif not planner.reopen_gateway(db, network):
+                continue
+            keys.add(network["id"])
+        for start in range(0, len(port_ids), BATCH):
+            keys |= await self._sync_ports(port_ids[start : start + BATCH])
+        for network_id, network in networks.items():
+            gateway = gw_repo.gateway_of_network(db, network_id)
+            if gateway is not None and not planner.wants_gateway(network):
+                if planner.close_gateway(db, gateway):
+                    await self._state.removed(db, gateway)
+                    continue
+                keys.add(network_id)
+        for key in keys:
+            gateway = gw_repo.gateway_of_network(db, key)
+            if gateway is not None:
+                await self._state.refresh(db, gateway)
+        return keys
+
+    async def _sync_ports(self, port_ids: list[str]) -> set[str]:
+        db = self._store.db
+        ports = await self._bus.call(LookupPorts(ids=port_ids))
+        regs = gw_repo.registered(db, port_ids)
+        gateways = gw_repo.gateways_of_networks(
+            db, sorted({p["network_id"] for p in ports.values()})
+        )
+        nodes: dict[str, dict[str, Any] | None] = {}
+        keys: set[str] = set()
+        for port_id in port_ids:
+            port = ports.get(port_id)
+            body, node_id = None, ""
+            if port is not None and port["network_id"] in gateways:
+                host = port["binding:host_id"]
+                if host and host not in nodes:
+                    nodes[host] = await self._bus.call(LookupNodeByName(name=host))
+                node = nodes.get(host) if host else None
+                body = planner.port_body(port, node, self._config.mac_node)
+                node_id = node["node_id"] if node else ""
+            reg = regs.get(port_id)
+            if planner.sync_port(db, reg, body, node_id):
+                keys.add(reg.network_id if reg is not None else body["vpc_id"])  # type: ignore[index]
+        return keys
+
+    async def _reconcile_all(self) -> int:
+        """Diff every network and port against what Zeta was told; return the cursor.
+
+        Used on the first start with Zeta enabled (or after it was disabled). The cursor is
+        taken before and stored after: changes during the reconciliation are read again
+        (harmlessly), and a crash half-way leaves no cursor, so it starts over.
+        """
+        start = changes.last_seq(self._store.db)
+        page = await self._bus.call(ListNetworks(ctx=admin_context(), query=ListQuery()))
+        network_ids = {n["id"] for n in page.items}
+        network_ids |= {g["network_id"] for g in gw_repo.all_gateways(self._store.db)}
+        ports = await self._bus.call(QueryPorts(fields=("id",)))
+        port_ids = sorted({p["id"] for p in ports} | gw_repo.registered_ids(self._store.db))
+        async with self._store.transaction() as txn:
+            keys = await self._sync(sorted(network_ids), [])
+            txn.after_commit.append(lambda: self._worker.poke(keys))
+        for begin in range(0, len(port_ids), BATCH):
+            async with self._store.transaction() as txn:
+                more = await self._sync([], port_ids[begin : begin + BATCH])
+                txn.after_commit.append(lambda k=more: self._worker.poke(k))  # type: ignore[misc]
+        async with self._store.transaction():
+            changes.advance_consumer(self._store.db, CONSUMER, start)
+        _LOGGER.info(
+            "gateway: reconciled %d networks and %d ports with Zeta's registrations",
+            len(network_ids),
+            len(port_ids),
+        )
+        return start
