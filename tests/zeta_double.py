@@ -6,7 +6,7 @@ is a 500, array PUT/DELETE of /ports are 405, POST /ports writes its rows before
 data-plane call, and the VNIs and the active ZGC live only in memory, so a restart loses
 them (the VPC and port rows stay). It records every call, and has fault switches:
 
-* `fail_next(n)`: the next n calls answer 500 and do nothing;
+* `fail_next(n, when)`: the next n calls (matching `when`) answer 500 and do nothing;
 * `commit_then_fail(n)`: the next n writes do their work, then answer 500;
 * `drop_next(n)`: the next n calls get their connection closed, no answer;
 * `hang()` / `release()`: calls wait (the caller's deadline passes), then are served;
@@ -39,6 +39,13 @@ class Call:
     body: Any
     status: int
 
+    @property
+    def vpc(self) -> str | None:
+        """Return the VPC a /vpcs call is about."""
+        if self.path.startswith("/vpcs/"):
+            return self.path.split("/")[2]
+        return self.body.get("vpc_id") if isinstance(self.body, dict) else None
+
 
 class ZetaError(Exception):
     """What makes Zeta's Flask app answer 500 (an exception escaping a view)."""
@@ -55,16 +62,19 @@ class ZetaDouble:
     active_zgc: dict[str, Any] = field(default_factory=dict)  # memory
     vnis: dict[str, int] = field(default_factory=dict)  # memory
     calls: list[Call] = field(default_factory=list)
+    held: int = 0  # calls waiting in hang()
     _fail: int = 0
+    _fail_when: Any = None
     _commit_fail: int = 0
     _drop: int = 0
     _hanging: asyncio.Event | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     # ---- fault switches ----------------------------------------------------------------
-    def fail_next(self, n: int) -> None:
-        """Answer the next n calls 500 without doing anything."""
-        self._fail = n
+    def fail_next(self, n: int, when: Any = None) -> None:
+        """Answer the next n calls 500 without doing anything (only those for which
+        when(method, path, body) is true, if given)."""
+        self._fail, self._fail_when = n, when
 
     def commit_then_fail(self, n: int) -> None:
         """Let the next n writes do their work, then answer 500."""
@@ -120,7 +130,10 @@ class ZetaDouble:
         if path.startswith("/_double/"):
             return self._control(request.method, path)
         if self._hanging is not None:
+            self.held += 1
+            self.changed.set()
             await self._hanging.wait()
+            self.held -= 1
         if self._drop:
             self._drop -= 1
             self._record(request.method, path, body, 0)
@@ -138,7 +151,7 @@ class ZetaDouble:
         self.changed.set()
 
     def _answer(self, method: str, path: str, body: Any) -> tuple[int, Any]:
-        if self._fail:
+        if self._fail and (self._fail_when is None or self._fail_when(method, path, body)):
             self._fail -= 1
             return 500, {"error": "injected failure"}
         try:

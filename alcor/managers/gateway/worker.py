@@ -124,7 +124,11 @@ class OutboxWorker:
                     await asyncio.sleep(delay)
                     continue
                 async with self._slots:
-                    await self._attempt(self._sender.take(rows))
+                    # Read again: while this lane waited for a slot, its rows may have
+                    # been superseded (a call that never went out must stay unsent).
+                    rows = outbox.lane(self._store.db, key, self._read_limit)
+                    if rows and rows[0].next_attempt_at <= time.time():
+                        await self._attempt(self._sender.take(rows))
         finally:
             if self._lanes.get(key) is asyncio.current_task():
                 del self._lanes[key]
