@@ -9,7 +9,7 @@ them (the VPC and port rows stay). It records every call, and has fault switches
 * `fail_next(n, when)`: the next n calls (matching `when`) answer 500 and do nothing;
 * `commit_then_fail(n)`: the next n writes do their work, then answer 500;
 * `drop_next(n)`: the next n calls get their connection closed, no answer;
-* `hang()` / `release()`: calls wait (the caller's deadline passes), then are served;
+* `hang(when)` / `release()`: calls wait (the caller's deadline passes), then are served;
 * `restart()`: forget the VNIs and the active ZGC, as a restarted Zeta manager does.
 
 Run alone: `python -m tests.zeta_double --port 5000 [--zgc]` (GET /_double/state reports
@@ -68,7 +68,9 @@ class ZetaDouble:
     _commit_fail: int = 0
     _drop: int = 0
     _hanging: asyncio.Event | None = None
+    _hang_when: Any = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _serving: set[asyncio.Future[web.StreamResponse]] = field(default_factory=set)
 
     # ---- fault switches ----------------------------------------------------------------
     def fail_next(self, n: int, when: Any = None) -> None:
@@ -84,9 +86,10 @@ class ZetaDouble:
         """Close the connection of the next n calls without answering."""
         self._drop = n
 
-    def hang(self) -> None:
-        """Hold every call until release()."""
+    def hang(self, when: Any = None) -> None:
+        """Hold every call (those for which when(method, path, body) is true) until release()."""
         self._hanging = asyncio.Event()
+        self._hang_when = when
 
     def release(self) -> None:
         """Serve the held calls and stop holding new ones."""
@@ -129,10 +132,20 @@ class ZetaDouble:
         path = "/" + request.match_info["tail"]
         if path.startswith("/_double/"):
             return self._control(request.method, path)
-        if self._hanging is not None:
+        # Zeta (Flask) finishes a request whose client went away: so does the double.
+        task = asyncio.ensure_future(self._serve(request, path, body))
+        self._serving.add(task)
+        task.add_done_callback(self._serving.discard)
+        return await asyncio.shield(task)
+
+    async def _serve(self, request: web.Request, path: str, body: Any) -> web.StreamResponse:
+        hanging = self._hanging
+        if hanging is not None and (
+            self._hang_when is None or self._hang_when(request.method, path, body)
+        ):
             self.held += 1
             self.changed.set()
-            await self._hanging.wait()
+            await hanging.wait()
             self.held -= 1
         if self._drop:
             self._drop -= 1
