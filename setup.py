@@ -58,5 +58,9 @@ setup(
             "grpc = alcor_grpc.transport:GrpcTransport",
             "kafka = alcor_kafka.transport:KafkaTransport",
         ],
+        # The controller's server for agents' RequestGoalStates comes from the plugin.
+        "alcor.southbound.servers": [
+            "grpc = alcor_grpc.server:ControllerGrpcServer",
+        ],
     },
 )

@@ -207,6 +207,11 @@ class SouthboundConfig:
     deadline_max_s: float = 600.0
     embedded_agents: int = 0
     embedded_agents_admin: str = ""  # host:port of the embedded agents' admin API ("" = off)
+    # Drift audit (southbound spec §6.1): every interval each idle host is compared with what
+    # it should hold (0 = never); drift found is repaired when audit_repair is true.
+    audit_interval_s: float = 300.0
+    audit_repair: bool = True
+    audit_timeout_s: float = 10.0
     retry: RetryConfig = field(default_factory=RetryConfig)
     grpc_server: GrpcServerConfig = field(default_factory=GrpcServerConfig)
     ondemand: OnDemandConfig = field(default_factory=OnDemandConfig)

@@ -69,8 +69,17 @@ class ReplyBuilder:
         self._heads: dict[tuple[int, int, int], bytes] = {}
         self.count = 0
 
-    def add(self, rid: str, kind: int, op: int, status: int, nc_us: int, dp_us: int) -> None:
-        """Add one status; times in µs."""
+    def add(
+        self,
+        rid: str,
+        kind: int,
+        op: int,
+        status: int,
+        nc_us: int,
+        dp_us: int,
+        reason: str = "",
+    ) -> None:
+        """Add one status; times in µs; `reason` says why a state was refused."""
         r = rid.encode()
         head = self._heads.get((kind, op, status))
         if head is None:
@@ -88,6 +97,9 @@ class ReplyBuilder:
         elapse = nc_us + dp_us
         if elapse:
             body += b"\x38" + varint(elapse if elapse < 0xFFFFFFFF else 0xFFFFFFFF)
+        if reason:
+            why = reason.encode()
+            body += b"\x42" + varint(len(why)) + why
         buf = self._buf
         buf.append(0x12)
         buf += varint(len(body))
@@ -183,10 +195,12 @@ class Applier:
         rev = cfg.get("revision_number", 0)
         counters = self.state.counters
         t1 = t0
+        reason = ""
         if not self.state.accepts(kind, rid, rev, op == DELETE):
             status = OUT_OF_ORDER
         elif self.options.fail_rate and self._rng.random() < self.options.fail_rate:
             status = FAILURE
+            reason = "injected failure (--fail-rate)"
         elif op == DELETE:
             t1 = _now()
             self.program.delete[kind](rid, cfg)
@@ -199,6 +213,7 @@ class Applier:
             except Invalid as exc:
                 t1 = _now()
                 status = INVALID_ARG
+                reason = str(exc)
                 self.state.last_errors.append(
                     {"kind": KIND_NAMES[kind], "id": rid, "revision": rev, "reason": str(exc)}
                 )
@@ -207,7 +222,7 @@ class Applier:
                 self.state.unbury(kind, rid)
         t2 = _now()
         counters[_COUNTER_KEYS[kind][status]] += 1
-        reply.add(rid, kind, op, status, (t1 - t0) // 1000, (t2 - t1) // 1000)
+        reply.add(rid, kind, op, status, (t1 - t0) // 1000, (t2 - t1) // 1000, reason)
 
 
 _COUNTER_KEYS = [[f"{k}:{s.name}" for s in schema.OperationStatus] for k in KIND_NAMES]

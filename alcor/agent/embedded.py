@@ -25,7 +25,7 @@ class EmbeddedAgents:
     """Start N reference agents after the data plane and register them as nodes."""
 
     name = "embedded_agents"
-    requires = ("dataplane", "node")
+    requires = ("southbound", "node")
 
     def __init__(
         self,

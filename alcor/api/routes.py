@@ -365,24 +365,21 @@ def _add_bulk_update(
 
 
 def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
-    """GET /nodes/{id}/southbound/resources and POST /nodes/{id}/southbound/resync (admin)."""
+    """The admin's southbound endpoints of a node: per-key delivery records, resync, and
+    the drift audit and repair (southbound spec §5.3, §6.1)."""
 
-    def admin(request: web.Request, params: dict[str, str], action: str) -> None:
+    async def known_node(request: web.Request, params: dict[str, str], action: str) -> str:
         ctx = http.context(request, params, action, alcor.config.auth.default_project)
         if not ctx.is_admin:
             raise errors.NotAuthorized(action=action)
+        await alcor.bus.call(node.GetNode(ctx=ctx, id=params["id"]))  # 404 if unknown
+        return params["id"]
 
     async def resources(request: web.Request, params: dict[str, str]) -> web.Response:
-        admin(request, params, "get_node")
-        await alcor.bus.call(
-            node.GetNode(
-                ctx=http.context(request, params, "get_node", alcor.config.auth.default_project),
-                id=params["id"],
-            )
-        )
+        node_id = await known_node(request, params, "get_node")
         items = await alcor.bus.call(
             dp.NodeDeliveryResources(
-                node_id=params["id"],
+                node_id=node_id,
                 kind=request.query.get("kind"),
                 status=request.query.get("status"),
             )
@@ -390,34 +387,27 @@ def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
         return http.json_response({"resources": items})
 
     async def resync(request: web.Request, params: dict[str, str]) -> web.Response:
-        admin(request, params, "update_node")
-        await alcor.bus.call(
-            node.GetNode(
-                ctx=http.context(request, params, "get_node", alcor.config.auth.default_project),
-                id=params["id"],
-            )
-        )
-        await alcor.bus.call(dp.ResyncNode(node_id=params["id"]))
+        node_id = await known_node(request, params, "update_node")
+        await alcor.bus.call(dp.ResyncNode(node_id=node_id))
         return http.json_response({}, 202)
 
-    router.add(
-        Route(
-            "GET",
-            "/nodes/{id}/southbound/resources",
-            resources,
-            resource="host_info",
-            action="southbound",
-        )
-    )
-    router.add(
-        Route(
-            "POST",
-            "/nodes/{id}/southbound/resync",
-            resync,
-            resource="host_info",
-            action="southbound",
-        )
-    )
+    async def audit(request: web.Request, params: dict[str, str]) -> web.Response:
+        node_id = await known_node(request, params, "get_node")
+        result = await alcor.bus.call(dp.AuditNode(node_id=node_id))
+        return http.json_response({"audit": result})
+
+    async def repair(request: web.Request, params: dict[str, str]) -> web.Response:
+        node_id = await known_node(request, params, "update_node")
+        result = await alcor.bus.call(dp.AuditNode(node_id=node_id, repair=True))
+        return http.json_response({"audit": result})
+
+    for method, path, handler in (
+        ("GET", "/nodes/{id}/southbound/resources", resources),
+        ("POST", "/nodes/{id}/southbound/resync", resync),
+        ("GET", "/nodes/{id}/southbound/audit", audit),
+        ("POST", "/nodes/{id}/southbound/repair", repair),
+    ):
+        router.add(Route(method, path, handler, resource="host_info", action="southbound"))
 
 
 def _openapi_handler(router: Router):

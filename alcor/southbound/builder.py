@@ -262,6 +262,7 @@ class StateBuilder:
             v4[0][1] if v4 else "",
             v6[0][1] if v6 else "",
             f"host-{first[1].replace('.', '-').replace(':', '-')}",
+            port.dhcp_opts,
         )
 
     def neighbor_config(self, port: PortRec) -> bytes:

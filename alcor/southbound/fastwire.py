@@ -151,9 +151,16 @@ def neighbor(
 
 
 def dhcp(
-    revision: int, rid: str, subnet_id: str, mac: str, ipv4: str, ipv6: str, host_name: str
+    revision: int,
+    rid: str,
+    subnet_id: str,
+    mac: str,
+    ipv4: str,
+    ipv6: str,
+    host_name: str,
+    options: Iterable[tuple[str, str, int]] = (),
 ) -> bytes:
-    """Encode a DHCPConfiguration."""
+    """Encode a DHCPConfiguration (options: the port's extra DHCP options, field 10)."""
     return b"".join(
         (
             _head(revision, rid),
@@ -162,5 +169,9 @@ def dhcp(
             _s(7, ipv4),
             _s(8, ipv6),
             _s(9, host_name),
+            *(
+                _m(10, _s(1, name) + _s(2, value) + _v(3, version))
+                for name, value, version in options
+            ),
         )
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import TYPE_CHECKING, Any
 
 from alcor.bus import Bus, Event
@@ -29,8 +28,7 @@ from alcor.managers.security_group.messages import (
 )
 from alcor.managers.subnet.messages import ListSubnets, SubnetCreated, SubnetDeleted, SubnetUpdated
 from alcor.resources.repo import ListQuery
-from alcor.southbound.sender import Delivery
-from alcor.southbound.topology import PORT_FIELDS, NodeRec, Topology
+from alcor.southbound.topology import PORT_FIELDS, Topology
 from alcor.southbound.view import (
     DHCP,
     NEIGHBOR,
@@ -109,7 +107,7 @@ async def _port_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
     old = dp.topo.set_port(event.port)
     new = dp.topo.ports[event.port["id"]]
     if new.node_id is not None and new.sgs:
-        await ensure_groups(dp._bus, dp.topo, set(new.sgs))
+        await ensure_groups(dp.bus, dp.topo, set(new.sgs))
     dp.planner.port_changed(old, new, marks)
     compute = not new.device_owner.startswith("network:")
     if (
@@ -180,10 +178,10 @@ async def _group_changed(dp: SouthboundEngine, event: SecurityGroupChanged, mark
     if not dp.planner.hosts_by_group.get(group_id):
         dp.topo.sgs.pop(group_id, None)  # nobody holds it: reload when a host needs it
         return
-    group = (await dp._bus.call(LookupSecurityGroups(ids=[group_id]))).get(group_id)
+    group = (await dp.bus.call(LookupSecurityGroups(ids=[group_id]))).get(group_id)
     if group is not None:
         dp.topo.set_sg(group)
-        await ensure_groups(dp._bus, dp.topo, dp.topo.sgs[group_id].remote_groups)
+        await ensure_groups(dp.bus, dp.topo, dp.topo.sgs[group_id].remote_groups)
         dp.planner.group_changed(group_id, marks, refresh=True)
 
 
@@ -205,8 +203,7 @@ async def _node_updated(dp: SouthboundEngine, event: NodeUpdated, marks: Marks) 
     if {"mac_address", "data-path-ip"} & event.changed:
         await _reload_ports(dp, dp.planner.ports_of_node(node_id), marks)
     if ADDRESS_FIELDS & event.changed:
-        for transport in list(dp._transports.values()):
-            await transport.forget_node(node_id)
+        await dp.transports.forget_node(node_id)
         dp.restart_node(node_id)
 
 
@@ -221,7 +218,7 @@ async def _reload_ports(
     """Re-read ports whose neighbor revision was bumped without a port event."""
     if not port_ids:
         return
-    ports = await dp._bus.call(LookupPorts(ids=list(dict.fromkeys(port_ids))))
+    ports = await dp.bus.call(LookupPorts(ids=list(dict.fromkeys(port_ids))))
     for port in ports.values():
         old = dp.topo.set_port(port)
         if marks is not None:
@@ -246,78 +243,3 @@ _HANDLERS: dict[type, Any] = {
     NodeUpdated: _node_updated,
     NodeDeleted: _node_deleted,
 }
-
-
-# ---- views for the node API --------------------------------------------------------------
-
-
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def delivery_view(node: NodeRec, delivery: Delivery) -> dict[str, Any]:
-    """Return the "southbound" object of GET /nodes/{id} (spec §5.3)."""
-    resources: dict[str, dict[str, int]] = {}
-    for key, revision in delivery.sent.items():
-        kind = key[0]
-        entry = resources.setdefault(kind, {"acked": 0, "unacked": 0, "error": 0})
-        if any((key, r) in delivery.exhausted for r in (revision,)):
-            entry["error"] += 1
-        elif delivery.acked.get(key) == revision[0] or not revision[1]:
-            entry["acked"] += 1
-        else:
-            entry["unacked"] += 1
-    inflight = delivery.inflight
-    import time as _time
-
-    backoff = delivery.backoff_until - _time.monotonic()
-    return {
-        "transport": node.transport,
-        "grpc_api": node.grpc_api,
-        "agent_type": node.agent_type,
-        "connected": delivery.connected,
-        "last_contact": _iso(delivery.last_contact),
-        "last_success": _iso(delivery.last_success),
-        "last_agent_restart": _iso(delivery.last_agent_restart),
-        "consecutive_failures": delivery.consecutive_failures,
-        "last_error": delivery.last_error,
-        "backoff_until": _iso(_time.time() + backoff) if backoff > 0 else None,
-        "pending_states": len(delivery.pending),
-        "inflight": (
-            {
-                "request_id": inflight.request_id,
-                "states": len(inflight.carried),
-                "since": _iso(inflight.since),
-            }
-            if inflight
-            else None
-        ),
-        "resources": resources,
-        "vpc_subscriptions": [],
-    }
-
-
-def delivery_resources(
-    delivery: Delivery, kind: str | None, status: str | None
-) -> list[dict[str, Any]]:
-    """Return per-key delivery records (GET /nodes/{id}/southbound/resources)."""
-    out = []
-    for key, (revision, _present) in sorted(delivery.sent.items()):
-        if kind is not None and key[0] != kind:
-            continue
-        last = delivery.status.get(key)
-        if status is not None and last != status:
-            continue
-        out.append(
-            {
-                "kind": key[0],
-                "key": key[1],
-                "sent_rev": revision,
-                "acked_rev": delivery.acked.get(key),
-                "last_status": last,
-                "attempts": delivery.attempts.get((key, revision), 0),
-            }
-        )
-    return out

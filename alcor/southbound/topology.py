@@ -60,6 +60,7 @@ class PortRec:
     admin_up: bool
     revision: int
     neighbor_revision: int
+    dhcp_opts: tuple[tuple[str, str, int], ...] = ()  # extra_dhcp_opts: (name, value, ip v)
     subnet_ids: tuple[str, ...] = ()  # the subnets of its fixed IPs (in order, unique)
 
     def __post_init__(self) -> None:
@@ -126,6 +127,7 @@ PORT_FIELDS = (
     "admin_state_up",
     "revision_number",
     "neighbor_revision",
+    "extra_dhcp_opts",
 )
 
 
@@ -288,6 +290,10 @@ class Topology:
             bool(port.get("admin_state_up", True)),
             port["revision_number"],
             port.get("neighbor_revision") or port["revision_number"],
+            tuple(
+                (o["opt_name"], str(o.get("opt_value") or ""), int(o.get("ip_version") or 4))
+                for o in port.get("extra_dhcp_opts") or ()
+            ),
         )
         self.ports[rec.id] = rec
         self._index(rec)

@@ -370,6 +370,32 @@ def change_record(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def southbound_ledger(db: sqlite_utils.Database) -> None:
+    """Add the durable per-host southbound ledger (alcor/southbound/ledger.py)."""
+    db.execute(
+        """CREATE TABLE sb_ledger (
+            node_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            rev INTEGER NOT NULL,
+            present INTEGER NOT NULL,
+            acked_rev INTEGER,
+            status TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (node_id, kind, key)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """CREATE TABLE sb_hosts (
+            node_id TEXT PRIMARY KEY,
+            cursor_seq INTEGER NOT NULL,
+            updated_at REAL NOT NULL
+        ) WITHOUT ROWID"""
+    )
+
+
 def gateways(db: sqlite_utils.Database) -> None:
     """Zeta gateways (southbound spec §8): the gateway resource, what each port is
     registered as, the VPC's gateway ids, and the outbox rebuilt for FIFO lanes.
@@ -413,4 +439,4 @@ def gateways(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE networks ADD COLUMN gateway_ids TEXT")
 
 
-MIGRATIONS = [initial, change_record, gateways]
+MIGRATIONS = [initial, change_record, southbound_ledger, gateways]
