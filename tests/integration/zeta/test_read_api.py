@@ -120,7 +120,7 @@ async def test_outbox_list_shows_pending_and_settled_rows(zapi, zeta, tmp_path):
 
     async def failed_once():
         found = await gateway_of(zapi, other["id"])
-        return found["attempts"] >= 1
+        return found["last_error"] is not None
 
     await eventually(failed_once)
     db = str(tmp_path / "alcor.db")
