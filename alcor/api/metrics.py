@@ -24,6 +24,10 @@ OUTBOX_PENDING = Gauge("alcor_outbox_pending", "Outbox rows not yet settled", ["
 OUTBOX_OLDEST = Gauge(
     "alcor_outbox_oldest_age_seconds", "Age of the oldest unsettled outbox row (0 when none)"
 )
+GATEWAY_UNREAD = Gauge(
+    "alcor_gateway_changes_unread",
+    "Committed changes the gateway manager has not read yet (its lag behind the record)",
+)
 COUNTED = (
     ("gateway", "gateways"),
     ("network", "networks"),
@@ -53,6 +57,9 @@ def make_collector(alcor: Any) -> Any:
         ):
             NODES.labels(transport).set(count)
         collect_outbox(db)
+        gateways = alcor.extra.get("gateways")
+        if gateways is not None:
+            GATEWAY_UNREAD.set(gateways.unread_changes)
         STORE.labels("commits").set(alcor.store.commits)
         STORE.labels("transactions").set(alcor.store.transactions)
         dataplane = alcor.extra.get("dataplane")

@@ -20,7 +20,8 @@ from alcor.bench import scenarios
 from alcor.bench.stats import Samples
 from alcor.bench.targets import check_targets
 
-ALL = ("api-create", "e2e", "fanout", "list", "scale")
+ALL = ("api-create", "e2e", "fanout", "list", "scale")  # the default run
+OPT_IN = ("zeta",)  # only when chosen with --scenario
 
 
 @click.command()
@@ -42,8 +43,13 @@ ALL = ("api-create", "e2e", "fanout", "list", "scale")
     "--scenario",
     "chosen",
     multiple=True,
-    type=click.Choice(ALL),
-    help="Run only these scenarios (repeatable).",
+    type=click.Choice(ALL + OPT_IN),
+    help="Run only these scenarios (repeatable); zeta runs only when chosen.",
+)
+@click.option(
+    "--zeta-url",
+    default=None,
+    help="zeta scenario: load this Zeta instead of starting the double of the checkout.",
 )
 @click.option(
     "--json",
@@ -79,6 +85,7 @@ def bench(
     plot_file: str | None,
     markdown_file: str | None,
     agents: int | None,
+    zeta_url: str | None,
 ) -> None:
     """Measure alcor (or any Neutron endpoint) on this machine, side by side."""
     sizes = (
@@ -96,7 +103,7 @@ def bench(
     if url is not None or api_only:
         names = [n for n in names if n in ("api-create", "list")]
     console = Console(width=max(Console().width, 140))
-    report = asyncio.run(_run(names, sizes, url, token, console))
+    report = asyncio.run(_run(names, sizes, url, token, console, zeta_url))
     report["targets"] = check_targets(report["results"])
     _print(console, report)
     if json_file:
@@ -115,12 +122,19 @@ def bench(
 
 
 async def _run(
-    names: list[str], sizes: scenarios.Sizes, url: str | None, token: str | None, console: Console
+    names: list[str],
+    sizes: scenarios.Sizes,
+    url: str | None,
+    token: str | None,
+    console: Console,
+    zeta_url: str | None = None,
 ) -> dict[str, Any]:
     from alcor.bench.client import Client
     from alcor.bench.server import ServerProcess
 
-    server = None if url is not None else ServerProcess()
+    # The zeta scenario starts its own servers (fresh stores, Zeta off and on).
+    shared = url is None and any(n not in OPT_IN for n in names)
+    server = ServerProcess() if shared else None
     results: list[Samples] = []
     started = time.time()
     load_at_start = os.getloadavg()
@@ -142,12 +156,17 @@ async def _run(
         try:
             if server is not None:
                 await server.start()
-            target = url or server.url  # type: ignore[union-attr]
-            client = Client(target, token=token)
-            try:
-                results += await _scenarios(names, sizes, client, server, progress)
-            finally:
-                await client.close()
+            target = url or (server.url if server is not None else None)
+            if target is not None:
+                client = Client(target, token=token)
+                try:
+                    results += await _scenarios(names, sizes, client, server, progress)
+                finally:
+                    await client.close()
+            if "zeta" in names:
+                from alcor.bench import zeta
+
+                results += await zeta.run(sizes, progress, zeta_url)
         finally:
             if server is not None:
                 await server.stop()
@@ -162,6 +181,7 @@ async def _run(
             "platform": platform.platform(),
             # other work on the machine skews every number: record it with them
             "load_avg_at_start": [round(x, 2) for x in load_at_start],
+            "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
         },
         "sizes": sizes.__dict__,
         "scenarios": names,

@@ -17,6 +17,14 @@ TARGETS = (
     ("new host with 10k neighbor states", "new host with", "p50_ms", "<=", 100, "<= 100 ms"),
     ("RSS with the stored ports", "scale", "rss_mb_after_restart", "<=", 1024, "<= 1 GB"),
     ("start-up with the stored ports", "scale", "startup_s", "<=", 5, "<= 5 s"),
+    (
+        "port create rate, Zeta on / off",
+        "zeta: port create, Zeta on",
+        "on_off_ratio",
+        ">=",
+        0.9,
+        ">= 0.90 (within 10%)",
+    ),
 )
 
 

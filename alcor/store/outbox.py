@@ -40,9 +40,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     outcome TEXT
 )
 """
+# Pending rows are few and hot; settled ones many and cold: the lookups of the worker and
+# of the gateways' state go through partial indexes of the pending rows only.
 INDEXES = (
-    "CREATE INDEX IF NOT EXISTS idx_outbox_lane ON outbox (key, done_at, id)",
-    "CREATE INDEX IF NOT EXISTS idx_outbox_target ON outbox (target, done_at)",
+    "CREATE INDEX IF NOT EXISTS idx_outbox_lane ON outbox (key, id) WHERE done_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS idx_outbox_worst ON outbox (key, attempts) WHERE done_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS idx_outbox_kind ON outbox (key, kind) WHERE done_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS idx_outbox_target ON outbox (target, id) WHERE done_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS idx_outbox_last ON outbox (key, last_attempt_at)",
     "CREATE INDEX IF NOT EXISTS idx_outbox_done ON outbox (done_at)",
 )
 OUTCOMES = ("sent", "found", "gone", "superseded")
@@ -169,18 +174,42 @@ def fail(db: sqlite_utils.Database, ids: Iterable[int], error: str, next_attempt
 def lane_summary(db: sqlite_utils.Database, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Return, per key, its pending row count, their highest attempts and the latest attempt."""
     out: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(list(dict.fromkeys(keys))):
-        for key, pending, attempts, last_attempt in db.execute(
-            "SELECT key, SUM(done_at IS NULL), MAX(CASE WHEN done_at IS NULL THEN attempts END), "
-            f"MAX(last_attempt_at) FROM outbox WHERE key IN ({_marks(chunk)}) GROUP BY key",
-            chunk,
-        ):
-            out[key] = {
-                "pending_operations": int(pending or 0),
-                "attempts": int(attempts or 0),
-                "last_attempt_at": last_attempt,
-            }
+    for key in dict.fromkeys(keys):
+        pending = db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE key = ? AND done_at IS NULL", [key]
+        ).fetchone()[0]
+        attempts, _ = worst_pending(db, key)
+        last = db.execute(
+            "SELECT MAX(last_attempt_at) FROM outbox WHERE key = ?", [key]
+        ).fetchone()[0]
+        out[key] = {"pending_operations": pending, "attempts": attempts, "last_attempt_at": last}
     return out
+
+
+def worst_pending(db: sqlite_utils.Database, key: str) -> tuple[int, str | None]:
+    """Return the highest attempts of lane `key`'s pending rows, and the error of the
+    most-tried one that failed (0, None when nothing is pending)."""
+    attempts = db.execute(
+        "SELECT MAX(attempts) FROM outbox WHERE key = ? AND done_at IS NULL", [key]
+    ).fetchone()[0]
+    error = db.execute(
+        "SELECT last_error FROM outbox WHERE key = ? AND done_at IS NULL "
+        "AND last_error IS NOT NULL ORDER BY attempts DESC LIMIT 1",
+        [key],
+    ).fetchone()
+    return int(attempts or 0), error[0] if error else None
+
+
+def pending_of_kind(db: sqlite_utils.Database, key: str, kind: str) -> list[Row]:
+    """Return lane `key`'s pending rows of `kind`, in FIFO order."""
+    return [
+        _decode(r)
+        for r in db.execute(
+            f"SELECT {_COLUMNS} FROM outbox WHERE key = ? AND kind = ? AND done_at IS NULL "
+            "ORDER BY id",
+            [key, kind],
+        )
+    ]
 
 
 def pending_by_kind(db: sqlite_utils.Database) -> dict[str, int]:

@@ -33,6 +33,9 @@ _LOGGER = logging.getLogger(__name__)
 CONSUMER = "gateway"
 WATCHED = ("network", "port", "host_info")
 BATCH = 500  # changes per transaction: bounds how long the API waits for the writer
+# After a wake-up, let more commits land before reading: one transaction then carries the
+# changes of many API calls (under load, otherwise, every API commit would cost another).
+LINGER_S = 0.05
 IDLE_PERSIST_S = 10.0  # how stale the stored cursor may get while only other changes pass
 
 
@@ -75,8 +78,18 @@ class ChangeConsumer:
                 _LOGGER.exception("gateway: reading the change record failed; retrying")
                 await asyncio.sleep(1.0)
                 continue
-            if not more:
-                await self._store.wait_for_change(self._seen, timeout=IDLE_PERSIST_S)
+            if not more and await self._store.wait_for_change(self._seen, timeout=IDLE_PERSIST_S):
+                await asyncio.sleep(LINGER_S)
+
+    @property
+    def unread(self) -> int:
+        """Return how many committed changes (of any resource) are not read yet."""
+        return max(0, self._store.change_seq - self._seen)
+
+    @property
+    def caught_up(self) -> bool:
+        """Return True when every committed change has been read (tests, diagnostics)."""
+        return self.unread == 0
 
     async def step(self) -> bool:
         """Process the next batch of changes; return True when more may be waiting."""
@@ -102,18 +115,19 @@ class ChangeConsumer:
 
     async def apply(self, batch: Iterable[changes.Change]) -> set[str]:
         """Queue what a batch of changes implies (inside a transaction); return its lanes."""
-        networks: set[str] = set()
-        ports: set[str] = set()
+        # Dicts as ordered sets: objects are synced in the order they first changed.
+        networks: dict[str, None] = {}
+        ports: dict[str, None] = {}
         nodes: dict[str, dict[str, Any]] = {}
         for change in batch:
             if change.resource == "network":
-                networks.add(change.id)
+                networks[change.id] = None
             elif change.resource == "port":
-                ports.add(change.id)
+                ports[change.id] = None
             else:
                 nodes[change.id] = change.object
-        ports |= await self._ports_on_nodes(nodes)
-        return await self._sync(sorted(networks), sorted(ports))
+        ports.update(dict.fromkeys(sorted(await self._ports_on_nodes(nodes))))
+        return await self._sync(list(networks), list(ports))
 
     async def _ports_on_nodes(self, nodes: dict[str, dict[str, Any]]) -> set[str]:
         """Ports registered on, or now bound to, the nodes (a node's address or MAC changed)."""
@@ -129,6 +143,7 @@ class ChangeConsumer:
         db = self._store.db
         keys: set[str] = set()
         networks = {i: await self._bus.call(LookupNetwork(id=i)) for i in network_ids}
+        changed: set[str] = set()  # lanes whose gateway status may have changed
         opened = [n for n in networks.values() if planner.wants_gateway(n)]
         for network in opened:
             assert network is not None
@@ -137,9 +152,12 @@ class ChangeConsumer:
                 planner.open_gateway(db, network)
             elif not planner.reopen_gateway(db, network):
                 continue
-            keys.add(network["id"])
+            changed.add(network["id"])
+        keys = set(changed)
         for start in range(0, len(port_ids), BATCH):
-            keys |= await self._sync_ports(port_ids[start : start + BATCH])
+            synced, dropped = await self._sync_ports(port_ids[start : start + BATCH])
+            keys |= synced
+            changed |= dropped
         for network_id, network in networks.items():
             gateway = gw_repo.gateway_of_network(db, network_id)
             if gateway is not None and not planner.wants_gateway(network):
@@ -147,13 +165,17 @@ class ChangeConsumer:
                     await self._state.removed(db, gateway)
                     continue
                 keys.add(network_id)
-        for key in keys:
+                changed.add(network_id)
+        # New rows (never attempted, no error) leave a status as it was; only opening,
+        # closing or dropping rows (a failing one, maybe) can change it.
+        for key in changed:
             gateway = gw_repo.gateway_of_network(db, key)
             if gateway is not None:
                 await self._state.refresh(db, gateway)
         return keys
 
-    async def _sync_ports(self, port_ids: list[str]) -> set[str]:
+    async def _sync_ports(self, port_ids: list[str]) -> tuple[set[str], set[str]]:
+        """Queue what the ports need; return the lanes written, and those that lost rows."""
         db = self._store.db
         ports = await self._bus.call(LookupPorts(ids=port_ids))
         regs = gw_repo.registered(db, port_ids)
@@ -162,6 +184,7 @@ class ChangeConsumer:
         )
         nodes: dict[str, dict[str, Any] | None] = {}
         keys: set[str] = set()
+        dropped: set[str] = set()
         for port_id in port_ids:
             port = ports.get(port_id)
             body, node_id = None, ""
@@ -175,7 +198,9 @@ class ChangeConsumer:
             reg = regs.get(port_id)
             if planner.sync_port(db, reg, body, node_id):
                 keys.add(reg.network_id if reg is not None else body["vpc_id"])  # type: ignore[index]
-        return keys
+                if reg is not None:
+                    dropped.add(reg.network_id)
+        return keys, dropped
 
     async def _reconcile_all(self) -> int:
         """Diff every network and port against what Zeta was told; return the cursor.
@@ -195,7 +220,7 @@ class ChangeConsumer:
             txn.after_commit.append(lambda: self._worker.poke(keys))
         for begin in range(0, len(port_ids), BATCH):
             async with self._store.transaction() as txn:
-                more = await self._sync([], port_ids[begin : begin + BATCH])
+                more = await self._sync([], port_ids[begin : begin + BATCH])  # ports only
                 txn.after_commit.append(lambda k=more: self._worker.poke(k))  # type: ignore[misc]
         async with self._store.transaction():
             changes.advance_consumer(self._store.db, CONSUMER, start)

@@ -99,6 +99,16 @@ class GatewayManager(ResourceManager):
         await self.worker.stop()
         await self._client.stop()
 
+    @property
+    def caught_up(self) -> bool:
+        """Return True when every committed change has become outbox rows (Zeta enabled)."""
+        return self._consumer.caught_up
+
+    @property
+    def unread_changes(self) -> int:
+        """Return the committed changes not yet read (0 with Zeta disabled)."""
+        return self._consumer.unread if self._config.enabled else 0
+
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.add(asyncio.create_task(coro, name=name))
 

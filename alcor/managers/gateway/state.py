@@ -27,6 +27,7 @@ from alcor.managers.network.messages import LookupNetwork, SetNetworkGateways
 from alcor.resources import repo
 from alcor.resources.gateway import GATEWAY
 from alcor.resources.types import Invalid, Mac
+from alcor.store import outbox
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -84,18 +85,10 @@ class GatewayState:
 def _lane_state(db: sqlite_utils.Database, key: str) -> tuple[int, bool, bool, str | None]:
     """Return the lane's worst attempts, a pending re-creation (lost state), a pending
     create, and the error of its most-tried failing row."""
-    worst, lost, creating = db.execute(
-        "SELECT COALESCE(MAX(attempts), 0), "
-        "COALESCE(MAX(kind = ? AND json_extract(payload, '$.resync') IS NOT NULL), 0), "
-        "COALESCE(MAX(kind = ?), 0) FROM outbox WHERE key = ? AND done_at IS NULL",
-        [VPC_CREATE, VPC_CREATE, key],
-    ).fetchone()
-    row = db.execute(
-        "SELECT last_error FROM outbox WHERE key = ? AND done_at IS NULL "
-        "AND last_error IS NOT NULL ORDER BY attempts DESC, id LIMIT 1",
-        [key],
-    ).fetchone()
-    return int(worst), bool(lost), bool(creating), row[0] if row else None
+    attempts, error = outbox.worst_pending(db, key)
+    creates = outbox.pending_of_kind(db, key, VPC_CREATE)
+    lost = any(r.payload.get("resync") for r in creates)
+    return attempts, lost, bool(creates), error
 
 
 def _content(vpc: dict[str, Any]) -> dict[str, Any]:

@@ -76,6 +76,7 @@ class OutboxWorker:
         parallel: int,
         retry_base_s: float,
         retry_cap_s: float,
+        linger_s: float = 0.05,
     ) -> None:
         self._store = store
         self._sender = sender
@@ -83,6 +84,7 @@ class OutboxWorker:
         self._slots = asyncio.Semaphore(parallel)
         self._base = retry_base_s
         self._cap = retry_cap_s
+        self._linger = linger_s
         self._lanes: dict[str, asyncio.Task[None]] = {}
 
     def start(self) -> None:
@@ -119,7 +121,7 @@ class OutboxWorker:
                 rows = outbox.lane(self._store.db, key, self._read_limit)
                 if not rows:
                     return
-                delay = rows[0].next_attempt_at - time.time()
+                delay = self._delay(rows)
                 if delay > 0:
                     await asyncio.sleep(delay)
                     continue
@@ -127,11 +129,21 @@ class OutboxWorker:
                     # Read again: while this lane waited for a slot, its rows may have
                     # been superseded (a call that never went out must stay unsent).
                     rows = outbox.lane(self._store.db, key, self._read_limit)
-                    if rows and rows[0].next_attempt_at <= time.time():
+                    if rows and self._delay(rows) <= 0:
                         await self._attempt(self._sender.take(rows))
         finally:
             if self._lanes.get(key) is asyncio.current_task():
                 del self._lanes[key]
+
+    def _delay(self, rows: Sequence[Row]) -> float:
+        """Return how long the lane's head must wait: its retry time, and for a first
+        attempt with room in the batch, until it is `linger` old (rows written just after
+        it then go in the same call: one call per burst, not one per API request)."""
+        head = rows[0]
+        due = head.next_attempt_at
+        if head.attempts == 0 and len(rows) < self._read_limit:
+            due = max(due, head.created_at + self._linger)
+        return due - time.time()
 
     async def _attempt(self, rows: Sequence[Row]) -> None:
         now = time.time()

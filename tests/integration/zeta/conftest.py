@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
+from alcor.api.service import ALCOR
 from tests.integration.api import Api
 from tests.zeta_double import ZetaDouble
 
@@ -53,8 +54,18 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0)
         await asyncio.sleep(0.01)
 
 
+async def caught_up(api: Api) -> None:
+    """Wait until the gateway manager has read every committed change (rows are queued)."""
+
+    async def check() -> bool:
+        return api.client.server.app[ALCOR].extra["gateways"].caught_up  # type: ignore[no-any-return]
+
+    await eventually(check)
+
+
 async def gateway_of(api: Api, network_id: str) -> dict[str, Any] | None:
-    """Return the network's gateway through the API, or None."""
+    """Return the network's gateway through the API (once every change was read), or None."""
+    await caught_up(api)
     found = (await api.get(f"/v2.0/gateways?network_id={network_id}"))["gateways"]
     return found[0] if found else None
 

@@ -102,8 +102,13 @@ async def serve(tmp_path, zeta) -> AsyncIterator[Callable[[], Awaitable[Serve]]]
         log.close()
 
 
-async def _settled(server: Serve, network_id: str) -> None:
+async def _settled(server: Serve, zeta, network_id: str, ports: list[dict[str, Any]]) -> None:
+    """Wait until Zeta holds exactly `ports` and the gateway has nothing pending."""
     deadline = time.monotonic() + 60
+    wanted = {p["id"] for p in ports}
+    while set(zeta.ports) != wanted:
+        assert time.monotonic() < deadline, (len(zeta.ports), len(wanted))
+        await asyncio.sleep(0.02)
     while time.monotonic() < deadline:
         found = (await server.call("GET", f"/v2.0/gateways?network_id={network_id}"))["gateways"]
         if found and found[0]["status"] == "READY" and found[0]["pending_operations"] == 0:
@@ -150,11 +155,13 @@ async def test_kill_9_during_a_zeta_call(serve, zeta, held):
     if held == "vpc create":
         zeta.hang(HELD[held])
     network_id = await _setup(server)
-    if held != "vpc create":
-        await _settled(server, network_id)
+    if held == "port create":
+        await _settled(server, zeta, network_id, [])
         zeta.hang(HELD[held])
     ports = await _ports(server, network_id, 5)
     if held == "port delete":
+        await _settled(server, zeta, network_id, ports)
+        zeta.hang(HELD[held])
         await server.call("DELETE", f"/v2.0/ports/{ports[0]['id']}", status=204)
         ports = ports[1:]
     await zeta.wait(lambda z: z.held > 0)
@@ -164,8 +171,7 @@ async def test_kill_9_during_a_zeta_call(serve, zeta, held):
     await zeta.wait(lambda z: len(z.calls) > calls)  # Zeta did it; nobody heard the answer
     server = await serve()
     ports += await _ports(server, network_id, 2)
-    await _settled(server, network_id)
-    assert sorted(zeta.ports) == sorted(p["id"] for p in ports)
+    await _settled(server, zeta, network_id, ports)
     assert set(zeta.vpcs) == {network_id}
     _sent_once(zeta)
 
@@ -177,8 +183,7 @@ async def test_kill_9_right_after_api_writes(serve, zeta):
     ports = await _ports(server, network_id, 300)
     await server.kill()
     server = await serve()
-    await _settled(server, network_id)
-    assert sorted(zeta.ports) == sorted(p["id"] for p in ports)
+    await _settled(server, zeta, network_id, ports)
     await server.call("DELETE", f"/v2.0/ports/{ports[0]['id']}", status=204)
     for port in ports[1:]:
         await server.call("DELETE", f"/v2.0/ports/{port['id']}", status=204)

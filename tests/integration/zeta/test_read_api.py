@@ -12,7 +12,7 @@ from alcor.api.web import make_web_app
 from alcor.app import build
 from alcor.cli import main
 from tests.integration.api import Api
-from tests.integration.zeta.conftest import FAST, eventually, gateway_of, settled
+from tests.integration.zeta.conftest import FAST, caught_up, eventually, gateway_of, settled
 
 
 async def test_gateway_reads_on_both_paths(zapi, zeta):
@@ -84,6 +84,7 @@ async def test_outbox_metrics_show_pending_and_attempts(zapi, zeta):
     """Pending rows by kind, the oldest one's age, and attempts by result."""
     zeta.hang()
     network = await zapi.network()
+    await caught_up(zapi)
     metrics = await _metrics(zapi)
     assert metrics['alcor_outbox_pending{kind="ZETA_VPC_CREATE"}'] == 1
     assert metrics['alcor_outbox_pending{kind="ZETA_PORT_CREATE"}'] == 0
