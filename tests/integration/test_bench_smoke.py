@@ -63,3 +63,38 @@ def test_bench_runs_every_scenario_and_writes_json(tmp_path):
     table = md.read_text()
     assert "| scenario | count |" in table and "| target | measured | goal | met |" in table
     assert table.count("\n| port create, 1 client |") == 1
+
+
+def test_bench_zeta_scenario_runs_against_the_double(tmp_path):
+    """--scenario zeta (tiny): create rates with Zeta off and on, and every port at Zeta."""
+    out = tmp_path / "zeta.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "alcor",
+            "bench",
+            "--tiny",
+            "--scenario",
+            "zeta",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads(out.read_text())
+    rows = {r["name"].split(" (")[0]: r for r in report["results"]}
+    assert set(rows) == {
+        "zeta: port create, Zeta off",
+        "zeta: port create, Zeta on",
+        "zeta: every port at Zeta",
+    }
+    assert rows["zeta: port create, Zeta on"]["count"] == 200
+    assert rows["zeta: port create, Zeta on"]["on_off_ratio"] > 0
+    reached = rows["zeta: every port at Zeta"]
+    assert reached["count"] == 1 and reached["median_s"] > 0 and reached["zeta_calls"][0] >= 2
+    assert "port create rate, Zeta on / off" in {t["target"] for t in report["targets"]}

@@ -55,6 +55,9 @@ class ChangeConsumer:
         self._config = config
         self._state = state
         self._worker = worker
+        # Nodes by name, kept across batches: a batch with any node change clears it, and
+        # the ports on that node are synced again, so a stale entry never outlives a batch.
+        self._nodes: dict[str, dict[str, Any] | None] = {}
         self._seen = 0  # read through here (memory)
         self._stored = 0  # read through here (committed)
         self._stored_at = 0.0
@@ -126,6 +129,8 @@ class ChangeConsumer:
                 ports[change.id] = None
             else:
                 nodes[change.id] = change.object
+        if nodes:
+            self._nodes.clear()
         ports.update(dict.fromkeys(sorted(await self._ports_on_nodes(nodes))))
         return await self._sync(list(networks), list(ports))
 
@@ -182,7 +187,7 @@ class ChangeConsumer:
         gateways = gw_repo.gateways_of_networks(
             db, sorted({p["network_id"] for p in ports.values()})
         )
-        nodes: dict[str, dict[str, Any] | None] = {}
+        nodes = self._nodes
         keys: set[str] = set()
         dropped: set[str] = set()
         for port_id in port_ids:

@@ -118,7 +118,7 @@ class OutboxWorker:
                 # No await between reading an empty lane and leaving it: a poke after a
                 # commit either finds this task still here (and it reads the new rows) or
                 # starts a new one.
-                rows = outbox.lane(self._store.db, key, self._read_limit)
+                rows = outbox.lane(self._store.db, key, 1)
                 if not rows:
                     return
                 delay = self._delay(rows)
@@ -137,11 +137,11 @@ class OutboxWorker:
 
     def _delay(self, rows: Sequence[Row]) -> float:
         """Return how long the lane's head must wait: its retry time, and for a first
-        attempt with room in the batch, until it is `linger` old (rows written just after
-        it then go in the same call: one call per burst, not one per API request)."""
+        attempt until it is `linger` old (rows written just after it then go in the same
+        call: one call per burst, not one per API request)."""
         head = rows[0]
         due = head.next_attempt_at
-        if head.attempts == 0 and len(rows) < self._read_limit:
+        if head.attempts == 0:
             due = max(due, head.created_at + self._linger)
         return due - time.time()
 
@@ -188,5 +188,9 @@ class OutboxWorker:
 
     @staticmethod
     def _count(rows: Sequence[Row], done: dict[int, str]) -> None:
+        counts: dict[tuple[str, str], int] = {}
         for row in rows:
-            ATTEMPTS.labels(row.kind, "done" if row.id in done else "failed").inc()
+            label = (row.kind, "done" if row.id in done else "failed")
+            counts[label] = counts.get(label, 0) + 1
+        for (kind, result), n in counts.items():
+            ATTEMPTS.labels(kind, result).inc(n)
