@@ -242,6 +242,9 @@ class ZetaConfig:
     retry_base_s: float = 1.0  # jittered backoff of a failed call: base doubling to the cap
     retry_cap_s: float = 300.0
     parallel_vpcs: int = 16  # VPCs whose calls run at the same time (each VPC stays FIFO)
+    # Changes and calls wait this long to gather more of their kind: one transaction and
+    # one POST /ports per burst of API calls, not one each (latency traded for batching).
+    linger_s: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -540,6 +543,8 @@ def _check_zeta(zeta: ZetaConfig) -> list[str]:
     for key in ("timeout_s", "retry_base_s", "port_batch", "alarm_after", "parallel_vpcs"):
         if getattr(zeta, key) <= 0:
             problems.append(f"zeta.{key}: must be positive")
+    if zeta.linger_s < 0:
+        problems.append("zeta.linger_s: must not be negative")
     if zeta.retry_cap_s < zeta.retry_base_s:
         problems.append("zeta.retry_cap_s: must not be below zeta.retry_base_s")
     return problems

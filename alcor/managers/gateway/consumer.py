@@ -33,9 +33,6 @@ _LOGGER = logging.getLogger(__name__)
 CONSUMER = "gateway"
 WATCHED = ("network", "port", "host_info")
 BATCH = 500  # changes per transaction: bounds how long the API waits for the writer
-# After a wake-up, let more commits land before reading: one transaction then carries the
-# changes of many API calls (under load, otherwise, every API commit would cost another).
-LINGER_S = 0.05
 IDLE_PERSIST_S = 10.0  # how stale the stored cursor may get while only other changes pass
 
 
@@ -82,7 +79,9 @@ class ChangeConsumer:
                 await asyncio.sleep(1.0)
                 continue
             if not more and await self._store.wait_for_change(self._seen, timeout=IDLE_PERSIST_S):
-                await asyncio.sleep(LINGER_S)
+                # Let more commits land: one transaction then carries the changes of many
+                # API calls (under load, otherwise, every API commit would cost another).
+                await asyncio.sleep(self._config.linger_s)
 
     @property
     def unread(self) -> int:

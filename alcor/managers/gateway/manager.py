@@ -64,6 +64,7 @@ class GatewayManager(ResourceManager):
             parallel=config.parallel_vpcs,
             retry_base_s=config.retry_base_s,
             retry_cap_s=config.retry_cap_s,
+            linger_s=config.linger_s,
         )
         self._consumer = ChangeConsumer(bus, store, config, self._state, self.worker)
         self._tasks: set[asyncio.Task[None]] = set()

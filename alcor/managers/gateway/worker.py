@@ -76,7 +76,7 @@ class OutboxWorker:
         parallel: int,
         retry_base_s: float,
         retry_cap_s: float,
-        linger_s: float = 0.05,
+        linger_s: float,
     ) -> None:
         self._store = store
         self._sender = sender

@@ -21,6 +21,7 @@ FAST = {
     "zeta.retry_base_s": 0.01,
     "zeta.retry_cap_s": 0.05,
     "zeta.alarm_after": 3,
+    "zeta.linger_s": 0.02,
 }
 
 

@@ -65,6 +65,7 @@ async def serve(tmp_path, zeta) -> AsyncIterator[Callable[[], Awaitable[Serve]]]
         ALCOR__ZETA__TIMEOUT_S="30",
         ALCOR__ZETA__RETRY_BASE_S="0.01",
         ALCOR__ZETA__RETRY_CAP_S="0.05",
+        ALCOR__ZETA__LINGER_S="0.02",
     )
 
     async def start() -> Serve:
