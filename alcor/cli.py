@@ -153,11 +153,13 @@ def _attach_commands() -> None:
     from alcor.audit_cli import audit
     from alcor.bench.cli import bench
     from alcor.outbox_cli import outbox
+    from alcor.trace_cli import trace
 
     main.add_command(agent)
     main.add_command(audit)
     main.add_command(bench)
     main.add_command(outbox)
+    main.add_command(trace)
 
 
 _attach_commands()

@@ -17,13 +17,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 ENV_PREFIX = "ALCOR__"
 TRANSPORT_GROUP = "alcor.southbound"  # entry-point group of southbound transports
 # A value of the wrong type: reported as a problem, and the key keeps its default so that
 # the semantic checks can still run (and report their own problems) without crashing.
 _INVALID: Any = object()
+_D = TypeVar("_D", bound="DataclassInstance")
 
 
 class ConfigError(Exception):
@@ -319,7 +323,7 @@ def load_config(
     _lift_plugin_sections(data)
     config = _build(Config, data, "", problems)
     problems.extend(_check_semantics(config))
-    if problems:
+    if problems or config is None:
         raise ConfigError(problems)
     return config
 
@@ -398,7 +402,7 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[last] = value
 
 
-def _build(cls: type, data: Any, path: str, problems: list[str]) -> Any:
+def _build(cls: type[_D], data: Any, path: str, problems: list[str]) -> _D | None:
     """Build dataclass `cls` from `data`, appending every problem found to `problems`."""
     if not isinstance(data, Mapping):
         problems.append(f"{path or '<root>'}: expected a table")
@@ -440,7 +444,7 @@ def _has_all_defaults(cls: type) -> bool:
 def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, path, problems)
     if origin is tuple:
         if not isinstance(value, list | tuple):

@@ -31,7 +31,19 @@ from .program import (
     Invalid,
     Programmer,
 )
-from .records import DHCP, GATEWAY, KIND_NAMES, NEIGHBOR, PORT, ROUTER, SECURITYGROUP, SUBNET, VPC
+from .records import (
+    DHCP,
+    FLOATINGIP,
+    GATEWAY,
+    KIND_NAMES,
+    NEIGHBOR,
+    NETWORK_ACL,
+    PORT,
+    ROUTER,
+    SECURITYGROUP,
+    SUBNET,
+    VPC,
+)
 from .state import AgentState
 
 _LOGGER = logging.getLogger(__name__)
@@ -118,7 +130,8 @@ _V2_VALUE = {
     n: wire.value_spec_of(wire.spec_of(schema.GoalStateV2)[n << 3 | 2]) for n in V2_FIELD.values()
 }
 _V1_STATE = {n: wire.spec_of(schema.GoalState)[n << 3 | 2].sub for n in V1_FIELD.values()}
-_STAGE1 = (GATEWAY, VPC, SUBNET, SECURITYGROUP)  # context first, then ACA's order
+# Context first, then ACA's order; alcor's ACLs with the context, floating IPs last.
+_STAGE1 = (GATEWAY, VPC, SUBNET, SECURITYGROUP, NETWORK_ACL)
 _STAGE2 = (ROUTER, PORT)
 
 
@@ -169,8 +182,10 @@ class Applier:
                 spans[kind].extend((n, start, end))
         reply = ReplyBuilder()
         deletes: list[tuple[int, dict[str, Any]]] = []
-        for kind in (*_STAGE1, *_STAGE2, NEIGHBOR, DHCP):
-            s = spans[kind]
+        for kind in (*_STAGE1, *_STAGE2, NEIGHBOR, DHCP, FLOATINGIP):
+            s = spans.get(kind)  # V1 has no field for alcor's extension kinds
+            if s is None:
+                continue
             for i in range(0, len(s), 3):
                 state = decode(s[i], s[i + 1], s[i + 2])
                 if kind in _STAGE1 and state.get("operation_type", INFO) == DELETE:

@@ -12,18 +12,22 @@ from alcor.proto import schema
 
 from .records import (
     DHCP,
+    FLOATINGIP,
     GATEWAY,
     L3,
     NEIGHBOR,
+    NETWORK_ACL,
     PORT,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
+    V4,
+    V6,
     VPC,
     GatewayArp,
     Neighbor,
+    address,
     intern_int,
-    ip_to_int,
     share,
 )
 from .state import AgentState
@@ -36,6 +40,9 @@ ZETA = int(schema.GatewayType.ZETA)
 
 _MAC = re.compile(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}")
 _now = time.perf_counter_ns
+
+
+ACL_PROTOCOLS = frozenset({"tcp", "udp", "icmp", "icmpv6", "all"})
 
 
 class Invalid(Exception):
@@ -94,6 +101,8 @@ class Programmer:
             PORT: self._put_port,
             NEIGHBOR: self._put_neighbor,
             DHCP: self._put_dhcp,
+            NETWORK_ACL: self._put_acl,
+            FLOATINGIP: self._put_fip,
         }
         self.delete: dict[int, Callable[[str, dict[str, Any]], None]] = {
             VPC: self._del_vpc,
@@ -104,6 +113,8 @@ class Programmer:
             PORT: self._del_port,
             NEIGHBOR: self._del_neighbor,
             DHCP: self._del_dhcp,
+            NETWORK_ACL: self._del_acl,
+            FLOATINGIP: self._del_fip,
         }
 
     # Each _put_* handler calls _mark() where validation ends and programming begins, so
@@ -201,7 +212,7 @@ class Programmer:
         for table in tables:
             subnet = self._checked_subnet(table.get("subnet_id", ""))
             gw = subnet.get("gateway", {})
-            if not is_ipv4(gw.get("ip_address", "")) or not is_mac(gw.get("mac_address", "")):
+            if not is_ip(gw.get("ip_address", "")) or not is_mac(gw.get("mac_address", "")):
                 raise Invalid(f"subnet {subnet.get('id')} has no valid gateway IP/MAC")
         self._mark()
         st.host_dvr_mac = st.host_dvr_mac or dvr
@@ -229,8 +240,11 @@ class Programmer:
         st.subnet_router[sid] = router_id
         subnet = st.subnets[sid]
         gw = subnet.get("gateway", {})
-        st.arp_put(
-            ip_to_int(gw.get("ip_address", "")),
+        # The gateway answers ARP (IPv4) or neighbor discovery (IPv6) on the host.
+        family, ip = address(gw.get("ip_address", ""))
+        st.put(
+            family,
+            ip,
             subnet.get("tunnel_id", 0),
             GatewayArp(gw.get("mac_address", ""), st.own_ip, router_id),
         )
@@ -248,9 +262,10 @@ class Programmer:
         keys = [k for k in st.routes if k[0] == router_id]
         if not keys:
             return
-        for ip, tid, entry in list(st.iter_arp()):
-            if isinstance(entry, GatewayArp) and entry.router_id == router_id:
-                st.arp_drop(ip, tid, entry)
+        for family, entries in ((V4, st.iter_arp()), (V6, st.iter_nd())):
+            for ip, tid, entry in list(entries):
+                if isinstance(entry, GatewayArp) and entry.router_id == router_id:
+                    st.drop(family, ip, tid, entry)
         for key in keys:
             del st.routes[key]
             if st.subnet_router.get(key[1]) == router_id:
@@ -357,6 +372,7 @@ class Programmer:
             share(cfg.get("host_mac_address", "")),
             tuple(fixed),
             tuple((p.get("ip_address", ""), p.get("mac_address", "")) for p in pairs),
+            tuple(share(g) for g in cfg.get("security_group_ids", ())),
         )
         st.neighbors[nid] = n
         for family, ip, tid, entry in n.entries():
@@ -420,3 +436,36 @@ class Programmer:
         old = self.state.dhcp_by_id.pop(rid, None)
         if old is not None and self.state.dhcp.get(old[1], {}).get("id") == rid:
             del self.state.dhcp[old[1]]
+
+    # ---- alcor extensions: network ACLs and floating IPs ------------------------------
+
+    def _put_acl(self, op: int, cfg: dict[str, Any], rev: int) -> int:
+        if rev < 1:
+            raise Invalid("revision_number must be >= 1")
+        for rule in cfg.get("rules", ()):
+            prefix = rule.get("ip_prefix", "")
+            if not is_ip_or_prefix(prefix):
+                raise Invalid(f"ACL rule {rule.get('id')} has an invalid ip_prefix {prefix!r}")
+            if rule.get("protocol", "all") not in ACL_PROTOCOLS:
+                raise Invalid(f"ACL rule {rule.get('id')} has protocol {rule.get('protocol')!r}")
+        self._mark()
+        self.state.network_acls[cfg.get("id", "")] = cfg
+        return SUCCESS
+
+    def _del_acl(self, rid: str, cfg: dict[str, Any]) -> None:
+        self.state.network_acls.pop(rid, None)
+
+    def _put_fip(self, op: int, cfg: dict[str, Any], rev: int) -> int:
+        if rev < 1:
+            raise Invalid("revision_number must be >= 1")
+        for name in ("floating_ip_address", "fixed_ip_address"):
+            if not is_ip(cfg.get(name, "")):
+                raise Invalid(f"floating IP {name} {cfg.get(name)!r} is not an address")
+        if not cfg.get("port_id"):
+            raise Invalid("floating IP without port_id")
+        self._mark()
+        self.state.floating_ips[cfg.get("id", "")] = cfg
+        return SUCCESS
+
+    def _del_fip(self, rid: str, cfg: dict[str, Any]) -> None:
+        self.state.floating_ips.pop(rid, None)

@@ -10,7 +10,9 @@ from typing import Any
 from alcor.proto import schema
 
 # Resource kinds as plain ints (schema.ResourceType values) for speed in the apply loop.
-VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = range(8)
+VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY, NETWORK_ACL, FLOATINGIP = range(
+    10
+)
 KIND_NAMES = [k.name for k in schema.ResourceType]
 L3 = int(schema.NeighborType.L3)
 
@@ -95,6 +97,7 @@ class Neighbor:
         "_subnet",
         "_tunnel",
         "_type",
+        "groups",
         "host_ip",
         "host_mac",
         "id",
@@ -116,8 +119,10 @@ class Neighbor:
         host_mac: str,
         fixed_ips: tuple[FixedIp, ...],
         pairs: tuple[tuple[str, str], ...],
+        groups: tuple[str, ...] = (),
     ) -> None:
         self.id = nid
+        self.groups = groups
         self.revision = revision
         self.vpc_id = vpc_id
         self.name = name
@@ -208,6 +213,7 @@ class Neighbor:
                 for t, s, ip, tid, r in self.fixed_ips
             ],
             "allow_address_pairs": [{"ip_address": i, "mac_address": m} for i, m in self.pairs],
+            "security_group_ids": list(self.groups),
         }
 
 

@@ -12,9 +12,11 @@ from alcor.southbound import wire
 
 from .records import (
     DHCP,
+    FLOATINGIP,
     GATEWAY,
     KIND_NAMES,
     NEIGHBOR,
+    NETWORK_ACL,
     PORT,
     ROUTER,
     SECURITYGROUP,
@@ -55,6 +57,8 @@ class AgentState:
         self.routers: dict[str, dict[str, Any]] = {}
         self.security_groups: dict[str, dict[str, Any]] = {}
         self.gateways: dict[str, dict[str, Any]] = {}
+        self.network_acls: dict[str, dict[str, Any]] = {}  # alcor extension: stateless ACLs
+        self.floating_ips: dict[str, dict[str, Any]] = {}  # alcor extension: NAT
         self.neighbors: dict[str, Neighbor] = {}
         # tunnel_id -> ip (as int) -> entry: nested, and int keys, to keep entries small.
         self.arp: dict[int, dict[int, Entry]] = {}  # IPv4
@@ -129,6 +133,8 @@ class AgentState:
             SECURITYGROUP: self.security_groups,
             GATEWAY: self.gateways,
             NEIGHBOR: self.neighbors,
+            NETWORK_ACL: self.network_acls,
+            FLOATINGIP: self.floating_ips,
         }
         return tables[kind]
 
@@ -219,7 +225,17 @@ class AgentState:
         c = schema
         now = self._clock()
         applied: dict[str, dict[str, int]] = {}
-        for kind in (VPC, SUBNET, PORT, ROUTER, SECURITYGROUP, GATEWAY, NEIGHBOR):
+        for kind in (
+            VPC,
+            SUBNET,
+            PORT,
+            ROUTER,
+            SECURITYGROUP,
+            GATEWAY,
+            NEIGHBOR,
+            NETWORK_ACL,
+            FLOATINGIP,
+        ):
             applied[KIND_NAMES[kind]] = {
                 rid: self.applied(kind, rid) or 0 for rid in self.table(kind)
             }
@@ -242,6 +258,12 @@ class AgentState:
                 k: wire.to_json(c.GatewayConfiguration, v) for k, v in self.gateways.items()
             },
             "neighbors": {k: n.to_json(self.own_ip) for k, n in self.neighbors.items()},
+            "network_acls": {
+                k: wire.to_json(c.NetworkAclConfiguration, v) for k, v in self.network_acls.items()
+            },
+            "floating_ips": {
+                k: wire.to_json(c.FloatingIpConfiguration, v) for k, v in self.floating_ips.items()
+            },
             "arp": [_entry_json(int_to_ip(ip), tid, e) for ip, tid, e in self.iter_arp()],
             "nd": [_entry_json(int_to_ip6(ip), tid, e) for ip, tid, e in self.iter_nd()],
             "routes": [

@@ -4,13 +4,16 @@ store commits, the outbox of external calls."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Gauge
 
 from alcor.managers.gateway.messages import OUTBOX_KINDS
 from alcor.southbound import metrics as sb
 from alcor.store import outbox
+
+if TYPE_CHECKING:
+    from alcor.app import Alcor
 
 RESOURCES = Gauge("alcor_resources", "Stored resources", ["type"])
 PORTS = Gauge("alcor_ports", "Ports by status", ["status"])
@@ -41,34 +44,25 @@ COUNTED = (
 )
 
 
-def make_collector(alcor: Any) -> Any:
-    """Return the function /metrics calls before rendering (cheap indexed counts)."""
-
-    def collect() -> None:
-        db = alcor.store.db
-        for label, table in COUNTED:
-            RESOURCES.labels(label).set(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-        PORTS.clear()
-        for status, count in db.execute("SELECT status, COUNT(*) FROM ports GROUP BY status"):
-            PORTS.labels(status).set(count)
-        NODES.clear()
-        for transport, count in db.execute(
-            "SELECT transport, COUNT(*) FROM nodes GROUP BY transport"
-        ):
-            NODES.labels(transport).set(count)
-        collect_outbox(db)
-        gateways = alcor.extra.get("gateways")
-        if gateways is not None:
-            GATEWAY_UNREAD.set(gateways.unread_changes)
-        STORE.labels("commits").set(alcor.store.commits)
-        STORE.labels("transactions").set(alcor.store.transactions)
-        dataplane = alcor.extra.get("dataplane")
-        if dataplane is not None:
-            for node_id, sender in dataplane.senders.items():
-                d = sender.delivery
-                sb.node_gauges(node_id, len(d.pending), d.consecutive_failures, d.last_contact)
-
-    return collect
+def collect(alcor: Alcor) -> None:
+    """Set the gauges /metrics renders (cheap indexed counts)."""
+    db = alcor.store.db
+    for label, table in COUNTED:
+        RESOURCES.labels(label).set(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    PORTS.clear()
+    for status, count in db.execute("SELECT status, COUNT(*) FROM ports GROUP BY status"):
+        PORTS.labels(status).set(count)
+    NODES.clear()
+    for transport, count in db.execute("SELECT transport, COUNT(*) FROM nodes GROUP BY transport"):
+        NODES.labels(transport).set(count)
+    STORE.labels("commits").set(alcor.store.commits)
+    STORE.labels("transactions").set(alcor.store.transactions)
+    for node_id, sender in alcor.southbound.senders.items():
+        d = sender.delivery
+        sb.node_gauges(node_id, len(d.pending), d.consecutive_failures, d.last_contact)
+    collect_outbox(db)
+    if alcor.gateways is not None:
+        GATEWAY_UNREAD.set(alcor.gateways.unread_changes)
 
 
 def collect_outbox(db: Any) -> None:

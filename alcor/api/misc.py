@@ -6,11 +6,12 @@ from aiohttp import web
 
 from alcor.api import http
 from alcor.api.listing import bad
+from alcor.api.routing import Handler
 
 AZ_FILTERS = ("name", "resource", "state")
 
 
-def availability_zones(zones: tuple[str, ...]):
+def availability_zones(zones: tuple[str, ...]) -> Handler:
     """Return the GET /v2.0/availability_zones handler for the configured zones."""
 
     async def handler(request: web.Request, params: dict[str, str]) -> web.Response:

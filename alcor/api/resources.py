@@ -23,7 +23,7 @@ from alcor.resources.base import (
     validate_create,
     validate_update,
 )
-from alcor.resources.types import Invalid
+from alcor.resources.types import Invalid, ListOf
 
 Preprocess = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -106,7 +106,7 @@ class ResourceHandlers:
             body_project,
         )
 
-    async def list(self, request: web.Request, params: dict[str, str]) -> web.Response:
+    async def list_collection(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """GET collection."""
         ctx = self._ctx(request, params, "get")
         readable = readable_names(self.res, admin=ctx.is_admin, service=ctx.caller.is_service)
@@ -261,8 +261,9 @@ class ResourceHandlers:
 
     async def put_tag(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """PUT …/{id}/tags/{tag}: add (idempotent)."""
+        tags = self.res.by_name["tags"].type
         try:
-            self.res.by_name["tags"].type.item.convert(params["tag"])
+            (tags.item if isinstance(tags, ListOf) else tags).convert(params["tag"])
         except Invalid as exc:
             raise errors.HTTPBadRequest(msg=f"Invalid input for tags. Reason: {exc}.") from None
         await self._tag_op(request, params, ("add", params["tag"]))
@@ -321,7 +322,7 @@ def add_resource_routes(
                 )
             )
 
-        add("GET", base, handlers.list, "list")
+        add("GET", base, handlers.list_collection, "list")
         add("GET", item, handlers.show, "show")
         if api.read_only:
             continue

@@ -17,7 +17,8 @@ from alcor.api.l3 import (
 from alcor.api.misc import availability_zones
 from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
-from alcor.api.routing import Route, Router
+from alcor.api.routing import Handler, Route, Router
+from alcor.api.trace import add_trace_routes
 from alcor.managers.acl import messages as acl
 from alcor.managers.floatingip import messages as fip
 from alcor.managers.gateway import messages as gw
@@ -219,16 +220,17 @@ def build_router(alcor: Any) -> Router:
     add_ip_availability_routes(router, alcor)
     add_floatingip_pool_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)
+    add_trace_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
-    for extra in alcor.extra.get("route_plugins", ()):
-        extra(router, alcor)
+    for plugin in alcor.route_plugins:
+        plugin(router, alcor)
     return router
 
 
 def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:
     for base, alias in (("/v2.0/quotas", None), ("/project/{project_id}/quotas", "/v2.0/quotas")):
         for method, suffix, handler in (
-            ("GET", "", handlers.list),
+            ("GET", "", handlers.list_collection),
             ("GET", "/{target}", handlers.show),
             ("PUT", "/{target}", handlers.update),
             ("DELETE", "/{target}", handlers.delete),
@@ -250,7 +252,7 @@ def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
     """PUT subnetpools/{id}/add_prefixes|remove_prefixes {"prefixes": [...]} (subnetpool-prefix-ops)."""
     prefixes_type = ListOf(Cidr(strict=False))
 
-    def action(add: bool):
+    def action(add: bool) -> Handler:
         name = "add_prefixes" if add else "remove_prefixes"
 
         async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
@@ -410,7 +412,7 @@ def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
         router.add(Route(method, path, handler, resource="host_info", action="southbound"))
 
 
-def _openapi_handler(router: Router):
+def _openapi_handler(router: Router) -> Handler:
     async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
         from alcor.api.openapi import openapi_document
 

@@ -16,9 +16,10 @@ from alcor.southbound.builder import (
     state_bytes,
 )
 from alcor.southbound.delivery import Carried, Delivery, Message
+from alcor.southbound.records import NodeRec
 from alcor.southbound.sender import next_request_id
 from alcor.southbound.tombstones import Tombstones
-from alcor.southbound.topology import NodeRec, Topology
+from alcor.southbound.topology import Topology
 from alcor.southbound.view import (
     CONTEXT_KINDS,
     DHCP,

@@ -109,9 +109,15 @@ class Delivery:
         self.backoff_until = 0.0
 
     def record_sent(self, message: Message) -> None:
-        """Note what a message carries before it leaves."""
+        """Note what a message carries before it leaves.
+
+        A DELETE ends what the ledger knows the host holds: a re-entry of the key is sent
+        even at the revision the host acknowledged before.
+        """
         for carried in message.carried:
             self.sent[carried.key] = (carried.revision, carried.present)
+            if not carried.present:
+                self.acked.pop(carried.key, None)
 
     def is_idle(self) -> bool:
         """Tell whether nothing is pending or in flight."""

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from alcor.bus import Bus, Event
+from alcor.managers.acl.messages import (
+    GetNetworkAcl,
+    ListNetworkAcls,
+    NetworkAclChanged,
+    NetworkAclDeleted,
+)
 from alcor.managers.common import admin_context
+from alcor.managers.floatingip.messages import FloatingIpChanged, ListFloatingIps
 from alcor.managers.network.messages import (
     ListNetworks,
     NetworkCreated,
@@ -31,7 +38,9 @@ from alcor.resources.repo import ListQuery
 from alcor.southbound.topology import PORT_FIELDS, Topology
 from alcor.southbound.view import (
     DHCP,
+    FLOATINGIP,
     NEIGHBOR,
+    NETWORK_ACL,
     PORT,
     ROUTER,
     SECURITYGROUP,
@@ -39,6 +48,7 @@ from alcor.southbound.view import (
     VPC,
     neighbor_key,
 )
+from alcor.store.revisions import next_revision
 
 if TYPE_CHECKING:
     from alcor.southbound.engine import SouthboundEngine
@@ -61,6 +71,9 @@ EVENT_TYPES = (
     NodeCreated,
     NodeUpdated,
     NodeDeleted,
+    NetworkAclChanged,
+    NetworkAclDeleted,
+    FloatingIpChanged,
 )
 ADDRESS_FIELDS = {"local_ip", "server_port", "transport", "grpc_api", "mq_topic", "subscribe_port"}
 
@@ -74,10 +87,14 @@ async def load(bus: Bus, topo: Topology) -> None:
         topo.set_network(net)
     for sub in (await bus.call(ListSubnets(ctx=ctx, query=ListQuery()))).items:
         topo.set_subnet(sub)
-    for router in (await bus.call(ListRouters(ctx=ctx, query=ListQuery()))).items:
-        topo.set_router(router)
     for port in await bus.call(QueryPorts(fields=PORT_FIELDS)):
         topo.set_port(port)
+    for router in (await bus.call(ListRouters(ctx=ctx, query=ListQuery()))).items:
+        topo.set_router(router)
+    for acl in (await bus.call(ListNetworkAcls(ctx=ctx, query=ListQuery()))).items:
+        topo.set_acl(acl)
+    for fip in (await bus.call(ListFloatingIps(ctx=ctx, query=ListQuery()))).items:
+        topo.set_fip(fip)
     await ensure_groups(bus, topo, {g for p in topo.ports.values() if p.node_id for g in p.sgs})
 
 
@@ -121,11 +138,11 @@ async def _port_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
 async def _port_deleted(dp: SouthboundEngine, event: PortDeleted, marks: Marks) -> None:
     port = event.port
     old = dp.topo.drop_port(port["id"])
-    dp.tombs[(PORT, port["id"])] = port["revision_number"] + 1
-    dp.tombs[(DHCP, port["id"])] = port["revision_number"] + 1
-    dp.tombs[(NEIGHBOR, neighbor_key(port["id"]))] = (
-        port.get("neighbor_revision") or port["revision_number"]
-    ) + 1
+    dp.tombs[(PORT, port["id"])] = next_revision(port)
+    dp.tombs[(DHCP, port["id"])] = next_revision(port)
+    dp.tombs[(NEIGHBOR, neighbor_key(port["id"]))] = next_revision(
+        port, "neighbor_revision" if port.get("neighbor_revision") else "revision_number"
+    )
     if old is not None:
         dp.planner.port_changed(old, None, marks)
 
@@ -140,7 +157,7 @@ async def _subnet_deleted(dp: SouthboundEngine, event: SubnetDeleted, marks: Mar
     subnet_id = event.subnet["id"]
     hosts = dp.planner.hosts_reaching([subnet_id])
     dp.topo.drop_subnet(subnet_id)
-    dp.tombs[(SUBNET, subnet_id)] = event.subnet["revision_number"] + 1
+    dp.tombs[(SUBNET, subnet_id)] = next_revision(event.subnet)
     for node_id in hosts:
         dp.planner.refresh(node_id, marks)
         marks.setdefault(node_id, set()).add((SUBNET, subnet_id))
@@ -153,7 +170,7 @@ async def _network_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
 
 async def _network_deleted(dp: SouthboundEngine, event: NetworkDeleted, marks: Marks) -> None:
     dp.topo.drop_network(event.network["id"])
-    dp.tombs[(VPC, event.network["id"])] = event.network["revision_number"] + 1
+    dp.tombs[(VPC, event.network["id"])] = next_revision(event.network)
 
 
 async def _router_changed(dp: SouthboundEngine, event: RouterChanged, marks: Marks) -> None:
@@ -168,7 +185,7 @@ async def _router_deleted(dp: SouthboundEngine, event: RouterDeleted, marks: Mar
     router_id = event.router["id"]
     hosts = set(dp.planner.hosts_by_router.get(router_id, ()))
     dp.topo.drop_router(router_id)
-    dp.tombs[(ROUTER, router_id)] = event.router["revision_number"] + 1
+    dp.tombs[(ROUTER, router_id)] = next_revision(event.router)
     for node_id in hosts:
         dp.planner.refresh(node_id, marks)
 
@@ -188,7 +205,7 @@ async def _group_changed(dp: SouthboundEngine, event: SecurityGroupChanged, mark
 async def _group_deleted(dp: SouthboundEngine, event: SecurityGroupDeleted, marks: Marks) -> None:
     group_id = event.security_group["id"]
     dp.topo.sgs.pop(group_id, None)
-    dp.tombs[(SECURITYGROUP, group_id)] = event.security_group["revision_number"] + 1
+    dp.tombs[(SECURITYGROUP, group_id)] = next_revision(event.security_group)
     dp.planner.group_changed(group_id, marks, refresh=True)
 
 
@@ -210,6 +227,31 @@ async def _node_updated(dp: SouthboundEngine, event: NodeUpdated, marks: Marks) 
 async def _node_deleted(dp: SouthboundEngine, event: NodeDeleted, marks: Marks) -> None:
     dp.topo.drop_node(event.node["node_id"])
     await dp.remove_node(event.node["node_id"])
+
+
+async def _acl_changed(dp: SouthboundEngine, event: NetworkAclChanged, marks: Marks) -> None:
+    acl = await dp.bus.call(GetNetworkAcl(ctx=admin_context(), id=event.network_acl["id"]))
+    old = dp.topo.set_acl(acl)
+    subnets = set(old.subnets if old else ()) | set(dp.topo.acls[acl["id"]].subnets)
+    dp.planner.acl_changed(acl["id"], subnets, marks)
+
+
+async def _acl_deleted(dp: SouthboundEngine, event: NetworkAclDeleted, marks: Marks) -> None:
+    acl = event.network_acl
+    old = dp.topo.drop_acl(acl["id"])
+    dp.tombs[(NETWORK_ACL, acl["id"])] = next_revision(acl)
+    dp.planner.acl_changed(acl["id"], old.subnets if old else (), marks)
+
+
+async def _fip_changed(dp: SouthboundEngine, event: FloatingIpChanged, marks: Marks) -> None:
+    fip = event.floatingip
+    if event.deleted:
+        old = dp.topo.drop_fip(fip["id"])
+        dp.tombs[(FLOATINGIP, fip["id"])] = next_revision(fip)
+    else:
+        old = dp.topo.set_fip(fip)
+    ports = {p for p in (old.port_id if old else None, fip.get("port_id")) if p}
+    dp.planner.fip_changed(fip["id"], ports, marks)
 
 
 async def _reload_ports(
@@ -238,6 +280,9 @@ _HANDLERS: dict[type, Any] = {
     RouterChanged: _router_changed,
     RouterDeleted: _router_deleted,
     SecurityGroupChanged: _group_changed,
+    NetworkAclChanged: _acl_changed,
+    NetworkAclDeleted: _acl_deleted,
+    FloatingIpChanged: _fip_changed,
     SecurityGroupDeleted: _group_deleted,
     NodeCreated: _node_created,
     NodeUpdated: _node_updated,

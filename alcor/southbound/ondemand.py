@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 ST = schema.OperationStatus
+SUCCESS: int = int(ST.SUCCESS)
+FAILURE: int = int(ST.FAILURE)
 RESTART_TIMEOUT_S = 600.0
 
 
@@ -49,7 +51,7 @@ class HostRequests:
         self, node_id: str | None, request: schema.HostRequestResourceStateRequest
     ) -> int:
         if node_id is None:
-            return ST.FAILURE
+            return FAILURE
         if request.request_type == schema.RequestType.AGENT_RESTARTED:
             return await self._restarted(node_id)
         started = time.perf_counter()
@@ -63,12 +65,12 @@ class HostRequests:
     async def _restarted(self, node_id: str) -> int:
         waiter = self._dp.restart_node(node_id)
         if waiter is None:
-            return ST.FAILURE
+            return FAILURE
         try:
             ok = await asyncio.wait_for(waiter, timeout=RESTART_TIMEOUT_S)
         except TimeoutError:
-            return ST.FAILURE
-        return ST.SUCCESS if ok else ST.FAILURE
+            return FAILURE
+        return SUCCESS if ok else FAILURE
 
     async def _on_demand(
         self, node_id: str, request: schema.HostRequestResourceStateRequest
@@ -76,17 +78,17 @@ class HostRequests:
         topo = self._dp.topo
         network_id = topo.network_by_vni.get(request.tunnel_id)
         if network_id is None:
-            return ST.FAILURE
+            return FAILURE
         # Only the requester's own VPCs: another project's neighbor must not leak to a host
         # that has no port in that VPC.
         if node_id not in topo.hosts_in_network.get(network_id, {}):
-            return ST.FAILURE
+            return FAILURE
         owner = topo.address_owner.get((request.tunnel_id, request.destination_ip))
         if owner is None:
-            return ST.FAILURE
+            return FAILURE
         source = topo.address_owner.get((request.tunnel_id, request.source_ip))
         if source is not None and not self._routable(source, owner):
-            return ST.FAILURE
+            return FAILURE
         return await self._push_neighbor(node_id, owner)
 
     def _routable(self, source_id: str, dest_id: str) -> bool:
@@ -113,6 +115,6 @@ class HostRequests:
             node_id, [key], "grpc", dp.config.ondemand.push_deadline_s
         )
         if statuses is None:
-            return ST.FAILURE
+            return FAILURE
         status = statuses.get(key, (ST.SUCCESS, ""))[0]
-        return ST.SUCCESS if status in (ST.SUCCESS, ST.OUT_OF_ORDER) else ST.FAILURE
+        return SUCCESS if status in (ST.SUCCESS, ST.OUT_OF_ORDER) else FAILURE

@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from alcor.southbound.topology import PortRec, Topology
+from alcor.southbound.records import PortRec
+from alcor.southbound.topology import Topology
 from alcor.southbound.view import (
     DHCP,
     EMPTY,
+    FLOATINGIP,
     NEIGHBOR,
+    NETWORK_ACL,
     PORT,
     ROUTER,
     SECURITYGROUP,
@@ -125,6 +128,8 @@ class Planner:
                 keys.add((VPC, sub.network_id))
         keys.update((ROUTER, r) for r in old.routers ^ new.routers)
         keys.update((SECURITYGROUP, g) for g in old.groups ^ new.groups)
+        keys.update((NETWORK_ACL, a) for a in old.acls ^ new.acls)
+        keys.update((FLOATINGIP, f) for f in old.fips ^ new.fips)
 
     def forget_host(self, node_id: str) -> None:
         """Drop a deleted node's view and index entries."""
@@ -210,3 +215,17 @@ class Planner:
     def ports_of_node(self, node_id: str) -> list[str]:
         """Return the ports bound to a node."""
         return list(self.topo.ports_on_node.get(node_id, ()))
+
+    def acl_changed(self, acl_id: str, subnets: Iterable[str], marks: Marks) -> None:
+        """Mark an ACL on the hosts with ports in the subnets it guards (before or after)."""
+        for node_id in self.hosts_of_subnets(subnets):
+            self.refresh(node_id, marks)
+            marks.setdefault(node_id, set()).add((NETWORK_ACL, acl_id))
+
+    def fip_changed(self, fip_id: str, port_ids: Iterable[str], marks: Marks) -> None:
+        """Mark a floating IP on the hosts of the ports it was or is associated with."""
+        for port_id in port_ids:
+            port = self.topo.ports.get(port_id)
+            if port is not None and port.node_id is not None:
+                self.refresh(port.node_id, marks)
+                marks.setdefault(port.node_id, set()).add((FLOATINGIP, fip_id))

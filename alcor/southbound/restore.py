@@ -23,6 +23,7 @@ from alcor.southbound.ledger import HostLedger
 from alcor.southbound.sender import HostSender
 from alcor.southbound.view import NEIGHBOR, VPC, Key, all_keys, neighbor_key
 from alcor.store import changes
+from alcor.store.revisions import next_revision
 
 if TYPE_CHECKING:
     from alcor.southbound.engine import SouthboundEngine
@@ -49,7 +50,7 @@ class Restorer:
         durable = self._loaded.get(node_id, HostLedger())
         for key, row in durable.rows.items():
             delivery.sent[key] = (row.rev, row.present)
-            if row.acked_rev is not None:
+            if row.acked_rev is not None and row.present:  # a DELETE was on its way
                 delivery.acked[key] = row.acked_rev
             if row.status in REFUSED_NAMES and row.acked_rev != row.rev:
                 delivery.refused[key] = Refusal(
@@ -61,9 +62,13 @@ class Restorer:
         elif durable.rows:
             self._suspect_neighbors(delivery, durable)
         builder = engine.builder
-        for key in [*wanted, *delivery.sent]:
+        wanted_set = set(wanted)
+        for key in wanted:
             revision = builder.revision(*key)
             if revision is None or not delivery.holds(key, revision):
+                delivery.pending[key] = None
+        for key in delivery.sent:
+            if key not in wanted_set:  # may hold, no longer wanted: delete it
                 delivery.pending[key] = None
 
     def _trust_neighbors(self, delivery: Delivery, wanted: list[Key]) -> None:
@@ -124,7 +129,12 @@ class Restorer:
                 for change in batch:
                     if change.type == "DELETED":
                         obj = change.object
-                        tomb = int(obj.get("neighbor_revision") or obj["revision_number"]) + 1
+                        field = (
+                            "neighbor_revision"
+                            if obj.get("neighbor_revision")
+                            else "revision_number"
+                        )
+                        tomb = next_revision(obj, field)
                         index[obj["network_id"]].append((change.seq, change.id, tomb))
                 after = batch[-1].seq
             self._deleted = index

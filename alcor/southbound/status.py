@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from alcor.southbound.delivery import Delivery
-from alcor.southbound.topology import NodeRec
+from alcor.southbound.records import NodeRec
 
 
 def iso(ts: float | None) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 from alcor.config import SouthboundConfig
 from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
 from alcor.southbound.loader import transport_class
-from alcor.southbound.topology import NodeRec
+from alcor.southbound.records import NodeRec
 
 
 class Transports:

@@ -18,6 +18,8 @@ VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = (
     "ROUTER",
     "GATEWAY",
 )
+# alcor extensions, for agents of type "alcor" only (ACA's view stays as it was).
+NETWORK_ACL, FLOATINGIP = "NETWORK_ACL", "FLOATINGIP"
 CONTEXT_KINDS = (VPC, SUBNET, GATEWAY)
 Key = tuple[str, str]  # (kind, map key)
 
@@ -34,6 +36,8 @@ class HostView:
     # Neighbors the host asked for on demand (ARP miss) outside SV(H), and their subnets.
     granted: frozenset[str] = frozenset()
     granted_subnets: frozenset[str] = frozenset()
+    acls: frozenset[str] = frozenset()  # ACLs guarding S(H)
+    fips: frozenset[str] = frozenset()  # floating IPs of P(H)
 
     @property
     def context_subnets(self) -> frozenset[str]:
@@ -54,7 +58,15 @@ def granted_view(topo: Topology, view: HostView, granted: set[str]) -> HostView:
         - view.reachable
     )
     return HostView(
-        view.ports, view.subnets, view.routers, view.reachable, view.groups, ports, subnets
+        view.ports,
+        view.subnets,
+        view.routers,
+        view.reachable,
+        view.groups,
+        ports,
+        subnets,
+        view.acls,
+        view.fips,
     )
 
 
@@ -68,7 +80,9 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
     ports = frozenset(p for p in topo.ports_on_node.get(node_id, ()) if topo.ports[p].admin_up)
     subnets = frozenset(s for p in ports for s in topo.ports[p].subnet_ids if s in topo.subnets)
     routers = frozenset(
-        topo.subnets[s].router_id for s in subnets if topo.subnets[s].router_id in topo.routers
+        router
+        for s in subnets
+        if (router := topo.subnets[s].router_id) is not None and router in topo.routers
     )
     reachable = set(subnets)
     for router in routers:
@@ -78,7 +92,21 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
         groups.update(g for g in topo.ports[p].sgs if g in topo.sgs)
     for g in list(groups):
         groups.update(r for r in topo.sgs[g].remote_groups if r in topo.sgs)
-    return HostView(ports, subnets, routers, frozenset(reachable), frozenset(groups))
+    node = topo.nodes.get(node_id)
+    acls: frozenset[str] = frozenset()
+    fips: frozenset[str] = frozenset()
+    if node is not None and node.agent_type == "alcor":
+        acls = frozenset(a for s in subnets if (a := topo.acl_of_subnet.get(s)) is not None)
+        fips = frozenset(f for p in ports for f in topo.fips_of_port.get(p, ()))
+    return HostView(
+        ports,
+        subnets,
+        routers,
+        frozenset(reachable),
+        frozenset(groups),
+        acls=acls,
+        fips=fips,
+    )
 
 
 def neighbor_key(port_id: str) -> str:
@@ -110,6 +138,10 @@ def in_view(topo: Topology, view: HostView, kind: str, key: str) -> bool:
         return key in view.routers
     if kind == SECURITYGROUP:
         return key in view.groups
+    if kind == NETWORK_ACL:
+        return key in view.acls
+    if kind == FLOATINGIP:
+        return key in view.fips
     if kind == SUBNET:
         return key in view.reachable or key in view.granted_subnets
     if kind == VPC:
@@ -137,6 +169,10 @@ def all_keys(topo: Topology, view: HostView) -> Iterator[Key]:
         yield ROUTER, r
     for g in view.groups:
         yield SECURITYGROUP, g
+    for a in view.acls:
+        yield NETWORK_ACL, a
+    for f in view.fips:
+        yield FLOATINGIP, f
     contexts = view.context_subnets
     for s in contexts:
         yield SUBNET, s

@@ -7,6 +7,8 @@ MIGRATIONS. Columns of resource tables mirror the attribute tables in alcor/reso
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlite_utils
 
 from alcor.store import changes, outbox
@@ -28,14 +30,15 @@ def _table(
     name: str,
     columns: dict[str, type],
     pk: str | tuple[str, ...],
-    indexes: list[tuple[str, ...]] = (),
-    unique: list[tuple[str, ...]] = (),
+    indexes: Sequence[tuple[str, ...]] = (),
+    unique: Sequence[tuple[str, ...]] = (),
 ) -> None:
-    db[name].create(columns, pk=pk, not_null=[pk] if isinstance(pk, str) else list(pk))
+    table = db.table(name)
+    table.create(columns, pk=pk, not_null=[pk] if isinstance(pk, str) else list(pk))
     for cols in indexes:
-        db[name].create_index(list(cols), index_name=f"idx_{name}_{'_'.join(cols)}")
+        table.create_index(list(cols), index_name=f"idx_{name}_{'_'.join(cols)}")
     for cols in unique:
-        db[name].create_index(list(cols), index_name=f"uq_{name}_{'_'.join(cols)}", unique=True)
+        table.create_index(list(cols), index_name=f"uq_{name}_{'_'.join(cols)}", unique=True)
 
 
 def initial(db: sqlite_utils.Database) -> None:
@@ -396,6 +399,20 @@ def southbound_ledger(db: sqlite_utils.Database) -> None:
     )
 
 
+def southbound_channels(db: sqlite_utils.Database) -> None:
+    """Persist channel selection (alcor/southbound/channel_store.py)."""
+    db.execute("CREATE TABLE sb_vpc_channels (vpc_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    db.execute(
+        "CREATE TABLE sb_vpc_subscriptions (node_id TEXT NOT NULL, vpc_id TEXT NOT NULL, "
+        "PRIMARY KEY (node_id, vpc_id)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE sb_vpc_published (vpc_id TEXT NOT NULL, port_id TEXT NOT NULL, "
+        "revision INTEGER NOT NULL, present INTEGER NOT NULL, "
+        "PRIMARY KEY (vpc_id, port_id)) WITHOUT ROWID"
+    )
+
+
 def gateways(db: sqlite_utils.Database) -> None:
     """Zeta gateways (southbound spec §8): the gateway resource, what each port is
     registered as, the VPC's gateway ids, and the outbox rebuilt for FIFO lanes.
@@ -439,4 +456,4 @@ def gateways(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE networks ADD COLUMN gateway_ids TEXT")
 
 
-MIGRATIONS = [initial, change_record, southbound_ledger, gateways]
+MIGRATIONS = [initial, change_record, southbound_ledger, southbound_channels, gateways]

@@ -233,7 +233,83 @@ def test_embedded_agents_program_two_hosts_and_dump_their_state(serve):
         assert set(state["ports"]) == {ports[host].id}
         neighbor = state["neighbors"][ports[other].id]
         assert neighbor["host_ip_address"] == agents[other] and not neighbor["local"]
+    # The operator's tools: every host holds its view, and the two ports reach each other.
+    audit = subprocess.run(
+        [str(BIN / "alcor"), "audit", "--url", server.url, "--json"], capture_output=True, text=True
+    )
+    assert audit.returncode == 0, audit.stderr
+    assert all(a["clean"] and a["source"] == "agent" for a in json.loads(audit.stdout))
+    traced = subprocess.run(
+        [
+            str(BIN / "alcor"),
+            "trace",
+            "--url",
+            server.url,
+            "--from-port",
+            ports["compute-1"].id,
+            "--to",
+            ports["compute-2"].fixed_ips[0]["ip_address"],
+            "--port",
+            "22",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert traced.returncode == 0, traced.stdout + traced.stderr
+    assert json.loads(traced.stdout)["verdict"] == "delivered"
     conn.close()
+    assert server.stop() == 0
+
+
+def test_an_agent_registers_its_host_through_the_node_api(serve, tmp_path):
+    """`alcor agent --register URL` creates its node via POST /nodes, as an operator would,
+    and a port bound to it goes ACTIVE."""
+    grpc_port = _free_port()
+    server = serve(
+        ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED="true",
+        ALCOR__SOUTHBOUND__GRPC_SERVER__PORT=str(grpc_port),
+    )
+    agent_port = _free_port()
+    with (tmp_path / "agent.log").open("w") as log:
+        agent = subprocess.Popen(
+            [
+                str(BIN / "alcor"),
+                "agent",
+                "--listen",
+                f"127.3.0.1:{agent_port}",
+                "--controller",
+                f"127.0.0.1:{grpc_port}",
+                "--node-id",
+                "rack1-host7",
+                "--register",
+                server.url,
+            ],
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            conn = _connect(server)
+            _wait_for(
+                lambda: any(
+                    n["node_id"] == "rack1-host7"
+                    for n in json.loads(urllib.request.urlopen(f"{server.url}/nodes").read())[
+                        "host_infos"
+                    ]
+                ),
+                "the agent's node",
+            )
+            node = json.loads(urllib.request.urlopen(f"{server.url}/nodes/rack1-host7").read())
+            info = node["host_info"]
+            assert (info["local_ip"], info["server_port"]) == ("127.3.0.1", agent_port)
+            net = conn.network.create_network(name="reg")
+            conn.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.9.0.0/24")
+            port = conn.network.create_port(network_id=net.id, binding_host_id="rack1-host7")
+            _wait_for(lambda: conn.network.get_port(port.id).status == "ACTIVE", "port ACTIVE")
+            conn.close()
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            assert agent.wait(timeout=30) == 0
     assert server.stop() == 0
 
 

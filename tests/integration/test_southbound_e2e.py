@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from alcor.agent import AgentState, Applier
-from alcor.agent.agent import AgentConfig
+from alcor.agent.agent import Agent, AgentConfig
 from alcor.agent.pool import AgentPool
 from alcor.api.web import make_web_app
 from alcor.app import build
@@ -75,7 +75,7 @@ async def _start_cloud(
     config = make_config(**overrides)
     alcor = build(config)
     async with TestClient(TestServer(make_web_app(alcor))) as client:
-        dataplane = alcor.extra["dataplane"]
+        dataplane = alcor.southbound
         pool = AgentPool(
             AgentConfig(
                 ip=base,
@@ -439,3 +439,32 @@ async def test_periodic_audit_repairs_drift_on_its_own(make_config):
                 await asyncio.sleep(0.05)
         node = await cloud.call("GET", "/nodes/node-1")
         assert node["host_info"]["southbound"]["last_audit"]["source"] == "agent"
+
+
+async def test_a_port_bound_before_its_host_registers_is_programmed_when_it_does(cloud):
+    """Binding to a host name nobody registered yet waits; registering the node programs it."""
+    net_id, _ = await cloud.network(["10.35.0.0/24"])
+    port = await cloud.port(net_id, None, **{"binding:host_id": "late-host"})
+    assert port["binding:vif_type"] == "binding_failed"
+    late = Agent(AgentConfig(ip="127.2.9.1", port=0))
+    await late.start()
+    try:
+        await cloud.call(
+            "POST",
+            "/nodes",
+            {
+                "host_info": {
+                    "node_id": "late",
+                    "node_name": "late-host",
+                    "local_ip": late.ip,
+                    "server_port": late.port,
+                    "agent_type": "alcor",
+                    "mac_address": "52:54:00:00:09:01",
+                }
+            },
+        )
+        await cloud.idle()
+        assert await cloud.status(port["id"]) == "ACTIVE"
+        assert port["id"] in late.state.ports
+    finally:
+        await late.stop()

@@ -73,7 +73,7 @@ class GatewayManager(ResourceManager):
         """Serve reads; with Zeta enabled, catch up on the change record and start sending."""
         for command, handler in (
             (GetGateway, self.get),
-            (ListGateways, self.list),
+            (ListGateways, self.list_visible),
             (GatewaysOfNetwork, self._of_network),
         ):
             self._bus.handle(command, handler)

@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-from alcor.managers.common import tombstone
 from alcor.resources import repo
 from alcor.resources.gateway import GATEWAY
 from alcor.resources.repo import Where
+from alcor.store.revisions import tombstone
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ def all_gateways(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 def delete_gateway(db: sqlite_utils.Database, gateway: dict[str, Any]) -> None:
     """Delete a gateway row (recorded, with a tombstone of its last revision)."""
     repo.delete(db, GATEWAY, gateway["id"])
-    tombstone(db, "gateway", gateway["id"], gateway["revision_number"] + 1)
+    tombstone(db, "gateway", gateway)
 
 
 def registered(db: sqlite_utils.Database, port_ids: list[str]) -> dict[str, RegisteredPort]:

@@ -59,7 +59,7 @@ async def caught_up(api: Api) -> None:
     """Wait until the gateway manager has read every committed change (rows are queued)."""
 
     async def check() -> bool:
-        return api.client.server.app[ALCOR].extra["gateways"].caught_up  # type: ignore[no-any-return]
+        return api.client.server.app[ALCOR].gateways.caught_up  # type: ignore[no-any-return]
 
     await eventually(check)
 
