@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from alcor.bus import Bus
 from alcor.config import Config
+from alcor.gateway.client import ZetaHttpClient
 from alcor.lifecycle import Component
 from alcor.managers.acl.manager import NetworkAclManager
 from alcor.managers.floatingip.manager import FloatingIpManager
@@ -113,7 +114,13 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         FloatingIpManager(bus, store),
         RouterManager(bus, store, config.router),
         NetworkAclManager(bus, store),
-        gateways := GatewayManager(bus, store, config.zeta, config.store.change_retention_s),
+        gateways := GatewayManager(
+            bus,
+            store,
+            config.zeta,
+            config.store.change_retention_s,
+            ZetaHttpClient(config.zeta.url, config.zeta.timeout_s),
+        ),
     ]
     dataplane = SouthboundEngine(bus, store, config.southbound, transports)
     managers.append(dataplane)

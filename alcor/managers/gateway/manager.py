@@ -5,7 +5,8 @@ boundary test covers it, lifecycle orders it after network, port and node), rath
 the top-level alcor/gateway/ sketched in architecture.md. Its parts:
 
 * consumer.py reads the change record and writes outbox rows (planner.py decides which);
-* worker.py sends them, one FIFO lane per VPC; lane.py and zeta.py are the Zeta side;
+* worker.py sends them, one FIFO lane per VPC; lane.py and zeta.py are the Zeta side,
+  through a ZetaApi (the HTTP edge, alcor/gateway/client.py, is passed in by app.py);
 * state.py keeps the gateway rows (status, what Zeta answered) and announces changes.
 
 The API never waits on Zeta: network and port writes only commit change rows; everything
@@ -35,7 +36,7 @@ from alcor.managers.gateway.messages import (
 )
 from alcor.managers.gateway.state import GatewayState
 from alcor.managers.gateway.worker import OutboxWorker
-from alcor.managers.gateway.zeta import ZetaCalls, ZetaClient
+from alcor.managers.gateway.zeta import ZetaApi, ZetaCalls
 from alcor.resources.gateway import GATEWAY
 from alcor.store import Store, changes, outbox
 
@@ -50,12 +51,14 @@ class GatewayManager(ResourceManager):
     name = "gateway"
     requires = ("store", "bus", "network", "port", "node")
 
-    def __init__(self, bus: Bus, store: Store, config: ZetaConfig, retention_s: float) -> None:
+    def __init__(
+        self, bus: Bus, store: Store, config: ZetaConfig, retention_s: float, client: ZetaApi
+    ) -> None:
         super().__init__(bus, store)
         self._config = config
         self._retention = retention_s  # settled outbox rows are kept as long as changes
         self._state = GatewayState(bus, config.alarm_after)
-        self._client = ZetaClient(config.url, config.timeout_s)
+        self._client = client
         lane = ZetaLane(bus, store, ZetaCalls(self._client, config.port_batch), self._state)
         self.worker = OutboxWorker(
             store,

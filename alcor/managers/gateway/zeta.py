@@ -1,6 +1,7 @@
-"""The Zeta edge: outbox rows to Zeta management API calls, answers to outcomes.
+"""Outbox rows to Zeta management API calls, Zeta's answers to outcomes.
 
-The only module of the gateway manager that speaks HTTP. Zeta as its code behaves
+The calls go through a ZetaApi (the HTTP edge is alcor/gateway/client.py). Zeta as its
+code behaves
 (southbound spec §8.4): not idempotent (a create of a known id is a 500), a 500 for an
 unknown id, no array PUT/DELETE, port rows written before its data-plane call (so a 500
 may come after a commit), and VNIs plus the active ZGC kept only in memory. Hence:
@@ -16,9 +17,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-import aiohttp
 import orjson
 
 from alcor.managers.gateway import worker
@@ -65,52 +65,24 @@ class Result(worker.Result):
     lost_signal: bool = False  # Zeta looks to have lost the VPC's in-memory state
 
 
-class ZetaClient:
-    """JSON over HTTP to Zeta's management API, one session, a deadline per call."""
-
-    def __init__(self, url: str, timeout_s: float) -> None:
-        self._url = url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
+class ZetaApi(Protocol):
+    """Zeta's management API as the gateway manager uses it (alcor/gateway/client.py
+    speaks it over HTTP; tests may pass any object with these methods)."""
 
     async def start(self) -> None:
-        """Open the connection pool."""
-        self._session = aiohttp.ClientSession(
-            timeout=self._timeout, connector=aiohttp.TCPConnector(limit=64)
-        )
+        """Open connections."""
 
     async def stop(self) -> None:
-        """Close the connection pool."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close connections."""
 
     async def call(self, method: str, path: str, body: Any = None) -> Reply:
         """Send one request; return Zeta's answer or raise ZetaUnreachable."""
-        assert self._session is not None, "client not started"
-        data = orjson.dumps(body) if body is not None else None
-        headers = {"Content-Type": "application/json"} if data is not None else None
-        try:
-            async with self._session.request(
-                method, self._url + path, data=data, headers=headers
-            ) as resp:
-                raw = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ZetaUnreachable(f"{method} {path}: {type(exc).__name__} {exc}") from exc
-        return Reply(resp.status, _decode(raw))
-
-
-def _decode(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        return raw.decode(errors="replace")
 
 
 class ZetaCalls:
     """Send the head of a VPC's lane to Zeta: one VPC call, or a batch of port creates."""
 
-    def __init__(self, client: ZetaClient, port_batch: int) -> None:
+    def __init__(self, client: ZetaApi, port_batch: int) -> None:
         self._client = client
         self._port_batch = port_batch
         self._senders: dict[str, Callable[[Row], Awaitable[Result]]] = {

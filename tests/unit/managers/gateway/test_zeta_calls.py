@@ -9,10 +9,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from alcor.gateway.client import ZetaHttpClient as ZetaClient
 from alcor.managers.gateway.messages import PORT_CREATE, PORT_DELETE, VPC_CREATE, VPC_DELETE
 from alcor.managers.gateway.state import _content
 from alcor.managers.gateway.worker import backoff
-from alcor.managers.gateway.zeta import ZetaCalls, ZetaClient
+from alcor.managers.gateway.zeta import ZetaCalls
 from alcor.store.outbox import Row
 from tests.zeta_double import ZetaDouble
 
