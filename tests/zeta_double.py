@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 VPC_KEYS = frozenset({"vpc_id", "vni"})
 PORT_KEYS = ("port_id", "vpc_id", "ips_port", "mac_port", "ip_node", "mac_node")
@@ -290,6 +293,21 @@ class ZetaDouble:
         return web.json_response(
             {"vpcs": len(self.vpcs), "ports": len(self.ports), "calls": len(self.calls)}
         )
+
+
+@contextlib.asynccontextmanager
+async def served() -> AsyncIterator[ZetaDouble]:
+    """Serve a double with a ZGC on 127.0.0.1 for the block; its URL is `double.url`."""
+    double = ZetaDouble()
+    double.create_zgc()
+    server = TestServer(double.app(), host="127.0.0.1")
+    await server.start_server()
+    double.url = str(server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
+    try:
+        yield double
+    finally:
+        double.release()
+        await server.close()
 
 
 def main() -> None:

@@ -8,36 +8,31 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
 
-def test_bench_runs_every_scenario_and_writes_json(tmp_path):
-    """The tiny run covers api-create, list, scale, fanout and e2e, with a CDF plot and Markdown."""
-    out, plot, md = tmp_path / "bench.json", tmp_path / "cdf.png", tmp_path / "bench.md"
+def _bench(workdir: Path, out: Path, *args: str) -> Any:
+    """Run `alcor bench --tiny --json out ARGS` in `workdir`; return the report."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "alcor",
-            "bench",
-            "--tiny",
-            "--json",
-            str(out),
-            "--plot",
-            str(plot),
-            "--markdown",
-            str(md),
-        ],
+        [sys.executable, "-m", "alcor", "bench", "--tiny", "--json", str(out), *args],
         capture_output=True,
         text=True,
         timeout=600,
-        cwd=tmp_path,
+        cwd=workdir,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    report = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_bench_runs_every_scenario_and_writes_json(tmp_path):
+    """The tiny run covers api-create, list, scale, fanout and e2e, with a CDF plot and Markdown."""
+    out, plot, md = tmp_path / "bench.json", tmp_path / "cdf.png", tmp_path / "bench.md"
+    report = _bench(tmp_path, out, "--plot", str(plot), "--markdown", str(md))
     assert report["scenarios"] == ["api-create", "e2e", "fanout", "list", "scale"]
     names = [r["name"] for r in report["results"]]
     for prefix in (
@@ -68,25 +63,7 @@ def test_bench_runs_every_scenario_and_writes_json(tmp_path):
 def test_bench_zeta_scenario_runs_against_the_double(tmp_path):
     """--scenario zeta (tiny): create rates with Zeta off and on, and every port at Zeta."""
     out = tmp_path / "zeta.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "alcor",
-            "bench",
-            "--tiny",
-            "--scenario",
-            "zeta",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    report = json.loads(out.read_text())
+    report = _bench(tmp_path, out, "--scenario", "zeta")
     rows = {r["name"].split(" (")[0]: r for r in report["results"]}
     assert set(rows) == {
         "zeta: port create, Zeta off",

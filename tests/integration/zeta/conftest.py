@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from alcor.api.service import ALCOR
 from tests.integration.api import Api
-from tests.zeta_double import ZetaDouble
+from tests.zeta_double import ZetaDouble, served
 
 # Fast retries so that failure paths finish quickly; the backoff's shape is unit-tested.
 FAST = {
@@ -28,14 +27,8 @@ FAST = {
 @pytest.fixture
 async def zeta() -> AsyncIterator[ZetaDouble]:
     """A Zeta double with a ZGC provisioned, served on 127.0.0.1 (`zeta.url`)."""
-    double = ZetaDouble()
-    double.create_zgc()
-    server = TestServer(double.app(), host="127.0.0.1")
-    await server.start_server()
-    double.url = str(server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
-    yield double
-    double.release()
-    await server.close()
+    async with served() as double:
+        yield double
 
 
 @pytest.fixture

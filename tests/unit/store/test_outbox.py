@@ -6,16 +6,12 @@ import pytest
 import sqlite_utils
 
 from alcor.store import outbox
-from alcor.store.schema import MIGRATIONS
 
 
 @pytest.fixture
-def db() -> sqlite_utils.Database:
-    """An in-memory database with every migration applied."""
-    database = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS:
-        migration(database)
-    return database
+def db(schema_db: sqlite_utils.Database) -> sqlite_utils.Database:
+    """The schema database of tests/conftest.py."""
+    return schema_db
 
 
 def test_lanes_are_fifo_and_separate(db):

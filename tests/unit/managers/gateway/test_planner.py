@@ -16,19 +16,15 @@ from alcor.managers.gateway.messages import (
     VPC_DELETE,
 )
 from alcor.store import outbox
-from alcor.store.schema import MIGRATIONS
 
 NET = "11111111-1111-4111-8111-111111111111"
 NODE = {"node_id": "n1", "local_ip": "192.0.2.1", "mac_address": "52:54:00:00:00:01"}
 
 
 @pytest.fixture
-def db() -> sqlite_utils.Database:
-    """An in-memory database with every migration applied."""
-    database = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS:
-        migration(database)
-    return database
+def db(schema_db: sqlite_utils.Database) -> sqlite_utils.Database:
+    """The schema database of tests/conftest.py."""
+    return schema_db
 
 
 def network(**more):

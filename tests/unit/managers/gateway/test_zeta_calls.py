@@ -15,7 +15,7 @@ from alcor.managers.gateway.state import _content
 from alcor.managers.gateway.worker import backoff
 from alcor.managers.gateway.zeta import ZetaCalls
 from alcor.store.outbox import Row
-from tests.zeta_double import ZetaDouble
+from tests.zeta_double import ZetaDouble, served
 
 VPC = "v1"
 
@@ -38,13 +38,8 @@ def port_row(row_id: int, port_id: str, attempts: int = 0) -> Row:
 
 @pytest.fixture
 async def double() -> AsyncIterator[ZetaDouble]:
-    zeta = ZetaDouble()
-    zeta.create_zgc()
-    server = TestServer(zeta.app(), host="127.0.0.1")
-    await server.start_server()
-    zeta.url = str(server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
-    yield zeta
-    await server.close()
+    async with served() as zeta:
+        yield zeta
 
 
 @pytest.fixture
