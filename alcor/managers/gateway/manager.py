@@ -74,12 +74,9 @@ class GatewayManager(ResourceManager):
 
     async def start(self) -> None:
         """Serve reads; with Zeta enabled, catch up on the change record and start sending."""
-        for command, handler in (
-            (GetGateway, self.get),
-            (ListGateways, self.list_visible),
-            (GatewaysOfNetwork, self._of_network),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(GetGateway, self.get)
+        self._bus.handle(ListGateways, self.list_visible)
+        self._bus.handle(GatewaysOfNetwork, self._of_network)
         if not self._config.enabled:
             # Not reading: the change record must not keep changes for this reader. When
             # Zeta is enabled again, everything is reconciled from the current state.
