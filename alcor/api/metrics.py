@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import Gauge
 
 from alcor.managers.gateway.messages import OUTBOX_KINDS
+from alcor.resources.gateway import STATUSES as GATEWAY_STATUSES
 from alcor.southbound import metrics as sb
 from alcor.store import outbox
 
@@ -26,6 +27,9 @@ STORE = Gauge(
 OUTBOX_PENDING = Gauge("alcor_outbox_pending", "Outbox rows not yet settled", ["kind"])
 OUTBOX_OLDEST = Gauge(
     "alcor_outbox_oldest_age_seconds", "Age of the oldest unsettled outbox row (0 when none)"
+)
+GATEWAYS = Gauge(
+    "alcor_gateways", "Gateways by status (ERROR: alarmed, still retrying)", ["status"]
 )
 GATEWAY_UNREAD = Gauge(
     "alcor_gateway_changes_unread",
@@ -61,6 +65,10 @@ def collect(alcor: Alcor) -> None:
         d = sender.delivery
         sb.node_gauges(node_id, len(d.pending), d.consecutive_failures, d.last_contact)
     collect_outbox(db)
+    for status in GATEWAY_STATUSES:
+        GATEWAYS.labels(status).set(0)
+    for status, count in db.execute("SELECT status, COUNT(*) FROM gateways GROUP BY status"):
+        GATEWAYS.labels(status).set(count)
     if alcor.gateways is not None:
         GATEWAY_UNREAD.set(alcor.gateways.unread_changes)
 

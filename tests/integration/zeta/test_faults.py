@@ -87,12 +87,15 @@ async def _only(zeta, vpc_id):
 
 async def test_alarm_after_attempts_then_recovery(zapi, zeta):
     """alarm_after (3) failed attempts: ERROR with the reason, still retrying, then READY."""
-    zeta.fail_next(12)
+    zeta.fail_next(10_000)
     network = await zapi.network(name="n1")
     gateway = await gateway_status(zapi, network["id"], "ERROR")
     assert gateway["attempts"] >= 3 and gateway["pending_operations"] == 1
     assert "answered 500" in gateway["last_error"]
     assert gateway["last_attempt_at"] is not None
+    async with zapi.client.get("/metrics") as resp:
+        assert 'alcor_gateways{status="ERROR"} 1.0' in await resp.text()
+    zeta.fail_next(0)  # Zeta recovers
     gateway = await settled(zapi, network["id"])
     assert gateway["last_error"] is None and gateway["attempts"] == 0
     assert [c.status for c in zeta.calls if c.method == "POST"].count(201) == 1
