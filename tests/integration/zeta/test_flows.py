@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.integration.zeta.conftest import bound_port, eventually, gateway_of, settled
+from tests.integration.zeta.conftest import (
+    bound_port,
+    caught_up,
+    eventually,
+    gateway_of,
+    settled,
+)
 
 
 async def test_network_port_lifecycle_reaches_zeta_in_order(zapi, zeta):
@@ -192,6 +198,7 @@ async def test_ports_queued_behind_the_vpc_go_in_batches(make_api, zeta):
     network, _ = await zapi.lan("10.1.0.0/24")
     items = [{"network_id": network["id"], "binding:host_id": "host-1"} for _ in range(5)]
     ports = (await zapi.ok("POST", "/v2.0/ports", {"ports": items}, 201))["ports"]
+    await caught_up(zapi)  # all five queued behind the held VPC create
     zeta.release()
     await settled(zapi, network["id"])
     posts = [c for c in zeta.calls if c.path == "/ports" and c.status == 201]
