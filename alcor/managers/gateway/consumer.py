@@ -117,21 +117,26 @@ class ChangeConsumer:
 
     async def apply(self, batch: Iterable[changes.Change]) -> set[str]:
         """Queue what a batch of changes implies (inside a transaction); return its lanes."""
-        # Dicts as ordered sets: objects are synced in the order they first changed.
+        # Dicts as ordered sets: objects are synced in the order they first changed. A
+        # port's last change in the batch is its state as of the batch (None: deleted),
+        # so it needs no lookup; later changes come with a later batch.
         networks: dict[str, None] = {}
-        ports: dict[str, None] = {}
+        ports: dict[str, dict[str, Any] | None] = {}
         nodes: dict[str, dict[str, Any]] = {}
         for change in batch:
             if change.resource == "network":
                 networks[change.id] = None
             elif change.resource == "port":
-                ports[change.id] = None
+                ports[change.id] = None if change.type == "DELETED" else change.object
             else:
                 nodes[change.id] = change.object
         if nodes:
             self._nodes.clear()
-        ports.update(dict.fromkeys(sorted(await self._ports_on_nodes(nodes))))
-        return await self._sync(list(networks), list(ports))
+        on_nodes = sorted(await self._ports_on_nodes(nodes) - ports.keys())
+        if on_nodes:
+            found = await self._bus.call(LookupPorts(ids=on_nodes))
+            ports.update({i: found.get(i) for i in on_nodes})
+        return await self._sync(list(networks), ports)
 
     async def _ports_on_nodes(self, nodes: dict[str, dict[str, Any]]) -> set[str]:
         """Ports registered on, or now bound to, the nodes (a node's address or MAC changed)."""
@@ -142,8 +147,11 @@ class ChangeConsumer:
             out.update(p["id"] for p in bound)
         return out
 
-    async def _sync(self, network_ids: list[str], port_ids: list[str]) -> set[str]:
-        """Open gateways, then sync ports, then close gateways (a VPC goes after its ports)."""
+    async def _sync(
+        self, network_ids: list[str], ports: dict[str, dict[str, Any] | None]
+    ) -> set[str]:
+        """Open gateways, then sync ports (id -> current state, None when gone), then close
+        gateways (a VPC goes after its ports)."""
         db = self._store.db
         keys: set[str] = set()
         networks = {i: await self._bus.call(LookupNetwork(id=i)) for i in network_ids}
@@ -158,10 +166,9 @@ class ChangeConsumer:
                 continue
             changed.add(network["id"])
         keys = set(changed)
-        for start in range(0, len(port_ids), BATCH):
-            synced, dropped = await self._sync_ports(port_ids[start : start + BATCH])
-            keys |= synced
-            changed |= dropped
+        synced, dropped = await self._sync_ports(ports) if ports else (set(), set())
+        keys |= synced
+        changed |= dropped
         for network_id, network in networks.items():
             gateway = gw_repo.gateway_of_network(db, network_id)
             if gateway is not None and not planner.wants_gateway(network):
@@ -178,19 +185,19 @@ class ChangeConsumer:
                 await self._state.refresh(db, gateway)
         return keys
 
-    async def _sync_ports(self, port_ids: list[str]) -> tuple[set[str], set[str]]:
+    async def _sync_ports(
+        self, ports: dict[str, dict[str, Any] | None]
+    ) -> tuple[set[str], set[str]]:
         """Queue what the ports need; return the lanes written, and those that lost rows."""
         db = self._store.db
-        ports = await self._bus.call(LookupPorts(ids=port_ids))
-        regs = gw_repo.registered(db, port_ids)
+        regs = gw_repo.registered(db, list(ports))
         gateways = gw_repo.gateways_of_networks(
-            db, sorted({p["network_id"] for p in ports.values()})
+            db, sorted({p["network_id"] for p in ports.values() if p is not None})
         )
         nodes = self._nodes
         keys: set[str] = set()
         dropped: set[str] = set()
-        for port_id in port_ids:
-            port = ports.get(port_id)
+        for port_id, port in ports.items():
             body, node_id = None, ""
             if port is not None and port["network_id"] in gateways:
                 host = port["binding:host_id"]
@@ -220,11 +227,13 @@ class ChangeConsumer:
         ports = await self._bus.call(QueryPorts(fields=("id",)))
         port_ids = sorted({p["id"] for p in ports} | gw_repo.registered_ids(self._store.db))
         async with self._store.transaction() as txn:
-            keys = await self._sync(sorted(network_ids), [])
+            keys = await self._sync(sorted(network_ids), {})
             txn.after_commit.append(lambda: self._worker.poke(keys))
         for begin in range(0, len(port_ids), BATCH):
             async with self._store.transaction() as txn:
-                more = await self._sync([], port_ids[begin : begin + BATCH])  # ports only
+                chunk = port_ids[begin : begin + BATCH]
+                found = await self._bus.call(LookupPorts(ids=chunk))
+                more = await self._sync([], {i: found.get(i) for i in chunk})  # ports only
                 txn.after_commit.append(lambda k=more: self._worker.poke(k))  # type: ignore[misc]
         async with self._store.transaction():
             changes.advance_consumer(self._store.db, CONSUMER, start)

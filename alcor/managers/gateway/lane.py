@@ -62,6 +62,9 @@ class ZetaLane:
             if network is None and not outbox.lane(db, key, 1):
                 await self._state.removed(db, gateway)
                 return
+        quiet = gateway["status"] == "READY" and gateway["last_error"] is None
+        if quiet and head.kind == PORT_CREATE and len(result.done) == len(rows):
+            return  # all sent into a healthy lane: nothing about the gateway changed
         await self._state.refresh(db, gateway)
 
     async def _lost_or_well(self, gateway: dict[str, Any], result: ZetaResult) -> None:
