@@ -197,7 +197,9 @@ class SouthboundEngine:
                 sender.wake()
 
     def _add_sender(self, node: NodeRec) -> HostSender:
-        sender = HostSender(Delivery(node.id), self._send_once, self.config.retry)
+        sender = HostSender(
+            Delivery(node.id), self._send_once, self.config.retry, self.config.coalesce_ms / 1000
+        )
         self.senders[node.id] = sender
         sender.start()
         return sender

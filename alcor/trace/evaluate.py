@@ -70,51 +70,12 @@ def _ports_match(protocol: str, low: int, high: int, port: int) -> bool:
 
 def evaluate(world: World, packet: Packet, established: Flows = ()) -> Trace:
     """Follow one packet through the hosts' tables; return the verdict and the hops."""
-    trace = Trace()
+    walk = _Walk(world, packet, established)
     if packet.src_port_id is not None:
-        _from_port(world, packet, trace, established)
+        walk.from_port(packet.src_port_id)
     else:
-        _from_outside(world, packet, trace, established)
-    return trace
-
-
-def _drop(trace: Trace, host: str, stage: str, reason: str, obj: str = "") -> Trace:
-    trace.hops.append(Hop(host, stage, reason, obj))
-    trace.verdict, trace.reason = "dropped", reason
-    return trace
-
-
-def _deliver(trace: Trace, reason: str) -> Trace:
-    trace.verdict, trace.reason = "delivered", reason
-    return trace
-
-
-# ---- the sending side -------------------------------------------------------------------
-
-
-def _from_port(world: World, packet: Packet, trace: Trace, established: Flows) -> None:
-    port_id = packet.src_port_id or ""
-    host = world.host_of_port(port_id)
-    tables = world.tables(host) if host else None
-    if host is None or tables is None:
-        _drop(trace, "-", "binding", f"port {port_id} is not bound to a registered host")
-        return
-    port = tables.port(port_id)
-    if port is None:
-        _drop(trace, host, "port", f"port {port_id} is not programmed on {host}")
-        return
-    subnet = _own_subnet(tables, port, packet.src_ip)
-    if subnet is None:
-        _drop(trace, host, "port", f"{packet.src_ip} is not an address of port {port_id}")
-        return
-    trace.hops.append(Hop(host, "port", f"from {packet.src_ip} on {port_id}", f"port:{port_id}"))
-    if port.security and not _security_groups(
-        tables, port, "egress", packet, packet.dst_ip, port.groups, trace, established
-    ):
-        return
-    if not _acl(tables, subnet, "egress", packet, packet.dst_ip, trace):
-        return
-    _route(world, tables, port, subnet, packet, trace, established)
+        walk.dnat(packet)
+    return walk.trace
 
 
 def _own_subnet(tables: HostTables, port: Port, ip: str) -> Subnet | None:
@@ -124,232 +85,267 @@ def _own_subnet(tables: HostTables, port: Port, ip: str) -> Subnet | None:
     return None
 
 
-def _route(
-    world: World,
-    tables: HostTables,
-    port: Port,
-    subnet: Subnet,
-    packet: Packet,
-    trace: Trace,
-    established: Flows,
-) -> None:
-    host, dst = tables.host, packet.dst_ip
-    if world.floating_ip_host(dst) is not None:
-        _out_and_back(world, tables, port, subnet, packet, trace, established)
-        return
-    target = next((s for s in tables.subnets_of_vpc(port.vpc_id) if contains(s.cidr, dst)), None)
-    next_hop = dst
-    if target is None or target.id != subnet.id:
-        router = tables.router_of_subnet(subnet.id)
-        if router is None:
-            _drop(trace, host, "route", f"no router on {host} for subnet {subnet.id} to {dst}")
+class _Walk:
+    """One packet's way through the world, hop by hop."""
+
+    def __init__(self, world: World, packet: Packet, established: Flows) -> None:
+        self.world = world
+        self.packet = packet
+        self.established = established
+        self.trace = Trace()
+
+    def hop(self, host: str, stage: str, detail: str, obj: str = "") -> None:
+        self.trace.hops.append(Hop(host, stage, detail, obj))
+
+    def drop(self, host: str, stage: str, reason: str, obj: str = "") -> None:
+        self.hop(host, stage, reason, obj)
+        self.trace.verdict, self.trace.reason = "dropped", reason
+
+    def deliver(self, reason: str) -> None:
+        self.trace.verdict, self.trace.reason = "delivered", reason
+
+    # ---- the sending side ---------------------------------------------------------------
+
+    def from_port(self, port_id: str) -> None:
+        packet, world = self.packet, self.world
+        host = world.host_of_port(port_id)
+        tables = world.tables(host) if host else None
+        if host is None or tables is None:
+            self.drop("-", "binding", f"port {port_id} is not bound to a registered host")
             return
-        if target is not None and target.id in router.subnet_ids:
-            trace.hops.append(
-                Hop(
+        port = tables.port(port_id)
+        if port is None:
+            self.drop(host, "port", f"port {port_id} is not programmed on {host}")
+            return
+        subnet = _own_subnet(tables, port, packet.src_ip)
+        if subnet is None:
+            self.drop(host, "port", f"{packet.src_ip} is not an address of port {port_id}")
+            return
+        self.hop(host, "port", f"from {packet.src_ip} on {port_id}", f"port:{port_id}")
+        if port.security and not self.security_groups(
+            tables, port, "egress", packet, packet.dst_ip, port.groups
+        ):
+            return
+        if not self.acl(tables, subnet, "egress", packet, packet.dst_ip):
+            return
+        self.route(tables, port, subnet)
+
+    def route(self, tables: HostTables, port: Port, subnet: Subnet) -> None:
+        host, dst = tables.host, self.packet.dst_ip
+        if self.world.floating_ip_host(dst) is not None:
+            self.out_and_back(tables, port, subnet)
+            return
+        target = next(
+            (s for s in tables.subnets_of_vpc(port.vpc_id) if contains(s.cidr, dst)), None
+        )
+        next_hop = dst
+        if target is None or target.id != subnet.id:
+            router = tables.router_of_subnet(subnet.id)
+            if router is None:
+                self.drop(host, "route", f"no router on {host} for subnet {subnet.id} to {dst}")
+                return
+            if target is not None and target.id in router.subnet_ids:
+                self.hop(
                     host,
                     "route",
                     f"{subnet.cidr} -> {target.cidr} via router",
                     f"router:{router.id}",
                 )
-            )
-        else:
-            route = next((r for r in router.routes if contains(r[0], dst)), None)
-            if route is not None:
-                trace.hops.append(
-                    Hop(
-                        host,
-                        "route",
-                        f"extra route {route[0]} via {route[1]}",
-                        f"router:{router.id}",
-                    )
+            else:
+                route = next((r for r in router.routes if contains(r[0], dst)), None)
+                if route is None:
+                    self.leave(tables, port, router.id, router.gateway)
+                    return
+                self.hop(
+                    host, "route", f"extra route {route[0]} via {route[1]}", f"router:{router.id}"
                 )
                 next_hop = route[1]
-            else:
-                _leave(tables, port, router.id, router.gateway, packet, trace)
-                return
-    neighbor = tables.neighbor(next_hop, subnet.tunnel_id)
-    if neighbor is None:
-        family = "ARP" if ethertype(next_hop) == "IPv4" else "neighbor-discovery"
-        _drop(trace, host, "l2", f"no {family} entry for {next_hop} on {host}")
-        return
-    trace.hops.append(
-        Hop(
+        neighbor = tables.neighbor(next_hop, subnet.tunnel_id)
+        if neighbor is None:
+            family = "ARP" if ethertype(next_hop) == "IPv4" else "neighbor-discovery"
+            self.drop(host, "l2", f"no {family} entry for {next_hop} on {host}")
+            return
+        self.hop(
             host,
             "l2",
             f"{next_hop} is {neighbor.mac} on {neighbor.host_ip}",
             f"port:{neighbor.port_id}",
         )
-    )
-    dest_host = world.host_of(neighbor.host_ip)
-    dest = world.tables(dest_host) if dest_host else None
-    if dest_host is None or dest is None:
-        _drop(trace, host, "tunnel", f"no registered host has data-path address {neighbor.host_ip}")
-        return
-    _arrive(
-        dest, neighbor.port_id, next_hop, packet.src_ip, port.vpc_id, packet, trace, established
-    )
-
-
-def _leave(
-    tables: HostTables,
-    port: Port,
-    router_id: str,
-    gateway: Gateway | None,
-    packet: Packet,
-    trace: Trace,
-) -> None:
-    """A destination outside the VPC: out of the router's gateway, translated."""
-    host = tables.host
-    fips = tables.floating_ips_of_port(port.id)
-    if fips:
-        fip = fips[0]
-        trace.hops.append(
-            Hop(
-                host,
-                "snat",
-                f"{packet.src_ip} -> {fip.address} (floating IP)",
-                f"floatingip:{fip.id}",
+        dest_host = self.world.host_of(neighbor.host_ip)
+        dest = self.world.tables(dest_host) if dest_host else None
+        if dest_host is None or dest is None:
+            self.drop(
+                host, "tunnel", f"no registered host has data-path address {neighbor.host_ip}"
             )
+            return
+        self.arrive(dest, neighbor.port_id, next_hop, self.packet.src_ip)
+
+    def leave(
+        self, tables: HostTables, port: Port, router_id: str, gateway: Gateway | None
+    ) -> None:
+        """A destination outside the VPC: out of the router's gateway, translated."""
+        host, src = tables.host, self.packet.src_ip
+        fips = tables.floating_ips_of_port(port.id)
+        if fips:
+            fip = fips[0]
+            self.hop(host, "snat", f"{src} -> {fip.address} (floating IP)", f"floatingip:{fip.id}")
+            self.deliver(f"leaves the VPC with floating IP {fip.address}")
+            return
+        if gateway is None or not gateway.ip:
+            self.drop(
+                host,
+                "route",
+                f"no route to {self.packet.dst_ip}: router has no gateway",
+                f"router:{router_id}",
+            )
+            return
+        if not gateway.snat:
+            self.hop(
+                host, "route", f"out of gateway {gateway.ip} without SNAT", f"router:{router_id}"
+            )
+            self.deliver(f"leaves through router {router_id}'s gateway (no SNAT)")
+            return
+        self.hop(host, "snat", f"{src} -> {gateway.ip}", f"router:{router_id}")
+        self.deliver(f"leaves through router {router_id}'s gateway, SNAT to {gateway.ip}")
+
+    def out_and_back(self, tables: HostTables, port: Port, subnet: Subnet) -> None:
+        """To a floating IP from inside: out through the source's translation, back in by DNAT."""
+        packet = self.packet
+        router = tables.router_of_subnet(subnet.id)
+        fips = tables.floating_ips_of_port(port.id)
+        if fips:
+            seen = fips[0].address
+            self.hop(tables.host, "snat", f"{packet.src_ip} -> {seen}", f"floatingip:{fips[0].id}")
+        elif router is not None and router.gateway is not None and router.gateway.snat:
+            seen = router.gateway.ip
+            self.hop(tables.host, "snat", f"{packet.src_ip} -> {seen}", f"router:{router.id}")
+        else:
+            self.drop(tables.host, "route", f"no way out of the VPC to reach {packet.dst_ip}")
+            return
+        self.dnat(Packet(seen, packet.dst_ip, packet.protocol, packet.dst_port))
+
+    # ---- the receiving side -------------------------------------------------------------
+
+    def dnat(self, packet: Packet) -> None:
+        """A floating IP destination: translate on its port's host, then arrive."""
+        host = self.world.floating_ip_host(packet.dst_ip)
+        tables = self.world.tables(host) if host else None
+        if host is None or tables is None:
+            self.drop("-", "dnat", f"{packet.dst_ip} is not a floating IP of a bound port")
+            return
+        fip = tables.floating_ip(packet.dst_ip)
+        if fip is None:
+            self.drop(host, "dnat", f"floating IP {packet.dst_ip} is not programmed on {host}")
+            return
+        self.hop(host, "dnat", f"{packet.dst_ip} -> {fip.fixed_ip}", f"floatingip:{fip.id}")
+        self.arrive(tables, fip.port_id, fip.fixed_ip, packet.src_ip)
+
+    def arrive(self, tables: HostTables, port_id: str, dst: str, src: str) -> None:
+        host = tables.host
+        port = tables.port(port_id)
+        if port is None:
+            self.drop(host, "port", f"port {port_id} is not programmed on {host}")
+            return
+        subnet = _own_subnet(tables, port, dst)
+        if subnet is None:
+            self.drop(host, "port", f"{dst} is not an address of port {port_id} on {host}")
+            return
+        arriving = Packet(src, dst, self.packet.protocol, self.packet.dst_port)
+        if not self.acl(tables, subnet, "ingress", arriving, src):
+            return
+        peer = tables.neighbor(src, subnet.tunnel_id)
+        peer_groups = peer.groups if peer is not None else ()
+        if port.security and not self.security_groups(
+            tables, port, "ingress", arriving, src, peer_groups
+        ):
+            return
+        self.hop(host, "port", f"to {dst} on {port_id}", f"port:{port_id}")
+        self.deliver(f"delivered to port {port_id} on {host}")
+
+    # ---- filters ------------------------------------------------------------------------
+
+    def security_groups(
+        self,
+        tables: HostTables,
+        port: Port,
+        direction: str,
+        packet: Packet,
+        peer: str,
+        peer_groups: Iterable[str],
+    ) -> bool:
+        host, stage = tables.host, f"security-group {direction}"
+        if (
+            direction == "ingress"
+            and (packet.dst_ip, packet.src_ip, packet.protocol) in self.established
+        ):
+            self.hop(host, stage, "reply of an allowed flow")
+            return True
+        groups: list[SecurityGroup] = []
+        for group_id in port.groups:
+            group = tables.security_group(group_id)
+            if group is None:
+                self.drop(
+                    host,
+                    stage,
+                    f"security group {group_id} of port {port.id} is not on {host}",
+                    f"security_group:{group_id}",
+                )
+                return False
+            groups.append(group)
+        allowed = _allowing_rule(groups, direction, packet, peer, set(peer_groups))
+        if allowed is not None:
+            group_id, rule_id = allowed
+            self.hop(host, stage, f"allowed by rule {rule_id}", f"security_group:{group_id}")
+            return True
+        names = ", ".join(g.id for g in groups) or "none"
+        toward = "from" if direction == "ingress" else "to"
+        what = (
+            f"{_protocol(packet.protocol)} {packet.dst_port}"
+            if packet.dst_port
+            else _protocol(packet.protocol)
         )
-        _deliver(trace, f"leaves the VPC with floating IP {fip.address}")
-        return
-    if gateway is None or not gateway.ip:
-        _drop(
-            trace,
+        self.drop(
             host,
-            "route",
-            f"no route to {packet.dst_ip}: router has no gateway",
-            f"router:{router_id}",
+            stage,
+            f"no {direction} rule of security groups [{names}] allows {what} {toward} {peer}",
+            f"security_group:{groups[0].id}" if groups else "",
         )
-        return
-    gw = gateway.ip
-    if not gateway.snat:
-        trace.hops.append(
-            Hop(host, "route", f"out of gateway {gw} without SNAT", f"router:{router_id}")
-        )
-        _deliver(trace, f"leaves through router {router_id}'s gateway (no SNAT)")
-        return
-    trace.hops.append(Hop(host, "snat", f"{packet.src_ip} -> {gw}", f"router:{router_id}"))
-    _deliver(trace, f"leaves through router {router_id}'s gateway, SNAT to {gw}")
+        return False
+
+    def acl(
+        self, tables: HostTables, subnet: Subnet, direction: str, packet: Packet, peer: str
+    ) -> bool:
+        acl: Acl | None = tables.acl_of_subnet(subnet.id)
+        if acl is None:
+            return True
+        host, stage = tables.host, f"network-acl {direction}"
+        family, protocol = ethertype(peer), _protocol(packet.protocol)
+        for rule in acl.rules:
+            if (
+                rule.direction == direction
+                and rule.ethertype == family
+                and _protocol(rule.protocol) in ("all", "any", protocol)
+                and contains(rule.prefix, peer)
+                and _ports_match(protocol, rule.port_min, rule.port_max, packet.dst_port)
+            ):
+                obj = f"network_acl:{acl.id}#{rule.number}"
+                if rule.action == "allow":
+                    self.hop(host, stage, f"rule {rule.number} allows", obj)
+                    return True
+                self.drop(host, stage, f"network ACL {acl.id} rule {rule.number} denies", obj)
+                return False
+        self.drop(host, stage, f"network ACL {acl.id}: no rule matches", f"network_acl:{acl.id}")
+        return False
 
 
-def _out_and_back(
-    world: World,
-    tables: HostTables,
-    port: Port,
-    subnet: Subnet,
-    packet: Packet,
-    trace: Trace,
-    established: Flows,
-) -> None:
-    """To a floating IP from inside: out through the source's translation, back in by DNAT."""
-    router = tables.router_of_subnet(subnet.id)
-    fips = tables.floating_ips_of_port(port.id)
-    if fips:
-        seen = fips[0].address
-        trace.hops.append(
-            Hop(tables.host, "snat", f"{packet.src_ip} -> {seen}", f"floatingip:{fips[0].id}")
-        )
-    elif router is not None and router.gateway is not None and router.gateway.snat:
-        seen = router.gateway.ip
-        trace.hops.append(
-            Hop(tables.host, "snat", f"{packet.src_ip} -> {seen}", f"router:{router.id}")
-        )
-    else:
-        _drop(trace, tables.host, "route", f"no way out of the VPC to reach {packet.dst_ip}")
-        return
-    _dnat(world, Packet(seen, packet.dst_ip, packet.protocol, packet.dst_port), trace, established)
-
-
-# ---- the receiving side -----------------------------------------------------------------
-
-
-def _from_outside(world: World, packet: Packet, trace: Trace, established: Flows) -> None:
-    _dnat(world, packet, trace, established)
-
-
-def _dnat(world: World, packet: Packet, trace: Trace, established: Flows) -> None:
-    host = world.floating_ip_host(packet.dst_ip)
-    tables = world.tables(host) if host else None
-    if host is None or tables is None:
-        _drop(trace, "-", "dnat", f"{packet.dst_ip} is not a floating IP of a bound port")
-        return
-    fip = tables.floating_ip(packet.dst_ip)
-    if fip is None:
-        _drop(trace, host, "dnat", f"floating IP {packet.dst_ip} is not programmed on {host}")
-        return
-    trace.hops.append(
-        Hop(host, "dnat", f"{packet.dst_ip} -> {fip.fixed_ip}", f"floatingip:{fip.id}")
-    )
-    port = tables.port(fip.port_id)
-    vpc = port.vpc_id if port is not None else ""
-    _arrive(tables, fip.port_id, fip.fixed_ip, packet.src_ip, vpc, packet, trace, established)
-
-
-def _arrive(
-    tables: HostTables,
-    port_id: str,
-    dst: str,
-    src: str,
-    vpc_id: str,
-    packet: Packet,
-    trace: Trace,
-    established: Flows,
-) -> None:
-    host = tables.host
-    port = tables.port(port_id)
-    if port is None:
-        _drop(trace, host, "port", f"port {port_id} is not programmed on {host}")
-        return
-    subnet = _own_subnet(tables, port, dst)
-    if subnet is None:
-        _drop(trace, host, "port", f"{dst} is not an address of port {port_id} on {host}")
-        return
-    arriving = Packet(src, dst, packet.protocol, packet.dst_port)
-    if not _acl(tables, subnet, "ingress", arriving, src, trace):
-        return
-    peer = tables.neighbor(src, subnet.tunnel_id)
-    peer_groups = peer.groups if peer is not None else ()
-    if port.security and not _security_groups(
-        tables, port, "ingress", arriving, src, peer_groups, trace, established
-    ):
-        return
-    trace.hops.append(Hop(host, "port", f"to {dst} on {port_id}", f"port:{port_id}"))
-    _deliver(trace, f"delivered to port {port_id} on {host}")
-
-
-# ---- filters ------------------------------------------------------------------------------
-
-
-def _security_groups(
-    tables: HostTables,
-    port: Port,
+def _allowing_rule(
+    groups: list[SecurityGroup],
     direction: str,
     packet: Packet,
     peer: str,
-    peer_groups: Iterable[str],
-    trace: Trace,
-    established: Flows,
-) -> bool:
-    host = tables.host
-    if direction == "ingress" and (packet.dst_ip, packet.src_ip, packet.protocol) in established:
-        trace.hops.append(Hop(host, f"security-group {direction}", "reply of an allowed flow", ""))
-        return True
-    groups: list[SecurityGroup] = []
-    for group_id in port.groups:
-        group = tables.security_group(group_id)
-        if group is None:
-            _drop(
-                trace,
-                host,
-                f"security-group {direction}",
-                f"security group {group_id} of port {port.id} is not on {host}",
-                f"security_group:{group_id}",
-            )
-            return False
-        groups.append(group)
-    peer_groups = set(peer_groups)
+    peer_groups: set[str],
+) -> tuple[str, str] | None:
+    """Return (group, rule) of the first rule that lets the packet through, or None."""
     family, protocol = ethertype(peer), _protocol(packet.protocol)
     for group in groups:
         for rule in group.rules:
@@ -361,62 +357,5 @@ def _security_groups(
                 and (not rule.remote_prefix or contains(rule.remote_prefix, peer))
                 and (not rule.remote_group or rule.remote_group in peer_groups)
             ):
-                trace.hops.append(
-                    Hop(
-                        host,
-                        f"security-group {direction}",
-                        f"allowed by rule {rule.id}",
-                        f"security_group:{group.id}",
-                    )
-                )
-                return True
-    names = ", ".join(g.id for g in groups) or "none"
-    _drop(
-        trace,
-        host,
-        f"security-group {direction}",
-        f"no {direction} rule of security groups [{names}] allows {protocol} {packet.dst_port or ''} {'from' if direction == 'ingress' else 'to'} {peer}".replace(
-            "  ", " "
-        ),
-        f"security_group:{groups[0].id}" if groups else "",
-    )
-    return False
-
-
-def _acl(
-    tables: HostTables, subnet: Subnet, direction: str, packet: Packet, peer: str, trace: Trace
-) -> bool:
-    acl: Acl | None = tables.acl_of_subnet(subnet.id)
-    if acl is None:
-        return True
-    host, family, protocol = tables.host, ethertype(peer), _protocol(packet.protocol)
-    for rule in acl.rules:
-        if (
-            rule.direction == direction
-            and rule.ethertype == family
-            and _protocol(rule.protocol) in ("all", "any", protocol)
-            and contains(rule.prefix, peer)
-            and _ports_match(protocol, rule.port_min, rule.port_max, packet.dst_port)
-        ):
-            obj = f"network_acl:{acl.id}#{rule.number}"
-            if rule.action == "allow":
-                trace.hops.append(
-                    Hop(host, f"network-acl {direction}", f"rule {rule.number} allows", obj)
-                )
-                return True
-            _drop(
-                trace,
-                host,
-                f"network-acl {direction}",
-                f"network ACL {acl.id} rule {rule.number} denies",
-                obj,
-            )
-            return False
-    _drop(
-        trace,
-        host,
-        f"network-acl {direction}",
-        f"network ACL {acl.id}: no rule matches",
-        f"network_acl:{acl.id}",
-    )
-    return False
+                return group.id, rule.id
+    return None
