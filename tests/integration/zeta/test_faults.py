@@ -114,3 +114,19 @@ async def test_one_failing_vpc_does_not_hold_another(zapi, zeta):
     assert (await gateway_of(zapi, blocked["id"]))["status"] == "ERROR"
     zeta.fail_next(0)
     await settled(zapi, blocked["id"])
+
+
+async def test_zeta_down_fails_no_api_call_and_shows_on_the_gateway(make_api):
+    """Nothing listens at zeta.url: every API write succeeds; the gateway keeps the calls,
+    retrying, with the reason, ERROR after alarm_after attempts."""
+    from alcor.bench.server import free_port
+    from tests.integration.zeta.conftest import FAST
+
+    zapi = await make_api(**FAST, **{"zeta.url": f"http://127.0.0.1:{free_port()}"})
+    await zapi.node("host-1", "192.0.2.11")
+    network, _ = await zapi.lan("10.1.0.0/24")
+    await bound_port(zapi, network["id"], "host-1")
+    await zapi.ok("DELETE", f"/v2.0/networks/{network['id']}", status=409)  # in use, as ever
+    gateway = await gateway_status(zapi, network["id"], "ERROR")
+    assert gateway["last_error"].startswith("zeta unreachable")
+    assert gateway["pending_operations"] == 2 and gateway["attempts"] >= 3
