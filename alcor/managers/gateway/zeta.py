@@ -1,10 +1,9 @@
 """Outbox rows to Zeta management API calls, Zeta's answers to outcomes.
 
 The calls go through a ZetaApi (the HTTP edge is alcor/gateway/client.py). Zeta as its
-code behaves
-(southbound spec §8.4): not idempotent (a create of a known id is a 500), a 500 for an
-unknown id, no array PUT/DELETE, port rows written before its data-plane call (so a 500
-may come after a commit), and VNIs plus the active ZGC kept only in memory. Hence:
+code behaves (southbound spec §8.4): not idempotent (a create of a known id is a 500), a
+500 for an unknown id, no array PUT/DELETE, port rows written before its data-plane call
+(so a 500 may come after a commit), and VNIs plus the active ZGC kept only in memory. Hence:
 
 * before re-sending anything whose outcome is unknown, read the object: present = done;
 * a 500 answer is an unknown outcome too: Zeta is asked right away what it now holds;
