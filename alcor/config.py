@@ -45,6 +45,9 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 9009
     shutdown_timeout: float = 30.0
+    # A client must send a request's headers, and then its body, within these (else 408).
+    header_timeout_s: float = 30.0
+    body_timeout_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class ApiConfig:
     max_body_bytes: int = 10 * 1024 * 1024
     max_bulk_items: int = 1000
     pagination_max_limit: int = -1
+    # An idle /watch stream writes a heartbeat line this often (keeps proxies from cutting it).
+    watch_heartbeat_s: float = 15.0
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,15 @@ async def client(make_config) -> AsyncIterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture(params=["grpc", "grpcio"])
+def push_transport(request) -> Callable[..., Any]:
+    """`transport(config)` of each gRPC transport plugin: grpclib's and the C-core grpcio's."""
+    from alcor_grpc.transport import transport as grpclib_transport
+    from alcor_grpcio.transport import transport as grpcio_transport
+
+    return {"grpc": grpclib_transport, "grpcio": grpcio_transport}[request.param]
+
+
 # Google protobuf + grpcio code compiled at test time from our .proto files: the
 # independent implementation our betterproto code must match on the wire (test-only).
 PROTO_SRC = Path(alcor.proto.__file__).parent / "src"

@@ -46,6 +46,7 @@ class ResourceApi:
     id_key: str = "id"
     # Adds computed, non-stored attributes to a shown object (e.g. a node's delivery state).
     show_extra: Callable[[Bus, dict[str, Any]], Any] | None = None
+    view: type | None = None  # View<Resources>: shows change-record objects (/v2.0/watch)
     # Attributes named differently on the native path: ((attribute, native name), ...).
     native_names: tuple[tuple[str, str], ...] = ()
 

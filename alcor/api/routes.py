@@ -15,10 +15,12 @@ from alcor.api.l3 import (
     add_router_action_routes,
 )
 from alcor.api.misc import availability_zones
-from alcor.api.quotas import QuotaHandlers
+from alcor.api.openapi import bulk_update_body, wrapped
+from alcor.api.quotas import QUOTA_BODY, QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
 from alcor.api.routing import Handler, Route, Router
 from alcor.api.trace import add_trace_routes
+from alcor.api.watch import Watchable, watch_handler
 from alcor.managers.acl import messages as acl
 from alcor.managers.floatingip import messages as fip
 from alcor.managers.gateway import messages as gw
@@ -66,6 +68,7 @@ RESOURCE_APIS = (
         net.ListNetworks,
         net.UpdateNetwork,
         net.DeleteNetwork,
+        view=net.ViewNetworks,
         v2_path="/v2.0/networks",
         native_path="vpcs",
         bulk_keys=("vpcs",),
@@ -77,6 +80,7 @@ RESOURCE_APIS = (
         subnet.ListSubnets,
         subnet.UpdateSubnet,
         subnet.DeleteSubnet,
+        view=subnet.ViewSubnets,
         v2_path="/v2.0/subnets",
         native_path="subnets",
     ),
@@ -87,6 +91,7 @@ RESOURCE_APIS = (
         pool.ListSubnetPools,
         pool.UpdateSubnetPool,
         pool.DeleteSubnetPool,
+        view=pool.ViewSubnetPools,
         v2_path="/v2.0/subnetpools",
         native_path="subnetpools",
     ),
@@ -97,6 +102,7 @@ RESOURCE_APIS = (
         port.ListPorts,
         port.UpdatePort,
         port.DeletePort,
+        view=port.ViewPorts,
         v2_path="/v2.0/ports",
         native_path="ports",
     ),
@@ -107,6 +113,7 @@ RESOURCE_APIS = (
         sg.ListSecurityGroups,
         sg.UpdateSecurityGroup,
         sg.DeleteSecurityGroup,
+        view=sg.ViewSecurityGroups,
         v2_path="/v2.0/security-groups",
         native_path="security-groups",
     ),
@@ -117,6 +124,7 @@ RESOURCE_APIS = (
         sg.ListSecurityGroupRules,
         sg.UpdateSecurityGroupRule,
         sg.DeleteSecurityGroupRule,
+        view=sg.ViewSecurityGroupRules,
         v2_path="/v2.0/security-group-rules",
         native_path="security-group-rules",
     ),
@@ -127,6 +135,7 @@ RESOURCE_APIS = (
         rtr.ListRouters,
         rtr.UpdateRouter,
         rtr.DeleteRouter,
+        view=rtr.ViewRouters,
         v2_path="/v2.0/routers",
         native_path="routers",
     ),
@@ -137,6 +146,7 @@ RESOURCE_APIS = (
         fip.ListFloatingIps,
         fip.UpdateFloatingIp,
         fip.DeleteFloatingIp,
+        view=fip.ViewFloatingIps,
         v2_path="/v2.0/floatingips",
         native_path="elasticips",
     ),
@@ -147,6 +157,7 @@ RESOURCE_APIS = (
         acl.ListNetworkAcls,
         acl.UpdateNetworkAcl,
         acl.DeleteNetworkAcl,
+        view=acl.ViewNetworkAcls,
         native_path="network-acls",
     ),
     ResourceApi(
@@ -156,6 +167,7 @@ RESOURCE_APIS = (
         acl.ListNetworkAclRules,
         acl.UpdateNetworkAclRule,
         acl.DeleteNetworkAclRule,
+        view=acl.ViewNetworkAclRules,
         native_path="network-acl-rules",
     ),
     ResourceApi(
@@ -168,6 +180,7 @@ RESOURCE_APIS = (
         v2_path="/v2.0/gateways",
         native_path="gateways",
         native_names=(("network_id", "vpc_id"),),
+        view=gw.ViewGateways,
     ),
     ResourceApi(
         NODE,
@@ -176,6 +189,7 @@ RESOURCE_APIS = (
         node.ListNodes,
         node.UpdateNode,
         node.DeleteNode,
+        view=node.ViewNodes,
         root_path="/nodes",
         preprocess=_node_aliases,
         id_key="node_id",
@@ -222,9 +236,24 @@ def build_router(alcor: Any) -> Router:
     _add_node_southbound_routes(router, alcor)
     add_trace_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
+    _add_watch_routes(router, alcor)
     for plugin in alcor.route_plugins:
         plugin(router, alcor)
     return router
+
+
+def _add_watch_routes(router: Router, alcor: Any) -> None:
+    """GET /v2.0/watch (and /watch): the change record as an event stream."""
+    watchables = {
+        api.resource.name: Watchable(api.resource, api.view)
+        for api in RESOURCE_APIS
+        if api.view is not None
+    }
+    handler = watch_handler(
+        watchables, alcor.config.auth.default_project, alcor.config.api.watch_heartbeat_s
+    )
+    router.add(Route("GET", "/v2.0/watch", handler, action="watch"))
+    router.add(Route("GET", "/watch", handler, action="watch", alias_of="/v2.0/watch"))
 
 
 def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:
@@ -244,6 +273,7 @@ def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:
                     handler,
                     resource="quota",
                     alias_of=alias + suffix if alias else None,
+                    body=QUOTA_BODY if method == "PUT" else None,
                 )
             )
 
@@ -290,6 +320,7 @@ def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
                     resource="subnetpool",
                     action=name,
                     alias_of=f"{alias}/{name}" if alias else None,
+                    body=wrapped("prefixes", prefixes_type.schema()),
                 )
             )
 
@@ -300,9 +331,13 @@ def _add_port_bulk_update(router: Router, alcor: Any) -> None:
     async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
         body = await http.read_json(request)
         items, _ = http.unwrap(body, "port", "ports", allow_bulk=True)
+        if not 1 <= len(items) <= alcor.config.api.max_bulk_items:
+            raise errors.HTTPBadRequest(
+                msg=f"Bulk requests take 1 to {alcor.config.api.max_bulk_items} items"
+            )
         changes = []
         for item in items:
-            if not isinstance(item, dict) or "id" not in item:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                 raise errors.HTTPBadRequest(msg="Each bulk update item needs an 'id'")
             body_item = {k: v for k, v in item.items() if k != "id"}
             changes.append({"id": item["id"], **validate_update(PORT, body_item, native=True)})
@@ -318,6 +353,7 @@ def _add_port_bulk_update(router: Router, alcor: Any) -> None:
             handler,
             resource="port",
             action="update_bulk",
+            body=bulk_update_body(PORT),
         )
     )
 
@@ -344,7 +380,7 @@ def _add_bulk_update(
             )
         changes = []
         for item in items:
-            if not isinstance(item, dict) or "id" not in item:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                 raise errors.HTTPBadRequest(msg="Each bulk update item needs an 'id'")
             body_item = {k: v for k, v in item.items() if k != "id"}
             changes.append({"id": item["id"], **validate_update(resource, body_item, native=True)})
@@ -362,6 +398,7 @@ def _add_bulk_update(
             handler,
             resource=resource.name,
             action="update_bulk",
+            body=bulk_update_body(resource),
         )
     )
 
@@ -382,7 +419,7 @@ def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
         items = await alcor.bus.call(
             dp.NodeDeliveryResources(
                 node_id=node_id,
-                kind=request.query.get("kind"),
+                kind=(request.query.get("kind") or "").upper() or None,  # PORT, port, Port
                 status=request.query.get("status"),
             )
         )

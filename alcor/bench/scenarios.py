@@ -33,6 +33,7 @@ class Sizes:
     zeta_hosts: int  # ... bound round-robin over these hosts
     zeta_rounds: int  # ... measured this many times with Zeta off and on (median)
     zeta_port_batch: int  # zeta.port_batch
+    limit_calls: int = 2000  # one-port commits, no-op requests and no-op pushes per limit
 
 
 TINY = Sizes(
@@ -47,6 +48,7 @@ TINY = Sizes(
     e2e_ports=10,
     e2e_rate=50.0,
     agents=2,
+    limit_calls=20,
     zeta_ports=200,
     zeta_hosts=10,
     zeta_rounds=1,
@@ -64,6 +66,7 @@ QUICK = Sizes(
     e2e_ports=200,
     e2e_rate=100.0,
     agents=8,
+    limit_calls=1000,
     zeta_ports=2000,
     zeta_hosts=20,
     zeta_rounds=1,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -22,6 +23,16 @@ UNLIMITED = (
     "security_group",
     "security_group_rule",
 )
+
+
+# One 127.X.0.0/16 per run: agents listen on fixed ports (50001), and runs from other
+# checkouts on the same machine must not find their addresses taken.
+_RUN_OCTET = random.randint(20, 250)
+
+
+def agent_block(block: int) -> str:
+    """Return the first agent IP of this run's address block `block` (0-255, 254 agents)."""
+    return f"127.{_RUN_OCTET}.{block}.1"
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MANAGERS = "alcor.managers"
 EDGES = ("alcor.api", "alcor.southbound", "alcor.proto", "alcor.agent", "alcor.gateway")
 EDGE_LIBRARIES = ("grpclib", "betterproto", "aiokafka", "aiohttp")
-PLUGINS = ("alcor_grpc", "alcor_kafka")
+PLUGINS = ("alcor_grpc", "alcor_grpcio", "alcor_kafka")
 CORE = (MANAGERS, "alcor.api", "alcor.store")
 
 

@@ -33,6 +33,7 @@ from alcor.managers.gateway.messages import (
     GatewaysOfNetwork,
     GetGateway,
     ListGateways,
+    ViewGateways,
 )
 from alcor.managers.gateway.state import GatewayState
 from alcor.managers.gateway.worker import OutboxWorker
@@ -76,6 +77,7 @@ class GatewayManager(ResourceManager):
         """Serve reads; with Zeta enabled, catch up on the change record and start sending."""
         self._bus.handle(GetGateway, self.get)
         self._bus.handle(ListGateways, self.list_visible)
+        self._bus.handle(ViewGateways, self.view)
         self._bus.handle(GatewaysOfNetwork, self._of_network)
         if not self._config.enabled:
             # Not reading: the change record must not keep changes for this reader. When

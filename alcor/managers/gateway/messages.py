@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alcor.bus import Command, Event
-from alcor.managers.crud import GetCommand, ListCommand
+from alcor.managers.crud import GetCommand, ListCommand, ViewCommand
 
 # The outbox kinds of Zeta calls (southbound spec §8.2), one call each.
 VPC_CREATE = "ZETA_VPC_CREATE"  # POST /vpcs
@@ -67,6 +67,10 @@ class GetGateway(GetCommand):
 
 class ListGateways(ListCommand):
     """List visible gateways (with their outbox state)."""
+
+
+class ViewGateways(ViewCommand):
+    """Show gateway change-record objects as GET does (the watch stream)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -39,26 +39,40 @@ class GatewayState:
         self._bus = bus
         self._alarm_after = alarm_after
 
-    async def refresh(self, db: sqlite_utils.Database, gateway: dict[str, Any]) -> None:
-        """Derive status and last_error from the network and the gateway's outbox lane."""
+    async def refresh(
+        self,
+        db: sqlite_utils.Database,
+        gateway: dict[str, Any],
+        content: dict[str, Any] | None = None,
+    ) -> None:
+        """Derive status and last_error from the network and the gateway's outbox lane, and
+        write them with new `content` (what Zeta answered: a new revision) in one update."""
+        changes = {k: v for k, v in (content or {}).items() if gateway[k] != v}
         network = await self._bus.call(LookupNetwork(id=gateway["network_id"]))
         attempts, lost, creating, error = _lane_state(db, gateway["network_id"])
         if network is None:
             status = "DELETING"
         elif lost:
             status = "ERROR"
-        elif creating or gateway["zgc_id"] is None:
+        elif creating or changes.get("zgc_id", gateway["zgc_id"]) is None:
             status = "PENDING"
         else:
             status = "READY"
         if attempts >= self._alarm_after:
             status = "ERROR"
         last_error = LOST_STATE if lost else error
-        if (status, last_error) != (gateway["status"], gateway["last_error"]):
-            if status == "ERROR" and gateway["status"] != "ERROR":
-                _LOGGER.warning("gateway %s is in ERROR: %s", gateway["id"], last_error)
-            gateway.update(status=status, last_error=last_error)
-            repo.update(db, GATEWAY, gateway["id"], {"status": status, "last_error": last_error})
+        if status == "ERROR" and gateway["status"] != "ERROR":
+            _LOGGER.warning("gateway %s is in ERROR: %s", gateway["id"], last_error)
+        revised = bool(changes)
+        changes.update(status=status, last_error=last_error)
+        changes = {k: v for k, v in changes.items() if gateway[k] != v}
+        if not changes:
+            return
+        if revised:
+            bump(gateway, changes)
+        else:
+            gateway.update(changes)
+        repo.update(db, GATEWAY, gateway["id"], changes)
 
     async def vpc_known(
         self, db: sqlite_utils.Database, gateway: dict[str, Any], vpc: dict[str, Any] | None
@@ -67,11 +81,10 @@ class GatewayState:
         content = _content(vpc or {})
         if all(gateway[k] == v for k, v in content.items()):
             return
-        repo.update(db, GATEWAY, gateway["id"], bump(gateway, content))
+        await self.refresh(db, gateway, content)
         await self._bus.call(
             SetNetworkGateways(network_id=gateway["network_id"], gateway_ids=(gateway["id"],))
         )
-        await self.refresh(db, gateway)
         if gateway["status"] != "DELETING":
             self._bus.publish(GatewayChanged(gateway=GatewayRecord.of(gateway)))
 

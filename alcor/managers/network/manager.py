@@ -35,6 +35,7 @@ from alcor.managers.network.messages import (
     SetNetworkGateways,
     SetNetworkSubnets,
     UpdateNetwork,
+    ViewNetworks,
 )
 from alcor.managers.port.messages import DeleteServicePort, QueryPorts
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
@@ -72,6 +73,7 @@ class NetworkManager(ResourceManager):
             segments.rebuild_pools(self._store.db, self._config)
         self._bus.handle(CreateNetworks, self.create)
         self._bus.handle(GetNetwork, self.get)
+        self._bus.handle(ViewNetworks, self.view)
         self._bus.handle(ListNetworks, self.list_visible)
         self._bus.handle(UpdateNetwork, self.update)
         self._bus.handle(DeleteNetwork, self.delete)

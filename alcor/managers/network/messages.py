@@ -12,6 +12,7 @@ from alcor.managers.crud import (
     GetCommand,
     ListCommand,
     UpdateCommand,
+    ViewCommand,
 )
 
 
@@ -21,6 +22,10 @@ class CreateNetworks(CreateCommand):
 
 class GetNetwork(GetCommand):
     """Return one visible network."""
+
+
+class ViewNetworks(ViewCommand):
+    """Show stored networks (change record objects) as GetNetwork would, if visible."""
 
 
 class ListNetworks(ListCommand):

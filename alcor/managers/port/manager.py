@@ -39,6 +39,7 @@ from alcor.managers.port.messages import (
     SetServicePort,
     UpdatePort,
     UpdatePorts,
+    ViewPorts,
 )
 from alcor.managers.port.update import PortUpdater
 from alcor.managers.quota.messages import RegisterUsageCounter
@@ -78,6 +79,7 @@ class PortManager(ResourceManager):
         """Register the port commands."""
         self._bus.handle(CreatePorts, self._creator.create)
         self._bus.handle(GetPort, self.get)
+        self._bus.handle(ViewPorts, self.view)
         self._bus.handle(ListPorts, self.list_visible)
         self._bus.handle(UpdatePort, self._updater.update)
         self._bus.handle(DeletePort, self.delete)

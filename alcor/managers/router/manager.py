@@ -41,6 +41,7 @@ from alcor.managers.router.messages import (
     RouterDeleted,
     RouterInterface,
     UpdateRouter,
+    ViewRouters,
 )
 from alcor.resources import repo
 from alcor.resources.router import ROUTER
@@ -69,6 +70,7 @@ class RouterManager(ResourceManager):
         """Register the router commands."""
         self._bus.handle(CreateRouters, self.create)
         self._bus.handle(GetRouter, self.get)
+        self._bus.handle(ViewRouters, self.view)
         self._bus.handle(ListRouters, self.list_visible)
         self._bus.handle(UpdateRouter, self.update)
         self._bus.handle(DeleteRouter, self.delete)

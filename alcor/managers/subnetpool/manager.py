@@ -31,6 +31,7 @@ from alcor.managers.subnetpool.messages import (
     ListSubnetPools,
     PoolSubnetCidrs,
     UpdateSubnetPool,
+    ViewSubnetPools,
 )
 from alcor.resources import repo
 from alcor.resources.repo import Where
@@ -66,6 +67,7 @@ class SubnetPoolManager(ResourceManager):
         """Register the subnet pool commands."""
         self._bus.handle(CreateSubnetPools, self.create)
         self._bus.handle(GetSubnetPool, self.get)
+        self._bus.handle(ViewSubnetPools, self.view)
         self._bus.handle(ListSubnetPools, self.list_visible)
         self._bus.handle(UpdateSubnetPool, self.update)
         self._bus.handle(DeleteSubnetPool, self.delete)

@@ -12,6 +12,7 @@ from alcor.managers.crud import (
     GetCommand,
     ListCommand,
     UpdateCommand,
+    ViewCommand,
 )
 
 
@@ -21,6 +22,10 @@ class CreateSubnetPools(CreateCommand):
 
 class GetSubnetPool(GetCommand):
     """Return one visible subnet pool."""
+
+
+class ViewSubnetPools(ViewCommand):
+    """Show stored subnet pools (change record objects) as GetSubnetPool would, if visible."""
 
 
 class ListSubnetPools(ListCommand):

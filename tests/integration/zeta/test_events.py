@@ -3,6 +3,8 @@ GatewaysOfNetwork (southbound spec §8.3)."""
 
 from __future__ import annotations
 
+import json
+
 from alcor.api.service import ALCOR
 from alcor.managers.gateway.messages import (
     Destination,
@@ -76,3 +78,17 @@ async def test_recreation_under_a_new_zgc_is_one_new_revision(zapi, zeta):
     assert after["revision_number"] == before["revision_number"] + 1  # zgc_id changed
     assert after["destinations"] == before["destinations"]
     assert [e.gateway.revision for e in seen] == [2, 3]
+
+
+async def test_gateway_changes_are_in_the_watch_stream(zapi, zeta):
+    """GET /v2.0/watch?resources=gateway shows the gateway's create and its READY update."""
+    network = await zapi.network(name="n1")
+    gateway = await settled(zapi, network["id"])
+    async with zapi.client.get("/v2.0/watch?since=0&resources=gateway") as resp:
+        assert resp.status == 200
+        events = [json.loads(await resp.content.readline()) for _ in range(2)]
+    assert [(e["type"], e["object"]["id"]) for e in events] == [
+        ("CREATED", gateway["id"]),
+        ("UPDATED", gateway["id"]),
+    ]
+    assert events[1]["object"]["status"] == "READY" and events[1]["object"]["zgc_id"]
