@@ -8,102 +8,63 @@ the outcome alcor never learned, which it must find out before sending anything 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
 import pytest
 
+from tests.integration.conftest import Server
+
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class Alcor:
+    """A started `alcor serve` (the integration `serve` fixture) and a JSON client for it."""
 
-
-class Serve:
-    """One `alcor serve` process and a JSON client for it."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, url: str) -> None:
-        self.proc = proc
-        self.url = url
+    def __init__(self, server: Server) -> None:
+        self.server = server
         self.session = aiohttp.ClientSession()
 
     async def call(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
         """Send a request that must answer `status`; return the body."""
-        async with self.session.request(method, self.url + path, json=body) as resp:
+        async with self.session.request(method, self.server.url + path, json=body) as resp:
             assert resp.status == status, (method, path, resp.status, await resp.text())
             return await resp.json() if resp.status != 204 else None
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown, no checkpoint, nothing flushed."""
         await self.session.close()
-        self.proc.send_signal(signal.SIGKILL)
-        await self.proc.wait()
+        self.server.proc.kill()
+        await asyncio.get_running_loop().run_in_executor(None, self.server.proc.wait)
 
 
 @pytest.fixture
-async def serve(tmp_path, zeta) -> AsyncIterator[Callable[[], Awaitable[Serve]]]:
-    """Return a starter of `alcor serve` on tmp_path/alcor.db, registering with the double."""
-    started: list[Serve] = []
-    logs: list[Any] = []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALCOR")}
-    env.update(
-        ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED="false",
-        ALCOR__ZETA__ENABLED="true",
-        ALCOR__ZETA__URL=f'"{zeta.url}"',
-        ALCOR__ZETA__TIMEOUT_S="30",
-        ALCOR__ZETA__RETRY_BASE_S="0.01",
-        ALCOR__ZETA__RETRY_CAP_S="0.05",
-        ALCOR__ZETA__LINGER_S="0.02",
-    )
+async def alcor(serve, zeta) -> AsyncIterator[Callable[[], Alcor]]:
+    """Return a starter of `alcor serve` on one store, registering with the double."""
+    started: list[Alcor] = []
+    settings = {
+        "ALCOR__ZETA__ENABLED": "true",
+        "ALCOR__ZETA__URL": f'"{zeta.url}"',
+        "ALCOR__ZETA__TIMEOUT_S": "30",
+        "ALCOR__ZETA__RETRY_BASE_S": "0.01",
+        "ALCOR__ZETA__RETRY_CAP_S": "0.05",
+        "ALCOR__ZETA__LINGER_S": "0.02",
+    }
 
-    async def start() -> Serve:
-        port = _free_port()
-        log = (tmp_path / f"serve-{len(started)}.log").open("w")
-        logs.append(log)
-        proc = await asyncio.create_subprocess_exec(
-            str(BIN / "alcor"),
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            str(tmp_path / "alcor.db"),
-            "--log-level",
-            "warning",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=log,
-        )
-        assert proc.stdout is not None
-        line = (await proc.stdout.readline()).decode()
-        assert "listening on" in line, (line, log.name)
-        server = Serve(proc, f"http://127.0.0.1:{port}")
-        started.append(server)
-        return server
+    def start() -> Alcor:
+        # Blocks the loop (and the double) only until alcor listens: it never waits on Zeta.
+        started.append(Alcor(serve(**settings)))
+        return started[-1]
 
     yield start
-    for server in started:
-        if server.proc.returncode is None:
-            await server.kill()
-        else:
-            await server.session.close()
-    for log in logs:
-        log.close()
+    for client in started:
+        await client.session.close()
 
 
-async def _settled(server: Serve, zeta, network_id: str, ports: list[dict[str, Any]]) -> None:
+async def _settled(server: Alcor, zeta, network_id: str, ports: list[dict[str, Any]]) -> None:
     """Wait until Zeta holds exactly `ports` and the gateway has nothing pending."""
     deadline = time.monotonic() + 60
     wanted = {p["id"] for p in ports}
@@ -118,12 +79,12 @@ async def _settled(server: Serve, zeta, network_id: str, ports: list[dict[str, A
     raise AssertionError(f"gateway of {network_id} did not settle: {found}")
 
 
-async def _ports(server: Serve, network_id: str, count: int) -> list[dict[str, Any]]:
+async def _ports(server: Alcor, network_id: str, count: int) -> list[dict[str, Any]]:
     items = [{"network_id": network_id, "binding:host_id": "host-1"} for _ in range(count)]
     return (await server.call("POST", "/v2.0/ports", {"ports": items}, 201))["ports"]
 
 
-async def _setup(server: Serve) -> str:
+async def _setup(server: Alcor) -> str:
     node = {"node_name": "host-1", "local_ip": "192.0.2.11", "mac_address": "52:54:00:12:34:56"}
     await server.call("POST", "/nodes", {"host_info": node}, 201)
     network = (await server.call("POST", "/v2.0/networks", {"network": {}}, 201))["network"]
@@ -149,10 +110,10 @@ HELD = {
 
 
 @pytest.mark.parametrize("held", list(HELD))
-async def test_kill_9_during_a_zeta_call(serve, zeta, held):
+async def test_kill_9_during_a_zeta_call(alcor, zeta, held):
     """Zeta performs the call after alcor died; the restarted alcor finds it, sends it never
     again, and carries on: every bound port at Zeta exactly once."""
-    server = await serve()
+    server = alcor()
     if held == "vpc create":
         zeta.hang(HELD[held])
     network_id = await _setup(server)
@@ -170,27 +131,27 @@ async def test_kill_9_during_a_zeta_call(serve, zeta, held):
     calls = len(zeta.calls)
     zeta.release()
     await zeta.wait(lambda z: len(z.calls) > calls)  # Zeta did it; nobody heard the answer
-    server = await serve()
+    server = alcor()
     ports += await _ports(server, network_id, 2)
     await _settled(server, zeta, network_id, ports)
     assert set(zeta.vpcs) == {network_id}
     _sent_once(zeta)
 
 
-async def test_kill_9_right_after_api_writes(serve, zeta):
+async def test_kill_9_right_after_api_writes(alcor, zeta):
     """Killed while the consumer may be mid-batch: the change record still has everything."""
-    server = await serve()
+    server = alcor()
     network_id = await _setup(server)
     ports = await _ports(server, network_id, 300)
     await server.kill()
-    server = await serve()
+    server = alcor()
     await _settled(server, zeta, network_id, ports)
     await server.call("DELETE", f"/v2.0/ports/{ports[0]['id']}", status=204)
     for port in ports[1:]:
         await server.call("DELETE", f"/v2.0/ports/{port['id']}", status=204)
     await server.call("DELETE", f"/v2.0/networks/{network_id}", status=204)
     await server.kill()
-    server = await serve()
+    server = alcor()
     deadline = time.monotonic() + 60
     while zeta.vpcs and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
