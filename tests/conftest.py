@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlite_utils
 from aiohttp.test_utils import TestClient, TestServer
 
 import alcor.proto
 from alcor.api.web import make_web_app
 from alcor.app import build
 from alcor.config import load_config
+from alcor.store.schema import MIGRATIONS
 
 
 @pytest.fixture
@@ -28,6 +30,15 @@ def make_config(tmp_path) -> Callable[..., Any]:
         return load_config(path=None, env={}, overrides=values)
 
     return factory
+
+
+@pytest.fixture
+def schema_db() -> sqlite_utils.Database:
+    """An in-memory database with every migration applied (repository unit tests)."""
+    database = sqlite_utils.Database(memory=True)
+    for migration in MIGRATIONS:
+        migration(database)
+    return database
 
 
 @pytest.fixture

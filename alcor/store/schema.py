@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import sqlite_utils
 
-from alcor.store import changes
+from alcor.store import changes, outbox
 
 STD = {
     "id": str,
@@ -413,4 +413,47 @@ def southbound_channels(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [initial, change_record, southbound_ledger, southbound_channels]
+def gateways(db: sqlite_utils.Database) -> None:
+    """Zeta gateways (southbound spec §8): the gateway resource, what each port is
+    registered as, the VPC's gateway ids, and the outbox rebuilt for FIFO lanes.
+
+    The first outbox table had a text id (no order) and text times; it never held a row.
+    """
+    db.execute("DROP TABLE IF EXISTS outbox")
+    db.execute(outbox.DDL)
+    for statement in outbox.INDEXES:
+        db.execute(statement)
+    _table(
+        db,
+        "gateways",
+        {
+            "id": str,
+            "project_id": str,
+            "network_id": str,
+            "type": str,
+            "status": str,
+            "zgc_id": str,
+            "destinations": str,
+            "port_inband_operation": int,
+            "last_error": str,
+            "revision_number": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        indexes=[("project_id",)],
+        unique=[("network_id",)],
+    )
+    # What each port is registered (or queued to be registered) as at Zeta, and the outbox
+    # row of that registration: the gateway manager diffs a port's new state against it.
+    _table(
+        db,
+        "gateway_ports",
+        {"port_id": str, "network_id": str, "node_id": str, "body": str, "create_row": int},
+        pk="port_id",
+        indexes=[("network_id",), ("node_id",)],
+    )
+    db.execute("ALTER TABLE networks ADD COLUMN gateway_ids TEXT")
+
+
+MIGRATIONS = [initial, change_record, southbound_ledger, southbound_channels, gateways]

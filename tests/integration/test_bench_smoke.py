@@ -88,3 +88,19 @@ def test_bench_compares_the_grpc_transports_and_plots_the_e2e_curve(tmp_path):
     assert [(r["agents"], r["offered_per_s"]) for r in points] == [(2, 20), (2, 50)]
     assert all(r["active"] == r["count"] > 0 for r in points)
     assert curve.stat().st_size > 1000
+
+
+def test_bench_zeta_scenario_runs_against_the_double(tmp_path):
+    """--scenario zeta (tiny): create rates with Zeta off and on, and every port at Zeta."""
+    report = _bench(tmp_path, "--scenario", "zeta")
+    rows = {r["name"].split(" (")[0]: r for r in report["results"]}
+    assert set(rows) == {
+        "zeta: port create, Zeta off",
+        "zeta: port create, Zeta on",
+        "zeta: every port at Zeta",
+    }
+    assert rows["zeta: port create, Zeta on"]["count"] == 200
+    assert rows["zeta: port create, Zeta on"]["on_off_ratio"] > 0
+    reached = rows["zeta: every port at Zeta"]
+    assert reached["count"] == 1 and reached["median_s"] > 0 and reached["zeta_calls"][0] >= 2
+    assert "port create rate, Zeta on / off" in {t["target"] for t in report["targets"]}
