@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from alcor.bus import Bus
 from alcor.config import Config
+from alcor.gateway.client import ZetaHttpClient
 from alcor.lifecycle import Component
 from alcor.managers.acl.manager import NetworkAclManager
 from alcor.managers.floatingip.manager import FloatingIpManager
+from alcor.managers.gateway.manager import GatewayManager
 from alcor.managers.ipam.manager import IpamManager
 from alcor.managers.mac.manager import MacManager
 from alcor.managers.network.manager import NetworkManager
@@ -45,6 +47,7 @@ class Alcor:
     components: list[Component]
     authenticator: Any
     southbound: SouthboundEngine
+    gateways: GatewayManager | None = None
     embedded_agents: EmbeddedAgents | None = None
     # Awaited once every component has started (static [[nodes]] registration binds ports).
     on_started: Callable[[], Awaitable[None]] | None = None
@@ -111,6 +114,13 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         FloatingIpManager(bus, store),
         RouterManager(bus, store, config.router),
         NetworkAclManager(bus, store),
+        gateways := GatewayManager(
+            bus,
+            store,
+            config.zeta,
+            config.store.change_retention_s,
+            ZetaHttpClient(config.zeta.url, config.zeta.timeout_s),
+        ),
     ]
     # Several processes share a PostgreSQL database: each owns a share of the hosts.
     shared = store.dialect == "postgresql" and config.cluster.enabled
@@ -127,6 +137,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         components=components,
         authenticator=authenticator,
         southbound=dataplane,
+        gateways=gateways,
         on_started=nodes.seed_static,
     )
     if config.southbound.embedded_agents > 0:

@@ -1,4 +1,4 @@
-"""The `alcor` command: serve, agent, bench, config show|check."""
+"""The `alcor` command: serve, agent, bench, config show|check, outbox list."""
 
 from __future__ import annotations
 
@@ -151,11 +151,13 @@ def _attach_commands() -> None:
     from alcor.agent.cli import agent
     from alcor.audit_cli import audit
     from alcor.bench.cli import bench
+    from alcor.outbox_cli import outbox
     from alcor.trace_cli import trace
 
     main.add_command(agent)
     main.add_command(audit)
     main.add_command(bench)
+    main.add_command(outbox)
     main.add_command(trace)
 
 

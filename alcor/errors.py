@@ -363,6 +363,13 @@ class TenantQuotaNotFound(NotFound):
     message = "Quota for tenant {tenant_id} could not be found."
 
 
+class GatewayNotFound(NotFound):
+    """Gateway not visible."""
+
+    type_name = None
+    message = "Gateway {id} could not be found."
+
+
 class NodeNotFound(NotFound):
     """Node id unknown."""
 

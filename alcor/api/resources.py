@@ -33,11 +33,11 @@ class ResourceApi:
     """What the generic handlers need to serve one resource."""
 
     resource: Resource
-    create: type
+    create: type | None  # None with the update and delete: a read-only resource (405)
     get: type
     list: type
-    update: type
-    delete: type
+    update: type | None
+    delete: type | None
     v2_path: str | None = None  # "/v2.0/networks"; None = no /v2.0 form
     native_path: str | None = None  # "vpcs" under /project/{project_id}/
     root_path: str | None = None  # unscoped path such as "/nodes"
@@ -47,6 +47,13 @@ class ResourceApi:
     # Adds computed, non-stored attributes to a shown object (e.g. a node's delivery state).
     show_extra: Callable[[Bus, dict[str, Any]], Any] | None = None
     view: type | None = None  # View<Resources>: shows change-record objects (/v2.0/watch)
+    # Attributes named differently on the native path: ((attribute, native name), ...).
+    native_names: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def read_only(self) -> bool:
+        """Return True when only GET is served (writes answer 405)."""
+        return self.create is None
 
 
 @functools.lru_cache(maxsize=256)
@@ -108,7 +115,7 @@ class ResourceHandlers:
             request.query, self.res, readable, self._config.api.pagination_max_limit
         )
         page = await self._bus.call(self.api.list(ctx=ctx, query=query))
-        render = renderer(self.res, ctx, query.fields)
+        render = self._renderer(ctx, params, query.fields)
         body: dict[str, Any] = {self.res.collection: [render(o) for o in page.items]}
         body.update(
             links(
@@ -121,6 +128,21 @@ class ResourceHandlers:
             )
         )
         return http.json_response(body)
+
+    def _renderer(
+        self, ctx: RequestContext, params: dict[str, str], fields: list[str] | None
+    ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """Return the projection of objects for this path (native names on native paths)."""
+        names = dict(self.api.native_names) if "project_id" in params else {}
+        if not names:
+            return renderer(self.res, ctx, fields)
+        attrs = {native: attr for attr, native in names.items()}
+        render = renderer(self.res, ctx, [attrs.get(f, f) for f in fields] if fields else None)
+
+        def native(obj: dict[str, Any]) -> dict[str, Any]:
+            return {names.get(k, k): v for k, v in render(obj).items()}
+
+        return native
 
     async def create(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """POST collection (single or bulk)."""
@@ -163,7 +185,7 @@ class ResourceHandlers:
         ctx = self._ctx(
             request, params, "create", body_project=valid[0].get("project_id") if valid else None
         )
-        created = await self._bus.call(self.api.create(ctx=ctx, items=valid))
+        created = await self._bus.call(_write(self.api.create)(ctx=ctx, items=valid))
         render = renderer(self.res, ctx)
         if bulk:
             return http.json_response({self.res.collection: [render(o) for o in created]}, 201)
@@ -178,7 +200,7 @@ class ResourceHandlers:
         """GET one."""
         ctx = self._ctx(request, params, "get")
         obj = await self._bus.call(self.api.get(ctx=ctx, id=params["id"]))
-        body = renderer(self.res, ctx, fields_of(request))(obj)
+        body = self._renderer(ctx, params, fields_of(request))(obj)
         if self.api.show_extra is not None and fields_of(request) is None:
             body.update(await self.api.show_extra(self._bus, obj))
         return http.json_response({self.res.name: body})
@@ -193,7 +215,7 @@ class ResourceHandlers:
         revision = http.if_match(request)
         ctx = self._ctx(request, params, "update")
         obj = await self._bus.call(
-            self.api.update(ctx=ctx, id=params["id"], changes=changes, if_match=revision)
+            _write(self.api.update)(ctx=ctx, id=params["id"], changes=changes, if_match=revision)
         )
         return http.json_response({self.res.name: renderer(self.res, ctx)(obj)})
 
@@ -201,7 +223,7 @@ class ResourceHandlers:
         """DELETE one."""
         revision = http.if_match(request)
         ctx = self._ctx(request, params, "delete")
-        await self._bus.call(self.api.delete(ctx=ctx, id=params["id"], if_match=revision))
+        await self._bus.call(_write(self.api.delete)(ctx=ctx, id=params["id"], if_match=revision))
         return http.empty()
 
     # ---- tags sub-resource (§1.10) -----------------------------------------------------
@@ -257,7 +279,13 @@ class ResourceHandlers:
         self, request: web.Request, params: dict[str, str], op: tuple[str, Any]
     ) -> dict[str, Any]:
         ctx = self._ctx(request, params, "update")
-        return await self._bus.call(self.api.update(ctx=ctx, id=params["id"], tag_op=op))
+        return await self._bus.call(_write(self.api.update)(ctx=ctx, id=params["id"], tag_op=op))
+
+
+def _write(command: type | None) -> type:
+    """Return a write command type (no write route exists for a read-only resource)."""
+    assert command is not None, "write route of a read-only resource"
+    return command
 
 
 def add_resource_routes(
@@ -296,8 +324,10 @@ def add_resource_routes(
             )
 
         add("GET", base, handlers.list_collection, "list")
-        add("POST", base, handlers.create, "create")
         add("GET", item, handlers.show, "show")
+        if api.read_only:
+            continue
+        add("POST", base, handlers.create, "create")
         add("PUT", item, handlers.update, "update")
         add("DELETE", item, handlers.delete, "delete")
         if (api.native_path and base.startswith("/project/")) or api.root_path == base:

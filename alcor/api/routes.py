@@ -23,6 +23,7 @@ from alcor.api.trace import add_trace_routes
 from alcor.api.watch import Watchable, watch_handler
 from alcor.managers.acl import messages as acl
 from alcor.managers.floatingip import messages as fip
+from alcor.managers.gateway import messages as gw
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
 from alcor.managers.port import messages as port
@@ -32,6 +33,7 @@ from alcor.managers.subnet import messages as subnet
 from alcor.managers.subnetpool import messages as pool
 from alcor.resources.base import validate_update
 from alcor.resources.floatingip import FLOATINGIP
+from alcor.resources.gateway import GATEWAY
 from alcor.resources.network import NETWORK
 from alcor.resources.network_acl import NETWORK_ACL, NETWORK_ACL_RULE
 from alcor.resources.node import NODE
@@ -167,6 +169,18 @@ RESOURCE_APIS = (
         acl.DeleteNetworkAclRule,
         view=acl.ViewNetworkAclRules,
         native_path="network-acl-rules",
+    ),
+    ResourceApi(
+        GATEWAY,
+        None,
+        gw.GetGateway,
+        gw.ListGateways,
+        None,
+        None,
+        v2_path="/v2.0/gateways",
+        native_path="gateways",
+        native_names=(("network_id", "vpc_id"),),
+        view=gw.ViewGateways,
     ),
     ResourceApi(
         NODE,

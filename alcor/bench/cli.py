@@ -27,8 +27,9 @@ from alcor.bench.targets import check_targets
 from alcor.config import SouthboundConfig
 
 ALL = ("api-create", "e2e", "fanout", "list", "scale")
-# Run only when named: the gRPC transport plugins side by side (push.py).
-OPTIONAL = ("push",)
+# Run only when named: the gRPC transport plugins side by side (push.py); the Zeta scale
+# test (zeta.py, its own servers with Zeta off and on, and the Zeta double).
+OPTIONAL = ("push", "zeta")
 
 
 @click.command()
@@ -109,6 +110,11 @@ OPTIONAL = ("push",)
     default=None,
     help="An existing PostgreSQL database to use (emptied!) instead of a private server.",
 )
+@click.option(
+    "--zeta-url",
+    default=None,
+    help="zeta scenario: load this Zeta instead of starting the double of the checkout.",
+)
 def bench(
     url: str | None,
     token: str | None,
@@ -127,6 +133,7 @@ def bench(
     store: str,
     processes: tuple[int, ...],
     store_url: str | None,
+    zeta_url: str | None,
 ) -> None:
     """Measure alcor (or any Neutron endpoint) on this machine, side by side."""
     sizes = (
@@ -151,7 +158,7 @@ def bench(
         report = asyncio.run(_run_scaleout(processes or (1, 2, 4), store_url, sizes, console))
         report["targets"] = []
     else:
-        options = RunOptions(names, sizes, url, token, transport, not no_limits, plan)
+        options = RunOptions(names, sizes, url, token, transport, not no_limits, plan, zeta_url)
         report = asyncio.run(_run(options, console))
         report["targets"] = check_targets(report["results"])
     _print(console, report)
@@ -192,6 +199,7 @@ class RunOptions:
     transport: str
     limits: bool
     curve: curve.CurvePlan | None = None
+    zeta_url: str | None = None
 
 
 async def _run(options: RunOptions, console: Console) -> dict[str, Any]:
@@ -199,7 +207,9 @@ async def _run(options: RunOptions, console: Console) -> dict[str, Any]:
     from alcor.bench.server import ServerProcess
 
     names, sizes, url = options.names, options.sizes, options.url
-    server = None if url is not None else ServerProcess()
+    # The zeta scenario starts its own servers (fresh stores, Zeta off and on).
+    shared = url is None and (any(n != "zeta" for n in names) or options.curve is not None)
+    server = ServerProcess() if shared else None
     results: list[Samples] = []
     limits: list[Samples] = []
     started = time.time()
@@ -208,14 +218,19 @@ async def _run(options: RunOptions, console: Console) -> dict[str, Any]:
         try:
             if server is not None:
                 await server.start()
-            target = url or server.url  # type: ignore[union-attr]
-            client = Client(target, token=options.token)
-            try:
-                if options.limits:
-                    limits += await _limits(options, client, server, progress)
-                results += await _scenarios(options, client, server, progress)
-            finally:
-                await client.close()
+            target = url or (server.url if server is not None else None)
+            if target is not None:
+                client = Client(target, token=options.token)
+                try:
+                    if options.limits:
+                        limits += await _limits(options, client, server, progress)
+                    results += await _scenarios(options, client, server, progress)
+                finally:
+                    await client.close()
+            if "zeta" in names:
+                from alcor.bench import zeta
+
+                results += await zeta.run(sizes, progress, options.zeta_url)
         finally:
             if server is not None:
                 await server.stop()

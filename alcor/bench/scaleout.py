@@ -41,7 +41,7 @@ async def run(
     try:
         for count in counts:
             url = await _fresh_database(server, store_url, f"bench_{count}")
-            processes = [ServerProcess(store_url=url) for _ in range(count)]
+            processes = [ServerProcess(extra_env={"ALCOR__STORE__URL": url}) for _ in range(count)]
             label = f"PostgreSQL, {count} process" + ("es" if count > 1 else "")
             results += await _measure(label, processes, clients, creates, progress)
     finally:

@@ -47,7 +47,10 @@ class ServerProcess:
     """An `alcor serve` child process on loopback (unlimited quotas, like the baseline)."""
 
     def __init__(
-        self, workdir: str | None = None, db_name: str = "bench.db", store_url: str = ""
+        self,
+        workdir: str | None = None,
+        db_name: str = "bench.db",
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="alcor-bench-") if workdir is None else None
         self.workdir = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
@@ -57,16 +60,15 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.startup_s: float | None = None
-        self.store_url = store_url  # PostgreSQL instead of the SQLite file
+        self.extra_env = dict(extra_env or {})  # ALCOR__... settings of this run
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         for name in UNLIMITED:
             env[f"ALCOR__QUOTAS__{name.upper()}"] = "-1"
         env["ALCOR__SOUTHBOUND__GRPC_SERVER__PORT"] = str(self.grpc_port)
-        if self.store_url:
-            env["ALCOR__STORE__URL"] = self.store_url
         env.pop("ALCOR_CONFIG", None)
+        env.update(self.extra_env)
         return env
 
     async def start(self) -> None:

@@ -44,6 +44,14 @@ TARGETS = (
         0.85,
         ">= 85% of the bulk limit",
     ),
+    (
+        "port create rate, Zeta on / off",
+        "zeta: port create, Zeta on",
+        "on_off_ratio",
+        ">=",
+        0.9,
+        ">= 0.90 (within 10%)",
+    ),
 )
 
 

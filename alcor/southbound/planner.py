@@ -16,6 +16,7 @@ from alcor.southbound.view import (
     DHCP,
     EMPTY,
     FLOATINGIP,
+    GATEWAY,
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
@@ -111,11 +112,14 @@ class Planner:
         new = self._store(node_id, self._compute(node_id), old)
         keys = marks.setdefault(node_id, set())
         keys.update((NEIGHBOR, neighbor_key(q)) for q in old.granted ^ new.granted)
-        for subnet in old.granted_subnets ^ new.granted_subnets:
+        for subnet in (old.granted_subnets ^ new.granted_subnets) | (
+            old.neighbor_subnets ^ new.neighbor_subnets
+        ):
             keys.add((SUBNET, subnet))
             sub = self.topo.subnets.get(subnet)
             if sub is not None:
                 keys.add((VPC, sub.network_id))
+                keys.update((GATEWAY, g) for g in self.topo.gateways_of_vpc.get(sub.network_id, ()))
         for port in old.ports ^ new.ports:
             keys.update(((PORT, port), (DHCP, port)))
         for subnet in old.reachable ^ new.reachable:
@@ -126,6 +130,7 @@ class Planner:
             sub = self.topo.subnets.get(subnet)
             if sub is not None:
                 keys.add((VPC, sub.network_id))
+                keys.update((GATEWAY, g) for g in self.topo.gateways_of_vpc.get(sub.network_id, ()))
         keys.update((ROUTER, r) for r in old.routers ^ new.routers)
         keys.update((SECURITYGROUP, g) for g in old.groups ^ new.groups)
         keys.update((NETWORK_ACL, a) for a in old.acls ^ new.acls)
@@ -152,6 +157,12 @@ class Planner:
         subnets = set(old.subnet_ids if old else ()) | set(new.subnet_ids if new else ())
         # Hosts that saw the neighbor before this change, including its own old host.
         before = self.hosts_reaching(subnets)
+        if self.topo.co_subnets_changed:
+            # A multi-subnet neighbor brings its other subnets' contexts to the hosts that
+            # reach one of them: those hosts' views change when such a pair comes or goes.
+            changed, self.topo.co_subnets_changed = self.topo.co_subnets_changed, set()
+            for node_id in self.hosts_reaching(changed):
+                self.refresh(node_id, marks)
         if new is None or new.node_id is None:
             for holder in list(self.grant_holders.get(port_id, ())):
                 self.revoke(holder, port_id, marks)  # nothing left to resolve on demand
@@ -229,3 +240,9 @@ class Planner:
             if port is not None and port.node_id is not None:
                 self.refresh(port.node_id, marks)
                 marks.setdefault(port.node_id, set()).add((FLOATINGIP, fip_id))
+
+    def gateway_changed(self, vpc_id: str, gateway_id: str, marks: Marks) -> None:
+        """Mark a VPC's gateway (and the VPC, which names it) on every host of the VPC."""
+        subnets = [s for s, rec in self.topo.subnets.items() if rec.network_id == vpc_id]
+        for node_id in self.hosts_reaching(subnets):
+            marks.setdefault(node_id, set()).update(((GATEWAY, gateway_id), (VPC, vpc_id)))

@@ -22,6 +22,7 @@ from alcor.southbound.records import (
     RouterRec,
     SgRec,
     SubnetRec,
+    ZetaGatewayRec,
 )
 
 # The port attributes set_port reads: the start-up load asks the store for these only.
@@ -62,6 +63,11 @@ class Topology:
     bound_in_subnet: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     ports_on_node: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     bound_in_network: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # subnet -> other subnet -> how many bound ports have fixed IPs in both (dual stack
+    # mostly): the contexts a host reaching the first needs for its neighbors
+    co_subnets: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    # subnets whose co-subnets appeared or went since the planner last looked
+    co_subnets_changed: set[str] = field(default_factory=set)
     # network -> node -> how many of its bound ports are there (hosts of a VPC, no scan)
     hosts_in_network: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     subnets_of_router: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -73,6 +79,8 @@ class Topology:
     fips: dict[str, FipRec] = field(default_factory=dict)
     fips_of_port: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     fip_by_address: dict[str, str] = field(default_factory=dict)
+    gateways: dict[str, ZetaGatewayRec] = field(default_factory=dict)
+    gateways_of_vpc: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     # ---- networks, subnets, routers, groups, nodes ----------------------------------------
     def set_network(self, net: dict[str, Any]) -> None:
@@ -88,6 +96,7 @@ class Topology:
             net.get("provider:segmentation_id") or 0,
             net.get("provider:network_type") or "vxlan",
             net["revision_number"],
+            tuple(net.get("gateway_ids") or ()),
         )
         self.networks[rec.id] = rec
         if rec.seg_id:
@@ -151,6 +160,21 @@ class Topology:
             router.get("gw_port_id") or "",
             bool(info.get("enable_snat", True)),
         )
+
+    # ---- Zeta gateways -----------------------------------------------------------------------
+    def set_gateway(self, gateway: ZetaGatewayRec) -> ZetaGatewayRec | None:
+        """Insert or replace a VPC's gateway; return the previous record."""
+        old = self.drop_gateway(gateway.id)
+        self.gateways[gateway.id] = gateway
+        self.gateways_of_vpc[gateway.vpc_id].add(gateway.id)
+        return old
+
+    def drop_gateway(self, gateway_id: str) -> ZetaGatewayRec | None:
+        """Forget a gateway; return its last record."""
+        old = self.gateways.pop(gateway_id, None)
+        if old is not None:
+            self.gateways_of_vpc[old.vpc_id].discard(gateway_id)
+        return old
 
     # ---- network ACLs and floating IPs (alcor agents only) ----------------------------------
     def set_acl(self, acl: dict[str, Any]) -> AclRec | None:
@@ -319,6 +343,7 @@ class Topology:
         hosts[rec.node_id] = hosts.get(rec.node_id, 0) + 1
         for subnet_id in rec.subnet_ids:
             self.bound_in_subnet[subnet_id].add(rec.id)
+        self._count_co_subnets(rec.subnet_ids, 1)
         vni = self._vni(rec.network_id)
         for _, ip in rec.fixed_ips:
             self.address_owner[(vni, ip)] = rec.id
@@ -337,10 +362,27 @@ class Topology:
             hosts[rec.node_id] -= 1
         for subnet_id in rec.subnet_ids:
             self.bound_in_subnet[subnet_id].discard(rec.id)
+        self._count_co_subnets(rec.subnet_ids, -1)
         vni = self._vni(rec.network_id)
         for ip in [ip for _, ip in rec.fixed_ips] + [ip for ip, _ in rec.pairs]:
             if self.address_owner.get((vni, ip)) == rec.id:
                 del self.address_owner[(vni, ip)]
+
+    def _count_co_subnets(self, subnets: tuple[str, ...], step: int) -> None:
+        if len(subnets) < 2:
+            return
+        for s in subnets:
+            counts = self.co_subnets[s]
+            for t in subnets:
+                if t == s:
+                    continue
+                n = counts.get(t, 0) + step
+                if n > 0:
+                    counts[t] = n
+                else:
+                    counts.pop(t, None)
+                if n in (0, 1) and (step > 0) == (n == 1):
+                    self.co_subnets_changed.add(s)
 
     def _vni(self, network_id: str) -> int:
         net = self.networks.get(network_id)

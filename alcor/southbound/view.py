@@ -20,6 +20,16 @@ VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = (
 )
 # alcor extensions, for agents of type "alcor" only (ACA's view stays as it was).
 NETWORK_ACL, FLOATINGIP = "NETWORK_ACL", "FLOATINGIP"
+
+
+def vpc_gateways(topo: Topology, vpc_id: str) -> tuple[str, ...]:
+    """Return the gateways a VPC's hosts hold: the READY ones its network names (§8.3)."""
+    net = topo.networks.get(vpc_id)
+    if net is None:
+        return ()
+    return tuple(g for g in net.gateway_ids if g in topo.gateways)
+
+
 CONTEXT_KINDS = (VPC, SUBNET, GATEWAY)
 Key = tuple[str, str]  # (kind, map key)
 
@@ -38,11 +48,17 @@ class HostView:
     granted_subnets: frozenset[str] = frozenset()
     acls: frozenset[str] = frozenset()  # ACLs guarding S(H)
     fips: frozenset[str] = frozenset()  # floating IPs of P(H)
+    # Subnets outside SV(H) of neighbors' other fixed IPs (a dual-stack neighbor's IPv4
+    # subnet on a host that reaches only its IPv6 one): contexts, not neighbor sources.
+    neighbor_subnets: frozenset[str] = frozenset()
 
     @property
     def context_subnets(self) -> frozenset[str]:
-        """Return every subnet whose context state the host holds (SV(H) and grants)."""
-        return self.reachable | self.granted_subnets if self.granted else self.reachable
+        """Return every subnet whose context state the host holds (SV(H), the other subnets
+        of its neighbors, and grants)."""
+        if not self.granted and not self.neighbor_subnets:
+            return self.reachable
+        return self.reachable | self.granted_subnets | self.neighbor_subnets
 
 
 EMPTY = HostView(frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
@@ -67,6 +83,7 @@ def granted_view(topo: Topology, view: HostView, granted: set[str]) -> HostView:
         subnets,
         view.acls,
         view.fips,
+        view.neighbor_subnets,
     )
 
 
@@ -98,6 +115,7 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
     if node is not None and node.agent_type == "alcor":
         acls = frozenset(a for s in subnets if (a := topo.acl_of_subnet.get(s)) is not None)
         fips = frozenset(f for p in ports for f in topo.fips_of_port.get(p, ()))
+    others = {t for s in reachable for t in topo.co_subnets.get(s, ()) if t in topo.subnets}
     return HostView(
         ports,
         subnets,
@@ -106,6 +124,7 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
         frozenset(groups),
         acls=acls,
         fips=fips,
+        neighbor_subnets=frozenset(others - reachable),
     )
 
 
@@ -143,7 +162,14 @@ def in_view(topo: Topology, view: HostView, kind: str, key: str) -> bool:
     if kind == FLOATINGIP:
         return key in view.fips
     if kind == SUBNET:
-        return key in view.reachable or key in view.granted_subnets
+        return key in view.context_subnets
+    if kind == GATEWAY:
+        gateway = topo.gateways.get(key)
+        return (
+            gateway is not None
+            and in_view(topo, view, VPC, gateway.vpc_id)
+            and (key in vpc_gateways(topo, gateway.vpc_id))
+        )
     if kind == VPC:
         return any(
             topo.subnets[s].network_id == key for s in view.context_subnets if s in topo.subnets
@@ -178,3 +204,5 @@ def all_keys(topo: Topology, view: HostView) -> Iterator[Key]:
         yield SUBNET, s
     for v in {topo.subnets[s].network_id for s in contexts if s in topo.subnets}:
         yield VPC, v
+        for g in vpc_gateways(topo, v):
+            yield GATEWAY, g

@@ -128,6 +128,18 @@ def _mark_recorded() -> None:
         txn.recorded = True
 
 
+async def last_seq(db: Store) -> int:
+    """Return the seq of the newest committed change (0 when there has been none).
+
+    On PostgreSQL a change with a smaller seq may still commit after it: readers that must
+    not skip one follow the record with alcor/store/feed.py instead.
+    """
+    if db.dialect == "sqlite":
+        row = await db.fetchone("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
+        return int(row[0]) if row else 0
+    return int(await db.fetchval("SELECT COALESCE(MAX(seq), 0) FROM changes"))
+
+
 async def oldest_seq(db: Store) -> int | None:
     """Return the seq of the oldest retained change, or None when none is retained."""
     value = await db.fetchval("SELECT MIN(seq) FROM changes")
@@ -173,6 +185,11 @@ async def advance_consumer(db: Store, name: str, seq: int) -> None:
         "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
         [name, seq, time.time()],
     )
+
+
+async def remove_consumer(db: Store, name: str) -> None:
+    """Forget durable consumer `name` (it no longer holds back retention)."""
+    await db.execute("DELETE FROM change_consumers WHERE name = ?", [name])
 
 
 async def prune(db: Store, older_than: float, batch: int = 10_000) -> int:

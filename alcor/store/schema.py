@@ -8,7 +8,7 @@ dialects through `Ddl`; where they differ it says so with `ddl.sql(sqlite=, post
 
 from __future__ import annotations
 
-from alcor.store import changes
+from alcor.store import changes, outbox
 from alcor.store.ddl import Ddl
 
 STD = {
@@ -386,6 +386,45 @@ def southbound_channels(ddl: Ddl) -> None:
     )
 
 
+def gateways(ddl: Ddl) -> None:
+    """Zeta gateways (southbound spec §8): the gateway resource, what each port is
+    registered as, the VPC's gateway ids, and the outbox rebuilt for FIFO lanes.
+
+    The first outbox table had a text id (no order) and text times; it never held a row.
+    """
+    ddl.sql("DROP TABLE IF EXISTS outbox")
+    outbox.create_tables(ddl)
+    ddl.table(
+        "gateways",
+        {
+            "id": str,
+            "project_id": str,
+            "network_id": str,
+            "type": str,
+            "status": str,
+            "zgc_id": str,
+            "destinations": str,
+            "port_inband_operation": int,
+            "last_error": str,
+            "revision_number": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        indexes=[("project_id",)],
+        unique=[("network_id",)],
+    )
+    # What each port is registered (or queued to be registered) as at Zeta, and the outbox
+    # row of that registration: the gateway manager diffs a port's new state against it.
+    ddl.table(
+        "gateway_ports",
+        {"port_id": str, "network_id": str, "node_id": str, "body": str, "create_row": int},
+        pk="port_id",
+        indexes=[("network_id",), ("node_id",)],
+    )
+    ddl.sql(f"ALTER TABLE networks ADD COLUMN gateway_ids {ddl.column_type(str)}")
+
+
 # The list-valued attributes whose values are rows of `list_values` (list filters without
 # JSON functions): every tagged table's tags, and the list filters no other table answers.
 TAGGED_TABLES = (
@@ -435,4 +474,4 @@ def portable(ddl: Ddl) -> None:
     ddl.index("security_groups", ("project_id",), unique=True, where="is_default = 1")
 
 
-MIGRATIONS = [initial, change_record, southbound_ledger, southbound_channels, portable]
+MIGRATIONS = [initial, change_record, southbound_ledger, southbound_channels, gateways, portable]

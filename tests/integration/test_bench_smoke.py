@@ -109,3 +109,19 @@ def test_bench_scale_out_compares_sqlite_with_postgresql_processes(tmp_path, pos
     for store in ("SQLite, 1 process", "PostgreSQL, 1 process", "PostgreSQL, 2 processes"):
         assert rows[f"port create, {store}"]["count"] == rows[f"port GET, {store}"]["count"] > 0
     assert rows["port create, PostgreSQL, 2 processes"]["processes"] == 2
+
+
+def test_bench_zeta_scenario_runs_against_the_double(tmp_path):
+    """--scenario zeta (tiny): create rates with Zeta off and on, and every port at Zeta."""
+    report = _bench(tmp_path, "--scenario", "zeta")
+    rows = {r["name"].split(" (")[0]: r for r in report["results"]}
+    assert set(rows) == {
+        "zeta: port create, Zeta off",
+        "zeta: port create, Zeta on",
+        "zeta: every port at Zeta",
+    }
+    assert rows["zeta: port create, Zeta on"]["count"] == 200
+    assert rows["zeta: port create, Zeta on"]["on_off_ratio"] > 0
+    reached = rows["zeta: every port at Zeta"]
+    assert reached["count"] == 1 and reached["median_s"] > 0 and reached["zeta_calls"][0] >= 2
+    assert "port create rate, Zeta on / off" in {t["target"] for t in report["targets"]}

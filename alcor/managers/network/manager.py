@@ -32,6 +32,7 @@ from alcor.managers.network.messages import (
     NetworkCreated,
     NetworkDeleted,
     NetworkUpdated,
+    SetNetworkGateways,
     SetNetworkSubnets,
     UpdateNetwork,
     ViewNetworks,
@@ -47,6 +48,9 @@ from alcor.store import Store
 from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
+# The ids of the network's READY gateways (internal, not an API attribute): the VPC goal
+# state carries them (southbound spec §8.3). NULL on networks that never had one.
+repo.register_extra_columns(NETWORK, ("gateway_ids",), json_columns=("gateway_ids",))
 AUTO_DELETED = ("network:dhcp", "network:floatingip")
 OVERHEAD = {"vxlan": 50, "geneve": 50, "gre": 42, "vlan": 0, "flat": 0}
 PROVIDER = ("provider:network_type", "provider:physical_network", "provider:segmentation_id")
@@ -75,6 +79,7 @@ class NetworkManager(ResourceManager):
         self._bus.handle(DeleteNetwork, self.delete)
         self._bus.handle(LookupNetwork, self._lookup)
         self._bus.handle(SetNetworkSubnets, self._set_subnets)
+        self._bus.handle(SetNetworkGateways, self._set_gateways)
         await self._bus.call(
             RegisterUsageCounter(resource="network", counter=repo.usage_counter(NETWORK))
         )
@@ -222,6 +227,15 @@ class NetworkManager(ResourceManager):
             subnets.append(cmd.add)
         await repo.update(self._store, NETWORK, net["id"], bump(net, {"subnets": subnets}))
         self._bus.publish(NetworkUpdated(network=net, changed=frozenset({"subnets"})))
+
+    async def _set_gateways(self, cmd: SetNetworkGateways) -> None:
+        async with self._store.transaction():  # joins the caller's, if any
+            net = await self.lookup(cmd.network_id)
+            if net is None or list(net.get("gateway_ids") or []) == list(cmd.gateway_ids):
+                return
+            changes = {"gateway_ids": list(cmd.gateway_ids)}
+            await repo.update(self._store, NETWORK, net["id"], bump(net, changes))
+            self._bus.publish(NetworkUpdated(network=net, changed=frozenset({"gateway_ids"})))
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteNetwork) -> None:

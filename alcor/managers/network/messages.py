@@ -57,6 +57,18 @@ class SetNetworkSubnets(Command[None]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SetNetworkGateways(Command[None]):
+    """Record the ids of the network's READY gateways (bumps its revision when they change).
+
+    The VPC's goal state carries them as `gateway_ids` (southbound spec §8.3). An unknown
+    network is ignored: the gateway outlives its network only while Zeta forgets the VPC.
+    """
+
+    network_id: str
+    gateway_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NetworkCreated(Event):
     """A network was committed."""
 
