@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from alcor import errors
 from alcor.managers.acl.messages import NetworkAclChanged, NetworkAclDeleted
 from alcor.managers.floatingip.messages import FloatingIpChanged
+from alcor.managers.gateway.messages import GatewayChanged, GatewayDeleted, GatewayRecord
 from alcor.managers.network.messages import NetworkCreated, NetworkDeleted
 from alcor.managers.node.messages import NodeCreated, NodeDeleted, NodeUpdated
 from alcor.managers.port.messages import PortCreated, PortDeleted
@@ -45,6 +46,7 @@ _HANDLED = {
     "network_acl": "network_acl",
     "network_acl_rule": "network_acl_rule",
     "floatingip": "floatingip",
+    "gateway": "gateway",
 }
 
 
@@ -157,3 +159,14 @@ class FeedIntake:
         self, change: Change, obj: dict[str, Any], gone: bool, marks: Marks
     ) -> None:
         await intake.apply(self._dp, FloatingIpChanged(floatingip=obj, deleted=gone), marks)
+
+    async def _gateway(self, change: Change, obj: dict[str, Any], gone: bool, marks: Marks) -> None:
+        record = GatewayRecord.of(obj)
+        if gone:
+            await intake.apply(self._dp, GatewayDeleted(gateway=record), marks)
+            return
+        known = self._dp.topo.gateways.get(record.id)
+        if record.zgc_id is None or record.status == "DELETING":
+            return  # not yet (or no longer) at Zeta: hosts learn it once Zeta answered
+        if known is None or known.revision != record.revision:  # not a status-only write
+            await intake.apply(self._dp, GatewayChanged(gateway=record), marks)

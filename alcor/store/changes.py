@@ -199,8 +199,9 @@ async def prune(db: Store, older_than: float, batch: int = 10_000) -> int:
     sql = "SELECT seq FROM changes WHERE at < ?"
     params: list[Any] = [older_than]
     if lowest is not None:
-        sql += " AND seq < ?"
-        params.append(lowest + 1)
+        # A consumer's position is a seq on SQLite, an xid boundary on PostgreSQL (feed.py).
+        sql += " AND seq < ?" if db.dialect == "sqlite" else " AND xid < ?"
+        params.append(lowest + 1 if db.dialect == "sqlite" else lowest)
     return await db.execute(
         f"DELETE FROM changes WHERE seq IN ({sql} ORDER BY seq LIMIT ?)", [*params, batch]
     )

@@ -27,7 +27,7 @@ from alcor.managers.network.messages import ListNetworks, LookupNetwork
 from alcor.managers.node.messages import LookupNodeByName
 from alcor.managers.port.messages import LookupPorts, QueryPorts
 from alcor.resources.repo import ListQuery
-from alcor.store import Store, changes
+from alcor.store import Store, changes, feed
 
 _LOGGER = logging.getLogger(__name__)
 CONSUMER = "gateway"
@@ -58,6 +58,7 @@ class ChangeConsumer:
         self._seen = 0  # read through here (memory)
         self._stored = 0  # read through here (committed)
         self._stored_at = 0.0
+        self._reader: feed.Reader | None = None  # PostgreSQL: commit windows (feed.py)
 
     async def catch_up(self) -> None:
         """Resume at the stored cursor, or reconcile everything when there is none."""
@@ -66,6 +67,7 @@ class ChangeConsumer:
             stored = await self._reconcile_all()
         self._seen = self._stored = stored
         self._stored_at = time.monotonic()
+        self._reader = feed.Reader(self._store, stored, WATCHED, BATCH)
 
     async def run(self) -> None:
         """Follow the change record until cancelled (failures are logged and retried)."""
@@ -95,11 +97,7 @@ class ChangeConsumer:
 
     async def step(self) -> bool:
         """Process the next batch of changes; return True when more may be waiting."""
-        db = self._store
-        high = await changes.last_seq(db)  # read first: nothing committed later is at or below it
-        batch = await changes.read_since(db, self._seen, limit=BATCH, resources=WATCHED)
-        full = len(batch) == BATCH
-        upto = batch[-1].seq if full else max([high, *(c.seq for c in batch[-1:])])
+        batch, upto, more = await self._next_batch()
         if batch:
             async with self._store.transaction() as txn:
                 keys = await self.apply(batch)
@@ -109,7 +107,23 @@ class ChangeConsumer:
             async with self._store.transaction():
                 await self._store_cursor(upto)
         self._seen = upto
-        return full
+        return more
+
+    async def _next_batch(self) -> tuple[list[changes.Change], int, bool]:
+        """Return the next watched changes, the position read through, and whether more
+        may be waiting (a full batch, or a PostgreSQL commit window not read to its end)."""
+        db = self._store
+        if db.dialect == "sqlite":  # one writer: seq order is commit order
+            high = await changes.last_seq(db)  # read first: nothing committed later is below
+            batch = await changes.read_since(db, self._seen, limit=BATCH, resources=WATCHED)
+            full = len(batch) == BATCH
+            return batch, batch[-1].seq if full else max([high, *(c.seq for c in batch[-1:])]), full
+        if self._reader is None:
+            self._reader = feed.Reader(db, self._seen, WATCHED, BATCH)
+        batch = await self._reader.read()
+        # Inside a window the position is the window's start: a restart reads it again
+        # (harmless, see the module docstring).
+        return batch, self._reader.position, self._reader.in_window
 
     async def _store_cursor(self, seq: int) -> None:
         await changes.advance_consumer(self._store, CONSUMER, seq)
@@ -220,7 +234,7 @@ class ChangeConsumer:
         taken before and stored after: changes during the reconciliation are read again
         (harmlessly), and a crash half-way leaves no cursor, so it starts over.
         """
-        start = await changes.last_seq(self._store)
+        start = await feed.position(self._store)
         page = await self._bus.call(ListNetworks(ctx=admin_context(), query=ListQuery()))
         network_ids = {n["id"] for n in page.items}
         network_ids |= {g["network_id"] for g in await gw_repo.all_gateways(self._store)}

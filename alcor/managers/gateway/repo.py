@@ -94,8 +94,10 @@ async def registered_ids(db: Store) -> set[str]:
 async def save_registration(db: Store, reg: RegisteredPort) -> None:
     """Insert or replace a port's registration."""
     await db.execute(
-        "INSERT OR REPLACE INTO gateway_ports (port_id, network_id, node_id, body, create_row) "
-        "VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO gateway_ports (port_id, network_id, node_id, body, create_row) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (port_id) DO UPDATE SET "
+        "network_id = excluded.network_id, node_id = excluded.node_id, body = excluded.body, "
+        "create_row = excluded.create_row",
         [reg.port_id, reg.network_id, reg.node_id, orjson.dumps(reg.body).decode(), reg.create_row],
     )
 
