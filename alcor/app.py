@@ -18,6 +18,7 @@ from alcor.managers.network.manager import NetworkManager
 from alcor.managers.node.manager import NodeManager
 from alcor.managers.port.manager import PortManager
 from alcor.managers.quota.manager import QuotaManager
+from alcor.managers.rbac.manager import RbacManager
 from alcor.managers.router.manager import RouterManager
 from alcor.managers.security_group.manager import SecurityGroupManager
 from alcor.managers.subnet.manager import SubnetManager
@@ -80,6 +81,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     bus = Bus()
     managers: list[Component] = [
         QuotaManager(bus, store, config.quotas),
+        RbacManager(bus, store),
         MacManager(bus, store, config.port),
         IpamManager(bus, store),
         NetworkManager(bus, store, config.network),

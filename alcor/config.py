@@ -157,6 +157,7 @@ class QuotaConfig:
     floatingip: int = 50
     security_group: int = 10
     security_group_rule: int = 100
+    rbac_policy: int = 10
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Quota details management support",
         "Expose functions for quotas usage statistics per project",
     ),
+    "rbac-policies": (
+        "RBAC Policies",
+        "Allows creation and modification of policies that control project access to resources.",
+    ),
     "revision-if-match": (
         "If-Match constraints based on revision_number",
         "Extension indicating that If-Match based on revision_number is supported.",

@@ -46,6 +46,10 @@ class ResourceApi:
     id_key: str = "id"
     # Adds computed, non-stored attributes to a shown object (e.g. a node's delivery state).
     show_extra: Callable[[Bus, dict[str, Any]], Any] | None = None
+    # Sub-resources (/v2.0/qos/policies/{id}/bandwidth_limit_rules/{rule_id}): the path
+    # parameter naming the parent (passed to every command as `parent`) and the item's own.
+    parent_param: str | None = None
+    item_param: str = "id"
 
 
 @functools.lru_cache(maxsize=256)
@@ -84,6 +88,12 @@ class ResourceHandlers:
         self._bus = bus
         self._config = config
 
+    def _parent(self, params: dict[str, str]) -> dict[str, Any]:
+        """Return the `parent` keyword of the commands (nothing for top-level resources)."""
+        if self.api.parent_param is None:
+            return {}
+        return {"parent": params[self.api.parent_param]}
+
     def _ctx(
         self,
         request: web.Request,
@@ -106,7 +116,7 @@ class ResourceHandlers:
         query = parse_list_query(
             request.query, self.res, readable, self._config.api.pagination_max_limit
         )
-        page = await self._bus.call(self.api.list(ctx=ctx, query=query))
+        page = await self._bus.call(self.api.list(ctx=ctx, query=query, **self._parent(params)))
         render = renderer(self.res, ctx, query.fields)
         body: dict[str, Any] = {self.res.collection: [render(o) for o in page.items]}
         body.update(
@@ -162,7 +172,9 @@ class ResourceHandlers:
         ctx = self._ctx(
             request, params, "create", body_project=valid[0].get("project_id") if valid else None
         )
-        created = await self._bus.call(self.api.create(ctx=ctx, items=valid))
+        created = await self._bus.call(
+            self.api.create(ctx=ctx, items=valid, **self._parent(params))
+        )
         render = renderer(self.res, ctx)
         if bulk:
             return http.json_response({self.res.collection: [render(o) for o in created]}, 201)
@@ -176,7 +188,9 @@ class ResourceHandlers:
     async def show(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """GET one."""
         ctx = self._ctx(request, params, "get")
-        obj = await self._bus.call(self.api.get(ctx=ctx, id=params["id"]))
+        obj = await self._bus.call(
+            self.api.get(ctx=ctx, id=params[self.api.item_param], **self._parent(params))
+        )
         body = renderer(self.res, ctx, fields_of(request))(obj)
         if self.api.show_extra is not None and fields_of(request) is None:
             body.update(await self.api.show_extra(self._bus, obj))
@@ -192,7 +206,13 @@ class ResourceHandlers:
         revision = http.if_match(request)
         ctx = self._ctx(request, params, "update")
         obj = await self._bus.call(
-            self.api.update(ctx=ctx, id=params["id"], changes=changes, if_match=revision)
+            self.api.update(
+                ctx=ctx,
+                id=params[self.api.item_param],
+                changes=changes,
+                if_match=revision,
+                **self._parent(params),
+            )
         )
         return http.json_response({self.res.name: renderer(self.res, ctx)(obj)})
 
@@ -200,7 +220,11 @@ class ResourceHandlers:
         """DELETE one."""
         revision = http.if_match(request)
         ctx = self._ctx(request, params, "delete")
-        await self._bus.call(self.api.delete(ctx=ctx, id=params["id"], if_match=revision))
+        await self._bus.call(
+            self.api.delete(
+                ctx=ctx, id=params[self.api.item_param], if_match=revision, **self._parent(params)
+            )
+        )
         return http.empty()
 
     # ---- tags sub-resource (§1.10) -----------------------------------------------------
@@ -274,7 +298,7 @@ def add_resource_routes(
         bases.append((api.root_path, None))
     name = api.resource.name
     for base, alias in bases:
-        item = base + "/{id}"
+        item = base + "/{" + api.item_param + "}"
 
         def add(
             method: str,

@@ -23,6 +23,7 @@ from alcor.managers.floatingip import messages as fip
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
 from alcor.managers.port import messages as port
+from alcor.managers.rbac import messages as rbac
 from alcor.managers.router import messages as rtr
 from alcor.managers.security_group import messages as sg
 from alcor.managers.subnet import messages as subnet
@@ -33,6 +34,7 @@ from alcor.resources.network import NETWORK
 from alcor.resources.network_acl import NETWORK_ACL, NETWORK_ACL_RULE
 from alcor.resources.node import NODE
 from alcor.resources.port import PORT
+from alcor.resources.rbac import RBAC_POLICY
 from alcor.resources.router import ROUTER
 from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
 from alcor.resources.subnet import SUBNET
@@ -136,6 +138,15 @@ RESOURCE_APIS = (
         fip.DeleteFloatingIp,
         v2_path="/v2.0/floatingips",
         native_path="elasticips",
+    ),
+    ResourceApi(
+        RBAC_POLICY,
+        rbac.CreateRbacPolicies,
+        rbac.GetRbacPolicy,
+        rbac.ListRbacPolicies,
+        rbac.UpdateRbacPolicy,
+        rbac.DeleteRbacPolicy,
+        v2_path="/v2.0/rbac-policies",
     ),
     ResourceApi(
         NETWORK_ACL,

@@ -11,7 +11,7 @@ from alcor.managers.common import RequestContext, project_where, sorted_tags
 from alcor.managers.crud import GetCommand, ListCommand
 from alcor.resources import repo
 from alcor.resources.base import Resource
-from alcor.resources.repo import Page, Where
+from alcor.resources.repo import ListQuery, Page, Where
 from alcor.store import Store
 
 
@@ -57,16 +57,20 @@ class ResourceManager:
     # ---- reads ---------------------------------------------------------------------
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
         """Handle Get<Resource>."""
-        return (await self.adecorate([self.get_visible(cmd.ctx, cmd.id)]))[0]
+        return (await self.present(cmd.ctx, [self.get_visible(cmd.ctx, cmd.id)]))[0]
 
     async def list(self, cmd: ListCommand) -> Page:
         """Handle List<Resources>; runs on a db thread because a list can be long."""
         if cmd.query.marker is not None:
             self.get_visible(cmd.ctx, cmd.query.marker)
-        conditions = self.visible_where(cmd.ctx) + self.extra_where(cmd.query.extra)
+        conditions = self.visible_where(cmd.ctx) + self.query_where(cmd.ctx, cmd.query)
         page = await self._store.run_in_thread(repo.list_page, self.resource, cmd.query, conditions)
-        page.items = await self.adecorate(page.items)
+        page.items = await self.present(cmd.ctx, page.items)
         return page
+
+    def query_where(self, ctx: RequestContext, query: ListQuery) -> list[Where]:
+        """Translate the filters that need SQL of their own (default: the extra ones)."""
+        return self.extra_where(query.extra)
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """Translate resource-specific filters (e.g. fixed_ips) into SQL conditions."""
@@ -79,6 +83,12 @@ class ResourceManager:
     async def adecorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Like decorate, for computed attributes that need other managers (bus calls)."""
         return self.decorate(objs)
+
+    async def present(
+        self, ctx: RequestContext, objs: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Like adecorate, for attributes that depend on the caller (RBAC's `shared`)."""
+        return await self.adecorate(objs)
 
 
 def apply_tag_op(resource: Resource, obj: dict[str, Any], tag_op: tuple[str, Any]) -> list[str]:

@@ -19,6 +19,9 @@ NETWORK = Resource(
         Attr("subnets", ListOf(Uuid()), create="-", filter=True),
         Attr("shared", Bool(), default=False, create="A", update="A"),
         Attr("router:external", Bool(), default=False, create="A", update="A"),
+        # The default external network (auto-allocated-topology): its wildcard
+        # access_as_external policy cannot be deleted.
+        Attr("is_default", Bool(), default=False, create="A", update="A"),
         Attr("provider:network_type", Enum(NETWORK_TYPES), create="A", update="A", read="A"),
         Attr(
             "provider:physical_network", String(64), create="A", update="A", read="A", nullable=True

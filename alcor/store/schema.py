@@ -7,6 +7,8 @@ MIGRATIONS. Columns of resource tables mirror the attribute tables in alcor/reso
 
 from __future__ import annotations
 
+import uuid
+
 import sqlite_utils
 
 from alcor.store import changes
@@ -370,4 +372,43 @@ def change_record(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS = [initial, change_record]
+def _add_columns(db: sqlite_utils.Database, table: str, columns: dict[str, type]) -> None:
+    """Add columns that a table lacks (migrations are re-runnable on partial schemas)."""
+    have = set(db[table].columns_dict)
+    for name, kind in columns.items():
+        if name not in have:
+            db[table].add_column(name, kind)
+
+
+def rbac_policies(db: sqlite_utils.Database) -> None:
+    """Add RBAC policies; shared and external networks get their wildcard policies."""
+    _table(
+        db,
+        "rbac_policies",
+        {
+            "id": str,
+            "project_id": str,
+            "object_type": str,
+            "object_id": str,
+            "action": str,
+            "target_tenant": str,
+        },
+        pk="id",
+        indexes=[("object_type", "target_tenant", "action", "object_id"), ("project_id",)],
+        unique=[("object_id", "object_type", "action", "target_tenant")],
+    )
+    _add_columns(db, "networks", {"is_default": int})
+    db.execute("UPDATE networks SET is_default = 0 WHERE is_default IS NULL")
+    for column, action in (
+        ("shared", "access_as_shared"),
+        ("router_external", "access_as_external"),
+    ):
+        rows = db.execute(f"SELECT id, project_id FROM networks WHERE {column} = 1").fetchall()
+        db.conn.executemany(
+            "INSERT INTO rbac_policies (id, project_id, object_type, object_id, action, "
+            "target_tenant) VALUES (?, ?, 'network', ?, ?, '*')",
+            [(str(uuid.uuid4()), project, net_id, action) for net_id, project in rows],
+        )
+
+
+MIGRATIONS = [initial, change_record, rbac_policies]

@@ -31,6 +31,7 @@ async def test_create_network_returns_every_attribute_with_defaults(api):
         "subnets",
         "shared",
         "router:external",
+        "is_default",
         "provider:network_type",
         "provider:physical_network",
         "provider:segmentation_id",

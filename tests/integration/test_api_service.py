@@ -53,6 +53,7 @@ EXTENSION_ALIASES = {
     "default-subnetpools",
     "router-admin-state-down-before-update",
     "port-mac-address-regenerate",
+    "rbac-policies",
 }
 
 

@@ -41,18 +41,38 @@ from alcor.managers.network.messages import (
 )
 from alcor.managers.port.messages import DeleteServicePort, QueryPorts
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
+from alcor.managers.rbac.messages import (
+    DeleteObjectPolicies,
+    RbacObjectType,
+    RegisterRbacObject,
+    SetWildcardPolicy,
+)
+from alcor.managers.router.messages import LookupRouters
 from alcor.managers.security_group.messages import EnsureDefaultSecurityGroup
 from alcor.managers.subnet.messages import DeleteNetworkSubnets, SubnetsOfNetwork
 from alcor.resources import repo
 from alcor.resources.base import defaults
 from alcor.resources.network import NETWORK
-from alcor.resources.repo import Where
+from alcor.resources.rbac import (
+    ACCESS_EXTERNAL,
+    ACCESS_SHARED,
+    WILDCARD,
+    RbacPolicyInUse,
+    any_access_sql,
+    has_policy,
+    mark_shared,
+    shared_where_sql,
+)
+from alcor.resources.repo import ListQuery, Where
 from alcor.store import Store
 
 _LOGGER = logging.getLogger(__name__)
 AUTO_DELETED = ("network:dhcp", "network:floatingip")
 OVERHEAD = {"vxlan": 50, "geneve": 50, "gre": 42, "vlan": 0, "flat": 0}
 PROVIDER = ("provider:network_type", "provider:physical_network", "provider:segmentation_id")
+# Attributes that are really RBAC policies: shared = a `*` access_as_shared policy,
+# router:external = any access_as_external policy (Neutron's model).
+RBAC_FLAGS = {"shared": ACCESS_SHARED, "router:external": ACCESS_EXTERNAL}
 
 
 class NetworkManager(ResourceManager):
@@ -60,7 +80,7 @@ class NetworkManager(ResourceManager):
 
     resource = NETWORK
     name = "network"
-    requires = ("store", "bus", "quota")
+    requires = ("store", "bus", "quota", "rbac")
 
     def __init__(self, bus: Bus, store: Store, config: NetworkConfig) -> None:
         super().__init__(bus, store)
@@ -81,22 +101,93 @@ class NetworkManager(ResourceManager):
         ):
             self._bus.handle(command, handler)
         await self._bus.call(RegisterUsageCounter(resource="network", counter=_count))
+        await self._bus.call(
+            RegisterRbacObject(
+                hooks=RbacObjectType(
+                    object_type="network",
+                    actions=(ACCESS_SHARED, ACCESS_EXTERNAL),
+                    lookup=self._rbac_lookup,
+                    bound_projects=self._bound_projects,
+                    changed=self._rbac_changed,
+                )
+            )
+        )
 
-    # ---- visibility: own, shared or external -----------------------------------------
+    # ---- visibility: own, or shared / external through an RBAC policy ----------------
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         if ctx.view_project is None:
             return []
+        project = ctx.view_project
         return [
-            Where("t.project_id = ? OR t.shared = 1 OR t.router_external = 1", (ctx.view_project,))
+            Where(
+                f"t.project_id = ? OR t.shared = 1 OR {any_access_sql()}",
+                (project, "network", project),
+            )
         ]
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
-        return (
-            ctx.view_project is None
-            or obj["project_id"] == ctx.view_project
-            or obj["shared"]
-            or obj["router:external"]
+        if ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]:
+            return True
+        return has_policy(
+            self._store.db, "network", obj["id"], ACCESS_SHARED, (ctx.view_project, WILDCARD)
+        ) or has_policy(
+            self._store.db, "network", obj["id"], ACCESS_EXTERNAL, (ctx.view_project, WILDCARD)
         )
+
+    async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
+        """`shared` is true for the caller when a policy shares the network with it."""
+        out = list(objs)
+        mark_shared(self._store.db, "network", ctx.caller.project_id, out)
+        return out
+
+    def query_where(self, ctx: RequestContext, query: ListQuery) -> list[Where]:
+        """`shared=` selects what the caller sees as shared (the wildcard or a policy)."""
+        values = query.filters.pop("shared", None)
+        if values is None or len(set(values)) != 1:
+            return []
+        shared = f"(t.shared = 1 OR {shared_where_sql()})"
+        return [Where(shared if values[0] else f"NOT {shared}", ("network", ctx.caller.project_id))]
+
+    # ---- RBAC hooks ----------------------------------------------------------------------
+    async def _rbac_lookup(self, ctx: RequestContext, network_id: str) -> dict[str, Any]:
+        return self.get_visible(ctx, network_id)
+
+    async def _bound_projects(self, network_id: str, action: str, losing: str) -> set[str]:
+        """Projects with ports on the network (shared), or routers with a gateway on it
+        (external). A default external network keeps its wildcard (Neutron's rule)."""
+        net = self.lookup(network_id)
+        if net is None:
+            return set()
+        if action == ACCESS_EXTERNAL:
+            if losing == WILDCARD and net["is_default"]:
+                raise RbacPolicyInUse(
+                    object_id=network_id,
+                    details="Default external networks must be shared to everyone.",
+                )
+            ports = await self._bus.call(
+                QueryPorts(network_id=network_id, device_owner="network:router_gateway")
+            )
+            routers = await self._bus.call(LookupRouters(ids=[p["device_id"] for p in ports]))
+            return {r["project_id"] for r in routers.values()} - {net["project_id"]}
+        ports = await self._bus.call(
+            QueryPorts(network_id=network_id, not_project=net["project_id"])
+        )
+        return {p["project_id"] for p in ports if p["project_id"]}
+
+    async def _rbac_changed(self, network_id: str) -> None:
+        """Recompute shared / router:external from the policies; a policy change bumps the
+        network's revision, as in Neutron."""
+        net = self.lookup(network_id)
+        if net is None:
+            return
+        db = self._store.db
+        flags = {
+            "shared": has_policy(db, "network", network_id, ACCESS_SHARED, (WILDCARD,)),
+            "router:external": has_policy(db, "network", network_id, ACCESS_EXTERNAL),
+        }
+        diff = changed(net, flags)
+        repo.update(db, NETWORK, network_id, bump(net, diff))
+        self._bus.publish(NetworkUpdated(network=net, changed=frozenset(diff)))
 
     async def _lookup(self, cmd: LookupNetwork) -> dict[str, Any] | None:
         return self.lookup(cmd.id)
@@ -152,6 +243,18 @@ class NetworkManager(ResourceManager):
         net["availability_zones"] = self._zones(net["availability_zone_hints"])
         await self._bus.call(EnsureDefaultSecurityGroup(project_id=net["project_id"]))
         repo.insert(db, NETWORK, net)
+        for flag, action in RBAC_FLAGS.items():
+            if net[flag]:
+                await self._bus.call(
+                    SetWildcardPolicy(
+                        object_type="network",
+                        object_id=net["id"],
+                        project_id=net["project_id"],
+                        action=action,
+                        present=True,
+                        notify=False,
+                    )
+                )
         self._bus.publish(NetworkCreated(network=net))
         return net
 
@@ -212,18 +315,38 @@ class NetworkManager(ResourceManager):
             subnets = await self._bus.call(SubnetsOfNetwork(network_id=net["id"]))
             max_mtu = self._config.global_physnet_mtu - OVERHEAD[net["provider:network_type"]]
             self._check_mtu(diff["mtu"], max_mtu, net["id"], subnets)
-        if diff.get("shared") is False:
-            others = await self._bus.call(
-                QueryPorts(network_id=net["id"], not_project=net["project_id"], limit=1)
-            )
-            if others:
-                raise errors.InvalidSharedSetting(network=net["id"])
         if diff.get("router:external") is False:
             for owner in ("network:router_gateway", "network:floatingip"):
                 if await self._bus.call(
                     QueryPorts(network_id=net["id"], device_owner=owner, limit=1)
                 ):
                     raise errors.ExternalNetworkInUse(net_id=net["id"])
+        await self._update_policies(net, diff)
+
+    async def _update_policies(self, net: dict[str, Any], diff: dict[str, Any]) -> None:
+        """Turn changes of shared / router:external into their wildcard policies."""
+        for flag, action in RBAC_FLAGS.items():
+            if flag not in diff:
+                continue
+            if action == ACCESS_EXTERNAL and not diff[flag]:
+                # Not external any more: every access_as_external policy goes.
+                await self._bus.call(
+                    DeleteObjectPolicies(object_type="network", object_id=net["id"], action=action)
+                )
+                continue
+            try:
+                await self._bus.call(
+                    SetWildcardPolicy(
+                        object_type="network",
+                        object_id=net["id"],
+                        project_id=net["project_id"],
+                        action=action,
+                        present=diff[flag],
+                        notify=False,
+                    )
+                )
+            except RbacPolicyInUse:
+                raise errors.InvalidSharedSetting(network=net["id"]) from None
 
     async def _set_subnets(self, cmd: SetNetworkSubnets) -> None:
         net = self.lookup(cmd.network_id)
@@ -253,6 +376,7 @@ class NetworkManager(ResourceManager):
                     await self._bus.call(DeleteServicePort(port_id=port["id"]))
             await self._bus.call(DeleteNetworkSubnets(network_id=net["id"]))
             await self._bus.call(DeleteNetworkAcls(network_id=net["id"]))
+            await self._bus.call(DeleteObjectPolicies(object_type="network", object_id=net["id"]))
             db = self._store.db
             segments.release(db, self._config, net["id"])
             repo.delete(db, NETWORK, net["id"])

@@ -19,6 +19,7 @@ QUOTA_RESOURCES = (
     "floatingip",
     "security_group",
     "security_group_rule",
+    "rbac_policy",
 )
 UsageCounter = Callable[[sqlite_utils.Database, str], int]
 

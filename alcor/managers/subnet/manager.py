@@ -58,6 +58,7 @@ from alcor.managers.subnetpool.messages import (
 )
 from alcor.resources import repo
 from alcor.resources.base import defaults
+from alcor.resources.rbac import shared_where_sql
 from alcor.resources.repo import Where
 from alcor.resources.subnet import SUBNET
 from alcor.resources.types import Bool, Invalid
@@ -66,6 +67,12 @@ from alcor.store import Store
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(SUBNET, ("seq", "gateway_mac"))
 IN_USE = "One or more ports have an IP allocation from this subnet"
+# Params: object type "network", the project.
+_SHARED_NETWORK = (
+    "(t.network_id IN (SELECT id FROM networks WHERE shared = 1) OR "
+    + shared_where_sql("t.network_id")
+    + ")"
+)
 
 
 class SubnetManager(ResourceManager):
@@ -97,16 +104,17 @@ class SubnetManager(ResourceManager):
             self._bus.handle(command, handler)
         await self._bus.call(RegisterUsageCounter(resource="subnet", counter=_count))
 
-    # ---- visibility: own, or on a shared/external network ------------------------------
+    # ---- visibility: own, or on a network shared with the caller -----------------------
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         if ctx.view_project is None:
             return []
         # Subnets of an external network are not readable by other projects (only the
-        # network is); those of a shared network are (Tempest's visibility tests).
+        # network is); those of a shared network are (Tempest's visibility tests), and so are
+        # those of a network an RBAC policy shares with the project.
         return [
             Where(
-                "t.project_id = ? OR t.network_id IN (SELECT id FROM networks WHERE shared = 1)",
-                (ctx.view_project,),
+                f"t.project_id = ? OR {_SHARED_NETWORK}",
+                (ctx.view_project, "network", ctx.view_project),
             )
         ]
 
@@ -115,7 +123,8 @@ class SubnetManager(ResourceManager):
             return True
         return (
             self._store.db.execute(
-                "SELECT 1 FROM networks WHERE id = ? AND shared = 1", [obj["network_id"]]
+                f"SELECT 1 FROM subnets t WHERE t.id = ? AND {_SHARED_NETWORK}",
+                [obj["id"], "network", ctx.view_project],
             ).fetchone()
             is not None
         )
