@@ -8,6 +8,7 @@ UPDATED = "2024-01-01T00:00:00-00:00"
 
 # alias -> (name, description)
 EXTENSIONS: dict[str, tuple[str, str]] = {
+    "address-scope": ("Address scope", "Address scopes extension."),
     "allowed-address-pairs": ("Allowed Address Pairs", "Provides allowed address pairs"),
     "availability_zone": ("Availability Zone", "The availability zone extension."),
     "binding": ("Port Binding", "Expose port bindings of a virtual port to external application"),
@@ -91,6 +92,20 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Extension that indicates that project_id field is enabled.",
     ),
     "provider": ("Provider Network", "Expose mapping of virtual networks to physical networks"),
+    "qos": ("Quality of Service", "The Quality of Service extension."),
+    "qos-bw-limit-direction": (
+        "Direction for QoS bandwidth limit rule",
+        "Allow to configure QoS bandwidth limit rule with specific direction: ingress or egress",
+    ),
+    "qos-bw-minimum-ingress": (
+        "Ingress direction for QoS minimum bandwidth rule",
+        "Allow to configure QoS minumum bandwidth rule with ingress direction.",
+    ),
+    "qos-default": ("QoS default policy", "Expose the QoS default policy per project"),
+    "qos-rule-type-details": (
+        "Details of QoS rule types",
+        "Expose details about QoS rule types supported by loaded backend drivers",
+    ),
     "quota-check-limit": (
         "Quota engine limit check",
         "Support for checking the resource usage before applying a new quota limit",
@@ -100,6 +115,11 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Quota details management support",
         "Expose functions for quotas usage statistics per project",
     ),
+    "rbac-address-scope": (
+        "Add address_scope type to RBAC",
+        "Add address_scope type to RBAC",
+    ),
+    "rbac-subnetpool": ("Add subnetpool type to RBAC", "Add subnetpool type to RBAC"),
     "rbac-policies": (
         "RBAC Policies",
         "Allows creation and modification of policies that control project access to resources.",
@@ -120,6 +140,35 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "gateway.",
     ),
     "security-group": ("security-group", "The security groups extension."),
+    "security-groups-default-rules": (
+        "Default rules for security groups",
+        "Configure set of security group rules used in newly created Security Groups",
+    ),
+    "security-groups-normalized-cidr": (
+        "Security Group Rule normalized CIDR",
+        "Add new field with normalized remote_ip_prefix cidr in SG rule",
+    ),
+    "security-groups-remote-address-group": (
+        "Remote address group id field for security group rules",
+        "Add new field of remote address group id in SG rules",
+    ),
+    "security-groups-shared-filtering": (
+        "Security group filtering on the shared field",
+        "Support filtering security groups on the shared field",
+    ),
+    "stateful-security-group": (
+        "Stateful security group",
+        "Indicates if the security group is stateful or not",
+    ),
+    "rbac-security-groups": (
+        "Add security_group type to network RBAC",
+        "Add security_group type to network RBAC",
+    ),
+    "address-group": ("Address group", "Support address group"),
+    "rbac-address-group": (
+        "Add address_group type to RBAC",
+        "Add address_group type to RBAC",
+    ),
     "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
     "subnetpool-prefix-ops": (
         "Subnet Pool Prefix Operations",
@@ -142,6 +191,11 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "tag-ports-during-bulk-creation": (
         "Tag Ports During Bulk Creation",
         "Allow to tag ports during bulk creation",
+    ),
+    "trunk": ("Trunk Extension", "Provides support for trunk ports"),
+    "trunk-details": (
+        "Trunk port details",
+        "Expose trunk port details",
     ),
     "standard-attr-timestamp": (
         "Resource timestamps",

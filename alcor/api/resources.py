@@ -50,6 +50,11 @@ class ResourceApi:
     # parameter naming the parent (passed to every command as `parent`) and the item's own.
     parent_param: str | None = None
     item_param: str = "id"
+    # Fixed keyword arguments of every command (a QoS rule's `rule_type`).
+    command_args: tuple[tuple[str, Any], ...] = ()
+    # Another base path whose /{id}/tags routes edit this resource's tags (QoS policies
+    # are tagged at /v2.0/policies/{id}/tags).
+    tags_path: str | None = None
 
 
 @functools.lru_cache(maxsize=256)
@@ -89,10 +94,12 @@ class ResourceHandlers:
         self._config = config
 
     def _parent(self, params: dict[str, str]) -> dict[str, Any]:
-        """Return the `parent` keyword of the commands (nothing for top-level resources)."""
-        if self.api.parent_param is None:
-            return {}
-        return {"parent": params[self.api.parent_param]}
+        """Return the extra keywords of the commands: the parent of a sub-resource and the
+        resource's fixed arguments (nothing for plain top-level resources)."""
+        args = dict(self.api.command_args)
+        if self.api.parent_param is not None:
+            args["parent"] = params[self.api.parent_param]
+        return args
 
     def _ctx(
         self,
@@ -325,9 +332,23 @@ def add_resource_routes(
         if (api.native_path and base.startswith("/project/")) or api.root_path == base:
             add("POST", base + "/bulk", handlers.create_bulk, "create_bulk")
         if api.resource.has_tags:
-            add("GET", item + "/tags", handlers.get_tags, "tags")
-            add("PUT", item + "/tags", handlers.put_tags, "tags")
-            add("DELETE", item + "/tags", handlers.delete_tags, "tags")
-            add("GET", item + "/tags/{tag}", handlers.get_tag, "tag")
-            add("PUT", item + "/tags/{tag}", handlers.put_tag, "tag")
-            add("DELETE", item + "/tags/{tag}", handlers.delete_tag, "tag")
+            _add_tag_routes(add, item, handlers)
+    if api.tags_path is not None:
+        for method, template, handler, action in _tag_routes(api.tags_path + "/{id}", handlers):
+            router.add(Route(method, template, handler, resource=name, action=action))
+
+
+def _tag_routes(item: str, handlers: ResourceHandlers) -> list[tuple[str, str, Any, str]]:
+    return [
+        ("GET", item + "/tags", handlers.get_tags, "tags"),
+        ("PUT", item + "/tags", handlers.put_tags, "tags"),
+        ("DELETE", item + "/tags", handlers.delete_tags, "tags"),
+        ("GET", item + "/tags/{tag}", handlers.get_tag, "tag"),
+        ("PUT", item + "/tags/{tag}", handlers.put_tag, "tag"),
+        ("DELETE", item + "/tags/{tag}", handlers.delete_tag, "tag"),
+    ]
+
+
+def _add_tag_routes(add: Any, item: str, handlers: ResourceHandlers) -> None:
+    for method, template, handler, action in _tag_routes(item, handlers):
+        add(method, template, handler, action)

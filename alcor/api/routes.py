@@ -9,36 +9,49 @@ from aiohttp import web
 from alcor import errors
 from alcor.api import http
 from alcor.api import service as webmod
+from alcor.api.actions import add_action_routes
 from alcor.api.l3 import (
     add_floatingip_pool_routes,
     add_ip_availability_routes,
     add_router_action_routes,
 )
-from alcor.api.misc import availability_zones
+from alcor.api.misc import add_qos_rule_type_routes, availability_zones
 from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
 from alcor.api.routing import Route, Router
 from alcor.managers.acl import messages as acl
+from alcor.managers.address_group import messages as agroup
+from alcor.managers.address_scope import messages as scope
 from alcor.managers.floatingip import messages as fip
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
 from alcor.managers.port import messages as port
+from alcor.managers.qos import messages as qos
 from alcor.managers.rbac import messages as rbac
 from alcor.managers.router import messages as rtr
 from alcor.managers.security_group import messages as sg
 from alcor.managers.subnet import messages as subnet
 from alcor.managers.subnetpool import messages as pool
+from alcor.managers.trunk import messages as trunk
+from alcor.resources.address_group import ADDRESS_GROUP
+from alcor.resources.address_scope import ADDRESS_SCOPE
 from alcor.resources.base import validate_update
 from alcor.resources.floatingip import FLOATINGIP
 from alcor.resources.network import NETWORK
 from alcor.resources.network_acl import NETWORK_ACL, NETWORK_ACL_RULE
 from alcor.resources.node import NODE
 from alcor.resources.port import PORT
+from alcor.resources.qos import QOS_POLICY, RULES
 from alcor.resources.rbac import RBAC_POLICY
 from alcor.resources.router import ROUTER
-from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
+from alcor.resources.security_group import (
+    DEFAULT_SG_RULE,
+    SECURITY_GROUP,
+    SECURITY_GROUP_RULE,
+)
 from alcor.resources.subnet import SUBNET
 from alcor.resources.subnetpool import SUBNETPOOL
+from alcor.resources.trunk import TRUNK
 from alcor.resources.types import Cidr, Invalid, ListOf
 from alcor.southbound import commands as dp
 
@@ -120,6 +133,15 @@ RESOURCE_APIS = (
         native_path="security-group-rules",
     ),
     ResourceApi(
+        DEFAULT_SG_RULE,
+        sg.CreateDefaultSecurityGroupRules,
+        sg.GetDefaultSecurityGroupRule,
+        sg.ListDefaultSecurityGroupRules,
+        sg.UpdateDefaultSecurityGroupRule,
+        sg.DeleteDefaultSecurityGroupRule,
+        v2_path="/v2.0/default-security-group-rules",
+    ),
+    ResourceApi(
         ROUTER,
         rtr.CreateRouters,
         rtr.GetRouter,
@@ -147,6 +169,58 @@ RESOURCE_APIS = (
         rbac.UpdateRbacPolicy,
         rbac.DeleteRbacPolicy,
         v2_path="/v2.0/rbac-policies",
+    ),
+    ResourceApi(
+        QOS_POLICY,
+        qos.CreateQosPolicies,
+        qos.GetQosPolicy,
+        qos.ListQosPolicies,
+        qos.UpdateQosPolicy,
+        qos.DeleteQosPolicy,
+        v2_path="/v2.0/qos/policies",
+        tags_path="/v2.0/policies",
+    ),
+    *(
+        ResourceApi(
+            rule,
+            qos.CreateQosRules,
+            qos.GetQosRule,
+            qos.ListQosRules,
+            qos.UpdateQosRule,
+            qos.DeleteQosRule,
+            v2_path=f"/v2.0/qos/policies/{{id}}/{rule.collection}",
+            parent_param="id",
+            item_param="rule_id",
+            command_args=(("rule_type", rule_type),),
+        )
+        for rule_type, rule in RULES.items()
+    ),
+    ResourceApi(
+        ADDRESS_SCOPE,
+        scope.CreateAddressScopes,
+        scope.GetAddressScope,
+        scope.ListAddressScopes,
+        scope.UpdateAddressScope,
+        scope.DeleteAddressScope,
+        v2_path="/v2.0/address-scopes",
+    ),
+    ResourceApi(
+        ADDRESS_GROUP,
+        agroup.CreateAddressGroups,
+        agroup.GetAddressGroup,
+        agroup.ListAddressGroups,
+        agroup.UpdateAddressGroup,
+        agroup.DeleteAddressGroup,
+        v2_path="/v2.0/address-groups",
+    ),
+    ResourceApi(
+        TRUNK,
+        trunk.CreateTrunks,
+        trunk.GetTrunk,
+        trunk.ListTrunks,
+        trunk.UpdateTrunk,
+        trunk.DeleteTrunk,
+        v2_path="/v2.0/trunks",
     ),
     ResourceApi(
         NETWORK_ACL,
@@ -197,6 +271,7 @@ def build_router(alcor: Any) -> Router:
     router.add(Route("GET", "/v2.0/extensions/{alias}", webmod.extension))
     router.add(Route("POST", "/segments/createDefaultTable", webmod.segments_default_table))
     router.add(Route("GET", "/v2.0/agents", webmod.agents))
+    add_qos_rule_type_routes(router, alcor)
     router.add(Route("GET", "/v2.0/service-providers", webmod.service_providers))
     router.add(
         Route(
@@ -214,6 +289,7 @@ def build_router(alcor: Any) -> Router:
         router, alcor, NETWORK_ACL_RULE, "network-acl-rules", acl.UpdateNetworkAclRules
     )
     add_router_action_routes(router, alcor)
+    add_action_routes(router, alcor)
     add_ip_availability_routes(router, alcor)
     add_floatingip_pool_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)

@@ -62,11 +62,22 @@ class ResourceManager:
     async def list(self, cmd: ListCommand) -> Page:
         """Handle List<Resources>; runs on a db thread because a list can be long."""
         if cmd.query.marker is not None:
-            self.get_visible(cmd.ctx, cmd.query.marker)
+            self.check_marker(cmd.ctx, cmd.query)
         conditions = self.visible_where(cmd.ctx) + self.query_where(cmd.ctx, cmd.query)
         page = await self._store.run_in_thread(repo.list_page, self.resource, cmd.query, conditions)
         page.items = await self.present(cmd.ctx, page.items)
         return page
+
+    lenient_marker = False
+
+    def check_marker(self, ctx: RequestContext, query: ListQuery) -> None:
+        """404 for a marker the caller cannot see; lenient managers drop it instead."""
+        try:
+            self.get_visible(ctx, query.marker or "")
+        except errors.NotFound:
+            if not self.lenient_marker:
+                raise
+            query.marker = None
 
     def query_where(self, ctx: RequestContext, query: ListQuery) -> list[Where]:
         """Translate the filters that need SQL of their own (default: the extra ones)."""

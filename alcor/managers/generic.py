@@ -25,8 +25,22 @@ from alcor.managers.common import (
 )
 from alcor.managers.crud import CreateCommand, DeleteCommand, UpdateCommand
 from alcor.managers.quota.messages import CheckQuota
+from alcor.managers.rbac.messages import (
+    DeleteObjectPolicies,
+    RbacObjectType,
+    RegisterRbacObject,
+    SetWildcardPolicy,
+)
 from alcor.resources import repo
 from alcor.resources.base import defaults
+from alcor.resources.rbac import (
+    ACCESS_SHARED,
+    has_policy,
+    mark_shared,
+    shared_filter,
+    visible_sql,
+)
+from alcor.resources.repo import ListQuery, Where
 
 
 class CrudManager(ResourceManager):
@@ -34,6 +48,10 @@ class CrudManager(ResourceManager):
 
     label = "Resource"  # in the 409 of a client-supplied id that exists
     quota_resource: str | None = None
+    # A list marker the caller cannot see starts the list from the beginning, as Neutron's
+    # object-based resources (QoS, trunks, ...) page (neutron-tempest-plugin follows an
+    # admin's `next` link as a member).
+    lenient_marker = True
 
     @property
     def kind(self) -> str:
@@ -156,3 +174,115 @@ class CrudManager(ResourceManager):
         repo.delete(self._store.db, self.resource, obj["id"])
         if self.revisioned:
             tombstone(self._store.db, self.kind, obj["id"], obj["revision_number"] + 1)
+
+
+class SharedCrudManager(CrudManager):
+    """A CrudManager whose objects RBAC policies share with projects.
+
+    `shared` is stored as the flag "a wildcard access_as_shared policy exists" and shown
+    per caller (also true when a policy names the caller's project), as in Neutron.
+    Subclasses name their `object_type` and say which projects depend on an object.
+    """
+
+    object_type = ""
+
+    async def register_rbac(self) -> None:
+        """Make this manager's objects shareable (call from start())."""
+        await self._bus.call(
+            RegisterRbacObject(
+                hooks=RbacObjectType(
+                    object_type=self.object_type,
+                    actions=(ACCESS_SHARED,),
+                    lookup=self._rbac_lookup,
+                    bound_projects=self._rbac_bound,
+                    changed=self._rbac_changed,
+                    check_target=self._rbac_check_target,
+                )
+            )
+        )
+
+    async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
+        """Return the projects whose resources use the object (they keep their access)."""
+        return set()
+
+    async def check_share_target(self, obj: dict[str, Any], target: str) -> None:
+        """Refuse to share the object with `target` (default: anyone may get it)."""
+
+    async def after_rbac_change(self, obj: dict[str, Any]) -> None:
+        """React to a policy change of the object (its revision was bumped)."""
+
+    # ---- visibility ----------------------------------------------------------------------
+    def visible_where(self, ctx: RequestContext) -> list[Where]:
+        if ctx.view_project is None:
+            return []
+        project = ctx.view_project
+        return [Where(visible_sql(), (project, self.object_type, project))]
+
+    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+        if ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]:
+            return True
+        return has_policy(
+            self._store.db, self.object_type, obj["id"], ACCESS_SHARED, (ctx.view_project,)
+        )
+
+    async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
+        out = await self.adecorate(objs)
+        mark_shared(self._store.db, self.object_type, ctx.caller.project_id, out)
+        return out
+
+    def query_where(self, ctx: RequestContext, query: ListQuery) -> list[Where]:
+        conditions = shared_filter(query.filters, self.object_type, ctx.caller.project_id)
+        return [Where(sql, params) for sql, params in conditions] + super().query_where(ctx, query)
+
+    # ---- the wildcard policy behind `shared` ----------------------------------------------
+    async def after_create(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
+        if obj["shared"]:
+            await self._set_wildcard(obj, True)
+
+    async def prepare_update(
+        self, ctx: RequestContext, obj: dict[str, Any], diff: dict[str, Any]
+    ) -> None:
+        if "shared" in diff:
+            await self._set_wildcard(obj, diff["shared"])
+
+    async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
+        await self._bus.call(
+            DeleteObjectPolicies(object_type=self.object_type, object_id=obj["id"])
+        )
+
+    async def _set_wildcard(self, obj: dict[str, Any], present: bool) -> None:
+        await self._bus.call(
+            SetWildcardPolicy(
+                object_type=self.object_type,
+                object_id=obj["id"],
+                project_id=obj["project_id"],
+                action=ACCESS_SHARED,
+                present=present,
+                notify=False,
+            )
+        )
+
+    # ---- RBAC hooks ------------------------------------------------------------------------
+    async def _rbac_lookup(self, ctx: RequestContext, obj_id: str) -> dict[str, Any]:
+        return self.get_visible(ctx, obj_id)
+
+    async def _rbac_bound(self, obj_id: str, action: str, losing: str) -> set[str]:
+        obj = self.lookup(obj_id)
+        if obj is None:
+            return set()
+        # The owner counts too (Neutron's generic RBAC check): a wildcard that the owner's
+        # own networks rely on stays. Networks differ (their owner always has access).
+        return await self.bound_projects(obj) - {""}
+
+    async def _rbac_check_target(self, obj_id: str, target: str) -> None:
+        obj = self.lookup(obj_id)
+        if obj is not None:
+            await self.check_share_target(obj, target)
+
+    async def _rbac_changed(self, obj_id: str) -> None:
+        obj = self.lookup(obj_id)
+        if obj is None:
+            return
+        wildcard = has_policy(self._store.db, self.object_type, obj_id, ACCESS_SHARED, ("*",))
+        self.write(obj, changed(obj, {"shared": wildcard}))
+        await self.after_rbac_change(obj)

@@ -39,6 +39,15 @@ NETWORK = Resource(
         ),
         Attr("availability_zones", ListOf(String(255)), create="-", filter=True),
         Attr(
+            "qos_policy_id",
+            Uuid(),
+            nullable=True,
+            default=None,
+            update="Y",
+            doc="QoS policy of the network's ports (qos); a project's default policy applies "
+            "when absent",
+        ),
+        Attr(
             "cidr",
             Cidr(),
             create="Y",

@@ -64,6 +64,9 @@ PORT = Resource(
         Attr("binding:vif_details", Obj(), create="-", read="S"),
         Attr("binding:vnic_type", Enum(VNIC_TYPES), default="normal", update="Y"),
         Attr("binding:profile", Obj(max_bytes=4096), default={}, create="S", update="S", read="S"),
+        Attr("qos_policy_id", Uuid(), nullable=True, default=None, update="Y"),
+        # Only on the parent port of a trunk (trunk-details).
+        Attr("trunk_details", Obj(), create="-", column=None, filter=False),
     ),
     native_ignored=frozenset(
         {
@@ -76,7 +79,6 @@ PORT = Resource(
             "dns_domain",
             "dns_assignment",
             "ip_allocation",
-            "qos_policy_id",
             "qos_network_policy_id",
             "resource_request",
             "binding:vif_type",

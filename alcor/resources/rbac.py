@@ -137,3 +137,19 @@ def mark_shared(db: Any, object_type: str, project: str, objs: list[dict[str, An
         for obj in objs:
             if obj["id"] in ids:
                 obj["shared"] = True
+
+
+def shared_filter(filters: dict[str, list[Any]], object_type: str, project: str) -> list[Any]:
+    """Pop a `shared=` list filter; return its SQL condition as (sql, params) pairs: what the
+    caller sees as shared is the wildcard flag or a policy naming the caller's project."""
+    values = filters.pop("shared", None)
+    if values is None or len(set(values)) != 1:
+        return []
+    shared = f"(t.shared = 1 OR {shared_where_sql()})"
+    return [(shared if values[0] else f"NOT {shared}", (object_type, project))]
+
+
+def visible_sql(column: str = "t.id") -> str:
+    """Return SQL (params: project, object_type, project): owned, shared with all (the
+    `shared` flag) or shared with the project through a policy."""
+    return f"t.project_id = ? OR t.shared = 1 OR {shared_where_sql(column)}"

@@ -182,12 +182,17 @@ class IpAddress(Type):
 
 @dataclass(frozen=True)
 class Cidr(Type):
-    """A CIDR. With `strict`, host bits must be zero (Neutron's subnet message)."""
+    """A CIDR. With `strict`, host bits must be zero (Neutron's subnet message); with
+    `as_given`, host bits are kept (an address with its prefix length)."""
 
     strict: bool = True
+    as_given: bool = False
 
     def convert(self, value: Any) -> str:
-        return str(parse_cidr(value, strict=self.strict))
+        network = parse_cidr(value, strict=self.strict)
+        if self.as_given:
+            return str(ipaddress.ip_interface(value.strip()))
+        return str(network)
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "format": "cidr"}

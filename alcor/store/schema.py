@@ -411,4 +411,144 @@ def rbac_policies(db: sqlite_utils.Database) -> None:
         )
 
 
-MIGRATIONS = [initial, change_record, rbac_policies]
+def qos(db: sqlite_utils.Database) -> None:
+    """Add QoS policies, their four rule tables, and the bindings of networks and ports."""
+    _table(
+        db,
+        "qos_policies",
+        {**STD, "shared": int, "is_default": int},
+        pk="id",
+        indexes=[("project_id",)],
+    )
+    rule_fields: dict[str, dict[str, type]] = {
+        "bandwidth_limit": {"max_kbps": int, "max_burst_kbps": int, "direction": str},
+        "dscp_marking": {"dscp_mark": int},
+        "minimum_bandwidth": {"min_kbps": int, "direction": str},
+        "minimum_packet_rate": {"min_kpps": int, "direction": str},
+    }
+    for kind, fields in rule_fields.items():
+        _table(
+            db,
+            f"qos_{kind}_rules",
+            {"id": str, "qos_policy_id": str, "project_id": str, **fields},
+            pk="id",
+            indexes=[("qos_policy_id",)],
+        )
+    for table in ("networks", "ports"):
+        _add_columns(db, table, {"qos_policy_id": str})
+        db[table].create_index(["qos_policy_id"], index_name=f"idx_{table}_qos_policy_id")
+
+
+def trunks(db: sqlite_utils.Database) -> None:
+    """Add trunks and their subports (a port is in one trunk at most)."""
+    _table(
+        db,
+        "trunks",
+        {**STD, "status": str, "admin_state_up": int, "port_id": str},
+        pk="id",
+        indexes=[("project_id",)],
+        unique=[("port_id",)],
+    )
+    _table(
+        db,
+        "trunk_subports",
+        {
+            "port_id": str,
+            "trunk_id": str,
+            "segmentation_type": str,
+            "segmentation_id": int,
+            "seq": int,
+        },
+        pk="port_id",
+        indexes=[("trunk_id", "seq")],
+        unique=[("trunk_id", "segmentation_type", "segmentation_id")],
+    )
+
+
+def address_scopes(db: sqlite_utils.Database) -> None:
+    """Add address scopes (subnet pools already have address_scope_id)."""
+    _table(
+        db,
+        "address_scopes",
+        {"id": str, "project_id": str, "name": str, "shared": int, "ip_version": int},
+        pk="id",
+        indexes=[("project_id",)],
+    )
+    db["subnetpools"].create_index(
+        ["address_scope_id"], index_name="idx_subnetpools_address_scope_id"
+    )
+
+
+def address_groups(db: sqlite_utils.Database) -> None:
+    """Add address groups, and rules that refer to one (remote_address_group_id)."""
+    _table(
+        db,
+        "address_groups",
+        {**STD, "addresses": str, "shared": int},
+        pk="id",
+        indexes=[("project_id",)],
+    )
+    _add_columns(db, "security_group_rules", {"remote_address_group_id": str})
+    db["security_group_rules"].create_index(
+        ["remote_address_group_id"], index_name="idx_security_group_rules_remote_address_group_id"
+    )
+
+
+LEGACY_RULE_TEMPLATES = (
+    # (direction, ethertype, remote_group_id, used_in_non_default_sg, description)
+    ("egress", "IPv4", None, 1, "Legacy default SG rule for egress traffic"),
+    ("egress", "IPv6", None, 1, "Legacy default SG rule for egress traffic"),
+    ("ingress", "IPv4", "PARENT", 0, "Legacy default SG rule for ingress traffic"),
+    ("ingress", "IPv6", "PARENT", 0, "Legacy default SG rule for ingress traffic"),
+)
+
+
+def security_group_features(db: sqlite_utils.Database) -> None:
+    """Stateful/stateless and RBAC-shared groups, normalized rule CIDRs, and the default
+    rule templates (the four rules alcor gave every default group until now)."""
+    _add_columns(db, "security_groups", {"stateful": int, "shared": int})
+    db.execute("UPDATE security_groups SET stateful = 1 WHERE stateful IS NULL")
+    db.execute("UPDATE security_groups SET shared = 0 WHERE shared IS NULL")
+    _add_columns(db, "security_group_rules", {"normalized_cidr": str})
+    # Rules stored so far kept their prefix normalized already.
+    db.execute("UPDATE security_group_rules SET normalized_cidr = remote_ip_prefix")
+    _table(
+        db,
+        "default_security_group_rules",
+        {
+            "id": str,
+            "description": str,
+            "direction": str,
+            "ethertype": str,
+            "protocol": str,
+            "port_range_min": int,
+            "port_range_max": int,
+            "remote_ip_prefix": str,
+            "remote_group_id": str,
+            "remote_address_group_id": str,
+            "used_in_default_sg": int,
+            "used_in_non_default_sg": int,
+        },
+        pk="id",
+    )
+    db.conn.executemany(
+        "INSERT INTO default_security_group_rules (id, description, direction, ethertype, "
+        "remote_group_id, used_in_default_sg, used_in_non_default_sg) "
+        "VALUES (?, ?, ?, ?, ?, 1, ?)",
+        [
+            (str(uuid.uuid4()), desc, direction, ethertype, remote, non_default)
+            for direction, ethertype, remote, non_default, desc in LEGACY_RULE_TEMPLATES
+        ],
+    )
+
+
+MIGRATIONS = [
+    initial,
+    change_record,
+    rbac_policies,
+    qos,
+    trunks,
+    address_scopes,
+    address_groups,
+    security_group_features,
+]

@@ -32,6 +32,7 @@ async def test_create_network_returns_every_attribute_with_defaults(api):
         "shared",
         "router:external",
         "is_default",
+        "qos_policy_id",
         "provider:network_type",
         "provider:physical_network",
         "provider:segmentation_id",

@@ -57,6 +57,7 @@ async def test_create_port_defaults(api, net):
         "binding:vnic_type",
         "binding:profile",
         "binding:vif_details",
+        "qos_policy_id",
         "tags",
         "revision_number",
         "created_at",

@@ -40,6 +40,7 @@ from alcor.managers.network.messages import (
     UpdateNetwork,
 )
 from alcor.managers.port.messages import DeleteServicePort, QueryPorts
+from alcor.managers.qos.messages import CheckQosPolicy, CheckQosPolicyRemoval, DefaultQosPolicy
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.rbac.messages import (
     DeleteObjectPolicies,
@@ -61,7 +62,7 @@ from alcor.resources.rbac import (
     any_access_sql,
     has_policy,
     mark_shared,
-    shared_where_sql,
+    shared_filter,
 )
 from alcor.resources.repo import ListQuery, Where
 from alcor.store import Store
@@ -142,11 +143,10 @@ class NetworkManager(ResourceManager):
 
     def query_where(self, ctx: RequestContext, query: ListQuery) -> list[Where]:
         """`shared=` selects what the caller sees as shared (the wildcard or a policy)."""
-        values = query.filters.pop("shared", None)
-        if values is None or len(set(values)) != 1:
-            return []
-        shared = f"(t.shared = 1 OR {shared_where_sql()})"
-        return [Where(shared if values[0] else f"NOT {shared}", ("network", ctx.caller.project_id))]
+        return [
+            Where(sql, params)
+            for sql, params in shared_filter(query.filters, "network", ctx.caller.project_id)
+        ]
 
     # ---- RBAC hooks ----------------------------------------------------------------------
     async def _rbac_lookup(self, ctx: RequestContext, network_id: str) -> dict[str, Any]:
@@ -207,10 +207,10 @@ class NetworkManager(ResourceManager):
                     CheckQuota(project_id=project, resource="network", count=count)
                 )
             for item in cmd.items:
-                out.append(await self._create_one(item))
+                out.append(await self._create_one(item, cmd.ctx))
         return out
 
-    async def _create_one(self, given: dict[str, Any]) -> dict[str, Any]:
+    async def _create_one(self, given: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         db = self._store.db
         check_new_id(db, NETWORK, given, "Network")
         net = defaults(NETWORK, given)
@@ -241,6 +241,7 @@ class NetworkManager(ResourceManager):
         )
         self._check_mtu(net["mtu"], max_mtu)
         net["availability_zones"] = self._zones(net["availability_zone_hints"])
+        net["qos_policy_id"] = await self._qos_of_new(ctx, net, given)
         await self._bus.call(EnsureDefaultSecurityGroup(project_id=net["project_id"]))
         repo.insert(db, NETWORK, net)
         for flag, action in RBAC_FLAGS.items():
@@ -257,6 +258,18 @@ class NetworkManager(ResourceManager):
                 )
         self._bus.publish(NetworkCreated(network=net))
         return net
+
+    async def _qos_of_new(
+        self, ctx: RequestContext, net: dict[str, Any], given: dict[str, Any]
+    ) -> str | None:
+        """The given policy (visible to the caller), else the project's default one."""
+        policy_id = given.get("qos_policy_id")
+        if policy_id is not None:
+            await self._bus.call(CheckQosPolicy(ctx=ctx, policy_id=policy_id))
+            return policy_id
+        if "qos_policy_id" in given:
+            return None
+        return await self._bus.call(DefaultQosPolicy(project_id=net["project_id"]))
 
     def _zones(self, hints: list[str]) -> list[str]:
         for zone in hints:
@@ -304,6 +317,8 @@ class NetworkManager(ResourceManager):
             if not diff:
                 return net
             await self._check_update(net, diff)
+            if "qos_policy_id" in diff:
+                await self._check_qos_change(cmd.ctx, net, diff["qos_policy_id"])
             before = dict(net)
             repo.update(self._store.db, NETWORK, net["id"], bump(net, diff))
             self._bus.publish(NetworkUpdated(network=net, changed=frozenset(diff)))
@@ -322,6 +337,15 @@ class NetworkManager(ResourceManager):
                 ):
                     raise errors.ExternalNetworkInUse(net_id=net["id"])
         await self._update_policies(net, diff)
+
+    async def _check_qos_change(
+        self, ctx: RequestContext, net: dict[str, Any], policy_id: str | None
+    ) -> None:
+        """Detaching needs access to the old policy (403); attaching, to the new one (404)."""
+        if net["qos_policy_id"] is not None:
+            await self._bus.call(CheckQosPolicyRemoval(ctx=ctx, policy_id=net["qos_policy_id"]))
+        if policy_id is not None:
+            await self._bus.call(CheckQosPolicy(ctx=ctx, policy_id=policy_id))
 
     async def _update_policies(self, net: dict[str, Any], diff: dict[str, Any]) -> None:
         """Turn changes of shared / router:external into their wildcard policies."""

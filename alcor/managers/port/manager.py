@@ -51,12 +51,14 @@ from alcor.managers.port.messages import (
     UpdatePort,
     UpdatePorts,
 )
+from alcor.managers.qos.messages import CheckQosPolicy, CheckQosPolicyRemoval
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.security_group.messages import (
     CheckPortSecurityGroups,
     EnsureDefaultSecurityGroup,
 )
 from alcor.managers.subnet.messages import SubnetsOfNetwork
+from alcor.managers.trunk.messages import CheckPortNotInTrunk, TrunkDetails
 from alcor.resources import repo
 from alcor.resources.base import defaults
 from alcor.resources.port import PORT
@@ -134,6 +136,15 @@ class PortManager(ResourceManager):
             obj["project_id"],
             obj["network_project_id"],
         )
+
+    async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
+        """Add trunk_details to the parent ports of trunks (trunk-details)."""
+        out = await self.adecorate(objs)
+        details = await self._bus.call(TrunkDetails(port_ids=[p["id"] for p in out]))
+        for port in out:
+            if port["id"] in details:
+                port["trunk_details"] = details[port["id"]]
+        return out
 
     def _check_write(self, ctx: RequestContext, port: dict[str, Any], action: str) -> None:
         if ctx.caller.is_reader_only:
@@ -300,6 +311,7 @@ class PortManager(ResourceManager):
     ) -> None:
         """Security, pairs, DHCP options, binding and status of a port being created."""
         port.setdefault("port_security_enabled", network["port_security_enabled"])
+        await self._check_qos(ctx, None, port["qos_policy_id"])
         await self._set_security_groups(port, given, ctx)
         rules.check_pairs(port, self._config.max_allowed_address_pairs)
         port["extra_dhcp_opts"] = rules.normalize_dhcp_opts(port["extra_dhcp_opts"])
@@ -372,6 +384,17 @@ class PortManager(ResourceManager):
             groups = []
         port["security_groups"] = groups
         rules.check_security(port, groups_given="security_groups" in given)
+
+    async def _check_qos(
+        self, ctx: RequestContext | None, old: str | None, new: str | None
+    ) -> None:
+        """Detaching a QoS policy needs access to it (403); attaching, to the new one (404)."""
+        if ctx is None:
+            return
+        if old is not None:
+            await self._bus.call(CheckQosPolicyRemoval(ctx=ctx, policy_id=old))
+        if new is not None:
+            await self._bus.call(CheckQosPolicy(ctx=ctx, policy_id=new))
 
     async def _binding(self, host: str, vnic_type: str) -> dict[str, Any]:
         node = await self._bus.call(LookupNodeByName(name=host)) if host else None
@@ -466,6 +489,8 @@ class PortManager(ResourceManager):
                 )
             )
         merged = {**port, **diff}
+        if "qos_policy_id" in diff:
+            await self._check_qos(ctx, port["qos_policy_id"], diff["qos_policy_id"])
         if "security_groups" in diff:
             groups = diff["security_groups"]
             if groups:
@@ -519,6 +544,7 @@ class PortManager(ResourceManager):
             check_if_match(port, cmd.if_match)
             if port["device_owner"] in rules.SERVICE_OWNERS:
                 raise errors.ServicePortInUse(port_id=port["id"], device_owner=port["device_owner"])
+            await self._bus.call(CheckPortNotInTrunk(port_id=port["id"]))
             await self._bus.call(DisassociatePort(port_id=port["id"]))
             await self._remove(port)
 

@@ -23,6 +23,7 @@ from alcor.managers.rbac.messages import (
 )
 from alcor.resources import repo
 from alcor.resources.rbac import (
+    ACCESS_EXTERNAL,
     ACCESS_SHARED,
     RBAC_POLICY,
     WILDCARD,
@@ -89,6 +90,8 @@ class RbacManager(CrudManager):
         await self._check_owner(ctx, hooks, obj["object_id"])
         if self._find(obj["object_type"], obj["object_id"], obj["action"], obj["target_tenant"]):
             raise DuplicateRbacPolicy()
+        if hooks.check_target is not None:
+            await hooks.check_target(obj["object_id"], obj["target_tenant"])
 
     async def _check_owner(self, ctx: RequestContext, hooks: RbacObjectType, obj_id: str) -> None:
         """404 for an object the caller cannot see; 400 for one it sees but does not own."""
@@ -114,6 +117,8 @@ class RbacManager(CrudManager):
         await self._check_owner(ctx, hooks, obj["object_id"])
         if self._find(obj["object_type"], obj["object_id"], obj["action"], diff["target_tenant"]):
             raise DuplicateRbacPolicy()
+        if hooks.check_target is not None:
+            await hooks.check_target(obj["object_id"], diff["target_tenant"])
         if diff["target_tenant"] != WILDCARD:
             await self._check_loss(hooks, obj, gained=diff["target_tenant"])
 
@@ -134,8 +139,9 @@ class RbacManager(CrudManager):
     ) -> None:
         """Refuse to take access from a project whose resources depend on it.
 
-        The projects still covered afterwards are the owner, the other targets of the same
-        action (any, when another wildcard remains) and `gained` (an update's new target).
+        The projects still covered afterwards are the other targets of the same action (any,
+        when another wildcard remains) and, for access_as_external only, `gained` (an
+        update's new target), as Neutron counts them.
         """
         object_id, action, losing = policy["object_id"], policy["action"], policy["target_tenant"]
         bound = await hooks.bound_projects(object_id, action, losing)
@@ -149,7 +155,7 @@ class RbacManager(CrudManager):
         }
         if WILDCARD in others:
             return
-        covered = others | ({gained} if gained else set())
+        covered = others | ({gained} if gained and action == ACCESS_EXTERNAL else set())
         at_risk = bound - covered if losing == WILDCARD else bound & {losing} - covered
         if at_risk:
             raise RbacPolicyInUse(

@@ -45,6 +45,7 @@ class RbacObjectType:
     `bound_projects(id, action, losing)` returns the projects whose resources depend on
     access through `action` (ports on a shared network, routers on an external one, ...);
     it may raise RbacPolicyInUse itself when `losing` may never go (a default network).
+    `check_target(id, target)`, when given, may refuse a new target.
     `changed(id)` runs after a policy of the object was created, updated or deleted (in the
     same transaction): the owner recomputes `shared` / `router:external` and its revision.
     """
@@ -54,6 +55,9 @@ class RbacObjectType:
     lookup: Callable[[RequestContext, str], Awaitable[dict[str, Any]]]
     bound_projects: Callable[[str, str, str], Awaitable[set[str]]]
     changed: Callable[[str], Awaitable[None]]
+    # (id, target project): raise to refuse sharing with that target (a subnet pool whose
+    # address scope the target cannot use).
+    check_target: Callable[[str, str], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

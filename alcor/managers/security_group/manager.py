@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
-from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.identity import Caller
+from alcor.managers.address_group.messages import GetAddressGroup
+from alcor.managers.base import apply_tag_op
 from alcor.managers.common import (
     RequestContext,
     bump,
@@ -23,51 +26,65 @@ from alcor.managers.common import (
     tombstone,
 )
 from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
+from alcor.managers.generic import SharedCrudManager
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
+from alcor.managers.rbac.messages import DeleteObjectPolicies
 from alcor.managers.security_group import rules
 from alcor.managers.security_group.messages import (
     CheckPortSecurityGroups,
+    CreateDefaultSecurityGroupRules,
     CreateSecurityGroupRules,
     CreateSecurityGroups,
+    DeleteDefaultSecurityGroupRule,
     DeleteSecurityGroup,
     DeleteSecurityGroupRule,
     EnsureDefaultSecurityGroup,
+    GetDefaultSecurityGroupRule,
     GetSecurityGroup,
     GetSecurityGroupRule,
+    ListDefaultSecurityGroupRules,
     ListSecurityGroupRules,
     ListSecurityGroups,
     LookupSecurityGroups,
     SecurityGroupChanged,
     SecurityGroupDeleted,
+    UpdateDefaultSecurityGroupRule,
     UpdateSecurityGroup,
     UpdateSecurityGroupRule,
 )
+from alcor.managers.security_group.templates import DefaultRules
 from alcor.resources import repo
 from alcor.resources.base import defaults
 from alcor.resources.repo import Page, Where
-from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
+from alcor.resources.security_group import (
+    SECURITY_GROUP,
+    SECURITY_GROUP_RULE,
+    SecurityGroupConflict,
+)
 from alcor.store import Store, current_transaction
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(SECURITY_GROUP, ("is_default",))
 INTERNAL_RULE_COLUMNS = ("seq", "sg_project_id", "normalized")
 repo.register_extra_columns(SECURITY_GROUP_RULE, INTERNAL_RULE_COLUMNS)
-EGRESS_ANY = (
-    {"direction": "egress", "ethertype": "IPv4"},
-    {"direction": "egress", "ethertype": "IPv6"},
-)
 
 
-class SecurityGroupManager(ResourceManager):
-    """Create, read, update and delete security groups and their rules."""
+class SecurityGroupManager(SharedCrudManager):
+    """Create, read, update and delete security groups and their rules.
+
+    Groups are shared through RBAC (rbac-security-groups); the rules a new group gets come
+    from the default rule templates (security-groups-default-rules).
+    """
 
     resource = SECURITY_GROUP
     name = "security_group"
-    requires = ("store", "bus", "quota")
+    object_type = "security_group"
+    requires = ("store", "bus", "quota", "rbac")
 
     def __init__(self, bus: Bus, store: Store) -> None:
         super().__init__(bus, store)
         self._default_ids: dict[str, str] = {}  # project -> its default group (hot in port create)
+        self.templates = DefaultRules(bus, store)
 
     async def start(self) -> None:
         """Register the security group and rule commands."""
@@ -85,8 +102,14 @@ class SecurityGroupManager(ResourceManager):
             (EnsureDefaultSecurityGroup, self._ensure_default_cmd),
             (CheckPortSecurityGroups, self._check_port_groups),
             (LookupSecurityGroups, self._lookup_many),
+            (CreateDefaultSecurityGroupRules, self.templates.create),
+            (GetDefaultSecurityGroupRule, self.templates.get),
+            (ListDefaultSecurityGroupRules, self.templates.list),
+            (UpdateDefaultSecurityGroupRule, self.templates.update),
+            (DeleteDefaultSecurityGroupRule, self.templates.delete),
         ):
             self._bus.handle(command, handler)
+        await self.register_rbac()
         await self._bus.call(RegisterUsageCounter(resource="security_group", counter=_count_groups))
         await self._bus.call(
             RegisterUsageCounter(resource="security_group_rule", counter=_count_rules)
@@ -117,19 +140,13 @@ class SecurityGroupManager(ResourceManager):
                     "description": "Default security group",
                     "tags": [],
                     "is_default": 1,
+                    "stateful": True,
+                    "shared": False,
                 }
             )
             repo.insert(self._store.db, SECURITY_GROUP, group)
-            for ethertype in ("IPv4", "IPv6"):
-                self._insert_rule(group, {"direction": "egress", "ethertype": ethertype})
-                self._insert_rule(
-                    group,
-                    {
-                        "direction": "ingress",
-                        "ethertype": ethertype,
-                        "remote_group_id": group["id"],
-                    },
-                )
+            for rule in self.templates.rules_for(group["id"], default=True):
+                self._insert_rule(group, rule)
             self._remember_default(project_id, group["id"])
         return group["id"]
 
@@ -195,14 +212,15 @@ class SecurityGroupManager(ResourceManager):
                 )
             for project in counts:
                 await self.ensure_default(project)
-            # The two egress rules of each new group count against the rule quota, as in
-            # Neutron (the spec had them never refused); the default group's never are.
+            # The rules each new group gets from the templates count against the rule quota,
+            # as in Neutron (the spec had them never refused); the default group's never are.
+            per_group = len(self.templates.rules_for("", default=False))
             for project, count in counts.items():
                 await self._bus.call(
                     CheckQuota(
                         project_id=project,
                         resource="security_group_rule",
-                        count=count * len(EGRESS_ANY),
+                        count=count * per_group,
                     )
                 )
             for item in cmd.items:
@@ -219,9 +237,10 @@ class SecurityGroupManager(ResourceManager):
                 )
                 group["tags"] = sorted(set(group["tags"]))
                 group["is_default"] = 0
+                group["shared"] = False
                 repo.insert(self._store.db, SECURITY_GROUP, group)
-                for template in EGRESS_ANY:
-                    self._insert_rule(group, dict(template))
+                for rule in self.templates.rules_for(group["id"], default=False):
+                    self._insert_rule(group, rule)
                 out.append(group)
         return self.decorate(out)
 
@@ -235,6 +254,8 @@ class SecurityGroupManager(ResourceManager):
             if cmd.tag_op is not None:
                 given["tags"] = apply_tag_op(SECURITY_GROUP, group, cmd.tag_op)
             diff = changed(group, given)
+            if "stateful" in diff and self._used_by_ports(group["id"]):
+                raise errors.SecurityGroupInUse(id=group["id"])
             if "name" in diff:
                 if group["is_default"]:
                     raise errors.SecurityGroupCannotUpdateDefault()
@@ -254,11 +275,11 @@ class SecurityGroupManager(ResourceManager):
             check_if_match(group, cmd.if_match)
             if group["is_default"] and not cmd.ctx.is_admin:
                 raise errors.SecurityGroupCannotRemoveDefault()
-            if db.execute(
-                "SELECT 1 FROM port_security_groups WHERE security_group_id = ? LIMIT 1",
-                [group["id"]],
-            ).fetchone():
+            if self._used_by_ports(group["id"]):
                 raise errors.SecurityGroupInUse(id=group["id"])
+            await self._bus.call(
+                DeleteObjectPolicies(object_type="security_group", object_id=group["id"])
+            )
             referencing = [
                 r[0]
                 for r in db.execute(
@@ -280,12 +301,42 @@ class SecurityGroupManager(ResourceManager):
                 self._bump_group(other)
             self._bus.publish(SecurityGroupDeleted(security_group=group))
 
+    def _used_by_ports(self, group_id: str) -> bool:
+        return (
+            self._store.db.execute(
+                "SELECT 1 FROM port_security_groups WHERE security_group_id = ? LIMIT 1",
+                [group_id],
+            ).fetchone()
+            is not None
+        )
+
+    async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
+        return {
+            row[0]
+            for row in self._store.db.execute(
+                "SELECT DISTINCT p.project_id FROM port_security_groups g JOIN ports p ON "
+                "p.id = g.port_id WHERE g.security_group_id = ?",
+                [obj["id"]],
+            )
+        }
+
+    async def after_rbac_change(self, obj: dict[str, Any]) -> None:
+        self._bus.publish(SecurityGroupChanged(security_group_id=obj["id"]))
+
     async def _check_port_groups(self, cmd: CheckPortSecurityGroups) -> None:
+        """Every group exists and is the port project's (or shared with it); stateful and
+        stateless groups do not mix on one port (409)."""
         found = repo.get_many(self._store.db, SECURITY_GROUP, cmd.ids)
+        viewer = RequestContext(Caller(cmd.project_id), None if cmd.admin else cmd.project_id)
         for sg_id in cmd.ids:
             group = found.get(sg_id)
-            if group is None or (not cmd.admin and group["project_id"] != cmd.project_id):
+            if group is None or not self.is_visible(group, viewer):
                 raise errors.SecurityGroupNotFound(id=sg_id)
+        if len({bool(g["stateful"]) for g in found.values()}) > 1:
+            raise SecurityGroupConflict(
+                reason="Cannot apply both stateful and stateless security groups on the same "
+                "port at the same time"
+            )
 
     async def _lookup_many(self, cmd: LookupSecurityGroups) -> dict[str, dict[str, Any]]:
         groups = repo.get_many(self._store.db, SECURITY_GROUP, cmd.ids)
@@ -340,6 +391,10 @@ class SecurityGroupManager(ResourceManager):
                 group = self.get_visible(cmd.ctx, item["security_group_id"])
                 if item.get("remote_group_id") is not None:
                     self.get_visible(cmd.ctx, item["remote_group_id"])
+                if item.get("remote_address_group_id") is not None:
+                    await self._bus.call(
+                        GetAddressGroup(ctx=cmd.ctx, id=item["remote_address_group_id"])
+                    )
                 check_write(cmd.ctx, group, "create_security_group_rule")
                 project = item.get("project_id") or group["project_id"]
                 if project != group["project_id"] and not cmd.ctx.is_admin:
@@ -365,6 +420,8 @@ class SecurityGroupManager(ResourceManager):
     def _insert_rule(self, group: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
         db = self._store.db
         rule = defaults(SECURITY_GROUP_RULE, rule)
+        if rule.get("normalized_cidr") is None and rule["remote_ip_prefix"] is not None:
+            rule["normalized_cidr"] = str(ipaddress.ip_network(rule["remote_ip_prefix"], False))
         key = rules.normalized(rule)
         row = db.execute(
             "SELECT id FROM security_group_rules WHERE security_group_id = ? AND normalized = ?",

@@ -55,6 +55,26 @@ class DeleteSecurityGroupRule(DeleteCommand):
     """Delete a rule."""
 
 
+class CreateDefaultSecurityGroupRules(CreateCommand):
+    """Create rule templates (admin)."""
+
+
+class GetDefaultSecurityGroupRule(GetCommand):
+    """Return one rule template."""
+
+
+class ListDefaultSecurityGroupRules(ListCommand):
+    """List the rule templates."""
+
+
+class UpdateDefaultSecurityGroupRule(UpdateCommand):
+    """Rule templates do not change (403)."""
+
+
+class DeleteDefaultSecurityGroupRule(DeleteCommand):
+    """Delete a rule template (admin)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnsureDefaultSecurityGroup(Command[str]):
     """Create the project's default group if missing; return its id."""

@@ -55,6 +55,7 @@ from alcor.managers.subnetpool.messages import (
     CountPoolSubnets,
     DefaultSubnetPool,
     PoolSubnetCidrs,
+    PoolSubnetProjects,
 )
 from alcor.resources import repo
 from alcor.resources.base import defaults
@@ -100,6 +101,7 @@ class SubnetManager(ResourceManager):
             (SetAttachedRouter, self._set_router),
             (CountPoolSubnets, self._count_pool_subnets),
             (PoolSubnetCidrs, self._pool_subnet_cidrs),
+            (PoolSubnetProjects, self._pool_subnet_projects),
         ):
             self._bus.handle(command, handler)
         await self._bus.call(RegisterUsageCounter(resource="subnet", counter=_count))
@@ -218,6 +220,14 @@ class SubnetManager(ResourceManager):
 
     async def _pool_subnet_cidrs(self, cmd: PoolSubnetCidrs) -> list[str]:
         return self._pool_cidrs(cmd.pool_id)
+
+    async def _pool_subnet_projects(self, cmd: PoolSubnetProjects) -> set[str]:
+        return {
+            row[0]
+            for row in self._store.db.execute(
+                "SELECT DISTINCT project_id FROM subnets WHERE subnetpool_id = ?", [cmd.pool_id]
+            )
+        }
 
     async def _create_one(
         self, given: dict[str, Any], network: dict[str, Any], ctx: RequestContext

@@ -7,7 +7,7 @@ from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
-from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.base import apply_tag_op
 from alcor.managers.common import (
     RequestContext,
     bump,
@@ -21,6 +21,8 @@ from alcor.managers.common import (
     stamp_new,
     tombstone,
 )
+from alcor.managers.generic import SharedCrudManager
+from alcor.managers.rbac.messages import DeleteObjectPolicies
 from alcor.managers.subnetpool.messages import (
     AllocateFromPool,
     CountPoolSubnets,
@@ -31,10 +33,15 @@ from alcor.managers.subnetpool.messages import (
     GetSubnetPool,
     ListSubnetPools,
     PoolSubnetCidrs,
+    PoolSubnetProjects,
+    ScopePools,
+    SubnetPoolChanged,
     UpdateSubnetPool,
 )
+from alcor.managers.subnetpool.scopes import check_pool_update, check_scope
 from alcor.resources import repo
 from alcor.resources.base import defaults
+from alcor.resources.rbac import ACCESS_SHARED, WILDCARD, has_policy
 from alcor.resources.repo import Where
 from alcor.resources.subnetpool import SUBNETPOOL
 from alcor.store import Store
@@ -54,12 +61,16 @@ def invalid(message: str) -> errors.InvalidInput:
     return errors.InvalidInput(error_message=message)
 
 
-class SubnetPoolManager(ResourceManager):
-    """Create, read, update and delete subnet pools; allocate subnet CIDRs from them."""
+class SubnetPoolManager(SharedCrudManager):
+    """Create, read, update and delete subnet pools; allocate subnet CIDRs from them.
+
+    Pools are shared through RBAC (rbac-subnetpool) and may belong to an address scope.
+    """
 
     resource = SUBNETPOOL
     name = "subnetpool"
-    requires = ("store", "bus")
+    object_type = "subnetpool"
+    requires = ("store", "bus", "rbac")
 
     def __init__(self, bus: Bus, store: Store) -> None:
         super().__init__(bus, store)
@@ -75,17 +86,37 @@ class SubnetPoolManager(ResourceManager):
             (AllocateFromPool, self._allocate),
             (EditSubnetPoolPrefixes, self.edit_prefixes),
             (DefaultSubnetPool, self._default),
+            (ScopePools, self._scope_pools),
         ):
             self._bus.handle(command, handler)
+        await self.register_rbac()
 
-    # ---- visibility: own or shared -------------------------------------------------------
-    def visible_where(self, ctx: RequestContext) -> list[Where]:
-        if ctx.view_project is None:
-            return []
-        return [Where("t.project_id = ? OR t.shared = 1", (ctx.view_project,))]
+    # ---- RBAC: who depends on a pool, who may get it ----------------------------------------
+    async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
+        return await self._bus.call(PoolSubnetProjects(pool_id=obj["id"]))
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
-        return ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]
+    async def check_share_target(self, obj: dict[str, Any], target: str) -> None:
+        """A pool is shared only with projects that may use its address scope."""
+        scope_id = obj.get("address_scope_id")
+        if scope_id is not None and not has_policy(
+            self._store.db, "address_scope", scope_id, ACCESS_SHARED, (target, WILDCARD)
+        ):
+            raise errors.InvalidInput(
+                error_message="target project doesn't have access to associated address scope"
+            )
+
+    async def _scope_pools(self, cmd: ScopePools) -> list[dict[str, Any]]:
+        return repo.find(
+            self._store.db,
+            SUBNETPOOL,
+            Where("t.address_scope_id = ?", (cmd.address_scope_id,)),
+            names=("id", "project_id", "prefixes", "address_scope_id"),
+        )
+
+    async def _check_scope(self, ctx: RequestContext, pool: dict[str, Any]) -> None:
+        if pool.get("address_scope_id") is not None:
+            others = await self._scope_pools(ScopePools(address_scope_id=pool["address_scope_id"]))
+            await check_scope(self._bus, ctx, pool, others)
 
     def decorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Render the prefix lengths as Neutron does (strings)."""
@@ -108,8 +139,12 @@ class SubnetPoolManager(ResourceManager):
                 _normalize(pool)
                 if pool["is_default"]:
                     self._check_no_default(pool["ip_version"])
+                await self._check_scope(cmd.ctx, pool)
                 pool["tags"] = sorted(set(pool["tags"]))
                 repo.insert(self._store.db, SUBNETPOOL, pool)
+                if pool["shared"]:
+                    await self._set_wildcard(pool, True)
+                self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
                 out.append(pool)
         return self.decorate(out)
 
@@ -133,8 +168,12 @@ class SubnetPoolManager(ResourceManager):
             if merged["is_default"] and not pool["is_default"]:
                 self._check_no_default(merged["ip_version"])
             diff = changed(pool, {k: merged[k] for k in given})
+            await check_pool_update(self._bus, cmd.ctx, pool)
+            if {"address_scope_id", "prefixes"} & diff.keys():
+                await self._check_scope(cmd.ctx, merged)
             if diff:
                 repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
+                self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
         return _public(pool)
 
     # ---- default pools (default-subnetpools) ------------------------------------------------
@@ -203,7 +242,10 @@ class SubnetPoolManager(ResourceManager):
             _normalize(merged, updating=True)
             diff = changed(pool, {"prefixes": merged["prefixes"]})
             if diff:
+                await check_pool_update(self._bus, cmd.ctx, pool)
+                await self._check_scope(cmd.ctx, merged)
                 repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
+                self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
         return list(pool["prefixes"])
 
     async def delete(self, cmd: DeleteSubnetPool) -> None:
@@ -216,6 +258,9 @@ class SubnetPoolManager(ResourceManager):
                 raise SubnetPoolInUse(
                     subnet_pool_id=pool["id"], reason="Subnets are allocated from it"
                 )
+            await self._bus.call(
+                DeleteObjectPolicies(object_type="subnetpool", object_id=pool["id"])
+            )
             repo.delete(self._store.db, SUBNETPOOL, pool["id"])
             tombstone(self._store.db, "subnetpool", pool["id"], pool["revision_number"] + 1)
 
@@ -265,9 +310,6 @@ def _normalize(pool: dict[str, Any], updating: bool = False) -> None:
     if len(versions) != 1:
         raise invalid("Subnet pool prefixes must all be of one IP version")
     version = versions.pop()
-    if pool.get("address_scope_id") not in (None, ""):
-        raise invalid("address scopes are not supported")
-    pool["address_scope_id"] = None
     pool["prefixes"] = [str(n) for n in _collapse(networks)]
     pool["ip_version"] = version
     top = 32 if version == 4 else 128

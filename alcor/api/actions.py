@@ -1,0 +1,106 @@
+"""Member actions of resources (PUT /v2.0/<collection>/{id}/<action>): trunk subports and
+address group addresses. One generic handler: read `{key: [...]}`, validate it with the
+attribute type, call the manager's command, render the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from alcor import errors
+from alcor.api import http
+from alcor.api.routing import Route, Router
+from alcor.managers.address_group.messages import EditAddresses
+from alcor.managers.common import RequestContext
+from alcor.managers.trunk.messages import EditSubports, GetTrunk
+from alcor.resources.address_group import ADDRESSES
+from alcor.resources.trunk import SubPorts
+from alcor.resources.types import Invalid, Type
+
+Call = Callable[[RequestContext, str, Any], Any]
+
+
+def _read_list(body: Any, key: str, typ: Type) -> Any:
+    """Return the validated `key` of an action body (400 when missing or malformed)."""
+    if not isinstance(body, dict) or key not in body:
+        raise errors.HTTPBadRequest(msg=f"Unable to find '{key}' in request body")
+    try:
+        return typ.convert(body[key])
+    except Invalid as exc:
+        raise errors.HTTPBadRequest(msg=f"Invalid input for {key}. Reason: {exc}.") from None
+
+
+def add_member_action(
+    router: Router,
+    alcor: Any,
+    collection: str,
+    resource: str,
+    action: str,
+    key: str,
+    typ: Type,
+    call: Call,
+    wrap: str | None,
+) -> None:
+    """Register PUT /v2.0/<collection>/{id}/<action> {key: [...]}; answer the command's
+    result, wrapped in `wrap` when given."""
+
+    async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
+        value = _read_list(await http.read_json(request), key, typ)
+        ctx = http.context(request, params, action, alcor.config.auth.default_project)
+        result = await alcor.bus.call(call(ctx, params["id"], value))
+        return http.json_response({wrap: result} if wrap else result)
+
+    router.add(
+        Route(
+            "PUT", f"/v2.0/{collection}/{{id}}/{action}", handler, resource=resource, action=action
+        )
+    )
+
+
+def add_action_routes(router: Router, alcor: Any) -> None:
+    """Register the member actions of trunks and address groups."""
+    for add in (True, False):
+        verb = "add" if add else "remove"
+        add_member_action(
+            router,
+            alcor,
+            "trunks",
+            "trunk",
+            f"{verb}_subports",
+            "sub_ports",
+            SubPorts(),
+            lambda ctx, id_, value, add=add: EditSubports(
+                ctx=ctx, id=id_, sub_ports=value, add=add
+            ),
+            None,
+        )
+        add_member_action(
+            router,
+            alcor,
+            "address-groups",
+            "address_group",
+            f"{verb}_addresses",
+            "addresses",
+            ADDRESSES,
+            lambda ctx, id_, value, add=add: EditAddresses(
+                ctx=ctx, id=id_, addresses=value, add=add
+            ),
+            "address_group",
+        )
+
+    async def get_subports(request: web.Request, params: dict[str, str]) -> web.Response:
+        ctx = http.context(request, params, "get_subports", alcor.config.auth.default_project)
+        trunk = await alcor.bus.call(GetTrunk(ctx=ctx, id=params["id"]))
+        return http.json_response({"sub_ports": trunk["sub_ports"]})
+
+    router.add(
+        Route(
+            "GET",
+            "/v2.0/trunks/{id}/get_subports",
+            get_subports,
+            resource="trunk",
+            action="get_subports",
+        )
+    )
