@@ -15,7 +15,7 @@ from alcor.api.routing import Route, Router
 from alcor.managers.address_group.messages import EditAddresses
 from alcor.managers.common import RequestContext
 from alcor.managers.trunk.messages import EditSubports, GetTrunk
-from alcor.resources.address_group import ADDRESSES
+from alcor.resources.address_group import ACTION_ADDRESSES
 from alcor.resources.trunk import SubPorts
 from alcor.resources.types import Invalid, Type
 
@@ -83,7 +83,7 @@ def add_action_routes(router: Router, alcor: Any) -> None:
             "address_group",
             f"{verb}_addresses",
             "addresses",
-            ADDRESSES,
+            ACTION_ADDRESSES,
             lambda ctx, id_, value, add=add: EditAddresses(
                 ctx=ctx, id=id_, addresses=value, add=add
             ),

@@ -46,7 +46,20 @@ class AddressCidr(Type):
         return {"type": "string", "format": "cidr"}
 
 
+class AddressOrCidr(AddressCidr):
+    """An address (a /32 or /128) or a CIDR: what add_addresses / remove_addresses take."""
+
+    def convert(self, value: Any) -> str:
+        if isinstance(value, str) and "/" not in value:
+            try:
+                return str(ipaddress.ip_network(value.strip()))
+            except ValueError:
+                raise Invalid(f"'{value}' is not a valid IP address or subnet") from None
+        return super().convert(value)
+
+
 ADDRESSES = ListOf(AddressCidr(), collapse_duplicates=True)
+ACTION_ADDRESSES = ListOf(AddressOrCidr(), collapse_duplicates=True)
 
 ADDRESS_GROUP = Resource(
     name="address_group",

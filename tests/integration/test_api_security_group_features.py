@@ -105,6 +105,12 @@ async def test_default_rule_templates_shape_new_groups(api):
     assert len(plain["security_group_rules"]) == 2
 
 
+async def test_listing_a_projects_groups_gives_it_its_default_group(api):
+    """An admin listing by project_id sees the project's default group, created then."""
+    found = (await api.get(f"{SGS}?project_id={P2}&name=default"))["security_groups"]
+    assert [(g["project_id"], g["name"]) for g in found] == [(P2, "default")]
+
+
 async def test_address_groups_and_rules_that_use_them(api):
     """Addresses are normalized networks, added and removed (404 for absent ones, 400 for
     bad ones); a rule may refer to a visible group (404 otherwise) and keeps it (409)."""
@@ -130,7 +136,7 @@ async def test_address_groups_and_rules_that_use_them(api):
     await api.fails(
         "PUT",
         f"{path}/remove_addresses",
-        {"addresses": ["10.8.8.8/32"]},
+        {"addresses": ["10.8.8.8"]},
         status=404,
         error="AddressesNotFound",
     )

@@ -193,6 +193,11 @@ class SecurityGroupManager(SharedCrudManager):
 
     async def list(self, cmd: ListCommand) -> Page:
         await self._ensure_visible_default(cmd.ctx)
+        # As Neutron: listing a project's groups by project_id (an admin looking at a new
+        # project) gives that project its default group too.
+        projects = cmd.query.filters.get("project_id") or cmd.query.filters.get("tenant_id")
+        if projects and len(projects) == 1 and cmd.ctx.can_write(projects[0]):
+            await self.ensure_default(projects[0])
         return await super().list(cmd)
 
     async def create(self, cmd: CreateSecurityGroups) -> list[dict[str, Any]]:
