@@ -19,6 +19,7 @@ from alcor.managers.mac.manager import MacManager
 from alcor.managers.network.manager import NetworkManager
 from alcor.managers.node.manager import NodeManager
 from alcor.managers.port.manager import PortManager
+from alcor.managers.port_forwarding.manager import PortForwardingManager
 from alcor.managers.qos.manager import QosManager
 from alcor.managers.quota.manager import QuotaManager
 from alcor.managers.rbac.manager import RbacManager
@@ -99,6 +100,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         PortManager(bus, store, config.port),
         FloatingIpManager(bus, store),
         TrunkManager(bus, store),
+        PortForwardingManager(bus, store),
         RouterManager(bus, store, config.router),
         NetworkAclManager(bus, store),
     ]

@@ -47,6 +47,26 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Provides validation on filter parameters.",
     ),
     "floatingip-pools": ("Floating IP Pools Extension", "Provides a floating IP pools API."),
+    "floating-ip-port-forwarding": (
+        "Floating IP Port Forwarding",
+        "Provide a way to configure port forwarding on Floating IP",
+    ),
+    "floating-ip-port-forwarding-description": (
+        "Floating IP Port Forwarding new attribute description",
+        "Add a description field to Port Forwarding rules",
+    ),
+    "floating-ip-port-forwarding-detail": (
+        "Floating IP Port Forwarding Detail",
+        "Add 'id' and 'internal_port_id' in port forwarding of floating IP",
+    ),
+    "floating-ip-port-forwarding-port-ranges": (
+        "Floating IP Port Forwarding support port ranges",
+        "Add suport to port ranges on Port Forwarding rules",
+    ),
+    "expose-port-forwarding-in-fip": (
+        "Expose port forwardings in floating IP",
+        "Expose port forwardings in floating IP",
+    ),
     "fip-port-details": (
         "Floating IP Port Details Extension",
         "Add port_details attribute to Floating IP resource",

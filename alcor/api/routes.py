@@ -26,6 +26,7 @@ from alcor.managers.floatingip import messages as fip
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
 from alcor.managers.port import messages as port
+from alcor.managers.port_forwarding import messages as pfwd
 from alcor.managers.qos import messages as qos
 from alcor.managers.rbac import messages as rbac
 from alcor.managers.router import messages as rtr
@@ -41,6 +42,7 @@ from alcor.resources.network import NETWORK
 from alcor.resources.network_acl import NETWORK_ACL, NETWORK_ACL_RULE
 from alcor.resources.node import NODE
 from alcor.resources.port import PORT
+from alcor.resources.port_forwarding import PORT_FORWARDING
 from alcor.resources.qos import QOS_POLICY, RULES
 from alcor.resources.rbac import RBAC_POLICY
 from alcor.resources.router import ROUTER
@@ -203,6 +205,17 @@ RESOURCE_APIS = (
         scope.UpdateAddressScope,
         scope.DeleteAddressScope,
         v2_path="/v2.0/address-scopes",
+    ),
+    ResourceApi(
+        PORT_FORWARDING,
+        pfwd.CreatePortForwardings,
+        pfwd.GetPortForwarding,
+        pfwd.ListPortForwardings,
+        pfwd.UpdatePortForwarding,
+        pfwd.DeletePortForwarding,
+        v2_path="/v2.0/floatingips/{id}/port_forwardings",
+        parent_param="id",
+        item_param="pf_id",
     ),
     ResourceApi(
         ADDRESS_GROUP,

@@ -2,7 +2,7 @@
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
-from alcor.resources.types import Enum, IpAddress, Obj, Uuid
+from alcor.resources.types import Enum, IpAddress, ListOf, Obj, Uuid
 
 FLOATINGIP = Resource(
     name="floatingip",
@@ -27,5 +27,7 @@ FLOATINGIP = Resource(
         Attr("fixed_ip_address", IpAddress(), nullable=True, default=None, update="Y"),
         Attr("router_id", Uuid(), create="-", nullable=True),
         Attr("port_details", Obj(), create="-", column=None, filter=False),
+        # expose-port-forwarding-in-fip
+        Attr("port_forwardings", ListOf(Obj()), create="-", column=None, filter=False),
     ),
 )

@@ -542,6 +542,31 @@ def security_group_features(db: sqlite_utils.Database) -> None:
     )
 
 
+def port_forwardings(db: sqlite_utils.Database) -> None:
+    """Add floating IP port forwardings."""
+    _table(
+        db,
+        "port_forwardings",
+        {
+            "id": str,
+            "floatingip_id": str,
+            "project_id": str,
+            "router_id": str,
+            "floating_ip_address": str,
+            "internal_port_id": str,
+            "internal_ip_address": str,
+            "internal_port": int,
+            "external_port": int,
+            "internal_port_range": str,
+            "external_port_range": str,
+            "protocol": str,
+            "description": str,
+        },
+        pk="id",
+        indexes=[("floatingip_id",), ("internal_port_id",)],
+    )
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -551,4 +576,5 @@ MIGRATIONS = [
     address_scopes,
     address_groups,
     security_group_features,
+    port_forwardings,
 ]

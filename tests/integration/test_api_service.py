@@ -72,6 +72,11 @@ EXTENSION_ALIASES = {
     "rbac-security-groups",
     "address-group",
     "rbac-address-group",
+    "floating-ip-port-forwarding",
+    "floating-ip-port-forwarding-description",
+    "floating-ip-port-forwarding-detail",
+    "floating-ip-port-forwarding-port-ranges",
+    "expose-port-forwarding-in-fip",
 }
 
 

@@ -41,12 +41,14 @@ from alcor.managers.port.messages import (
     LookupPorts,
     PortStatusChanged,
 )
+from alcor.managers.port_forwarding.messages import FipPortForwardings
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.router.messages import FindRouterForFloatingIp
 from alcor.managers.subnet.messages import SubnetsOfNetwork
 from alcor.resources import repo
 from alcor.resources.base import defaults
 from alcor.resources.floatingip import FLOATINGIP
+from alcor.resources.port_forwarding import FipInUseByPortForwarding
 from alcor.resources.repo import Where
 from alcor.store import Store
 
@@ -110,13 +112,21 @@ class FloatingIpManager(ResourceManager):
                 repo.record_update(db, FLOATINGIP, fip_id)
 
     async def adecorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Add port_details of the associated ports (one lookup for all)."""
+        """Add port_details of the associated ports (one lookup for all) and the port
+        forwardings of each floating IP."""
         port_ids = [o["port_id"] for o in objs if o.get("port_id")]
         ports = await self._bus.call(LookupPorts(ids=port_ids)) if port_ids else {}
+        forwardings = await self._bus.call(FipPortForwardings(fip_ids=[o["id"] for o in objs]))
         for obj in objs:
             port = ports.get(obj.get("port_id") or "")
             obj["port_details"] = {k: port.get(k) for k in PORT_DETAILS} if port else None
+            obj["port_forwardings"] = forwardings.get(obj["id"], [])
         return list(objs)
+
+    async def _check_no_forwardings(self, fip: dict[str, Any]) -> None:
+        """A floating IP that forwards ports is not associated nor released (409)."""
+        if (await self._bus.call(FipPortForwardings(fip_ids=[fip["id"]]))).get(fip["id"]):
+            raise FipInUseByPortForwarding(id=fip["id"])
 
     # ---- create ------------------------------------------------------------------------
     async def create(self, cmd: CreateFloatingIps) -> list[dict[str, Any]]:
@@ -328,6 +338,7 @@ class FloatingIpManager(ResourceManager):
                 if port_id is None:
                     fip.update(_disassociated())
                 else:
+                    await self._check_no_forwardings(fip)
                     await self._associate(cmd.ctx, fip, port_id, given.get("fixed_ip_address"))
                 diff.update(
                     {
@@ -357,6 +368,7 @@ class FloatingIpManager(ResourceManager):
             fip = self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, fip, "delete_floatingip")
             check_if_match(fip, cmd.if_match)
+            await self._check_no_forwardings(fip)
             await self._release(fip)
 
     async def _release(self, fip: dict[str, Any]) -> None:
