@@ -16,6 +16,7 @@ from alcor.managers.address_scope.manager import AddressScopeManager
 from alcor.managers.floatingip.manager import FloatingIpManager
 from alcor.managers.ipam.manager import IpamManager
 from alcor.managers.mac.manager import MacManager
+from alcor.managers.metering.manager import MeteringManager
 from alcor.managers.network.manager import NetworkManager
 from alcor.managers.node.manager import NodeManager
 from alcor.managers.port.manager import PortManager
@@ -103,6 +104,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         PortForwardingManager(bus, store),
         RouterManager(bus, store, config.router),
         NetworkAclManager(bus, store),
+        MeteringManager(bus, store),
     ]
     dataplane = SouthboundEngine(bus, store, config.southbound, transports)
     managers.append(dataplane)

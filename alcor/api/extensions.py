@@ -84,6 +84,12 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Adds HA capability to routers (recorded: alcor routers "
         "are distributed to every host that needs them).",
     ),
+    "metering": ("Neutron Metering", "Neutron Metering extension."),
+    "metering_source_and_destination_filters": (
+        "Neutron Metering with source and destination filtering",
+        "Neutron Metering extension that enables the use of source and destination IP "
+        "prefixes to create metering label rules.",
+    ),
     "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),
     "net-mtu-writable": (
         "Network MTU (writable)",

@@ -23,6 +23,7 @@ from alcor.managers.acl import messages as acl
 from alcor.managers.address_group import messages as agroup
 from alcor.managers.address_scope import messages as scope
 from alcor.managers.floatingip import messages as fip
+from alcor.managers.metering import messages as meter
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
 from alcor.managers.port import messages as port
@@ -38,6 +39,7 @@ from alcor.resources.address_group import ADDRESS_GROUP
 from alcor.resources.address_scope import ADDRESS_SCOPE
 from alcor.resources.base import validate_update
 from alcor.resources.floatingip import FLOATINGIP
+from alcor.resources.metering import METERING_LABEL, METERING_LABEL_RULE
 from alcor.resources.network import NETWORK
 from alcor.resources.network_acl import NETWORK_ACL, NETWORK_ACL_RULE
 from alcor.resources.node import NODE
@@ -234,6 +236,24 @@ RESOURCE_APIS = (
         trunk.UpdateTrunk,
         trunk.DeleteTrunk,
         v2_path="/v2.0/trunks",
+    ),
+    ResourceApi(
+        METERING_LABEL,
+        meter.CreateMeteringLabels,
+        meter.GetMeteringLabel,
+        meter.ListMeteringLabels,
+        meter.UpdateMeteringLabel,
+        meter.DeleteMeteringLabel,
+        v2_path="/v2.0/metering/metering-labels",
+    ),
+    ResourceApi(
+        METERING_LABEL_RULE,
+        meter.CreateMeteringLabelRules,
+        meter.GetMeteringLabelRule,
+        meter.ListMeteringLabelRules,
+        meter.UpdateMeteringLabelRule,
+        meter.DeleteMeteringLabelRule,
+        v2_path="/v2.0/metering/metering-label-rules",
     ),
     ResourceApi(
         NETWORK_ACL,

@@ -567,6 +567,33 @@ def port_forwardings(db: sqlite_utils.Database) -> None:
     )
 
 
+def metering(db: sqlite_utils.Database) -> None:
+    """Add metering labels and their rules."""
+    _table(
+        db,
+        "metering_labels",
+        {"id": str, "project_id": str, "name": str, "description": str, "shared": int},
+        pk="id",
+        indexes=[("project_id",)],
+    )
+    _table(
+        db,
+        "metering_label_rules",
+        {
+            "id": str,
+            "project_id": str,
+            "metering_label_id": str,
+            "direction": str,
+            "excluded": int,
+            "remote_ip_prefix": str,
+            "source_ip_prefix": str,
+            "destination_ip_prefix": str,
+        },
+        pk="id",
+        indexes=[("metering_label_id",), ("project_id",)],
+    )
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -577,4 +604,5 @@ MIGRATIONS = [
     address_groups,
     security_group_features,
     port_forwardings,
+    metering,
 ]

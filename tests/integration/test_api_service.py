@@ -77,6 +77,8 @@ EXTENSION_ALIASES = {
     "floating-ip-port-forwarding-detail",
     "floating-ip-port-forwarding-port-ranges",
     "expose-port-forwarding-in-fip",
+    "metering",
+    "metering_source_and_destination_filters",
 }
 
 
