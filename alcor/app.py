@@ -13,6 +13,7 @@ from alcor.lifecycle import Component
 from alcor.managers.acl.manager import NetworkAclManager
 from alcor.managers.address_group.manager import AddressGroupManager
 from alcor.managers.address_scope.manager import AddressScopeManager
+from alcor.managers.flavor.manager import FlavorManager
 from alcor.managers.floatingip.manager import FloatingIpManager
 from alcor.managers.ipam.manager import IpamManager
 from alcor.managers.mac.manager import MacManager
@@ -105,6 +106,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         RouterManager(bus, store, config.router),
         NetworkAclManager(bus, store),
         MeteringManager(bus, store),
+        FlavorManager(bus, store),
     ]
     dataplane = SouthboundEngine(bus, store, config.southbound, transports)
     managers.append(dataplane)

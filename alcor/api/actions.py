@@ -14,6 +14,7 @@ from alcor.api import http
 from alcor.api.routing import Route, Router
 from alcor.managers.address_group.messages import EditAddresses
 from alcor.managers.common import RequestContext
+from alcor.managers.flavor.messages import BindServiceProfile, GetFlavor
 from alcor.managers.trunk.messages import EditSubports, GetTrunk
 from alcor.resources.address_group import ACTION_ADDRESSES
 from alcor.resources.trunk import SubPorts
@@ -103,4 +104,46 @@ def add_action_routes(router: Router, alcor: Any) -> None:
             resource="trunk",
             action="get_subports",
         )
+    )
+
+
+def add_flavor_profile_routes(router: Router, alcor: Any) -> None:
+    """POST|GET /v2.0/flavors/{id}/service_profiles, DELETE …/service_profiles/{profile_id}."""
+
+    def ctx_of(request: web.Request, params: dict[str, str], action: str) -> RequestContext:
+        return http.context(request, params, action, alcor.config.auth.default_project)
+
+    async def bind(request: web.Request, params: dict[str, str]) -> web.Response:
+        body = await http.read_json(request)
+        profile = body.get("service_profile") if isinstance(body, dict) else None
+        if not isinstance(profile, dict) or not isinstance(profile.get("id"), str):
+            raise errors.HTTPBadRequest(msg="Unable to find 'service_profile' in request body")
+        ctx = ctx_of(request, params, "create_flavor_service_profile")
+        result = await alcor.bus.call(
+            BindServiceProfile(ctx=ctx, flavor_id=params["id"], profile_id=profile["id"], add=True)
+        )
+        return http.json_response({"service_profile": result}, 201)
+
+    async def listing(request: web.Request, params: dict[str, str]) -> web.Response:
+        flavor = await alcor.bus.call(
+            GetFlavor(ctx=ctx_of(request, params, "get_flavor"), id=params["id"])
+        )
+        return http.json_response(
+            {"service_profiles": [{"id": p} for p in flavor["service_profiles"]]}
+        )
+
+    async def unbind(request: web.Request, params: dict[str, str]) -> web.Response:
+        ctx = ctx_of(request, params, "delete_flavor_service_profile")
+        await alcor.bus.call(
+            BindServiceProfile(
+                ctx=ctx, flavor_id=params["id"], profile_id=params["profile_id"], add=False
+            )
+        )
+        return http.empty()
+
+    base = "/v2.0/flavors/{id}/service_profiles"
+    router.add(Route("POST", base, bind, resource="flavor", action="service_profiles"))
+    router.add(Route("GET", base, listing, resource="flavor", action="service_profiles"))
+    router.add(
+        Route("DELETE", base + "/{profile_id}", unbind, resource="flavor", action="service_profile")
     )

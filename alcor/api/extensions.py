@@ -47,6 +47,8 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Provides validation on filter parameters.",
     ),
     "floatingip-pools": ("Floating IP Pools Extension", "Provides a floating IP pools API."),
+    "flavors": ("Neutron Service Flavors", "Flavor specification for Neutron advanced services."),
+    "l3-flavors": ("Router Flavor Extension", "Flavor support for routers."),
     "floating-ip-port-forwarding": (
         "Floating IP Port Forwarding",
         "Provide a way to configure port forwarding on Floating IP",

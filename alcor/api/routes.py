@@ -9,7 +9,7 @@ from aiohttp import web
 from alcor import errors
 from alcor.api import http
 from alcor.api import service as webmod
-from alcor.api.actions import add_action_routes
+from alcor.api.actions import add_action_routes, add_flavor_profile_routes
 from alcor.api.l3 import (
     add_floatingip_pool_routes,
     add_ip_availability_routes,
@@ -22,6 +22,7 @@ from alcor.api.routing import Route, Router
 from alcor.managers.acl import messages as acl
 from alcor.managers.address_group import messages as agroup
 from alcor.managers.address_scope import messages as scope
+from alcor.managers.flavor import messages as flavor
 from alcor.managers.floatingip import messages as fip
 from alcor.managers.metering import messages as meter
 from alcor.managers.network import messages as net
@@ -38,6 +39,7 @@ from alcor.managers.trunk import messages as trunk
 from alcor.resources.address_group import ADDRESS_GROUP
 from alcor.resources.address_scope import ADDRESS_SCOPE
 from alcor.resources.base import validate_update
+from alcor.resources.flavor import FLAVOR, SERVICE_PROFILE
 from alcor.resources.floatingip import FLOATINGIP
 from alcor.resources.metering import METERING_LABEL, METERING_LABEL_RULE
 from alcor.resources.network import NETWORK
@@ -238,6 +240,24 @@ RESOURCE_APIS = (
         v2_path="/v2.0/trunks",
     ),
     ResourceApi(
+        FLAVOR,
+        flavor.CreateFlavors,
+        flavor.GetFlavor,
+        flavor.ListFlavors,
+        flavor.UpdateFlavor,
+        flavor.DeleteFlavor,
+        v2_path="/v2.0/flavors",
+    ),
+    ResourceApi(
+        SERVICE_PROFILE,
+        flavor.CreateServiceProfiles,
+        flavor.GetServiceProfile,
+        flavor.ListServiceProfiles,
+        flavor.UpdateServiceProfile,
+        flavor.DeleteServiceProfile,
+        v2_path="/v2.0/service_profiles",
+    ),
+    ResourceApi(
         METERING_LABEL,
         meter.CreateMeteringLabels,
         meter.GetMeteringLabel,
@@ -323,6 +343,7 @@ def build_router(alcor: Any) -> Router:
     )
     add_router_action_routes(router, alcor)
     add_action_routes(router, alcor)
+    add_flavor_profile_routes(router, alcor)
     add_ip_availability_routes(router, alcor)
     add_floatingip_pool_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)

@@ -44,6 +44,8 @@ ROUTER = Resource(
         # Recorded for Neutron compatibility (l3-ha): alcor routers run on every host that
         # needs them, so there is no router host whose failure HA would have to cover.
         Attr("ha", Bool(), default=False, create="A", update="A", read="A"),
+        # l3-flavors: recorded; every alcor router runs the same way whatever its flavor.
+        Attr("flavor_id", Uuid(), nullable=True, default=None),
     ),
     native_ignored=frozenset(
         {"owner", "routetable", "gateway_ports", "availability_zones", "conntrack_helpers"}

@@ -594,6 +594,31 @@ def metering(db: sqlite_utils.Database) -> None:
     )
 
 
+def flavors(db: sqlite_utils.Database) -> None:
+    """Add flavors, service profiles, their bindings, and routers' flavor_id."""
+    _table(
+        db,
+        "flavors",
+        {"id": str, "name": str, "description": str, "service_type": str, "enabled": int},
+        pk="id",
+    )
+    _table(
+        db,
+        "service_profiles",
+        {"id": str, "description": str, "driver": str, "metainfo": str, "enabled": int},
+        pk="id",
+    )
+    _table(
+        db,
+        "flavor_service_profiles",
+        {"flavor_id": str, "service_profile_id": str},
+        pk=("flavor_id", "service_profile_id"),
+        indexes=[("service_profile_id",)],
+    )
+    _add_columns(db, "routers", {"flavor_id": str})
+    db["routers"].create_index(["flavor_id"], index_name="idx_routers_flavor_id")
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -605,4 +630,5 @@ MIGRATIONS = [
     security_group_features,
     port_forwardings,
     metering,
+    flavors,
 ]

@@ -79,6 +79,8 @@ EXTENSION_ALIASES = {
     "expose-port-forwarding-in-fip",
     "metering",
     "metering_source_and_destination_filters",
+    "flavors",
+    "l3-flavors",
 }
 
 

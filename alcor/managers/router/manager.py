@@ -23,6 +23,7 @@ from alcor.managers.common import (
     stamp_new,
     tombstone,
 )
+from alcor.managers.flavor.messages import CheckFlavor
 from alcor.managers.floatingip.messages import FloatingIpsOfRouter
 from alcor.managers.network.messages import GetNetwork
 from alcor.managers.port.messages import (
@@ -57,6 +58,7 @@ from alcor.managers.subnet.messages import (
 )
 from alcor.resources import repo
 from alcor.resources.base import bad, defaults
+from alcor.resources.flavor import L3_SERVICE_TYPE
 from alcor.resources.router import ROUTER
 from alcor.resources.types import Invalid, Uuid
 from alcor.store import Store
@@ -107,6 +109,7 @@ class RouterManager(ResourceManager):
                 project = check_create_project(cmd.ctx, item, "create_router")
                 self._check_policy(cmd.ctx, item, "create_router", creating=True)
                 await self._check_gateway_network(cmd.ctx, item)
+                await self._check_flavor(item)
                 counts[project] = counts.get(project, 0) + 1
             for project, count in counts.items():
                 await self._bus.call(CheckQuota(project_id=project, resource="router", count=count))
@@ -129,6 +132,18 @@ class RouterManager(ResourceManager):
             raise deny(f"{action}:external_gateway_info:enable_snat")
         if gateway.get("external_fixed_ips"):
             raise deny(f"{action}:external_gateway_info:external_fixed_ips")
+
+    async def _check_flavor(self, given: dict[str, Any]) -> None:
+        """l3-flavors: an existing, enabled router flavor; not with distributed or ha."""
+        if given.get("flavor_id") is None:
+            return
+        if "distributed" in given or "ha" in given:
+            raise errors.BadRequest(
+                resource="router", msg="Cannot specify both a flavor and distributed or ha"
+            )
+        await self._bus.call(
+            CheckFlavor(flavor_id=given["flavor_id"], service_type=L3_SERVICE_TYPE)
+        )
 
     async def _check_gateway_network(self, ctx: RequestContext, given: dict[str, Any]) -> None:
         """404 for an invisible gateway network (before quota); on native paths a gateway on

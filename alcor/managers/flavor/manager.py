@@ -1,0 +1,190 @@
+"""Flavor manager: owns flavors, service profiles and the profiles of each flavor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alcor import errors
+from alcor.bus import Bus
+from alcor.managers.common import RequestContext, deny
+from alcor.managers.flavor.messages import (
+    BindServiceProfile,
+    CheckFlavor,
+    CreateFlavors,
+    CreateServiceProfiles,
+    DeleteFlavor,
+    DeleteServiceProfile,
+    GetFlavor,
+    GetServiceProfile,
+    ListFlavors,
+    ListServiceProfiles,
+    UpdateFlavor,
+    UpdateServiceProfile,
+)
+from alcor.managers.generic import CrudManager
+from alcor.resources.flavor import (
+    FLAVOR,
+    KNOWN_DRIVERS,
+    SERVICE_PROFILE,
+    FlavorInUse,
+    FlavorServiceProfileBindingExists,
+    FlavorServiceProfileBindingNotFound,
+    ServiceProfileDriverNotFound,
+    ServiceProfileInUse,
+)
+from alcor.resources.repo import Where
+from alcor.store import Store
+
+_BINDINGS = "SELECT flavor_id, service_profile_id FROM flavor_service_profiles"
+
+
+class _Global(CrudManager):
+    """Objects of no project, readable by all (`readers_all`) or admins, written by admins."""
+
+    readers_all = True
+
+    def visible_where(self, ctx: RequestContext) -> list[Where]:
+        return [] if self.readers_all or ctx.is_admin else [Where("0")]
+
+    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+        return self.readers_all or ctx.is_admin
+
+    def authorize_create(self, ctx: RequestContext, item: dict[str, Any]) -> None:
+        if not ctx.is_admin:
+            raise deny(self.action("create"))
+
+    def authorize_write(self, ctx: RequestContext, obj: dict[str, Any], verb: str) -> None:
+        if not ctx.is_admin:
+            raise deny(self.action(verb))
+
+    def _pairs(self, column: str, ids: list[str]) -> dict[str, list[str]]:
+        """Return {id: the ids bound to it} for the flavor/profile bindings by `column`."""
+        out: dict[str, list[str]] = {i: [] for i in ids}
+        for flavor_id, profile_id in self._store.db.execute(_BINDINGS + " ORDER BY rowid"):
+            key, value = (
+                (flavor_id, profile_id) if column == "flavor_id" else (profile_id, flavor_id)
+            )
+            if key in out:
+                out[key].append(value)
+        return out
+
+
+class ServiceProfiles(_Global):
+    """Service profiles: a driver and its meta information (admin only)."""
+
+    resource = SERVICE_PROFILE
+    label = "Service profile"
+    readers_all = False
+
+    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+        out = list(objs)
+        flavors = self._pairs("service_profile_id", [o["id"] for o in out])
+        for obj in out:
+            obj["flavors"] = flavors[obj["id"]]
+        return out
+
+    async def prepare_create(
+        self, ctx: RequestContext, obj: dict[str, Any], given: dict[str, Any]
+    ) -> None:
+        _check_driver(obj["driver"])
+        if not obj["driver"] and not obj["metainfo"]:
+            raise errors.InvalidInput(
+                error_message="Service Profile needs either a driver or metainfo"
+            )
+
+    async def prepare_update(
+        self, ctx: RequestContext, obj: dict[str, Any], diff: dict[str, Any]
+    ) -> None:
+        if "driver" in diff:
+            _check_driver(diff["driver"])
+
+    async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
+        if self._pairs("service_profile_id", [obj["id"]])[obj["id"]]:
+            raise ServiceProfileInUse(sp_id=obj["id"])
+
+
+class FlavorManager(_Global):
+    """Create, read, update and delete flavors; service profiles through ServiceProfiles."""
+
+    resource = FLAVOR
+    name = "flavor"
+    label = "Flavor"
+    requires = ("store", "bus")
+
+    def __init__(self, bus: Bus, store: Store) -> None:
+        super().__init__(bus, store)
+        self.profiles = ServiceProfiles(bus, store)
+
+    async def start(self) -> None:
+        """Register the flavor and service profile commands."""
+        for command, handler in (
+            (CreateFlavors, self.create),
+            (GetFlavor, self.get),
+            (ListFlavors, self.list),
+            (UpdateFlavor, self.update),
+            (DeleteFlavor, self.delete),
+            (CreateServiceProfiles, self.profiles.create),
+            (GetServiceProfile, self.profiles.get),
+            (ListServiceProfiles, self.profiles.list),
+            (UpdateServiceProfile, self.profiles.update),
+            (DeleteServiceProfile, self.profiles.delete),
+            (BindServiceProfile, self._bind),
+            (CheckFlavor, self._check),
+        ):
+            self._bus.handle(command, handler)
+
+    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+        out = list(objs)
+        profiles = self._pairs("flavor_id", [o["id"] for o in out])
+        for obj in out:
+            obj["service_profiles"] = profiles[obj["id"]]
+        return out
+
+    async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
+        db = self._store.db
+        if db.execute("SELECT 1 FROM routers WHERE flavor_id = ? LIMIT 1", [obj["id"]]).fetchone():
+            raise FlavorInUse(flavor_id=obj["id"])
+        db.execute("DELETE FROM flavor_service_profiles WHERE flavor_id = ?", [obj["id"]])
+
+    async def _bind(self, cmd: BindServiceProfile) -> dict[str, Any] | None:
+        async with self._store.transaction():
+            flavor = self.get_visible(cmd.ctx, cmd.flavor_id)
+            self.authorize_write(cmd.ctx, flavor, "update")
+            self.profiles.get_visible(cmd.ctx, cmd.profile_id)
+            db = self._store.db
+            bound = cmd.profile_id in self._pairs("flavor_id", [flavor["id"]])[flavor["id"]]
+            if cmd.add:
+                if bound:
+                    raise FlavorServiceProfileBindingExists(
+                        sp_id=cmd.profile_id, fl_id=flavor["id"]
+                    )
+                db.execute(
+                    "INSERT INTO flavor_service_profiles (flavor_id, service_profile_id) "
+                    "VALUES (?, ?)",
+                    [flavor["id"], cmd.profile_id],
+                )
+                return {"id": cmd.profile_id}
+            if not bound:
+                raise FlavorServiceProfileBindingNotFound(sp_id=cmd.profile_id, fl_id=flavor["id"])
+            db.execute(
+                "DELETE FROM flavor_service_profiles WHERE flavor_id = ? AND "
+                "service_profile_id = ?",
+                [flavor["id"], cmd.profile_id],
+            )
+            return None
+
+    async def _check(self, cmd: CheckFlavor) -> None:
+        flavor = self.lookup(cmd.flavor_id)
+        if flavor is None:
+            raise self.resource.not_found(id=cmd.flavor_id)
+        if flavor["service_type"] != cmd.service_type:
+            raise errors.InvalidInput(
+                error_message=f"Flavor {cmd.flavor_id} is not for service {cmd.service_type}"
+            )
+        if not flavor["enabled"]:
+            raise errors.InvalidInput(error_message="Flavor is not enabled.")
+
+
+def _check_driver(driver: str) -> None:
+    if driver and driver not in KNOWN_DRIVERS:
+        raise ServiceProfileDriverNotFound(driver=driver)
