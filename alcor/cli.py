@@ -150,9 +150,11 @@ def config_check(config_file: str | None) -> None:
 def _attach_commands() -> None:
     """Attach the commands that live in their own packages."""
     from alcor.agent.cli import agent
+    from alcor.audit_cli import audit
     from alcor.bench.cli import bench
 
     main.add_command(agent)
+    main.add_command(audit)
     main.add_command(bench)
 
 

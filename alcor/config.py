@@ -17,13 +17,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 ENV_PREFIX = "ALCOR__"
 TRANSPORT_GROUP = "alcor.southbound"  # entry-point group of southbound transports
 # A value of the wrong type: reported as a problem, and the key keeps its default so that
 # the semantic checks can still run (and report their own problems) without crashing.
 _INVALID: Any = object()
+_D = TypeVar("_D", bound="DataclassInstance")
 
 
 class ConfigError(Exception):
@@ -208,6 +212,11 @@ class SouthboundConfig:
     deadline_max_s: float = 600.0
     embedded_agents: int = 0
     embedded_agents_admin: str = ""  # host:port of the embedded agents' admin API ("" = off)
+    # Drift audit (southbound spec §6.1): every interval each idle host is compared with what
+    # it should hold (0 = never); drift found is repaired when audit_repair is true.
+    audit_interval_s: float = 300.0
+    audit_repair: bool = True
+    audit_timeout_s: float = 10.0
     retry: RetryConfig = field(default_factory=RetryConfig)
     grpc_server: GrpcServerConfig = field(default_factory=GrpcServerConfig)
     ondemand: OnDemandConfig = field(default_factory=OnDemandConfig)
@@ -308,7 +317,7 @@ def load_config(
     _lift_plugin_sections(data)
     config = _build(Config, data, "", problems)
     problems.extend(_check_semantics(config))
-    if problems:
+    if problems or config is None:
         raise ConfigError(problems)
     return config
 
@@ -387,7 +396,7 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[last] = value
 
 
-def _build(cls: type, data: Any, path: str, problems: list[str]) -> Any:
+def _build(cls: type[_D], data: Any, path: str, problems: list[str]) -> _D | None:
     """Build dataclass `cls` from `data`, appending every problem found to `problems`."""
     if not isinstance(data, Mapping):
         problems.append(f"{path or '<root>'}: expected a table")
@@ -429,7 +438,7 @@ def _has_all_defaults(cls: type) -> bool:
 def _convert(hint: Any, value: Any, path: str, problems: list[str]) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, path, problems)
     if origin is tuple:
         if not isinstance(value, list | tuple):

@@ -58,7 +58,8 @@ class NotAuthorized(AlcorError):
 class NotFound(AlcorError):
     """404: the target does not exist or is not visible to the caller."""
 
-    type_name = "HTTPNotFound"
+    # Subclasses set None: their own class name is the NeutronError type.
+    type_name: ClassVar[str | None] = "HTTPNotFound"
     message = "The resource could not be found."
 
 
@@ -75,7 +76,7 @@ class PreconditionFailed(AlcorError):
 class ServiceUnavailable(AlcorError):
     """503: the server (or a service it depends on) cannot serve the request now."""
 
-    type_name = "HTTPServiceUnavailable"
+    type_name: ClassVar[str | None] = "HTTPServiceUnavailable"
     message = "The server is not ready; retry later."
 
 
@@ -359,7 +360,7 @@ class HTTPMethodNotAllowed(AlcorError):
 
     message = "The method {method} is not allowed for this resource."
 
-    def __init__(self, allowed: list[str], **fields: object) -> None:
+    def __init__(self, allowed: list[str], **fields: Any) -> None:
         super().__init__(**fields)
         self.allowed = allowed
 

@@ -14,8 +14,15 @@ _LOGGER = logging.getLogger(__name__)
 class Component(Protocol):
     """Anything long-lived: a name, the names it requires, start() and stop()."""
 
-    name: str
-    requires: tuple[str, ...]
+    # Read-only members, so that a class attribute such as `requires = ("store", "bus")`
+    # (inferred as a fixed-length tuple) satisfies the protocol.
+    @property
+    def name(self) -> str:
+        """Return the unique component name others require it by."""
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """Return the names of the components that must start first."""
 
     async def start(self) -> None:
         """Acquire resources and register handlers."""

@@ -19,6 +19,7 @@ from alcor.proto import schema
 from alcor.southbound import wire
 from alcor_grpc.wire import (
     CODEC,
+    GET_INVENTORY,
     PUSH_GOALSTATES,
     PUSH_SUBSCRIBE_INFO,
     PUSH_V1,
@@ -30,6 +31,7 @@ from alcor_grpc.wire import (
     bind_socket,
 )
 
+from . import inventory
 from .apply import Applier, ApplyOptions
 from .state import AgentState
 
@@ -378,6 +380,15 @@ class _Provisioner:
         payload = await stream.recv_message()
         await stream.send_message(await self._apply(payload, v1=True))
 
+    async def _inventory(self, stream: Any) -> None:
+        payload = await stream.recv_message()
+        request = wire.decode(schema.InventoryRequest, payload or b"")
+        await stream.send_message(
+            inventory.answer(
+                self._agent.state, bool(request.get("entries")), request.get("kind_mask", 0)
+            )
+        )
+
     async def _apply(self, payload: bytes, v1: bool) -> bytes:
         try:
             return await self._agent.apply(payload, v1=v1)
@@ -390,6 +401,7 @@ class _Provisioner:
             PUSH_V2: Handler(self._push_v2, Cardinality.STREAM_STREAM, Raw, Raw),
             PUSH_V1: Handler(self._push_v1, unary, Raw, Raw),
             REQUEST_GOAL_STATES: Handler(_unimplemented, unary, Raw, Raw),
+            GET_INVENTORY: Handler(self._inventory, unary, Raw, Raw),
             PUSH_GOALSTATES: Handler(_unimplemented, unary, Raw, Raw),
         }
 

@@ -31,7 +31,19 @@ from .program import (
     Invalid,
     Programmer,
 )
-from .records import DHCP, GATEWAY, KIND_NAMES, NEIGHBOR, PORT, ROUTER, SECURITYGROUP, SUBNET, VPC
+from .records import (
+    DHCP,
+    FLOATINGIP,
+    GATEWAY,
+    KIND_NAMES,
+    NEIGHBOR,
+    NETWORK_ACL,
+    PORT,
+    ROUTER,
+    SECURITYGROUP,
+    SUBNET,
+    VPC,
+)
 from .state import AgentState
 
 _LOGGER = logging.getLogger(__name__)
@@ -69,8 +81,17 @@ class ReplyBuilder:
         self._heads: dict[tuple[int, int, int], bytes] = {}
         self.count = 0
 
-    def add(self, rid: str, kind: int, op: int, status: int, nc_us: int, dp_us: int) -> None:
-        """Add one status; times in µs."""
+    def add(
+        self,
+        rid: str,
+        kind: int,
+        op: int,
+        status: int,
+        nc_us: int,
+        dp_us: int,
+        reason: str = "",
+    ) -> None:
+        """Add one status; times in µs; `reason` says why a state was refused."""
         r = rid.encode()
         head = self._heads.get((kind, op, status))
         if head is None:
@@ -88,6 +109,9 @@ class ReplyBuilder:
         elapse = nc_us + dp_us
         if elapse:
             body += b"\x38" + varint(elapse if elapse < 0xFFFFFFFF else 0xFFFFFFFF)
+        if reason:
+            why = reason.encode()
+            body += b"\x42" + varint(len(why)) + why
         buf = self._buf
         buf.append(0x12)
         buf += varint(len(body))
@@ -106,7 +130,8 @@ _V2_VALUE = {
     n: wire.value_spec_of(wire.spec_of(schema.GoalStateV2)[n << 3 | 2]) for n in V2_FIELD.values()
 }
 _V1_STATE = {n: wire.spec_of(schema.GoalState)[n << 3 | 2].sub for n in V1_FIELD.values()}
-_STAGE1 = (GATEWAY, VPC, SUBNET, SECURITYGROUP)  # context first, then ACA's order
+# Context first, then ACA's order; alcor's ACLs with the context, floating IPs last.
+_STAGE1 = (GATEWAY, VPC, SUBNET, SECURITYGROUP, NETWORK_ACL)
 _STAGE2 = (ROUTER, PORT)
 
 
@@ -157,8 +182,10 @@ class Applier:
                 spans[kind].extend((n, start, end))
         reply = ReplyBuilder()
         deletes: list[tuple[int, dict[str, Any]]] = []
-        for kind in (*_STAGE1, *_STAGE2, NEIGHBOR, DHCP):
-            s = spans[kind]
+        for kind in (*_STAGE1, *_STAGE2, NEIGHBOR, DHCP, FLOATINGIP):
+            s = spans.get(kind)  # V1 has no field for alcor's extension kinds
+            if s is None:
+                continue
             for i in range(0, len(s), 3):
                 state = decode(s[i], s[i + 1], s[i + 2])
                 if kind in _STAGE1 and state.get("operation_type", INFO) == DELETE:
@@ -183,10 +210,12 @@ class Applier:
         rev = cfg.get("revision_number", 0)
         counters = self.state.counters
         t1 = t0
+        reason = ""
         if not self.state.accepts(kind, rid, rev, op == DELETE):
             status = OUT_OF_ORDER
         elif self.options.fail_rate and self._rng.random() < self.options.fail_rate:
             status = FAILURE
+            reason = "injected failure (--fail-rate)"
         elif op == DELETE:
             t1 = _now()
             self.program.delete[kind](rid, cfg)
@@ -199,6 +228,7 @@ class Applier:
             except Invalid as exc:
                 t1 = _now()
                 status = INVALID_ARG
+                reason = str(exc)
                 self.state.last_errors.append(
                     {"kind": KIND_NAMES[kind], "id": rid, "revision": rev, "reason": str(exc)}
                 )
@@ -207,7 +237,7 @@ class Applier:
                 self.state.unbury(kind, rid)
         t2 = _now()
         counters[_COUNTER_KEYS[kind][status]] += 1
-        reply.add(rid, kind, op, status, (t1 - t0) // 1000, (t2 - t1) // 1000)
+        reply.add(rid, kind, op, status, (t1 - t0) // 1000, (t2 - t1) // 1000, reason)
 
 
 _COUNTER_KEYS = [[f"{k}:{s.name}" for s in schema.OperationStatus] for k in KIND_NAMES]

@@ -14,6 +14,7 @@ from .admin import AdminServer
 from .agent import AgentConfig
 from .apply import ApplyOptions
 from .pool import AgentPool
+from .register import host_infos, register
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,6 +83,20 @@ def _host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
     help="Port CREATE answers PENDING until POST /agents/{ip}/plug/{port_id}.",
 )
 @click.option(
+    "--register",
+    "register_url",
+    default=None,
+    metavar="URL",
+    help="Register the agents' hosts as nodes through this controller's node API.",
+)
+@click.option("--register-token", default=None, help="X-Auth-Token for --register.")
+@click.option(
+    "--transport",
+    type=click.Choice(["grpc", "kafka", "auto"]),
+    default=None,
+    help="The nodes' transport when --register creates them.",
+)
+@click.option(
     "--show-state",
     metavar="IP",
     default=None,
@@ -100,6 +115,9 @@ def agent(
     apply_latency_us: int,
     fail_rate: float,
     pending_until_plug: bool,
+    register_url: str | None,
+    register_token: str | None,
+    transport: str | None,
     show_state: str | None,
 ) -> None:
     """Run reference host agents (in-memory, wire-compatible with ACA)."""
@@ -126,11 +144,16 @@ def agent(
     )
     admin_addr = _host_port(admin, 9100) if admin else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run_agents(config, count, ip_step, admin_addr))
+    registration = (register_url, register_token, transport) if register_url else None
+    asyncio.run(run_agents(config, count, ip_step, admin_addr, registration))
 
 
 async def run_agents(
-    config: AgentConfig, count: int, ip_step: int, admin: tuple[str, int] | None
+    config: AgentConfig,
+    count: int,
+    ip_step: int,
+    admin: tuple[str, int] | None,
+    registration: tuple[str, str | None, str | None] | None = None,
 ) -> None:
     """Serve the pool (and admin API) until SIGINT or SIGTERM."""
     stop = asyncio.Event()
@@ -143,6 +166,9 @@ async def run_agents(
     try:
         if admin_server is not None:
             await admin_server.start()
+        if registration is not None:
+            url, token, transport = registration
+            await register(url, host_infos(pool, transport=transport), token)
         click.echo(
             f"{count} agent(s) from {config.ip}:{config.port}"
             + (f"; admin http://{admin_server.host}:{admin_server.port}" if admin_server else ""),

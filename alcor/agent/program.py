@@ -12,9 +12,11 @@ from alcor.proto import schema
 
 from .records import (
     DHCP,
+    FLOATINGIP,
     GATEWAY,
     L3,
     NEIGHBOR,
+    NETWORK_ACL,
     PORT,
     ROUTER,
     SECURITYGROUP,
@@ -38,6 +40,9 @@ _MAC = re.compile(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}")
 _now = time.perf_counter_ns
 
 
+ACL_PROTOCOLS = frozenset({"tcp", "udp", "icmp", "icmpv6", "all"})
+
+
 class Invalid(Exception):
     """A state failed validation (→ INVALID_ARG, not applied)."""
 
@@ -56,6 +61,29 @@ def is_ipv4(s: str) -> bool:
     return True
 
 
+def is_ipv6(s: str) -> bool:
+    """Tell whether `s` is an IPv6 address (inet_pton)."""
+    try:
+        socket.inet_pton(socket.AF_INET6, s)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def is_ip(s: str) -> bool:
+    """Tell whether `s` is an IPv4 or IPv6 address."""
+    return is_ipv6(s) if ":" in s else is_ipv4(s)
+
+
+def is_ip_or_prefix(s: str) -> bool:
+    """Tell whether `s` is an address or a prefix (an allowed address pair may be either)."""
+    ip, slash, length = s.partition("/")
+    if not slash:
+        return is_ip(ip)
+    top = 128 if ":" in ip else 32
+    return is_ip(ip) and length.isdigit() and int(length) <= top
+
+
 class Programmer:
     """Per-kind checks and table updates; put() raises Invalid, delete() never fails."""
 
@@ -71,6 +99,8 @@ class Programmer:
             PORT: self._put_port,
             NEIGHBOR: self._put_neighbor,
             DHCP: self._put_dhcp,
+            NETWORK_ACL: self._put_acl,
+            FLOATINGIP: self._put_fip,
         }
         self.delete: dict[int, Callable[[str, dict[str, Any]], None]] = {
             VPC: self._del_vpc,
@@ -81,6 +111,8 @@ class Programmer:
             PORT: self._del_port,
             NEIGHBOR: self._del_neighbor,
             DHCP: self._del_dhcp,
+            NETWORK_ACL: self._del_acl,
+            FLOATINGIP: self._del_fip,
         }
 
     # Each _put_* handler calls _mark() where validation ends and programming begins, so
@@ -271,8 +303,9 @@ class Programmer:
         if op == CREATE:
             if cfg.get("update_type", 0) != FULL:
                 raise Invalid("port CREATE needs update_type FULL")
-            if not is_ipv4(fixed_ips[0].get("ip_address", "")):
-                raise Invalid(f"fixed_ips[0] {fixed_ips[0].get('ip_address')!r} is not IPv4")
+            # Dual-stack: ACA needs an IPv4 first fixed IP; the reference agent takes either.
+            if not is_ip(fixed_ips[0].get("ip_address", "")):
+                raise Invalid(f"fixed_ips[0] {fixed_ips[0].get('ip_address')!r} is not an IP")
             if not is_mac(cfg.get("mac_address", "")):
                 raise Invalid(f"invalid mac_address {cfg.get('mac_address')!r}")
         elif cfg.get("device_id") or cfg.get("device_owner"):
@@ -305,14 +338,21 @@ class Programmer:
         fixed = []
         for fip in cfg.get("fixed_ips", []):
             ip = fip.get("ip_address", "")
-            if not is_ipv4(ip):
-                raise Invalid(f"fixed IP {ip!r} is not IPv4")
+            if not is_ip(ip):
+                raise Invalid(f"fixed IP {ip!r} is not an IPv4 or IPv6 address")
             sid = fip.get("subnet_id", "")
             subnet = self._subnet(sid)
             tid = fip.get("tunnel_id", 0) or subnet.get("tunnel_id", 0)
             ntype = fip.get("neighbor_type", 0)
             router = st.subnet_router.get(sid) if ntype == L3 else None
             fixed.append((ntype, share(sid), ip, intern_int(tid), router))
+        pairs = cfg.get("allow_address_pairs", ())
+        for pair in pairs:
+            pair_mac = pair.get("mac_address", "")
+            if not is_ip_or_prefix(pair.get("ip_address", "")) or (
+                pair_mac and not is_mac(pair_mac)
+            ):
+                raise Invalid(f"invalid allowed address pair {pair}")
         self._mark()
         nid = cfg.get("id", "")
         self._del_neighbor(nid, cfg)
@@ -325,14 +365,11 @@ class Programmer:
             share(host_ip),
             share(cfg.get("host_mac_address", "")),
             tuple(fixed),
-            tuple(
-                (p.get("ip_address", ""), p.get("mac_address", ""))
-                for p in cfg.get("allow_address_pairs", ())
-            ),
+            tuple((p.get("ip_address", ""), p.get("mac_address", "")) for p in pairs),
         )
         st.neighbors[nid] = n
-        for ip, tid in n.arp_keys():
-            st.arp_put(ip, tid, n)
+        for family, ip, tid, entry in n.entries():
+            st.put(family, ip, tid, entry)
         for ntype, sid, _, _, router in fixed:
             # An L3 fixed IP without a local router is programmed as L2 only (ACA: ENOENT).
             if ntype == L3 and router is None:
@@ -344,8 +381,8 @@ class Programmer:
         old = st.neighbors.pop(rid, None)
         if old is None:
             return
-        for ip, tid in old.arp_keys():
-            st.arp_drop(ip, tid, old)
+        for family, ip, tid, entry in old.entries():
+            st.drop(family, ip, tid, entry)
         for ntype, sid, _, _, router in old.fixed_ips:
             if ntype == L3 and router is None:
                 waiting = st.deferred.get(sid)
@@ -363,8 +400,9 @@ class Programmer:
         mac = cfg.get("mac_address", "")
         if not is_mac(mac):
             raise Invalid(f"invalid mac_address {mac!r}")
-        if not is_ipv4(cfg.get("ipv4_address", "")):
-            raise Invalid(f"invalid ipv4_address {cfg.get('ipv4_address')!r}")
+        ipv4, ipv6 = cfg.get("ipv4_address", ""), cfg.get("ipv6_address", "")
+        if (ipv4 and not is_ipv4(ipv4)) or (ipv6 and not is_ipv6(ipv6)) or not (ipv4 or ipv6):
+            raise Invalid(f"invalid DHCP addresses ipv4 {ipv4!r} ipv6 {ipv6!r}")
         self._mark()
         rid = cfg.get("id", "")
         self._del_dhcp(rid, cfg)
@@ -374,6 +412,14 @@ class Programmer:
             "ipv6": cfg.get("ipv6_address", ""),
             "subnet_id": cfg.get("subnet_id", ""),
             "hostname": cfg.get("port_host_name", ""),
+            "extra_dhcp_options": [
+                {
+                    "name": o.get("name", ""),
+                    "value": o.get("value", ""),
+                    "ip_version": o.get("ip_version", 0) or 4,
+                }
+                for o in cfg.get("extra_dhcp_options", ())
+            ],
             "revision_number": rev,
         }
         self.state.dhcp_by_id[rid] = (rev, mac)
@@ -383,3 +429,36 @@ class Programmer:
         old = self.state.dhcp_by_id.pop(rid, None)
         if old is not None and self.state.dhcp.get(old[1], {}).get("id") == rid:
             del self.state.dhcp[old[1]]
+
+    # ---- alcor extensions: network ACLs and floating IPs ------------------------------
+
+    def _put_acl(self, op: int, cfg: dict[str, Any], rev: int) -> int:
+        if rev < 1:
+            raise Invalid("revision_number must be >= 1")
+        for rule in cfg.get("rules", ()):
+            prefix = rule.get("ip_prefix", "")
+            if not is_ip_or_prefix(prefix):
+                raise Invalid(f"ACL rule {rule.get('id')} has an invalid ip_prefix {prefix!r}")
+            if rule.get("protocol", "all") not in ACL_PROTOCOLS:
+                raise Invalid(f"ACL rule {rule.get('id')} has protocol {rule.get('protocol')!r}")
+        self._mark()
+        self.state.network_acls[cfg.get("id", "")] = cfg
+        return SUCCESS
+
+    def _del_acl(self, rid: str, cfg: dict[str, Any]) -> None:
+        self.state.network_acls.pop(rid, None)
+
+    def _put_fip(self, op: int, cfg: dict[str, Any], rev: int) -> int:
+        if rev < 1:
+            raise Invalid("revision_number must be >= 1")
+        for name in ("floating_ip_address", "fixed_ip_address"):
+            if not is_ip(cfg.get(name, "")):
+                raise Invalid(f"floating IP {name} {cfg.get(name)!r} is not an address")
+        if not cfg.get("port_id"):
+            raise Invalid("floating IP without port_id")
+        self._mark()
+        self.state.floating_ips[cfg.get("id", "")] = cfg
+        return SUCCESS
+
+    def _del_fip(self, rid: str, cfg: dict[str, Any]) -> None:
+        self.state.floating_ips.pop(rid, None)

@@ -10,7 +10,9 @@ from typing import Any
 from alcor.proto import schema
 
 # Resource kinds as plain ints (schema.ResourceType values) for speed in the apply loop.
-VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = range(8)
+VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY, NETWORK_ACL, FLOATINGIP = range(
+    10
+)
 KIND_NAMES = [k.name for k in schema.ResourceType]
 L3 = int(schema.NeighborType.L3)
 
@@ -22,6 +24,9 @@ def intern_int(n: int) -> int:
     return _SMALL_INTS.setdefault(n, n)
 
 
+V4, V6 = 4, 6
+
+
 def ip_to_int(ip: str) -> int:
     """Pack a dotted-quad IPv4 string into an int (raises OSError if it is not one)."""
     return int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big")
@@ -30,6 +35,28 @@ def ip_to_int(ip: str) -> int:
 def int_to_ip(n: int) -> str:
     """Unpack an int into a dotted-quad IPv4 string."""
     return socket.inet_ntop(socket.AF_INET, n.to_bytes(4, "big"))
+
+
+def ip6_to_int(ip: str) -> int:
+    """Pack an IPv6 string into an int (raises OSError if it is not one)."""
+    return int.from_bytes(socket.inet_pton(socket.AF_INET6, ip), "big")
+
+
+def int_to_ip6(n: int) -> str:
+    """Unpack an int into a compressed IPv6 string."""
+    return socket.inet_ntop(socket.AF_INET6, n.to_bytes(16, "big"))
+
+
+def address(ip: str) -> tuple[int, int]:
+    """Return (4 or 6, address as int) of an IP string (raises OSError if it is neither)."""
+    if ":" in ip:
+        return V6, ip6_to_int(ip)
+    return V4, ip_to_int(ip)
+
+
+def address_text(family: int, n: int) -> str:
+    """Return the text form of an address packed by `address`."""
+    return int_to_ip6(n) if family == V6 else int_to_ip(n)
 
 
 def mac_to_int(mac: str) -> int:
@@ -74,6 +101,7 @@ class Neighbor:
         "host_mac",
         "id",
         "name",
+        "pair_entries",
         "pairs",
         "revision",
         "vpc_id",
@@ -100,6 +128,11 @@ class Neighbor:
         self.host_mac = host_mac
         self.pairs = pairs
         self.fixed_ips = fixed_ips
+        self.pair_entries: tuple[PairEntry, ...] = (
+            tuple(PairEntry(self, ip, pair_mac or mac) for ip, pair_mac in pairs if "/" not in ip)
+            if pairs
+            else ()
+        )
 
     @property
     def mac(self) -> str:
@@ -122,7 +155,9 @@ class Neighbor:
     @fixed_ips.setter
     def fixed_ips(self, value: tuple[FixedIp, ...]) -> None:
         self._extra: tuple[FixedIp, ...] = tuple(value[1:])
-        if not value:
+        if not value or ":" in value[0][2]:
+            # Stored whole when there is no IPv4 first fixed IP to pack inline.
+            self._extra = tuple(value)
             self._type, self._subnet, self._ip, self._tunnel, self._router = 0, "", None, 0, None
             return
         t, s, ip, tid, r = value[0]
@@ -134,12 +169,23 @@ class Neighbor:
             r,
         )
 
-    def arp_keys(self) -> Iterator[tuple[int, int]]:
-        """Yield (ip as int, tunnel_id) of every fixed IP."""
+    def entries(self) -> Iterator[tuple[int, int, int, Neighbor | PairEntry]]:
+        """Yield (family, address, tunnel_id, entry) of every fixed IP and address pair.
+
+        IPv4 addresses go to the ARP table, IPv6 ones to the neighbor-discovery table. An
+        allowed address pair is a neighbor of its port (a prefix pair has no entry).
+        """
+        tunnel = 0
         if self._ip is not None:
-            yield self._ip, self._tunnel
+            tunnel = self._tunnel
+            yield V4, self._ip, self._tunnel, self
         for _, _, ip, tid, _ in self._extra:
-            yield ip_to_int(ip), tid
+            tunnel = tunnel or tid
+            family, n = address(ip)
+            yield family, n, tid, self
+        for entry in self.pair_entries:
+            family, n = address(entry.ip)
+            yield family, n, tunnel, entry
 
     def to_json(self, own_ip: str) -> dict[str, Any]:
         """Return the neighbor with §1 field names plus its programming details."""
@@ -165,6 +211,27 @@ class Neighbor:
             ],
             "allow_address_pairs": [{"ip_address": i, "mac_address": m} for i, m in self.pairs],
         }
+
+
+class PairEntry:
+    """An ARP/ND entry for an allowed address pair: the pair's MAC on its port's host."""
+
+    __slots__ = ("ip", "mac", "owner")
+
+    def __init__(self, owner: Neighbor, ip: str, mac: str) -> None:
+        self.owner = owner
+        self.ip = ip
+        self.mac = mac
+
+    @property
+    def host_ip(self) -> str:
+        """Return the VTEP of the port's host."""
+        return self.owner.host_ip
+
+    @property
+    def port_id(self) -> str:
+        """Return the port the pair belongs to."""
+        return self.owner.id
 
 
 class GatewayArp:

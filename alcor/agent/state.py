@@ -12,20 +12,28 @@ from alcor.southbound import wire
 
 from .records import (
     DHCP,
+    FLOATINGIP,
     GATEWAY,
     KIND_NAMES,
     NEIGHBOR,
+    NETWORK_ACL,
     PORT,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
+    V4,
+    V6,
     VPC,
     GatewayArp,
     Neighbor,
+    PairEntry,
+    address,
     int_to_ip,
+    int_to_ip6,
     intern_int,
-    ip_to_int,
 )
+
+Entry = Neighbor | GatewayArp | PairEntry
 
 
 class AgentState:
@@ -49,9 +57,12 @@ class AgentState:
         self.routers: dict[str, dict[str, Any]] = {}
         self.security_groups: dict[str, dict[str, Any]] = {}
         self.gateways: dict[str, dict[str, Any]] = {}
+        self.network_acls: dict[str, dict[str, Any]] = {}  # alcor extension: stateless ACLs
+        self.floating_ips: dict[str, dict[str, Any]] = {}  # alcor extension: NAT
         self.neighbors: dict[str, Neighbor] = {}
         # tunnel_id -> ip (as int) -> entry: nested, and int keys, to keep entries small.
-        self.arp: dict[int, dict[int, Neighbor | GatewayArp]] = {}
+        self.arp: dict[int, dict[int, Entry]] = {}  # IPv4
+        self.nd: dict[int, dict[int, Entry]] = {}  # IPv6 neighbor discovery
         self.port_programmed_at: dict[str, float] = {}  # port id -> time.time() of last apply
         self.routes: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.host_dvr_mac: str | None = None  # sticky: the first one seen, as ACA
@@ -122,39 +133,63 @@ class AgentState:
             SECURITYGROUP: self.security_groups,
             GATEWAY: self.gateways,
             NEIGHBOR: self.neighbors,
+            NETWORK_ACL: self.network_acls,
+            FLOATINGIP: self.floating_ips,
         }
         return tables[kind]
 
-    # ---- ARP -------------------------------------------------------------------------
+    # ---- ARP (IPv4) and neighbor discovery (IPv6) --------------------------------------
 
-    def arp_lookup(self, ip: str, tunnel_id: int) -> Neighbor | GatewayArp | None:
-        """Return the ARP entry for (ip, tunnel_id), or None."""
-        by_ip = self.arp.get(tunnel_id)
-        if by_ip is None:
-            return None
+    def _table_of(self, family: int) -> dict[int, dict[int, Entry]]:
+        return self.nd if family == V6 else self.arp
+
+    def lookup(self, ip: str, tunnel_id: int) -> Entry | None:
+        """Return the ARP (IPv4) or ND (IPv6) entry for (ip, tunnel_id), or None."""
         try:
-            return by_ip.get(ip_to_int(ip))
-        except OSError:
+            family, n = address(ip)
+        except (OSError, ValueError):
             return None
+        by_ip = self._table_of(family).get(tunnel_id)
+        return None if by_ip is None else by_ip.get(n)
 
-    def arp_put(self, ip: int, tunnel_id: int, entry: Neighbor | GatewayArp) -> None:
-        """Add or replace the ARP entry of (ip as int, tunnel_id)."""
-        by_ip = self.arp.get(tunnel_id)
+    def arp_lookup(self, ip: str, tunnel_id: int) -> Entry | None:
+        """Return the entry for (ip, tunnel_id) from ARP or ND by the address family."""
+        return self.lookup(ip, tunnel_id)
+
+    def put(self, family: int, ip: int, tunnel_id: int, entry: Entry) -> None:
+        """Add or replace the entry of (ip as int, tunnel_id) in the family's table."""
+        table = self._table_of(family)
+        by_ip = table.get(tunnel_id)
         if by_ip is None:
-            by_ip = self.arp[intern_int(tunnel_id)] = {}
+            by_ip = table[intern_int(tunnel_id)] = {}
         by_ip[ip] = entry
 
-    def arp_drop(self, ip: int, tunnel_id: int, owner: object) -> None:
-        """Remove the ARP entry of (ip as int, tunnel_id) if `owner` still holds it."""
-        by_ip = self.arp.get(tunnel_id)
+    def drop(self, family: int, ip: int, tunnel_id: int, owner: object) -> None:
+        """Remove the entry of (ip as int, tunnel_id) if `owner` still holds it."""
+        table = self._table_of(family)
+        by_ip = table.get(tunnel_id)
         if by_ip is not None and by_ip.get(ip) is owner:
             del by_ip[ip]
             if not by_ip:
-                del self.arp[tunnel_id]
+                del table[tunnel_id]
 
-    def iter_arp(self) -> Iterator[tuple[int, int, Neighbor | GatewayArp]]:
+    def arp_put(self, ip: int, tunnel_id: int, entry: Entry) -> None:
+        """Add or replace an IPv4 ARP entry."""
+        self.put(V4, ip, tunnel_id, entry)
+
+    def arp_drop(self, ip: int, tunnel_id: int, owner: object) -> None:
+        """Remove an IPv4 ARP entry if `owner` still holds it."""
+        self.drop(V4, ip, tunnel_id, owner)
+
+    def iter_arp(self) -> Iterator[tuple[int, int, Entry]]:
         """Yield (ip as int, tunnel_id, entry) for every ARP entry."""
         for tid, by_ip in self.arp.items():
+            for ip, entry in by_ip.items():
+                yield ip, tid, entry
+
+    def iter_nd(self) -> Iterator[tuple[int, int, Entry]]:
+        """Yield (ip as int, tunnel_id, entry) for every neighbor-discovery entry."""
+        for tid, by_ip in self.nd.items():
             for ip, entry in by_ip.items():
                 yield ip, tid, entry
 
@@ -190,7 +225,17 @@ class AgentState:
         c = schema
         now = self._clock()
         applied: dict[str, dict[str, int]] = {}
-        for kind in (VPC, SUBNET, PORT, ROUTER, SECURITYGROUP, GATEWAY, NEIGHBOR):
+        for kind in (
+            VPC,
+            SUBNET,
+            PORT,
+            ROUTER,
+            SECURITYGROUP,
+            GATEWAY,
+            NEIGHBOR,
+            NETWORK_ACL,
+            FLOATINGIP,
+        ):
             applied[KIND_NAMES[kind]] = {
                 rid: self.applied(kind, rid) or 0 for rid in self.table(kind)
             }
@@ -213,16 +258,14 @@ class AgentState:
                 k: wire.to_json(c.GatewayConfiguration, v) for k, v in self.gateways.items()
             },
             "neighbors": {k: n.to_json(self.own_ip) for k, n in self.neighbors.items()},
-            "arp": [
-                {
-                    "ip": int_to_ip(ip),
-                    "tunnel_id": tid,
-                    "mac": e.mac,
-                    "host_ip": e.host_ip,
-                    "port_id": e.port_id,
-                }
-                for ip, tid, e in self.iter_arp()
-            ],
+            "network_acls": {
+                k: wire.to_json(c.NetworkAclConfiguration, v) for k, v in self.network_acls.items()
+            },
+            "floating_ips": {
+                k: wire.to_json(c.FloatingIpConfiguration, v) for k, v in self.floating_ips.items()
+            },
+            "arp": [_entry_json(int_to_ip(ip), tid, e) for ip, tid, e in self.iter_arp()],
+            "nd": [_entry_json(int_to_ip6(ip), tid, e) for ip, tid, e in self.iter_nd()],
             "routes": [
                 {
                     "router_id": r,
@@ -247,3 +290,19 @@ class AgentState:
             "port_programmed_at": dict(self.port_programmed_at),
             "last_errors": list(self.last_errors),
         }
+
+
+def _entry_json(ip: str, tunnel_id: int, entry: Entry) -> dict[str, Any]:
+    kind = (
+        "pair"
+        if isinstance(entry, PairEntry)
+        else ("gateway" if isinstance(entry, GatewayArp) else "fixed")
+    )
+    return {
+        "ip": ip,
+        "tunnel_id": tunnel_id,
+        "mac": entry.mac,
+        "host_ip": entry.host_ip,
+        "port_id": entry.port_id,
+        "source": kind,
+    }

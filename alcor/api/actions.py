@@ -60,6 +60,20 @@ def add_member_action(
     )
 
 
+def _subports_call(add: bool) -> Call:
+    def call(ctx: RequestContext, obj_id: str, value: Any) -> EditSubports:
+        return EditSubports(ctx=ctx, id=obj_id, sub_ports=value, add=add)
+
+    return call
+
+
+def _addresses_call(add: bool) -> Call:
+    def call(ctx: RequestContext, obj_id: str, value: Any) -> EditAddresses:
+        return EditAddresses(ctx=ctx, id=obj_id, addresses=value, add=add)
+
+    return call
+
+
 def add_action_routes(router: Router, alcor: Any) -> None:
     """Register the member actions of trunks and address groups."""
     for add in (True, False):
@@ -72,9 +86,7 @@ def add_action_routes(router: Router, alcor: Any) -> None:
             f"{verb}_subports",
             "sub_ports",
             SubPorts(),
-            lambda ctx, id_, value, add=add: EditSubports(
-                ctx=ctx, id=id_, sub_ports=value, add=add
-            ),
+            _subports_call(add),
             None,
         )
         add_member_action(
@@ -85,9 +97,7 @@ def add_action_routes(router: Router, alcor: Any) -> None:
             f"{verb}_addresses",
             "addresses",
             ACTION_ADDRESSES,
-            lambda ctx, id_, value, add=add: EditAddresses(
-                ctx=ctx, id=id_, addresses=value, add=add
-            ),
+            _addresses_call(add),
             "address_group",
         )
 

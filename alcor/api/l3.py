@@ -11,8 +11,8 @@ from alcor import errors
 from alcor.api import http
 from alcor.api.listing import bad, links, parse_list_query
 from alcor.api.resources import renderer
-from alcor.api.routing import Route, Router
-from alcor.managers.common import deny
+from alcor.api.routing import Handler, Route, Router
+from alcor.managers.common import RequestContext, deny
 from alcor.managers.ipam.messages import SubnetAvailability
 from alcor.managers.network.messages import GetNetwork, ListNetworks
 from alcor.managers.router.messages import EditExtraRoutes, RouterInterface
@@ -27,7 +27,7 @@ def add_router_action_routes(router: Router, alcor: Any) -> None:
     """PUT routers/{id}/add_router_interface|remove_router_interface|add_extraroutes|…"""
     default_project = alcor.config.auth.default_project
 
-    def interface(add: bool):
+    def interface(add: bool) -> Handler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
             body = await http.read_json(request)
             if not isinstance(body, dict):
@@ -41,7 +41,7 @@ def add_router_action_routes(router: Router, alcor: Any) -> None:
 
         return handler
 
-    def extraroutes(add: bool):
+    def extraroutes(add: bool) -> Handler:
         async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
             body = await http.read_json(request)
             items, _ = http.unwrap(body, "router", None, allow_bulk=False)
@@ -145,7 +145,7 @@ def add_ip_availability_routes(router: Router, alcor: Any) -> None:
             "subnet_ip_availability": items,
         }
 
-    def _admin_ctx(request: web.Request, params: dict[str, str]):
+    def _admin_ctx(request: web.Request, params: dict[str, str]) -> RequestContext:
         ctx = http.context(request, params, "get_network_ip_availability", default_project)
         if not ctx.is_admin:
             raise deny("get_network_ip_availability")

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from multidict import MultiDict
+from multidict import MultiMapping
 
 from alcor import errors
 from alcor.resources.base import Resource
@@ -37,7 +37,7 @@ def bad(msg: str) -> errors.HTTPBadRequest:
 
 
 def parse_list_query(
-    params: MultiDict[str],
+    params: MultiMapping[str],
     resource: Resource,
     readable: Iterable[str],
     max_limit: int = -1,
@@ -102,7 +102,7 @@ def _extra_filter(query: ListQuery, name: str, values: list[str]) -> None:
         query.extra.setdefault(key, []).append(rest)
 
 
-def _parse_tags(query: ListQuery, params: MultiDict[str]) -> None:
+def _parse_tags(query: ListQuery, params: MultiMapping[str]) -> None:
     for key, target in (
         ("tags", query.tags_all),
         ("tags-any", query.tags_any),
@@ -113,7 +113,7 @@ def _parse_tags(query: ListQuery, params: MultiDict[str]) -> None:
             target.extend(t for t in value.split(",") if t)
 
 
-def _fields(params: MultiDict[str]) -> list[str] | None:
+def _fields(params: MultiMapping[str]) -> list[str] | None:
     values = params.getall("fields", [])
     if not values:
         return None
@@ -123,7 +123,9 @@ def _fields(params: MultiDict[str]) -> list[str] | None:
     return out or None
 
 
-def _sort(params: MultiDict[str], resource: Resource, readable: set[str]) -> list[tuple[str, bool]]:
+def _sort(
+    params: MultiMapping[str], resource: Resource, readable: set[str]
+) -> list[tuple[str, bool]]:
     keys = params.getall("sort_key", [])
     dirs = params.getall("sort_dir", [])
     if dirs and len(dirs) != len(keys):
@@ -142,7 +144,7 @@ def _sort(params: MultiDict[str], resource: Resource, readable: set[str]) -> lis
     return out
 
 
-def _limit(params: MultiDict[str], max_limit: int) -> int | None:
+def _limit(params: MultiMapping[str], max_limit: int) -> int | None:
     raw = params.get("limit")
     limit = 0
     if raw is not None:
@@ -158,7 +160,7 @@ def _limit(params: MultiDict[str], max_limit: int) -> int | None:
     return min(limit, MAX_LIMIT) or None
 
 
-def _bool_param(params: MultiDict[str], key: str) -> bool:
+def _bool_param(params: MultiMapping[str], key: str) -> bool:
     raw = params.get(key)
     if raw is None:
         return False

@@ -3,11 +3,14 @@ store commits."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import Gauge
 
 from alcor.southbound import metrics as sb
+
+if TYPE_CHECKING:
+    from alcor.app import Alcor
 
 RESOURCES = Gauge("alcor_resources", "Stored resources", ["type"])
 PORTS = Gauge("alcor_ports", "Ports by status", ["status"])
@@ -29,27 +32,19 @@ COUNTED = (
 )
 
 
-def make_collector(alcor: Any) -> Any:
-    """Return the function /metrics calls before rendering (cheap indexed counts)."""
-
-    def collect() -> None:
-        db = alcor.store.db
-        for label, table in COUNTED:
-            RESOURCES.labels(label).set(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-        PORTS.clear()
-        for status, count in db.execute("SELECT status, COUNT(*) FROM ports GROUP BY status"):
-            PORTS.labels(status).set(count)
-        NODES.clear()
-        for transport, count in db.execute(
-            "SELECT transport, COUNT(*) FROM nodes GROUP BY transport"
-        ):
-            NODES.labels(transport).set(count)
-        STORE.labels("commits").set(alcor.store.commits)
-        STORE.labels("transactions").set(alcor.store.transactions)
-        dataplane = alcor.extra.get("dataplane")
-        if dataplane is not None:
-            for node_id, sender in dataplane.senders.items():
-                d = sender.delivery
-                sb.node_gauges(node_id, len(d.pending), d.consecutive_failures, d.last_contact)
-
-    return collect
+def collect(alcor: Alcor) -> None:
+    """Set the gauges /metrics renders (cheap indexed counts)."""
+    db = alcor.store.db
+    for label, table in COUNTED:
+        RESOURCES.labels(label).set(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    PORTS.clear()
+    for status, count in db.execute("SELECT status, COUNT(*) FROM ports GROUP BY status"):
+        PORTS.labels(status).set(count)
+    NODES.clear()
+    for transport, count in db.execute("SELECT transport, COUNT(*) FROM nodes GROUP BY transport"):
+        NODES.labels(transport).set(count)
+    STORE.labels("commits").set(alcor.store.commits)
+    STORE.labels("transactions").set(alcor.store.transactions)
+    for node_id, sender in alcor.southbound.senders.items():
+        d = sender.delivery
+        sb.node_gauges(node_id, len(d.pending), d.consecutive_failures, d.last_contact)

@@ -8,14 +8,14 @@ from aiohttp import web
 
 from alcor.api import http
 from alcor.api.listing import bad
-from alcor.api.routing import Route, Router
+from alcor.api.routing import Handler, Route, Router
 from alcor.managers.common import deny
 from alcor.resources.qos import DRIVER, RULE_PARAMETERS, QosRuleTypeNotFound
 
 AZ_FILTERS = ("name", "resource", "state")
 
 
-def availability_zones(zones: tuple[str, ...]):
+def availability_zones(zones: tuple[str, ...]) -> Handler:
     """Return the GET /v2.0/availability_zones handler for the configured zones."""
 
     async def handler(request: web.Request, params: dict[str, str]) -> web.Response:

@@ -10,6 +10,7 @@ from alcor import errors
 from alcor.api import http
 from alcor.bus import Bus
 from alcor.config import Config
+from alcor.managers.common import RequestContext
 from alcor.managers.quota.messages import (
     QUOTA_RESOURCES,
     DeleteQuota,
@@ -27,10 +28,10 @@ class QuotaHandlers:
         self._bus = bus
         self._config = config
 
-    def _ctx(self, request: web.Request, params: dict[str, str], action: str):
+    def _ctx(self, request: web.Request, params: dict[str, str], action: str) -> RequestContext:
         return http.context(request, params, action, self._config.auth.default_project)
 
-    async def list(self, request: web.Request, params: dict[str, str]) -> web.Response:
+    async def list_collection(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """GET quotas: projects with overrides (admin; native: that project only)."""
         ctx = self._ctx(request, params, "get_quota")
         quotas = await self._bus.call(ListQuotas(ctx=ctx, project_id=params.get("project_id")))

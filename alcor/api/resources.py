@@ -23,7 +23,7 @@ from alcor.resources.base import (
     validate_create,
     validate_update,
 )
-from alcor.resources.types import Invalid
+from alcor.resources.types import Invalid, ListOf
 
 Preprocess = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -116,7 +116,7 @@ class ResourceHandlers:
             body_project,
         )
 
-    async def list(self, request: web.Request, params: dict[str, str]) -> web.Response:
+    async def list_collection(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """GET collection."""
         ctx = self._ctx(request, params, "get")
         readable = readable_names(self.res, admin=ctx.is_admin, service=ctx.caller.is_service)
@@ -270,8 +270,9 @@ class ResourceHandlers:
 
     async def put_tag(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """PUT …/{id}/tags/{tag}: add (idempotent)."""
+        tags = self.res.by_name["tags"].type
         try:
-            self.res.by_name["tags"].type.item.convert(params["tag"])
+            (tags.item if isinstance(tags, ListOf) else tags).convert(params["tag"])
         except Invalid as exc:
             raise errors.HTTPBadRequest(msg=f"Invalid input for tags. Reason: {exc}.") from None
         await self._tag_op(request, params, ("add", params["tag"]))
@@ -324,7 +325,7 @@ def add_resource_routes(
                 )
             )
 
-        add("GET", base, handlers.list, "list")
+        add("GET", base, handlers.list_collection, "list")
         add("POST", base, handlers.create, "create")
         add("GET", item, handlers.show, "show")
         add("PUT", item, handlers.update, "update")

@@ -18,7 +18,7 @@ from alcor.api.l3 import (
 from alcor.api.misc import add_qos_rule_type_routes, availability_zones
 from alcor.api.quotas import QuotaHandlers
 from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
-from alcor.api.routing import Route, Router
+from alcor.api.routing import Handler, Route, Router
 from alcor.managers.acl import messages as acl
 from alcor.managers.address_group import messages as agroup
 from alcor.managers.address_scope import messages as scope
@@ -348,15 +348,15 @@ def build_router(alcor: Any) -> Router:
     add_floatingip_pool_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
-    for extra in alcor.extra.get("route_plugins", ()):
-        extra(router, alcor)
+    for plugin in alcor.route_plugins:
+        plugin(router, alcor)
     return router
 
 
 def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:
     for base, alias in (("/v2.0/quotas", None), ("/project/{project_id}/quotas", "/v2.0/quotas")):
         for method, suffix, handler in (
-            ("GET", "", handlers.list),
+            ("GET", "", handlers.list_collection),
             ("GET", "/{target}", handlers.show),
             ("PUT", "/{target}", handlers.update),
             ("DELETE", "/{target}", handlers.delete),
@@ -378,7 +378,7 @@ def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
     """PUT subnetpools/{id}/add_prefixes|remove_prefixes {"prefixes": [...]} (subnetpool-prefix-ops)."""
     prefixes_type = ListOf(Cidr(strict=False))
 
-    def action(add: bool):
+    def action(add: bool) -> Handler:
         name = "add_prefixes" if add else "remove_prefixes"
 
         async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
@@ -493,24 +493,21 @@ def _add_bulk_update(
 
 
 def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
-    """GET /nodes/{id}/southbound/resources and POST /nodes/{id}/southbound/resync (admin)."""
+    """The admin's southbound endpoints of a node: per-key delivery records, resync, and
+    the drift audit and repair (southbound spec §5.3, §6.1)."""
 
-    def admin(request: web.Request, params: dict[str, str], action: str) -> None:
+    async def known_node(request: web.Request, params: dict[str, str], action: str) -> str:
         ctx = http.context(request, params, action, alcor.config.auth.default_project)
         if not ctx.is_admin:
             raise errors.NotAuthorized(action=action)
+        await alcor.bus.call(node.GetNode(ctx=ctx, id=params["id"]))  # 404 if unknown
+        return params["id"]
 
     async def resources(request: web.Request, params: dict[str, str]) -> web.Response:
-        admin(request, params, "get_node")
-        await alcor.bus.call(
-            node.GetNode(
-                ctx=http.context(request, params, "get_node", alcor.config.auth.default_project),
-                id=params["id"],
-            )
-        )
+        node_id = await known_node(request, params, "get_node")
         items = await alcor.bus.call(
             dp.NodeDeliveryResources(
-                node_id=params["id"],
+                node_id=node_id,
                 kind=request.query.get("kind"),
                 status=request.query.get("status"),
             )
@@ -518,37 +515,30 @@ def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
         return http.json_response({"resources": items})
 
     async def resync(request: web.Request, params: dict[str, str]) -> web.Response:
-        admin(request, params, "update_node")
-        await alcor.bus.call(
-            node.GetNode(
-                ctx=http.context(request, params, "get_node", alcor.config.auth.default_project),
-                id=params["id"],
-            )
-        )
-        await alcor.bus.call(dp.ResyncNode(node_id=params["id"]))
+        node_id = await known_node(request, params, "update_node")
+        await alcor.bus.call(dp.ResyncNode(node_id=node_id))
         return http.json_response({}, 202)
 
-    router.add(
-        Route(
-            "GET",
-            "/nodes/{id}/southbound/resources",
-            resources,
-            resource="host_info",
-            action="southbound",
-        )
-    )
-    router.add(
-        Route(
-            "POST",
-            "/nodes/{id}/southbound/resync",
-            resync,
-            resource="host_info",
-            action="southbound",
-        )
-    )
+    async def audit(request: web.Request, params: dict[str, str]) -> web.Response:
+        node_id = await known_node(request, params, "get_node")
+        result = await alcor.bus.call(dp.AuditNode(node_id=node_id))
+        return http.json_response({"audit": result})
+
+    async def repair(request: web.Request, params: dict[str, str]) -> web.Response:
+        node_id = await known_node(request, params, "update_node")
+        result = await alcor.bus.call(dp.AuditNode(node_id=node_id, repair=True))
+        return http.json_response({"audit": result})
+
+    for method, path, handler in (
+        ("GET", "/nodes/{id}/southbound/resources", resources),
+        ("POST", "/nodes/{id}/southbound/resync", resync),
+        ("GET", "/nodes/{id}/southbound/audit", audit),
+        ("POST", "/nodes/{id}/southbound/repair", repair),
+    ):
+        router.add(Route(method, path, handler, resource="host_info", action="southbound"))
 
 
-def _openapi_handler(router: Router):
+def _openapi_handler(router: Router) -> Handler:
     async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
         from alcor.api.openapi import openapi_document
 

@@ -8,6 +8,7 @@ from prometheus_client import exposition, generate_latest
 from alcor import errors
 from alcor.api import http
 from alcor.api.extensions import EXTENSIONS, all_extensions, extension_doc
+from alcor.api.metrics import collect
 from alcor.app import Alcor
 
 ALCOR = web.AppKey("alcor", Alcor)
@@ -88,9 +89,7 @@ async def healthz(request: web.Request, params: dict[str, str]) -> web.Response:
 
 async def metrics(request: web.Request, params: dict[str, str]) -> web.Response:
     """GET /metrics: Prometheus text format."""
-    collect = request.app[ALCOR].extra.get("collect_metrics")
-    if collect is not None:
-        collect()
+    collect(request.app[ALCOR])
     return web.Response(body=generate_latest(), headers={"Content-Type": METRICS_TYPE})
 
 

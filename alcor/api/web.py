@@ -46,9 +46,8 @@ def make_web_app(alcor: Alcor) -> web.Application:
 async def _alcor_ctx(app: web.Application) -> AsyncIterator[None]:
     alcor = app[ALCOR]
     async with lifecycle.started(alcor.components, alcor.config.server.shutdown_timeout):
-        on_started = alcor.extra.get("on_started")
-        if on_started is not None:
-            await on_started()
+        if alcor.on_started is not None:
+            await alcor.on_started()
         alcor.state = "running"
         yield
         alcor.state = "stopping"

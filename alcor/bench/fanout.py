@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from alcor.bench.stats import Samples
 from alcor.southbound.builder import ENTER_OP, StateBuilder
 from alcor.southbound.compose import build
-from alcor.southbound.planner import Planner
-from alcor.southbound.sender import Delivery
+from alcor.southbound.delivery import Delivery
+from alcor.southbound.planner import Marks, Planner
+from alcor.southbound.tombstones import Tombstones
 from alcor.southbound.topology import Topology
 from alcor.southbound.view import SUBNET, VPC, all_keys
 
 
-def _node(i: int) -> dict:
+def _node(i: int) -> dict[str, Any]:
     return {
         "node_id": f"node-{i}",
         "node_name": f"host-{i}",
@@ -34,7 +36,7 @@ def _ip(i: int) -> str:
     return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
 
 
-def _port(i: int, net: str, subnet: str, host: str) -> dict:
+def _port(i: int, net: str, subnet: str, host: str) -> dict[str, Any]:
     return {
         "id": str(uuid.UUID(int=i + 1)),
         "network_id": net,
@@ -119,7 +121,7 @@ def run(hosts: int, ports: int) -> list[Samples]:
     total_bytes = 0
     for attempt in range(REPEAT):
         started = time.perf_counter()
-        marks: dict = {}
+        marks: Marks = {}
         new_port = _port(ports + attempt, net, subnet, f"host-{attempt}")
         old = topo.set_port(new_port)
         planner.port_changed(old, topo.ports[new_port["id"]], marks)
@@ -131,7 +133,7 @@ def run(hosts: int, ports: int) -> list[Samples]:
                 topo.nodes[node_id],
                 planner.view(node_id),
                 deliveries[node_id],
-                {},
+                Tombstones(),
                 keys,
             )
             if message is not None:
@@ -163,7 +165,7 @@ def run(hosts: int, ports: int) -> list[Samples]:
             topo.nodes[node_id],
             planner.view(node_id),
             Delivery(node_id),
-            {},
+            Tombstones(),
             marks[node_id],
         )
         newcomer.add(time.perf_counter() - started)

@@ -28,7 +28,8 @@ def free_port(host: str = "127.0.0.1") -> int:
     """Return a free TCP port on `host`."""
     with socket.socket() as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class ServerProcess:

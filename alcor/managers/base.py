@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
-from alcor.managers.common import RequestContext, project_where, sorted_tags
-from alcor.managers.crud import GetCommand, ListCommand
+from alcor.managers.common import (
+    RequestContext,
+    check_if_match,
+    check_restricted,
+    check_write,
+    project_where,
+    sorted_tags,
+)
+from alcor.managers.crud import GetCommand, ListCommand, UpdateCommand
 from alcor.resources import repo
 from alcor.resources.base import Resource
 from alcor.resources.repo import ListQuery, Page, Where
@@ -54,12 +61,42 @@ class ResourceManager:
             raise self.resource.not_found(id=obj_id)
         return obj
 
+    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
+        """Raise 403 unless `ctx` may change `obj` (default: its own project's)."""
+        check_write(ctx, obj, action)
+
+    def writable(
+        self,
+        ctx: RequestContext,
+        obj_id: str,
+        action: str,
+        if_match: int | None,
+        changes: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Return the object `ctx` may change by `action`: 404, 403, then 412 (If-Match).
+
+        With `changes`, the restricted-attribute policy applies before If-Match.
+        """
+        obj = self.get_visible(ctx, obj_id)
+        self.check_write(ctx, obj, action)
+        if changes is not None:
+            check_restricted(self.resource, action, changes, ctx, creating=False)
+        check_if_match(obj, if_match)
+        return obj
+
+    def given_changes(self, obj: dict[str, Any], cmd: UpdateCommand) -> dict[str, Any]:
+        """Return an update's attributes, `tags` resolved when it is a tag operation."""
+        given = dict(cmd.changes)
+        if cmd.tag_op is not None:
+            given["tags"] = apply_tag_op(self.resource, obj, cmd.tag_op)
+        return given
+
     # ---- reads ---------------------------------------------------------------------
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
         """Handle Get<Resource>."""
         return (await self.present(cmd.ctx, [self.get_visible(cmd.ctx, cmd.id)]))[0]
 
-    async def list(self, cmd: ListCommand) -> Page:
+    async def list_visible(self, cmd: ListCommand) -> Page:
         """Handle List<Resources>; runs on a db thread because a list can be long."""
         if cmd.query.marker is not None:
             self.check_marker(cmd.ctx, cmd.query)

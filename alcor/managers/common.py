@@ -16,8 +16,9 @@ import sqlite_utils
 from alcor import errors
 from alcor.identity import Caller
 from alcor.resources import repo
-from alcor.resources.base import MISSING, Resource
+from alcor.resources.base import MISSING, Resource, defaults
 from alcor.resources.repo import Where
+from alcor.store.revisions import FIRST_REVISION, first_revision, next_revision
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +174,7 @@ def check_if_match(obj: Mapping[str, Any], expected: int | None) -> None:
         )
 
 
-def stamp_new(obj: dict[str, Any], revision: int = 1) -> dict[str, Any]:
+def stamp_new(obj: dict[str, Any], revision: int = FIRST_REVISION) -> dict[str, Any]:
     """Fill the standard create-time attributes."""
     now = now_iso()
     obj.setdefault("id", new_id())
@@ -185,7 +186,7 @@ def stamp_new(obj: dict[str, Any], revision: int = 1) -> dict[str, Any]:
 
 def bump(obj: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """Add a revision bump and a new updated_at to `changes`; apply all to `obj`."""
-    changes["revision_number"] = obj["revision_number"] + 1
+    changes["revision_number"] = next_revision(obj)
     changes["updated_at"] = now_iso()
     obj.update(changes)
     return changes
@@ -203,20 +204,18 @@ def changed(obj: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def first_revision(db: sqlite_utils.Database, kind: str, obj_id: str) -> int:
-    """Return the revision a (re-)created id starts at: 1, or above its tombstone."""
-    row = db.execute(
-        "SELECT revision FROM tombstones WHERE kind = ? AND id = ?", [kind, obj_id]
-    ).fetchone()
-    return 1 if row is None else row[0] + 1
+def new_record(
+    db: sqlite_utils.Database, resource: Resource, given: Mapping[str, Any], label: str
+) -> dict[str, Any]:
+    """Return a new `resource` object: `given` with its defaults and create-time stamps.
 
-
-def tombstone(db: sqlite_utils.Database, kind: str, obj_id: str, revision: int) -> None:
-    """Remember the last revision of a deleted resource (`revision` = last + 1)."""
-    db.execute(
-        "INSERT OR REPLACE INTO tombstones (kind, id, revision) VALUES (?, ?, ?)",
-        [kind, obj_id, revision],
-    )
+    A client-chosen id must be unused (409 naming `label`), and starts above its tombstone.
+    """
+    check_new_id(db, resource, given, label)
+    obj = defaults(resource, given)
+    if "id" in given:
+        return stamp_new(obj, first_revision(db, resource.name, given["id"]))
+    return stamp_new(obj, FIRST_REVISION)
 
 
 def check_new_id(

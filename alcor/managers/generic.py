@@ -9,19 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.base import ResourceManager
 from alcor.managers.common import (
     RequestContext,
     bump,
     changed,
     check_create_project,
-    check_if_match,
-    check_new_id,
     check_restricted,
-    check_write,
-    first_revision,
-    stamp_new,
-    tombstone,
+    new_record,
 )
 from alcor.managers.crud import CreateCommand, DeleteCommand, UpdateCommand
 from alcor.managers.quota.messages import CheckQuota
@@ -32,7 +27,6 @@ from alcor.managers.rbac.messages import (
     SetWildcardPolicy,
 )
 from alcor.resources import repo
-from alcor.resources.base import defaults
 from alcor.resources.rbac import (
     ACCESS_SHARED,
     has_policy,
@@ -41,6 +35,7 @@ from alcor.resources.rbac import (
     visible_sql,
 )
 from alcor.resources.repo import ListQuery, Where
+from alcor.store.revisions import tombstone
 
 
 class CrudManager(ResourceManager):
@@ -70,10 +65,6 @@ class CrudManager(ResourceManager):
     # ---- hooks -------------------------------------------------------------------------
     def authorize_create(self, ctx: RequestContext, item: dict[str, Any]) -> None:
         """Refuse a create the caller may not make (default: project checks only)."""
-
-    def authorize_write(self, ctx: RequestContext, obj: dict[str, Any], verb: str) -> None:
-        """Refuse an update or delete the caller may not make (default: owner or admin)."""
-        check_write(ctx, obj, self.action(verb))
 
     async def prepare_create(
         self, ctx: RequestContext, obj: dict[str, Any], given: dict[str, Any]
@@ -120,10 +111,7 @@ class CrudManager(ResourceManager):
     async def create_one(self, ctx: RequestContext, given: dict[str, Any]) -> dict[str, Any]:
         """Store one authorised object (inside the caller's transaction)."""
         db = self._store.db
-        check_new_id(db, self.resource, given, self.label)
-        obj = defaults(self.resource, given)
-        revision = first_revision(db, self.kind, obj["id"]) if "id" in given else 1
-        stamp_new(obj, revision)
+        obj = new_record(db, self.resource, given, self.label)
         if "tags" in obj:
             obj["tags"] = sorted(set(obj["tags"]))
         await self.prepare_create(ctx, obj, given)
@@ -134,15 +122,8 @@ class CrudManager(ResourceManager):
     async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
         """Change attributes (partial update) or tags."""
         async with self._store.transaction():
-            obj = self.get_visible(cmd.ctx, cmd.id)
-            self.authorize_write(cmd.ctx, obj, "update")
-            check_restricted(
-                self.resource, self.action("update"), cmd.changes, cmd.ctx, creating=False
-            )
-            check_if_match(obj, cmd.if_match)
-            given = dict(cmd.changes)
-            if cmd.tag_op is not None:
-                given["tags"] = apply_tag_op(self.resource, obj, cmd.tag_op)
+            obj = self.writable(cmd.ctx, cmd.id, self.action("update"), cmd.if_match, cmd.changes)
+            given = self.given_changes(obj, cmd)
             diff = changed(obj, given)
             if diff:
                 before = dict(obj)
@@ -162,9 +143,7 @@ class CrudManager(ResourceManager):
     async def delete(self, cmd: DeleteCommand) -> None:
         """Delete one object."""
         async with self._store.transaction():
-            obj = self.get_visible(cmd.ctx, cmd.id)
-            self.authorize_write(cmd.ctx, obj, "delete")
-            check_if_match(obj, cmd.if_match)
+            obj = self.writable(cmd.ctx, cmd.id, self.action("delete"), cmd.if_match)
             await self.before_delete(cmd.ctx, obj)
             self.remove(obj)
             await self.after_delete(cmd.ctx, obj)
@@ -173,7 +152,7 @@ class CrudManager(ResourceManager):
         """Delete the row (and remember its last revision)."""
         repo.delete(self._store.db, self.resource, obj["id"])
         if self.revisioned:
-            tombstone(self._store.db, self.kind, obj["id"], obj["revision_number"] + 1)
+            tombstone(self._store.db, self.kind, obj)
 
 
 class SharedCrudManager(CrudManager):

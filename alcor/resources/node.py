@@ -5,7 +5,7 @@ from typing import Any
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource
-from alcor.resources.types import Enum, Int, Invalid, IpAddress, String, Type
+from alcor.resources.types import Enum, Int, Invalid, IpAddress, String, Type, mac_is_valid
 from alcor.southbound.loader import node_transports
 
 NODE_ID = String(255, min_len=1, pattern=r"[A-Za-z0-9._:-]+")
@@ -15,14 +15,12 @@ TOPIC = String(249, min_len=1, pattern=r"[A-Za-z0-9._-]+")
 class HostMac(Type):
     """A host MAC address: any valid MAC, returned lower-case colon-separated."""
 
-    def convert(self, value):
-        from alcor.resources.types import Invalid, mac_is_valid
-
+    def convert(self, value: Any) -> str:
         if not isinstance(value, str) or not mac_is_valid(value) or len(value) != 17:
             raise Invalid(f"'{value}' is not a valid MAC address")
         return value.lower().replace("-", ":")
 
-    def schema(self):
+    def schema(self) -> dict[str, Any]:
         return {"type": "string", "format": "mac-address"}
 
 

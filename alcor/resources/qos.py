@@ -10,8 +10,8 @@ from alcor.resources.base import Attr, Resource, std_attrs
 from alcor.resources.types import Bool, Enum, Int, IntEnum, ListOf, Obj, Uuid
 
 INT_MAX = 2**31 - 1
-VALID_DSCP_MARKS = (0, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 44)
-VALID_DSCP_MARKS += (46, 48, 56)
+VALID_DSCP_MARKS: tuple[int, ...] = (0, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34)
+VALID_DSCP_MARKS += (36, 38, 40, 44, 46, 48, 56)
 DIRECTIONS = ("egress", "ingress")
 
 
@@ -64,7 +64,7 @@ class QoSRulesConflict(errors.Conflict):
 class PolicyRemoveAuthorizationError(errors.NotAuthorized):
     """The caller may not detach a policy it cannot see."""
 
-    type_name = None
+    type_name = "PolicyRemoveAuthorizationError"
     message = "Failed to remove provided policy {policy_id} because you are not authorized."
 
 

@@ -54,7 +54,7 @@ class TargetProject(Type):
 
     def convert(self, value: Any) -> str:
         if value == WILDCARD:
-            return value
+            return WILDCARD
         if not isinstance(value, str):
             raise Invalid(f"'{value}' is not a valid target project ID; expected a UUID or '*'")
         try:
@@ -63,7 +63,7 @@ class TargetProject(Type):
             raise Invalid(
                 f"'{value}' is not a valid target project ID; expected a UUID or '*'"
             ) from None
-        return value
+        return str(value)
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "description": "a project id or '*'"}

@@ -8,7 +8,7 @@ Resources may also carry internal columns (not API attributes) passed as `extra`
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,21 @@ class Where:
     params: tuple[Any, ...] = ()
 
 
+def all_of(conditions: Sequence[Where]) -> Where:
+    """Combine conditions with AND (no condition: every row)."""
+    if not conditions:
+        return Where("1")
+    return Where(
+        " AND ".join(f"({w.sql})" for w in conditions),
+        tuple(p for w in conditions for p in w.params),
+    )
+
+
+def equals(column: str, value: Any) -> Where:
+    """Select the rows whose `column` equals `value`."""
+    return Where(f't."{column}" = ?', (value,))
+
+
 class _Codec:
     """Row <-> dict conversion for one resource, computed once."""
 
@@ -61,9 +76,10 @@ class _Codec:
     ) -> None:
         attrs = [a for a in resource.stored_attrs if only is None or a.name in only]
         extra = [c for c in extra_columns if only is None or c in only]
-        self.columns = [a.column_name for a in attrs] + extra
+        # Stored attributes always have a column: the filter only narrows the type.
+        self.columns = [col for a in attrs if (col := a.column_name) is not None] + extra
         self.names = [a.name for a in attrs] + extra
-        self.column_of = {a.name: a.column_name for a in resource.attrs if a.column_name}
+        self.column_of = {a.name: col for a in resource.attrs if (col := a.column_name)}
         self.codec_of = {a.name: a.codec for a in attrs}
         self.json_idx = [i for i, a in enumerate(attrs) if a.codec == "json"]
         self.bool_idx = [i for i, a in enumerate(attrs) if a.codec == "bool"]
@@ -196,6 +212,26 @@ def find(
     return [c.decode(row) for row in db.execute(sql, where.params)]
 
 
+def find_grouped(
+    db: sqlite_utils.Database,
+    resource: Resource,
+    column: str,
+    keys: Sequence[str],
+    order: str = "",
+) -> dict[str, list[dict[str, Any]]]:
+    """Return {key: objects whose `column` is key} for every key, each list in `order`.
+
+    One query per 500 keys (a group's rules, an ACL's rules, ...).
+    """
+    grouped: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
+    for start in range(0, len(keys), 500):
+        chunk = tuple(keys[start : start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        for obj in find(db, resource, Where(f't."{column}" IN ({marks})', chunk), order):
+            grouped[obj[column]].append(obj)
+    return grouped
+
+
 def update(
     db: sqlite_utils.Database, resource: Resource, obj_id: str, changes: Mapping[str, Any]
 ) -> None:
@@ -216,6 +252,27 @@ def record_update(db: sqlite_utils.Database, resource: Resource, obj_id: str) ->
         change_record.record(db, resource.name, obj, "UPDATED", codec(resource).names[0])
 
 
+def set_status(
+    db: sqlite_utils.Database, resource: Resource, status: str, where: Where
+) -> list[str]:
+    """Set `status` on the rows matching `where` that differ; record each change.
+
+    Return the ids of the rows that changed. Status is server-maintained: no revision bump.
+    """
+    key = codec(resource).columns[0]
+    changed_ids = [
+        row[0]
+        for row in db.execute(
+            f"UPDATE {resource.table} AS t SET status = ? WHERE ({where.sql}) AND t.status != ? "
+            f'RETURNING "{key}"',
+            [status, *where.params, status],
+        ).fetchall()
+    ]
+    for obj_id in changed_ids:
+        record_update(db, resource, obj_id)
+    return changed_ids
+
+
 def delete(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> None:
     """Delete the object and record the change (its last state, at revision last + 1)."""
     obj = get(db, resource, obj_id)
@@ -226,11 +283,23 @@ def delete(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> None:
     change_record.record(db, resource.name, obj, "DELETED", codec(resource).names[0])
 
 
+def usage_counter(
+    resource: Resource, column: str = "project_id"
+) -> Callable[[sqlite_utils.Database, str], int]:
+    """Return the quota usage counter of `resource`: its rows owned by a project."""
+
+    def count_owned(db: sqlite_utils.Database, project_id: str) -> int:
+        return count(db, resource, Where(f't."{column}" = ?', (project_id,)))
+
+    return count_owned
+
+
 def count(db: sqlite_utils.Database, resource: Resource, where: Where) -> int:
     """Count rows matching `where`."""
-    return db.execute(
+    row = db.execute(
         f"SELECT COUNT(*) FROM {resource.table} t WHERE {where.sql}", where.params
-    ).fetchone()[0]
+    ).fetchone()
+    return int(row[0])
 
 
 # ---- lists ------------------------------------------------------------------------------
@@ -253,12 +322,13 @@ def list_page(
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY " + ", ".join(f't."{col}" {"ASC" if asc else "DESC"}' for col, asc in sort)
-    if query.limit:
-        sql += f" LIMIT {int(query.limit) + 1}"
+    limit = query.limit or 0
+    if limit:
+        sql += f" LIMIT {int(limit) + 1}"
     rows = db.execute(sql, params).fetchall()
-    has_more = bool(query.limit) and len(rows) > query.limit
+    has_more = bool(limit) and len(rows) > limit
     if has_more:
-        rows = rows[: query.limit]
+        rows = rows[:limit]
     items = [c.decode(row) for row in rows]
     if query.page_reverse:
         items.reverse()

@@ -1,29 +1,42 @@
 """Routers (/v2.0/routers, native /project/{p}/routers)."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
 from alcor.resources.port import FIXED_IP
-from alcor.resources.types import Bool, Enum, IpAddress, ListOf, Obj, String, Uuid
+from alcor.resources.types import Bool, Enum, IpAddress, ListOf, Obj, String, Type, Uuid
 
 ROUTE = Obj(fields=(("destination", String(64), True), ("nexthop", IpAddress(), True)))
 
 
-class GatewayInfo(Obj):
-    """external_gateway_info: `{}` means no gateway (like null), else network_id is required."""
+@dataclass(frozen=True)
+class GatewayInfo(Type):
+    """external_gateway_info: `{}` means no gateway (like null), else an object as `info`."""
+
+    info: Obj
 
     def convert(self, value: Any) -> dict[str, Any] | None:
         if value == {}:
             return None
-        return super().convert(value)
+        return self.info.convert(value)
+
+    def schema(self) -> dict[str, Any]:
+        return self.info.schema()
+
+    @property
+    def is_scalar(self) -> bool:
+        return False
 
 
 GATEWAY = GatewayInfo(
-    fields=(
-        ("network_id", Uuid(), True),
-        ("enable_snat", Bool(), False),
-        ("external_fixed_ips", ListOf(FIXED_IP), False),
+    Obj(
+        fields=(
+            ("network_id", Uuid(), True),
+            ("enable_snat", Bool(), False),
+            ("external_fixed_ips", ListOf(FIXED_IP), False),
+        )
     )
 )
 

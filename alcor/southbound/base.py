@@ -34,6 +34,17 @@ class TransportError(Exception):
         self.kind = kind
 
 
+class NotSupported(TransportError):
+    """The agent does not serve the call (gRPC UNIMPLEMENTED): ACA and the inventory.
+
+    A protocol error for a push; for an optional call (the inventory) it means "ask the
+    ledger instead".
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "protocol_error")
+
+
 # Called by a transport's inbound server for RequestGoalStates: (peer ip, request) -> reply.
 HostRequestHandler = Callable[[str, "schema.HostRequest"], Awaitable["schema.HostRequestReply"]]
 

@@ -15,11 +15,14 @@ from typing import Any
 import betterproto
 
 from alcor.proto import schema
-from alcor.southbound import encoding, fastwire
-from alcor.southbound.topology import NodeRec, PortRec, Topology
+from alcor.southbound import encoding, extensions, fastwire
+from alcor.southbound.records import NodeRec, PortRec
+from alcor.southbound.topology import Topology
 from alcor.southbound.view import (
     DHCP,
+    FLOATINGIP,
     NEIGHBOR,
+    NETWORK_ACL,
     PORT,
     ROUTER,
     SECURITYGROUP,
@@ -39,6 +42,8 @@ KIND_TYPE = {
     DHCP: RT.DHCP,
     ROUTER: RT.ROUTER,
     "GATEWAY": RT.GATEWAY,
+    NETWORK_ACL: RT.NETWORK_ACL,
+    FLOATINGIP: RT.FLOATINGIP,
 }
 TYPE_KIND = {v: k for k, v in KIND_TYPE.items()}
 NET_TYPES = {
@@ -57,6 +62,8 @@ ENTER_OP = {
     SUBNET: OP.INFO,
     VPC: OP.INFO,
     "GATEWAY": OP.INFO,
+    NETWORK_ACL: OP.CREATE,
+    FLOATINGIP: OP.CREATE,
 }
 CHANGE_OP = {
     PORT: OP.CREATE,
@@ -67,6 +74,8 @@ CHANGE_OP = {
     SUBNET: OP.INFO,
     VPC: OP.INFO,
     "GATEWAY": OP.INFO,
+    NETWORK_ACL: OP.UPDATE,
+    FLOATINGIP: OP.UPDATE,
 }
 FULL = schema.UpdateType.FULL
 PROTOCOLS = {
@@ -108,6 +117,8 @@ class StateBuilder:
             NEIGHBOR: self._neighbor,
             ROUTER: self._router,
             SECURITYGROUP: self._sg,
+            NETWORK_ACL: self._acl,
+            FLOATINGIP: self._fip,
         }
 
     def revision(self, kind: str, key: str) -> int | None:
@@ -119,13 +130,15 @@ class StateBuilder:
         if kind == NEIGHBOR:
             port = topo.ports.get(port_of_neighbor(key))
             return port.neighbor_revision if port else None
-        table: dict[str, Any] = {
+        tables: dict[str, dict[str, Any]] = {
             VPC: topo.networks,
             SUBNET: topo.subnets,
             ROUTER: topo.routers,
             SECURITYGROUP: topo.sgs,
-        }.get(kind, {})
-        rec = table.get(key)
+            NETWORK_ACL: topo.acls,
+            FLOATINGIP: topo.fips,
+        }
+        rec = tables.get(kind, {}).get(key)
         return rec.revision if rec is not None else None
 
     def config(self, kind: str, key: str, node: NodeRec) -> tuple[int, bytes] | None:
@@ -186,6 +199,8 @@ class StateBuilder:
             NEIGHBOR: schema.NeighborConfiguration,
             ROUTER: schema.RouterConfiguration,
             SECURITYGROUP: schema.SecurityGroupConfiguration,
+            NETWORK_ACL: schema.NetworkAclConfiguration,
+            FLOATINGIP: schema.FloatingIpConfiguration,
         }[kind]
         return bytes(cls(revision_number=revision, id=rid, update_type=FULL))
 
@@ -245,6 +260,7 @@ class StateBuilder:
             _v4_first(port.fixed_ips),
             port.pairs,
             port.sgs,
+            not port.security,
         )
 
     def _dhcp(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
@@ -262,6 +278,7 @@ class StateBuilder:
             v4[0][1] if v4 else "",
             v6[0][1] if v6 else "",
             f"host-{first[1].replace('.', '-').replace(':', '-')}",
+            port.dhcp_opts,
         )
 
     def neighbor_config(self, port: PortRec) -> bytes:
@@ -291,6 +308,7 @@ class StateBuilder:
             node.data_ip if node else "",
             fixed,
             port.pairs,
+            port.sgs,
         )
 
     def _neighbor(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
@@ -306,7 +324,7 @@ class StateBuilder:
             return None
         subnets = sorted(s for s in topo.subnets_of_router.get(key, ()) if s in topo.subnets)
         rules = [self._routing_rule(key, dest, hop, subnets) for dest, hop in router.routes]
-        return router.revision, schema.RouterConfiguration(
+        config = schema.RouterConfiguration(
             revision_number=router.revision,
             id=key,
             update_type=FULL,
@@ -316,6 +334,18 @@ class StateBuilder:
                 for s in subnets
             ],
         )
+        gateway = extensions.gateway_config(topo, router.gateway)
+        if gateway is not None:
+            config.external_gateway = gateway
+        return router.revision, config
+
+    def _acl(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
+        acl = self._topo.acls.get(key)
+        return None if acl is None else (acl.revision, extensions.acl_config(acl))
+
+    def _fip(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
+        fip = self._topo.fips.get(key)
+        return None if fip is None else (fip.revision, extensions.fip_config(fip))
 
     def _routing_rule(
         self, router_id: str, destination: str, nexthop: str, subnets: list[str]

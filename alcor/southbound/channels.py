@@ -20,12 +20,13 @@ from alcor.proto import schema
 from alcor.southbound import encoding, metrics
 from alcor.southbound.base import TransportError
 from alcor.southbound.builder import ENTER_OP, KIND_TYPE
+from alcor.southbound.transports import target
 from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, Key, neighbor_key, port_of_neighbor
 
 if TYPE_CHECKING:
     from alcor.southbound.engine import SouthboundEngine
     from alcor.southbound.planner import Marks
-    from alcor.southbound.topology import NodeRec
+    from alcor.southbound.records import NodeRec
 
 _LOGGER = logging.getLogger(__name__)
 MQ = "MQ"
@@ -143,7 +144,7 @@ class Channels:
 
     async def _kafka(self) -> Any:
         anchor = next(iter(self._dp.topo.nodes.values()))
-        kafka = await self._dp.transport_for(anchor, "kafka")
+        kafka = await self._dp.transports.get(anchor, "kafka")
         kafka.set_reply_listener(self._on_topic_reply)
         return kafka
 
@@ -235,9 +236,9 @@ class Channels:
             await self._subscribe(node, kafka.vpc_topic(vpc), schema.SubscribeOperation.Unsubscribe)
 
     async def _subscribe(self, node: NodeRec, topic: str, operation: int) -> schema.OperationStatus:
-        grpc = await self._dp.transport_for(node, "grpc")
+        grpc = await self._dp.transports.get(node, "grpc")
         reply = await grpc.push_subscribe_info(
-            self._dp.target(node),
+            target(node),
             schema.NodeSubscribeInfo(subscribe_operation=operation, topic=topic, key=node.local_ip),
             timeout=SUBSCRIBE_DEADLINE_S,
         )

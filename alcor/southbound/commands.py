@@ -36,3 +36,14 @@ class WaitIdle(Command[None]):
     """Wait until every committed change has been pushed and answered (tests, bench)."""
 
     timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditNode(Command[dict[str, Any] | None]):
+    """Compare what a node should hold with what it holds; repair sends the difference.
+
+    Returns the audit (AuditResult.to_api()), or None for an unknown node.
+    """
+
+    node_id: str
+    repair: bool = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,12 +12,14 @@ from alcor.southbound.builder import (
     CHANGE_OP,
     ENTER_OP,
     KIND_TYPE,
-    TYPE_KIND,
     StateBuilder,
     state_bytes,
 )
-from alcor.southbound.sender import Carried, Delivery, Message, next_request_id
-from alcor.southbound.topology import NodeRec, Topology
+from alcor.southbound.delivery import Carried, Delivery, Message
+from alcor.southbound.records import NodeRec
+from alcor.southbound.sender import next_request_id
+from alcor.southbound.tombstones import Tombstones
+from alcor.southbound.topology import Topology
 from alcor.southbound.view import (
     CONTEXT_KINDS,
     DHCP,
@@ -68,11 +69,21 @@ class _Draft:
             self.v1.append((rtype, key, state_bytes(op, config)))
 
 
-def tombstone_revision(tombs: dict[Key, int], key: Key, builder: StateBuilder) -> int | None:
-    """Return the DELETE revision: last+1 of a deleted resource, else the current one."""
-    if key in tombs:
-        return tombs[key]
-    return builder.revision(*key)
+def tombstone_revision(
+    tombs: Tombstones, key: Key, builder: StateBuilder, delivery: Delivery
+) -> int | None:
+    """Return the DELETE revision: last+1 of a deleted resource, else the current one
+    (a withdraw), else the revision the host may hold (an entry nobody knows any more)."""
+    revision = tombs.get(key)
+    if revision is None:
+        revision = builder.revision(*key)
+    if revision is None:
+        revision = tombs.lookup(key)
+    held = delivery.sent.get(key)
+    if held is not None:
+        # Never below what the host may hold: an agent refuses an older DELETE.
+        revision = held[0] if revision is None else max(revision, held[0])
+    return revision
 
 
 def build(
@@ -81,7 +92,7 @@ def build(
     node: NodeRec,
     view: HostView,
     delivery: Delivery,
-    tombs: dict[Key, int],
+    tombs: Tombstones,
     keys: Iterable[Key],
     force: bool = False,
 ) -> Message | None:
@@ -116,8 +127,8 @@ def build(
             _add_present(
                 topo, builder, node, delivery, draft, key, contexts, force, v1, seen_subnets
             )
-        elif key in delivery.acked or (key in delivery.sent and delivery.sent[key][1]):
-            revision = tombstone_revision(tombs, key, builder)
+        elif delivery.may_hold(key):
+            revision = tombstone_revision(tombs, key, builder, delivery)
             if revision is not None:
                 draft.add(
                     kind,
@@ -152,23 +163,27 @@ def _add_neighbors(
     draft: _Draft,
     names: list[str],
     view: HostView,
-    tombs: dict[Key, int],
+    tombs: Tombstones,
     contexts: set[Key],
     seen_subnets: set[str],
     force: bool,
     v1: bool,
 ) -> None:
     """The hot path (a new host can need 10,000 of them): one tight loop, cached bytes."""
-    ports, reachable = topo.ports, view.reachable
+    ports, reachable, granted = topo.ports, view.reachable, view.granted
     acked, sent, exhausted = delivery.acked, delivery.sent, delivery.exhausted
     entries = draft.entries[encoding.V2_FIELD[KIND_TYPE[NEIGHBOR]]]
     rtype = KIND_TYPE[NEIGHBOR]
     for name in names:
         key = (NEIGHBOR, name)
         port = ports.get(name[:-2])
-        if port is None or port.node_id is None or not any(s in reachable for s in port.subnet_ids):
-            if key in acked or (key in sent and sent[key][1]):
-                revision = tombstone_revision(tombs, key, builder)
+        if (
+            port is None
+            or port.node_id is None
+            or not (any(s in reachable for s in port.subnet_ids) or port.id in granted)
+        ):
+            if key in sent or key in acked:
+                revision = tombstone_revision(tombs, key, builder, delivery)
                 if revision is not None:
                     draft.add(
                         NEIGHBOR,
@@ -254,62 +269,3 @@ def _dependencies(topo: Topology, kind: str, name: str) -> tuple[str, ...]:
     if kind == ROUTER:
         return tuple(topo.subnets_of_router.get(name, ()))
     return ()
-
-
-@dataclass
-class ReplyOutcome:
-    """What a reply means for the sender: keys to retry and port status updates."""
-
-    retry: list[Key] = field(default_factory=list)
-    retry_with_backoff: bool = False
-    port_keys: list[tuple[str, int]] = field(default_factory=list)  # (port id, revision)
-    statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # status -> n
-    out_of_order: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-
-def apply_reply(
-    delivery: Delivery,
-    message: Message,
-    reply: schema.GoalStateOperationReply,
-    failure_attempts: int,
-    invalid_arg_attempts: int,
-) -> ReplyOutcome:
-    """Record the per-state statuses of a completed call (§5.1)."""
-    outcome = ReplyOutcome()
-    by_id: dict[tuple[str, str], int] = {}
-    for status in reply.operation_statuses:
-        kind = TYPE_KIND.get(status.resource_type)
-        if kind is None:
-            continue
-        key = f"{status.resource_id}_n" if kind == NEIGHBOR else status.resource_id
-        by_id[(kind, key)] = status.operation_status
-    now = time.time()
-    for carried in message.carried:
-        status = by_id.get(carried.key, ST.SUCCESS)  # no entry = success (ACA omits many)
-        outcome.statuses[status] += 1
-        delivery.status[carried.key] = ST(status).name
-        if status in (ST.SUCCESS, ST.OUT_OF_ORDER):
-            if status == ST.OUT_OF_ORDER:
-                outcome.out_of_order[carried.key[0]] += 1
-            if carried.present:
-                previous = delivery.acked.get(carried.key, 0)
-                delivery.acked[carried.key] = max(previous, carried.revision)
-            elif status == ST.SUCCESS or delivery.acked.get(carried.key, 0) <= carried.revision:
-                delivery.acked.pop(carried.key, None)
-            delivery.attempts.pop((carried.key, carried.revision), None)
-            delivery.last_success = now
-        elif status == ST.PENDING:
-            outcome.retry.append(carried.key)
-            outcome.retry_with_backoff = True
-        else:
-            limit = invalid_arg_attempts if status == ST.INVALID_ARG else failure_attempts
-            attempt = delivery.attempts.get((carried.key, carried.revision), 0) + 1
-            delivery.attempts[(carried.key, carried.revision)] = attempt
-            if attempt < limit:
-                outcome.retry.append(carried.key)
-                outcome.retry_with_backoff = True
-            else:
-                delivery.exhausted.add((carried.key, carried.revision))
-        if carried.key[0] == PORT and carried.present:
-            outcome.port_keys.append((carried.key[1], carried.revision))
-    return outcome

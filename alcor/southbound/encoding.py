@@ -32,6 +32,8 @@ V2_FIELD: Mapping[int, int] = {
     RT.SECURITYGROUP: 8,
     RT.ROUTER: 9,
     RT.GATEWAY: 10,
+    RT.NETWORK_ACL: 11,
+    RT.FLOATINGIP: 12,
 }
 # GoalState (V1) repeated field per resource kind.
 V1_FIELD: Mapping[int, int] = {

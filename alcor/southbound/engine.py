@@ -1,4 +1,11 @@
-"""Data-plane manager: turns committed changes into per-host goal states and delivers them."""
+"""The southbound engine: committed changes -> per-host goal states -> delivered and acked.
+
+Collaborators, each explicit: the topology and planner (the committed network and each
+host's view), the builder (encoded states), one HostSender per node (single flight,
+coalescing), the transports, the durable ledger (what each host may hold), the on-demand
+server and the channel selection of `auto` nodes. Managers only publish events; the
+engine subscribes to them and reads through their commands.
+"""
 
 from __future__ import annotations
 
@@ -10,26 +17,33 @@ from typing import Any
 
 from alcor.bus import Bus, Event
 from alcor.config import SouthboundConfig
-from alcor.managers.common import admin_context
 from alcor.managers.port.messages import SetPortStatus
-from alcor.southbound import intake as ev
-from alcor.southbound import metrics
-from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
+from alcor.southbound import intake, metrics, restore
+from alcor.southbound import ledger as ledger_sql
+from alcor.southbound.auditor import Auditor
+from alcor.southbound.base import TransportError
 from alcor.southbound.builder import StateBuilder
 from alcor.southbound.channels import Channels
 from alcor.southbound.commands import (
+    AuditNode,
     NodeDeliveryResources,
     NodeDeliveryState,
     ResyncNode,
     WaitIdle,
 )
-from alcor.southbound.compose import apply_reply, build
-from alcor.southbound.loader import transport_class
+from alcor.southbound.compose import build
+from alcor.southbound.delivery import Delivery, Message, apply_reply, reply_statuses
+from alcor.southbound.ledger import Ledger
+from alcor.southbound.loader import server_class
 from alcor.southbound.ondemand import HostRequests
 from alcor.southbound.planner import Marks, Planner
-from alcor.southbound.sender import Delivery, HostSender, Message, backoff_delay
-from alcor.southbound.topology import NodeRec, Topology
-from alcor.southbound.view import PORT, Key, all_keys
+from alcor.southbound.records import NodeRec
+from alcor.southbound.sender import HostSender, backoff_delay
+from alcor.southbound.status import delivery_resources, delivery_view
+from alcor.southbound.tombstones import Tombstones
+from alcor.southbound.topology import Topology
+from alcor.southbound.transports import Transports, target
+from alcor.southbound.view import NEIGHBOR, PORT, Key, all_keys
 from alcor.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,7 +52,7 @@ _LOGGER = logging.getLogger(__name__)
 class SouthboundEngine:
     """Compute goal-state deltas per host and push them through each node's transport."""
 
-    name = "dataplane"
+    name = "southbound"
     requires = (
         "store",
         "bus",
@@ -58,51 +72,61 @@ class SouthboundEngine:
         config: SouthboundConfig,
         transports: dict[str, Any] | None = None,
     ) -> None:
-        self._bus = bus
+        self.bus = bus
         self._store = store
         self.config = config
-        self._overrides = transports
         self.topo = Topology()
         self.planner = Planner(self.topo)
         self.builder = StateBuilder(self.topo)
-        self.tombs: dict[Key, int] = {}
+        self.tombs = Tombstones(self._read_tombstone)
         self.senders: dict[str, HostSender] = {}
-        self._transports: dict[str, Any] = {}
-        self._loading: dict[str, asyncio.Lock] = {}
+        self.transports = Transports(config, transports)
+        self.ledger = Ledger(store)
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._unsubscribe: list[Any] = []
         self._semaphore = asyncio.Semaphore(config.max_concurrent_pushes)
         self._statuses: dict[str, str] = {}
         self._idle = asyncio.Event()
+        # The change-record seq whose marks have all reached the senders (host cursors).
+        self.dispatched_seq = 0
         self.requests = HostRequests(self)
         self.channels = Channels(self)
+        self.auditor = Auditor(self)
         self._server: Any = None
 
     # ---- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
-        """Load the topology, subscribe to changes, start senders and the gRPC server."""
-        for command, handler in (
-            (NodeDeliveryState, self._state),
-            (ResyncNode, self._resync),
-            (NodeDeliveryResources, self._resources),
-            (WaitIdle, self._wait_idle),
-        ):
-            self._bus.handle(command, handler)
-        await ev.load(self._bus, self.topo)
-        for event_type in ev.EVENT_TYPES:
-            self._unsubscribe.append(self._bus.subscribe(event_type, self._events.put_nowait))
-        self._worker = asyncio.create_task(self._work(), name="dataplane-events")
-        self.channels.start()
+        """Load the topology and ledger, resume every host, subscribe, serve agents."""
+        self.bus.handle(NodeDeliveryState, self._state)
+        self.bus.handle(ResyncNode, self._resync)
+        self.bus.handle(NodeDeliveryResources, self._resources)
+        self.bus.handle(WaitIdle, self._wait_idle)
+        self.bus.handle(AuditNode, self._audit)
+        await intake.load(self.bus, self.topo)
+        seq = self._store.change_seq
+        loaded = ledger_sql.load(self._store.db)
+        self.ledger.start(loaded)
+        resumed = restore.Restorer(self, loaded, seq)
         for node in list(self.topo.nodes.values()):
-            self._add_sender(node)
-            self._mark_full(node.id)
+            resumed.host(self._add_sender(node))
+        for node_id in set(loaded) - set(self.topo.nodes):
+            self.ledger.forget_node(node_id)  # deleted while we were down
+        self.dispatched_seq = seq
+        for event_type in intake.EVENT_TYPES:
+            self._unsubscribe.append(self.bus.subscribe(event_type, self._events.put_nowait))
+        self._worker = asyncio.create_task(self._work(), name="southbound-events")
+        self.channels.start()
+        for sender in self.senders.values():
+            sender.wake()
         await self._start_server()
+        self.auditor.start()
 
     async def stop(self) -> None:
-        """Stop the server, the senders, the event worker and every transport."""
+        """Stop the server, the senders, the event worker, the ledger and the transports."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        await self.auditor.stop()
         if self._server is not None:
             await self._server.stop()
         await self.channels.stop()
@@ -112,18 +136,17 @@ class SouthboundEngine:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-        for transport in self._transports.values():
-            await transport.stop()
+        for sender in self.senders.values():
+            self._advance_cursor(sender.delivery)
+        await self.ledger.stop()
+        await self.transports.stop()
 
     async def _start_server(self) -> None:
         server_config = self.config.grpc_server
         if not server_config.enabled:
             return
-        from alcor_grpc.server import ControllerGrpcServer
-
-        self._server = ControllerGrpcServer(
-            server_config.host, server_config.port, self.requests.handle
-        )
+        cls = server_class("grpc")
+        self._server = cls(server_config.host, server_config.port, self.requests.handle)
         await self._server.start()
 
     @property
@@ -131,38 +154,8 @@ class SouthboundEngine:
         """Return the bound port of the controller gRPC server (port 0 resolves at start)."""
         return getattr(self._server, "port", None)
 
-    # ---- transports --------------------------------------------------------------------
-    async def transport_for(self, node: NodeRec, name: str | None = None) -> Any:
-        """Return the started transport of a node's channel (loaded on first use)."""
-        name = name or ("grpc" if node.transport == "auto" else node.transport)
-        transport = self._transports.get(name)
-        if transport is not None:
-            return transport
-        async with self._loading.setdefault(name, asyncio.Lock()):  # one instance per kind
-            transport = self._transports.get(name)
-            if transport is None:
-                try:
-                    cls = transport_class(name, self._overrides)
-                    transport = cls(SouthboundContext(config=dict(self.config.section(name))))
-                    await transport.start()
-                except Exception as exc:  # a broken plugin is a delivery failure, retried
-                    raise TransportError(f"transport {name!r} could not start: {exc}") from exc
-                self._transports[name] = transport
-        return transport
-
-    @staticmethod
-    def target(node: NodeRec) -> NodeTarget:
-        """Return what a transport needs to reach a node."""
-        return NodeTarget(
-            node_id=node.id,
-            node_name=node.name,
-            local_ip=node.local_ip,
-            server_port=node.server_port,
-            transport=node.transport,
-            grpc_api=node.grpc_api,
-            mq_topic=node.mq_topic,
-            subscribe_port=node.subscribe_port,
-        )
+    def _read_tombstone(self, kind: str, resource_id: str) -> int | None:
+        return ledger_sql.tombstone(self._store.db, kind, resource_id)
 
     # ---- events ------------------------------------------------------------------------
     async def _work(self) -> None:
@@ -171,14 +164,19 @@ class SouthboundEngine:
             batch = [event]
             while not self._events.empty():
                 batch.append(self._events.get_nowait())
+            # Every change committed so far has its event in this batch or an earlier one.
+            seq = self._store.change_seq
             marks: Marks = {}
             for item in batch:
                 try:
-                    await ev.apply(self, item, marks)
+                    await intake.apply(self, item, marks)
                 except Exception:
-                    _LOGGER.exception("data plane failed to apply %s", type(item).__name__)
+                    _LOGGER.exception("southbound failed to apply %s", type(item).__name__)
             self.channels.after_batch(marks)
             self._dispatch(marks)
+            self.dispatched_seq = seq
+            for sender in self.senders.values():
+                self._advance_cursor(sender.delivery)
             await self._flush_statuses()
 
     def _dispatch(self, marks: Marks) -> None:
@@ -195,38 +193,45 @@ class SouthboundEngine:
         return sender
 
     async def remove_node(self, node_id: str) -> None:
-        """Stop delivering to a deleted node."""
+        """Stop delivering to a deleted node and forget its ledger."""
         sender = self.senders.pop(node_id, None)
         if sender is not None:
             await sender.stop()
         self.planner.forget_host(node_id)
-        for transport in self._transports.values():
-            await transport.forget_node(node_id)
+        self.ledger.forget_node(node_id)
+        self.auditor.forget(node_id)
+        await self.transports.forget_node(node_id)
 
     def ensure_sender(self, node: NodeRec) -> HostSender:
-        """Return the node's sender, creating it for a new node."""
-        return self.senders.get(node.id) or self._add_sender(node)
+        """Return the node's sender, creating it (and marking its full state) for a new node."""
+        sender = self.senders.get(node.id)
+        if sender is None:
+            sender = self._add_sender(node)
+            self.mark_full(node.id)
+        return sender
 
-    def _mark_full(self, node_id: str) -> None:
+    def mark_full(self, node_id: str) -> None:
+        """Mark every key the host should hold and every key it may hold."""
         sender = self.senders.get(node_id)
         if sender is None:
             return
-        view = self.planner.view(node_id)
-        sender.delivery.mark(all_keys(self.topo, view))
-        sender.delivery.mark(list(sender.delivery.acked))  # withdraw what is no longer wanted
+        delivery = sender.delivery
+        delivery.mark(all_keys(self.topo, self.planner.view(node_id)))
+        delivery.mark(list(delivery.sent))  # withdraw what is no longer wanted
         sender.wake()
 
     def restart_node(self, node_id: str) -> asyncio.Future[bool] | None:
-        """Forget a node's delivery state and push its full desired state (AGENT_RESTARTED)."""
+        """Trust none of a node's acks and push its full state (AGENT_RESTARTED, resync)."""
         sender = self.senders.get(node_id)
         if sender is None:
             return None
         delivery = sender.delivery
-        delivery.reset()
+        delivery.forget_acks()
         delivery.last_agent_restart = time.time()
+        self.planner.revoke_all(node_id)  # the agent asks again for what it needs
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         delivery.restart_waiters.append(waiter)
-        self._mark_full(node_id)
+        self.mark_full(node_id)
         self._finish_restart(delivery, True)  # an empty desired state is complete at once
         return waiter
 
@@ -239,19 +244,21 @@ class SouthboundEngine:
         if self._statuses:
             statuses, self._statuses = self._statuses, {}
             try:
-                await self._bus.call(SetPortStatus(statuses=statuses))
+                await self.bus.call(SetPortStatus(statuses=statuses))
             except Exception:
                 _LOGGER.exception("writing %d port statuses failed", len(statuses))
 
     def _evaluate_ports(self, delivery: Delivery, ports: list[tuple[str, int]]) -> None:
+        """Only the port's own host decides its status (§5.2)."""
         for port_id, revision in ports:
             port = self.topo.ports.get(port_id)
             if port is None or port.node_id != delivery.node_id or port.revision != revision:
                 continue
             key = (PORT, port_id)
-            if delivery.acked.get(key) == revision:
+            refusal = delivery.refused.get(key)
+            if delivery.holds(key, revision):
                 self.set_status(port_id, "ACTIVE")
-            elif (key, revision) in delivery.exhausted:
+            elif refusal is not None and refusal.revision == revision:
                 self.set_status(port_id, "ERROR")
 
     # ---- sending -----------------------------------------------------------------------
@@ -276,16 +283,55 @@ class SouthboundEngine:
         )
         if message is None:
             self._finish_restart(delivery, True)
-            self._idle_check()
+            self._after_delivery(delivery)
             return True
-        for carried in message.carried:
-            delivery.sent[carried.key] = (carried.revision, carried.present)
         metrics.observe_build(time.perf_counter() - started)
+        await self._record_sending(node, delivery, message)
         return await self._push(node, delivery, message)
+
+    async def _record_sending(self, node: NodeRec, delivery: Delivery, message: Message) -> None:
+        """Note what a message carries; commit what the host may hold before it may."""
+        must_commit = False
+        for carried in message.carried:
+            must_commit |= self.ledger.sent(node.id, carried.key, carried.revision, carried.present)
+        delivery.record_sent(message)
+        if must_commit:
+            try:
+                await self.ledger.ensure_durable()
+            except Exception:
+                delivery.mark(c.key for c in message.carried)
+                raise
+
+    async def push_out_of_band(
+        self, node_id: str, keys: list[Key], transport_name: str, timeout: float
+    ) -> dict[Key, tuple[int, str]] | None:
+        """Push `keys` to a host now, outside its single-flight queue (revisions make that
+        safe); return the reply's statuses, or None when the push failed (the keys then
+        go through the host's queue)."""
+        node = self.topo.nodes[node_id]
+        sender = self.senders[node_id]
+        delivery = sender.delivery
+        view = self.planner.view(node_id)
+        message = build(self.topo, self.builder, node, view, delivery, self.tombs, keys, force=True)
+        if message is None:
+            return {}
+        await self._record_sending(node, delivery, message)
+        try:
+            transport = await self.transports.get(node, transport_name)
+            reply = await transport.push(
+                target(node), message.payload, request_id=message.request_id, timeout=timeout
+            )
+        except TransportError as exc:
+            _LOGGER.warning("out-of-band push to node %s failed: %s", node_id, exc)
+            delivery.mark(c.key for c in message.carried)
+            sender.wake()
+            return None
+        self._on_reply(node, delivery, message, reply)
+        return reply_statuses(reply)
 
     async def _push(self, node: NodeRec, delivery: Delivery, message: Message) -> bool:
         try:
-            transport = await self.transport_for(node)
+            transport = await self.transports.get(node)
         except TransportError as exc:
             delivery.mark(c.key for c in message.carried)
             delivery.last_error = f"{exc.kind}: {exc}"
@@ -301,10 +347,7 @@ class SouthboundEngine:
         try:
             async with self._semaphore:
                 reply = await transport.push(
-                    self.target(node),
-                    message.payload,
-                    request_id=message.request_id,
-                    timeout=timeout,
+                    target(node), message.payload, request_id=message.request_id, timeout=timeout
                 )
         except TransportError as exc:
             delivery.mark(c.key for c in message.carried)
@@ -334,22 +377,32 @@ class SouthboundEngine:
         delivery.connected = True
         delivery.consecutive_failures = 0
         delivery.last_contact = time.time()
-        delivery.last_error = None
+        retry = self.config.retry
         outcome = apply_reply(
-            delivery,
-            message,
-            reply,
-            self.config.retry.failure_attempts,
-            self.config.retry.invalid_arg_attempts,
+            delivery, message, reply, retry.failure_attempts, retry.invalid_arg_attempts
         )
         metrics.record_statuses(message, outcome)
+        for key, revision in outcome.acked:
+            self.ledger.acked(node.id, key, revision)
+        for key in outcome.deleted:
+            self.ledger.deleted(node.id, key)
+        for key, refusal in outcome.new_refusals:
+            self.ledger.refused(node.id, key, refusal.status, refusal.attempts, refusal.reason)
+            metrics.REJECTED.labels(key[0], refusal.status.lower()).inc()
+            delivery.last_error = (
+                f"{refusal.status} for {key[0]} {key[1]} revision {refusal.revision}: "
+                f"{refusal.reason}"
+            )
+            _LOGGER.warning("node %s refused: %s", node.id, delivery.last_error)
+        if not delivery.refused:
+            delivery.last_error = None
         if outcome.retry:
             delivery.mark(outcome.retry)
             attempts = max((delivery.attempts.get((k, 0), 1) for k in outcome.retry), default=1)
-            delivery.backoff_until = time.monotonic() + backoff_delay(self.config.retry, attempts)
+            delivery.backoff_until = time.monotonic() + backoff_delay(retry, attempts)
         self._evaluate_ports(delivery, outcome.port_keys)
         self._finish_restart(delivery, True)
-        self._idle_check()
+        self._after_delivery(delivery)
         asyncio.get_running_loop().create_task(self._flush_statuses())
 
     def _finish_restart(self, delivery: Delivery, ok: bool) -> None:
@@ -360,12 +413,19 @@ class SouthboundEngine:
                 waiter.set_result(ok)
         delivery.restart_waiters.clear()
 
+    def _after_delivery(self, delivery: Delivery) -> None:
+        self._advance_cursor(delivery)
+        self._idle_check()
+
+    def _advance_cursor(self, delivery: Delivery) -> None:
+        """An idle host with no refused neighbor holds every change dispatched so far."""
+        if delivery.is_idle() and not any(k[0] == NEIGHBOR for k in delivery.refused):
+            self.ledger.cursor(delivery.node_id, self.dispatched_seq)
+
     # ---- idleness (tests, benchmark) ---------------------------------------------------
     def is_idle(self) -> bool:
         """Return True when no event is queued and no host has pending or in-flight states."""
-        return self._events.empty() and all(
-            not s.delivery.pending and s.delivery.inflight is None for s in self.senders.values()
-        )
+        return self._events.empty() and all(s.delivery.is_idle() for s in self.senders.values())
 
     def _idle_check(self) -> None:
         if self.is_idle():
@@ -374,7 +434,7 @@ class SouthboundEngine:
     async def _wait_idle(self, cmd: WaitIdle) -> None:
         async with asyncio.timeout(cmd.timeout):
             while True:
-                await self._bus.join()
+                await self.bus.join()
                 await asyncio.sleep(0)
                 if self.is_idle() and not self._statuses:
                     return
@@ -388,7 +448,7 @@ class SouthboundEngine:
         node = self.topo.nodes.get(cmd.node_id)
         if sender is None or node is None:
             return None
-        view = ev.delivery_view(node, sender.delivery)
+        view = delivery_view(node, sender.delivery)
         view["vpc_subscriptions"] = self.channels.describe(node.id)
         return view
 
@@ -396,10 +456,11 @@ class SouthboundEngine:
         sender = self.senders.get(cmd.node_id)
         if sender is None:
             return []
-        return ev.delivery_resources(sender.delivery, cmd.kind, cmd.status)
+        return delivery_resources(sender.delivery, cmd.kind, cmd.status)
 
     async def _resync(self, cmd: ResyncNode) -> None:
         self.restart_node(cmd.node_id)
 
-
-__all__ = ["SouthboundEngine", "admin_context"]
+    async def _audit(self, cmd: AuditNode) -> dict[str, Any] | None:
+        result = await self.auditor.audit_node(cmd.node_id, cmd.repair)
+        return None if result is None else result.to_api()

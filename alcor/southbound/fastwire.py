@@ -103,6 +103,7 @@ def port(
     fixed_ips: Iterable[tuple[str, str]],
     pairs: Iterable[tuple[str, str]],
     groups: Iterable[str],
+    security_disabled: bool = False,
 ) -> bytes:
     """Encode a PortConfiguration (admin_state_up is always true when programmed)."""
     return b"".join(
@@ -117,6 +118,7 @@ def port(
             *(_m(12, _s(1, s) + _s(2, ip)) for s, ip in fixed_ips),
             *(_m(13, _s(1, ip) + _s(2, m)) for ip, m in pairs),
             *(_m(14, _s(1, g)) for g in groups),
+            _v(15, int(security_disabled)),
         )
     )
 
@@ -131,6 +133,7 @@ def neighbor(
     host_ip: str,
     fixed_ips: Iterable[tuple[int, str, str, int]],
     pairs: Iterable[tuple[str, str]],
+    groups: Iterable[str] = (),
 ) -> bytes:
     """Encode a NeighborConfiguration; fixed_ips are (neighbor_type, subnet, ip, tunnel_id)."""
     return b"".join(
@@ -146,14 +149,22 @@ def neighbor(
                 for kind, s, ip, tunnel in fixed_ips
             ),
             *(_m(11, _s(1, ip) + _s(2, m)) for ip, m in pairs),
+            *(_s(12, g) for g in groups),
         )
     )
 
 
 def dhcp(
-    revision: int, rid: str, subnet_id: str, mac: str, ipv4: str, ipv6: str, host_name: str
+    revision: int,
+    rid: str,
+    subnet_id: str,
+    mac: str,
+    ipv4: str,
+    ipv6: str,
+    host_name: str,
+    options: Iterable[tuple[str, str, int]] = (),
 ) -> bytes:
-    """Encode a DHCPConfiguration."""
+    """Encode a DHCPConfiguration (options: the port's extra DHCP options, field 10)."""
     return b"".join(
         (
             _head(revision, rid),
@@ -162,5 +173,9 @@ def dhcp(
             _s(7, ipv4),
             _s(8, ipv6),
             _s(9, host_name),
+            *(
+                _m(10, _s(1, name) + _s(2, value) + _v(3, version))
+                for name, value, version in options
+            ),
         )
     )

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import TYPE_CHECKING, Any
 
 from alcor.bus import Bus, Event
+from alcor.managers.acl.messages import (
+    GetNetworkAcl,
+    ListNetworkAcls,
+    NetworkAclChanged,
+    NetworkAclDeleted,
+)
 from alcor.managers.common import admin_context
+from alcor.managers.floatingip.messages import FloatingIpChanged, ListFloatingIps
 from alcor.managers.network.messages import (
     ListNetworks,
     NetworkCreated,
@@ -29,11 +35,12 @@ from alcor.managers.security_group.messages import (
 )
 from alcor.managers.subnet.messages import ListSubnets, SubnetCreated, SubnetDeleted, SubnetUpdated
 from alcor.resources.repo import ListQuery
-from alcor.southbound.sender import Delivery
-from alcor.southbound.topology import PORT_FIELDS, NodeRec, Topology
+from alcor.southbound.topology import PORT_FIELDS, Topology
 from alcor.southbound.view import (
     DHCP,
+    FLOATINGIP,
     NEIGHBOR,
+    NETWORK_ACL,
     PORT,
     ROUTER,
     SECURITYGROUP,
@@ -41,6 +48,7 @@ from alcor.southbound.view import (
     VPC,
     neighbor_key,
 )
+from alcor.store.revisions import next_revision
 
 if TYPE_CHECKING:
     from alcor.southbound.engine import SouthboundEngine
@@ -63,6 +71,9 @@ EVENT_TYPES = (
     NodeCreated,
     NodeUpdated,
     NodeDeleted,
+    NetworkAclChanged,
+    NetworkAclDeleted,
+    FloatingIpChanged,
 )
 ADDRESS_FIELDS = {"local_ip", "server_port", "transport", "grpc_api", "mq_topic", "subscribe_port"}
 
@@ -76,10 +87,14 @@ async def load(bus: Bus, topo: Topology) -> None:
         topo.set_network(net)
     for sub in (await bus.call(ListSubnets(ctx=ctx, query=ListQuery()))).items:
         topo.set_subnet(sub)
-    for router in (await bus.call(ListRouters(ctx=ctx, query=ListQuery()))).items:
-        topo.set_router(router)
     for port in await bus.call(QueryPorts(fields=PORT_FIELDS)):
         topo.set_port(port)
+    for router in (await bus.call(ListRouters(ctx=ctx, query=ListQuery()))).items:
+        topo.set_router(router)
+    for acl in (await bus.call(ListNetworkAcls(ctx=ctx, query=ListQuery()))).items:
+        topo.set_acl(acl)
+    for fip in (await bus.call(ListFloatingIps(ctx=ctx, query=ListQuery()))).items:
+        topo.set_fip(fip)
     await ensure_groups(bus, topo, {g for p in topo.ports.values() if p.node_id for g in p.sgs})
 
 
@@ -109,7 +124,7 @@ async def _port_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
     old = dp.topo.set_port(event.port)
     new = dp.topo.ports[event.port["id"]]
     if new.node_id is not None and new.sgs:
-        await ensure_groups(dp._bus, dp.topo, set(new.sgs))
+        await ensure_groups(dp.bus, dp.topo, set(new.sgs))
     dp.planner.port_changed(old, new, marks)
     compute = not new.device_owner.startswith("network:")
     if (
@@ -123,11 +138,11 @@ async def _port_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
 async def _port_deleted(dp: SouthboundEngine, event: PortDeleted, marks: Marks) -> None:
     port = event.port
     old = dp.topo.drop_port(port["id"])
-    dp.tombs[(PORT, port["id"])] = port["revision_number"] + 1
-    dp.tombs[(DHCP, port["id"])] = port["revision_number"] + 1
-    dp.tombs[(NEIGHBOR, neighbor_key(port["id"]))] = (
-        port.get("neighbor_revision") or port["revision_number"]
-    ) + 1
+    dp.tombs[(PORT, port["id"])] = next_revision(port)
+    dp.tombs[(DHCP, port["id"])] = next_revision(port)
+    dp.tombs[(NEIGHBOR, neighbor_key(port["id"]))] = next_revision(
+        port, "neighbor_revision" if port.get("neighbor_revision") else "revision_number"
+    )
     if old is not None:
         dp.planner.port_changed(old, None, marks)
 
@@ -142,7 +157,7 @@ async def _subnet_deleted(dp: SouthboundEngine, event: SubnetDeleted, marks: Mar
     subnet_id = event.subnet["id"]
     hosts = dp.planner.hosts_reaching([subnet_id])
     dp.topo.drop_subnet(subnet_id)
-    dp.tombs[(SUBNET, subnet_id)] = event.subnet["revision_number"] + 1
+    dp.tombs[(SUBNET, subnet_id)] = next_revision(event.subnet)
     for node_id in hosts:
         dp.planner.refresh(node_id, marks)
         marks.setdefault(node_id, set()).add((SUBNET, subnet_id))
@@ -155,7 +170,7 @@ async def _network_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
 
 async def _network_deleted(dp: SouthboundEngine, event: NetworkDeleted, marks: Marks) -> None:
     dp.topo.drop_network(event.network["id"])
-    dp.tombs[(VPC, event.network["id"])] = event.network["revision_number"] + 1
+    dp.tombs[(VPC, event.network["id"])] = next_revision(event.network)
 
 
 async def _router_changed(dp: SouthboundEngine, event: RouterChanged, marks: Marks) -> None:
@@ -170,7 +185,7 @@ async def _router_deleted(dp: SouthboundEngine, event: RouterDeleted, marks: Mar
     router_id = event.router["id"]
     hosts = set(dp.planner.hosts_by_router.get(router_id, ()))
     dp.topo.drop_router(router_id)
-    dp.tombs[(ROUTER, router_id)] = event.router["revision_number"] + 1
+    dp.tombs[(ROUTER, router_id)] = next_revision(event.router)
     for node_id in hosts:
         dp.planner.refresh(node_id, marks)
 
@@ -180,17 +195,17 @@ async def _group_changed(dp: SouthboundEngine, event: SecurityGroupChanged, mark
     if not dp.planner.hosts_by_group.get(group_id):
         dp.topo.sgs.pop(group_id, None)  # nobody holds it: reload when a host needs it
         return
-    group = (await dp._bus.call(LookupSecurityGroups(ids=[group_id]))).get(group_id)
+    group = (await dp.bus.call(LookupSecurityGroups(ids=[group_id]))).get(group_id)
     if group is not None:
         dp.topo.set_sg(group)
-        await ensure_groups(dp._bus, dp.topo, dp.topo.sgs[group_id].remote_groups)
+        await ensure_groups(dp.bus, dp.topo, dp.topo.sgs[group_id].remote_groups)
         dp.planner.group_changed(group_id, marks, refresh=True)
 
 
 async def _group_deleted(dp: SouthboundEngine, event: SecurityGroupDeleted, marks: Marks) -> None:
     group_id = event.security_group["id"]
     dp.topo.sgs.pop(group_id, None)
-    dp.tombs[(SECURITYGROUP, group_id)] = event.security_group["revision_number"] + 1
+    dp.tombs[(SECURITYGROUP, group_id)] = next_revision(event.security_group)
     dp.planner.group_changed(group_id, marks, refresh=True)
 
 
@@ -205,8 +220,7 @@ async def _node_updated(dp: SouthboundEngine, event: NodeUpdated, marks: Marks) 
     if {"mac_address", "data-path-ip"} & event.changed:
         await _reload_ports(dp, dp.planner.ports_of_node(node_id), marks)
     if ADDRESS_FIELDS & event.changed:
-        for transport in list(dp._transports.values()):
-            await transport.forget_node(node_id)
+        await dp.transports.forget_node(node_id)
         dp.restart_node(node_id)
 
 
@@ -215,13 +229,38 @@ async def _node_deleted(dp: SouthboundEngine, event: NodeDeleted, marks: Marks) 
     await dp.remove_node(event.node["node_id"])
 
 
+async def _acl_changed(dp: SouthboundEngine, event: NetworkAclChanged, marks: Marks) -> None:
+    acl = await dp.bus.call(GetNetworkAcl(ctx=admin_context(), id=event.network_acl["id"]))
+    old = dp.topo.set_acl(acl)
+    subnets = set(old.subnets if old else ()) | set(dp.topo.acls[acl["id"]].subnets)
+    dp.planner.acl_changed(acl["id"], subnets, marks)
+
+
+async def _acl_deleted(dp: SouthboundEngine, event: NetworkAclDeleted, marks: Marks) -> None:
+    acl = event.network_acl
+    old = dp.topo.drop_acl(acl["id"])
+    dp.tombs[(NETWORK_ACL, acl["id"])] = next_revision(acl)
+    dp.planner.acl_changed(acl["id"], old.subnets if old else (), marks)
+
+
+async def _fip_changed(dp: SouthboundEngine, event: FloatingIpChanged, marks: Marks) -> None:
+    fip = event.floatingip
+    if event.deleted:
+        old = dp.topo.drop_fip(fip["id"])
+        dp.tombs[(FLOATINGIP, fip["id"])] = next_revision(fip)
+    else:
+        old = dp.topo.set_fip(fip)
+    ports = {p for p in (old.port_id if old else None, fip.get("port_id")) if p}
+    dp.planner.fip_changed(fip["id"], ports, marks)
+
+
 async def _reload_ports(
     dp: SouthboundEngine, port_ids: list[str], marks: Marks | None = None
 ) -> None:
     """Re-read ports whose neighbor revision was bumped without a port event."""
     if not port_ids:
         return
-    ports = await dp._bus.call(LookupPorts(ids=list(dict.fromkeys(port_ids))))
+    ports = await dp.bus.call(LookupPorts(ids=list(dict.fromkeys(port_ids))))
     for port in ports.values():
         old = dp.topo.set_port(port)
         if marks is not None:
@@ -241,83 +280,11 @@ _HANDLERS: dict[type, Any] = {
     RouterChanged: _router_changed,
     RouterDeleted: _router_deleted,
     SecurityGroupChanged: _group_changed,
+    NetworkAclChanged: _acl_changed,
+    NetworkAclDeleted: _acl_deleted,
+    FloatingIpChanged: _fip_changed,
     SecurityGroupDeleted: _group_deleted,
     NodeCreated: _node_created,
     NodeUpdated: _node_updated,
     NodeDeleted: _node_deleted,
 }
-
-
-# ---- views for the node API --------------------------------------------------------------
-
-
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def delivery_view(node: NodeRec, delivery: Delivery) -> dict[str, Any]:
-    """Return the "southbound" object of GET /nodes/{id} (spec §5.3)."""
-    resources: dict[str, dict[str, int]] = {}
-    for key, revision in delivery.sent.items():
-        kind = key[0]
-        entry = resources.setdefault(kind, {"acked": 0, "unacked": 0, "error": 0})
-        if any((key, r) in delivery.exhausted for r in (revision,)):
-            entry["error"] += 1
-        elif delivery.acked.get(key) == revision[0] or not revision[1]:
-            entry["acked"] += 1
-        else:
-            entry["unacked"] += 1
-    inflight = delivery.inflight
-    import time as _time
-
-    backoff = delivery.backoff_until - _time.monotonic()
-    return {
-        "transport": node.transport,
-        "grpc_api": node.grpc_api,
-        "agent_type": node.agent_type,
-        "connected": delivery.connected,
-        "last_contact": _iso(delivery.last_contact),
-        "last_success": _iso(delivery.last_success),
-        "last_agent_restart": _iso(delivery.last_agent_restart),
-        "consecutive_failures": delivery.consecutive_failures,
-        "last_error": delivery.last_error,
-        "backoff_until": _iso(_time.time() + backoff) if backoff > 0 else None,
-        "pending_states": len(delivery.pending),
-        "inflight": (
-            {
-                "request_id": inflight.request_id,
-                "states": len(inflight.carried),
-                "since": _iso(inflight.since),
-            }
-            if inflight
-            else None
-        ),
-        "resources": resources,
-        "vpc_subscriptions": [],
-    }
-
-
-def delivery_resources(
-    delivery: Delivery, kind: str | None, status: str | None
-) -> list[dict[str, Any]]:
-    """Return per-key delivery records (GET /nodes/{id}/southbound/resources)."""
-    out = []
-    for key, (revision, _present) in sorted(delivery.sent.items()):
-        if kind is not None and key[0] != kind:
-            continue
-        last = delivery.status.get(key)
-        if status is not None and last != status:
-            continue
-        out.append(
-            {
-                "kind": key[0],
-                "key": key[1],
-                "sent_rev": revision,
-                "acked_rev": delivery.acked.get(key),
-                "last_status": last,
-                "attempts": delivery.attempts.get((key, revision), 0),
-            }
-        )
-    return out

@@ -12,7 +12,18 @@ GROUP = TRANSPORT_GROUP
 # A node mode, not a plugin: per-host states over grpc, large VPCs' neighbors over kafka.
 AUTO = "auto"
 
-__all__ = ["AUTO", "GROUP", "installed_transports", "node_transports", "transport_class"]
+# The controller-side servers that agents call (RequestGoalStates), by transport name.
+SERVER_GROUP = "alcor.southbound.servers"
+
+__all__ = [
+    "AUTO",
+    "GROUP",
+    "SERVER_GROUP",
+    "installed_transports",
+    "node_transports",
+    "server_class",
+    "transport_class",
+]
 
 
 def node_transports() -> list[str]:
@@ -29,6 +40,19 @@ def transport_class(name: str, overrides: Mapping[str, Any] | None = None) -> An
         raise ConfigError(
             [
                 f"unknown southbound transport {name!r}; installed: "
+                f"{', '.join(sorted(found)) or 'none'}"
+            ]
+        )
+    return found[name].load()
+
+
+def server_class(name: str) -> Any:
+    """Return the controller server class a transport plugin provides (group SERVER_GROUP)."""
+    found = {ep.name: ep for ep in entry_points(group=SERVER_GROUP)}
+    if name not in found:
+        raise ConfigError(
+            [
+                f"no controller server for transport {name!r}; installed: "
                 f"{', '.join(sorted(found)) or 'none'}"
             ]
         )

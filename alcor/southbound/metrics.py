@@ -28,6 +28,11 @@ BUILD_SECONDS = Histogram(
 )
 STATES_TOTAL = Counter("alcor_sb_states_total", "States answered", ["kind", "status"])
 OUT_OF_ORDER = Counter("alcor_sb_out_of_order_total", "OUT_OF_ORDER answers", ["kind"])
+REJECTED = Counter(
+    "alcor_southbound_rejected_total",
+    "States an agent refused (INVALID_ARG, FAILURE), by kind and status",
+    ["kind", "reason"],
+)
 PENDING = Gauge("alcor_sb_pending_states", "Dirty states waiting per node", ["node"])
 FAILURES = Gauge("alcor_sb_consecutive_failures", "Consecutive push failures", ["node"])
 LAST_CONTACT = Gauge("alcor_sb_last_contact_timestamp_seconds", "Last reply", ["node"])

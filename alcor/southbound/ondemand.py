@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import time
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from alcor.proto import schema
-from alcor.southbound import encoding, metrics
-from alcor.southbound.base import TransportError
-from alcor.southbound.builder import ENTER_OP, KIND_TYPE
-from alcor.southbound.sender import next_request_id
-from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, neighbor_key
+from alcor.southbound import metrics
+from alcor.southbound.view import NEIGHBOR, neighbor_key
 
 if TYPE_CHECKING:
     from alcor.southbound.engine import SouthboundEngine
 
 _LOGGER = logging.getLogger(__name__)
 ST = schema.OperationStatus
+SUCCESS: int = int(ST.SUCCESS)
+FAILURE: int = int(ST.FAILURE)
 RESTART_TIMEOUT_S = 600.0
 
 
@@ -53,7 +51,7 @@ class HostRequests:
         self, node_id: str | None, request: schema.HostRequestResourceStateRequest
     ) -> int:
         if node_id is None:
-            return ST.FAILURE
+            return FAILURE
         if request.request_type == schema.RequestType.AGENT_RESTARTED:
             return await self._restarted(node_id)
         started = time.perf_counter()
@@ -67,24 +65,30 @@ class HostRequests:
     async def _restarted(self, node_id: str) -> int:
         waiter = self._dp.restart_node(node_id)
         if waiter is None:
-            return ST.FAILURE
+            return FAILURE
         try:
             ok = await asyncio.wait_for(waiter, timeout=RESTART_TIMEOUT_S)
         except TimeoutError:
-            return ST.FAILURE
-        return ST.SUCCESS if ok else ST.FAILURE
+            return FAILURE
+        return SUCCESS if ok else FAILURE
 
     async def _on_demand(
         self, node_id: str, request: schema.HostRequestResourceStateRequest
     ) -> int:
         topo = self._dp.topo
         network_id = topo.network_by_vni.get(request.tunnel_id)
+        if network_id is None:
+            return FAILURE
+        # Only the requester's own VPCs: another project's neighbor must not leak to a host
+        # that has no port in that VPC.
+        if node_id not in topo.hosts_in_network.get(network_id, {}):
+            return FAILURE
         owner = topo.address_owner.get((request.tunnel_id, request.destination_ip))
-        if network_id is None or owner is None:
-            return ST.FAILURE
+        if owner is None:
+            return FAILURE
         source = topo.address_owner.get((request.tunnel_id, request.source_ip))
         if source is not None and not self._routable(source, owner):
-            return ST.FAILURE
+            return FAILURE
         return await self._push_neighbor(node_id, owner)
 
     def _routable(self, source_id: str, dest_id: str) -> bool:
@@ -101,48 +105,16 @@ class HostRequests:
         )
 
     async def _push_neighbor(self, node_id: str, port_id: str) -> int:
-        """Push the destination's neighbor (+ its subnets and VPC) before answering."""
+        """Grant the neighbor to the host and push it (+ its subnets and VPC) before
+        answering; the grant is withdrawn with the port (§6)."""
         dp = self._dp
-        node = dp.topo.nodes[node_id]
-        port = dp.topo.ports[port_id]
-        keys = [(NEIGHBOR, neighbor_key(port_id))]
-        keys += [(SUBNET, s) for s in port.subnet_ids]
-        keys.append((VPC, port.network_id))
-        entries: dict[int, list[bytes]] = defaultdict(list)
-        resources = []
-        for kind, key in keys:
-            built = dp.builder.config(kind, key, node)
-            if built is None:
-                continue
-            rtype = KIND_TYPE[kind]
-            entries[encoding.V2_FIELD[rtype]].append(
-                dp.builder.entry(kind, key, ENTER_OP[kind], built[0], built[1])
-            )
-            resources.append((rtype, key))
-        payload = encoding.assemble_goal_state_v2(node.local_ip, resources, entries)
-        transport = await dp.transport_for(node, "grpc")  # on-demand always uses gRPC
-        try:
-            reply = await transport.push(
-                dp.target(node),
-                payload,
-                request_id=next_request_id(),
-                timeout=dp.config.ondemand.push_deadline_s,
-            )
-        except TransportError as exc:
-            _LOGGER.warning("on-demand push to node %s failed: %s", node_id, exc)
-            return ST.FAILURE
-        for status in reply.operation_statuses:
-            if (
-                status.resource_type == schema.ResourceType.NEIGHBOR
-                and status.resource_id == port_id
-                and status.operation_status not in (ST.SUCCESS, ST.OUT_OF_ORDER)
-            ):
-                return ST.FAILURE
-        return ST.SUCCESS
-
-
-def _ip(text: str) -> str:
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        return text
+        key = (NEIGHBOR, neighbor_key(port_id))
+        if port_id not in dp.planner.grants.get(node_id, set()):
+            dp.planner.grant(node_id, port_id, {})  # delivered right here, not queued
+        statuses = await dp.push_out_of_band(
+            node_id, [key], "grpc", dp.config.ondemand.push_deadline_s
+        )
+        if statuses is None:
+            return FAILURE
+        status = statuses.get(key, (ST.SUCCESS, ""))[0]
+        return SUCCESS if status in (ST.SUCCESS, ST.OUT_OF_ORDER) else FAILURE

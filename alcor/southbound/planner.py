@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from alcor.southbound.topology import PortRec, Topology
+from alcor.southbound.records import PortRec
+from alcor.southbound.topology import Topology
 from alcor.southbound.view import (
     DHCP,
     EMPTY,
+    FLOATINGIP,
     NEIGHBOR,
+    NETWORK_ACL,
     PORT,
     ROUTER,
     SECURITYGROUP,
@@ -23,6 +26,7 @@ from alcor.southbound.view import (
     HostView,
     Key,
     compute_view,
+    granted_view,
     neighbor_key,
 )
 
@@ -38,18 +42,55 @@ class Planner:
         self.hosts_by_subnet: dict[str, set[str]] = defaultdict(set)
         self.hosts_by_router: dict[str, set[str]] = defaultdict(set)
         self.hosts_by_group: dict[str, set[str]] = defaultdict(set)
+        # On-demand neighbors (§6): node -> granted ports, and port -> nodes holding it.
+        self.grants: dict[str, set[str]] = defaultdict(set)
+        self.grant_holders: dict[str, set[str]] = defaultdict(set)
 
     def view(self, node_id: str) -> HostView:
         """Return the host's cached view (computed on first use)."""
         view = self.views.get(node_id)
         if view is None:
-            view = self._store(node_id, compute_view(self.topo, node_id), EMPTY)
+            view = self._store(node_id, self._compute(node_id), EMPTY)
         return view
 
+    def _compute(self, node_id: str) -> HostView:
+        view = compute_view(self.topo, node_id)
+        granted = self.grants.get(node_id)
+        return granted_view(self.topo, view, granted) if granted else view
+
+    def grant(self, node_id: str, port_id: str, marks: Marks) -> None:
+        """Add an on-demand neighbor to a host's view."""
+        self.grants[node_id].add(port_id)
+        self.grant_holders[port_id].add(node_id)
+        self.refresh(node_id, marks)
+
+    def revoke(self, node_id: str, port_id: str, marks: Marks) -> None:
+        """Remove an on-demand neighbor from a host's view (a DELETE follows if sent)."""
+        self.grants.get(node_id, set()).discard(port_id)
+        holders = self.grant_holders.get(port_id)
+        if holders is not None:
+            holders.discard(node_id)
+            if not holders:
+                del self.grant_holders[port_id]
+        self.refresh(node_id, marks)
+
+    def revoke_all(self, node_id: str) -> None:
+        """Drop every grant of a host (its agent restarted: it asks again on demand)."""
+        for port_id in self.grants.pop(node_id, set()):
+            holders = self.grant_holders.get(port_id)
+            if holders is not None:
+                holders.discard(node_id)
+                if not holders:
+                    del self.grant_holders[port_id]
+        self.refresh(node_id, {})
+
     def _store(self, node_id: str, new: HostView, old: HostView) -> HostView:
-        for subnet in old.reachable - new.reachable:
+        # Indexed by every subnet whose context the host holds, grants included, so
+        # subnet updates and neighbor changes reach on-demand holders too.
+        old_subnets, new_subnets = old.context_subnets, new.context_subnets
+        for subnet in old_subnets - new_subnets:
             self.hosts_by_subnet[subnet].discard(node_id)
-        for subnet in new.reachable - old.reachable:
+        for subnet in new_subnets - old_subnets:
             self.hosts_by_subnet[subnet].add(node_id)
         for router in old.routers - new.routers:
             self.hosts_by_router[router].discard(node_id)
@@ -67,8 +108,14 @@ class Planner:
         if node_id not in self.topo.nodes:
             return
         old = self.views.get(node_id, EMPTY)
-        new = self._store(node_id, compute_view(self.topo, node_id), old)
+        new = self._store(node_id, self._compute(node_id), old)
         keys = marks.setdefault(node_id, set())
+        keys.update((NEIGHBOR, neighbor_key(q)) for q in old.granted ^ new.granted)
+        for subnet in old.granted_subnets ^ new.granted_subnets:
+            keys.add((SUBNET, subnet))
+            sub = self.topo.subnets.get(subnet)
+            if sub is not None:
+                keys.add((VPC, sub.network_id))
         for port in old.ports ^ new.ports:
             keys.update(((PORT, port), (DHCP, port)))
         for subnet in old.reachable ^ new.reachable:
@@ -81,6 +128,8 @@ class Planner:
                 keys.add((VPC, sub.network_id))
         keys.update((ROUTER, r) for r in old.routers ^ new.routers)
         keys.update((SECURITYGROUP, g) for g in old.groups ^ new.groups)
+        keys.update((NETWORK_ACL, a) for a in old.acls ^ new.acls)
+        keys.update((FLOATINGIP, f) for f in old.fips ^ new.fips)
 
     def forget_host(self, node_id: str) -> None:
         """Drop a deleted node's view and index entries."""
@@ -103,6 +152,9 @@ class Planner:
         subnets = set(old.subnet_ids if old else ()) | set(new.subnet_ids if new else ())
         # Hosts that saw the neighbor before this change, including its own old host.
         before = self.hosts_reaching(subnets)
+        if new is None or new.node_id is None:
+            for holder in list(self.grant_holders.get(port_id, ())):
+                self.revoke(holder, port_id, marks)  # nothing left to resolve on demand
         for node_id in own:
             self.refresh(node_id, marks)
             marks.setdefault(node_id, set()).update(((PORT, port_id), (DHCP, port_id)))
@@ -163,3 +215,17 @@ class Planner:
     def ports_of_node(self, node_id: str) -> list[str]:
         """Return the ports bound to a node."""
         return list(self.topo.ports_on_node.get(node_id, ()))
+
+    def acl_changed(self, acl_id: str, subnets: Iterable[str], marks: Marks) -> None:
+        """Mark an ACL on the hosts with ports in the subnets it guards (before or after)."""
+        for node_id in self.hosts_of_subnets(subnets):
+            self.refresh(node_id, marks)
+            marks.setdefault(node_id, set()).add((NETWORK_ACL, acl_id))
+
+    def fip_changed(self, fip_id: str, port_ids: Iterable[str], marks: Marks) -> None:
+        """Mark a floating IP on the hosts of the ports it was or is associated with."""
+        for port_id in port_ids:
+            port = self.topo.ports.get(port_id)
+            if port is not None and port.node_id is not None:
+                self.refresh(port.node_id, marks)
+                marks.setdefault(port.node_id, set()).add((FLOATINGIP, fip_id))

@@ -1,4 +1,4 @@
-"""Per-host delivery bookkeeping and the single-flight send loop (southbound spec §2.2, §5)."""
+"""The single-flight send loop of one host, request ids and backoff (southbound spec §2.2)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from alcor.config import RetryConfig
-from alcor.southbound.view import Key
+from alcor.southbound.delivery import Delivery
 
 _LOGGER = logging.getLogger(__name__)
 # A random uuid4 head per process plus a counter: unique ids for tracing without paying
@@ -26,61 +24,6 @@ _REQUEST_ID_COUNTER = itertools.count(1)
 def next_request_id() -> str:
     """Return a new uuid-shaped goal-state request id, unique within and across runs."""
     return f"{_REQUEST_ID_HEAD}{next(_REQUEST_ID_COUNTER) & 0xFFFFFFFFFFFF:012x}"
-
-
-@dataclass(slots=True)
-class Carried:
-    """One state inside an in-flight message."""
-
-    key: Key
-    revision: int
-    present: bool  # False for a DELETE
-
-
-@dataclass
-class Message:
-    """A built goal state for one host."""
-
-    request_id: str
-    payload: bytes
-    carried: list[Carried]
-    since: float = field(default_factory=time.time)
-
-
-@dataclass
-class Delivery:
-    """What the controller knows about one host's programming (also the API's view)."""
-
-    node_id: str
-    pending: dict[Key, None] = field(default_factory=dict)  # ordered set of dirty keys
-    sent: dict[Key, tuple[int, bool]] = field(default_factory=dict)  # key -> (rev, present)
-    acked: dict[Key, int] = field(default_factory=dict)
-    status: dict[Key, str] = field(default_factory=dict)  # last status per key
-    attempts: dict[tuple[Key, int], int] = field(default_factory=dict)
-    exhausted: set[tuple[Key, int]] = field(default_factory=set)
-    inflight: Message | None = None
-    backoff_until: float = 0.0
-    consecutive_failures: int = 0
-    last_contact: float | None = None
-    last_success: float | None = None
-    last_agent_restart: float | None = None
-    last_error: str | None = None
-    connected: bool = False
-    restart_waiters: list[asyncio.Future[bool]] = field(default_factory=list)
-
-    def mark(self, keys: Any) -> None:
-        """Add dirty keys (duplicates merge)."""
-        for key in keys:
-            self.pending[key] = None
-
-    def reset(self) -> None:
-        """Forget what was sent and acknowledged (agent restart / re-addressed node)."""
-        self.sent.clear()
-        self.acked.clear()
-        self.status.clear()
-        self.attempts.clear()
-        self.exhausted.clear()
-        self.backoff_until = 0.0
 
 
 def backoff_delay(retry: RetryConfig, failures: int) -> float:

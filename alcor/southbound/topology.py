@@ -11,103 +11,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(slots=True)
-class NetworkRec:
-    """What goal states need of a network (VPC)."""
-
-    id: str
-    project_id: str
-    name: str
-    cidr: str
-    seg_id: int
-    net_type: str
-    revision: int
-
-
-@dataclass(slots=True)
-class SubnetRec:
-    """What goal states need of a subnet."""
-
-    id: str
-    network_id: str
-    name: str
-    cidr: str
-    ip_version: int
-    gateway_ip: str
-    gateway_mac: str
-    dhcp: bool
-    dns: tuple[str, ...]
-    router_id: str | None
-    revision: int
-
-
-@dataclass(slots=True)
-class PortRec:
-    """What goal states need of a port; `node_id` is set only when bound to a known node."""
-
-    id: str
-    network_id: str
-    project_id: str
-    name: str
-    mac: str
-    device_id: str
-    device_owner: str
-    fixed_ips: tuple[tuple[str, str], ...]  # (subnet_id, ip)
-    pairs: tuple[tuple[str, str], ...]  # (ip, mac)
-    sgs: tuple[str, ...]
-    node_id: str | None
-    admin_up: bool
-    revision: int
-    neighbor_revision: int
-    subnet_ids: tuple[str, ...] = ()  # the subnets of its fixed IPs (in order, unique)
-
-    def __post_init__(self) -> None:
-        self.subnet_ids = tuple(dict.fromkeys(s for s, _ in self.fixed_ips))
-
-
-@dataclass(slots=True)
-class RouterRec:
-    """What goal states need of a router."""
-
-    id: str
-    revision: int
-    routes: tuple[tuple[str, str], ...]  # (destination, nexthop)
-    admin_up: bool
-
-
-@dataclass(slots=True)
-class SgRec:
-    """A security group and its rules."""
-
-    id: str
-    name: str
-    revision: int
-    rules: tuple[dict[str, Any], ...]
-
-    @property
-    def remote_groups(self) -> set[str]:
-        """Return the groups its rules name as remote_group_id."""
-        return {r["remote_group_id"] for r in self.rules if r.get("remote_group_id")}
-
-
-@dataclass(slots=True)
-class NodeRec:
-    """A compute node as the southbound sees it."""
-
-    id: str
-    name: str
-    local_ip: str
-    server_port: int
-    mac: str
-    data_ip: str
-    dvr_mac: str
-    transport: str
-    grpc_api: str
-    mq_topic: str | None
-    subscribe_port: int | None
-    agent_type: str
-
+from alcor.southbound.records import (
+    AclRec,
+    AclRule,
+    FipRec,
+    GatewayRec,
+    NetworkRec,
+    NodeRec,
+    PortRec,
+    RouterRec,
+    SgRec,
+    SubnetRec,
+)
 
 # The port attributes set_port reads: the start-up load asks the store for these only.
 PORT_FIELDS = (
@@ -126,6 +41,8 @@ PORT_FIELDS = (
     "admin_state_up",
     "revision_number",
     "neighbor_revision",
+    "extra_dhcp_opts",
+    "port_security_enabled",
 )
 
 
@@ -151,6 +68,10 @@ class Topology:
     network_by_vni: dict[int, str] = field(default_factory=dict)
     # (vni, ip) -> bound port owning it (fixed IP or allowed address pair): ON_DEMAND lookups
     address_owner: dict[tuple[int, str], str] = field(default_factory=dict)
+    acls: dict[str, AclRec] = field(default_factory=dict)
+    acl_of_subnet: dict[str, str] = field(default_factory=dict)
+    fips: dict[str, FipRec] = field(default_factory=dict)
+    fips_of_port: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     # ---- networks, subnets, routers, groups, nodes ----------------------------------------
     def set_network(self, net: dict[str, Any]) -> None:
@@ -214,7 +135,87 @@ class Topology:
             router["revision_number"],
             tuple((r["destination"], r["nexthop"]) for r in router.get("routes") or ()),
             bool(router.get("admin_state_up", True)),
+            self._gateway(router),
         )
+
+    def _gateway(self, router: dict[str, Any]) -> GatewayRec | None:
+        info = router.get("external_gateway_info") or {}
+        fixed = info.get("external_fixed_ips") or []
+        if not info.get("network_id") or not fixed:
+            return None
+        return GatewayRec(
+            info["network_id"],
+            fixed[0].get("subnet_id") or "",
+            fixed[0].get("ip_address") or "",
+            router.get("gw_port_id") or "",
+            bool(info.get("enable_snat", True)),
+        )
+
+    # ---- network ACLs and floating IPs (alcor agents only) ----------------------------------
+    def set_acl(self, acl: dict[str, Any]) -> AclRec | None:
+        """Insert or replace an ACL with its rules; return the previous record."""
+        old = self.drop_acl(acl["id"])
+        rules = tuple(
+            AclRule(
+                r["id"],
+                r["number"],
+                r["direction"],
+                r.get("ether_type") or "IPv4",
+                r.get("protocol") or "all",
+                r.get("ip_prefix") or ("::/0" if r.get("ether_type") == "IPv6" else "0.0.0.0/0"),
+                r.get("port_range_min"),
+                r.get("port_range_max"),
+                r.get("icmp_type"),
+                r.get("icmp_code"),
+                r["action"],
+            )
+            for r in sorted(acl.get("network_acl_rules") or (), key=lambda r: r["number"])
+        )
+        rec = AclRec(
+            acl["id"],
+            acl["vpc_id"],
+            acl.get("name") or "",
+            acl["revision_number"],
+            tuple(acl.get("associated_subnets") or ()),
+            rules,
+        )
+        self.acls[rec.id] = rec
+        for subnet in rec.subnets:
+            self.acl_of_subnet[subnet] = rec.id
+        return old
+
+    def drop_acl(self, acl_id: str) -> AclRec | None:
+        """Forget an ACL; return its last record."""
+        old = self.acls.pop(acl_id, None)
+        if old is not None:
+            for subnet in old.subnets:
+                if self.acl_of_subnet.get(subnet) == acl_id:
+                    del self.acl_of_subnet[subnet]
+        return old
+
+    def set_fip(self, fip: dict[str, Any]) -> FipRec | None:
+        """Insert or replace a floating IP (only associated ones are kept); return the old."""
+        old = self.drop_fip(fip["id"])
+        if fip.get("port_id"):
+            rec = FipRec(
+                fip["id"],
+                fip["revision_number"],
+                fip["floating_ip_address"],
+                fip.get("fixed_ip_address") or "",
+                fip["port_id"],
+                fip.get("router_id") or "",
+                fip["floating_network_id"],
+            )
+            self.fips[rec.id] = rec
+            self.fips_of_port[rec.port_id].add(rec.id)
+        return old
+
+    def drop_fip(self, fip_id: str) -> FipRec | None:
+        """Forget a floating IP; return its last record."""
+        old = self.fips.pop(fip_id, None)
+        if old is not None:
+            self.fips_of_port[old.port_id].discard(fip_id)
+        return old
 
     def drop_router(self, router_id: str) -> None:
         """Forget a router."""
@@ -288,6 +289,11 @@ class Topology:
             bool(port.get("admin_state_up", True)),
             port["revision_number"],
             port.get("neighbor_revision") or port["revision_number"],
+            tuple(
+                (o["opt_name"], str(o.get("opt_value") or ""), int(o.get("ip_version") or 4))
+                for o in port.get("extra_dhcp_opts") or ()
+            ),
+            port.get("port_security_enabled") is not False,
         )
         self.ports[rec.id] = rec
         self._index(rec)

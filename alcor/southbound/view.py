@@ -18,6 +18,8 @@ VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = (
     "ROUTER",
     "GATEWAY",
 )
+# alcor extensions, for agents of type "alcor" only (ACA's view stays as it was).
+NETWORK_ACL, FLOATINGIP = "NETWORK_ACL", "FLOATINGIP"
 CONTEXT_KINDS = (VPC, SUBNET, GATEWAY)
 Key = tuple[str, str]  # (kind, map key)
 
@@ -31,9 +33,46 @@ class HostView:
     routers: frozenset[str]  # R(H)
     reachable: frozenset[str]  # SV(H) = S(H) plus the subnets of R(H)
     groups: frozenset[str]  # G(H), with remote groups (depth 1)
+    # Neighbors the host asked for on demand (ARP miss) outside SV(H), and their subnets.
+    granted: frozenset[str] = frozenset()
+    granted_subnets: frozenset[str] = frozenset()
+    acls: frozenset[str] = frozenset()  # ACLs guarding S(H)
+    fips: frozenset[str] = frozenset()  # floating IPs of P(H)
+
+    @property
+    def context_subnets(self) -> frozenset[str]:
+        """Return every subnet whose context state the host holds (SV(H) and grants)."""
+        return self.reachable | self.granted_subnets if self.granted else self.reachable
 
 
 EMPTY = HostView(frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
+
+
+def granted_view(topo: Topology, view: HostView, granted: set[str]) -> HostView:
+    """Return `view` with the on-demand neighbors that still exist and are bound."""
+    ports = frozenset(p for p in granted if topo.bound(topo.ports.get(p)))
+    if not ports and not view.granted:
+        return view
+    subnets = (
+        frozenset(s for p in ports for s in topo.ports[p].subnet_ids if s in topo.subnets)
+        - view.reachable
+    )
+    return HostView(
+        view.ports,
+        view.subnets,
+        view.routers,
+        view.reachable,
+        view.groups,
+        ports,
+        subnets,
+        view.acls,
+        view.fips,
+    )
+
+
+def neighbor_in_view(view: HostView, port_id: str, subnet_ids: tuple[str, ...]) -> bool:
+    """Tell whether a bound port is a neighbor of the host (SV(H) or an on-demand grant)."""
+    return any(s in view.reachable for s in subnet_ids) or port_id in view.granted
 
 
 def compute_view(topo: Topology, node_id: str) -> HostView:
@@ -41,7 +80,9 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
     ports = frozenset(p for p in topo.ports_on_node.get(node_id, ()) if topo.ports[p].admin_up)
     subnets = frozenset(s for p in ports for s in topo.ports[p].subnet_ids if s in topo.subnets)
     routers = frozenset(
-        topo.subnets[s].router_id for s in subnets if topo.subnets[s].router_id in topo.routers
+        router
+        for s in subnets
+        if (router := topo.subnets[s].router_id) is not None and router in topo.routers
     )
     reachable = set(subnets)
     for router in routers:
@@ -51,7 +92,21 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
         groups.update(g for g in topo.ports[p].sgs if g in topo.sgs)
     for g in list(groups):
         groups.update(r for r in topo.sgs[g].remote_groups if r in topo.sgs)
-    return HostView(ports, subnets, routers, frozenset(reachable), frozenset(groups))
+    node = topo.nodes.get(node_id)
+    acls: frozenset[str] = frozenset()
+    fips: frozenset[str] = frozenset()
+    if node is not None and node.agent_type == "alcor":
+        acls = frozenset(a for s in subnets if (a := topo.acl_of_subnet.get(s)) is not None)
+        fips = frozenset(f for p in ports for f in topo.fips_of_port.get(p, ()))
+    return HostView(
+        ports,
+        subnets,
+        routers,
+        frozenset(reachable),
+        frozenset(groups),
+        acls=acls,
+        fips=fips,
+    )
 
 
 def neighbor_key(port_id: str) -> str:
@@ -77,16 +132,22 @@ def in_view(topo: Topology, view: HostView, kind: str, key: str) -> bool:
         return (
             port is not None
             and port.node_id is not None
-            and any(s in view.reachable for s in port.subnet_ids)
+            and neighbor_in_view(view, port.id, port.subnet_ids)
         )
     if kind == ROUTER:
         return key in view.routers
     if kind == SECURITYGROUP:
         return key in view.groups
+    if kind == NETWORK_ACL:
+        return key in view.acls
+    if kind == FLOATINGIP:
+        return key in view.fips
     if kind == SUBNET:
-        return key in view.reachable
+        return key in view.reachable or key in view.granted_subnets
     if kind == VPC:
-        return any(topo.subnets[s].network_id == key for s in view.reachable if s in topo.subnets)
+        return any(
+            topo.subnets[s].network_id == key for s in view.context_subnets if s in topo.subnets
+        )
     return False
 
 
@@ -102,11 +163,18 @@ def all_keys(topo: Topology, view: HostView) -> Iterator[Key]:
             if q not in seen:
                 seen.add(q)
                 yield NEIGHBOR, neighbor_key(q)
+    for q in view.granted - seen:
+        yield NEIGHBOR, neighbor_key(q)
     for r in view.routers:
         yield ROUTER, r
     for g in view.groups:
         yield SECURITYGROUP, g
-    for s in view.reachable:
+    for a in view.acls:
+        yield NETWORK_ACL, a
+    for f in view.fips:
+        yield FLOATINGIP, f
+    contexts = view.context_subnets
+    for s in contexts:
         yield SUBNET, s
-    for v in {topo.subnets[s].network_id for s in view.reachable if s in topo.subnets}:
+    for v in {topo.subnets[s].network_id for s in contexts if s in topo.subnets}:
         yield VPC, v

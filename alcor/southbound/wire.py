@@ -20,11 +20,13 @@ import betterproto
 
 from alcor.proto import schema
 
-_VARINT, _BOOL, _ENUM, _STRING, _MESSAGE, _MAP, _BYTES = range(7)
+# Kinds up to _INT32 are varints on the wire.
+_VARINT, _BOOL, _ENUM, _INT32, _STRING, _MESSAGE, _MAP, _BYTES = range(8)
 _SCALAR_KIND = {
     "uint32": _VARINT,
     "uint64": _VARINT,
     "bool": _BOOL,
+    "int32": _INT32,
     "enum": _ENUM,
     "string": _STRING,
     "message": _MESSAGE,
@@ -142,9 +144,11 @@ def _decode(buf: bytes, pos: int, end: int, spec: Spec) -> dict[str, Any]:
                 pos += 1
             else:
                 value, pos = read_varint(buf, pos - 1)
-        if kind <= _ENUM:
+        if kind <= _INT32:
             if kind == _BOOL:
                 value = bool(value)
+            elif kind == _INT32 and value >= 1 << 63:
+                value -= 1 << 64  # a negative int32 is a 10-byte two's complement varint
         else:
             stop = pos + value
             if stop > end:
@@ -232,7 +236,7 @@ def _single_json(fld: Field, v: Any) -> Any:
     if fld.kind == _ENUM:
         return fld.sub(v or 0).name
     if v is None:
-        return {_VARINT: 0, _BOOL: False, _STRING: "", _BYTES: ""}[fld.kind]
+        return {_VARINT: 0, _BOOL: False, _INT32: 0, _STRING: "", _BYTES: ""}[fld.kind]
     if fld.kind == _BYTES:
         return bytes(v).hex()
     return v

@@ -18,6 +18,8 @@ from typing import Any, Literal
 import orjson
 import sqlite_utils
 
+from alcor.store.revisions import next_revision
+
 ChangeType = Literal["CREATED", "UPDATED", "DELETED"]
 
 DDL = """
@@ -65,9 +67,10 @@ class Change:
 def _row(
     resource: str, obj: Mapping[str, Any], change_type: ChangeType, id_key: str, now: float
 ) -> tuple[Any, ...]:
-    revision = int(obj.get("revision_number") or 0)
-    if change_type == "DELETED":
-        revision += 1  # a delete carries last + 1, as its tombstone does
+    # A delete carries last + 1, as its tombstone does.
+    revision = (
+        next_revision(obj) if change_type == "DELETED" else int(obj.get("revision_number") or 0)
+    )
     return (
         resource,
         obj[id_key],

@@ -8,6 +8,7 @@ MIGRATIONS. Columns of resource tables mirror the attribute tables in alcor/reso
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import sqlite_utils
 
@@ -30,14 +31,15 @@ def _table(
     name: str,
     columns: dict[str, type],
     pk: str | tuple[str, ...],
-    indexes: list[tuple[str, ...]] = (),
-    unique: list[tuple[str, ...]] = (),
+    indexes: Sequence[tuple[str, ...]] = (),
+    unique: Sequence[tuple[str, ...]] = (),
 ) -> None:
-    db[name].create(columns, pk=pk, not_null=[pk] if isinstance(pk, str) else list(pk))
+    table = db.table(name)
+    table.create(columns, pk=pk, not_null=[pk] if isinstance(pk, str) else list(pk))
     for cols in indexes:
-        db[name].create_index(list(cols), index_name=f"idx_{name}_{'_'.join(cols)}")
+        table.create_index(list(cols), index_name=f"idx_{name}_{'_'.join(cols)}")
     for cols in unique:
-        db[name].create_index(list(cols), index_name=f"uq_{name}_{'_'.join(cols)}", unique=True)
+        table.create_index(list(cols), index_name=f"uq_{name}_{'_'.join(cols)}", unique=True)
 
 
 def initial(db: sqlite_utils.Database) -> None:
@@ -372,12 +374,39 @@ def change_record(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def southbound_ledger(db: sqlite_utils.Database) -> None:
+    """Add the durable per-host southbound ledger (alcor/southbound/ledger.py)."""
+    db.execute(
+        """CREATE TABLE sb_ledger (
+            node_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            rev INTEGER NOT NULL,
+            present INTEGER NOT NULL,
+            acked_rev INTEGER,
+            status TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (node_id, kind, key)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """CREATE TABLE sb_hosts (
+            node_id TEXT PRIMARY KEY,
+            cursor_seq INTEGER NOT NULL,
+            updated_at REAL NOT NULL
+        ) WITHOUT ROWID"""
+    )
+
+
 def _add_columns(db: sqlite_utils.Database, table: str, columns: dict[str, type]) -> None:
     """Add columns that a table lacks (migrations are re-runnable on partial schemas)."""
-    have = set(db[table].columns_dict)
+    target = db.table(table)
+    have = set(target.columns_dict)
     for name, kind in columns.items():
         if name not in have:
-            db[table].add_column(name, kind)
+            target.add_column(name, kind)
 
 
 def rbac_policies(db: sqlite_utils.Database) -> None:
@@ -436,7 +465,7 @@ def qos(db: sqlite_utils.Database) -> None:
         )
     for table in ("networks", "ports"):
         _add_columns(db, table, {"qos_policy_id": str})
-        db[table].create_index(["qos_policy_id"], index_name=f"idx_{table}_qos_policy_id")
+        db.table(table).create_index(["qos_policy_id"], index_name=f"idx_{table}_qos_policy_id")
 
 
 def trunks(db: sqlite_utils.Database) -> None:
@@ -474,7 +503,7 @@ def address_scopes(db: sqlite_utils.Database) -> None:
         pk="id",
         indexes=[("project_id",)],
     )
-    db["subnetpools"].create_index(
+    db.table("subnetpools").create_index(
         ["address_scope_id"], index_name="idx_subnetpools_address_scope_id"
     )
 
@@ -489,7 +518,7 @@ def address_groups(db: sqlite_utils.Database) -> None:
         indexes=[("project_id",)],
     )
     _add_columns(db, "security_group_rules", {"remote_address_group_id": str})
-    db["security_group_rules"].create_index(
+    db.table("security_group_rules").create_index(
         ["remote_address_group_id"], index_name="idx_security_group_rules_remote_address_group_id"
     )
 
@@ -616,12 +645,13 @@ def flavors(db: sqlite_utils.Database) -> None:
         indexes=[("service_profile_id",)],
     )
     _add_columns(db, "routers", {"flavor_id": str})
-    db["routers"].create_index(["flavor_id"], index_name="idx_routers_flavor_id")
+    db.table("routers").create_index(["flavor_id"], index_name="idx_routers_flavor_id")
 
 
 MIGRATIONS = [
     initial,
     change_record,
+    southbound_ledger,
     rbac_policies,
     qos,
     trunks,

@@ -16,9 +16,9 @@ from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from alcor.proto import schema
-from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
+from alcor.southbound.base import NodeTarget, NotSupported, SouthboundContext, TransportError
 
-from .wire import CODEC, PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw
+from .wire import CODEC, GET_INVENTORY, PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -144,6 +144,26 @@ class GrpcTransport:
         )
         return cast(schema.SubscribeOperationReply, reply)
 
+    async def inventory(
+        self, node: NodeTarget, *, entries: bool, timeout: float
+    ) -> schema.InventoryReply:
+        """Ask the agent what it holds (AgentInventory.GetInventory, an alcor extension).
+
+        Raises NotSupported when the agent does not serve it (ACA), TransportError else.
+        """
+        request = schema.InventoryRequest(format_version=1, entries=entries)
+        reply = await self._call(
+            node,
+            node.server_port,
+            GET_INVENTORY,
+            Cardinality.UNARY_UNARY,
+            schema.InventoryReply,
+            bytes(request),
+            timeout,
+            "",
+        )
+        return cast(schema.InventoryReply, reply)
+
     async def _call(
         self,
         node: NodeTarget,
@@ -261,6 +281,8 @@ class GrpcTransport:
 
 
 def _status_error(exc: GRPCError, addr: tuple[str, int], request_id: str) -> TransportError:
+    if exc.status == Status.UNIMPLEMENTED:
+        return NotSupported(f"{addr[0]}:{addr[1]} does not serve it: {exc.message}")
     kind = {Status.DEADLINE_EXCEEDED: "deadline", Status.UNAVAILABLE: "transport_error"}.get(
         exc.status, "protocol_error"
     )

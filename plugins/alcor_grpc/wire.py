@@ -20,6 +20,8 @@ PUSH_V2 = SERVICE + "PushGoalStatesStream"
 REQUEST_GOAL_STATES = SERVICE + "RequestGoalStates"
 PUSH_GOALSTATES = SERVICE + "PushGoalstates"  # lower-case 's' (sic), Arion only
 PUSH_SUBSCRIBE_INFO = "/alcor.schema.SubscribeInfoProvisioner/PushNodeSubscribeInfo"
+# alcor extension served by the reference agent on its GoalStateProvisioner port (§6.1).
+GET_INVENTORY = "/alcor.schema.AgentInventory/GetInventory"
 
 
 class Raw:

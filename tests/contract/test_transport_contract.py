@@ -41,7 +41,7 @@ async def _cloud(
     )
     alcor = build(config)
     async with TestClient(TestServer(make_web_app(alcor))) as client:
-        dataplane = alcor.extra["dataplane"]
+        dataplane = alcor.southbound
         kafka = transport in ("kafka", "auto")
         pool = AgentPool(
             AgentConfig(
@@ -110,7 +110,7 @@ async def _idle(cloud: Cloud) -> None:
     for _ in range(3):
         await cloud.idle()
         await asyncio.sleep(0)
-        dataplane = cloud.alcor.extra["dataplane"]
+        dataplane = cloud.alcor.southbound
         channels = dataplane.channels
         for _ in range(400):
             busy = (
@@ -155,7 +155,7 @@ async def test_four_hosts_end_in_the_same_state_over_every_transport(cloud):
         assert group["id"] in state["security_groups"]
     for port in ports:
         assert await cloud.status(port["id"]) == "ACTIVE"
-    channels = cloud.alcor.extra["dataplane"].channels
+    channels = cloud.alcor.southbound.channels
     if cloud.transport == "auto":
         assert channels.mode.get(net) == "MQ"
         assert all(channels.subscribed(f"node-{h}", net) for h in range(HOSTS))
@@ -169,7 +169,7 @@ async def test_auto_vpc_switches_to_its_topic_and_back_with_every_host_correct(c
     net, (subnet,) = await cloud.network(["10.42.0.0/24"])
     ports = [await cloud.port(net, i % HOSTS) for i in range(UPPER + 2)]
     await _idle(cloud)
-    channels = cloud.alcor.extra["dataplane"].channels
+    channels = cloud.alcor.southbound.channels
     assert (channels.mode.get(net) == "MQ") == (cloud.transport == "auto")
     # while on the topic (auto), delete most ports: the DELETEs travel on the topic
     for port in ports[LOWER - 1 :]:

@@ -345,7 +345,7 @@ async def test_unexpected_errors_are_500_with_the_request_id_only(make_config, c
         raise RuntimeError("secret internals")
 
     alcor = build(make_config())
-    alcor.extra["route_plugins"] = [lambda router, _: router.add(Route("GET", "/broken", broken))]
+    alcor.route_plugins.append(lambda router, _: router.add(Route("GET", "/broken", broken)))
     async with TestClient(TestServer(make_web_app(alcor))) as client:
         reply = await Api(client).call("GET", "/broken")
     assert reply.status == 500 and reply.error == "HTTPInternalServerError"

@@ -36,7 +36,7 @@ async def kafka_cloud(make_config: Any, flaky_kafka: Any) -> AsyncIterator[Cloud
     )
     alcor = build(config)
     async with TestClient(TestServer(make_web_app(alcor))) as client:
-        dataplane = alcor.extra["dataplane"]
+        dataplane = alcor.southbound
         pool = AgentPool(
             AgentConfig(
                 ip="127.3.0.1",

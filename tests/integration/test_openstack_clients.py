@@ -237,6 +237,57 @@ def test_embedded_agents_program_two_hosts_and_dump_their_state(serve):
     assert server.stop() == 0
 
 
+def test_an_agent_registers_its_host_through_the_node_api(serve, tmp_path):
+    """`alcor agent --register URL` creates its node via POST /nodes, as an operator would,
+    and a port bound to it goes ACTIVE."""
+    grpc_port = _free_port()
+    server = serve(
+        ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED="true",
+        ALCOR__SOUTHBOUND__GRPC_SERVER__PORT=str(grpc_port),
+    )
+    agent_port = _free_port()
+    with (tmp_path / "agent.log").open("w") as log:
+        agent = subprocess.Popen(
+            [
+                str(BIN / "alcor"),
+                "agent",
+                "--listen",
+                f"127.3.0.1:{agent_port}",
+                "--controller",
+                f"127.0.0.1:{grpc_port}",
+                "--node-id",
+                "rack1-host7",
+                "--register",
+                server.url,
+            ],
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            conn = _connect(server)
+            _wait_for(
+                lambda: any(
+                    n["node_id"] == "rack1-host7"
+                    for n in json.loads(urllib.request.urlopen(f"{server.url}/nodes").read())[
+                        "host_infos"
+                    ]
+                ),
+                "the agent's node",
+            )
+            node = json.loads(urllib.request.urlopen(f"{server.url}/nodes/rack1-host7").read())
+            info = node["host_info"]
+            assert (info["local_ip"], info["server_port"]) == ("127.3.0.1", agent_port)
+            net = conn.network.create_network(name="reg")
+            conn.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.9.0.0/24")
+            port = conn.network.create_port(network_id=net.id, binding_host_id="rack1-host7")
+            _wait_for(lambda: conn.network.get_port(port.id).status == "ACTIVE", "port ACTIVE")
+            conn.close()
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            assert agent.wait(timeout=30) == 0
+    assert server.stop() == 0
+
+
 def test_openstack_cli_lists_networks(serve):
     """`openstack --os-auth-type none --os-endpoint … network list -f json` works."""
     server = serve()

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from alcor.agent.agent import AgentConfig
+from alcor.agent import AgentState, Applier
+from alcor.agent.agent import Agent, AgentConfig
 from alcor.agent.pool import AgentPool
 from alcor.api.web import make_web_app
 from alcor.app import build
 from alcor.southbound.commands import WaitIdle
+from tests.unit.agent.agent_helpers import goal_state, neighbor
 
 _NETS = itertools.count(1)
 
@@ -73,7 +75,7 @@ async def _start_cloud(
     config = make_config(**overrides)
     alcor = build(config)
     async with TestClient(TestServer(make_web_app(alcor))) as client:
-        dataplane = alcor.extra["dataplane"]
+        dataplane = alcor.southbound
         pool = AgentPool(
             AgentConfig(
                 ip=base,
@@ -275,6 +277,41 @@ async def test_on_demand_pushes_a_known_neighbor_and_fails_an_unknown_one(cloud)
     assert cloud.state(3)["counters"].get("on_demand:FAILURE") == 1
 
 
+async def test_on_demand_answers_only_for_the_requesters_vpcs(cloud):
+    """A host without a port in a VPC learns nothing of it on demand (no leak)."""
+    net_id, _ = await cloud.network(["10.17.0.0/24"])
+    other_id, _ = await cloud.network(["10.18.0.0/24"])
+    await cloud.port(other_id, 3)  # host 3 is in the other VPC only
+    target = await cloud.port(net_id, 0)
+    await cloud.idle()
+    tunnel = (await cloud.call("GET", f"/v2.0/networks/{net_id}"))["network"][
+        "provider:segmentation_id"
+    ]
+    answer = await cloud.pool.agent(cloud.ips[3]).arp(tunnel, target["fixed_ips"][0]["ip_address"])
+    assert answer["found"] is False and answer["on_demand_status"] == "FAILURE"
+    assert target["id"] not in cloud.state(3)["neighbors"]
+
+
+async def test_an_on_demand_neighbor_is_withdrawn_with_its_port(cloud):
+    """The neighbor pushed on demand leaves the host when its port is deleted."""
+    net_id, (sub_a, sub_b) = await cloud.network(["10.27.0.0/24", "10.28.0.0/24"])
+    await cloud.port(net_id, 3, fixed_ips=[{"subnet_id": sub_a}])
+    target = await cloud.port(net_id, 0, fixed_ips=[{"subnet_id": sub_b}])
+    await cloud.idle()
+    tunnel = (await cloud.call("GET", f"/v2.0/networks/{net_id}"))["network"][
+        "provider:segmentation_id"
+    ]
+    agent = cloud.pool.agent(cloud.ips[3])
+    assert (await agent.arp(tunnel, target["fixed_ips"][0]["ip_address"]))["found"]
+    assert target["id"] in cloud.state(3)["neighbors"]
+    await cloud.call("DELETE", f"/v2.0/ports/{target['id']}", status=204)
+    await cloud.idle()
+    assert target["id"] not in cloud.state(3)["neighbors"]
+    assert all(e["port_id"] != target["id"] for e in cloud.state(3)["arp"])
+    node = await cloud.call("GET", "/nodes/node-3")
+    assert node["host_info"]["southbound"]["resources"]["NEIGHBOR"]["unacked"] == 0
+
+
 async def test_metrics_expose_delivery_and_resource_series(cloud):
     """/metrics has the HTTP, resource, port-status and per-node southbound series."""
     net, _ = await cloud.network(["10.9.0.0/24"])
@@ -325,3 +362,109 @@ async def test_security_group_rule_changes_reach_the_hosts_that_hold_the_group(c
     assert any(r.get("protocol") == "UDP" and r.get("port_range_min") == 53 for r in rules)
     assert all(unused["id"] not in cloud.state(h)["security_groups"] for h in range(4))
     assert all(used["id"] not in cloud.state(h)["security_groups"] for h in (0, 2, 3))
+
+
+async def _audit(cloud, node_id: str, repair: bool = False) -> dict[str, Any]:
+    method, path = ("POST", "repair") if repair else ("GET", "audit")
+    return (await cloud.call(method, f"/nodes/{node_id}/southbound/{path}"))["audit"]
+
+
+async def test_audit_is_clean_when_hosts_hold_their_views(cloud):
+    """After convergence every host's inventory equals its intent."""
+    net_id, _ = await cloud.network(["10.31.0.0/24"])
+    for host in range(4):
+        await cloud.port(net_id, host)
+    await cloud.idle()
+    for i in range(4):
+        result = await _audit(cloud, f"node-{i}")
+        assert (result["clean"], result["source"], result["kinds"]) == (True, "agent", {})
+
+
+async def test_audit_finds_and_repairs_an_agent_that_lost_its_tables(cloud):
+    """An agent wiped without announcing shows everything missing; repair restores it."""
+    net_id, _ = await cloud.network(["10.32.0.0/24"])
+    ports = [await cloud.port(net_id, host) for host in range(3)]
+    await cloud.idle()
+    before = cloud.state(1)
+    agent = cloud.pool.agent(cloud.ips[1])
+    agent.state = AgentState(agent.ip)
+    agent.applier = Applier(agent.state, agent.config.apply)
+    result = await _audit(cloud, "node-1")
+    assert not result["clean"]
+    assert sorted(result["kinds"]["NEIGHBOR"]["missing"]) == sorted(p["id"] for p in ports)
+    assert result["kinds"]["PORT"]["missing"] == [ports[1]["id"]]
+    repaired = await _audit(cloud, "node-1", repair=True)
+    assert repaired["repaired"] is True
+    await cloud.idle()
+    after = cloud.state(1)
+    for table in ("ports", "neighbors", "subnets", "vpcs", "dhcp"):
+        assert after[table] == before[table], table
+    assert sorted(after["arp"], key=lambda e: e["ip"]) == sorted(
+        before["arp"], key=lambda e: e["ip"]
+    )
+    assert (await _audit(cloud, "node-1"))["clean"]
+
+
+async def test_audit_repair_deletes_what_a_host_should_not_hold(cloud):
+    """An entry nobody sent (or a leftover) is extra; repair deletes exactly it."""
+    net_id, (subnet_id,) = await cloud.network(["10.33.0.0/24"])
+    await cloud.port(net_id, 0)
+    await cloud.idle()
+    agent = cloud.pool.agent(cloud.ips[0])
+    stray = neighbor(pid="0000aaaa-0000-0000-0000-000000000001", ip="10.33.0.200", sid=subnet_id)
+    agent.apply_goal_state_bytes(goal_state(stray))
+    assert stray[2].configuration.id in cloud.state(0)["neighbors"]
+    result = await _audit(cloud, "node-0", repair=True)
+    assert result["kinds"] == {
+        "NEIGHBOR": {"missing": [], "stale": [], "extra": [stray[2].configuration.id]}
+    }
+    await cloud.idle()
+    assert stray[2].configuration.id not in cloud.state(0)["neighbors"]
+    assert (await _audit(cloud, "node-0"))["clean"]
+
+
+async def test_periodic_audit_repairs_drift_on_its_own(make_config):
+    """With southbound.audit_interval_s set, drift is found and repaired without a call."""
+    async for cloud in _start_cloud(
+        make_config, 2, "127.2.1.1", **{"southbound.audit_interval_s": 0.2}
+    ):
+        net_id, _ = await cloud.network(["10.34.0.0/24"])
+        port = await cloud.port(net_id, 1)
+        await cloud.idle()
+        agent = cloud.pool.agent(cloud.ips[1])
+        agent.state = AgentState(agent.ip)
+        agent.applier = Applier(agent.state, agent.config.apply)
+        async with asyncio.timeout(10):
+            while port["id"] not in cloud.state(1)["ports"]:
+                await asyncio.sleep(0.05)
+        node = await cloud.call("GET", "/nodes/node-1")
+        assert node["host_info"]["southbound"]["last_audit"]["source"] == "agent"
+
+
+async def test_a_port_bound_before_its_host_registers_is_programmed_when_it_does(cloud):
+    """Binding to a host name nobody registered yet waits; registering the node programs it."""
+    net_id, _ = await cloud.network(["10.35.0.0/24"])
+    port = await cloud.port(net_id, None, **{"binding:host_id": "late-host"})
+    assert port["binding:vif_type"] == "binding_failed"
+    late = Agent(AgentConfig(ip="127.2.9.1", port=0))
+    await late.start()
+    try:
+        await cloud.call(
+            "POST",
+            "/nodes",
+            {
+                "host_info": {
+                    "node_id": "late",
+                    "node_name": "late-host",
+                    "local_ip": late.ip,
+                    "server_port": late.port,
+                    "agent_type": "alcor",
+                    "mac_address": "52:54:00:00:09:01",
+                }
+            },
+        )
+        await cloud.idle()
+        assert await cloud.status(port["id"]) == "ACTIVE"
+        assert port["id"] in late.state.ports
+    finally:
+        await late.stop()

@@ -100,7 +100,7 @@ async def test_grpcio_agents_program_ports_and_query_the_controller(make_config,
         assert first.port_states[ports[0]["id"]].configuration.update_type == pb.common.FULL
 
         # The controller's RequestGoalStates, called by a grpcio client from the agent's IP.
-        dataplane = alcor.extra["dataplane"]
+        dataplane = alcor.southbound
         gps = pb.goalstateprovisioner
         request = gps.HostRequest(
             format_version=1,

@@ -8,10 +8,12 @@ read-only. v1 stores and serves ACLs; agents may enforce them later (northbound 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
+from alcor.managers.acl import repo as acl_repo
 from alcor.managers.acl import rules
 from alcor.managers.acl.messages import (
     CreateNetworkAclRules,
@@ -41,10 +43,9 @@ from alcor.managers.common import (
     check_new_id,
     check_write,
     deny,
-    first_revision,
+    new_record,
     project_where,
     stamp_new,
-    tombstone,
 )
 from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
 from alcor.managers.network.messages import GetNetwork
@@ -52,8 +53,9 @@ from alcor.managers.subnet.messages import LookupSubnets
 from alcor.resources import repo
 from alcor.resources.base import defaults
 from alcor.resources.network_acl import DEFAULT_RULE_NUMBER, NETWORK_ACL, NETWORK_ACL_RULE
-from alcor.resources.repo import Page, Where
+from alcor.resources.repo import Page
 from alcor.store import Store
+from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
 RULE_ORDER = "t.number, t.direction DESC, t.ether_type, t.id"
@@ -71,40 +73,33 @@ class NetworkAclManager(ResourceManager):
 
     async def start(self) -> None:
         """Register the ACL and ACL rule commands."""
-        for command, handler in (
-            (CreateNetworkAcls, self.create),
-            (GetNetworkAcl, self.get),
-            (ListNetworkAcls, self.list),
-            (UpdateNetworkAcl, self.update),
-            (UpdateNetworkAcls, self.update_many),
-            (DeleteNetworkAcl, self.delete),
-            (CreateNetworkAclRules, self.create_rules),
-            (GetNetworkAclRule, self.get_rule),
-            (ListNetworkAclRules, self.list_rules),
-            (UpdateNetworkAclRule, self.update_rule),
-            (UpdateNetworkAclRules, self.update_rules),
-            (DeleteNetworkAclRule, self.delete_rule),
-            (DetachSubnetFromAcls, self._detach_subnet),
-            (DeleteNetworkAcls, self._delete_of_network),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateNetworkAcls, self.create)
+        self._bus.handle(GetNetworkAcl, self.get)
+        self._bus.handle(ListNetworkAcls, self.list_visible)
+        self._bus.handle(UpdateNetworkAcl, self.update)
+        self._bus.handle(UpdateNetworkAcls, self.update_many)
+        self._bus.handle(DeleteNetworkAcl, self.delete)
+        self._bus.handle(CreateNetworkAclRules, self.create_rules)
+        self._bus.handle(GetNetworkAclRule, self.get_rule)
+        self._bus.handle(ListNetworkAclRules, self.list_rules)
+        self._bus.handle(UpdateNetworkAclRule, self.update_rule)
+        self._bus.handle(UpdateNetworkAclRules, self.update_rules)
+        self._bus.handle(DeleteNetworkAclRule, self.delete_rule)
+        self._bus.handle(DetachSubnetFromAcls, self._detach_subnet)
+        self._bus.handle(DeleteNetworkAcls, self._delete_of_network)
 
-    def decorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Attach each ACL's rules, ordered by number, in one query."""
-        ids = [o["id"] for o in objs]
-        by_acl: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            for rule in repo.find(
-                self._store.db,
-                NETWORK_ACL_RULE,
-                Where(f"t.network_acl_id IN ({marks})", tuple(chunk)),
-                order=RULE_ORDER,
-            ):
-                by_acl[rule["network_acl_id"]].append({**rule, "tenant_id": rule["project_id"]})
+        by_acl = repo.find_grouped(
+            self._store.db,
+            NETWORK_ACL_RULE,
+            "network_acl_id",
+            [o["id"] for o in objs],
+            order=RULE_ORDER,
+        )
         for obj in objs:
-            obj["network_acl_rules"] = by_acl.get(obj["id"], [])
+            rules = by_acl[obj["id"]]
+            obj["network_acl_rules"] = [{**r, "tenant_id": r["project_id"]} for r in rules]
         return list(objs)
 
     # ---- ACLs --------------------------------------------------------------------------
@@ -123,10 +118,8 @@ class NetworkAclManager(ResourceManager):
 
     async def _create_one(self, given: dict[str, Any]) -> dict[str, Any]:
         db = self._store.db
-        check_new_id(db, NETWORK_ACL, given, "Network ACL")
-        acl = defaults(NETWORK_ACL, given)
+        acl = new_record(db, NETWORK_ACL, given, "Network ACL")
         acl.pop("network_acl_rules", None)
-        stamp_new(acl, first_revision(db, "network_acl", acl["id"]) if "id" in given else 1)
         await self._check_subnets(acl, acl["associated_subnets"])
         repo.insert(db, NETWORK_ACL, acl)
         for rule in rules.default_rules():
@@ -143,14 +136,10 @@ class NetworkAclManager(ResourceManager):
                 raise rules.invalid(
                     f"subnet {subnet_id} is not a subnet of network {acl['vpc_id']}"
                 )
-            row = self._store.db.execute(
-                "SELECT a.id FROM network_acls a, json_each(a.associated_subnets) s "
-                "WHERE s.value = ? AND a.id != ?",
-                [subnet_id, acl["id"]],
-            ).fetchone()
-            if row is not None:
+            other = acl_repo.acl_guarding(self._store.db, subnet_id, acl["id"])
+            if other is not None:
                 raise errors.NetworkAclInUse(
-                    id=row[0], reason=f"subnet {subnet_id} is associated with it"
+                    id=other, reason=f"subnet {subnet_id} is associated with it"
                 )
 
     async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
@@ -187,18 +176,16 @@ class NetworkAclManager(ResourceManager):
     async def delete(self, cmd: DeleteCommand) -> None:
         """Delete an ACL that guards no subnet, with its rules."""
         async with self._store.transaction():
-            acl = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, acl, "delete_network_acl")
-            check_if_match(acl, cmd.if_match)
+            acl = self.writable(cmd.ctx, cmd.id, "delete_network_acl", cmd.if_match)
             if acl["associated_subnets"]:
                 raise errors.NetworkAclInUse(id=acl["id"], reason="it still has associated subnets")
             self._remove(acl)
 
     def _remove(self, acl: dict[str, Any]) -> None:
         db = self._store.db
-        db.execute("DELETE FROM network_acl_rules WHERE network_acl_id = ?", [acl["id"]])
+        acl_repo.delete_rules_of(db, acl["id"])
         repo.delete(db, NETWORK_ACL, acl["id"])
-        tombstone(db, "network_acl", acl["id"], acl["revision_number"] + 1)
+        tombstone(db, "network_acl", acl)
         self._bus.publish(NetworkAclDeleted(network_acl=acl))
 
     def _bump_acl(self, acl: dict[str, Any]) -> None:
@@ -207,14 +194,7 @@ class NetworkAclManager(ResourceManager):
 
     # ---- internal commands -------------------------------------------------------------
     async def _detach_subnet(self, cmd: DetachSubnetFromAcls) -> None:
-        for acl in repo.find(
-            self._store.db,
-            NETWORK_ACL,
-            Where(
-                "EXISTS (SELECT 1 FROM json_each(t.associated_subnets) WHERE value = ?)",
-                (cmd.subnet_id,),
-            ),
-        ):
+        for acl in repo.find(self._store.db, NETWORK_ACL, acl_repo.associated_with(cmd.subnet_id)):
             remaining = [s for s in acl["associated_subnets"] if s != cmd.subnet_id]
             repo.update(
                 self._store.db, NETWORK_ACL, acl["id"], bump(acl, {"associated_subnets": remaining})
@@ -222,7 +202,7 @@ class NetworkAclManager(ResourceManager):
             self._bus.publish(NetworkAclChanged(network_acl=dict(acl)))
 
     async def _delete_of_network(self, cmd: DeleteNetworkAcls) -> None:
-        for acl in repo.find(self._store.db, NETWORK_ACL, Where("t.vpc_id = ?", (cmd.network_id,))):
+        for acl in repo.find(self._store.db, NETWORK_ACL, repo.equals("vpc_id", cmd.network_id)):
             self._remove(acl)
 
     # ---- rules -------------------------------------------------------------------------
@@ -286,12 +266,7 @@ class NetworkAclManager(ResourceManager):
         return rule
 
     def _check_number_free(self, acl_id: str, number: int, rule_id: str | None) -> None:
-        row = self._store.db.execute(
-            "SELECT id FROM network_acl_rules WHERE network_acl_id = ? AND number = ? "
-            "AND id IS NOT ?",
-            [acl_id, number, rule_id],
-        ).fetchone()
-        if row is not None:
+        if acl_repo.rule_with_number(self._store.db, acl_id, number, rule_id) is not None:
             raise errors.NetworkAclRuleExists(number=number, acl_id=acl_id)
 
     async def update_rule(self, cmd: UpdateCommand) -> dict[str, Any]:
@@ -316,14 +291,9 @@ class NetworkAclManager(ResourceManager):
                 for item in cmd.items
             ]
             acl_ids = sorted({r["network_acl_id"] for r in out})
-            marks = ", ".join("?" for _ in acl_ids)
-            row = self._store.db.execute(
-                f"SELECT network_acl_id, number FROM network_acl_rules WHERE network_acl_id IN "
-                f"({marks}) AND number < ? GROUP BY network_acl_id, number HAVING COUNT(*) > 1",
-                [*acl_ids, DEFAULT_RULE_NUMBER],
-            ).fetchone()
-            if row is not None:
-                raise errors.NetworkAclRuleExists(number=row[1], acl_id=row[0])
+            clash = acl_repo.duplicate_number(self._store.db, acl_ids, DEFAULT_RULE_NUMBER)
+            if clash is not None:
+                raise errors.NetworkAclRuleExists(number=clash[1], acl_id=clash[0])
         return out
 
     async def _update_rule_one(
@@ -364,7 +334,7 @@ class NetworkAclManager(ResourceManager):
                     id=rule["network_acl_id"], reason="its default rules are read-only"
                 )
             repo.delete(self._store.db, NETWORK_ACL_RULE, rule["id"])
-            tombstone(self._store.db, "network_acl_rule", rule["id"], rule["revision_number"] + 1)
+            tombstone(self._store.db, "network_acl_rule", rule)
             acl = repo.get(self._store.db, NETWORK_ACL, rule["network_acl_id"])
             if acl is not None:
                 self._bump_acl(acl)

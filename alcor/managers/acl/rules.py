@@ -106,4 +106,4 @@ def default_rules() -> list[dict[str, Any]]:
 
 def is_default(rule: dict[str, Any]) -> bool:
     """Return True for one of the read-only default rules."""
-    return rule["number"] == DEFAULT_RULE_NUMBER
+    return bool(rule["number"] == DEFAULT_RULE_NUMBER)

@@ -38,23 +38,20 @@ class AddressGroupManager(SharedCrudManager):
 
     async def start(self) -> None:
         """Register the address group commands and make groups shareable."""
-        for command, handler in (
-            (CreateAddressGroups, self.create),
-            (GetAddressGroup, self.get),
-            (ListAddressGroups, self.list),
-            (UpdateAddressGroup, self.update),
-            (DeleteAddressGroup, self.delete),
-            (EditAddresses, self.edit_addresses),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateAddressGroups, self.create)
+        self._bus.handle(GetAddressGroup, self.get)
+        self._bus.handle(ListAddressGroups, self.list_visible)
+        self._bus.handle(UpdateAddressGroup, self.update)
+        self._bus.handle(DeleteAddressGroup, self.delete)
+        self._bus.handle(EditAddresses, self.edit_addresses)
         await self.register_rbac()
 
-    def authorize_write(self, ctx: RequestContext, obj: dict[str, Any], verb: str) -> None:
+    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
         """Only the owner (or an admin) changes a group; others that see it through a policy
         get 404, as Neutron answers (neutron-tempest-plugin)."""
         if not ctx.is_admin and obj["project_id"] != ctx.caller.project_id:
             raise self.resource.not_found(id=obj["id"])
-        super().authorize_write(ctx, obj, verb)
+        super().check_write(ctx, obj, action)
 
     async def after_create(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         await super().after_create(ctx, obj)
@@ -78,7 +75,7 @@ class AddressGroupManager(SharedCrudManager):
         """Add addresses (duplicates collapse) or remove them (404 for absent ones)."""
         async with self._store.transaction():
             group = self.get_visible(cmd.ctx, cmd.id)
-            self.authorize_write(cmd.ctx, group, "update")
+            self.check_write(cmd.ctx, group, "update_address_group")
             current = list(group["addresses"])
             if cmd.add:
                 new = current + [a for a in cmd.addresses if a not in current]

@@ -33,14 +33,11 @@ class AddressScopeManager(SharedCrudManager):
 
     async def start(self) -> None:
         """Register the address scope commands and make scopes shareable."""
-        for command, handler in (
-            (CreateAddressScopes, self.create),
-            (GetAddressScope, self.get),
-            (ListAddressScopes, self.list),
-            (UpdateAddressScope, self.update),
-            (DeleteAddressScope, self.delete),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateAddressScopes, self.create)
+        self._bus.handle(GetAddressScope, self.get)
+        self._bus.handle(ListAddressScopes, self.list_visible)
+        self._bus.handle(UpdateAddressScope, self.update)
+        self._bus.handle(DeleteAddressScope, self.delete)
         await self.register_rbac()
 
     async def prepare_update(

@@ -53,9 +53,9 @@ class _Global(CrudManager):
         if not ctx.is_admin:
             raise deny(self.action("create"))
 
-    def authorize_write(self, ctx: RequestContext, obj: dict[str, Any], verb: str) -> None:
+    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
         if not ctx.is_admin:
-            raise deny(self.action(verb))
+            raise deny(action)
 
     def _pairs(self, column: str, ids: list[str]) -> dict[str, list[str]]:
         """Return {id: the ids bound to it} for the flavor/profile bindings by `column`."""
@@ -117,21 +117,18 @@ class FlavorManager(_Global):
 
     async def start(self) -> None:
         """Register the flavor and service profile commands."""
-        for command, handler in (
-            (CreateFlavors, self.create),
-            (GetFlavor, self.get),
-            (ListFlavors, self.list),
-            (UpdateFlavor, self.update),
-            (DeleteFlavor, self.delete),
-            (CreateServiceProfiles, self.profiles.create),
-            (GetServiceProfile, self.profiles.get),
-            (ListServiceProfiles, self.profiles.list),
-            (UpdateServiceProfile, self.profiles.update),
-            (DeleteServiceProfile, self.profiles.delete),
-            (BindServiceProfile, self._bind),
-            (CheckFlavor, self._check),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateFlavors, self.create)
+        self._bus.handle(GetFlavor, self.get)
+        self._bus.handle(ListFlavors, self.list_visible)
+        self._bus.handle(UpdateFlavor, self.update)
+        self._bus.handle(DeleteFlavor, self.delete)
+        self._bus.handle(CreateServiceProfiles, self.profiles.create)
+        self._bus.handle(GetServiceProfile, self.profiles.get)
+        self._bus.handle(ListServiceProfiles, self.profiles.list_visible)
+        self._bus.handle(UpdateServiceProfile, self.profiles.update)
+        self._bus.handle(DeleteServiceProfile, self.profiles.delete)
+        self._bus.handle(BindServiceProfile, self._bind)
+        self._bus.handle(CheckFlavor, self._check)
 
     def decorate(self, objs: Any) -> list[dict[str, Any]]:
         out = list(objs)
@@ -149,7 +146,7 @@ class FlavorManager(_Global):
     async def _bind(self, cmd: BindServiceProfile) -> dict[str, Any] | None:
         async with self._store.transaction():
             flavor = self.get_visible(cmd.ctx, cmd.flavor_id)
-            self.authorize_write(cmd.ctx, flavor, "update")
+            self.check_write(cmd.ctx, flavor, "update_flavor")
             self.profiles.get_visible(cmd.ctx, cmd.profile_id)
             db = self._store.db
             bound = cmd.profile_id in self._pairs("flavor_id", [flavor["id"]])[flavor["id"]]

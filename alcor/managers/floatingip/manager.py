@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from alcor import errors
@@ -14,14 +15,10 @@ from alcor.managers.common import (
     bump,
     changed,
     check_create_project,
-    check_if_match,
-    check_new_id,
     check_restricted,
-    check_write,
-    first_revision,
-    stamp_new,
-    tombstone,
+    new_record,
 )
+from alcor.managers.floatingip import repo as fip_repo
 from alcor.managers.floatingip.messages import (
     CreateFloatingIps,
     DeleteFloatingIp,
@@ -46,11 +43,10 @@ from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.router.messages import FindRouterForFloatingIp
 from alcor.managers.subnet.messages import SubnetsOfNetwork
 from alcor.resources import repo
-from alcor.resources.base import defaults
 from alcor.resources.floatingip import FLOATINGIP
 from alcor.resources.port_forwarding import FipInUseByPortForwarding
-from alcor.resources.repo import Where
 from alcor.store import Store
+from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(FLOATINGIP, ("fip_port_id",))
@@ -74,22 +70,21 @@ class FloatingIpManager(ResourceManager):
 
     def __init__(self, bus: Bus, store: Store) -> None:
         super().__init__(bus, store)
-        self._unsubscribe = lambda: None
+        self._unsubscribe: Callable[[], None] = lambda: None
 
     async def start(self) -> None:
         """Register the floating IP commands."""
-        for command, handler in (
-            (CreateFloatingIps, self.create),
-            (GetFloatingIp, self.get),
-            (ListFloatingIps, self.list),
-            (UpdateFloatingIp, self.update),
-            (DeleteFloatingIp, self.delete),
-            (DisassociatePort, self._disassociate_port),
-            (FloatingIpsOfRouter, self._of_router),
-            (DeleteNetworkFloatingIps, self._delete_of_network),
-        ):
-            self._bus.handle(command, handler)
-        await self._bus.call(RegisterUsageCounter(resource="floatingip", counter=_count))
+        self._bus.handle(CreateFloatingIps, self.create)
+        self._bus.handle(GetFloatingIp, self.get)
+        self._bus.handle(ListFloatingIps, self.list_visible)
+        self._bus.handle(UpdateFloatingIp, self.update)
+        self._bus.handle(DeleteFloatingIp, self.delete)
+        self._bus.handle(DisassociatePort, self._disassociate_port)
+        self._bus.handle(FloatingIpsOfRouter, self._of_router)
+        self._bus.handle(DeleteNetworkFloatingIps, self._delete_of_network)
+        await self._bus.call(
+            RegisterUsageCounter(resource="floatingip", counter=repo.usage_counter(FLOATINGIP))
+        )
         self._unsubscribe = self._bus.subscribe(PortStatusChanged, self._port_status)
 
     async def stop(self) -> None:
@@ -99,19 +94,11 @@ class FloatingIpManager(ResourceManager):
     async def _port_status(self, event: PortStatusChanged) -> None:
         status = "ACTIVE" if event.status == "ACTIVE" else "DOWN"
         async with self._store.transaction():
-            db = self._store.db
-            ids = [
-                row[0]
-                for row in db.execute(
-                    "UPDATE floatingips SET status = ? WHERE port_id = ? AND status != ? "
-                    "RETURNING id",
-                    [status, event.port_id, status],
-                ).fetchall()
-            ]
-            for fip_id in ids:
-                repo.record_update(db, FLOATINGIP, fip_id)
+            repo.set_status(
+                self._store.db, FLOATINGIP, status, repo.equals("port_id", event.port_id)
+            )
 
-    async def adecorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def adecorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add port_details of the associated ports (one lookup for all) and the port
         forwardings of each floating IP."""
         port_ids = [o["port_id"] for o in objs if o.get("port_id")]
@@ -158,9 +145,9 @@ class FloatingIpManager(ResourceManager):
                 resource="floatingip",
                 msg=f"Network {network['id']} is not a valid external network",
             )
-        check_new_id(db, FLOATINGIP, given, "Floating IP")
-        fip = defaults(FLOATINGIP, {k: v for k, v in given.items() if k != "subnet_id"})
-        stamp_new(fip, first_revision(db, "floatingip", fip["id"]) if "id" in given else 1)
+        fip = new_record(
+            db, FLOATINGIP, {k: v for k, v in given.items() if k != "subnet_id"}, "Floating IP"
+        )
         port = await self._allocate(network, fip["id"], given)
         fip.update(
             {
@@ -294,11 +281,9 @@ class FloatingIpManager(ResourceManager):
                 subnet_id=entry["subnet_id"],
                 port_id=port_id,
             )
-        other = self._store.db.execute(
-            "SELECT id FROM floatingips WHERE port_id = ? AND fixed_ip_address = ? AND "
-            "floating_network_id = ? AND id != ?",
-            [port_id, entry["ip_address"], fip["floating_network_id"], fip["id"]],
-        ).fetchone()
+        other = fip_repo.other_on_fixed_ip(
+            self._store.db, port_id, entry["ip_address"], fip["floating_network_id"], fip["id"]
+        )
         if other is not None:
             raise errors.FloatingIPPortAlreadyAssociated(
                 floating_ip_address=fip["floating_ip_address"],
@@ -319,9 +304,7 @@ class FloatingIpManager(ResourceManager):
     async def update(self, cmd: UpdateFloatingIp) -> dict[str, Any]:
         """Associate, re-associate or disassociate (port_id null); description and tags."""
         async with self._store.transaction():
-            fip = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, fip, "update_floatingip")
-            check_if_match(fip, cmd.if_match)
+            fip = self.writable(cmd.ctx, cmd.id, "update_floatingip", cmd.if_match)
             given = dict(cmd.changes)
             if not given and cmd.tag_op is None:
                 # An empty body disassociates, as in Neutron (from when port_id was the only
@@ -353,33 +336,31 @@ class FloatingIpManager(ResourceManager):
         return (await self.adecorate([fip]))[0]
 
     async def _disassociate_port(self, cmd: DisassociatePort) -> None:
-        for fip in repo.find(self._store.db, FLOATINGIP, Where("t.port_id = ?", (cmd.port_id,))):
+        for fip in repo.find(self._store.db, FLOATINGIP, repo.equals("port_id", cmd.port_id)):
             before = dict(fip)
             repo.update(self._store.db, FLOATINGIP, fip["id"], bump(fip, _disassociated()))
             self._bus.publish(FloatingIpChanged(floatingip=dict(fip), before=before))
 
     async def _of_router(self, cmd: FloatingIpsOfRouter) -> list[dict[str, Any]]:
-        return repo.find(self._store.db, FLOATINGIP, Where("t.router_id = ?", (cmd.router_id,)))
+        return repo.find(self._store.db, FLOATINGIP, repo.equals("router_id", cmd.router_id))
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteFloatingIp) -> None:
         """Release a floating IP (disassociating it first)."""
         async with self._store.transaction():
-            fip = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, fip, "delete_floatingip")
-            check_if_match(fip, cmd.if_match)
+            fip = self.writable(cmd.ctx, cmd.id, "delete_floatingip", cmd.if_match)
             await self._check_no_forwardings(fip)
             await self._release(fip)
 
     async def _release(self, fip: dict[str, Any]) -> None:
         await self._bus.call(DeleteServicePort(port_id=fip["fip_port_id"]))
         repo.delete(self._store.db, FLOATINGIP, fip["id"])
-        tombstone(self._store.db, "floatingip", fip["id"], fip["revision_number"] + 1)
+        tombstone(self._store.db, "floatingip", fip)
         self._bus.publish(FloatingIpChanged(floatingip=dict(fip), before=dict(fip), deleted=True))
 
     async def _delete_of_network(self, cmd: DeleteNetworkFloatingIps) -> None:
         for fip in repo.find(
-            self._store.db, FLOATINGIP, Where("t.floating_network_id = ?", (cmd.network_id,))
+            self._store.db, FLOATINGIP, repo.equals("floating_network_id", cmd.network_id)
         ):
             await self._release(fip)
 
@@ -391,9 +372,3 @@ def _disassociated() -> dict[str, Any]:
 def _status(port: dict[str, Any]) -> str:
     # Associated: DOWN until the port's host acknowledges programming (the port is ACTIVE).
     return "ACTIVE" if port["status"] == "ACTIVE" else "DOWN"
-
-
-def _count(db: Any, project_id: str) -> int:
-    return db.execute(
-        "SELECT COUNT(*) FROM floatingips WHERE project_id = ?", [project_id]
-    ).fetchone()[0]

@@ -9,9 +9,11 @@ import netaddr
 
 from alcor import errors
 from alcor.bus import Bus
+from alcor.managers.ipam import repo
 from alcor.managers.ipam.messages import (
     AllocateAutomaticIps,
     AllocatePortIps,
+    Allocation,
     DropSubnet,
     IpAllocated,
     ReleasePortIps,
@@ -19,6 +21,7 @@ from alcor.managers.ipam.messages import (
     SubnetAllocations,
     SubnetAvailability,
 )
+from alcor.resources.records import FixedIp
 from alcor.store import Store, ranges
 
 AUTO_MODES = ("slaac", "dhcpv6-stateless")
@@ -59,17 +62,14 @@ class IpamManager:
 
     async def start(self) -> None:
         """Register the IPAM commands."""
-        for command, handler in (
-            (SetSubnetPools, self._set_pools),
-            (DropSubnet, self._drop),
-            (AllocatePortIps, self._allocate),
-            (ReleasePortIps, self._release),
-            (AllocateAutomaticIps, self._allocate_automatic),
-            (SubnetAllocations, self._allocations),
-            (IpAllocated, self._holder),
-            (SubnetAvailability, self._availability),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(SetSubnetPools, self._set_pools)
+        self._bus.handle(DropSubnet, self._drop)
+        self._bus.handle(AllocatePortIps, self._allocate)
+        self._bus.handle(ReleasePortIps, self._release)
+        self._bus.handle(AllocateAutomaticIps, self._allocate_automatic)
+        self._bus.handle(SubnetAllocations, self._allocations)
+        self._bus.handle(IpAllocated, self._holder)
+        self._bus.handle(SubnetAvailability, self._availability)
 
     async def stop(self) -> None:
         """Own nothing."""
@@ -79,37 +79,16 @@ class IpamManager:
         db = self._store.db
         subnet_id = cmd.subnet["id"]
         bounds = [(_int(p["start"]), _int(p["end"])) for p in cmd.subnet["allocation_pools"]]
-        db.execute("DELETE FROM ipam_pools WHERE subnet_id = ?", [subnet_id])
-        db.conn.executemany(
-            "INSERT INTO ipam_pools (subnet_id, first, last) VALUES (?, ?, ?)",
-            [(subnet_id, ranges.key(lo), ranges.key(hi)) for lo, hi in bounds],
-        )
-        taken = [
-            int(k, 16)
-            for (k,) in db.execute(
-                "SELECT ip_key FROM ip_allocations WHERE subnet_id = ?", [subnet_id]
-            )
-        ]
-        ranges.reset(db, _pool(subnet_id), bounds, taken)
+        repo.set_pools(db, subnet_id, bounds)
+        ranges.reset(db, _pool(subnet_id), bounds, repo.allocated_values(db, subnet_id))
 
     async def _drop(self, cmd: DropSubnet) -> None:
         db = self._store.db
         ranges.drop(db, _pool(cmd.subnet_id))
-        db.execute("DELETE FROM ipam_pools WHERE subnet_id = ?", [cmd.subnet_id])
-        db.execute("DELETE FROM ip_allocations WHERE subnet_id = ?", [cmd.subnet_id])
-
-    def _in_pools(self, subnet_id: str, value: int) -> bool:
-        k = ranges.key(value)
-        return (
-            self._store.db.execute(
-                "SELECT 1 FROM ipam_pools WHERE subnet_id = ? AND first <= ? AND last >= ?",
-                [subnet_id, k, k],
-            ).fetchone()
-            is not None
-        )
+        repo.drop_subnet(db, cmd.subnet_id)
 
     # ---- allocation --------------------------------------------------------------------
-    async def _allocate(self, cmd: AllocatePortIps) -> list[dict[str, str]]:
+    async def _allocate(self, cmd: AllocatePortIps) -> list[FixedIp]:
         subnets = {s["id"]: s for s in cmd.subnets}
         if cmd.requested is None:
             wanted = self._automatic(cmd.subnets)
@@ -142,12 +121,12 @@ class IpamManager:
         result.sort(key=lambda e: (order.get(e["subnet_id"], 0), _int(e["ip_address"])))
         return result
 
-    async def _allocate_automatic(self, cmd: AllocateAutomaticIps) -> list[list[dict[str, str]]]:
+    async def _allocate_automatic(self, cmd: AllocateAutomaticIps) -> list[list[FixedIp]]:
         """Bulk form of the automatic allocation: ranges consumed once per subnet."""
         db = self._store.db
         count = len(cmd.port_ids)
-        per_port: list[list[dict[str, str]]] = [[] for _ in range(count)]
-        rows = []
+        per_port: list[list[FixedIp]] = [[] for _ in range(count)]
+        rows: list[tuple[Any, ...]] = []
         for version in (4, 6):
             remaining = list(range(count))
             candidates = [
@@ -169,11 +148,7 @@ class IpamManager:
             for index in range(count):
                 ip = eui64(subnet["cidr"], cmd.macs[index])
                 rows.append(self._row(subnet, index, ip, cmd, per_port))
-        db.conn.executemany(
-            "INSERT INTO ip_allocations (subnet_id, ip_key, ip, port_id, network_id, auto) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        repo.insert_allocations(db, rows)
         order = {s["id"]: i for i, s in enumerate(cmd.subnets)}
         for fixed in per_port:
             if len(fixed) > 1:
@@ -186,7 +161,7 @@ class IpamManager:
         index: int,
         ip: str,
         cmd: AllocateAutomaticIps,
-        per_port: list[list[dict[str, str]]],
+        per_port: list[list[FixedIp]],
     ) -> tuple[Any, ...]:
         per_port[index].append({"subnet_id": subnet["id"], "ip_address": ip})
         return (
@@ -220,10 +195,6 @@ class IpamManager:
     ) -> tuple[str, str | None]:
         ip = item.get("ip_address")
         subnet_id = item.get("subnet_id")
-        if subnet_id is None and ip is None:
-            raise errors.HTTPBadRequest(
-                msg="Invalid input for fixed_ips. Reason: each item needs subnet_id or ip_address."
-            )
         if subnet_id is not None and subnet_id not in by_id:
             raise errors.InvalidInput(
                 error_message=f"Failed to create port on network, "
@@ -231,6 +202,11 @@ class IpamManager:
                 f"{subnet_id}"
             )
         if ip is None:
+            if subnet_id is None:
+                raise errors.HTTPBadRequest(
+                    msg="Invalid input for fixed_ips. Reason: each item needs subnet_id or "
+                    "ip_address."
+                )
             return subnet_id, None
         address = ipaddress.ip_address(ip)
         if subnet_id is None:
@@ -289,44 +265,28 @@ class IpamManager:
         # The gateway address of an auto-address subnet (a router interface) is explicit,
         # not automatic: it must block the subnet's deletion like any other (§4.2).
         auto = is_auto_subnet(subnet) and ip != subnet.get("gateway_ip")
-        self._store.db.execute(
-            "INSERT INTO ip_allocations (subnet_id, ip_key, ip, port_id, network_id, auto) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [subnet["id"], ranges.key(_int(ip)), ip, port_id, network_id, 1 if auto else 0],
+        repo.insert_allocation(
+            self._store.db, subnet["id"], _int(ip), ip, port_id, network_id, auto
         )
 
     def _holder_of(self, subnet_id: str, ip: str) -> str | None:
-        row = self._store.db.execute(
-            "SELECT port_id FROM ip_allocations WHERE subnet_id = ? AND ip_key = ?",
-            [subnet_id, ranges.key(_int(ip))],
-        ).fetchone()
-        return row[0] if row is not None else None
+        return repo.holder(self._store.db, subnet_id, _int(ip))
 
     def _release_one(self, subnet_id: str, ip: str) -> None:
-        value = _int(ip)
-        self._store.db.execute(
-            "DELETE FROM ip_allocations WHERE subnet_id = ? AND ip_key = ?",
-            [subnet_id, ranges.key(value)],
-        )
-        if self._in_pools(subnet_id, value):
-            ranges.give_back(self._store.db, _pool(subnet_id), value)
+        db, value = self._store.db, _int(ip)
+        repo.delete_allocation(db, subnet_id, value)
+        if repo.in_pools(db, subnet_id, value):
+            ranges.give_back(db, _pool(subnet_id), value)
 
     async def _release(self, cmd: ReleasePortIps) -> None:
-        sql = "SELECT subnet_id, ip FROM ip_allocations WHERE port_id = ?"
-        params = [cmd.port_id]
-        if cmd.subnet_id is not None:
-            sql += " AND subnet_id = ?"
-            params.append(cmd.subnet_id)
-        for subnet_id, ip in self._store.db.execute(sql, params).fetchall():
+        for subnet_id, ip in repo.port_allocations(self._store.db, cmd.port_id, cmd.subnet_id):
             self._release_one(subnet_id, ip)
 
     # ---- queries -----------------------------------------------------------------------
-    async def _allocations(self, cmd: SubnetAllocations) -> list[dict[str, Any]]:
+    async def _allocations(self, cmd: SubnetAllocations) -> list[Allocation]:
         return [
-            {"port_id": port, "ip_address": ip, "auto": bool(auto)}
-            for port, ip, auto in self._store.db.execute(
-                "SELECT port_id, ip, auto FROM ip_allocations WHERE subnet_id = ?", [cmd.subnet_id]
-            )
+            {"port_id": port, "ip_address": ip, "auto": auto}
+            for port, ip, auto in repo.subnet_allocations(self._store.db, cmd.subnet_id)
         ]
 
     async def _holder(self, cmd: IpAllocated) -> str | None:
@@ -334,16 +294,8 @@ class IpamManager:
 
     async def _availability(self, cmd: SubnetAvailability) -> tuple[int, int]:
         db = self._store.db
-        total = sum(
-            int(last, 16) - int(first, 16) + 1
-            for first, last in db.execute(
-                "SELECT first, last FROM ipam_pools WHERE subnet_id = ?", [cmd.subnet_id]
-            )
-        )
-        used = db.execute(
-            "SELECT COUNT(*) FROM ip_allocations WHERE subnet_id = ?", [cmd.subnet_id]
-        ).fetchone()[0]
-        return total, used
+        total = sum(last - first + 1 for first, last in repo.pool_bounds(db, cmd.subnet_id))
+        return total, repo.count_allocations(db, cmd.subnet_id)
 
 
 ANY_V4 = "*v4"
@@ -362,14 +314,14 @@ def _usable(subnet: dict[str, Any], address: ipaddress.IPv4Address | ipaddress.I
 
 
 def _match_current(
-    wanted: list[tuple[str, str | None]], current: list[dict[str, str]]
-) -> tuple[list[dict[str, str]], list[tuple[str, str | None]]]:
+    wanted: list[tuple[str, str | None]], current: list[FixedIp]
+) -> tuple[list[FixedIp], list[tuple[str, str | None]]]:
     """Split the request into entries kept from `current` and entries to allocate.
 
     Explicit addresses are matched first; a subnet-only item then reuses an address the
     port still holds on that subnet that no explicit item claimed (as Neutron does).
     """
-    kept: list[dict[str, str]] = []
+    kept: list[FixedIp] = []
     fresh: list[tuple[str, str | None]] = []
     for explicit in (True, False):
         for subnet_id, ip in wanted:

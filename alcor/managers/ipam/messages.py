@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from alcor.bus import Command
+from alcor.resources.records import FixedIp
+
+
+class Allocation(TypedDict):
+    """One address of a subnet and the port holding it (`auto`: derived from its MAC)."""
+
+    port_id: str
+    ip_address: str
+    auto: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,7 +32,7 @@ class DropSubnet(Command[None]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AllocatePortIps(Command[list[dict[str, str]]]):
+class AllocatePortIps(Command[list[FixedIp]]):
     """Resolve a port's fixed_ips request (northbound §5.3) and return the new full list.
 
     `requested` None = automatic (create without fixed_ips). `current` is the port's present
@@ -35,7 +44,7 @@ class AllocatePortIps(Command[list[dict[str, str]]]):
     subnets: list[dict[str, Any]]
     requested: list[dict[str, Any]] | None
     mac: str
-    current: list[dict[str, str]] = field(default_factory=list)
+    current: list[FixedIp] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,7 +56,7 @@ class ReleasePortIps(Command[None]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SubnetAllocations(Command[list[dict[str, Any]]]):
+class SubnetAllocations(Command[list[Allocation]]):
     """Return a subnet's allocations: [{port_id, ip_address, auto}]."""
 
     subnet_id: str
@@ -69,7 +78,7 @@ class SubnetAvailability(Command[tuple[int, int]]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AllocateAutomaticIps(Command[list[list[dict[str, str]]]]):
+class AllocateAutomaticIps(Command[list[list[FixedIp]]]):
     """Automatic addresses (§5.3, fixed_ips absent) for many new ports at once (bulk)."""
 
     network_id: str

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import secrets
 
+import sqlite_utils
+
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import PortConfig
+from alcor.managers.mac import repo
 from alcor.managers.mac.messages import (
     AllocateMac,
     AllocateMacs,
@@ -48,23 +51,18 @@ class MacManager:
     async def _allocate(self, cmd: AllocateMac) -> str:
         db = self._store.db
         if cmd.mac is not None:
-            if db.execute(
-                "SELECT 1 FROM macs WHERE network_id = ? AND mac = ?", [cmd.network_id, cmd.mac]
-            ).fetchone():
+            if repo.in_use_on_network(db, cmd.network_id, cmd.mac):
                 raise errors.MacAddressInUse(net_id=cmd.network_id, mac=cmd.mac)
             mac = cmd.mac
         else:
             mac = self._unique(db, cmd.network_id)
-        db.execute(
-            "INSERT INTO macs (network_id, mac, owner) VALUES (?, ?, ?)",
-            [cmd.network_id, mac, cmd.owner],
-        )
+        repo.insert(db, cmd.network_id, mac, cmd.owner)
         return mac
 
-    def _unique(self, db, network_id: str) -> str:
+    def _unique(self, db: sqlite_utils.Database, network_id: str) -> str:
         for _ in range(MAX_TRIES):
             mac = self.generate()
-            if not db.execute("SELECT 1 FROM macs WHERE mac = ?", [mac]).fetchone():
+            if not repo.in_use(db, mac):
                 return mac
         raise errors.MacAddressGenerationFailure(net_id=network_id)
 
@@ -77,29 +75,17 @@ class MacManager:
             if wanted == 0:
                 break
             candidates = {self.generate() for _ in range(wanted)} - taken
-            for start in range(0, len(candidates), 500):
-                chunk = list(candidates)[start : start + 500]
-                marks = ", ".join("?" for _ in chunk)
-                taken.update(
-                    row[0]
-                    for row in db.execute(f"SELECT mac FROM macs WHERE mac IN ({marks})", chunk)
-                )
+            taken.update(repo.taken_of(db, candidates))
             fresh = [m for m in candidates if m not in taken]
             chosen.extend(fresh[:wanted])
             taken.update(fresh)
         if len(chosen) < len(cmd.owners):
             raise errors.MacAddressGenerationFailure(net_id=cmd.network_id)
-        db.conn.executemany(
-            "INSERT INTO macs (network_id, mac, owner) VALUES (?, ?, ?)",
-            [(cmd.network_id, mac, owner) for mac, owner in zip(chosen, cmd.owners, strict=True)],
-        )
+        repo.insert_many(db, cmd.network_id, chosen, cmd.owners)
         return chosen
 
     async def _release(self, cmd: ReleaseMac) -> None:
-        self._store.db.execute(
-            "DELETE FROM macs WHERE network_id = ? AND mac = ? AND owner = ?",
-            [cmd.network_id, cmd.mac, cmd.owner],
-        )
+        repo.delete(self._store.db, cmd.network_id, cmd.mac, cmd.owner)
 
     async def _release_network(self, cmd: ReleaseNetworkMacs) -> None:
-        self._store.db.execute("DELETE FROM macs WHERE network_id = ?", [cmd.network_id])
+        repo.delete_network(self._store.db, cmd.network_id)

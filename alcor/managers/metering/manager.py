@@ -39,9 +39,9 @@ class _AdminWrites(CrudManager):
         if not ctx.is_admin:
             raise deny(self.action("create"))
 
-    def authorize_write(self, ctx: RequestContext, obj: dict[str, Any], verb: str) -> None:
+    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
         if not ctx.is_admin:
-            raise deny(self.action(verb))
+            raise deny(action)
 
 
 class MeteringLabelRules(_AdminWrites):
@@ -77,7 +77,7 @@ class MeteringLabelRules(_AdminWrites):
             if (
                 prefix is not None
                 and other["direction"] == obj["direction"]
-                and ipaddress.ip_network(prefix).overlaps(mine)  # type: ignore[arg-type]
+                and ipaddress.ip_network(prefix).overlaps(mine)
             ):
                 raise MeteringLabelRuleOverlaps(remote_ip_prefix=obj["remote_ip_prefix"])
 
@@ -108,19 +108,16 @@ class MeteringManager(_AdminWrites):
 
     async def start(self) -> None:
         """Register the metering commands."""
-        for command, handler in (
-            (CreateMeteringLabels, self.create),
-            (GetMeteringLabel, self.get),
-            (ListMeteringLabels, self.list),
-            (UpdateMeteringLabel, self.update),
-            (DeleteMeteringLabel, self.delete),
-            (CreateMeteringLabelRules, self.rules.create),
-            (GetMeteringLabelRule, self.rules.get),
-            (ListMeteringLabelRules, self.rules.list),
-            (UpdateMeteringLabelRule, self.rules.update),
-            (DeleteMeteringLabelRule, self.rules.delete),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateMeteringLabels, self.create)
+        self._bus.handle(GetMeteringLabel, self.get)
+        self._bus.handle(ListMeteringLabels, self.list_visible)
+        self._bus.handle(UpdateMeteringLabel, self.update)
+        self._bus.handle(DeleteMeteringLabel, self.delete)
+        self._bus.handle(CreateMeteringLabelRules, self.rules.create)
+        self._bus.handle(GetMeteringLabelRule, self.rules.get)
+        self._bus.handle(ListMeteringLabelRules, self.rules.list_visible)
+        self._bus.handle(UpdateMeteringLabelRule, self.rules.update)
+        self._bus.handle(DeleteMeteringLabelRule, self.rules.delete)
 
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         if ctx.view_project is None:

@@ -10,22 +10,18 @@ from alcor import errors
 from alcor.bus import Bus
 from alcor.config import NetworkConfig
 from alcor.managers.acl.messages import DeleteNetworkAcls
-from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.base import ResourceManager
 from alcor.managers.common import (
     RequestContext,
     bump,
     changed,
     check_create_project,
-    check_if_match,
-    check_new_id,
     check_restricted,
-    check_write,
-    first_revision,
-    stamp_new,
+    new_record,
     subnet_mtu_minimum,
-    tombstone,
 )
 from alcor.managers.floatingip.messages import DeleteNetworkFloatingIps
+from alcor.managers.network import repo as network_repo
 from alcor.managers.network import segments
 from alcor.managers.network.messages import (
     CreateNetworks,
@@ -52,20 +48,19 @@ from alcor.managers.router.messages import LookupRouters
 from alcor.managers.security_group.messages import EnsureDefaultSecurityGroup
 from alcor.managers.subnet.messages import DeleteNetworkSubnets, SubnetsOfNetwork
 from alcor.resources import repo
-from alcor.resources.base import defaults
 from alcor.resources.network import NETWORK
 from alcor.resources.rbac import (
     ACCESS_EXTERNAL,
     ACCESS_SHARED,
     WILDCARD,
     RbacPolicyInUse,
-    any_access_sql,
     has_policy,
     mark_shared,
     shared_filter,
 )
 from alcor.resources.repo import ListQuery, Where
 from alcor.store import Store
+from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
 AUTO_DELETED = ("network:dhcp", "network:floatingip")
@@ -91,17 +86,16 @@ class NetworkManager(ResourceManager):
         """Register handlers and rebuild the segment pools from config."""
         async with self._store.transaction():
             segments.rebuild_pools(self._store.db, self._config)
-        for command, handler in (
-            (CreateNetworks, self.create),
-            (GetNetwork, self.get),
-            (ListNetworks, self.list),
-            (UpdateNetwork, self.update),
-            (DeleteNetwork, self.delete),
-            (LookupNetwork, self._lookup),
-            (SetNetworkSubnets, self._set_subnets),
-        ):
-            self._bus.handle(command, handler)
-        await self._bus.call(RegisterUsageCounter(resource="network", counter=_count))
+        self._bus.handle(CreateNetworks, self.create)
+        self._bus.handle(GetNetwork, self.get)
+        self._bus.handle(ListNetworks, self.list_visible)
+        self._bus.handle(UpdateNetwork, self.update)
+        self._bus.handle(DeleteNetwork, self.delete)
+        self._bus.handle(LookupNetwork, self._lookup)
+        self._bus.handle(SetNetworkSubnets, self._set_subnets)
+        await self._bus.call(
+            RegisterUsageCounter(resource="network", counter=repo.usage_counter(NETWORK))
+        )
         await self._bus.call(
             RegisterRbacObject(
                 hooks=RbacObjectType(
@@ -118,13 +112,7 @@ class NetworkManager(ResourceManager):
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         if ctx.view_project is None:
             return []
-        project = ctx.view_project
-        return [
-            Where(
-                f"t.project_id = ? OR t.shared = 1 OR {any_access_sql()}",
-                (project, "network", project),
-            )
-        ]
+        return [network_repo.own_shared_or_external(ctx.view_project)]
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         if ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]:
@@ -212,9 +200,7 @@ class NetworkManager(ResourceManager):
 
     async def _create_one(self, given: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         db = self._store.db
-        check_new_id(db, NETWORK, given, "Network")
-        net = defaults(NETWORK, given)
-        stamp_new(net, first_revision(db, "network", net["id"]) if "id" in given else 1)
+        net = new_record(db, NETWORK, given, "Network")
         net_type = net.get("provider:network_type") or self._config.default_network_type
         physnet, seg_id = segments.allocate(
             db,
@@ -266,10 +252,11 @@ class NetworkManager(ResourceManager):
         policy_id = given.get("qos_policy_id")
         if policy_id is not None:
             await self._bus.call(CheckQosPolicy(ctx=ctx, policy_id=policy_id))
-            return policy_id
+            return str(policy_id)
         if "qos_policy_id" in given:
             return None
-        return await self._bus.call(DefaultQosPolicy(project_id=net["project_id"]))
+        default: str | None = await self._bus.call(DefaultQosPolicy(project_id=net["project_id"]))
+        return default
 
     def _zones(self, hints: list[str]) -> list[str]:
         for zone in hints:
@@ -302,13 +289,8 @@ class NetworkManager(ResourceManager):
     async def update(self, cmd: UpdateNetwork) -> dict[str, Any]:
         """Update a network (partial)."""
         async with self._store.transaction():
-            net = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, net, "update_network")
-            check_restricted(NETWORK, "update_network", cmd.changes, cmd.ctx, creating=False)
-            check_if_match(net, cmd.if_match)
-            given = dict(cmd.changes)
-            if cmd.tag_op is not None:
-                given["tags"] = apply_tag_op(NETWORK, net, cmd.tag_op)
+            net = self.writable(cmd.ctx, cmd.id, "update_network", cmd.if_match, cmd.changes)
+            given = self.given_changes(net, cmd)
             diff = changed(net, given)
             if any(p in given for p in PROVIDER):
                 raise errors.InvalidInput(
@@ -386,9 +368,7 @@ class NetworkManager(ResourceManager):
     async def delete(self, cmd: DeleteNetwork) -> None:
         """Delete a network without ports in use, with its subnets and segment."""
         async with self._store.transaction():
-            net = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, net, "delete_network")
-            check_if_match(net, cmd.if_match)
+            net = self.writable(cmd.ctx, cmd.id, "delete_network", cmd.if_match)
             ports = await self._bus.call(QueryPorts(network_id=net["id"]))
             if any(port["device_owner"] not in AUTO_DELETED for port in ports):
                 raise errors.NetworkInUse(net_id=net["id"])
@@ -404,11 +384,5 @@ class NetworkManager(ResourceManager):
             db = self._store.db
             segments.release(db, self._config, net["id"])
             repo.delete(db, NETWORK, net["id"])
-            tombstone(db, "network", net["id"], net["revision_number"] + 1)
+            tombstone(db, "network", net)
             self._bus.publish(NetworkDeleted(network=net))
-
-
-def _count(db: Any, project_id: str) -> int:
-    return db.execute(
-        "SELECT COUNT(*) FROM networks WHERE project_id = ?", [project_id]
-    ).fetchone()[0]

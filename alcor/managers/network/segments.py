@@ -1,11 +1,14 @@
-"""Segmentation ids: allocated per network type from configured ranges (sync SQL)."""
+"""Segmentation ids: allocated per network type from configured ranges (synchronous)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import sqlite_utils
 
 from alcor import errors
 from alcor.config import NetworkConfig
+from alcor.managers.network import repo
 from alcor.store import ranges
 
 TUNNEL_TYPES = ("vxlan", "geneve", "gre")
@@ -21,15 +24,12 @@ def pool_of(network_type: str, physnet: str | None) -> str:
 
 def rebuild_pools(db: sqlite_utils.Database, config: NetworkConfig) -> None:
     """Rebuild the free ranges from config minus what networks hold (config may change)."""
-    db.execute("DELETE FROM free_ranges WHERE pool LIKE 'segment:%'")
-    ranges.reset(db, "segment:tunnel", list(config.tunnel_id_ranges), _taken(db, "segment:tunnel"))
+    repo.clear_segment_pools(db)
+    tunnel = "segment:tunnel"
+    ranges.reset(db, tunnel, list(config.tunnel_id_ranges), repo.taken(db, tunnel))
     for physnet, vlan_ranges in config.vlan_ranges.items():
         pool = pool_of("vlan", physnet)
-        ranges.reset(db, pool, list(vlan_ranges), _taken(db, pool))
-
-
-def _taken(db: sqlite_utils.Database, pool: str) -> list[int]:
-    return [row[0] for row in db.execute("SELECT seg_id FROM segments WHERE kind = ?", [pool])]
+        ranges.reset(db, pool, list(vlan_ranges), repo.taken(db, pool))
 
 
 def allocate(
@@ -76,11 +76,9 @@ def allocate(
     if physnet not in config.flat_networks:
         raise errors.InvalidInput(error_message=f"Unknown provider:physical_network {physnet}")
     pool = pool_of("flat", physnet)
-    if db.execute("SELECT 1 FROM segments WHERE kind = ?", [pool]).fetchone():
+    if repo.in_use(db, pool):
         raise errors.FlatNetworkInUse(physical_network=physnet)
-    db.execute(
-        "INSERT INTO segments (kind, seg_id, network_id) VALUES (?, 0, ?)", [pool, network_id]
-    )
+    repo.insert(db, pool, 0, network_id)
     return physnet, None
 
 
@@ -91,7 +89,7 @@ def _take(
     seg_id: int | None,
     low: int,
     high: int,
-    in_use,
+    in_use: Callable[[], errors.AlcorError],
 ) -> int:
     if seg_id is None:
         value = ranges.take_lowest(db, pool)
@@ -102,26 +100,17 @@ def _take(
             raise errors.InvalidInput(
                 error_message=f"provider:segmentation_id {seg_id} out of range ({low} through {high})"
             )
-        if db.execute(
-            "SELECT 1 FROM segments WHERE kind = ? AND seg_id = ?", [pool, seg_id]
-        ).fetchone():
+        if repo.in_use(db, pool, seg_id):
             raise in_use()
         ranges.take(db, pool, seg_id)  # an id outside the configured ranges is simply recorded
         value = seg_id
-    db.execute(
-        "INSERT INTO segments (kind, seg_id, network_id) VALUES (?, ?, ?)",
-        [pool, value, network_id],
-    )
+    repo.insert(db, pool, value, network_id)
     return value
 
 
 def release(db: sqlite_utils.Database, config: NetworkConfig, network_id: str) -> None:
     """Return the network's segment to its pool (if inside the configured ranges)."""
-    rows = db.execute(
-        "SELECT kind, seg_id FROM segments WHERE network_id = ?", [network_id]
-    ).fetchall()
-    db.execute("DELETE FROM segments WHERE network_id = ?", [network_id])
-    for pool, seg_id in rows:
+    for pool, seg_id in repo.delete_of_network(db, network_id):
         if _configured(config, pool, seg_id):
             ranges.give_back(db, pool, seg_id)
 

@@ -13,6 +13,7 @@ from alcor.config import SouthboundConfig, StaticNode
 from alcor.managers.base import ResourceManager
 from alcor.managers.common import RequestContext, admin_context, changed, deny, now_iso
 from alcor.managers.crud import GetCommand, ListCommand
+from alcor.managers.node import repo as node_repo
 from alcor.managers.node.messages import (
     CreateNodes,
     DeleteNode,
@@ -75,16 +76,13 @@ class NodeManager(ResourceManager):
 
     async def start(self) -> None:
         """Register the node commands (static nodes are seeded by `seed_static`)."""
-        for command, handler in (
-            (CreateNodes, self.create),
-            (GetNode, self.get),
-            (ListNodes, self.list),
-            (UpdateNode, self.update),
-            (DeleteNode, self.delete),
-            (LookupNodeByName, self._by_name),
-            (LookupNodes, self._all),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateNodes, self.create)
+        self._bus.handle(GetNode, self.get)
+        self._bus.handle(ListNodes, self.list_visible)
+        self._bus.handle(UpdateNode, self.update)
+        self._bus.handle(DeleteNode, self.delete)
+        self._bus.handle(LookupNodeByName, self._by_name)
+        self._bus.handle(LookupNodes, self._all)
 
     async def seed_static(self) -> None:
         """Register the `[[nodes]]` of the config that are not registered yet."""
@@ -104,9 +102,9 @@ class NodeManager(ResourceManager):
         self._admin_only(cmd.ctx, "get_node")
         return await super().get(cmd)
 
-    async def list(self, cmd: ListCommand) -> Page:
+    async def list_visible(self, cmd: ListCommand) -> Page:
         self._admin_only(cmd.ctx, "get_node")
-        return await super().list(cmd)
+        return await super().list_visible(cmd)
 
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         return []
@@ -115,11 +113,11 @@ class NodeManager(ResourceManager):
         return True
 
     async def _by_name(self, cmd: LookupNodeByName) -> dict[str, Any] | None:
-        found = repo.find(self._store.db, NODE, Where("t.node_name = ?", (cmd.name,)))
+        found = repo.find(self._store.db, NODE, repo.equals("node_name", cmd.name))
         return found[0] if found else None
 
     async def _all(self, cmd: LookupNodes) -> list[dict[str, Any]]:
-        return repo.find(self._store.db, NODE, Where("1"), order="t.node_id")
+        return repo.find(self._store.db, NODE, repo.all_of([]), order="t.node_id")
 
     # ---- create ------------------------------------------------------------------------
     async def create(self, cmd: CreateNodes) -> list[dict[str, Any]]:
@@ -131,8 +129,9 @@ class NodeManager(ResourceManager):
                 node = self._prepare(item)
                 self._check_unique(node)
                 repo.insert(self._store.db, NODE, node)
-                await self._bus.call(RebindHost(host=node["node_name"]))
+                # Published first: subscribers must know the node before its ports rebind.
                 self._bus.publish(NodeCreated(node=node))
+                await self._bus.call(RebindHost(host=node["node_name"]))
                 out.append(node)
         return out
 
@@ -153,19 +152,13 @@ class NodeManager(ResourceManager):
         db = self._store.db
         if exclude is None and self.lookup(node["node_id"]) is not None:
             raise errors.NodeExists(id=node["node_id"])
-        row = db.execute(
-            "SELECT node_id FROM nodes WHERE node_name = ? AND node_id != ?",
-            [node["node_name"], exclude or ""],
-        ).fetchone()
-        if row is not None:
-            raise errors.NodeNameInUse(name=node["node_name"], id=row[0])
-        row = db.execute(
-            "SELECT node_id FROM nodes WHERE local_ip = ? AND server_port = ? AND node_id != ?",
-            [node["local_ip"], node["server_port"], exclude or ""],
-        ).fetchone()
-        if row is not None:
+        other = node_repo.id_with_name(db, node["node_name"], exclude or "")
+        if other is not None:
+            raise errors.NodeNameInUse(name=node["node_name"], id=other)
+        other = node_repo.id_with_address(db, node["local_ip"], node["server_port"], exclude or "")
+        if other is not None:
             raise errors.NodeAddressInUse(
-                address=f"{node['local_ip']}:{node['server_port']}", id=row[0]
+                address=f"{node['local_ip']}:{node['server_port']}", id=other
             )
 
     # ---- update ------------------------------------------------------------------------
@@ -196,9 +189,10 @@ class NodeManager(ResourceManager):
             if {"mac_address", "data-path-ip"} & diff.keys():
                 ports = await self._bus.call(QueryPorts(host_id=node["node_name"]))
                 await self._bus.call(BumpNeighbors(port_ids=[p["id"] for p in ports]))
+            # Published first: subscribers must know the new name before its ports rebind.
+            self._bus.publish(NodeUpdated(node=node, before=before, changed=frozenset(diff)))
             if "node_name" in diff:
                 await self._bus.call(RebindHost(host=node["node_name"]))
-            self._bus.publish(NodeUpdated(node=node, before=before, changed=frozenset(diff)))
         return node
 
     # ---- delete ------------------------------------------------------------------------

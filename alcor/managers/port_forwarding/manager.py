@@ -63,15 +63,12 @@ class PortForwardingManager(CrudManager):
 
     async def start(self) -> None:
         """Register the port forwarding commands."""
-        for command, handler in (
-            (CreatePortForwardings, self.create),
-            (GetPortForwarding, self.get),
-            (ListPortForwardings, self.list),
-            (UpdatePortForwarding, self.update),
-            (DeletePortForwarding, self.delete),
-            (FipPortForwardings, self._of_fips),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreatePortForwardings, self.create)
+        self._bus.handle(GetPortForwarding, self.get)
+        self._bus.handle(ListPortForwardings, self.list_visible)
+        self._bus.handle(UpdatePortForwarding, self.update)
+        self._bus.handle(DeletePortForwarding, self.delete)
+        self._bus.handle(FipPortForwardings, self._of_fips)
 
     # ---- lookups through the (visible) floating IP -----------------------------------------
     async def _fip(self, ctx: RequestContext, fip_id: str | None) -> dict[str, Any]:
@@ -89,7 +86,7 @@ class PortForwardingManager(CrudManager):
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
         return (await self._pf(cmd.ctx, cmd.parent, cmd.id))[1]
 
-    async def list(self, cmd: ListCommand) -> Page:
+    async def list_visible(self, cmd: ListCommand) -> Page:
         fip = await self._fip(cmd.ctx, cmd.parent)
         where = [Where("t.floatingip_id = ?", (fip["id"],))]
         return await self._store.run_in_thread(repo.list_page, self.resource, cmd.query, where)
@@ -249,7 +246,7 @@ def _ports(pf: dict[str, Any], side: str) -> None:
         raise errors.BadRequest(
             resource="port_forwarding", msg=f"{side}_port or {side}_port_range is required"
         )
-    first, last = (port, port) if port is not None else map(int, span.split(":"))
+    first, last = (port, port) if port is not None else _bounds(str(span))
     pf[f"{side}_port"] = first if first == last else None
     pf[f"{side}_port_range"] = f"{first}:{last}"
     if side == "internal":

@@ -57,22 +57,19 @@ class QosManager(SharedCrudManager):
 
     async def start(self) -> None:
         """Register the QoS commands and make policies shareable."""
-        for command, handler in (
-            (CreateQosPolicies, self.create),
-            (GetQosPolicy, self.get),
-            (ListQosPolicies, self.list),
-            (UpdateQosPolicy, self.update),
-            (DeleteQosPolicy, self.delete),
-            (CreateQosRules, self._rule_create),
-            (GetQosRule, self._rule_get),
-            (ListQosRules, self._rule_list),
-            (UpdateQosRule, self._rule_update),
-            (DeleteQosRule, self._rule_delete),
-            (CheckQosPolicy, self._check_usable),
-            (CheckQosPolicyRemoval, self._check_removable),
-            (DefaultQosPolicy, self._default),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateQosPolicies, self.create)
+        self._bus.handle(GetQosPolicy, self.get)
+        self._bus.handle(ListQosPolicies, self.list_visible)
+        self._bus.handle(UpdateQosPolicy, self.update)
+        self._bus.handle(DeleteQosPolicy, self.delete)
+        self._bus.handle(CreateQosRules, self._rule_create)
+        self._bus.handle(GetQosRule, self._rule_get)
+        self._bus.handle(ListQosRules, self._rule_list)
+        self._bus.handle(UpdateQosRule, self._rule_update)
+        self._bus.handle(DeleteQosRule, self._rule_delete)
+        self._bus.handle(CheckQosPolicy, self._check_usable)
+        self._bus.handle(CheckQosPolicyRemoval, self._check_removable)
+        self._bus.handle(DefaultQosPolicy, self._default)
         await self.register_rbac()
 
     # ---- rules: one QosRules per type ------------------------------------------------------
@@ -83,7 +80,7 @@ class QosManager(SharedCrudManager):
         return await self._rules[cmd.rule_type].get(cmd)
 
     async def _rule_list(self, cmd: ListQosRules) -> Any:
-        return await self._rules[cmd.rule_type].list(cmd)
+        return await self._rules[cmd.rule_type].list_visible(cmd)
 
     async def _rule_update(self, cmd: UpdateQosRule) -> dict[str, Any]:
         return await self._rules[cmd.rule_type].update(cmd)
@@ -105,9 +102,9 @@ class QosManager(SharedCrudManager):
         if not ctx.is_admin:
             raise deny("create_policy")
 
-    def authorize_write(self, ctx: RequestContext, obj: dict[str, Any], verb: str) -> None:
+    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
         if not ctx.is_admin:
-            raise deny(f"{verb}_policy")
+            raise deny(action)
 
     async def prepare_create(
         self, ctx: RequestContext, obj: dict[str, Any], given: dict[str, Any]

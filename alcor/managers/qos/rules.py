@@ -65,7 +65,7 @@ class QosRules(CrudManager):
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
         return self._rule(cmd.ctx, cmd.parent, cmd.id)[1]
 
-    async def list(self, cmd: ListCommand) -> Page:
+    async def list_visible(self, cmd: ListCommand) -> Page:
         policy = self._policy(cmd.ctx, cmd.parent)
         where = [Where("t.qos_policy_id = ?", (policy["id"],))]
         return await self._store.run_in_thread(repo.list_page, self.resource, cmd.query, where)

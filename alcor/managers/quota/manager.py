@@ -12,6 +12,7 @@ from alcor import errors
 from alcor.bus import Bus
 from alcor.config import QuotaConfig
 from alcor.managers.common import deny
+from alcor.managers.quota import repo
 from alcor.managers.quota.messages import (
     QUOTA_RESOURCES,
     CheckQuota,
@@ -41,16 +42,14 @@ class QuotaManager:
     def __init__(self, bus: Bus, store: Store, config: QuotaConfig) -> None:
         self._bus = bus
         self._store = store
-        self._defaults = asdict(config)
+        self._defaults: dict[str, int] = asdict(config)
         self._counters: dict[str, UsageCounter] = {}
         # Overrides are few and written only here: cached so that a create costs no query.
         self._overrides: dict[str, dict[str, int]] = {}
 
     async def start(self) -> None:
         """Load the overrides and register the quota commands."""
-        for project, resource, limit in self._store.db.execute(
-            "SELECT project_id, resource, hard_limit FROM quotas"
-        ):
+        for project, resource, limit in repo.overrides(self._store.db):
             self._overrides.setdefault(project, {})[resource] = limit
         self._bus.handle(RegisterUsageCounter, self._register)
         self._bus.handle(CheckQuota, self._check)
@@ -89,12 +88,7 @@ class QuotaManager:
     async def _list(self, cmd: ListQuotas) -> list[dict[str, Any]]:
         if not cmd.ctx.is_admin:  # the list is admin-only, native P/quotas included (§1.4.2)
             raise deny("get_quota")
-        sql = "SELECT DISTINCT project_id FROM quotas"
-        params: list[Any] = []
-        if cmd.project_id is not None:
-            sql += " WHERE project_id = ?"
-            params.append(cmd.project_id)
-        projects = [row[0] for row in self._store.db.execute(sql + " ORDER BY project_id", params)]
+        projects = repo.projects(self._store.db, cmd.project_id)
         return [{**self._limits(p), "project_id": p, "tenant_id": p} for p in projects]
 
     async def _get(self, cmd: GetQuota) -> dict[str, Any]:
@@ -124,12 +118,7 @@ class QuotaManager:
                                 f"to already used {used}"
                             )
                         )
-            for resource, limit in cmd.limits.items():
-                self._store.db.execute(
-                    "INSERT OR REPLACE INTO quotas (project_id, resource, hard_limit) "
-                    "VALUES (?, ?, ?)",
-                    [cmd.project_id, resource, limit],
-                )
+            repo.set_limits(self._store.db, cmd.project_id, cmd.limits)
         self._overrides.setdefault(cmd.project_id, {}).update(cmd.limits)  # committed
         return self._limits(cmd.project_id)
 
@@ -137,9 +126,6 @@ class QuotaManager:
         if not cmd.ctx.is_admin:
             raise deny("delete_quota")
         async with self._store.transaction():
-            cursor = self._store.db.execute(
-                "DELETE FROM quotas WHERE project_id = ?", [cmd.project_id]
-            )
-            if cursor.rowcount == 0:
+            if not repo.delete_project(self._store.db, cmd.project_id):
                 raise errors.TenantQuotaNotFound(tenant_id=cmd.project_id)
         self._overrides.pop(cmd.project_id, None)

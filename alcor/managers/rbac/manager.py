@@ -49,18 +49,17 @@ class RbacManager(CrudManager):
 
     async def start(self) -> None:
         """Register the RBAC commands."""
-        for command, handler in (
-            (CreateRbacPolicies, self.create),
-            (GetRbacPolicy, self.get),
-            (ListRbacPolicies, self.list),
-            (UpdateRbacPolicy, self.update),
-            (DeleteRbacPolicy, self.delete),
-            (RegisterRbacObject, self._register),
-            (SetWildcardPolicy, self._set_wildcard),
-            (DeleteObjectPolicies, self._delete_of_object),
-        ):
-            self._bus.handle(command, handler)
-        await self._bus.call(RegisterUsageCounter(resource="rbac_policy", counter=_count))
+        self._bus.handle(CreateRbacPolicies, self.create)
+        self._bus.handle(GetRbacPolicy, self.get)
+        self._bus.handle(ListRbacPolicies, self.list_visible)
+        self._bus.handle(UpdateRbacPolicy, self.update)
+        self._bus.handle(DeleteRbacPolicy, self.delete)
+        self._bus.handle(RegisterRbacObject, self._register)
+        self._bus.handle(SetWildcardPolicy, self._set_wildcard)
+        self._bus.handle(DeleteObjectPolicies, self._delete_of_object)
+        await self._bus.call(
+            RegisterUsageCounter(resource="rbac_policy", counter=repo.usage_counter(RBAC_POLICY))
+        )
 
     async def _register(self, cmd: RegisterRbacObject) -> None:
         self._types[cmd.hooks.object_type] = cmd.hooks
@@ -204,12 +203,6 @@ class RbacManager(CrudManager):
             params += (cmd.action,)
         for policy in repo.find(self._store.db, RBAC_POLICY, Where(sql, params)):
             repo.delete(self._store.db, RBAC_POLICY, policy["id"])
-
-
-def _count(db: Any, project_id: str) -> int:
-    return db.execute(
-        "SELECT COUNT(*) FROM rbac_policies WHERE project_id = ?", [project_id]
-    ).fetchone()[0]
 
 
 __all__ = ["ACCESS_SHARED", "RbacManager"]

@@ -14,6 +14,7 @@ from alcor.managers.crud import (
     ListCommand,
     UpdateCommand,
 )
+from alcor.resources.records import Route
 
 
 class CreateRouters(CreateCommand):
@@ -52,7 +53,7 @@ class EditExtraRoutes(Command[dict[str, Any]]):
 
     ctx: RequestContext
     id: str
-    routes: list[dict[str, str]]
+    routes: list[Route]
     add: bool
 
 

@@ -6,11 +6,12 @@ import ipaddress
 from typing import Any
 
 from alcor import errors
+from alcor.resources.records import Route
 
 
 def check(
     router_id: str,
-    routes: list[dict[str, str]],
+    routes: list[Route],
     subnets: list[dict[str, Any]],
     own_ips: set[str],
     max_routes: int,
@@ -34,9 +35,7 @@ def check(
             raise errors.InvalidRoutes(routes=routes, reason="the nexthop is used by router")
 
 
-def _destination(
-    routes: list[dict[str, str]], text: str
-) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+def _destination(routes: list[Route], text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
         return ipaddress.ip_network(text)
     except ValueError:
@@ -45,7 +44,7 @@ def _destination(
         ) from None
 
 
-def canonical(route: dict[str, str]) -> dict[str, str]:
+def canonical(route: Route) -> Route:
     """Return a route with its destination and nexthop in canonical text."""
     return {
         "destination": str(ipaddress.ip_network(route["destination"])),

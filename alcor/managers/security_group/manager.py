@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
 from alcor.identity import Caller
 from alcor.managers.address_group.messages import GetAddressGroup
-from alcor.managers.base import apply_tag_op
 from alcor.managers.common import (
     RequestContext,
     bump,
@@ -19,16 +19,16 @@ from alcor.managers.common import (
     check_if_match,
     check_new_id,
     check_write,
-    first_revision,
     foreign_project,
     new_id,
+    new_record,
     stamp_new,
-    tombstone,
 )
-from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
+from alcor.managers.crud import CreateCommand, DeleteCommand, GetCommand, ListCommand, UpdateCommand
 from alcor.managers.generic import SharedCrudManager
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.rbac.messages import DeleteObjectPolicies
+from alcor.managers.security_group import repo as sg_repo
 from alcor.managers.security_group import rules
 from alcor.managers.security_group.messages import (
     CheckPortSecurityGroups,
@@ -62,6 +62,7 @@ from alcor.resources.security_group import (
     SecurityGroupConflict,
 )
 from alcor.store import Store, current_transaction
+from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(SECURITY_GROUP, ("is_default",))
@@ -88,31 +89,35 @@ class SecurityGroupManager(SharedCrudManager):
 
     async def start(self) -> None:
         """Register the security group and rule commands."""
-        for command, handler in (
-            (CreateSecurityGroups, self.create),
-            (GetSecurityGroup, self.get),
-            (ListSecurityGroups, self.list),
-            (UpdateSecurityGroup, self.update),
-            (DeleteSecurityGroup, self.delete),
-            (CreateSecurityGroupRules, self.create_rules),
-            (GetSecurityGroupRule, self.get_rule),
-            (ListSecurityGroupRules, self.list_rules),
-            (UpdateSecurityGroupRule, self.update_rule),
-            (DeleteSecurityGroupRule, self.delete_rule),
-            (EnsureDefaultSecurityGroup, self._ensure_default_cmd),
-            (CheckPortSecurityGroups, self._check_port_groups),
-            (LookupSecurityGroups, self._lookup_many),
-            (CreateDefaultSecurityGroupRules, self.templates.create),
-            (GetDefaultSecurityGroupRule, self.templates.get),
-            (ListDefaultSecurityGroupRules, self.templates.list),
-            (UpdateDefaultSecurityGroupRule, self.templates.update),
-            (DeleteDefaultSecurityGroupRule, self.templates.delete),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateSecurityGroups, self.create)
+        self._bus.handle(GetSecurityGroup, self.get)
+        self._bus.handle(ListSecurityGroups, self.list_visible)
+        self._bus.handle(UpdateSecurityGroup, self.update)
+        self._bus.handle(DeleteSecurityGroup, self.delete)
+        self._bus.handle(CreateSecurityGroupRules, self.create_rules)
+        self._bus.handle(GetSecurityGroupRule, self.get_rule)
+        self._bus.handle(ListSecurityGroupRules, self.list_rules)
+        self._bus.handle(UpdateSecurityGroupRule, self.update_rule)
+        self._bus.handle(DeleteSecurityGroupRule, self.delete_rule)
+        self._bus.handle(EnsureDefaultSecurityGroup, self._ensure_default_cmd)
+        self._bus.handle(CheckPortSecurityGroups, self._check_port_groups)
+        self._bus.handle(LookupSecurityGroups, self._lookup_many)
+        self._bus.handle(CreateDefaultSecurityGroupRules, self.templates.create)
+        self._bus.handle(GetDefaultSecurityGroupRule, self.templates.get)
+        self._bus.handle(ListDefaultSecurityGroupRules, self.templates.list_visible)
+        self._bus.handle(UpdateDefaultSecurityGroupRule, self.templates.update)
+        self._bus.handle(DeleteDefaultSecurityGroupRule, self.templates.delete)
         await self.register_rbac()
-        await self._bus.call(RegisterUsageCounter(resource="security_group", counter=_count_groups))
         await self._bus.call(
-            RegisterUsageCounter(resource="security_group_rule", counter=_count_rules)
+            RegisterUsageCounter(
+                resource="security_group", counter=repo.usage_counter(SECURITY_GROUP)
+            )
+        )
+        await self._bus.call(
+            RegisterUsageCounter(
+                resource="security_group_rule",
+                counter=repo.usage_counter(SECURITY_GROUP_RULE, "sg_project_id"),
+            )
         )
 
     # ---- default group -----------------------------------------------------------------
@@ -124,15 +129,14 @@ class SecurityGroupManager(SharedCrudManager):
         cached = self._default_ids.get(project_id)
         if cached is not None:
             return cached
-        sql = "SELECT id FROM security_groups WHERE project_id = ? AND is_default = 1"
-        row = self._store.db.execute(sql, [project_id]).fetchone()
-        if row is not None:
-            return self._remember_default(project_id, row[0])
+        found = sg_repo.default_group_of(self._store.db, project_id)
+        if found is not None:
+            return self._remember_default(project_id, found)
         async with self._store.transaction():
             # Checked again under the writer lock: another request may have created it.
-            row = self._store.db.execute(sql, [project_id]).fetchone()
-            if row is not None:
-                return self._remember_default(project_id, row[0])
+            found = sg_repo.default_group_of(self._store.db, project_id)
+            if found is not None:
+                return self._remember_default(project_id, found)
             group = stamp_new(
                 {
                     "project_id": project_id,
@@ -147,8 +151,7 @@ class SecurityGroupManager(SharedCrudManager):
             repo.insert(self._store.db, SECURITY_GROUP, group)
             for rule in self.templates.rules_for(group["id"], default=True):
                 self._insert_rule(group, rule)
-            self._remember_default(project_id, group["id"])
-        return group["id"]
+            return self._remember_default(project_id, group["id"])
 
     def _remember_default(self, project_id: str, group_id: str) -> str:
         """Cache a default group id, once the transaction that may have created it commits."""
@@ -165,42 +168,39 @@ class SecurityGroupManager(SharedCrudManager):
             await self.ensure_default(project)
 
     # ---- groups ------------------------------------------------------------------------
-    def decorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Attach each group's rules (creation order) in one query."""
-        ids = [o["id"] for o in objs]
-        by_group: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            for rule in repo.find(
-                self._store.db,
-                SECURITY_GROUP_RULE,
-                Where(f"t.security_group_id IN ({marks})", tuple(chunk)),
-                order="t.seq",
-            ):
+        by_group = repo.find_grouped(
+            self._store.db,
+            SECURITY_GROUP_RULE,
+            "security_group_id",
+            [o["id"] for o in objs],
+            order="t.seq",
+        )
+        for group_rules in by_group.values():
+            for rule in group_rules:
                 # Freshly decoded rows: strip the internal columns in place (no copy).
                 for key in INTERNAL_RULE_COLUMNS:
                     del rule[key]
                 rule["tenant_id"] = rule["project_id"]
-                by_group[rule["security_group_id"]].append(rule)
         for obj in objs:
-            obj["security_group_rules"] = by_group.get(obj["id"], [])
+            obj["security_group_rules"] = by_group[obj["id"]]
         return list(objs)
 
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
         await self._ensure_visible_default(cmd.ctx)
         return await super().get(cmd)
 
-    async def list(self, cmd: ListCommand) -> Page:
+    async def list_visible(self, cmd: ListCommand) -> Page:
         await self._ensure_visible_default(cmd.ctx)
         # As Neutron: listing a project's groups by project_id (an admin looking at a new
         # project) gives that project its default group too.
         projects = cmd.query.filters.get("project_id") or cmd.query.filters.get("tenant_id")
         if projects and len(projects) == 1 and cmd.ctx.can_write(projects[0]):
             await self.ensure_default(projects[0])
-        return await super().list(cmd)
+        return await super().list_visible(cmd)
 
-    async def create(self, cmd: CreateSecurityGroups) -> list[dict[str, Any]]:
+    async def create(self, cmd: CreateCommand) -> list[dict[str, Any]]:
         """Create security groups, each with its two egress rules."""
         out = []
         async with self._store.transaction():
@@ -231,15 +231,8 @@ class SecurityGroupManager(SharedCrudManager):
             for item in cmd.items:
                 if item.get("name", "").lower() == "default":
                     raise errors.SecurityGroupDefaultAlreadyExists()
-                check_new_id(self._store.db, SECURITY_GROUP, item, "Security group")
-                group = defaults(SECURITY_GROUP, item)
+                group = new_record(self._store.db, SECURITY_GROUP, item, "Security group")
                 group.pop("security_group_rules", None)
-                stamp_new(
-                    group,
-                    first_revision(self._store.db, "security_group", group["id"])
-                    if "id" in item
-                    else 1,
-                )
                 group["tags"] = sorted(set(group["tags"]))
                 group["is_default"] = 0
                 group["shared"] = False
@@ -252,14 +245,10 @@ class SecurityGroupManager(SharedCrudManager):
     async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
         """Rename or re-describe a group (the default group keeps its name)."""
         async with self._store.transaction():
-            group = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, group, "update_security_group")
-            check_if_match(group, cmd.if_match)
-            given = dict(cmd.changes)
-            if cmd.tag_op is not None:
-                given["tags"] = apply_tag_op(SECURITY_GROUP, group, cmd.tag_op)
+            group = self.writable(cmd.ctx, cmd.id, "update_security_group", cmd.if_match)
+            given = self.given_changes(group, cmd)
             diff = changed(group, given)
-            if "stateful" in diff and self._used_by_ports(group["id"]):
+            if "stateful" in diff and sg_repo.has_ports(self._store.db, group["id"]):
                 raise errors.SecurityGroupInUse(id=group["id"])
             if "name" in diff:
                 if group["is_default"]:
@@ -275,55 +264,26 @@ class SecurityGroupManager(SharedCrudManager):
         """Delete an unused group and the rules of other groups that reference it."""
         async with self._store.transaction():
             db = self._store.db
-            group = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, group, "delete_security_group")
-            check_if_match(group, cmd.if_match)
+            group = self.writable(cmd.ctx, cmd.id, "delete_security_group", cmd.if_match)
             if group["is_default"] and not cmd.ctx.is_admin:
                 raise errors.SecurityGroupCannotRemoveDefault()
-            if self._used_by_ports(group["id"]):
+            if sg_repo.has_ports(db, group["id"]):
                 raise errors.SecurityGroupInUse(id=group["id"])
             await self._bus.call(
                 DeleteObjectPolicies(object_type="security_group", object_id=group["id"])
             )
-            referencing = [
-                r[0]
-                for r in db.execute(
-                    "SELECT DISTINCT security_group_id FROM security_group_rules "
-                    "WHERE remote_group_id = ? AND security_group_id != ?",
-                    [group["id"], group["id"]],
-                )
-            ]
-            db.execute(
-                "DELETE FROM security_group_rules WHERE security_group_id = ? "
-                "OR remote_group_id = ?",
-                [group["id"], group["id"]],
-            )
+            referencing = sg_repo.groups_referencing(db, group["id"])
+            sg_repo.delete_rules_involving(db, group["id"])
             repo.delete(db, SECURITY_GROUP, group["id"])
             if group["is_default"]:
                 self._default_ids.pop(group["project_id"], None)
-            tombstone(db, "security_group", group["id"], group["revision_number"] + 1)
+            tombstone(db, "security_group", group)
             for other in referencing:
                 self._bump_group(other)
             self._bus.publish(SecurityGroupDeleted(security_group=group))
 
-    def _used_by_ports(self, group_id: str) -> bool:
-        return (
-            self._store.db.execute(
-                "SELECT 1 FROM port_security_groups WHERE security_group_id = ? LIMIT 1",
-                [group_id],
-            ).fetchone()
-            is not None
-        )
-
     async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
-        return {
-            row[0]
-            for row in self._store.db.execute(
-                "SELECT DISTINCT p.project_id FROM port_security_groups g JOIN ports p ON "
-                "p.id = g.port_id WHERE g.security_group_id = ?",
-                [obj["id"]],
-            )
-        }
+        return sg_repo.projects_of_ports(self._store.db, obj["id"])
 
     async def after_rbac_change(self, obj: dict[str, Any]) -> None:
         self._bus.publish(SecurityGroupChanged(security_group_id=obj["id"]))
@@ -358,9 +318,7 @@ class SecurityGroupManager(SharedCrudManager):
     def _rule_visible_where(self, ctx: RequestContext) -> list[Where]:
         if ctx.view_project is None:
             return []
-        return [
-            Where("t.project_id = ? OR t.sg_project_id = ?", (ctx.view_project, ctx.view_project))
-        ]
+        return [sg_repo.own_or_rule_of_own_group(ctx.view_project)]
 
     def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
         rule = repo.get(self._store.db, SECURITY_GROUP_RULE, rule_id)
@@ -428,12 +386,9 @@ class SecurityGroupManager(SharedCrudManager):
         if rule.get("normalized_cidr") is None and rule["remote_ip_prefix"] is not None:
             rule["normalized_cidr"] = str(ipaddress.ip_network(rule["remote_ip_prefix"], False))
         key = rules.normalized(rule)
-        row = db.execute(
-            "SELECT id FROM security_group_rules WHERE security_group_id = ? AND normalized = ?",
-            [group["id"], key],
-        ).fetchone()
-        if row is not None:
-            raise errors.SecurityGroupRuleExists(rule_id=row[0])
+        existing = sg_repo.rule_with_key(db, group["id"], key)
+        if existing is not None:
+            raise errors.SecurityGroupRuleExists(rule_id=existing)
         check_new_id(db, SECURITY_GROUP_RULE, rule, "Security group rule")
         stamp_new(rule)
         rule.update(
@@ -443,11 +398,7 @@ class SecurityGroupManager(SharedCrudManager):
                 "sg_project_id": group["project_id"],
                 "normalized": key,
                 # Creation order within the group; per group so the index serves it.
-                "seq": db.execute(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM "
-                    "security_group_rules WHERE security_group_id = ?",
-                    [group["id"]],
-                ).fetchone()[0],
+                "seq": sg_repo.next_rule_seq(db, group["id"]),
             }
         )
         repo.insert(db, SECURITY_GROUP_RULE, rule)
@@ -479,18 +430,6 @@ def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:
     # Rules embedded in a group skip the renderer, which is what adds tenant_id elsewhere.
     out["tenant_id"] = out.get("project_id")
     return out
-
-
-def _count_groups(db: Any, project_id: str) -> int:
-    return db.execute(
-        "SELECT COUNT(*) FROM security_groups WHERE project_id = ?", [project_id]
-    ).fetchone()[0]
-
-
-def _count_rules(db: Any, project_id: str) -> int:
-    return db.execute(
-        "SELECT COUNT(*) FROM security_group_rules WHERE sg_project_id = ?", [project_id]
-    ).fetchone()[0]
 
 
 __all__ = ["SecurityGroupManager", "new_id"]

@@ -52,9 +52,9 @@ class DefaultRules(CrudManager):
         if not ctx.is_admin:
             raise deny("create_default_security_group_rule")
 
-    def authorize_write(self, ctx: RequestContext, obj: dict[str, Any], verb: str) -> None:
+    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
         if not ctx.is_admin:
-            raise deny(f"{verb}_default_security_group_rule")
+            raise deny(action)
 
     async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
         raise deny("update_default_security_group_rule")

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import SubnetConfig
 from alcor.managers.acl.messages import DetachSubnetFromAcls
-from alcor.managers.base import ResourceManager, apply_tag_op
+from alcor.managers.base import ResourceManager
 from alcor.managers.common import (
     RequestContext,
     bump,
     changed,
     check_create_project,
-    check_if_match,
-    check_new_id,
-    check_write,
     deny,
-    first_revision,
-    stamp_new,
+    new_record,
     subnet_mtu_minimum,
-    tombstone,
 )
 from alcor.managers.ipam.messages import (
     DropSubnet,
@@ -35,6 +31,7 @@ from alcor.managers.mac.messages import AllocateMac, ReleaseMac
 from alcor.managers.network.messages import GetNetwork, LookupNetwork, SetNetworkSubnets
 from alcor.managers.port.messages import AddAutoAddresses, LookupPorts, RemoveSubnetAddresses
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
+from alcor.managers.subnet import repo as subnet_repo
 from alcor.managers.subnet import validation as v
 from alcor.managers.subnet.messages import (
     CreateSubnets,
@@ -58,22 +55,15 @@ from alcor.managers.subnetpool.messages import (
     PoolSubnetProjects,
 )
 from alcor.resources import repo
-from alcor.resources.base import defaults
-from alcor.resources.rbac import shared_where_sql
 from alcor.resources.repo import Where
 from alcor.resources.subnet import SUBNET
 from alcor.resources.types import Bool, Invalid
 from alcor.store import Store
+from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(SUBNET, ("seq", "gateway_mac"))
 IN_USE = "One or more ports have an IP allocation from this subnet"
-# Params: object type "network", the project.
-_SHARED_NETWORK = (
-    "(t.network_id IN (SELECT id FROM networks WHERE shared = 1) OR "
-    + shared_where_sql("t.network_id")
-    + ")"
-)
 
 
 class SubnetManager(ResourceManager):
@@ -89,47 +79,35 @@ class SubnetManager(ResourceManager):
 
     async def start(self) -> None:
         """Register the subnet commands."""
-        for command, handler in (
-            (CreateSubnets, self.create),
-            (GetSubnet, self.get),
-            (ListSubnets, self.list),
-            (UpdateSubnet, self.update),
-            (DeleteSubnet, self.delete),
-            (SubnetsOfNetwork, self._of_network),
-            (LookupSubnets, self._lookup_many),
-            (DeleteNetworkSubnets, self._delete_of_network),
-            (SetAttachedRouter, self._set_router),
-            (CountPoolSubnets, self._count_pool_subnets),
-            (PoolSubnetCidrs, self._pool_subnet_cidrs),
-            (PoolSubnetProjects, self._pool_subnet_projects),
-        ):
-            self._bus.handle(command, handler)
-        await self._bus.call(RegisterUsageCounter(resource="subnet", counter=_count))
+        self._bus.handle(CreateSubnets, self.create)
+        self._bus.handle(GetSubnet, self.get)
+        self._bus.handle(ListSubnets, self.list_visible)
+        self._bus.handle(UpdateSubnet, self.update)
+        self._bus.handle(DeleteSubnet, self.delete)
+        self._bus.handle(SubnetsOfNetwork, self._of_network)
+        self._bus.handle(LookupSubnets, self._lookup_many)
+        self._bus.handle(DeleteNetworkSubnets, self._delete_of_network)
+        self._bus.handle(SetAttachedRouter, self._set_router)
+        self._bus.handle(CountPoolSubnets, self._count_pool_subnets)
+        self._bus.handle(PoolSubnetCidrs, self._pool_subnet_cidrs)
+        self._bus.handle(PoolSubnetProjects, self._pool_subnet_projects)
+        await self._bus.call(
+            RegisterUsageCounter(resource="subnet", counter=repo.usage_counter(SUBNET))
+        )
 
-    # ---- visibility: own, or on a network shared with the caller -----------------------
+    # ---- visibility: own, or on a shared/external network ------------------------------
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         if ctx.view_project is None:
             return []
         # Subnets of an external network are not readable by other projects (only the
         # network is); those of a shared network are (Tempest's visibility tests), and so are
         # those of a network an RBAC policy shares with the project.
-        return [
-            Where(
-                f"t.project_id = ? OR {_SHARED_NETWORK}",
-                (ctx.view_project, "network", ctx.view_project),
-            )
-        ]
+        return [subnet_repo.own_or_on_shared_network(ctx.view_project)]
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         if ctx.view_project is None or obj["project_id"] == ctx.view_project:
             return True
-        return (
-            self._store.db.execute(
-                f"SELECT 1 FROM subnets t WHERE t.id = ? AND {_SHARED_NETWORK}",
-                [obj["id"], "network", ctx.view_project],
-            ).fetchone()
-            is not None
-        )
+        return subnet_repo.on_network_shared_with(self._store.db, obj["id"], ctx.view_project)
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """`shared=true|false`: the subnet's network is (not) shared (repeated = OR)."""
@@ -146,14 +124,9 @@ class SubnetManager(ResourceManager):
                 ) from None
         if len(wanted) == 2:
             return []
-        return [
-            Where(
-                "t.network_id IN (SELECT id FROM networks WHERE shared = ?)",
-                (1 if wanted.pop() else 0,),
-            )
-        ]
+        return [subnet_repo.on_network_shared(wanted.pop())]
 
-    def decorate(self, objs):
+    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Hide the internal columns."""
         for obj in objs:
             obj.pop("seq", None)
@@ -161,7 +134,7 @@ class SubnetManager(ResourceManager):
 
     async def _of_network(self, cmd: SubnetsOfNetwork) -> list[dict[str, Any]]:
         return repo.find(
-            self._store.db, SUBNET, Where("t.network_id = ?", (cmd.network_id,)), order="t.seq"
+            self._store.db, SUBNET, repo.equals("network_id", cmd.network_id), order="t.seq"
         )
 
     async def _lookup_many(self, cmd: LookupSubnets) -> dict[str, dict[str, Any]]:
@@ -208,12 +181,7 @@ class SubnetManager(ResourceManager):
         return await self._bus.call(DefaultSubnetPool(ctx=ctx, ip_version=version))
 
     def _pool_cidrs(self, pool_id: str) -> list[str]:
-        return [
-            row[0]
-            for row in self._store.db.execute(
-                "SELECT cidr FROM subnets WHERE subnetpool_id = ?", [pool_id]
-            )
-        ]
+        return subnet_repo.cidrs_of_pool(self._store.db, pool_id)
 
     async def _count_pool_subnets(self, cmd: CountPoolSubnets) -> int:
         return len(self._pool_cidrs(cmd.pool_id))
@@ -222,20 +190,13 @@ class SubnetManager(ResourceManager):
         return self._pool_cidrs(cmd.pool_id)
 
     async def _pool_subnet_projects(self, cmd: PoolSubnetProjects) -> set[str]:
-        return {
-            row[0]
-            for row in self._store.db.execute(
-                "SELECT DISTINCT project_id FROM subnets WHERE subnetpool_id = ?", [cmd.pool_id]
-            )
-        }
+        return subnet_repo.projects_of_pool(self._store.db, cmd.pool_id)
 
     async def _create_one(
         self, given: dict[str, Any], network: dict[str, Any], ctx: RequestContext
     ) -> dict[str, Any]:
         db = self._store.db
-        check_new_id(db, SUBNET, given, "Subnet")
-        subnet = defaults(SUBNET, given)
-        stamp_new(subnet, first_revision(db, "subnet", subnet["id"]) if "id" in given else 1)
+        subnet = new_record(db, SUBNET, given, "Subnet")
         if subnet.pop("use_default_subnetpool", False):
             subnet["subnetpool_id"] = await self._default_pool(ctx, subnet)
         v.check_cidr_source(subnet)
@@ -267,7 +228,11 @@ class SubnetManager(ResourceManager):
         v.check_lists(subnet["id"], cidr, subnet, self._config)
         v.check_ipv6_modes(cidr, subnet, subnet["enable_dhcp"])
         subnet.update(
-            {"tags": sorted(set(subnet["tags"])), "attached_router_id": None, "seq": _next_seq(db)}
+            {
+                "tags": sorted(set(subnet["tags"])),
+                "attached_router_id": None,
+                "seq": subnet_repo.next_seq(db),
+            }
         )
         subnet["gateway_mac"] = await self._bus.call(
             AllocateMac(network_id=network["id"], owner=f"subnet:{subnet['id']}")
@@ -284,12 +249,8 @@ class SubnetManager(ResourceManager):
     async def update(self, cmd: UpdateSubnet) -> dict[str, Any]:
         """Update a subnet (partial)."""
         async with self._store.transaction():
-            subnet = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, subnet, "update_subnet")
-            check_if_match(subnet, cmd.if_match)
-            given = dict(cmd.changes)
-            if cmd.tag_op is not None:
-                given["tags"] = apply_tag_op(SUBNET, subnet, cmd.tag_op)
+            subnet = self.writable(cmd.ctx, cmd.id, "update_subnet", cmd.if_match)
+            given = self.given_changes(subnet, cmd)
             diff = changed(subnet, given)
             if not diff:
                 return self.decorate([subnet])[0]
@@ -324,8 +285,9 @@ class SubnetManager(ResourceManager):
                 port = (await self._bus.call(LookupPorts(ids=[holder]))).get(holder)
                 if port and port["device_owner"].startswith("network:router"):
                     raise errors.GatewayIpInUse(ip_address=old, port_id=holder)
-        if gateway is not None and await self._bus.call(
-            IpAllocated(subnet_id=subnet["id"], ip=gateway)
+        if (
+            gateway is not None
+            and await self._bus.call(IpAllocated(subnet_id=subnet["id"], ip=gateway)) is not None
         ):
             raise errors.IpAddressAlreadyAllocated(ip=gateway, subnet_id=subnet["id"])
 
@@ -342,9 +304,7 @@ class SubnetManager(ResourceManager):
     async def delete(self, cmd: DeleteSubnet) -> None:
         """Delete a subnet whose addresses are only automatic or DHCP ones."""
         async with self._store.transaction():
-            subnet = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, subnet, "delete_subnet")
-            check_if_match(subnet, cmd.if_match)
+            subnet = self.writable(cmd.ctx, cmd.id, "delete_subnet", cmd.if_match)
             allocations = await self._bus.call(SubnetAllocations(subnet_id=subnet["id"]))
             holders = await self._bus.call(
                 LookupPorts(ids=[a["port_id"] for a in allocations if not a["auto"]])
@@ -374,18 +334,8 @@ class SubnetManager(ResourceManager):
                 SetNetworkSubnets(network_id=subnet["network_id"], remove=subnet["id"])
             )
         repo.delete(db, SUBNET, subnet["id"])
-        tombstone(db, "subnet", subnet["id"], subnet["revision_number"] + 1)
+        tombstone(db, "subnet", subnet)
         self._bus.publish(SubnetDeleted(subnet=subnet))
-
-
-def _next_seq(db: Any) -> int:
-    return db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM subnets").fetchone()[0]
-
-
-def _count(db: Any, project_id: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM subnets WHERE project_id = ?", [project_id]).fetchone()[
-        0
-    ]
 
 
 __all__ = ["LookupNetwork", "SubnetManager"]

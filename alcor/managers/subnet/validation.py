@@ -9,8 +9,9 @@ from typing import Any
 
 from alcor import errors
 from alcor.config import SubnetConfig
+from alcor.managers.ipnet import Network as IPNetwork
+from alcor.managers.ipnet import within
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 AUTO_MODES = ("slaac", "dhcpv6-stateless")
 LINK_LOCAL = ipaddress.ip_network("fe80::/64")
 
@@ -44,7 +45,7 @@ def check_overlap(
             )
     if vpc_cidr:
         vpc = ipaddress.ip_network(vpc_cidr)
-        if network.version != vpc.version or not network.subnet_of(vpc):
+        if not within(network, vpc):
             raise invalid(f"subnet cidr {network} is not inside the network cidr {vpc_cidr}")
 
 
@@ -99,7 +100,11 @@ def check_pools(network: IPNetwork, pools: Sequence[dict[str, str]], gateway: st
     first, last = host_bounds(network)
     for pool in pools:
         start, end = ipaddress.ip_address(pool["start"]), ipaddress.ip_address(pool["end"])
-        if start.version != network.version or end.version != network.version or start > end:
+        if (
+            start.version != network.version
+            or end.version != network.version
+            or int(start) > int(end)
+        ):
             raise errors.InvalidAllocationPool(pool=_fmt(pool))
         if int(start) < first or int(end) > last:
             raise errors.OutOfBoundsAllocationPool(pool=_fmt(pool), subnet_cidr=str(network))
@@ -112,8 +117,8 @@ def check_pools(network: IPNetwork, pools: Sequence[dict[str, str]], gateway: st
             )
     if gateway is not None:
         gw = int(ipaddress.ip_address(gateway))
-        for start, end, pool in spans:
-            if start <= gw <= end:
+        for lo, hi, pool in spans:
+            if lo <= gw <= hi:
                 raise errors.GatewayConflictWithAllocationPools(ip_address=gateway, pool=_fmt(pool))
 
 

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
-from alcor.managers.base import apply_tag_op
 from alcor.managers.common import (
     RequestContext,
     bump,
     changed,
     check_create_project,
-    check_if_match,
-    check_new_id,
     check_restricted,
     check_write,
-    first_revision,
-    stamp_new,
-    tombstone,
+    new_record,
 )
+from alcor.managers.crud import CreateCommand, DeleteCommand, UpdateCommand
 from alcor.managers.generic import SharedCrudManager
+from alcor.managers.ipnet import Network, collapse, exclude, within
 from alcor.managers.rbac.messages import DeleteObjectPolicies
+from alcor.managers.subnetpool import repo as pool_repo
 from alcor.managers.subnetpool.messages import (
     AllocateFromPool,
     CountPoolSubnets,
@@ -40,13 +39,11 @@ from alcor.managers.subnetpool.messages import (
 )
 from alcor.managers.subnetpool.scopes import check_pool_update, check_scope
 from alcor.resources import repo
-from alcor.resources.base import defaults
 from alcor.resources.rbac import ACCESS_SHARED, WILDCARD, has_policy
-from alcor.resources.repo import Where
 from alcor.resources.subnetpool import SUBNETPOOL
 from alcor.store import Store
+from alcor.store.revisions import tombstone
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 PREFIXLENS = ("default_prefixlen", "min_prefixlen", "max_prefixlen")
 
 
@@ -77,23 +74,21 @@ class SubnetPoolManager(SharedCrudManager):
 
     async def start(self) -> None:
         """Register the subnet pool commands."""
-        for command, handler in (
-            (CreateSubnetPools, self.create),
-            (GetSubnetPool, self.get),
-            (ListSubnetPools, self.list),
-            (UpdateSubnetPool, self.update),
-            (DeleteSubnetPool, self.delete),
-            (AllocateFromPool, self._allocate),
-            (EditSubnetPoolPrefixes, self.edit_prefixes),
-            (DefaultSubnetPool, self._default),
-            (ScopePools, self._scope_pools),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateSubnetPools, self.create)
+        self._bus.handle(GetSubnetPool, self.get)
+        self._bus.handle(ListSubnetPools, self.list_visible)
+        self._bus.handle(UpdateSubnetPool, self.update)
+        self._bus.handle(DeleteSubnetPool, self.delete)
+        self._bus.handle(AllocateFromPool, self._allocate)
+        self._bus.handle(EditSubnetPoolPrefixes, self.edit_prefixes)
+        self._bus.handle(DefaultSubnetPool, self._default)
+        self._bus.handle(ScopePools, self._scope_pools)
         await self.register_rbac()
 
     # ---- RBAC: who depends on a pool, who may get it ----------------------------------------
     async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
-        return await self._bus.call(PoolSubnetProjects(pool_id=obj["id"]))
+        projects: set[str] = await self._bus.call(PoolSubnetProjects(pool_id=obj["id"]))
+        return projects
 
     async def check_share_target(self, obj: dict[str, Any], target: str) -> None:
         """A pool is shared only with projects that may use its address scope."""
@@ -109,7 +104,7 @@ class SubnetPoolManager(SharedCrudManager):
         return repo.find(
             self._store.db,
             SUBNETPOOL,
-            Where("t.address_scope_id = ?", (cmd.address_scope_id,)),
+            pool_repo.in_scope(cmd.address_scope_id),
             names=("id", "project_id", "prefixes", "address_scope_id"),
         )
 
@@ -118,24 +113,19 @@ class SubnetPoolManager(SharedCrudManager):
             others = await self._scope_pools(ScopePools(address_scope_id=pool["address_scope_id"]))
             await check_scope(self._bus, ctx, pool, others)
 
-    def decorate(self, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Render the prefix lengths as Neutron does (strings)."""
         return [_public(o) for o in objs]
 
     # ---- create / update / delete ----------------------------------------------------------
-    async def create(self, cmd: CreateSubnetPools) -> list[dict[str, Any]]:
+    async def create(self, cmd: CreateCommand) -> list[dict[str, Any]]:
         """Create subnet pools."""
         out = []
         async with self._store.transaction():
             for item in cmd.items:
                 check_create_project(cmd.ctx, item, "create_subnetpool")
                 check_restricted(SUBNETPOOL, "create_subnetpool", item, cmd.ctx, creating=True)
-                check_new_id(self._store.db, SUBNETPOOL, item, "Subnet pool")
-                pool = defaults(SUBNETPOOL, item)
-                stamp_new(
-                    pool,
-                    first_revision(self._store.db, "subnetpool", pool["id"]) if "id" in item else 1,
-                )
+                pool = new_record(self._store.db, SUBNETPOOL, item, "Subnet pool")
                 _normalize(pool)
                 if pool["is_default"]:
                     self._check_no_default(pool["ip_version"])
@@ -148,21 +138,16 @@ class SubnetPoolManager(SharedCrudManager):
                 out.append(pool)
         return self.decorate(out)
 
-    async def update(self, cmd: UpdateSubnetPool) -> dict[str, Any]:
+    async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
         """Update a subnet pool; prefixes may be added, never removed."""
         async with self._store.transaction():
-            pool = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, pool, "update_subnetpool")
-            check_restricted(SUBNETPOOL, "update_subnetpool", cmd.changes, cmd.ctx, creating=False)
-            check_if_match(pool, cmd.if_match)
-            given = dict(cmd.changes)
-            if cmd.tag_op is not None:
-                given["tags"] = apply_tag_op(SUBNETPOOL, pool, cmd.tag_op)
+            pool = self.writable(cmd.ctx, cmd.id, "update_subnetpool", cmd.if_match, cmd.changes)
+            given = self.given_changes(pool, cmd)
             merged = {**pool, **given}
             if "prefixes" in given:
                 old = [ipaddress.ip_network(p) for p in pool["prefixes"]]
                 new = [ipaddress.ip_network(p) for p in given["prefixes"]]
-                if any(not any(o.subnet_of(n) for n in new if o.version == n.version) for o in old):
+                if any(not any(within(o, n) for n in new) for o in old):
                     raise invalid("Existing prefixes must be a subset of the new prefixes")
             _normalize(merged, updating=True)
             if merged["is_default"] and not pool["is_default"]:
@@ -179,9 +164,7 @@ class SubnetPoolManager(SharedCrudManager):
     # ---- default pools (default-subnetpools) ------------------------------------------------
     def _check_no_default(self, ip_version: int) -> None:
         """At most one default pool per IP version (Neutron's rule and message)."""
-        if self._store.db.execute(
-            "SELECT 1 FROM subnetpools WHERE is_default = 1 AND ip_version = ?", [ip_version]
-        ).fetchone():
+        if pool_repo.has_default(self._store.db, ip_version):
             raise invalid(
                 "A default subnetpool for this IP family has already been set. Only "
                 "one default may exist per IP family"
@@ -189,21 +172,20 @@ class SubnetPoolManager(SharedCrudManager):
 
     async def _default(self, cmd: DefaultSubnetPool) -> str:
         where = [
-            Where("t.is_default = 1 AND t.ip_version = ?", (cmd.ip_version,)),
+            pool_repo.default_of_version(cmd.ip_version),
             *self.visible_where(cmd.ctx),
         ]
         found = repo.find(
             self._store.db,
             SUBNETPOOL,
-            Where(
-                " AND ".join(f"({w.sql})" for w in where), tuple(p for w in where for p in w.params)
-            ),
+            repo.all_of(where),
         )
         if not found:
             raise errors.BadRequest(
                 resource="subnets", msg=f"No default subnetpool found for IPv{cmd.ip_version}"
             )
-        return found[0]["id"]
+        pool_id: str = found[0]["id"]
+        return pool_id
 
     async def edit_prefixes(self, cmd: EditSubnetPoolPrefixes) -> list[str]:
         """add_prefixes merges prefixes in; remove_prefixes takes address space out, unless a
@@ -248,12 +230,10 @@ class SubnetPoolManager(SharedCrudManager):
                 self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
         return list(pool["prefixes"])
 
-    async def delete(self, cmd: DeleteSubnetPool) -> None:
+    async def delete(self, cmd: DeleteCommand) -> None:
         """Delete a pool from which no subnet is allocated."""
         async with self._store.transaction():
-            pool = self.get_visible(cmd.ctx, cmd.id)
-            check_write(cmd.ctx, pool, "delete_subnetpool")
-            check_if_match(pool, cmd.if_match)
+            pool = self.writable(cmd.ctx, cmd.id, "delete_subnetpool", cmd.if_match)
             if await self._bus.call(CountPoolSubnets(pool_id=pool["id"])):
                 raise SubnetPoolInUse(
                     subnet_pool_id=pool["id"], reason="Subnets are allocated from it"
@@ -262,7 +242,7 @@ class SubnetPoolManager(SharedCrudManager):
                 DeleteObjectPolicies(object_type="subnetpool", object_id=pool["id"])
             )
             repo.delete(self._store.db, SUBNETPOOL, pool["id"])
-            tombstone(self._store.db, "subnetpool", pool["id"], pool["revision_number"] + 1)
+            tombstone(self._store.db, "subnetpool", pool)
 
     # ---- allocation ------------------------------------------------------------------------
     async def _allocate(self, cmd: AllocateFromPool) -> str:
@@ -277,7 +257,7 @@ class SubnetPoolManager(SharedCrudManager):
         if cmd.cidr is not None:
             wanted = ipaddress.ip_network(cmd.cidr)
             _check_length(pool, wanted.prefixlen)
-            if not any(wanted.version == p.version and wanted.subnet_of(p) for p in prefixes):
+            if not any(within(wanted, p) for p in prefixes):
                 raise invalid(
                     f"Cidr {wanted} is not within the prefixes of subnet pool {pool['id']}"
                 )
@@ -310,7 +290,7 @@ def _normalize(pool: dict[str, Any], updating: bool = False) -> None:
     if len(versions) != 1:
         raise invalid("Subnet pool prefixes must all be of one IP version")
     version = versions.pop()
-    pool["prefixes"] = [str(n) for n in _collapse(networks)]
+    pool["prefixes"] = [str(n) for n in collapse(networks)]
     pool["ip_version"] = version
     top = 32 if version == 4 else 128
     pool.setdefault("max_prefixlen", top)
@@ -334,14 +314,10 @@ def _subtract(networks: list[Network], removed: list[Network]) -> list[Network]:
         for net in left:
             if net.version != gone.version or not net.overlaps(gone):
                 kept.append(net)
-            elif not gone.supernet_of(net):  # type: ignore[arg-type]
-                kept.extend(net.address_exclude(gone))  # type: ignore[arg-type]
+            elif not within(net, gone):
+                kept.extend(exclude(net, gone))
         left = kept
-    return _collapse(left)
-
-
-def _collapse(networks: list[Network]) -> list[Network]:
-    return list(ipaddress.collapse_addresses(networks))  # type: ignore[arg-type]
+    return collapse(left)
 
 
 def _check_length(pool: dict[str, Any], length: int) -> None:

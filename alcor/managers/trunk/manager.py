@@ -56,17 +56,14 @@ class TrunkManager(CrudManager):
     async def start(self) -> None:
         """Register the trunk commands."""
         self._count = self._store.db.execute("SELECT COUNT(*) FROM trunks").fetchone()[0]
-        for command, handler in (
-            (CreateTrunks, self.create),
-            (GetTrunk, self.get),
-            (ListTrunks, self.list),
-            (UpdateTrunk, self.update),
-            (DeleteTrunk, self.delete),
-            (EditSubports, self.edit_subports),
-            (CheckPortNotInTrunk, self._check_port),
-            (TrunkDetails, self._details),
-        ):
-            self._bus.handle(command, handler)
+        self._bus.handle(CreateTrunks, self.create)
+        self._bus.handle(GetTrunk, self.get)
+        self._bus.handle(ListTrunks, self.list_visible)
+        self._bus.handle(UpdateTrunk, self.update)
+        self._bus.handle(DeleteTrunk, self.delete)
+        self._bus.handle(EditSubports, self.edit_subports)
+        self._bus.handle(CheckPortNotInTrunk, self._check_port)
+        self._bus.handle(TrunkDetails, self._details)
 
     def decorate(self, objs: Any) -> list[dict[str, Any]]:
         """Attach each trunk's subports (in the order they were added)."""

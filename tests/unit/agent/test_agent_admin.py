@@ -48,6 +48,7 @@ async def test_list_and_state(client, pool):
             "mac": "fa:16:3e:aa:aa:aa",
             "host_ip": "192.168.1.11",
             "port_id": "p-a",
+            "source": "fixed",
         }
     ]
     assert state == pool.state(ip)

@@ -31,6 +31,8 @@ def _scalar(kind: str, path: tuple[int, ...]) -> Any:
         return 2**40 + crc  # above 2^32 on purpose
     if kind == "bool":
         return True
+    if kind == "int32":
+        return -(crc % 1000) - 1  # negative on purpose: a 10-byte varint
     if kind == "bytes":
         return f"b{_tag(path)}".encode()
     raise AssertionError(f"unexpected scalar type {kind}")
@@ -91,7 +93,14 @@ def _ours_single(
 
 # ---- Google protobuf -----------------------------------------------------------------
 
-_KIND = {9: "string", 13: "uint32", 4: "uint64", 8: "bool", 12: "bytes"}  # FieldDescriptor.TYPE_*
+_KIND = {
+    9: "string",
+    13: "uint32",
+    4: "uint64",
+    8: "bool",
+    12: "bytes",
+    5: "int32",
+}  # FieldDescriptor.TYPE_*
 
 
 def fill_theirs(msg: Any, choice: int = 0, path: tuple[int, ...] = ()) -> Any:

@@ -143,3 +143,12 @@ def test_subnet_vpc_dhcp_bytes_equal_betterproto(dhcp: bool) -> None:
     assert fastwire.dhcp(
         1, sid, vpc, "fa:16:3e:00:00:01", "10.0.0.5", "", "host-10-0-0-5"
     ) == bytes(dhcp_msg)
+    dhcp_msg.ipv6_address = "fd00::5"
+    dhcp_msg.extra_dhcp_options = [
+        schema.DhcpConfigurationExtraDhcpOption("bootfile-name", "pxe.0", 4),
+        schema.DhcpConfigurationExtraDhcpOption("dns-server", "fd00::53", 6),
+    ]
+    options = [("bootfile-name", "pxe.0", 4), ("dns-server", "fd00::53", 6)]
+    assert fastwire.dhcp(
+        1, sid, vpc, "fa:16:3e:00:00:01", "10.0.0.5", "fd00::5", "host-10-0-0-5", options
+    ) == bytes(dhcp_msg)

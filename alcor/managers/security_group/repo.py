@@ -1,0 +1,78 @@
+"""Security group queries beyond the generic repository: synchronous SQL."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from alcor.resources.repo import Where
+
+
+def default_group_of(db: sqlite_utils.Database, project_id: str) -> str | None:
+    """Return the id of the project's default group, or None."""
+    row = db.execute(
+        "SELECT id FROM security_groups WHERE project_id = ? AND is_default = 1", [project_id]
+    ).fetchone()
+    return row[0] if row is not None else None
+
+
+def own_or_rule_of_own_group(project_id: str) -> Where:
+    """Select rules of `project_id` or in one of its groups (the member view)."""
+    return Where("t.project_id = ? OR t.sg_project_id = ?", (project_id, project_id))
+
+
+def has_ports(db: sqlite_utils.Database, group_id: str) -> bool:
+    """Return True when a port is in the group."""
+    row = db.execute(
+        "SELECT 1 FROM port_security_groups WHERE security_group_id = ? LIMIT 1", [group_id]
+    ).fetchone()
+    return row is not None
+
+
+def groups_referencing(db: sqlite_utils.Database, group_id: str) -> list[str]:
+    """Return the other groups with a rule whose remote group is `group_id`."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT security_group_id FROM security_group_rules "
+            "WHERE remote_group_id = ? AND security_group_id != ?",
+            [group_id, group_id],
+        )
+    ]
+
+
+def delete_rules_involving(db: sqlite_utils.Database, group_id: str) -> None:
+    """Delete the group's rules and every rule whose remote group it is (it is deleted)."""
+    db.execute(
+        "DELETE FROM security_group_rules WHERE security_group_id = ? OR remote_group_id = ?",
+        [group_id, group_id],
+    )
+
+
+def rule_with_key(db: sqlite_utils.Database, group_id: str, normalized: str) -> str | None:
+    """Return the id of the group's rule with this normalized form, or None."""
+    row = db.execute(
+        "SELECT id FROM security_group_rules WHERE security_group_id = ? AND normalized = ?",
+        [group_id, normalized],
+    ).fetchone()
+    return row[0] if row is not None else None
+
+
+def next_rule_seq(db: sqlite_utils.Database, group_id: str) -> int:
+    """Return the creation sequence number of the group's next rule."""
+    row = db.execute(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM security_group_rules WHERE security_group_id = ?",
+        [group_id],
+    ).fetchone()
+    return int(row[0])
+
+
+def projects_of_ports(db: sqlite_utils.Database, group_id: str) -> set[str]:
+    """Return the projects of the ports in the group."""
+    return {
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT p.project_id FROM port_security_groups g JOIN ports p ON "
+            "p.id = g.port_id WHERE g.security_group_id = ?",
+            [group_id],
+        )
+    }

@@ -1,0 +1,57 @@
+"""Subnet queries beyond the generic repository: synchronous SQL on the store thread."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from alcor.resources.rbac import shared_where_sql
+from alcor.resources.repo import Where
+
+# Params: object type "network", the project.
+_ON_SHARED_NETWORK = (
+    "(t.network_id IN (SELECT id FROM networks WHERE shared = 1) OR "
+    + shared_where_sql("t.network_id")
+    + ")"
+)
+
+
+def own_or_on_shared_network(project_id: str) -> Where:
+    """Select subnets of `project_id` or on a network shared with all, or with the project
+    through an RBAC policy (the member view)."""
+    return Where(f"t.project_id = ? OR {_ON_SHARED_NETWORK}", (project_id, "network", project_id))
+
+
+def on_network_shared(shared: bool) -> Where:
+    """Select subnets whose network is (not) shared."""
+    return Where("t.network_id IN (SELECT id FROM networks WHERE shared = ?)", (int(shared),))
+
+
+def on_network_shared_with(db: sqlite_utils.Database, subnet_id: str, project_id: str) -> bool:
+    """Return True when the subnet's network is shared with all, or with `project_id`."""
+    row = db.execute(
+        f"SELECT 1 FROM subnets t WHERE t.id = ? AND {_ON_SHARED_NETWORK}",
+        [subnet_id, "network", project_id],
+    ).fetchone()
+    return row is not None
+
+
+def projects_of_pool(db: sqlite_utils.Database, pool_id: str) -> set[str]:
+    """Return the projects of the subnets allocated from subnet pool `pool_id`."""
+    return {
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT project_id FROM subnets WHERE subnetpool_id = ?", [pool_id]
+        )
+    }
+
+
+def cidrs_of_pool(db: sqlite_utils.Database, pool_id: str) -> list[str]:
+    """Return the CIDRs of the subnets allocated from subnet pool `pool_id`."""
+    return [
+        row[0] for row in db.execute("SELECT cidr FROM subnets WHERE subnetpool_id = ?", [pool_id])
+    ]
+
+
+def next_seq(db: sqlite_utils.Database) -> int:
+    """Return the creation sequence number of the next subnet (orders a network's subnets)."""
+    return int(db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM subnets").fetchone()[0])

@@ -1,0 +1,42 @@
+"""The revision rule: a resource's first revision is 1, and every change is the last + 1.
+
+A delete is a change too: its tombstone (and its change-record row) carries last + 1, and an
+id created again starts above its tombstone, so agents can refuse stale updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlite_utils
+
+FIRST_REVISION = 1
+
+
+def next_revision(obj: Mapping[str, Any], field: str = "revision_number") -> int:
+    """Return the revision that follows `obj[field]` (a missing or null one counts as 0)."""
+    return int(obj.get(field) or 0) + 1
+
+
+def first_revision(db: sqlite_utils.Database, kind: str, obj_id: str) -> int:
+    """Return the revision a (re-)created id starts at: 1, or the one after its tombstone."""
+    row = db.execute(
+        "SELECT revision FROM tombstones WHERE kind = ? AND id = ?", [kind, obj_id]
+    ).fetchone()
+    if row is None:
+        return FIRST_REVISION
+    return next_revision({"revision": row[0]}, "revision")
+
+
+def tombstone(
+    db: sqlite_utils.Database,
+    kind: str,
+    obj: Mapping[str, Any],
+    field: str = "revision_number",
+) -> None:
+    """Remember the deleted `obj`'s last revision + 1 (of `field`) under (kind, id)."""
+    db.execute(
+        "INSERT OR REPLACE INTO tombstones (kind, id, revision) VALUES (?, ?, ?)",
+        [kind, obj["id"], next_revision(obj, field)],
+    )
