@@ -63,7 +63,15 @@ SUBNET = Resource(
             Uuid(),
             create="-",
             nullable=True,
-            doc="router with an interface on this subnet (Alcor extension)",
+            doc="the first router with an interface on this subnet (Alcor extension)",
+        ),
+        Attr(
+            "attached_router_ids",
+            ListOf(Uuid()),
+            create="-",
+            filter=False,
+            doc="every router with an interface on this subnet, first attached first "
+            "(Alcor extension)",
         ),
     ),
     # `shared=<bool>`: subnets whose network is (not) shared. Not an attribute, as in

@@ -648,6 +648,16 @@ def flavors(db: sqlite_utils.Database) -> None:
     db.table("routers").create_index(["flavor_id"], index_name="idx_routers_flavor_id")
 
 
+def subnet_routers(db: sqlite_utils.Database) -> None:
+    """A subnet may be on several routers: attached_router_ids (attached_router_id stays the
+    first of them)."""
+    _add_columns(db, "subnets", {"attached_router_ids": str})
+    db.execute(
+        "UPDATE subnets SET attached_router_ids = CASE WHEN attached_router_id IS NULL "
+        "THEN '[]' ELSE json_array(attached_router_id) END"
+    )
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -661,4 +671,5 @@ MIGRATIONS = [
     port_forwardings,
     metering,
     flavors,
+    subnet_routers,
 ]

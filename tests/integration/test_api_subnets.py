@@ -48,6 +48,7 @@ async def test_ipv4_subnet_defaults(api):
         "ipv6_ra_mode",
         "subnetpool_id",
         "attached_router_id",
+        "attached_router_ids",
         "tags",
         "revision_number",
         "created_at",

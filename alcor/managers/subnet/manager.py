@@ -231,6 +231,7 @@ class SubnetManager(ResourceManager):
             {
                 "tags": sorted(set(subnet["tags"])),
                 "attached_router_id": None,
+                "attached_router_ids": [],
                 "seq": subnet_repo.next_seq(db),
             }
         )
@@ -295,7 +296,13 @@ class SubnetManager(ResourceManager):
         subnet = self.lookup(cmd.subnet_id)
         if subnet is None:
             raise errors.SubnetNotFound(id=cmd.subnet_id)
-        changes = {"attached_router_id": cmd.router_id}
+        routers = [r for r in subnet["attached_router_ids"] if r != cmd.router_id]
+        if cmd.attached and cmd.router_id is not None:
+            routers.append(cmd.router_id)
+        changes = {
+            "attached_router_ids": routers,
+            "attached_router_id": routers[0] if routers else None,
+        }
         repo.update(self._store.db, SUBNET, subnet["id"], bump(subnet, changes))
         self._bus.publish(SubnetUpdated(subnet=subnet, changed=frozenset(changes)))
         return subnet

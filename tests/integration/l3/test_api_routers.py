@@ -448,8 +448,10 @@ async def test_interface_subnet_rules(admin):
     )
 
 
-async def test_subnet_attaches_to_at_most_one_router(admin):
-    """A subnet already on router A cannot be added to router B: 409 SubnetInUse."""
+async def test_subnet_attaches_to_several_routers(admin):
+    """A subnet on router A may get an interface on router B through a port of its own (the
+    gateway address is A's: by subnet it is 409); attached_router_ids lists both in attach
+    order and attached_router_id stays the first router until it leaves."""
     _, subnet = await admin.lan("10.0.1.0/24")
     first, second = await admin.router(), await admin.router()
     await admin.add_interface(first["id"], subnet_id=subnet["id"])
@@ -458,16 +460,22 @@ async def test_subnet_attaches_to_at_most_one_router(admin):
         _action(second["id"], "add_router_interface"),
         {"subnet_id": subnet["id"]},
         status=409,
-        error="SubnetInUse",
+        error="IpAddressAlreadyAllocated",
     )
     port = await admin.port(subnet["network_id"])
-    await admin.fails(
-        "PUT",
-        _action(second["id"], "add_router_interface"),
-        {"port_id": port["id"]},
-        status=409,
-        error="SubnetInUse",
+    await admin.add_interface(second["id"], port_id=port["id"])
+    shown = (await admin.get(f"/v2.0/subnets/{subnet['id']}"))["subnet"]
+    assert shown["attached_router_ids"] == [first["id"], second["id"]]
+    assert shown["attached_router_id"] == first["id"]
+    await admin.remove_interface(first["id"], subnet_id=subnet["id"])
+    shown = (await admin.get(f"/v2.0/subnets/{subnet['id']}"))["subnet"]
+    assert (shown["attached_router_id"], shown["attached_router_ids"]) == (
+        second["id"],
+        [second["id"]],
     )
+    await admin.remove_interface(second["id"], port_id=port["id"])
+    shown = (await admin.get(f"/v2.0/subnets/{subnet['id']}"))["subnet"]
+    assert (shown["attached_router_id"], shown["attached_router_ids"]) == (None, [])
 
 
 async def test_subnets_of_different_networks_share_a_router(p1):
