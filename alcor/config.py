@@ -132,6 +132,9 @@ class PortConfig:
 
     mac_prefix: str = "fa:16:3e"
     max_allowed_address_pairs: int = 10
+    # The domain of the ports' DNS names (dns-integration): fqdn = hostname + "." + domain,
+    # unless the port or its network names another.
+    dns_domain: str = "openstacklocal."
 
 
 @dataclass(frozen=True)

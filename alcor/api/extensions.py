@@ -16,6 +16,11 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Default Subnetpools",
         "Provides ability to mark and use a subnetpool as the default.",
     ),
+    "dns-integration": ("DNS Integration", "Provides integration with DNS."),
+    "dns-domain-ports": (
+        "dns_domain for ports",
+        "Allows the DNS domain to be specified for a network port.",
+    ),
     "dvr": ("Distributed Virtual Router", "Enables configuration of Distributed Virtual Routers."),
     "empty-string-filtering": (
         "Empty String Filtering Extension",

@@ -2,6 +2,7 @@
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
+from alcor.resources.dns import DnsDomain, DnsName
 from alcor.resources.types import Enum, IpAddress, ListOf, Obj, Uuid
 
 FLOATINGIP = Resource(
@@ -27,6 +28,9 @@ FLOATINGIP = Resource(
         Attr("fixed_ip_address", IpAddress(), nullable=True, default=None, update="Y"),
         Attr("router_id", Uuid(), create="-", nullable=True),
         Attr("port_details", Obj(), create="-", column=None, filter=False),
+        # dns-integration: the floating IP's own DNS name and domain (set on create).
+        Attr("dns_name", DnsName(), default=""),
+        Attr("dns_domain", DnsDomain(), default=""),
         # expose-port-forwarding-in-fip
         Attr("port_forwardings", ListOf(Obj()), create="-", column=None, filter=False),
     ),

@@ -2,6 +2,7 @@
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
+from alcor.resources.dns import DnsDomain
 from alcor.resources.types import Bool, Cidr, Enum, Int, ListOf, String, Uuid
 
 NETWORK_TYPES = ("vxlan", "geneve", "gre", "vlan", "flat")
@@ -38,6 +39,7 @@ NETWORK = Resource(
             filter=True,
         ),
         Attr("availability_zones", ListOf(String(255)), create="-", filter=True),
+        Attr("dns_domain", DnsDomain(), default="", update="Y"),
         Attr(
             "qos_policy_id",
             Uuid(),
@@ -57,7 +59,7 @@ NETWORK = Resource(
         ),
     ),
     native_ignored=frozenset(
-        {"default", "is_default", "dns_domain", "subnets", "availability_zones", "routes", "router"}
+        {"default", "is_default", "subnets", "availability_zones", "routes", "router"}
     ),
     extra_filters=frozenset(),
 )

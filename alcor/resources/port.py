@@ -2,6 +2,7 @@
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
+from alcor.resources.dns import DnsDomain, DnsName
 from alcor.resources.types import (
     Bool,
     Enum,
@@ -65,6 +66,11 @@ PORT = Resource(
         Attr("binding:vnic_type", Enum(VNIC_TYPES), default="normal", update="Y"),
         Attr("binding:profile", Obj(max_bytes=4096), default={}, create="S", update="S", read="S"),
         Attr("qos_policy_id", Uuid(), nullable=True, default=None, update="Y"),
+        # dns-integration, dns-domain-ports: the port's name in DNS and its domain;
+        # dns_assignment (computed) gives each fixed IP its host name and FQDN.
+        Attr("dns_name", DnsName(), default="", update="Y"),
+        Attr("dns_domain", DnsDomain(), default="", update="Y"),
+        Attr("dns_assignment", ListOf(Obj()), create="-", column=None, filter=False),
         # Only on the parent port of a trunk (trunk-details).
         Attr("trunk_details", Obj(), create="-", column=None, filter=False),
     ),
@@ -75,8 +81,6 @@ PORT = Resource(
             "uplink_status_propagation",
             "veth_name",
             "network_ns",
-            "dns_name",
-            "dns_domain",
             "dns_assignment",
             "ip_allocation",
             "qos_network_policy_id",

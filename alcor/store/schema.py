@@ -658,6 +658,18 @@ def subnet_routers(db: sqlite_utils.Database) -> None:
     )
 
 
+def dns_names(db: sqlite_utils.Database) -> None:
+    """DNS names and domains of ports and floating IPs, domains of networks."""
+    for table, columns in (
+        ("ports", ("dns_name", "dns_domain")),
+        ("floatingips", ("dns_name", "dns_domain")),
+        ("networks", ("dns_domain",)),
+    ):
+        _add_columns(db, table, dict.fromkeys(columns, str))
+        for column in columns:
+            db.execute(f"UPDATE {table} SET {column} = '' WHERE {column} IS NULL")
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -672,4 +684,5 @@ MIGRATIONS = [
     metering,
     flavors,
     subnet_routers,
+    dns_names,
 ]

@@ -33,6 +33,7 @@ async def test_create_network_returns_every_attribute_with_defaults(api):
         "router:external",
         "is_default",
         "qos_policy_id",
+        "dns_domain",
         "provider:network_type",
         "provider:physical_network",
         "provider:segmentation_id",

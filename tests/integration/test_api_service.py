@@ -81,6 +81,8 @@ EXTENSION_ALIASES = {
     "metering_source_and_destination_filters",
     "flavors",
     "l3-flavors",
+    "dns-integration",
+    "dns-domain-ports",
 }
 
 

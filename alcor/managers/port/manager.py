@@ -43,7 +43,7 @@ from alcor.managers.port.messages import (
 from alcor.managers.port.update import PortUpdater
 from alcor.managers.quota.messages import RegisterUsageCounter
 from alcor.managers.trunk.messages import CheckPortNotInTrunk, TrunkDetails
-from alcor.resources import repo
+from alcor.resources import dns, repo
 from alcor.resources.port import PORT
 from alcor.resources.repo import Where
 from alcor.store import Store
@@ -74,15 +74,16 @@ class PortManager(ResourceManager):
         super().__init__(bus, store)
         self._creator = PortCreator(bus, store, config)
         self._updater = PortUpdater(bus, store, config)
+        self._dns_domain = config.dns_domain
 
     async def start(self) -> None:
         """Register the port commands."""
-        self._bus.handle(CreatePorts, self._creator.create)
+        self._bus.handle(CreatePorts, self._create)
         self._bus.handle(GetPort, self.get)
         self._bus.handle(ListPorts, self.list_visible)
-        self._bus.handle(UpdatePort, self._updater.update)
+        self._bus.handle(UpdatePort, self._update)
         self._bus.handle(DeletePort, self.delete)
-        self._bus.handle(UpdatePorts, self._updater.update_many)
+        self._bus.handle(UpdatePorts, self._update_many)
         self._bus.handle(QueryPorts, self._query)
         self._bus.handle(LookupPorts, self._lookup_many)
         self._bus.handle(CreateServicePort, self._creator.create_service)
@@ -110,13 +111,29 @@ class PortManager(ResourceManager):
         access.check_write(ctx, obj, action)
 
     async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
-        """Add trunk_details to the parent ports of trunks (trunk-details)."""
-        out = await self.adecorate(objs)
+        """Add trunk_details to the parent ports of trunks (trunk-details) and every port's
+        dns_assignment."""
+        out = self._with_dns(await self.adecorate(objs))
         details = await self._bus.call(TrunkDetails(port_ids=[p["id"] for p in out]))
         for port in out:
             if port["id"] in details:
                 port["trunk_details"] = details[port["id"]]
         return out
+
+    def _with_dns(self, ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add dns_assignment (computed from the fixed IPs and the DNS name and domain)."""
+        for port in ports:
+            port["dns_assignment"] = dns.assignments(port, self._dns_domain)
+        return ports
+
+    async def _create(self, cmd: CreatePorts) -> list[dict[str, Any]]:
+        return self._with_dns(await self._creator.create(cmd))
+
+    async def _update(self, cmd: UpdatePort) -> dict[str, Any]:
+        return self._with_dns([await self._updater.update(cmd)])[0]
+
+    async def _update_many(self, cmd: UpdatePorts) -> list[dict[str, Any]]:
+        return self._with_dns(await self._updater.update_many(cmd))
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """Translate `fixed_ips=ip_address=X` / `subnet_id=Y` / `ip_address_substr=Z`."""
