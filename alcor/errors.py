@@ -433,6 +433,15 @@ class IpAddressGenerationFailure(Conflict):
     message = "No more IP addresses available on network {net_id}."
 
 
+class IpAddressGenerationFailureNoMatchingSubnet(IpAddressGenerationFailure):
+    """No subnet of the network serves the port's device owner (subnet-service-types)."""
+
+    message = (
+        "No valid service subnet for the given device owner, network {network_id}, "
+        "service type {service_type}."
+    )
+
+
 class GatewayConflictWithAllocationPools(InUse):
     """Gateway inside a pool."""
 

@@ -202,6 +202,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Add address_group type to RBAC",
         "Add address_group type to RBAC",
     ),
+    "subnet-service-types": (
+        "Subnet service types",
+        "Provides ability to set the subnet service_types field",
+    ),
     "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
     "subnetpool-prefix-ops": (
         "Subnet Pool Prefix Operations",

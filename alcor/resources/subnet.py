@@ -58,6 +58,16 @@ SUBNET = Resource(
             doc="write-only (default-subnetpools): allocate from the default pool of the "
             "subnet's IP version",
         ),
+        # subnet-service-types: the device owners whose ports get addresses here ([] = any
+        # port). Any project may set them on its subnets: Neutron's create/update_subnet:
+        # service_types rules are admin-only but not enforced (no enforce_policy).
+        Attr(
+            "service_types",
+            ListOf(String(255, min_len=1), unique=True),
+            default=[],
+            update="Y",
+            filter=True,
+        ),
         Attr(
             "attached_router_id",
             Uuid(),

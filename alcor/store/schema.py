@@ -670,6 +670,12 @@ def dns_names(db: sqlite_utils.Database) -> None:
             db.execute(f"UPDATE {table} SET {column} = '' WHERE {column} IS NULL")
 
 
+def subnet_service_types(db: sqlite_utils.Database) -> None:
+    """Service types of subnets (subnet-service-types)."""
+    _add_columns(db, "subnets", {"service_types": str})
+    db.execute("UPDATE subnets SET service_types = '[]' WHERE service_types IS NULL")
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -685,4 +691,5 @@ MIGRATIONS = [
     flavors,
     subnet_routers,
     dns_names,
+    subnet_service_types,
 ]

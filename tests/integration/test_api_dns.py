@@ -7,7 +7,7 @@ async def test_port_dns_name_and_assignment(api):
     """A port's dns_assignment names each fixed IP: its dns_name, else host-<address>, with
     the FQDN in the port's domain (else the configured one); create, show, list and update
     all carry it."""
-    net, sub = await api.lan("10.0.0.0/24")
+    net, _sub = await api.lan("10.0.0.0/24")
     port = await api.port(net["id"], dns_name="d1", dns_domain="test.org.")
     ip = port["fixed_ips"][0]["ip_address"]
     assert port["dns_assignment"] == [{"hostname": "d1", "ip_address": ip, "fqdn": "d1.test.org."}]

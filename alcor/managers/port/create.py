@@ -61,7 +61,8 @@ class PortCreator:
                     subnets_of[network["id"]] = await self._bus.call(
                         SubnetsOfNetwork(network_id=network["id"])
                     )
-            if _batchable(prepared):
+            typed = any(s.get("service_types") for sub in subnets_of.values() for s in sub)
+            if _batchable(prepared) and not typed:
                 network = prepared[0][1]
                 return await self._create_batch(
                     [i for i, _ in prepared], network, subnets_of[network["id"]], cmd.ctx
@@ -119,6 +120,8 @@ class PortCreator:
                 )
             )
         check_subnet_ids(self._store, given.get("fixed_ips"), subnets, ctx)
+        if given.get("fixed_ips") is None:
+            subnets = rules.eligible_subnets(subnets, network["id"], port["device_owner"])
         port["fixed_ips"] = await self._bus.call(
             AllocatePortIps(
                 port_id=port["id"],
