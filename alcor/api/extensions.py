@@ -115,6 +115,12 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Neutron Port MAC address regenerate",
         "Network port MAC address regenerate",
     ),
+    "port-resource-request": ("Port Resource Request", "Expose resource request to Port"),
+    "port-resource-request-groups": (
+        "Port Resource Request Groups",
+        "Support requesting multiple groups of resources and traits from the same RP subtree "
+        "in resource_request",
+    ),
     "port-security": ("Port Security", "Provides port security"),
     "port-security-groups-filtering": (
         "Port filtering on security groups",
@@ -135,6 +141,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Allow to configure QoS minumum bandwidth rule with ingress direction.",
     ),
     "qos-default": ("QoS default policy", "Expose the QoS default policy per project"),
+    "qos-pps-minimum": (
+        "QoS minimum packet rate rule",
+        "Allow to configure QoS minimum packet rate rule.",
+    ),
     "qos-rule-type-details": (
         "Details of QoS rule types",
         "Expose details about QoS rule types supported by loaded backend drivers",

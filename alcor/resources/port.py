@@ -71,6 +71,16 @@ PORT = Resource(
         Attr("dns_name", DnsName(), default="", update="Y"),
         Attr("dns_domain", DnsDomain(), default="", update="Y"),
         Attr("dns_assignment", ListOf(Obj()), create="-", column=None, filter=False),
+        # What the port's minimum QoS rules reserve (port-resource-request[-groups]): admin only.
+        Attr(
+            "resource_request",
+            Obj(),
+            create="-",
+            column=None,
+            filter=False,
+            read="A",
+            nullable=True,
+        ),
         # Only on the parent port of a trunk (trunk-details).
         Attr("trunk_details", Obj(), create="-", column=None, filter=False),
     ),

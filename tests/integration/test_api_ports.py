@@ -61,6 +61,7 @@ async def test_create_port_defaults(api, net):
         "dns_name",
         "dns_domain",
         "dns_assignment",
+        "resource_request",
         "tags",
         "revision_number",
         "created_at",

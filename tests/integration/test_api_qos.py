@@ -175,3 +175,44 @@ async def test_policies_are_tagged_at_the_neutron_path(api):
     await api.ok("PUT", f"/v2.0/policies/{policy['id']}/tags/red", status=201)
     assert (await api.get(f"/v2.0/policies/{policy['id']}/tags"))["tags"] == ["red"]
     assert [p["id"] for p in (await api.get(f"{POLICIES}?tags=red"))["policies"]] == [policy["id"]]
+
+
+async def test_port_resource_request_groups(api):
+    """An admin sees what a port's minimum rules reserve (port-resource-request-groups): one
+    group for bandwidth (physnet or tunnel trait + VNIC trait), one for packet rate, stable
+    ids; from the network's policy when the port has none; members never see the key; no
+    minimum rule or no policy is None."""
+    policy = await _policy(api, shared=True)
+    await _rule(api, policy["id"], "minimum_bandwidth", min_kbps=1000, direction="egress")
+    await _rule(api, policy["id"], "minimum_bandwidth", min_kbps=2000, direction="ingress")
+    await _rule(api, policy["id"], "minimum_packet_rate", min_kpps=500, direction="any")
+    physnet = await api.network(
+        **{"provider:network_type": "vlan", "provider:physical_network": "physnet1"}
+    )
+    port = await api.port(physnet["id"], qos_policy_id=policy["id"])
+    request = port["resource_request"]
+    bandwidth, packets = request["request_groups"]
+    assert request["same_subtree"] == [bandwidth["id"], packets["id"]]
+    assert sorted(bandwidth["required"]) == ["CUSTOM_PHYSNET_PHYSNET1", "CUSTOM_VNIC_TYPE_NORMAL"]
+    assert bandwidth["resources"] == {
+        "NET_BW_EGR_KILOBIT_PER_SEC": 1000,
+        "NET_BW_IGR_KILOBIT_PER_SEC": 2000,
+    }
+    assert packets == {
+        "id": packets["id"],
+        "required": ["CUSTOM_VNIC_TYPE_NORMAL"],
+        "resources": {"NET_PACKET_RATE_KILOPACKET_PER_SEC": 500},
+    }
+    shown = (await api.get(f"/v2.0/ports/{port['id']}"))["port"]
+    assert shown["resource_request"] == request
+    member_view = await api.as_(port["project_id"]).get(f"/v2.0/ports/{port['id']}")
+    assert "resource_request" not in member_view["port"]
+    cleared = await api.ok("PUT", f"/v2.0/ports/{port['id']}", {"port": {"qos_policy_id": None}})
+    assert cleared["port"]["resource_request"] is None
+    tunnel = await api.network(qos_policy_id=policy["id"])
+    inherited = await api.port(tunnel["id"])
+    assert inherited["resource_request"]["request_groups"][0]["required"][0] == (
+        "CUSTOM_NETWORK_TUNNEL_PROVIDER"
+    )
+    empty = await _policy(api)
+    assert (await api.port(tunnel["id"], qos_policy_id=empty["id"]))["resource_request"] is None

@@ -84,6 +84,9 @@ EXTENSION_ALIASES = {
     "dns-integration",
     "dns-domain-ports",
     "subnet-service-types",
+    "qos-pps-minimum",
+    "port-resource-request",
+    "port-resource-request-groups",
 }
 
 

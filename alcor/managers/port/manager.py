@@ -41,6 +41,7 @@ from alcor.managers.port.messages import (
     UpdatePorts,
 )
 from alcor.managers.port.update import PortUpdater
+from alcor.managers.qos.messages import PortResourceRequests
 from alcor.managers.quota.messages import RegisterUsageCounter
 from alcor.managers.trunk.messages import CheckPortNotInTrunk, TrunkDetails
 from alcor.resources import dns, repo
@@ -112,28 +113,35 @@ class PortManager(ResourceManager):
 
     async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
         """Add trunk_details to the parent ports of trunks (trunk-details) and every port's
-        dns_assignment."""
-        out = self._with_dns(await self.adecorate(objs))
+        dns_assignment and, for admins, resource_request."""
+        out = await self._computed(ctx, await self.adecorate(objs))
         details = await self._bus.call(TrunkDetails(port_ids=[p["id"] for p in out]))
         for port in out:
             if port["id"] in details:
                 port["trunk_details"] = details[port["id"]]
         return out
 
-    def _with_dns(self, ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Add dns_assignment (computed from the fixed IPs and the DNS name and domain)."""
+    async def _computed(
+        self, ctx: RequestContext | None, ports: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Add dns_assignment (from the fixed IPs and the DNS name and domain) and, for an
+        admin (the only reader), resource_request (from the port's QoS policy)."""
         for port in ports:
             port["dns_assignment"] = dns.assignments(port, self._dns_domain)
+        if ctx is not None and ctx.is_admin and ports:
+            requests = await self._bus.call(PortResourceRequests(ports=ports))
+            for port in ports:
+                port["resource_request"] = requests[port["id"]]
         return ports
 
     async def _create(self, cmd: CreatePorts) -> list[dict[str, Any]]:
-        return self._with_dns(await self._creator.create(cmd))
+        return await self._computed(cmd.ctx, await self._creator.create(cmd))
 
     async def _update(self, cmd: UpdatePort) -> dict[str, Any]:
-        return self._with_dns([await self._updater.update(cmd)])[0]
+        return (await self._computed(cmd.ctx, [await self._updater.update(cmd)]))[0]
 
     async def _update_many(self, cmd: UpdatePorts) -> list[dict[str, Any]]:
-        return self._with_dns(await self._updater.update_many(cmd))
+        return await self._computed(cmd.ctx, await self._updater.update_many(cmd))
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """Translate `fixed_ips=ip_address=X` / `subnet_id=Y` / `ip_address_substr=Z`."""

@@ -7,6 +7,8 @@ from typing import Any
 from alcor.bus import Bus
 from alcor.managers.common import RequestContext, deny
 from alcor.managers.generic import SharedCrudManager
+from alcor.managers.network.messages import LookupNetwork
+from alcor.managers.qos import repo as qos_repo
 from alcor.managers.qos.messages import (
     CheckQosPolicy,
     CheckQosPolicyRemoval,
@@ -19,13 +21,14 @@ from alcor.managers.qos.messages import (
     GetQosRule,
     ListQosPolicies,
     ListQosRules,
+    PortResourceRequests,
     QosPolicyChanged,
     QosPolicyDeleted,
     UpdateQosPolicy,
     UpdateQosRule,
 )
 from alcor.managers.qos.rules import QosRules
-from alcor.resources import repo
+from alcor.resources import placement, repo
 from alcor.resources.qos import (
     QOS_POLICY,
     RULES,
@@ -34,12 +37,6 @@ from alcor.resources.qos import (
     QosPolicyInUse,
 )
 from alcor.store import Store
-
-# Bindings live on the networks and ports (their qos_policy_id): read here, never written.
-_USERS = (
-    ("network", "SELECT id, project_id FROM networks WHERE qos_policy_id = ?"),
-    ("port", "SELECT id, project_id FROM ports WHERE qos_policy_id = ?"),
-)
 
 
 class QosManager(SharedCrudManager):
@@ -70,6 +67,7 @@ class QosManager(SharedCrudManager):
         self._bus.handle(CheckQosPolicy, self._check_usable)
         self._bus.handle(CheckQosPolicyRemoval, self._check_removable)
         self._bus.handle(DefaultQosPolicy, self._default)
+        self._bus.handle(PortResourceRequests, self._resource_requests)
         await self.register_rbac()
 
     # ---- rules: one QosRules per type ------------------------------------------------------
@@ -137,10 +135,9 @@ class QosManager(SharedCrudManager):
             raise QoSPolicyDefaultAlreadyExists(project_id=obj["project_id"])
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        for kind, sql in _USERS:
-            row = self._store.db.execute(sql + " LIMIT 1", [obj["id"]]).fetchone()
-            if row is not None:
-                raise QosPolicyInUse(policy_id=obj["id"], object_type=kind, object_id=row[0])
+        user = qos_repo.first_user(self._store.db, obj["id"])
+        if user is not None:
+            raise QosPolicyInUse(policy_id=obj["id"], object_type=user[0], object_id=user[1])
         for rules in self._rules.values():
             rules.remove_of_policy(obj["id"])
         await super().before_delete(ctx, obj)
@@ -159,12 +156,7 @@ class QosManager(SharedCrudManager):
 
     # ---- binding to networks and ports -------------------------------------------------------
     async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
-        return {
-            row[1]
-            for _, sql in _USERS
-            for row in self._store.db.execute(sql, [obj["id"]])
-            if row[1]
-        }
+        return qos_repo.user_projects(self._store.db, obj["id"])
 
     async def _check_usable(self, cmd: CheckQosPolicy) -> None:
         self.get_visible(cmd.ctx, cmd.policy_id)
@@ -178,10 +170,28 @@ class QosManager(SharedCrudManager):
         return self._default_of(cmd.project_id)
 
     def _default_of(self, project_id: str) -> str | None:
-        row = self._store.db.execute(
-            "SELECT id FROM qos_policies WHERE project_id = ? AND is_default = 1", [project_id]
-        ).fetchone()
-        return row[0] if row else None
+        return qos_repo.default_of(self._store.db, project_id)
+
+    # ---- what ports reserve (port-resource-request) -----------------------------------------
+    async def _resource_requests(self, cmd: PortResourceRequests) -> dict[str, Any]:
+        out: dict[str, Any] = dict.fromkeys((p["id"] for p in cmd.ports), None)
+        minimum = qos_repo.minimum_rules(self._store.db)
+        if not minimum:
+            return out
+        networks: dict[str, dict[str, Any]] = {}
+        for port in cmd.ports:
+            own = minimum.get(port.get("qos_policy_id") or "")
+            if port.get("qos_policy_id") and not own:
+                continue  # its own policy reserves nothing; the network's does not count
+            if port["network_id"] not in networks:
+                found = await self._bus.call(LookupNetwork(id=port["network_id"]))
+                networks[port["network_id"]] = found or {}
+            network = networks[port["network_id"]]
+            rules = own or minimum.get(network.get("qos_policy_id") or "")
+            if rules:
+                physnet = network.get("provider:physical_network")
+                out[port["id"]] = placement.resource_request(port, physnet, rules)
+        return out
 
 
 __all__ = ["QosManager", "repo"]

@@ -103,6 +103,14 @@ class DefaultQosPolicy(Command[str | None]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PortResourceRequests(Command[dict[str, Any]]):
+    """Return {port id: resource_request} for `ports` (records): what the minimum rules of
+    each port's policy (its own, else its network's) reserve; None when nothing."""
+
+    ports: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QosPolicyChanged(Event):
     """A policy or one of its rules was created or changed: `policy` has all its `rules`."""
 

@@ -164,7 +164,7 @@ def test_native_paths_ignore_the_original_alcors_attributes():
     assert validate_create(NETWORK, body, native=True) == {"name": "vpc"}
     with pytest.raises(errors.HTTPBadRequest):
         validate_create(NETWORK, body)
-    port = {"network_id": NET_ID, "fast_path": True, "binding:vif_type": "ovs", "dns_name": "vm1"}
+    port = {"network_id": NET_ID, "fast_path": True, "binding:vif_type": "ovs", "veth_name": "vm1"}
     assert validate_create(PORT, port, native=True) == {"network_id": NET_ID}
 
 
