@@ -30,7 +30,11 @@ def custom_trait(name: str) -> str:
 
 
 def _group(
-    port_id: str, rules: list[dict[str, Any]], classes: dict[str, str], amount: str, traits: list
+    port_id: str,
+    rules: list[dict[str, Any]],
+    classes: dict[str, str],
+    amount: str,
+    traits: list[str],
 ) -> dict[str, Any] | None:
     if not rules:
         return None
