@@ -123,7 +123,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         FloatingIpManager(bus, store),
         TrunkManager(bus, store),
         PortForwardingManager(bus, store),
-        RouterManager(bus, store, config.router),
+        RouterManager(bus, store, config.router, zones=config.network.availability_zones),
         NetworkAclManager(bus, store),
         MeteringManager(bus, store),
         FlavorManager(bus, store),

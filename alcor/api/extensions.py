@@ -171,6 +171,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "If-Match constraints based on revision_number",
         "Extension indicating that If-Match based on revision_number is supported.",
     ),
+    "router_availability_zone": (
+        "Router Availability Zone",
+        "Availability zone support for router.",
+    ),
     "router-admin-state-down-before-update": (
         "Enforce Router's Admin State Down Before Update Extension",
         "Ensure that the admin state of a router is down (False) before updating the "

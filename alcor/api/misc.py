@@ -16,10 +16,15 @@ AZ_FILTERS = ("name", "resource", "state")
 
 
 def availability_zones(zones: tuple[str, ...]) -> Handler:
-    """Return the GET /v2.0/availability_zones handler for the configured zones."""
+    """Return the GET /v2.0/availability_zones handler: each configured zone serves networks
+    and routers (network_availability_zone, router_availability_zone)."""
 
     async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
-        items = [{"name": z, "resource": "network", "state": "available"} for z in zones]
+        items = [
+            {"name": z, "resource": resource, "state": "available"}
+            for resource in ("network", "router")
+            for z in zones
+        ]
         for key in request.query:
             if key == "fields":
                 continue

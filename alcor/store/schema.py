@@ -676,6 +676,14 @@ def subnet_service_types(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE subnets SET service_types = '[]' WHERE service_types IS NULL")
 
 
+def router_zones(db: sqlite_utils.Database) -> None:
+    """Availability zone hints of routers (router_availability_zone)."""
+    _add_columns(db, "routers", {"availability_zone_hints": str})
+    db.execute(
+        "UPDATE routers SET availability_zone_hints = '[]' WHERE availability_zone_hints IS NULL"
+    )
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -692,4 +700,5 @@ MIGRATIONS = [
     subnet_routers,
     dns_names,
     subnet_service_types,
+    router_zones,
 ]

@@ -87,6 +87,7 @@ EXTENSION_ALIASES = {
     "qos-pps-minimum",
     "port-resource-request",
     "port-resource-request-groups",
+    "router_availability_zone",
 }
 
 
@@ -181,11 +182,17 @@ async def test_segments_default_table_is_a_no_op(api):
 
 
 async def test_availability_zones(api):
-    """GET /v2.0/availability_zones lists the configured zones and filters them."""
+    """GET /v2.0/availability_zones lists the configured zones (for networks and routers)
+    and filters them."""
     body = await api.get("/v2.0/availability_zones")
     assert body == {
-        "availability_zones": [{"name": "nova", "resource": "network", "state": "available"}]
+        "availability_zones": [
+            {"name": "nova", "resource": "network", "state": "available"},
+            {"name": "nova", "resource": "router", "state": "available"},
+        ]
     }
+    routers = await api.get("/v2.0/availability_zones?resource=router")
+    assert [z["resource"] for z in routers["availability_zones"]] == ["router"]
     assert (await api.get("/v2.0/availability_zones?name=x")) == {"availability_zones": []}
     reply = await api.call("GET", "/v2.0/availability_zones?colour=x")
     assert reply.status == 400

@@ -19,6 +19,7 @@ from alcor.managers.common import (
     check_restricted,
     new_record,
     subnet_mtu_minimum,
+    zones_of,
 )
 from alcor.managers.floatingip.messages import DeleteNetworkFloatingIps
 from alcor.managers.network import repo as network_repo
@@ -226,7 +227,9 @@ class NetworkManager(ResourceManager):
             }
         )
         self._check_mtu(net["mtu"], max_mtu)
-        net["availability_zones"] = self._zones(net["availability_zone_hints"])
+        net["availability_zones"] = zones_of(
+            net["availability_zone_hints"], self._config.availability_zones
+        )
         net["qos_policy_id"] = await self._qos_of_new(ctx, net, given)
         await self._bus.call(EnsureDefaultSecurityGroup(project_id=net["project_id"]))
         repo.insert(db, NETWORK, net)
@@ -257,12 +260,6 @@ class NetworkManager(ResourceManager):
             return None
         default: str | None = await self._bus.call(DefaultQosPolicy(project_id=net["project_id"]))
         return default
-
-    def _zones(self, hints: list[str]) -> list[str]:
-        for zone in hints:
-            if zone not in self._config.availability_zones:
-                raise errors.AvailabilityZoneNotFound(availability_zone=zone)
-        return list(hints) or list(self._config.availability_zones)
 
     @staticmethod
     def _check_mtu(

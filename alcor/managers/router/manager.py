@@ -18,6 +18,7 @@ from alcor.managers.common import (
     check_write,
     deny,
     new_record,
+    zones_of,
 )
 from alcor.managers.flavor.messages import CheckFlavor
 from alcor.managers.network.messages import GetNetwork
@@ -60,9 +61,12 @@ class RouterManager(ResourceManager):
     name = "router"
     requires = ("store", "bus", "quota", "network", "subnet", "port", "floatingip")
 
-    def __init__(self, bus: Bus, store: Store, config: RouterConfig) -> None:
+    def __init__(
+        self, bus: Bus, store: Store, config: RouterConfig, zones: tuple[str, ...] = ("nova",)
+    ) -> None:
         super().__init__(bus, store)
         self._config = config
+        self._zones = zones
         self._gateway = RouterGateway(bus, store, config)
         self._routes = ExtraRoutes(bus, store, config, self.get_visible)
         self._interfaces = RouterInterfaces(bus, store, self.get_visible)
@@ -75,12 +79,22 @@ class RouterManager(ResourceManager):
         self._bus.handle(UpdateRouter, self.update)
         self._bus.handle(DeleteRouter, self.delete)
         self._bus.handle(RouterInterface, self._interfaces.handle)
-        self._bus.handle(EditExtraRoutes, self._routes.edit)
+        self._bus.handle(EditExtraRoutes, self._edit_routes)
         self._bus.handle(FindRouterForFloatingIp, self._find_for_fip)
         self._bus.handle(LookupRouters, self._lookup_many)
         await self._bus.call(
             RegisterUsageCounter(resource="router", counter=repo.usage_counter(ROUTER))
         )
+
+    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+        """Add availability_zones (router_availability_zone): the hints, else every zone."""
+        out = list(objs)
+        for router in out:
+            router["availability_zones"] = zones_of(router["availability_zone_hints"], self._zones)
+        return out
+
+    async def _edit_routes(self, cmd: EditExtraRoutes) -> dict[str, Any]:
+        return self.decorate([await self._routes.edit(cmd)])[0]
 
     async def _lookup_many(self, cmd: LookupRouters) -> dict[str, dict[str, Any]]:
         return repo.get_many(self._store.db, ROUTER, cmd.ids)
@@ -96,12 +110,13 @@ class RouterManager(ResourceManager):
                 self._check_policy(cmd.ctx, item, "create_router", creating=True)
                 await self._check_gateway_network(cmd.ctx, item)
                 await self._check_flavor(item)
+                zones_of(item.get("availability_zone_hints") or [], self._zones)
                 counts[project] = counts.get(project, 0) + 1
             for project, count in counts.items():
                 await self._bus.call(CheckQuota(project_id=project, resource="router", count=count))
             for item in cmd.items:
                 out.append(await self._create_one(cmd.ctx, item))
-        return out
+        return self.decorate(out)
 
     def _check_policy(
         self, ctx: RequestContext, given: dict[str, Any], action: str, creating: bool
@@ -202,7 +217,7 @@ class RouterManager(ResourceManager):
                 repo.update(self._store.db, ROUTER, router["id"], bump(router, diff))
                 if touched or "admin_state_up" in diff:
                     await publish_changed(self._bus, router)
-        return router
+        return self.decorate([router])[0]
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteRouter) -> None:

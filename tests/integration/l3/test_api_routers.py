@@ -33,6 +33,35 @@ async def test_create_router_has_neutron_defaults(admin):
     assert router["project_id"] == router["tenant_id"] == "default"
 
 
+async def test_router_availability_zones(admin, p1):
+    """router_availability_zone: hints are kept (create only) and become the router's
+    zones; without hints a router is in every zone; an unknown zone is 404."""
+    plain = await admin.router()
+    assert plain["availability_zone_hints"] == [] and plain["availability_zones"] == ["nova"]
+    hinted = await p1.router(availability_zone_hints=["nova"])
+    assert hinted["availability_zone_hints"] == hinted["availability_zones"] == ["nova"]
+    shown = (await p1.get(f"{ROUTERS}/{hinted['id']}"))["router"]
+    assert shown["availability_zones"] == ["nova"]
+    renamed = await p1.ok("PUT", f"{ROUTERS}/{hinted['id']}", {"router": {"name": "r"}})
+    assert renamed["router"]["availability_zones"] == ["nova"]
+    await p1.fails(
+        "POST",
+        ROUTERS,
+        {"router": {"availability_zone_hints": ["mars"]}},
+        status=404,
+        error="AvailabilityZoneNotFound",
+    )
+    await p1.fails(
+        "PUT",
+        f"{ROUTERS}/{hinted['id']}",
+        {"router": {"availability_zone_hints": []}},
+        status=400,
+        error="HTTPBadRequest",
+    )
+    listed = await p1.get(f"{ROUTERS}?availability_zone_hints=nova")
+    assert [r["id"] for r in listed["routers"]] == [hinted["id"]]
+
+
 async def test_member_does_not_see_admin_only_distributed(p1):
     """`distributed` is admin-read: omitted for members and unknown as a filter or sort key."""
     router = await p1.router(name="r1")
