@@ -220,6 +220,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Subnet service types",
         "Provides ability to set the subnet service_types field",
     ),
+    "subnet_onboard": (
+        "Subnet Onboard",
+        "Provides support for onboarding subnets into subnet pools",
+    ),
     "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
     "subnetpool-prefix-ops": (
         "Subnet Pool Prefix Operations",

@@ -337,6 +337,7 @@ def build_router(alcor: Any) -> Router:
         add_resource_routes(router, api, ResourceHandlers(api, alcor.bus, alcor.config))
     _add_port_bulk_update(router, alcor)
     _add_subnetpool_prefix_ops(router, alcor)
+    _add_subnet_onboard(router, alcor)
     _add_bulk_update(router, alcor, NETWORK_ACL, "network-acls", acl.UpdateNetworkAcls)
     _add_bulk_update(
         router, alcor, NETWORK_ACL_RULE, "network-acl-rules", acl.UpdateNetworkAclRules
@@ -418,6 +419,36 @@ def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
                     alias_of=f"{alias}/{name}" if alias else None,
                 )
             )
+
+
+def _add_subnet_onboard(router: Router, alcor: Any) -> None:
+    """PUT subnetpools/{id}/onboard_network_subnets {"network_id": N} (subnet_onboard)."""
+
+    async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
+        body = await http.read_json(request)
+        network_id = body.get("network_id") if isinstance(body, dict) else None
+        if not isinstance(network_id, str) or not network_id:
+            raise errors.InvalidInput(error_message="network_id must be specified.")
+        unknown = [k for k in body if k != "network_id"]
+        if unknown:
+            raise errors.HTTPBadRequest(msg=f"Unrecognized attribute(s) '{', '.join(unknown)}'")
+        ctx = http.context(
+            request, params, "onboard_network_subnets", alcor.config.auth.default_project
+        )
+        result = await alcor.bus.call(
+            pool.OnboardNetworkSubnets(ctx=ctx, id=params["id"], network_id=network_id)
+        )
+        return http.json_response(result)
+
+    router.add(
+        Route(
+            "PUT",
+            "/v2.0/subnetpools/{id}/onboard_network_subnets",
+            handler,
+            resource="subnetpool",
+            action="onboard_network_subnets",
+        )
+    )
 
 
 def _add_port_bulk_update(router: Router, alcor: Any) -> None:

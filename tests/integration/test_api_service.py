@@ -88,6 +88,7 @@ EXTENSION_ALIASES = {
     "port-resource-request",
     "port-resource-request-groups",
     "router_availability_zone",
+    "subnet_onboard",
 }
 
 

@@ -53,6 +53,7 @@ from alcor.managers.subnetpool.messages import (
     DefaultSubnetPool,
     PoolSubnetCidrs,
     PoolSubnetProjects,
+    SetSubnetsPool,
 )
 from alcor.resources import repo
 from alcor.resources.repo import Where
@@ -91,6 +92,7 @@ class SubnetManager(ResourceManager):
         self._bus.handle(CountPoolSubnets, self._count_pool_subnets)
         self._bus.handle(PoolSubnetCidrs, self._pool_subnet_cidrs)
         self._bus.handle(PoolSubnetProjects, self._pool_subnet_projects)
+        self._bus.handle(SetSubnetsPool, self._set_pool)
         await self._bus.call(
             RegisterUsageCounter(resource="subnet", counter=repo.usage_counter(SUBNET))
         )
@@ -306,6 +308,13 @@ class SubnetManager(ResourceManager):
         repo.update(self._store.db, SUBNET, subnet["id"], bump(subnet, changes))
         self._bus.publish(SubnetUpdated(subnet=subnet, changed=frozenset(changes)))
         return subnet
+
+    async def _set_pool(self, cmd: SetSubnetsPool) -> None:
+        for subnet in repo.get_many(self._store.db, SUBNET, cmd.subnet_ids).values():
+            changes = changed(subnet, {"subnetpool_id": cmd.pool_id})
+            if changes:
+                repo.update(self._store.db, SUBNET, subnet["id"], bump(subnet, changes))
+                self._bus.publish(SubnetUpdated(subnet=subnet, changed=frozenset(changes)))
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteSubnet) -> None:

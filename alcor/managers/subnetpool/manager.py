@@ -15,12 +15,15 @@ from alcor.managers.common import (
     check_create_project,
     check_restricted,
     check_write,
+    deny,
     new_record,
 )
 from alcor.managers.crud import CreateCommand, DeleteCommand, UpdateCommand
 from alcor.managers.generic import SharedCrudManager
 from alcor.managers.ipnet import Network, collapse, exclude, within
+from alcor.managers.network.messages import GetNetwork
 from alcor.managers.rbac.messages import DeleteObjectPolicies
+from alcor.managers.subnet.messages import SubnetsOfNetwork
 from alcor.managers.subnetpool import repo as pool_repo
 from alcor.managers.subnetpool.messages import (
     AllocateFromPool,
@@ -31,13 +34,19 @@ from alcor.managers.subnetpool.messages import (
     EditSubnetPoolPrefixes,
     GetSubnetPool,
     ListSubnetPools,
+    OnboardNetworkSubnets,
     PoolSubnetCidrs,
     PoolSubnetProjects,
     ScopePools,
+    SetSubnetsPool,
     SubnetPoolChanged,
     UpdateSubnetPool,
 )
-from alcor.managers.subnetpool.scopes import check_pool_update, check_scope
+from alcor.managers.subnetpool.scopes import (
+    IllegalSubnetPoolUpdate,
+    check_pool_update,
+    check_scope,
+)
 from alcor.resources import repo
 from alcor.resources.rbac import ACCESS_SHARED, WILDCARD, has_policy
 from alcor.resources.subnetpool import SUBNETPOOL
@@ -83,6 +92,7 @@ class SubnetPoolManager(SharedCrudManager):
         self._bus.handle(EditSubnetPoolPrefixes, self.edit_prefixes)
         self._bus.handle(DefaultSubnetPool, self._default)
         self._bus.handle(ScopePools, self._scope_pools)
+        self._bus.handle(OnboardNetworkSubnets, self.onboard)
         await self.register_rbac()
 
     # ---- RBAC: who depends on a pool, who may get it ----------------------------------------
@@ -199,7 +209,7 @@ class SubnetPoolManager(SharedCrudManager):
             current = [ipaddress.ip_network(p) for p in pool["prefixes"]]
             given = [ipaddress.ip_network(p, strict=False) for p in cmd.prefixes]
             if cmd.add:
-                merged = {**pool, "prefixes": [*pool["prefixes"], *map(str, given)]}
+                await self._set_prefixes(cmd.ctx, pool, [*pool["prefixes"], *map(str, given)])
             else:
                 if not any(c.overlaps(g) for c in current for g in given if c.version == g.version):
                     return list(pool["prefixes"])
@@ -220,15 +230,54 @@ class SubnetPoolManager(SharedCrudManager):
                 left = _subtract(current, given)
                 if not left:
                     raise invalid("A subnet pool needs at least one prefix")
-                merged = {**pool, "prefixes": [str(n) for n in left]}
-            _normalize(merged, updating=True)
-            diff = changed(pool, {"prefixes": merged["prefixes"]})
-            if diff:
-                await check_pool_update(self._bus, cmd.ctx, pool)
-                await self._check_scope(cmd.ctx, merged)
-                repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
-                self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
+                await self._set_prefixes(cmd.ctx, pool, [str(n) for n in left])
         return list(pool["prefixes"])
+
+    async def _set_prefixes(
+        self, ctx: RequestContext, pool: dict[str, Any], prefixes: list[str]
+    ) -> None:
+        """Write the pool's new prefixes (normalized) when they differ, within its scope."""
+        merged = {**pool, "prefixes": prefixes}
+        _normalize(merged, updating=True)
+        diff = changed(pool, {"prefixes": merged["prefixes"]})
+        if diff:
+            await check_pool_update(self._bus, ctx, pool)
+            await self._check_scope(ctx, merged)
+            repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
+            self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
+
+    async def onboard(self, cmd: OnboardNetworkSubnets) -> list[dict[str, Any]]:
+        """subnet_onboard: the network's subnets of the pool's IP version join the pool (their
+        CIDRs become prefixes of it); one overlapping a subnet of the pool is refused (400).
+        A member onboards the subnets of their own network into their own pool."""
+        async with self._store.transaction():
+            pool = self.get_visible(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, pool, "onboard_network_subnets")
+            network = await self._bus.call(GetNetwork(ctx=cmd.ctx, id=cmd.network_id))
+            if not cmd.ctx.is_admin and network["project_id"] != cmd.ctx.caller.project_id:
+                raise deny("onboard_network_subnets")
+            subnets = [
+                s
+                for s in await self._bus.call(SubnetsOfNetwork(network_id=network["id"]))
+                if s["ip_version"] == pool["ip_version"]
+            ]
+            taken = [
+                ipaddress.ip_network(c)
+                for c in await self._bus.call(PoolSubnetCidrs(pool_id=pool["id"]))
+            ]
+            for subnet in subnets:
+                if any(ipaddress.ip_network(subnet["cidr"]).overlaps(t) for t in taken):
+                    raise IllegalSubnetPoolUpdate(
+                        reason=f"Onboarding subnet {subnet['id']}: {subnet['cidr']} conflicts "
+                        f"with allocated prefixes in subnet pool {pool['id']}"
+                    )
+            await self._set_prefixes(
+                cmd.ctx, pool, [*pool["prefixes"], *(s["cidr"] for s in subnets)]
+            )
+            await self._bus.call(
+                SetSubnetsPool(subnet_ids=[s["id"] for s in subnets], pool_id=pool["id"])
+            )
+        return [{"id": s["id"], "cidr": s["cidr"]} for s in subnets]
 
     async def delete(self, cmd: DeleteCommand) -> None:
         """Delete a pool from which no subnet is allocated."""

@@ -73,6 +73,24 @@ class EditSubnetPoolPrefixes(Command[list[str]]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OnboardNetworkSubnets(Command[list[dict[str, Any]]]):
+    """onboard_network_subnets (subnet_onboard): move the network's subnets of the pool's IP
+    version into the pool, their CIDRs into its prefixes; return [{id, cidr}]."""
+
+    ctx: RequestContext
+    id: str
+    network_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetSubnetsPool(Command[None]):
+    """Record that `subnet_ids` are allocated from `pool_id` (answered by the subnet manager)."""
+
+    subnet_ids: list[str]
+    pool_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DefaultSubnetPool(Command[str]):
     """Return the id of the default pool of `ip_version` visible to `ctx` (400 when none)."""
 
