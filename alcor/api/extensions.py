@@ -106,6 +106,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Network IP Availability",
         "Provides IP availability data for each network and subnet.",
     ),
+    "network-segment-range": (
+        "Neutron Network Segment Range",
+        "Provides support for the network segment range management",
+    ),
     "network_availability_zone": (
         "Network Availability Zone",
         "Availability zone support for network.",

@@ -55,6 +55,7 @@ from alcor.resources.security_group import (
     SECURITY_GROUP,
     SECURITY_GROUP_RULE,
 )
+from alcor.resources.segment_range import NETWORK_SEGMENT_RANGE
 from alcor.resources.subnet import SUBNET
 from alcor.resources.subnetpool import SUBNETPOOL
 from alcor.resources.trunk import TRUNK
@@ -87,6 +88,15 @@ RESOURCE_APIS = (
         v2_path="/v2.0/networks",
         native_path="vpcs",
         bulk_keys=("vpcs",),
+    ),
+    ResourceApi(
+        NETWORK_SEGMENT_RANGE,
+        net.CreateNetworkSegmentRanges,
+        net.GetNetworkSegmentRange,
+        net.ListNetworkSegmentRanges,
+        net.UpdateNetworkSegmentRange,
+        net.DeleteNetworkSegmentRange,
+        v2_path="/v2.0/network_segment_ranges",
     ),
     ResourceApi(
         SUBNET,

@@ -170,3 +170,36 @@ def _shrink_front(db: sqlite_utils.Database, pool: str, first: str, last: str) -
             "UPDATE free_ranges SET first = ? WHERE pool = ? AND first = ?",
             [key(_int(first) + 1), pool, first],
         )
+
+
+def lowest_free(
+    db: sqlite_utils.Database, pool: str, start: int, end: int | None = None
+) -> int | None:
+    """Return the lowest free value >= `start` (and <= `end`), without taking it."""
+    k = key(start)
+    row = db.execute(
+        "SELECT first, last FROM free_ranges WHERE pool = ? AND first <= ? "
+        "ORDER BY first DESC LIMIT 1",
+        [pool, k],
+    ).fetchone()
+    if row is not None and row[1] >= k:
+        value = start
+    else:
+        row = db.execute(
+            "SELECT first FROM free_ranges WHERE pool = ? AND first > ? ORDER BY first LIMIT 1",
+            [pool, k],
+        ).fetchone()
+        if row is None:
+            return None
+        value = _int(row[0])
+    return value if end is None or value <= end else None
+
+
+def free_runs(db: sqlite_utils.Database, pool: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    """Return the free [first, last] runs of `pool` within [lo, hi]."""
+    rows = db.execute(
+        "SELECT first, last FROM free_ranges WHERE pool = ? AND first <= ? AND last >= ? "
+        "ORDER BY first",
+        [pool, key(hi), key(lo)],
+    ).fetchall()
+    return [(max(_int(first), lo), min(_int(last), hi)) for first, last in rows]

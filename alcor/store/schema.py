@@ -684,6 +684,31 @@ def router_zones(db: sqlite_utils.Database) -> None:
     )
 
 
+def segment_ranges(db: sqlite_utils.Database) -> None:
+    """Network segment ranges (network-segment-range)."""
+    _table(
+        db,
+        "network_segment_ranges",
+        {
+            "id": str,
+            "project_id": str,
+            "name": str,
+            "description": str,
+            "default": int,
+            "shared": int,
+            "network_type": str,
+            "physical_network": str,
+            "minimum": int,
+            "maximum": int,
+            "tags": str,
+            "revision_number": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -701,4 +726,5 @@ MIGRATIONS = [
     dns_names,
     subnet_service_types,
     router_zones,
+    segment_ranges,
 ]

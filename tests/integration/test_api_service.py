@@ -89,6 +89,7 @@ EXTENSION_ALIASES = {
     "port-resource-request-groups",
     "router_availability_zone",
     "subnet_onboard",
+    "network-segment-range",
 }
 
 

@@ -26,16 +26,22 @@ from alcor.managers.network import repo as network_repo
 from alcor.managers.network import segments
 from alcor.managers.network.messages import (
     CreateNetworks,
+    CreateNetworkSegmentRanges,
     DeleteNetwork,
+    DeleteNetworkSegmentRange,
     GetNetwork,
+    GetNetworkSegmentRange,
     ListNetworks,
+    ListNetworkSegmentRanges,
     LookupNetwork,
     NetworkCreated,
     NetworkDeleted,
     NetworkUpdated,
     SetNetworkSubnets,
     UpdateNetwork,
+    UpdateNetworkSegmentRange,
 )
+from alcor.managers.network.segment_ranges import SegmentRanges
 from alcor.managers.port.messages import DeleteServicePort, QueryPorts
 from alcor.managers.qos.messages import CheckQosPolicy, CheckQosPolicyRemoval, DefaultQosPolicy
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
@@ -82,11 +88,18 @@ class NetworkManager(ResourceManager):
     def __init__(self, bus: Bus, store: Store, config: NetworkConfig) -> None:
         super().__init__(bus, store)
         self._config = config
+        self._ranges = SegmentRanges(bus, store, config)
 
     async def start(self) -> None:
-        """Register handlers and rebuild the segment pools from config."""
+        """Register handlers and rebuild the segment pools from config and the ranges."""
         async with self._store.transaction():
-            segments.rebuild_pools(self._store.db, self._config)
+            self._ranges.sync_defaults()
+            segments.rebuild_pools(self._store.db, self._config, self._ranges.added_bounds())
+        self._bus.handle(CreateNetworkSegmentRanges, self._ranges.create)
+        self._bus.handle(GetNetworkSegmentRange, self._ranges.get)
+        self._bus.handle(ListNetworkSegmentRanges, self._ranges.list_visible)
+        self._bus.handle(UpdateNetworkSegmentRange, self._ranges.update)
+        self._bus.handle(DeleteNetworkSegmentRange, self._ranges.delete)
         self._bus.handle(CreateNetworks, self.create)
         self._bus.handle(GetNetwork, self.get)
         self._bus.handle(ListNetworks, self.list_visible)
@@ -203,13 +216,18 @@ class NetworkManager(ResourceManager):
         db = self._store.db
         net = new_record(db, NETWORK, given, "Network")
         net_type = net.get("provider:network_type") or self._config.default_network_type
+        physnet = net.get("provider:physical_network")
         physnet, seg_id = segments.allocate(
             db,
             self._config,
             net["id"],
             net_type,
-            net.get("provider:physical_network"),
+            physnet,
             net.get("provider:segmentation_id"),
+            self._ranges.choice(
+                net["project_id"],
+                segments.pool_of(net_type, physnet or self._config.default_physical_network),
+            ),
         )
         max_mtu = self._config.global_physnet_mtu - OVERHEAD[net_type]
         net.update(
@@ -379,7 +397,7 @@ class NetworkManager(ResourceManager):
             await self._bus.call(DeleteNetworkAcls(network_id=net["id"]))
             await self._bus.call(DeleteObjectPolicies(object_type="network", object_id=net["id"]))
             db = self._store.db
-            segments.release(db, self._config, net["id"])
+            segments.release(db, self._config, net["id"], self._ranges.added_bounds())
             repo.delete(db, NETWORK, net["id"])
             tombstone(db, "network", net)
             self._bus.publish(NetworkDeleted(network=net))

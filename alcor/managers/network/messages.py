@@ -35,6 +35,26 @@ class DeleteNetwork(DeleteCommand):
     """Delete a network and its subnets."""
 
 
+class CreateNetworkSegmentRanges(CreateCommand):
+    """Create network segment ranges (admin)."""
+
+
+class GetNetworkSegmentRange(GetCommand):
+    """Return one network segment range (admin)."""
+
+
+class ListNetworkSegmentRanges(ListCommand):
+    """List network segment ranges (admin)."""
+
+
+class UpdateNetworkSegmentRange(UpdateCommand):
+    """Update a range that is not a default one (admin)."""
+
+
+class DeleteNetworkSegmentRange(DeleteCommand):
+    """Delete a range that is not a default one and holds no network's id (admin)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LookupNetwork(Command[dict[str, Any] | None]):
     """Return a network by id regardless of visibility (internal), or None."""

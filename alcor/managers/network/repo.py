@@ -57,3 +57,14 @@ def delete_of_network(db: sqlite_utils.Database, network_id: str) -> list[tuple[
     ).fetchall()
     db.execute("DELETE FROM segments WHERE network_id = ?", [network_id])
     return [(kind, seg_id) for kind, seg_id in rows]
+
+
+def holders_in(db: sqlite_utils.Database, kind: str, lo: int, hi: int) -> list[tuple[int, str]]:
+    """Return (segmentation id, network project) of the ids of `kind` in [lo, hi] networks
+    hold."""
+    rows = db.execute(
+        "SELECT s.seg_id, n.project_id FROM segments s JOIN networks n ON n.id = s.network_id "
+        "WHERE s.kind = ? AND s.seg_id BETWEEN ? AND ? ORDER BY s.seg_id",
+        [kind, lo, hi],
+    ).fetchall()
+    return [(seg_id, project) for seg_id, project in rows]
