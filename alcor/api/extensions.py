@@ -82,6 +82,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "IP address substring filtering",
         "Provides IP address substring filtering when listing ports",
     ),
+    "segment": ("Segment", "Segments extension."),
     "service-type": (
         "Neutron Service Type Management",
         "API for retrieving service providers for Neutron advanced services",
@@ -96,6 +97,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Neutron Metering with source and destination filtering",
         "Neutron Metering extension that enables the use of source and destination IP "
         "prefixes to create metering label rules.",
+    ),
+    "multi-provider": (
+        "Multi Provider Network",
+        "Expose mapping of virtual networks to multiple physical networks",
     ),
     "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),
     "net-mtu-writable": (
@@ -241,6 +246,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "standard-attr-revisions": (
         "Resource revision numbers",
         "This extension will display the revision number of neutron resources.",
+    ),
+    "standard-attr-segment": (
+        "Standard Attribute Segment Extension",
+        "Add standard attributes to Segment resource",
     ),
     "standard-attr-tag": (
         "Tag support for resources with standard attribute",

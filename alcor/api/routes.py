@@ -55,6 +55,7 @@ from alcor.resources.security_group import (
     SECURITY_GROUP,
     SECURITY_GROUP_RULE,
 )
+from alcor.resources.segment import SEGMENT
 from alcor.resources.segment_range import NETWORK_SEGMENT_RANGE
 from alcor.resources.subnet import SUBNET
 from alcor.resources.subnetpool import SUBNETPOOL
@@ -97,6 +98,15 @@ RESOURCE_APIS = (
         net.UpdateNetworkSegmentRange,
         net.DeleteNetworkSegmentRange,
         v2_path="/v2.0/network_segment_ranges",
+    ),
+    ResourceApi(
+        SEGMENT,
+        net.CreateSegments,
+        net.GetSegment,
+        net.ListSegments,
+        net.UpdateSegment,
+        net.DeleteSegment,
+        v2_path="/v2.0/segments",
     ),
     ResourceApi(
         SUBNET,

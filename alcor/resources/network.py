@@ -3,9 +3,17 @@
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
 from alcor.resources.dns import DnsDomain
-from alcor.resources.types import Bool, Cidr, Enum, Int, ListOf, String, Uuid
+from alcor.resources.types import Bool, Cidr, Enum, Int, ListOf, Obj, String, Uuid
 
 NETWORK_TYPES = ("vxlan", "geneve", "gre", "vlan", "flat")
+PROVIDER_SEGMENT = Obj(
+    fields=(
+        ("provider:network_type", Enum(NETWORK_TYPES), True),
+        ("provider:physical_network", String(64), False),
+        ("provider:segmentation_id", Int(), False),
+    ),
+    nullable_fields=frozenset({"provider:physical_network", "provider:segmentation_id"}),
+)
 
 NETWORK = Resource(
     name="network",
@@ -28,6 +36,17 @@ NETWORK = Resource(
             "provider:physical_network", String(64), create="A", update="A", read="A", nullable=True
         ),
         Attr("provider:segmentation_id", Int(), create="A", update="A", read="A", nullable=True),
+        # multi-provider: the segments of a network with several (then without provider:*);
+        # on create, instead of provider:*.
+        Attr(
+            "segments",
+            ListOf(PROVIDER_SEGMENT, min_items=1),
+            create="A",
+            read="A",
+            nullable=True,
+            default=None,
+            filter=False,
+        ),
         # Range checked by the manager: out of 68..max is InvalidInput (§3.1), not a type error.
         Attr("mtu", Int(), create="Y", update="Y"),
         Attr("port_security_enabled", Bool(), create="Y", update="Y"),

@@ -58,6 +58,8 @@ SUBNET = Resource(
             doc="write-only (default-subnetpools): allocate from the default pool of the "
             "subnet's IP version",
         ),
+        # segment: the network segment the subnet is on (create only).
+        Attr("segment_id", Uuid(), nullable=True, default=None),
         # subnet-service-types: the device owners whose ports get addresses here ([] = any
         # port). Any project may set them on its subnets: Neutron's create/update_subnet:
         # service_types rules are admin-only but not enforced (no enforce_policy).

@@ -709,6 +709,43 @@ def segment_ranges(db: sqlite_utils.Database) -> None:
     )
 
 
+def network_segments(db: sqlite_utils.Database) -> None:
+    """Segments of networks (segment, multi-provider): one per existing network, from its
+    provider attributes; subnets on segments."""
+    _table(
+        db,
+        "network_segments",
+        {
+            "id": str,
+            "network_id": str,
+            "name": str,
+            "description": str,
+            "network_type": str,
+            "physical_network": str,
+            "segmentation_id": int,
+            "segment_index": int,
+            "revision_number": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        indexes=[("network_id",)],
+    )
+    _add_columns(db, "networks", {"segments": str})
+    _add_columns(db, "subnets", {"segment_id": str})
+    rows = db.execute(
+        "SELECT id, provider_network_type, provider_physical_network, "
+        "provider_segmentation_id, created_at FROM networks WHERE id NOT IN "
+        "(SELECT network_id FROM network_segments)"
+    ).fetchall()
+    db.conn.executemany(
+        "INSERT INTO network_segments (id, network_id, name, description, network_type, "
+        "physical_network, segmentation_id, segment_index, revision_number, created_at, "
+        "updated_at) VALUES (?, ?, NULL, '', ?, ?, ?, 0, 1, ?, ?)",
+        [(str(uuid.uuid4()), net, kind, phys, seg, at, at) for net, kind, phys, seg, at in rows],
+    )
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -727,4 +764,5 @@ MIGRATIONS = [
     subnet_service_types,
     router_zones,
     segment_ranges,
+    network_segments,
 ]

@@ -90,6 +90,9 @@ EXTENSION_ALIASES = {
     "router_availability_zone",
     "subnet_onboard",
     "network-segment-range",
+    "segment",
+    "multi-provider",
+    "standard-attr-segment",
 }
 
 

@@ -50,6 +50,7 @@ async def test_ipv4_subnet_defaults(api):
         "attached_router_id",
         "attached_router_ids",
         "service_types",
+        "segment_id",
         "tags",
         "revision_number",
         "created_at",

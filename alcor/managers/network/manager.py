@@ -27,19 +27,31 @@ from alcor.managers.network import segments
 from alcor.managers.network.messages import (
     CreateNetworks,
     CreateNetworkSegmentRanges,
+    CreateSegments,
     DeleteNetwork,
     DeleteNetworkSegmentRange,
+    DeleteSegment,
     GetNetwork,
     GetNetworkSegmentRange,
+    GetSegment,
     ListNetworks,
     ListNetworkSegmentRanges,
+    ListSegments,
     LookupNetwork,
+    LookupSegment,
     NetworkCreated,
     NetworkDeleted,
     NetworkUpdated,
     SetNetworkSubnets,
     UpdateNetwork,
     UpdateNetworkSegmentRange,
+    UpdateSegment,
+)
+from alcor.managers.network.network_segments import (
+    PROVIDER_KEYS,
+    NetworkSegments,
+    as_provider,
+    shaped,
 )
 from alcor.managers.network.segment_ranges import SegmentRanges
 from alcor.managers.port.messages import DeleteServicePort, QueryPorts
@@ -89,6 +101,7 @@ class NetworkManager(ResourceManager):
         super().__init__(bus, store)
         self._config = config
         self._ranges = SegmentRanges(bus, store, config)
+        self._segments = NetworkSegments(bus, store, config, self._ranges)
 
     async def start(self) -> None:
         """Register handlers and rebuild the segment pools from config and the ranges."""
@@ -100,6 +113,12 @@ class NetworkManager(ResourceManager):
         self._bus.handle(ListNetworkSegmentRanges, self._ranges.list_visible)
         self._bus.handle(UpdateNetworkSegmentRange, self._ranges.update)
         self._bus.handle(DeleteNetworkSegmentRange, self._ranges.delete)
+        self._bus.handle(CreateSegments, self._segments.create)
+        self._bus.handle(GetSegment, self._segments.get)
+        self._bus.handle(ListSegments, self._segments.list_visible)
+        self._bus.handle(UpdateSegment, self._segments.update)
+        self._bus.handle(DeleteSegment, self._segments.delete)
+        self._bus.handle(LookupSegment, self._lookup_segment)
         self._bus.handle(CreateNetworks, self.create)
         self._bus.handle(GetNetwork, self.get)
         self._bus.handle(ListNetworks, self.list_visible)
@@ -139,7 +158,7 @@ class NetworkManager(ResourceManager):
 
     async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
         """`shared` is true for the caller when a policy shares the network with it."""
-        out = list(objs)
+        out = shaped(objs)
         mark_shared(self._store.db, "network", ctx.caller.project_id, out)
         return out
 
@@ -194,6 +213,9 @@ class NetworkManager(ResourceManager):
     async def _lookup(self, cmd: LookupNetwork) -> dict[str, Any] | None:
         return self.lookup(cmd.id)
 
+    async def _lookup_segment(self, cmd: LookupSegment) -> dict[str, Any] | None:
+        return self._segments.lookup(cmd.id)
+
     # ---- create ------------------------------------------------------------------------
     async def create(self, cmd: CreateNetworks) -> list[dict[str, Any]]:
         """Create networks in one transaction."""
@@ -210,33 +232,23 @@ class NetworkManager(ResourceManager):
                 )
             for item in cmd.items:
                 out.append(await self._create_one(item, cmd.ctx))
-        return out
+        return shaped(out)
 
     async def _create_one(self, given: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         db = self._store.db
         net = new_record(db, NETWORK, given, "Network")
-        net_type = net.get("provider:network_type") or self._config.default_network_type
-        physnet = net.get("provider:physical_network")
-        physnet, seg_id = segments.allocate(
-            db,
-            self._config,
-            net["id"],
-            net_type,
-            physnet,
-            net.get("provider:segmentation_id"),
-            self._ranges.choice(
-                net["project_id"],
-                segments.pool_of(net_type, physnet or self._config.default_physical_network),
-            ),
+        provider = self._provider_segments(net)
+        for segment in provider:
+            self._segments.allocate(net, segment)
+        max_mtu = self._config.global_physnet_mtu - max(
+            OVERHEAD[s["network_type"]] for s in provider
         )
-        max_mtu = self._config.global_physnet_mtu - OVERHEAD[net_type]
         net.update(
             {
                 "status": "ACTIVE",
                 "subnets": [],
-                "provider:network_type": net_type,
-                "provider:physical_network": physnet,
-                "provider:segmentation_id": seg_id,
+                **as_provider(provider[0]),
+                "segments": [as_provider(s) for s in provider] if len(provider) > 1 else None,
                 "mtu": net.get("mtu", max_mtu),
                 "tags": sorted(set(net.get("tags", []))),
                 "port_security_enabled": net.get(
@@ -251,6 +263,7 @@ class NetworkManager(ResourceManager):
         net["qos_policy_id"] = await self._qos_of_new(ctx, net, given)
         await self._bus.call(EnsureDefaultSecurityGroup(project_id=net["project_id"]))
         repo.insert(db, NETWORK, net)
+        self._segments.add(net, provider)
         for flag, action in RBAC_FLAGS.items():
             if net[flag]:
                 await self._bus.call(
@@ -265,6 +278,27 @@ class NetworkManager(ResourceManager):
                 )
         self._bus.publish(NetworkCreated(network=net))
         return net
+
+    def _provider_segments(self, net: dict[str, Any]) -> list[dict[str, Any]]:
+        """Return the segments a new network asks for: its `segments` (multi-provider), else
+        its provider:* attributes (defaults filled in by allocation)."""
+        if not net.get("segments"):
+            return [
+                {
+                    "network_type": net.get("provider:network_type")
+                    or self._config.default_network_type,
+                    "physical_network": net.get("provider:physical_network"),
+                    "segmentation_id": net.get("provider:segmentation_id"),
+                }
+            ]
+        if any(net.get(key) is not None for key in PROVIDER):
+            raise errors.InvalidInput(
+                error_message="Segments and provider values cannot both be set."
+            )
+        asked = [{name: s.get(key) for name, key in PROVIDER_KEYS.items()} for s in net["segments"]]
+        if len({tuple(a.values()) for a in asked}) < len(asked):
+            raise errors.InvalidInput(error_message="Duplicate segment entry in request.")
+        return asked
 
     async def _qos_of_new(
         self, ctx: RequestContext, net: dict[str, Any], given: dict[str, Any]
@@ -312,7 +346,7 @@ class NetworkManager(ResourceManager):
                     error_message="Plugin does not support updating provider attributes"
                 )
             if not diff:
-                return net
+                return shaped([net])[0]
             await self._check_update(net, diff)
             if "qos_policy_id" in diff:
                 await self._check_qos_change(cmd.ctx, net, diff["qos_policy_id"])
@@ -320,7 +354,7 @@ class NetworkManager(ResourceManager):
             repo.update(self._store.db, NETWORK, net["id"], bump(net, diff))
             self._bus.publish(NetworkUpdated(network=net, changed=frozenset(diff)))
             del before
-        return net
+        return shaped([net])[0]
 
     async def _check_update(self, net: dict[str, Any], diff: dict[str, Any]) -> None:
         if "mtu" in diff:
@@ -398,6 +432,7 @@ class NetworkManager(ResourceManager):
             await self._bus.call(DeleteObjectPolicies(object_type="network", object_id=net["id"]))
             db = self._store.db
             segments.release(db, self._config, net["id"], self._ranges.added_bounds())
+            self._segments.remove_of_network(net["id"])
             repo.delete(db, NETWORK, net["id"])
             tombstone(db, "network", net)
             self._bus.publish(NetworkDeleted(network=net))

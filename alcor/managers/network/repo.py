@@ -50,6 +50,11 @@ def insert(db: sqlite_utils.Database, kind: str, seg_id: int, network_id: str) -
     )
 
 
+def delete_holding(db: sqlite_utils.Database, kind: str, seg_id: int) -> None:
+    """Forget that a network holds `seg_id` of `kind`."""
+    db.execute("DELETE FROM segments WHERE kind = ? AND seg_id = ?", [kind, seg_id])
+
+
 def delete_of_network(db: sqlite_utils.Database, network_id: str) -> list[tuple[str, int]]:
     """Forget the network's segments; return them as (kind, seg_id)."""
     rows = db.execute(

@@ -177,3 +177,18 @@ def release(
         bounds = pools.get(pool, []) + (added or {}).get(pool, [])
         if any(lo <= seg_id <= hi for lo, hi in bounds):
             ranges.give_back(db, pool, seg_id)
+
+
+def release_one(
+    db: sqlite_utils.Database,
+    config: NetworkConfig,
+    pool: str,
+    seg_id: int | None,
+    added: Mapping[str, list[Bounds]] | None = None,
+) -> None:
+    """Give one segment's id back (a flat segment frees its physical network)."""
+    value = 0 if seg_id is None else seg_id
+    repo.delete_holding(db, pool, value)
+    bounds = configured_pools(config).get(pool, []) + (added or {}).get(pool, [])
+    if any(lo <= value <= hi for lo, hi in bounds):
+        ranges.give_back(db, pool, value)

@@ -28,7 +28,12 @@ from alcor.managers.ipam.messages import (
     SubnetAllocations,
 )
 from alcor.managers.mac.messages import AllocateMac, ReleaseMac
-from alcor.managers.network.messages import GetNetwork, LookupNetwork, SetNetworkSubnets
+from alcor.managers.network.messages import (
+    GetNetwork,
+    LookupNetwork,
+    LookupSegment,
+    SetNetworkSubnets,
+)
 from alcor.managers.port.messages import AddAutoAddresses, LookupPorts, RemoveSubnetAddresses
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.subnet import repo as subnet_repo
@@ -57,6 +62,11 @@ from alcor.managers.subnetpool.messages import (
 )
 from alcor.resources import repo
 from alcor.resources.repo import Where
+from alcor.resources.segment import (
+    NetworkIdsDontMatch,
+    SegmentNotFound,
+    SubnetsNotAllAssociatedWithSegments,
+)
 from alcor.resources.subnet import SUBNET
 from alcor.resources.types import Bool, Invalid
 from alcor.store import Store
@@ -163,6 +173,20 @@ class SubnetManager(ResourceManager):
                 out.append(await self._create_one(item, network, cmd.ctx))
         return self.decorate(out)
 
+    async def _check_segment(self, subnet: dict[str, Any], network: dict[str, Any]) -> None:
+        """segment: a subnet's segment is one of its network's, and a network's subnets are
+        all on segments or none is."""
+        if subnet["segment_id"] is not None:
+            segment = await self._bus.call(LookupSegment(id=subnet["segment_id"]))
+            if segment is None:
+                raise SegmentNotFound(id=subnet["segment_id"])
+            if segment["network_id"] != network["id"]:
+                raise NetworkIdsDontMatch(
+                    subnet_network=network["id"], segment_id=subnet["segment_id"]
+                )
+        if subnet_repo.has_other_kind(self._store.db, network["id"], subnet["segment_id"] is None):
+            raise SubnetsNotAllAssociatedWithSegments(network_id=network["id"])
+
     async def _default_pool(self, ctx: RequestContext, subnet: dict[str, Any]) -> str:
         """use_default_subnetpool: the default pool of the subnet's IP version (Neutron's
         default-subnetpools rules and messages)."""
@@ -199,6 +223,7 @@ class SubnetManager(ResourceManager):
     ) -> dict[str, Any]:
         db = self._store.db
         subnet = new_record(db, SUBNET, given, "Subnet")
+        await self._check_segment(subnet, network)
         if subnet.pop("use_default_subnetpool", False):
             subnet["subnetpool_id"] = await self._default_pool(ctx, subnet)
         v.check_cidr_source(subnet)

@@ -55,3 +55,13 @@ def cidrs_of_pool(db: sqlite_utils.Database, pool_id: str) -> list[str]:
 def next_seq(db: sqlite_utils.Database) -> int:
     """Return the creation sequence number of the next subnet (orders a network's subnets)."""
     return int(db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM subnets").fetchone()[0])
+
+
+def has_other_kind(db: sqlite_utils.Database, network_id: str, without_segment: bool) -> bool:
+    """Return True when the network has a subnet on a segment (`without_segment`: the new
+    subnet is on none), or one on no segment (the new one is on a segment)."""
+    test = "IS NOT NULL" if without_segment else "IS NULL"
+    row = db.execute(
+        f"SELECT 1 FROM subnets WHERE network_id = ? AND segment_id {test} LIMIT 1", [network_id]
+    ).fetchone()
+    return row is not None
