@@ -51,6 +51,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "Filter parameters validation",
         "Provides validation on filter parameters.",
     ),
+    "floating-ip-router-writable": (
+        "Floating IP Router (writable)",
+        "Provides a writable router_id attribute for a floating IP resource.",
+    ),
     "floatingip-pools": ("Floating IP Pools Extension", "Provides a floating IP pools API."),
     "flavors": ("Neutron Service Flavors", "Flavor specification for Neutron advanced services."),
     "l3-flavors": ("Router Flavor Extension", "Flavor support for routers."),

@@ -93,6 +93,7 @@ EXTENSION_ALIASES = {
     "segment",
     "multi-provider",
     "standard-attr-segment",
+    "floating-ip-router-writable",
 }
 
 

@@ -40,7 +40,7 @@ from alcor.managers.port.messages import (
 )
 from alcor.managers.port_forwarding.messages import FipPortForwardings
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
-from alcor.managers.router.messages import FindRouterForFloatingIp
+from alcor.managers.router.messages import FindRouterForFloatingIp, GetRouter
 from alcor.managers.subnet.messages import SubnetsOfNetwork
 from alcor.resources import repo
 from alcor.resources.floatingip import FLOATINGIP
@@ -161,7 +161,9 @@ class FloatingIpManager(ResourceManager):
             }
         )
         if given.get("port_id"):
-            await self._associate(ctx, fip, given["port_id"], given.get("fixed_ip_address"))
+            await self._associate(
+                ctx, fip, given["port_id"], given.get("fixed_ip_address"), given.get("router_id")
+            )
         repo.insert(db, FLOATINGIP, fip)
         self._bus.publish(FloatingIpChanged(floatingip=dict(fip)))
         return fip
@@ -226,9 +228,16 @@ class FloatingIpManager(ResourceManager):
 
     # ---- association -------------------------------------------------------------------
     async def _associate(
-        self, ctx: RequestContext, fip: dict[str, Any], port_id: str, fixed_ip: str | None
+        self,
+        ctx: RequestContext,
+        fip: dict[str, Any],
+        port_id: str,
+        fixed_ip: str | None,
+        router_id: str | None = None,
     ) -> None:
-        """Resolve port, fixed IP and router; set them on `fip` (not yet written)."""
+        """Resolve port, fixed IP and router (the one asked for, floating-ip-router-writable,
+        else the one joining the port's subnet to the floating network); set them on `fip`
+        (not yet written)."""
         port = await self._bus.call(GetPort(ctx=ctx, id=port_id))
         if not ctx.is_admin and port["project_id"] != fip["project_id"]:
             # Readable (e.g. on the caller's network) but another project's: 400 as in
@@ -270,11 +279,14 @@ class FloatingIpManager(ResourceManager):
         else:
             chosen = v4
         entry = chosen[0]
-        router_id = await self._bus.call(
-            FindRouterForFloatingIp(
-                network_id=fip["floating_network_id"], subnet_id=entry["subnet_id"]
+        if router_id is not None:
+            await self._check_router(ctx, router_id, fip["floating_network_id"])
+        else:
+            router_id = await self._bus.call(
+                FindRouterForFloatingIp(
+                    network_id=fip["floating_network_id"], subnet_id=entry["subnet_id"]
+                )
             )
-        )
         if router_id is None:
             raise errors.ExternalGatewayForFloatingIPNotFound(
                 external_network_id=fip["floating_network_id"],
@@ -301,6 +313,16 @@ class FloatingIpManager(ResourceManager):
             }
         )
 
+    async def _check_router(self, ctx: RequestContext, router_id: str, network_id: str) -> None:
+        """A router asked to host a floating IP is visible and has its gateway on the floating
+        IP's network (409 otherwise)."""
+        router = await self._bus.call(GetRouter(ctx=ctx, id=router_id))
+        gateway = router.get("external_gateway_info") or {}
+        if gateway.get("network_id") != network_id:
+            raise errors.Conflict(
+                f"Router {router_id} has no external gateway on network {network_id}"
+            )
+
     async def update(self, cmd: UpdateFloatingIp) -> dict[str, Any]:
         """Associate, re-associate or disassociate (port_id null); description and tags."""
         async with self._store.transaction():
@@ -313,16 +335,21 @@ class FloatingIpManager(ResourceManager):
             if cmd.tag_op is not None:
                 given["tags"] = apply_tag_op(FLOATINGIP, fip, cmd.tag_op)
             before = dict(fip)
-            diff = changed(
-                fip, {k: v for k, v in given.items() if k not in ("port_id", "fixed_ip_address")}
-            )
-            if "port_id" in given or "fixed_ip_address" in given:
+            association = ("port_id", "fixed_ip_address", "router_id")
+            diff = changed(fip, {k: v for k, v in given.items() if k not in association})
+            if any(k in given for k in association):
                 port_id = given.get("port_id", fip["port_id"])
                 if port_id is None:
                     fip.update(_disassociated())
                 else:
                     await self._check_no_forwardings(fip)
-                    await self._associate(cmd.ctx, fip, port_id, given.get("fixed_ip_address"))
+                    await self._associate(
+                        cmd.ctx,
+                        fip,
+                        port_id,
+                        given.get("fixed_ip_address"),
+                        given.get("router_id"),
+                    )
                 diff.update(
                     {
                         k: fip[k]
