@@ -511,6 +511,15 @@ class RouterInterfaceInUseByFloatingIP(InUse):
     )
 
 
+class RouterInterfaceInUseAsGatewayByFloatingIP(InUse):
+    """Interface on the floating network that floating IPs go out through."""
+
+    message = (
+        "Router interface for subnet {subnet_id} on router {router_id} cannot be deleted, as "
+        "it is required by one or more floating IPs as a gateway."
+    )
+
+
 class RouterInterfaceInUseByRoute(InUse):
     """Interface needed by a route."""
 

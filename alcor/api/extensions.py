@@ -184,6 +184,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "If-Match constraints based on revision_number",
         "Extension indicating that If-Match based on revision_number is supported.",
     ),
+    "router-interface-fip": (
+        "Router Interface FIP",
+        "Allow floating IPs via router interfaces (not only router gateways)",
+    ),
     "router_availability_zone": (
         "Router Availability Zone",
         "Availability zone support for router.",

@@ -94,6 +94,7 @@ EXTENSION_ALIASES = {
     "multi-provider",
     "standard-attr-segment",
     "floating-ip-router-writable",
+    "router-interface-fip",
 }
 
 

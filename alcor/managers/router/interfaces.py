@@ -212,6 +212,12 @@ class RouterInterfaces:
         removed: list[str],
     ) -> None:
         fips = await self._bus.call(FloatingIpsOfRouter(router_id=router["id"]))
+        gateway = (router.get("external_gateway_info") or {}).get("network_id")
+        if any(f["floating_network_id"] == port["network_id"] != gateway for f in fips):
+            # router-interface-fip: this interface is how the floating IPs leave.
+            raise errors.RouterInterfaceInUseAsGatewayByFloatingIP(
+                subnet_id=removed[0], router_id=router["id"]
+            )
         if fips:
             ports = await self._bus.call(LookupPorts(ids=[f["port_id"] for f in fips]))
             for fip in fips:

@@ -233,13 +233,21 @@ class RouterManager(ResourceManager):
             self._bus.publish(RouterDeleted(router=router))
 
     async def _find_for_fip(self, cmd: FindRouterForFloatingIp) -> str | None:
+        """The router joining the subnet to the floating network: by its gateway, else by
+        an interface on that network (router-interface-fip)."""
         ports = await self._bus.call(QueryPorts(subnet_id=cmd.subnet_id, device_owner=INTERFACE))
-        for port in ports:
-            router = self.lookup(port["device_id"])
-            if router is None:
-                continue
+        routers = [r for p in ports if (r := self.lookup(p["device_id"])) is not None]
+        for router in routers:
             gateway = router.get("external_gateway_info") or {}
             if gateway.get("network_id") == cmd.network_id:
                 router_id: str = router["id"]
                 return router_id
+        for router in routers:
+            legs = await self._bus.call(
+                QueryPorts(
+                    network_id=cmd.network_id, device_id=router["id"], device_owner=INTERFACE
+                )
+            )
+            if legs:
+                return str(router["id"])
         return None

@@ -651,3 +651,39 @@ async def test_floating_ip_on_a_named_router(admin, p1, public):
         {"floatingip": {"port_id": vm2["id"], "router_id": outer["id"]}},
     )
     assert moved["floatingip"]["router_id"] == outer["id"]
+
+
+async def test_floating_ip_through_a_router_interface(admin, p1):
+    """router-interface-fip: a router with an interface (not its gateway) on an external
+    network hosts floating IPs of that network for its other subnets; that interface and
+    the port's stay while the floating IP is associated (409), and go after."""
+    lan, lan_subnet = await p1.lan("192.2.1.0/24")
+    router = await p1.router()
+    await p1.add_interface(router["id"], subnet_id=lan_subnet["id"])
+    outside = await admin.network(project_id="p1", **{"router:external": True})
+    outside_subnet = await p1.subnet(outside["id"], "192.2.2.0/24")
+    await p1.add_interface(router["id"], subnet_id=outside_subnet["id"])
+    vm = await p1.port(lan["id"])
+    fip = await p1.fip(outside["id"])
+    associated = (await p1.ok("PUT", f"{FIPS}/{fip['id']}", {"floatingip": {"port_id": vm["id"]}}))[
+        "floatingip"
+    ]
+    assert associated["router_id"] == router["id"]
+    remove = f"/v2.0/routers/{router['id']}/remove_router_interface"
+    await p1.fails(
+        "PUT",
+        remove,
+        {"subnet_id": outside_subnet["id"]},
+        status=409,
+        error="RouterInterfaceInUseAsGatewayByFloatingIP",
+    )
+    await p1.fails(
+        "PUT",
+        remove,
+        {"subnet_id": lan_subnet["id"]},
+        status=409,
+        error="RouterInterfaceInUseByFloatingIP",
+    )
+    await p1.ok("PUT", f"{FIPS}/{fip['id']}", {"floatingip": {"port_id": None}})
+    await p1.remove_interface(router["id"], subnet_id=outside_subnet["id"])
+    await p1.remove_interface(router["id"], subnet_id=lan_subnet["id"])
