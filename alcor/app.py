@@ -13,6 +13,7 @@ from alcor.lifecycle import Component
 from alcor.managers.acl.manager import NetworkAclManager
 from alcor.managers.address_group.manager import AddressGroupManager
 from alcor.managers.address_scope.manager import AddressScopeManager
+from alcor.managers.auto_allocate.manager import AutoAllocateManager
 from alcor.managers.flavor.manager import FlavorManager
 from alcor.managers.floatingip.manager import FloatingIpManager
 from alcor.managers.ipam.manager import IpamManager
@@ -127,6 +128,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         NetworkAclManager(bus, store),
         MeteringManager(bus, store),
         FlavorManager(bus, store),
+        AutoAllocateManager(bus, store),
     ]
     dataplane = SouthboundEngine(bus, store, config.southbound, transports)
     managers.append(dataplane)

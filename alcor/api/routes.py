@@ -17,11 +17,18 @@ from alcor.api.l3 import (
 )
 from alcor.api.misc import add_qos_rule_type_routes, availability_zones
 from alcor.api.quotas import QuotaHandlers
-from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
+from alcor.api.resources import (
+    ResourceApi,
+    ResourceHandlers,
+    add_resource_routes,
+    fields_of,
+    renderer,
+)
 from alcor.api.routing import Handler, Route, Router
 from alcor.managers.acl import messages as acl
 from alcor.managers.address_group import messages as agroup
 from alcor.managers.address_scope import messages as scope
+from alcor.managers.auto_allocate import messages as auto
 from alcor.managers.flavor import messages as flavor
 from alcor.managers.floatingip import messages as fip
 from alcor.managers.metering import messages as meter
@@ -358,6 +365,7 @@ def build_router(alcor: Any) -> Router:
     _add_port_bulk_update(router, alcor)
     _add_subnetpool_prefix_ops(router, alcor)
     _add_subnet_onboard(router, alcor)
+    _add_auto_allocated_topology(router, alcor)
     _add_bulk_update(router, alcor, NETWORK_ACL, "network-acls", acl.UpdateNetworkAcls)
     _add_bulk_update(
         router, alcor, NETWORK_ACL_RULE, "network-acl-rules", acl.UpdateNetworkAclRules
@@ -439,6 +447,39 @@ def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
                     alias_of=f"{alias}/{name}" if alias else None,
                 )
             )
+
+
+def _add_auto_allocated_topology(router: Router, alcor: Any) -> None:
+    """GET / DELETE /v2.0/auto-allocated-topology/{project} (auto-allocated-topology);
+    GET ?fields=dry-run only checks the requirements."""
+    path = "/v2.0/auto-allocated-topology/{topology_project}"  # not {project_id}: no native path
+
+    async def get(request: web.Request, params: dict[str, str]) -> web.Response:
+        fields = fields_of(request) or []
+        if any(f != "dry-run" for f in fields):
+            raise errors.BadRequest(resource="auto_allocate", msg="Unrecognized field")
+        ctx = http.context(
+            request, params, "get_auto_allocated_topology", alcor.config.auth.default_project
+        )
+        topology = await alcor.bus.call(
+            auto.GetAutoAllocatedTopology(
+                ctx=ctx, project_id=params["topology_project"], dry_run=bool(fields)
+            )
+        )
+        topology["tenant_id"] = topology["project_id"]
+        return http.json_response({"auto_allocated_topology": topology})
+
+    async def delete(request: web.Request, params: dict[str, str]) -> web.Response:
+        ctx = http.context(
+            request, params, "delete_auto_allocated_topology", alcor.config.auth.default_project
+        )
+        await alcor.bus.call(
+            auto.DeleteAutoAllocatedTopology(ctx=ctx, project_id=params["topology_project"])
+        )
+        return http.empty()
+
+    router.add(Route("GET", path, get, resource="auto_allocated_topology", action="get"))
+    router.add(Route("DELETE", path, delete, resource="auto_allocated_topology", action="delete"))
 
 
 def _add_subnet_onboard(router: Router, alcor: Any) -> None:

@@ -746,6 +746,17 @@ def network_segments(db: sqlite_utils.Database) -> None:
     )
 
 
+def auto_allocated_topologies(db: sqlite_utils.Database) -> None:
+    """The auto-allocated network and router of each project (auto-allocated-topology)."""
+    _table(
+        db,
+        "auto_allocated_topologies",
+        {"project_id": str, "network_id": str, "router_id": str},
+        pk="project_id",
+        indexes=[("network_id",)],
+    )
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -765,4 +776,5 @@ MIGRATIONS = [
     router_zones,
     segment_ranges,
     network_segments,
+    auto_allocated_topologies,
 ]

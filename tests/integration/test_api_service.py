@@ -95,6 +95,7 @@ EXTENSION_ALIASES = {
     "standard-attr-segment",
     "floating-ip-router-writable",
     "router-interface-fip",
+    "auto-allocated-topology",
 }
 
 

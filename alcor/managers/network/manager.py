@@ -28,6 +28,7 @@ from alcor.managers.network.messages import (
     CreateNetworks,
     CreateNetworkSegmentRanges,
     CreateSegments,
+    DefaultExternalNetwork,
     DeleteNetwork,
     DeleteNetworkSegmentRange,
     DeleteSegment,
@@ -119,6 +120,7 @@ class NetworkManager(ResourceManager):
         self._bus.handle(UpdateSegment, self._segments.update)
         self._bus.handle(DeleteSegment, self._segments.delete)
         self._bus.handle(LookupSegment, self._lookup_segment)
+        self._bus.handle(DefaultExternalNetwork, self._default_external)
         self._bus.handle(CreateNetworks, self.create)
         self._bus.handle(GetNetwork, self.get)
         self._bus.handle(ListNetworks, self.list_visible)
@@ -212,6 +214,9 @@ class NetworkManager(ResourceManager):
 
     async def _lookup(self, cmd: LookupNetwork) -> dict[str, Any] | None:
         return self.lookup(cmd.id)
+
+    async def _default_external(self, cmd: DefaultExternalNetwork) -> str | None:
+        return network_repo.default_external(self._store.db)
 
     async def _lookup_segment(self, cmd: LookupSegment) -> dict[str, Any] | None:
         return self._segments.lookup(cmd.id)

@@ -83,6 +83,11 @@ class LookupSegment(Command[dict[str, Any] | None]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DefaultExternalNetwork(Command[str | None]):
+    """Return the id of the default external network (is_default), or None."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LookupNetwork(Command[dict[str, Any] | None]):
     """Return a network by id regardless of visibility (internal), or None."""
 

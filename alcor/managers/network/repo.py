@@ -73,3 +73,12 @@ def holders_in(db: sqlite_utils.Database, kind: str, lo: int, hi: int) -> list[t
         [kind, lo, hi],
     ).fetchall()
     return [(seg_id, project) for seg_id, project in rows]
+
+
+def default_external(db: sqlite_utils.Database) -> str | None:
+    """Return the id of the default external network (the oldest, if several), or None."""
+    row = db.execute(
+        "SELECT id FROM networks WHERE is_default = 1 AND router_external = 1 "
+        "ORDER BY created_at LIMIT 1"
+    ).fetchone()
+    return row[0] if row else None
