@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alcor.managers.address_group import repo as ag_repo
 from alcor.managers.address_group.messages import (
     AddressGroupChanged,
     AddressGroupDeleted,
@@ -20,10 +21,6 @@ from alcor.resources.address_group import (
     ADDRESS_GROUP,
     AddressesNotFound,
     AddressGroupInUse,
-)
-
-_RULE_PROJECTS = (
-    "SELECT DISTINCT sg_project_id FROM security_group_rules WHERE remote_address_group_id = ?"
 )
 
 
@@ -58,10 +55,7 @@ class AddressGroupManager(SharedCrudManager):
         self._bus.publish(AddressGroupChanged(address_group=dict(obj)))
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        if self._store.db.execute(
-            "SELECT 1 FROM security_group_rules WHERE remote_address_group_id = ? LIMIT 1",
-            [obj["id"]],
-        ).fetchone():
+        if ag_repo.used_by_rule(self._store.db, obj["id"]):
             raise AddressGroupInUse(address_group_id=obj["id"])
         await super().before_delete(ctx, obj)
 
@@ -69,7 +63,7 @@ class AddressGroupManager(SharedCrudManager):
         self._bus.publish(AddressGroupDeleted(address_group=obj))
 
     async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
-        return {row[0] for row in self._store.db.execute(_RULE_PROJECTS, [obj["id"]])}
+        return ag_repo.rule_projects(self._store.db, obj["id"])
 
     async def edit_addresses(self, cmd: EditAddresses) -> dict[str, Any]:
         """Add addresses (duplicates collapse) or remove them (404 for absent ones)."""

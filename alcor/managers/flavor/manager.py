@@ -7,6 +7,7 @@ from typing import Any
 from alcor import errors
 from alcor.bus import Bus
 from alcor.managers.common import RequestContext, deny
+from alcor.managers.flavor import repo as flavor_repo
 from alcor.managers.flavor.messages import (
     BindServiceProfile,
     CheckFlavor,
@@ -35,8 +36,6 @@ from alcor.resources.flavor import (
 from alcor.resources.repo import Where
 from alcor.store import Store
 
-_BINDINGS = "SELECT flavor_id, service_profile_id FROM flavor_service_profiles"
-
 
 class _Global(CrudManager):
     """Objects of no project, readable by all (`readers_all`) or admins, written by admins."""
@@ -60,7 +59,7 @@ class _Global(CrudManager):
     def _pairs(self, column: str, ids: list[str]) -> dict[str, list[str]]:
         """Return {id: the ids bound to it} for the flavor/profile bindings by `column`."""
         out: dict[str, list[str]] = {i: [] for i in ids}
-        for flavor_id, profile_id in self._store.db.execute(_BINDINGS + " ORDER BY rowid"):
+        for flavor_id, profile_id in flavor_repo.bindings(self._store.db):
             key, value = (
                 (flavor_id, profile_id) if column == "flavor_id" else (profile_id, flavor_id)
             )
@@ -138,10 +137,9 @@ class FlavorManager(_Global):
         return out
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        db = self._store.db
-        if db.execute("SELECT 1 FROM routers WHERE flavor_id = ? LIMIT 1", [obj["id"]]).fetchone():
+        if flavor_repo.used_by_router(self._store.db, obj["id"]):
             raise FlavorInUse(flavor_id=obj["id"])
-        db.execute("DELETE FROM flavor_service_profiles WHERE flavor_id = ?", [obj["id"]])
+        flavor_repo.unbind(self._store.db, obj["id"])
 
     async def _bind(self, cmd: BindServiceProfile) -> dict[str, Any] | None:
         async with self._store.transaction():
@@ -155,19 +153,11 @@ class FlavorManager(_Global):
                     raise FlavorServiceProfileBindingExists(
                         sp_id=cmd.profile_id, fl_id=flavor["id"]
                     )
-                db.execute(
-                    "INSERT INTO flavor_service_profiles (flavor_id, service_profile_id) "
-                    "VALUES (?, ?)",
-                    [flavor["id"], cmd.profile_id],
-                )
+                flavor_repo.bind(db, flavor["id"], cmd.profile_id)
                 return {"id": cmd.profile_id}
             if not bound:
                 raise FlavorServiceProfileBindingNotFound(sp_id=cmd.profile_id, fl_id=flavor["id"])
-            db.execute(
-                "DELETE FROM flavor_service_profiles WHERE flavor_id = ? AND "
-                "service_profile_id = ?",
-                [flavor["id"], cmd.profile_id],
-            )
+            flavor_repo.unbind(db, flavor["id"], cmd.profile_id)
             return None
 
     async def _check(self, cmd: CheckFlavor) -> None:

@@ -17,6 +17,7 @@ from alcor.managers.crud import (
 from alcor.managers.floatingip.messages import GetFloatingIp
 from alcor.managers.generic import CrudManager
 from alcor.managers.port.messages import GetPort
+from alcor.managers.port_forwarding import repo as pf_repo
 from alcor.managers.port_forwarding.messages import (
     CreatePortForwardings,
     DeletePortForwarding,
@@ -192,12 +193,10 @@ class PortForwardingManager(CrudManager):
 
     def _check_port_free(self, port_id: str) -> None:
         """A port with a floating IP of its own cannot also be a forwarding target."""
-        row = self._store.db.execute(
-            "SELECT id FROM floatingips WHERE port_id = ? LIMIT 1", [port_id]
-        ).fetchone()
-        if row is not None:
+        fip_id = pf_repo.floating_ip_of_port(self._store.db, port_id)
+        if fip_id is not None:
             raise errors.Conflict(
-                message=f"Port {port_id} has floating IP {row[0]}: it cannot be the target of "
+                message=f"Port {port_id} has floating IP {fip_id}: it cannot be the target of "
                 "a port forwarding"
             )
 

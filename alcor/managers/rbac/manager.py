@@ -10,6 +10,7 @@ from alcor.managers.common import RequestContext, deny, new_id
 from alcor.managers.crud import UpdateCommand
 from alcor.managers.generic import CrudManager
 from alcor.managers.quota.messages import RegisterUsageCounter
+from alcor.managers.rbac import repo as rbac_repo
 from alcor.managers.rbac.messages import (
     CreateRbacPolicies,
     DeleteObjectPolicies,
@@ -144,14 +145,9 @@ class RbacManager(CrudManager):
         """
         object_id, action, losing = policy["object_id"], policy["action"], policy["target_tenant"]
         bound = await hooks.bound_projects(object_id, action, losing)
-        others = {
-            row[0]
-            for row in self._store.db.execute(
-                "SELECT target_tenant FROM rbac_policies WHERE object_type = ? AND "
-                "object_id = ? AND action = ? AND id != ?",
-                [policy["object_type"], object_id, action, policy["id"]],
-            )
-        }
+        others = rbac_repo.other_targets(
+            self._store.db, policy["object_type"], object_id, action, policy["id"]
+        )
         if WILDCARD in others:
             return
         covered = others | ({gained} if gained and action == ACCESS_EXTERNAL else set())
@@ -163,12 +159,7 @@ class RbacManager(CrudManager):
 
     # ---- commands of the object owners --------------------------------------------------
     def _find(self, object_type: str, object_id: str, action: str, target: str) -> str | None:
-        row = self._store.db.execute(
-            "SELECT id FROM rbac_policies WHERE object_type = ? AND object_id = ? AND "
-            "action = ? AND target_tenant = ?",
-            [object_type, object_id, action, target],
-        ).fetchone()
-        return row[0] if row else None
+        return rbac_repo.find(self._store.db, object_type, object_id, action, target)
 
     async def _set_wildcard(self, cmd: SetWildcardPolicy) -> None:
         policy_id = self._find(cmd.object_type, cmd.object_id, cmd.action, WILDCARD)

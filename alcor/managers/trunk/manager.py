@@ -10,6 +10,7 @@ from alcor.managers.common import RequestContext, check_write
 from alcor.managers.generic import CrudManager
 from alcor.managers.network.messages import LookupNetwork
 from alcor.managers.port.messages import GetPort, LookupPorts
+from alcor.managers.trunk import repo as trunk_repo
 from alcor.managers.trunk.messages import (
     CheckPortNotInTrunk,
     CreateTrunks,
@@ -36,8 +37,6 @@ from alcor.resources.trunk import (
 )
 from alcor.store import Store, current_transaction
 
-_SUBPORTS = "SELECT port_id, segmentation_type, segmentation_id FROM trunk_subports"
-
 
 class TrunkManager(CrudManager):
     """Create, read, update and delete trunks; add and remove their subports."""
@@ -55,7 +54,7 @@ class TrunkManager(CrudManager):
 
     async def start(self) -> None:
         """Register the trunk commands."""
-        self._count = self._store.db.execute("SELECT COUNT(*) FROM trunks").fetchone()[0]
+        self._count = trunk_repo.count(self._store.db)
         self._bus.handle(CreateTrunks, self.create)
         self._bus.handle(GetTrunk, self.get)
         self._bus.handle(ListTrunks, self.list_visible)
@@ -73,11 +72,7 @@ class TrunkManager(CrudManager):
         return out
 
     def _subports(self, trunk_id: str) -> list[dict[str, Any]]:
-        rows = self._store.db.execute(f"{_SUBPORTS} WHERE trunk_id = ? ORDER BY seq", [trunk_id])
-        return [
-            {"port_id": p, "segmentation_type": kind, "segmentation_id": seg}
-            for p, kind, seg in rows
-        ]
+        return trunk_repo.subports(self._store.db, trunk_id)
 
     # ---- create / update / delete ----------------------------------------------------------
     async def prepare_create(
@@ -102,7 +97,7 @@ class TrunkManager(CrudManager):
         if not obj["admin_state_up"]:
             raise TrunkDisabled(trunk_id=obj["id"])
         obj["sub_ports"] = self._subports(obj["id"])
-        self._store.db.execute("DELETE FROM trunk_subports WHERE trunk_id = ?", [obj["id"]])
+        trunk_repo.delete_subports(self._store.db, obj["id"])
 
     async def after_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         txn = current_transaction()
@@ -197,59 +192,36 @@ class TrunkManager(CrudManager):
 
     def _check_free(self, port_id: str) -> None:
         """A port is in at most one trunk, as parent or as subport."""
-        db = self._store.db
-        if db.execute("SELECT 1 FROM trunk_subports WHERE port_id = ?", [port_id]).fetchone():
+        if trunk_repo.trunk_of_subport(self._store.db, port_id) is not None:
             raise TrunkPortInUse(port_id=port_id)
-        if db.execute("SELECT 1 FROM trunks WHERE port_id = ?", [port_id]).fetchone():
+        if trunk_repo.trunk_of_parent(self._store.db, port_id) is not None:
             raise ParentPortInUse(port_id=port_id)
 
     def _insert_subports(self, trunk_id: str, subports: list[dict[str, Any]]) -> None:
-        db = self._store.db
-        first = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM trunk_subports").fetchone()[0]
-        db.conn.executemany(
-            "INSERT INTO trunk_subports (port_id, trunk_id, segmentation_type, "
-            "segmentation_id, seq) VALUES (?, ?, ?, ?, ?)",
-            [
-                (s["port_id"], trunk_id, s["segmentation_type"], s["segmentation_id"], first + i)
-                for i, s in enumerate(subports)
-            ],
-        )
+        trunk_repo.insert_subports(self._store.db, trunk_id, subports)
 
     def _remove_subports(self, trunk_id: str, items: list[dict[str, Any]]) -> None:
-        db = self._store.db
         for item in items:
-            cursor = db.execute(
-                "DELETE FROM trunk_subports WHERE trunk_id = ? AND port_id = ?",
-                [trunk_id, item["port_id"]],
-            )
-            if not cursor.rowcount:
+            if not trunk_repo.delete_subport(self._store.db, trunk_id, item["port_id"]):
                 raise SubPortNotFound(trunk_id=trunk_id, port_id=item["port_id"])
 
     # ---- what ports need -------------------------------------------------------------------
     async def _check_port(self, cmd: CheckPortNotInTrunk) -> None:
-        db = self._store.db
-        row = db.execute("SELECT id FROM trunks WHERE port_id = ?", [cmd.port_id]).fetchone()
-        if row is not None:
-            raise PortInUseAsTrunkParent(port_id=cmd.port_id, trunk_id=row[0])
-        row = db.execute(
-            "SELECT trunk_id FROM trunk_subports WHERE port_id = ?", [cmd.port_id]
-        ).fetchone()
-        if row is not None:
-            raise PortInUseAsSubPort(port_id=cmd.port_id, trunk_id=row[0])
+        parent_of = trunk_repo.trunk_of_parent(self._store.db, cmd.port_id)
+        if parent_of is not None:
+            raise PortInUseAsTrunkParent(port_id=cmd.port_id, trunk_id=parent_of)
+        subport_of = trunk_repo.trunk_of_subport(self._store.db, cmd.port_id)
+        if subport_of is not None:
+            raise PortInUseAsSubPort(port_id=cmd.port_id, trunk_id=subport_of)
 
     async def _details(self, cmd: TrunkDetails) -> dict[str, dict[str, Any]]:
         if not self._count or not cmd.port_ids:
             return {}
         out: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(cmd.port_ids), 500):
-            chunk = cmd.port_ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            for trunk_id, port_id in self._store.db.execute(
-                f"SELECT id, port_id FROM trunks WHERE port_id IN ({marks})", chunk
-            ):
-                subports = self._subports(trunk_id)
-                ports = await self._bus.call(LookupPorts(ids=[s["port_id"] for s in subports]))
-                for subport in subports:
-                    subport["mac_address"] = ports.get(subport["port_id"], {}).get("mac_address")
-                out[port_id] = {"trunk_id": trunk_id, "sub_ports": subports}
+        for trunk_id, port_id in trunk_repo.trunks_of_parents(self._store.db, cmd.port_ids):
+            subports = self._subports(trunk_id)
+            ports = await self._bus.call(LookupPorts(ids=[s["port_id"] for s in subports]))
+            for subport in subports:
+                subport["mac_address"] = ports.get(subport["port_id"], {}).get("mac_address")
+            out[port_id] = {"trunk_id": trunk_id, "sub_ports": subports}
         return out
