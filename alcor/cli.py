@@ -152,10 +152,12 @@ def _attach_commands() -> None:
     from alcor.agent.cli import agent
     from alcor.audit_cli import audit
     from alcor.bench.cli import bench
+    from alcor.trace_cli import trace
 
     main.add_command(agent)
     main.add_command(audit)
     main.add_command(bench)
+    main.add_command(trace)
 
 
 _attach_commands()

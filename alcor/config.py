@@ -210,6 +210,9 @@ class SouthboundConfig:
     default_transport: str = "grpc"
     agent_port: int = 50001
     max_concurrent_pushes: int = 1024
+    # A host pushed to within this window waits for the rest of it: a burst of changes goes
+    # in one message (0 = every change as soon as the previous push is answered).
+    coalesce_ms: float = 2.0
     deadline_base_s: float = 10.0
     deadline_per_state_ms: float = 0.5
     deadline_max_s: float = 600.0

@@ -11,12 +11,15 @@ Fixtures (registered by tests/conftest.py; nothing starts unless a test asks for
   records and committed offsets, exactly what clients see while a durable Kafka broker
   restarts; `await flaky_kafka.reconnect()` brings it back. `hang()` / `resume()` hold
   back every byte on open connections (a hung broker).
+* `private_kafka` (function): a Tansu process of the test's own, reached directly (no relay),
+  for tests that freeze or kill the broker process itself.
 
-Both have `await stop()` / `await start()`, which kill and relaunch the process on the same
+All have `await stop()` / `await start()`, which kill and relaunch the process on the same
 port. Tansu's memory storage does not survive that: topics, records and committed offsets
-are gone afterwards (a wiped cluster, not a broker restart).
+are gone afterwards (a wiped cluster, not a broker restart). `freeze()` / `thaw()` send
+SIGSTOP / SIGCONT to the broker process (a hung broker that keeps all its state).
 
-Tests that use either fixture are marked `kafka` automatically. If the broker binary cannot
+Tests that use any of them are marked `kafka` automatically. If the broker binary cannot
 be found the fixture fails; Kafka tests are never skipped.
 """
 
@@ -36,7 +39,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-KAFKA_FIXTURES = frozenset({"kafka_broker", "kafka_broker_session", "flaky_kafka"})
+KAFKA_FIXTURES = frozenset({"kafka_broker", "kafka_broker_session", "flaky_kafka", "private_kafka"})
 READY_TIMEOUT_S = 15.0
 
 
@@ -133,6 +136,16 @@ class TansuBroker:
             raise RuntimeError(
                 f"Tansu did not start; log: {self.log_path.read_text()[-2000:]}"
             ) from exc
+
+    def freeze(self) -> None:
+        """SIGSTOP the process: a hung broker (connections stay open, nothing is answered)."""
+        assert self._proc is not None and self.running, "broker not running"
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT a frozen broker."""
+        assert self._proc is not None and self.running, "broker not running"
+        self._proc.send_signal(signal.SIGCONT)
 
     async def stop(self) -> None:
         """Kill the process (a crash: connections reset, memory storage lost)."""
@@ -264,6 +277,17 @@ async def flaky_kafka(tmp_path: Path) -> AsyncIterator[FlakyBroker]:
     await broker.start()
     yield broker
     await broker.close()
+
+
+@pytest.fixture
+async def private_kafka(tmp_path: Path) -> AsyncIterator[TansuBroker]:
+    """A broker of the test's own, without a relay (pause() stops the broker itself)."""
+    broker = TansuBroker(tmp_path)
+    await broker.start()
+    yield broker
+    if broker.running:
+        broker.thaw()
+    await broker.stop()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -9,6 +9,7 @@ import orjson
 from aiohttp import web
 
 from alcor.proto import schema
+from alcor.trace.model import Packet
 from alcor_grpc.wire import bind_socket
 
 from .agent import Agent
@@ -99,6 +100,23 @@ async def plug(request: web.Request) -> web.Response:
     return _json({"plugged": request.match_info["port_id"]})
 
 
+async def send(request: web.Request) -> web.Response:
+    """Handle POST /send {src_ip, dst_ip, protocol, port, src_port_id}: the hosts' own
+    verdict on a packet over the tables they hold (stateful: replies of sent flows pass)."""
+    body = await _body(request)
+    try:
+        packet = Packet(
+            str(body["src_ip"]),
+            str(body["dst_ip"]),
+            str(body.get("protocol", "tcp")),
+            int(body.get("port", 0)),
+            body.get("src_port_id"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise web.HTTPBadRequest(text=f"bad packet: {exc}") from None
+    return _json(request.app[POOL].send(packet).to_api())
+
+
 def make_admin_app(pool: AgentPool) -> web.Application:
     """Build the admin aiohttp application for `pool`."""
     app = web.Application()
@@ -110,6 +128,7 @@ def make_admin_app(pool: AgentPool) -> web.Application:
     app.router.add_post("/agents/{ip}/arp", arp)
     app.router.add_post("/agents/{ip}/packet", packet)
     app.router.add_post("/agents/{ip}/plug/{port_id}", plug)
+    app.router.add_post("/send", send)
     return app
 
 

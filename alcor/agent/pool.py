@@ -9,7 +9,11 @@ import resource
 from dataclasses import replace
 from typing import Any
 
+from alcor.trace.evaluate import evaluate
+from alcor.trace.model import Packet, Trace
+
 from .agent import Agent, AgentConfig
+from .tables import AgentsWorld
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,6 +49,9 @@ class AgentPool:
         self.ip_step = ip_step
         self._node_ids = node_ids  # the node each agent serves, when the caller knows them
         self.agents: dict[str, Agent] = {}
+        # Connection tracking across the pool's hosts: (src, dst, protocol) of flows let
+        # through, so their replies pass the security groups (stateful, as OVS conntrack).
+        self.established: set[tuple[str, str, str]] = set()
 
     async def start(self) -> None:
         """Start every agent concurrently; on a failure stop the ones already started."""
@@ -86,3 +93,11 @@ class AgentPool:
     async def wait_restarted(self) -> None:
         """Wait until every agent's AGENT_RESTARTED was answered SUCCESS."""
         await asyncio.gather(*(a.restarted.wait() for a in self.agents.values()))
+
+    def send(self, packet: Packet) -> Trace:
+        """Send a packet through the pool's hosts as their tables decide; remember the flow."""
+        world = AgentsWorld({ip: agent.state for ip, agent in self.agents.items()})
+        trace = evaluate(world, packet, self.established)
+        if trace.verdict == "delivered":
+            self.established.add((packet.src_ip, packet.dst_ip, packet.protocol))
+        return trace

@@ -21,11 +21,13 @@ from .records import (
     ROUTER,
     SECURITYGROUP,
     SUBNET,
+    V4,
+    V6,
     VPC,
     GatewayArp,
     Neighbor,
+    address,
     intern_int,
-    ip_to_int,
     share,
 )
 from .state import AgentState
@@ -210,7 +212,7 @@ class Programmer:
         for table in tables:
             subnet = self._checked_subnet(table.get("subnet_id", ""))
             gw = subnet.get("gateway", {})
-            if not is_ipv4(gw.get("ip_address", "")) or not is_mac(gw.get("mac_address", "")):
+            if not is_ip(gw.get("ip_address", "")) or not is_mac(gw.get("mac_address", "")):
                 raise Invalid(f"subnet {subnet.get('id')} has no valid gateway IP/MAC")
         self._mark()
         st.host_dvr_mac = st.host_dvr_mac or dvr
@@ -238,8 +240,11 @@ class Programmer:
         st.subnet_router[sid] = router_id
         subnet = st.subnets[sid]
         gw = subnet.get("gateway", {})
-        st.arp_put(
-            ip_to_int(gw.get("ip_address", "")),
+        # The gateway answers ARP (IPv4) or neighbor discovery (IPv6) on the host.
+        family, ip = address(gw.get("ip_address", ""))
+        st.put(
+            family,
+            ip,
             subnet.get("tunnel_id", 0),
             GatewayArp(gw.get("mac_address", ""), st.own_ip, router_id),
         )
@@ -257,9 +262,10 @@ class Programmer:
         keys = [k for k in st.routes if k[0] == router_id]
         if not keys:
             return
-        for ip, tid, entry in list(st.iter_arp()):
-            if isinstance(entry, GatewayArp) and entry.router_id == router_id:
-                st.arp_drop(ip, tid, entry)
+        for family, entries in ((V4, st.iter_arp()), (V6, st.iter_nd())):
+            for ip, tid, entry in list(entries):
+                if isinstance(entry, GatewayArp) and entry.router_id == router_id:
+                    st.drop(family, ip, tid, entry)
         for key in keys:
             del st.routes[key]
             if st.subnet_router.get(key[1]) == router_id:
@@ -366,6 +372,7 @@ class Programmer:
             share(cfg.get("host_mac_address", "")),
             tuple(fixed),
             tuple((p.get("ip_address", ""), p.get("mac_address", "")) for p in pairs),
+            tuple(share(g) for g in cfg.get("security_group_ids", ())),
         )
         st.neighbors[nid] = n
         for family, ip, tid, entry in n.entries():

@@ -97,6 +97,7 @@ class Neighbor:
         "_subnet",
         "_tunnel",
         "_type",
+        "groups",
         "host_ip",
         "host_mac",
         "id",
@@ -118,8 +119,10 @@ class Neighbor:
         host_mac: str,
         fixed_ips: tuple[FixedIp, ...],
         pairs: tuple[tuple[str, str], ...],
+        groups: tuple[str, ...] = (),
     ) -> None:
         self.id = nid
+        self.groups = groups
         self.revision = revision
         self.vpc_id = vpc_id
         self.name = name
@@ -210,6 +213,7 @@ class Neighbor:
                 for t, s, ip, tid, r in self.fixed_ips
             ],
             "allow_address_pairs": [{"ip_address": i, "mac_address": m} for i, m in self.pairs],
+            "security_group_ids": list(self.groups),
         }
 
 

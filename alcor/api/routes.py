@@ -25,6 +25,7 @@ from alcor.api.resources import (
     renderer,
 )
 from alcor.api.routing import Handler, Route, Router
+from alcor.api.trace import add_trace_routes
 from alcor.managers.acl import messages as acl
 from alcor.managers.address_group import messages as agroup
 from alcor.managers.address_scope import messages as scope
@@ -376,6 +377,7 @@ def build_router(alcor: Any) -> Router:
     add_ip_availability_routes(router, alcor)
     add_floatingip_pool_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)
+    add_trace_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
     for plugin in alcor.route_plugins:
         plugin(router, alcor)

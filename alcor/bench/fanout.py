@@ -7,6 +7,7 @@ of a new host that needs 10,000 neighbor states. Transport time is measured by `
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from typing import Any
@@ -18,7 +19,9 @@ from alcor.southbound.delivery import Delivery
 from alcor.southbound.planner import Marks, Planner
 from alcor.southbound.tombstones import Tombstones
 from alcor.southbound.topology import Topology
+from alcor.southbound.tracing import trace_both
 from alcor.southbound.view import SUBNET, VPC, all_keys
+from alcor.trace.model import Packet
 
 
 def _node(i: int) -> dict[str, Any]:
@@ -47,6 +50,7 @@ def _port(i: int, net: str, subnet: str, host: str) -> dict[str, Any]:
             {"subnet_id": subnet, "ip_address": f"172.{16 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}"}
         ],
         "security_groups": [],
+        "port_security_enabled": False,  # no groups: the trace's path is open
         "binding:vif_type": "ovs",
         "binding:host_id": host,
         "admin_state_up": True,
@@ -91,6 +95,7 @@ def _topology(hosts: int, ports: int) -> tuple[Topology, str, str]:
 
 
 REPEAT = 5
+TRACES = 50
 
 
 def run(hosts: int, ports: int) -> list[Samples]:
@@ -179,4 +184,35 @@ def run(hosts: int, ports: int) -> list[Samples]:
             "cache_warm_s": round(warm, 3),
         }
     )
-    return [join, newcomer]
+    return [join, newcomer, _traces(topo, planner, deliveries, ports)]
+
+
+def _traces(
+    topo: Topology, planner: Planner, deliveries: dict[str, Delivery], ports: int
+) -> Samples:
+    """POST /trace's work between two ports of the 10,000-port network: over what both
+    hosts acknowledged (every state acked) and over the intent, compared."""
+    samples = Samples(f"trace across a {ports:,}-port network")
+    rng = random.Random(7)
+    ids = [str(uuid.UUID(int=i + 1)) for i in range(ports)]
+    for _ in range(TRACES):
+        src, dst = topo.ports[rng.choice(ids)], topo.ports[rng.choice(ids)]
+        for rec in (src, dst):
+            delivery = deliveries.setdefault(rec.node_id or "", Delivery(rec.node_id or ""))
+            for key in all_keys(topo, planner.view(rec.node_id or "")):
+                revision = planner_revision(topo, key)
+                if revision is not None:
+                    delivery.acked[key] = revision
+        packet = Packet(src.fixed_ips[0][1], dst.fixed_ips[0][1], "tcp", 22, src.id)
+        started = time.perf_counter()
+        result = trace_both(topo, planner, deliveries, packet, "acked")
+        samples.add(time.perf_counter() - started)
+        assert result["verdict"] == "delivered", result
+    samples.wall = sum(samples.latencies)
+    samples.extra["min_ms"] = round(min(samples.latencies) * 1000, 3)
+    return samples
+
+
+def planner_revision(topo: Topology, key: tuple[str, str]) -> int | None:
+    """Return a key's current revision (what a host that acked everything holds)."""
+    return StateBuilder(topo).revision(*key)

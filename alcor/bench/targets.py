@@ -15,6 +15,7 @@ TARGETS = (
     ("e2e programming p99", "e2e at", "p99_ms", "<=", 25, "<= 25 ms"),
     ("one port joins a 10k-port subnet", "one port joins", "p50_ms", "<=", 20, "<= 20 ms"),
     ("new host with 10k neighbor states", "new host with", "p50_ms", "<=", 100, "<= 100 ms"),
+    ("trace across a 10k-port network", "trace across", "p50_ms", "<=", 10, "<= 10 ms"),
     ("RSS with the stored ports", "scale", "rss_mb_after_restart", "<=", 1024, "<= 1 GB"),
     ("start-up with the stored ports", "scale", "startup_s", "<=", 5, "<= 5 s"),
 )

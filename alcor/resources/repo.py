@@ -294,6 +294,17 @@ def usage_counter(
     return count_owned
 
 
+def delete_where(db: sqlite_utils.Database, resource: Resource, where: Where) -> int:
+    """Delete the objects matching `where` (on alias t), recording each change; return
+    how many went."""
+    gone = find(db, resource, where)
+    key = codec(resource).columns[0]
+    for obj in gone:
+        db.execute(f'DELETE FROM {resource.table} WHERE "{key}" = ?', [obj[key]])
+    change_record.record_many(db, resource.name, gone, "DELETED", codec(resource).names[0])
+    return len(gone)
+
+
 def count(db: sqlite_utils.Database, resource: Resource, where: Where) -> int:
     """Count rows matching `where`."""
     row = db.execute(

@@ -70,11 +70,13 @@ class Auditor:
         if sender is None or node is None:
             return None
         delivery = sender.delivery
-        wanted = audit.intent(all_keys(engine.topo, engine.planner.view(node_id)), engine.builder)
+        topic_keys, topic_busy = engine.channels.topic_keys(node_id)
+        keys = set(all_keys(engine.topo, engine.planner.view(node_id))) | topic_keys
+        wanted = audit.intent(keys, engine.builder)
         held, source, error = await self._held(node_id, wanted)
         if held is None:
             held, source = audit.acknowledged(delivery), "ledger"
-        busy = set(delivery.pending)
+        busy = set(delivery.pending) | topic_busy
         if delivery.inflight is not None:
             busy.update(c.key for c in delivery.inflight.carried)
         result = audit.AuditResult(
@@ -82,12 +84,14 @@ class Auditor:
         )
         self._record(result, delivery)
         if repair and not result.clean:
-            keys = audit.repair(result, delivery)
-            if keys:
-                delivery.mark(keys)
+            repairs = audit.repair(result, delivery)
+            if repairs:
+                delivery.mark(repairs)
                 sender.wake()
             result.repaired = True
-            _LOGGER.warning("node %s: audit found drift, repairing %d states", node_id, len(keys))
+            _LOGGER.warning(
+                "node %s: audit found drift, repairing %d states", node_id, len(repairs)
+            )
         return result
 
     async def _held(

@@ -14,10 +14,11 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from alcor.proto import schema
-from alcor.southbound import encoding, metrics
+from alcor.southbound import channel_store, encoding, metrics
 from alcor.southbound.base import TransportError
 from alcor.southbound.builder import ENTER_OP, KIND_TYPE
 from alcor.southbound.transports import target
@@ -48,6 +49,29 @@ class Channels:
         self._dirty: set[str] = set()  # vpcs whose size may have crossed a threshold
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    def restore(self, state: channel_store.ChannelState) -> None:
+        """Resume from the persisted state: every MQ VPC's topic is published again (what is
+        bound, and a DELETE for what went away while we were down), subscriptions stand."""
+        for vpc in state.mq:
+            self.mode[vpc] = MQ
+        for key in state.subscribed:
+            self.subs[key] = SUBSCRIBED
+        for vpc, ports in state.published.items():
+            self.published[vpc] = dict(ports)
+            for port_id in ports:
+                self._port_vpc[port_id] = vpc
+        for vpc in state.mq:
+            self._pending[vpc] |= set(self._dp.topo.bound_in_network.get(vpc, ()))
+            self._pending[vpc] |= set(state.published.get(vpc, ()))
+            self._dirty.add(vpc)
+        if state.mq:
+            self._wake.set()
+
+    async def _persist(self, write: Callable[..., None], *args: Any) -> None:
+        store = self._dp.store
+        async with store.transaction():
+            write(store.db, *args)
 
     def start(self) -> None:
         """Start the worker."""
@@ -166,6 +190,7 @@ class Channels:
     async def _to_mq(self, vpc: str) -> None:
         kafka = await self._kafka()
         await kafka.create_vpc_topic(vpc)
+        await self._persist(channel_store.set_mq, vpc, True)
         self.mode[vpc] = MQ
         await self._publish(vpc, set(self._dp.topo.bound_in_network.get(vpc, ())))
         _LOGGER.info(
@@ -176,6 +201,7 @@ class Channels:
         await self._follow_hosts(vpc)
 
     async def _to_grpc(self, vpc: str) -> None:
+        await self._persist(channel_store.set_mq, vpc, False)
         self.mode.pop(vpc, None)
         for node_id, _vpc in [k for k in self.subs if k[1] == vpc]:
             await self._leave(node_id, vpc)
@@ -203,6 +229,7 @@ class Channels:
         if status != schema.OperationStatus.SUCCESS:
             self.subs.pop((node_id, vpc), None)
             raise TransportError(f"node {node_id} answered {status.name} to Subscribe")
+        await self._persist(channel_store.set_subscribed, node_id, vpc, True)
         self.subs[(node_id, vpc)] = SUBSCRIBED
         sender = self._dp.senders.get(node_id)
         if sender is not None:  # the topic carries them from now on
@@ -217,6 +244,7 @@ class Channels:
     async def _leave(self, node_id: str, vpc: str) -> None:
         """Hand a host back to per-host delivery: it holds the topic's revisions (§2.5)."""
         # Not subscribed from here on, so the sender stops filtering these neighbors out.
+        await self._persist(channel_store.set_subscribed, node_id, vpc, False)
         self.subs.pop((node_id, vpc), None)
         sender = self._dp.senders.get(node_id)
         if sender is not None:
@@ -261,6 +289,12 @@ class Channels:
                 deleted.append(key)
         if not records:
             return
+        # Known before produced: after a crash, every record the topic may hold is known.
+        await self._persist(
+            channel_store.will_publish,
+            vpc,
+            [(p, r, present) for p, (r, present) in published.items()],
+        )
         await kafka.publish_vpc_records(vpc, records)
         self.published[vpc].update(published)
         for key in deleted:
@@ -302,6 +336,34 @@ class Channels:
                 )
                 resources.append(dp.builder.resource_entry(KIND_TYPE[kind], name))
         return key, encoding.assemble_v2_parts("", resources, entries), revision, present
+
+    def topic_keys(self, node_id: str) -> tuple[set[Key], set[Key]]:
+        """Return (keys, keys in flight) a host holds from its VPC topics: every bound
+        neighbor of a subscribed VPC, with its subnets and the VPC (the audit's intent)."""
+        topo = self._dp.topo
+        keys: set[Key] = set()
+        busy: set[Key] = set()
+        for (node, vpc), state in self.subs.items():
+            if node != node_id or state != SUBSCRIBED:
+                continue
+            keys.add((VPC, vpc))
+            for port_id in topo.bound_in_network.get(vpc, ()):
+                key = (NEIGHBOR, neighbor_key(port_id))
+                keys.add(key)
+                keys.update((SUBNET, s) for s in topo.ports[port_id].subnet_ids)
+                if port_id in self._pending.get(vpc, ()):
+                    busy.add(key)
+        return keys, busy
+
+    def forget_host(self, node_id: str) -> None:
+        """Treat a restarted agent as subscribed to nothing: it is subscribed again to
+        every MQ VPC it has ports in (spec §6, AGENT_RESTARTED step 3), and meanwhile
+        gets those VPCs' neighbors per host."""
+        for node, vpc in [k for k in self.subs if k[0] == node_id]:
+            del self.subs[(node, vpc)]
+            self._dirty.add(vpc)
+        if self.mode:
+            self._wake.set()
 
     def describe(self, node_id: str) -> list[dict[str, Any]]:
         """Return a node's VPC subscriptions (GET /nodes/{id} "vpc_subscriptions")."""

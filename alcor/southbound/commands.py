@@ -47,3 +47,16 @@ class AuditNode(Command[dict[str, Any] | None]):
 
     node_id: str
     repair: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TracePacket(Command[dict[str, Any]]):
+    """Follow a packet through the hosts' tables (POST /trace); the caller resolved the
+    source (a port the caller may read, or an address outside every VPC)."""
+
+    from_port: str | None
+    src_ip: str
+    to: str
+    protocol: str
+    port: int = 0
+    source: str = "acked"  # acked: what the hosts acknowledged | intent: the database

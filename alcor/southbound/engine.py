@@ -18,7 +18,7 @@ from typing import Any
 from alcor.bus import Bus, Event
 from alcor.config import SouthboundConfig
 from alcor.managers.port.messages import SetPortStatus
-from alcor.southbound import intake, metrics, restore
+from alcor.southbound import channel_store, intake, metrics, restore
 from alcor.southbound import ledger as ledger_sql
 from alcor.southbound.auditor import Auditor
 from alcor.southbound.base import TransportError
@@ -29,6 +29,7 @@ from alcor.southbound.commands import (
     NodeDeliveryResources,
     NodeDeliveryState,
     ResyncNode,
+    TracePacket,
     WaitIdle,
 )
 from alcor.southbound.compose import build
@@ -42,9 +43,11 @@ from alcor.southbound.sender import HostSender, backoff_delay
 from alcor.southbound.status import delivery_resources, delivery_view
 from alcor.southbound.tombstones import Tombstones
 from alcor.southbound.topology import Topology
+from alcor.southbound.tracing import trace_both
 from alcor.southbound.transports import Transports, target
 from alcor.southbound.view import NEIGHBOR, PORT, Key, all_keys
 from alcor.store import Store
+from alcor.trace.model import Packet
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,6 +106,7 @@ class SouthboundEngine:
         self.bus.handle(NodeDeliveryResources, self._resources)
         self.bus.handle(WaitIdle, self._wait_idle)
         self.bus.handle(AuditNode, self._audit)
+        self.bus.handle(TracePacket, self._trace)
         await intake.load(self.bus, self.topo)
         seq = self._store.change_seq
         loaded = ledger_sql.load(self._store.db)
@@ -113,6 +117,7 @@ class SouthboundEngine:
         for node_id in set(loaded) - set(self.topo.nodes):
             self.ledger.forget_node(node_id)  # deleted while we were down
         self.dispatched_seq = seq
+        self.channels.restore(channel_store.load(self._store.db))
         for event_type in intake.EVENT_TYPES:
             self._unsubscribe.append(self.bus.subscribe(event_type, self._events.put_nowait))
         self._worker = asyncio.create_task(self._work(), name="southbound-events")
@@ -148,6 +153,11 @@ class SouthboundEngine:
         cls = server_class("grpc")
         self._server = cls(server_config.host, server_config.port, self.requests.handle)
         await self._server.start()
+
+    @property
+    def store(self) -> Store:
+        """Return the store (the southbound's own tables live there)."""
+        return self._store
 
     @property
     def server_port(self) -> int | None:
@@ -187,7 +197,9 @@ class SouthboundEngine:
                 sender.wake()
 
     def _add_sender(self, node: NodeRec) -> HostSender:
-        sender = HostSender(Delivery(node.id), self._send_once, self.config.retry)
+        sender = HostSender(
+            Delivery(node.id), self._send_once, self.config.retry, self.config.coalesce_ms / 1000
+        )
         self.senders[node.id] = sender
         sender.start()
         return sender
@@ -229,6 +241,7 @@ class SouthboundEngine:
         delivery.forget_acks()
         delivery.last_agent_restart = time.time()
         self.planner.revoke_all(node_id)  # the agent asks again for what it needs
+        self.channels.forget_host(node_id)
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         delivery.restart_waiters.append(waiter)
         self.mark_full(node_id)
@@ -460,6 +473,11 @@ class SouthboundEngine:
 
     async def _resync(self, cmd: ResyncNode) -> None:
         self.restart_node(cmd.node_id)
+
+    async def _trace(self, cmd: TracePacket) -> dict[str, Any]:
+        packet = Packet(cmd.src_ip, cmd.to, cmd.protocol, cmd.port, cmd.from_port)
+        deliveries = {node_id: s.delivery for node_id, s in self.senders.items()}
+        return trace_both(self.topo, self.planner, deliveries, packet, cmd.source)
 
     async def _audit(self, cmd: AuditNode) -> dict[str, Any] | None:
         result = await self.auditor.audit_node(cmd.node_id, cmd.repair)

@@ -14,7 +14,8 @@ Two tables (alcor/store/schema.py, migration `southbound_ledger`):
   ports deleted after its cursor (read from the change record).
 
 Acks, statuses and row deletions are written lazily in batches: losing them in a crash
-only means a harmless re-send. Only "may hold" must be durable before a push.
+only means a harmless re-send. What must be durable before a push: "may hold" for a key
+entering a host, and the DELETE of a key a host holds.
 """
 
 from __future__ import annotations
@@ -112,12 +113,15 @@ class Ledger:
 
     # ---- what the engine reports -----------------------------------------------------
     def sent(self, node_id: str, key: Key, revision: int, present: bool) -> bool:
-        """Queue the state about to be pushed; True when the row must be committed first."""
+        """Queue the state about to be pushed; True when it must be committed first: a key
+        the host may come to hold, or a DELETE of a key it holds (else a crash right after
+        would restore it as held and never delete it)."""
         if key[0] == NEIGHBOR:
             return False
         self._upserts[(node_id, key)] = (revision, present)
         self._deletes.discard((node_id, key))
-        return present and key not in self._durable.setdefault(node_id, set())
+        durable = key in self._durable.setdefault(node_id, set())
+        return present != durable
 
     def acked(self, node_id: str, key: Key, revision: int) -> None:
         """Queue an acknowledged revision."""

@@ -50,7 +50,7 @@ class Restorer:
         durable = self._loaded.get(node_id, HostLedger())
         for key, row in durable.rows.items():
             delivery.sent[key] = (row.rev, row.present)
-            if row.acked_rev is not None:
+            if row.acked_rev is not None and row.present:  # a DELETE was on its way
                 delivery.acked[key] = row.acked_rev
             if row.status in REFUSED_NAMES and row.acked_rev != row.rev:
                 delivery.refused[key] = Refusal(
@@ -62,9 +62,13 @@ class Restorer:
         elif durable.rows:
             self._suspect_neighbors(delivery, durable)
         builder = engine.builder
-        for key in [*wanted, *delivery.sent]:
+        wanted_set = set(wanted)
+        for key in wanted:
             revision = builder.revision(*key)
             if revision is None or not delivery.holds(key, revision):
+                delivery.pending[key] = None
+        for key in delivery.sent:
+            if key not in wanted_set:  # may hold, no longer wanted: delete it
                 delivery.pending[key] = None
 
     def _trust_neighbors(self, delivery: Delivery, wanted: list[Key]) -> None:

@@ -40,10 +40,13 @@ class HostSender:
         delivery: Delivery,
         send_once: Callable[[Delivery], Awaitable[bool]],
         retry: RetryConfig,
+        coalesce_s: float = 0.0,
     ) -> None:
         self.delivery = delivery
         self._send_once = send_once
         self._retry = retry
+        self._coalesce_s = coalesce_s
+        self._last_sent = 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -81,6 +84,13 @@ class HostSender:
                         pass
                     if delivery.backoff_until - time.monotonic() > 0:
                         continue
+                # Coalescing: a host pushed to within the window waits for the rest of it, so
+                # a burst of changes travels in one message instead of one message each. The
+                # first push after a quiet spell goes at once.
+                wait = self._last_sent + self._coalesce_s - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._last_sent = time.monotonic()
                 try:
                     ok = await self._send_once(delivery)
                 except asyncio.CancelledError:

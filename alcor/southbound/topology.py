@@ -72,6 +72,7 @@ class Topology:
     acl_of_subnet: dict[str, str] = field(default_factory=dict)
     fips: dict[str, FipRec] = field(default_factory=dict)
     fips_of_port: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    fip_by_address: dict[str, str] = field(default_factory=dict)
 
     # ---- networks, subnets, routers, groups, nodes ----------------------------------------
     def set_network(self, net: dict[str, Any]) -> None:
@@ -208,6 +209,7 @@ class Topology:
             )
             self.fips[rec.id] = rec
             self.fips_of_port[rec.port_id].add(rec.id)
+            self.fip_by_address[rec.address] = rec.id
         return old
 
     def drop_fip(self, fip_id: str) -> FipRec | None:
@@ -215,6 +217,8 @@ class Topology:
         old = self.fips.pop(fip_id, None)
         if old is not None:
             self.fips_of_port[old.port_id].discard(fip_id)
+            if self.fip_by_address.get(old.address) == fip_id:
+                del self.fip_by_address[old.address]
         return old
 
     def drop_router(self, router_id: str) -> None:

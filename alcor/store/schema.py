@@ -400,6 +400,20 @@ def southbound_ledger(db: sqlite_utils.Database) -> None:
     )
 
 
+def southbound_channels(db: sqlite_utils.Database) -> None:
+    """Persist channel selection (alcor/southbound/channel_store.py)."""
+    db.execute("CREATE TABLE sb_vpc_channels (vpc_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    db.execute(
+        "CREATE TABLE sb_vpc_subscriptions (node_id TEXT NOT NULL, vpc_id TEXT NOT NULL, "
+        "PRIMARY KEY (node_id, vpc_id)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE sb_vpc_published (vpc_id TEXT NOT NULL, port_id TEXT NOT NULL, "
+        "revision INTEGER NOT NULL, present INTEGER NOT NULL, "
+        "PRIMARY KEY (vpc_id, port_id)) WITHOUT ROWID"
+    )
+
+
 def _add_columns(db: sqlite_utils.Database, table: str, columns: dict[str, type]) -> None:
     """Add columns that a table lacks (migrations are re-runnable on partial schemas)."""
     target = db.table(table)
@@ -761,6 +775,7 @@ MIGRATIONS = [
     initial,
     change_record,
     southbound_ledger,
+    southbound_channels,
     rbac_policies,
     qos,
     trunks,

@@ -100,3 +100,17 @@ async def test_retention_prunes_old_changes(make_api) -> None:
         while any(c.id == network["id"] for c in changes.read_since(db, 0)):
             await asyncio.sleep(0.05)
     assert changes.last_seq(db) > 0
+
+
+async def test_deleting_a_group_records_its_rules_deletes(api) -> None:
+    """Rules that go with their group (or with their remote group) are recorded as deleted."""
+    store = api.client.alcor.store
+    group = await api.call("POST", "/v2.0/security-groups", {"security_group": {"name": "g"}})
+    group_id = group.body["security_group"]["id"]
+    rule_ids = {r["id"] for r in group.body["security_group"]["security_group_rules"]}
+    start = changes.last_seq(store.db)
+    assert (await api.call("DELETE", f"/v2.0/security-groups/{group_id}")).status == 204
+    deleted = {
+        c.id for c in changes.read_since(store.db, start) if c.resource == "security_group_rule"
+    }
+    assert rule_ids and deleted == rule_ids

@@ -233,6 +233,31 @@ def test_embedded_agents_program_two_hosts_and_dump_their_state(serve):
         assert set(state["ports"]) == {ports[host].id}
         neighbor = state["neighbors"][ports[other].id]
         assert neighbor["host_ip_address"] == agents[other] and not neighbor["local"]
+    # The operator's tools: every host holds its view, and the two ports reach each other.
+    audit = subprocess.run(
+        [str(BIN / "alcor"), "audit", "--url", server.url, "--json"], capture_output=True, text=True
+    )
+    assert audit.returncode == 0, audit.stderr
+    assert all(a["clean"] and a["source"] == "agent" for a in json.loads(audit.stdout))
+    traced = subprocess.run(
+        [
+            str(BIN / "alcor"),
+            "trace",
+            "--url",
+            server.url,
+            "--from-port",
+            ports["compute-1"].id,
+            "--to",
+            ports["compute-2"].fixed_ips[0]["ip_address"],
+            "--port",
+            "22",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert traced.returncode == 0, traced.stdout + traced.stderr
+    assert json.loads(traced.stdout)["verdict"] == "delivered"
     conn.close()
     assert server.stop() == 0
 

@@ -125,6 +125,15 @@ RULES = (
         lambda m, t: within(t, CORE),
     ),
     Rule(
+        "evaluator-is-pure",
+        "alcor.trace (the packet evaluator) imports no clock, network, asyncio, store or edge",
+        lambda m: within(m, ("alcor.trace",)),
+        lambda m, t: within(
+            t,
+            ("time", "asyncio", "socket", "datetime", *CORE, "alcor.bus", *EDGES, *EDGE_LIBRARIES),
+        ),
+    ),
+    Rule(
         "plugins-stay-at-the-edge",
         "the plugins import no manager, API or store",
         lambda m: within(m, PLUGINS),

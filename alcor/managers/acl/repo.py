@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import sqlite_utils
 
+from alcor.resources import repo
+from alcor.resources.network_acl import NETWORK_ACL_RULE
 from alcor.resources.repo import Where
 
 
@@ -28,7 +30,7 @@ def associated_with(subnet_id: str) -> Where:
 
 def delete_rules_of(db: sqlite_utils.Database, acl_id: str) -> None:
     """Delete every rule of the ACL (it is being deleted)."""
-    db.execute("DELETE FROM network_acl_rules WHERE network_acl_id = ?", [acl_id])
+    repo.delete_where(db, NETWORK_ACL_RULE, Where("t.network_acl_id = ?", (acl_id,)))
 
 
 def rule_with_number(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from alcor.resources import repo
 from alcor.resources.repo import Where
+from alcor.resources.security_group import SECURITY_GROUP_RULE
 
 
 def default_group_of(db: sqlite_utils.Database, project_id: str) -> str | None:
@@ -42,9 +44,10 @@ def groups_referencing(db: sqlite_utils.Database, group_id: str) -> list[str]:
 
 def delete_rules_involving(db: sqlite_utils.Database, group_id: str) -> None:
     """Delete the group's rules and every rule whose remote group it is (it is deleted)."""
-    db.execute(
-        "DELETE FROM security_group_rules WHERE security_group_id = ? OR remote_group_id = ?",
-        [group_id, group_id],
+    repo.delete_where(
+        db,
+        SECURITY_GROUP_RULE,
+        Where("t.security_group_id = ? OR t.remote_group_id = ?", (group_id, group_id)),
     )
 
 

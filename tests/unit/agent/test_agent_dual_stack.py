@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from agent_helpers import RT, TUNNEL, S, context, dhcp, goal_state, neighbor, statuses, subnet
+from agent_helpers import (
+    GW_MAC,
+    RT,
+    TUNNEL,
+    S,
+    context,
+    dhcp,
+    goal_state,
+    neighbor,
+    router,
+    statuses,
+    subnet,
+)
 
 from alcor.agent import AgentState, Applier
 
@@ -88,3 +100,15 @@ def test_dhcp_for_an_ipv6_only_port_with_extra_options(agent: Applier) -> None:
     assert entry["extra_dhcp_options"] == [
         {"name": "bootfile-name", "value": "pxelinux.0", "ip_version": 4}
     ]
+
+
+def test_a_router_on_an_ipv6_subnet_answers_neighbor_discovery(agent: Applier) -> None:
+    """A router interface on an IPv6 subnet is accepted; its gateway answers ND, not ARP."""
+    assert statuses(agent.apply_v2(goal_state(router(subnets=("sub-6",))))) == {
+        ("ROUTER", "r-1"): "SUCCESS"
+    }
+    gateway = agent.state.lookup("fd00::1", TUNNEL)
+    assert gateway is not None and gateway.mac == GW_MAC
+    assert [e["ip"] for e in agent.state.to_json()["nd"]] == ["fd00::1"]
+    agent.apply_v2(goal_state(router(rev=2, op=S.OperationType.DELETE)))
+    assert agent.state.to_json()["nd"] == []

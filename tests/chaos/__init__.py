@@ -1,0 +1,1 @@
+"""Chaos suite: real `alcor serve` and `alcor agent` processes, faults, and an oracle."""
