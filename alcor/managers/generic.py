@@ -16,6 +16,7 @@ from alcor.managers.common import (
     changed,
     check_create_project,
     check_restricted,
+    deny,
     new_record,
 )
 from alcor.managers.crud import CreateCommand, DeleteCommand, UpdateCommand
@@ -153,6 +154,29 @@ class CrudManager(ResourceManager):
         repo.delete(self._store.db, self.resource, obj["id"])
         if self.revisioned:
             tombstone(self._store.db, self.kind, obj)
+
+
+class AdminWrites(CrudManager):
+    """A CrudManager whose objects only admins create, change and delete."""
+
+    def authorize_create(self, ctx: RequestContext, item: dict[str, Any]) -> None:
+        if not ctx.is_admin:
+            raise deny(self.action("create"))
+
+    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
+        if not ctx.is_admin:
+            raise deny(action)
+
+
+class AdminOnly(AdminWrites):
+    """... which only admins read, too: others get 404s and empty lists, as Neutron's
+    admin-only read policies answer."""
+
+    def visible_where(self, ctx: RequestContext) -> list[Where]:
+        return [] if ctx.is_admin else [Where("0", ())]
+
+    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+        return ctx.is_admin
 
 
 class SharedCrudManager(CrudManager):

@@ -6,7 +6,7 @@ from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
-from alcor.managers.common import RequestContext, deny
+from alcor.managers.common import RequestContext
 from alcor.managers.flavor import repo as flavor_repo
 from alcor.managers.flavor.messages import (
     BindServiceProfile,
@@ -22,7 +22,7 @@ from alcor.managers.flavor.messages import (
     UpdateFlavor,
     UpdateServiceProfile,
 )
-from alcor.managers.generic import CrudManager
+from alcor.managers.generic import AdminWrites
 from alcor.resources.flavor import (
     FLAVOR,
     KNOWN_DRIVERS,
@@ -37,8 +37,8 @@ from alcor.resources.repo import Where
 from alcor.store import Store
 
 
-class _Global(CrudManager):
-    """Objects of no project, readable by all (`readers_all`) or admins, written by admins."""
+class _Global(AdminWrites):
+    """Objects of no project, written by admins, readable by all (`readers_all`) or admins."""
 
     readers_all = True
 
@@ -47,14 +47,6 @@ class _Global(CrudManager):
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return self.readers_all or ctx.is_admin
-
-    def authorize_create(self, ctx: RequestContext, item: dict[str, Any]) -> None:
-        if not ctx.is_admin:
-            raise deny(self.action("create"))
-
-    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
-        if not ctx.is_admin:
-            raise deny(action)
 
     def _pairs(self, column: str, ids: list[str]) -> dict[str, list[str]]:
         """Return {id: the ids bound to it} for the flavor/profile bindings by `column`."""

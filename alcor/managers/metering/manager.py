@@ -7,8 +7,8 @@ from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
-from alcor.managers.common import RequestContext, deny
-from alcor.managers.generic import CrudManager
+from alcor.managers.common import RequestContext
+from alcor.managers.generic import AdminWrites
 from alcor.managers.metering.messages import (
     CreateMeteringLabelRules,
     CreateMeteringLabels,
@@ -32,19 +32,7 @@ from alcor.resources.repo import Where
 from alcor.store import Store
 
 
-class _AdminWrites(CrudManager):
-    """Metering objects are written by admins only."""
-
-    def authorize_create(self, ctx: RequestContext, item: dict[str, Any]) -> None:
-        if not ctx.is_admin:
-            raise deny(self.action("create"))
-
-    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
-        if not ctx.is_admin:
-            raise deny(action)
-
-
-class MeteringLabelRules(_AdminWrites):
+class MeteringLabelRules(AdminWrites):
     """The rules of metering labels."""
 
     resource = METERING_LABEL_RULE
@@ -94,7 +82,7 @@ class MeteringLabelRules(_AdminWrites):
         self._labels.announce(obj["metering_label_id"])
 
 
-class MeteringManager(_AdminWrites):
+class MeteringManager(AdminWrites):
     """Create, read and delete metering labels; their rules through MeteringLabelRules."""
 
     resource = METERING_LABEL

@@ -271,16 +271,7 @@ class NetworkManager(ResourceManager):
         self._segments.add(net, provider)
         for flag, action in RBAC_FLAGS.items():
             if net[flag]:
-                await self._bus.call(
-                    SetWildcardPolicy(
-                        object_type="network",
-                        object_id=net["id"],
-                        project_id=net["project_id"],
-                        action=action,
-                        present=True,
-                        notify=False,
-                    )
-                )
+                await self._set_wildcard(net, action, True)
         self._bus.publish(NetworkCreated(network=net))
         return net
 
@@ -395,18 +386,22 @@ class NetworkManager(ResourceManager):
                 )
                 continue
             try:
-                await self._bus.call(
-                    SetWildcardPolicy(
-                        object_type="network",
-                        object_id=net["id"],
-                        project_id=net["project_id"],
-                        action=action,
-                        present=diff[flag],
-                        notify=False,
-                    )
-                )
+                await self._set_wildcard(net, action, diff[flag])
             except RbacPolicyInUse:
                 raise errors.InvalidSharedSetting(network=net["id"]) from None
+
+    async def _set_wildcard(self, net: dict[str, Any], action: str, present: bool) -> None:
+        """Create (present) or delete the network's wildcard policy of `action`."""
+        await self._bus.call(
+            SetWildcardPolicy(
+                object_type="network",
+                object_id=net["id"],
+                project_id=net["project_id"],
+                action=action,
+                present=present,
+                notify=False,
+            )
+        )
 
     async def _set_subnets(self, cmd: SetNetworkSubnets) -> None:
         net = self.lookup(cmd.network_id)

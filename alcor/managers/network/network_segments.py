@@ -9,8 +9,8 @@ from typing import Any
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import NetworkConfig
-from alcor.managers.common import RequestContext, bump, deny, new_record
-from alcor.managers.generic import CrudManager
+from alcor.managers.common import RequestContext, bump, new_record
+from alcor.managers.generic import AdminOnly
 from alcor.managers.network import segments
 from alcor.managers.network.messages import NetworkUpdated
 from alcor.managers.network.segment_ranges import SegmentRanges
@@ -49,7 +49,7 @@ def shaped(networks: Any) -> list[dict[str, Any]]:
     return out
 
 
-class NetworkSegments(CrudManager):
+class NetworkSegments(AdminOnly):
     """Create, read, update (name, description) and delete segments (admin only)."""
 
     resource = SEGMENT
@@ -72,19 +72,6 @@ class NetworkSegments(CrudManager):
         )
 
     # ---- admin only ------------------------------------------------------------------------
-    def visible_where(self, ctx: RequestContext) -> list[Where]:
-        return [] if ctx.is_admin else [Where("0", ())]
-
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
-        return ctx.is_admin
-
-    def authorize_create(self, ctx: RequestContext, item: dict[str, Any]) -> None:
-        if not ctx.is_admin:
-            raise deny(self.action("create"))
-
-    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
-        if not ctx.is_admin:
-            raise deny(action)
 
     # ---- create: take the id, mirror it on the network ----------------------------------------
     async def prepare_create(

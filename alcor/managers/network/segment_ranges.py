@@ -13,8 +13,8 @@ from typing import Any
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import NetworkConfig
-from alcor.managers.common import RequestContext, deny, new_record
-from alcor.managers.generic import CrudManager
+from alcor.managers.common import RequestContext, new_record
+from alcor.managers.generic import AdminOnly
 from alcor.managers.network import repo as network_repo
 from alcor.managers.network import segments
 from alcor.resources import repo
@@ -38,7 +38,7 @@ def pool_of(rng: dict[str, Any]) -> str:
     return segments.pool_of(rng["network_type"], rng["physical_network"] or None)
 
 
-class SegmentRanges(CrudManager):
+class SegmentRanges(AdminOnly):
     """Create, read, update and delete network segment ranges (admin only)."""
 
     resource = NETWORK_SEGMENT_RANGE
@@ -111,19 +111,6 @@ class SegmentRanges(CrudManager):
         return new_record(self._store.db, self.resource, given, self.label)
 
     # ---- admin only ------------------------------------------------------------------------
-    def visible_where(self, ctx: RequestContext) -> list[Where]:
-        return [] if ctx.is_admin else [Where("0", ())]
-
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
-        return ctx.is_admin
-
-    def authorize_create(self, ctx: RequestContext, item: dict[str, Any]) -> None:
-        if not ctx.is_admin:
-            raise deny(self.action("create"))
-
-    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
-        if not ctx.is_admin:
-            raise deny(action)
 
     # ---- checks --------------------------------------------------------------------------------
     async def prepare_create(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from alcor.bus import Bus
-from alcor.managers.common import RequestContext, deny
-from alcor.managers.generic import SharedCrudManager
+from alcor.managers.common import RequestContext
+from alcor.managers.generic import AdminWrites, SharedCrudManager
 from alcor.managers.network.messages import LookupNetwork
 from alcor.managers.qos import repo as qos_repo
 from alcor.managers.qos.messages import (
@@ -39,7 +39,7 @@ from alcor.resources.qos import (
 from alcor.store import Store
 
 
-class QosManager(SharedCrudManager):
+class QosManager(AdminWrites, SharedCrudManager):
     """Create, read, update and delete QoS policies; their rules through QosRules."""
 
     resource = QOS_POLICY
@@ -95,15 +95,7 @@ class QosManager(SharedCrudManager):
             ]
         return out
 
-    # ---- policy writes: admin only -------------------------------------------------------
-    def authorize_create(self, ctx: RequestContext, item: dict[str, Any]) -> None:
-        if not ctx.is_admin:
-            raise deny("create_policy")
-
-    def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
-        if not ctx.is_admin:
-            raise deny(action)
-
+    # ---- policy writes: admin only (AdminWrites) ------------------------------------------
     async def prepare_create(
         self, ctx: RequestContext, obj: dict[str, Any], given: dict[str, Any]
     ) -> None:

@@ -15,26 +15,23 @@ async def _count(api, project):
     return len(networks), len(subnets), len(routers)
 
 
+async def _default_network(admin, public):
+    await admin.ok("PUT", f"/v2.0/networks/{public[0]['id']}", {"network": {"is_default": True}})
+
+
+async def _default_pool(admin):
+    pool = {"name": "v4", "prefixes": ["10.100.0.0/16"], "is_default": True, "shared": True}
+    await admin.ok("POST", "/v2.0/subnetpools", {"subnetpool": pool}, 201)
+
+
 async def test_requirements_and_dry_run(admin, p1, public):
     """A dry run checks for a default external network and a default subnet pool (409
     AutoAllocationFailure when one is missing) and builds nothing."""
     path = f"{TOPOLOGY}/p1?fields=dry-run"
     await p1.fails("GET", path, status=409, error="AutoAllocationFailure")
-    await admin.ok("PUT", f"/v2.0/networks/{public[0]['id']}", {"network": {"is_default": True}})
+    await _default_network(admin, public)
     await p1.fails("GET", path, status=409, error="AutoAllocationFailure")
-    await admin.ok(
-        "POST",
-        "/v2.0/subnetpools",
-        {
-            "subnetpool": {
-                "name": "v4",
-                "prefixes": ["10.100.0.0/16"],
-                "is_default": True,
-                "shared": True,
-            }
-        },
-        201,
-    )
+    await _default_pool(admin)
     body = await p1.get(path)
     assert body == {
         "auto_allocated_topology": {"id": "dry-run=pass", "project_id": "p1", "tenant_id": "p1"}
@@ -47,21 +44,8 @@ async def test_get_builds_once_and_delete_removes(admin, p1, p2, public):
     """The first GET builds a network with a subnet from the default pool and a router to
     the default external network; later GETs return the same network; another project's
     topology is 403 for members; DELETE removes all of it."""
-    await admin.ok("PUT", f"/v2.0/networks/{public[0]['id']}", {"network": {"is_default": True}})
-    await admin.ok(
-        "POST",
-        "/v2.0/subnetpools",
-        {
-            "subnetpool": {
-                "name": "v4",
-                "prefixes": ["10.100.0.0/16"],
-                "is_default": True,
-                "shared": True,
-                "default_prefixlen": 26,
-            }
-        },
-        201,
-    )
+    await _default_network(admin, public)
+    await _default_pool(admin)
     first = (await p1.get(f"{TOPOLOGY}/p1"))["auto_allocated_topology"]
     network = (await p1.get(f"/v2.0/networks/{first['id']}"))["network"]
     assert network["name"] == "auto_allocated_network" and network["admin_state_up"] is True
