@@ -93,12 +93,8 @@ def take_many(db: sqlite_utils.Database, pool: str, count: int) -> list[int]:
 def take(db: sqlite_utils.Database, pool: str, value: int) -> bool:
     """Take `value` if it is free; return False when it is not in a free range."""
     k = key(value)
-    row = db.execute(
-        "SELECT first, last FROM free_ranges WHERE pool = ? AND first <= ? "
-        "ORDER BY first DESC LIMIT 1",
-        [pool, k],
-    ).fetchone()
-    if row is None or row[1] < k:
+    row = _range_at(db, pool, k)
+    if row is None:
         return False
     first, last = row
     if first == k:
@@ -162,6 +158,18 @@ def free_count(db: sqlite_utils.Database, pool: str) -> int:
     return total
 
 
+def _range_at(db: sqlite_utils.Database, pool: str, k: str) -> tuple[str, str] | None:
+    """Return the free range (first, last) holding the value of key `k`, or None."""
+    row = db.execute(
+        "SELECT first, last FROM free_ranges WHERE pool = ? AND first <= ? "
+        "ORDER BY first DESC LIMIT 1",
+        [pool, k],
+    ).fetchone()
+    if row is None or row[1] < k:
+        return None
+    return row[0], row[1]
+
+
 def _shrink_front(db: sqlite_utils.Database, pool: str, first: str, last: str) -> None:
     if first == last:
         db.execute("DELETE FROM free_ranges WHERE pool = ? AND first = ?", [pool, first])
@@ -177,12 +185,7 @@ def lowest_free(
 ) -> int | None:
     """Return the lowest free value >= `start` (and <= `end`), without taking it."""
     k = key(start)
-    row = db.execute(
-        "SELECT first, last FROM free_ranges WHERE pool = ? AND first <= ? "
-        "ORDER BY first DESC LIMIT 1",
-        [pool, k],
-    ).fetchone()
-    if row is not None and row[1] >= k:
+    if _range_at(db, pool, k) is not None:
         value = start
     else:
         row = db.execute(
