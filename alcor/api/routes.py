@@ -105,7 +105,7 @@ RESOURCE_APIS = (
         net.ListNetworkSegmentRanges,
         net.UpdateNetworkSegmentRange,
         net.DeleteNetworkSegmentRange,
-        v2_path="/v2.0/network_segment_ranges",
+        v2_path="/v2.0/network-segment-ranges",
     ),
     ResourceApi(
         SEGMENT,

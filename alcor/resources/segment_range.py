@@ -1,4 +1,4 @@
-"""Network segment ranges (/v2.0/network_segment_ranges, network-segment-range): the
+"""Network segment ranges (/v2.0/network-segment-ranges, network-segment-range): the
 segmentation ids networks are given, per network type (and physical network for VLANs).
 
 The default ranges mirror the configured ones ([network] tunnel_id_ranges, vlan_ranges) and
@@ -47,7 +47,7 @@ class NetworkSegmentRangeOverlaps(errors.Conflict):
 NETWORK_SEGMENT_RANGE = Resource(
     name="network_segment_range",
     collection="network_segment_ranges",
-    path="network_segment_ranges",
+    path="network-segment-ranges",
     table="network_segment_ranges",
     not_found=NetworkSegmentRangeNotFound,
     attrs=(

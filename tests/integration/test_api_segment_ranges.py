@@ -3,7 +3,7 @@ ranges, where a project's networks take their segmentation ids."""
 
 from __future__ import annotations
 
-RANGES = "/v2.0/network_segment_ranges"
+RANGES = "/v2.0/network-segment-ranges"
 P1 = "1a1a1a1a1a1a4a1a8a1a1a1a1a1a1a1a"
 P2 = "2b2b2b2b2b2b4b2b8b2b2b2b2b2b2b2b"
 
