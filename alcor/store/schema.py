@@ -724,8 +724,8 @@ def segment_ranges(db: sqlite_utils.Database) -> None:
 
 
 def network_segments(db: sqlite_utils.Database) -> None:
-    """Segments of networks (segment, multi-provider): one per existing network, from its
-    provider attributes; subnets on segments."""
+    """Segments of networks (segment, multi-provider; a network's single segment is written
+    when first needed, managers/network/network_segments.py); subnets on segments."""
     _table(
         db,
         "network_segments",
@@ -747,17 +747,6 @@ def network_segments(db: sqlite_utils.Database) -> None:
     )
     _add_columns(db, "networks", {"segments": str})
     _add_columns(db, "subnets", {"segment_id": str})
-    rows = db.execute(
-        "SELECT id, provider_network_type, provider_physical_network, "
-        "provider_segmentation_id, created_at FROM networks WHERE id NOT IN "
-        "(SELECT network_id FROM network_segments)"
-    ).fetchall()
-    db.conn.executemany(
-        "INSERT INTO network_segments (id, network_id, name, description, network_type, "
-        "physical_network, segmentation_id, segment_index, revision_number, created_at, "
-        "updated_at) VALUES (?, ?, NULL, '', ?, ?, ?, 0, 1, ?, ?)",
-        [(str(uuid.uuid4()), net, kind, phys, seg, at, at) for net, kind, phys, seg, at in rows],
-    )
 
 
 def auto_allocated_topologies(db: sqlite_utils.Database) -> None:

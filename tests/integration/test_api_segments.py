@@ -17,14 +17,15 @@ async def _segment(api, network_id, **attrs):
 
 
 async def test_every_network_has_a_segment_with_standard_attributes(api):
-    """A new network's segment mirrors its provider attributes; it has timestamps and a
-    revision, and its name and description change; members neither see nor write it."""
+    """A new network's segment mirrors its provider attributes; it has timestamps (from the
+    network's creation) and a revision, and its name and description change; members
+    neither see nor write it."""
     net = await api.network()
     (segment,) = await _segments(api, net["id"])
     assert segment["network_type"] == net["provider:network_type"] == "vxlan"
     assert segment["segmentation_id"] == net["provider:segmentation_id"]
     assert segment["physical_network"] is None and segment["name"] is None
-    assert segment["created_at"] and segment["updated_at"]
+    assert segment["created_at"] == net["created_at"] and segment["updated_at"]
     shown = (await api.get(f"{SEGMENTS}/{segment['id']}"))["segment"]
     assert shown == segment
     renamed = (await api.ok("PUT", f"{SEGMENTS}/{segment['id']}", {"segment": {"name": "s1"}}))[

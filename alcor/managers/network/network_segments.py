@@ -1,6 +1,11 @@
 """Network segments (segment, multi-provider, standard-attr-segment): admin-written L2
 pieces of networks. Every network keeps at least one; the network row mirrors them (its
-provider:* attributes are the first segment, `segments` lists them all when several)."""
+provider:* attributes are the first segment, `segments` lists them all when several).
+
+A network created with one segment stores no segment row: its provider:* attributes are
+that segment, and the row is written (with the network's timestamps) the first time the
+segment API or a second segment needs it. Creating a network stays one row.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +14,20 @@ from typing import Any
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import NetworkConfig
-from alcor.managers.common import RequestContext, bump, new_record
+from alcor.managers.common import RequestContext, bump, new_id, new_record
+from alcor.managers.crud import GetCommand, ListCommand
 from alcor.managers.generic import AdminOnly
+from alcor.managers.network import repo as network_repo
 from alcor.managers.network import segments
 from alcor.managers.network.messages import NetworkUpdated
 from alcor.managers.network.segment_ranges import SegmentRanges
 from alcor.managers.subnet.messages import SubnetsOfNetwork
 from alcor.resources import repo
 from alcor.resources.network import NETWORK
-from alcor.resources.repo import Where
+from alcor.resources.repo import Page, Where
 from alcor.resources.segment import SEGMENT, SegmentInUse
 from alcor.store import Store
+from alcor.store.revisions import FIRST_REVISION
 
 repo.register_extra_columns(SEGMENT, ("segment_index",))
 PROVIDER_KEYS = {
@@ -62,8 +70,43 @@ class NetworkSegments(AdminOnly):
         self._config = config
         self._ranges = ranges
 
+    def materialize(self, network_id: str | None = None) -> None:
+        """Store the implicit first segment of the network (of every network when None)
+        that has no segment row yet."""
+        for network in network_repo.without_segments(self._store.db, network_id):
+            segment = {
+                "id": new_id(),
+                "network_id": network["id"],
+                "name": None,
+                "description": "",
+                "network_type": network["provider_network_type"],
+                "physical_network": network["provider_physical_network"],
+                "segmentation_id": network["provider_segmentation_id"],
+                "segment_index": 0,
+                "revision_number": FIRST_REVISION,
+                "created_at": network["created_at"],
+                "updated_at": network["created_at"],
+            }
+            repo.insert(self._store.db, self.resource, segment)
+
+    async def get(self, cmd: GetCommand) -> dict[str, Any]:
+        if cmd.ctx.is_admin:
+            async with self._store.transaction():
+                self.materialize()
+        return await super().get(cmd)
+
+    async def list_visible(self, cmd: ListCommand) -> Page:
+        if cmd.ctx.is_admin:
+            async with self._store.transaction():
+                self.materialize()
+        return await super().list_visible(cmd)
+
     def of_network(self, network_id: str) -> list[dict[str, Any]]:
         """Return a network's segments in order."""
+        self.materialize(network_id)
+        return self._stored(network_id)
+
+    def _stored(self, network_id: str) -> list[dict[str, Any]]:
         return repo.find(
             self._store.db,
             self.resource,
@@ -105,7 +148,10 @@ class NetworkSegments(AdminOnly):
         segment["physical_network"], segment["segmentation_id"] = physnet, seg_id
 
     def add(self, network: dict[str, Any], provider: list[dict[str, Any]]) -> None:
-        """Store the segments of a new network (already allocated), in order."""
+        """Store the segments of a new network with several (already allocated), in order;
+        a single one stays implicit (materialize)."""
+        if len(provider) < 2:
+            return
         for index, values in enumerate(provider):
             given = {"network_id": network["id"], **values}
             segment = new_record(self._store.db, self.resource, given, self.label)
@@ -137,7 +183,7 @@ class NetworkSegments(AdminOnly):
 
     def remove_of_network(self, network_id: str) -> None:
         """Forget the segments of a network being deleted (its ids are released with it)."""
-        for segment in self.of_network(network_id):
+        for segment in self._stored(network_id):
             self.remove(segment)
 
     def _mirror(self, network_id: str) -> None:

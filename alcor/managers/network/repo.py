@@ -6,6 +6,8 @@ the free ids of each space are free-range pools of alcor/store/ranges.py.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlite_utils
 
 from alcor.resources.rbac import any_access_sql
@@ -82,3 +84,22 @@ def default_external(db: sqlite_utils.Database) -> str | None:
         "ORDER BY created_at LIMIT 1"
     ).fetchone()
     return row[0] if row else None
+
+
+def without_segments(
+    db: sqlite_utils.Database, network_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Return the networks (raw rows: id, provider columns, created_at) that have no
+    segment row, or just `network_id` if it has none."""
+    sql = (
+        "SELECT id, provider_network_type, provider_physical_network, "
+        "provider_segmentation_id, created_at FROM networks n WHERE NOT EXISTS "
+        "(SELECT 1 FROM network_segments s WHERE s.network_id = n.id)"
+    )
+    params: list[str] = []
+    if network_id is not None:
+        sql += " AND n.id = ?"
+        params.append(network_id)
+    cursor = db.execute(sql, params)
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
