@@ -102,8 +102,14 @@ class ResourceManager:
             self.check_marker(cmd.ctx, cmd.query)
         conditions = self.visible_where(cmd.ctx) + self.query_where(cmd.ctx, cmd.query)
         page = await self._store.run_in_thread(repo.list_page, self.resource, cmd.query, conditions)
-        page.items = await self.present(cmd.ctx, page.items)
+        if self.presented(cmd.query.fields):
+            page.items = await self.present(cmd.ctx, page.items)
         return page
+
+    def presented(self, fields: list[str] | None) -> bool:
+        """Return False when `fields` asks for none of what present() adds (default: it
+        may add anything, so always present)."""
+        return True
 
     lenient_marker = False
 

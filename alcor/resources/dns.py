@@ -48,16 +48,16 @@ def hostname_of(ip: str) -> str:
 
 def assignments(port: Mapping[str, Any], default_domain: str) -> list[dict[str, str]]:
     """Return a port's dns_assignment: one host name and FQDN per fixed IP."""
+    fixed_ips = port.get("fixed_ips")
+    if not fixed_ips:
+        return []
     domain = port.get("dns_domain") or default_domain
-    domain = domain if domain.endswith(".") else domain + "."
+    if not domain.endswith("."):
+        domain += "."
+    name = port.get("dns_name")
     out = []
-    for fixed in port.get("fixed_ips") or []:
-        hostname = port.get("dns_name") or hostname_of(fixed["ip_address"])
-        out.append(
-            {
-                "hostname": hostname,
-                "ip_address": fixed["ip_address"],
-                "fqdn": f"{hostname}.{domain}",
-            }
-        )
+    for fixed in fixed_ips:
+        ip = fixed["ip_address"]
+        hostname = name or hostname_of(ip)
+        out.append({"hostname": hostname, "ip_address": ip, "fqdn": hostname + "." + domain})
     return out

@@ -22,6 +22,11 @@ async def test_port_dns_name_and_assignment(api):
     assert listed["dns_name"] == "" and listed["dns_assignment"][0]["fqdn"].endswith(
         ".openstacklocal."
     )
+    only = await api.get(f"/v2.0/ports?id={plain['id']}&fields=dns_assignment")
+    assert only["ports"] == [{"dns_assignment": listed["dns_assignment"]}]
+    assert (await api.get(f"/v2.0/ports?id={plain['id']}&fields=id"))["ports"] == [
+        {"id": plain["id"]}
+    ]
     for bad in ({"dns_name": "-bad"}, {"dns_domain": "single"}, {"dns_name": "a" * 64}):
         reply = await api.call("POST", "/v2.0/ports", {"port": {"network_id": net["id"], **bad}})
         assert reply.status == 400, bad

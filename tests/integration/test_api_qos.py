@@ -181,7 +181,7 @@ async def test_port_resource_request_groups(api):
     """An admin sees what a port's minimum rules reserve (port-resource-request-groups): one
     group for bandwidth (physnet or tunnel trait + VNIC trait), one for packet rate, stable
     ids; from the network's policy when the port has none; members never see the key; no
-    minimum rule or no policy is None."""
+    minimum rule (none left) or no policy is None."""
     policy = await _policy(api, shared=True)
     await _rule(api, policy["id"], "minimum_bandwidth", min_kbps=1000, direction="egress")
     await _rule(api, policy["id"], "minimum_bandwidth", min_kbps=2000, direction="ingress")
@@ -216,3 +216,9 @@ async def test_port_resource_request_groups(api):
     )
     empty = await _policy(api)
     assert (await api.port(tunnel["id"], qos_policy_id=empty["id"]))["resource_request"] is None
+    for kind in ("minimum_bandwidth", "minimum_packet_rate"):
+        path = f"{POLICIES}/{policy['id']}/{kind}_rules"
+        for rule in (await api.get(path))[f"{kind}_rules"]:
+            await api.ok("DELETE", f"{path}/{rule['id']}", status=204)
+    shown = (await api.get(f"/v2.0/ports/{inherited['id']}"))["port"]
+    assert shown["resource_request"] is None

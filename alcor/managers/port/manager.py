@@ -51,6 +51,8 @@ from alcor.store import Store
 from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
+# What present() adds to stored ports.
+COMPUTED = frozenset({"dns_assignment", "resource_request", "trunk_details"})
 repo.register_extra_columns(PORT, ("neighbor_revision", "network_project_id"))
 
 
@@ -111,6 +113,9 @@ class PortManager(ResourceManager):
     def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
         access.check_write(ctx, obj, action)
 
+    def presented(self, fields: list[str] | None) -> bool:
+        return fields is None or not COMPUTED.isdisjoint(fields)
+
     async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
         """Add trunk_details to the parent ports of trunks (trunk-details) and every port's
         dns_assignment and, for admins, resource_request."""
@@ -131,7 +136,7 @@ class PortManager(ResourceManager):
         if ctx is not None and ctx.is_admin and ports:
             requests = await self._bus.call(PortResourceRequests(ports=ports))
             for port in ports:
-                port["resource_request"] = requests[port["id"]]
+                port["resource_request"] = requests.get(port["id"])
         return ports
 
     async def _create(self, cmd: CreatePorts) -> list[dict[str, Any]]:

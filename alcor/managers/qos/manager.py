@@ -68,6 +68,8 @@ class QosManager(AdminWrites, SharedCrudManager):
         self._bus.handle(CheckQosPolicyRemoval, self._check_removable)
         self._bus.handle(DefaultQosPolicy, self._default)
         self._bus.handle(PortResourceRequests, self._resource_requests)
+        for rules in self._rules.values():
+            rules.count()
         await self.register_rbac()
 
     # ---- rules: one QosRules per type ------------------------------------------------------
@@ -166,7 +168,9 @@ class QosManager(AdminWrites, SharedCrudManager):
 
     # ---- what ports reserve (port-resource-request) -----------------------------------------
     async def _resource_requests(self, cmd: PortResourceRequests) -> dict[str, Any]:
-        out: dict[str, Any] = dict.fromkeys((p["id"] for p in cmd.ports), None)
+        if not any(self._rules[kind].upper for kind in qos_repo.MINIMUM_TYPES):
+            return {}  # no minimum rule anywhere: nothing is reserved
+        out: dict[str, Any] = {}
         minimum = qos_repo.minimum_rules(self._store.db)
         if not minimum:
             return out

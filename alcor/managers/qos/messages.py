@@ -105,7 +105,8 @@ class DefaultQosPolicy(Command[str | None]):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PortResourceRequests(Command[dict[str, Any]]):
     """Return {port id: resource_request} for `ports` (records): what the minimum rules of
-    each port's policy (its own, else its network's) reserve; None when nothing."""
+    each port's policy (its own, else its network's) reserve; ports reserving nothing are
+    left out."""
 
     ports: list[dict[str, Any]]
 

@@ -18,7 +18,7 @@ from alcor.resources import repo
 from alcor.resources.base import defaults
 from alcor.resources.qos import RULES, QosRuleNotFound, QoSRulesConflict
 from alcor.resources.repo import Page, Where
-from alcor.store import Store
+from alcor.store import Store, current_transaction
 
 if TYPE_CHECKING:
     from alcor.managers.qos.manager import QosManager
@@ -37,6 +37,25 @@ class QosRules(CrudManager):
         self.rule_type = rule_type
         self.resource = RULES[rule_type]
         self._policies = policies
+        # How many rules of this type exist (an upper bound while a create is uncommitted):
+        # readers skip their queries while there are none.
+        self.upper = 0
+
+    def count(self) -> None:
+        """Count the stored rules (at start)."""
+        self.upper = repo.count(self._store.db, self.resource, Where("1", ()))
+
+    def _forget(self, n: int) -> None:
+        """Lower the count once the delete of `n` rules is committed."""
+
+        def lower() -> None:
+            self.upper = max(0, self.upper - n)
+
+        txn = current_transaction()
+        if txn is None:
+            lower()
+        else:
+            txn.after_commit.append(lower)
 
     # ---- lookups through the (visible) policy --------------------------------------------
     def _policy(self, ctx: RequestContext, policy_id: str | None) -> dict[str, Any]:
@@ -58,8 +77,10 @@ class QosRules(CrudManager):
 
     def remove_of_policy(self, policy_id: str) -> None:
         """Delete every rule of a policy being deleted."""
-        for rule in self.of_policy(policy_id):
+        rules = self.of_policy(policy_id)
+        for rule in rules:
             repo.delete(self._store.db, self.resource, rule["id"])
+        self._forget(len(rules))
 
     # ---- reads ---------------------------------------------------------------------------
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
@@ -89,6 +110,7 @@ class QosRules(CrudManager):
                 self._check_conflict(policy["id"], rule)
                 repo.insert(self._store.db, self.resource, rule)
                 out.append(rule)
+            self.upper += len(out)
             self._policies.bump_policy(policy)
         return out
 
@@ -108,6 +130,7 @@ class QosRules(CrudManager):
             policy, rule = self._rule(cmd.ctx, cmd.parent, cmd.id)
             self._authorize(cmd.ctx, "delete")
             repo.delete(self._store.db, self.resource, rule["id"])
+            self._forget(1)
             self._policies.bump_policy(policy)
 
     def _check_conflict(self, policy_id: str, rule: dict[str, Any]) -> None:
