@@ -160,7 +160,7 @@ class NetworkManager(ResourceManager):
 
     async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
         """`shared` is true for the caller when a policy shares the network with it."""
-        out = shaped(objs)
+        out = shaped(objs, copy=False)  # fresh reads: shaped in place
         mark_shared(self._store.db, "network", ctx.caller.project_id, out)
         return out
 

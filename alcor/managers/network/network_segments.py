@@ -42,18 +42,17 @@ def as_provider(segment: dict[str, Any]) -> dict[str, Any]:
     return {key: segment[name] for name, key in PROVIDER_KEYS.items()}
 
 
-def shaped(networks: Any) -> list[dict[str, Any]]:
-    """Return networks as the API shows them (copies): `segments` only on a network with
-    several, which then has no provider:* (multi-provider)."""
-    out = []
-    for network in networks:
-        network = dict(network)
+def shaped(networks: Any, copy: bool = True) -> list[dict[str, Any]]:
+    """Return networks as the API shows them (copies, unless the objects are the caller's
+    own): `segments` only on a network with several, which then has no provider:*
+    (multi-provider)."""
+    out = [dict(n) for n in networks] if copy else list(networks)
+    for network in out:
         if network.get("segments"):
             for key in PROVIDER_KEYS.values():
                 network.pop(key, None)
         else:
             network.pop("segments", None)
-        out.append(network)
     return out
 
 
