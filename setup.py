@@ -16,6 +16,9 @@ INSTALL_REQUIRES = [
     "grpclib>=0.4.7,<0.5",
 ]
 KAFKA_REQUIRES = ["aiokafka>=0.11,<0.15"]
+# The `grpcio` transport (plugins/alcor_grpcio): grpc.aio's channel API and connectivity
+# states as of this minor release.
+GRPCIO_REQUIRES = ["grpcio>=1.85,<1.86"]
 BENCH_REQUIRES = ["matplotlib>=3.7"]
 # Regenerating alcor/proto/schema (scripts/gen_proto.sh): protoc + the betterproto plugin.
 DEV_REQUIRES = ["betterproto[compiler]==2.0.0b7", "grpcio-tools>=1.60"]
@@ -28,6 +31,11 @@ TEST_REQUIRES = [
     "python-openstackclient>=7",
     # Checks that served bodies match the schemas of /openapi.json.
     "jsonschema>=4.18",
+    # Fuzzes the API from /openapi.json (tests/integration/test_openapi_contract.py); pinned:
+    # its checks and its config file's keys change between releases.
+    "schemathesis==4.32.5",
+    # Drives Debian's chromium (executable_path) in the /ui/ page's test.
+    "playwright==1.65.2",
     # Google's protobuf + grpcio: only to prove wire compatibility with an independent
     # implementation of the same .proto files.
     "grpcio-tools>=1.60",
@@ -39,6 +47,7 @@ TEST_REQUIRES = [
     "mypy==2.4.1",
     *KAFKA_REQUIRES,
     *BENCH_REQUIRES,
+    *GRPCIO_REQUIRES,
 ]
 
 setup(
@@ -46,12 +55,22 @@ setup(
     version="0.1.0",
     description="Cloud network control plane (VPC SDN): Neutron API, goal states to host agents",
     python_requires=">=3.11",
-    packages=[*find_packages(include=["alcor", "alcor.*"]), "alcor_grpc", "alcor_kafka"],
-    package_dir={"alcor_grpc": "plugins/alcor_grpc", "alcor_kafka": "plugins/alcor_kafka"},
+    packages=[
+        *find_packages(include=["alcor", "alcor.*"]),
+        "alcor_grpc",
+        "alcor_grpcio",
+        "alcor_kafka",
+    ],
+    package_dir={
+        "alcor_grpc": "plugins/alcor_grpc",
+        "alcor_grpcio": "plugins/alcor_grpcio",
+        "alcor_kafka": "plugins/alcor_kafka",
+    },
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "kafka": KAFKA_REQUIRES,
+        "grpcio": GRPCIO_REQUIRES,
         "bench": BENCH_REQUIRES,
         "test": TEST_REQUIRES,
         "dev": DEV_REQUIRES,
@@ -60,11 +79,13 @@ setup(
         "console_scripts": ["alcor = alcor.cli:main"],
         "alcor.southbound": [
             "grpc = alcor_grpc.transport:GrpcTransport",
+            "grpcio = alcor_grpcio.transport:GrpcioTransport",
             "kafka = alcor_kafka.transport:KafkaTransport",
         ],
         # The controller's server for agents' RequestGoalStates comes from the plugin.
         "alcor.southbound.servers": [
             "grpc = alcor_grpc.server:ControllerGrpcServer",
+            "grpcio = alcor_grpcio.server:ControllerGrpcioServer",
         ],
     },
 )

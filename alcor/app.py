@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from alcor.bus import Bus
 from alcor.config import Config
+from alcor.gateway.client import ZetaHttpClient
 from alcor.lifecycle import Component
 from alcor.managers.acl.manager import NetworkAclManager
 from alcor.managers.address_group.manager import AddressGroupManager
@@ -16,6 +17,7 @@ from alcor.managers.address_scope.manager import AddressScopeManager
 from alcor.managers.auto_allocate.manager import AutoAllocateManager
 from alcor.managers.flavor.manager import FlavorManager
 from alcor.managers.floatingip.manager import FloatingIpManager
+from alcor.managers.gateway.manager import GatewayManager
 from alcor.managers.ipam.manager import IpamManager
 from alcor.managers.mac.manager import MacManager
 from alcor.managers.metering.manager import MeteringManager
@@ -54,6 +56,7 @@ class Alcor:
     components: list[Component]
     authenticator: Any
     southbound: SouthboundEngine
+    gateways: GatewayManager | None = None
     embedded_agents: EmbeddedAgents | None = None
     # Awaited once every component has started (static [[nodes]] registration binds ports).
     on_started: Callable[[], Awaitable[None]] | None = None
@@ -129,6 +132,13 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         MeteringManager(bus, store),
         FlavorManager(bus, store),
         AutoAllocateManager(bus, store),
+        gateways := GatewayManager(
+            bus,
+            store,
+            config.zeta,
+            config.store.change_retention_s,
+            ZetaHttpClient(config.zeta.url, config.zeta.timeout_s),
+        ),
     ]
     dataplane = SouthboundEngine(bus, store, config.southbound, transports)
     managers.append(dataplane)
@@ -141,6 +151,7 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
         components=components,
         authenticator=authenticator,
         southbound=dataplane,
+        gateways=gateways,
         on_started=nodes.seed_static,
     )
     if config.southbound.embedded_agents > 0:

@@ -1,4 +1,4 @@
-"""The `alcor` command: serve, agent, bench, config show|check."""
+"""The `alcor` command: serve, agent, bench, config show|check, outbox list."""
 
 from __future__ import annotations
 
@@ -83,8 +83,9 @@ def serve(
     agents_admin: str | None,
 ) -> None:
     """Run the control plane until SIGINT/SIGTERM."""
-    from aiohttp import web
+    import asyncio
 
+    from alcor.api.serving import serve as serve_http
     from alcor.api.web import make_web_app
     from alcor.app import build
 
@@ -100,11 +101,9 @@ def serve(
         },
     )
     setup_logging(config.log.level)
-    alcor = build(config)
-    app = make_web_app(alcor)
     url = f"http://{config.server.host}:{config.server.port}"
 
-    def announce(_: str) -> None:
+    def announce() -> None:
         click.echo(
             f"alcor {__version__} listening on {url} (Neutron API at {url}/v2.0), "
             f"store: SQLite {Path(config.store.path).resolve()}, "
@@ -113,15 +112,11 @@ def serve(
         )
         sys.stdout.flush()
 
-    web.run_app(
-        app,
-        host=config.server.host,
-        port=config.server.port,
-        shutdown_timeout=config.server.shutdown_timeout,
-        print=announce,
-        access_log=None,
-        handle_signals=True,
-    )
+    async def run() -> None:
+        # The app is built inside the loop its components will run on.
+        await serve_http(make_web_app(build(config)), config.server, announce)
+
+    asyncio.run(run())
     click.echo("alcor stopped")
 
 
@@ -152,11 +147,13 @@ def _attach_commands() -> None:
     from alcor.agent.cli import agent
     from alcor.audit_cli import audit
     from alcor.bench.cli import bench
+    from alcor.outbox_cli import outbox
     from alcor.trace_cli import trace
 
     main.add_command(agent)
     main.add_command(audit)
     main.add_command(bench)
+    main.add_command(outbox)
     main.add_command(trace)
 
 

@@ -45,6 +45,9 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 9009
     shutdown_timeout: float = 30.0
+    # A client must send a request's headers, and then its body, within these (else 408).
+    header_timeout_s: float = 30.0
+    body_timeout_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class ApiConfig:
     max_body_bytes: int = 10 * 1024 * 1024
     max_bulk_items: int = 1000
     pagination_max_limit: int = -1
+    # An idle /watch stream writes a heartbeat line this often (keeps proxies from cutting it).
+    watch_heartbeat_s: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -242,13 +247,20 @@ class SouthboundConfig:
 
 @dataclass(frozen=True)
 class ZetaConfig:
-    """Zeta gateway integration."""
+    """Zeta gateway integration (southbound spec §8): one gateway per VXLAN network."""
 
     enabled: bool = False
-    url: str = ""
+    url: str = ""  # Zeta's management API, e.g. http://zeta-manager:5000
     timeout_s: float = 10.0
-    port_batch: int = 4000
-    vni_field: str = "vni"
+    port_batch: int = 4000  # ports per POST /ports
+    mac_node: str = ""  # "" = each node's own mac_address
+    alarm_after: int = 10  # failed attempts of one call before its gateway shows ERROR
+    retry_base_s: float = 1.0  # jittered backoff of a failed call: base doubling to the cap
+    retry_cap_s: float = 300.0
+    parallel_vpcs: int = 16  # VPCs whose calls run at the same time (each VPC stays FIFO)
+    # Changes and calls wait this long to gather more of their kind: one transaction and
+    # one POST /ports per burst of API calls, not one each (latency traded for batching).
+    linger_s: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -525,6 +537,7 @@ def _check_semantics(config: Config | None) -> list[str]:
         for lo, hi in ranges:
             if not 1 <= lo <= hi <= 4094:
                 problems.append(f"network.vlan_ranges.{physnet}: bad range [{lo}, {hi}]")
+    problems.extend(_check_zeta(config.zeta))
     prefix = config.port.mac_prefix.split(":")
     if not 1 <= len(prefix) <= 5 or any(len(p) != 2 for p in prefix):
         problems.append("port.mac_prefix: 1-5 colon-separated octets")
@@ -534,4 +547,20 @@ def _check_semantics(config: Config | None) -> list[str]:
                 problems.append("port.mac_prefix: must be unicast")
         except ValueError:
             problems.append("port.mac_prefix: octets must be hex")
+    return problems
+
+
+def _check_zeta(zeta: ZetaConfig) -> list[str]:
+    problems = []
+    if zeta.enabled and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", zeta.url):
+        problems.append(f"zeta.url: an http(s) URL is required when zeta.enabled, got {zeta.url!r}")
+    if zeta.mac_node and not re.fullmatch(r"([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}", zeta.mac_node):
+        problems.append(f"zeta.mac_node: must be a MAC address or empty, got {zeta.mac_node!r}")
+    for key in ("timeout_s", "retry_base_s", "port_batch", "alarm_after", "parallel_vpcs"):
+        if getattr(zeta, key) <= 0:
+            problems.append(f"zeta.{key}: must be positive")
+    if zeta.linger_s < 0:
+        problems.append("zeta.linger_s: must not be negative")
+    if zeta.retry_cap_s < zeta.retry_base_s:
+        problems.append("zeta.retry_cap_s: must not be below zeta.retry_base_s")
     return problems

@@ -73,6 +73,26 @@ class PreconditionFailed(AlcorError):
     """412: an If-Match revision constraint failed."""
 
 
+class Gone(AlcorError):
+    """410: what the request points at existed but is no longer kept."""
+
+
+class CursorExpired(Gone):
+    """410: a watch cursor older than the change record's retention."""
+
+    message = (
+        "Cursor {cursor} has expired: changes after it are no longer retained; "
+        "list the resources again and watch without 'since'"
+    )
+
+
+class RequestTimeout(AlcorError):
+    """408: the client did not send its request (headers or body) in time."""
+
+    type_name = "HTTPRequestTimeout"
+    message = "The client did not send the complete request in time."
+
+
 class ServiceUnavailable(AlcorError):
     """503: the server (or a service it depends on) cannot serve the request now."""
 
@@ -325,6 +345,13 @@ class TenantQuotaNotFound(NotFound):
 
     type_name = None
     message = "Quota for tenant {tenant_id} could not be found."
+
+
+class GatewayNotFound(NotFound):
+    """Gateway not visible."""
+
+    type_name = None
+    message = "Gateway {id} could not be found."
 
 
 class NodeNotFound(NotFound):

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlite_utils
 from aiohttp.test_utils import TestClient, TestServer
 
 import alcor.proto
 from alcor.api.web import make_web_app
 from alcor.app import build
 from alcor.config import load_config
+from alcor.store.schema import MIGRATIONS
 
 
 @pytest.fixture
@@ -31,12 +33,30 @@ def make_config(tmp_path) -> Callable[..., Any]:
 
 
 @pytest.fixture
+def schema_db() -> sqlite_utils.Database:
+    """An in-memory database with every migration applied (repository unit tests)."""
+    database = sqlite_utils.Database(memory=True)
+    for migration in MIGRATIONS:
+        migration(database)
+    return database
+
+
+@pytest.fixture
 async def client(make_config) -> AsyncIterator[TestClient]:
     """An HTTP client of a started alcor (noauth: admin by default)."""
     alcor = build(make_config())
     async with TestClient(TestServer(make_web_app(alcor))) as test_client:
         test_client.alcor = alcor  # type: ignore[attr-defined]
         yield test_client
+
+
+@pytest.fixture(params=["grpc", "grpcio"])
+def push_transport(request) -> Callable[..., Any]:
+    """`transport(config)` of each gRPC transport plugin: grpclib's and the C-core grpcio's."""
+    from alcor_grpc.transport import transport as grpclib_transport
+    from alcor_grpcio.transport import transport as grpcio_transport
+
+    return {"grpc": grpclib_transport, "grpcio": grpcio_transport}[request.param]
 
 
 # Google protobuf + grpcio code compiled at test time from our .proto files: the

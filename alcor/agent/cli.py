@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
-import sys
 import urllib.request
+from typing import Any
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from .admin import AdminServer
 from .agent import AgentConfig
@@ -17,6 +20,62 @@ from .pool import AgentPool
 from .register import host_infos, register
 
 _LOGGER = logging.getLogger(__name__)
+
+
+# The agent's tables, in the order an operator reads them; each is {id: object} or a list.
+STATE_TABLES = (
+    "vpcs",
+    "subnets",
+    "ports",
+    "routers",
+    "security_groups",
+    "gateways",
+    "neighbors",
+    "arp",
+    "routes",
+    "last_errors",
+)
+MAX_COLUMNS = 7
+
+
+def print_state(state: dict[str, Any], console: Console) -> None:
+    """Print an agent's state dump as one table per kind of resource, then its counters."""
+    console.print(f"[bold]agent {state.get('ip', '?')}[/bold]")
+    for name in STATE_TABLES:
+        rows = _rows(state.get(name))
+        if rows:
+            console.print(_table(name, rows))
+    counters = Table("counter", "value", title="counters", title_justify="left")
+    for key, value in sorted((state.get("counters") or {}).items()):
+        counters.add_row(key, str(value))
+    console.print(counters)
+
+
+def _rows(value: Any) -> list[dict[str, Any]]:
+    """Return a table's rows: `{id: obj}` becomes objects with an `id` column first."""
+    if isinstance(value, dict):
+        return [
+            {"id": key, **(obj if isinstance(obj, dict) else {"value": obj})}
+            for key, obj in value.items()
+        ]
+    if isinstance(value, list):
+        return [row if isinstance(row, dict) else {"value": row} for row in value]
+    return []
+
+
+def _table(name: str, rows: list[dict[str, Any]]) -> Table:
+    columns = list(dict.fromkeys(key for row in rows for key in row))[:MAX_COLUMNS]
+    table = Table(*columns, title=f"{name} ({len(rows)})", title_justify="left")
+    for row in rows:
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    return table
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= 48 else text[:47] + "…"
 
 
 def _host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
@@ -126,7 +185,7 @@ def agent(
             raise click.UsageError("--show-state needs --admin host:port")
         host, port = _host_port(admin)
         with urllib.request.urlopen(f"http://{host}:{port}/agents/{show_state}/state") as resp:
-            sys.stdout.write(resp.read().decode() + "\n")
+            print_state(json.loads(resp.read()), Console())
         return
     if kafka and not node_id:
         raise click.UsageError("--kafka needs --node-id (the topic is alcor-host-<node-id>)")

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from alcor import errors
 from alcor.api import http
+from alcor.api.openapi import wrapped
 from alcor.api.routing import Route, Router
 from alcor.managers.address_group.messages import EditAddresses
 from alcor.managers.common import RequestContext
@@ -18,7 +19,7 @@ from alcor.managers.flavor.messages import BindServiceProfile, GetFlavor
 from alcor.managers.trunk.messages import EditSubports, GetTrunk
 from alcor.resources.address_group import ACTION_ADDRESSES
 from alcor.resources.trunk import SubPorts
-from alcor.resources.types import Invalid, Type
+from alcor.resources.types import Invalid, Type, Uuid
 
 Call = Callable[[RequestContext, str, Any], Any]
 
@@ -27,6 +28,9 @@ def _read_list(body: Any, key: str, typ: Type) -> Any:
     """Return the validated `key` of an action body (400 when missing or malformed)."""
     if not isinstance(body, dict) or key not in body:
         raise errors.HTTPBadRequest(msg=f"Unable to find '{key}' in request body")
+    unknown = [k for k in body if k != key]
+    if unknown:
+        raise errors.HTTPBadRequest(msg=f"Unrecognized attribute(s) '{', '.join(unknown)}'")
     try:
         return typ.convert(body[key])
     except Invalid as exc:
@@ -55,7 +59,12 @@ def add_member_action(
 
     router.add(
         Route(
-            "PUT", f"/v2.0/{collection}/{{id}}/{action}", handler, resource=resource, action=action
+            "PUT",
+            f"/v2.0/{collection}/{{id}}/{action}",
+            handler,
+            resource=resource,
+            action=action,
+            body=wrapped(key, typ.schema()),
         )
     )
 
@@ -128,6 +137,9 @@ def add_flavor_profile_routes(router: Router, alcor: Any) -> None:
         profile = body.get("service_profile") if isinstance(body, dict) else None
         if not isinstance(profile, dict) or not isinstance(profile.get("id"), str):
             raise errors.HTTPBadRequest(msg="Unable to find 'service_profile' in request body")
+        unknown = [k for k in body if k != "service_profile"] + [k for k in profile if k != "id"]
+        if unknown:
+            raise errors.HTTPBadRequest(msg=f"Unrecognized attribute(s) '{', '.join(unknown)}'")
         ctx = ctx_of(request, params, "create_flavor_service_profile")
         result = await alcor.bus.call(
             BindServiceProfile(ctx=ctx, flavor_id=params["id"], profile_id=profile["id"], add=True)
@@ -152,7 +164,8 @@ def add_flavor_profile_routes(router: Router, alcor: Any) -> None:
         return http.empty()
 
     base = "/v2.0/flavors/{id}/service_profiles"
-    router.add(Route("POST", base, bind, resource="flavor", action="service_profiles"))
+    body = wrapped("service_profile", wrapped("id", Uuid().schema()))
+    router.add(Route("POST", base, bind, resource="flavor", action="service_profiles", body=body))
     router.add(Route("GET", base, listing, resource="flavor", action="service_profiles"))
     router.add(
         Route("DELETE", base + "/{profile_id}", unbind, resource="flavor", action="service_profile")

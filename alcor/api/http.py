@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -15,6 +16,7 @@ from aiohttp import web
 from alcor import errors
 from alcor.identity import Caller
 from alcor.managers.common import RequestContext, deny
+from alcor.resources.types import Invalid, String
 
 _LOGGER = logging.getLogger(__name__)
 REQUEST_ID: ContextVar[str] = ContextVar("alcor_request_id", default="-")
@@ -23,6 +25,7 @@ CALLER: Any = (
     web.RequestKey("alcor_caller", Caller) if hasattr(web, "RequestKey") else "alcor.caller"
 )
 JSON_TYPE = "application/json; charset=UTF-8"
+BODY_TIMEOUT = web.AppKey("body_timeout_s", float)
 
 # One table: error base class -> HTTP status (Neutron's FAULT_MAP). Most specific first.
 FAULTS: tuple[tuple[type[errors.AlcorError], int], ...] = (
@@ -31,6 +34,8 @@ FAULTS: tuple[tuple[type[errors.AlcorError], int], ...] = (
     (errors.NotFound, 404),
     (errors.HTTPMethodNotAllowed, 405),
     (errors.Conflict, 409),
+    (errors.RequestTimeout, 408),
+    (errors.Gone, 410),
     (errors.PreconditionFailed, 412),
     (errors.HTTPRequestEntityTooLarge, 413),
     (errors.BadRequest, 400),
@@ -74,6 +79,8 @@ def error_response(exc: errors.AlcorError) -> web.Response:
         response.headers.update(exc.headers)
     if isinstance(exc, errors.HTTPMethodNotAllowed):
         response.headers["Allow"] = ", ".join(exc.allowed)
+    if isinstance(exc, errors.RequestTimeout):
+        response.force_close()  # the rest of the body may still come: never read it
     return response
 
 
@@ -95,9 +102,12 @@ def internal_error(request_id: str) -> web.Response:
 async def read_json(request: web.Request) -> Any:
     """Read the body as UTF-8 JSON whatever the Content-Type; 400 when malformed."""
     try:
-        raw = await request.read()
+        async with asyncio.timeout(request.app.get(BODY_TIMEOUT)):
+            raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise errors.HTTPRequestEntityTooLarge() from None
+    except TimeoutError:
+        raise errors.RequestTimeout() from None
     try:
         return orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:
@@ -169,6 +179,19 @@ def route_action(method: str, resource: str | None, action: str | None) -> str:
     return f"{verb}_{resource or 'resource'}"
 
 
+_PROJECT_ID = String(255)
+
+
+def _check_project_id(project: str | None) -> None:
+    """A project id from the path or a header obeys the project_id attribute's rules (400)."""
+    if project is None:
+        return
+    try:
+        _PROJECT_ID.convert(project)
+    except Invalid as exc:
+        raise errors.HTTPBadRequest(msg=f"Invalid input for project_id. Reason: {exc}.") from None
+
+
 def context(
     request: web.Request,
     params: dict[str, str],
@@ -179,6 +202,8 @@ def context(
     """Build the request context: caller + visibility by path family (northbound §1.4.2)."""
     caller: Caller = request[CALLER]
     path_project = params.get("project_id")
+    for project in (path_project, caller.project_id):
+        _check_project_id(project)
     if path_project is not None:
         check_native_scope(caller, path_project, action)
         if not caller.project_id:

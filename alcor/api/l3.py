@@ -10,6 +10,7 @@ from multidict import MultiDict
 from alcor import errors
 from alcor.api import http
 from alcor.api.listing import bad, links, parse_list_query
+from alcor.api.openapi import wrapped
 from alcor.api.resources import renderer
 from alcor.api.routing import Handler, Route, Router
 from alcor.managers.common import RequestContext, deny
@@ -21,6 +22,7 @@ from alcor.resources.base import convert
 from alcor.resources.network import NETWORK
 from alcor.resources.repo import ListQuery
 from alcor.resources.router import ROUTER
+from alcor.resources.types import Uuid
 
 
 def add_router_action_routes(router: Router, alcor: Any) -> None:
@@ -46,7 +48,7 @@ def add_router_action_routes(router: Router, alcor: Any) -> None:
             body = await http.read_json(request)
             items, _ = http.unwrap(body, "router", None, allow_bulk=False)
             item = items[0]
-            if not isinstance(item, dict) or set(item) != {"routes"}:
+            if not isinstance(item, dict) or set(item) != {"routes"} or item["routes"] is None:
                 raise bad("Unable to find 'routes' in the router body")
             routes = convert(ROUTER.by_name["routes"], item["routes"])
             ctx = http.context(request, params, "update_router", default_project)
@@ -61,11 +63,11 @@ def add_router_action_routes(router: Router, alcor: Any) -> None:
         ("/v2.0/routers/{id}", None),
         ("/project/{project_id}/routers/{id}", "/v2.0/routers/{id}"),
     ):
-        for name, handler in (
-            ("add_router_interface", interface(True)),
-            ("remove_router_interface", interface(False)),
-            ("add_extraroutes", extraroutes(True)),
-            ("remove_extraroutes", extraroutes(False)),
+        for name, handler, body in (
+            ("add_router_interface", interface(True), INTERFACE_BODY),
+            ("remove_router_interface", interface(False), INTERFACE_BODY),
+            ("add_extraroutes", extraroutes(True), ROUTES_BODY),
+            ("remove_extraroutes", extraroutes(False), ROUTES_BODY),
         ):
             router.add(
                 Route(
@@ -75,8 +77,20 @@ def add_router_action_routes(router: Router, alcor: Any) -> None:
                     resource="router",
                     action=name,
                     alias_of=f"{alias}/{name}" if alias else None,
+                    body=body,
                 )
             )
+
+
+# Exactly one of subnet_id and port_id (§6.3).
+INTERFACE_BODY = {
+    "type": "object",
+    "properties": {"subnet_id": Uuid().schema(), "port_id": Uuid().schema()},
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": False,
+}
+ROUTES_BODY = wrapped("router", wrapped("routes", ROUTER.by_name["routes"].type.schema()))
 
 
 AVAILABILITY_FILTERS = ("network_id", "network_name", "project_id", "tenant_id", "ip_version")

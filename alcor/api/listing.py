@@ -28,7 +28,10 @@ SPECIAL = {
     "changed_since",
 }
 MAX_LIMIT = 2**62
-ALIASES: dict[str, dict[str, str]] = {"host_info": {"name": "node_name", "id": "node_id"}}
+ALIASES: dict[str, dict[str, str]] = {
+    "host_info": {"name": "node_name", "id": "node_id"},
+    "gateway": {"vpc_id": "network_id"},  # the native path's name (northbound §14)
+}
 
 
 def bad(msg: str) -> errors.HTTPBadRequest:

@@ -1,13 +1,17 @@
 """Gauges computed at scrape time: resources, ports by status, nodes, per-node delivery,
-store commits."""
+store commits, the outbox of external calls."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Gauge
 
+from alcor.managers.gateway.messages import OUTBOX_KINDS
+from alcor.resources.gateway import STATUSES as GATEWAY_STATUSES
 from alcor.southbound import metrics as sb
+from alcor.store import outbox
 
 if TYPE_CHECKING:
     from alcor.app import Alcor
@@ -20,7 +24,19 @@ STORE = Gauge(
     "Store commits and the transactions they carried (group commit: transactions per commit)",
     ["kind"],
 )
+OUTBOX_PENDING = Gauge("alcor_outbox_pending", "Outbox rows not yet settled", ["kind"])
+OUTBOX_OLDEST = Gauge(
+    "alcor_outbox_oldest_age_seconds", "Age of the oldest unsettled outbox row (0 when none)"
+)
+GATEWAYS = Gauge(
+    "alcor_gateways", "Gateways by status (ERROR: alarmed, still retrying)", ["status"]
+)
+GATEWAY_UNREAD = Gauge(
+    "alcor_gateway_changes_unread",
+    "Committed changes the gateway manager has not read yet (its lag behind the record)",
+)
 COUNTED = (
+    ("gateway", "gateways"),
     ("network", "networks"),
     ("subnet", "subnets"),
     ("port", "ports"),
@@ -48,3 +64,19 @@ def collect(alcor: Alcor) -> None:
     for node_id, sender in alcor.southbound.senders.items():
         d = sender.delivery
         sb.node_gauges(node_id, len(d.pending), d.consecutive_failures, d.last_contact)
+    collect_outbox(db)
+    for status in GATEWAY_STATUSES:
+        GATEWAYS.labels(status).set(0)
+    for status, count in db.execute("SELECT status, COUNT(*) FROM gateways GROUP BY status"):
+        GATEWAYS.labels(status).set(count)
+    if alcor.gateways is not None:
+        GATEWAY_UNREAD.set(alcor.gateways.unread_changes)
+
+
+def collect_outbox(db: Any) -> None:
+    """Set the outbox gauges (every known kind reported, 0 when none is pending)."""
+    pending = outbox.pending_by_kind(db)
+    for kind in {*OUTBOX_KINDS, *pending}:
+        OUTBOX_PENDING.labels(kind).set(pending.get(kind, 0))
+    oldest = outbox.oldest_pending_created(db)
+    OUTBOX_OLDEST.set(max(0.0, time.time() - oldest) if oldest is not None else 0)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from alcor import errors
 from alcor.api import http
+from alcor.api.openapi import wrapped
 from alcor.bus import Bus
 from alcor.config import Config
 from alcor.managers.common import RequestContext
@@ -109,3 +110,19 @@ def _limits(body: Any) -> tuple[dict[str, int], dict[str, bool]]:
         except Invalid as exc:
             raise errors.HTTPBadRequest(msg=f"Invalid input for {key}. Reason: {exc}.") from None
     return out, flags
+
+
+# The body of PUT quotas/{p}, as _limits reads it (for /openapi.json).
+QUOTA_BODY = wrapped(
+    "quota",
+    {
+        "type": "object",
+        "properties": {
+            **{
+                r: {"type": "integer", "minimum": -1, "maximum": MAX_LIMIT} for r in QUOTA_RESOURCES
+            },
+            **{flag: Bool().schema() for flag in LIMIT_CHECK_FLAGS},
+        },
+        "additionalProperties": False,
+    },
+)

@@ -33,11 +33,11 @@ class ResourceApi:
     """What the generic handlers need to serve one resource."""
 
     resource: Resource
-    create: type
+    create: type | None  # None with the update and delete: a read-only resource (405)
     get: type
     list: type
-    update: type
-    delete: type
+    update: type | None
+    delete: type | None
     v2_path: str | None = None  # "/v2.0/networks"; None = no /v2.0 form
     native_path: str | None = None  # "vpcs" under /project/{project_id}/
     root_path: str | None = None  # unscoped path such as "/nodes"
@@ -55,6 +55,14 @@ class ResourceApi:
     # Another base path whose /{id}/tags routes edit this resource's tags (QoS policies
     # are tagged at /v2.0/policies/{id}/tags).
     tags_path: str | None = None
+    view: type | None = None  # View<Resources>: shows change-record objects (/v2.0/watch)
+    # Attributes named differently on the native path: ((attribute, native name), ...).
+    native_names: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def read_only(self) -> bool:
+        """Return True when only GET is served (writes answer 405)."""
+        return self.create is None
 
 
 @functools.lru_cache(maxsize=256)
@@ -124,7 +132,7 @@ class ResourceHandlers:
             request.query, self.res, readable, self._config.api.pagination_max_limit
         )
         page = await self._bus.call(self.api.list(ctx=ctx, query=query, **self._parent(params)))
-        render = renderer(self.res, ctx, query.fields)
+        render = self._renderer(ctx, params, query.fields)
         body: dict[str, Any] = {self.res.collection: [render(o) for o in page.items]}
         body.update(
             links(
@@ -137,6 +145,21 @@ class ResourceHandlers:
             )
         )
         return http.json_response(body)
+
+    def _renderer(
+        self, ctx: RequestContext, params: dict[str, str], fields: list[str] | None
+    ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """Return the projection of objects for this path (native names on native paths)."""
+        names = dict(self.api.native_names) if "project_id" in params else {}
+        if not names:
+            return renderer(self.res, ctx, fields)
+        attrs = {native: attr for attr, native in names.items()}
+        render = renderer(self.res, ctx, [attrs.get(f, f) for f in fields] if fields else None)
+
+        def native(obj: dict[str, Any]) -> dict[str, Any]:
+            return {names.get(k, k): v for k, v in render(obj).items()}
+
+        return native
 
     async def create(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """POST collection (single or bulk)."""
@@ -180,7 +203,7 @@ class ResourceHandlers:
             request, params, "create", body_project=valid[0].get("project_id") if valid else None
         )
         created = await self._bus.call(
-            self.api.create(ctx=ctx, items=valid, **self._parent(params))
+            _write(self.api.create)(ctx=ctx, items=valid, **self._parent(params))
         )
         render = renderer(self.res, ctx)
         if bulk:
@@ -198,7 +221,7 @@ class ResourceHandlers:
         obj = await self._bus.call(
             self.api.get(ctx=ctx, id=params[self.api.item_param], **self._parent(params))
         )
-        body = renderer(self.res, ctx, fields_of(request))(obj)
+        body = self._renderer(ctx, params, fields_of(request))(obj)
         if self.api.show_extra is not None and fields_of(request) is None:
             body.update(await self.api.show_extra(self._bus, obj))
         return http.json_response({self.res.name: body})
@@ -213,7 +236,7 @@ class ResourceHandlers:
         revision = http.if_match(request)
         ctx = self._ctx(request, params, "update")
         obj = await self._bus.call(
-            self.api.update(
+            _write(self.api.update)(
                 ctx=ctx,
                 id=params[self.api.item_param],
                 changes=changes,
@@ -228,7 +251,7 @@ class ResourceHandlers:
         revision = http.if_match(request)
         ctx = self._ctx(request, params, "delete")
         await self._bus.call(
-            self.api.delete(
+            _write(self.api.delete)(
                 ctx=ctx, id=params[self.api.item_param], if_match=revision, **self._parent(params)
             )
         )
@@ -287,7 +310,13 @@ class ResourceHandlers:
         self, request: web.Request, params: dict[str, str], op: tuple[str, Any]
     ) -> dict[str, Any]:
         ctx = self._ctx(request, params, "update")
-        return await self._bus.call(self.api.update(ctx=ctx, id=params["id"], tag_op=op))
+        return await self._bus.call(_write(self.api.update)(ctx=ctx, id=params["id"], tag_op=op))
+
+
+def _write(command: type | None) -> type:
+    """Return a write command type (no write route exists for a read-only resource)."""
+    assert command is not None, "write route of a read-only resource"
+    return command
 
 
 def add_resource_routes(
@@ -326,8 +355,10 @@ def add_resource_routes(
             )
 
         add("GET", base, handlers.list_collection, "list")
-        add("POST", base, handlers.create, "create")
         add("GET", item, handlers.show, "show")
+        if api.read_only:
+            continue
+        add("POST", base, handlers.create, "create")
         add("PUT", item, handlers.update, "update")
         add("DELETE", item, handlers.delete, "delete")
         if (api.native_path and base.startswith("/project/")) or api.root_path == base:

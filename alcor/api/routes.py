@@ -16,7 +16,8 @@ from alcor.api.l3 import (
     add_router_action_routes,
 )
 from alcor.api.misc import add_qos_rule_type_routes, availability_zones
-from alcor.api.quotas import QuotaHandlers
+from alcor.api.openapi import bulk_update_body, wrapped
+from alcor.api.quotas import QUOTA_BODY, QuotaHandlers
 from alcor.api.resources import (
     ResourceApi,
     ResourceHandlers,
@@ -26,12 +27,14 @@ from alcor.api.resources import (
 )
 from alcor.api.routing import Handler, Route, Router
 from alcor.api.trace import add_trace_routes
+from alcor.api.watch import Watchable, watch_handler
 from alcor.managers.acl import messages as acl
 from alcor.managers.address_group import messages as agroup
 from alcor.managers.address_scope import messages as scope
 from alcor.managers.auto_allocate import messages as auto
 from alcor.managers.flavor import messages as flavor
 from alcor.managers.floatingip import messages as fip
+from alcor.managers.gateway import messages as gw
 from alcor.managers.metering import messages as meter
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
@@ -49,6 +52,7 @@ from alcor.resources.address_scope import ADDRESS_SCOPE
 from alcor.resources.base import validate_update
 from alcor.resources.flavor import FLAVOR, SERVICE_PROFILE
 from alcor.resources.floatingip import FLOATINGIP
+from alcor.resources.gateway import GATEWAY
 from alcor.resources.metering import METERING_LABEL, METERING_LABEL_RULE
 from alcor.resources.network import NETWORK
 from alcor.resources.network_acl import NETWORK_ACL, NETWORK_ACL_RULE
@@ -68,7 +72,7 @@ from alcor.resources.segment_range import NETWORK_SEGMENT_RANGE
 from alcor.resources.subnet import SUBNET
 from alcor.resources.subnetpool import SUBNETPOOL
 from alcor.resources.trunk import TRUNK
-from alcor.resources.types import Cidr, Invalid, ListOf
+from alcor.resources.types import Cidr, Invalid, ListOf, Uuid
 from alcor.southbound import commands as dp
 
 
@@ -94,6 +98,7 @@ RESOURCE_APIS = (
         net.ListNetworks,
         net.UpdateNetwork,
         net.DeleteNetwork,
+        view=net.ViewNetworks,
         v2_path="/v2.0/networks",
         native_path="vpcs",
         bulk_keys=("vpcs",),
@@ -123,6 +128,7 @@ RESOURCE_APIS = (
         subnet.ListSubnets,
         subnet.UpdateSubnet,
         subnet.DeleteSubnet,
+        view=subnet.ViewSubnets,
         v2_path="/v2.0/subnets",
         native_path="subnets",
     ),
@@ -133,6 +139,7 @@ RESOURCE_APIS = (
         pool.ListSubnetPools,
         pool.UpdateSubnetPool,
         pool.DeleteSubnetPool,
+        view=pool.ViewSubnetPools,
         v2_path="/v2.0/subnetpools",
         native_path="subnetpools",
     ),
@@ -143,6 +150,7 @@ RESOURCE_APIS = (
         port.ListPorts,
         port.UpdatePort,
         port.DeletePort,
+        view=port.ViewPorts,
         v2_path="/v2.0/ports",
         native_path="ports",
     ),
@@ -153,6 +161,7 @@ RESOURCE_APIS = (
         sg.ListSecurityGroups,
         sg.UpdateSecurityGroup,
         sg.DeleteSecurityGroup,
+        view=sg.ViewSecurityGroups,
         v2_path="/v2.0/security-groups",
         native_path="security-groups",
     ),
@@ -163,6 +172,7 @@ RESOURCE_APIS = (
         sg.ListSecurityGroupRules,
         sg.UpdateSecurityGroupRule,
         sg.DeleteSecurityGroupRule,
+        view=sg.ViewSecurityGroupRules,
         v2_path="/v2.0/security-group-rules",
         native_path="security-group-rules",
     ),
@@ -182,6 +192,7 @@ RESOURCE_APIS = (
         rtr.ListRouters,
         rtr.UpdateRouter,
         rtr.DeleteRouter,
+        view=rtr.ViewRouters,
         v2_path="/v2.0/routers",
         native_path="routers",
     ),
@@ -192,6 +203,7 @@ RESOURCE_APIS = (
         fip.ListFloatingIps,
         fip.UpdateFloatingIp,
         fip.DeleteFloatingIp,
+        view=fip.ViewFloatingIps,
         v2_path="/v2.0/floatingips",
         native_path="elasticips",
     ),
@@ -310,6 +322,7 @@ RESOURCE_APIS = (
         acl.ListNetworkAcls,
         acl.UpdateNetworkAcl,
         acl.DeleteNetworkAcl,
+        view=acl.ViewNetworkAcls,
         native_path="network-acls",
     ),
     ResourceApi(
@@ -319,7 +332,20 @@ RESOURCE_APIS = (
         acl.ListNetworkAclRules,
         acl.UpdateNetworkAclRule,
         acl.DeleteNetworkAclRule,
+        view=acl.ViewNetworkAclRules,
         native_path="network-acl-rules",
+    ),
+    ResourceApi(
+        GATEWAY,
+        None,
+        gw.GetGateway,
+        gw.ListGateways,
+        None,
+        None,
+        v2_path="/v2.0/gateways",
+        native_path="gateways",
+        native_names=(("network_id", "vpc_id"),),
+        view=gw.ViewGateways,
     ),
     ResourceApi(
         NODE,
@@ -328,6 +354,7 @@ RESOURCE_APIS = (
         node.ListNodes,
         node.UpdateNode,
         node.DeleteNode,
+        view=node.ViewNodes,
         root_path="/nodes",
         preprocess=_node_aliases,
         id_key="node_id",
@@ -379,9 +406,24 @@ def build_router(alcor: Any) -> Router:
     _add_node_southbound_routes(router, alcor)
     add_trace_routes(router, alcor)
     _add_quota_routes(router, QuotaHandlers(alcor.bus, alcor.config))
+    _add_watch_routes(router, alcor)
     for plugin in alcor.route_plugins:
         plugin(router, alcor)
     return router
+
+
+def _add_watch_routes(router: Router, alcor: Any) -> None:
+    """GET /v2.0/watch (and /watch): the change record as an event stream."""
+    watchables = {
+        api.resource.name: Watchable(api.resource, api.view)
+        for api in RESOURCE_APIS
+        if api.view is not None
+    }
+    handler = watch_handler(
+        watchables, alcor.config.auth.default_project, alcor.config.api.watch_heartbeat_s
+    )
+    router.add(Route("GET", "/v2.0/watch", handler, action="watch"))
+    router.add(Route("GET", "/watch", handler, action="watch", alias_of="/v2.0/watch"))
 
 
 def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:
@@ -401,6 +443,7 @@ def _add_quota_routes(router: Router, handlers: QuotaHandlers) -> None:
                     handler,
                     resource="quota",
                     alias_of=alias + suffix if alias else None,
+                    body=QUOTA_BODY if method == "PUT" else None,
                 )
             )
 
@@ -447,6 +490,7 @@ def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
                     resource="subnetpool",
                     action=name,
                     alias_of=f"{alias}/{name}" if alias else None,
+                    body=wrapped("prefixes", prefixes_type.schema()),
                 )
             )
 
@@ -510,6 +554,7 @@ def _add_subnet_onboard(router: Router, alcor: Any) -> None:
             handler,
             resource="subnetpool",
             action="onboard_network_subnets",
+            body=wrapped("network_id", Uuid().schema()),
         )
     )
 
@@ -520,9 +565,13 @@ def _add_port_bulk_update(router: Router, alcor: Any) -> None:
     async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
         body = await http.read_json(request)
         items, _ = http.unwrap(body, "port", "ports", allow_bulk=True)
+        if not 1 <= len(items) <= alcor.config.api.max_bulk_items:
+            raise errors.HTTPBadRequest(
+                msg=f"Bulk requests take 1 to {alcor.config.api.max_bulk_items} items"
+            )
         changes = []
         for item in items:
-            if not isinstance(item, dict) or "id" not in item:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                 raise errors.HTTPBadRequest(msg="Each bulk update item needs an 'id'")
             body_item = {k: v for k, v in item.items() if k != "id"}
             changes.append({"id": item["id"], **validate_update(PORT, body_item, native=True)})
@@ -538,6 +587,7 @@ def _add_port_bulk_update(router: Router, alcor: Any) -> None:
             handler,
             resource="port",
             action="update_bulk",
+            body=bulk_update_body(PORT),
         )
     )
 
@@ -564,7 +614,7 @@ def _add_bulk_update(
             )
         changes = []
         for item in items:
-            if not isinstance(item, dict) or "id" not in item:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                 raise errors.HTTPBadRequest(msg="Each bulk update item needs an 'id'")
             body_item = {k: v for k, v in item.items() if k != "id"}
             changes.append({"id": item["id"], **validate_update(resource, body_item, native=True)})
@@ -582,6 +632,7 @@ def _add_bulk_update(
             handler,
             resource=resource.name,
             action="update_bulk",
+            body=bulk_update_body(resource),
         )
     )
 
@@ -602,7 +653,7 @@ def _add_node_southbound_routes(router: Router, alcor: Any) -> None:
         items = await alcor.bus.call(
             dp.NodeDeliveryResources(
                 node_id=node_id,
-                kind=request.query.get("kind"),
+                kind=(request.query.get("kind") or "").upper() or None,  # PORT, port, Port
                 status=request.query.get("status"),
             )
         )

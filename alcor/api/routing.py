@@ -29,6 +29,7 @@ class Route:
     alias_of: str | None = None  # native alias: the /v2.0 template it mirrors
     resource: str | None = None  # resource key, for OpenAPI schemas
     action: str | None = None  # list|create|show|update|delete|...
+    body: dict[str, Any] | None = None  # JSON Schema of the request body (non-resource routes)
 
 
 @dataclass

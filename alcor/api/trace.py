@@ -12,6 +12,7 @@ from alcor.api import http
 from alcor.api.routing import Route, Router
 from alcor.managers.port.messages import GetPort, ListPorts
 from alcor.resources.repo import ListQuery
+from alcor.resources.types import IPV4, IPV6, pattern_schema
 from alcor.southbound.commands import TracePacket
 
 PROTOCOLS = ("tcp", "udp", "icmp")
@@ -49,6 +50,8 @@ def parse(body: Any) -> dict[str, Any]:
     if protocol not in PROTOCOLS:
         raise _bad(f"'protocol' must be one of {', '.join(PROTOCOLS)}")
     port = body.get("port", 0)
+    if isinstance(port, float) and port.is_integer():
+        port = int(port)  # JSON does not tell 80.0 from 80
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise _bad("'port' must be an integer 0-65535")
     if protocol == "icmp" and port:
@@ -104,4 +107,33 @@ def add_trace_routes(router: Router, alcor: Any) -> None:
         return http.json_response({"trace": result})
 
     for path in ("/trace", "/v2.0/trace"):
-        router.add(Route("POST", path, trace, resource="trace", action="trace"))
+        router.add(Route("POST", path, trace, resource="trace", action="trace", body=TRACE_BODY))
+
+
+def _trace_body() -> dict[str, Any]:
+    """The JSON Schema of what `parse` accepts (bare form): one of from_port and from_ip."""
+    address = pattern_schema(IPV4, IPV6)
+    ports = (
+        ({"enum": ["tcp", "udp"]}, {"type": "integer", "minimum": 0, "maximum": 65535}),
+        ({"const": "icmp"}, {"const": 0}),
+    )
+    variants = []
+    for source, source_schema in (("from_port", {"type": "string"}), ("from_ip", address)):
+        for protocol, port in ports:
+            variants.append(
+                {
+                    "type": "object",
+                    "properties": {
+                        source: source_schema,
+                        "to": address,
+                        "protocol": protocol,
+                        "port": port,
+                    },
+                    "required": [source, "to"],
+                    "additionalProperties": False,
+                }
+            )
+    return {"anyOf": variants}
+
+
+TRACE_BODY = _trace_body()

@@ -8,17 +8,22 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import PayloadEncodingError
 from prometheus_client import Counter, Histogram
 
 from alcor import errors, lifecycle
-from alcor.api import http
+from alcor.api import http, watch
+from alcor.api.inflight import INFLIGHT, Inflight
+from alcor.api.page import add_page_routes
 from alcor.api.routes import build_router
 from alcor.api.routing import Route, Router
 from alcor.api.service import ALCOR
 from alcor.app import Alcor
 
 _LOGGER = logging.getLogger(__name__)
+# nginx's "client closed request": counted for clients that left before their answer.
+CLIENT_CLOSED = 499
 ROUTER = web.AppKey("router", Router)
 
 HTTP_REQUESTS = Counter("alcor_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -37,7 +42,12 @@ def make_web_app(alcor: Alcor) -> web.Application:
     )
     app[ALCOR] = alcor
     app[ROUTER] = build_router(alcor)
-    app.router.add_route("*", "/{tail:.*}", _dispatch)
+    app[watch.STOPPING] = asyncio.Event()
+    app[INFLIGHT] = Inflight()
+    app[http.BODY_TIMEOUT] = alcor.config.server.body_timeout_s
+    add_page_routes(app)
+    # [\s\S], not ".": a path with an encoded newline is still ours to answer (404 JSON).
+    app.router.add_route("*", r"/{tail:[\s\S]*}", _dispatch)
     app.cleanup_ctx.append(_alcor_ctx)
     app.on_shutdown.append(_on_shutdown)
     return app
@@ -55,6 +65,7 @@ async def _alcor_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _on_shutdown(app: web.Application) -> None:
     app[ALCOR].state = "stopping"
+    app[watch.STOPPING].set()  # watch streams end cleanly instead of holding the shutdown
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
@@ -63,19 +74,30 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     http.REQUEST_ID.set(request_id)
     started = time.perf_counter()
     template = "unmatched"
+    inflight = request.app[INFLIGHT]
+    inflight.begin()
     try:
         response, template = await _serve(request)
     except errors.AlcorError as exc:
         response = http.error_response(exc)
     except web.HTTPRequestEntityTooLarge:
         response = http.error_response(errors.HTTPRequestEntityTooLarge())
-    except asyncio.CancelledError:
+    except asyncio.CancelledError:  # the client left and aiohttp cancelled the handler
+        HTTP_REQUESTS.labels(request.method, template, CLIENT_CLOSED).inc()
         raise
+    except (ConnectionError, ClientPayloadError, PayloadEncodingError):
+        # The client went away (or cut its body short): nothing to answer, not our error.
+        _LOGGER.debug("client of %s %s disconnected", request.method, request.path)
+        response = web.Response(status=CLIENT_CLOSED)
     except Exception:
         _LOGGER.exception(
             "request %s %s failed (request id %s)", request.method, request.path, request_id
         )
         response = http.internal_error(request_id)
+    finally:
+        inflight.end()
+    if inflight.draining:
+        response.force_close()  # tell keep-alive clients not to send more on this connection
     response.headers["X-Openstack-Request-Id"] = request_id
     HTTP_REQUESTS.labels(request.method, template, response.status).inc()
     HTTP_SECONDS.labels(request.method, template).observe(time.perf_counter() - started)

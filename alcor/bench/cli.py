@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from alcor import __version__
-from alcor.bench import scenarios
+from alcor.bench import curve, limits, scenarios
+from alcor.bench.limits import attach_fractions, describe
+from alcor.bench.markdown import HIDDEN
 from alcor.bench.stats import Samples
 from alcor.bench.targets import check_targets
+from alcor.config import SouthboundConfig
 
 ALL = ("api-create", "e2e", "fanout", "list", "scale")
+# Run only when named: the gRPC transport plugins side by side (push.py); the Zeta scale
+# test (zeta.py, its own servers with Zeta off and on, and the Zeta double).
+OPTIONAL = ("push", "zeta")
 
 
 @click.command()
@@ -42,7 +49,7 @@ ALL = ("api-create", "e2e", "fanout", "list", "scale")
     "--scenario",
     "chosen",
     multiple=True,
-    type=click.Choice(ALL),
+    type=click.Choice(ALL + OPTIONAL),
     help="Run only these scenarios (repeatable).",
 )
 @click.option(
@@ -66,7 +73,27 @@ ALL = ("api-create", "e2e", "fanout", "list", "scale")
     default=None,
     help="Write the results and targets as Markdown tables.",
 )
+@click.option(
+    "--curve",
+    "curve_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Measure the e2e curve (latency against offered rate, 20 and 100 agents) and plot "
+    "it to this PNG; alone, without --scenario, only the curve runs.",
+)
 @click.option("--agents", type=int, default=None, help="Reference agents for e2e.")
+@click.option(
+    "--transport",
+    default=SouthboundConfig.default_transport,
+    show_default=True,
+    help="Southbound transport of the e2e nodes and of the gRPC no-op limit.",
+)
+@click.option("--no-limits", is_flag=True, help="Skip measuring the machine limits (no fractions).")
+@click.option(
+    "--zeta-url",
+    default=None,
+    help="zeta scenario: load this Zeta instead of starting the double of the checkout.",
+)
 def bench(
     url: str | None,
     token: str | None,
@@ -78,7 +105,11 @@ def bench(
     json_file: str | None,
     plot_file: str | None,
     markdown_file: str | None,
+    curve_file: str | None,
     agents: int | None,
+    transport: str,
+    no_limits: bool,
+    zeta_url: str | None,
 ) -> None:
     """Measure alcor (or any Neutron endpoint) on this machine, side by side."""
     sizes = (
@@ -92,11 +123,15 @@ def bench(
     )
     if agents is not None:
         sizes = scenarios.Sizes(**{**sizes.__dict__, "agents": agents})
-    names = list(chosen) or list(ALL)
+    names = list(chosen) or ([] if curve_file else list(ALL))
+    plan = None
+    if curve_file:
+        plan = curve.TINY if tiny else curve.QUICK if quick else curve.STANDARD
     if url is not None or api_only:
         names = [n for n in names if n in ("api-create", "list")]
     console = Console(width=max(Console().width, 140))
-    report = asyncio.run(_run(names, sizes, url, token, console))
+    options = RunOptions(names, sizes, url, token, transport, not no_limits, plan, zeta_url)
+    report = asyncio.run(_run(options, console))
     report["targets"] = check_targets(report["results"])
     _print(console, report)
     if json_file:
@@ -112,16 +147,43 @@ def bench(
 
         plot_cdf(report["samples"], plot_file)
         console.print(f"wrote {plot_file}")
+    if curve_file:
+        from alcor.bench.plot import plot_curve
+
+        machine = report["machine"]
+        subtitle = (
+            f"{report['date']} UTC, {machine['cpus']} CPUs, transport {transport}, load average "
+            f"{machine['load_avg_at_start']} at start, {machine['load_avg_at_end']} at end"
+        )
+        rows = [r for r in report["results"] if r["name"].startswith("e2e curve")]
+        plot_curve(rows, curve_file, subtitle)
+        console.print(f"wrote {curve_file}")
 
 
-async def _run(
-    names: list[str], sizes: scenarios.Sizes, url: str | None, token: str | None, console: Console
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RunOptions:
+    """What one `alcor bench` run measures."""
+
+    names: list[str]
+    sizes: scenarios.Sizes
+    url: str | None
+    token: str | None
+    transport: str
+    limits: bool
+    curve: curve.CurvePlan | None = None
+    zeta_url: str | None = None
+
+
+async def _run(options: RunOptions, console: Console) -> dict[str, Any]:
     from alcor.bench.client import Client
     from alcor.bench.server import ServerProcess
 
-    server = None if url is not None else ServerProcess()
+    names, sizes, url = options.names, options.sizes, options.url
+    # The zeta scenario starts its own servers (fresh stores, Zeta off and on).
+    shared = url is None and (any(n != "zeta" for n in names) or options.curve is not None)
+    server = ServerProcess() if shared else None
     results: list[Samples] = []
+    limits: list[Samples] = []
     started = time.time()
     load_at_start = os.getloadavg()
     with Progress(
@@ -142,16 +204,26 @@ async def _run(
         try:
             if server is not None:
                 await server.start()
-            target = url or server.url  # type: ignore[union-attr]
-            client = Client(target, token=token)
-            try:
-                results += await _scenarios(names, sizes, client, server, progress)
-            finally:
-                await client.close()
+            target = url or (server.url if server is not None else None)
+            if target is not None:
+                client = Client(target, token=options.token)
+                try:
+                    if options.limits:
+                        limits += await _limits(options, client, server, progress)
+                    results += await _scenarios(options, client, server, progress)
+                finally:
+                    await client.close()
+            if "zeta" in names:
+                from alcor.bench import zeta
+
+                results += await zeta.run(sizes, progress, options.zeta_url)
         finally:
             if server is not None:
                 await server.stop()
                 server.cleanup()
+    rows = [s.summary() for s in results]
+    limit_rows = [s.summary() for s in limits]
+    attach_fractions(rows, limit_rows)
     return {
         "alcor_version": __version__,
         "target": url or "alcor serve (fresh SQLite store)",
@@ -162,17 +234,32 @@ async def _run(
             "platform": platform.platform(),
             # other work on the machine skews every number: record it with them
             "load_avg_at_start": [round(x, 2) for x in load_at_start],
+            "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
         },
         "sizes": sizes.__dict__,
         "scenarios": names,
-        "results": [s.summary() for s in results],
+        "transport": options.transport,
+        "limits": limit_rows,
+        "results": rows,
         "samples": {s.name: s.latencies for s in results if len(s.latencies) > 1},
     }
 
 
-async def _scenarios(
-    names: list[str], sizes: scenarios.Sizes, client: Any, server: Any, progress: Any
-) -> list[Samples]:
+async def _limits(options: RunOptions, client: Any, server: Any, progress: Any) -> list[Samples]:
+    """Measure the limits that bound the chosen scenarios (limits.py)."""
+    names, sizes = options.names, options.sizes
+    out: list[Samples] = []
+    if "api-create" in names and server is not None:
+        out += await limits.sqlite_limits(client, server, sizes, progress)
+    if "api-create" in names or "list" in names:
+        out += await limits.http_limits(sizes, progress)
+    if "e2e" in names and server is not None:
+        out += await limits.grpc_limits(sizes, options.transport, progress)
+    return out
+
+
+async def _scenarios(options: RunOptions, client: Any, server: Any, progress: Any) -> list[Samples]:
+    names, sizes = options.names, options.sizes
     results: list[Samples] = []
     if "api-create" in names:
         results += await scenarios.api_create(client, sizes, progress)
@@ -192,7 +279,13 @@ async def _scenarios(
     if "e2e" in names and server is not None:
         from alcor.bench import e2e
 
-        results += await e2e.run(client, server, sizes, progress)
+        results += await e2e.run(client, server, sizes, progress, options.transport)
+    if "push" in names and server is not None:
+        from alcor.bench import push
+
+        results += await push.run(server.grpc_port, server.workdir, sizes, progress)
+    if options.curve is not None and server is not None:
+        results += await curve.run(client, server, options.curve, options.transport, progress)
     return results
 
 
@@ -201,34 +294,20 @@ def _cpus() -> int:
 
 
 def _print(console: Console, report: dict[str, Any]) -> None:
+    if report["limits"]:
+        limits_table = Table(title="machine limits (measured in this run)")
+        for column in ("limit", "count", "per s", "p50 ms", "p99 ms", "notes"):
+            limits_table.add_column(column, justify="left" if column == "limit" else "right")
+        for row in report["limits"]:
+            limits_table.add_row(*_cells(row))
     table = Table(title=f"alcor bench — {report['target']} — {report['date']} UTC")
-    for column in ("scenario", "count", "per s", "p50 ms", "p99 ms", "notes"):
+    for column in ("scenario", "count", "per s", "of limit", "p50 ms", "p99 ms", "notes"):
         table.add_column(column, justify="right" if column != "scenario" else "left")
     for row in report["results"]:
-        notes = {
-            k: v
-            for k, v in row.items()
-            if k
-            not in (
-                "name",
-                "count",
-                "per_s",
-                "p50_ms",
-                "p99_ms",
-                "p95_ms",
-                "mean_ms",
-                "max_ms",
-                "wall_s",
-            )
-        }
-        table.add_row(
-            row["name"],
-            str(row["count"]),
-            str(row.get("per_s", "")),
-            str(row.get("p50_ms", "")),
-            str(row.get("p99_ms", "")),
-            ", ".join(f"{k}={v}" for k, v in notes.items()),
-        )
+        cells = _cells(row)
+        table.add_row(*cells[:3], describe(row.get("of_limit", {})), *cells[3:])
+    if report["limits"]:
+        console.print(limits_table)
     console.print(table)
     targets = Table(title="targets")
     for column in ("target", "measured", "goal", "met"):
@@ -241,3 +320,16 @@ def _print(console: Console, report: dict[str, Any]) -> None:
             {True: "yes", False: "NO", None: "-"}[item["met"]],
         )
     console.print(targets)
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    """Return name, count, per s, p50, p99 and the other keys as notes."""
+    notes = {k: v for k, v in row.items() if k not in HIDDEN}
+    return [
+        row["name"],
+        str(row["count"]),
+        str(row.get("per_s", "")),
+        str(row.get("p50_ms", "")),
+        str(row.get("p99_ms", "")),
+        ", ".join(f"{k}={v}" for k, v in notes.items()),
+    ]

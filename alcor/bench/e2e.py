@@ -16,16 +16,18 @@ from typing import Any
 import aiohttp
 
 from alcor.bench.client import Client
-from alcor.bench.server import free_port
+from alcor.bench.server import agent_block, free_port
 from alcor.bench.stats import Samples
 
-FIRST_IP = "127.5.0.1"
+FIRST_IP = agent_block(0)
 
 
 class AgentProcess:
     """N reference agents in a child process, with their admin HTTP API."""
 
-    def __init__(self, count: int, controller_port: int, workdir: Any) -> None:
+    def __init__(
+        self, count: int, controller_port: int, workdir: Any, first_ip: str = FIRST_IP
+    ) -> None:
         self.count = count
         self.admin = f"http://127.0.0.1:{free_port()}"
         self._args = [
@@ -34,7 +36,7 @@ class AgentProcess:
             "alcor",
             "agent",
             "--listen",
-            f"{FIRST_IP}:50001",
+            f"{first_ip}:50001",
             "--count",
             str(count),
             "--controller",
@@ -80,10 +82,13 @@ class AgentProcess:
             await asyncio.get_running_loop().run_in_executor(None, self.proc.wait)
 
 
-async def _register(client: Client, ips: list[str]) -> list[str]:
+async def register(
+    client: Client, ips: list[str], transport: str, prefix: str = "bench-host"
+) -> list[str]:
+    """Register one node per agent IP (named `<prefix>-<i>`); return the node names."""
     hosts = []
     for i, ip in enumerate(ips):
-        name = f"bench-host-{i}"
+        name = f"{prefix}-{i}"
         await client.call(
             "POST",
             "/nodes",
@@ -94,6 +99,7 @@ async def _register(client: Client, ips: list[str]) -> list[str]:
                     "local_ip": ip,
                     "server_port": 50001,
                     "agent_type": "alcor",
+                    "transport": transport,
                     "mac_address": f"52:54:00:05:{i >> 8 & 255:02x}:{i & 255:02x}",
                 }
             },
@@ -156,34 +162,65 @@ async def _offered(
     return answered
 
 
-async def run(client: Client, server: Any, sizes: Any, progress: Any) -> list[Samples]:
+async def network(client: Client, name: str) -> str:
+    """Create a network with a /16 subnet for the e2e ports; return its id."""
+    net, _ = await client.call("POST", "/v2.0/networks", {"network": {"name": name}})
+    net_id: str = net["network"]["id"]
+    await client.call(
+        "POST",
+        "/v2.0/subnets",
+        {"subnet": {"network_id": net_id, "cidr": "172.20.0.0/16", "ip_version": 4}},
+    )
+    return net_id
+
+
+async def measure(
+    client: Client,
+    agents: AgentProcess,
+    ips: list[str],
+    hosts: list[str],
+    net_id: str,
+    label: str,
+    count: int,
+    rate: float | None,
+) -> Samples:
+    """Create `count` ports bound round-robin to `hosts` at `rate` (None = 16 closed-loop
+    clients) and return each port's send -> applied latency."""
+    started, first_sent = time.perf_counter(), time.time()
+    answered = await _offered(client, net_id, hosts, count, rate, 16)
+    active = await _wait_active(client, list(answered))
+    programmed = await agents.programmed(ips)
+    samples = Samples(label, extra={"agents": len(hosts), "active": active})
+    done = [programmed[port_id] for port_id in answered if port_id in programmed]
+    for port_id, at in answered.items():
+        if port_id in programmed:
+            samples.add(max(0.0, programmed[port_id] - at))
+    samples.wall = time.perf_counter() - started
+    samples.extra["api_ports_per_s"] = round(len(answered) / samples.wall, 1)
+    if done:
+        # from the first send to the last port applied: the rate the hosts kept up with
+        span = max(done) - first_sent
+        samples.extra["programmed_per_s"] = round(len(done) / span, 1) if span > 0 else None
+    return samples
+
+
+async def run(
+    client: Client, server: Any, sizes: Any, progress: Any, transport: str = "grpc"
+) -> list[Samples]:
     """Measure programming latency at a fixed offered rate and at saturation."""
     agents = AgentProcess(sizes.agents, server.grpc_port, server.workdir)
     ips = await agents.start()
     try:
-        hosts = await _register(client, ips)
-        net, _ = await client.call("POST", "/v2.0/networks", {"network": {"name": "e2e"}})
-        net_id = net["network"]["id"]
-        await client.call(
-            "POST",
-            "/v2.0/subnets",
-            {"subnet": {"network_id": net_id, "cidr": "172.20.0.0/16", "ip_version": 4}},
-        )
+        hosts = await register(client, ips, transport)
+        net_id = await network(client, "e2e")
         results = []
         for label, rate in (
             (f"e2e at {sizes.e2e_rate:g} ports/s", sizes.e2e_rate),
             ("e2e at saturation (16 clients)", None),
         ):
-            started = time.perf_counter()
-            answered = await _offered(client, net_id, hosts, sizes.e2e_ports, rate, 16)
-            active = await _wait_active(client, list(answered))
-            programmed = await agents.programmed(ips)
-            samples = Samples(label, extra={"agents": sizes.agents, "active": active})
-            for port_id, at in answered.items():
-                if port_id in programmed:
-                    samples.add(max(0.0, programmed[port_id] - at))
-            samples.wall = time.perf_counter() - started
-            samples.extra["api_ports_per_s"] = round(len(answered) / samples.wall, 1)
+            samples = await measure(
+                client, agents, ips, hosts, net_id, label, sizes.e2e_ports, rate
+            )
             results.append(samples)
             progress("e2e", len(results), 2)
         return results

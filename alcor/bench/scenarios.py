@@ -29,6 +29,11 @@ class Sizes:
     e2e_ports: int
     e2e_rate: float
     agents: int
+    zeta_ports: int  # the zeta scenario: ports of its one VPC
+    zeta_hosts: int  # ... bound round-robin over these hosts
+    zeta_rounds: int  # ... measured this many times with Zeta off and on (median)
+    zeta_port_batch: int  # zeta.port_batch
+    limit_calls: int = 2000  # one-port commits, no-op requests and no-op pushes per limit
 
 
 TINY = Sizes(
@@ -43,6 +48,11 @@ TINY = Sizes(
     e2e_ports=10,
     e2e_rate=50.0,
     agents=2,
+    limit_calls=20,
+    zeta_ports=200,
+    zeta_hosts=10,
+    zeta_rounds=1,
+    zeta_port_batch=4000,
 )
 QUICK = Sizes(
     seq=200,
@@ -56,6 +66,11 @@ QUICK = Sizes(
     e2e_ports=200,
     e2e_rate=100.0,
     agents=8,
+    limit_calls=1000,
+    zeta_ports=2000,
+    zeta_hosts=20,
+    zeta_rounds=1,
+    zeta_port_batch=4000,
 )
 STANDARD = Sizes(
     seq=1000,
@@ -69,6 +84,10 @@ STANDARD = Sizes(
     e2e_ports=2000,
     e2e_rate=500.0,
     agents=20,
+    zeta_ports=10_000,
+    zeta_hosts=100,
+    zeta_rounds=3,
+    zeta_port_batch=4000,
 )
 FULL = Sizes(
     seq=1000,
@@ -82,6 +101,10 @@ FULL = Sizes(
     e2e_ports=5000,
     e2e_rate=500.0,
     agents=50,
+    zeta_ports=10_000,
+    zeta_hosts=100,
+    zeta_rounds=3,
+    zeta_port_batch=4000,
 )
 
 

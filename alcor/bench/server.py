@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -24,6 +25,16 @@ UNLIMITED = (
 )
 
 
+# One 127.X.0.0/16 per run: agents listen on fixed ports (50001), and runs from other
+# checkouts on the same machine must not find their addresses taken.
+_RUN_OCTET = random.randint(20, 250)
+
+
+def agent_block(block: int) -> str:
+    """Return the first agent IP of this run's address block `block` (0-255, 254 agents)."""
+    return f"127.{_RUN_OCTET}.{block}.1"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """Return a free TCP port on `host`."""
     with socket.socket() as sock:
@@ -35,7 +46,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 class ServerProcess:
     """An `alcor serve` child process on loopback (unlimited quotas, like the baseline)."""
 
-    def __init__(self, workdir: str | None = None, db_name: str = "bench.db") -> None:
+    def __init__(
+        self,
+        workdir: str | None = None,
+        db_name: str = "bench.db",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="alcor-bench-") if workdir is None else None
         self.workdir = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
         self.db = self.workdir / db_name
@@ -44,6 +60,7 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.startup_s: float | None = None
+        self.extra_env = dict(extra_env or {})  # ALCOR__... settings of this run
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -51,6 +68,7 @@ class ServerProcess:
             env[f"ALCOR__QUOTAS__{name.upper()}"] = "-1"
         env["ALCOR__SOUTHBOUND__GRPC_SERVER__PORT"] = str(self.grpc_port)
         env.pop("ALCOR_CONFIG", None)
+        env.update(self.extra_env)
         return env
 
     async def start(self) -> None:

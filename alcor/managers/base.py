@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from alcor import errors
@@ -15,7 +15,7 @@ from alcor.managers.common import (
     project_where,
     sorted_tags,
 )
-from alcor.managers.crud import GetCommand, ListCommand, UpdateCommand
+from alcor.managers.crud import GetCommand, ListCommand, UpdateCommand, ViewCommand
 from alcor.resources import repo
 from alcor.resources.base import Resource
 from alcor.resources.repo import ListQuery, Page, Where
@@ -126,6 +126,10 @@ class ResourceManager:
         """Translate the filters that need SQL of their own (default: the extra ones)."""
         return self.extra_where(query.extra)
 
+    async def view(self, cmd: ViewCommand) -> list[dict[str, Any] | None]:
+        """Handle View<Resources>: the objects `cmd.ctx` may read, decorated; None for others."""
+        return await view_visible(cmd, lambda o: self.is_visible(o, cmd.ctx), self.adecorate)
+
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """Translate resource-specific filters (e.g. fixed_ips) into SQL conditions."""
         return []
@@ -143,6 +147,17 @@ class ResourceManager:
     ) -> list[dict[str, Any]]:
         """Like adecorate, for attributes that depend on the caller (RBAC's `shared`)."""
         return await self.adecorate(objs)
+
+
+async def view_visible(
+    cmd: ViewCommand,
+    visible: Callable[[dict[str, Any]], bool],
+    decorate: Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]],
+) -> list[dict[str, Any] | None]:
+    """Return copies of the visible objects of `cmd`, decorated, and None for the others."""
+    shown = [dict(o) if visible(o) else None for o in cmd.objs]
+    decorated = iter(await decorate([o for o in shown if o is not None]))
+    return [next(decorated) if o is not None else None for o in shown]
 
 
 def apply_tag_op(resource: Resource, obj: dict[str, Any], tag_op: tuple[str, Any]) -> list[str]:

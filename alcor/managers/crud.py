@@ -50,6 +50,15 @@ class UpdateCommand(Command[dict[str, Any]]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ViewCommand(Command[list[dict[str, Any] | None]]):
+    """Show stored objects (e.g. from the change record) as Get would, in order: each one
+    decorated if `ctx` may read it, else None."""
+
+    ctx: RequestContext
+    objs: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeleteCommand(Command[None]):
     """Delete one resource."""
 

@@ -8,7 +8,17 @@ from typing import Any
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
-from alcor.resources.types import Bool, Invalid, ListOf, Type
+from alcor.resources.types import (
+    CIDR4,
+    CIDR6,
+    IPV4,
+    IPV6,
+    Bool,
+    Invalid,
+    ListOf,
+    Type,
+    pattern_schema,
+)
 
 
 class AddressGroupNotFound(errors.NotFound):
@@ -43,7 +53,8 @@ class AddressCidr(Type):
             raise Invalid(f"'{value}' is not a valid IP subnet") from None
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "cidr"}
+        # A CIDR whose host bits are set is taken as its network (no strictness to state).
+        return pattern_schema(CIDR4, CIDR6)
 
 
 class AddressOrCidr(AddressCidr):
@@ -56,6 +67,9 @@ class AddressOrCidr(AddressCidr):
             except ValueError:
                 raise Invalid(f"'{value}' is not a valid IP address or subnet") from None
         return super().convert(value)
+
+    def schema(self) -> dict[str, Any]:
+        return pattern_schema(IPV4, IPV6, CIDR4, CIDR6)
 
 
 ADDRESSES = ListOf(AddressCidr(), collapse_duplicates=True)

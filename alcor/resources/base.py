@@ -37,6 +37,7 @@ class Attr:
     filter: bool | None = None  # None = filterable when scalar and stored
     sort: bool | None = None  # None = sortable when scalar and stored
     doc: str = ""
+    served: Type | None = None  # how responses show it, when unlike its input type
 
     @property
     def column_name(self) -> str | None:

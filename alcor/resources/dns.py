@@ -9,6 +9,10 @@ from typing import Any
 from alcor.resources.types import Invalid, Type
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+# The same in JSON Schema terms (no lookarounds): a label, labels joined by dots, a final dot.
+_LABEL_TEXT = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_NAME = rf"{_LABEL_TEXT}(\.{_LABEL_TEXT})*\.?"
+_DOMAIN = rf"{_LABEL_TEXT}(\.{_LABEL_TEXT})+\.?"
 
 
 def _labels(value: str) -> list[str]:
@@ -28,7 +32,7 @@ class DnsName(Type):
         return value
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "maxLength": 255}
+        return {"type": "string", "maxLength": 255, "pattern": f"^({_NAME})?$"}
 
 
 class DnsDomain(DnsName):
@@ -39,6 +43,9 @@ class DnsDomain(DnsName):
         if out and len(_labels(out)) < 2:
             raise Invalid(f"'{value}' is not a valid DNS domain: it needs two labels")
         return out
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "maxLength": 255, "pattern": f"^({_DOMAIN})?$"}
 
 
 def hostname_of(ip: str) -> str:

@@ -5,7 +5,16 @@ from typing import Any
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource
-from alcor.resources.types import Enum, Int, Invalid, IpAddress, String, Type, mac_is_valid
+from alcor.resources.types import (
+    Enum,
+    Int,
+    Invalid,
+    IpAddress,
+    String,
+    Type,
+    mac_is_valid,
+    pattern_schema,
+)
 from alcor.southbound.loader import node_transports
 
 NODE_ID = String(255, min_len=1, pattern=r"[A-Za-z0-9._:-]+")
@@ -21,7 +30,10 @@ class HostMac(Type):
         return value.lower().replace("-", ":")
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "mac-address"}
+        # One separator throughout, as netaddr reads it.
+        return pattern_schema(
+            "[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}", "[0-9a-fA-F]{2}(-[0-9a-fA-F]{2}){5}"
+        )
 
 
 @dataclass(frozen=True)

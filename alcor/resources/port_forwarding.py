@@ -33,6 +33,10 @@ class PortForwardingConflict(errors.BadRequest):
     message = "Bad port_forwarding request: {msg}."
 
 
+# 1 through 65535.
+_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+
+
 class PortRange(Type):
     """A port range "first:last" (or one port), 1-65535."""
 
@@ -44,12 +48,14 @@ class PortRange(Type):
             raise Invalid(f"'{value}' is not a valid port range")
         first = int(found.group(1))
         last = int(found.group(2) or first)
-        if not 1 <= first <= last <= 65535:
+        if not 1 <= first <= 65535 or not 1 <= last <= 65535:
             raise Invalid(f"'{value}' is not a valid port range")
+        if first > last:  # an order between two numbers: no schema says it
+            raise errors.InvalidInput(error_message=f"'{value}' is not a valid port range")
         return f"{first}:{last}"
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": r"^\d+(:\d+)?$"}
+        return {"type": "string", "pattern": f"^{_PORT}(:{_PORT})?$"}
 
 
 PORT_FORWARDING = Resource(

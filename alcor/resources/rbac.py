@@ -8,7 +8,10 @@ from typing import Any
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource
-from alcor.resources.types import Enum, Invalid, String, Type, Uuid
+from alcor.resources.types import Enum, Invalid, String, Type, Uuid, pattern_schema
+
+# A project id as Keystone writes them (32 hex digits) or dashed as a UUID.
+UUID_TEXT = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
 ACCESS_SHARED = "access_as_shared"
 ACCESS_EXTERNAL = "access_as_external"
@@ -66,7 +69,7 @@ class TargetProject(Type):
         return str(value)
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "description": "a project id or '*'"}
+        return pattern_schema(r"\*", UUID_TEXT)
 
 
 RBAC_POLICY = Resource(

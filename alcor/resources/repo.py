@@ -80,8 +80,11 @@ class _Codec:
         self.columns = [col for a in attrs if (col := a.column_name) is not None] + extra
         self.names = [a.name for a in attrs] + extra
         self.column_of = {a.name: col for a in resource.attrs if (col := a.column_name)}
-        self.codec_of = {a.name: a.codec for a in attrs}
-        self.json_idx = [i for i, a in enumerate(attrs) if a.codec == "json"]
+        json_extra = _JSON_EXTRA.get(resource.table, frozenset())
+        self.codec_of = {a.name: a.codec for a in attrs} | {
+            c: "json" for c in extra if c in json_extra
+        }
+        self.json_idx = [i for i, n in enumerate(self.names) if self.codec_of.get(n) == "json"]
         self.bool_idx = [i for i, a in enumerate(attrs) if a.codec == "bool"]
         self.select = ", ".join(f't."{c}"' for c in self.columns)
 
@@ -116,11 +119,18 @@ class _Codec:
 
 
 _EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {}
+_JSON_EXTRA: dict[str, frozenset[str]] = {}
 
 
-def register_extra_columns(resource: Resource, columns: Iterable[str]) -> None:
-    """Declare internal columns of `resource`'s table that objects carry too."""
+def register_extra_columns(
+    resource: Resource, columns: Iterable[str], json_columns: Iterable[str] = ()
+) -> None:
+    """Declare internal columns of `resource`'s table that objects carry too.
+
+    `json_columns` (a subset of `columns`) hold lists or objects, stored as JSON text.
+    """
     _EXTRA_COLUMNS[resource.table] = tuple(columns)
+    _JSON_EXTRA[resource.table] = frozenset(json_columns)
     codec.cache_clear()
     partial_codec.cache_clear()
 

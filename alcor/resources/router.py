@@ -23,7 +23,7 @@ class GatewayInfo(Type):
         return self.info.convert(value)
 
     def schema(self) -> dict[str, Any]:
-        return self.info.schema()
+        return {"anyOf": [{"type": "object", "maxProperties": 0}, self.info.schema()]}
 
     @property
     def is_scalar(self) -> bool:

@@ -42,6 +42,8 @@ class Protocol(Type):
     def convert(self, value: Any) -> Any:
         if isinstance(value, bool):
             raise Invalid(f"'{value}' is not a valid protocol")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON does not tell 6.0 from 6
         if isinstance(value, int):
             value = str(value)
         if not isinstance(value, str):

@@ -8,9 +8,11 @@ networks take their ids there first and which other projects' networks do not us
 
 from __future__ import annotations
 
+from typing import Any
+
 from alcor import errors
 from alcor.resources.base import TAG, Attr, Resource
-from alcor.resources.types import Bool, Enum, Int, ListOf, Obj, String, Uuid
+from alcor.resources.types import Bool, Enum, Int, ListOf, Obj, String, Type, Uuid
 
 RANGE_TYPES = ("vlan", "vxlan", "gre", "geneve")
 ID_LIMIT = 2**32 - 1  # the widest type (GRE); each type's own bound is checked too
@@ -44,6 +46,23 @@ class NetworkSegmentRangeOverlaps(errors.Conflict):
     message = "Network segment range overlaps with range(s) with id {range_id}"
 
 
+class FreeIds(Type):
+    """The free ids of a range (computed): each id, or "first-last" runs for a range wider
+    than 65536 ids."""
+
+    @property
+    def is_scalar(self) -> bool:
+        return False
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "type": "array",
+            "items": {
+                "oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+(-[0-9]+)?$"}]
+            },
+        }
+
+
 NETWORK_SEGMENT_RANGE = Resource(
     name="network_segment_range",
     collection="network_segment_ranges",
@@ -65,14 +84,7 @@ NETWORK_SEGMENT_RANGE = Resource(
         Attr("maximum", Int(1, ID_LIMIT), create="R", update="Y"),
         # Computed: {segmentation id: project of the network holding it} ...
         Attr("used", Obj(), create="-", column=None, filter=False),
-        Attr(
-            "available",
-            ListOf(Int()),
-            create="-",
-            column=None,
-            filter=False,
-            doc="the free ids; as 'first-last' strings when the range spans more than 65536",
-        ),
+        Attr("available", FreeIds(), create="-", column=None, filter=False),
         Attr("tags", ListOf(TAG, collapse_duplicates=True, max_items=50), default=[], update="Y"),
         Attr("revision_number", Int(), create="-"),
         Attr("created_at", String(None), create="-"),

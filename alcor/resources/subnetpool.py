@@ -2,7 +2,7 @@
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
-from alcor.resources.types import Bool, Cidr, Int, IntEnum, ListOf, Uuid
+from alcor.resources.types import Bool, Cidr, Int, IntEnum, ListOf, String, Uuid
 
 
 class SubnetPoolNotFound(errors.NotFound):
@@ -11,6 +11,9 @@ class SubnetPoolNotFound(errors.NotFound):
     type_name = None
     message = "Subnet pool {id} could not be found."
 
+
+# Neutron answers prefix lengths as strings ("24"), and so does alcor.
+PREFIXLEN_TEXT = String(3, pattern="[0-9]{1,3}")
 
 SUBNETPOOL = Resource(
     name="subnetpool",
@@ -25,9 +28,9 @@ SUBNETPOOL = Resource(
             "prefixes", ListOf(Cidr(strict=False), unique=True, min_items=1), create="R", update="Y"
         ),
         Attr("ip_version", IntEnum((4, 6)), create="-"),
-        Attr("default_prefixlen", Int(0, 128), create="Y", update="Y"),
-        Attr("min_prefixlen", Int(0, 128), create="Y", update="Y"),
-        Attr("max_prefixlen", Int(0, 128), create="Y", update="Y"),
+        Attr("default_prefixlen", Int(0, 128), create="Y", update="Y", served=PREFIXLEN_TEXT),
+        Attr("min_prefixlen", Int(0, 128), create="Y", update="Y", served=PREFIXLEN_TEXT),
+        Attr("max_prefixlen", Int(0, 128), create="Y", update="Y", served=PREFIXLEN_TEXT),
         Attr("default_quota", Int(minimum=0), create="Y", update="Y", nullable=True, default=None),
         Attr("shared", Bool(), default=False, create="A"),
         Attr("is_default", Bool(), default=False, create="A", update="A"),

@@ -107,11 +107,23 @@ class SubPorts(Type):
         return {"type": "array", "items": SUBPORT.schema()}
 
 
+class SegmentationId(Type):
+    """A VLAN id as a number or a numeric string (its range is checked with the rest)."""
+
+    def convert(self, value: Any) -> int | str:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise Invalid(f"Invalid subport details: segmentation_id '{value}' is not an integer")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}
+
+
 SUBPORT = Obj(
     fields=(
         ("port_id", Uuid(), True),
         ("segmentation_type", Enum(SEGMENTATION_TYPES), False),
-        ("segmentation_id", Type(), False),
+        ("segmentation_id", SegmentationId(), False),
     )
 )
 

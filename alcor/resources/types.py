@@ -15,6 +15,33 @@ from typing import Any
 
 import netaddr
 
+# JSON Schema patterns for /openapi.json: what the converters below accept, so that a
+# generated request valid by the schema is also valid here (schemathesis checks it).
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
+_H = "[0-9a-fA-F]{1,4}"
+IPV6 = (
+    rf"(({_H}:){{7}}{_H}|({_H}:){{1,7}}:|({_H}:){{1,6}}:{_H}|({_H}:){{1,5}}(:{_H}){{1,2}}"
+    rf"|({_H}:){{1,4}}(:{_H}){{1,3}}|({_H}:){{1,3}}(:{_H}){{1,4}}|({_H}:){{1,2}}(:{_H}){{1,5}}"
+    rf"|{_H}:(:{_H}){{1,6}}|:((:{_H}){{1,7}}|:))"
+)
+MAC = "[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}"
+_SEP_OCTET = "[:-][0-9a-fA-F]{2}"
+_NONZERO_OCTET = "([1-9a-fA-F][0-9a-fA-F]|0[1-9a-fA-F])"
+# Unicast (first octet even) and not all zeros, spelled out without look-ahead: a first
+# octet other than 00, or 00 followed by k zero octets and then a non-zero one.
+UNICAST_MACS = (
+    f"([1-9a-fA-F][02468aceACE]|0[2468aceACE])({_SEP_OCTET}){{5}}",
+    *(f"00([:-]00){{{k}}}[:-]{_NONZERO_OCTET}({_SEP_OCTET}){{{4 - k}}}" for k in range(5)),
+)
+CIDR4 = rf"{IPV4}/(3[0-2]|[12]?[0-9])"
+CIDR6 = rf"{IPV6}/(12[0-8]|1[01][0-9]|[1-9]?[0-9])"
+
+
+def pattern_schema(*alternatives: str) -> dict[str, Any]:
+    """Return a string schema matching any one of the regex alternatives in full."""
+    return {"type": "string", "pattern": "^(" + "|".join(f"({a})" for a in alternatives) + ")$"}
+
 
 class Invalid(ValueError):
     """A value does not fit its type; the message is the human reason."""
@@ -38,9 +65,15 @@ class Type:
         return True
 
 
+# C0/C1 control characters and DEL are never part of a name, description or identifier
+# (a NUL would also cut the string short in C code on the agents' side).
+CONTROL_CHARS = r"\x00-\x1f\x7f-\x9f"
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
+
+
 @dataclass(frozen=True)
 class String(Type):
-    """A string of at most `max_len` characters."""
+    """A string of at most `max_len` characters, without control characters."""
 
     max_len: int | None = 255
     min_len: int = 0
@@ -49,6 +82,8 @@ class String(Type):
     def convert(self, value: Any) -> str:
         if not isinstance(value, str):
             raise Invalid(f"'{value}' is not a valid string")
+        if _CONTROL.search(value):
+            raise Invalid(f"{value!r} contains control characters")
         if self.max_len is not None and len(value) > self.max_len:
             raise Invalid(f"'{value}' exceeds maximum length of {self.max_len}")
         if len(value) < self.min_len:
@@ -61,8 +96,13 @@ class String(Type):
         out: dict[str, Any] = {"type": "string"}
         if self.max_len is not None:
             out["maxLength"] = self.max_len
+        if self.min_len:
+            out["minLength"] = self.min_len
+        no_controls = f"^[^{CONTROL_CHARS}]*$"
         if self.pattern:
-            out["pattern"] = self.pattern
+            out["allOf"] = [{"pattern": f"^(?:{self.pattern})$"}, {"pattern": no_controls}]
+        else:
+            out["pattern"] = no_controls
         return out
 
 
@@ -99,7 +139,10 @@ class Bool(Type):
         raise Invalid(f"'{value}' cannot be converted to boolean")
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "boolean"}
+        text = "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|0|1)$"
+        return {
+            "anyOf": [{"type": "boolean"}, {"enum": [0, 1]}, {"type": "string", "pattern": text}]
+        }
 
 
 @dataclass(frozen=True)
@@ -117,6 +160,8 @@ class Int(Type):
                 value = int(value.strip())
             except ValueError:
                 raise Invalid(f"'{value}' is not an integer") from None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON does not tell 1702.0 from 1702 (nor does JSON Schema)
         if not isinstance(value, int):
             raise Invalid(f"'{value}' is not an integer")
         if self.minimum is not None and value < self.minimum:
@@ -177,7 +222,11 @@ class IpAddress(Type):
         return str(address)
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "ip-address"}
+        if self.version == 4:
+            return pattern_schema(IPV4)
+        if self.version == 6:
+            return pattern_schema(IPV6)
+        return pattern_schema(IPV4, IPV6)
 
 
 @dataclass(frozen=True)
@@ -195,7 +244,8 @@ class Cidr(Type):
         return str(network)
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "cidr"}
+        # Host bits (refused when strict) cannot be said in a pattern: that stays a 400.
+        return pattern_schema(CIDR4, CIDR6)
 
 
 @dataclass(frozen=True)
@@ -210,6 +260,9 @@ class IpOrCidr(Type):
                 raise Invalid(f"'{value}' is not a valid IP address or CIDR") from None
         return str(parse_ip(value))
 
+    def schema(self) -> dict[str, Any]:
+        return pattern_schema(IPV4, IPV6, CIDR4, CIDR6)
+
 
 @dataclass(frozen=True)
 class Mac(Type):
@@ -219,7 +272,7 @@ class Mac(Type):
         return normalize_mac(value)
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "mac-address"}
+        return pattern_schema(*UNICAST_MACS)
 
 
 @dataclass(frozen=True)
@@ -229,6 +282,7 @@ class Obj(Type):
     fields: tuple[tuple[str, Type, bool], ...] | None = None  # (name, type, required)
     max_bytes: int | None = None
     nullable_fields: frozenset[str] = frozenset()
+    min_fields: int = 0  # at least this many of the fields (checked where the rule lives)
 
     @property
     def is_scalar(self) -> bool:
@@ -264,12 +318,21 @@ class Obj(Type):
     def schema(self) -> dict[str, Any]:
         if self.fields is None:
             return {"type": "object"}
-        return {
+        properties = {}
+        for name, typ, _ in self.fields:
+            schema = typ.schema()
+            if name in self.nullable_fields:  # null is accepted (and means "unset")
+                schema = {"anyOf": [schema, {"type": "null"}]}
+            properties[name] = schema
+        out: dict[str, Any] = {
             "type": "object",
-            "properties": {name: typ.schema() for name, typ, _ in self.fields},
+            "properties": properties,
             "required": [name for name, _, required in self.fields if required],
             "additionalProperties": False,
         }
+        if self.min_fields:
+            out["minProperties"] = self.min_fields
+        return out
 
 
 @dataclass(frozen=True)
@@ -305,7 +368,14 @@ class ListOf(Type):
         return out
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "array", "items": self.item.schema()}
+        out: dict[str, Any] = {"type": "array", "items": self.item.schema()}
+        if self.min_items:
+            out["minItems"] = self.min_items
+        if self.max_items is not None:
+            out["maxItems"] = self.max_items
+        if self.unique and self.key is None:
+            out["uniqueItems"] = True
+        return out
 
 
 def _freeze(value: Any) -> Any:

@@ -65,6 +65,8 @@ class Channels:
             self._pending[vpc] |= set(self._dp.topo.bound_in_network.get(vpc, ()))
             self._pending[vpc] |= set(state.published.get(vpc, ()))
             self._dirty.add(vpc)
+        for node_id, vpc in state.subscribed:
+            self._hand_over(node_id, vpc)
         if state.mq:
             self._wake.set()
 
@@ -231,15 +233,20 @@ class Channels:
             raise TransportError(f"node {node_id} answered {status.name} to Subscribe")
         await self._persist(channel_store.set_subscribed, node_id, vpc, True)
         self.subs[(node_id, vpc)] = SUBSCRIBED
+        self._hand_over(node_id, vpc)
+
+    def _hand_over(self, node_id: str, vpc: str) -> None:
+        """The topic carries a subscribed host's neighbors of the VPC from now on, deletes
+        included: the per-host ledger stops tracking them."""
         sender = self._dp.senders.get(node_id)
-        if sender is not None:  # the topic carries them from now on
-            delivery = sender.delivery
+        if sender is None:
+            return
+        delivery = sender.delivery
+        for table in (delivery.pending, delivery.sent, delivery.acked):
             for key in [
-                k
-                for k in delivery.pending
-                if k[0] == NEIGHBOR and self.vpc_of(port_of_neighbor(k[1])) == vpc
+                k for k in table if k[0] == NEIGHBOR and self.vpc_of(port_of_neighbor(k[1])) == vpc
             ]:
-                del delivery.pending[key]
+                del table[key]
 
     async def _leave(self, node_id: str, vpc: str) -> None:
         """Hand a host back to per-host delivery: it holds the topic's revisions (§2.5)."""
@@ -256,6 +263,12 @@ class Channels:
                 # (a DELETE of an unknown neighbor is a harmless SUCCESS).
                 delivery.sent[key] = (revision, True)
                 delivery.acked[key] = revision if present else revision - 1
+                delivery.mark([key])
+            # The topic's records also brought their subnets' and the VPC's contexts.
+            for key in self._topic_contexts(vpc):
+                context_revision = self._dp.builder.revision(*key)
+                if key not in delivery.sent and context_revision is not None:
+                    delivery.sent[key] = (context_revision, True)
                 delivery.mark([key])
             sender.wake()
         node = self._dp.topo.nodes.get(node_id)
@@ -354,6 +367,16 @@ class Channels:
                 if port_id in self._pending.get(vpc, ()):
                     busy.add(key)
         return keys, busy
+
+    def _topic_contexts(self, vpc: str) -> set[Key]:
+        """Return the context keys a VPC's topic records carry (their subnets, the VPC)."""
+        topo = self._dp.topo
+        keys: set[Key] = {(VPC, vpc)}
+        for port_id, (_, present) in self.published.get(vpc, {}).items():
+            port = topo.ports.get(port_id)
+            if present and port is not None:
+                keys.update((SUBNET, s) for s in port.subnet_ids)
+        return keys
 
     def forget_host(self, node_id: str) -> None:
         """Treat a restarted agent as subscribed to nothing: it is subscribed again to

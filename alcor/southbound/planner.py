@@ -111,7 +111,9 @@ class Planner:
         new = self._store(node_id, self._compute(node_id), old)
         keys = marks.setdefault(node_id, set())
         keys.update((NEIGHBOR, neighbor_key(q)) for q in old.granted ^ new.granted)
-        for subnet in old.granted_subnets ^ new.granted_subnets:
+        for subnet in (old.granted_subnets ^ new.granted_subnets) | (
+            old.neighbor_subnets ^ new.neighbor_subnets
+        ):
             keys.add((SUBNET, subnet))
             sub = self.topo.subnets.get(subnet)
             if sub is not None:
@@ -152,6 +154,12 @@ class Planner:
         subnets = set(old.subnet_ids if old else ()) | set(new.subnet_ids if new else ())
         # Hosts that saw the neighbor before this change, including its own old host.
         before = self.hosts_reaching(subnets)
+        if self.topo.co_subnets_changed:
+            # A multi-subnet neighbor brings its other subnets' contexts to the hosts that
+            # reach one of them: those hosts' views change when such a pair comes or goes.
+            changed, self.topo.co_subnets_changed = self.topo.co_subnets_changed, set()
+            for node_id in self.hosts_reaching(changed):
+                self.refresh(node_id, marks)
         if new is None or new.node_id is None:
             for holder in list(self.grant_holders.get(port_id, ())):
                 self.revoke(holder, port_id, marks)  # nothing left to resolve on demand

@@ -62,6 +62,11 @@ class Topology:
     bound_in_subnet: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     ports_on_node: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     bound_in_network: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # subnet -> other subnet -> how many bound ports have fixed IPs in both (dual stack
+    # mostly): the contexts a host reaching the first needs for its neighbors
+    co_subnets: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    # subnets whose co-subnets appeared or went since the planner last looked
+    co_subnets_changed: set[str] = field(default_factory=set)
     # network -> node -> how many of its bound ports are there (hosts of a VPC, no scan)
     hosts_in_network: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     subnets_of_router: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -319,6 +324,7 @@ class Topology:
         hosts[rec.node_id] = hosts.get(rec.node_id, 0) + 1
         for subnet_id in rec.subnet_ids:
             self.bound_in_subnet[subnet_id].add(rec.id)
+        self._count_co_subnets(rec.subnet_ids, 1)
         vni = self._vni(rec.network_id)
         for _, ip in rec.fixed_ips:
             self.address_owner[(vni, ip)] = rec.id
@@ -337,10 +343,27 @@ class Topology:
             hosts[rec.node_id] -= 1
         for subnet_id in rec.subnet_ids:
             self.bound_in_subnet[subnet_id].discard(rec.id)
+        self._count_co_subnets(rec.subnet_ids, -1)
         vni = self._vni(rec.network_id)
         for ip in [ip for _, ip in rec.fixed_ips] + [ip for ip, _ in rec.pairs]:
             if self.address_owner.get((vni, ip)) == rec.id:
                 del self.address_owner[(vni, ip)]
+
+    def _count_co_subnets(self, subnets: tuple[str, ...], step: int) -> None:
+        if len(subnets) < 2:
+            return
+        for s in subnets:
+            counts = self.co_subnets[s]
+            for t in subnets:
+                if t == s:
+                    continue
+                n = counts.get(t, 0) + step
+                if n > 0:
+                    counts[t] = n
+                else:
+                    counts.pop(t, None)
+                if n in (0, 1) and (step > 0) == (n == 1):
+                    self.co_subnets_changed.add(s)
 
     def _vni(self, network_id: str) -> int:
         net = self.networks.get(network_id)

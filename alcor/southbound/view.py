@@ -38,11 +38,17 @@ class HostView:
     granted_subnets: frozenset[str] = frozenset()
     acls: frozenset[str] = frozenset()  # ACLs guarding S(H)
     fips: frozenset[str] = frozenset()  # floating IPs of P(H)
+    # Subnets outside SV(H) of neighbors' other fixed IPs (a dual-stack neighbor's IPv4
+    # subnet on a host that reaches only its IPv6 one): contexts, not neighbor sources.
+    neighbor_subnets: frozenset[str] = frozenset()
 
     @property
     def context_subnets(self) -> frozenset[str]:
-        """Return every subnet whose context state the host holds (SV(H) and grants)."""
-        return self.reachable | self.granted_subnets if self.granted else self.reachable
+        """Return every subnet whose context state the host holds (SV(H), the other subnets
+        of its neighbors, and grants)."""
+        if not self.granted and not self.neighbor_subnets:
+            return self.reachable
+        return self.reachable | self.granted_subnets | self.neighbor_subnets
 
 
 EMPTY = HostView(frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
@@ -67,6 +73,7 @@ def granted_view(topo: Topology, view: HostView, granted: set[str]) -> HostView:
         subnets,
         view.acls,
         view.fips,
+        view.neighbor_subnets,
     )
 
 
@@ -98,6 +105,7 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
     if node is not None and node.agent_type == "alcor":
         acls = frozenset(a for s in subnets if (a := topo.acl_of_subnet.get(s)) is not None)
         fips = frozenset(f for p in ports for f in topo.fips_of_port.get(p, ()))
+    others = {t for s in reachable for t in topo.co_subnets.get(s, ()) if t in topo.subnets}
     return HostView(
         ports,
         subnets,
@@ -106,6 +114,7 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
         frozenset(groups),
         acls=acls,
         fips=fips,
+        neighbor_subnets=frozenset(others - reachable),
     )
 
 
@@ -143,7 +152,7 @@ def in_view(topo: Topology, view: HostView, kind: str, key: str) -> bool:
     if kind == FLOATINGIP:
         return key in view.fips
     if kind == SUBNET:
-        return key in view.reachable or key in view.granted_subnets
+        return key in view.context_subnets
     if kind == VPC:
         return any(
             topo.subnets[s].network_id == key for s in view.context_subnets if s in topo.subnets

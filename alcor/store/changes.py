@@ -155,6 +155,11 @@ def advance_consumer(db: sqlite_utils.Database, name: str, seq: int) -> None:
     )
 
 
+def remove_consumer(db: sqlite_utils.Database, name: str) -> None:
+    """Forget durable consumer `name` (it no longer holds back retention)."""
+    db.execute("DELETE FROM change_consumers WHERE name = ?", [name])
+
+
 def prune(db: sqlite_utils.Database, older_than: float, batch: int = 10_000) -> int:
     """Delete up to `batch` changes recorded before `older_than` that every durable
     consumer has read; return how many."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import sqlite_utils
 
-from alcor.store import changes
+from alcor.store import changes, outbox
 
 STD = {
     "id": str,
@@ -414,6 +414,49 @@ def southbound_channels(db: sqlite_utils.Database) -> None:
     )
 
 
+def gateways(db: sqlite_utils.Database) -> None:
+    """Zeta gateways (southbound spec §8): the gateway resource, what each port is
+    registered as, the VPC's gateway ids, and the outbox rebuilt for FIFO lanes.
+
+    The first outbox table had a text id (no order) and text times; it never held a row.
+    """
+    db.execute("DROP TABLE IF EXISTS outbox")
+    db.execute(outbox.DDL)
+    for statement in outbox.INDEXES:
+        db.execute(statement)
+    _table(
+        db,
+        "gateways",
+        {
+            "id": str,
+            "project_id": str,
+            "network_id": str,
+            "type": str,
+            "status": str,
+            "zgc_id": str,
+            "destinations": str,
+            "port_inband_operation": int,
+            "last_error": str,
+            "revision_number": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        indexes=[("project_id",)],
+        unique=[("network_id",)],
+    )
+    # What each port is registered (or queued to be registered) as at Zeta, and the outbox
+    # row of that registration: the gateway manager diffs a port's new state against it.
+    _table(
+        db,
+        "gateway_ports",
+        {"port_id": str, "network_id": str, "node_id": str, "body": str, "create_row": int},
+        pk="port_id",
+        indexes=[("network_id",), ("node_id",)],
+    )
+    db.execute("ALTER TABLE networks ADD COLUMN gateway_ids TEXT")
+
+
 def _add_columns(db: sqlite_utils.Database, table: str, columns: dict[str, type]) -> None:
     """Add columns that a table lacks (migrations are re-runnable on partial schemas)."""
     target = db.table(table)
@@ -765,6 +808,7 @@ MIGRATIONS = [
     change_record,
     southbound_ledger,
     southbound_channels,
+    gateways,
     rbac_policies,
     qos,
     trunks,

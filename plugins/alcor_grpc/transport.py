@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import h2.exceptions
@@ -17,6 +16,7 @@ from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from alcor.proto import schema
 from alcor.southbound.base import NodeTarget, NotSupported, SouthboundContext, TransportError
+from alcor.southbound.channel_pool import ChannelPool, Pooled
 
 from .wire import CODEC, GET_INVENTORY, PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw
 
@@ -51,14 +51,6 @@ class GrpcConfig:
         return min(self.deadline_max_s, self.deadline_base_s + states * per_state_s)
 
 
-@dataclass(slots=True)
-class _Pooled:
-    channel: Channel
-    last_used: float = field(default_factory=time.monotonic)
-    in_use: int = 0
-    warmed: bool = False
-
-
 # A failure raised by grpclib, h2 or the socket before any status arrived.
 _CONNECTION_ERRORS = (OSError, StreamTerminatedError, h2.exceptions.ProtocolError, EOFError)
 
@@ -75,13 +67,16 @@ class GrpcTransport:
     def __init__(self, ctx: SouthboundContext) -> None:
         self.config = GrpcConfig.from_mapping(ctx.config)
         self._ctx = ctx
-        self._channels: dict[tuple[str, int], _Pooled] = {}
-        self._by_node: dict[str, set[tuple[str, int]]] = {}
+        self._pool: ChannelPool[Channel] = ChannelPool(
+            lambda addr: Channel(addr[0], addr[1], codec=CODEC), Channel.close
+        )
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Start the idle-channel reaper."""
-        task = asyncio.create_task(self._reap_idle(), name="grpc-transport-reaper")
+        task = asyncio.create_task(
+            self._pool.reap(self.config.channel_idle_close_s), name="grpc-transport-reaper"
+        )
         self._tasks.add(task)
 
     async def stop(self) -> None:
@@ -90,17 +85,11 @@ class GrpcTransport:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        for pooled in self._channels.values():
-            pooled.channel.close()
-        self._channels.clear()
-        self._by_node.clear()
+        self._pool.close_all()
 
     async def forget_node(self, node_id: str) -> None:
         """Close the channels opened for `node_id`."""
-        for addr in self._by_node.pop(node_id, ()):
-            pooled = self._channels.pop(addr, None)
-            if pooled is not None:
-                pooled.channel.close()
+        self._pool.forget(node_id)
 
     async def push(
         self, node: NodeTarget, payload: bytes, *, request_id: str, timeout: float
@@ -176,14 +165,14 @@ class GrpcTransport:
         request_id: str,
     ) -> Any:
         addr = (node.local_ip, port)
-        pooled = self._pooled(node.node_id, addr)
-        pooled.in_use += 1
+        pooled = self._pool.get(node.node_id, addr)
         try:
-            async with asyncio.timeout(timeout):
-                await self._connect(pooled, addr)
-                return await self._exchange(
-                    pooled.channel, method, cardinality, reply_type, payload, timeout
-                )
+            with self._pool.using(pooled):
+                async with asyncio.timeout(timeout):
+                    await self._connect(pooled, addr)
+                    return await self._exchange(
+                        pooled.channel, method, cardinality, reply_type, payload, timeout
+                    )
         except TimeoutError as exc:
             raise TransportError(
                 f"{method} to {addr[0]}:{port}: deadline of {timeout} s "
@@ -195,15 +184,12 @@ class GrpcTransport:
         except ProtocolError as exc:
             raise TransportError(f"{addr[0]}:{port}: {exc}", "protocol_error") from exc
         except _CONNECTION_ERRORS as exc:
-            self._drop(addr, pooled)
+            self._pool.drop(addr, pooled)
             raise TransportError(
                 f"{addr[0]}:{port}: {type(exc).__name__}: {exc}", "transport_error"
             ) from exc
-        finally:
-            pooled.in_use -= 1
-            pooled.last_used = time.monotonic()
 
-    async def _connect(self, pooled: _Pooled, addr: tuple[str, int]) -> None:
+    async def _connect(self, pooled: Pooled[Channel], addr: tuple[str, int]) -> None:
         try:
             async with asyncio.timeout(self.config.connect_timeout_s):
                 await pooled.channel.__connect__()
@@ -219,7 +205,7 @@ class GrpcTransport:
                     )
                     pooled.warmed = True
         except TimeoutError as exc:
-            self._drop(addr, pooled)
+            self._pool.drop(addr, pooled)
             raise OSError(f"connect timed out after {self.config.connect_timeout_s} s") from exc
 
     @staticmethod
@@ -245,39 +231,13 @@ class GrpcTransport:
             # Leaving the block reads the trailers and raises GRPCError on a non-OK status.
         return reply
 
-    def _pooled(self, node_id: str, addr: tuple[str, int]) -> _Pooled:
-        pooled = self._channels.get(addr)
-        if pooled is None:
-            pooled = _Pooled(Channel(addr[0], addr[1], codec=CODEC))
-            self._channels[addr] = pooled
-            self._by_node.setdefault(node_id, set()).add(addr)
-        return pooled
-
-    def _drop(self, addr: tuple[str, int], pooled: _Pooled) -> None:
-        """Close a broken channel so the next call dials a fresh connection."""
-        if self._channels.get(addr) is pooled:
-            del self._channels[addr]
-        pooled.channel.close()
-
-    async def _reap_idle(self) -> None:
-        idle = self.config.channel_idle_close_s
-        while True:
-            await asyncio.sleep(max(0.05, min(idle / 4, 30.0)))
-            self.close_idle(time.monotonic() - idle)
-
     def close_idle(self, used_before: float) -> int:
         """Close channels not used since `used_before` (monotonic); return how many."""
-        stale = [
-            (a, p) for a, p in self._channels.items() if p.in_use == 0 and p.last_used < used_before
-        ]
-        for addr, pooled in stale:
-            _LOGGER.debug("closing idle channel to %s:%s", *addr)
-            self._drop(addr, pooled)
-        return len(stale)
+        return self._pool.close_idle(used_before)
 
     def channel_count(self) -> int:
         """Return the number of open (pooled) channels."""
-        return len(self._channels)
+        return len(self._pool)
 
 
 def _status_error(exc: GRPCError, addr: tuple[str, int], request_id: str) -> TransportError:

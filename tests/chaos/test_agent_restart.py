@@ -8,10 +8,9 @@ import asyncio
 
 import pytest
 
-from tests.chaos.checks import NotConverged, converge, settle, subscribed_hosts
+from tests.chaos.checks import converge, settle, subscribed_hosts
 from tests.chaos.cluster import AUTO_SETTINGS
 from tests.chaos.conftest import MakeCluster
-from tests.chaos.known_bugs import TOPIC_LEDGER_BUG
 from tests.chaos.workload import Workload
 
 pytestmark = pytest.mark.chaos
@@ -58,15 +57,7 @@ async def test_grpc_agent_killed_and_restarted(make_cluster: MakeCluster, rng):
     "transport",
     [
         "kafka",
-        pytest.param(
-            "auto",
-            marks=[
-                pytest.mark.slow,
-                pytest.mark.xfail(
-                    strict=False, raises=NotConverged, reason=f"hits at random: {TOPIC_LEDGER_BUG}"
-                ),
-            ],
-        ),
+        pytest.param("auto", marks=pytest.mark.slow),
     ],
 )
 async def test_kafka_agent_killed_and_restarted(

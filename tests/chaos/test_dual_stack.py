@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chaos.checks import NotConverged, converge, settle
+from tests.chaos.checks import converge, settle
 from tests.chaos.conftest import MakeCluster
-from tests.chaos.known_bugs import NEIGHBOR_SUBNET_BUG
 
 pytestmark = pytest.mark.chaos
 
@@ -59,7 +58,6 @@ async def test_dual_stack_router_reaches_every_host(make_cluster: MakeCluster, r
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=NotConverged, reason=NEIGHBOR_SUBNET_BUG)
 async def test_neighbor_subnets_stay_on_a_host(make_cluster: MakeCluster):
     """Host-0 keeps an IPv6-only port when its dual-stack port moves away: its dual-stack
     neighbors still name the IPv4 subnet, which must stay there as a context (§3.1)."""

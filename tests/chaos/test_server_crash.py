@@ -8,10 +8,9 @@ import random
 
 import pytest
 
-from tests.chaos.checks import NotConverged, settle, wait_push_failed
+from tests.chaos.checks import settle, wait_push_failed
 from tests.chaos.cluster import AUTO_SETTINGS, Cluster
 from tests.chaos.conftest import MakeCluster
-from tests.chaos.known_bugs import TOPIC_LEDGER_BUG, TOPIC_RESTART_BUG
 from tests.chaos.setups import regroup, two_groups_on_one_host
 from tests.chaos.workload import Workload
 
@@ -120,14 +119,7 @@ async def test_server_killed_many_times_during_a_long_workload(make_cluster: Mak
     "transport",
     [
         "kafka",
-        pytest.param(
-            "auto",
-            marks=pytest.mark.xfail(
-                strict=False,
-                raises=NotConverged,
-                reason=f"hits at random: {TOPIC_RESTART_BUG}; {TOPIC_LEDGER_BUG}",
-            ),
-        ),
+        "auto",
     ],
 )
 async def test_server_killed_during_a_workload_on_kafka_hosts(

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.chaos.checks import NotConverged, converge, settle, subscribed_hosts
+from tests.chaos.checks import converge, settle, subscribed_hosts
 from tests.chaos.cluster import AUTO_SETTINGS, Cluster
 from tests.chaos.conftest import MakeCluster
-from tests.chaos.known_bugs import TOPIC_LEAVE_BUG, TOPIC_LEDGER_BUG, TOPIC_RESTART_BUG
 
 pytestmark = pytest.mark.chaos
 
@@ -41,7 +40,6 @@ async def test_audit_counts_vpc_topic_neighbors_as_wanted(make_cluster: MakeClus
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=NotConverged, reason=TOPIC_RESTART_BUG)
 async def test_vpc_topic_consumers_survive_a_server_crash(make_cluster: MakeCluster, kafka_broker):
     """After a kill -9 the server still knows who consumes the topic, and what a host got
     from it (neighbors and subnets outside its view) is withdrawn when no longer wanted."""
@@ -58,7 +56,6 @@ async def topic_cluster(make_cluster: MakeCluster, kafka: str, hosts: int = 2) -
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=NotConverged, reason=TOPIC_LEDGER_BUG)
 async def test_a_deleted_port_leaves_the_ledger_of_a_topic_subscriber(
     make_cluster: MakeCluster, kafka_broker
 ):
@@ -71,7 +68,6 @@ async def test_a_deleted_port_leaves_the_ledger_of_a_topic_subscriber(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=NotConverged, reason=TOPIC_LEAVE_BUG)
 async def test_a_host_leaving_a_topic_vpc_keeps_nothing_of_it(
     make_cluster: MakeCluster, kafka_broker
 ):

@@ -1,4 +1,5 @@
-"""One contract, every transport: grpc, kafka and auto end with exactly the same agent states.
+"""One contract, every transport: grpc, grpcio, kafka and auto end with exactly the same agent
+states.
 
 Real reference agents (their own Kafka consumers for kafka/auto), a real Kafka-protocol
 broker, real gRPC on loopback. `auto` runs with thresholds low enough that the VPC crosses
@@ -23,7 +24,7 @@ from tests.integration.test_southbound_e2e import Cloud
 
 HOSTS = 4
 UPPER, LOWER = 8, 3
-TRANSPORTS = ("grpc", "kafka", "auto")
+TRANSPORTS = ("grpc", "grpcio", "kafka", "auto")
 
 
 async def _cloud(
@@ -89,7 +90,9 @@ async def _cloud(
 @pytest.fixture(params=TRANSPORTS)
 async def cloud(request: Any, make_config: Any, kafka_broker: Any) -> AsyncIterator[Cloud]:
     """Four hosts whose nodes use the transport under test."""
-    base = {"grpc": "127.6.0.1", "kafka": "127.6.1.1", "auto": "127.6.2.1"}[request.param]
+    base = {"grpc": "127.6.0.1", "kafka": "127.6.1.1", "auto": "127.6.2.1", "grpcio": "127.6.3.1"}[
+        request.param
+    ]
     async for item in _cloud(make_config, kafka_broker.bootstrap, request.param, base):
         item.transport = request.param  # type: ignore[attr-defined]
         yield item
@@ -155,6 +158,8 @@ async def test_four_hosts_end_in_the_same_state_over_every_transport(cloud):
         assert group["id"] in state["security_groups"]
     for port in ports:
         assert await cloud.status(port["id"]) == "ACTIVE"
+    started = {t.name for t in cloud.alcor.southbound.transports.started()}
+    assert cloud.transport in started | {"auto"}
     channels = cloud.alcor.southbound.channels
     if cloud.transport == "auto":
         assert channels.mode.get(net) == "MQ"

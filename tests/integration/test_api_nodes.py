@@ -279,3 +279,17 @@ async def test_kafka_transport_refuses_the_v1_api(api):
     )
     assert reply.status == 400
     assert "grpc_api" in reply.body["NeutronError"]["message"]
+
+
+async def test_southbound_resources_kind_filter_accepts_any_case(api, net):
+    """?kind=port, ?kind=Port and ?kind=PORT select the same delivery rows."""
+    node = await api.node("node-kind", "192.0.2.41")
+    await api.port(net["id"], **{"binding:host_id": "node-kind"})
+    path = f"/nodes/{node['node_id']}/southbound/resources"
+    everything = (await api.get(path))["resources"]
+    assert any(r["kind"] == "PORT" for r in everything), everything
+    answers = [(await api.get(f"{path}?kind={kind}"))["resources"] for kind in ("PORT", "port")]
+    assert answers[0] == answers[1] == [r for r in everything if r["kind"] == "PORT"]
+    assert (await api.get(f"{path}?kind=Neighbor"))["resources"] == [
+        r for r in everything if r["kind"] == "NEIGHBOR"
+    ]

@@ -616,6 +616,7 @@ async def test_binding_failed_until_the_node_registers(api, net):
     """An unknown host gives binding_failed; registering the node rebinds the port."""
     port = await api.port(net["id"], **{"binding:host_id": "node7"})
     assert port["binding:vif_type"] == "binding_failed" and port["status"] == "DOWN"
+    assert port["binding:vif_details"] == {"reason": "host not registered"}
     await api.node("node7", "192.0.2.17")
     rebound = (await api.get(f"/v2.0/ports/{port['id']}"))["port"]
     assert rebound["binding:vif_type"] == "ovs"
@@ -628,6 +629,7 @@ async def test_non_normal_vnic_type_fails_binding(api, net):
     await api.node("node1", "192.0.2.11")
     port = await api.port(net["id"], **{"binding:host_id": "node1", "binding:vnic_type": "direct"})
     assert port["binding:vif_type"] == "binding_failed"
+    assert port["binding:vif_details"] == {"reason": "vnic_type direct is not supported"}
     fixed = (
         await api.ok("PUT", f"/v2.0/ports/{port['id']}", {"port": {"binding:vnic_type": "normal"}})
     )["port"]

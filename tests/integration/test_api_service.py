@@ -220,6 +220,8 @@ async def test_openapi_document_matches_the_served_routes(api, client):
         concrete = re.sub(
             r"{(\w+)}", lambda m: {"project_id": "p1", "alias": "router"}.get(m.group(1), "x"), path
         )
+        if concrete.endswith("/watch"):
+            concrete += "?since=not-a-cursor"  # a 400 instead of an endless stream
         reply = await api.call(method.upper(), concrete, headers={"X-Roles": "admin"})
         assert reply.status != 404 or reply.error != "HTTPNotFound", (method, path)
         assert reply.status != 405, (method, path)

@@ -14,30 +14,24 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_bench_runs_every_scenario_and_writes_json(tmp_path):
-    """The tiny run covers api-create, list, scale, fanout and e2e, with a CDF plot and Markdown."""
-    out, plot, md = tmp_path / "bench.json", tmp_path / "cdf.png", tmp_path / "bench.md"
+def _bench(tmp_path, *args: str) -> dict:
+    """Run `alcor bench --tiny ARGS --json` in tmp_path; return the JSON report."""
+    out = tmp_path / "bench.json"
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "alcor",
-            "bench",
-            "--tiny",
-            "--json",
-            str(out),
-            "--plot",
-            str(plot),
-            "--markdown",
-            str(md),
-        ],
+        [sys.executable, "-m", "alcor", "bench", "--tiny", *args, "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    report = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_bench_runs_every_scenario_and_writes_json(tmp_path):
+    """The tiny run covers api-create, list, scale, fanout and e2e, with a CDF plot and Markdown."""
+    plot, md = tmp_path / "cdf.png", tmp_path / "bench.md"
+    report = _bench(tmp_path, "--plot", str(plot), "--markdown", str(md))
     assert report["scenarios"] == ["api-create", "e2e", "fanout", "list", "scale"]
     names = [r["name"] for r in report["results"]]
     for prefix in (
@@ -57,9 +51,56 @@ def test_bench_runs_every_scenario_and_writes_json(tmp_path):
         "port create, 1 client: rate",
         "bulk port create",
     }
+    limits = {row["limit"]: row for row in report["limits"]}
+    assert set(limits) == {"sqlite_commit", "sqlite_bulk", "http_1", "http_n", "grpc_1", "grpc_n"}
+    assert all(row["per_s"] > 0 for row in limits.values())
+    port = next(r for r in report["results"] if r["name"] == "port create, 1 client")
+    assert port["of_limit"]["sqlite_commit"] == round(
+        port["per_s"] / limits["sqlite_commit"]["per_s"], 3
+    )
+    shares = {t["target"]: t for t in report["targets"]}
+    assert shares["bulk port create: share of the SQLite bulk limit"]["measured"] > 0
     e2e = next(r for r in report["results"] if r["name"].startswith("e2e at"))
     assert e2e["active"] == e2e["count"] == 10
     assert plot.stat().st_size > 1000
     table = md.read_text()
-    assert "| scenario | count |" in table and "| target | measured | goal | met |" in table
+    assert "| scenario | count | per s | of limit |" in table
+    assert "| machine limit |" in table and "| target | measured | goal | met |" in table
     assert table.count("\n| port create, 1 client |") == 1
+
+
+def test_bench_compares_the_grpc_transports_and_plots_the_e2e_curve(tmp_path):
+    """`--scenario push` measures grpc and grpcio; `--curve` writes one row per point and a PNG."""
+    curve = tmp_path / "curve.png"
+    report = _bench(tmp_path, "--scenario", "push", "--curve", str(curve))
+    pushes = [r for r in report["results"] if "goal-state push" in r["name"]]
+    assert {(r["transport"], r.get("agents", 1)) for r in pushes} == {
+        ("grpc", 1),
+        ("grpc", 2),
+        ("grpcio", 1),
+        ("grpcio", 2),
+    }
+    # (process and thread CPU clocks tick apart: their values are not compared)
+    assert all(
+        r["count"] == 20 and r["cpu_us_per_op"] > 0 < r["loop_cpu_us_per_op"] for r in pushes
+    )
+    points = [r for r in report["results"] if r["name"].startswith("e2e curve")]
+    assert [(r["agents"], r["offered_per_s"]) for r in points] == [(2, 20), (2, 50)]
+    assert all(r["active"] == r["count"] > 0 for r in points)
+    assert curve.stat().st_size > 1000
+
+
+def test_bench_zeta_scenario_runs_against_the_double(tmp_path):
+    """--scenario zeta (tiny): create rates with Zeta off and on, and every port at Zeta."""
+    report = _bench(tmp_path, "--scenario", "zeta")
+    rows = {r["name"].split(" (")[0]: r for r in report["results"]}
+    assert set(rows) == {
+        "zeta: port create, Zeta off",
+        "zeta: port create, Zeta on",
+        "zeta: every port at Zeta",
+    }
+    assert rows["zeta: port create, Zeta on"]["count"] == 200
+    assert rows["zeta: port create, Zeta on"]["on_off_ratio"] > 0
+    reached = rows["zeta: every port at Zeta"]
+    assert reached["count"] == 1 and reached["median_s"] > 0 and reached["zeta_calls"][0] >= 2
+    assert "port create rate, Zeta on / off" in {t["target"] for t in report["targets"]}

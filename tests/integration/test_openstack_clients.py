@@ -8,13 +8,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,75 +20,10 @@ import openstack
 import openstack.exceptions as sdk_errors
 import pytest
 
+from tests.integration.conftest import Server, free_port
+
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """One `alcor serve` process."""
-
-    proc: subprocess.Popen[str]
-    url: str
-
-    def stop(self) -> int:
-        """Send SIGTERM and return the exit code."""
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
-
-
-@pytest.fixture
-def serve(tmp_path) -> Iterator[Callable[[], Server]]:
-    """Return a starter of `alcor serve` on a free port and tmp_path/alcor.db."""
-    started: list[Server] = []
-    logs: list[Any] = []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALCOR")}
-    env["ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED"] = "false"
-
-    def start(*args: str, **more_env: str) -> Server:
-        port = _free_port()
-        log = (tmp_path / f"serve-{len(started)}.log").open("w")
-        logs.append(log)
-        proc = subprocess.Popen(
-            [
-                str(BIN / "alcor"),
-                "serve",
-                "--port",
-                str(port),
-                "--db",
-                str(tmp_path / "alcor.db"),
-                "--log-level",
-                "warning",
-                *args,
-            ],
-            cwd=tmp_path,
-            env={**env, **more_env},
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-        server = Server(proc, f"http://127.0.0.1:{port}")
-        started.append(server)
-        # The announcement is printed once the components have started and the port listens.
-        line = proc.stdout.readline()
-        assert f"listening on {server.url}" in line, (line, log.name)
-        assert "store: SQLite" in line
-        return server
-
-    yield start
-    for server in started:
-        if server.proc.poll() is None:
-            server.proc.kill()
-            server.proc.wait()
-        server.proc.stdout.close()
-    for log in logs:
-        log.close()
 
 
 def _connect(server: Server) -> openstack.connection.Connection:
@@ -199,15 +132,15 @@ def _wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) ->
 def test_embedded_agents_program_two_hosts_and_dump_their_state(serve):
     """`alcor serve --embedded-agents 2`: ports bound to compute-1/2 go ACTIVE, and each
     agent's state dump holds its own port and the other host's port as a neighbor."""
-    admin = f"127.0.0.1:{_free_port()}"
+    admin = f"127.0.0.1:{free_port()}"
     server = serve(
         "--embedded-agents",
         "2",
         "--agents-admin",
         admin,
         ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED="true",
-        ALCOR__SOUTHBOUND__GRPC_SERVER__PORT=str(_free_port()),
-        ALCOR__SOUTHBOUND__AGENT_PORT=str(_free_port()),
+        ALCOR__SOUTHBOUND__GRPC_SERVER__PORT=str(free_port()),
+        ALCOR__SOUTHBOUND__AGENT_PORT=str(free_port()),
     )
     conn = _connect(server)
     net = conn.network.create_network(name="n1")
@@ -265,12 +198,12 @@ def test_embedded_agents_program_two_hosts_and_dump_their_state(serve):
 def test_an_agent_registers_its_host_through_the_node_api(serve, tmp_path):
     """`alcor agent --register URL` creates its node via POST /nodes, as an operator would,
     and a port bound to it goes ACTIVE."""
-    grpc_port = _free_port()
+    grpc_port = free_port()
     server = serve(
         ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED="true",
         ALCOR__SOUTHBOUND__GRPC_SERVER__PORT=str(grpc_port),
     )
-    agent_port = _free_port()
+    agent_port = free_port()
     with (tmp_path / "agent.log").open("w") as log:
         agent = subprocess.Popen(
             [

@@ -60,9 +60,13 @@ async def grpcio_agents(pb: Any) -> Any:
         await server.stop(None)
 
 
-async def test_grpcio_agents_program_ports_and_query_the_controller(make_config, pb, grpcio_agents):
-    """Ports bound to grpcio agents go ACTIVE; RequestGoalStates from grpcio is answered."""
-    alcor = build(make_config())
+@pytest.mark.parametrize("default", ["grpc", "grpcio"])
+async def test_grpcio_agents_program_ports_and_query_the_controller(
+    make_config, pb, grpcio_agents, default
+):
+    """Ports bound to grpcio agents go ACTIVE over the default transport (grpclib's, or the
+    grpcio plugin's); RequestGoalStates from grpcio is answered."""
+    alcor = build(make_config(**{"southbound.default_transport": default}))
     async with TestClient(TestServer(make_web_app(alcor))) as client:
         for i, (ip, port, _, _) in enumerate(grpcio_agents):
             resp = await client.post(
@@ -90,6 +94,7 @@ async def test_grpcio_agents_program_ports_and_query_the_controller(make_config,
             )
             ports.append((await resp.json())["port"])
         await alcor.bus.call(WaitIdle(timeout=20))
+        assert {t.name for t in alcor.southbound.transports.started()} == {default}
         for port in ports:
             shown = await (await client.get(f"/v2.0/ports/{port['id']}")).json()
             assert shown["port"]["status"] == "ACTIVE"

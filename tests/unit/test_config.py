@@ -205,3 +205,25 @@ def test_embedded_agents_admin_must_be_host_and_port():
     ]
     ok = load_config(None, env={"ALCOR__SOUTHBOUND__EMBEDDED_AGENTS_ADMIN": "127.0.0.1:9100"})
     assert ok.southbound.embedded_agents_admin == "127.0.0.1:9100"
+
+
+def test_zeta_section_is_checked():
+    """Enabled without a URL, a bad node MAC, or non-positive sizes are all reported."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            None,
+            env={},
+            overrides={
+                "zeta.enabled": True,
+                "zeta.mac_node": "not-a-mac",
+                "zeta.port_batch": 0,
+                "zeta.retry_cap_s": 0.5,
+            },
+        )
+    problems = "\n".join(caught.value.problems)
+    for key in ("zeta.url", "zeta.mac_node", "zeta.port_batch", "zeta.retry_cap_s"):
+        assert key in problems, key
+    config = load_config(
+        None, env={}, overrides={"zeta.enabled": True, "zeta.url": "http://zeta:5000"}
+    )
+    assert (config.zeta.alarm_after, config.zeta.port_batch) == (10, 4000)

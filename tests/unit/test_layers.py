@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # Modules directly in alcor/managers/ are shared plumbing (base, common, crud, ...), not a
 # manager: every manager may import them.
 MANAGERS = "alcor.managers"
-EDGES = ("alcor.api", "alcor.southbound", "alcor.proto", "alcor.agent")
+EDGES = ("alcor.api", "alcor.southbound", "alcor.proto", "alcor.agent", "alcor.gateway")
 EDGE_LIBRARIES = ("grpclib", "betterproto", "aiokafka", "aiohttp")
-PLUGINS = ("alcor_grpc", "alcor_kafka")
+PLUGINS = ("alcor_grpc", "alcor_grpcio", "alcor_kafka")
 CORE = (MANAGERS, "alcor.api", "alcor.store")
 
 

@@ -32,8 +32,10 @@ from alcor.managers.acl.messages import (
     UpdateNetworkAclRule,
     UpdateNetworkAclRules,
     UpdateNetworkAcls,
+    ViewNetworkAclRules,
+    ViewNetworkAcls,
 )
-from alcor.managers.base import ResourceManager
+from alcor.managers.base import ResourceManager, view_visible
 from alcor.managers.common import (
     RequestContext,
     bump,
@@ -47,7 +49,13 @@ from alcor.managers.common import (
     project_where,
     stamp_new,
 )
-from alcor.managers.crud import DeleteCommand, GetCommand, ListCommand, UpdateCommand
+from alcor.managers.crud import (
+    DeleteCommand,
+    GetCommand,
+    ListCommand,
+    UpdateCommand,
+    ViewCommand,
+)
 from alcor.managers.network.messages import GetNetwork
 from alcor.managers.subnet.messages import LookupSubnets
 from alcor.resources import repo
@@ -75,12 +83,14 @@ class NetworkAclManager(ResourceManager):
         """Register the ACL and ACL rule commands."""
         self._bus.handle(CreateNetworkAcls, self.create)
         self._bus.handle(GetNetworkAcl, self.get)
+        self._bus.handle(ViewNetworkAcls, self.view)
         self._bus.handle(ListNetworkAcls, self.list_visible)
         self._bus.handle(UpdateNetworkAcl, self.update)
         self._bus.handle(UpdateNetworkAcls, self.update_many)
         self._bus.handle(DeleteNetworkAcl, self.delete)
         self._bus.handle(CreateNetworkAclRules, self.create_rules)
         self._bus.handle(GetNetworkAclRule, self.get_rule)
+        self._bus.handle(ViewNetworkAclRules, self.view_rules)
         self._bus.handle(ListNetworkAclRules, self.list_rules)
         self._bus.handle(UpdateNetworkAclRule, self.update_rule)
         self._bus.handle(UpdateNetworkAclRules, self.update_rules)
@@ -208,11 +218,13 @@ class NetworkAclManager(ResourceManager):
     # ---- rules -------------------------------------------------------------------------
     def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
         rule = repo.get(self._store.db, NETWORK_ACL_RULE, rule_id)
-        if rule is None or (
-            ctx.view_project is not None and rule["project_id"] != ctx.view_project
-        ):
+        if rule is None or not self.is_visible(rule, ctx):
             raise errors.NetworkAclRuleNotFound(id=rule_id)
         return rule
+
+    async def view_rules(self, cmd: ViewCommand) -> list[dict[str, Any] | None]:
+        """Handle ViewNetworkAclRules: rules are readable by their own project."""
+        return await view_visible(cmd, lambda r: self.is_visible(r, cmd.ctx), _as_is)
 
     async def get_rule(self, cmd: GetCommand) -> dict[str, Any]:
         """Handle GetNetworkAclRule."""
@@ -338,3 +350,7 @@ class NetworkAclManager(ResourceManager):
             acl = repo.get(self._store.db, NETWORK_ACL, rule["network_acl_id"])
             if acl is not None:
                 self._bump_acl(acl)
+
+
+async def _as_is(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return rules

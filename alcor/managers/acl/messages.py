@@ -13,6 +13,7 @@ from alcor.managers.crud import (
     GetCommand,
     ListCommand,
     UpdateCommand,
+    ViewCommand,
 )
 
 
@@ -22,6 +23,10 @@ class CreateNetworkAcls(CreateCommand):
 
 class GetNetworkAcl(GetCommand):
     """Return one visible ACL with its rules."""
+
+
+class ViewNetworkAcls(ViewCommand):
+    """Show stored network ACLs (change record objects) as GetNetworkAcl would, if visible."""
 
 
 class ListNetworkAcls(ListCommand):
@@ -42,6 +47,10 @@ class CreateNetworkAclRules(CreateCommand):
 
 class GetNetworkAclRule(GetCommand):
     """Return one visible ACL rule."""
+
+
+class ViewNetworkAclRules(ViewCommand):
+    """Show stored network ACL rules (change record objects) as GetNetworkAclRule would, if visible."""
 
 
 class ListNetworkAclRules(ListCommand):

@@ -29,6 +29,7 @@ from alcor.managers.floatingip.messages import (
     GetFloatingIp,
     ListFloatingIps,
     UpdateFloatingIp,
+    ViewFloatingIps,
 )
 from alcor.managers.network.messages import GetNetwork
 from alcor.managers.port.messages import (
@@ -76,6 +77,7 @@ class FloatingIpManager(ResourceManager):
         """Register the floating IP commands."""
         self._bus.handle(CreateFloatingIps, self.create)
         self._bus.handle(GetFloatingIp, self.get)
+        self._bus.handle(ViewFloatingIps, self.view)
         self._bus.handle(ListFloatingIps, self.list_visible)
         self._bus.handle(UpdateFloatingIp, self.update)
         self._bus.handle(DeleteFloatingIp, self.delete)

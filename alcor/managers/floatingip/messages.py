@@ -12,6 +12,7 @@ from alcor.managers.crud import (
     GetCommand,
     ListCommand,
     UpdateCommand,
+    ViewCommand,
 )
 
 
@@ -21,6 +22,10 @@ class CreateFloatingIps(CreateCommand):
 
 class GetFloatingIp(GetCommand):
     """Return one visible floating IP."""
+
+
+class ViewFloatingIps(ViewCommand):
+    """Show stored floating IPs (change record objects) as GetFloatingIp would, if visible."""
 
 
 class ListFloatingIps(ListCommand):

@@ -43,10 +43,12 @@ from alcor.managers.network.messages import (
     NetworkCreated,
     NetworkDeleted,
     NetworkUpdated,
+    SetNetworkGateways,
     SetNetworkSubnets,
     UpdateNetwork,
     UpdateNetworkSegmentRange,
     UpdateSegment,
+    ViewNetworks,
 )
 from alcor.managers.network.network_segments import (
     PROVIDER_KEYS,
@@ -83,6 +85,9 @@ from alcor.store import Store
 from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
+# The ids of the network's READY gateways (internal, not an API attribute): the VPC goal
+# state carries them (southbound spec §8.3). NULL on networks that never had one.
+repo.register_extra_columns(NETWORK, ("gateway_ids",), json_columns=("gateway_ids",))
 AUTO_DELETED = ("network:dhcp", "network:floatingip")
 OVERHEAD = {"vxlan": 50, "geneve": 50, "gre": 42, "vlan": 0, "flat": 0}
 PROVIDER = ("provider:network_type", "provider:physical_network", "provider:segmentation_id")
@@ -123,11 +128,13 @@ class NetworkManager(ResourceManager):
         self._bus.handle(DefaultExternalNetwork, self._default_external)
         self._bus.handle(CreateNetworks, self.create)
         self._bus.handle(GetNetwork, self.get)
+        self._bus.handle(ViewNetworks, self.view)
         self._bus.handle(ListNetworks, self.list_visible)
         self._bus.handle(UpdateNetwork, self.update)
         self._bus.handle(DeleteNetwork, self.delete)
         self._bus.handle(LookupNetwork, self._lookup)
         self._bus.handle(SetNetworkSubnets, self._set_subnets)
+        self._bus.handle(SetNetworkGateways, self._set_gateways)
         await self._bus.call(
             RegisterUsageCounter(resource="network", counter=repo.usage_counter(NETWORK))
         )
@@ -158,9 +165,13 @@ class NetworkManager(ResourceManager):
             self._store.db, "network", obj["id"], ACCESS_EXTERNAL, (ctx.view_project, WILDCARD)
         )
 
+    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+        """Show `segments` or provider:* (multi-provider), on fresh reads in place."""
+        return shaped(objs, copy=False)
+
     async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
         """`shared` is true for the caller when a policy shares the network with it."""
-        out = shaped(objs, copy=False)  # fresh reads: shaped in place
+        out = await self.adecorate(objs)
         mark_shared(self._store.db, "network", ctx.caller.project_id, out)
         return out
 
@@ -412,6 +423,15 @@ class NetworkManager(ResourceManager):
             subnets.append(cmd.add)
         repo.update(self._store.db, NETWORK, net["id"], bump(net, {"subnets": subnets}))
         self._bus.publish(NetworkUpdated(network=net, changed=frozenset({"subnets"})))
+
+    async def _set_gateways(self, cmd: SetNetworkGateways) -> None:
+        async with self._store.transaction():  # joins the caller's, if any
+            net = self.lookup(cmd.network_id)
+            if net is None or list(net.get("gateway_ids") or []) == list(cmd.gateway_ids):
+                return
+            changes = {"gateway_ids": list(cmd.gateway_ids)}
+            repo.update(self._store.db, NETWORK, net["id"], bump(net, changes))
+            self._bus.publish(NetworkUpdated(network=net, changed=frozenset({"gateway_ids"})))
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteNetwork) -> None:

@@ -12,6 +12,7 @@ from alcor.managers.crud import (
     GetCommand,
     ListCommand,
     UpdateCommand,
+    ViewCommand,
 )
 
 
@@ -21,6 +22,10 @@ class CreateNetworks(CreateCommand):
 
 class GetNetwork(GetCommand):
     """Return one visible network."""
+
+
+class ViewNetworks(ViewCommand):
+    """Show stored networks (change record objects) as GetNetwork would, if visible."""
 
 
 class ListNetworks(ListCommand):
@@ -101,6 +106,18 @@ class SetNetworkSubnets(Command[None]):
     network_id: str
     add: str | None = None
     remove: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetNetworkGateways(Command[None]):
+    """Record the ids of the network's READY gateways (bumps its revision when they change).
+
+    The VPC's goal state carries them as `gateway_ids` (southbound spec §8.3). An unknown
+    network is ignored: the gateway outlives its network only while Zeta forgets the VPC.
+    """
+
+    network_id: str
+    gateway_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

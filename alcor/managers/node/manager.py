@@ -25,6 +25,7 @@ from alcor.managers.node.messages import (
     NodeDeleted,
     NodeUpdated,
     UpdateNode,
+    ViewNodes,
 )
 from alcor.managers.port.messages import BumpNeighbors, QueryPorts, RebindHost
 from alcor.resources import repo
@@ -78,6 +79,7 @@ class NodeManager(ResourceManager):
         """Register the node commands (static nodes are seeded by `seed_static`)."""
         self._bus.handle(CreateNodes, self.create)
         self._bus.handle(GetNode, self.get)
+        self._bus.handle(ViewNodes, self.view)
         self._bus.handle(ListNodes, self.list_visible)
         self._bus.handle(UpdateNode, self.update)
         self._bus.handle(DeleteNode, self.delete)
@@ -110,7 +112,7 @@ class NodeManager(ResourceManager):
         return []
 
     def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
-        return True
+        return ctx.is_admin  # nodes are admin-only (get and list check it first)
 
     async def _by_name(self, cmd: LookupNodeByName) -> dict[str, Any] | None:
         found = repo.find(self._store.db, NODE, repo.equals("node_name", cmd.name))

@@ -12,6 +12,7 @@ from alcor.managers.crud import (
     GetCommand,
     ListCommand,
     UpdateCommand,
+    ViewCommand,
 )
 
 
@@ -21,6 +22,10 @@ class CreateNodes(CreateCommand):
 
 class GetNode(GetCommand):
     """Return one node."""
+
+
+class ViewNodes(ViewCommand):
+    """Show stored nodes (change record objects) as GetNode would, if visible."""
 
 
 class ListNodes(ListCommand):

@@ -39,6 +39,7 @@ from alcor.managers.port.messages import (
     SetServicePort,
     UpdatePort,
     UpdatePorts,
+    ViewPorts,
 )
 from alcor.managers.port.update import PortUpdater
 from alcor.managers.qos.messages import PortResourceRequests
@@ -83,6 +84,7 @@ class PortManager(ResourceManager):
         """Register the port commands."""
         self._bus.handle(CreatePorts, self._create)
         self._bus.handle(GetPort, self.get)
+        self._bus.handle(ViewPorts, self.view)
         self._bus.handle(ListPorts, self.list_visible)
         self._bus.handle(UpdatePort, self._update)
         self._bus.handle(DeletePort, self.delete)
@@ -116,23 +118,31 @@ class PortManager(ResourceManager):
     def presented(self, fields: list[str] | None) -> bool:
         return fields is None or not COMPUTED.isdisjoint(fields)
 
-    async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
-        """Add trunk_details to the parent ports of trunks (trunk-details) and every port's
-        dns_assignment and, for admins, resource_request."""
-        out = await self._computed(ctx, await self.adecorate(objs))
+    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+        """Add every port's dns_assignment (from its fixed IPs, DNS name and domain)."""
+        out = list(objs)
+        for port in out:
+            port["dns_assignment"] = dns.assignments(port, self._dns_domain)
+        return out
+
+    async def adecorate(self, objs: Any) -> list[dict[str, Any]]:
+        """... and trunk_details to the parent ports of trunks (trunk-details)."""
+        out = self.decorate(objs)
         details = await self._bus.call(TrunkDetails(port_ids=[p["id"] for p in out]))
         for port in out:
             if port["id"] in details:
                 port["trunk_details"] = details[port["id"]]
         return out
 
-    async def _computed(
+    async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
+        """... and, for admins, resource_request."""
+        return await self._requests(ctx, await self.adecorate(objs))
+
+    async def _requests(
         self, ctx: RequestContext | None, ports: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Add dns_assignment (from the fixed IPs and the DNS name and domain) and, for an
-        admin (the only reader), resource_request (from the port's QoS policy)."""
-        for port in ports:
-            port["dns_assignment"] = dns.assignments(port, self._dns_domain)
+        """Add resource_request (what the port's QoS policy reserves) for an admin, its only
+        reader."""
         if ctx is not None and ctx.is_admin and ports:
             requests = await self._bus.call(PortResourceRequests(ports=ports))
             for port in ports:
@@ -140,13 +150,13 @@ class PortManager(ResourceManager):
         return ports
 
     async def _create(self, cmd: CreatePorts) -> list[dict[str, Any]]:
-        return await self._computed(cmd.ctx, await self._creator.create(cmd))
+        return await self._requests(cmd.ctx, self.decorate(await self._creator.create(cmd)))
 
     async def _update(self, cmd: UpdatePort) -> dict[str, Any]:
-        return (await self._computed(cmd.ctx, [await self._updater.update(cmd)]))[0]
+        return (await self._requests(cmd.ctx, self.decorate([await self._updater.update(cmd)])))[0]
 
     async def _update_many(self, cmd: UpdatePorts) -> list[dict[str, Any]]:
-        return await self._computed(cmd.ctx, await self._updater.update_many(cmd))
+        return await self._requests(cmd.ctx, self.decorate(await self._updater.update_many(cmd)))
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """Translate `fixed_ips=ip_address=X` / `subnet_id=Y` / `ip_address_substr=Z`."""

@@ -12,6 +12,7 @@ from alcor.managers.crud import (
     GetCommand,
     ListCommand,
     UpdateCommand,
+    ViewCommand,
 )
 
 
@@ -21,6 +22,10 @@ class CreatePorts(CreateCommand):
 
 class GetPort(GetCommand):
     """Return one visible port."""
+
+
+class ViewPorts(ViewCommand):
+    """Show stored ports (change record objects) as GetPort would, if visible."""
 
 
 class ListPorts(ListCommand):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from alcor import errors
 from alcor.managers.common import RequestContext, deny
 from alcor.resources.base import bad
+
+_LOGGER = logging.getLogger(__name__)
 
 SERVICE_OWNERS = ("network:router_interface", "network:router_gateway", "network:floatingip")
 ROUTER_OWNERS = ("network:router_interface", "network:router_gateway")
@@ -130,12 +133,19 @@ def normalize_dhcp_opts(
     return list(merged.values())
 
 
+NO_HOST = "host not registered"
+
+
 def binding_of(host: str, vnic_type: str, node: dict[str, Any] | None) -> dict[str, Any]:
     """Return the binding attributes for a host (northbound §5.4)."""
     if not host:
         return {"binding:vif_type": "unbound", "binding:vif_details": {}}
-    if node is None or vnic_type != "normal":
-        return {"binding:vif_type": "binding_failed", "binding:vif_details": {}}
+    if node is None:
+        _LOGGER.warning("port bound to host %r, which is not a registered node", host)
+        return {"binding:vif_type": "binding_failed", "binding:vif_details": {"reason": NO_HOST}}
+    if vnic_type != "normal":
+        reason = f"vnic_type {vnic_type} is not supported"
+        return {"binding:vif_type": "binding_failed", "binding:vif_details": {"reason": reason}}
     return {"binding:vif_type": "ovs", "binding:vif_details": dict(OVS_DETAILS)}
 
 

@@ -43,6 +43,7 @@ from alcor.managers.router.messages import (
     RouterDeleted,
     RouterInterface,
     UpdateRouter,
+    ViewRouters,
 )
 from alcor.resources import repo
 from alcor.resources.flavor import L3_SERVICE_TYPE
@@ -75,6 +76,7 @@ class RouterManager(ResourceManager):
         """Register the router commands."""
         self._bus.handle(CreateRouters, self.create)
         self._bus.handle(GetRouter, self.get)
+        self._bus.handle(ViewRouters, self.view)
         self._bus.handle(ListRouters, self.list_visible)
         self._bus.handle(UpdateRouter, self.update)
         self._bus.handle(DeleteRouter, self.delete)

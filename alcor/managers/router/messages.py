@@ -13,6 +13,7 @@ from alcor.managers.crud import (
     GetCommand,
     ListCommand,
     UpdateCommand,
+    ViewCommand,
 )
 from alcor.resources.records import Route
 
@@ -23,6 +24,10 @@ class CreateRouters(CreateCommand):
 
 class GetRouter(GetCommand):
     """Return one visible router."""
+
+
+class ViewRouters(ViewCommand):
+    """Show stored routers (change record objects) as GetRouter would, if visible."""
 
 
 class ListRouters(ListCommand):

@@ -11,6 +11,7 @@ from alcor import errors
 from alcor.bus import Bus
 from alcor.identity import Caller
 from alcor.managers.address_group.messages import GetAddressGroup
+from alcor.managers.base import view_visible
 from alcor.managers.common import (
     RequestContext,
     bump,
@@ -24,7 +25,14 @@ from alcor.managers.common import (
     new_record,
     stamp_new,
 )
-from alcor.managers.crud import CreateCommand, DeleteCommand, GetCommand, ListCommand, UpdateCommand
+from alcor.managers.crud import (
+    CreateCommand,
+    DeleteCommand,
+    GetCommand,
+    ListCommand,
+    UpdateCommand,
+    ViewCommand,
+)
 from alcor.managers.generic import SharedCrudManager
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.rbac.messages import DeleteObjectPolicies
@@ -51,6 +59,8 @@ from alcor.managers.security_group.messages import (
     UpdateDefaultSecurityGroupRule,
     UpdateSecurityGroup,
     UpdateSecurityGroupRule,
+    ViewSecurityGroupRules,
+    ViewSecurityGroups,
 )
 from alcor.managers.security_group.templates import DefaultRules
 from alcor.resources import repo
@@ -91,11 +101,13 @@ class SecurityGroupManager(SharedCrudManager):
         """Register the security group and rule commands."""
         self._bus.handle(CreateSecurityGroups, self.create)
         self._bus.handle(GetSecurityGroup, self.get)
+        self._bus.handle(ViewSecurityGroups, self.view)
         self._bus.handle(ListSecurityGroups, self.list_visible)
         self._bus.handle(UpdateSecurityGroup, self.update)
         self._bus.handle(DeleteSecurityGroup, self.delete)
         self._bus.handle(CreateSecurityGroupRules, self.create_rules)
         self._bus.handle(GetSecurityGroupRule, self.get_rule)
+        self._bus.handle(ViewSecurityGroupRules, self.view_rules)
         self._bus.handle(ListSecurityGroupRules, self.list_rules)
         self._bus.handle(UpdateSecurityGroupRule, self.update_rule)
         self._bus.handle(DeleteSecurityGroupRule, self.delete_rule)
@@ -322,12 +334,13 @@ class SecurityGroupManager(SharedCrudManager):
 
     def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
         rule = repo.get(self._store.db, SECURITY_GROUP_RULE, rule_id)
-        if rule is None or (
-            ctx.view_project is not None
-            and ctx.view_project not in (rule["project_id"], rule["sg_project_id"])
-        ):
+        if rule is None or not _rule_visible(rule, ctx):
             raise errors.SecurityGroupRuleNotFound(id=rule_id)
         return rule
+
+    async def view_rules(self, cmd: ViewCommand) -> list[dict[str, Any] | None]:
+        """Handle ViewSecurityGroupRules."""
+        return await view_visible(cmd, lambda r: _rule_visible(r, cmd.ctx), _public_rules)
 
     async def get_rule(self, cmd: GetCommand) -> dict[str, Any]:
         """Handle GetSecurityGroupRule."""
@@ -433,3 +446,15 @@ def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["SecurityGroupManager", "new_id"]
+
+
+def _rule_visible(rule: dict[str, Any], ctx: RequestContext) -> bool:
+    """A rule is readable by its own project and by its group's project."""
+    return ctx.view_project is None or ctx.view_project in (
+        rule["project_id"],
+        rule["sg_project_id"],
+    )
+
+
+async def _public_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [_public_rule(r) for r in rules]

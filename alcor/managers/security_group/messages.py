@@ -12,6 +12,7 @@ from alcor.managers.crud import (
     GetCommand,
     ListCommand,
     UpdateCommand,
+    ViewCommand,
 )
 
 
@@ -21,6 +22,10 @@ class CreateSecurityGroups(CreateCommand):
 
 class GetSecurityGroup(GetCommand):
     """Return one visible security group with its rules."""
+
+
+class ViewSecurityGroups(ViewCommand):
+    """Show stored security groups (change record objects) as GetSecurityGroup would, if visible."""
 
 
 class ListSecurityGroups(ListCommand):
@@ -41,6 +46,10 @@ class CreateSecurityGroupRules(CreateCommand):
 
 class GetSecurityGroupRule(GetCommand):
     """Return one visible rule."""
+
+
+class ViewSecurityGroupRules(ViewCommand):
+    """Show stored security group rules (change record objects) as GetSecurityGroupRule would, if visible."""
 
 
 class ListSecurityGroupRules(ListCommand):

@@ -51,6 +51,7 @@ from alcor.managers.subnet.messages import (
     SubnetsOfNetwork,
     SubnetUpdated,
     UpdateSubnet,
+    ViewSubnets,
 )
 from alcor.managers.subnetpool.messages import (
     AllocateFromPool,
@@ -92,6 +93,7 @@ class SubnetManager(ResourceManager):
         """Register the subnet commands."""
         self._bus.handle(CreateSubnets, self.create)
         self._bus.handle(GetSubnet, self.get)
+        self._bus.handle(ViewSubnets, self.view)
         self._bus.handle(ListSubnets, self.list_visible)
         self._bus.handle(UpdateSubnet, self.update)
         self._bus.handle(DeleteSubnet, self.delete)

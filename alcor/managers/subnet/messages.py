@@ -12,6 +12,7 @@ from alcor.managers.crud import (
     GetCommand,
     ListCommand,
     UpdateCommand,
+    ViewCommand,
 )
 
 
@@ -21,6 +22,10 @@ class CreateSubnets(CreateCommand):
 
 class GetSubnet(GetCommand):
     """Return one visible subnet."""
+
+
+class ViewSubnets(ViewCommand):
+    """Show stored subnets (change record objects) as GetSubnet would, if visible."""
 
 
 class ListSubnets(ListCommand):

@@ -41,6 +41,7 @@ from alcor.managers.subnetpool.messages import (
     SetSubnetsPool,
     SubnetPoolChanged,
     UpdateSubnetPool,
+    ViewSubnetPools,
 )
 from alcor.managers.subnetpool.scopes import (
     IllegalSubnetPoolUpdate,
@@ -85,6 +86,7 @@ class SubnetPoolManager(SharedCrudManager):
         """Register the subnet pool commands."""
         self._bus.handle(CreateSubnetPools, self.create)
         self._bus.handle(GetSubnetPool, self.get)
+        self._bus.handle(ViewSubnetPools, self.view)
         self._bus.handle(ListSubnetPools, self.list_visible)
         self._bus.handle(UpdateSubnetPool, self.update)
         self._bus.handle(DeleteSubnetPool, self.delete)

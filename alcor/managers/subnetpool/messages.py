@@ -13,6 +13,7 @@ from alcor.managers.crud import (
     GetCommand,
     ListCommand,
     UpdateCommand,
+    ViewCommand,
 )
 
 
@@ -22,6 +23,10 @@ class CreateSubnetPools(CreateCommand):
 
 class GetSubnetPool(GetCommand):
     """Return one visible subnet pool."""
+
+
+class ViewSubnetPools(ViewCommand):
+    """Show stored subnet pools (change record objects) as GetSubnetPool would, if visible."""
 
 
 class ListSubnetPools(ListCommand):

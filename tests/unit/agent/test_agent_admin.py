@@ -149,10 +149,34 @@ async def test_agent_command_runs_until_sigterm():
             stdout=asyncio.subprocess.PIPE,
         )
         out, _ = await shown.communicate()
-        assert shown.returncode == 0 and b'"neighbors":{}' in out
+        assert shown.returncode == 0, out
+        assert f"agent {base}".encode() in out and b"counters" in out
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def test_show_state_prints_one_table_per_kind_and_the_counters():
+    """The state dump is shown as readable tables: ids first, long values cut."""
+    from rich.console import Console
+
+    from alcor.agent.cli import print_state
+
+    state = {
+        "ip": "127.1.0.1",
+        "ports": {"p-1": {"name": "web", "revisionNumber": 3, "fixedIps": [{"ip": "10.0.0.5"}]}},
+        "neighbors": {},
+        "arp": [{"ip": "10.0.0.5", "mac": "fa:16:3e:00:00:01"}],
+        "last_errors": ["x" * 80],
+        "counters": {"applied": 4},
+    }
+    console = Console(record=True, width=200)
+    print_state(state, console)
+    text = console.export_text()
+    assert "agent 127.1.0.1" in text and "ports (1)" in text and "arp (1)" in text
+    assert "p-1" in text and "web" in text and '[{"ip":"10.0.0.5"}]' in text
+    assert "neighbors" not in text  # empty tables are left out
+    assert "x" * 47 + "…" in text and "applied" in text

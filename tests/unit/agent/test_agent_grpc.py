@@ -103,10 +103,10 @@ def _node(agent: Agent, **kw) -> NodeTarget:
     )
 
 
-async def test_push_round_trip_through_the_transport(make_agent):
-    """GrpcTransport → agent: one message, one reply with a status per state."""
+async def test_push_round_trip_through_the_transport(make_agent, push_transport):
+    """Each gRPC transport → agent: one message, one reply with a status per state."""
     agent = await make_agent()
-    async with transport() as t:
+    async with push_transport() as t:
         reply = await t.push(
             _node(agent), goal_state(*context(), port(), neighbor()), request_id="r1", timeout=5
         )
@@ -199,10 +199,10 @@ async def test_arp_miss_asks_on_demand_and_answers_after_the_push(make_agent):
     assert all(r.ethertype == S.EtherType.IPV4 for r in od)
 
 
-async def test_pending_until_plug_over_grpc(make_agent):
+async def test_pending_until_plug_over_grpc(make_agent, push_transport):
     """A port CREATE answers PENDING until the port is plugged, then SUCCESS on retry."""
     agent = await make_agent(apply=ApplyOptions(pending_until_plug=True))
-    async with transport() as t:
+    async with push_transport() as t:
         first = await t.push(
             _node(agent), goal_state(*context(), port()), request_id="a", timeout=5
         )
@@ -212,7 +212,7 @@ async def test_pending_until_plug_over_grpc(make_agent):
         assert statuses(second)[("PORT", "p-b")] == "SUCCESS"
 
 
-async def test_subscribe_info_is_stored_and_empty_topic_is_invalid(make_agent):
+async def test_subscribe_info_is_stored_and_empty_topic_is_invalid(make_agent, push_transport):
     """PushNodeSubscribeInfo: Subscribe stores (and calls the hook), '' is INVALID_ARG."""
     agent = await make_agent()
     seen: list[tuple[str, str]] = []
@@ -221,7 +221,7 @@ async def test_subscribe_info_is_stored_and_empty_topic_is_invalid(make_agent):
         seen.append((topic, key))
 
     agent.on_subscribe = hook
-    async with transport() as t:
+    async with push_transport() as t:
         node = _node(agent)
         empty = await t.push_subscribe_info(node, S.NodeSubscribeInfo(), timeout=5)
         assert empty.operation_status == ST.INVALID_ARG
@@ -302,13 +302,27 @@ async def test_pool_of_50_agents_on_distinct_loopback_ips(controller, base_ip):
         await pool.stop()
 
 
-async def test_malformed_payload_is_invalid_argument(make_agent):
+async def test_malformed_payload_is_invalid_argument(make_agent, push_transport):
     """Bytes that are not a goal state answer INVALID_ARGUMENT (a protocol_error upstream)."""
     from alcor.southbound.base import TransportError
 
     agent = await make_agent()
-    async with transport() as t:
+    async with push_transport() as t:
         with pytest.raises(TransportError) as err:
             await t.push(_node(agent), b"\x3a\x05ab", request_id="bad", timeout=5)
     assert err.value.kind == "protocol_error"
     assert "INVALID_ARGUMENT" in str(err.value)
+
+
+async def test_inventory_lists_what_the_agent_holds(make_agent, push_transport):
+    """GetInventory through each transport: digests only, then the entries with revisions."""
+    from alcor.southbound import inventory
+
+    agent = await make_agent()
+    async with push_transport() as t:
+        node = _node(agent)
+        await t.push(node, goal_state(*context(), neighbor(rev=3)), request_id="r", timeout=5)
+        digests, held = inventory.decode_reply(await t.inventory(node, entries=False, timeout=5))
+        assert digests and not any(held.values())
+        _, held = inventory.decode_reply(await t.inventory(node, entries=True, timeout=5))
+    assert {key: rev for entries in held.values() for key, rev in entries.items()}["p-a"] == 3

@@ -1,4 +1,5 @@
-"""ControllerGrpcServer: RequestGoalStates with the peer's IP; the pushes are UNIMPLEMENTED."""
+"""The controller's servers (grpclib's and grpcio's): RequestGoalStates with the peer's IP; the
+pushes are UNIMPLEMENTED."""
 
 from __future__ import annotations
 
@@ -9,10 +10,17 @@ from grpclib.exceptions import GRPCError
 
 from alcor.proto import schema
 from alcor_grpc.server import ControllerGrpcServer
+from alcor_grpcio.server import ControllerGrpcioServer, peer_ip
+
+
+@pytest.fixture(params=[ControllerGrpcServer, ControllerGrpcioServer], ids=["grpc", "grpcio"])
+def server_class(request):
+    """Each plugin's controller server."""
+    return request.param
 
 
 @pytest.fixture
-async def controller():
+async def controller(server_class):
     """A started server on 127.0.0.1:0 whose handler records (peer_ip, request)."""
     calls: list[tuple[str, schema.HostRequest]] = []
 
@@ -26,7 +34,7 @@ async def controller():
             ],
         )
 
-    server = ControllerGrpcServer("127.0.0.1", 0, handler)
+    server = server_class("127.0.0.1", 0, handler)
     await server.start()
     channel = Channel("127.0.0.1", server.port)
     yield schema.GoalStateProvisionerStub(channel), calls
@@ -68,13 +76,13 @@ async def test_push_methods_are_unimplemented(controller, call):
     assert err.value.status is Status.UNIMPLEMENTED
 
 
-async def test_stop_closes_open_connections():
+async def test_stop_closes_open_connections(server_class):
     """After stop(), an already connected client cannot call any more (looks like a dead peer)."""
 
     async def handler(peer_ip, request):
         return schema.HostRequestReply()
 
-    server = ControllerGrpcServer("127.0.0.1", 0, handler)
+    server = server_class("127.0.0.1", 0, handler)
     await server.start()
     channel = Channel("127.0.0.1", server.port)
     try:
@@ -85,3 +93,16 @@ async def test_stop_closes_open_connections():
             await stub.request_goal_states(schema.HostRequest(), timeout=5)
     finally:
         channel.close()
+
+
+@pytest.mark.parametrize(
+    ("peer", "ip"),
+    [
+        ("ipv4:127.0.0.1:40001", "127.0.0.1"),
+        ("ipv6:[::1]:40001", "::1"),
+        ("ipv6:[::ffff:10.1.2.3]:40001", "10.1.2.3"),
+    ],
+)
+def test_grpcio_peer_strings_give_the_ip(peer, ip):
+    """grpcio's peer strings are reduced to the bare IP the handler expects."""
+    assert peer_ip(peer) == ip

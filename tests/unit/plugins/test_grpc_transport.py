@@ -1,4 +1,5 @@
-"""GrpcTransport against real grpclib agent stand-ins on loopback."""
+"""The gRPC transports (grpclib's `grpc`, C-core `grpcio`) against real grpclib agent stand-ins
+on loopback: the same calls, replies and error kinds from both."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from grpclib.exceptions import GRPCError
 
 from alcor.proto import schema
 from alcor.southbound import encoding
-from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
-from alcor_grpc.transport import GrpcConfig, GrpcTransport, transport
-from alcor_grpc.wire import PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw, bind_socket
+from alcor.southbound.base import NodeTarget, NotSupported, SouthboundContext, TransportError
+from alcor_grpc.transport import GrpcConfig, GrpcTransport
+from alcor_grpc.transport import transport as grpclib_transport
+from alcor_grpc.wire import GET_INVENTORY, PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw, bind_socket
 from alcor_grpc.wire import ClosingServer as Server
+from alcor_grpcio.transport import GrpcioTransport
 
 RT = schema.ResourceType
 
@@ -72,8 +75,18 @@ class StandIn:
             )
         )
 
+    @staticmethod
+    async def _unimplemented(stream: Any) -> None:
+        raise GRPCError(Status.UNIMPLEMENTED, "as ACA answers GetInventory")
+
     def __mapping__(self) -> dict[str, Handler]:
         return {
+            GET_INVENTORY: Handler(
+                self._unimplemented,
+                Cardinality.UNARY_UNARY,
+                schema.InventoryRequest,
+                schema.InventoryReply,
+            ),
             PUSH_V2: Handler(
                 self._stream, Cardinality.STREAM_STREAM, Raw, schema.GoalStateOperationReply
             ),
@@ -115,9 +128,9 @@ async def agent():
 
 
 @pytest.fixture
-async def grpc_transport():
-    """A started GrpcTransport with default config."""
-    async with transport() as t:
+async def grpc_transport(push_transport):
+    """A started transport (each gRPC plugin) with default config."""
+    async with push_transport() as t:
         yield t
 
 
@@ -224,10 +237,10 @@ async def test_idle_channels_are_closed_and_forget_node_drops_them(agent, grpc_t
     assert grpc_transport.channel_count() == 0
 
 
-async def test_idle_reaper_closes_channels_on_its_own(agent):
+async def test_idle_reaper_closes_channels_on_its_own(agent, push_transport):
     """With a tiny channel_idle_close_s, the reaper task closes the channel by itself."""
     _, port = agent
-    async with transport({"channel_idle_close_s": 0.05}) as t:
+    async with push_transport({"channel_idle_close_s": 0.05}) as t:
         await t.push(_node(port), _payload(), request_id="r", timeout=5)
         while t.channel_count():
             await asyncio.sleep(0.01)
@@ -246,9 +259,11 @@ async def test_subscribe_info_goes_to_the_subscribe_port(agent, grpc_transport):
 
 
 def test_unknown_config_key_is_rejected():
-    """An unknown [southbound.grpc] key raises ValueError naming it."""
+    """An unknown [southbound.grpc] or [southbound.grpcio] key raises ValueError naming it."""
     with pytest.raises(ValueError, match=r"southbound\.grpc\.conect_timeout_s"):
         GrpcTransport(SouthboundContext(config={"conect_timeout_s": 1}))
+    with pytest.raises(ValueError, match=r"southbound\.grpcio\.conect_timeout_s"):
+        GrpcioTransport(SouthboundContext(config={"conect_timeout_s": 1}))
     cfg = GrpcConfig.from_mapping({"deadline_base_s": 1, "deadline_per_state_ms": 2})
     assert cfg.push_deadline(1000) == 3.0
 
@@ -281,7 +296,15 @@ async def test_bound_sockets_give_accepted_connections_tcp_nodelay():
 async def test_warmup_sends_one_empty_goal_state_per_connection(agent):
     """With warmup, a new channel first pushes an empty GoalStateV2, once."""
     handler, port = agent
-    async with transport({"warmup": True}) as t:
+    async with grpclib_transport({"warmup": True}) as t:
         await t.push(_node(port), _payload(), request_id="r1", timeout=5)
         await t.push(_node(port), _payload(), request_id="r2", timeout=5)
     assert [payload for _, payload in handler.received] == [b"", _payload(), _payload()]
+
+
+async def test_inventory_of_an_agent_without_it_is_not_supported(agent, grpc_transport):
+    """An agent that does not serve GetInventory (ACA) gives NotSupported, a protocol_error."""
+    _, port = agent
+    with pytest.raises(NotSupported) as err:
+        await grpc_transport.inventory(_node(port), entries=False, timeout=5)
+    assert err.value.kind == "protocol_error"

@@ -55,11 +55,17 @@ def test_int_accepts_integers_and_numeric_strings(raw, expected):
     assert Int().convert(raw) == expected
 
 
-@pytest.mark.parametrize("raw", [True, False, 1.5, 2.0, "1.5", "abc", "", None, [1], "1e3"])
+@pytest.mark.parametrize("raw", [True, False, 1.5, "2.0", "1.5", "abc", "", None, [1], "1e3"])
 def test_int_refuses_booleans_floats_and_other_strings(raw):
-    """Booleans, floats and non-numeric strings are not integers."""
+    """Booleans, fractions and non-numeric strings are not integers."""
     with pytest.raises(Invalid):
         Int().convert(raw)
+
+
+def test_int_accepts_an_integral_json_number():
+    """JSON (and JSON Schema) does not tell 2.0 from 2: both are the integer 2."""
+    assert Int().convert(2.0) == 2
+    assert type(Int().convert(2.0)) is int
 
 
 def test_int_bounds_are_enforced():

@@ -1,0 +1,1 @@
+"""Gateway manager: Zeta gateways registered through the durable outbox (southbound §8)."""

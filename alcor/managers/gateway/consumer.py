@@ -1,0 +1,245 @@
+"""The gateway manager's durable reading of the change record: changes in, outbox rows out.
+
+Network, port and node changes are read after the consumer's cursor. For each, the
+current state of what it touched is diffed against what Zeta was told (planner.py), and
+in ONE transaction the implied outbox rows and gateway rows are written and the cursor
+advances. The changes are durable with the writes that made them, and turning them into
+outbox rows is atomic with the cursor: a crash at any point loses nothing and repeats
+nothing. Diffing current state (not replaying each change) makes a re-read harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from alcor.bus import Bus
+from alcor.config import ZetaConfig
+from alcor.managers.common import admin_context
+from alcor.managers.gateway import planner
+from alcor.managers.gateway import repo as gw_repo
+from alcor.managers.gateway.state import GatewayState
+from alcor.managers.gateway.worker import OutboxWorker
+from alcor.managers.network.messages import ListNetworks, LookupNetwork
+from alcor.managers.node.messages import LookupNodeByName
+from alcor.managers.port.messages import LookupPorts, QueryPorts
+from alcor.resources.repo import ListQuery
+from alcor.store import Store, changes
+
+_LOGGER = logging.getLogger(__name__)
+CONSUMER = "gateway"
+WATCHED = ("network", "port", "host_info")
+BATCH = 500  # changes per transaction: bounds how long the API waits for the writer
+IDLE_PERSIST_S = 10.0  # how stale the stored cursor may get while only other changes pass
+
+
+class ChangeConsumer:
+    """Turn committed network/port/node changes into outbox rows."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        store: Store,
+        config: ZetaConfig,
+        state: GatewayState,
+        worker: OutboxWorker,
+    ) -> None:
+        self._bus = bus
+        self._store = store
+        self._config = config
+        self._state = state
+        self._worker = worker
+        # Nodes by name, kept across batches: a batch with any node change clears it, and
+        # the ports on that node are synced again, so a stale entry never outlives a batch.
+        self._nodes: dict[str, dict[str, Any] | None] = {}
+        self._seen = 0  # read through here (memory)
+        self._stored = 0  # read through here (committed)
+        self._stored_at = 0.0
+
+    async def catch_up(self) -> None:
+        """Resume at the stored cursor, or reconcile everything when there is none."""
+        stored = changes.consumer_seq(self._store.db, CONSUMER)
+        if stored is None:
+            stored = await self._reconcile_all()
+        self._seen = self._stored = stored
+        self._stored_at = time.monotonic()
+
+    async def run(self) -> None:
+        """Follow the change record until cancelled (failures are logged and retried)."""
+        while True:
+            try:
+                more = await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _LOGGER.exception("gateway: reading the change record failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if not more and await self._store.wait_for_change(self._seen, timeout=IDLE_PERSIST_S):
+                # Let more commits land: one transaction then carries the changes of many
+                # API calls (under load, otherwise, every API commit would cost another).
+                await asyncio.sleep(self._config.linger_s)
+
+    @property
+    def unread(self) -> int:
+        """Return how many committed changes (of any resource) are not read yet."""
+        return max(0, self._store.change_seq - self._seen)
+
+    @property
+    def caught_up(self) -> bool:
+        """Return True when every committed change has been read (tests, diagnostics)."""
+        return self.unread == 0
+
+    async def step(self) -> bool:
+        """Process the next batch of changes; return True when more may be waiting."""
+        db = self._store.db
+        high = changes.last_seq(db)  # read first: nothing committed later is at or below it
+        batch = changes.read_since(db, self._seen, limit=BATCH, resources=WATCHED)
+        full = len(batch) == BATCH
+        upto = batch[-1].seq if full else max([high, *(c.seq for c in batch[-1:])])
+        if batch:
+            async with self._store.transaction() as txn:
+                keys = await self.apply(batch)
+                self._store_cursor(upto)
+                txn.after_commit.append(lambda: self._worker.poke(keys))
+        elif upto > self._stored and time.monotonic() - self._stored_at > IDLE_PERSIST_S:
+            async with self._store.transaction():
+                self._store_cursor(upto)
+        self._seen = upto
+        return full
+
+    def _store_cursor(self, seq: int) -> None:
+        changes.advance_consumer(self._store.db, CONSUMER, seq)
+        self._stored, self._stored_at = seq, time.monotonic()
+
+    async def apply(self, batch: Iterable[changes.Change]) -> set[str]:
+        """Queue what a batch of changes implies (inside a transaction); return its lanes."""
+        # Dicts as ordered sets: objects are synced in the order they first changed. A
+        # port's last change in the batch is its state as of the batch (None: deleted),
+        # so it needs no lookup; later changes come with a later batch.
+        networks: dict[str, None] = {}
+        ports: dict[str, dict[str, Any] | None] = {}
+        nodes: dict[str, dict[str, Any]] = {}
+        for change in batch:
+            if change.resource == "network":
+                networks[change.id] = None
+            elif change.resource == "port":
+                ports[change.id] = None if change.type == "DELETED" else change.object
+            else:
+                nodes[change.id] = change.object
+        if nodes:
+            self._nodes.clear()
+        on_nodes = sorted(await self._ports_on_nodes(nodes) - ports.keys())
+        if on_nodes:
+            found = await self._bus.call(LookupPorts(ids=on_nodes))
+            ports.update({i: found.get(i) for i in on_nodes})
+        return await self._sync(list(networks), ports)
+
+    async def _ports_on_nodes(self, nodes: dict[str, dict[str, Any]]) -> set[str]:
+        """Ports registered on, or now bound to, the nodes (a node's address or MAC changed)."""
+        out: set[str] = set()
+        for node_id, node in nodes.items():
+            out.update(gw_repo.registered_on_node(self._store.db, node_id))
+            bound = await self._bus.call(QueryPorts(host_id=node["node_name"], fields=("id",)))
+            out.update(p["id"] for p in bound)
+        return out
+
+    async def _sync(
+        self, network_ids: list[str], ports: dict[str, dict[str, Any] | None]
+    ) -> set[str]:
+        """Open gateways, then sync ports (id -> current state, None when gone), then close
+        gateways (a VPC goes after its ports)."""
+        db = self._store.db
+        keys: set[str] = set()
+        networks = {i: await self._bus.call(LookupNetwork(id=i)) for i in network_ids}
+        changed: set[str] = set()  # lanes whose gateway status may have changed
+        opened = [n for n in networks.values() if planner.wants_gateway(n)]
+        for network in opened:
+            assert network is not None
+            gateway = gw_repo.gateway_of_network(db, network["id"])
+            if gateway is None:
+                planner.open_gateway(db, network)
+            elif not planner.reopen_gateway(db, network):
+                continue
+            changed.add(network["id"])
+        keys = set(changed)
+        synced, dropped = await self._sync_ports(ports) if ports else (set(), set())
+        keys |= synced
+        changed |= dropped
+        for network_id, network in networks.items():
+            gateway = gw_repo.gateway_of_network(db, network_id)
+            if gateway is not None and not planner.wants_gateway(network):
+                if planner.close_gateway(db, gateway):
+                    await self._state.removed(db, gateway)
+                    continue
+                keys.add(network_id)
+                changed.add(network_id)
+        # New rows (never attempted, no error) leave a status as it was; only opening,
+        # closing or dropping rows (a failing one, maybe) can change it.
+        for key in changed:
+            gateway = gw_repo.gateway_of_network(db, key)
+            if gateway is not None:
+                await self._state.refresh(db, gateway)
+        return keys
+
+    async def _sync_ports(
+        self, ports: dict[str, dict[str, Any] | None]
+    ) -> tuple[set[str], set[str]]:
+        """Queue what the ports need; return the lanes written, and those that lost rows."""
+        db = self._store.db
+        regs = gw_repo.registered(db, list(ports))
+        gateways = gw_repo.gateways_of_networks(
+            db, sorted({p["network_id"] for p in ports.values() if p is not None})
+        )
+        nodes = self._nodes
+        keys: set[str] = set()
+        dropped: set[str] = set()
+        for port_id, port in ports.items():
+            body, node_id = None, ""
+            if port is not None and port["network_id"] in gateways:
+                host = port["binding:host_id"]
+                if host and host not in nodes:
+                    nodes[host] = await self._bus.call(LookupNodeByName(name=host))
+                node = nodes.get(host) if host else None
+                body = planner.port_body(port, node, self._config.mac_node)
+                node_id = node["node_id"] if node else ""
+            reg = regs.get(port_id)
+            if planner.sync_port(db, reg, body, node_id):
+                keys.add(reg.network_id if reg is not None else body["vpc_id"])  # type: ignore[index]
+                if reg is not None:
+                    dropped.add(reg.network_id)
+        return keys, dropped
+
+    async def _reconcile_all(self) -> int:
+        """Diff every network and port against what Zeta was told; return the cursor.
+
+        Used on the first start with Zeta enabled (or after it was disabled). The cursor is
+        taken before and stored after: changes during the reconciliation are read again
+        (harmlessly), and a crash half-way leaves no cursor, so it starts over.
+        """
+        start = changes.last_seq(self._store.db)
+        page = await self._bus.call(ListNetworks(ctx=admin_context(), query=ListQuery()))
+        network_ids = {n["id"] for n in page.items}
+        network_ids |= {g["network_id"] for g in gw_repo.all_gateways(self._store.db)}
+        ports = await self._bus.call(QueryPorts(fields=("id",)))
+        port_ids = sorted({p["id"] for p in ports} | gw_repo.registered_ids(self._store.db))
+        async with self._store.transaction() as txn:
+            keys = await self._sync(sorted(network_ids), {})
+            txn.after_commit.append(lambda: self._worker.poke(keys))
+        for begin in range(0, len(port_ids), BATCH):
+            async with self._store.transaction() as txn:
+                chunk = port_ids[begin : begin + BATCH]
+                found = await self._bus.call(LookupPorts(ids=chunk))
+                more = await self._sync([], {i: found.get(i) for i in chunk})  # ports only
+                txn.after_commit.append(lambda k=more: self._worker.poke(k))  # type: ignore[misc]
+        async with self._store.transaction():
+            changes.advance_consumer(self._store.db, CONSUMER, start)
+        _LOGGER.info(
+            "gateway: reconciled %d networks and %d ports with Zeta's registrations",
+            len(network_ids),
+            len(port_ids),
+        )
+        return start

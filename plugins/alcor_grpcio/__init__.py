@@ -1,0 +1,1 @@
+"""gRPC southbound transport on the C-core grpcio, beside the grpclib one (alcor_grpc)."""

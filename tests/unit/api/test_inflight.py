@@ -1,0 +1,29 @@
+"""Inflight: what a graceful shutdown waits for."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alcor.api.inflight import Inflight
+
+
+async def test_drained_waits_for_requests_in_flight_then_a_quiet_moment() -> None:
+    """drained() returns only once nothing is in flight and nothing new started."""
+    inflight = Inflight()
+    inflight.begin()
+    waiting = asyncio.ensure_future(inflight.drained(timeout=10, quiet_s=0.05))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    inflight.end()
+    inflight.begin()  # a request that arrived on a kept-alive connection
+    inflight.end()
+    assert await waiting is True
+    assert inflight.count == 0
+
+
+async def test_drained_gives_up_after_its_timeout() -> None:
+    """A request that never ends does not hold the shutdown past the timeout."""
+    inflight = Inflight()
+    inflight.begin()
+    assert await inflight.drained(timeout=0.05, quiet_s=0.01) is False
+    assert inflight.count == 1
