@@ -21,6 +21,7 @@ from alcor.southbound.topology import Topology
 from alcor.southbound.view import (
     DHCP,
     FLOATINGIP,
+    GATEWAY,
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
@@ -29,6 +30,7 @@ from alcor.southbound.view import (
     SUBNET,
     VPC,
     port_of_neighbor,
+    vpc_gateways,
 )
 
 RT = schema.ResourceType
@@ -41,7 +43,7 @@ KIND_TYPE = {
     SECURITYGROUP: RT.SECURITYGROUP,
     DHCP: RT.DHCP,
     ROUTER: RT.ROUTER,
-    "GATEWAY": RT.GATEWAY,
+    GATEWAY: RT.GATEWAY,
     NETWORK_ACL: RT.NETWORK_ACL,
     FLOATINGIP: RT.FLOATINGIP,
 }
@@ -61,7 +63,7 @@ ENTER_OP = {
     SECURITYGROUP: OP.CREATE,
     SUBNET: OP.INFO,
     VPC: OP.INFO,
-    "GATEWAY": OP.INFO,
+    GATEWAY: OP.INFO,
     NETWORK_ACL: OP.CREATE,
     FLOATINGIP: OP.CREATE,
 }
@@ -73,7 +75,7 @@ CHANGE_OP = {
     SECURITYGROUP: OP.UPDATE,
     SUBNET: OP.INFO,
     VPC: OP.INFO,
-    "GATEWAY": OP.INFO,
+    GATEWAY: OP.INFO,
     NETWORK_ACL: OP.UPDATE,
     FLOATINGIP: OP.UPDATE,
 }
@@ -119,6 +121,7 @@ class StateBuilder:
             SECURITYGROUP: self._sg,
             NETWORK_ACL: self._acl,
             FLOATINGIP: self._fip,
+            GATEWAY: self._gateway,
         }
 
     def revision(self, kind: str, key: str) -> int | None:
@@ -137,6 +140,7 @@ class StateBuilder:
             SECURITYGROUP: topo.sgs,
             NETWORK_ACL: topo.acls,
             FLOATINGIP: topo.fips,
+            GATEWAY: topo.gateways,
         }
         rec = tables.get(kind, {}).get(key)
         return rec.revision if rec is not None else None
@@ -201,7 +205,9 @@ class StateBuilder:
             SECURITYGROUP: schema.SecurityGroupConfiguration,
             NETWORK_ACL: schema.NetworkAclConfiguration,
             FLOATINGIP: schema.FloatingIpConfiguration,
-        }[kind]
+        }.get(kind)
+        if cls is None:  # a gateway has no update_type
+            return bytes(schema.GatewayConfiguration(revision_number=revision, id=rid))
         return bytes(cls(revision_number=revision, id=rid, update_type=FULL))
 
     def forget(self, kind: str, key: str) -> None:
@@ -222,8 +228,18 @@ class StateBuilder:
         if net is None:
             return None
         return net.revision, fastwire.vpc(
-            net.revision, net.id, net.project_id, net.name, net.cidr, net.seg_id
+            net.revision,
+            net.id,
+            net.project_id,
+            net.name,
+            net.cidr,
+            net.seg_id,
+            vpc_gateways(self._topo, net.id),
         )
+
+    def _gateway(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
+        gateway = self._topo.gateways.get(key)
+        return None if gateway is None else (gateway.revision, extensions.zeta_config(gateway))
 
     def _subnet(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         sub = self._topo.subnets.get(key)

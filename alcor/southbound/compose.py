@@ -23,6 +23,7 @@ from alcor.southbound.topology import Topology
 from alcor.southbound.view import (
     CONTEXT_KINDS,
     DHCP,
+    GATEWAY,
     NEIGHBOR,
     PORT,
     ROUTER,
@@ -32,6 +33,7 @@ from alcor.southbound.view import (
     Key,
     in_view,
     port_of_neighbor,
+    vpc_gateways,
 )
 
 ST = schema.OperationStatus
@@ -256,6 +258,8 @@ def _add_context(topo: Topology, subnet: str, seen_subnets: set[str], contexts: 
     if rec is not None:
         contexts.add((SUBNET, subnet))
         contexts.add((VPC, rec.network_id))
+        # ACA builds a VPC's gateway select group while creating its ports (§8.3).
+        contexts.update((GATEWAY, g) for g in vpc_gateways(topo, rec.network_id))
 
 
 def _dependencies(topo: Topology, kind: str, name: str) -> tuple[str, ...]:

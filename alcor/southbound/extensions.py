@@ -7,7 +7,7 @@ Additive to the original contract (new field numbers and map fields): only agent
 from __future__ import annotations
 
 from alcor.proto import schema
-from alcor.southbound.records import AclRec, FipRec, GatewayRec
+from alcor.southbound.records import AclRec, FipRec, GatewayRec, ZetaGatewayRec
 from alcor.southbound.topology import Topology
 
 FULL = schema.UpdateType.FULL
@@ -78,4 +78,18 @@ def gateway_config(
         mac_address=port.mac if port is not None else "",
         snat_enabled=gateway.snat,
         cidr=subnet.cidr if subnet is not None else "",
+    )
+
+
+def zeta_config(gateway: ZetaGatewayRec) -> schema.GatewayConfiguration:
+    """Return a VPC's Zeta GatewayState configuration (southbound spec §8.3)."""
+    return schema.GatewayConfiguration(
+        revision_number=gateway.revision,
+        id=gateway.id,
+        gateway_type=schema.GatewayType.ZETA,
+        destinations=[
+            schema.GatewayConfigurationDestination(ip_address=ip, mac_address=mac)
+            for ip, mac in gateway.destinations
+        ],
+        zeta_info=schema.GatewayConfigurationZeta(port_inband_operation=gateway.port_ibo),
     )

@@ -13,6 +13,12 @@ from alcor.managers.acl.messages import (
 )
 from alcor.managers.common import admin_context
 from alcor.managers.floatingip.messages import FloatingIpChanged, ListFloatingIps
+from alcor.managers.gateway.messages import (
+    GatewayChanged,
+    GatewayDeleted,
+    GatewayRecord,
+    GatewaysOfNetwork,
+)
 from alcor.managers.network.messages import (
     ListNetworks,
     NetworkCreated,
@@ -35,10 +41,12 @@ from alcor.managers.security_group.messages import (
 )
 from alcor.managers.subnet.messages import ListSubnets, SubnetCreated, SubnetDeleted, SubnetUpdated
 from alcor.resources.repo import ListQuery
+from alcor.southbound.records import ZetaGatewayRec
 from alcor.southbound.topology import PORT_FIELDS, Topology
 from alcor.southbound.view import (
     DHCP,
     FLOATINGIP,
+    GATEWAY,
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
@@ -74,6 +82,8 @@ EVENT_TYPES = (
     NetworkAclChanged,
     NetworkAclDeleted,
     FloatingIpChanged,
+    GatewayChanged,
+    GatewayDeleted,
 )
 ADDRESS_FIELDS = {"local_ip", "server_port", "transport", "grpc_api", "mq_topic", "subscribe_port"}
 
@@ -95,6 +105,9 @@ async def load(bus: Bus, topo: Topology) -> None:
         topo.set_acl(acl)
     for fip in (await bus.call(ListFloatingIps(ctx=ctx, query=ListQuery()))).items:
         topo.set_fip(fip)
+    for network_id in list(topo.networks):
+        for gateway in await bus.call(GatewaysOfNetwork(network_id=network_id)):
+            topo.set_gateway(_gateway_rec(gateway))
     await ensure_groups(bus, topo, {g for p in topo.ports.values() if p.node_id for g in p.sgs})
 
 
@@ -254,6 +267,27 @@ async def _fip_changed(dp: SouthboundEngine, event: FloatingIpChanged, marks: Ma
     dp.planner.fip_changed(fip["id"], ports, marks)
 
 
+def _gateway_rec(gateway: GatewayRecord) -> ZetaGatewayRec:
+    return ZetaGatewayRec(
+        gateway.id,
+        gateway.vpc_id,
+        gateway.revision,
+        tuple((d.ip, d.mac) for d in gateway.destinations),
+        gateway.port_ibo,
+    )
+
+
+async def _gateway_changed(dp: SouthboundEngine, event: GatewayChanged, marks: Marks) -> None:
+    dp.topo.set_gateway(_gateway_rec(event.gateway))
+    dp.planner.gateway_changed(event.gateway.vpc_id, event.gateway.id, marks)
+
+
+async def _gateway_deleted(dp: SouthboundEngine, event: GatewayDeleted, marks: Marks) -> None:
+    dp.topo.drop_gateway(event.gateway.id)
+    dp.tombs[(GATEWAY, event.gateway.id)] = event.gateway.revision + 1
+    dp.planner.gateway_changed(event.gateway.vpc_id, event.gateway.id, marks)
+
+
 async def _reload_ports(
     dp: SouthboundEngine, port_ids: list[str], marks: Marks | None = None
 ) -> None:
@@ -283,6 +317,8 @@ _HANDLERS: dict[type, Any] = {
     NetworkAclChanged: _acl_changed,
     NetworkAclDeleted: _acl_deleted,
     FloatingIpChanged: _fip_changed,
+    GatewayChanged: _gateway_changed,
+    GatewayDeleted: _gateway_deleted,
     SecurityGroupDeleted: _group_deleted,
     NodeCreated: _node_created,
     NodeUpdated: _node_updated,

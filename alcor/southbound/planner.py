@@ -16,6 +16,7 @@ from alcor.southbound.view import (
     DHCP,
     EMPTY,
     FLOATINGIP,
+    GATEWAY,
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
@@ -118,6 +119,7 @@ class Planner:
             sub = self.topo.subnets.get(subnet)
             if sub is not None:
                 keys.add((VPC, sub.network_id))
+                keys.update((GATEWAY, g) for g in self.topo.gateways_of_vpc.get(sub.network_id, ()))
         for port in old.ports ^ new.ports:
             keys.update(((PORT, port), (DHCP, port)))
         for subnet in old.reachable ^ new.reachable:
@@ -128,6 +130,7 @@ class Planner:
             sub = self.topo.subnets.get(subnet)
             if sub is not None:
                 keys.add((VPC, sub.network_id))
+                keys.update((GATEWAY, g) for g in self.topo.gateways_of_vpc.get(sub.network_id, ()))
         keys.update((ROUTER, r) for r in old.routers ^ new.routers)
         keys.update((SECURITYGROUP, g) for g in old.groups ^ new.groups)
         keys.update((NETWORK_ACL, a) for a in old.acls ^ new.acls)
@@ -237,3 +240,9 @@ class Planner:
             if port is not None and port.node_id is not None:
                 self.refresh(port.node_id, marks)
                 marks.setdefault(port.node_id, set()).add((FLOATINGIP, fip_id))
+
+    def gateway_changed(self, vpc_id: str, gateway_id: str, marks: Marks) -> None:
+        """Mark a VPC's gateway (and the VPC, which names it) on every host of the VPC."""
+        subnets = [s for s, rec in self.topo.subnets.items() if rec.network_id == vpc_id]
+        for node_id in self.hosts_reaching(subnets):
+            marks.setdefault(node_id, set()).update(((GATEWAY, gateway_id), (VPC, vpc_id)))

@@ -17,6 +17,7 @@ class NetworkRec:
     seg_id: int
     net_type: str
     revision: int
+    gateway_ids: tuple[str, ...] = ()  # READY Zeta gateways (southbound spec §8.3)
 
 
 @dataclass(slots=True)
@@ -157,3 +158,14 @@ class FipRec:
     port_id: str
     router_id: str
     network_id: str
+
+
+@dataclass(slots=True)
+class ZetaGatewayRec:
+    """A VPC's Zeta gateway as hosts hold it (GatewayState, southbound spec §8.3)."""
+
+    id: str
+    vpc_id: str
+    revision: int
+    destinations: tuple[tuple[str, str], ...]  # (ip, mac)
+    port_ibo: int

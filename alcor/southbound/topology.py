@@ -22,6 +22,7 @@ from alcor.southbound.records import (
     RouterRec,
     SgRec,
     SubnetRec,
+    ZetaGatewayRec,
 )
 
 # The port attributes set_port reads: the start-up load asks the store for these only.
@@ -78,6 +79,8 @@ class Topology:
     fips: dict[str, FipRec] = field(default_factory=dict)
     fips_of_port: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     fip_by_address: dict[str, str] = field(default_factory=dict)
+    gateways: dict[str, ZetaGatewayRec] = field(default_factory=dict)
+    gateways_of_vpc: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     # ---- networks, subnets, routers, groups, nodes ----------------------------------------
     def set_network(self, net: dict[str, Any]) -> None:
@@ -93,6 +96,7 @@ class Topology:
             net.get("provider:segmentation_id") or 0,
             net.get("provider:network_type") or "vxlan",
             net["revision_number"],
+            tuple(net.get("gateway_ids") or ()),
         )
         self.networks[rec.id] = rec
         if rec.seg_id:
@@ -156,6 +160,21 @@ class Topology:
             router.get("gw_port_id") or "",
             bool(info.get("enable_snat", True)),
         )
+
+    # ---- Zeta gateways -----------------------------------------------------------------------
+    def set_gateway(self, gateway: ZetaGatewayRec) -> ZetaGatewayRec | None:
+        """Insert or replace a VPC's gateway; return the previous record."""
+        old = self.drop_gateway(gateway.id)
+        self.gateways[gateway.id] = gateway
+        self.gateways_of_vpc[gateway.vpc_id].add(gateway.id)
+        return old
+
+    def drop_gateway(self, gateway_id: str) -> ZetaGatewayRec | None:
+        """Forget a gateway; return its last record."""
+        old = self.gateways.pop(gateway_id, None)
+        if old is not None:
+            self.gateways_of_vpc[old.vpc_id].discard(gateway_id)
+        return old
 
     # ---- network ACLs and floating IPs (alcor agents only) ----------------------------------
     def set_acl(self, acl: dict[str, Any]) -> AclRec | None:

@@ -20,6 +20,16 @@ VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = (
 )
 # alcor extensions, for agents of type "alcor" only (ACA's view stays as it was).
 NETWORK_ACL, FLOATINGIP = "NETWORK_ACL", "FLOATINGIP"
+
+
+def vpc_gateways(topo: Topology, vpc_id: str) -> tuple[str, ...]:
+    """Return the gateways a VPC's hosts hold: the READY ones its network names (§8.3)."""
+    net = topo.networks.get(vpc_id)
+    if net is None:
+        return ()
+    return tuple(g for g in net.gateway_ids if g in topo.gateways)
+
+
 CONTEXT_KINDS = (VPC, SUBNET, GATEWAY)
 Key = tuple[str, str]  # (kind, map key)
 
@@ -153,6 +163,13 @@ def in_view(topo: Topology, view: HostView, kind: str, key: str) -> bool:
         return key in view.fips
     if kind == SUBNET:
         return key in view.context_subnets
+    if kind == GATEWAY:
+        gateway = topo.gateways.get(key)
+        return (
+            gateway is not None
+            and in_view(topo, view, VPC, gateway.vpc_id)
+            and (key in vpc_gateways(topo, gateway.vpc_id))
+        )
     if kind == VPC:
         return any(
             topo.subnets[s].network_id == key for s in view.context_subnets if s in topo.subnets
@@ -187,3 +204,5 @@ def all_keys(topo: Topology, view: HostView) -> Iterator[Key]:
         yield SUBNET, s
     for v in {topo.subnets[s].network_id for s in contexts if s in topo.subnets}:
         yield VPC, v
+        for g in vpc_gateways(topo, v):
+            yield GATEWAY, g
