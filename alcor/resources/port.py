@@ -28,7 +28,10 @@ VNIC_TYPES = (
 )
 STATUSES = ("DOWN", "ACTIVE", "ERROR", "N/A", "BUILD")
 
-FIXED_IP = Obj(fields=(("subnet_id", Uuid(), False), ("ip_address", IpAddress(), False)))
+# Each fixed IP names its subnet, its address or both.
+FIXED_IP = Obj(
+    fields=(("subnet_id", Uuid(), False), ("ip_address", IpAddress(), False)), min_fields=1
+)
 ADDRESS_PAIR = Obj(fields=(("ip_address", IpOrCidr(), True), ("mac_address", Mac(), False)))
 DHCP_OPT = Obj(
     fields=(
