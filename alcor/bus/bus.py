@@ -31,6 +31,7 @@ class Bus:
     def __init__(self) -> None:
         self._handlers: dict[type[Command[Any]], Handler] = {}
         self._subscribers: dict[type[Event], list[Subscriber]] = defaultdict(list)
+        self._writers: dict[type[Event], list[Callable[[Any], None]]] = defaultdict(list)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -69,6 +70,22 @@ class Bus:
 
         return unsubscribe
 
+    def write_with(self, event: type[E], writer: Callable[[E], None]) -> Callable[[], None]:
+        """Have `writer(event)` run when `event` is published, inside the publishing
+        transaction, so what it writes commits or rolls back with the change itself.
+
+        For durable bookkeeping that must never be apart from its change (the southbound's
+        ledger). A writer is synchronous and quick; it cannot veto: its failure is logged
+        and the change goes on. Returns a callable that unsubscribes.
+        """
+        self._writers[event].append(writer)
+
+        def unsubscribe() -> None:
+            if writer in self._writers[event]:
+                self._writers[event].remove(writer)
+
+        return unsubscribe
+
     def publish(self, event: Event) -> None:
         """Deliver `event` now, or after the outermost commit when inside a transaction.
 
@@ -78,6 +95,11 @@ class Bus:
         """
         txn = current_transaction()
         if txn is not None:
+            for writer in self._writers.get(type(event), ()):
+                try:
+                    writer(event)
+                except Exception:
+                    _LOGGER.exception("in-transaction writer %s failed on %s", _name(writer), event)
             txn.after_commit.append(lambda: self._deliver(event))
         else:
             self._deliver(event)

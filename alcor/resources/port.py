@@ -29,6 +29,7 @@ VNIC_TYPES = (
 )
 STATUSES = ("DOWN", "ACTIVE", "ERROR", "N/A", "BUILD")
 
+# Each fixed IP names its subnet, its address or both.
 FIXED_IP = Obj(
     fields=(("subnet_id", Uuid(), False), ("ip_address", IpAddress(), False)), min_fields=1
 )

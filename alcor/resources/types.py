@@ -282,7 +282,7 @@ class Obj(Type):
     fields: tuple[tuple[str, Type, bool], ...] | None = None  # (name, type, required)
     max_bytes: int | None = None
     nullable_fields: frozenset[str] = frozenset()
-    min_fields: int = 0  # at least this many of the fields (checked where the rule lives)
+    min_fields: int = 0  # at least this many of the fields (schema minProperties)
 
     @property
     def is_scalar(self) -> bool:
@@ -320,19 +320,19 @@ class Obj(Type):
             return {"type": "object"}
         properties = {}
         for name, typ, _ in self.fields:
-            schema = typ.schema()
+            field_schema = typ.schema()
             if name in self.nullable_fields:  # null is accepted (and means "unset")
-                schema = {"anyOf": [schema, {"type": "null"}]}
-            properties[name] = schema
-        out: dict[str, Any] = {
+                field_schema = {"anyOf": [field_schema, {"type": "null"}]}
+            properties[name] = field_schema
+        schema: dict[str, Any] = {
             "type": "object",
             "properties": properties,
             "required": [name for name, _, required in self.fields if required],
             "additionalProperties": False,
         }
         if self.min_fields:
-            out["minProperties"] = self.min_fields
-        return out
+            schema["minProperties"] = self.min_fields
+        return schema
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from alcor.southbound.commands import (
 )
 from alcor.southbound.compose import build
 from alcor.southbound.delivery import Delivery, Message, apply_reply, reply_statuses
+from alcor.southbound.intent import PortIntent
 from alcor.southbound.ledger import Ledger
 from alcor.southbound.loader import server_class
 from alcor.southbound.ondemand import HostRequests
@@ -120,6 +121,7 @@ class SouthboundEngine:
         self.channels.restore(channel_store.load(self._store.db))
         for event_type in intake.EVENT_TYPES:
             self._unsubscribe.append(self.bus.subscribe(event_type, self._events.put_nowait))
+        self._unsubscribe += PortIntent(self.topo, self.ledger, self._store).subscribe(self.bus)
         self._worker = asyncio.create_task(self._work(), name="southbound-events")
         self.channels.start()
         for sender in self.senders.values():

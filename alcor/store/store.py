@@ -156,13 +156,15 @@ class Store:
             if self._writer is not None and self._path != ":memory:":
                 with contextlib.suppress(sqlite3.Error):
                     self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # Threads first: a connection closed while a thread still uses it can crash
+            # the process (a read started by a request, a checkpoint).
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
             for db in {id(d): d for d in [self._reader, self._writer, *self._thread_dbs]}.values():
                 if db is not None:
                     db.close()
             self._reader = self._writer = None
             self._thread_dbs.clear()
-            if self._executor is not None:
-                self._executor.shutdown(wait=True)
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -336,7 +338,12 @@ class Store:
                 except OSError:
                     continue
                 if size >= CHECKPOINT_WAL_BYTES:
-                    await loop.run_in_executor(self._executor, self._checkpoint, conn)
+                    job = loop.run_in_executor(self._executor, self._checkpoint, conn)
+                    try:
+                        await asyncio.shield(job)
+                    except asyncio.CancelledError:
+                        await asyncio.wait([job])  # the thread still uses conn: let it end
+                        raise
         finally:
             conn.close()
 
