@@ -35,6 +35,11 @@ from alcor.managers.port.messages import (
     PortUpdated,
     QueryPorts,
 )
+from alcor.managers.port_forwarding.messages import (
+    AllPortForwardings,
+    PortForwardingChanged,
+    PortForwardingDeleted,
+)
 from alcor.managers.router.messages import ListRouters, RouterChanged, RouterDeleted
 from alcor.managers.security_group.messages import (
     LookupSecurityGroups,
@@ -52,6 +57,7 @@ from alcor.southbound.view import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -86,6 +92,8 @@ EVENT_TYPES = (
     FloatingIpChanged,
     GatewayChanged,
     GatewayDeleted,
+    PortForwardingChanged,
+    PortForwardingDeleted,
 )
 ADDRESS_FIELDS = {"local_ip", "server_port", "transport", "grpc_api", "mq_topic", "subscribe_port"}
 
@@ -107,6 +115,8 @@ async def load(bus: Bus, topo: Topology) -> None:
         topo.set_acl(acl)
     for fip in (await bus.call(ListFloatingIps(ctx=ctx, query=ListQuery()))).items:
         topo.set_fip(fip)
+    for pf in await bus.call(AllPortForwardings()):
+        topo.set_pf(pf)
     for network_id in list(topo.networks):
         for gateway in await bus.call(GatewaysOfNetwork(network_id=network_id)):
             topo.set_gateway(_gateway_rec(gateway))
@@ -282,6 +292,21 @@ async def _fip_changed(dp: SouthboundEngine, event: FloatingIpChanged, marks: Ma
     dp.planner.fip_changed(fip["id"], ports, marks)
 
 
+async def _pf_changed(dp: SouthboundEngine, event: PortForwardingChanged, marks: Marks) -> None:
+    pf = event.port_forwarding
+    old = dp.topo.set_pf(pf)
+    ports = {p for p in (old.internal_port_id if old else None, pf["internal_port_id"]) if p}
+    dp.planner.pf_changed(pf["id"], ports, marks)
+
+
+async def _pf_deleted(dp: SouthboundEngine, event: PortForwardingDeleted, marks: Marks) -> None:
+    pf = event.port_forwarding
+    old = dp.topo.drop_pf(pf["id"])
+    dp.tombs[(PORT_FORWARDING, pf["id"])] = next_revision(pf, "sb_revision")
+    if old is not None:
+        dp.planner.pf_changed(pf["id"], [old.internal_port_id], marks)
+
+
 def _gateway_rec(gateway: GatewayRecord) -> ZetaGatewayRec:
     return ZetaGatewayRec(
         gateway.id,
@@ -332,6 +357,8 @@ _HANDLERS: dict[type, Any] = {
     NetworkAclChanged: _acl_changed,
     NetworkAclDeleted: _acl_deleted,
     FloatingIpChanged: _fip_changed,
+    PortForwardingChanged: _pf_changed,
+    PortForwardingDeleted: _pf_deleted,
     GatewayChanged: _gateway_changed,
     GatewayDeleted: _gateway_deleted,
     SecurityGroupDeleted: _group_deleted,
