@@ -12,18 +12,27 @@ from alcor.config import Config
 from alcor.gateway.client import ZetaHttpClient
 from alcor.lifecycle import Component
 from alcor.managers.acl.manager import NetworkAclManager
+from alcor.managers.address_group.manager import AddressGroupManager
+from alcor.managers.address_scope.manager import AddressScopeManager
+from alcor.managers.auto_allocate.manager import AutoAllocateManager
+from alcor.managers.flavor.manager import FlavorManager
 from alcor.managers.floatingip.manager import FloatingIpManager
 from alcor.managers.gateway.manager import GatewayManager
 from alcor.managers.ipam.manager import IpamManager
 from alcor.managers.mac.manager import MacManager
+from alcor.managers.metering.manager import MeteringManager
 from alcor.managers.network.manager import NetworkManager
 from alcor.managers.node.manager import NodeManager
 from alcor.managers.port.manager import PortManager
+from alcor.managers.port_forwarding.manager import PortForwardingManager
+from alcor.managers.qos.manager import QosManager
 from alcor.managers.quota.manager import QuotaManager
+from alcor.managers.rbac.manager import RbacManager
 from alcor.managers.router.manager import RouterManager
 from alcor.managers.security_group.manager import SecurityGroupManager
 from alcor.managers.subnet.manager import SubnetManager
 from alcor.managers.subnetpool.manager import SubnetPoolManager
+from alcor.managers.trunk.manager import TrunkManager
 from alcor.southbound.engine import SouthboundEngine
 from alcor.store import Store, open_store
 from alcor.store.schema import MIGRATIONS
@@ -103,17 +112,26 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     bus = Bus()
     managers: list[Component] = [
         QuotaManager(bus, store, config.quotas),
+        RbacManager(bus, store),
+        QosManager(bus, store),
         MacManager(bus, store, config.port),
         IpamManager(bus, store),
         NetworkManager(bus, store, config.network),
         SubnetManager(bus, store, config.subnet),
+        AddressScopeManager(bus, store),
+        AddressGroupManager(bus, store),
         SubnetPoolManager(bus, store),
         SecurityGroupManager(bus, store),
         nodes := NodeManager(bus, store, config.southbound, config.nodes),
         PortManager(bus, store, config.port),
         FloatingIpManager(bus, store),
-        RouterManager(bus, store, config.router),
+        TrunkManager(bus, store),
+        PortForwardingManager(bus, store),
+        RouterManager(bus, store, config.router, zones=config.network.availability_zones),
         NetworkAclManager(bus, store),
+        MeteringManager(bus, store),
+        FlavorManager(bus, store),
+        AutoAllocateManager(bus, store),
         gateways := GatewayManager(
             bus,
             store,

@@ -157,6 +157,9 @@ class PortConfig:
 
     mac_prefix: str = "fa:16:3e"
     max_allowed_address_pairs: int = 10
+    # The domain of the ports' DNS names (dns-integration): fqdn = hostname + "." + domain,
+    # unless the port or its network names another.
+    dns_domain: str = "openstacklocal."
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,7 @@ class QuotaConfig:
     floatingip: int = 50
     security_group: int = 10
     security_group_rule: int = 100
+    rbac_policy: int = 10
 
 
 @dataclass(frozen=True)

@@ -476,6 +476,15 @@ class IpAddressGenerationFailure(Conflict):
     message = "No more IP addresses available on network {net_id}."
 
 
+class IpAddressGenerationFailureNoMatchingSubnet(IpAddressGenerationFailure):
+    """No subnet of the network serves the port's device owner (subnet-service-types)."""
+
+    message = (
+        "No valid service subnet for the given device owner, network {network_id}, "
+        "service type {service_type}."
+    )
+
+
 class GatewayConflictWithAllocationPools(InUse):
     """Gateway inside a pool."""
 
@@ -542,6 +551,15 @@ class RouterInterfaceInUseByFloatingIP(InUse):
     message = (
         "Router interface for subnet {subnet_id} on router {router_id} cannot be deleted, as "
         "it is required by one or more floating IPs."
+    )
+
+
+class RouterInterfaceInUseAsGatewayByFloatingIP(InUse):
+    """Interface on the floating network that floating IPs go out through."""
+
+    message = (
+        "Router interface for subnet {subnet_id} on router {router_id} cannot be deleted, as "
+        "it is required by one or more floating IPs as a gateway."
     )
 
 

@@ -18,6 +18,7 @@ from .records import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -59,6 +60,7 @@ class AgentState:
         self.gateways: dict[str, dict[str, Any]] = {}
         self.network_acls: dict[str, dict[str, Any]] = {}  # alcor extension: stateless ACLs
         self.floating_ips: dict[str, dict[str, Any]] = {}  # alcor extension: NAT
+        self.port_forwardings: dict[str, dict[str, Any]] = {}  # alcor extension: DNAT
         self.neighbors: dict[str, Neighbor] = {}
         # tunnel_id -> ip (as int) -> entry: nested, and int keys, to keep entries small.
         self.arp: dict[int, dict[int, Entry]] = {}  # IPv4
@@ -135,6 +137,7 @@ class AgentState:
             NEIGHBOR: self.neighbors,
             NETWORK_ACL: self.network_acls,
             FLOATINGIP: self.floating_ips,
+            PORT_FORWARDING: self.port_forwardings,
         }
         return tables[kind]
 
@@ -235,6 +238,7 @@ class AgentState:
             NEIGHBOR,
             NETWORK_ACL,
             FLOATINGIP,
+            PORT_FORWARDING,
         ):
             applied[KIND_NAMES[kind]] = {
                 rid: self.applied(kind, rid) or 0 for rid in self.table(kind)
@@ -260,6 +264,10 @@ class AgentState:
             "neighbors": {k: n.to_json(self.own_ip) for k, n in self.neighbors.items()},
             "network_acls": {
                 k: wire.to_json(c.NetworkAclConfiguration, v) for k, v in self.network_acls.items()
+            },
+            "port_forwardings": {
+                k: wire.to_json(c.PortForwardingConfiguration, v)
+                for k, v in self.port_forwardings.items()
             },
             "floating_ips": {
                 k: wire.to_json(c.FloatingIpConfiguration, v) for k, v in self.floating_ips.items()

@@ -124,6 +124,8 @@ def _success(route: Any) -> str:
         return "201"
     if route.template.endswith("/southbound/resync"):
         return "202"
+    if route.method == "POST" and route.template.endswith("/service_profiles"):
+        return "201"  # binding a service profile to a flavor creates the binding
     return "200"
 
 

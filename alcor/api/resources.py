@@ -46,6 +46,15 @@ class ResourceApi:
     id_key: str = "id"
     # Adds computed, non-stored attributes to a shown object (e.g. a node's delivery state).
     show_extra: Callable[[Bus, dict[str, Any]], Any] | None = None
+    # Sub-resources (/v2.0/qos/policies/{id}/bandwidth_limit_rules/{rule_id}): the path
+    # parameter naming the parent (passed to every command as `parent`) and the item's own.
+    parent_param: str | None = None
+    item_param: str = "id"
+    # Fixed keyword arguments of every command (a QoS rule's `rule_type`).
+    command_args: tuple[tuple[str, Any], ...] = ()
+    # Another base path whose /{id}/tags routes edit this resource's tags (QoS policies
+    # are tagged at /v2.0/policies/{id}/tags).
+    tags_path: str | None = None
     view: type | None = None  # View<Resources>: shows change-record objects (/v2.0/watch)
     # Attributes named differently on the native path: ((attribute, native name), ...).
     native_names: tuple[tuple[str, str], ...] = ()
@@ -92,6 +101,14 @@ class ResourceHandlers:
         self._bus = bus
         self._config = config
 
+    def _parent(self, params: dict[str, str]) -> dict[str, Any]:
+        """Return the extra keywords of the commands: the parent of a sub-resource and the
+        resource's fixed arguments (nothing for plain top-level resources)."""
+        args = dict(self.api.command_args)
+        if self.api.parent_param is not None:
+            args["parent"] = params[self.api.parent_param]
+        return args
+
     def _ctx(
         self,
         request: web.Request,
@@ -114,7 +131,7 @@ class ResourceHandlers:
         query = parse_list_query(
             request.query, self.res, readable, self._config.api.pagination_max_limit
         )
-        page = await self._bus.call(self.api.list(ctx=ctx, query=query))
+        page = await self._bus.call(self.api.list(ctx=ctx, query=query, **self._parent(params)))
         render = self._renderer(ctx, params, query.fields)
         body: dict[str, Any] = {self.res.collection: [render(o) for o in page.items]}
         body.update(
@@ -185,7 +202,9 @@ class ResourceHandlers:
         ctx = self._ctx(
             request, params, "create", body_project=valid[0].get("project_id") if valid else None
         )
-        created = await self._bus.call(_write(self.api.create)(ctx=ctx, items=valid))
+        created = await self._bus.call(
+            _write(self.api.create)(ctx=ctx, items=valid, **self._parent(params))
+        )
         render = renderer(self.res, ctx)
         if bulk:
             return http.json_response({self.res.collection: [render(o) for o in created]}, 201)
@@ -199,7 +218,9 @@ class ResourceHandlers:
     async def show(self, request: web.Request, params: dict[str, str]) -> web.Response:
         """GET one."""
         ctx = self._ctx(request, params, "get")
-        obj = await self._bus.call(self.api.get(ctx=ctx, id=params["id"]))
+        obj = await self._bus.call(
+            self.api.get(ctx=ctx, id=params[self.api.item_param], **self._parent(params))
+        )
         body = self._renderer(ctx, params, fields_of(request))(obj)
         if self.api.show_extra is not None and fields_of(request) is None:
             body.update(await self.api.show_extra(self._bus, obj))
@@ -215,7 +236,13 @@ class ResourceHandlers:
         revision = http.if_match(request)
         ctx = self._ctx(request, params, "update")
         obj = await self._bus.call(
-            _write(self.api.update)(ctx=ctx, id=params["id"], changes=changes, if_match=revision)
+            _write(self.api.update)(
+                ctx=ctx,
+                id=params[self.api.item_param],
+                changes=changes,
+                if_match=revision,
+                **self._parent(params),
+            )
         )
         return http.json_response({self.res.name: renderer(self.res, ctx)(obj)})
 
@@ -223,7 +250,11 @@ class ResourceHandlers:
         """DELETE one."""
         revision = http.if_match(request)
         ctx = self._ctx(request, params, "delete")
-        await self._bus.call(_write(self.api.delete)(ctx=ctx, id=params["id"], if_match=revision))
+        await self._bus.call(
+            _write(self.api.delete)(
+                ctx=ctx, id=params[self.api.item_param], if_match=revision, **self._parent(params)
+            )
+        )
         return http.empty()
 
     # ---- tags sub-resource (§1.10) -----------------------------------------------------
@@ -304,7 +335,7 @@ def add_resource_routes(
         bases.append((api.root_path, None))
     name = api.resource.name
     for base, alias in bases:
-        item = base + "/{id}"
+        item = base + "/{" + api.item_param + "}"
 
         def add(
             method: str,
@@ -333,9 +364,23 @@ def add_resource_routes(
         if (api.native_path and base.startswith("/project/")) or api.root_path == base:
             add("POST", base + "/bulk", handlers.create_bulk, "create_bulk")
         if api.resource.has_tags:
-            add("GET", item + "/tags", handlers.get_tags, "tags")
-            add("PUT", item + "/tags", handlers.put_tags, "tags")
-            add("DELETE", item + "/tags", handlers.delete_tags, "tags")
-            add("GET", item + "/tags/{tag}", handlers.get_tag, "tag")
-            add("PUT", item + "/tags/{tag}", handlers.put_tag, "tag")
-            add("DELETE", item + "/tags/{tag}", handlers.delete_tag, "tag")
+            _add_tag_routes(add, item, handlers)
+    if api.tags_path is not None:
+        for method, template, handler, action in _tag_routes(api.tags_path + "/{id}", handlers):
+            router.add(Route(method, template, handler, resource=name, action=action))
+
+
+def _tag_routes(item: str, handlers: ResourceHandlers) -> list[tuple[str, str, Any, str]]:
+    return [
+        ("GET", item + "/tags", handlers.get_tags, "tags"),
+        ("PUT", item + "/tags", handlers.put_tags, "tags"),
+        ("DELETE", item + "/tags", handlers.delete_tags, "tags"),
+        ("GET", item + "/tags/{tag}", handlers.get_tag, "tag"),
+        ("PUT", item + "/tags/{tag}", handlers.put_tag, "tag"),
+        ("DELETE", item + "/tags/{tag}", handlers.delete_tag, "tag"),
+    ]
+
+
+def _add_tag_routes(add: Any, item: str, handlers: ResourceHandlers) -> None:
+    for method, template, handler, action in _tag_routes(item, handlers):
+        add(method, template, handler, action)

@@ -9,40 +9,70 @@ from aiohttp import web
 from alcor import errors
 from alcor.api import http
 from alcor.api import service as webmod
+from alcor.api.actions import add_action_routes, add_flavor_profile_routes
 from alcor.api.l3 import (
     add_floatingip_pool_routes,
     add_ip_availability_routes,
     add_router_action_routes,
 )
-from alcor.api.misc import availability_zones
+from alcor.api.misc import add_qos_rule_type_routes, availability_zones
 from alcor.api.openapi import bulk_update_body, wrapped
 from alcor.api.quotas import QUOTA_BODY, QuotaHandlers
-from alcor.api.resources import ResourceApi, ResourceHandlers, add_resource_routes, renderer
+from alcor.api.resources import (
+    ResourceApi,
+    ResourceHandlers,
+    add_resource_routes,
+    fields_of,
+    renderer,
+)
 from alcor.api.routing import Handler, Route, Router
 from alcor.api.trace import add_trace_routes
 from alcor.api.watch import Watchable, watch_handler
 from alcor.managers.acl import messages as acl
+from alcor.managers.address_group import messages as agroup
+from alcor.managers.address_scope import messages as scope
+from alcor.managers.auto_allocate import messages as auto
+from alcor.managers.flavor import messages as flavor
 from alcor.managers.floatingip import messages as fip
 from alcor.managers.gateway import messages as gw
+from alcor.managers.metering import messages as meter
 from alcor.managers.network import messages as net
 from alcor.managers.node import messages as node
 from alcor.managers.port import messages as port
+from alcor.managers.port_forwarding import messages as pfwd
+from alcor.managers.qos import messages as qos
+from alcor.managers.rbac import messages as rbac
 from alcor.managers.router import messages as rtr
 from alcor.managers.security_group import messages as sg
 from alcor.managers.subnet import messages as subnet
 from alcor.managers.subnetpool import messages as pool
+from alcor.managers.trunk import messages as trunk
+from alcor.resources.address_group import ADDRESS_GROUP
+from alcor.resources.address_scope import ADDRESS_SCOPE
 from alcor.resources.base import validate_update
+from alcor.resources.flavor import FLAVOR, SERVICE_PROFILE
 from alcor.resources.floatingip import FLOATINGIP
 from alcor.resources.gateway import GATEWAY
+from alcor.resources.metering import METERING_LABEL, METERING_LABEL_RULE
 from alcor.resources.network import NETWORK
 from alcor.resources.network_acl import NETWORK_ACL, NETWORK_ACL_RULE
 from alcor.resources.node import NODE
 from alcor.resources.port import PORT
+from alcor.resources.port_forwarding import PORT_FORWARDING
+from alcor.resources.qos import QOS_POLICY, RULES
+from alcor.resources.rbac import RBAC_POLICY
 from alcor.resources.router import ROUTER
-from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
+from alcor.resources.security_group import (
+    DEFAULT_SG_RULE,
+    SECURITY_GROUP,
+    SECURITY_GROUP_RULE,
+)
+from alcor.resources.segment import SEGMENT
+from alcor.resources.segment_range import NETWORK_SEGMENT_RANGE
 from alcor.resources.subnet import SUBNET
 from alcor.resources.subnetpool import SUBNETPOOL
-from alcor.resources.types import Cidr, Invalid, ListOf
+from alcor.resources.trunk import TRUNK
+from alcor.resources.types import Cidr, Invalid, ListOf, Uuid
 from alcor.southbound import commands as dp
 
 
@@ -72,6 +102,24 @@ RESOURCE_APIS = (
         v2_path="/v2.0/networks",
         native_path="vpcs",
         bulk_keys=("vpcs",),
+    ),
+    ResourceApi(
+        NETWORK_SEGMENT_RANGE,
+        net.CreateNetworkSegmentRanges,
+        net.GetNetworkSegmentRange,
+        net.ListNetworkSegmentRanges,
+        net.UpdateNetworkSegmentRange,
+        net.DeleteNetworkSegmentRange,
+        v2_path="/v2.0/network-segment-ranges",
+    ),
+    ResourceApi(
+        SEGMENT,
+        net.CreateSegments,
+        net.GetSegment,
+        net.ListSegments,
+        net.UpdateSegment,
+        net.DeleteSegment,
+        v2_path="/v2.0/segments",
     ),
     ResourceApi(
         SUBNET,
@@ -129,6 +177,15 @@ RESOURCE_APIS = (
         native_path="security-group-rules",
     ),
     ResourceApi(
+        DEFAULT_SG_RULE,
+        sg.CreateDefaultSecurityGroupRules,
+        sg.GetDefaultSecurityGroupRule,
+        sg.ListDefaultSecurityGroupRules,
+        sg.UpdateDefaultSecurityGroupRule,
+        sg.DeleteDefaultSecurityGroupRule,
+        v2_path="/v2.0/default-security-group-rules",
+    ),
+    ResourceApi(
         ROUTER,
         rtr.CreateRouters,
         rtr.GetRouter,
@@ -149,6 +206,114 @@ RESOURCE_APIS = (
         view=fip.ViewFloatingIps,
         v2_path="/v2.0/floatingips",
         native_path="elasticips",
+    ),
+    ResourceApi(
+        RBAC_POLICY,
+        rbac.CreateRbacPolicies,
+        rbac.GetRbacPolicy,
+        rbac.ListRbacPolicies,
+        rbac.UpdateRbacPolicy,
+        rbac.DeleteRbacPolicy,
+        v2_path="/v2.0/rbac-policies",
+    ),
+    ResourceApi(
+        QOS_POLICY,
+        qos.CreateQosPolicies,
+        qos.GetQosPolicy,
+        qos.ListQosPolicies,
+        qos.UpdateQosPolicy,
+        qos.DeleteQosPolicy,
+        v2_path="/v2.0/qos/policies",
+        tags_path="/v2.0/policies",
+    ),
+    *(
+        ResourceApi(
+            rule,
+            qos.CreateQosRules,
+            qos.GetQosRule,
+            qos.ListQosRules,
+            qos.UpdateQosRule,
+            qos.DeleteQosRule,
+            v2_path=f"/v2.0/qos/policies/{{id}}/{rule.collection}",
+            parent_param="id",
+            item_param="rule_id",
+            command_args=(("rule_type", rule_type),),
+        )
+        for rule_type, rule in RULES.items()
+    ),
+    ResourceApi(
+        ADDRESS_SCOPE,
+        scope.CreateAddressScopes,
+        scope.GetAddressScope,
+        scope.ListAddressScopes,
+        scope.UpdateAddressScope,
+        scope.DeleteAddressScope,
+        v2_path="/v2.0/address-scopes",
+    ),
+    ResourceApi(
+        PORT_FORWARDING,
+        pfwd.CreatePortForwardings,
+        pfwd.GetPortForwarding,
+        pfwd.ListPortForwardings,
+        pfwd.UpdatePortForwarding,
+        pfwd.DeletePortForwarding,
+        v2_path="/v2.0/floatingips/{id}/port_forwardings",
+        parent_param="id",
+        item_param="pf_id",
+    ),
+    ResourceApi(
+        ADDRESS_GROUP,
+        agroup.CreateAddressGroups,
+        agroup.GetAddressGroup,
+        agroup.ListAddressGroups,
+        agroup.UpdateAddressGroup,
+        agroup.DeleteAddressGroup,
+        v2_path="/v2.0/address-groups",
+    ),
+    ResourceApi(
+        TRUNK,
+        trunk.CreateTrunks,
+        trunk.GetTrunk,
+        trunk.ListTrunks,
+        trunk.UpdateTrunk,
+        trunk.DeleteTrunk,
+        v2_path="/v2.0/trunks",
+    ),
+    ResourceApi(
+        FLAVOR,
+        flavor.CreateFlavors,
+        flavor.GetFlavor,
+        flavor.ListFlavors,
+        flavor.UpdateFlavor,
+        flavor.DeleteFlavor,
+        v2_path="/v2.0/flavors",
+    ),
+    ResourceApi(
+        SERVICE_PROFILE,
+        flavor.CreateServiceProfiles,
+        flavor.GetServiceProfile,
+        flavor.ListServiceProfiles,
+        flavor.UpdateServiceProfile,
+        flavor.DeleteServiceProfile,
+        v2_path="/v2.0/service_profiles",
+    ),
+    ResourceApi(
+        METERING_LABEL,
+        meter.CreateMeteringLabels,
+        meter.GetMeteringLabel,
+        meter.ListMeteringLabels,
+        meter.UpdateMeteringLabel,
+        meter.DeleteMeteringLabel,
+        v2_path="/v2.0/metering/metering-labels",
+    ),
+    ResourceApi(
+        METERING_LABEL_RULE,
+        meter.CreateMeteringLabelRules,
+        meter.GetMeteringLabelRule,
+        meter.ListMeteringLabelRules,
+        meter.UpdateMeteringLabelRule,
+        meter.DeleteMeteringLabelRule,
+        v2_path="/v2.0/metering/metering-label-rules",
     ),
     ResourceApi(
         NETWORK_ACL,
@@ -214,6 +379,7 @@ def build_router(alcor: Any) -> Router:
     router.add(Route("GET", "/v2.0/extensions/{alias}", webmod.extension))
     router.add(Route("POST", "/segments/createDefaultTable", webmod.segments_default_table))
     router.add(Route("GET", "/v2.0/agents", webmod.agents))
+    add_qos_rule_type_routes(router, alcor)
     router.add(Route("GET", "/v2.0/service-providers", webmod.service_providers))
     router.add(
         Route(
@@ -226,11 +392,15 @@ def build_router(alcor: Any) -> Router:
         add_resource_routes(router, api, ResourceHandlers(api, alcor.bus, alcor.config))
     _add_port_bulk_update(router, alcor)
     _add_subnetpool_prefix_ops(router, alcor)
+    _add_subnet_onboard(router, alcor)
+    _add_auto_allocated_topology(router, alcor)
     _add_bulk_update(router, alcor, NETWORK_ACL, "network-acls", acl.UpdateNetworkAcls)
     _add_bulk_update(
         router, alcor, NETWORK_ACL_RULE, "network-acl-rules", acl.UpdateNetworkAclRules
     )
     add_router_action_routes(router, alcor)
+    add_action_routes(router, alcor)
+    add_flavor_profile_routes(router, alcor)
     add_ip_availability_routes(router, alcor)
     add_floatingip_pool_routes(router, alcor)
     _add_node_southbound_routes(router, alcor)
@@ -323,6 +493,70 @@ def _add_subnetpool_prefix_ops(router: Router, alcor: Any) -> None:
                     body=wrapped("prefixes", prefixes_type.schema()),
                 )
             )
+
+
+def _add_auto_allocated_topology(router: Router, alcor: Any) -> None:
+    """GET / DELETE /v2.0/auto-allocated-topology/{project} (auto-allocated-topology);
+    GET ?fields=dry-run only checks the requirements."""
+    path = "/v2.0/auto-allocated-topology/{topology_project}"  # not {project_id}: no native path
+
+    async def get(request: web.Request, params: dict[str, str]) -> web.Response:
+        fields = fields_of(request) or []
+        if any(f != "dry-run" for f in fields):
+            raise errors.BadRequest(resource="auto_allocate", msg="Unrecognized field")
+        ctx = http.context(
+            request, params, "get_auto_allocated_topology", alcor.config.auth.default_project
+        )
+        topology = await alcor.bus.call(
+            auto.GetAutoAllocatedTopology(
+                ctx=ctx, project_id=params["topology_project"], dry_run=bool(fields)
+            )
+        )
+        topology["tenant_id"] = topology["project_id"]
+        return http.json_response({"auto_allocated_topology": topology})
+
+    async def delete(request: web.Request, params: dict[str, str]) -> web.Response:
+        ctx = http.context(
+            request, params, "delete_auto_allocated_topology", alcor.config.auth.default_project
+        )
+        await alcor.bus.call(
+            auto.DeleteAutoAllocatedTopology(ctx=ctx, project_id=params["topology_project"])
+        )
+        return http.empty()
+
+    router.add(Route("GET", path, get, resource="auto_allocated_topology", action="get"))
+    router.add(Route("DELETE", path, delete, resource="auto_allocated_topology", action="delete"))
+
+
+def _add_subnet_onboard(router: Router, alcor: Any) -> None:
+    """PUT subnetpools/{id}/onboard_network_subnets {"network_id": N} (subnet_onboard)."""
+
+    async def handler(request: web.Request, params: dict[str, str]) -> web.Response:
+        body = await http.read_json(request)
+        network_id = body.get("network_id") if isinstance(body, dict) else None
+        if not isinstance(network_id, str) or not network_id:
+            raise errors.InvalidInput(error_message="network_id must be specified.")
+        unknown = [k for k in body if k != "network_id"]
+        if unknown:
+            raise errors.HTTPBadRequest(msg=f"Unrecognized attribute(s) '{', '.join(unknown)}'")
+        ctx = http.context(
+            request, params, "onboard_network_subnets", alcor.config.auth.default_project
+        )
+        result = await alcor.bus.call(
+            pool.OnboardNetworkSubnets(ctx=ctx, id=params["id"], network_id=network_id)
+        )
+        return http.json_response(result)
+
+    router.add(
+        Route(
+            "PUT",
+            "/v2.0/subnetpools/{id}/onboard_network_subnets",
+            handler,
+            resource="subnetpool",
+            action="onboard_network_subnets",
+            body=wrapped("network_id", Uuid().schema()),
+        )
+    )
 
 
 def _add_port_bulk_update(router: Router, alcor: Any) -> None:

@@ -18,7 +18,7 @@ from alcor.managers.common import (
 from alcor.managers.crud import GetCommand, ListCommand, UpdateCommand, ViewCommand
 from alcor.resources import repo
 from alcor.resources.base import Resource
-from alcor.resources.repo import Page, Where
+from alcor.resources.repo import ListQuery, Page, Where
 from alcor.store import Store
 
 
@@ -94,16 +94,37 @@ class ResourceManager:
     # ---- reads ---------------------------------------------------------------------
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
         """Handle Get<Resource>."""
-        return (await self.decorate([await self.get_visible(cmd.ctx, cmd.id)]))[0]
+        return (await self.present(cmd.ctx, [await self.get_visible(cmd.ctx, cmd.id)]))[0]
 
     async def list_visible(self, cmd: ListCommand) -> Page:
         """Handle List<Resources> (the query runs off the loop on SQLite: a list can be long)."""
         if cmd.query.marker is not None:
-            await self.get_visible(cmd.ctx, cmd.query.marker)
-        conditions = self.visible_where(cmd.ctx) + self.extra_where(cmd.query.extra)
+            await self.check_marker(cmd.ctx, cmd.query)
+        conditions = self.visible_where(cmd.ctx) + self.query_where(cmd.ctx, cmd.query)
         page = await repo.list_page(self._store, self.resource, cmd.query, conditions)
-        page.items = await self.decorate(page.items)
+        if self.presented(cmd.query.fields):
+            page.items = await self.present(cmd.ctx, page.items)
         return page
+
+    def presented(self, fields: list[str] | None) -> bool:
+        """Return False when `fields` asks for none of what present() adds (default: it
+        may add anything, so always present)."""
+        return True
+
+    lenient_marker = False
+
+    async def check_marker(self, ctx: RequestContext, query: ListQuery) -> None:
+        """404 for a marker the caller cannot see; lenient managers drop it instead."""
+        try:
+            await self.get_visible(ctx, query.marker or "")
+        except errors.NotFound:
+            if not self.lenient_marker:
+                raise
+            query.marker = None
+
+    def query_where(self, ctx: RequestContext, query: ListQuery) -> list[Where]:
+        """Translate the filters that need SQL of their own (default: the extra ones)."""
+        return self.extra_where(query.extra)
 
     async def view(self, cmd: ViewCommand) -> list[dict[str, Any] | None]:
         """Handle View<Resources>: the objects `cmd.ctx` may read, decorated; None for others."""
@@ -116,6 +137,12 @@ class ResourceManager:
     async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add computed attributes to objects read from the store (default: none)."""
         return list(objs)
+
+    async def present(
+        self, ctx: RequestContext, objs: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Like decorate, for attributes that depend on the caller (RBAC's `shared`)."""
+        return await self.decorate(objs)
 
 
 async def view_visible(

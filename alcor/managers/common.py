@@ -233,6 +233,16 @@ def visible_or_404(
     return obj
 
 
+def zones_of(hints: Iterable[str], configured: Iterable[str]) -> list[str]:
+    """Return the availability zones of a network or router with these hints: the hints
+    (each a configured zone, else 404 AvailabilityZoneNotFound), or every zone."""
+    zones = list(configured)
+    for zone in hints:
+        if zone not in zones:
+            raise errors.AvailabilityZoneNotFound(availability_zone=zone)
+    return list(hints) or zones
+
+
 def sorted_tags(tags: Iterable[str]) -> list[str]:
     """Return tags de-duplicated and sorted (the stored form)."""
     return sorted(set(tags))

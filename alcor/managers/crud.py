@@ -16,6 +16,7 @@ class CreateCommand(Command[list[dict[str, Any]]]):
 
     ctx: RequestContext
     items: list[dict[str, Any]]
+    parent: str | None = None  # the parent's id for sub-resources (/qos/policies/{id}/...)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,6 +25,7 @@ class GetCommand(Command[dict[str, Any]]):
 
     ctx: RequestContext
     id: str
+    parent: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +34,7 @@ class ListCommand(Command[Page]):
 
     ctx: RequestContext
     query: ListQuery
+    parent: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +43,7 @@ class UpdateCommand(Command[dict[str, Any]]):
 
     ctx: RequestContext
     id: str
+    parent: str | None = None
     changes: dict[str, Any] = field(default_factory=dict)
     if_match: int | None = None
     tag_op: tuple[str, Any] | None = None
@@ -60,4 +64,5 @@ class DeleteCommand(Command[None]):
 
     ctx: RequestContext
     id: str
+    parent: str | None = None
     if_match: int | None = None

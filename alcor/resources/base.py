@@ -272,13 +272,16 @@ def readable_names(resource: Resource, *, admin: bool, service: bool) -> tuple[s
 def make_renderer(names: Iterable[str]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     """Return a function projecting a stored object onto `names` (tenant_id = project_id)."""
     keys = tuple(names)
+    if "tenant_id" not in keys:
+        return lambda obj: {key: obj[key] for key in keys if key in obj}
+    at = keys.index("tenant_id")
+    before, after = keys[:at], keys[at + 1 :]
 
     def render(obj: Mapping[str, Any]) -> dict[str, Any]:
-        out = {}
-        for key in keys:
-            if key == "tenant_id":
-                out[key] = obj.get("project_id")
-            elif key in obj:
+        out = {key: obj[key] for key in before if key in obj}
+        out["tenant_id"] = obj.get("project_id")
+        for key in after:
+            if key in obj:
                 out[key] = obj[key]
         return out
 

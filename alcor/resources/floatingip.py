@@ -2,7 +2,8 @@
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
-from alcor.resources.types import Enum, IpAddress, Obj, Uuid
+from alcor.resources.dns import DnsDomain, DnsName
+from alcor.resources.types import Enum, IpAddress, ListOf, Obj, Uuid
 
 FLOATINGIP = Resource(
     name="floatingip",
@@ -25,7 +26,13 @@ FLOATINGIP = Resource(
         Attr("floating_ip_address", IpAddress(version=4), create="A"),
         Attr("port_id", Uuid(), nullable=True, default=None, update="Y"),
         Attr("fixed_ip_address", IpAddress(), nullable=True, default=None, update="Y"),
-        Attr("router_id", Uuid(), create="-", nullable=True),
+        # floating-ip-router-writable: the router hosting the association may be named.
+        Attr("router_id", Uuid(), nullable=True, default=None, update="Y"),
         Attr("port_details", Obj(), create="-", column=None, filter=False),
+        # dns-integration: the floating IP's own DNS name and domain (set on create).
+        Attr("dns_name", DnsName(), default=""),
+        Attr("dns_domain", DnsDomain(), default=""),
+        # expose-port-forwarding-in-fip
+        Attr("port_forwardings", ListOf(Obj()), create="-", column=None, filter=False),
     ),
 )

@@ -2,6 +2,7 @@
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
+from alcor.resources.dns import DnsDomain, DnsName
 from alcor.resources.types import (
     Bool,
     Enum,
@@ -28,7 +29,10 @@ VNIC_TYPES = (
 )
 STATUSES = ("DOWN", "ACTIVE", "ERROR", "N/A", "BUILD")
 
-FIXED_IP = Obj(fields=(("subnet_id", Uuid(), False), ("ip_address", IpAddress(), False)))
+# Each fixed IP names its subnet, its address or both.
+FIXED_IP = Obj(
+    fields=(("subnet_id", Uuid(), False), ("ip_address", IpAddress(), False)), min_fields=1
+)
 ADDRESS_PAIR = Obj(fields=(("ip_address", IpOrCidr(), True), ("mac_address", Mac(), False)))
 DHCP_OPT = Obj(
     fields=(
@@ -64,6 +68,24 @@ PORT = Resource(
         Attr("binding:vif_details", Obj(), create="-", read="S"),
         Attr("binding:vnic_type", Enum(VNIC_TYPES), default="normal", update="Y"),
         Attr("binding:profile", Obj(max_bytes=4096), default={}, create="S", update="S", read="S"),
+        Attr("qos_policy_id", Uuid(), nullable=True, default=None, update="Y"),
+        # dns-integration, dns-domain-ports: the port's name in DNS and its domain;
+        # dns_assignment (computed) gives each fixed IP its host name and FQDN.
+        Attr("dns_name", DnsName(), default="", update="Y"),
+        Attr("dns_domain", DnsDomain(), default="", update="Y"),
+        Attr("dns_assignment", ListOf(Obj()), create="-", column=None, filter=False),
+        # What the port's minimum QoS rules reserve (port-resource-request[-groups]): admin only.
+        Attr(
+            "resource_request",
+            Obj(),
+            create="-",
+            column=None,
+            filter=False,
+            read="A",
+            nullable=True,
+        ),
+        # Only on the parent port of a trunk (trunk-details).
+        Attr("trunk_details", Obj(), create="-", column=None, filter=False),
     ),
     native_ignored=frozenset(
         {
@@ -72,11 +94,8 @@ PORT = Resource(
             "uplink_status_propagation",
             "veth_name",
             "network_ns",
-            "dns_name",
-            "dns_domain",
             "dns_assignment",
             "ip_allocation",
-            "qos_policy_id",
             "qos_network_policy_id",
             "resource_request",
             "binding:vif_type",

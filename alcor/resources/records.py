@@ -110,6 +110,7 @@ class Subnet(_Standard, total=False):
     ipv6_ra_mode: str | None
     subnetpool_id: str | None
     attached_router_id: str | None
+    attached_router_ids: list[str]
     seq: int
 
 

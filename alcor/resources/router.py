@@ -57,6 +57,18 @@ ROUTER = Resource(
         # Recorded for Neutron compatibility (l3-ha): alcor routers run on every host that
         # needs them, so there is no router host whose failure HA would have to cover.
         Attr("ha", Bool(), default=False, create="A", update="A", read="A"),
+        # l3-flavors: recorded; every alcor router runs the same way whatever its flavor.
+        Attr("flavor_id", Uuid(), nullable=True, default=None),
+        # router_availability_zone: the zones asked for; availability_zones (computed) are
+        # those, or every configured zone (an alcor router runs on any host that needs it).
+        Attr(
+            "availability_zone_hints",
+            ListOf(String(255), unique=True),
+            default=[],
+            create="Y",
+            filter=True,
+        ),
+        Attr("availability_zones", ListOf(String(255)), create="-", column=None, filter=False),
     ),
     native_ignored=frozenset(
         {"owner", "routetable", "gateway_ports", "availability_zones", "conntrack_helpers"}

@@ -6,7 +6,7 @@ from typing import Any
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
-from alcor.resources.types import Cidr, Enum, Int, Invalid, ListOf, Obj, String, Type, Uuid
+from alcor.resources.types import Bool, Cidr, Enum, Int, Invalid, ListOf, Obj, String, Type, Uuid
 
 PROTOCOL_NUMBERS = {
     "hopopt": 0,
@@ -67,6 +67,25 @@ class Protocol(Type):
         return {"type": ["string", "integer", "null"]}
 
 
+class DefaultSecurityGroupRuleNotFound(errors.NotFound):
+    """No default security group rule with that id."""
+
+    type_name = None
+    message = "Default Security Group rule {id} does not exist"
+
+
+class DefaultSecurityGroupRuleExists(errors.InUse):
+    """The same template exists for the same kind of group."""
+
+    message = "Default Security group rule already exists. Rule id is {rule_id}."
+
+
+class SecurityGroupConflict(errors.Conflict):
+    """Stateful and stateless groups on one port."""
+
+    message = "Error {reason} while attempting the operation."
+
+
 RULE_FIELDS = (
     Attr("id", Uuid(), create="Y"),
     Attr("project_id", String(255), create="Y"),
@@ -78,9 +97,13 @@ RULE_FIELDS = (
     Attr("protocol", Protocol(), nullable=True, default=None),
     Attr("port_range_min", Int(), nullable=True, default=None),
     Attr("port_range_max", Int(), nullable=True, default=None),
-    Attr("remote_ip_prefix", Cidr(strict=False), nullable=True, default=None),
+    Attr("remote_ip_prefix", Cidr(strict=False, as_given=True), nullable=True, default=None),
     # Any string: an id that is no group (even a malformed one) is 404 SecurityGroupNotFound.
     Attr("remote_group_id", String(255), nullable=True, default=None),
+    Attr("remote_address_group_id", Uuid(), nullable=True, default=None),
+    # remote_ip_prefix as a network (security-groups-normalized-cidr); the prefix stays
+    # as given.
+    Attr("normalized_cidr", String(64), create="-", nullable=True),
     Attr("revision_number", Int(), create="-"),
     Attr("created_at", String(None), create="-"),
     Attr("updated_at", String(None), create="-"),
@@ -107,6 +130,35 @@ SECURITY_GROUP = Resource(
     attrs=(
         *std_attrs(),
         Attr("security_group_rules", ListOf(Obj()), create="-", column=None, filter=False),
+        # stateful-security-group: a stateless group's rules need no connection tracking.
+        Attr("stateful", Bool(), default=True, update="Y"),
+        # security-groups-shared-filtering: shared through RBAC policies only.
+        Attr("shared", Bool(), create="-"),
     ),
     native_ignored_empty=frozenset({"security_group_rules"}),
+)
+
+# Templates of the rules every new group gets (security-groups-default-rules);
+# remote_group_id "PARENT" stands for the new group itself.
+DEFAULT_SG_RULE = Resource(
+    name="default_security_group_rule",
+    collection="default_security_group_rules",
+    path="default-security-group-rules",
+    table="default_security_group_rules",
+    not_found=DefaultSecurityGroupRuleNotFound,
+    has_tags=False,
+    attrs=(
+        Attr("id", Uuid(), create="Y"),
+        Attr("description", String(255), default=""),
+        Attr("direction", Enum(("ingress", "egress")), create="R"),
+        Attr("ethertype", Enum(("IPv4", "IPv6"), fold_case=True), default="IPv4"),
+        Attr("protocol", Protocol(), nullable=True, default=None),
+        Attr("port_range_min", Int(), nullable=True, default=None),
+        Attr("port_range_max", Int(), nullable=True, default=None),
+        Attr("remote_ip_prefix", Cidr(strict=False), nullable=True, default=None),
+        Attr("remote_group_id", String(255), nullable=True, default=None),
+        Attr("remote_address_group_id", Uuid(), nullable=True, default=None),
+        Attr("used_in_default_sg", Bool(), default=True),
+        Attr("used_in_non_default_sg", Bool(), default=True),
+    ),
 )

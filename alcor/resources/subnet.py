@@ -58,12 +58,32 @@ SUBNET = Resource(
             doc="write-only (default-subnetpools): allocate from the default pool of the "
             "subnet's IP version",
         ),
+        # segment: the network segment the subnet is on (create only).
+        Attr("segment_id", Uuid(), nullable=True, default=None),
+        # subnet-service-types: the device owners whose ports get addresses here ([] = any
+        # port). Any project may set them on its subnets: Neutron's create/update_subnet:
+        # service_types rules are admin-only but not enforced (no enforce_policy).
+        Attr(
+            "service_types",
+            ListOf(String(255, min_len=1), unique=True),
+            default=[],
+            update="Y",
+            filter=True,
+        ),
         Attr(
             "attached_router_id",
             Uuid(),
             create="-",
             nullable=True,
-            doc="router with an interface on this subnet (Alcor extension)",
+            doc="the first router with an interface on this subnet (Alcor extension)",
+        ),
+        Attr(
+            "attached_router_ids",
+            ListOf(Uuid()),
+            create="-",
+            filter=False,
+            doc="every router with an interface on this subnet, first attached first "
+            "(Alcor extension)",
         ),
     ),
     # `shared=<bool>`: subnets whose network is (not) shared. Not an attribute, as in

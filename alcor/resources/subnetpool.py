@@ -2,7 +2,7 @@
 
 from alcor import errors
 from alcor.resources.base import Attr, Resource, std_attrs
-from alcor.resources.types import Bool, Cidr, Int, IntEnum, ListOf, String
+from alcor.resources.types import Bool, Cidr, Int, IntEnum, ListOf, String, Uuid
 
 
 class SubnetPoolNotFound(errors.NotFound):
@@ -36,12 +36,12 @@ SUBNETPOOL = Resource(
         Attr("is_default", Bool(), default=False, create="A", update="A"),
         Attr(
             "address_scope_id",
-            String(36),
+            Uuid(),
             create="Y",
             update="Y",
             nullable=True,
             default=None,
-            doc="address scopes are not supported: only null",
+            filter=True,
         ),
     ),
 )

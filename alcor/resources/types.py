@@ -231,12 +231,17 @@ class IpAddress(Type):
 
 @dataclass(frozen=True)
 class Cidr(Type):
-    """A CIDR. With `strict`, host bits must be zero (Neutron's subnet message)."""
+    """A CIDR. With `strict`, host bits must be zero (Neutron's subnet message); with
+    `as_given`, host bits are kept (an address with its prefix length)."""
 
     strict: bool = True
+    as_given: bool = False
 
     def convert(self, value: Any) -> str:
-        return str(parse_cidr(value, strict=self.strict))
+        network = parse_cidr(value, strict=self.strict)
+        if self.as_given:
+            return str(ipaddress.ip_interface(value.strip()))
+        return str(network)
 
     def schema(self) -> dict[str, Any]:
         # Host bits (refused when strict) cannot be said in a pattern: that stays a 400.
@@ -277,6 +282,7 @@ class Obj(Type):
     fields: tuple[tuple[str, Type, bool], ...] | None = None  # (name, type, required)
     max_bytes: int | None = None
     nullable_fields: frozenset[str] = frozenset()
+    min_fields: int = 0  # at least this many of the fields (schema minProperties)
 
     @property
     def is_scalar(self) -> bool:
@@ -314,16 +320,19 @@ class Obj(Type):
             return {"type": "object"}
         properties = {}
         for name, typ, _ in self.fields:
-            schema = typ.schema()
+            field_schema = typ.schema()
             if name in self.nullable_fields:  # null is accepted (and means "unset")
-                schema = {"anyOf": [schema, {"type": "null"}]}
-            properties[name] = schema
-        return {
+                field_schema = {"anyOf": [field_schema, {"type": "null"}]}
+            properties[name] = field_schema
+        schema: dict[str, Any] = {
             "type": "object",
             "properties": properties,
             "required": [name for name, _, required in self.fields if required],
             "additionalProperties": False,
         }
+        if self.min_fields:
+            schema["minProperties"] = self.min_fields
+        return schema
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from alcor.southbound.view import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -46,6 +47,7 @@ KIND_TYPE = {
     GATEWAY: RT.GATEWAY,
     NETWORK_ACL: RT.NETWORK_ACL,
     FLOATINGIP: RT.FLOATINGIP,
+    PORT_FORWARDING: RT.PORT_FORWARDING,
 }
 TYPE_KIND = {v: k for k, v in KIND_TYPE.items()}
 NET_TYPES = {
@@ -66,6 +68,7 @@ ENTER_OP = {
     GATEWAY: OP.INFO,
     NETWORK_ACL: OP.CREATE,
     FLOATINGIP: OP.CREATE,
+    PORT_FORWARDING: OP.CREATE,
 }
 CHANGE_OP = {
     PORT: OP.CREATE,
@@ -78,6 +81,7 @@ CHANGE_OP = {
     GATEWAY: OP.INFO,
     NETWORK_ACL: OP.UPDATE,
     FLOATINGIP: OP.UPDATE,
+    PORT_FORWARDING: OP.UPDATE,
 }
 FULL = schema.UpdateType.FULL
 PROTOCOLS = {
@@ -121,6 +125,7 @@ class StateBuilder:
             SECURITYGROUP: self._sg,
             NETWORK_ACL: self._acl,
             FLOATINGIP: self._fip,
+            PORT_FORWARDING: self._pf,
             GATEWAY: self._gateway,
         }
 
@@ -140,6 +145,7 @@ class StateBuilder:
             SECURITYGROUP: topo.sgs,
             NETWORK_ACL: topo.acls,
             FLOATINGIP: topo.fips,
+            PORT_FORWARDING: topo.pfs,
             GATEWAY: topo.gateways,
         }
         rec = tables.get(kind, {}).get(key)
@@ -205,6 +211,7 @@ class StateBuilder:
             SECURITYGROUP: schema.SecurityGroupConfiguration,
             NETWORK_ACL: schema.NetworkAclConfiguration,
             FLOATINGIP: schema.FloatingIpConfiguration,
+            PORT_FORWARDING: schema.PortForwardingConfiguration,
         }.get(kind)
         if cls is None:  # a gateway has no update_type
             return bytes(schema.GatewayConfiguration(revision_number=revision, id=rid))
@@ -362,6 +369,10 @@ class StateBuilder:
     def _fip(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         fip = self._topo.fips.get(key)
         return None if fip is None else (fip.revision, extensions.fip_config(fip))
+
+    def _pf(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
+        pf = self._topo.pfs.get(key)
+        return None if pf is None else (pf.revision, extensions.pf_config(pf))
 
     def _routing_rule(
         self, router_id: str, destination: str, nexthop: str, subnets: list[str]

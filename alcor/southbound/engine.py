@@ -35,6 +35,7 @@ from alcor.southbound.commands import (
 )
 from alcor.southbound.compose import build
 from alcor.southbound.delivery import Delivery, Message, apply_reply, reply_statuses
+from alcor.southbound.intent import PortIntent
 from alcor.southbound.ledger import Ledger
 from alcor.southbound.loader import server_class
 from alcor.southbound.ondemand import HostRequests
@@ -140,6 +141,8 @@ class SouthboundEngine:
         if self.cluster is None:
             for event_type in intake.EVENT_TYPES:
                 self._unsubscribe.append(self.bus.subscribe(event_type, self._events.put_nowait))
+            # One process delivers to every host: its ledger is the one to write ahead in.
+            self._unsubscribe += PortIntent(self.topo, self.ledger, self._store).subscribe(self.bus)
             self._worker = asyncio.create_task(self._work(), name="southbound-events")
         else:
             self.cluster.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from alcor.bus import Bus, Event
@@ -11,6 +12,7 @@ from alcor.managers.acl.messages import (
     NetworkAclChanged,
     NetworkAclDeleted,
 )
+from alcor.managers.address_group.messages import LookupAddressGroups
 from alcor.managers.common import admin_context
 from alcor.managers.floatingip.messages import FloatingIpChanged, ListFloatingIps
 from alcor.managers.gateway.messages import (
@@ -33,6 +35,11 @@ from alcor.managers.port.messages import (
     PortUpdated,
     QueryPorts,
 )
+from alcor.managers.port_forwarding.messages import (
+    AllPortForwardings,
+    PortForwardingChanged,
+    PortForwardingDeleted,
+)
 from alcor.managers.router.messages import ListRouters, RouterChanged, RouterDeleted
 from alcor.managers.security_group.messages import (
     LookupSecurityGroups,
@@ -50,6 +57,7 @@ from alcor.southbound.view import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -84,6 +92,8 @@ EVENT_TYPES = (
     FloatingIpChanged,
     GatewayChanged,
     GatewayDeleted,
+    PortForwardingChanged,
+    PortForwardingDeleted,
 )
 ADDRESS_FIELDS = {"local_ip", "server_port", "transport", "grpc_api", "mq_topic", "subscribe_port"}
 
@@ -107,6 +117,8 @@ async def load(bus: Bus, topo: Topology) -> list[dict[str, Any]]:
         topo.set_acl(acl)
     for fip in (await bus.call(ListFloatingIps(ctx=ctx, query=ListQuery()))).items:
         topo.set_fip(fip)
+    for pf in await bus.call(AllPortForwardings()):
+        topo.set_pf(pf)
     for network_id in list(topo.networks):
         for gateway in await bus.call(GatewaysOfNetwork(network_id=network_id)):
             topo.set_gateway(_gateway_rec(gateway))
@@ -124,9 +136,22 @@ async def ensure_groups(bus: Bus, topo: Topology, ids: set[str]) -> None:
         missing = [g for g in ids if g not in topo.sgs]
         if not missing:
             return
-        for group in (await bus.call(LookupSecurityGroups(ids=missing))).values():
-            topo.set_sg(group)
+        groups = (await bus.call(LookupSecurityGroups(ids=missing))).values()
+        address_groups = await _address_groups(bus, groups)
+        for group in groups:
+            topo.set_sg(group, address_groups)
         ids = {r for g in missing if g in topo.sgs for r in topo.sgs[g].remote_groups}
+
+
+async def _address_groups(bus: Bus, groups: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
+    """Return the addresses of the address groups the groups' rules name."""
+    ids = {
+        r["remote_address_group_id"]
+        for g in groups
+        for r in g.get("security_group_rules") or ()
+        if r.get("remote_address_group_id")
+    }
+    return await bus.call(LookupAddressGroups(ids=sorted(ids))) if ids else {}
 
 
 async def apply(dp: SouthboundEngine, event: Event, marks: Marks) -> None:
@@ -213,7 +238,7 @@ async def _group_changed(dp: SouthboundEngine, event: SecurityGroupChanged, mark
         return
     group = (await dp.bus.call(LookupSecurityGroups(ids=[group_id]))).get(group_id)
     if group is not None:
-        dp.topo.set_sg(group)
+        dp.topo.set_sg(group, await _address_groups(dp.bus, [group]))
         await ensure_groups(dp.bus, dp.topo, dp.topo.sgs[group_id].remote_groups)
         dp.planner.group_changed(group_id, marks, refresh=True)
 
@@ -270,6 +295,21 @@ async def _fip_changed(dp: SouthboundEngine, event: FloatingIpChanged, marks: Ma
     dp.planner.fip_changed(fip["id"], ports, marks)
 
 
+async def _pf_changed(dp: SouthboundEngine, event: PortForwardingChanged, marks: Marks) -> None:
+    pf = event.port_forwarding
+    old = dp.topo.set_pf(pf)
+    ports = {p for p in (old.internal_port_id if old else None, pf["internal_port_id"]) if p}
+    dp.planner.pf_changed(pf["id"], ports, marks)
+
+
+async def _pf_deleted(dp: SouthboundEngine, event: PortForwardingDeleted, marks: Marks) -> None:
+    pf = event.port_forwarding
+    old = dp.topo.drop_pf(pf["id"])
+    dp.tombs[(PORT_FORWARDING, pf["id"])] = next_revision(pf, "sb_revision")
+    if old is not None:
+        dp.planner.pf_changed(pf["id"], [old.internal_port_id], marks)
+
+
 def _gateway_rec(gateway: GatewayRecord) -> ZetaGatewayRec:
     return ZetaGatewayRec(
         gateway.id,
@@ -320,6 +360,8 @@ _HANDLERS: dict[type, Any] = {
     NetworkAclChanged: _acl_changed,
     NetworkAclDeleted: _acl_deleted,
     FloatingIpChanged: _fip_changed,
+    PortForwardingChanged: _pf_changed,
+    PortForwardingDeleted: _pf_deleted,
     GatewayChanged: _gateway_changed,
     GatewayDeleted: _gateway_deleted,
     SecurityGroupDeleted: _group_deleted,

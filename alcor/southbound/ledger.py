@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from alcor.southbound.view import NEIGHBOR, Key
@@ -33,6 +33,13 @@ from alcor.store.db import marks
 
 _LOGGER = logging.getLogger(__name__)
 FLUSH_DELAY_S = 0.05
+
+
+_UPSERT = (
+    "INSERT INTO sb_ledger (node_id, kind, key, rev, present, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (node_id, kind, key) DO UPDATE SET "
+    "rev = excluded.rev, present = excluded.present, updated_at = excluded.updated_at"
+)
 
 
 @dataclass
@@ -83,7 +90,8 @@ class Ledger:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._durable: dict[str, set[Key]] = {}  # node -> keys with a committed row
+        # node -> key -> what its committed row says: True present, False a DELETE
+        self._durable: dict[str, dict[Key, bool]] = {}
         self._upserts: dict[tuple[str, Key], tuple[int, bool]] = {}
         self._acks: dict[tuple[str, Key], int] = {}
         self._errors: dict[tuple[str, Key], tuple[str, int, str | None]] = {}
@@ -98,7 +106,7 @@ class Ledger:
     def start(self, loaded: dict[str, HostLedger]) -> None:
         """Remember which rows exist and start the lazy writer."""
         for node_id, host in loaded.items():
-            self._durable[node_id] = set(host.rows)
+            self._durable[node_id] = {key: row.present for key, row in host.rows.items()}
         self._task = asyncio.create_task(self._run(), name="southbound-ledger")
 
     async def stop(self) -> None:
@@ -119,8 +127,8 @@ class Ledger:
             return False
         self._upserts[(node_id, key)] = (revision, present)
         self._deletes.discard((node_id, key))
-        durable = key in self._durable.setdefault(node_id, set())
-        return present != durable
+        committed = self._durable.setdefault(node_id, {}).get(key)
+        return committed is not True if present else committed is True
 
     def acked(self, node_id: str, key: Key, revision: int) -> None:
         """Queue an acknowledged revision."""
@@ -180,6 +188,23 @@ class Ledger:
         self._deletes = {i for i in self._deletes if i[0] != node_id}
         self._cursors.pop(node_id, None)
 
+    async def write_now(
+        self, db: Store, node_id: str, states: list[tuple[Key, int, bool]]
+    ) -> Callable[[], None]:
+        """Write rows in the caller's transaction (the change's own: see engine.intent);
+        return the callback that notes them durable once that transaction commits."""
+        now = time.time()
+        await db.executemany(
+            _UPSERT, [(node_id, k[0], k[1], rev, int(p), now) for k, rev, p in states]
+        )
+
+        def committed() -> None:
+            durable = self._durable.setdefault(node_id, {})
+            for key, _, present in states:
+                durable[key] = present
+
+        return committed
+
     async def ensure_durable(self) -> None:
         """Commit what is queued (before a push that carries a key without a row)."""
         await self.flush()
@@ -232,9 +257,9 @@ class Ledger:
             raise
         self.flushes += 1
         for node_id, key in upserts:
-            self._durable.setdefault(node_id, set()).add(key)
+            self._durable.setdefault(node_id, {})[key] = upserts[(node_id, key)][1]
         for node_id, key in deletes:
-            self._durable.get(node_id, set()).discard(key)
+            self._durable.get(node_id, {}).pop(key, None)
 
 
 async def _write(
@@ -252,9 +277,7 @@ async def _write(
         await db.execute("DELETE FROM sb_hosts WHERE node_id = ?", [node_id])
     if upserts:
         await db.executemany(
-            "INSERT INTO sb_ledger (node_id, kind, key, rev, present, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (node_id, kind, key) DO UPDATE SET "
-            "rev = excluded.rev, present = excluded.present, updated_at = excluded.updated_at",
+            _UPSERT,
             [(n, k[0], k[1], rev, int(present), now) for (n, k), (rev, present) in upserts.items()],
         )
     if acks:

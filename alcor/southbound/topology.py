@@ -7,7 +7,10 @@ then follows committed events in commit order.
 
 from __future__ import annotations
 
+import ipaddress
+import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +21,7 @@ from alcor.southbound.records import (
     GatewayRec,
     NetworkRec,
     NodeRec,
+    PfRec,
     PortRec,
     RouterRec,
     SgRec,
@@ -45,6 +49,31 @@ PORT_FIELDS = (
     "extra_dhcp_opts",
     "port_security_enabled",
 )
+
+
+def address_group_rules(rule: dict[str, Any], addresses: Iterable[str]) -> list[dict[str, Any]]:
+    """Return a rule naming an address group as one rule per address of its ethertype (an
+    empty group matches nothing); each keeps a stable id derived from the rule's."""
+    version = 6 if rule.get("ethertype") == "IPv6" else 4
+    out = []
+    for address in addresses:
+        network = ipaddress.ip_network(address, strict=False)
+        if network.version != version:
+            continue
+        out.append(
+            {
+                **rule,
+                "id": str(uuid.uuid5(uuid.UUID(rule["id"]), str(network))),
+                "remote_ip_prefix": str(network),
+                "remote_address_group_id": None,
+            }
+        )
+    return out
+
+
+def _port_range(span: str) -> tuple[int, int]:
+    first, _, last = span.partition(":")
+    return int(first), int(last or first)
 
 
 @dataclass
@@ -79,6 +108,9 @@ class Topology:
     fips: dict[str, FipRec] = field(default_factory=dict)
     fips_of_port: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     fip_by_address: dict[str, str] = field(default_factory=dict)
+    pfs: dict[str, PfRec] = field(default_factory=dict)
+    pfs_of_port: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    pfs_by_address: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     gateways: dict[str, ZetaGatewayRec] = field(default_factory=dict)
     gateways_of_vpc: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
@@ -245,17 +277,52 @@ class Topology:
                 del self.fip_by_address[old.address]
         return old
 
+    def set_pf(self, pf: dict[str, Any]) -> PfRec | None:
+        """Insert or replace a port forwarding; return the previous record."""
+        old = self.drop_pf(pf["id"])
+        rec = PfRec(
+            pf["id"],
+            pf.get("sb_revision") or 1,
+            pf["floatingip_id"],
+            pf["floating_ip_address"],
+            pf["protocol"],
+            _port_range(pf["external_port_range"]),
+            pf["internal_port_id"],
+            pf["internal_ip_address"],
+            _port_range(pf["internal_port_range"]),
+            pf.get("router_id") or "",
+        )
+        self.pfs[rec.id] = rec
+        self.pfs_of_port[rec.internal_port_id].add(rec.id)
+        self.pfs_by_address[rec.address].add(rec.id)
+        return old
+
+    def drop_pf(self, pf_id: str) -> PfRec | None:
+        """Forget a port forwarding; return its last record."""
+        old = self.pfs.pop(pf_id, None)
+        if old is not None:
+            self.pfs_of_port[old.internal_port_id].discard(pf_id)
+            self.pfs_by_address[old.address].discard(pf_id)
+        return old
+
     def drop_router(self, router_id: str) -> None:
         """Forget a router."""
         self.routers.pop(router_id, None)
 
-    def set_sg(self, group: dict[str, Any]) -> None:
-        """Insert or replace a security group (with its rules)."""
+    def set_sg(
+        self, group: dict[str, Any], address_groups: dict[str, list[str]] | None = None
+    ) -> None:
+        """Insert or replace a security group (with its rules); a rule naming an address
+        group becomes one rule per address of its ethertype, as hosts match them."""
+        rules: list[dict[str, Any]] = []
+        for rule in group.get("security_group_rules") or ():
+            ag_id = rule.get("remote_address_group_id")
+            if ag_id:
+                rules.extend(address_group_rules(rule, (address_groups or {}).get(ag_id, ())))
+            else:
+                rules.append(rule)
         self.sgs[group["id"]] = SgRec(
-            group["id"],
-            group["name"],
-            group["revision_number"],
-            tuple(group.get("security_group_rules") or ()),
+            group["id"], group["name"], group["revision_number"], tuple(rules)
         )
 
     def set_node(self, node: dict[str, Any]) -> NodeRec | None:

@@ -44,12 +44,21 @@ class Transaction:
     whose single writer is implied).
     """
 
-    __slots__ = ("after_commit", "conn", "recorded")
+    __slots__ = ("after_commit", "before_commit", "conn", "recorded")
 
     def __init__(self, conn: Any = None) -> None:
         self.after_commit: list[Callable[[], None]] = []
+        # Writes that belong to the transaction's changes (Bus.write_with), run last in it.
+        self.before_commit: list[Callable[[], Awaitable[None]]] = []
         self.conn = conn
         self.recorded = False  # a change-record row was written (alcor/store/changes.py)
+
+
+async def run_before_commit(txn: Transaction) -> None:
+    """Run the transaction's before-commit writes (those they add too), in order."""
+    while txn.before_commit:
+        write = txn.before_commit.pop(0)
+        await write()
 
 
 def current_transaction() -> Transaction | None:

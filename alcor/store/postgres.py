@@ -28,7 +28,15 @@ from alcor import errors
 from alcor.config import StoreConfig
 from alcor.lifecycle import cancel
 from alcor.store import changes, feed
-from alcor.store.db import _CURRENT, Dialect, Positions, RetryRequest, Row, Transaction
+from alcor.store.db import (
+    _CURRENT,
+    Dialect,
+    Positions,
+    RetryRequest,
+    Row,
+    Transaction,
+    run_before_commit,
+)
 from alcor.store.ddl import Ddl
 
 _LOGGER = logging.getLogger(__name__)
@@ -239,7 +247,7 @@ class PostgresStore:
         """
         current = _CURRENT.get()
         if current is not None:
-            mark = len(current.after_commit)
+            mark, writes = len(current.after_commit), len(current.before_commit)
             try:
                 with _mapped_errors():
                     savepoint = current.conn.transaction()
@@ -254,6 +262,7 @@ class PostgresStore:
                     await savepoint.commit()
             except BaseException:
                 del current.after_commit[mark:]
+                del current.before_commit[writes:]
                 raise
             return
         async with self._connection() as conn:
@@ -265,6 +274,7 @@ class PostgresStore:
                     await outer.start()
                 try:
                     yield txn
+                    await run_before_commit(txn)
                 except BaseException:
                     with contextlib.suppress(Exception):
                         await outer.rollback()

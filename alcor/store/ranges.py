@@ -202,3 +202,41 @@ async def _shrink_front(db: Store, pool: str, first: str, last: str) -> bool:
 
 def _contended(pool: str) -> RetryRequest:
     return RetryRequest(f"allocation from pool {pool} kept losing to other processes")
+
+
+async def _range_at(db: Store, pool: str, k: str) -> tuple[str, str] | None:
+    """Return the free range (first, last) holding the value of key `k`, or None."""
+    row = await db.fetchone(
+        "SELECT first, last FROM free_ranges WHERE pool = ? AND first <= ? "
+        "ORDER BY first DESC LIMIT 1",
+        [pool, k],
+    )
+    if row is None or row[1] < k:
+        return None
+    return row[0], row[1]
+
+
+async def lowest_free(db: Store, pool: str, start: int, end: int | None = None) -> int | None:
+    """Return the lowest free value >= `start` (and <= `end`), without taking it."""
+    k = key(start)
+    if await _range_at(db, pool, k) is not None:
+        value = start
+    else:
+        first = await db.fetchval(
+            "SELECT first FROM free_ranges WHERE pool = ? AND first > ? ORDER BY first LIMIT 1",
+            [pool, k],
+        )
+        if first is None:
+            return None
+        value = _int(first)
+    return value if end is None or value <= end else None
+
+
+async def free_runs(db: Store, pool: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    """Return the free [first, last] runs of `pool` within [lo, hi]."""
+    rows = await db.fetch(
+        "SELECT first, last FROM free_ranges WHERE pool = ? AND first <= ? AND last >= ? "
+        "ORDER BY first",
+        [pool, key(hi), key(lo)],
+    )
+    return [(max(_int(first), lo), min(_int(last), hi)) for first, last in rows]

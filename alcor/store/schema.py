@@ -8,6 +8,8 @@ dialects through `Ddl`; where they differ it says so with `ddl.sql(sqlite=, post
 
 from __future__ import annotations
 
+import uuid
+
 from alcor.store import changes, outbox
 from alcor.store.ddl import Ddl
 
@@ -425,6 +427,341 @@ def gateways(ddl: Ddl) -> None:
     ddl.sql(f"ALTER TABLE networks ADD COLUMN gateway_ids {ddl.column_type(str)}")
 
 
+def _add_columns(ddl: Ddl, table: str, columns: dict[str, type]) -> None:
+    """Add columns to a table."""
+    for name, kind in columns.items():
+        ddl.sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {ddl.column_type(kind)}')
+
+
+# A random UUID in SQL (data migrations that give existing rows new ids).
+_NEW_UUID = {
+    "sqlite": "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
+    "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) || "
+    "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))",
+    "postgresql": "gen_random_uuid()::text",
+}
+
+
+def rbac_policies(ddl: Ddl) -> None:
+    """Add RBAC policies; shared and external networks get their wildcard policies."""
+    ddl.table(
+        "rbac_policies",
+        {
+            "id": str,
+            "project_id": str,
+            "object_type": str,
+            "object_id": str,
+            "action": str,
+            "target_tenant": str,
+        },
+        pk="id",
+        indexes=[("object_type", "target_tenant", "action", "object_id"), ("project_id",)],
+        unique=[("object_id", "object_type", "action", "target_tenant")],
+    )
+    _add_columns(ddl, "networks", {"is_default": int})
+    ddl.sql("UPDATE networks SET is_default = 0 WHERE is_default IS NULL")
+    for column, action in (
+        ("shared", "access_as_shared"),
+        ("router_external", "access_as_external"),
+    ):
+        ddl.sql(
+            "INSERT INTO rbac_policies (id, project_id, object_type, object_id, action, "
+            f"target_tenant) SELECT {_NEW_UUID[ddl.dialect]}, project_id, 'network', id, "
+            f"'{action}', '*' FROM networks WHERE {column} = 1"
+        )
+
+
+def qos(ddl: Ddl) -> None:
+    """Add QoS policies, their four rule tables, and the bindings of networks and ports."""
+    ddl.table(
+        "qos_policies",
+        {**STD, "shared": int, "is_default": int},
+        pk="id",
+        indexes=[("project_id",)],
+    )
+    rule_fields: dict[str, dict[str, type]] = {
+        "bandwidth_limit": {"max_kbps": int, "max_burst_kbps": int, "direction": str},
+        "dscp_marking": {"dscp_mark": int},
+        "minimum_bandwidth": {"min_kbps": int, "direction": str},
+        "minimum_packet_rate": {"min_kpps": int, "direction": str},
+    }
+    for kind, fields in rule_fields.items():
+        ddl.table(
+            f"qos_{kind}_rules",
+            {"id": str, "qos_policy_id": str, "project_id": str, **fields},
+            pk="id",
+            indexes=[("qos_policy_id",)],
+        )
+    for table in ("networks", "ports"):
+        _add_columns(ddl, table, {"qos_policy_id": str})
+        ddl.index(table, ("qos_policy_id",))
+
+
+def trunks(ddl: Ddl) -> None:
+    """Add trunks and their subports (a port is in one trunk at most)."""
+    ddl.table(
+        "trunks",
+        {**STD, "status": str, "admin_state_up": int, "port_id": str},
+        pk="id",
+        indexes=[("project_id",)],
+        unique=[("port_id",)],
+    )
+    ddl.table(
+        "trunk_subports",
+        {
+            "port_id": str,
+            "trunk_id": str,
+            "segmentation_type": str,
+            "segmentation_id": int,
+            "seq": int,
+        },
+        pk="port_id",
+        indexes=[("trunk_id", "seq")],
+        unique=[("trunk_id", "segmentation_type", "segmentation_id")],
+    )
+
+
+def address_scopes(ddl: Ddl) -> None:
+    """Add address scopes (subnet pools already have address_scope_id)."""
+    ddl.table(
+        "address_scopes",
+        {"id": str, "project_id": str, "name": str, "shared": int, "ip_version": int},
+        pk="id",
+        indexes=[("project_id",)],
+    )
+    ddl.index("subnetpools", ("address_scope_id",))
+
+
+def address_groups(ddl: Ddl) -> None:
+    """Add address groups, and rules that refer to one (remote_address_group_id)."""
+    ddl.table(
+        "address_groups",
+        {**STD, "addresses": str, "shared": int},
+        pk="id",
+        indexes=[("project_id",)],
+    )
+    _add_columns(ddl, "security_group_rules", {"remote_address_group_id": str})
+    ddl.index("security_group_rules", ("remote_address_group_id",))
+
+
+LEGACY_RULE_TEMPLATES = (
+    # (direction, ethertype, remote_group_id, used_in_non_default_sg, description)
+    ("egress", "IPv4", None, 1, "Legacy default SG rule for egress traffic"),
+    ("egress", "IPv6", None, 1, "Legacy default SG rule for egress traffic"),
+    ("ingress", "IPv4", "PARENT", 0, "Legacy default SG rule for ingress traffic"),
+    ("ingress", "IPv6", "PARENT", 0, "Legacy default SG rule for ingress traffic"),
+)
+
+
+def security_group_features(ddl: Ddl) -> None:
+    """Stateful/stateless and RBAC-shared groups, normalized rule CIDRs, and the default
+    rule templates (the four rules alcor gave every default group until now)."""
+    _add_columns(ddl, "security_groups", {"stateful": int, "shared": int})
+    ddl.sql("UPDATE security_groups SET stateful = 1 WHERE stateful IS NULL")
+    ddl.sql("UPDATE security_groups SET shared = 0 WHERE shared IS NULL")
+    _add_columns(ddl, "security_group_rules", {"normalized_cidr": str})
+    # Rules stored so far kept their prefix normalized already.
+    ddl.sql("UPDATE security_group_rules SET normalized_cidr = remote_ip_prefix")
+    ddl.table(
+        "default_security_group_rules",
+        {
+            "id": str,
+            "description": str,
+            "direction": str,
+            "ethertype": str,
+            "protocol": str,
+            "port_range_min": int,
+            "port_range_max": int,
+            "remote_ip_prefix": str,
+            "remote_group_id": str,
+            "remote_address_group_id": str,
+            "used_in_default_sg": int,
+            "used_in_non_default_sg": int,
+        },
+        pk="id",
+    )
+    for direction, ethertype, remote, non_default, desc in LEGACY_RULE_TEMPLATES:
+        ddl.sql(
+            "INSERT INTO default_security_group_rules (id, description, direction, ethertype, "
+            "remote_group_id, used_in_default_sg, used_in_non_default_sg) VALUES "
+            f"('{uuid.uuid4()}', '{desc}', '{direction}', '{ethertype}', "
+            f"{'NULL' if remote is None else repr(remote)}, 1, {non_default})"
+        )
+
+
+def port_forwardings(ddl: Ddl) -> None:
+    """Add floating IP port forwardings."""
+    ddl.table(
+        "port_forwardings",
+        {
+            "id": str,
+            "floatingip_id": str,
+            "project_id": str,
+            "router_id": str,
+            "floating_ip_address": str,
+            "internal_port_id": str,
+            "internal_ip_address": str,
+            "internal_port": int,
+            "external_port": int,
+            "internal_port_range": str,
+            "external_port_range": str,
+            "protocol": str,
+            "description": str,
+        },
+        pk="id",
+        indexes=[("floatingip_id",), ("internal_port_id",)],
+    )
+
+
+def metering(ddl: Ddl) -> None:
+    """Add metering labels and their rules."""
+    ddl.table(
+        "metering_labels",
+        {"id": str, "project_id": str, "name": str, "description": str, "shared": int},
+        pk="id",
+        indexes=[("project_id",)],
+    )
+    ddl.table(
+        "metering_label_rules",
+        {
+            "id": str,
+            "project_id": str,
+            "metering_label_id": str,
+            "direction": str,
+            "excluded": int,
+            "remote_ip_prefix": str,
+            "source_ip_prefix": str,
+            "destination_ip_prefix": str,
+        },
+        pk="id",
+        indexes=[("metering_label_id",), ("project_id",)],
+    )
+
+
+def flavors(ddl: Ddl) -> None:
+    """Add flavors, service profiles, their bindings, and routers' flavor_id."""
+    ddl.table(
+        "flavors",
+        {"id": str, "name": str, "description": str, "service_type": str, "enabled": int},
+        pk="id",
+    )
+    ddl.table(
+        "service_profiles",
+        {"id": str, "description": str, "driver": str, "metainfo": str, "enabled": int},
+        pk="id",
+    )
+    ddl.table(
+        "flavor_service_profiles",
+        {"flavor_id": str, "service_profile_id": str},
+        pk=("flavor_id", "service_profile_id"),
+        indexes=[("service_profile_id",)],
+    )
+    _add_columns(ddl, "routers", {"flavor_id": str})
+    ddl.index("routers", ("flavor_id",))
+
+
+def subnet_routers(ddl: Ddl) -> None:
+    """A subnet may be on several routers: attached_router_ids (attached_router_id stays the
+    first of them)."""
+    _add_columns(ddl, "subnets", {"attached_router_ids": str})
+    ddl.sql(
+        "UPDATE subnets SET attached_router_ids = CASE WHEN attached_router_id IS NULL "
+        "THEN '[]' ELSE '[\"' || attached_router_id || '\"]' END"
+    )
+
+
+def dns_names(ddl: Ddl) -> None:
+    """DNS names and domains of ports and floating IPs, domains of networks."""
+    for table, columns in (
+        ("ports", ("dns_name", "dns_domain")),
+        ("floatingips", ("dns_name", "dns_domain")),
+        ("networks", ("dns_domain",)),
+    ):
+        _add_columns(ddl, table, dict.fromkeys(columns, str))
+        for column in columns:
+            ddl.sql(f"UPDATE {table} SET {column} = '' WHERE {column} IS NULL")
+
+
+def subnet_service_types(ddl: Ddl) -> None:
+    """Service types of subnets (subnet-service-types)."""
+    _add_columns(ddl, "subnets", {"service_types": str})
+    ddl.sql("UPDATE subnets SET service_types = '[]' WHERE service_types IS NULL")
+
+
+def router_zones(ddl: Ddl) -> None:
+    """Availability zone hints of routers (router_availability_zone)."""
+    _add_columns(ddl, "routers", {"availability_zone_hints": str})
+    ddl.sql(
+        "UPDATE routers SET availability_zone_hints = '[]' WHERE availability_zone_hints IS NULL"
+    )
+
+
+def segment_ranges(ddl: Ddl) -> None:
+    """Network segment ranges (network-segment-range)."""
+    ddl.table(
+        "network_segment_ranges",
+        {
+            "id": str,
+            "project_id": str,
+            "name": str,
+            "description": str,
+            "default": int,
+            "shared": int,
+            "network_type": str,
+            "physical_network": str,
+            "minimum": int,
+            "maximum": int,
+            "tags": str,
+            "revision_number": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+
+
+def network_segments(ddl: Ddl) -> None:
+    """Segments of networks (segment, multi-provider; a network's single segment is written
+    when first needed, managers/network/network_segments.py); subnets on segments."""
+    ddl.table(
+        "network_segments",
+        {
+            "id": str,
+            "network_id": str,
+            "name": str,
+            "description": str,
+            "network_type": str,
+            "physical_network": str,
+            "segmentation_id": int,
+            "segment_index": int,
+            "revision_number": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        indexes=[("network_id",)],
+    )
+    _add_columns(ddl, "networks", {"segments": str})
+    _add_columns(ddl, "subnets", {"segment_id": str})
+
+
+def auto_allocated_topologies(ddl: Ddl) -> None:
+    """The auto-allocated network and router of each project (auto-allocated-topology)."""
+    ddl.table(
+        "auto_allocated_topologies",
+        {"project_id": str, "network_id": str, "router_id": str},
+        pk="project_id",
+        indexes=[("network_id",)],
+    )
+
+
+def port_forwarding_revisions(ddl: Ddl) -> None:
+    """Give port forwardings the revision their hosts' NAT state carries (not in the API:
+    Neutron shows none), 1 for those that exist."""
+    _add_columns(ddl, "port_forwardings", {"sb_revision": int})
+    ddl.sql("UPDATE port_forwardings SET sb_revision = 1 WHERE sb_revision IS NULL")
+
+
 # The list-valued attributes whose values are rows of `list_values` (list filters without
 # JSON functions): every tagged table's tags, and the list filters no other table answers.
 TAGGED_TABLES = (
@@ -435,12 +772,18 @@ TAGGED_TABLES = (
     "security_groups",
     "floatingips",
     "subnetpools",
+    "qos_policies",
+    "trunks",
+    "address_groups",
+    "network_segment_ranges",
 )
 LISTED = (
     *((table, "tags") for table in TAGGED_TABLES),
     ("networks", "availability_zone_hints"),
     ("networks", "availability_zones"),
     ("network_acls", "associated_subnets"),
+    ("routers", "availability_zone_hints"),
+    ("subnets", "service_types"),
 )
 
 
@@ -474,4 +817,28 @@ def portable(ddl: Ddl) -> None:
     ddl.index("security_groups", ("project_id",), unique=True, where="is_default = 1")
 
 
-MIGRATIONS = [initial, change_record, southbound_ledger, southbound_channels, gateways, portable]
+MIGRATIONS = [
+    initial,
+    change_record,
+    southbound_ledger,
+    southbound_channels,
+    gateways,
+    rbac_policies,
+    qos,
+    trunks,
+    address_scopes,
+    address_groups,
+    security_group_features,
+    port_forwardings,
+    metering,
+    flavors,
+    subnet_routers,
+    dns_names,
+    subnet_service_types,
+    router_zones,
+    segment_ranges,
+    network_segments,
+    auto_allocated_topologies,
+    port_forwarding_revisions,
+    portable,
+]

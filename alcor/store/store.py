@@ -34,7 +34,7 @@ from typing import Any
 
 from alcor.config import StoreConfig
 from alcor.store import changes
-from alcor.store.db import _CURRENT, Dialect, Positions, Row, Transaction
+from alcor.store.db import _CURRENT, Dialect, Positions, Row, Transaction, run_before_commit
 from alcor.store.ddl import Ddl
 
 _LOGGER = logging.getLogger(__name__)
@@ -202,12 +202,13 @@ class SqliteStore:
         current = _CURRENT.get()
         assert self._writer is not None, "store is not started"
         if current is not None:
-            mark = len(current.after_commit)
+            mark, writes = len(current.after_commit), len(current.before_commit)
             try:
                 with self._savepoint():
                     yield current
             except BaseException:
                 del current.after_commit[mark:]
+                del current.before_commit[writes:]
                 raise
             return
         txn = Transaction()
@@ -217,6 +218,7 @@ class SqliteStore:
             try:
                 with self._savepoint():  # a savepoint inside the group's BEGIN
                     yield txn
+                    await run_before_commit(txn)
                 group.callbacks.extend(txn.after_commit)
                 group.size += 1
             finally:
@@ -343,7 +345,12 @@ class SqliteStore:
                 except OSError:
                     continue
                 if size >= CHECKPOINT_WAL_BYTES:
-                    await loop.run_in_executor(self._executor, self._checkpoint, conn)
+                    job = loop.run_in_executor(self._executor, self._checkpoint, conn)
+                    try:
+                        await asyncio.shield(job)
+                    except asyncio.CancelledError:
+                        await asyncio.wait([job])  # the thread still uses conn: let it end
+                        raise
         finally:
             # A cancelled wait leaves the checkpoint running in its thread: close after it.
             with self._checkpointing:

@@ -10,6 +10,7 @@ DEFAULTS = {
     "floatingip": 50,
     "security_group": 10,
     "security_group_rule": 100,
+    "rbac_policy": 10,
 }
 
 

@@ -45,6 +45,8 @@ async def test_new_group_has_two_egress_rules(api):
         "port_range_max",
         "remote_ip_prefix",
         "remote_group_id",
+        "remote_address_group_id",
+        "normalized_cidr",
         "description",
         "project_id",
         "tenant_id",
@@ -95,7 +97,8 @@ async def test_default_name_is_reserved(api):
 
 
 async def test_rule_create_normalises_and_bumps_the_group(api):
-    """Rules fill max from min, canonicalise ethertype and prefix, and bump the group."""
+    """Rules fill max from min, canonicalise ethertype, keep the prefix with its network as
+    normalized_cidr, and bump the group."""
     group = await _group(api, name="g")
     rule = (
         await _rule(
@@ -113,7 +116,8 @@ async def test_rule_create_normalises_and_bumps_the_group(api):
         rule["port_range_max"],
         rule["ethertype"],
         rule["remote_ip_prefix"],
-    ) == ("tcp", 80, 80, "IPv4", "10.0.0.0/24")
+        rule["normalized_cidr"],
+    ) == ("tcp", 80, 80, "IPv4", "10.0.0.5/24", "10.0.0.0/24")
     assert rule["project_id"] == group["project_id"]
     shown = (await api.get(f"/v2.0/security-groups/{group['id']}"))["security_group"]
     assert shown["revision_number"] == 2 and len(shown["security_group_rules"]) == 3

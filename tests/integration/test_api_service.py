@@ -53,6 +53,49 @@ EXTENSION_ALIASES = {
     "default-subnetpools",
     "router-admin-state-down-before-update",
     "port-mac-address-regenerate",
+    "rbac-policies",
+    "qos",
+    "qos-bw-limit-direction",
+    "qos-bw-minimum-ingress",
+    "qos-default",
+    "qos-rule-type-details",
+    "trunk",
+    "trunk-details",
+    "address-scope",
+    "rbac-address-scope",
+    "rbac-subnetpool",
+    "security-groups-default-rules",
+    "security-groups-normalized-cidr",
+    "security-groups-remote-address-group",
+    "security-groups-shared-filtering",
+    "stateful-security-group",
+    "rbac-security-groups",
+    "address-group",
+    "rbac-address-group",
+    "floating-ip-port-forwarding",
+    "floating-ip-port-forwarding-description",
+    "floating-ip-port-forwarding-detail",
+    "floating-ip-port-forwarding-port-ranges",
+    "expose-port-forwarding-in-fip",
+    "metering",
+    "metering_source_and_destination_filters",
+    "flavors",
+    "l3-flavors",
+    "dns-integration",
+    "dns-domain-ports",
+    "subnet-service-types",
+    "qos-pps-minimum",
+    "port-resource-request",
+    "port-resource-request-groups",
+    "router_availability_zone",
+    "subnet_onboard",
+    "network-segment-range",
+    "segment",
+    "multi-provider",
+    "standard-attr-segment",
+    "floating-ip-router-writable",
+    "router-interface-fip",
+    "auto-allocated-topology",
 }
 
 
@@ -113,7 +156,7 @@ async def test_extensions_list_exactly_what_is_implemented(api):
         assert ext["links"] == [] and ext["name"] and ext["description"]
     router = await api.get("/v2.0/extensions/router")
     assert router["extension"]["name"] == "Neutron L3 Router"
-    reply = await api.call("GET", "/v2.0/extensions/dns-integration")
+    reply = await api.call("GET", "/v2.0/extensions/logging")
     assert reply.status == 404 and reply.error == "HTTPNotFound"
 
 
@@ -147,11 +190,17 @@ async def test_segments_default_table_is_a_no_op(api):
 
 
 async def test_availability_zones(api):
-    """GET /v2.0/availability_zones lists the configured zones and filters them."""
+    """GET /v2.0/availability_zones lists the configured zones (for networks and routers)
+    and filters them."""
     body = await api.get("/v2.0/availability_zones")
     assert body == {
-        "availability_zones": [{"name": "nova", "resource": "network", "state": "available"}]
+        "availability_zones": [
+            {"name": "nova", "resource": "network", "state": "available"},
+            {"name": "nova", "resource": "router", "state": "available"},
+        ]
     }
+    routers = await api.get("/v2.0/availability_zones?resource=router")
+    assert [z["resource"] for z in routers["availability_zones"]] == ["router"]
     assert (await api.get("/v2.0/availability_zones?name=x")) == {"availability_zones": []}
     reply = await api.call("GET", "/v2.0/availability_zones?colour=x")
     assert reply.status == 400

@@ -263,3 +263,47 @@ async def test_members_cannot_make_a_default_pool(api):
         {"subnetpool": {"name": "d", "prefixes": ["10.93.0.0/16"], "is_default": True}},
     )
     assert reply.status == 403
+
+
+async def test_onboard_network_subnets(api):
+    """subnet_onboard: a network's subnets of the pool's IP version join the pool and their
+    CIDRs its prefixes; a subnet overlapping one of the pool is 400; a member may not onboard
+    another project's network (403); network_id is required."""
+    pool = (
+        await api.ok(
+            "POST",
+            POOLS,
+            {"subnetpool": {"name": "p", "prefixes": ["10.20.0.0/16"], "min_prefixlen": 8}},
+            201,
+        )
+    )["subnetpool"]
+    path = f"{POOLS}/{pool['id']}/onboard_network_subnets"
+    net = await api.network()
+    v4 = await api.subnet(net["id"], "192.168.7.0/24")
+    v6 = await api.subnet(net["id"], "2001:db8:7::/64", ip_version=6)
+    onboarded = await api.ok("PUT", path, {"network_id": net["id"]})
+    assert onboarded == [{"id": v4["id"], "cidr": "192.168.7.0/24"}]
+    shown = (await api.get(f"{POOLS}/{pool['id']}"))["subnetpool"]
+    assert shown["prefixes"] == ["10.20.0.0/16", "192.168.7.0/24"]
+    moved = (await api.get(f"/v2.0/subnets/{v4['id']}"))["subnet"]
+    assert moved["subnetpool_id"] == pool["id"]
+    assert moved["revision_number"] > v4["revision_number"]
+    assert (await api.get(f"/v2.0/subnets/{v6['id']}"))["subnet"]["subnetpool_id"] is None
+    await api.fails(
+        "PUT", path, {"network_id": net["id"]}, status=400, error="IllegalSubnetPoolUpdate"
+    )
+    await api.fails("PUT", path, {}, status=400, error="InvalidInput")
+    member = api.as_("p1")
+    own_pool = (
+        await member.ok(
+            "POST", POOLS, {"subnetpool": {"name": "m", "prefixes": ["10.30.0.0/16"]}}, 201
+        )
+    )["subnetpool"]
+    shared = await api.network(shared=True)
+    await member.fails(
+        "PUT",
+        f"{POOLS}/{own_pool['id']}/onboard_network_subnets",
+        {"network_id": shared["id"]},
+        status=403,
+        error="PolicyNotAuthorized",
+    )

@@ -48,6 +48,9 @@ async def test_ipv4_subnet_defaults(api):
         "ipv6_ra_mode",
         "subnetpool_id",
         "attached_router_id",
+        "attached_router_ids",
+        "service_types",
+        "segment_id",
         "tags",
         "revision_number",
         "created_at",
@@ -489,3 +492,28 @@ async def test_shared_filter_selects_subnets_by_their_network(api):
     assert {s["id"] for s in both["subnets"]} == {shared["id"], own["id"]}
     assert "shared" not in shared
     assert (await api.call("GET", "/v2.0/subnets?shared=perhaps")).status == 400
+
+
+async def test_service_types_steer_automatic_addresses(api):
+    """A port gets its address from the subnet typed for its device owner, else from the
+    subnets without service types (subnet-service-types); service_types update bumps."""
+    net = await api.network()
+    typed = await api.subnet(net["id"], "10.5.1.0/24", service_types=["compute:nova"])
+    plain = await api.subnet(net["id"], "10.5.2.0/24")
+    vm = await api.port(net["id"], device_owner="compute:nova")
+    other = await api.port(net["id"], device_owner="compute:other")
+    assert [f["subnet_id"] for f in vm["fixed_ips"]] == [typed["id"]]
+    assert [f["subnet_id"] for f in other["fixed_ips"]] == [plain["id"]]
+    updated = (
+        await api.ok("PUT", f"/v2.0/subnets/{typed['id']}", {"subnet": {"service_types": []}})
+    )["subnet"]
+    assert updated["service_types"] == [] and updated["revision_number"] > typed["revision_number"]
+    only_typed = await api.network()
+    await api.subnet(only_typed["id"], "10.6.0.0/24", service_types=["network:floatingip"])
+    await api.fails(
+        "POST",
+        "/v2.0/ports",
+        {"port": {"network_id": only_typed["id"]}},
+        status=409,
+        error="IpAddressGenerationFailureNoMatchingSubnet",
+    )

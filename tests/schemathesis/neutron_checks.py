@@ -23,6 +23,9 @@ NOT_IN_ANY_SCHEMA = (
     "other than the authenticated project",  # who the caller is
     "must be greater than or equal to already used",  # a quota against current usage
     "Duplicate items in the list",  # different texts of one value (CIDRs, after normalizing)
+    "Must specify both segmentation_id and segmentation_type",  # a subport's two attributes
+    "is not unique",  # subports: one (type, id) per list (pairs across items)
+    "Non unique UUID for subport",  # subports: one port per list (across items)
 )
 
 

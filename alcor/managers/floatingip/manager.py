@@ -39,11 +39,13 @@ from alcor.managers.port.messages import (
     LookupPorts,
     PortStatusChanged,
 )
+from alcor.managers.port_forwarding.messages import FipPortForwardings
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
-from alcor.managers.router.messages import FindRouterForFloatingIp
+from alcor.managers.router.messages import FindRouterForFloatingIp, GetRouter
 from alcor.managers.subnet.messages import SubnetsOfNetwork
 from alcor.resources import repo
 from alcor.resources.floatingip import FLOATINGIP
+from alcor.resources.port_forwarding import FipInUseByPortForwarding
 from alcor.store import Store
 from alcor.store.revisions import tombstone
 
@@ -98,14 +100,22 @@ class FloatingIpManager(ResourceManager):
                 self._store, FLOATINGIP, status, repo.equals("port_id", event.port_id)
             )
 
-    async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Add port_details of the associated ports (one lookup for all)."""
+    async def adecorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add port_details of the associated ports (one lookup for all) and the port
+        forwardings of each floating IP."""
         port_ids = [o["port_id"] for o in objs if o.get("port_id")]
         ports = await self._bus.call(LookupPorts(ids=port_ids)) if port_ids else {}
+        forwardings = await self._bus.call(FipPortForwardings(fip_ids=[o["id"] for o in objs]))
         for obj in objs:
             port = ports.get(obj.get("port_id") or "")
             obj["port_details"] = {k: port.get(k) for k in PORT_DETAILS} if port else None
+            obj["port_forwardings"] = forwardings.get(obj["id"], [])
         return list(objs)
+
+    async def _check_no_forwardings(self, fip: dict[str, Any]) -> None:
+        """A floating IP that forwards ports is not associated nor released (409)."""
+        if (await self._bus.call(FipPortForwardings(fip_ids=[fip["id"]]))).get(fip["id"]):
+            raise FipInUseByPortForwarding(id=fip["id"])
 
     # ---- create ------------------------------------------------------------------------
     async def create(self, cmd: CreateFloatingIps) -> list[dict[str, Any]]:
@@ -153,8 +163,10 @@ class FloatingIpManager(ResourceManager):
             }
         )
         if given.get("port_id"):
-            await self._associate(ctx, fip, given["port_id"], given.get("fixed_ip_address"))
-        await repo.insert(db, FLOATINGIP, fip)
+            await self._associate(
+                ctx, fip, given["port_id"], given.get("fixed_ip_address"), given.get("router_id")
+            )
+        repo.insert(db, FLOATINGIP, fip)
         self._bus.publish(FloatingIpChanged(floatingip=dict(fip)))
         return fip
 
@@ -218,9 +230,16 @@ class FloatingIpManager(ResourceManager):
 
     # ---- association -------------------------------------------------------------------
     async def _associate(
-        self, ctx: RequestContext, fip: dict[str, Any], port_id: str, fixed_ip: str | None
+        self,
+        ctx: RequestContext,
+        fip: dict[str, Any],
+        port_id: str,
+        fixed_ip: str | None,
+        router_id: str | None = None,
     ) -> None:
-        """Resolve port, fixed IP and router; set them on `fip` (not yet written)."""
+        """Resolve port, fixed IP and router (the one asked for, floating-ip-router-writable,
+        else the one joining the port's subnet to the floating network); set them on `fip`
+        (not yet written)."""
         port = await self._bus.call(GetPort(ctx=ctx, id=port_id))
         if not ctx.is_admin and port["project_id"] != fip["project_id"]:
             # Readable (e.g. on the caller's network) but another project's: 400 as in
@@ -262,11 +281,14 @@ class FloatingIpManager(ResourceManager):
         else:
             chosen = v4
         entry = chosen[0]
-        router_id = await self._bus.call(
-            FindRouterForFloatingIp(
-                network_id=fip["floating_network_id"], subnet_id=entry["subnet_id"]
+        if router_id is not None:
+            await self._check_router(ctx, router_id, fip["floating_network_id"])
+        else:
+            router_id = await self._bus.call(
+                FindRouterForFloatingIp(
+                    network_id=fip["floating_network_id"], subnet_id=entry["subnet_id"]
+                )
             )
-        )
         if router_id is None:
             raise errors.ExternalGatewayForFloatingIPNotFound(
                 external_network_id=fip["floating_network_id"],
@@ -293,6 +315,16 @@ class FloatingIpManager(ResourceManager):
             }
         )
 
+    async def _check_router(self, ctx: RequestContext, router_id: str, network_id: str) -> None:
+        """A router asked to host a floating IP is visible and has its gateway on the floating
+        IP's network (409 otherwise)."""
+        router = await self._bus.call(GetRouter(ctx=ctx, id=router_id))
+        gateway = router.get("external_gateway_info") or {}
+        if gateway.get("network_id") != network_id:
+            raise errors.Conflict(
+                f"Router {router_id} has no external gateway on network {network_id}"
+            )
+
     async def update(self, cmd: UpdateFloatingIp) -> dict[str, Any]:
         """Associate, re-associate or disassociate (port_id null); description and tags."""
         async with self._store.transaction():
@@ -305,15 +337,21 @@ class FloatingIpManager(ResourceManager):
             if cmd.tag_op is not None:
                 given["tags"] = apply_tag_op(FLOATINGIP, fip, cmd.tag_op)
             before = dict(fip)
-            diff = changed(
-                fip, {k: v for k, v in given.items() if k not in ("port_id", "fixed_ip_address")}
-            )
-            if "port_id" in given or "fixed_ip_address" in given:
+            association = ("port_id", "fixed_ip_address", "router_id")
+            diff = changed(fip, {k: v for k, v in given.items() if k not in association})
+            if any(k in given for k in association):
                 port_id = given.get("port_id", fip["port_id"])
                 if port_id is None:
                     fip.update(_disassociated())
                 else:
-                    await self._associate(cmd.ctx, fip, port_id, given.get("fixed_ip_address"))
+                    await self._check_no_forwardings(fip)
+                    await self._associate(
+                        cmd.ctx,
+                        fip,
+                        port_id,
+                        given.get("fixed_ip_address"),
+                        given.get("router_id"),
+                    )
                 diff.update(
                     {
                         k: fip[k]
@@ -339,7 +377,8 @@ class FloatingIpManager(ResourceManager):
     async def delete(self, cmd: DeleteFloatingIp) -> None:
         """Release a floating IP (disassociating it first)."""
         async with self._store.transaction():
-            fip = await self.writable(cmd.ctx, cmd.id, "delete_floatingip", cmd.if_match)
+            fip = self.writable(cmd.ctx, cmd.id, "delete_floatingip", cmd.if_match)
+            await self._check_no_forwardings(fip)
             await self._release(fip)
 
     async def _release(self, fip: dict[str, Any]) -> None:

@@ -40,6 +40,58 @@ class DeleteNetwork(DeleteCommand):
     """Delete a network and its subnets."""
 
 
+class CreateNetworkSegmentRanges(CreateCommand):
+    """Create network segment ranges (admin)."""
+
+
+class GetNetworkSegmentRange(GetCommand):
+    """Return one network segment range (admin)."""
+
+
+class ListNetworkSegmentRanges(ListCommand):
+    """List network segment ranges (admin)."""
+
+
+class UpdateNetworkSegmentRange(UpdateCommand):
+    """Update a range that is not a default one (admin)."""
+
+
+class DeleteNetworkSegmentRange(DeleteCommand):
+    """Delete a range that is not a default one and holds no network's id (admin)."""
+
+
+class CreateSegments(CreateCommand):
+    """Create segments on networks (admin)."""
+
+
+class GetSegment(GetCommand):
+    """Return one segment (admin)."""
+
+
+class ListSegments(ListCommand):
+    """List segments (admin)."""
+
+
+class UpdateSegment(UpdateCommand):
+    """Rename or describe a segment (admin)."""
+
+
+class DeleteSegment(DeleteCommand):
+    """Delete a segment without subnets that is not its network's last (admin)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LookupSegment(Command[dict[str, Any] | None]):
+    """Return a segment by id (internal), or None."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DefaultExternalNetwork(Command[str | None]):
+    """Return the id of the default external network (is_default), or None."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LookupNetwork(Command[dict[str, Any] | None]):
     """Return a network by id regardless of visibility (internal), or None."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from alcor import errors
 from alcor.config import NetworkConfig
@@ -20,14 +21,47 @@ def pool_of(network_type: str, physnet: str | None) -> str:
     return f"segment:{network_type}:{physnet}"
 
 
-async def rebuild_pools(db: Store, config: NetworkConfig) -> None:
-    """Rebuild the free ranges from config minus what networks hold (config may change)."""
-    await repo.clear_segment_pools(db)
-    tunnel = "segment:tunnel"
-    await ranges.reset(db, tunnel, list(config.tunnel_id_ranges), await repo.taken(db, tunnel))
+Bounds = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class RangeChoice:
+    """Where a project's new network takes its id (network-segment-range): its own ranges
+    first, then anywhere in the pool outside other projects' ranges."""
+
+    own: Sequence[Bounds] = ()
+    excluded: Sequence[Bounds] = ()
+
+
+def configured_pools(config: NetworkConfig) -> dict[str, list[Bounds]]:
+    """Return the configured id ranges of each pool."""
+    pools = {"segment:tunnel": list(config.tunnel_id_ranges)}
     for physnet, vlan_ranges in config.vlan_ranges.items():
-        pool = pool_of("vlan", physnet)
-        await ranges.reset(db, pool, list(vlan_ranges), await repo.taken(db, pool))
+        pools[pool_of("vlan", physnet)] = list(vlan_ranges)
+    return pools
+
+
+def rebuild_pools(
+    db: Store,
+    config: NetworkConfig,
+    added: Mapping[str, list[Bounds]] | None = None,
+) -> None:
+    """Rebuild the free ranges from config (plus `added` ranges) minus what networks hold
+    (config and ranges may change)."""
+    repo.clear_segment_pools(db)
+    for pool, bounds in configured_pools(config).items():
+        rebuild_pool(db, pool, bounds + (added or {}).get(pool, []))
+
+
+def rebuild_pool(db: Store, pool: str, bounds: list[Bounds]) -> None:
+    """Make `pool` hold the ids of `bounds` (overlaps allowed) that no network holds."""
+    merged: list[list[int]] = []
+    for lo, hi in sorted(bounds):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    ranges.reset(db, pool, [(lo, hi) for lo, hi in merged], repo.taken(db, pool))
 
 
 async def allocate(
@@ -37,8 +71,10 @@ async def allocate(
     network_type: str,
     physnet: str | None,
     seg_id: int | None,
+    choice: RangeChoice | None = None,
 ) -> tuple[str | None, int | None]:
-    """Validate provider attributes, take the segment, return (physnet, segmentation id)."""
+    """Validate provider attributes, take the segment, return (physnet, segmentation id);
+    an automatic id follows `choice` (the project's segment ranges) when given."""
     if network_type in TUNNEL_TYPES:
         if physnet is not None:
             raise errors.InvalidInput(
@@ -52,6 +88,7 @@ async def allocate(
             1,
             TUNNEL_MAX,
             lambda: errors.TunnelIdInUse(tunnel_id=seg_id),
+            choice,
         )
     physnet = physnet or config.default_physical_network
     if network_type == "vlan":
@@ -65,6 +102,7 @@ async def allocate(
             1,
             4094,
             lambda: errors.VlanIdInUse(vlan_id=seg_id, physical_network=physnet),
+            choice,
         )
     # flat: no id, one network per physical network
     if seg_id is not None:
@@ -88,9 +126,10 @@ async def _take(
     low: int,
     high: int,
     in_use: Callable[[], errors.AlcorError],
+    choice: RangeChoice | None = None,
 ) -> int:
     if seg_id is None:
-        value = await ranges.take_lowest(db, pool)
+        value = _lowest(db, pool, choice) if choice else ranges.take_lowest(db, pool)
         if value is None:
             raise errors.NoNetworkAvailable()
     else:
@@ -108,18 +147,48 @@ async def _take(
     return value
 
 
-async def release(db: Store, config: NetworkConfig, network_id: str) -> None:
-    """Return the network's segment to its pool (if inside the configured ranges)."""
-    for pool, seg_id in await repo.delete_of_network(db, network_id):
-        if _configured(config, pool, seg_id):
-            await ranges.give_back(db, pool, seg_id)
+def _lowest(db: Store, pool: str, choice: RangeChoice) -> int | None:
+    """Take the lowest free id in the project's own ranges, else the lowest outside the
+    ranges of other projects."""
+    for lo, hi in sorted(choice.own):
+        value = ranges.lowest_free(db, pool, lo, hi)
+        if value is not None:
+            ranges.take(db, pool, value)
+            return value
+    value = ranges.lowest_free(db, pool, 0)
+    while value is not None:
+        block = next(((lo, hi) for lo, hi in choice.excluded if lo <= value <= hi), None)
+        if block is None:
+            ranges.take(db, pool, value)
+            return value
+        value = ranges.lowest_free(db, pool, block[1] + 1)
+    return None
 
 
-def _configured(config: NetworkConfig, pool: str, seg_id: int) -> bool:
-    if pool == "segment:tunnel":
-        bounds = config.tunnel_id_ranges
-    elif pool.startswith("segment:vlan:"):
-        bounds = config.vlan_ranges.get(pool.split(":", 2)[2], ())
-    else:
-        return False
-    return any(lo <= seg_id <= hi for lo, hi in bounds)
+def release(
+    db: Store,
+    config: NetworkConfig,
+    network_id: str,
+    added: Mapping[str, list[Bounds]] | None = None,
+) -> None:
+    """Return the network's segment to its pool (if inside the configured or added ranges)."""
+    pools = configured_pools(config)
+    for pool, seg_id in repo.delete_of_network(db, network_id):
+        bounds = pools.get(pool, []) + (added or {}).get(pool, [])
+        if any(lo <= seg_id <= hi for lo, hi in bounds):
+            ranges.give_back(db, pool, seg_id)
+
+
+def release_one(
+    db: Store,
+    config: NetworkConfig,
+    pool: str,
+    seg_id: int | None,
+    added: Mapping[str, list[Bounds]] | None = None,
+) -> None:
+    """Give one segment's id back (a flat segment frees its physical network)."""
+    value = 0 if seg_id is None else seg_id
+    repo.delete_holding(db, pool, value)
+    bounds = configured_pools(config).get(pool, []) + (added or {}).get(pool, [])
+    if any(lo <= value <= hi for lo, hi in bounds):
+        ranges.give_back(db, pool, value)

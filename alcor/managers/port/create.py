@@ -19,6 +19,7 @@ from alcor.managers.node.messages import LookupNodeByName
 from alcor.managers.port import repo as port_repo
 from alcor.managers.port import rules
 from alcor.managers.port.messages import CreatePorts, CreateServicePort, PortCreated
+from alcor.managers.qos.messages import CheckQosPolicy, CheckQosPolicyRemoval
 from alcor.managers.quota.messages import CheckQuota
 from alcor.managers.security_group.messages import (
     CheckPortSecurityGroups,
@@ -60,7 +61,8 @@ class PortCreator:
                     subnets_of[network["id"]] = await self._bus.call(
                         SubnetsOfNetwork(network_id=network["id"])
                     )
-            if _batchable(prepared):
+            typed = any(s.get("service_types") for sub in subnets_of.values() for s in sub)
+            if _batchable(prepared) and not typed:
                 network = prepared[0][1]
                 return await self._create_batch(
                     [i for i, _ in prepared], network, subnets_of[network["id"]], cmd.ctx
@@ -119,7 +121,9 @@ class PortCreator:
                     network_id=network["id"], owner=port["id"], mac=given.get("mac_address")
                 )
             )
-        await check_subnet_ids(self._store, given.get("fixed_ips"), subnets, ctx)
+        check_subnet_ids(self._store, given.get("fixed_ips"), subnets, ctx)
+        if given.get("fixed_ips") is None:
+            subnets = rules.eligible_subnets(subnets, network["id"], port["device_owner"])
         port["fixed_ips"] = await self._bus.call(
             AllocatePortIps(
                 port_id=port["id"],
@@ -179,6 +183,8 @@ class PortCreator:
     ) -> None:
         """Security, pairs, DHCP options, binding and status of a port being created."""
         port.setdefault("port_security_enabled", network["port_security_enabled"])
+        if ctx is not None:
+            await check_qos(self._bus, ctx, None, port["qos_policy_id"])
         await self._set_security_groups(port, given, ctx)
         rules.check_pairs(port, self._config.max_allowed_address_pairs)
         port["extra_dhcp_opts"] = rules.normalize_dhcp_opts(port["extra_dhcp_opts"])
@@ -221,6 +227,14 @@ async def lookup_network(bus: Bus, network_id: str) -> dict[str, Any]:
     if network is None:
         raise errors.NetworkNotFound(id=network_id)
     return network
+
+
+async def check_qos(bus: Bus, ctx: RequestContext, old: str | None, new: str | None) -> None:
+    """Detaching a QoS policy needs access to it (403); attaching, to the new one (404)."""
+    if old is not None:
+        await bus.call(CheckQosPolicyRemoval(ctx=ctx, policy_id=old))
+    if new is not None:
+        await bus.call(CheckQosPolicy(ctx=ctx, policy_id=new))
 
 
 async def check_groups(bus: Bus, port: dict[str, Any], groups: list[str], admin: bool) -> None:

@@ -42,14 +42,18 @@ from alcor.managers.port.messages import (
     ViewPorts,
 )
 from alcor.managers.port.update import PortUpdater
+from alcor.managers.qos.messages import PortResourceRequests
 from alcor.managers.quota.messages import RegisterUsageCounter
-from alcor.resources import repo
+from alcor.managers.trunk.messages import CheckPortNotInTrunk, TrunkDetails
+from alcor.resources import dns, repo
 from alcor.resources.port import PORT
 from alcor.resources.repo import Where
 from alcor.store import Store
 from alcor.store.revisions import tombstone
 
 _LOGGER = logging.getLogger(__name__)
+# What present() adds to stored ports.
+COMPUTED = frozenset({"dns_assignment", "resource_request", "trunk_details"})
 repo.register_extra_columns(PORT, ("neighbor_revision", "network_project_id"))
 
 
@@ -74,16 +78,17 @@ class PortManager(ResourceManager):
         super().__init__(bus, store)
         self._creator = PortCreator(bus, store, config)
         self._updater = PortUpdater(bus, store, config)
+        self._dns_domain = config.dns_domain
 
     async def start(self) -> None:
         """Register the port commands."""
-        self._bus.handle(CreatePorts, self._creator.create)
+        self._bus.handle(CreatePorts, self._create)
         self._bus.handle(GetPort, self.get)
         self._bus.handle(ViewPorts, self.view)
         self._bus.handle(ListPorts, self.list_visible)
-        self._bus.handle(UpdatePort, self._updater.update)
+        self._bus.handle(UpdatePort, self._update)
         self._bus.handle(DeletePort, self.delete)
-        self._bus.handle(UpdatePorts, self._updater.update_many)
+        self._bus.handle(UpdatePorts, self._update_many)
         self._bus.handle(QueryPorts, self._query)
         self._bus.handle(LookupPorts, self._lookup_many)
         self._bus.handle(CreateServicePort, self._creator.create_service)
@@ -110,6 +115,49 @@ class PortManager(ResourceManager):
     def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
         access.check_write(ctx, obj, action)
 
+    def presented(self, fields: list[str] | None) -> bool:
+        return fields is None or not COMPUTED.isdisjoint(fields)
+
+    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+        """Add every port's dns_assignment (from its fixed IPs, DNS name and domain)."""
+        out = list(objs)
+        for port in out:
+            port["dns_assignment"] = dns.assignments(port, self._dns_domain)
+        return out
+
+    async def adecorate(self, objs: Any) -> list[dict[str, Any]]:
+        """... and trunk_details to the parent ports of trunks (trunk-details)."""
+        out = self.decorate(objs)
+        details = await self._bus.call(TrunkDetails(port_ids=[p["id"] for p in out]))
+        for port in out:
+            if port["id"] in details:
+                port["trunk_details"] = details[port["id"]]
+        return out
+
+    async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
+        """... and, for admins, resource_request."""
+        return await self._requests(ctx, await self.adecorate(objs))
+
+    async def _requests(
+        self, ctx: RequestContext | None, ports: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Add resource_request (what the port's QoS policy reserves) for an admin, its only
+        reader."""
+        if ctx is not None and ctx.is_admin and ports:
+            requests = await self._bus.call(PortResourceRequests(ports=ports))
+            for port in ports:
+                port["resource_request"] = requests.get(port["id"])
+        return ports
+
+    async def _create(self, cmd: CreatePorts) -> list[dict[str, Any]]:
+        return await self._requests(cmd.ctx, self.decorate(await self._creator.create(cmd)))
+
+    async def _update(self, cmd: UpdatePort) -> dict[str, Any]:
+        return (await self._requests(cmd.ctx, self.decorate([await self._updater.update(cmd)])))[0]
+
+    async def _update_many(self, cmd: UpdatePorts) -> list[dict[str, Any]]:
+        return await self._requests(cmd.ctx, self.decorate(await self._updater.update_many(cmd)))
+
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """Translate `fixed_ips=ip_address=X` / `subnet_id=Y` / `ip_address_substr=Z`."""
         where = port_repo.with_addresses(extra)
@@ -122,6 +170,7 @@ class PortManager(ResourceManager):
             port = await self.writable(cmd.ctx, cmd.id, "delete_port", cmd.if_match)
             if port["device_owner"] in rules.SERVICE_OWNERS:
                 raise errors.ServicePortInUse(port_id=port["id"], device_owner=port["device_owner"])
+            await self._bus.call(CheckPortNotInTrunk(port_id=port["id"]))
             await self._bus.call(DisassociatePort(port_id=port["id"]))
             await self._remove(port)
 

@@ -45,6 +45,26 @@ def check_policy(
             raise deny(f"{action}:fixed_ips:subnet_id")
 
 
+def eligible_subnets(
+    subnets: list[dict[str, Any]], network_id: str, device_owner: str
+) -> list[dict[str, Any]]:
+    """The subnets automatic addresses come from (subnet-service-types), as Neutron: those
+    typed for the port's device owner, then those without service types; a DHCP port may use
+    any subnet with DHCP enabled. A network whose subnets all serve others refuses (409)."""
+    eligible = [
+        s
+        for s in subnets
+        if not s.get("service_types")
+        or device_owner in s["service_types"]
+        or (device_owner == "network:dhcp" and s.get("enable_dhcp"))
+    ]
+    if subnets and not eligible:
+        raise errors.IpAddressGenerationFailureNoMatchingSubnet(
+            network_id=network_id, service_type=device_owner
+        )
+    return sorted(eligible, key=lambda s: not s.get("service_types"))
+
+
 def check_device_owner(given: dict[str, Any]) -> None:
     """Router and floating IP owners are set only by routers and floating IPs."""
     if given.get("device_owner") in SERVICE_OWNERS:

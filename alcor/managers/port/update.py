@@ -20,6 +20,7 @@ from alcor.managers.port import access, rules
 from alcor.managers.port import repo as port_repo
 from alcor.managers.port.create import (
     check_groups,
+    check_qos,
     check_subnet_ids,
     lookup_network,
     pin_network,
@@ -177,6 +178,8 @@ class PortUpdater:
         if "fixed_ips" in diff or "mac_address" in diff:
             await self._readdress(port, diff, ctx)
         merged = {**port, **diff}
+        if "qos_policy_id" in diff:
+            await check_qos(self._bus, ctx, port["qos_policy_id"], diff["qos_policy_id"])
         if "security_groups" in diff:
             await check_groups(self._bus, port, diff["security_groups"], admin=ctx.is_admin)
         if {"security_groups", "port_security_enabled", "fixed_ips"} & diff.keys():

@@ -18,6 +18,7 @@ QUOTA_RESOURCES = (
     "floatingip",
     "security_group",
     "security_group_rule",
+    "rbac_policy",
 )
 UsageCounter = Callable[[Store, str], Awaitable[int]]
 

@@ -92,11 +92,6 @@ class RouterInterfaces:
             raise errors.BadRequest(
                 resource="router", msg=f"Router already has a port on subnet {subnet['id']}"
             )
-        if subnet.get("attached_router_id") and subnet["attached_router_id"] != router["id"]:
-            raise errors.SubnetInUse(
-                subnet_id=subnet["id"],
-                reason=f"subnet is already attached to router {subnet['attached_router_id']}",
-            )
         network = ipaddress.ip_network(subnet["cidr"])
         for other in (await self._bus.call(LookupSubnets(ids=attached))).values():
             if network.overlaps(ipaddress.ip_network(other["cidr"])):
@@ -204,7 +199,9 @@ class RouterInterfaces:
         await self._check_removable(router, interfaces, port, removed)
         await self._bus.call(DeleteServicePort(port_id=port["id"]))
         for sid in removed:
-            await self._bus.call(SetAttachedRouter(subnet_id=sid, router_id=None))
+            await self._bus.call(
+                SetAttachedRouter(subnet_id=sid, router_id=router["id"], attached=False)
+            )
         return port
 
     async def _check_removable(
@@ -215,6 +212,12 @@ class RouterInterfaces:
         removed: list[str],
     ) -> None:
         fips = await self._bus.call(FloatingIpsOfRouter(router_id=router["id"]))
+        gateway = (router.get("external_gateway_info") or {}).get("network_id")
+        if any(f["floating_network_id"] == port["network_id"] != gateway for f in fips):
+            # router-interface-fip: this interface is how the floating IPs leave.
+            raise errors.RouterInterfaceInUseAsGatewayByFloatingIP(
+                subnet_id=removed[0], router_id=router["id"]
+            )
         if fips:
             ports = await self._bus.call(LookupPorts(ids=[f["port_id"] for f in fips]))
             for fip in fips:

@@ -18,7 +18,9 @@ from alcor.managers.common import (
     check_write,
     deny,
     new_record,
+    zones_of,
 )
+from alcor.managers.flavor.messages import CheckFlavor
 from alcor.managers.network.messages import GetNetwork
 from alcor.managers.port.messages import QueryPorts
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
@@ -44,6 +46,7 @@ from alcor.managers.router.messages import (
     ViewRouters,
 )
 from alcor.resources import repo
+from alcor.resources.flavor import L3_SERVICE_TYPE
 from alcor.resources.router import ROUTER
 from alcor.store import Store
 from alcor.store.revisions import tombstone
@@ -59,9 +62,12 @@ class RouterManager(ResourceManager):
     name = "router"
     requires = ("store", "bus", "quota", "network", "subnet", "port", "floatingip")
 
-    def __init__(self, bus: Bus, store: Store, config: RouterConfig) -> None:
+    def __init__(
+        self, bus: Bus, store: Store, config: RouterConfig, zones: tuple[str, ...] = ("nova",)
+    ) -> None:
         super().__init__(bus, store)
         self._config = config
+        self._zones = zones
         self._gateway = RouterGateway(bus, store, config)
         self._routes = ExtraRoutes(bus, store, config, self.get_visible)
         self._interfaces = RouterInterfaces(bus, store, self.get_visible)
@@ -75,12 +81,22 @@ class RouterManager(ResourceManager):
         self._bus.handle(UpdateRouter, self.update)
         self._bus.handle(DeleteRouter, self.delete)
         self._bus.handle(RouterInterface, self._interfaces.handle)
-        self._bus.handle(EditExtraRoutes, self._routes.edit)
+        self._bus.handle(EditExtraRoutes, self._edit_routes)
         self._bus.handle(FindRouterForFloatingIp, self._find_for_fip)
         self._bus.handle(LookupRouters, self._lookup_many)
         await self._bus.call(
             RegisterUsageCounter(resource="router", counter=repo.usage_counter(ROUTER))
         )
+
+    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+        """Add availability_zones (router_availability_zone): the hints, else every zone."""
+        out = list(objs)
+        for router in out:
+            router["availability_zones"] = zones_of(router["availability_zone_hints"], self._zones)
+        return out
+
+    async def _edit_routes(self, cmd: EditExtraRoutes) -> dict[str, Any]:
+        return self.decorate([await self._routes.edit(cmd)])[0]
 
     async def _lookup_many(self, cmd: LookupRouters) -> dict[str, dict[str, Any]]:
         return await repo.get_many(self._store, ROUTER, cmd.ids)
@@ -95,12 +111,14 @@ class RouterManager(ResourceManager):
                 project = check_create_project(cmd.ctx, item, "create_router")
                 self._check_policy(cmd.ctx, item, "create_router", creating=True)
                 await self._check_gateway_network(cmd.ctx, item)
+                await self._check_flavor(item)
+                zones_of(item.get("availability_zone_hints") or [], self._zones)
                 counts[project] = counts.get(project, 0) + 1
             for project, count in counts.items():
                 await self._bus.call(CheckQuota(project_id=project, resource="router", count=count))
             for item in cmd.items:
                 out.append(await self._create_one(cmd.ctx, item))
-        return out
+        return self.decorate(out)
 
     def _check_policy(
         self, ctx: RequestContext, given: dict[str, Any], action: str, creating: bool
@@ -117,6 +135,18 @@ class RouterManager(ResourceManager):
             raise deny(f"{action}:external_gateway_info:enable_snat")
         if gateway.get("external_fixed_ips"):
             raise deny(f"{action}:external_gateway_info:external_fixed_ips")
+
+    async def _check_flavor(self, given: dict[str, Any]) -> None:
+        """l3-flavors: an existing, enabled router flavor; not with distributed or ha."""
+        if given.get("flavor_id") is None:
+            return
+        if "distributed" in given or "ha" in given:
+            raise errors.BadRequest(
+                resource="router", msg="Cannot specify both a flavor and distributed or ha"
+            )
+        await self._bus.call(
+            CheckFlavor(flavor_id=given["flavor_id"], service_type=L3_SERVICE_TYPE)
+        )
 
     async def _check_gateway_network(self, ctx: RequestContext, given: dict[str, Any]) -> None:
         """404 for an invisible gateway network (before quota); on native paths a gateway on
@@ -189,7 +219,7 @@ class RouterManager(ResourceManager):
                 await repo.update(self._store, ROUTER, router["id"], bump(router, diff))
                 if touched or "admin_state_up" in diff:
                     await publish_changed(self._bus, router)
-        return router
+        return self.decorate([router])[0]
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteRouter) -> None:
@@ -205,13 +235,21 @@ class RouterManager(ResourceManager):
             self._bus.publish(RouterDeleted(router=router))
 
     async def _find_for_fip(self, cmd: FindRouterForFloatingIp) -> str | None:
+        """The router joining the subnet to the floating network: by its gateway, else by
+        an interface on that network (router-interface-fip)."""
         ports = await self._bus.call(QueryPorts(subnet_id=cmd.subnet_id, device_owner=INTERFACE))
-        for port in ports:
-            router = await self.lookup(port["device_id"])
-            if router is None:
-                continue
+        routers = [r for p in ports if (r := self.lookup(p["device_id"])) is not None]
+        for router in routers:
             gateway = router.get("external_gateway_info") or {}
             if gateway.get("network_id") == cmd.network_id:
                 router_id: str = router["id"]
                 return router_id
+        for router in routers:
+            legs = await self._bus.call(
+                QueryPorts(
+                    network_id=cmd.network_id, device_id=router["id"], device_owner=INTERFACE
+                )
+            )
+            if legs:
+                return str(router["id"])
         return None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
-from alcor.managers.base import ResourceManager, view_visible
+from alcor.identity import Caller
+from alcor.managers.address_group.messages import GetAddressGroup
+from alcor.managers.base import view_visible
 from alcor.managers.common import (
     RequestContext,
     bump,
@@ -23,38 +26,52 @@ from alcor.managers.common import (
     stamp_new,
 )
 from alcor.managers.crud import (
+    CreateCommand,
     DeleteCommand,
     GetCommand,
     ListCommand,
     UpdateCommand,
     ViewCommand,
 )
+from alcor.managers.generic import SharedCrudManager
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
+from alcor.managers.rbac.messages import DeleteObjectPolicies
 from alcor.managers.security_group import repo as sg_repo
 from alcor.managers.security_group import rules
 from alcor.managers.security_group.messages import (
+    AddressGroupEdited,
     CheckPortSecurityGroups,
+    CreateDefaultSecurityGroupRules,
     CreateSecurityGroupRules,
     CreateSecurityGroups,
+    DeleteDefaultSecurityGroupRule,
     DeleteSecurityGroup,
     DeleteSecurityGroupRule,
     EnsureDefaultSecurityGroup,
+    GetDefaultSecurityGroupRule,
     GetSecurityGroup,
     GetSecurityGroupRule,
+    ListDefaultSecurityGroupRules,
     ListSecurityGroupRules,
     ListSecurityGroups,
     LookupSecurityGroups,
     SecurityGroupChanged,
     SecurityGroupDeleted,
+    UpdateDefaultSecurityGroupRule,
     UpdateSecurityGroup,
     UpdateSecurityGroupRule,
     ViewSecurityGroupRules,
     ViewSecurityGroups,
 )
+from alcor.managers.security_group.templates import DefaultRules
 from alcor.resources import repo
 from alcor.resources.base import defaults
 from alcor.resources.repo import Page, Where
-from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
+from alcor.resources.security_group import (
+    SECURITY_GROUP,
+    SECURITY_GROUP_RULE,
+    SecurityGroupConflict,
+)
 from alcor.store import Store, current_transaction
 from alcor.store.revisions import tombstone
 
@@ -62,24 +79,26 @@ _LOGGER = logging.getLogger(__name__)
 repo.register_extra_columns(SECURITY_GROUP, ("is_default",))
 INTERNAL_RULE_COLUMNS = ("seq", "sg_project_id", "normalized")
 repo.register_extra_columns(SECURITY_GROUP_RULE, INTERNAL_RULE_COLUMNS)
-EGRESS_ANY = (
-    {"direction": "egress", "ethertype": "IPv4"},
-    {"direction": "egress", "ethertype": "IPv6"},
-)
 
 
-class SecurityGroupManager(ResourceManager):
-    """Create, read, update and delete security groups and their rules."""
+class SecurityGroupManager(SharedCrudManager):
+    """Create, read, update and delete security groups and their rules.
+
+    Groups are shared through RBAC (rbac-security-groups); the rules a new group gets come
+    from the default rule templates (security-groups-default-rules).
+    """
 
     resource = SECURITY_GROUP
     name = "security_group"
-    requires = ("store", "bus", "quota")
+    object_type = "security_group"
+    requires = ("store", "bus", "quota", "rbac")
 
     def __init__(self, bus: Bus, store: Store) -> None:
         super().__init__(bus, store)
         self._default_ids: dict[str, str] = {}  # project -> its default group (hot in port create)
         # Another process may delete a default group: no cache on PostgreSQL.
         self._cache_defaults = store.dialect == "sqlite"
+        self.templates = DefaultRules(bus, store)
 
     async def start(self) -> None:
         """Register the security group and rule commands."""
@@ -98,6 +117,13 @@ class SecurityGroupManager(ResourceManager):
         self._bus.handle(EnsureDefaultSecurityGroup, self._ensure_default_cmd)
         self._bus.handle(CheckPortSecurityGroups, self._check_port_groups)
         self._bus.handle(LookupSecurityGroups, self._lookup_many)
+        self._bus.handle(AddressGroupEdited, self._address_group_edited)
+        self._bus.handle(CreateDefaultSecurityGroupRules, self.templates.create)
+        self._bus.handle(GetDefaultSecurityGroupRule, self.templates.get)
+        self._bus.handle(ListDefaultSecurityGroupRules, self.templates.list_visible)
+        self._bus.handle(UpdateDefaultSecurityGroupRule, self.templates.update)
+        self._bus.handle(DeleteDefaultSecurityGroupRule, self.templates.delete)
+        await self.register_rbac()
         await self._bus.call(
             RegisterUsageCounter(
                 resource="security_group", counter=repo.usage_counter(SECURITY_GROUP)
@@ -134,19 +160,13 @@ class SecurityGroupManager(ResourceManager):
                     "description": "Default security group",
                     "tags": [],
                     "is_default": 1,
+                    "stateful": True,
+                    "shared": False,
                 }
             )
-            await repo.insert(self._store, SECURITY_GROUP, group)
-            for ethertype in ("IPv4", "IPv6"):
-                await self._insert_rule(group, {"direction": "egress", "ethertype": ethertype})
-                await self._insert_rule(
-                    group,
-                    {
-                        "direction": "ingress",
-                        "ethertype": ethertype,
-                        "remote_group_id": group["id"],
-                    },
-                )
+            repo.insert(self._store, SECURITY_GROUP, group)
+            for rule in self.templates.rules_for(group["id"], default=True):
+                self._insert_rule(group, rule)
             return self._remember_default(project_id, group["id"])
 
     def _remember_default(self, project_id: str, group_id: str) -> str:
@@ -191,9 +211,14 @@ class SecurityGroupManager(ResourceManager):
 
     async def list_visible(self, cmd: ListCommand) -> Page:
         await self._ensure_visible_default(cmd.ctx)
+        # As Neutron: listing a project's groups by project_id (an admin looking at a new
+        # project) gives that project its default group too.
+        projects = cmd.query.filters.get("project_id") or cmd.query.filters.get("tenant_id")
+        if projects and len(projects) == 1 and cmd.ctx.can_write(projects[0]):
+            await self.ensure_default(projects[0])
         return await super().list_visible(cmd)
 
-    async def create(self, cmd: CreateSecurityGroups) -> list[dict[str, Any]]:
+    async def create(self, cmd: CreateCommand) -> list[dict[str, Any]]:
         """Create security groups, each with its two egress rules."""
         out = []
         async with self._store.transaction():
@@ -210,14 +235,15 @@ class SecurityGroupManager(ResourceManager):
                 )
             for project in counts:
                 await self.ensure_default(project)
-            # The two egress rules of each new group count against the rule quota, as in
-            # Neutron (the spec had them never refused); the default group's never are.
+            # The rules each new group gets from the templates count against the rule quota,
+            # as in Neutron (the spec had them never refused); the default group's never are.
+            per_group = len(self.templates.rules_for("", default=False))
             for project, count in counts.items():
                 await self._bus.call(
                     CheckQuota(
                         project_id=project,
                         resource="security_group_rule",
-                        count=count * len(EGRESS_ANY),
+                        count=count * per_group,
                     )
                 )
             for item in cmd.items:
@@ -227,9 +253,10 @@ class SecurityGroupManager(ResourceManager):
                 group.pop("security_group_rules", None)
                 group["tags"] = sorted(set(group["tags"]))
                 group["is_default"] = 0
-                await repo.insert(self._store, SECURITY_GROUP, group)
-                for template in EGRESS_ANY:
-                    await self._insert_rule(group, dict(template))
+                group["shared"] = False
+                repo.insert(self._store, SECURITY_GROUP, group)
+                for rule in self.templates.rules_for(group["id"], default=False):
+                    self._insert_rule(group, rule)
                 out.append(group)
         return await self.decorate(out)
 
@@ -239,6 +266,8 @@ class SecurityGroupManager(ResourceManager):
             group = await self.writable(cmd.ctx, cmd.id, "update_security_group", cmd.if_match)
             given = self.given_changes(group, cmd)
             diff = changed(group, given)
+            if "stateful" in diff and sg_repo.has_ports(self._store, group["id"]):
+                raise errors.SecurityGroupInUse(id=group["id"])
             if "name" in diff:
                 if group["is_default"]:
                     raise errors.SecurityGroupCannotUpdateDefault()
@@ -259,9 +288,12 @@ class SecurityGroupManager(ResourceManager):
             await self._store.lock(f"security_group:{group['id']}")
             if await sg_repo.has_ports(db, group["id"]):
                 raise errors.SecurityGroupInUse(id=group["id"])
-            referencing = await sg_repo.groups_referencing(db, group["id"])
-            await sg_repo.delete_rules_involving(db, group["id"])
-            await repo.delete(db, SECURITY_GROUP, group["id"])
+            await self._bus.call(
+                DeleteObjectPolicies(object_type="security_group", object_id=group["id"])
+            )
+            referencing = sg_repo.groups_referencing(db, group["id"])
+            sg_repo.delete_rules_involving(db, group["id"])
+            repo.delete(db, SECURITY_GROUP, group["id"])
             if group["is_default"]:
                 self._default_ids.pop(group["project_id"], None)
             await tombstone(db, "security_group", group)
@@ -269,23 +301,42 @@ class SecurityGroupManager(ResourceManager):
                 await self._bump_group(other)
             self._bus.publish(SecurityGroupDeleted(security_group=group))
 
+    async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
+        return sg_repo.projects_of_ports(self._store, obj["id"])
+
+    async def after_rbac_change(self, obj: dict[str, Any]) -> None:
+        self._bus.publish(SecurityGroupChanged(security_group_id=obj["id"]))
+
     async def _check_port_groups(self, cmd: CheckPortSecurityGroups) -> None:
+        """Every group exists and is the port project's (or shared with it); stateful and
+        stateless groups do not mix on one port (409)."""
         # Kept from deletion by another process until the port's transaction ends.
         for sg_id in sorted(set(cmd.ids)):
             await self._store.lock(f"security_group:{sg_id}", shared=True)
         found = await repo.get_many(self._store, SECURITY_GROUP, cmd.ids)
+        viewer = RequestContext(Caller(cmd.project_id), None if cmd.admin else cmd.project_id)
         for sg_id in cmd.ids:
             group = found.get(sg_id)
-            if group is None or (not cmd.admin and group["project_id"] != cmd.project_id):
+            if group is None or not self.is_visible(group, viewer):
                 raise errors.SecurityGroupNotFound(id=sg_id)
+        if len({bool(g["stateful"]) for g in found.values()}) > 1:
+            raise SecurityGroupConflict(
+                reason="Cannot apply both stateful and stateless security groups on the same "
+                "port at the same time"
+            )
 
     async def _lookup_many(self, cmd: LookupSecurityGroups) -> dict[str, dict[str, Any]]:
         groups = await repo.get_many(self._store, SECURITY_GROUP, cmd.ids)
         await self.decorate(list(groups.values()))
         return groups
 
+    async def _address_group_edited(self, cmd: AddressGroupEdited) -> None:
+        async with self._store.transaction():
+            for group_id in sg_repo.groups_using_address_group(self._store, cmd.address_group_id):
+                self._bump_group(group_id)
+
     async def _bump_group(self, group_id: str) -> None:
-        group = await self.lookup(group_id)
+        group = self.lookup(group_id)
         if group is not None:
             await repo.update(self._store, SECURITY_GROUP, group_id, bump(group, {}))
             self._bus.publish(SecurityGroupChanged(security_group_id=group_id))
@@ -330,7 +381,11 @@ class SecurityGroupManager(ResourceManager):
             for item in cmd.items:
                 group = await self.get_visible(cmd.ctx, item["security_group_id"])
                 if item.get("remote_group_id") is not None:
-                    await self.get_visible(cmd.ctx, item["remote_group_id"])
+                    self.get_visible(cmd.ctx, item["remote_group_id"])
+                if item.get("remote_address_group_id") is not None:
+                    await self._bus.call(
+                        GetAddressGroup(ctx=cmd.ctx, id=item["remote_address_group_id"])
+                    )
                 check_write(cmd.ctx, group, "create_security_group_rule")
                 project = item.get("project_id") or group["project_id"]
                 if project != group["project_id"] and not cmd.ctx.is_admin:
@@ -356,6 +411,8 @@ class SecurityGroupManager(ResourceManager):
     async def _insert_rule(self, group: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
         db = self._store
         rule = defaults(SECURITY_GROUP_RULE, rule)
+        if rule.get("normalized_cidr") is None and rule["remote_ip_prefix"] is not None:
+            rule["normalized_cidr"] = str(ipaddress.ip_network(rule["remote_ip_prefix"], False))
         key = rules.normalized(rule)
         existing = await sg_repo.rule_with_key(db, group["id"], key)
         if existing is not None:

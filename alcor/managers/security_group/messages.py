@@ -64,6 +64,26 @@ class DeleteSecurityGroupRule(DeleteCommand):
     """Delete a rule."""
 
 
+class CreateDefaultSecurityGroupRules(CreateCommand):
+    """Create rule templates (admin)."""
+
+
+class GetDefaultSecurityGroupRule(GetCommand):
+    """Return one rule template."""
+
+
+class ListDefaultSecurityGroupRules(ListCommand):
+    """List the rule templates."""
+
+
+class UpdateDefaultSecurityGroupRule(UpdateCommand):
+    """Rule templates do not change (403)."""
+
+
+class DeleteDefaultSecurityGroupRule(DeleteCommand):
+    """Delete a rule template (admin)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnsureDefaultSecurityGroup(Command[str]):
     """Create the project's default group if missing; return its id."""
@@ -99,3 +119,11 @@ class SecurityGroupDeleted(Event):
     """A group was deleted."""
 
     security_group: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddressGroupEdited(Command[None]):
+    """An address group's addresses changed: bump every group with a rule naming it, so
+    the hosts holding those groups get their rules again at a higher revision."""
+
+    address_group_id: str

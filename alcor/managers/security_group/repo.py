@@ -41,6 +41,18 @@ async def groups_referencing(db: Store, group_id: str) -> list[str]:
     ]
 
 
+async def groups_using_address_group(db: Store, address_group_id: str) -> list[str]:
+    """Return the groups with a rule whose remote is the address group."""
+    return [
+        row[0]
+        for row in await db.fetch(
+            "SELECT DISTINCT security_group_id FROM security_group_rules "
+            "WHERE remote_address_group_id = ?",
+            [address_group_id],
+        )
+    ]
+
+
 async def delete_rules_involving(db: Store, group_id: str) -> None:
     """Delete the group's rules and every rule whose remote group it is (it is deleted)."""
     await repo.delete_where(
@@ -61,10 +73,20 @@ async def rule_with_key(db: Store, group_id: str, normalized: str) -> str | None
 
 async def next_rule_seq(db: Store, group_id: str) -> int:
     """Return the creation sequence number of the group's next rule."""
-    return int(
-        await db.fetchval(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM security_group_rules "
-            "WHERE security_group_id = ?",
+    row = await db.fetchone(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM security_group_rules WHERE security_group_id = ?",
+        [group_id],
+    )
+    return int(row[0])
+
+
+async def projects_of_ports(db: Store, group_id: str) -> set[str]:
+    """Return the projects of the ports in the group."""
+    return {
+        row[0]
+        for row in await db.fetch(
+            "SELECT DISTINCT p.project_id FROM port_security_groups g JOIN ports p ON "
+            "p.id = g.port_id WHERE g.security_group_id = ?",
             [group_id],
         )
-    )
+    }

@@ -54,14 +54,27 @@ def validate(rule: dict[str, Any]) -> None:
     elif lo is not None or hi is not None:
         raise errors.SecurityGroupInvalidProtocolForPort(protocol=protocol)
     prefix = rule.get("remote_ip_prefix")
+    rule["normalized_cidr"] = None
     if prefix is not None:
         network = ipaddress.ip_network(prefix, strict=False)
         if f"IPv{network.version}" != rule["ethertype"]:
             raise errors.SecurityGroupRuleParameterConflict(
                 ethertype=rule["ethertype"], cidr=prefix
             )
-        rule["remote_ip_prefix"] = str(network)
-    if prefix is not None and rule.get("remote_group_id") is not None:
+        # Kept as given; its network is normalized_cidr (security-groups-normalized-cidr).
+        rule["normalized_cidr"] = str(network)
+    remotes = [
+        k
+        for k in ("remote_ip_prefix", "remote_group_id", "remote_address_group_id")
+        if rule.get(k) is not None
+    ]
+    if len(remotes) > 1:
+        if "remote_address_group_id" in remotes:
+            raise errors.BadRequest(
+                resource="security_group_rule",
+                msg="Only remote_ip_prefix or remote_group_id or remote_address_group_id may "
+                "be provided",
+            )
         raise errors.SecurityGroupRemoteGroupAndRemoteIpPrefix()
 
 
@@ -72,16 +85,21 @@ def normalized(rule: dict[str, Any]) -> str:
     number = None if protocol is None else PROTOCOL_NUMBERS.get(protocol, protocol)
     if ethertype == "IPv6" and str(number) in ("1", "58"):
         number = 58
-    prefix = rule.get("remote_ip_prefix") or ("0.0.0.0/0" if ethertype == "IPv4" else "::/0")
-    return "|".join(
-        str(x)
-        for x in (
-            rule["direction"],
-            ethertype,
-            number,
-            rule.get("port_range_min"),
-            rule.get("port_range_max"),
-            prefix,
-            rule.get("remote_group_id"),
-        )
-    )
+    prefix = rule.get("normalized_cidr") or rule.get("remote_ip_prefix")
+    if prefix is not None:
+        prefix = str(ipaddress.ip_network(prefix, strict=False))
+    else:
+        prefix = "0.0.0.0/0" if ethertype == "IPv4" else "::/0"
+    parts = [
+        rule["direction"],
+        ethertype,
+        number,
+        rule.get("port_range_min"),
+        rule.get("port_range_max"),
+        prefix,
+        rule.get("remote_group_id"),
+    ]
+    # Appended only when set, so the keys stored before address groups stay valid.
+    if rule.get("remote_address_group_id") is not None:
+        parts.append(rule["remote_address_group_id"])
+    return "|".join(str(x) for x in parts)

@@ -28,7 +28,12 @@ from alcor.managers.ipam.messages import (
     SubnetAllocations,
 )
 from alcor.managers.mac.messages import AllocateMac, ReleaseMac
-from alcor.managers.network.messages import GetNetwork, LookupNetwork, SetNetworkSubnets
+from alcor.managers.network.messages import (
+    GetNetwork,
+    LookupNetwork,
+    LookupSegment,
+    SetNetworkSubnets,
+)
 from alcor.managers.port.messages import AddAutoAddresses, LookupPorts, RemoveSubnetAddresses
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
 from alcor.managers.subnet import repo as subnet_repo
@@ -53,9 +58,16 @@ from alcor.managers.subnetpool.messages import (
     CountPoolSubnets,
     DefaultSubnetPool,
     PoolSubnetCidrs,
+    PoolSubnetProjects,
+    SetSubnetsPool,
 )
 from alcor.resources import repo
 from alcor.resources.repo import Where
+from alcor.resources.segment import (
+    NetworkIdsDontMatch,
+    SegmentNotFound,
+    SubnetsNotAllAssociatedWithSegments,
+)
 from alcor.resources.subnet import SUBNET
 from alcor.resources.types import Bool, Invalid
 from alcor.store import Store
@@ -91,6 +103,8 @@ class SubnetManager(ResourceManager):
         self._bus.handle(SetAttachedRouter, self._set_router)
         self._bus.handle(CountPoolSubnets, self._count_pool_subnets)
         self._bus.handle(PoolSubnetCidrs, self._pool_subnet_cidrs)
+        self._bus.handle(PoolSubnetProjects, self._pool_subnet_projects)
+        self._bus.handle(SetSubnetsPool, self._set_pool)
         await self._bus.call(
             RegisterUsageCounter(resource="subnet", counter=repo.usage_counter(SUBNET))
         )
@@ -100,13 +114,14 @@ class SubnetManager(ResourceManager):
         if ctx.view_project is None:
             return []
         # Subnets of an external network are not readable by other projects (only the
-        # network is); those of a shared network are (Tempest's visibility tests).
+        # network is); those of a shared network are (Tempest's visibility tests), and so are
+        # those of a network an RBAC policy shares with the project.
         return [subnet_repo.own_or_on_shared_network(ctx.view_project)]
 
     async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         if ctx.view_project is None or obj["project_id"] == ctx.view_project:
             return True
-        return await subnet_repo.network_is_shared(self._store, obj["network_id"])
+        return subnet_repo.on_network_shared_with(self._store, obj["id"], ctx.view_project)
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """`shared=true|false`: the subnet's network is (not) shared (repeated = OR)."""
@@ -160,6 +175,20 @@ class SubnetManager(ResourceManager):
                 out.append(await self._create_one(item, network, cmd.ctx))
         return await self.decorate(out)
 
+    async def _check_segment(self, subnet: dict[str, Any], network: dict[str, Any]) -> None:
+        """segment: a subnet's segment is one of its network's, and a network's subnets are
+        all on segments or none is."""
+        if subnet["segment_id"] is not None:
+            segment = await self._bus.call(LookupSegment(id=subnet["segment_id"]))
+            if segment is None:
+                raise SegmentNotFound(id=subnet["segment_id"])
+            if segment["network_id"] != network["id"]:
+                raise NetworkIdsDontMatch(
+                    subnet_network=network["id"], segment_id=subnet["segment_id"]
+                )
+        if subnet_repo.has_other_kind(self._store, network["id"], subnet["segment_id"] is None):
+            raise SubnetsNotAllAssociatedWithSegments(network_id=network["id"])
+
     async def _default_pool(self, ctx: RequestContext, subnet: dict[str, Any]) -> str:
         """use_default_subnetpool: the default pool of the subnet's IP version (Neutron's
         default-subnetpools rules and messages)."""
@@ -188,11 +217,15 @@ class SubnetManager(ResourceManager):
     async def _pool_subnet_cidrs(self, cmd: PoolSubnetCidrs) -> list[str]:
         return await self._pool_cidrs(cmd.pool_id)
 
+    async def _pool_subnet_projects(self, cmd: PoolSubnetProjects) -> set[str]:
+        return subnet_repo.projects_of_pool(self._store, cmd.pool_id)
+
     async def _create_one(
         self, given: dict[str, Any], network: dict[str, Any], ctx: RequestContext
     ) -> dict[str, Any]:
         db = self._store
-        subnet = await new_record(db, SUBNET, given, "Subnet")
+        subnet = new_record(db, SUBNET, given, "Subnet")
+        await self._check_segment(subnet, network)
         if subnet.pop("use_default_subnetpool", False):
             subnet["subnetpool_id"] = await self._default_pool(ctx, subnet)
         v.check_cidr_source(subnet)
@@ -229,7 +262,8 @@ class SubnetManager(ResourceManager):
             {
                 "tags": sorted(set(subnet["tags"])),
                 "attached_router_id": None,
-                "seq": await subnet_repo.next_seq(db),
+                "attached_router_ids": [],
+                "seq": subnet_repo.next_seq(db),
             }
         )
         subnet["gateway_mac"] = await self._bus.call(
@@ -293,10 +327,23 @@ class SubnetManager(ResourceManager):
         subnet = await self.lookup(cmd.subnet_id)
         if subnet is None:
             raise errors.SubnetNotFound(id=cmd.subnet_id)
-        changes = {"attached_router_id": cmd.router_id}
-        await repo.update(self._store, SUBNET, subnet["id"], bump(subnet, changes))
+        routers = [r for r in subnet["attached_router_ids"] if r != cmd.router_id]
+        if cmd.attached and cmd.router_id is not None:
+            routers.append(cmd.router_id)
+        changes = {
+            "attached_router_ids": routers,
+            "attached_router_id": routers[0] if routers else None,
+        }
+        repo.update(self._store, SUBNET, subnet["id"], bump(subnet, changes))
         self._bus.publish(SubnetUpdated(subnet=subnet, changed=frozenset(changes)))
         return subnet
+
+    async def _set_pool(self, cmd: SetSubnetsPool) -> None:
+        for subnet in repo.get_many(self._store, SUBNET, cmd.subnet_ids).values():
+            changes = changed(subnet, {"subnetpool_id": cmd.pool_id})
+            if changes:
+                repo.update(self._store, SUBNET, subnet["id"], bump(subnet, changes))
+                self._bus.publish(SubnetUpdated(subnet=subnet, changed=frozenset(changes)))
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteSubnet) -> None:

@@ -63,10 +63,15 @@ class DeleteNetworkSubnets(Command[None]):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SetAttachedRouter(Command[dict[str, Any]]):
-    """Set or clear a subnet's attached_router_id (router interface add/remove)."""
+    """Record that a router got (`attached`) or lost an interface on a subnet.
+
+    A subnet may be on several routers (attached_router_ids, in attach order);
+    attached_router_id stays the first of them, which is what the southbound reads.
+    """
 
     subnet_id: str
     router_id: str | None
+    attached: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

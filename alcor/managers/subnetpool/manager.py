@@ -8,7 +8,6 @@ from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
-from alcor.managers.base import ResourceManager
 from alcor.managers.common import (
     RequestContext,
     bump,
@@ -16,9 +15,15 @@ from alcor.managers.common import (
     check_create_project,
     check_restricted,
     check_write,
+    deny,
     new_record,
 )
+from alcor.managers.crud import CreateCommand, DeleteCommand, UpdateCommand
+from alcor.managers.generic import SharedCrudManager
 from alcor.managers.ipnet import Network, collapse, exclude, within
+from alcor.managers.network.messages import GetNetwork
+from alcor.managers.rbac.messages import DeleteObjectPolicies
+from alcor.managers.subnet.messages import SubnetsOfNetwork
 from alcor.managers.subnetpool import repo as pool_repo
 from alcor.managers.subnetpool.messages import (
     AllocateFromPool,
@@ -29,12 +34,22 @@ from alcor.managers.subnetpool.messages import (
     EditSubnetPoolPrefixes,
     GetSubnetPool,
     ListSubnetPools,
+    OnboardNetworkSubnets,
     PoolSubnetCidrs,
+    PoolSubnetProjects,
+    ScopePools,
+    SetSubnetsPool,
+    SubnetPoolChanged,
     UpdateSubnetPool,
     ViewSubnetPools,
 )
+from alcor.managers.subnetpool.scopes import (
+    IllegalSubnetPoolUpdate,
+    check_pool_update,
+    check_scope,
+)
 from alcor.resources import repo
-from alcor.resources.repo import Where
+from alcor.resources.rbac import ACCESS_SHARED, WILDCARD, has_policy
 from alcor.resources.subnetpool import SUBNETPOOL
 from alcor.store import Store
 from alcor.store.revisions import tombstone
@@ -53,12 +68,16 @@ def invalid(message: str) -> errors.InvalidInput:
     return errors.InvalidInput(error_message=message)
 
 
-class SubnetPoolManager(ResourceManager):
-    """Create, read, update and delete subnet pools; allocate subnet CIDRs from them."""
+class SubnetPoolManager(SharedCrudManager):
+    """Create, read, update and delete subnet pools; allocate subnet CIDRs from them.
+
+    Pools are shared through RBAC (rbac-subnetpool) and may belong to an address scope.
+    """
 
     resource = SUBNETPOOL
     name = "subnetpool"
-    requires = ("store", "bus")
+    object_type = "subnetpool"
+    requires = ("store", "bus", "rbac")
 
     def __init__(self, bus: Bus, store: Store) -> None:
         super().__init__(bus, store)
@@ -74,22 +93,47 @@ class SubnetPoolManager(ResourceManager):
         self._bus.handle(AllocateFromPool, self._allocate)
         self._bus.handle(EditSubnetPoolPrefixes, self.edit_prefixes)
         self._bus.handle(DefaultSubnetPool, self._default)
+        self._bus.handle(ScopePools, self._scope_pools)
+        self._bus.handle(OnboardNetworkSubnets, self.onboard)
+        await self.register_rbac()
 
-    # ---- visibility: own or shared -------------------------------------------------------
-    def visible_where(self, ctx: RequestContext) -> list[Where]:
-        if ctx.view_project is None:
-            return []
-        return [pool_repo.own_or_shared(ctx.view_project)]
+    # ---- RBAC: who depends on a pool, who may get it ----------------------------------------
+    async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
+        projects: set[str] = await self._bus.call(PoolSubnetProjects(pool_id=obj["id"]))
+        return projects
 
     async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]
+
+    async def check_share_target(self, obj: dict[str, Any], target: str) -> None:
+        """A pool is shared only with projects that may use its address scope."""
+        scope_id = obj.get("address_scope_id")
+        if scope_id is not None and not has_policy(
+            self._store, "address_scope", scope_id, ACCESS_SHARED, (target, WILDCARD)
+        ):
+            raise errors.InvalidInput(
+                error_message="target project doesn't have access to associated address scope"
+            )
+
+    async def _scope_pools(self, cmd: ScopePools) -> list[dict[str, Any]]:
+        return repo.find(
+            self._store,
+            SUBNETPOOL,
+            pool_repo.in_scope(cmd.address_scope_id),
+            names=("id", "project_id", "prefixes", "address_scope_id"),
+        )
+
+    async def _check_scope(self, ctx: RequestContext, pool: dict[str, Any]) -> None:
+        if pool.get("address_scope_id") is not None:
+            others = await self._scope_pools(ScopePools(address_scope_id=pool["address_scope_id"]))
+            await check_scope(self._bus, ctx, pool, others)
 
     async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Render the prefix lengths as Neutron does (strings)."""
         return [_public(o) for o in objs]
 
     # ---- create / update / delete ----------------------------------------------------------
-    async def create(self, cmd: CreateSubnetPools) -> list[dict[str, Any]]:
+    async def create(self, cmd: CreateCommand) -> list[dict[str, Any]]:
         """Create subnet pools."""
         out = []
         async with self._store.transaction():
@@ -99,13 +143,17 @@ class SubnetPoolManager(ResourceManager):
                 pool = await new_record(self._store, SUBNETPOOL, item, "Subnet pool")
                 _normalize(pool)
                 if pool["is_default"]:
-                    await self._check_no_default(pool["ip_version"])
+                    self._check_no_default(pool["ip_version"])
+                await self._check_scope(cmd.ctx, pool)
                 pool["tags"] = sorted(set(pool["tags"]))
-                await repo.insert(self._store, SUBNETPOOL, pool)
+                repo.insert(self._store, SUBNETPOOL, pool)
+                if pool["shared"]:
+                    await self._set_wildcard(pool, True)
+                self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
                 out.append(pool)
         return await self.decorate(out)
 
-    async def update(self, cmd: UpdateSubnetPool) -> dict[str, Any]:
+    async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
         """Update a subnet pool; prefixes may be added, never removed."""
         async with self._store.transaction():
             pool = await self.writable(
@@ -122,8 +170,12 @@ class SubnetPoolManager(ResourceManager):
             if merged["is_default"] and not pool["is_default"]:
                 await self._check_no_default(merged["ip_version"])
             diff = changed(pool, {k: merged[k] for k in given})
+            await check_pool_update(self._bus, cmd.ctx, pool)
+            if {"address_scope_id", "prefixes"} & diff.keys():
+                await self._check_scope(cmd.ctx, merged)
             if diff:
-                await repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
+                repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
+                self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
         return _public(pool)
 
     # ---- default pools (default-subnetpools) ------------------------------------------------
@@ -164,7 +216,7 @@ class SubnetPoolManager(ResourceManager):
             current = [ipaddress.ip_network(p) for p in pool["prefixes"]]
             given = [ipaddress.ip_network(p, strict=False) for p in cmd.prefixes]
             if cmd.add:
-                merged = {**pool, "prefixes": [*pool["prefixes"], *map(str, given)]}
+                await self._set_prefixes(cmd.ctx, pool, [*pool["prefixes"], *map(str, given)])
             else:
                 if not any(c.overlaps(g) for c in current for g in given if c.version == g.version):
                     return list(pool["prefixes"])
@@ -185,14 +237,56 @@ class SubnetPoolManager(ResourceManager):
                 left = _subtract(current, given)
                 if not left:
                     raise invalid("A subnet pool needs at least one prefix")
-                merged = {**pool, "prefixes": [str(n) for n in left]}
-            _normalize(merged, updating=True)
-            diff = changed(pool, {"prefixes": merged["prefixes"]})
-            if diff:
-                await repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
+                await self._set_prefixes(cmd.ctx, pool, [str(n) for n in left])
         return list(pool["prefixes"])
 
-    async def delete(self, cmd: DeleteSubnetPool) -> None:
+    async def _set_prefixes(
+        self, ctx: RequestContext, pool: dict[str, Any], prefixes: list[str]
+    ) -> None:
+        """Write the pool's new prefixes (normalized) when they differ, within its scope."""
+        merged = {**pool, "prefixes": prefixes}
+        _normalize(merged, updating=True)
+        diff = changed(pool, {"prefixes": merged["prefixes"]})
+        if diff:
+            await check_pool_update(self._bus, ctx, pool)
+            await self._check_scope(ctx, merged)
+            repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
+            self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
+
+    async def onboard(self, cmd: OnboardNetworkSubnets) -> list[dict[str, Any]]:
+        """subnet_onboard: the network's subnets of the pool's IP version join the pool (their
+        CIDRs become prefixes of it); one overlapping a subnet of the pool is refused (400).
+        A member onboards the subnets of their own network into their own pool."""
+        async with self._store.transaction():
+            pool = self.get_visible(cmd.ctx, cmd.id)
+            check_write(cmd.ctx, pool, "onboard_network_subnets")
+            network = await self._bus.call(GetNetwork(ctx=cmd.ctx, id=cmd.network_id))
+            if not cmd.ctx.is_admin and network["project_id"] != cmd.ctx.caller.project_id:
+                raise deny("onboard_network_subnets")
+            subnets = [
+                s
+                for s in await self._bus.call(SubnetsOfNetwork(network_id=network["id"]))
+                if s["ip_version"] == pool["ip_version"]
+            ]
+            taken = [
+                ipaddress.ip_network(c)
+                for c in await self._bus.call(PoolSubnetCidrs(pool_id=pool["id"]))
+            ]
+            for subnet in subnets:
+                if any(ipaddress.ip_network(subnet["cidr"]).overlaps(t) for t in taken):
+                    raise IllegalSubnetPoolUpdate(
+                        reason=f"Onboarding subnet {subnet['id']}: {subnet['cidr']} conflicts "
+                        f"with allocated prefixes in subnet pool {pool['id']}"
+                    )
+            await self._set_prefixes(
+                cmd.ctx, pool, [*pool["prefixes"], *(s["cidr"] for s in subnets)]
+            )
+            await self._bus.call(
+                SetSubnetsPool(subnet_ids=[s["id"] for s in subnets], pool_id=pool["id"])
+            )
+        return [{"id": s["id"], "cidr": s["cidr"]} for s in subnets]
+
+    async def delete(self, cmd: DeleteCommand) -> None:
         """Delete a pool from which no subnet is allocated."""
         async with self._store.transaction():
             pool = await self.writable(cmd.ctx, cmd.id, "delete_subnetpool", cmd.if_match)
@@ -200,8 +294,11 @@ class SubnetPoolManager(ResourceManager):
                 raise SubnetPoolInUse(
                     subnet_pool_id=pool["id"], reason="Subnets are allocated from it"
                 )
-            await repo.delete(self._store, SUBNETPOOL, pool["id"])
-            await tombstone(self._store, "subnetpool", pool)
+            await self._bus.call(
+                DeleteObjectPolicies(object_type="subnetpool", object_id=pool["id"])
+            )
+            repo.delete(self._store, SUBNETPOOL, pool["id"])
+            tombstone(self._store, "subnetpool", pool)
 
     # ---- allocation ------------------------------------------------------------------------
     async def _allocate(self, cmd: AllocateFromPool) -> str:
@@ -249,9 +346,6 @@ def _normalize(pool: dict[str, Any], updating: bool = False) -> None:
     if len(versions) != 1:
         raise invalid("Subnet pool prefixes must all be of one IP version")
     version = versions.pop()
-    if pool.get("address_scope_id") not in (None, ""):
-        raise invalid("address scopes are not supported")
-    pool["address_scope_id"] = None
     pool["prefixes"] = [str(n) for n in collapse(networks)]
     pool["ip_version"] = version
     top = 32 if version == 4 else 128

@@ -22,3 +22,8 @@ def own_or_shared(project_id: str) -> Where:
 def default_of_version(ip_version: int) -> Where:
     """Select the default pool of `ip_version`."""
     return Where("t.is_default = 1 AND t.ip_version = ?", (ip_version,))
+
+
+def in_scope(address_scope_id: str) -> Where:
+    """Select the pools of an address scope."""
+    return Where("t.address_scope_id = ?", (address_scope_id,))

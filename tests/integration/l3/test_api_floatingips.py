@@ -462,7 +462,8 @@ async def test_external_network_with_floating_ips_cannot_become_internal(admin, 
 
 
 async def test_floating_ip_update_rules(p1, routed):
-    """Only port_id, fixed_ip_address, description and tags change; others are 400."""
+    """Only port_id, fixed_ip_address, router_id, description and tags change; others are
+    400."""
     fip = await p1.fip(routed["public"]["id"])
     path = f"{FIPS}/{fip['id']}"
     body = await p1.ok("PUT", path, {"floatingip": {"description": "d", "tags": ["x"]}})
@@ -470,7 +471,6 @@ async def test_floating_ip_update_rules(p1, routed):
     for attrs in (
         {"floating_network_id": routed["public"]["id"]},
         {"floating_ip_address": "203.0.113.77"},
-        {"router_id": None},
     ):
         await p1.fails("PUT", path, {"floatingip": attrs}, status=400, error="HTTPBadRequest")
     await p1.fails(
@@ -610,3 +610,80 @@ async def test_floatingip_pools_list_ipv4_subnets_of_external_networks(admin, p1
         {"cidr": "203.0.113.0/24"},
     ]
     await p1.fails("GET", "/v2.0/floatingip-pools?colour=red", status=400, error="HTTPBadRequest")
+
+
+async def test_floating_ip_on_a_named_router(admin, p1, public):
+    """floating-ip-router-writable: a port behind an inner router without gateway gets a
+    floating IP only through a router named for it (else 404), which must have its gateway
+    on the floating network (409); an update may name the router too."""
+    network, subnet = await p1.lan("10.0.5.0/24")
+    transit, _transit_subnet = await p1.lan("10.0.6.0/24")
+    inner = await p1.router()
+    await p1.add_interface(inner["id"], subnet_id=subnet["id"])
+    inner_leg = await p1.port(transit["id"])
+    await p1.add_interface(inner["id"], port_id=inner_leg["id"])
+    outer = await p1.router(external_gateway_info={"network_id": public[0]["id"]})
+    outer_leg = await p1.port(transit["id"])
+    await p1.add_interface(outer["id"], port_id=outer_leg["id"])
+    vm = await p1.port(network["id"])
+    body = {"floatingip": {"floating_network_id": public[0]["id"], "port_id": vm["id"]}}
+    await p1.fails("POST", FIPS, body, status=404, error="ExternalGatewayForFloatingIPNotFound")
+    hosted = (
+        await p1.ok(
+            "POST", FIPS, {"floatingip": {**body["floatingip"], "router_id": outer["id"]}}, 201
+        )
+    )["floatingip"]
+    assert hosted["router_id"] == outer["id"] and hosted["port_id"] == vm["id"]
+    other, _ = await external_network(admin, "198.51.100.0/24")
+    elsewhere = await p1.router(external_gateway_info={"network_id": other["id"]})
+    await p1.fails(
+        "POST",
+        FIPS,
+        {"floatingip": {**body["floatingip"], "router_id": elsewhere["id"]}},
+        status=409,
+        error="Conflict",
+    )
+    loose = await p1.fip(public[0]["id"])
+    vm2 = await p1.port(network["id"])
+    moved = await p1.ok(
+        "PUT",
+        f"{FIPS}/{loose['id']}",
+        {"floatingip": {"port_id": vm2["id"], "router_id": outer["id"]}},
+    )
+    assert moved["floatingip"]["router_id"] == outer["id"]
+
+
+async def test_floating_ip_through_a_router_interface(admin, p1):
+    """router-interface-fip: a router with an interface (not its gateway) on an external
+    network hosts floating IPs of that network for its other subnets; that interface and
+    the port's stay while the floating IP is associated (409), and go after."""
+    lan, lan_subnet = await p1.lan("192.2.1.0/24")
+    router = await p1.router()
+    await p1.add_interface(router["id"], subnet_id=lan_subnet["id"])
+    outside = await admin.network(project_id="p1", **{"router:external": True})
+    outside_subnet = await p1.subnet(outside["id"], "192.2.2.0/24")
+    await p1.add_interface(router["id"], subnet_id=outside_subnet["id"])
+    vm = await p1.port(lan["id"])
+    fip = await p1.fip(outside["id"])
+    associated = (await p1.ok("PUT", f"{FIPS}/{fip['id']}", {"floatingip": {"port_id": vm["id"]}}))[
+        "floatingip"
+    ]
+    assert associated["router_id"] == router["id"]
+    remove = f"/v2.0/routers/{router['id']}/remove_router_interface"
+    await p1.fails(
+        "PUT",
+        remove,
+        {"subnet_id": outside_subnet["id"]},
+        status=409,
+        error="RouterInterfaceInUseAsGatewayByFloatingIP",
+    )
+    await p1.fails(
+        "PUT",
+        remove,
+        {"subnet_id": lan_subnet["id"]},
+        status=409,
+        error="RouterInterfaceInUseByFloatingIP",
+    )
+    await p1.ok("PUT", f"{FIPS}/{fip['id']}", {"floatingip": {"port_id": None}})
+    await p1.remove_interface(router["id"], subnet_id=outside_subnet["id"])
+    await p1.remove_interface(router["id"], subnet_id=lan_subnet["id"])

@@ -14,6 +14,7 @@ DEFAULTS = {
     "floatingip": 50,
     "security_group": 10,
     "security_group_rule": 100,
+    "rbac_policy": 10,
 }
 
 
@@ -125,12 +126,14 @@ async def test_details_count_what_the_spec_counts(admin, p1):
         "floatingip": {"used": 1, "limit": 50, "reserved": 0},
         "security_group": {"used": 2, "limit": 10, "reserved": 0},
         "security_group_rule": {"used": 7, "limit": 100, "reserved": 0},
+        "rbac_policy": {"used": 0, "limit": 10, "reserved": 0},
     }
     assert await _used(admin, "default") == dict.fromkeys(DEFAULTS, 0) | {
         "network": 1,
         "subnet": 1,
         "security_group": 1,
         "security_group_rule": 4,
+        "rbac_policy": 1,  # the external network's wildcard access_as_external policy
     }
 
 
@@ -172,6 +175,17 @@ async def test_every_create_is_enforced(admin, p1, resource):
                     "security_group_id": group["id"],
                     "direction": "ingress",
                     "protocol": "tcp",
+                }
+            },
+        ),
+        "rbac_policy": (
+            "/v2.0/rbac-policies",
+            {
+                "rbac_policy": {
+                    "object_type": "network",
+                    "object_id": network["id"],
+                    "action": "access_as_shared",
+                    "target_tenant": "9f2e4b6a0c8d4e1f9a3b5c7d9e1f3a5b",
                 }
             },
         ),

@@ -33,6 +33,35 @@ async def test_create_router_has_neutron_defaults(admin):
     assert router["project_id"] == router["tenant_id"] == "default"
 
 
+async def test_router_availability_zones(admin, p1):
+    """router_availability_zone: hints are kept (create only) and become the router's
+    zones; without hints a router is in every zone; an unknown zone is 404."""
+    plain = await admin.router()
+    assert plain["availability_zone_hints"] == [] and plain["availability_zones"] == ["nova"]
+    hinted = await p1.router(availability_zone_hints=["nova"])
+    assert hinted["availability_zone_hints"] == hinted["availability_zones"] == ["nova"]
+    shown = (await p1.get(f"{ROUTERS}/{hinted['id']}"))["router"]
+    assert shown["availability_zones"] == ["nova"]
+    renamed = await p1.ok("PUT", f"{ROUTERS}/{hinted['id']}", {"router": {"name": "r"}})
+    assert renamed["router"]["availability_zones"] == ["nova"]
+    await p1.fails(
+        "POST",
+        ROUTERS,
+        {"router": {"availability_zone_hints": ["mars"]}},
+        status=404,
+        error="AvailabilityZoneNotFound",
+    )
+    await p1.fails(
+        "PUT",
+        f"{ROUTERS}/{hinted['id']}",
+        {"router": {"availability_zone_hints": []}},
+        status=400,
+        error="HTTPBadRequest",
+    )
+    listed = await p1.get(f"{ROUTERS}?availability_zone_hints=nova")
+    assert [r["id"] for r in listed["routers"]] == [hinted["id"]]
+
+
 async def test_member_does_not_see_admin_only_distributed(p1):
     """`distributed` is admin-read: omitted for members and unknown as a filter or sort key."""
     router = await p1.router(name="r1")
@@ -448,8 +477,10 @@ async def test_interface_subnet_rules(admin):
     )
 
 
-async def test_subnet_attaches_to_at_most_one_router(admin):
-    """A subnet already on router A cannot be added to router B: 409 SubnetInUse."""
+async def test_subnet_attaches_to_several_routers(admin):
+    """A subnet on router A may get an interface on router B through a port of its own (the
+    gateway address is A's: by subnet it is 409); attached_router_ids lists both in attach
+    order and attached_router_id stays the first router until it leaves."""
     _, subnet = await admin.lan("10.0.1.0/24")
     first, second = await admin.router(), await admin.router()
     await admin.add_interface(first["id"], subnet_id=subnet["id"])
@@ -458,16 +489,22 @@ async def test_subnet_attaches_to_at_most_one_router(admin):
         _action(second["id"], "add_router_interface"),
         {"subnet_id": subnet["id"]},
         status=409,
-        error="SubnetInUse",
+        error="IpAddressAlreadyAllocated",
     )
     port = await admin.port(subnet["network_id"])
-    await admin.fails(
-        "PUT",
-        _action(second["id"], "add_router_interface"),
-        {"port_id": port["id"]},
-        status=409,
-        error="SubnetInUse",
+    await admin.add_interface(second["id"], port_id=port["id"])
+    shown = (await admin.get(f"/v2.0/subnets/{subnet['id']}"))["subnet"]
+    assert shown["attached_router_ids"] == [first["id"], second["id"]]
+    assert shown["attached_router_id"] == first["id"]
+    await admin.remove_interface(first["id"], subnet_id=subnet["id"])
+    shown = (await admin.get(f"/v2.0/subnets/{subnet['id']}"))["subnet"]
+    assert (shown["attached_router_id"], shown["attached_router_ids"]) == (
+        second["id"],
+        [second["id"]],
     )
+    await admin.remove_interface(second["id"], port_id=port["id"])
+    shown = (await admin.get(f"/v2.0/subnets/{subnet['id']}"))["subnet"]
+    assert (shown["attached_router_id"], shown["attached_router_ids"]) == (None, [])
 
 
 async def test_subnets_of_different_networks_share_a_router(p1):

@@ -154,9 +154,9 @@ async def test_new_group_has_two_egress_rules(p1):
 
 
 async def test_group_body_rejects_unsupported_attributes(admin):
-    """Rules in a create body, `stateful` and `shared` are 400 (an empty list is ignored
-    on native paths only)."""
-    for attrs in ({"security_group_rules": []}, {"stateful": True}, {"shared": False}):
+    """Rules in a create body and `shared` (RBAC policies share groups) are 400 (an empty
+    list of rules is ignored on native paths only)."""
+    for attrs in ({"security_group_rules": []}, {"shared": False}):
         await admin.fails(
             "POST",
             SGS,
@@ -261,6 +261,8 @@ async def test_rule_create_returns_the_neutron_shape_and_bumps_the_group(p1):
         "port_range_max": 80,
         "remote_ip_prefix": "0.0.0.0/0",
         "remote_group_id": None,
+        "remote_address_group_id": None,
+        "normalized_cidr": "0.0.0.0/0",
         "description": "",
         "project_id": "p1",
         "tenant_id": "p1",
@@ -537,12 +539,18 @@ async def test_protocols_are_stored_as_given_lowercase_or_numeric_text(p1):
 
 
 async def test_remote_prefix_is_normalized_and_must_match_ethertype(p1):
-    """remote_ip_prefix becomes its network; another IP version is 400 ParameterConflict."""
+    """remote_ip_prefix is kept as given (canonical text), normalized_cidr is its network
+    (security-groups-normalized-cidr, as Neutron; the spec normalized the prefix itself);
+    another IP version is 400 ParameterConflict."""
     group = await p1.sg(name="g")
     rule = await p1.rule(group["id"], remote_ip_prefix="10.1.2.3/8")
-    assert rule["remote_ip_prefix"] == "10.0.0.0/8"
+    assert (rule["remote_ip_prefix"], rule["normalized_cidr"]) == ("10.1.2.3/8", "10.0.0.0/8")
     v6 = await p1.rule(group["id"], ethertype="ipv6", remote_ip_prefix="FD00::1/64")
-    assert (v6["ethertype"], v6["remote_ip_prefix"]) == ("IPv6", "fd00::/64")
+    assert (v6["ethertype"], v6["remote_ip_prefix"], v6["normalized_cidr"]) == (
+        "IPv6",
+        "fd00::1/64",
+        "fd00::/64",
+    )
     reply = await p1.fails(
         "POST",
         RULES,

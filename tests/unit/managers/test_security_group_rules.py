@@ -71,7 +71,7 @@ def test_icmp_accepts_type_and_code_and_v6_icmp_under_ipv6():
     ):
         before = dict(r)
         validate(r)
-        assert r == before
+        assert r == {**before, "normalized_cidr": None}
 
 
 @pytest.mark.parametrize("protocol", [None, "gre", "47", "ah"])
@@ -88,11 +88,12 @@ def test_ipv6_only_protocol_with_ipv4(protocol):
         validate(rule(protocol=protocol))
 
 
-def test_prefix_is_normalized_and_checked_against_ethertype():
-    """The prefix becomes its network; its version must be the ethertype's."""
+def test_prefix_is_kept_its_network_is_the_normalized_cidr():
+    """The prefix stays as given, its network is normalized_cidr; its version must be the
+    ethertype's (security-groups-normalized-cidr)."""
     r = rule(remote_ip_prefix="10.1.2.3/16")
     validate(r)
-    assert r["remote_ip_prefix"] == "10.1.0.0/16"
+    assert (r["remote_ip_prefix"], r["normalized_cidr"]) == ("10.1.2.3/16", "10.1.0.0/16")
     with pytest.raises(errors.SecurityGroupRuleParameterConflict):
         validate(rule(ethertype="IPv6", remote_ip_prefix="10.0.0.0/8"))
 

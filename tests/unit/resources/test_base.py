@@ -40,8 +40,8 @@ def test_unknown_attributes_are_reported_before_type_errors():
 def test_unlisted_extension_attributes_are_unknown():
     """Attributes of extensions alcor does not list are refused like any unknown one."""
     with pytest.raises(errors.HTTPBadRequest) as info:
-        validate_create(PORT, {"network_id": NET_ID, "dns_name": "x", "qos_policy_id": None})
-    assert _message(info) == "Unrecognized attribute(s) 'dns_name, qos_policy_id'"
+        validate_create(PORT, {"network_id": NET_ID, "hints": "x", "numa_affinity_policy": None})
+    assert _message(info) == "Unrecognized attribute(s) 'hints, numa_affinity_policy'"
 
 
 def test_attributes_are_checked_in_body_order():
@@ -164,7 +164,7 @@ def test_native_paths_ignore_the_original_alcors_attributes():
     assert validate_create(NETWORK, body, native=True) == {"name": "vpc"}
     with pytest.raises(errors.HTTPBadRequest):
         validate_create(NETWORK, body)
-    port = {"network_id": NET_ID, "fast_path": True, "binding:vif_type": "ovs", "dns_name": "vm1"}
+    port = {"network_id": NET_ID, "fast_path": True, "binding:vif_type": "ovs", "veth_name": "vm1"}
     assert validate_create(PORT, port, native=True) == {"network_id": NET_ID}
 
 

@@ -1,0 +1,1 @@
+"""Address groups: sets of CIDRs for security group rules."""

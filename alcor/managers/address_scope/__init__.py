@@ -1,0 +1,1 @@
+"""Address scopes: the address spaces subnet pools belong to."""

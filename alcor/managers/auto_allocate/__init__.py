@@ -1,0 +1,1 @@
+"""Auto-allocated topologies (auto-allocated-topology, "get me a network")."""

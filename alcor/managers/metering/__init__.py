@@ -1,0 +1,1 @@
+"""Metering: labels of routers' traffic and the prefixes they count."""

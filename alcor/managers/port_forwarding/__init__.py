@@ -1,0 +1,1 @@
+"""Floating IP port forwardings: DNAT of floating IP ports to fixed IPs."""

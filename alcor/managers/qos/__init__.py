@@ -1,0 +1,1 @@
+"""QoS: policies, their rules, and their binding to networks and ports."""

@@ -1,0 +1,1 @@
+"""RBAC policies: which projects may use an object (shared) or a network (external)."""

@@ -1,0 +1,1 @@
+"""Trunks: a parent port and its VLAN-tagged subports."""
