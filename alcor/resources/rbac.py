@@ -130,12 +130,12 @@ async def has_policy(
     return await db.fetchone(sql + " LIMIT 1", params) is not None
 
 
-def mark_shared(db: Any, object_type: str, project: str, objs: list[dict[str, Any]]) -> None:
+async def mark_shared(db: Any, object_type: str, project: str, objs: list[dict[str, Any]]) -> None:
     """Set `shared` on the objects shared with `project` through a targeted policy (Neutron
     renders `shared` per caller: the wildcard, or a policy naming the caller's project)."""
     if not project or not objs or all(o.get("shared") for o in objs):
         return
-    ids = targeted_ids(db, object_type, ACCESS_SHARED, project)
+    ids = await targeted_ids(db, object_type, ACCESS_SHARED, project)
     if ids:
         for obj in objs:
             if obj["id"] in ids:

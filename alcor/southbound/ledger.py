@@ -162,7 +162,7 @@ class Ledger:
     def adopt(self, loaded: dict[str, HostLedger]) -> None:
         """Remember the committed rows of hosts taken over from another process."""
         for node_id, host in loaded.items():
-            self._durable[node_id] = set(host.rows)
+            self._durable[node_id] = {key: row.present for key, row in host.rows.items()}
 
     async def release(self, node_id: str) -> None:
         """Write what is queued, then forget a host another process took over (its rows

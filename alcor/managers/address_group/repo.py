@@ -16,7 +16,7 @@ async def used_by_rule(db: Store, group_id: str) -> bool:
 
 async def rule_projects(db: Store, group_id: str) -> set[str]:
     """Return the projects whose security groups have rules naming the address group."""
-    rows = await db.execute(
+    rows = await db.fetch(
         "SELECT DISTINCT sg_project_id FROM security_group_rules WHERE remote_address_group_id = ?",
         [group_id],
     )

@@ -6,12 +6,12 @@ from alcor.store import Store
 
 
 async def bindings(db: Store) -> list[tuple[str, str]]:
-    """Return every (flavor id, service profile id) binding, oldest first."""
-    return list(
-        await db.execute(
-            "SELECT flavor_id, service_profile_id FROM flavor_service_profiles ORDER BY rowid"
-        )
+    """Return every (flavor id, service profile id) binding (ordered by ids: both stores)."""
+    rows = await db.fetch(
+        "SELECT flavor_id, service_profile_id FROM flavor_service_profiles "
+        "ORDER BY flavor_id, service_profile_id"
     )
+    return [(flavor_id, profile_id) for flavor_id, profile_id in rows]
 
 
 async def bind(db: Store, flavor_id: str, profile_id: str) -> None:

@@ -100,7 +100,7 @@ class FloatingIpManager(ResourceManager):
                 self._store, FLOATINGIP, status, repo.equals("port_id", event.port_id)
             )
 
-    async def adecorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add port_details of the associated ports (one lookup for all) and the port
         forwardings of each floating IP."""
         port_ids = [o["port_id"] for o in objs if o.get("port_id")]
@@ -166,7 +166,7 @@ class FloatingIpManager(ResourceManager):
             await self._associate(
                 ctx, fip, given["port_id"], given.get("fixed_ip_address"), given.get("router_id")
             )
-        repo.insert(db, FLOATINGIP, fip)
+        await repo.insert(db, FLOATINGIP, fip)
         self._bus.publish(FloatingIpChanged(floatingip=dict(fip)))
         return fip
 
@@ -377,7 +377,7 @@ class FloatingIpManager(ResourceManager):
     async def delete(self, cmd: DeleteFloatingIp) -> None:
         """Release a floating IP (disassociating it first)."""
         async with self._store.transaction():
-            fip = self.writable(cmd.ctx, cmd.id, "delete_floatingip", cmd.if_match)
+            fip = await self.writable(cmd.ctx, cmd.id, "delete_floatingip", cmd.if_match)
             await self._check_no_forwardings(fip)
             await self._release(fip)
 

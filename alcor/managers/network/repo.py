@@ -101,15 +101,19 @@ async def default_external(db: Store) -> str | None:
 async def without_segments(db: Store, network_id: str | None = None) -> list[dict[str, Any]]:
     """Return the networks (raw rows: id, provider columns, created_at) that have no
     segment row, or just `network_id` if it has none."""
+    names = (
+        "id",
+        "provider_network_type",
+        "provider_physical_network",
+        "provider_segmentation_id",
+        "created_at",
+    )
     sql = (
-        "SELECT id, provider_network_type, provider_physical_network, "
-        "provider_segmentation_id, created_at FROM networks n WHERE NOT EXISTS "
+        f"SELECT {', '.join(names)} FROM networks n WHERE NOT EXISTS "
         "(SELECT 1 FROM network_segments s WHERE s.network_id = n.id)"
     )
     params: list[str] = []
     if network_id is not None:
         sql += " AND n.id = ?"
         params.append(network_id)
-    cursor = await db.execute(sql, params)
-    names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in await db.fetch(sql, params)]

@@ -121,7 +121,7 @@ class PortCreator:
                     network_id=network["id"], owner=port["id"], mac=given.get("mac_address")
                 )
             )
-        check_subnet_ids(self._store, given.get("fixed_ips"), subnets, ctx)
+        await check_subnet_ids(self._store, given.get("fixed_ips"), subnets, ctx)
         if given.get("fixed_ips") is None:
             subnets = rules.eligible_subnets(subnets, network["id"], port["device_owner"])
         port["fixed_ips"] = await self._bus.call(

@@ -118,16 +118,12 @@ class PortManager(ResourceManager):
     def presented(self, fields: list[str] | None) -> bool:
         return fields is None or not COMPUTED.isdisjoint(fields)
 
-    def decorate(self, objs: Any) -> list[dict[str, Any]]:
-        """Add every port's dns_assignment (from its fixed IPs, DNS name and domain)."""
+    async def decorate(self, objs: Any) -> list[dict[str, Any]]:
+        """Add every port's dns_assignment (from its fixed IPs, DNS name and domain) and
+        trunk_details to the parent ports of trunks (trunk-details)."""
         out = list(objs)
         for port in out:
             port["dns_assignment"] = dns.assignments(port, self._dns_domain)
-        return out
-
-    async def adecorate(self, objs: Any) -> list[dict[str, Any]]:
-        """... and trunk_details to the parent ports of trunks (trunk-details)."""
-        out = self.decorate(objs)
         details = await self._bus.call(TrunkDetails(port_ids=[p["id"] for p in out]))
         for port in out:
             if port["id"] in details:
@@ -136,7 +132,7 @@ class PortManager(ResourceManager):
 
     async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
         """... and, for admins, resource_request."""
-        return await self._requests(ctx, await self.adecorate(objs))
+        return await self._requests(ctx, await self.decorate(objs))
 
     async def _requests(
         self, ctx: RequestContext | None, ports: list[dict[str, Any]]
@@ -150,13 +146,17 @@ class PortManager(ResourceManager):
         return ports
 
     async def _create(self, cmd: CreatePorts) -> list[dict[str, Any]]:
-        return await self._requests(cmd.ctx, self.decorate(await self._creator.create(cmd)))
+        return await self._requests(cmd.ctx, await self.decorate(await self._creator.create(cmd)))
 
     async def _update(self, cmd: UpdatePort) -> dict[str, Any]:
-        return (await self._requests(cmd.ctx, self.decorate([await self._updater.update(cmd)])))[0]
+        return (
+            await self._requests(cmd.ctx, await self.decorate([await self._updater.update(cmd)]))
+        )[0]
 
     async def _update_many(self, cmd: UpdatePorts) -> list[dict[str, Any]]:
-        return await self._requests(cmd.ctx, self.decorate(await self._updater.update_many(cmd)))
+        return await self._requests(
+            cmd.ctx, await self.decorate(await self._updater.update_many(cmd))
+        )
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """Translate `fixed_ips=ip_address=X` / `subnet_id=Y` / `ip_address_substr=Z`."""

@@ -83,7 +83,7 @@ class PortForwardingManager(CrudManager):
         self, ctx: RequestContext, fip_id: str | None, pf_id: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         fip = await self._fip(ctx, fip_id)
-        pf = self.lookup(pf_id)
+        pf = await self.lookup(pf_id)
         if pf is None or pf["floatingip_id"] != fip["id"]:
             raise PortForwardingNotFound(id=pf_id)
         return fip, pf
@@ -94,17 +94,17 @@ class PortForwardingManager(CrudManager):
     async def list_visible(self, cmd: ListCommand) -> Page:
         fip = await self._fip(cmd.ctx, cmd.parent)
         where = [Where("t.floatingip_id = ?", (fip["id"],))]
-        return await self._store.run_in_thread(repo.list_page, self.resource, cmd.query, where)
+        return await repo.list_page(self._store, self.resource, cmd.query, where)
 
     async def _all(self, cmd: AllPortForwardings) -> list[dict[str, Any]]:
-        return repo.find(self._store, self.resource, Where("1"))
+        return await repo.find(self._store, self.resource, Where("1"))
 
     async def _of_fips(self, cmd: FipPortForwardings) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
         for start in range(0, len(cmd.fip_ids), 500):
             chunk = cmd.fip_ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            for pf in repo.find(
+            for pf in await repo.find(
                 self._store, self.resource, Where(f"t.floatingip_id IN ({marks})", tuple(chunk))
             ):
                 out.setdefault(pf["floatingip_id"], []).append(
@@ -130,7 +130,7 @@ class PortForwardingManager(CrudManager):
                 pf["floating_ip_address"] = fip["floating_ip_address"]
                 pf["sb_revision"] = 1
                 await self._complete(cmd.ctx, fip, pf, item)
-                repo.insert(self._store, self.resource, pf)
+                await repo.insert(self._store, self.resource, pf)
                 self._bus.publish(PortForwardingChanged(port_forwarding=dict(pf)))
                 out.append(pf)
         return out
@@ -149,7 +149,7 @@ class PortForwardingManager(CrudManager):
             await self._complete(cmd.ctx, fip, merged, cmd.changes, updating=True)
             diff = changed(pf, {k: merged[k] for k in merged if k in pf})
             if diff:
-                self.write(pf, {**diff, "sb_revision": next_revision(pf, "sb_revision")})
+                await self.write(pf, {**diff, "sb_revision": next_revision(pf, "sb_revision")})
                 self._bus.publish(PortForwardingChanged(port_forwarding=dict(pf)))
         return pf
 
@@ -157,7 +157,7 @@ class PortForwardingManager(CrudManager):
         async with self._store.transaction():
             fip, pf = await self._pf(cmd.ctx, cmd.parent, cmd.id)
             check_write(cmd.ctx, fip, "delete_floatingip_port_forwarding")
-            repo.delete(self._store, self.resource, pf["id"])
+            await repo.delete(self._store, self.resource, pf["id"])
             self._bus.publish(PortForwardingDeleted(port_forwarding=pf))
 
     # ---- checks ----------------------------------------------------------------------------
@@ -197,7 +197,7 @@ class PortForwardingManager(CrudManager):
                 port_id=port["id"],
             )
         pf["router_id"] = router_id
-        self._check_overlaps(pf)
+        await self._check_overlaps(pf)
 
     def _check_port_free(self, port_id: str) -> None:
         """A port with a floating IP of its own cannot also be a forwarding target."""
@@ -208,9 +208,9 @@ class PortForwardingManager(CrudManager):
                 "a port forwarding"
             )
 
-    def _check_overlaps(self, pf: dict[str, Any]) -> None:
+    async def _check_overlaps(self, pf: dict[str, Any]) -> None:
         """One mapping per external port of a floating IP, one per internal endpoint."""
-        others = repo.find(
+        others = await repo.find(
             self._store,
             self.resource,
             Where(

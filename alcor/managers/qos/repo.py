@@ -40,10 +40,10 @@ async def default_of(db: Store, project_id: str) -> str | None:
     return row[0] if row else None
 
 
-def minimum_rules(db: Store) -> dict[str, dict[str, list[dict[str, Any]]]]:
+async def minimum_rules(db: Store) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Return {policy id: {rule type: rules}} for every policy with minimum rules."""
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for kind in MINIMUM_TYPES:
-        for rule in repo.find(db, RULES[kind], Where("1", ()), order="t.id"):
+        for rule in await repo.find(db, RULES[kind], Where("1", ()), order="t.id"):
             out.setdefault(rule["qos_policy_id"], {}).setdefault(kind, []).append(rule)
     return out

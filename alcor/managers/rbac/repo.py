@@ -9,7 +9,7 @@ async def other_targets(
     db: Store, object_type: str, object_id: str, action: str, policy_id: str
 ) -> set[str]:
     """Return the targets of the object's other policies of `action`."""
-    rows = await db.execute(
+    rows = await db.fetch(
         "SELECT target_tenant FROM rbac_policies WHERE object_type = ? AND object_id = ? "
         "AND action = ? AND id != ?",
         [object_type, object_id, action, policy_id],

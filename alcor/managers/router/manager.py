@@ -88,7 +88,7 @@ class RouterManager(ResourceManager):
             RegisterUsageCounter(resource="router", counter=repo.usage_counter(ROUTER))
         )
 
-    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Any) -> list[dict[str, Any]]:
         """Add availability_zones (router_availability_zone): the hints, else every zone."""
         out = list(objs)
         for router in out:
@@ -96,7 +96,7 @@ class RouterManager(ResourceManager):
         return out
 
     async def _edit_routes(self, cmd: EditExtraRoutes) -> dict[str, Any]:
-        return self.decorate([await self._routes.edit(cmd)])[0]
+        return (await self.decorate([await self._routes.edit(cmd)]))[0]
 
     async def _lookup_many(self, cmd: LookupRouters) -> dict[str, dict[str, Any]]:
         return await repo.get_many(self._store, ROUTER, cmd.ids)
@@ -118,7 +118,7 @@ class RouterManager(ResourceManager):
                 await self._bus.call(CheckQuota(project_id=project, resource="router", count=count))
             for item in cmd.items:
                 out.append(await self._create_one(cmd.ctx, item))
-        return self.decorate(out)
+        return await self.decorate(out)
 
     def _check_policy(
         self, ctx: RequestContext, given: dict[str, Any], action: str, creating: bool
@@ -219,7 +219,7 @@ class RouterManager(ResourceManager):
                 await repo.update(self._store, ROUTER, router["id"], bump(router, diff))
                 if touched or "admin_state_up" in diff:
                     await publish_changed(self._bus, router)
-        return self.decorate([router])[0]
+        return (await self.decorate([router]))[0]
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteRouter) -> None:
@@ -238,7 +238,7 @@ class RouterManager(ResourceManager):
         """The router joining the subnet to the floating network: by its gateway, else by
         an interface on that network (router-interface-fip)."""
         ports = await self._bus.call(QueryPorts(subnet_id=cmd.subnet_id, device_owner=INTERFACE))
-        routers = [r for p in ports if (r := self.lookup(p["device_id"])) is not None]
+        routers = [r for p in ports if (r := await self.lookup(p["device_id"])) is not None]
         for router in routers:
             gateway = router.get("external_gateway_info") or {}
             if gateway.get("network_id") == cmd.network_id:

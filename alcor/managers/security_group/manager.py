@@ -164,9 +164,9 @@ class SecurityGroupManager(SharedCrudManager):
                     "shared": False,
                 }
             )
-            repo.insert(self._store, SECURITY_GROUP, group)
-            for rule in self.templates.rules_for(group["id"], default=True):
-                self._insert_rule(group, rule)
+            await repo.insert(self._store, SECURITY_GROUP, group)
+            for rule in await self.templates.rules_for(group["id"], default=True):
+                await self._insert_rule(group, rule)
             return self._remember_default(project_id, group["id"])
 
     def _remember_default(self, project_id: str, group_id: str) -> str:
@@ -237,7 +237,7 @@ class SecurityGroupManager(SharedCrudManager):
                 await self.ensure_default(project)
             # The rules each new group gets from the templates count against the rule quota,
             # as in Neutron (the spec had them never refused); the default group's never are.
-            per_group = len(self.templates.rules_for("", default=False))
+            per_group = len(await self.templates.rules_for("", default=False))
             for project, count in counts.items():
                 await self._bus.call(
                     CheckQuota(
@@ -254,9 +254,9 @@ class SecurityGroupManager(SharedCrudManager):
                 group["tags"] = sorted(set(group["tags"]))
                 group["is_default"] = 0
                 group["shared"] = False
-                repo.insert(self._store, SECURITY_GROUP, group)
-                for rule in self.templates.rules_for(group["id"], default=False):
-                    self._insert_rule(group, rule)
+                await repo.insert(self._store, SECURITY_GROUP, group)
+                for rule in await self.templates.rules_for(group["id"], default=False):
+                    await self._insert_rule(group, rule)
                 out.append(group)
         return await self.decorate(out)
 
@@ -266,7 +266,7 @@ class SecurityGroupManager(SharedCrudManager):
             group = await self.writable(cmd.ctx, cmd.id, "update_security_group", cmd.if_match)
             given = self.given_changes(group, cmd)
             diff = changed(group, given)
-            if "stateful" in diff and sg_repo.has_ports(self._store, group["id"]):
+            if "stateful" in diff and await sg_repo.has_ports(self._store, group["id"]):
                 raise errors.SecurityGroupInUse(id=group["id"])
             if "name" in diff:
                 if group["is_default"]:
@@ -291,9 +291,9 @@ class SecurityGroupManager(SharedCrudManager):
             await self._bus.call(
                 DeleteObjectPolicies(object_type="security_group", object_id=group["id"])
             )
-            referencing = sg_repo.groups_referencing(db, group["id"])
-            sg_repo.delete_rules_involving(db, group["id"])
-            repo.delete(db, SECURITY_GROUP, group["id"])
+            referencing = await sg_repo.groups_referencing(db, group["id"])
+            await sg_repo.delete_rules_involving(db, group["id"])
+            await repo.delete(db, SECURITY_GROUP, group["id"])
             if group["is_default"]:
                 self._default_ids.pop(group["project_id"], None)
             await tombstone(db, "security_group", group)
@@ -302,7 +302,7 @@ class SecurityGroupManager(SharedCrudManager):
             self._bus.publish(SecurityGroupDeleted(security_group=group))
 
     async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
-        return sg_repo.projects_of_ports(self._store, obj["id"])
+        return await sg_repo.projects_of_ports(self._store, obj["id"])
 
     async def after_rbac_change(self, obj: dict[str, Any]) -> None:
         self._bus.publish(SecurityGroupChanged(security_group_id=obj["id"]))
@@ -317,7 +317,7 @@ class SecurityGroupManager(SharedCrudManager):
         viewer = RequestContext(Caller(cmd.project_id), None if cmd.admin else cmd.project_id)
         for sg_id in cmd.ids:
             group = found.get(sg_id)
-            if group is None or not self.is_visible(group, viewer):
+            if group is None or not await self.is_visible(group, viewer):
                 raise errors.SecurityGroupNotFound(id=sg_id)
         if len({bool(g["stateful"]) for g in found.values()}) > 1:
             raise SecurityGroupConflict(
@@ -332,11 +332,13 @@ class SecurityGroupManager(SharedCrudManager):
 
     async def _address_group_edited(self, cmd: AddressGroupEdited) -> None:
         async with self._store.transaction():
-            for group_id in sg_repo.groups_using_address_group(self._store, cmd.address_group_id):
-                self._bump_group(group_id)
+            for group_id in await sg_repo.groups_using_address_group(
+                self._store, cmd.address_group_id
+            ):
+                await self._bump_group(group_id)
 
     async def _bump_group(self, group_id: str) -> None:
-        group = self.lookup(group_id)
+        group = await self.lookup(group_id)
         if group is not None:
             await repo.update(self._store, SECURITY_GROUP, group_id, bump(group, {}))
             self._bus.publish(SecurityGroupChanged(security_group_id=group_id))
@@ -381,7 +383,7 @@ class SecurityGroupManager(SharedCrudManager):
             for item in cmd.items:
                 group = await self.get_visible(cmd.ctx, item["security_group_id"])
                 if item.get("remote_group_id") is not None:
-                    self.get_visible(cmd.ctx, item["remote_group_id"])
+                    await self.get_visible(cmd.ctx, item["remote_group_id"])
                 if item.get("remote_address_group_id") is not None:
                     await self._bus.call(
                         GetAddressGroup(ctx=cmd.ctx, id=item["remote_address_group_id"])

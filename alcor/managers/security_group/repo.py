@@ -73,11 +73,13 @@ async def rule_with_key(db: Store, group_id: str, normalized: str) -> str | None
 
 async def next_rule_seq(db: Store, group_id: str) -> int:
     """Return the creation sequence number of the group's next rule."""
-    row = await db.fetchone(
-        "SELECT COALESCE(MAX(seq), 0) + 1 FROM security_group_rules WHERE security_group_id = ?",
-        [group_id],
+    return int(
+        await db.fetchval(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM security_group_rules "
+            "WHERE security_group_id = ?",
+            [group_id],
+        )
     )
-    return int(row[0])
 
 
 async def projects_of_ports(db: Store, group_id: str) -> set[str]:

@@ -121,7 +121,7 @@ class SubnetManager(ResourceManager):
     async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         if ctx.view_project is None or obj["project_id"] == ctx.view_project:
             return True
-        return subnet_repo.on_network_shared_with(self._store, obj["id"], ctx.view_project)
+        return await subnet_repo.on_network_shared_with(self._store, obj["id"], ctx.view_project)
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """`shared=true|false`: the subnet's network is (not) shared (repeated = OR)."""
@@ -186,7 +186,9 @@ class SubnetManager(ResourceManager):
                 raise NetworkIdsDontMatch(
                     subnet_network=network["id"], segment_id=subnet["segment_id"]
                 )
-        if subnet_repo.has_other_kind(self._store, network["id"], subnet["segment_id"] is None):
+        if await subnet_repo.has_other_kind(
+            self._store, network["id"], subnet["segment_id"] is None
+        ):
             raise SubnetsNotAllAssociatedWithSegments(network_id=network["id"])
 
     async def _default_pool(self, ctx: RequestContext, subnet: dict[str, Any]) -> str:
@@ -218,13 +220,13 @@ class SubnetManager(ResourceManager):
         return await self._pool_cidrs(cmd.pool_id)
 
     async def _pool_subnet_projects(self, cmd: PoolSubnetProjects) -> set[str]:
-        return subnet_repo.projects_of_pool(self._store, cmd.pool_id)
+        return await subnet_repo.projects_of_pool(self._store, cmd.pool_id)
 
     async def _create_one(
         self, given: dict[str, Any], network: dict[str, Any], ctx: RequestContext
     ) -> dict[str, Any]:
         db = self._store
-        subnet = new_record(db, SUBNET, given, "Subnet")
+        subnet = await new_record(db, SUBNET, given, "Subnet")
         await self._check_segment(subnet, network)
         if subnet.pop("use_default_subnetpool", False):
             subnet["subnetpool_id"] = await self._default_pool(ctx, subnet)
@@ -334,15 +336,15 @@ class SubnetManager(ResourceManager):
             "attached_router_ids": routers,
             "attached_router_id": routers[0] if routers else None,
         }
-        repo.update(self._store, SUBNET, subnet["id"], bump(subnet, changes))
+        await repo.update(self._store, SUBNET, subnet["id"], bump(subnet, changes))
         self._bus.publish(SubnetUpdated(subnet=subnet, changed=frozenset(changes)))
         return subnet
 
     async def _set_pool(self, cmd: SetSubnetsPool) -> None:
-        for subnet in repo.get_many(self._store, SUBNET, cmd.subnet_ids).values():
+        for subnet in (await repo.get_many(self._store, SUBNET, cmd.subnet_ids)).values():
             changes = changed(subnet, {"subnetpool_id": cmd.pool_id})
             if changes:
-                repo.update(self._store, SUBNET, subnet["id"], bump(subnet, changes))
+                await repo.update(self._store, SUBNET, subnet["id"], bump(subnet, changes))
                 self._bus.publish(SubnetUpdated(subnet=subnet, changed=frozenset(changes)))
 
     # ---- delete ------------------------------------------------------------------------

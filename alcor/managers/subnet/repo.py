@@ -54,7 +54,7 @@ async def cidrs_of_pool(db: Store, pool_id: str) -> list[str]:
 
 async def next_seq(db: Store) -> int:
     """Return the creation sequence number of the next subnet (orders a network's subnets)."""
-    return int((await db.fetchone("SELECT COALESCE(MAX(seq), 0) + 1 FROM subnets"))[0])
+    return int(await db.fetchval("SELECT COALESCE(MAX(seq), 0) + 1 FROM subnets"))
 
 
 async def has_other_kind(db: Store, network_id: str, without_segment: bool) -> bool:

@@ -108,7 +108,7 @@ class SubnetPoolManager(SharedCrudManager):
     async def check_share_target(self, obj: dict[str, Any], target: str) -> None:
         """A pool is shared only with projects that may use its address scope."""
         scope_id = obj.get("address_scope_id")
-        if scope_id is not None and not has_policy(
+        if scope_id is not None and not await has_policy(
             self._store, "address_scope", scope_id, ACCESS_SHARED, (target, WILDCARD)
         ):
             raise errors.InvalidInput(
@@ -116,7 +116,7 @@ class SubnetPoolManager(SharedCrudManager):
             )
 
     async def _scope_pools(self, cmd: ScopePools) -> list[dict[str, Any]]:
-        return repo.find(
+        return await repo.find(
             self._store,
             SUBNETPOOL,
             pool_repo.in_scope(cmd.address_scope_id),
@@ -143,10 +143,10 @@ class SubnetPoolManager(SharedCrudManager):
                 pool = await new_record(self._store, SUBNETPOOL, item, "Subnet pool")
                 _normalize(pool)
                 if pool["is_default"]:
-                    self._check_no_default(pool["ip_version"])
+                    await self._check_no_default(pool["ip_version"])
                 await self._check_scope(cmd.ctx, pool)
                 pool["tags"] = sorted(set(pool["tags"]))
-                repo.insert(self._store, SUBNETPOOL, pool)
+                await repo.insert(self._store, SUBNETPOOL, pool)
                 if pool["shared"]:
                     await self._set_wildcard(pool, True)
                 self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
@@ -174,7 +174,7 @@ class SubnetPoolManager(SharedCrudManager):
             if {"address_scope_id", "prefixes"} & diff.keys():
                 await self._check_scope(cmd.ctx, merged)
             if diff:
-                repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
+                await repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
                 self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
         return _public(pool)
 
@@ -250,7 +250,7 @@ class SubnetPoolManager(SharedCrudManager):
         if diff:
             await check_pool_update(self._bus, ctx, pool)
             await self._check_scope(ctx, merged)
-            repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
+            await repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
             self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
 
     async def onboard(self, cmd: OnboardNetworkSubnets) -> list[dict[str, Any]]:
@@ -258,7 +258,7 @@ class SubnetPoolManager(SharedCrudManager):
         CIDRs become prefixes of it); one overlapping a subnet of the pool is refused (400).
         A member onboards the subnets of their own network into their own pool."""
         async with self._store.transaction():
-            pool = self.get_visible(cmd.ctx, cmd.id)
+            pool = await self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, pool, "onboard_network_subnets")
             network = await self._bus.call(GetNetwork(ctx=cmd.ctx, id=cmd.network_id))
             if not cmd.ctx.is_admin and network["project_id"] != cmd.ctx.caller.project_id:
@@ -297,8 +297,8 @@ class SubnetPoolManager(SharedCrudManager):
             await self._bus.call(
                 DeleteObjectPolicies(object_type="subnetpool", object_id=pool["id"])
             )
-            repo.delete(self._store, SUBNETPOOL, pool["id"])
-            tombstone(self._store, "subnetpool", pool)
+            await repo.delete(self._store, SUBNETPOOL, pool["id"])
+            await tombstone(self._store, "subnetpool", pool)
 
     # ---- allocation ------------------------------------------------------------------------
     async def _allocate(self, cmd: AllocateFromPool) -> str:

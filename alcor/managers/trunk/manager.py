@@ -54,7 +54,7 @@ class TrunkManager(CrudManager):
 
     async def start(self) -> None:
         """Register the trunk commands."""
-        self._count = trunk_repo.count(self._store)
+        self._count = await trunk_repo.count(self._store)
         self._bus.handle(CreateTrunks, self.create)
         self._bus.handle(GetTrunk, self.get)
         self._bus.handle(ListTrunks, self.list_visible)
@@ -64,15 +64,15 @@ class TrunkManager(CrudManager):
         self._bus.handle(CheckPortNotInTrunk, self._check_port)
         self._bus.handle(TrunkDetails, self._details)
 
-    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Any) -> list[dict[str, Any]]:
         """Attach each trunk's subports (in the order they were added)."""
         out = list(objs)
         for obj in out:
             obj["sub_ports"] = self._subports(obj["id"])
         return out
 
-    def _subports(self, trunk_id: str) -> list[dict[str, Any]]:
-        return trunk_repo.subports(self._store, trunk_id)
+    async def _subports(self, trunk_id: str) -> list[dict[str, Any]]:
+        return await trunk_repo.subports(self._store, trunk_id)
 
     # ---- create / update / delete ----------------------------------------------------------
     async def prepare_create(
@@ -85,19 +85,19 @@ class TrunkManager(CrudManager):
 
     async def after_create(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         self._count += 1
-        self._insert_subports(obj["id"], obj["sub_ports"])
+        await self._insert_subports(obj["id"], obj["sub_ports"])
         self._bus.publish(TrunkChanged(trunk=dict(obj)))
 
     async def after_update(
         self, ctx: RequestContext, obj: dict[str, Any], before: dict[str, Any], diff: dict[str, Any]
     ) -> None:
-        self._bus.publish(TrunkChanged(trunk=self.decorate([dict(obj)])[0]))
+        self._bus.publish(TrunkChanged(trunk=(await self.decorate([dict(obj)]))[0]))
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         if not obj["admin_state_up"]:
             raise TrunkDisabled(trunk_id=obj["id"])
         obj["sub_ports"] = self._subports(obj["id"])
-        trunk_repo.delete_subports(self._store, obj["id"])
+        await trunk_repo.delete_subports(self._store, obj["id"])
 
     async def after_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         txn = current_transaction()
@@ -112,18 +112,18 @@ class TrunkManager(CrudManager):
     async def edit_subports(self, cmd: EditSubports) -> dict[str, Any]:
         """Handle add_subports / remove_subports: all or nothing."""
         async with self._store.transaction():
-            trunk = self.get_visible(cmd.ctx, cmd.id)
+            trunk = await self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, trunk, "add_subports" if cmd.add else "remove_subports")
             if not trunk["admin_state_up"]:
                 raise TrunkDisabled(trunk_id=trunk["id"])
             if cmd.add:
                 parent = await self._bus.call(GetPort(ctx=cmd.ctx, id=trunk["port_id"]))
                 added = await self._prepare_subports(cmd.ctx, trunk, parent, cmd.sub_ports)
-                self._insert_subports(trunk["id"], added)
+                await self._insert_subports(trunk["id"], added)
             else:
-                self._remove_subports(trunk["id"], cmd.sub_ports)
-            self.write(trunk, {})
-            out = self.decorate([trunk])[0]
+                await self._remove_subports(trunk["id"], cmd.sub_ports)
+            await self.write(trunk, {})
+            out = (await self.decorate([trunk]))[0]
             self._bus.publish(TrunkChanged(trunk=dict(out)))
         return out
 
@@ -136,7 +136,8 @@ class TrunkManager(CrudManager):
     ) -> list[dict[str, Any]]:
         """Check new subports (Neutron's order of checks); return them with their VLANs."""
         taken = {
-            (s["segmentation_type"], s["segmentation_id"]) for s in self._subports(trunk["id"])
+            (s["segmentation_type"], s["segmentation_id"])
+            for s in await self._subports(trunk["id"])
         }
         parent_mtu = await self._mtu(parent["network_id"])
         out = []
@@ -197,12 +198,12 @@ class TrunkManager(CrudManager):
         if trunk_repo.trunk_of_parent(self._store, port_id) is not None:
             raise ParentPortInUse(port_id=port_id)
 
-    def _insert_subports(self, trunk_id: str, subports: list[dict[str, Any]]) -> None:
-        trunk_repo.insert_subports(self._store, trunk_id, subports)
+    async def _insert_subports(self, trunk_id: str, subports: list[dict[str, Any]]) -> None:
+        await trunk_repo.insert_subports(self._store, trunk_id, subports)
 
-    def _remove_subports(self, trunk_id: str, items: list[dict[str, Any]]) -> None:
+    async def _remove_subports(self, trunk_id: str, items: list[dict[str, Any]]) -> None:
         for item in items:
-            if not trunk_repo.delete_subport(self._store, trunk_id, item["port_id"]):
+            if not await trunk_repo.delete_subport(self._store, trunk_id, item["port_id"]):
                 raise SubPortNotFound(trunk_id=trunk_id, port_id=item["port_id"])
 
     # ---- what ports need -------------------------------------------------------------------
@@ -218,8 +219,8 @@ class TrunkManager(CrudManager):
         if not self._count or not cmd.port_ids:
             return {}
         out: dict[str, dict[str, Any]] = {}
-        for trunk_id, port_id in trunk_repo.trunks_of_parents(self._store, cmd.port_ids):
-            subports = self._subports(trunk_id)
+        for trunk_id, port_id in await trunk_repo.trunks_of_parents(self._store, cmd.port_ids):
+            subports = await self._subports(trunk_id)
             ports = await self._bus.call(LookupPorts(ids=[s["port_id"] for s in subports]))
             for subport in subports:
                 subport["mac_address"] = ports.get(subport["port_id"], {}).get("mac_address")

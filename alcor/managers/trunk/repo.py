@@ -9,12 +9,12 @@ from alcor.store import Store
 
 async def count(db: Store) -> int:
     """Return how many trunks exist."""
-    return int((await db.fetchone("SELECT COUNT(*) FROM trunks"))[0])
+    return int(await db.fetchval("SELECT COUNT(*) FROM trunks"))
 
 
 async def subports(db: Store, trunk_id: str) -> list[dict[str, Any]]:
     """Return a trunk's subports in the order they were added."""
-    rows = await db.execute(
+    rows = await db.fetch(
         "SELECT port_id, segmentation_type, segmentation_id FROM trunk_subports "
         "WHERE trunk_id = ? ORDER BY seq",
         [trunk_id],
@@ -26,7 +26,7 @@ async def subports(db: Store, trunk_id: str) -> list[dict[str, Any]]:
 
 async def insert_subports(db: Store, trunk_id: str, items: list[dict[str, Any]]) -> None:
     """Add subports to a trunk, after every subport added before."""
-    first = (await db.fetchone("SELECT COALESCE(MAX(seq), 0) + 1 FROM trunk_subports"))[0]
+    first = int(await db.fetchval("SELECT COALESCE(MAX(seq), 0) + 1 FROM trunk_subports"))
     await db.executemany(
         "INSERT INTO trunk_subports (port_id, trunk_id, segmentation_type, "
         "segmentation_id, seq) VALUES (?, ?, ?, ?, ?)",
@@ -39,10 +39,11 @@ async def insert_subports(db: Store, trunk_id: str, items: list[dict[str, Any]])
 
 async def delete_subport(db: Store, trunk_id: str, port_id: str) -> bool:
     """Remove one subport; return False when the trunk has no such subport."""
-    cursor = await db.execute(
-        "DELETE FROM trunk_subports WHERE trunk_id = ? AND port_id = ?", [trunk_id, port_id]
+    return bool(
+        await db.execute(
+            "DELETE FROM trunk_subports WHERE trunk_id = ? AND port_id = ?", [trunk_id, port_id]
+        )
     )
-    return bool(cursor.rowcount)
 
 
 async def delete_subports(db: Store, trunk_id: str) -> None:
@@ -68,5 +69,5 @@ async def trunks_of_parents(db: Store, port_ids: list[str]) -> list[tuple[str, s
     for start in range(0, len(port_ids), 500):
         chunk = port_ids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
-        out += await db.execute(f"SELECT id, port_id FROM trunks WHERE port_id IN ({marks})", chunk)
+        out += await db.fetch(f"SELECT id, port_id FROM trunks WHERE port_id IN ({marks})", chunk)
     return out
