@@ -288,6 +288,6 @@ class SharedCrudManager(CrudManager):
         obj = await self.lookup(obj_id)
         if obj is None:
             return
-        wildcard = has_policy(self._store, self.object_type, obj_id, ACCESS_SHARED, ("*",))
+        wildcard = await has_policy(self._store, self.object_type, obj_id, ACCESS_SHARED, ("*",))
         await self.write(obj, changed(obj, {"shared": wildcard}))
         await self.after_rbac_change(obj)

@@ -130,5 +130,5 @@ class MeteringManager(AdminWrites):
         label = await self.lookup(label_id)
         if label is not None:
             self._bus.publish(
-                MeteringChanged(label={**label, "rules": self.rules.of_label(label_id)})
+                MeteringChanged(label={**label, "rules": await self.rules.of_label(label_id)})
             )

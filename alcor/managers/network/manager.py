@@ -218,8 +218,8 @@ class NetworkManager(ResourceManager):
             return
         db = self._store
         flags = {
-            "shared": has_policy(db, "network", network_id, ACCESS_SHARED, (WILDCARD,)),
-            "router:external": has_policy(db, "network", network_id, ACCESS_EXTERNAL),
+            "shared": await has_policy(db, "network", network_id, ACCESS_SHARED, (WILDCARD,)),
+            "router:external": await has_policy(db, "network", network_id, ACCESS_EXTERNAL),
         }
         diff = changed(net, flags)
         await repo.update(db, NETWORK, network_id, bump(net, diff))

@@ -129,7 +129,7 @@ async def _take(
     choice: RangeChoice | None = None,
 ) -> int:
     if seg_id is None:
-        value = await (_lowest(db, pool, choice) if choice else ranges.take_lowest(db, pool))
+        value = await _lowest(db, pool, choice) if choice else await ranges.take_lowest(db, pool)
         if value is None:
             raise errors.NoNetworkAvailable()
     else:

@@ -174,7 +174,7 @@ class PortForwardingManager(CrudManager):
             _ports(pf, side)
         port = await self._bus.call(GetPort(ctx=ctx, id=pf["internal_port_id"]))
         if not updating or "internal_port_id" in given:
-            self._check_port_free(port["id"])
+            await self._check_port_free(port["id"])
         v4 = [f for f in port["fixed_ips"] if ipaddress.ip_address(f["ip_address"]).version == 4]
         address = pf.get("internal_ip_address")
         chosen = [f for f in v4 if address in (None, f["ip_address"])]
@@ -199,9 +199,9 @@ class PortForwardingManager(CrudManager):
         pf["router_id"] = router_id
         await self._check_overlaps(pf)
 
-    def _check_port_free(self, port_id: str) -> None:
+    async def _check_port_free(self, port_id: str) -> None:
         """A port with a floating IP of its own cannot also be a forwarding target."""
-        fip_id = pf_repo.floating_ip_of_port(self._store, port_id)
+        fip_id = await pf_repo.floating_ip_of_port(self._store, port_id)
         if fip_id is not None:
             raise errors.Conflict(
                 message=f"Port {port_id} has floating IP {fip_id}: it cannot be the target of "

@@ -102,7 +102,7 @@ class QosManager(AdminWrites, SharedCrudManager):
         self, ctx: RequestContext, obj: dict[str, Any], given: dict[str, Any]
     ) -> None:
         if obj["is_default"]:
-            self._check_single_default(obj)
+            await self._check_single_default(obj)
 
     async def after_create(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         await super().after_create(ctx, obj)
@@ -112,7 +112,7 @@ class QosManager(AdminWrites, SharedCrudManager):
         self, ctx: RequestContext, obj: dict[str, Any], diff: dict[str, Any]
     ) -> None:
         if diff.get("is_default"):
-            self._check_single_default(obj)
+            await self._check_single_default(obj)
         await super().prepare_update(ctx, obj, diff)
 
     async def after_update(
@@ -123,8 +123,8 @@ class QosManager(AdminWrites, SharedCrudManager):
     async def after_rbac_change(self, obj: dict[str, Any]) -> None:
         await self.publish_changed(obj)
 
-    def _check_single_default(self, obj: dict[str, Any]) -> None:
-        found = self._default_of(obj["project_id"])
+    async def _check_single_default(self, obj: dict[str, Any]) -> None:
+        found = await self._default_of(obj["project_id"])
         if found is not None and found != obj["id"]:
             raise QoSPolicyDefaultAlreadyExists(project_id=obj["project_id"])
 

@@ -265,7 +265,7 @@ class SubnetManager(ResourceManager):
                 "tags": sorted(set(subnet["tags"])),
                 "attached_router_id": None,
                 "attached_router_ids": [],
-                "seq": subnet_repo.next_seq(db),
+                "seq": await subnet_repo.next_seq(db),
             }
         )
         subnet["gateway_mac"] = await self._bus.call(

@@ -68,7 +68,7 @@ class TrunkManager(CrudManager):
         """Attach each trunk's subports (in the order they were added)."""
         out = list(objs)
         for obj in out:
-            obj["sub_ports"] = self._subports(obj["id"])
+            obj["sub_ports"] = await self._subports(obj["id"])
         return out
 
     async def _subports(self, trunk_id: str) -> list[dict[str, Any]]:
@@ -80,7 +80,7 @@ class TrunkManager(CrudManager):
     ) -> None:
         obj["status"] = "DOWN"
         parent = await self._bus.call(GetPort(ctx=ctx, id=obj["port_id"]))
-        self._check_free(parent["id"])
+        await self._check_free(parent["id"])
         obj["sub_ports"] = await self._prepare_subports(ctx, obj, parent, obj["sub_ports"])
 
     async def after_create(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
@@ -96,7 +96,7 @@ class TrunkManager(CrudManager):
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         if not obj["admin_state_up"]:
             raise TrunkDisabled(trunk_id=obj["id"])
-        obj["sub_ports"] = self._subports(obj["id"])
+        obj["sub_ports"] = await self._subports(obj["id"])
         await trunk_repo.delete_subports(self._store, obj["id"])
 
     async def after_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
@@ -151,7 +151,7 @@ class TrunkManager(CrudManager):
                     port_id=port["id"], port_mtu=mtu, trunk_id=trunk["id"], trunk_mtu=parent_mtu
                 )
             subport = await self._segmentation(port, item)
-            self._check_free(port["id"])
+            await self._check_free(port["id"])
             if port["device_id"]:
                 raise errors.PortInUse(
                     port_id=port["id"], net_id=port["network_id"], device_id=port["device_id"]
@@ -191,11 +191,11 @@ class TrunkManager(CrudManager):
         network = await self._bus.call(LookupNetwork(id=network_id))
         return int(network["mtu"]) if network else 0
 
-    def _check_free(self, port_id: str) -> None:
+    async def _check_free(self, port_id: str) -> None:
         """A port is in at most one trunk, as parent or as subport."""
-        if trunk_repo.trunk_of_subport(self._store, port_id) is not None:
+        if await trunk_repo.trunk_of_subport(self._store, port_id) is not None:
             raise TrunkPortInUse(port_id=port_id)
-        if trunk_repo.trunk_of_parent(self._store, port_id) is not None:
+        if await trunk_repo.trunk_of_parent(self._store, port_id) is not None:
             raise ParentPortInUse(port_id=port_id)
 
     async def _insert_subports(self, trunk_id: str, subports: list[dict[str, Any]]) -> None:
@@ -208,10 +208,10 @@ class TrunkManager(CrudManager):
 
     # ---- what ports need -------------------------------------------------------------------
     async def _check_port(self, cmd: CheckPortNotInTrunk) -> None:
-        parent_of = trunk_repo.trunk_of_parent(self._store, cmd.port_id)
+        parent_of = await trunk_repo.trunk_of_parent(self._store, cmd.port_id)
         if parent_of is not None:
             raise PortInUseAsTrunkParent(port_id=cmd.port_id, trunk_id=parent_of)
-        subport_of = trunk_repo.trunk_of_subport(self._store, cmd.port_id)
+        subport_of = await trunk_repo.trunk_of_subport(self._store, cmd.port_id)
         if subport_of is not None:
             raise PortInUseAsSubPort(port_id=cmd.port_id, trunk_id=subport_of)
 
