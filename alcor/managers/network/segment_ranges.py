@@ -92,7 +92,7 @@ class SegmentRanges(AdminOnly):
             if old["id"] not in wanted:
                 await repo.delete(db, self.resource, old["id"])
         for range_id, (network_type, physnet, lo, hi) in wanted.items():
-            if repo.get(db, self.resource, range_id) is None:
+            if await repo.get(db, self.resource, range_id) is None:
                 given = {
                     "id": range_id,
                     "network_type": network_type,

@@ -2,36 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pytest
 
-import alcor.app  # noqa: F401 - importing the managers registers their extra columns
+import alcor.app
+import alcor.resources
 from alcor.resources import repo
 from alcor.resources.base import Resource
-from alcor.resources.floatingip import FLOATINGIP
-from alcor.resources.network import NETWORK
-from alcor.resources.network_acl import NETWORK_ACL, NETWORK_ACL_RULE
-from alcor.resources.node import NODE
-from alcor.resources.port import PORT
-from alcor.resources.router import ROUTER
-from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
-from alcor.resources.subnet import SUBNET
-from alcor.resources.subnetpool import SUBNETPOOL
 from alcor.store import Store
 from alcor.store.schema import LISTED
 
-RESOURCES: list[Resource] = [
-    NETWORK,
-    SUBNET,
-    PORT,
-    NODE,
-    SECURITY_GROUP,
-    SECURITY_GROUP_RULE,
-    ROUTER,
-    FLOATINGIP,
-    SUBNETPOOL,
-    NETWORK_ACL,
-    NETWORK_ACL_RULE,
-]
+
+def _all_resources() -> list[Resource]:
+    """Every resource a module of alcor.resources defines (each is stored in its table)."""
+    found: dict[str, Resource] = {}
+    for info in pkgutil.iter_modules(alcor.resources.__path__):
+        module = importlib.import_module(f"alcor.resources.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Resource):
+                found.setdefault(value.table, value)
+    return sorted(found.values(), key=lambda r: r.table)
+
+
+RESOURCES = _all_resources()
 
 
 async def _columns(db: Store, table: str) -> set[str]:
