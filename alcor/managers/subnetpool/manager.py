@@ -102,9 +102,6 @@ class SubnetPoolManager(SharedCrudManager):
         projects: set[str] = await self._bus.call(PoolSubnetProjects(pool_id=obj["id"]))
         return projects
 
-    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
-        return ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]
-
     async def check_share_target(self, obj: dict[str, Any], target: str) -> None:
         """A pool is shared only with projects that may use its address scope."""
         scope_id = obj.get("address_scope_id")
