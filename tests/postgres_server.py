@@ -20,6 +20,7 @@ import itertools
 import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -52,16 +53,29 @@ def postgres_database(postgres_server: PostgresServer) -> str:
     return asyncio.run(postgres_server.create_database(name))
 
 
+# The rows the migrations seed (default security group rule templates), read from the
+# fresh database once and put back after each emptying: table -> rows.
+_SEEDS: dict[str, dict[str, list[Any]]] = {}
+
+
 @pytest.fixture
 async def postgres_url(postgres_database: str) -> AsyncIterator[str]:
-    """The test database, emptied: every table of the schema without a row."""
+    """The test database, emptied: every table of the schema holds only its seeded rows."""
     conn = await asyncpg.connect(postgres_database)
     try:
-        tables = await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename <> 'schema_version'"
-        )
-        await conn.execute("; ".join(f'DELETE FROM "{row[0]}"' for row in tables))
+        tables = [
+            row[0]
+            for row in await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'schema_version'"
+            )
+        ]
+        if postgres_database not in _SEEDS:  # first use: the database is as migrated
+            seeds = {t: list(await conn.fetch(f'SELECT * FROM "{t}"')) for t in tables}
+            _SEEDS[postgres_database] = {t: rows for t, rows in seeds.items() if rows}
+        await conn.execute("; ".join(f'DELETE FROM "{table}"' for table in tables))
+        for table, rows in _SEEDS[postgres_database].items():
+            await conn.copy_records_to_table(table, records=[tuple(r) for r in rows])
     finally:
         await conn.close()
     yield postgres_database

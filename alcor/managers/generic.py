@@ -175,7 +175,7 @@ class AdminOnly(AdminWrites):
     admin-only read policies answer."""
 
     def visible_where(self, ctx: RequestContext) -> list[Where]:
-        return [] if ctx.is_admin else [Where("0", ())]
+        return [] if ctx.is_admin else [Where("FALSE", ())]
 
     async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return ctx.is_admin

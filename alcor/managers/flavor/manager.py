@@ -43,7 +43,7 @@ class _Global(AdminWrites):
     readers_all = True
 
     def visible_where(self, ctx: RequestContext) -> list[Where]:
-        return [] if self.readers_all or ctx.is_admin else [Where("0")]
+        return [] if self.readers_all or ctx.is_admin else [Where("FALSE")]
 
     async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return self.readers_all or ctx.is_admin

@@ -97,7 +97,7 @@ class PortForwardingManager(CrudManager):
         return await repo.list_page(self._store, self.resource, cmd.query, where)
 
     async def _all(self, cmd: AllPortForwardings) -> list[dict[str, Any]]:
-        return await repo.find(self._store, self.resource, Where("1"))
+        return await repo.find(self._store, self.resource, Where("TRUE"))
 
     async def _of_fips(self, cmd: FipPortForwardings) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}

@@ -44,6 +44,6 @@ async def minimum_rules(db: Store) -> dict[str, dict[str, list[dict[str, Any]]]]
     """Return {policy id: {rule type: rules}} for every policy with minimum rules."""
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for kind in MINIMUM_TYPES:
-        for rule in await repo.find(db, RULES[kind], Where("1", ()), order="t.id"):
+        for rule in await repo.find(db, RULES[kind], Where("TRUE", ()), order="t.id"):
             out.setdefault(rule["qos_policy_id"], {}).setdefault(kind, []).append(rule)
     return out

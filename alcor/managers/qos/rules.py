@@ -43,7 +43,7 @@ class QosRules(CrudManager):
 
     async def count(self) -> None:
         """Count the stored rules (at start)."""
-        self.upper = await repo.count(self._store, self.resource, Where("1", ()))
+        self.upper = await repo.count(self._store, self.resource, Where("TRUE", ()))
 
     def _forget(self, n: int) -> None:
         """Lower the count once the delete of `n` rules is committed."""

@@ -91,7 +91,7 @@ class DefaultRules(CrudManager):
         """Return every template (cached: they change rarely, groups are created often)."""
         if self._cache is None:
             self._cache = await repo.find(
-                self._store, DEFAULT_SG_RULE, Where("1"), order="t.direction, t.ethertype, t.id"
+                self._store, DEFAULT_SG_RULE, Where("TRUE"), order="t.direction, t.ethertype, t.id"
             )
         return self._cache
 
