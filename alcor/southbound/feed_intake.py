@@ -21,6 +21,7 @@ from alcor.managers.gateway.messages import GatewayChanged, GatewayDeleted, Gate
 from alcor.managers.network.messages import NetworkCreated, NetworkDeleted
 from alcor.managers.node.messages import NodeCreated, NodeDeleted, NodeUpdated
 from alcor.managers.port.messages import PortCreated, PortDeleted
+from alcor.managers.port_forwarding.messages import PortForwardingChanged, PortForwardingDeleted
 from alcor.managers.router.messages import RouterChanged, RouterDeleted
 from alcor.managers.security_group.messages import SecurityGroupChanged, SecurityGroupDeleted
 from alcor.managers.subnet.messages import SubnetCreated, SubnetDeleted
@@ -47,6 +48,7 @@ _HANDLED = {
     "network_acl_rule": "network_acl_rule",
     "floatingip": "floatingip",
     "gateway": "gateway",
+    "port_forwarding": "port_forwarding",
 }
 
 
@@ -170,3 +172,11 @@ class FeedIntake:
             return  # not yet (or no longer) at Zeta: hosts learn it once Zeta answered
         if known is None or known.revision != record.revision:  # not a status-only write
             await intake.apply(self._dp, GatewayChanged(gateway=record), marks)
+
+    async def _port_forwarding(
+        self, change: Change, obj: dict[str, Any], gone: bool, marks: Marks
+    ) -> None:
+        if gone:
+            await intake.apply(self._dp, PortForwardingDeleted(port_forwarding=obj), marks)
+        else:
+            await intake.apply(self._dp, PortForwardingChanged(port_forwarding=obj), marks)
