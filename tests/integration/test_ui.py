@@ -40,6 +40,13 @@ def _call(server: Server, method: str, path: str, body: Any = None) -> Any:
     return json.loads(raw) if raw else None
 
 
+def stop(server: Server, page: Any) -> int:
+    """Leave the page first: its polling and watch reconnects would otherwise hit a stopped
+    server, and the console error fails the test."""
+    page.goto("about:blank")
+    return server.stop()
+
+
 @pytest.fixture
 def page() -> Iterator[Any]:
     """A Chromium page (Playwright); its console errors fail the test."""
@@ -120,7 +127,7 @@ def test_the_page_shows_the_network_and_follows_changes_live(serve, page) -> Non
     page.fill("#filter", "web-2")
     page.wait_for_selector("[data-port-host='compute-9']", state="detached")
     assert page.locator("[data-port]").count() == 1
-    assert server.stop() == 0
+    assert stop(server, page) == 0
 
 
 def test_the_page_audits_a_host_and_repairs_its_drift(serve, page) -> None:
@@ -169,4 +176,4 @@ def test_the_page_audits_a_host_and_repairs_its_drift(serve, page) -> None:
     page.wait_for_selector(f"{host} .audit.clean:has-text('in sync')")
     with urllib.request.urlopen(f"{agents}/state", timeout=30) as resp:
         assert port_id in json.loads(resp.read())["ports"]
-    assert server.stop() == 0
+    assert stop(server, page) == 0
