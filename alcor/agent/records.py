@@ -10,9 +10,19 @@ from typing import Any
 from alcor.proto import schema
 
 # Resource kinds as plain ints (schema.ResourceType values) for speed in the apply loop.
-VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY, NETWORK_ACL, FLOATINGIP = range(
-    10
-)
+(
+    VPC,
+    SUBNET,
+    PORT,
+    NEIGHBOR,
+    SECURITYGROUP,
+    DHCP,
+    ROUTER,
+    GATEWAY,
+    NETWORK_ACL,
+    FLOATINGIP,
+    QOS_POLICY,
+) = range(11)
 KIND_NAMES = [k.name for k in schema.ResourceType]
 L3 = int(schema.NeighborType.L3)
 

@@ -19,7 +19,7 @@ VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = (
     "GATEWAY",
 )
 # alcor extensions, for agents of type "alcor" only (ACA's view stays as it was).
-NETWORK_ACL, FLOATINGIP = "NETWORK_ACL", "FLOATINGIP"
+NETWORK_ACL, FLOATINGIP, QOS_POLICY = "NETWORK_ACL", "FLOATINGIP", "QOS_POLICY"
 
 
 def vpc_gateways(topo: Topology, vpc_id: str) -> tuple[str, ...]:
@@ -51,6 +51,7 @@ class HostView:
     # Subnets outside SV(H) of neighbors' other fixed IPs (a dual-stack neighbor's IPv4
     # subnet on a host that reaches only its IPv6 one): contexts, not neighbor sources.
     neighbor_subnets: frozenset[str] = frozenset()
+    qos: frozenset[str] = frozenset()  # QoS policies of P(H) (own or their network's)
 
     @property
     def context_subnets(self) -> frozenset[str]:
@@ -84,6 +85,7 @@ def granted_view(topo: Topology, view: HostView, granted: set[str]) -> HostView:
         view.acls,
         view.fips,
         view.neighbor_subnets,
+        view.qos,
     )
 
 
@@ -112,9 +114,11 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
     node = topo.nodes.get(node_id)
     acls: frozenset[str] = frozenset()
     fips: frozenset[str] = frozenset()
+    qos: frozenset[str] = frozenset()
     if node is not None and node.agent_type == "alcor":
         acls = frozenset(a for s in subnets if (a := topo.acl_of_subnet.get(s)) is not None)
         fips = frozenset(f for p in ports for f in topo.fips_of_port.get(p, ()))
+        qos = frozenset(q for p in ports if (q := topo.qos_of_port(topo.ports[p])) is not None)
     others = {t for s in reachable for t in topo.co_subnets.get(s, ()) if t in topo.subnets}
     return HostView(
         ports,
@@ -125,6 +129,7 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
         acls=acls,
         fips=fips,
         neighbor_subnets=frozenset(others - reachable),
+        qos=qos,
     )
 
 
@@ -161,6 +166,8 @@ def in_view(topo: Topology, view: HostView, kind: str, key: str) -> bool:
         return key in view.acls
     if kind == FLOATINGIP:
         return key in view.fips
+    if kind == QOS_POLICY:
+        return key in view.qos
     if kind == SUBNET:
         return key in view.context_subnets
     if kind == GATEWAY:
@@ -199,6 +206,8 @@ def all_keys(topo: Topology, view: HostView) -> Iterator[Key]:
         yield NETWORK_ACL, a
     for f in view.fips:
         yield FLOATINGIP, f
+    for q in view.qos:
+        yield QOS_POLICY, q
     contexts = view.context_subnets
     for s in contexts:
         yield SUBNET, s
