@@ -11,22 +11,21 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from alcor.api.web import make_web_app
+from alcor.app import build
 from tests.integration.test_southbound_e2e import Cloud, _start_cloud
 
 POLICIES = "/v2.0/qos/policies"
 TRUNKS = "/v2.0/trunks"
+FAST = {"southbound.retry.base_s": 0.02, "southbound.retry.cap_s": 0.2}
 
 
 @pytest.fixture
 async def cloud(make_config: Any) -> AsyncIterator[Cloud]:
     """Three alcor hosts, fast retries."""
-    async for item in _start_cloud(
-        make_config,
-        3,
-        "127.2.12.1",
-        **{"southbound.retry.base_s": 0.02, "southbound.retry.cap_s": 0.2},
-    ):
+    async for item in _start_cloud(make_config, 3, "127.2.12.1", **FAST):
         yield item
 
 
@@ -283,3 +282,33 @@ async def test_subport_refusals_change_nothing(cloud):
     assert _vlan(cloud.state(0), sub["id"]) == (parent["id"], "vlan", 7)
     assert sub["id"] not in cloud.state(1)["ports"] and spare["id"] not in cloud.state(0)["ports"]
     await _assert_clean(cloud)
+
+
+async def test_policies_and_subports_survive_a_controller_restart(cloud, make_config):
+    """A new controller on the same store reloads policies and trunks: the hosts hold what
+    it wants (clean audits), and a later rule change still reaches the policy's host."""
+    gold = await _policy(cloud, "gold", bandwidth_limit={"max_kbps": 1000})
+    net, _ = await cloud.network(["10.74.0.0/24"])
+    parent = await cloud.port(net, 0, qos_policy_id=gold)
+    sub = await cloud.port(net, None)
+    await cloud.call(
+        "POST", TRUNKS, {"trunk": {"port_id": parent["id"], "sub_ports": [_sub(sub["id"], 9)]}}
+    )
+    await _assert_clean(cloud)
+    await cloud.client.close()
+    alcor = build(make_config(**FAST))
+    async with TestClient(TestServer(make_web_app(alcor))) as client:
+        again = Cloud(client, alcor, cloud.pool, cloud.ips)
+        assert set(alcor.southbound.topo.qos_policies) == {gold}
+        assert alcor.southbound.topo.subports[sub["id"]].segmentation_id == 9
+        await _assert_clean(again)
+        rule = _rules(cloud.state(0), gold)["bandwidth_limit"]["id"]
+        await again.call(
+            "PUT",
+            f"{POLICIES}/{gold}/bandwidth_limit_rules/{rule}",
+            {"bandwidth_limit_rule": {"max_kbps": 3000}},
+        )
+        await again.idle()
+        assert _rules(cloud.state(0), gold)["bandwidth_limit"]["max_kbps"] == 3000
+        assert _vlan(cloud.state(0), sub["id"]) == (parent["id"], "vlan", 9)
+        await _assert_clean(again)
