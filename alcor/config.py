@@ -56,6 +56,8 @@ class StoreConfig:
 
     path: str = "alcor.db"
     checkpoint_interval_s: float = 1.0
+    # The write-ahead log shrinks back to this after a checkpoint (it grew for ever before).
+    wal_limit_mb: float = 64.0
     # How long the change record keeps a change (the /watch stream can resume that far back).
     change_retention_s: float = 7 * 86400.0
 

@@ -39,6 +39,7 @@ from .records import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
     QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
@@ -184,7 +185,7 @@ class Applier:
                 spans[kind].extend((n, start, end))
         reply = ReplyBuilder()
         deletes: list[tuple[int, dict[str, Any]]] = []
-        for kind in (*_STAGE1, *_STAGE2, NEIGHBOR, DHCP, FLOATINGIP):
+        for kind in (*_STAGE1, *_STAGE2, NEIGHBOR, DHCP, FLOATINGIP, PORT_FORWARDING):
             s = spans.get(kind)  # V1 has no field for alcor's extension kinds
             if s is None:
                 continue
@@ -242,4 +243,6 @@ class Applier:
         reply.add(rid, kind, op, status, (t1 - t0) // 1000, (t2 - t1) // 1000, reason)
 
 
-_COUNTER_KEYS = [[f"{k}:{s.name}" for s in schema.OperationStatus] for k in KIND_NAMES]
+_COUNTER_KEYS = {
+    kind: [f"{name}:{s.name}" for s in schema.OperationStatus] for kind, name in KIND_NAMES.items()
+}

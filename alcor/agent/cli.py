@@ -35,6 +35,7 @@ STATE_TABLES = (
     "routes",
     "network_acls",
     "floating_ips",
+    "port_forwardings",
     "qos_policies",
     "port_qos",
     "trunks",

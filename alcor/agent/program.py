@@ -18,6 +18,7 @@ from .records import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
     QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
@@ -109,6 +110,7 @@ class Programmer:
             NETWORK_ACL: self._put_acl,
             FLOATINGIP: self._put_fip,
             QOS_POLICY: self._put_qos,
+            PORT_FORWARDING: self._put_pf,
         }
         self.delete: dict[int, Callable[[str, dict[str, Any]], None]] = {
             VPC: self._del_vpc,
@@ -122,6 +124,7 @@ class Programmer:
             NETWORK_ACL: self._del_acl,
             FLOATINGIP: self._del_fip,
             QOS_POLICY: self._del_qos,
+            PORT_FORWARDING: self._del_pf,
         }
 
     # Each _put_* handler calls _mark() where validation ends and programming begins, so
@@ -494,6 +497,27 @@ class Programmer:
 
     def _del_qos(self, rid: str, cfg: dict[str, Any]) -> None:
         self.state.qos_policies.pop(rid, None)
+
+    def _put_pf(self, op: int, cfg: dict[str, Any], rev: int) -> int:
+        if rev < 1:
+            raise Invalid("revision_number must be >= 1")
+        for name in ("floating_ip_address", "internal_ip_address"):
+            if not is_ip(cfg.get(name, "")):
+                raise Invalid(f"port forwarding {name} {cfg.get(name)!r} is not an address")
+        if cfg.get("protocol") not in ("tcp", "udp"):
+            raise Invalid(f"port forwarding protocol {cfg.get('protocol')!r} is not tcp or udp")
+        ext = (cfg.get("external_port_min", 0), cfg.get("external_port_max", 0))
+        inner = (cfg.get("internal_port_min", 0), cfg.get("internal_port_max", 0))
+        if not (1 <= ext[0] <= ext[1] <= 65535 and 1 <= inner[0] <= inner[1] <= 65535):
+            raise Invalid(f"port forwarding ranges {ext} -> {inner} are not port ranges")
+        if inner[1] - inner[0] not in (0, ext[1] - ext[0]):
+            raise Invalid("port forwarding internal range is neither one port nor as wide")
+        self._mark()
+        self.state.port_forwardings[cfg.get("id", "")] = cfg
+        return SUCCESS
+
+    def _del_pf(self, rid: str, cfg: dict[str, Any]) -> None:
+        self.state.port_forwardings.pop(rid, None)
 
 
 def _check_trunk(trunk: dict[str, Any] | None) -> None:

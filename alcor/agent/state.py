@@ -18,6 +18,7 @@ from .records import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
     QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
@@ -61,6 +62,7 @@ class AgentState:
         self.network_acls: dict[str, dict[str, Any]] = {}  # alcor extension: stateless ACLs
         self.floating_ips: dict[str, dict[str, Any]] = {}  # alcor extension: NAT
         self.qos_policies: dict[str, dict[str, Any]] = {}  # alcor extension: QoS
+        self.port_forwardings: dict[str, dict[str, Any]] = {}  # alcor extension: DNAT
         self.neighbors: dict[str, Neighbor] = {}
         # tunnel_id -> ip (as int) -> entry: nested, and int keys, to keep entries small.
         self.arp: dict[int, dict[int, Entry]] = {}  # IPv4
@@ -138,6 +140,7 @@ class AgentState:
             NETWORK_ACL: self.network_acls,
             FLOATINGIP: self.floating_ips,
             QOS_POLICY: self.qos_policies,
+            PORT_FORWARDING: self.port_forwardings,
         }
         return tables[kind]
 
@@ -271,6 +274,7 @@ class AgentState:
             NETWORK_ACL,
             FLOATINGIP,
             QOS_POLICY,
+            PORT_FORWARDING,
         ):
             applied[KIND_NAMES[kind]] = {
                 rid: self.applied(kind, rid) or 0 for rid in self.table(kind)
@@ -296,6 +300,10 @@ class AgentState:
             "neighbors": {k: n.to_json(self.own_ip) for k, n in self.neighbors.items()},
             "network_acls": {
                 k: wire.to_json(c.NetworkAclConfiguration, v) for k, v in self.network_acls.items()
+            },
+            "port_forwardings": {
+                k: wire.to_json(c.PortForwardingConfiguration, v)
+                for k, v in self.port_forwardings.items()
             },
             "floating_ips": {
                 k: wire.to_json(c.FloatingIpConfiguration, v) for k, v in self.floating_ips.items()

@@ -25,6 +25,7 @@ from alcor.southbound.view import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
     QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
@@ -48,6 +49,7 @@ KIND_TYPE = {
     NETWORK_ACL: RT.NETWORK_ACL,
     FLOATINGIP: RT.FLOATINGIP,
     QOS_POLICY: RT.QOS_POLICY,
+    PORT_FORWARDING: RT.PORT_FORWARDING,
 }
 TYPE_KIND = {v: k for k, v in KIND_TYPE.items()}
 NET_TYPES = {
@@ -69,6 +71,7 @@ ENTER_OP = {
     NETWORK_ACL: OP.CREATE,
     FLOATINGIP: OP.CREATE,
     QOS_POLICY: OP.CREATE,
+    PORT_FORWARDING: OP.CREATE,
 }
 CHANGE_OP = {
     PORT: OP.CREATE,
@@ -82,6 +85,7 @@ CHANGE_OP = {
     NETWORK_ACL: OP.UPDATE,
     FLOATINGIP: OP.UPDATE,
     QOS_POLICY: OP.UPDATE,
+    PORT_FORWARDING: OP.UPDATE,
 }
 FULL = schema.UpdateType.FULL
 PROTOCOLS = {
@@ -126,6 +130,7 @@ class StateBuilder:
             NETWORK_ACL: self._acl,
             FLOATINGIP: self._fip,
             QOS_POLICY: self._qos,
+            PORT_FORWARDING: self._pf,
             GATEWAY: self._gateway,
         }
 
@@ -146,6 +151,7 @@ class StateBuilder:
             NETWORK_ACL: topo.acls,
             FLOATINGIP: topo.fips,
             QOS_POLICY: topo.qos_policies,
+            PORT_FORWARDING: topo.pfs,
             GATEWAY: topo.gateways,
         }
         rec = tables.get(kind, {}).get(key)
@@ -227,6 +233,7 @@ class StateBuilder:
             NETWORK_ACL: schema.NetworkAclConfiguration,
             FLOATINGIP: schema.FloatingIpConfiguration,
             QOS_POLICY: schema.QosPolicyConfiguration,
+            PORT_FORWARDING: schema.PortForwardingConfiguration,
         }.get(kind)
         if cls is None:  # a gateway has no update_type
             return bytes(schema.GatewayConfiguration(revision_number=revision, id=rid))
@@ -397,6 +404,10 @@ class StateBuilder:
     def _qos(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         policy = self._topo.qos_policies.get(key)
         return None if policy is None else (policy.revision, extensions.qos_config(policy))
+
+    def _pf(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
+        pf = self._topo.pfs.get(key)
+        return None if pf is None else (pf.revision, extensions.pf_config(pf))
 
     def _routing_rule(
         self, router_id: str, destination: str, nexthop: str, subnets: list[str]

@@ -8,7 +8,7 @@ Additive to the original contract (new field numbers and map fields): only agent
 from __future__ import annotations
 
 from alcor.proto import schema
-from alcor.southbound.records import AclRec, FipRec, GatewayRec, QosRec, ZetaGatewayRec
+from alcor.southbound.records import AclRec, FipRec, GatewayRec, PfRec, QosRec, ZetaGatewayRec
 from alcor.southbound.topology import Topology
 
 FULL = schema.UpdateType.FULL
@@ -84,6 +84,25 @@ def qos_config(policy: QosRec) -> schema.QosPolicyConfiguration:
             )
             for r in policy.rules
         ],
+    )
+
+
+def pf_config(pf: PfRec) -> schema.PortForwardingConfiguration:
+    """Return a port forwarding's state configuration."""
+    return schema.PortForwardingConfiguration(
+        revision_number=pf.revision,
+        id=pf.id,
+        update_type=FULL,
+        floatingip_id=pf.fip_id,
+        floating_ip_address=pf.address,
+        protocol=pf.protocol,
+        external_port_min=pf.external[0],
+        external_port_max=pf.external[1],
+        internal_port_id=pf.internal_port_id,
+        internal_ip_address=pf.internal_ip,
+        internal_port_min=pf.internal[0],
+        internal_port_max=pf.internal[1],
+        router_id=pf.router_id,
     )
 
 

@@ -35,6 +35,11 @@ from alcor.managers.port.messages import (
     PortUpdated,
     QueryPorts,
 )
+from alcor.managers.port_forwarding.messages import (
+    AllPortForwardings,
+    PortForwardingChanged,
+    PortForwardingDeleted,
+)
 from alcor.managers.qos.messages import ListQosPolicies, QosPolicyChanged, QosPolicyDeleted
 from alcor.managers.router.messages import ListRouters, RouterChanged, RouterDeleted
 from alcor.managers.security_group.messages import (
@@ -54,6 +59,7 @@ from alcor.southbound.view import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
     QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
@@ -93,6 +99,8 @@ EVENT_TYPES = (
     QosPolicyDeleted,
     TrunkChanged,
     TrunkDeleted,
+    PortForwardingChanged,
+    PortForwardingDeleted,
 )
 ADDRESS_FIELDS = {"local_ip", "server_port", "transport", "grpc_api", "mq_topic", "subscribe_port"}
 
@@ -118,6 +126,8 @@ async def load(bus: Bus, topo: Topology) -> None:
         topo.set_qos(policy)
     for trunk in (await bus.call(ListTrunks(ctx=ctx, query=ListQuery()))).items:
         topo.set_trunk(trunk)
+    for pf in await bus.call(AllPortForwardings()):
+        topo.set_pf(pf)
     for network_id in list(topo.networks):
         for gateway in await bus.call(GatewaysOfNetwork(network_id=network_id)):
             topo.set_gateway(_gateway_rec(gateway))
@@ -326,6 +336,21 @@ def _mark_port(dp: SouthboundEngine, port_id: str, marks: Marks) -> None:
         marks.setdefault(port.node_id, set()).add((PORT, port_id))
 
 
+async def _pf_changed(dp: SouthboundEngine, event: PortForwardingChanged, marks: Marks) -> None:
+    pf = event.port_forwarding
+    old = dp.topo.set_pf(pf)
+    ports = {p for p in (old.internal_port_id if old else None, pf["internal_port_id"]) if p}
+    dp.planner.pf_changed(pf["id"], ports, marks)
+
+
+async def _pf_deleted(dp: SouthboundEngine, event: PortForwardingDeleted, marks: Marks) -> None:
+    pf = event.port_forwarding
+    old = dp.topo.drop_pf(pf["id"])
+    dp.tombs[(PORT_FORWARDING, pf["id"])] = next_revision(pf, "sb_revision")
+    if old is not None:
+        dp.planner.pf_changed(pf["id"], [old.internal_port_id], marks)
+
+
 def _gateway_rec(gateway: GatewayRecord) -> ZetaGatewayRec:
     return ZetaGatewayRec(
         gateway.id,
@@ -376,6 +401,8 @@ _HANDLERS: dict[type, Any] = {
     NetworkAclChanged: _acl_changed,
     NetworkAclDeleted: _acl_deleted,
     FloatingIpChanged: _fip_changed,
+    PortForwardingChanged: _pf_changed,
+    PortForwardingDeleted: _pf_deleted,
     GatewayChanged: _gateway_changed,
     GatewayDeleted: _gateway_deleted,
     QosPolicyChanged: _qos_changed,

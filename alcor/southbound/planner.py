@@ -20,6 +20,7 @@ from alcor.southbound.view import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
     QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
@@ -142,6 +143,7 @@ class Planner:
         keys.update((NETWORK_ACL, a) for a in old.acls ^ new.acls)
         keys.update((FLOATINGIP, f) for f in old.fips ^ new.fips)
         keys.update((QOS_POLICY, q) for q in old.qos ^ new.qos)
+        keys.update((PORT_FORWARDING, f) for f in old.pfs ^ new.pfs)
 
     def forget_host(self, node_id: str) -> None:
         """Drop a deleted node's view and index entries."""
@@ -247,6 +249,14 @@ class Planner:
             if port is not None and port.node_id is not None:
                 self.refresh(port.node_id, marks)
                 marks.setdefault(port.node_id, set()).add((FLOATINGIP, fip_id))
+
+    def pf_changed(self, pf_id: str, port_ids: Iterable[str], marks: Marks) -> None:
+        """Mark a port forwarding on the hosts of the internal ports it had or has."""
+        for port_id in port_ids:
+            port = self.topo.ports.get(port_id)
+            if port is not None and port.node_id is not None:
+                self.refresh(port.node_id, marks)
+                marks.setdefault(port.node_id, set()).add((PORT_FORWARDING, pf_id))
 
     def gateway_changed(self, vpc_id: str, gateway_id: str, marks: Marks) -> None:
         """Mark a VPC's gateway (and the VPC, which names it) on every host of the VPC."""

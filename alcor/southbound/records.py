@@ -163,6 +163,22 @@ class FipRec:
 
 
 @dataclass(slots=True)
+class PfRec:
+    """A floating IP port forwarding (DNAT on its internal port's host)."""
+
+    id: str
+    revision: int
+    fip_id: str
+    address: str  # the floating IP address
+    protocol: str
+    external: tuple[int, int]  # port range, inclusive
+    internal_port_id: str
+    internal_ip: str
+    internal: tuple[int, int]
+    router_id: str
+
+
+@dataclass(slots=True)
 class ZetaGatewayRec:
     """A VPC's Zeta gateway as hosts hold it (GatewayState, southbound spec §8.3)."""
 

@@ -21,6 +21,7 @@ from alcor.southbound.records import (
     GatewayRec,
     NetworkRec,
     NodeRec,
+    PfRec,
     PortRec,
     QosRec,
     QosRule,
@@ -77,6 +78,11 @@ def address_group_rules(rule: dict[str, Any], addresses: Iterable[str]) -> list[
     return out
 
 
+def _port_range(span: str) -> tuple[int, int]:
+    first, _, last = span.partition(":")
+    return int(first), int(last or first)
+
+
 @dataclass
 class Topology:
     """The committed network, indexed for goal-state computation."""
@@ -109,6 +115,9 @@ class Topology:
     fips: dict[str, FipRec] = field(default_factory=dict)
     fips_of_port: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     fip_by_address: dict[str, str] = field(default_factory=dict)
+    pfs: dict[str, PfRec] = field(default_factory=dict)
+    pfs_of_port: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    pfs_by_address: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     gateways: dict[str, ZetaGatewayRec] = field(default_factory=dict)
     gateways_of_vpc: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     qos_policies: dict[str, QosRec] = field(default_factory=dict)
@@ -335,6 +344,34 @@ class Topology:
         if sub is None or port.device_owner != SUBPORT_OWNER or port.device_id != sub.trunk_id:
             return None
         return sub
+
+    def set_pf(self, pf: dict[str, Any]) -> PfRec | None:
+        """Insert or replace a port forwarding; return the previous record."""
+        old = self.drop_pf(pf["id"])
+        rec = PfRec(
+            pf["id"],
+            pf.get("sb_revision") or 1,
+            pf["floatingip_id"],
+            pf["floating_ip_address"],
+            pf["protocol"],
+            _port_range(pf["external_port_range"]),
+            pf["internal_port_id"],
+            pf["internal_ip_address"],
+            _port_range(pf["internal_port_range"]),
+            pf.get("router_id") or "",
+        )
+        self.pfs[rec.id] = rec
+        self.pfs_of_port[rec.internal_port_id].add(rec.id)
+        self.pfs_by_address[rec.address].add(rec.id)
+        return old
+
+    def drop_pf(self, pf_id: str) -> PfRec | None:
+        """Forget a port forwarding; return its last record."""
+        old = self.pfs.pop(pf_id, None)
+        if old is not None:
+            self.pfs_of_port[old.internal_port_id].discard(pf_id)
+            self.pfs_by_address[old.address].discard(pf_id)
+        return old
 
     def drop_router(self, router_id: str) -> None:
         """Forget a router."""

@@ -19,7 +19,8 @@ VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = (
     "GATEWAY",
 )
 # alcor extensions, for agents of type "alcor" only (ACA's view stays as it was).
-NETWORK_ACL, FLOATINGIP, QOS_POLICY = "NETWORK_ACL", "FLOATINGIP", "QOS_POLICY"
+NETWORK_ACL, FLOATINGIP, PORT_FORWARDING = "NETWORK_ACL", "FLOATINGIP", "PORT_FORWARDING"
+QOS_POLICY = "QOS_POLICY"
 
 
 def vpc_gateways(topo: Topology, vpc_id: str) -> tuple[str, ...]:
@@ -48,6 +49,7 @@ class HostView:
     granted_subnets: frozenset[str] = frozenset()
     acls: frozenset[str] = frozenset()  # ACLs guarding S(H)
     fips: frozenset[str] = frozenset()  # floating IPs of P(H)
+    pfs: frozenset[str] = frozenset()  # port forwardings to P(H)
     # Subnets outside SV(H) of neighbors' other fixed IPs (a dual-stack neighbor's IPv4
     # subnet on a host that reaches only its IPv6 one): contexts, not neighbor sources.
     neighbor_subnets: frozenset[str] = frozenset()
@@ -84,6 +86,7 @@ def granted_view(topo: Topology, view: HostView, granted: set[str]) -> HostView:
         subnets,
         view.acls,
         view.fips,
+        view.pfs,
         view.neighbor_subnets,
         view.qos,
     )
@@ -114,10 +117,12 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
     node = topo.nodes.get(node_id)
     acls: frozenset[str] = frozenset()
     fips: frozenset[str] = frozenset()
+    pfs: frozenset[str] = frozenset()
     qos: frozenset[str] = frozenset()
     if node is not None and node.agent_type == "alcor":
         acls = frozenset(a for s in subnets if (a := topo.acl_of_subnet.get(s)) is not None)
         fips = frozenset(f for p in ports for f in topo.fips_of_port.get(p, ()))
+        pfs = frozenset(f for p in ports for f in topo.pfs_of_port.get(p, ()))
         qos = frozenset(q for p in ports if (q := topo.qos_of_port(topo.ports[p])) is not None)
     others = {t for s in reachable for t in topo.co_subnets.get(s, ()) if t in topo.subnets}
     return HostView(
@@ -128,6 +133,7 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
         frozenset(groups),
         acls=acls,
         fips=fips,
+        pfs=pfs,
         neighbor_subnets=frozenset(others - reachable),
         qos=qos,
     )
@@ -168,6 +174,8 @@ def in_view(topo: Topology, view: HostView, kind: str, key: str) -> bool:
         return key in view.fips
     if kind == QOS_POLICY:
         return key in view.qos
+    if kind == PORT_FORWARDING:
+        return key in view.pfs
     if kind == SUBNET:
         return key in view.context_subnets
     if kind == GATEWAY:
@@ -208,6 +216,8 @@ def all_keys(topo: Topology, view: HostView) -> Iterator[Key]:
         yield FLOATINGIP, f
     for q in view.qos:
         yield QOS_POLICY, q
+    for f in view.pfs:
+        yield PORT_FORWARDING, f
     contexts = view.context_subnets
     for s in contexts:
         yield SUBNET, s

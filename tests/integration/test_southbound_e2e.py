@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from alcor.agent import AgentState, Applier
 from alcor.agent.agent import Agent, AgentConfig
 from alcor.agent.pool import AgentPool
 from alcor.api.web import make_web_app
@@ -387,8 +386,7 @@ async def test_audit_finds_and_repairs_an_agent_that_lost_its_tables(cloud):
     await cloud.idle()
     before = cloud.state(1)
     agent = cloud.pool.agent(cloud.ips[1])
-    agent.state = AgentState(agent.ip)
-    agent.applier = Applier(agent.state, agent.config.apply)
+    agent.lose_tables()
     result = await _audit(cloud, "node-1")
     assert not result["clean"]
     assert sorted(result["kinds"]["NEIGHBOR"]["missing"]) == sorted(p["id"] for p in ports)
@@ -432,8 +430,7 @@ async def test_periodic_audit_repairs_drift_on_its_own(make_config):
         port = await cloud.port(net_id, 1)
         await cloud.idle()
         agent = cloud.pool.agent(cloud.ips[1])
-        agent.state = AgentState(agent.ip)
-        agent.applier = Applier(agent.state, agent.config.apply)
+        agent.lose_tables()
         async with asyncio.timeout(10):
             while port["id"] not in cloud.state(1)["ports"]:
                 await asyncio.sleep(0.05)
