@@ -21,6 +21,7 @@ from alcor.southbound.view import (
     NETWORK_ACL,
     PORT,
     PORT_FORWARDING,
+    QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -44,6 +45,7 @@ class Planner:
         self.hosts_by_subnet: dict[str, set[str]] = defaultdict(set)
         self.hosts_by_router: dict[str, set[str]] = defaultdict(set)
         self.hosts_by_group: dict[str, set[str]] = defaultdict(set)
+        self.hosts_by_qos: dict[str, set[str]] = defaultdict(set)
         # On-demand neighbors (§6): node -> granted ports, and port -> nodes holding it.
         self.grants: dict[str, set[str]] = defaultdict(set)
         self.grant_holders: dict[str, set[str]] = defaultdict(set)
@@ -102,6 +104,10 @@ class Planner:
             self.hosts_by_group[group].discard(node_id)
         for group in new.groups - old.groups:
             self.hosts_by_group[group].add(node_id)
+        for policy in old.qos - new.qos:
+            self.hosts_by_qos[policy].discard(node_id)
+        for policy in new.qos - old.qos:
+            self.hosts_by_qos[policy].add(node_id)
         self.views[node_id] = new
         return new
 
@@ -136,6 +142,7 @@ class Planner:
         keys.update((SECURITYGROUP, g) for g in old.groups ^ new.groups)
         keys.update((NETWORK_ACL, a) for a in old.acls ^ new.acls)
         keys.update((FLOATINGIP, f) for f in old.fips ^ new.fips)
+        keys.update((QOS_POLICY, q) for q in old.qos ^ new.qos)
         keys.update((PORT_FORWARDING, f) for f in old.pfs ^ new.pfs)
 
     def forget_host(self, node_id: str) -> None:
@@ -256,3 +263,14 @@ class Planner:
         subnets = [s for s, rec in self.topo.subnets.items() if rec.network_id == vpc_id]
         for node_id in self.hosts_reaching(subnets):
             marks.setdefault(node_id, set()).update(((GATEWAY, gateway_id), (VPC, vpc_id)))
+
+    def qos_changed(self, policy_id: str, marks: Marks) -> None:
+        """Mark a QoS policy on the hosts whose ports use it (a deleted one leaves them)."""
+        for node_id in list(self.hosts_by_qos.get(policy_id, ())):
+            self.refresh(node_id, marks)
+            marks.setdefault(node_id, set()).add((QOS_POLICY, policy_id))
+
+    def network_qos_changed(self, network_id: str, marks: Marks) -> None:
+        """Recompute the views of the hosts with ports in a network whose policy changed."""
+        for node_id in list(self.topo.hosts_in_network.get(network_id, {})):
+            self.refresh(node_id, marks)

@@ -20,6 +20,7 @@ VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = (
 )
 # alcor extensions, for agents of type "alcor" only (ACA's view stays as it was).
 NETWORK_ACL, FLOATINGIP, PORT_FORWARDING = "NETWORK_ACL", "FLOATINGIP", "PORT_FORWARDING"
+QOS_POLICY = "QOS_POLICY"
 
 
 def vpc_gateways(topo: Topology, vpc_id: str) -> tuple[str, ...]:
@@ -52,6 +53,7 @@ class HostView:
     # Subnets outside SV(H) of neighbors' other fixed IPs (a dual-stack neighbor's IPv4
     # subnet on a host that reaches only its IPv6 one): contexts, not neighbor sources.
     neighbor_subnets: frozenset[str] = frozenset()
+    qos: frozenset[str] = frozenset()  # QoS policies of P(H) (own or their network's)
 
     @property
     def context_subnets(self) -> frozenset[str]:
@@ -86,6 +88,7 @@ def granted_view(topo: Topology, view: HostView, granted: set[str]) -> HostView:
         view.fips,
         view.pfs,
         view.neighbor_subnets,
+        view.qos,
     )
 
 
@@ -115,10 +118,12 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
     acls: frozenset[str] = frozenset()
     fips: frozenset[str] = frozenset()
     pfs: frozenset[str] = frozenset()
+    qos: frozenset[str] = frozenset()
     if node is not None and node.agent_type == "alcor":
         acls = frozenset(a for s in subnets if (a := topo.acl_of_subnet.get(s)) is not None)
         fips = frozenset(f for p in ports for f in topo.fips_of_port.get(p, ()))
         pfs = frozenset(f for p in ports for f in topo.pfs_of_port.get(p, ()))
+        qos = frozenset(q for p in ports if (q := topo.qos_of_port(topo.ports[p])) is not None)
     others = {t for s in reachable for t in topo.co_subnets.get(s, ()) if t in topo.subnets}
     return HostView(
         ports,
@@ -130,6 +135,7 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
         fips=fips,
         pfs=pfs,
         neighbor_subnets=frozenset(others - reachable),
+        qos=qos,
     )
 
 
@@ -166,6 +172,8 @@ def in_view(topo: Topology, view: HostView, kind: str, key: str) -> bool:
         return key in view.acls
     if kind == FLOATINGIP:
         return key in view.fips
+    if kind == QOS_POLICY:
+        return key in view.qos
     if kind == PORT_FORWARDING:
         return key in view.pfs
     if kind == SUBNET:
@@ -206,6 +214,8 @@ def all_keys(topo: Topology, view: HostView) -> Iterator[Key]:
         yield NETWORK_ACL, a
     for f in view.fips:
         yield FLOATINGIP, f
+    for q in view.qos:
+        yield QOS_POLICY, q
     for f in view.pfs:
         yield PORT_FORWARDING, f
     contexts = view.context_subnets
