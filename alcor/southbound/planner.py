@@ -244,19 +244,19 @@ class Planner:
 
     def fip_changed(self, fip_id: str, port_ids: Iterable[str], marks: Marks) -> None:
         """Mark a floating IP on the hosts of the ports it was or is associated with."""
-        for port_id in port_ids:
-            port = self.topo.ports.get(port_id)
-            if port is not None and port.node_id is not None:
-                self.refresh(port.node_id, marks)
-                marks.setdefault(port.node_id, set()).add((FLOATINGIP, fip_id))
+        self._on_port_hosts((FLOATINGIP, fip_id), port_ids, marks)
 
     def pf_changed(self, pf_id: str, port_ids: Iterable[str], marks: Marks) -> None:
         """Mark a port forwarding on the hosts of the internal ports it had or has."""
+        self._on_port_hosts((PORT_FORWARDING, pf_id), port_ids, marks)
+
+    def _on_port_hosts(self, key: Key, port_ids: Iterable[str], marks: Marks) -> None:
+        """Refresh the hosts of bound ports (their views may gain or lose `key`), mark it."""
         for port_id in port_ids:
             port = self.topo.ports.get(port_id)
             if port is not None and port.node_id is not None:
                 self.refresh(port.node_id, marks)
-                marks.setdefault(port.node_id, set()).add((PORT_FORWARDING, pf_id))
+                marks.setdefault(port.node_id, set()).add(key)
 
     def gateway_changed(self, vpc_id: str, gateway_id: str, marks: Marks) -> None:
         """Mark a VPC's gateway (and the VPC, which names it) on every host of the VPC."""

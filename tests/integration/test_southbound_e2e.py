@@ -18,6 +18,8 @@ from alcor.southbound.commands import WaitIdle
 from tests.unit.agent.agent_helpers import goal_state, neighbor
 
 _NETS = itertools.count(1)
+# Southbound retries fast enough for tests that stop and start agents.
+FAST_RETRIES = {"southbound.retry.base_s": 0.02, "southbound.retry.cap_s": 0.2}
 
 
 class Cloud:
@@ -117,7 +119,7 @@ async def cloud(make_config: Any) -> AsyncIterator[Cloud]:
         make_config,
         4,
         "127.2.0.1",
-        **{"southbound.retry.base_s": 0.02, "southbound.retry.cap_s": 0.2},
+        **FAST_RETRIES,
     ):
         yield item
 

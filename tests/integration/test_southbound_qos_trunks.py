@@ -15,11 +15,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from alcor.api.web import make_web_app
 from alcor.app import build
+from tests.integration.test_southbound_e2e import FAST_RETRIES as FAST
 from tests.integration.test_southbound_e2e import Cloud, _start_cloud
 
 POLICIES = "/v2.0/qos/policies"
 TRUNKS = "/v2.0/trunks"
-FAST = {"southbound.retry.base_s": 0.02, "southbound.retry.cap_s": 0.2}
 
 
 @pytest.fixture
