@@ -108,7 +108,10 @@ def state_bytes(op: int, config: bytes) -> bytes:
 
 
 def _v4_first(fixed_ips: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    return sorted(fixed_ips, key=lambda f: ipaddress.ip_address(f[1]).version)
+    # Stored addresses are canonical: only IPv6 ones contain ":" (no parse per build).
+    if len(fixed_ips) < 2:
+        return list(fixed_ips)
+    return sorted(fixed_ips, key=lambda f: ":" in f[1])
 
 
 class StateBuilder:
@@ -321,8 +324,8 @@ class StateBuilder:
         port = self._topo.ports.get(key)
         if port is None:
             return None
-        v4 = [(s, ip) for s, ip in port.fixed_ips if ipaddress.ip_address(ip).version == 4]
-        v6 = [(s, ip) for s, ip in port.fixed_ips if ipaddress.ip_address(ip).version == 6]
+        v4 = [(s, ip) for s, ip in port.fixed_ips if ":" not in ip]
+        v6 = [(s, ip) for s, ip in port.fixed_ips if ":" in ip]
         first = (v4 or v6 or [("", "")])[0]
         return port.revision, fastwire.dhcp(
             port.revision,

@@ -98,44 +98,54 @@ def neighbor_in_view(view: HostView, port_id: str, subnet_ids: tuple[str, ...]) 
 
 
 def compute_view(topo: Topology, node_id: str) -> HostView:
-    """Derive a host's view from the topology (cost: its own ports and their routers)."""
-    ports = frozenset(p for p in topo.ports_on_node.get(node_id, ()) if topo.ports[p].admin_up)
-    subnets = frozenset(s for p in ports for s in topo.ports[p].subnet_ids if s in topo.subnets)
+    """Derive a host's view from the topology (cost: one pass over its own ports, then
+    their subnets, routers and groups)."""
+    node = topo.nodes.get(node_id)
+    extended = node is not None and node.agent_type == "alcor"  # alcor's extension kinds
+    ports: set[str] = set()
+    subnets: set[str] = set()
+    groups: set[str] = set()
+    fips: set[str] = set()
+    pfs: set[str] = set()
+    qos: set[str] = set()
+    known_subnets, known_groups = topo.subnets, topo.sgs
+    for p in topo.ports_on_node.get(node_id, ()):
+        port = topo.ports[p]
+        if not port.admin_up:
+            continue
+        ports.add(p)
+        subnets.update(s for s in port.subnet_ids if s in known_subnets)
+        groups.update(g for g in port.sgs if g in known_groups)
+        if extended:
+            fips.update(topo.fips_of_port.get(p, ()))
+            pfs.update(topo.pfs_of_port.get(p, ()))
+            if (policy := topo.qos_of_port(port)) is not None:
+                qos.add(policy)
     routers = frozenset(
         router
         for s in subnets
-        if (router := topo.subnets[s].router_id) is not None and router in topo.routers
+        if (router := known_subnets[s].router_id) is not None and router in topo.routers
     )
     reachable = set(subnets)
     for router in routers:
-        reachable.update(s for s in topo.subnets_of_router.get(router, ()) if s in topo.subnets)
-    groups: set[str] = set()
-    for p in ports:
-        groups.update(g for g in topo.ports[p].sgs if g in topo.sgs)
+        reachable.update(s for s in topo.subnets_of_router.get(router, ()) if s in known_subnets)
     for g in list(groups):
-        groups.update(r for r in topo.sgs[g].remote_groups if r in topo.sgs)
-    node = topo.nodes.get(node_id)
+        groups.update(r for r in known_groups[g].remote_groups if r in known_groups)
     acls: frozenset[str] = frozenset()
-    fips: frozenset[str] = frozenset()
-    pfs: frozenset[str] = frozenset()
-    qos: frozenset[str] = frozenset()
-    if node is not None and node.agent_type == "alcor":
+    if extended:
         acls = frozenset(a for s in subnets if (a := topo.acl_of_subnet.get(s)) is not None)
-        fips = frozenset(f for p in ports for f in topo.fips_of_port.get(p, ()))
-        pfs = frozenset(f for p in ports for f in topo.pfs_of_port.get(p, ()))
-        qos = frozenset(q for p in ports if (q := topo.qos_of_port(topo.ports[p])) is not None)
-    others = {t for s in reachable for t in topo.co_subnets.get(s, ()) if t in topo.subnets}
+    others = {t for s in reachable for t in topo.co_subnets.get(s, ()) if t in known_subnets}
     return HostView(
-        ports,
-        subnets,
+        frozenset(ports),
+        frozenset(subnets),
         routers,
         frozenset(reachable),
         frozenset(groups),
         acls=acls,
-        fips=fips,
-        pfs=pfs,
+        fips=frozenset(fips),
+        pfs=frozenset(pfs),
         neighbor_subnets=frozenset(others - reachable),
-        qos=qos,
+        qos=frozenset(qos),
     )
 
 
