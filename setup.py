@@ -21,10 +21,13 @@ POSTGRESQL_REQUIRES = ["asyncpg==0.32.0"]
 # The `grpcio` transport (plugins/alcor_grpcio): grpc.aio's channel API and connectivity
 # states as of this minor release.
 GRPCIO_REQUIRES = ["grpcio>=1.85,<1.86"]
+# [server] loop = "uvloop": libuv's event loop instead of asyncio's own.
+UVLOOP_REQUIRES = ["uvloop>=0.21,<0.24"]
 BENCH_REQUIRES = ["matplotlib>=3.7"]
 # Regenerating alcor/proto/schema (scripts/gen_proto.sh): protoc + the betterproto plugin.
 DEV_REQUIRES = ["betterproto[compiler]==2.0.0b7", "grpcio-tools>=1.60"]
 TEST_REQUIRES = [
+    *UVLOOP_REQUIRES,
     "pytest>=8",
     "pytest-aiohttp>=1.0",
     "pytest-asyncio>=0.23",
@@ -75,6 +78,7 @@ setup(
         "kafka": KAFKA_REQUIRES,
         "postgresql": POSTGRESQL_REQUIRES,
         "grpcio": GRPCIO_REQUIRES,
+        "uvloop": UVLOOP_REQUIRES,
         "bench": BENCH_REQUIRES,
         "test": TEST_REQUIRES,
         "dev": DEV_REQUIRES,

@@ -40,6 +40,7 @@ from .records import (
     NETWORK_ACL,
     PORT,
     PORT_FORWARDING,
+    QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -131,8 +132,9 @@ _V2_VALUE = {
     n: wire.value_spec_of(wire.spec_of(schema.GoalStateV2)[n << 3 | 2]) for n in V2_FIELD.values()
 }
 _V1_STATE = {n: wire.spec_of(schema.GoalState)[n << 3 | 2].sub for n in V1_FIELD.values()}
-# Context first, then ACA's order; alcor's ACLs with the context, floating IPs last.
-_STAGE1 = (GATEWAY, VPC, SUBNET, SECURITYGROUP, NETWORK_ACL)
+# Context first, then ACA's order; alcor's ACLs and QoS policies with the context (ports
+# name them), floating IPs last.
+_STAGE1 = (GATEWAY, VPC, SUBNET, SECURITYGROUP, NETWORK_ACL, QOS_POLICY)
 _STAGE2 = (ROUTER, PORT)
 
 

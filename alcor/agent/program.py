@@ -19,6 +19,7 @@ from .records import (
     NETWORK_ACL,
     PORT,
     PORT_FORWARDING,
+    QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -44,6 +45,10 @@ _now = time.perf_counter_ns
 
 
 ACL_PROTOCOLS = frozenset({"tcp", "udp", "icmp", "icmpv6", "all"})
+QOS_RULE_TYPES = frozenset(
+    {"bandwidth_limit", "dscp_marking", "minimum_bandwidth", "minimum_packet_rate"}
+)
+QOS_DIRECTIONS = frozenset({"", "egress", "ingress", "any"})
 
 
 class Invalid(Exception):
@@ -104,6 +109,7 @@ class Programmer:
             DHCP: self._put_dhcp,
             NETWORK_ACL: self._put_acl,
             FLOATINGIP: self._put_fip,
+            QOS_POLICY: self._put_qos,
             PORT_FORWARDING: self._put_pf,
         }
         self.delete: dict[int, Callable[[str, dict[str, Any]], None]] = {
@@ -117,6 +123,7 @@ class Programmer:
             DHCP: self._del_dhcp,
             NETWORK_ACL: self._del_acl,
             FLOATINGIP: self._del_fip,
+            QOS_POLICY: self._del_qos,
             PORT_FORWARDING: self._del_pf,
         }
 
@@ -319,6 +326,7 @@ class Programmer:
                 raise Invalid(f"invalid mac_address {cfg.get('mac_address')!r}")
         elif cfg.get("device_id") or cfg.get("device_owner"):
             raise Invalid("port UPDATE is only supported as a delete (empty device_id/owner)")
+        _check_trunk(cfg.get("trunk"))
         self._mark()
         if op == UPDATE:
             # ACA treats an UPDATE as a delete of the port.
@@ -473,6 +481,23 @@ class Programmer:
     def _del_fip(self, rid: str, cfg: dict[str, Any]) -> None:
         self.state.floating_ips.pop(rid, None)
 
+    def _put_qos(self, op: int, cfg: dict[str, Any], rev: int) -> int:
+        if rev < 1:
+            raise Invalid("revision_number must be >= 1")
+        for rule in cfg.get("rules", ()):
+            if rule.get("type") not in QOS_RULE_TYPES:
+                raise Invalid(f"QoS rule {rule.get('id')} has type {rule.get('type')!r}")
+            if rule.get("direction", "") not in QOS_DIRECTIONS:
+                raise Invalid(f"QoS rule {rule.get('id')} has direction {rule.get('direction')!r}")
+            if rule.get("dscp_mark", 0) > 63:
+                raise Invalid(f"QoS rule {rule.get('id')} has dscp_mark {rule.get('dscp_mark')}")
+        self._mark()
+        self.state.qos_policies[cfg.get("id", "")] = cfg
+        return SUCCESS
+
+    def _del_qos(self, rid: str, cfg: dict[str, Any]) -> None:
+        self.state.qos_policies.pop(rid, None)
+
     def _put_pf(self, op: int, cfg: dict[str, Any], rev: int) -> int:
         if rev < 1:
             raise Invalid("revision_number must be >= 1")
@@ -493,3 +518,15 @@ class Programmer:
 
     def _del_pf(self, rid: str, cfg: dict[str, Any]) -> None:
         self.state.port_forwardings.pop(rid, None)
+
+
+def _check_trunk(trunk: dict[str, Any] | None) -> None:
+    """A subport rides a VLAN (1-4094) of its parent port's interface."""
+    if trunk is None:
+        return
+    if not trunk.get("parent_port_id"):
+        raise Invalid("trunk subport without parent_port_id")
+    if trunk.get("segmentation_type") != "vlan":
+        raise Invalid(f"trunk segmentation_type {trunk.get('segmentation_type')!r} is not vlan")
+    if not 1 <= trunk.get("segmentation_id", 0) <= 4094:
+        raise Invalid(f"trunk segmentation_id {trunk.get('segmentation_id')} out of 1-4094")

@@ -13,8 +13,9 @@ from alcor.proto import schema
 VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY, NETWORK_ACL, FLOATINGIP = range(
     10
 )
+QOS_POLICY = int(schema.ResourceType.QOS_POLICY)
 PORT_FORWARDING = int(schema.ResourceType.PORT_FORWARDING)
-# Kind value -> name (the values have gaps: a dict, not a list).
+# Kind value -> name (the values may have gaps: a dict, not a list).
 KIND_NAMES = {int(k): k.name or "" for k in schema.ResourceType}
 L3 = int(schema.NeighborType.L3)
 

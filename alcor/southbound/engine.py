@@ -70,6 +70,8 @@ class SouthboundEngine:
         "security_group",
         "node",
         "floatingip",
+        "qos",
+        "trunk",
     )
 
     def __init__(

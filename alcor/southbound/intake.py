@@ -40,6 +40,7 @@ from alcor.managers.port_forwarding.messages import (
     PortForwardingChanged,
     PortForwardingDeleted,
 )
+from alcor.managers.qos.messages import ListQosPolicies, QosPolicyChanged, QosPolicyDeleted
 from alcor.managers.router.messages import ListRouters, RouterChanged, RouterDeleted
 from alcor.managers.security_group.messages import (
     LookupSecurityGroups,
@@ -47,6 +48,7 @@ from alcor.managers.security_group.messages import (
     SecurityGroupDeleted,
 )
 from alcor.managers.subnet.messages import ListSubnets, SubnetCreated, SubnetDeleted, SubnetUpdated
+from alcor.managers.trunk.messages import ListTrunks, TrunkChanged, TrunkDeleted
 from alcor.resources.repo import ListQuery
 from alcor.southbound.records import ZetaGatewayRec
 from alcor.southbound.topology import PORT_FIELDS, Topology
@@ -58,6 +60,7 @@ from alcor.southbound.view import (
     NETWORK_ACL,
     PORT,
     PORT_FORWARDING,
+    QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -92,6 +95,10 @@ EVENT_TYPES = (
     FloatingIpChanged,
     GatewayChanged,
     GatewayDeleted,
+    QosPolicyChanged,
+    QosPolicyDeleted,
+    TrunkChanged,
+    TrunkDeleted,
     PortForwardingChanged,
     PortForwardingDeleted,
 )
@@ -117,6 +124,10 @@ async def load(bus: Bus, topo: Topology) -> list[dict[str, Any]]:
         topo.set_acl(acl)
     for fip in (await bus.call(ListFloatingIps(ctx=ctx, query=ListQuery()))).items:
         topo.set_fip(fip)
+    for policy in (await bus.call(ListQosPolicies(ctx=ctx, query=ListQuery()))).items:
+        topo.set_qos(policy)
+    for trunk in (await bus.call(ListTrunks(ctx=ctx, query=ListQuery()))).items:
+        topo.set_trunk(trunk)
     for pf in await bus.call(AllPortForwardings()):
         topo.set_pf(pf)
     for network_id in list(topo.networks):
@@ -205,8 +216,11 @@ async def _subnet_deleted(dp: SouthboundEngine, event: SubnetDeleted, marks: Mar
 
 
 async def _network_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
+    old = dp.topo.networks.get(event.network["id"])
     dp.topo.set_network(event.network)
     dp.planner.network_changed(event.network["id"], marks)
+    if old is not None and old.qos_policy_id != dp.topo.networks[old.id].qos_policy_id:
+        dp.planner.network_qos_changed(old.id, marks)
 
 
 async def _network_deleted(dp: SouthboundEngine, event: NetworkDeleted, marks: Marks) -> None:
@@ -295,6 +309,36 @@ async def _fip_changed(dp: SouthboundEngine, event: FloatingIpChanged, marks: Ma
     dp.planner.fip_changed(fip["id"], ports, marks)
 
 
+async def _qos_changed(dp: SouthboundEngine, event: QosPolicyChanged, marks: Marks) -> None:
+    # A policy is committed before any port or network names it: a new one has no host yet.
+    dp.topo.set_qos(event.policy)
+    dp.planner.qos_changed(event.policy["id"], marks)
+
+
+async def _qos_deleted(dp: SouthboundEngine, event: QosPolicyDeleted, marks: Marks) -> None:
+    policy = event.policy
+    dp.topo.drop_qos(policy["id"])
+    dp.tombs[(QOS_POLICY, policy["id"])] = next_revision(policy)
+    dp.planner.qos_changed(policy["id"], marks)
+
+
+async def _trunk_changed(dp: SouthboundEngine, event: TrunkChanged, marks: Marks) -> None:
+    for port_id in dp.topo.set_trunk(event.trunk):
+        _mark_port(dp, port_id, marks)
+
+
+async def _trunk_deleted(dp: SouthboundEngine, event: TrunkDeleted, marks: Marks) -> None:
+    for port_id in dp.topo.drop_trunk(event.trunk["id"]):
+        _mark_port(dp, port_id, marks)
+
+
+def _mark_port(dp: SouthboundEngine, port_id: str, marks: Marks) -> None:
+    """Mark a port's state on its host (a subport's VLAN is part of it)."""
+    port = dp.topo.ports.get(port_id)
+    if port is not None and port.node_id is not None:
+        marks.setdefault(port.node_id, set()).add((PORT, port_id))
+
+
 async def _pf_changed(dp: SouthboundEngine, event: PortForwardingChanged, marks: Marks) -> None:
     pf = event.port_forwarding
     old = dp.topo.set_pf(pf)
@@ -364,6 +408,10 @@ _HANDLERS: dict[type, Any] = {
     PortForwardingDeleted: _pf_deleted,
     GatewayChanged: _gateway_changed,
     GatewayDeleted: _gateway_deleted,
+    QosPolicyChanged: _qos_changed,
+    QosPolicyDeleted: _qos_deleted,
+    TrunkChanged: _trunk_changed,
+    TrunkDeleted: _trunk_deleted,
     SecurityGroupDeleted: _group_deleted,
     NodeCreated: _node_created,
     NodeUpdated: _node_updated,

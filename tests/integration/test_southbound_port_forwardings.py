@@ -17,7 +17,7 @@ from alcor.api.web import make_web_app
 from alcor.app import build
 from alcor.southbound.commands import WaitIdle
 from alcor.trace.model import Packet
-from tests.integration.test_southbound_e2e import Cloud, _start_cloud
+from tests.integration.test_southbound_e2e import FAST_RETRIES, Cloud, _start_cloud
 from tests.integration.test_trace import _public, group, held_verdict, trace
 
 
@@ -28,7 +28,7 @@ async def cloud(make_config: Any) -> AsyncIterator[Cloud]:
         make_config,
         3,
         "127.2.7.1",
-        **{"southbound.retry.base_s": 0.02, "southbound.retry.cap_s": 0.2},
+        **FAST_RETRIES,
     ):
         yield item
 
@@ -148,7 +148,7 @@ async def test_a_range_forwarding_and_a_moving_internal_port(cloud):
 async def test_forwardings_are_loaded_after_a_controller_restart(make_config):
     """A restarted controller loads the forwardings from the store into its picture, at
     their stored revision (no forwarding event needed)."""
-    config = make_config(**{"southbound.retry.base_s": 0.02, "southbound.retry.cap_s": 0.2})
+    config = make_config(**FAST_RETRIES)
     async for cloud in _start_cloud(lambda **_: config, 3, "127.2.8.1"):
         fip, net, _ = await _setup(cloud)
         port = await cloud.port(net, 0)

@@ -16,6 +16,7 @@ from alcor.resources.repo import Where
 from alcor.store import Store
 from alcor.store.db import marks
 
+SUBPORT_OWNER = "trunk:subport"  # Neutron's device_owner of a trunk's subports
 _INSERT_LINK = "INSERT INTO port_security_groups (port_id, security_group_id) VALUES (?, ?)"
 
 
@@ -34,6 +35,11 @@ repo.register_list_filter(PORT, "security_groups", in_security_groups)
 def own_or_on_own_network(project_id: str) -> Where:
     """Select ports of `project_id` or on one of its networks (the member view)."""
     return Where("t.project_id = ? OR t.network_project_id = ?", (project_id, project_id))
+
+
+def subports_of(trunk_id: str) -> Where:
+    """Select the ports attached to a trunk as its subports."""
+    return Where("t.device_id = ? AND t.device_owner = ?", (trunk_id, SUBPORT_OWNER))
 
 
 def with_addresses(filters: Mapping[str, Sequence[str]]) -> Where | None:

@@ -31,26 +31,21 @@ async def has_ports(db: Store, group_id: str) -> bool:
 
 async def groups_referencing(db: Store, group_id: str) -> list[str]:
     """Return the other groups with a rule whose remote group is `group_id`."""
-    return [
-        row[0]
-        for row in await db.fetch(
-            "SELECT DISTINCT security_group_id FROM security_group_rules "
-            "WHERE remote_group_id = ? AND security_group_id != ?",
-            [group_id, group_id],
-        )
-    ]
+    return await _groups_with_remote(db, "remote_group_id", group_id)
 
 
 async def groups_using_address_group(db: Store, address_group_id: str) -> list[str]:
     """Return the groups with a rule whose remote is the address group."""
-    return [
-        row[0]
-        for row in await db.fetch(
-            "SELECT DISTINCT security_group_id FROM security_group_rules "
-            "WHERE remote_address_group_id = ?",
-            [address_group_id],
-        )
-    ]
+    return await _groups_with_remote(db, "remote_address_group_id", address_group_id)
+
+
+async def _groups_with_remote(db: Store, column: str, remote_id: str) -> list[str]:
+    # A group naming itself as remote does not count as referencing it.
+    sql = (
+        f"SELECT DISTINCT security_group_id FROM security_group_rules "
+        f"WHERE {column} = ? AND security_group_id != ?"
+    )
+    return [row[0] for row in await db.fetch(sql, [remote_id, remote_id])]
 
 
 async def delete_rules_involving(db: Store, group_id: str) -> None:
