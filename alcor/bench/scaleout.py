@@ -57,9 +57,10 @@ async def _fresh_database(server: PostgresServer | None, store_url: str | None, 
     assert store_url is not None
     conn = await asyncpg.connect(store_url)
     try:
+        # The migrations' seeded rows (default security group rule templates) stay.
         tables = await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename <> 'schema_version'"
+            "AND tablename <> 'schema_version' AND tablename <> 'default_security_group_rules'"
         )
         if tables:
             await conn.execute("; ".join(f'DELETE FROM "{row[0]}"' for row in tables))
