@@ -108,12 +108,8 @@ async def take(db: Store, pool: str, value: int) -> bool:
     """Take `value` if it is free; return False when it is not in a free range."""
     k = key(value)
     for _ in range(MAX_SWAPS):
-        row = await db.fetchone(
-            "SELECT first, last FROM free_ranges WHERE pool = ? AND first <= ? "
-            "ORDER BY first DESC LIMIT 1",
-            [pool, k],
-        )
-        if row is None or row[1] < k:
+        row = await _range_at(db, pool, k)
+        if row is None:
             return False
         first, last = row
         if first == k:
