@@ -77,6 +77,10 @@ class PortForwardingManager(CrudManager):
 
     # ---- lookups through the (visible) floating IP -----------------------------------------
     async def _fip(self, ctx: RequestContext, fip_id: str | None) -> dict[str, Any]:
+        # Writes check their ports against every other forwarding (external ports of the
+        # floating IP, the internal port's): one lock makes that check-then-write hold
+        # across processes (no lock outside a transaction: reads take none).
+        await self._store.lock("port_forwardings")
         return await self._bus.call(GetFloatingIp(ctx=ctx, id=fip_id or ""))
 
     async def _pf(
