@@ -791,7 +791,8 @@ def portable(ddl: Ddl) -> None:
     """Make the schema speak both engines and hold its invariants as constraints.
 
     List values move to `list_values` (filters without json_each); a generated MAC is
-    unique everywhere and a project has one default security group, by unique index.
+    unique everywhere and a project has one default security group and at most one default
+    QoS policy, by unique index.
     """
     ddl.table(
         "list_values",
@@ -815,6 +816,7 @@ def portable(ddl: Ddl) -> None:
     ddl.sql('ALTER TABLE macs ADD COLUMN "auto" INTEGER')
     ddl.index("macs", ("mac",), unique=True, where='"auto" = 1')
     ddl.index("security_groups", ("project_id",), unique=True, where="is_default = 1")
+    ddl.index("qos_policies", ("project_id",), unique=True, where="is_default = 1")
 
 
 MIGRATIONS = [
