@@ -803,6 +803,11 @@ def auto_allocated_topologies(db: sqlite_utils.Database) -> None:
     )
 
 
+def port_trusted(db: sqlite_utils.Database) -> None:
+    """The `trusted` flag of ports (port-trusted-vif); NULL is "not set"."""
+    _add_columns(db, "ports", {"trusted": int})
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -825,4 +830,5 @@ MIGRATIONS = [
     segment_ranges,
     network_segments,
     auto_allocated_topologies,
+    port_trusted,
 ]
