@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from alcor.bus import Bus, Event
@@ -11,6 +12,7 @@ from alcor.managers.acl.messages import (
     NetworkAclChanged,
     NetworkAclDeleted,
 )
+from alcor.managers.address_group.messages import LookupAddressGroups
 from alcor.managers.common import admin_context
 from alcor.managers.floatingip.messages import FloatingIpChanged, ListFloatingIps
 from alcor.managers.gateway.messages import (
@@ -121,9 +123,22 @@ async def ensure_groups(bus: Bus, topo: Topology, ids: set[str]) -> None:
         missing = [g for g in ids if g not in topo.sgs]
         if not missing:
             return
-        for group in (await bus.call(LookupSecurityGroups(ids=missing))).values():
-            topo.set_sg(group)
+        groups = (await bus.call(LookupSecurityGroups(ids=missing))).values()
+        address_groups = await _address_groups(bus, groups)
+        for group in groups:
+            topo.set_sg(group, address_groups)
         ids = {r for g in missing if g in topo.sgs for r in topo.sgs[g].remote_groups}
+
+
+async def _address_groups(bus: Bus, groups: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
+    """Return the addresses of the address groups the groups' rules name."""
+    ids = {
+        r["remote_address_group_id"]
+        for g in groups
+        for r in g.get("security_group_rules") or ()
+        if r.get("remote_address_group_id")
+    }
+    return await bus.call(LookupAddressGroups(ids=sorted(ids))) if ids else {}
 
 
 async def apply(dp: SouthboundEngine, event: Event, marks: Marks) -> None:
@@ -210,7 +225,7 @@ async def _group_changed(dp: SouthboundEngine, event: SecurityGroupChanged, mark
         return
     group = (await dp.bus.call(LookupSecurityGroups(ids=[group_id]))).get(group_id)
     if group is not None:
-        dp.topo.set_sg(group)
+        dp.topo.set_sg(group, await _address_groups(dp.bus, [group]))
         await ensure_groups(dp.bus, dp.topo, dp.topo.sgs[group_id].remote_groups)
         dp.planner.group_changed(group_id, marks, refresh=True)
 

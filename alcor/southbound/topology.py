@@ -7,7 +7,10 @@ then follows committed events in commit order.
 
 from __future__ import annotations
 
+import ipaddress
+import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +48,26 @@ PORT_FIELDS = (
     "extra_dhcp_opts",
     "port_security_enabled",
 )
+
+
+def address_group_rules(rule: dict[str, Any], addresses: Iterable[str]) -> list[dict[str, Any]]:
+    """Return a rule naming an address group as one rule per address of its ethertype (an
+    empty group matches nothing); each keeps a stable id derived from the rule's."""
+    version = 6 if rule.get("ethertype") == "IPv6" else 4
+    out = []
+    for address in addresses:
+        network = ipaddress.ip_network(address, strict=False)
+        if network.version != version:
+            continue
+        out.append(
+            {
+                **rule,
+                "id": str(uuid.uuid5(uuid.UUID(rule["id"]), str(network))),
+                "remote_ip_prefix": str(network),
+                "remote_address_group_id": None,
+            }
+        )
+    return out
 
 
 @dataclass
@@ -249,13 +272,20 @@ class Topology:
         """Forget a router."""
         self.routers.pop(router_id, None)
 
-    def set_sg(self, group: dict[str, Any]) -> None:
-        """Insert or replace a security group (with its rules)."""
+    def set_sg(
+        self, group: dict[str, Any], address_groups: dict[str, list[str]] | None = None
+    ) -> None:
+        """Insert or replace a security group (with its rules); a rule naming an address
+        group becomes one rule per address of its ethertype, as hosts match them."""
+        rules: list[dict[str, Any]] = []
+        for rule in group.get("security_group_rules") or ():
+            ag_id = rule.get("remote_address_group_id")
+            if ag_id:
+                rules.extend(address_group_rules(rule, (address_groups or {}).get(ag_id, ())))
+            else:
+                rules.append(rule)
         self.sgs[group["id"]] = SgRec(
-            group["id"],
-            group["name"],
-            group["revision_number"],
-            tuple(group.get("security_group_rules") or ()),
+            group["id"], group["name"], group["revision_number"], tuple(rules)
         )
 
     def set_node(self, node: dict[str, Any]) -> NodeRec | None:

@@ -13,10 +13,13 @@ from alcor.managers.address_group.messages import (
     EditAddresses,
     GetAddressGroup,
     ListAddressGroups,
+    LookupAddressGroups,
     UpdateAddressGroup,
 )
 from alcor.managers.common import RequestContext
 from alcor.managers.generic import SharedCrudManager
+from alcor.managers.security_group.messages import AddressGroupEdited
+from alcor.resources import repo
 from alcor.resources.address_group import (
     ADDRESS_GROUP,
     AddressesNotFound,
@@ -41,6 +44,7 @@ class AddressGroupManager(SharedCrudManager):
         self._bus.handle(UpdateAddressGroup, self.update)
         self._bus.handle(DeleteAddressGroup, self.delete)
         self._bus.handle(EditAddresses, self.edit_addresses)
+        self._bus.handle(LookupAddressGroups, self._lookup_many)
         await self.register_rbac()
 
     def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
@@ -80,5 +84,11 @@ class AddressGroupManager(SharedCrudManager):
                 new = [a for a in current if a not in cmd.addresses]
             if new != current:
                 self.write(group, {"addresses": new})
+                # The rules naming the group change meaning: their groups' revisions rise.
+                await self._bus.call(AddressGroupEdited(address_group_id=group["id"]))
                 self._bus.publish(AddressGroupChanged(address_group=dict(group)))
         return (await self.present(cmd.ctx, [group]))[0]
+
+    async def _lookup_many(self, cmd: LookupAddressGroups) -> dict[str, list[str]]:
+        groups = repo.get_many(self._store.db, self.resource, cmd.ids)
+        return {gid: list(group["addresses"]) for gid, group in groups.items()}

@@ -63,3 +63,10 @@ class AddressGroupDeleted(Event):
     """A group was deleted."""
 
     address_group: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LookupAddressGroups(Command[dict[str, list[str]]]):
+    """Return {id: addresses} of existing address groups (internal: the southbound)."""
+
+    ids: list[str]

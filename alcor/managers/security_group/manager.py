@@ -39,6 +39,7 @@ from alcor.managers.rbac.messages import DeleteObjectPolicies
 from alcor.managers.security_group import repo as sg_repo
 from alcor.managers.security_group import rules
 from alcor.managers.security_group.messages import (
+    AddressGroupEdited,
     CheckPortSecurityGroups,
     CreateDefaultSecurityGroupRules,
     CreateSecurityGroupRules,
@@ -114,6 +115,7 @@ class SecurityGroupManager(SharedCrudManager):
         self._bus.handle(EnsureDefaultSecurityGroup, self._ensure_default_cmd)
         self._bus.handle(CheckPortSecurityGroups, self._check_port_groups)
         self._bus.handle(LookupSecurityGroups, self._lookup_many)
+        self._bus.handle(AddressGroupEdited, self._address_group_edited)
         self._bus.handle(CreateDefaultSecurityGroupRules, self.templates.create)
         self._bus.handle(GetDefaultSecurityGroupRule, self.templates.get)
         self._bus.handle(ListDefaultSecurityGroupRules, self.templates.list_visible)
@@ -319,6 +321,13 @@ class SecurityGroupManager(SharedCrudManager):
         groups = repo.get_many(self._store.db, SECURITY_GROUP, cmd.ids)
         self.decorate(list(groups.values()))
         return groups
+
+    async def _address_group_edited(self, cmd: AddressGroupEdited) -> None:
+        async with self._store.transaction():
+            for group_id in sg_repo.groups_using_address_group(
+                self._store.db, cmd.address_group_id
+            ):
+                self._bump_group(group_id)
 
     def _bump_group(self, group_id: str) -> None:
         group = self.lookup(group_id)

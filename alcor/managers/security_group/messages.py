@@ -119,3 +119,11 @@ class SecurityGroupDeleted(Event):
     """A group was deleted."""
 
     security_group: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddressGroupEdited(Command[None]):
+    """An address group's addresses changed: bump every group with a rule naming it, so
+    the hosts holding those groups get their rules again at a higher revision."""
+
+    address_group_id: str

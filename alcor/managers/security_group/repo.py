@@ -42,6 +42,18 @@ def groups_referencing(db: sqlite_utils.Database, group_id: str) -> list[str]:
     ]
 
 
+def groups_using_address_group(db: sqlite_utils.Database, address_group_id: str) -> list[str]:
+    """Return the groups with a rule whose remote is the address group."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT security_group_id FROM security_group_rules "
+            "WHERE remote_address_group_id = ?",
+            [address_group_id],
+        )
+    ]
+
+
 def delete_rules_involving(db: sqlite_utils.Database, group_id: str) -> None:
     """Delete the group's rules and every rule whose remote group it is (it is deleted)."""
     repo.delete_where(
