@@ -19,10 +19,13 @@ KAFKA_REQUIRES = ["aiokafka>=0.11,<0.15"]
 # The `grpcio` transport (plugins/alcor_grpcio): grpc.aio's channel API and connectivity
 # states as of this minor release.
 GRPCIO_REQUIRES = ["grpcio>=1.85,<1.86"]
+# [server] loop = "uvloop": libuv's event loop instead of asyncio's own.
+UVLOOP_REQUIRES = ["uvloop>=0.21,<0.24"]
 BENCH_REQUIRES = ["matplotlib>=3.7"]
 # Regenerating alcor/proto/schema (scripts/gen_proto.sh): protoc + the betterproto plugin.
 DEV_REQUIRES = ["betterproto[compiler]==2.0.0b7", "grpcio-tools>=1.60"]
 TEST_REQUIRES = [
+    *UVLOOP_REQUIRES,
     "pytest>=8",
     "pytest-aiohttp>=1.0",
     "pytest-asyncio>=0.23",
@@ -71,6 +74,7 @@ setup(
     extras_require={
         "kafka": KAFKA_REQUIRES,
         "grpcio": GRPCIO_REQUIRES,
+        "uvloop": UVLOOP_REQUIRES,
         "bench": BENCH_REQUIRES,
         "test": TEST_REQUIRES,
         "dev": DEV_REQUIRES,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +109,7 @@ def serve(
         click.echo(
             f"alcor {__version__} listening on {url} (Neutron API at {url}/v2.0), "
             f"store: SQLite {Path(config.store.path).resolve()}, "
-            f"auth: {config.auth.strategy}",
+            f"auth: {config.auth.strategy}, event loop: {config.server.loop}",
             err=False,
         )
         sys.stdout.flush()
@@ -116,8 +118,24 @@ def serve(
         # The app is built inside the loop its components will run on.
         await serve_http(make_web_app(build(config)), config.server, announce)
 
-    asyncio.run(run())
+    with asyncio.Runner(loop_factory=event_loop_factory(config.server.loop)) as runner:
+        runner.run(run())
     click.echo("alcor stopped")
+
+
+def event_loop_factory(name: str) -> Callable[[], Any] | None:
+    """Return the factory of the configured event loop (None: asyncio's default)."""
+    if name == "asyncio":
+        return None
+    if name == "uvloop":
+        try:
+            uvloop = importlib.import_module("uvloop")  # optional: alcor[uvloop]
+        except ImportError:
+            raise click.UsageError(
+                "server.loop = uvloop needs the uvloop package: pip install 'alcor[uvloop]'"
+            ) from None
+        return uvloop.new_event_loop  # type: ignore[no-any-return]
+    raise click.UsageError(f"server.loop must be asyncio or uvloop, not {name!r}")  # validated
 
 
 @main.group()

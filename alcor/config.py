@@ -48,6 +48,8 @@ class ServerConfig:
     # A client must send a request's headers, and then its body, within these (else 408).
     header_timeout_s: float = 30.0
     body_timeout_s: float = 60.0
+    # The event loop: "asyncio" (the standard library's) or "uvloop" (pip install alcor[uvloop]).
+    loop: str = "asyncio"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class StoreConfig:
 
     path: str = "alcor.db"
     checkpoint_interval_s: float = 1.0
+    # The write-ahead log shrinks back to this after a checkpoint (it grew for ever before).
+    wal_limit_mb: float = 64.0
     # How long the change record keeps a change (the /watch stream can resume that far back).
     change_retention_s: float = 7 * 86400.0
 
@@ -527,6 +531,8 @@ def _check_semantics(config: Config | None) -> list[str]:
         problems.append("auth.tokens: strategy 'token' needs at least one [[auth.tokens]] entry")
     if not 0 < config.server.port < 65536:
         problems.append("server.port: must be 1-65535")
+    if config.server.loop not in ("asyncio", "uvloop"):
+        problems.append(f"server.loop: must be asyncio or uvloop, got {config.server.loop!r}")
     admin = config.southbound.embedded_agents_admin
     if admin and not re.fullmatch(r"[^:\s]*:\d{1,5}", admin):
         problems.append(f"southbound.embedded_agents_admin: must be host:port, got {admin!r}")

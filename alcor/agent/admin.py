@@ -57,6 +57,12 @@ async def restart_agent(request: web.Request) -> web.Response:
     return _json({"restarting": True}, status=202)
 
 
+async def lose_tables(request: web.Request) -> web.Response:
+    """Handle POST /agents/{ip}/lose-tables: wipe state silently (drift for the audit)."""
+    _agent(request).lose_tables()
+    return web.Response(status=204)
+
+
 async def delete_agent(request: web.Request) -> web.Response:
     """Handle DELETE /agents/{ip}: stop that agent."""
     agent = _agent(request)
@@ -124,6 +130,7 @@ def make_admin_app(pool: AgentPool) -> web.Application:
     app.router.add_get("/agents", list_agents)
     app.router.add_get("/agents/{ip}/state", agent_state)
     app.router.add_post("/agents/{ip}/restart", restart_agent)
+    app.router.add_post("/agents/{ip}/lose-tables", lose_tables)
     app.router.add_delete("/agents/{ip}", delete_agent)
     app.router.add_post("/agents/{ip}/arp", arp)
     app.router.add_post("/agents/{ip}/packet", packet)

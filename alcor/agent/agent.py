@@ -159,6 +159,12 @@ class Agent:
         self.restarted = asyncio.Event()
         self._start_announcer()
 
+    def lose_tables(self) -> None:
+        """Wipe every table without telling the controller (chaos: a host whose data plane
+        was reset behind the agent's back); only an audit finds it."""
+        self.state = AgentState(self.ip)
+        self.applier = Applier(self.state, self.config.apply)
+
     def _start_announcer(self) -> None:
         if self.config.controller is None:
             return

@@ -39,6 +39,8 @@ from .records import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
+    QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -130,8 +132,9 @@ _V2_VALUE = {
     n: wire.value_spec_of(wire.spec_of(schema.GoalStateV2)[n << 3 | 2]) for n in V2_FIELD.values()
 }
 _V1_STATE = {n: wire.spec_of(schema.GoalState)[n << 3 | 2].sub for n in V1_FIELD.values()}
-# Context first, then ACA's order; alcor's ACLs with the context, floating IPs last.
-_STAGE1 = (GATEWAY, VPC, SUBNET, SECURITYGROUP, NETWORK_ACL)
+# Context first, then ACA's order; alcor's ACLs and QoS policies with the context (ports
+# name them), floating IPs last.
+_STAGE1 = (GATEWAY, VPC, SUBNET, SECURITYGROUP, NETWORK_ACL, QOS_POLICY)
 _STAGE2 = (ROUTER, PORT)
 
 
@@ -182,7 +185,7 @@ class Applier:
                 spans[kind].extend((n, start, end))
         reply = ReplyBuilder()
         deletes: list[tuple[int, dict[str, Any]]] = []
-        for kind in (*_STAGE1, *_STAGE2, NEIGHBOR, DHCP, FLOATINGIP):
+        for kind in (*_STAGE1, *_STAGE2, NEIGHBOR, DHCP, FLOATINGIP, PORT_FORWARDING):
             s = spans.get(kind)  # V1 has no field for alcor's extension kinds
             if s is None:
                 continue
@@ -240,4 +243,6 @@ class Applier:
         reply.add(rid, kind, op, status, (t1 - t0) // 1000, (t2 - t1) // 1000, reason)
 
 
-_COUNTER_KEYS = [[f"{k}:{s.name}" for s in schema.OperationStatus] for k in KIND_NAMES]
+_COUNTER_KEYS = {
+    kind: [f"{name}:{s.name}" for s in schema.OperationStatus] for kind, name in KIND_NAMES.items()
+}

@@ -33,6 +33,12 @@ STATE_TABLES = (
     "neighbors",
     "arp",
     "routes",
+    "network_acls",
+    "floating_ips",
+    "port_forwardings",
+    "qos_policies",
+    "port_qos",
+    "trunks",
     "last_errors",
 )
 MAX_COLUMNS = 7

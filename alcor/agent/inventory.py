@@ -11,7 +11,7 @@ from .state import AgentState
 def held(state: AgentState) -> Held:
     """Return every applied state as kind name -> resource id -> revision."""
     out: Held = {}
-    for kind, name in enumerate(KIND_NAMES):
+    for kind, name in KIND_NAMES.items():
         if kind == NEIGHBOR:
             out[name] = {nid: n.revision for nid, n in state.neighbors.items()}
         elif kind == DHCP:

@@ -18,6 +18,8 @@ from .records import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
+    QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -43,6 +45,10 @@ _now = time.perf_counter_ns
 
 
 ACL_PROTOCOLS = frozenset({"tcp", "udp", "icmp", "icmpv6", "all"})
+QOS_RULE_TYPES = frozenset(
+    {"bandwidth_limit", "dscp_marking", "minimum_bandwidth", "minimum_packet_rate"}
+)
+QOS_DIRECTIONS = frozenset({"", "egress", "ingress", "any"})
 
 
 class Invalid(Exception):
@@ -103,6 +109,8 @@ class Programmer:
             DHCP: self._put_dhcp,
             NETWORK_ACL: self._put_acl,
             FLOATINGIP: self._put_fip,
+            QOS_POLICY: self._put_qos,
+            PORT_FORWARDING: self._put_pf,
         }
         self.delete: dict[int, Callable[[str, dict[str, Any]], None]] = {
             VPC: self._del_vpc,
@@ -115,6 +123,8 @@ class Programmer:
             DHCP: self._del_dhcp,
             NETWORK_ACL: self._del_acl,
             FLOATINGIP: self._del_fip,
+            QOS_POLICY: self._del_qos,
+            PORT_FORWARDING: self._del_pf,
         }
 
     # Each _put_* handler calls _mark() where validation ends and programming begins, so
@@ -316,6 +326,7 @@ class Programmer:
                 raise Invalid(f"invalid mac_address {cfg.get('mac_address')!r}")
         elif cfg.get("device_id") or cfg.get("device_owner"):
             raise Invalid("port UPDATE is only supported as a delete (empty device_id/owner)")
+        _check_trunk(cfg.get("trunk"))
         self._mark()
         if op == UPDATE:
             # ACA treats an UPDATE as a delete of the port.
@@ -469,3 +480,53 @@ class Programmer:
 
     def _del_fip(self, rid: str, cfg: dict[str, Any]) -> None:
         self.state.floating_ips.pop(rid, None)
+
+    def _put_qos(self, op: int, cfg: dict[str, Any], rev: int) -> int:
+        if rev < 1:
+            raise Invalid("revision_number must be >= 1")
+        for rule in cfg.get("rules", ()):
+            if rule.get("type") not in QOS_RULE_TYPES:
+                raise Invalid(f"QoS rule {rule.get('id')} has type {rule.get('type')!r}")
+            if rule.get("direction", "") not in QOS_DIRECTIONS:
+                raise Invalid(f"QoS rule {rule.get('id')} has direction {rule.get('direction')!r}")
+            if rule.get("dscp_mark", 0) > 63:
+                raise Invalid(f"QoS rule {rule.get('id')} has dscp_mark {rule.get('dscp_mark')}")
+        self._mark()
+        self.state.qos_policies[cfg.get("id", "")] = cfg
+        return SUCCESS
+
+    def _del_qos(self, rid: str, cfg: dict[str, Any]) -> None:
+        self.state.qos_policies.pop(rid, None)
+
+    def _put_pf(self, op: int, cfg: dict[str, Any], rev: int) -> int:
+        if rev < 1:
+            raise Invalid("revision_number must be >= 1")
+        for name in ("floating_ip_address", "internal_ip_address"):
+            if not is_ip(cfg.get(name, "")):
+                raise Invalid(f"port forwarding {name} {cfg.get(name)!r} is not an address")
+        if cfg.get("protocol") not in ("tcp", "udp"):
+            raise Invalid(f"port forwarding protocol {cfg.get('protocol')!r} is not tcp or udp")
+        ext = (cfg.get("external_port_min", 0), cfg.get("external_port_max", 0))
+        inner = (cfg.get("internal_port_min", 0), cfg.get("internal_port_max", 0))
+        if not (1 <= ext[0] <= ext[1] <= 65535 and 1 <= inner[0] <= inner[1] <= 65535):
+            raise Invalid(f"port forwarding ranges {ext} -> {inner} are not port ranges")
+        if inner[1] - inner[0] not in (0, ext[1] - ext[0]):
+            raise Invalid("port forwarding internal range is neither one port nor as wide")
+        self._mark()
+        self.state.port_forwardings[cfg.get("id", "")] = cfg
+        return SUCCESS
+
+    def _del_pf(self, rid: str, cfg: dict[str, Any]) -> None:
+        self.state.port_forwardings.pop(rid, None)
+
+
+def _check_trunk(trunk: dict[str, Any] | None) -> None:
+    """A subport rides a VLAN (1-4094) of its parent port's interface."""
+    if trunk is None:
+        return
+    if not trunk.get("parent_port_id"):
+        raise Invalid("trunk subport without parent_port_id")
+    if trunk.get("segmentation_type") != "vlan":
+        raise Invalid(f"trunk segmentation_type {trunk.get('segmentation_type')!r} is not vlan")
+    if not 1 <= trunk.get("segmentation_id", 0) <= 4094:
+        raise Invalid(f"trunk segmentation_id {trunk.get('segmentation_id')} out of 1-4094")

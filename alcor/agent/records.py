@@ -13,7 +13,10 @@ from alcor.proto import schema
 VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY, NETWORK_ACL, FLOATINGIP = range(
     10
 )
-KIND_NAMES = [k.name for k in schema.ResourceType]
+QOS_POLICY = int(schema.ResourceType.QOS_POLICY)
+PORT_FORWARDING = int(schema.ResourceType.PORT_FORWARDING)
+# Kind value -> name (the values may have gaps: a dict, not a list).
+KIND_NAMES = {int(k): k.name or "" for k in schema.ResourceType}
 L3 = int(schema.NeighborType.L3)
 
 _SMALL_INTS: dict[int, int] = {}

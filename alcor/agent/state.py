@@ -18,6 +18,8 @@ from .records import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
+    QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -59,6 +61,8 @@ class AgentState:
         self.gateways: dict[str, dict[str, Any]] = {}
         self.network_acls: dict[str, dict[str, Any]] = {}  # alcor extension: stateless ACLs
         self.floating_ips: dict[str, dict[str, Any]] = {}  # alcor extension: NAT
+        self.qos_policies: dict[str, dict[str, Any]] = {}  # alcor extension: QoS
+        self.port_forwardings: dict[str, dict[str, Any]] = {}  # alcor extension: DNAT
         self.neighbors: dict[str, Neighbor] = {}
         # tunnel_id -> ip (as int) -> entry: nested, and int keys, to keep entries small.
         self.arp: dict[int, dict[int, Entry]] = {}  # IPv4
@@ -135,6 +139,8 @@ class AgentState:
             NEIGHBOR: self.neighbors,
             NETWORK_ACL: self.network_acls,
             FLOATINGIP: self.floating_ips,
+            QOS_POLICY: self.qos_policies,
+            PORT_FORWARDING: self.port_forwardings,
         }
         return tables[kind]
 
@@ -220,6 +226,38 @@ class AgentState:
                 }
         return groups
 
+    def port_qos(self) -> dict[str, dict[str, str]]:
+        """Return the QoS policy that applies to each local port, and where it comes from:
+        the port's own, else its VPC's unless the port is network-owned (as Neutron)."""
+        out: dict[str, dict[str, str]] = {}
+        for port_id, cfg in self.ports.items():
+            policy, source = cfg.get("qos_policy_id", ""), "port"
+            if not policy and not cfg.get("device_owner", "").startswith("network:"):
+                vpc = self.vpcs.get(cfg.get("vpc_id", "")) or {}
+                policy, source = vpc.get("qos_policy_id", ""), "network"
+            if policy:
+                out[port_id] = {
+                    "qos_policy_id": policy,
+                    "source": source,
+                    "held": "yes" if policy in self.qos_policies else "no",
+                }
+        return out
+
+    def trunks(self) -> dict[str, list[dict[str, Any]]]:
+        """Return the local subports per parent port: each a VLAN on the parent's interface."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for port_id, cfg in sorted(self.ports.items()):
+            trunk = cfg.get("trunk")
+            if trunk:
+                out.setdefault(trunk.get("parent_port_id", ""), []).append(
+                    {
+                        "port_id": port_id,
+                        "segmentation_type": trunk.get("segmentation_type", ""),
+                        "segmentation_id": trunk.get("segmentation_id", 0),
+                    }
+                )
+        return out
+
     def to_json(self) -> dict[str, Any]:
         """Return every table as JSON-ready data with §1 field names, plus counters."""
         c = schema
@@ -235,6 +273,8 @@ class AgentState:
             NEIGHBOR,
             NETWORK_ACL,
             FLOATINGIP,
+            QOS_POLICY,
+            PORT_FORWARDING,
         ):
             applied[KIND_NAMES[kind]] = {
                 rid: self.applied(kind, rid) or 0 for rid in self.table(kind)
@@ -261,9 +301,18 @@ class AgentState:
             "network_acls": {
                 k: wire.to_json(c.NetworkAclConfiguration, v) for k, v in self.network_acls.items()
             },
+            "port_forwardings": {
+                k: wire.to_json(c.PortForwardingConfiguration, v)
+                for k, v in self.port_forwardings.items()
+            },
             "floating_ips": {
                 k: wire.to_json(c.FloatingIpConfiguration, v) for k, v in self.floating_ips.items()
             },
+            "qos_policies": {
+                k: wire.to_json(c.QosPolicyConfiguration, v) for k, v in self.qos_policies.items()
+            },
+            "port_qos": self.port_qos(),
+            "trunks": self.trunks(),
             "arp": [_entry_json(int_to_ip(ip), tid, e) for ip, tid, e in self.iter_arp()],
             "nd": [_entry_json(int_to_ip6(ip), tid, e) for ip, tid, e in self.iter_nd()],
             "routes": [

@@ -143,6 +143,14 @@ class AgentTables:
                 return _fip(fip_id, cfg)
         return None
 
+    def port_forwarding(self, address: str, protocol: str, port: int) -> t.PortForwarding | None:
+        """Return the agent's forwarding of a floating IP's (protocol, port)."""
+        for pf_id, cfg in sorted(self.state.port_forwardings.items()):
+            pf = _pf(pf_id, cfg)
+            if (pf.address, pf.protocol) == (address, protocol) and pf.internal_port(port):
+                return pf
+        return None
+
     def floating_ips_of_port(self, port_id: str) -> list[t.FloatingIp]:
         """Return the floating IPs of one of the agent's ports."""
         return [
@@ -186,6 +194,18 @@ def _fip(fip_id: str, cfg: dict[str, Any]) -> t.FloatingIp:
     )
 
 
+def _pf(pf_id: str, cfg: dict[str, Any]) -> t.PortForwarding:
+    return t.PortForwarding(
+        pf_id,
+        cfg.get("floating_ip_address", ""),
+        cfg.get("protocol", ""),
+        (cfg.get("external_port_min", 0), cfg.get("external_port_max", 0)),
+        cfg.get("internal_port_id", ""),
+        cfg.get("internal_ip_address", ""),
+        (cfg.get("internal_port_min", 0), cfg.get("internal_port_max", 0)),
+    )
+
+
 class AgentsWorld:
     """Several agents' own tables as one world (t.World): what the hosts really hold."""
 
@@ -209,4 +229,15 @@ class AgentsWorld:
         """Return the agent that holds a floating IP address."""
         return next(
             (h for h, t_ in self._tables.items() if t_.floating_ip(address) is not None), None
+        )
+
+    def port_forwarding_host(self, address: str, protocol: str, port: int) -> str | None:
+        """Return the agent that holds the forwarding of a floating IP's (protocol, port)."""
+        return next(
+            (
+                h
+                for h, t_ in self._tables.items()
+                if t_.port_forwarding(address, protocol, port) is not None
+            ),
+            None,
         )

@@ -16,10 +16,11 @@ line would hold its connection forever: `_RequestHandler` answers it 408 after
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
@@ -145,9 +146,11 @@ async def serve(app: web.Application, config: ServerConfig, announce: Callable[[
     try:
         listener = socket.create_server((config.host, config.port), backlog=1024)
         site = web.SockSite(runner, listener)
-        await site.start()
-        announce()
-        await _until_signalled()
+        # Handlers before the announcement: a SIGTERM right after it must drain, not kill.
+        with _signalled() as stop:
+            await site.start()
+            announce()
+            await stop.wait()
         _accept_queued(listener, runner)
         await site.stop()  # stop accepting; open connections keep being served
         inflight = app[INFLIGHT]
@@ -178,13 +181,15 @@ def _accept_queued(listener: socket.socket, runner: web.AppRunner) -> None:
 _ADOPTED: set[asyncio.Task[object]] = set()
 
 
-async def _until_signalled() -> None:
+@contextlib.contextmanager
+def _signalled() -> Iterator[asyncio.Event]:
+    """Yield an event set by SIGINT or SIGTERM while the block runs."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        yield stop
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

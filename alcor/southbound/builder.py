@@ -25,6 +25,8 @@ from alcor.southbound.view import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
+    QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -46,6 +48,8 @@ KIND_TYPE = {
     GATEWAY: RT.GATEWAY,
     NETWORK_ACL: RT.NETWORK_ACL,
     FLOATINGIP: RT.FLOATINGIP,
+    QOS_POLICY: RT.QOS_POLICY,
+    PORT_FORWARDING: RT.PORT_FORWARDING,
 }
 TYPE_KIND = {v: k for k, v in KIND_TYPE.items()}
 NET_TYPES = {
@@ -66,6 +70,8 @@ ENTER_OP = {
     GATEWAY: OP.INFO,
     NETWORK_ACL: OP.CREATE,
     FLOATINGIP: OP.CREATE,
+    QOS_POLICY: OP.CREATE,
+    PORT_FORWARDING: OP.CREATE,
 }
 CHANGE_OP = {
     PORT: OP.CREATE,
@@ -78,6 +84,8 @@ CHANGE_OP = {
     GATEWAY: OP.INFO,
     NETWORK_ACL: OP.UPDATE,
     FLOATINGIP: OP.UPDATE,
+    QOS_POLICY: OP.UPDATE,
+    PORT_FORWARDING: OP.UPDATE,
 }
 FULL = schema.UpdateType.FULL
 PROTOCOLS = {
@@ -100,7 +108,10 @@ def state_bytes(op: int, config: bytes) -> bytes:
 
 
 def _v4_first(fixed_ips: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    return sorted(fixed_ips, key=lambda f: ipaddress.ip_address(f[1]).version)
+    # Stored addresses are canonical: only IPv6 ones contain ":" (no parse per build).
+    if len(fixed_ips) < 2:
+        return list(fixed_ips)
+    return sorted(fixed_ips, key=lambda f: ":" in f[1])
 
 
 class StateBuilder:
@@ -121,6 +132,8 @@ class StateBuilder:
             SECURITYGROUP: self._sg,
             NETWORK_ACL: self._acl,
             FLOATINGIP: self._fip,
+            QOS_POLICY: self._qos,
+            PORT_FORWARDING: self._pf,
             GATEWAY: self._gateway,
         }
 
@@ -140,6 +153,8 @@ class StateBuilder:
             SECURITYGROUP: topo.sgs,
             NETWORK_ACL: topo.acls,
             FLOATINGIP: topo.fips,
+            QOS_POLICY: topo.qos_policies,
+            PORT_FORWARDING: topo.pfs,
             GATEWAY: topo.gateways,
         }
         rec = tables.get(kind, {}).get(key)
@@ -147,7 +162,7 @@ class StateBuilder:
 
     def config(self, kind: str, key: str, node: NodeRec) -> tuple[int, bytes] | None:
         """Return (revision, encoded configuration) of the current state, cached."""
-        variant = node.dvr_mac if kind == ROUTER else ""
+        variant = self._variant(kind, key, node)
         revision = self.revision(kind, key)
         if revision is None:
             return None
@@ -162,9 +177,24 @@ class StateBuilder:
         self._configs[(kind, key, variant)] = encoded
         return encoded
 
+    def _variant(self, kind: str, key: str, node: NodeRec) -> str:
+        """Name what a state's content depends on besides the resource: a router's host DVR
+        MAC; a port's alcor extensions (QoS, trunk), which only alcor agents receive."""
+        if kind == ROUTER:
+            return node.dvr_mac
+        if kind == PORT and node.agent_type == "alcor" and self._port_extended(key):
+            return "alcor"
+        return ""
+
+    def _port_extended(self, port_id: str) -> bool:
+        port = self._topo.ports.get(port_id)
+        return port is not None and (
+            bool(port.qos_policy_id) or self._topo.subport(port) is not None
+        )
+
     def entry(self, kind: str, key: str, op: int, revision: int, config: bytes) -> bytes:
         """Return the GoalStateV2 map entry for a state (cached for host-independent kinds)."""
-        if kind == ROUTER:
+        if kind == ROUTER or (kind == PORT and self._port_extended(key)):
             return encoding.v2_entry(KIND_TYPE[kind], key, state_bytes(op, config))
         cache_key = (kind, key, op, revision)
         cached = self._entries.get(cache_key)
@@ -205,6 +235,8 @@ class StateBuilder:
             SECURITYGROUP: schema.SecurityGroupConfiguration,
             NETWORK_ACL: schema.NetworkAclConfiguration,
             FLOATINGIP: schema.FloatingIpConfiguration,
+            QOS_POLICY: schema.QosPolicyConfiguration,
+            PORT_FORWARDING: schema.PortForwardingConfiguration,
         }.get(kind)
         if cls is None:  # a gateway has no update_type
             return bytes(schema.GatewayConfiguration(revision_number=revision, id=rid))
@@ -235,6 +267,7 @@ class StateBuilder:
             net.cidr,
             net.seg_id,
             vpc_gateways(self._topo, net.id),
+            net.qos_policy_id,
         )
 
     def _gateway(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
@@ -265,6 +298,12 @@ class StateBuilder:
         port = self._topo.ports.get(key)
         if port is None:
             return None
+        qos, trunk = "", None
+        if node.agent_type == "alcor":
+            qos = port.qos_policy_id
+            sub = self._topo.subport(port)
+            if sub is not None:
+                trunk = (sub.parent_port_id, sub.segmentation_type, sub.segmentation_id)
         return port.revision, fastwire.port(
             port.revision,
             port.id,
@@ -277,14 +316,16 @@ class StateBuilder:
             port.pairs,
             port.sgs,
             not port.security,
+            qos,
+            trunk,
         )
 
     def _dhcp(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         port = self._topo.ports.get(key)
         if port is None:
             return None
-        v4 = [(s, ip) for s, ip in port.fixed_ips if ipaddress.ip_address(ip).version == 4]
-        v6 = [(s, ip) for s, ip in port.fixed_ips if ipaddress.ip_address(ip).version == 6]
+        v4 = [(s, ip) for s, ip in port.fixed_ips if ":" not in ip]
+        v6 = [(s, ip) for s, ip in port.fixed_ips if ":" in ip]
         first = (v4 or v6 or [("", "")])[0]
         return port.revision, fastwire.dhcp(
             port.revision,
@@ -362,6 +403,14 @@ class StateBuilder:
     def _fip(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
         fip = self._topo.fips.get(key)
         return None if fip is None else (fip.revision, extensions.fip_config(fip))
+
+    def _qos(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
+        policy = self._topo.qos_policies.get(key)
+        return None if policy is None else (policy.revision, extensions.qos_config(policy))
+
+    def _pf(self, key: str, node: NodeRec) -> tuple[int, Any] | None:
+        pf = self._topo.pfs.get(key)
+        return None if pf is None else (pf.revision, extensions.pf_config(pf))
 
     def _routing_rule(
         self, router_id: str, destination: str, nexthop: str, subnets: list[str]

@@ -34,6 +34,8 @@ V2_FIELD: Mapping[int, int] = {
     RT.GATEWAY: 10,
     RT.NETWORK_ACL: 11,
     RT.FLOATINGIP: 12,
+    RT.QOS_POLICY: 13,
+    RT.PORT_FORWARDING: 14,
 }
 # GoalState (V1) repeated field per resource kind.
 V1_FIELD: Mapping[int, int] = {

@@ -67,6 +67,8 @@ class SouthboundEngine:
         "security_group",
         "node",
         "floatingip",
+        "qos",
+        "trunk",
     )
 
     def __init__(

@@ -1,4 +1,5 @@
-"""Configurations of alcor's extension kinds: network ACLs, floating IPs, router gateways.
+"""Configurations of alcor's extension kinds: network ACLs, floating IPs, QoS policies,
+router gateways.
 
 Additive to the original contract (new field numbers and map fields): only agents of type
 `alcor` receive the new kinds; a router's external gateway is a new field ACA ignores.
@@ -7,7 +8,7 @@ Additive to the original contract (new field numbers and map fields): only agent
 from __future__ import annotations
 
 from alcor.proto import schema
-from alcor.southbound.records import AclRec, FipRec, GatewayRec, ZetaGatewayRec
+from alcor.southbound.records import AclRec, FipRec, GatewayRec, PfRec, QosRec, ZetaGatewayRec
 from alcor.southbound.topology import Topology
 
 FULL = schema.UpdateType.FULL
@@ -60,6 +61,48 @@ def fip_config(fip: FipRec) -> schema.FloatingIpConfiguration:
         port_id=fip.port_id,
         router_id=fip.router_id,
         floating_network_id=fip.network_id,
+    )
+
+
+def qos_config(policy: QosRec) -> schema.QosPolicyConfiguration:
+    """Return a QoS policy's state configuration (rules by type, then id)."""
+    return schema.QosPolicyConfiguration(
+        revision_number=policy.revision,
+        id=policy.id,
+        update_type=FULL,
+        name=policy.name,
+        rules=[
+            schema.QosPolicyConfigurationRule(
+                id=r.id,
+                type=r.type,
+                direction=r.direction,
+                max_kbps=r.max_kbps,
+                max_burst_kbps=r.max_burst_kbps,
+                dscp_mark=r.dscp_mark,
+                min_kbps=r.min_kbps,
+                min_kpps=r.min_kpps,
+            )
+            for r in policy.rules
+        ],
+    )
+
+
+def pf_config(pf: PfRec) -> schema.PortForwardingConfiguration:
+    """Return a port forwarding's state configuration."""
+    return schema.PortForwardingConfiguration(
+        revision_number=pf.revision,
+        id=pf.id,
+        update_type=FULL,
+        floatingip_id=pf.fip_id,
+        floating_ip_address=pf.address,
+        protocol=pf.protocol,
+        external_port_min=pf.external[0],
+        external_port_max=pf.external[1],
+        internal_port_id=pf.internal_port_id,
+        internal_ip_address=pf.internal_ip,
+        internal_port_min=pf.internal[0],
+        internal_port_max=pf.internal[1],
+        router_id=pf.router_id,
     )
 
 

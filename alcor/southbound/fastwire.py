@@ -20,17 +20,17 @@ def _s(field: int, text: str) -> bytes:
     if not text:
         return b""
     data = text.encode()
-    return bytes((field << 3 | 2,)) + varint(len(data)) + data
+    return varint(field << 3 | 2) + varint(len(data)) + data
 
 
 def _v(field: int, value: int) -> bytes:
     if not value:
         return b""
-    return bytes((field << 3,)) + varint(value)
+    return varint(field << 3) + varint(value)
 
 
 def _m(field: int, body: bytes) -> bytes:
-    return bytes((field << 3 | 2,)) + varint(len(body)) + body
+    return varint(field << 3 | 2) + varint(len(body)) + body
 
 
 def _head(revision: int, rid: str) -> bytes:
@@ -46,6 +46,7 @@ def vpc(
     cidr: str,
     tunnel_id: int,
     gateway_ids: Iterable[str] = (),
+    qos_policy_id: str = "",
 ) -> bytes:
     """Encode a VpcConfiguration."""
     return b"".join(
@@ -56,6 +57,7 @@ def vpc(
             _s(7, cidr),
             _v(8, tunnel_id),
             *(_s(9, g) for g in gateway_ids),
+            _s(10, qos_policy_id),
         )
     )
 
@@ -104,8 +106,11 @@ def port(
     pairs: Iterable[tuple[str, str]],
     groups: Iterable[str],
     security_disabled: bool = False,
+    qos_policy_id: str = "",
+    trunk: tuple[str, str, int] | None = None,
 ) -> bytes:
-    """Encode a PortConfiguration (admin_state_up is always true when programmed)."""
+    """Encode a PortConfiguration (admin_state_up is always true when programmed); `trunk`
+    is a subport's (parent port id, segmentation type, segmentation id)."""
     return b"".join(
         (
             _head(revision, rid),
@@ -119,6 +124,8 @@ def port(
             *(_m(13, _s(1, ip) + _s(2, m)) for ip, m in pairs),
             *(_m(14, _s(1, g)) for g in groups),
             _v(15, int(security_disabled)),
+            _s(16, qos_policy_id),
+            _m(17, _s(1, trunk[0]) + _s(2, trunk[1]) + _v(3, trunk[2])) if trunk else b"",
         )
     )
 

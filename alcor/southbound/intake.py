@@ -35,6 +35,12 @@ from alcor.managers.port.messages import (
     PortUpdated,
     QueryPorts,
 )
+from alcor.managers.port_forwarding.messages import (
+    AllPortForwardings,
+    PortForwardingChanged,
+    PortForwardingDeleted,
+)
+from alcor.managers.qos.messages import ListQosPolicies, QosPolicyChanged, QosPolicyDeleted
 from alcor.managers.router.messages import ListRouters, RouterChanged, RouterDeleted
 from alcor.managers.security_group.messages import (
     LookupSecurityGroups,
@@ -42,6 +48,7 @@ from alcor.managers.security_group.messages import (
     SecurityGroupDeleted,
 )
 from alcor.managers.subnet.messages import ListSubnets, SubnetCreated, SubnetDeleted, SubnetUpdated
+from alcor.managers.trunk.messages import ListTrunks, TrunkChanged, TrunkDeleted
 from alcor.resources.repo import ListQuery
 from alcor.southbound.records import ZetaGatewayRec
 from alcor.southbound.topology import PORT_FIELDS, Topology
@@ -52,6 +59,8 @@ from alcor.southbound.view import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
+    QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -86,6 +95,12 @@ EVENT_TYPES = (
     FloatingIpChanged,
     GatewayChanged,
     GatewayDeleted,
+    QosPolicyChanged,
+    QosPolicyDeleted,
+    TrunkChanged,
+    TrunkDeleted,
+    PortForwardingChanged,
+    PortForwardingDeleted,
 )
 ADDRESS_FIELDS = {"local_ip", "server_port", "transport", "grpc_api", "mq_topic", "subscribe_port"}
 
@@ -107,6 +122,12 @@ async def load(bus: Bus, topo: Topology) -> None:
         topo.set_acl(acl)
     for fip in (await bus.call(ListFloatingIps(ctx=ctx, query=ListQuery()))).items:
         topo.set_fip(fip)
+    for policy in (await bus.call(ListQosPolicies(ctx=ctx, query=ListQuery()))).items:
+        topo.set_qos(policy)
+    for trunk in (await bus.call(ListTrunks(ctx=ctx, query=ListQuery()))).items:
+        topo.set_trunk(trunk)
+    for pf in await bus.call(AllPortForwardings()):
+        topo.set_pf(pf)
     for network_id in list(topo.networks):
         for gateway in await bus.call(GatewaysOfNetwork(network_id=network_id)):
             topo.set_gateway(_gateway_rec(gateway))
@@ -192,8 +213,11 @@ async def _subnet_deleted(dp: SouthboundEngine, event: SubnetDeleted, marks: Mar
 
 
 async def _network_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
+    old = dp.topo.networks.get(event.network["id"])
     dp.topo.set_network(event.network)
     dp.planner.network_changed(event.network["id"], marks)
+    if old is not None and old.qos_policy_id != dp.topo.networks[old.id].qos_policy_id:
+        dp.planner.network_qos_changed(old.id, marks)
 
 
 async def _network_deleted(dp: SouthboundEngine, event: NetworkDeleted, marks: Marks) -> None:
@@ -282,6 +306,51 @@ async def _fip_changed(dp: SouthboundEngine, event: FloatingIpChanged, marks: Ma
     dp.planner.fip_changed(fip["id"], ports, marks)
 
 
+async def _qos_changed(dp: SouthboundEngine, event: QosPolicyChanged, marks: Marks) -> None:
+    # A policy is committed before any port or network names it: a new one has no host yet.
+    dp.topo.set_qos(event.policy)
+    dp.planner.qos_changed(event.policy["id"], marks)
+
+
+async def _qos_deleted(dp: SouthboundEngine, event: QosPolicyDeleted, marks: Marks) -> None:
+    policy = event.policy
+    dp.topo.drop_qos(policy["id"])
+    dp.tombs[(QOS_POLICY, policy["id"])] = next_revision(policy)
+    dp.planner.qos_changed(policy["id"], marks)
+
+
+async def _trunk_changed(dp: SouthboundEngine, event: TrunkChanged, marks: Marks) -> None:
+    for port_id in dp.topo.set_trunk(event.trunk):
+        _mark_port(dp, port_id, marks)
+
+
+async def _trunk_deleted(dp: SouthboundEngine, event: TrunkDeleted, marks: Marks) -> None:
+    for port_id in dp.topo.drop_trunk(event.trunk["id"]):
+        _mark_port(dp, port_id, marks)
+
+
+def _mark_port(dp: SouthboundEngine, port_id: str, marks: Marks) -> None:
+    """Mark a port's state on its host (a subport's VLAN is part of it)."""
+    port = dp.topo.ports.get(port_id)
+    if port is not None and port.node_id is not None:
+        marks.setdefault(port.node_id, set()).add((PORT, port_id))
+
+
+async def _pf_changed(dp: SouthboundEngine, event: PortForwardingChanged, marks: Marks) -> None:
+    pf = event.port_forwarding
+    old = dp.topo.set_pf(pf)
+    ports = {p for p in (old.internal_port_id if old else None, pf["internal_port_id"]) if p}
+    dp.planner.pf_changed(pf["id"], ports, marks)
+
+
+async def _pf_deleted(dp: SouthboundEngine, event: PortForwardingDeleted, marks: Marks) -> None:
+    pf = event.port_forwarding
+    old = dp.topo.drop_pf(pf["id"])
+    dp.tombs[(PORT_FORWARDING, pf["id"])] = next_revision(pf, "sb_revision")
+    if old is not None:
+        dp.planner.pf_changed(pf["id"], [old.internal_port_id], marks)
+
+
 def _gateway_rec(gateway: GatewayRecord) -> ZetaGatewayRec:
     return ZetaGatewayRec(
         gateway.id,
@@ -332,8 +401,14 @@ _HANDLERS: dict[type, Any] = {
     NetworkAclChanged: _acl_changed,
     NetworkAclDeleted: _acl_deleted,
     FloatingIpChanged: _fip_changed,
+    PortForwardingChanged: _pf_changed,
+    PortForwardingDeleted: _pf_deleted,
     GatewayChanged: _gateway_changed,
     GatewayDeleted: _gateway_deleted,
+    QosPolicyChanged: _qos_changed,
+    QosPolicyDeleted: _qos_deleted,
+    TrunkChanged: _trunk_changed,
+    TrunkDeleted: _trunk_deleted,
     SecurityGroupDeleted: _group_deleted,
     NodeCreated: _node_created,
     NodeUpdated: _node_updated,

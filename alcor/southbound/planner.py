@@ -20,6 +20,8 @@ from alcor.southbound.view import (
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
+    QOS_POLICY,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -43,6 +45,7 @@ class Planner:
         self.hosts_by_subnet: dict[str, set[str]] = defaultdict(set)
         self.hosts_by_router: dict[str, set[str]] = defaultdict(set)
         self.hosts_by_group: dict[str, set[str]] = defaultdict(set)
+        self.hosts_by_qos: dict[str, set[str]] = defaultdict(set)
         # On-demand neighbors (§6): node -> granted ports, and port -> nodes holding it.
         self.grants: dict[str, set[str]] = defaultdict(set)
         self.grant_holders: dict[str, set[str]] = defaultdict(set)
@@ -101,6 +104,10 @@ class Planner:
             self.hosts_by_group[group].discard(node_id)
         for group in new.groups - old.groups:
             self.hosts_by_group[group].add(node_id)
+        for policy in old.qos - new.qos:
+            self.hosts_by_qos[policy].discard(node_id)
+        for policy in new.qos - old.qos:
+            self.hosts_by_qos[policy].add(node_id)
         self.views[node_id] = new
         return new
 
@@ -135,6 +142,8 @@ class Planner:
         keys.update((SECURITYGROUP, g) for g in old.groups ^ new.groups)
         keys.update((NETWORK_ACL, a) for a in old.acls ^ new.acls)
         keys.update((FLOATINGIP, f) for f in old.fips ^ new.fips)
+        keys.update((QOS_POLICY, q) for q in old.qos ^ new.qos)
+        keys.update((PORT_FORWARDING, f) for f in old.pfs ^ new.pfs)
 
     def forget_host(self, node_id: str) -> None:
         """Drop a deleted node's view and index entries."""
@@ -235,14 +244,33 @@ class Planner:
 
     def fip_changed(self, fip_id: str, port_ids: Iterable[str], marks: Marks) -> None:
         """Mark a floating IP on the hosts of the ports it was or is associated with."""
+        self._on_port_hosts((FLOATINGIP, fip_id), port_ids, marks)
+
+    def pf_changed(self, pf_id: str, port_ids: Iterable[str], marks: Marks) -> None:
+        """Mark a port forwarding on the hosts of the internal ports it had or has."""
+        self._on_port_hosts((PORT_FORWARDING, pf_id), port_ids, marks)
+
+    def _on_port_hosts(self, key: Key, port_ids: Iterable[str], marks: Marks) -> None:
+        """Refresh the hosts of bound ports (their views may gain or lose `key`), mark it."""
         for port_id in port_ids:
             port = self.topo.ports.get(port_id)
             if port is not None and port.node_id is not None:
                 self.refresh(port.node_id, marks)
-                marks.setdefault(port.node_id, set()).add((FLOATINGIP, fip_id))
+                marks.setdefault(port.node_id, set()).add(key)
 
     def gateway_changed(self, vpc_id: str, gateway_id: str, marks: Marks) -> None:
         """Mark a VPC's gateway (and the VPC, which names it) on every host of the VPC."""
         subnets = [s for s, rec in self.topo.subnets.items() if rec.network_id == vpc_id]
         for node_id in self.hosts_reaching(subnets):
             marks.setdefault(node_id, set()).update(((GATEWAY, gateway_id), (VPC, vpc_id)))
+
+    def qos_changed(self, policy_id: str, marks: Marks) -> None:
+        """Mark a QoS policy on the hosts whose ports use it (a deleted one leaves them)."""
+        for node_id in list(self.hosts_by_qos.get(policy_id, ())):
+            self.refresh(node_id, marks)
+            marks.setdefault(node_id, set()).add((QOS_POLICY, policy_id))
+
+    def network_qos_changed(self, network_id: str, marks: Marks) -> None:
+        """Recompute the views of the hosts with ports in a network whose policy changed."""
+        for node_id in list(self.topo.hosts_in_network.get(network_id, {})):
+            self.refresh(node_id, marks)

@@ -18,6 +18,7 @@ class NetworkRec:
     net_type: str
     revision: int
     gateway_ids: tuple[str, ...] = ()  # READY Zeta gateways (southbound spec §8.3)
+    qos_policy_id: str = ""  # the network's QoS policy (its non-"network:" ports')
 
 
 @dataclass(slots=True)
@@ -58,6 +59,7 @@ class PortRec:
     dhcp_opts: tuple[tuple[str, str, int], ...] = ()  # extra_dhcp_opts: (name, value, ip v)
     security: bool = True  # port_security_enabled
     subnet_ids: tuple[str, ...] = ()  # the subnets of its fixed IPs (in order, unique)
+    qos_policy_id: str = ""  # its own QoS policy (else its network's applies)
 
     def __post_init__(self) -> None:
         self.subnet_ids = tuple(dict.fromkeys(s for s, _ in self.fixed_ips))
@@ -161,6 +163,22 @@ class FipRec:
 
 
 @dataclass(slots=True)
+class PfRec:
+    """A floating IP port forwarding (DNAT on its internal port's host)."""
+
+    id: str
+    revision: int
+    fip_id: str
+    address: str  # the floating IP address
+    protocol: str
+    external: tuple[int, int]  # port range, inclusive
+    internal_port_id: str
+    internal_ip: str
+    internal: tuple[int, int]
+    router_id: str
+
+
+@dataclass(slots=True)
 class ZetaGatewayRec:
     """A VPC's Zeta gateway as hosts hold it (GatewayState, southbound spec §8.3)."""
 
@@ -169,3 +187,37 @@ class ZetaGatewayRec:
     revision: int
     destinations: tuple[tuple[str, str], ...]  # (ip, mac)
     port_ibo: int
+
+
+@dataclass(slots=True)
+class QosRule:
+    """One rule of a QoS policy (the fields its type does not have are 0 / empty)."""
+
+    id: str
+    type: str  # bandwidth_limit | dscp_marking | minimum_bandwidth | minimum_packet_rate
+    direction: str
+    max_kbps: int = 0
+    max_burst_kbps: int = 0
+    dscp_mark: int = 0
+    min_kbps: int = 0
+    min_kpps: int = 0
+
+
+@dataclass(slots=True)
+class QosRec:
+    """A QoS policy with its rules (on the hosts whose ports use it)."""
+
+    id: str
+    name: str
+    revision: int
+    rules: tuple[QosRule, ...]
+
+
+@dataclass(slots=True)
+class SubportRec:
+    """A trunk's subport: the VLAN it rides on its parent port's interface."""
+
+    trunk_id: str
+    parent_port_id: str
+    segmentation_type: str
+    segmentation_id: int

@@ -21,10 +21,14 @@ from alcor.southbound.records import (
     GatewayRec,
     NetworkRec,
     NodeRec,
+    PfRec,
     PortRec,
+    QosRec,
+    QosRule,
     RouterRec,
     SgRec,
     SubnetRec,
+    SubportRec,
     ZetaGatewayRec,
 )
 
@@ -47,7 +51,11 @@ PORT_FIELDS = (
     "neighbor_revision",
     "extra_dhcp_opts",
     "port_security_enabled",
+    "qos_policy_id",
 )
+# The rule fields of a QoS policy's rules a host needs (absent in a type: 0).
+_QOS_RULE_FIELDS = ("max_kbps", "max_burst_kbps", "dscp_mark", "min_kbps", "min_kpps")
+SUBPORT_OWNER = "trunk:subport"
 
 
 def address_group_rules(rule: dict[str, Any], addresses: Iterable[str]) -> list[dict[str, Any]]:
@@ -68,6 +76,11 @@ def address_group_rules(rule: dict[str, Any], addresses: Iterable[str]) -> list[
             }
         )
     return out
+
+
+def _port_range(span: str) -> tuple[int, int]:
+    first, _, last = span.partition(":")
+    return int(first), int(last or first)
 
 
 @dataclass
@@ -102,8 +115,14 @@ class Topology:
     fips: dict[str, FipRec] = field(default_factory=dict)
     fips_of_port: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     fip_by_address: dict[str, str] = field(default_factory=dict)
+    pfs: dict[str, PfRec] = field(default_factory=dict)
+    pfs_of_port: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    pfs_by_address: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     gateways: dict[str, ZetaGatewayRec] = field(default_factory=dict)
     gateways_of_vpc: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    qos_policies: dict[str, QosRec] = field(default_factory=dict)
+    subports: dict[str, SubportRec] = field(default_factory=dict)  # subport id -> its VLAN
+    subports_of_trunk: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     # ---- networks, subnets, routers, groups, nodes ----------------------------------------
     def set_network(self, net: dict[str, Any]) -> None:
@@ -120,6 +139,7 @@ class Topology:
             net.get("provider:network_type") or "vxlan",
             net["revision_number"],
             tuple(net.get("gateway_ids") or ()),
+            net.get("qos_policy_id") or "",
         )
         self.networks[rec.id] = rec
         if rec.seg_id:
@@ -268,6 +288,91 @@ class Topology:
                 del self.fip_by_address[old.address]
         return old
 
+    # ---- QoS policies and trunks (alcor agents only) ----------------------------------------
+    def set_qos(self, policy: dict[str, Any]) -> None:
+        """Insert or replace a QoS policy with its rules (as the QoS manager shows them)."""
+        rules = tuple(
+            QosRule(
+                r["id"],
+                r["type"],
+                r.get("direction") or "",
+                *(int(r.get(name) or 0) for name in _QOS_RULE_FIELDS),
+            )
+            for r in sorted(policy.get("rules") or (), key=lambda r: (r["type"], r["id"]))
+        )
+        self.qos_policies[policy["id"]] = QosRec(
+            policy["id"], policy.get("name") or "", policy["revision_number"], rules
+        )
+
+    def drop_qos(self, policy_id: str) -> None:
+        """Forget a QoS policy."""
+        self.qos_policies.pop(policy_id, None)
+
+    def qos_of_port(self, port: PortRec) -> str | None:
+        """Return the policy that applies to a port: its own, else its network's unless it is
+        a network-owned port (Neutron's rule); None without one (or an unknown one)."""
+        policy = port.qos_policy_id
+        if not policy and not port.device_owner.startswith("network:"):
+            net = self.networks.get(port.network_id)
+            policy = net.qos_policy_id if net is not None else ""
+        return policy if policy in self.qos_policies else None
+
+    def set_trunk(self, trunk: dict[str, Any]) -> set[str]:
+        """Insert or replace a trunk's subports; return every subport it had or has."""
+        touched = set(self.drop_trunk(trunk["id"]))
+        ids = []
+        for sub in trunk.get("sub_ports") or ():
+            self.subports[sub["port_id"]] = SubportRec(
+                trunk["id"], trunk["port_id"], sub["segmentation_type"], sub["segmentation_id"]
+            )
+            ids.append(sub["port_id"])
+        self.subports_of_trunk[trunk["id"]] = tuple(ids)
+        return touched | set(ids)
+
+    def drop_trunk(self, trunk_id: str) -> tuple[str, ...]:
+        """Forget a trunk's subports; return them."""
+        ids = self.subports_of_trunk.pop(trunk_id, ())
+        for port_id in ids:
+            sub = self.subports.get(port_id)
+            if sub is not None and sub.trunk_id == trunk_id:
+                del self.subports[port_id]
+        return ids
+
+    def subport(self, port: PortRec) -> SubportRec | None:
+        """Return a subport's VLAN while the port says it is the trunk's subport."""
+        sub = self.subports.get(port.id)
+        if sub is None or port.device_owner != SUBPORT_OWNER or port.device_id != sub.trunk_id:
+            return None
+        return sub
+
+    def set_pf(self, pf: dict[str, Any]) -> PfRec | None:
+        """Insert or replace a port forwarding; return the previous record."""
+        old = self.drop_pf(pf["id"])
+        rec = PfRec(
+            pf["id"],
+            pf.get("sb_revision") or 1,
+            pf["floatingip_id"],
+            pf["floating_ip_address"],
+            pf["protocol"],
+            _port_range(pf["external_port_range"]),
+            pf["internal_port_id"],
+            pf["internal_ip_address"],
+            _port_range(pf["internal_port_range"]),
+            pf.get("router_id") or "",
+        )
+        self.pfs[rec.id] = rec
+        self.pfs_of_port[rec.internal_port_id].add(rec.id)
+        self.pfs_by_address[rec.address].add(rec.id)
+        return old
+
+    def drop_pf(self, pf_id: str) -> PfRec | None:
+        """Forget a port forwarding; return its last record."""
+        old = self.pfs.pop(pf_id, None)
+        if old is not None:
+            self.pfs_of_port[old.internal_port_id].discard(pf_id)
+            self.pfs_by_address[old.address].discard(pf_id)
+        return old
+
     def drop_router(self, router_id: str) -> None:
         """Forget a router."""
         self.routers.pop(router_id, None)
@@ -352,6 +457,7 @@ class Topology:
                 for o in port.get("extra_dhcp_opts") or ()
             ),
             port.get("port_security_enabled") is not False,
+            qos_policy_id=port.get("qos_policy_id") or "",
         )
         self.ports[rec.id] = rec
         self._index(rec)

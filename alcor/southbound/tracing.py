@@ -18,13 +18,14 @@ from typing import Any
 
 from alcor.southbound.delivery import Delivery
 from alcor.southbound.planner import Planner
-from alcor.southbound.records import PortRec, SgRec
+from alcor.southbound.records import PfRec, PortRec, SgRec
 from alcor.southbound.topology import Topology
 from alcor.southbound.view import (
     FLOATINGIP,
     NEIGHBOR,
     NETWORK_ACL,
     PORT,
+    PORT_FORWARDING,
     ROUTER,
     SECURITYGROUP,
     SUBNET,
@@ -193,6 +194,17 @@ class ControllerTables:
         fips = (self._fip(f) for f in sorted(self.topo.fips_of_port.get(port_id, ())))
         return [f for f in fips if f is not None]
 
+    def port_forwarding(self, address: str, protocol: str, port: int) -> t.PortForwarding | None:
+        """Return the host's forwarding of a floating IP's (protocol, port)."""
+        for pf_id in sorted(self.topo.pfs_by_address.get(address, ())):
+            rec = self.topo.pfs[pf_id]
+            if pf_id not in self.view.pfs or not self._held((PORT_FORWARDING, pf_id), rec.revision):
+                continue
+            pf = pf_record(rec)
+            if pf.protocol == protocol and pf.internal_port(port) is not None:
+                return pf
+        return None
+
     def _fip(self, fip_id: str) -> t.FloatingIp | None:
         rec = self.topo.fips.get(fip_id)
         if rec is None or fip_id not in self.view.fips:
@@ -239,6 +251,27 @@ class ControllerWorld:
         fip_id = self._topo.fip_by_address.get(address)
         rec = self._topo.fips.get(fip_id) if fip_id else None
         return self.host_of_port(rec.port_id) if rec is not None else None
+
+    def port_forwarding_host(self, address: str, protocol: str, port: int) -> str | None:
+        """Return the node of the internal port a floating IP's (protocol, port) goes to."""
+        for pf_id in sorted(self._topo.pfs_by_address.get(address, ())):
+            pf = pf_record(self._topo.pfs[pf_id])
+            if pf.protocol == protocol and pf.internal_port(port) is not None:
+                return self.host_of_port(pf.port_id)
+        return None
+
+
+def pf_record(rec: PfRec) -> t.PortForwarding:
+    """Return a port forwarding in the evaluator's form."""
+    return t.PortForwarding(
+        rec.id,
+        rec.address,
+        rec.protocol,
+        rec.external,
+        rec.internal_port_id,
+        rec.internal_ip,
+        rec.internal,
+    )
 
 
 def trace_both(

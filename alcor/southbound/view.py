@@ -19,7 +19,8 @@ VPC, SUBNET, PORT, NEIGHBOR, SECURITYGROUP, DHCP, ROUTER, GATEWAY = (
     "GATEWAY",
 )
 # alcor extensions, for agents of type "alcor" only (ACA's view stays as it was).
-NETWORK_ACL, FLOATINGIP = "NETWORK_ACL", "FLOATINGIP"
+NETWORK_ACL, FLOATINGIP, PORT_FORWARDING = "NETWORK_ACL", "FLOATINGIP", "PORT_FORWARDING"
+QOS_POLICY = "QOS_POLICY"
 
 
 def vpc_gateways(topo: Topology, vpc_id: str) -> tuple[str, ...]:
@@ -48,9 +49,11 @@ class HostView:
     granted_subnets: frozenset[str] = frozenset()
     acls: frozenset[str] = frozenset()  # ACLs guarding S(H)
     fips: frozenset[str] = frozenset()  # floating IPs of P(H)
+    pfs: frozenset[str] = frozenset()  # port forwardings to P(H)
     # Subnets outside SV(H) of neighbors' other fixed IPs (a dual-stack neighbor's IPv4
     # subnet on a host that reaches only its IPv6 one): contexts, not neighbor sources.
     neighbor_subnets: frozenset[str] = frozenset()
+    qos: frozenset[str] = frozenset()  # QoS policies of P(H) (own or their network's)
 
     @property
     def context_subnets(self) -> frozenset[str]:
@@ -83,7 +86,9 @@ def granted_view(topo: Topology, view: HostView, granted: set[str]) -> HostView:
         subnets,
         view.acls,
         view.fips,
+        view.pfs,
         view.neighbor_subnets,
+        view.qos,
     )
 
 
@@ -93,38 +98,54 @@ def neighbor_in_view(view: HostView, port_id: str, subnet_ids: tuple[str, ...]) 
 
 
 def compute_view(topo: Topology, node_id: str) -> HostView:
-    """Derive a host's view from the topology (cost: its own ports and their routers)."""
-    ports = frozenset(p for p in topo.ports_on_node.get(node_id, ()) if topo.ports[p].admin_up)
-    subnets = frozenset(s for p in ports for s in topo.ports[p].subnet_ids if s in topo.subnets)
+    """Derive a host's view from the topology (cost: one pass over its own ports, then
+    their subnets, routers and groups)."""
+    node = topo.nodes.get(node_id)
+    extended = node is not None and node.agent_type == "alcor"  # alcor's extension kinds
+    ports: set[str] = set()
+    subnets: set[str] = set()
+    groups: set[str] = set()
+    fips: set[str] = set()
+    pfs: set[str] = set()
+    qos: set[str] = set()
+    known_subnets, known_groups = topo.subnets, topo.sgs
+    for p in topo.ports_on_node.get(node_id, ()):
+        port = topo.ports[p]
+        if not port.admin_up:
+            continue
+        ports.add(p)
+        subnets.update(s for s in port.subnet_ids if s in known_subnets)
+        groups.update(g for g in port.sgs if g in known_groups)
+        if extended:
+            fips.update(topo.fips_of_port.get(p, ()))
+            pfs.update(topo.pfs_of_port.get(p, ()))
+            if (policy := topo.qos_of_port(port)) is not None:
+                qos.add(policy)
     routers = frozenset(
         router
         for s in subnets
-        if (router := topo.subnets[s].router_id) is not None and router in topo.routers
+        if (router := known_subnets[s].router_id) is not None and router in topo.routers
     )
     reachable = set(subnets)
     for router in routers:
-        reachable.update(s for s in topo.subnets_of_router.get(router, ()) if s in topo.subnets)
-    groups: set[str] = set()
-    for p in ports:
-        groups.update(g for g in topo.ports[p].sgs if g in topo.sgs)
+        reachable.update(s for s in topo.subnets_of_router.get(router, ()) if s in known_subnets)
     for g in list(groups):
-        groups.update(r for r in topo.sgs[g].remote_groups if r in topo.sgs)
-    node = topo.nodes.get(node_id)
+        groups.update(r for r in known_groups[g].remote_groups if r in known_groups)
     acls: frozenset[str] = frozenset()
-    fips: frozenset[str] = frozenset()
-    if node is not None and node.agent_type == "alcor":
+    if extended:
         acls = frozenset(a for s in subnets if (a := topo.acl_of_subnet.get(s)) is not None)
-        fips = frozenset(f for p in ports for f in topo.fips_of_port.get(p, ()))
-    others = {t for s in reachable for t in topo.co_subnets.get(s, ()) if t in topo.subnets}
+    others = {t for s in reachable for t in topo.co_subnets.get(s, ()) if t in known_subnets}
     return HostView(
-        ports,
-        subnets,
+        frozenset(ports),
+        frozenset(subnets),
         routers,
         frozenset(reachable),
         frozenset(groups),
         acls=acls,
-        fips=fips,
+        fips=frozenset(fips),
+        pfs=frozenset(pfs),
         neighbor_subnets=frozenset(others - reachable),
+        qos=frozenset(qos),
     )
 
 
@@ -161,6 +182,10 @@ def in_view(topo: Topology, view: HostView, kind: str, key: str) -> bool:
         return key in view.acls
     if kind == FLOATINGIP:
         return key in view.fips
+    if kind == QOS_POLICY:
+        return key in view.qos
+    if kind == PORT_FORWARDING:
+        return key in view.pfs
     if kind == SUBNET:
         return key in view.context_subnets
     if kind == GATEWAY:
@@ -199,6 +224,10 @@ def all_keys(topo: Topology, view: HostView) -> Iterator[Key]:
         yield NETWORK_ACL, a
     for f in view.fips:
         yield FLOATINGIP, f
+    for q in view.qos:
+        yield QOS_POLICY, q
+    for f in view.pfs:
+        yield PORT_FORWARDING, f
     contexts = view.context_subnets
     for s in contexts:
         yield SUBNET, s

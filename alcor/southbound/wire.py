@@ -252,13 +252,19 @@ _REPLY = schema.GoalStateOperationReply
 _STATUS = schema.GoalStateOperationReplyGoalStateOperationStatus
 
 
-def _enum(cls: Any, members: list[Any], value: int) -> Any:
-    return members[value] if value < len(members) else cls(value)
+def _enum(cls: Any, members: dict[int, Any], value: int) -> Any:
+    member = members.get(value)
+    return member if member is not None else cls(value)
 
 
-_RESOURCE_TYPES = list(schema.ResourceType)
-_OPERATION_TYPES = list(schema.OperationType)
-_OPERATION_STATUSES = list(schema.OperationStatus)
+def _members(cls: Any) -> dict[int, Any]:
+    # By value, not by position: enum values may have gaps.
+    return {int(m): m for m in cls}
+
+
+_RESOURCE_TYPES = _members(schema.ResourceType)
+_OPERATION_TYPES = _members(schema.OperationType)
+_OPERATION_STATUSES = _members(schema.OperationStatus)
 
 
 def _fast_message(cls: type[betterproto.Message], fields: dict[str, Any]) -> Any:

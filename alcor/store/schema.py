@@ -803,6 +803,13 @@ def auto_allocated_topologies(db: sqlite_utils.Database) -> None:
     )
 
 
+def port_forwarding_revisions(db: sqlite_utils.Database) -> None:
+    """Give port forwardings the revision their hosts' NAT state carries (not in the API:
+    Neutron shows none), 1 for those that exist."""
+    _add_columns(db, "port_forwardings", {"sb_revision": int})
+    db.execute("UPDATE port_forwardings SET sb_revision = 1 WHERE sb_revision IS NULL")
+
+
 def port_trusted(db: sqlite_utils.Database) -> None:
     """The `trusted` flag of ports (port-trusted-vif); NULL is "not set"."""
     _add_columns(db, "ports", {"trusted": int})
@@ -830,5 +837,6 @@ MIGRATIONS = [
     segment_ranges,
     network_segments,
     auto_allocated_topologies,
+    port_forwarding_revisions,
     port_trusted,
 ]

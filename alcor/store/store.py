@@ -73,9 +73,11 @@ def current_transaction() -> Transaction | None:
     return _CURRENT.get()
 
 
-def _connect(path: str) -> sqlite3.Connection:
+def _connect(path: str, wal_limit_bytes: int = 64 << 20) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
+    # A checkpointed log restarts from its beginning; beyond this size it is truncated.
+    conn.execute(f"PRAGMA journal_size_limit={int(wal_limit_bytes)}")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA temp_store=MEMORY")
@@ -92,6 +94,7 @@ class Store:
     def __init__(self, config: StoreConfig, migrations: Sequence[Migration]) -> None:
         self._path = config.path
         self._checkpoint_interval = config.checkpoint_interval_s
+        self._wal_limit = int(config.wal_limit_mb * (1 << 20))
         self._retention = config.change_retention_s
         self._migrations = list(migrations)
         self._lock = asyncio.Lock()
@@ -120,14 +123,16 @@ class Store:
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alcor-db")
-        writer = _connect(self._path)
+        writer = _connect(self._path, self._wal_limit)
         # Checkpoints happen in the background task, never inside a request's commit.
         writer.execute("PRAGMA wal_autocheckpoint=0")
         self._writer = sqlite_utils.Database(writer)
         await asyncio.get_running_loop().run_in_executor(self._executor, self._migrate)
         # An in-memory database exists once per connection: share the writer.
         memory = self._path == ":memory:"
-        self._reader = self._writer if memory else sqlite_utils.Database(_connect(self._path))
+        self._reader = (
+            self._writer if memory else sqlite_utils.Database(_connect(self._path, self._wal_limit))
+        )
         if self._path != ":memory:":
             self._checkpointer = asyncio.create_task(
                 self._checkpoint_loop(), name="store-checkpoint"
@@ -310,7 +315,7 @@ class Store:
             return fn(self._writer, *args)
         db = getattr(self._thread_local, "db", None)
         if db is None:
-            db = sqlite_utils.Database(_connect(self._path))
+            db = sqlite_utils.Database(_connect(self._path, self._wal_limit))
             self._thread_local.db = db
             self._thread_dbs.append(db)
         return fn(db, *args)
@@ -327,7 +332,7 @@ class Store:
 
     async def _checkpoint_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        conn = await loop.run_in_executor(self._executor, _connect, self._path)
+        conn = await loop.run_in_executor(self._executor, _connect, self._path, self._wal_limit)
         wal = Path(self._path + "-wal")
         try:
             while True:

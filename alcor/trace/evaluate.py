@@ -6,7 +6,8 @@ flow, follow it the way the hosts would: egress security groups of the sending p
 (stateless, first match by number), L2 within a subnet or L3 through the router the host
 holds, extra routes, SNAT out of a router's gateway or a port's floating IP, then on the
 destination host the ingress ACL of its subnet and the ingress security groups of its port.
-A floating IP from outside is translated (DNAT) on its port's host. Every hop names the
+A floating IP from outside is translated (DNAT) on its port's host, a forwarded port of one
+on its internal port's host. Every hop names the
 object that decided it. Missing state is a drop with the reason, never a guess.
 """
 
@@ -229,8 +230,11 @@ class _Walk:
     def dnat(self, packet: Packet) -> None:
         """A floating IP destination: translate on its port's host, then arrive."""
         host = self.world.floating_ip_host(packet.dst_ip)
-        tables = self.world.tables(host) if host else None
-        if host is None or tables is None:
+        if host is None:
+            self.forward(packet)
+            return
+        tables = self.world.tables(host)
+        if tables is None:
             self.drop("-", "dnat", f"{packet.dst_ip} is not a floating IP of a bound port")
             return
         fip = tables.floating_ip(packet.dst_ip)
@@ -240,7 +244,34 @@ class _Walk:
         self.hop(host, "dnat", f"{packet.dst_ip} -> {fip.fixed_ip}", f"floatingip:{fip.id}")
         self.arrive(tables, fip.port_id, fip.fixed_ip, packet.src_ip)
 
-    def arrive(self, tables: HostTables, port_id: str, dst: str, src: str) -> None:
+    def forward(self, packet: Packet) -> None:
+        """A floating IP's forwarded port: translate on the internal port's host, arrive."""
+        protocol = _protocol(packet.protocol)
+        host = self.world.port_forwarding_host(packet.dst_ip, protocol, packet.dst_port)
+        tables = self.world.tables(host) if host else None
+        pf = tables.port_forwarding(packet.dst_ip, protocol, packet.dst_port) if tables else None
+        if host is None or tables is None:
+            self.drop("-", "dnat", f"{packet.dst_ip} is not a floating IP of a bound port")
+            return
+        internal_port = pf.internal_port(packet.dst_port) if pf is not None else None
+        if pf is None or internal_port is None:
+            self.drop(
+                host,
+                "dnat",
+                f"forwarding of {packet.dst_ip} {protocol}/{packet.dst_port} is not on {host}",
+            )
+            return
+        self.hop(
+            host,
+            "dnat",
+            f"{packet.dst_ip}:{packet.dst_port} -> {pf.internal_ip}:{internal_port}",
+            f"port_forwarding:{pf.id}",
+        )
+        self.arrive(tables, pf.port_id, pf.internal_ip, packet.src_ip, internal_port)
+
+    def arrive(
+        self, tables: HostTables, port_id: str, dst: str, src: str, dst_port: int | None = None
+    ) -> None:
         host = tables.host
         port = tables.port(port_id)
         if port is None:
@@ -250,7 +281,8 @@ class _Walk:
         if subnet is None:
             self.drop(host, "port", f"{dst} is not an address of port {port_id} on {host}")
             return
-        arriving = Packet(src, dst, self.packet.protocol, self.packet.dst_port)
+        port_number = self.packet.dst_port if dst_port is None else dst_port
+        arriving = Packet(src, dst, self.packet.protocol, port_number)
         if not self.acl(tables, subnet, "ingress", arriving, src):
             return
         peer = tables.neighbor(src, subnet.tunnel_id)

@@ -123,6 +123,28 @@ class FloatingIp:
     router_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class PortForwarding:
+    """A floating IP port forwarding to one of the host's ports."""
+
+    id: str
+    address: str  # the floating IP address
+    protocol: str  # tcp | udp
+    external: tuple[int, int]
+    port_id: str
+    internal_ip: str
+    internal: tuple[int, int]
+
+    def internal_port(self, external_port: int) -> int | None:
+        """Return the internal port an external one maps to, or None outside the range."""
+        first, last = self.external
+        if not first <= external_port <= last:
+            return None
+        if self.internal[0] == self.internal[1]:
+            return self.internal[0]
+        return self.internal[0] + external_port - first
+
+
 class HostTables(Protocol):
     """One host's tables, as lookups (implementations may compute them lazily)."""
 
@@ -161,6 +183,9 @@ class HostTables(Protocol):
 
     def floating_ips_of_port(self, port_id: str) -> list[FloatingIp]:
         """Return the floating IPs of one of the host's ports."""
+
+    def port_forwarding(self, address: str, protocol: str, port: int) -> PortForwarding | None:
+        """Return the host's forwarding of a floating IP's (protocol, port)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +249,9 @@ class World(Protocol):
 
     def floating_ip_host(self, address: str) -> str | None:
         """Return the host that holds a floating IP address (its port's host)."""
+
+    def port_forwarding_host(self, address: str, protocol: str, port: int) -> str | None:
+        """Return the host that holds the forwarding of a floating IP's (protocol, port)."""
 
 
 Conntrack = Mapping[tuple[str, str, str, int], bool]  # (src, dst, protocol, port) -> allowed

@@ -65,6 +65,7 @@ class Server:
     proc: subprocess.Popen[str]
     url: str
     log: Path  # its stderr
+    banner: str = ""  # the line it printed once listening
 
     def stop(self) -> int:
         """Send SIGTERM and return the exit code."""
@@ -105,7 +106,7 @@ def serve(tmp_path) -> Iterator[Callable[[], Server]]:
         server = Server(proc, f"http://127.0.0.1:{port}", Path(log.name))
         started.append(server)
         # The announcement is printed once the components have started and the port listens.
-        line = proc.stdout.readline()
+        line = server.banner = proc.stdout.readline()
         assert f"listening on {server.url}" in line, (line, log.name)
         assert "store: SQLite" in line
         return server

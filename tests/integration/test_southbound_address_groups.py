@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from alcor.trace.model import Packet
-from tests.integration.test_southbound_e2e import Cloud, _start_cloud
+from tests.integration.test_southbound_e2e import FAST_RETRIES, Cloud, _start_cloud
 from tests.integration.test_trace import group, held_verdict, ip_of, trace
 
 
@@ -25,7 +25,7 @@ async def cloud(make_config: Any) -> AsyncIterator[Cloud]:
         make_config,
         3,
         "127.2.6.1",
-        **{"southbound.retry.base_s": 0.02, "southbound.retry.cap_s": 0.2},
+        **FAST_RETRIES,
     ):
         yield item
 

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from alcor.agent import AgentState, Applier
 from alcor.agent.agent import Agent, AgentConfig
 from alcor.agent.pool import AgentPool
 from alcor.api.web import make_web_app
@@ -19,6 +18,8 @@ from alcor.southbound.commands import WaitIdle
 from tests.unit.agent.agent_helpers import goal_state, neighbor
 
 _NETS = itertools.count(1)
+# Southbound retries fast enough for tests that stop and start agents.
+FAST_RETRIES = {"southbound.retry.base_s": 0.02, "southbound.retry.cap_s": 0.2}
 
 
 class Cloud:
@@ -118,7 +119,7 @@ async def cloud(make_config: Any) -> AsyncIterator[Cloud]:
         make_config,
         4,
         "127.2.0.1",
-        **{"southbound.retry.base_s": 0.02, "southbound.retry.cap_s": 0.2},
+        **FAST_RETRIES,
     ):
         yield item
 
@@ -387,8 +388,7 @@ async def test_audit_finds_and_repairs_an_agent_that_lost_its_tables(cloud):
     await cloud.idle()
     before = cloud.state(1)
     agent = cloud.pool.agent(cloud.ips[1])
-    agent.state = AgentState(agent.ip)
-    agent.applier = Applier(agent.state, agent.config.apply)
+    agent.lose_tables()
     result = await _audit(cloud, "node-1")
     assert not result["clean"]
     assert sorted(result["kinds"]["NEIGHBOR"]["missing"]) == sorted(p["id"] for p in ports)
@@ -432,8 +432,7 @@ async def test_periodic_audit_repairs_drift_on_its_own(make_config):
         port = await cloud.port(net_id, 1)
         await cloud.idle()
         agent = cloud.pool.agent(cloud.ips[1])
-        agent.state = AgentState(agent.ip)
-        agent.applier = Applier(agent.state, agent.config.apply)
+        agent.lose_tables()
         async with asyncio.timeout(10):
             while port["id"] not in cloud.state(1)["ports"]:
                 await asyncio.sleep(0.05)

@@ -15,7 +15,7 @@ import pytest
 from alcor.agent.tables import AgentsWorld
 from alcor.trace.evaluate import evaluate
 from alcor.trace.model import Packet
-from tests.integration.test_southbound_e2e import Cloud, _start_cloud
+from tests.integration.test_southbound_e2e import FAST_RETRIES, Cloud, _start_cloud
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ async def cloud(make_config: Any) -> AsyncIterator[Cloud]:
         make_config,
         3,
         "127.2.4.1",
-        **{"southbound.retry.base_s": 0.02, "southbound.retry.cap_s": 0.2},
+        **FAST_RETRIES,
     ):
         yield item
 

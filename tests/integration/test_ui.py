@@ -40,6 +40,13 @@ def _call(server: Server, method: str, path: str, body: Any = None) -> Any:
     return json.loads(raw) if raw else None
 
 
+def stop(server: Server, page: Any) -> int:
+    """Leave the page first: its polling and watch reconnects would otherwise hit a stopped
+    server, and the console error fails the test."""
+    page.goto("about:blank")
+    return server.stop()
+
+
 @pytest.fixture
 def page() -> Iterator[Any]:
     """A Chromium page (Playwright); its console errors fail the test."""
@@ -120,4 +127,53 @@ def test_the_page_shows_the_network_and_follows_changes_live(serve, page) -> Non
     page.fill("#filter", "web-2")
     page.wait_for_selector("[data-port-host='compute-9']", state="detached")
     assert page.locator("[data-port]").count() == 1
-    assert server.stop() == 0
+    assert stop(server, page) == 0
+
+
+def test_the_page_audits_a_host_and_repairs_its_drift(serve, page) -> None:
+    """A host whose agent lost its tables behind alcor's back looks fine until audited: the
+    page's Audit shows the drift (and calls it out), Repair brings the host back in sync."""
+    admin = free_port()
+    server = serve(
+        "--embedded-agents",
+        "2",
+        "--agents-admin",
+        f"127.0.0.1:{admin}",
+        ALCOR__SOUTHBOUND__GRPC_SERVER__ENABLED="true",
+        ALCOR__SOUTHBOUND__GRPC_SERVER__PORT=str(free_port()),
+        ALCOR__SOUTHBOUND__AGENT_PORT=str(free_port()),
+    )
+    net = _call(server, "POST", "/v2.0/networks", {"network": {"name": "db-tier"}})["network"]
+    _call(
+        server,
+        "POST",
+        "/v2.0/subnets",
+        {"subnet": {"network_id": net["id"], "cidr": "10.1.0.0/24", "ip_version": 4}},
+    )
+    port = {"network_id": net["id"], "name": "db-1", "binding:host_id": "compute-1"}
+    port_id = _call(server, "POST", "/v2.0/ports", {"port": port})["port"]["id"]
+
+    page.goto(f"{server.url}/ui/")
+    page.wait_for_selector(f"[data-port='{port_id}'] .ACTIVE")
+    host = "[data-host='compute-1']"
+    page.click(f"{host} button[data-audit]")
+    page.wait_for_selector(f"{host} .audit.clean:has-text('in sync')")
+    assert page.locator(f"{host} button[data-repair]").count() == 0
+
+    listing = _call(server, "GET", "/nodes")
+    nodes = next(v for v in listing.values() if isinstance(v, list))
+    ip = next(n["local_ip"] for n in nodes if n["node_name"] == "compute-1")
+    agents = f"http://127.0.0.1:{admin}/agents/{ip}"
+    request = urllib.request.Request(f"{agents}/lose-tables", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        assert resp.status == 204
+
+    page.click(f"{host} button[data-audit]")
+    drift = page.wait_for_selector(f"{host} .audit.drift")
+    assert "missing" in drift.inner_text()
+    page.wait_for_selector("#problems li:has-text('compute-1: drift')")
+    page.click(f"{host} button[data-repair]")
+    page.wait_for_selector(f"{host} .audit.clean:has-text('in sync')")
+    with urllib.request.urlopen(f"{agents}/state", timeout=30) as resp:
+        assert port_id in json.loads(resp.read())["ports"]
+    assert stop(server, page) == 0

@@ -28,8 +28,8 @@ function headers() {
   return token ? { "X-Auth-Token": token } : {};
 }
 
-async function api(path) {
-  const resp = await fetch(path, { headers: headers() });
+async function api(path, method = "GET") {
+  const resp = await fetch(path, { method, headers: headers() });
   if (resp.status === 401) {
     $("login").hidden = false;
     throw new Error("unauthorized");
@@ -202,6 +202,8 @@ function renderProblems(ports, hosts) {
     if (sb && sb.connected === false) problems.push(`host ${h.node_name} is not connected`);
     if (sb?.last_error) problems.push(`host ${h.node_name}: ${sb.last_error}`);
     if (deliveryTotals(sb).error) problems.push(`host ${h.node_name} refused some states`);
+    const audit = sb?.last_audit;
+    if (audit && !audit.clean) problems.push(`host ${h.node_name}: ${auditText(audit)}`);
   }
   $("attention").hidden = problems.length === 0;
   $("problems").innerHTML = problems.map((p) => `<li>${esc(p)}</li>`).join("");
@@ -230,9 +232,49 @@ function renderHosts(hosts, ports) {
             <span class="error"><b>${t.error}</b>errors</span>
           </div>
           ${sb?.last_error ? `<div class="error-text">${esc(sb.last_error)}</div>` : ""}
+          ${sb ? auditLine(h.node_id, sb.last_audit) : ""}
         </div>`;
       })
       .join("") || `<div class="empty">No hosts registered.</div>`;
+}
+
+// ---- drift audit: what the agent holds against what alcor says it should ------------------
+function auditText(audit) {
+  if (audit.error) return `audit failed: ${audit.error}`;
+  if (audit.clean) return "in sync";
+  return `drift: ${audit.missing} missing, ${audit.stale} stale, ${audit.extra} extra`;
+}
+
+function auditLine(nodeId, audit) {
+  const id = esc(nodeId);
+  const when = audit ? ` · ${new Date(audit.checked_at * 1000).toLocaleTimeString()}` : "";
+  const cls = !audit ? "" : audit.clean ? "clean" : "drift";
+  const repair = audit && !audit.clean ? `<button data-repair="${id}">Repair</button>` : "";
+  return `<div class="audit ${cls}"><span>${audit ? esc(auditText(audit)) : "not audited"}${esc(when)}</span>
+    <button data-audit="${id}">Audit</button>${repair}</div>`;
+}
+
+async function runAudit(nodeId, repair) {
+  const base = `/nodes/${encodeURIComponent(nodeId)}/southbound/`;
+  try {
+    let body = await api(base + (repair ? "repair" : "audit"), repair ? "POST" : "GET");
+    // A repair answers with the drift it found; its pushes land shortly: audit again.
+    for (let i = 0; repair && i < 10 && !body.audit.clean; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      body = await api(base + "audit");
+    }
+    const sb = state.delivery.get(nodeId);
+    if (sb) sb.last_audit = { ...body.audit, ...summaryOf(body.audit) };
+  } catch (err) {
+    showError(err);
+  }
+  scheduleRender();
+}
+
+function summaryOf(audit) {
+  const kinds = Object.values(audit.kinds || {});
+  const count = (what) => kinds.reduce((n, k) => n + (k[what]?.length || 0), 0);
+  return { missing: count("missing"), stale: count("stale"), extra: count("extra") };
 }
 
 function renderNetworks(networks, subnets, ports) {
@@ -307,6 +349,13 @@ function renderEvents() {
 
 // ---- start ---------------------------------------------------------------------------------
 $("filter").addEventListener("input", scheduleRender);
+$("hosts").addEventListener("click", (ev) => {
+  const button = ev.target.closest("button[data-audit], button[data-repair]");
+  if (!button) return;
+  button.disabled = true;
+  const repair = button.dataset.repair !== undefined;
+  runAudit(repair ? button.dataset.repair : button.dataset.audit, repair);
+});
 $("login").addEventListener("submit", (ev) => {
   ev.preventDefault();
   sessionStorage.setItem("alcor-token", $("token").value);

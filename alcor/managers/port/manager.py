@@ -37,6 +37,7 @@ from alcor.managers.port.messages import (
     RemoveSubnetAddresses,
     SetPortStatus,
     SetServicePort,
+    SetSubports,
     UpdatePort,
     UpdatePorts,
     ViewPorts,
@@ -99,6 +100,7 @@ class PortManager(ResourceManager):
         self._bus.handle(BumpNeighbors, self._bump_neighbors)
         self._bus.handle(SetPortStatus, self._set_status)
         self._bus.handle(RebindHost, self._updater.rebind)
+        self._bus.handle(SetSubports, self._updater.set_subports)
         await self._bus.call(
             RegisterUsageCounter(resource="port", counter=repo.usage_counter(PORT))
         )

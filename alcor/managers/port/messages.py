@@ -131,6 +131,22 @@ class RebindHost(Command[list[str]]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SetSubports(Command[None]):
+    """Make ports a trunk's subports, or release them (internal; the trunk manager's).
+
+    Attached: device_owner "trunk:subport", device_id the trunk, and the parent port's
+    binding (host, vif type and details), as Neutron binds subports on the parent's host.
+    Released: device owner and id cleared, unbound. Each changed port is bumped and
+    announced (PortUpdated) in the caller's transaction.
+    """
+
+    trunk_id: str
+    parent_id: str
+    port_ids: list[str]
+    attach: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PortCreated(Event):
     """A port was committed."""
 

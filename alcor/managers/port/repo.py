@@ -14,12 +14,18 @@ import sqlite_utils
 from alcor.managers.port.messages import QueryPorts
 from alcor.resources.repo import Where
 
+SUBPORT_OWNER = "trunk:subport"  # Neutron's device_owner of a trunk's subports
 _INSERT_LINK = "INSERT INTO port_security_groups (port_id, security_group_id) VALUES (?, ?)"
 
 
 def own_or_on_own_network(project_id: str) -> Where:
     """Select ports of `project_id` or on one of its networks (the member view)."""
     return Where("t.project_id = ? OR t.network_project_id = ?", (project_id, project_id))
+
+
+def subports_of(trunk_id: str) -> Where:
+    """Select the ports attached to a trunk as its subports."""
+    return Where("t.device_id = ? AND t.device_owner = ?", (trunk_id, SUBPORT_OWNER))
 
 
 def with_addresses(filters: Mapping[str, Sequence[str]]) -> Where | None:

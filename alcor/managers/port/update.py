@@ -30,15 +30,22 @@ from alcor.managers.port.messages import (
     RebindHost,
     RemoveSubnetAddresses,
     SetServicePort,
+    SetSubports,
     UpdatePort,
     UpdatePorts,
 )
 from alcor.managers.subnet.messages import SubnetsOfNetwork
+from alcor.managers.trunk.messages import TrunkOfParent
 from alcor.resources import repo
 from alcor.resources.port import PORT
 from alcor.resources.records import FixedIp
+from alcor.resources.trunk import PortInUseAsSubPort
 from alcor.store import Store
 from alcor.store.revisions import next_revision
+
+# A port's binding as its subports copy it; and what a subport attached to a trunk says.
+BINDING = ("binding:host_id", "binding:vif_type", "binding:vif_details")
+_SUBPORT_FIELDS = frozenset({"device_owner", "device_id", "binding:host_id"})
 
 
 class PortUpdater:
@@ -117,7 +124,42 @@ class PortUpdater:
                 diff["status"] = "DOWN"
             self._save(port, dict(port), diff)
             rebound.append(port["id"])
+            await self._carry_subports(port)
         return rebound
+
+    async def set_subports(self, cmd: SetSubports) -> None:
+        """Attach ports to a trunk (bound with its parent) or release them."""
+        db = self._store.db
+        if cmd.attach:
+            parent = repo.get(db, PORT, cmd.parent_id)
+            if parent is None:
+                raise errors.PortNotFound(id=cmd.parent_id)
+            wanted = {
+                "device_owner": port_repo.SUBPORT_OWNER,
+                "device_id": cmd.trunk_id,
+                **{k: parent[k] for k in BINDING},
+            }
+        else:
+            wanted = {"device_owner": "", "device_id": "", "binding:host_id": ""}
+            wanted.update(rules.binding_of("", "normal", None))
+        for port in repo.get_many(db, PORT, cmd.port_ids).values():
+            self._set_binding(port, wanted)
+
+    async def _carry_subports(self, parent: dict[str, Any]) -> None:
+        """Bind a trunk parent's subports where it is now bound (or unbind them with it)."""
+        trunk_id = await self._bus.call(TrunkOfParent(port_id=parent["id"]))
+        if trunk_id is None:
+            return
+        binding = {k: parent[k] for k in BINDING}
+        for port in repo.find(self._store.db, PORT, port_repo.subports_of(trunk_id)):
+            self._set_binding(port, binding)
+
+    def _set_binding(self, port: dict[str, Any], wanted: dict[str, Any]) -> None:
+        """Store a port's new owner or binding; a moved port is DOWN until its host has it."""
+        diff = changed(port, wanted)
+        if set(BINDING) & diff.keys() and port["status"] != "N/A":
+            diff["status"] = "DOWN"
+        self._save(port, dict(port), diff)
 
     async def _update_one(
         self,
@@ -140,12 +182,18 @@ class PortUpdater:
         diff = changed(port, given)
         if not diff:
             return port
+        if port["device_owner"] == port_repo.SUBPORT_OWNER and _SUBPORT_FIELDS & diff.keys():
+            # A subport's owner and binding are its trunk's: it follows the parent port.
+            raise PortInUseAsSubPort(port_id=port["id"], trunk_id=port["device_id"])
         before = dict(port)
         await self._apply(port, diff, given, network, ctx)
         # A request can differ from the port and still resolve to what it has (fixed_ips
         # given in another form): nothing changed, so nothing is bumped (§1.5).
         diff = {k: v for k, v in diff.items() if before.get(k) != v}
-        return self._save(port, before, diff)
+        self._save(port, before, diff)
+        if set(BINDING) & diff.keys():
+            await self._carry_subports(port)
+        return port
 
     def _save(
         self, port: dict[str, Any], before: dict[str, Any], diff: dict[str, Any]

@@ -19,6 +19,7 @@ from alcor.managers.generic import CrudManager
 from alcor.managers.port.messages import GetPort
 from alcor.managers.port_forwarding import repo as pf_repo
 from alcor.managers.port_forwarding.messages import (
+    AllPortForwardings,
     CreatePortForwardings,
     DeletePortForwarding,
     FipPortForwardings,
@@ -38,9 +39,11 @@ from alcor.resources.port_forwarding import (
     PortForwardingNotFound,
 )
 from alcor.resources.repo import Page, Where
+from alcor.store.revisions import next_revision
 
-# The floating IP, its owner and the router doing the NAT, kept with each forwarding.
-INTERNAL = ("floatingip_id", "project_id", "router_id", "floating_ip_address")
+# The floating IP, its owner and the router doing the NAT, kept with each forwarding, and
+# the revision of the NAT state on the internal port's host (southbound; rises per update).
+INTERNAL = ("floatingip_id", "project_id", "router_id", "floating_ip_address", "sb_revision")
 repo.register_extra_columns(PORT_FORWARDING, INTERNAL)
 # What a floating IP shows of its forwardings (expose-port-forwarding-in-fip, with the id
 # and internal port of floating-ip-port-forwarding-detail).
@@ -70,6 +73,7 @@ class PortForwardingManager(CrudManager):
         self._bus.handle(UpdatePortForwarding, self.update)
         self._bus.handle(DeletePortForwarding, self.delete)
         self._bus.handle(FipPortForwardings, self._of_fips)
+        self._bus.handle(AllPortForwardings, self._all)
 
     # ---- lookups through the (visible) floating IP -----------------------------------------
     async def _fip(self, ctx: RequestContext, fip_id: str | None) -> dict[str, Any]:
@@ -91,6 +95,9 @@ class PortForwardingManager(CrudManager):
         fip = await self._fip(cmd.ctx, cmd.parent)
         where = [Where("t.floatingip_id = ?", (fip["id"],))]
         return await self._store.run_in_thread(repo.list_page, self.resource, cmd.query, where)
+
+    async def _all(self, cmd: AllPortForwardings) -> list[dict[str, Any]]:
+        return repo.find(self._store.db, self.resource, Where("1"))
 
     async def _of_fips(self, cmd: FipPortForwardings) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
@@ -121,6 +128,7 @@ class PortForwardingManager(CrudManager):
                 stamp_new(pf)
                 pf.update(floatingip_id=fip["id"], project_id=fip["project_id"])
                 pf["floating_ip_address"] = fip["floating_ip_address"]
+                pf["sb_revision"] = 1
                 await self._complete(cmd.ctx, fip, pf, item)
                 repo.insert(self._store.db, self.resource, pf)
                 self._bus.publish(PortForwardingChanged(port_forwarding=dict(pf)))
@@ -141,7 +149,7 @@ class PortForwardingManager(CrudManager):
             await self._complete(cmd.ctx, fip, merged, cmd.changes, updating=True)
             diff = changed(pf, {k: merged[k] for k in merged if k in pf})
             if diff:
-                self.write(pf, diff)
+                self.write(pf, {**diff, "sb_revision": next_revision(pf, "sb_revision")})
                 self._bus.publish(PortForwardingChanged(port_forwarding=dict(pf)))
         return pf
 

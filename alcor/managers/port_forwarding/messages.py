@@ -50,6 +50,11 @@ class FipPortForwardings(Command[dict[str, list[dict[str, Any]]]]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AllPortForwardings(Command[list[dict[str, Any]]]):
+    """Return every port forwarding with its internal columns (internal: the southbound)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PortForwardingChanged(Event):
     """A port forwarding was created or changed."""
 

@@ -32,26 +32,21 @@ def has_ports(db: sqlite_utils.Database, group_id: str) -> bool:
 
 def groups_referencing(db: sqlite_utils.Database, group_id: str) -> list[str]:
     """Return the other groups with a rule whose remote group is `group_id`."""
-    return [
-        row[0]
-        for row in db.execute(
-            "SELECT DISTINCT security_group_id FROM security_group_rules "
-            "WHERE remote_group_id = ? AND security_group_id != ?",
-            [group_id, group_id],
-        )
-    ]
+    return _groups_with_remote(db, "remote_group_id", group_id)
 
 
 def groups_using_address_group(db: sqlite_utils.Database, address_group_id: str) -> list[str]:
     """Return the groups with a rule whose remote is the address group."""
-    return [
-        row[0]
-        for row in db.execute(
-            "SELECT DISTINCT security_group_id FROM security_group_rules "
-            "WHERE remote_address_group_id = ?",
-            [address_group_id],
-        )
-    ]
+    return _groups_with_remote(db, "remote_address_group_id", address_group_id)
+
+
+def _groups_with_remote(db: sqlite_utils.Database, column: str, remote_id: str) -> list[str]:
+    # A group naming itself as remote does not count as referencing it.
+    sql = (
+        f"SELECT DISTINCT security_group_id FROM security_group_rules "
+        f"WHERE {column} = ? AND security_group_id != ?"
+    )
+    return [row[0] for row in db.execute(sql, [remote_id, remote_id])]
 
 
 def delete_rules_involving(db: sqlite_utils.Database, group_id: str) -> None:

@@ -9,7 +9,7 @@ from alcor.bus import Bus
 from alcor.managers.common import RequestContext, check_write
 from alcor.managers.generic import CrudManager
 from alcor.managers.network.messages import LookupNetwork
-from alcor.managers.port.messages import GetPort, LookupPorts
+from alcor.managers.port.messages import GetPort, LookupPorts, SetSubports
 from alcor.managers.trunk import repo as trunk_repo
 from alcor.managers.trunk.messages import (
     CheckPortNotInTrunk,
@@ -21,6 +21,7 @@ from alcor.managers.trunk.messages import (
     TrunkChanged,
     TrunkDeleted,
     TrunkDetails,
+    TrunkOfParent,
     UpdateTrunk,
 )
 from alcor.resources.trunk import (
@@ -63,6 +64,7 @@ class TrunkManager(CrudManager):
         self._bus.handle(EditSubports, self.edit_subports)
         self._bus.handle(CheckPortNotInTrunk, self._check_port)
         self._bus.handle(TrunkDetails, self._details)
+        self._bus.handle(TrunkOfParent, self._of_parent)
 
     def decorate(self, objs: Any) -> list[dict[str, Any]]:
         """Attach each trunk's subports (in the order they were added)."""
@@ -87,6 +89,7 @@ class TrunkManager(CrudManager):
         self._count += 1
         self._insert_subports(obj["id"], obj["sub_ports"])
         self._bus.publish(TrunkChanged(trunk=dict(obj)))
+        await self._attach(obj, obj["sub_ports"], attach=True)
 
     async def after_update(
         self, ctx: RequestContext, obj: dict[str, Any], before: dict[str, Any], diff: dict[str, Any]
@@ -98,6 +101,7 @@ class TrunkManager(CrudManager):
             raise TrunkDisabled(trunk_id=obj["id"])
         obj["sub_ports"] = self._subports(obj["id"])
         trunk_repo.delete_subports(self._store.db, obj["id"])
+        await self._attach(obj, obj["sub_ports"], attach=False)
 
     async def after_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         txn = current_transaction()
@@ -118,14 +122,32 @@ class TrunkManager(CrudManager):
                 raise TrunkDisabled(trunk_id=trunk["id"])
             if cmd.add:
                 parent = await self._bus.call(GetPort(ctx=cmd.ctx, id=trunk["port_id"]))
-                added = await self._prepare_subports(cmd.ctx, trunk, parent, cmd.sub_ports)
-                self._insert_subports(trunk["id"], added)
+                edited = await self._prepare_subports(cmd.ctx, trunk, parent, cmd.sub_ports)
+                self._insert_subports(trunk["id"], edited)
             else:
-                self._remove_subports(trunk["id"], cmd.sub_ports)
+                edited = cmd.sub_ports
+                self._remove_subports(trunk["id"], edited)
             self.write(trunk, {})
             out = self.decorate([trunk])[0]
+            # Announced before the subports' own changes, so that whoever reads a subport
+            # at its new revision already knows its VLAN.
             self._bus.publish(TrunkChanged(trunk=dict(out)))
+            await self._attach(trunk, edited, attach=cmd.add)
         return out
+
+    async def _attach(
+        self, trunk: dict[str, Any], subports: list[dict[str, Any]], attach: bool
+    ) -> None:
+        """Have the port manager attach (bind with the parent) or release subports."""
+        if subports:
+            await self._bus.call(
+                SetSubports(
+                    trunk_id=trunk["id"],
+                    parent_id=trunk["port_id"],
+                    port_ids=[s["port_id"] for s in subports],
+                    attach=attach,
+                )
+            )
 
     async def _prepare_subports(
         self,
@@ -213,6 +235,11 @@ class TrunkManager(CrudManager):
         subport_of = trunk_repo.trunk_of_subport(self._store.db, cmd.port_id)
         if subport_of is not None:
             raise PortInUseAsSubPort(port_id=cmd.port_id, trunk_id=subport_of)
+
+    async def _of_parent(self, cmd: TrunkOfParent) -> str | None:
+        if not self._count:
+            return None
+        return trunk_repo.trunk_of_parent(self._store.db, cmd.port_id)
 
     async def _details(self, cmd: TrunkDetails) -> dict[str, dict[str, Any]]:
         if not self._count or not cmd.port_ids:

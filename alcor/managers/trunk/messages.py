@@ -59,6 +59,13 @@ class CheckPortNotInTrunk(Command[None]):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TrunkOfParent(Command[str | None]):
+    """Return the id of the trunk whose parent port is `port_id`, or None."""
+
+    port_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TrunkDetails(Command[dict[str, dict[str, Any]]]):
     """Return {parent port id: trunk_details} for the given ports that are trunk parents."""
 

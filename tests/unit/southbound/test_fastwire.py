@@ -64,6 +64,10 @@ def test_port_bytes_equal_betterproto(seed: int) -> None:
     pairs = [("10.9.0.0/24", "fa:16:3e:00:00:01")] * rnd.randint(0, 1)
     groups = [_id() for _ in range(rnd.randint(0, 2))]
     rev, pid, vpc = rnd.randint(1, 1000), _id(), _id()
+    # alcor's fields 15-17 (two-byte tags from 16 on): security off, QoS policy, subport VLAN
+    disabled = rnd.random() < 0.5
+    qos = _id() if rnd.random() < 0.5 else ""
+    trunk = (_id(), "vlan", rnd.randint(1, 4094)) if rnd.random() < 0.5 else None
     expected = schema.PortConfiguration(
         revision_number=rev,
         id=pid,
@@ -79,11 +83,28 @@ def test_port_bytes_equal_betterproto(seed: int) -> None:
             schema.PortConfigurationAllowAddressPair(ip_address=i, mac_address=m) for i, m in pairs
         ],
         security_group_ids=[schema.PortConfigurationSecurityGroupId(id=g) for g in groups],
+        port_security_disabled=disabled,
+        qos_policy_id=qos,
     )
+    if trunk is not None:
+        expected.trunk = schema.PortConfigurationTrunkInfo(*trunk)
     got = fastwire.port(
-        rev, pid, vpc, "p", "vm", "compute:nova", "fa:16:3e:01:02:03", fixed, pairs, groups
+        rev,
+        pid,
+        vpc,
+        "p",
+        "vm",
+        "compute:nova",
+        "fa:16:3e:01:02:03",
+        fixed,
+        pairs,
+        groups,
+        disabled,
+        qos,
+        trunk,
     )
     assert got == bytes(expected)
+    assert schema.PortConfiguration().parse(got).to_dict() == expected.to_dict()
 
 
 @pytest.mark.parametrize("dhcp", [True, False])
@@ -129,8 +150,9 @@ def test_subnet_vpc_dhcp_bytes_equal_betterproto(dhcp: bool) -> None:
         cidr="",
         tunnel_id=16777215,
         gateway_ids=["g1"],
+        qos_policy_id="q1",
     )
-    assert fastwire.vpc(2, vpc, "p", "v", "", 16777215, ["g1"]) == bytes(vpc_msg)
+    assert fastwire.vpc(2, vpc, "p", "v", "", 16777215, ["g1"], "q1") == bytes(vpc_msg)
     dhcp_msg = schema.DhcpConfiguration(
         revision_number=1,
         id=sid,

@@ -352,3 +352,36 @@ async def test_memory_store_shares_one_connection():
         assert _names(store) == ["m"]
     finally:
         await store.stop()
+
+
+async def test_the_write_ahead_log_shrinks_back_to_its_limit(tmp_path):
+    """Past a checkpoint the log restarts and is truncated to store.wal_limit_mb (it used to
+    keep its largest size for ever)."""
+    config = StoreConfig(path=str(tmp_path / "wal.db"), checkpoint_interval_s=0.02, wal_limit_mb=1)
+    store = Store(config, [_items])
+    await store.start()
+    wal = tmp_path / "wal.db-wal"
+    try:
+        blob = "x" * 4096
+        for start in range(0, 3000, 500):  # about 12 MB of log, past the checkpoint threshold
+            async with store.transaction():
+                for i in range(start, start + 500):
+                    _add(store, f"{i:05d}{blob}")
+        assert wal.stat().st_size > 8 << 20
+        async with asyncio.timeout(20):
+            # Each small write after a checkpoint lets the writer restart (and cut) the log.
+            while wal.stat().st_size > 1 << 20:
+                async with store.transaction():
+                    _add(store, f"tick-{wal.stat().st_size}-{asyncio.get_running_loop().time()}")
+                await asyncio.sleep(0.02)
+    finally:
+        await store.stop()
+    assert len(_names_of(tmp_path / "wal.db")) > 3000
+
+
+def _names_of(path) -> list[str]:
+    db = sqlite_utils.Database(str(path))
+    try:
+        return [row[0] for row in db.execute("SELECT name FROM items")]
+    finally:
+        db.close()
