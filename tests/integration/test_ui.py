@@ -177,3 +177,23 @@ def test_the_page_audits_a_host_and_repairs_its_drift(serve, page) -> None:
     with urllib.request.urlopen(f"{agents}/state", timeout=30) as resp:
         assert port_id in json.loads(resp.read())["ports"]
     assert stop(server, page) == 0
+
+
+def test_the_page_shows_a_failing_zeta_gateway(serve, page) -> None:
+    """With Zeta on but unreachable, the network's gateway shows ERROR with Zeta's failure,
+    and the page calls it out at the top."""
+    server = serve(
+        ALCOR__ZETA__ENABLED="true",
+        ALCOR__ZETA__URL=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        ALCOR__ZETA__ALARM_AFTER="1",
+        ALCOR__ZETA__RETRY_BASE_S="0.05",
+        ALCOR__ZETA__RETRY_CAP_S="0.2",
+        ALCOR__ZETA__LINGER_S="0",
+    )
+    net = _call(server, "POST", "/v2.0/networks", {"network": {"name": "edge-tier"}})["network"]
+    page.goto(f"{server.url}/ui/")
+    row = f"[data-network='{net['id']}']"
+    page.wait_for_selector(f"{row} .gateway .ERROR")
+    assert page.inner_text(f"{row} .gateway .sub") != ""
+    page.wait_for_selector("#problems li:has-text('gateway of network edge-tier is ERROR')")
+    assert stop(server, page) == 0

@@ -7,6 +7,7 @@ const RESOURCES = {
   port: "/v2.0/ports",
   router: "/v2.0/routers",
   host_info: "/nodes",
+  gateway: "/v2.0/gateways", // Zeta gateways (empty unless [zeta] is enabled)
 };
 const KEY = { host_info: "node_id" };
 const state = {
@@ -164,14 +165,14 @@ const matches = (obj) => {
 };
 
 function render() {
-  const [networks, subnets, ports, routers, hosts] = Object.keys(RESOURCES).map(values);
+  const [networks, subnets, ports, routers, hosts, gateways] = Object.keys(RESOURCES).map(values);
   $("counts").textContent =
     `${networks.length} networks · ${subnets.length} subnets · ${ports.length} ports · ` +
     `${routers.length} routers · ${state.hostsHidden ? "hosts: admin only" : `${hosts.length} hosts`}`;
   $("cursor").textContent = state.cursor ? `cursor ${state.cursor}` : "";
-  renderProblems(ports, hosts);
+  renderProblems(ports, hosts, gateways);
   renderHosts(hosts, ports);
-  renderNetworks(networks, subnets, ports);
+  renderNetworks(networks, subnets, ports, gateways);
   renderRouters(routers, ports, subnets);
   renderPorts(ports);
   renderEvents();
@@ -188,8 +189,13 @@ function deliveryTotals(southbound) {
   return totals;
 }
 
-function renderProblems(ports, hosts) {
+function renderProblems(ports, hosts, gateways) {
   const problems = [];
+  for (const g of gateways) {
+    if (g.status !== "ERROR") continue;
+    const net = state.objects.network.get(g.network_id);
+    problems.push(`gateway of network ${net?.name || g.network_id} is ERROR: ${g.last_error || "?"}`);
+  }
   for (const p of ports) {
     if (p.status === "ERROR") problems.push(`port ${p.name || p.id} is ERROR`);
     if (p["binding:vif_type"] === "binding_failed") {
@@ -277,7 +283,14 @@ function summaryOf(audit) {
   return { missing: count("missing"), stale: count("stale"), extra: count("extra") };
 }
 
-function renderNetworks(networks, subnets, ports) {
+function gatewayCell(gateway) {
+  if (!gateway) return "—";
+  const pending = gateway.pending_operations ? `${gateway.pending_operations} pending` : "";
+  const detail = gateway.last_error ? esc(gateway.last_error) : esc(pending);
+  return `${badge(gateway.status)}<span class="sub">${detail}</span>`;
+}
+
+function renderNetworks(networks, subnets, ports, gateways) {
   const rows = networks.filter(matches).sort((a, b) => (a.name || "").localeCompare(b.name || ""));
   $("networks").tBodies[0].innerHTML =
     rows
@@ -288,9 +301,10 @@ function renderNetworks(networks, subnets, ports) {
           <td>${esc(n.name || "(no name)")} ${flags.filter(Boolean).join(" ")}<span class="sub mono">${short(n.id)}</span></td>
           <td>${own.map((s) => `<code>${esc(s.cidr)}</code> ${esc(s.name)}<span class="sub">gw ${esc(s.gateway_ip || "none")}</span>`).join("") || "—"}</td>
           <td>${ports.filter((p) => p.network_id === n.id).length}</td>
+          <td class="gateway">${gatewayCell(gateways.find((g) => g.network_id === n.id))}</td>
           <td>${badge(n.status)}</td></tr>`;
       })
-      .join("") || `<tr><td colspan="4" class="empty">No networks.</td></tr>`;
+      .join("") || `<tr><td colspan="5" class="empty">No networks.</td></tr>`;
 }
 
 function renderRouters(routers, ports, subnets) {
