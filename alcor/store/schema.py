@@ -810,6 +810,11 @@ def port_forwarding_revisions(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE port_forwardings SET sb_revision = 1 WHERE sb_revision IS NULL")
 
 
+def port_trusted(db: sqlite_utils.Database) -> None:
+    """The `trusted` flag of ports (port-trusted-vif); NULL is "not set"."""
+    _add_columns(db, "ports", {"trusted": int})
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -833,4 +838,5 @@ MIGRATIONS = [
     network_segments,
     auto_allocated_topologies,
     port_forwarding_revisions,
+    port_trusted,
 ]
