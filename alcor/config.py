@@ -239,9 +239,16 @@ class SouthboundConfig:
     default_transport: str = "grpc"
     agent_port: int = 50001
     max_concurrent_pushes: int = 1024
+    # Hosts that may build and start a push at the same time (replies are awaited outside):
+    # bounds the slice of the event loop one burst of pushes takes from the API.
+    push_start_concurrency: int = 8
     # A host pushed to within this window waits for the rest of it: a burst of changes goes
     # in one message (0 = every change as soon as the previous push is answered).
     coalesce_ms: float = 2.0
+    # While the event loop runs late (the API waiting behind pushes) the window widens up to
+    # coalesce_max_ms, and narrows back when the loop is on time (= coalesce_ms: fixed).
+    coalesce_max_ms: float = 200.0
+    loop_lag_target_ms: float = 1.0
     deadline_base_s: float = 10.0
     deadline_per_state_ms: float = 0.5
     deadline_max_s: float = 600.0
@@ -569,6 +576,13 @@ def _check_semantics(config: Config | None) -> list[str]:
     cluster = config.cluster
     if not 0 < cluster.heartbeat_s < cluster.dead_after_s:
         problems.append("cluster: heartbeat_s must be above 0 and below dead_after_s")
+    sb = config.southbound
+    if sb.push_start_concurrency < 1 or sb.max_concurrent_pushes < 1:
+        problems.append("southbound: push_start_concurrency and max_concurrent_pushes must be >= 1")
+    if sb.coalesce_ms < 0 or sb.coalesce_max_ms < 0 or sb.loop_lag_target_ms <= 0:
+        problems.append(
+            "southbound: coalesce_ms and coalesce_max_ms must be >= 0, loop_lag_target_ms > 0"
+        )
     if config.server.loop not in ("asyncio", "uvloop"):
         problems.append(f"server.loop: must be asyncio or uvloop, got {config.server.loop!r}")
     admin = config.southbound.embedded_agents_admin

@@ -139,6 +139,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
         "in resource_request",
     ),
     "port-security": ("Port Security", "Provides port security"),
+    "port-trusted-vif": ("Port trusted vif", "Expose port 'trusted' attribute in the API"),
     "port-security-groups-filtering": (
         "Port filtering on security groups",
         "Provides security groups filtering when listing ports",

@@ -68,6 +68,9 @@ PORT = Resource(
         Attr("binding:vif_details", Obj(), create="-", read="S"),
         Attr("binding:vnic_type", Enum(VNIC_TYPES), default="normal", update="Y"),
         Attr("binding:profile", Obj(max_bytes=4096), default={}, create="S", update="S", read="S"),
+        # port-trusted-vif (admins only, as Neutron): mirrored in binding:profile["trusted"]
+        # when set; null = not set.
+        Attr("trusted", Bool(), nullable=True, default=None, create="A", update="A", read="A"),
         Attr("qos_policy_id", Uuid(), nullable=True, default=None, update="Y"),
         # dns-integration, dns-domain-ports: the port's name in DNS and its domain;
         # dns_assignment (computed) gives each fixed IP its host name and FQDN.

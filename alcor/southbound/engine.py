@@ -39,6 +39,7 @@ from alcor.southbound.intent import PortIntent
 from alcor.southbound.ledger import Ledger
 from alcor.southbound.loader import server_class
 from alcor.southbound.ondemand import HostRequests
+from alcor.southbound.pacing import LoopPacer
 from alcor.southbound.planner import Marks, Planner
 from alcor.southbound.records import NodeRec
 from alcor.southbound.sender import HostSender, backoff_delay
@@ -96,6 +97,9 @@ class SouthboundEngine:
         self._worker: asyncio.Task[None] | None = None
         self._unsubscribe: list[Any] = []
         self._semaphore = asyncio.Semaphore(config.max_concurrent_pushes)
+        # Hosts that may build and start a push at once: a burst of pushes to 100 hosts takes
+        # the loop in slices, with the API's requests served between them.
+        self._start_gate = asyncio.Semaphore(config.push_start_concurrency)
         self._statuses: dict[str, str] = {}
         self._status_writes = 0  # status transactions in flight (idle only without any)
         self._applying = False
@@ -106,6 +110,11 @@ class SouthboundEngine:
         self.requests = HostRequests(self)
         self.channels = Channels(self)
         self.auditor = Auditor(self)
+        self.pacer = LoopPacer(
+            config.coalesce_ms / 1000,
+            config.coalesce_max_ms / 1000,
+            config.loop_lag_target_ms / 1000,
+        )
         self._server: Any = None
         # Several processes on one database: follow the change record, own some hosts.
         self.cluster = Partition(self, cluster) if cluster is not None else None
@@ -153,6 +162,7 @@ class SouthboundEngine:
             sender.wake()
         await self._start_server()
         self.auditor.start()
+        self.pacer.start()
 
     async def stop(self) -> None:
         """Stop the server, the senders, the event worker, the ledger and the transports."""
@@ -161,6 +171,7 @@ class SouthboundEngine:
         if self.cluster is not None:
             await self.cluster.stop()
         await self.auditor.stop()
+        await self.pacer.stop()
         if self._server is not None:
             await self._server.stop()
         await self.channels.stop()
@@ -258,7 +269,7 @@ class SouthboundEngine:
 
     def _add_sender(self, node: NodeRec) -> HostSender:
         sender = HostSender(
-            Delivery(node.id), self._send_once, self.config.retry, self.config.coalesce_ms / 1000
+            Delivery(node.id), self._send_once, self.config.retry, self.pacer.window
         )
         self.senders[node.id] = sender
         sender.start()
@@ -366,32 +377,41 @@ class SouthboundEngine:
 
     # ---- sending -----------------------------------------------------------------------
     async def _send_once(self, delivery: Delivery) -> bool:
-        node = self.topo.nodes.get(delivery.node_id)
-        keys = list(delivery.pending)
-        delivery.pending.clear()
-        if node is None:
-            return True
-        keys = self.channels.filter_keys(node, keys)
-        force = bool(delivery.restart_waiters)
-        await self.tombs.prefetch(keys, self.builder.revision, delivery.may_hold)
-        started = time.perf_counter()
-        message = build(
-            self.topo,
-            self.builder,
-            node,
-            self.planner.view(node.id),
-            delivery,
-            self.tombs,
-            keys,
-            force=force,
-        )
-        if message is None:
-            self._finish_restart(delivery, True)
-            self._after_delivery(delivery)
-            return True
-        metrics.observe_build(time.perf_counter() - started)
-        await self._record_sending(node, delivery, message)
-        return await self._push(node, delivery, message)
+        async with self._start_gate:
+            # Keys are taken inside the gate: what arrives while a host waits joins its push.
+            node = self.topo.nodes.get(delivery.node_id)
+            keys = list(delivery.pending)
+            delivery.pending.clear()
+            if node is None:
+                return True
+            keys = self.channels.filter_keys(node, keys)
+            force = bool(delivery.restart_waiters)
+            await self.tombs.prefetch(keys, self.builder.revision, delivery.may_hold)
+            started = time.perf_counter()
+            message = build(
+                self.topo,
+                self.builder,
+                node,
+                self.planner.view(node.id),
+                delivery,
+                self.tombs,
+                keys,
+                force=force,
+            )
+            if message is None:
+                self._finish_restart(delivery, True)
+                self._after_delivery(delivery)
+                return True
+            metrics.observe_build(time.perf_counter() - started)
+            await self._record_sending(node, delivery, message)
+            delivery.inflight = message  # busy from now on, not once the task runs
+            push = asyncio.ensure_future(self._push(node, delivery, message))
+            await asyncio.sleep(0)  # the push frames and sends before the gate lets the next
+        try:
+            return await push
+        except asyncio.CancelledError:
+            push.cancel()
+            raise
 
     async def _record_sending(self, node: NodeRec, delivery: Delivery, message: Message) -> None:
         """Note what a message carries; commit what the host may hold before it may."""

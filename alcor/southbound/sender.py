@@ -40,12 +40,13 @@ class HostSender:
         delivery: Delivery,
         send_once: Callable[[Delivery], Awaitable[bool]],
         retry: RetryConfig,
-        coalesce_s: float = 0.0,
+        coalesce_s: float | Callable[[], float] = 0.0,
     ) -> None:
         self.delivery = delivery
         self._send_once = send_once
         self._retry = retry
-        self._coalesce_s = coalesce_s
+        # The window is a number or, with a pacer, read afresh before every push.
+        self._coalesce_s = coalesce_s if callable(coalesce_s) else (lambda: coalesce_s)
         self._last_sent = 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -87,7 +88,7 @@ class HostSender:
                 # Coalescing: a host pushed to within the window waits for the rest of it, so
                 # a burst of changes travels in one message instead of one message each. The
                 # first push after a quiet spell goes at once.
-                wait = self._last_sent + self._coalesce_s - time.monotonic()
+                wait = self._last_sent + self._coalesce_s() - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
                 self._last_sent = time.monotonic()

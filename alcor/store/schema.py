@@ -819,6 +819,11 @@ def portable(ddl: Ddl) -> None:
     ddl.index("qos_policies", ("project_id",), unique=True, where="is_default = 1")
 
 
+def port_trusted(ddl: Ddl) -> None:
+    """The `trusted` flag of ports (port-trusted-vif); NULL is "not set"."""
+    _add_columns(ddl, "ports", {"trusted": int})
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -842,5 +847,6 @@ MIGRATIONS = [
     network_segments,
     auto_allocated_topologies,
     port_forwarding_revisions,
+    port_trusted,
     portable,
 ]

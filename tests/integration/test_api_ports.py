@@ -58,6 +58,7 @@ async def test_create_port_defaults(api, net):
         "binding:profile",
         "binding:vif_details",
         "qos_policy_id",
+        "trusted",
         "dns_name",
         "dns_domain",
         "dns_assignment",
@@ -655,6 +656,52 @@ async def test_binding_profile_is_an_object_up_to_4k(api, net):
     for bad in ("x", {"k": "v" * 5000}):
         reply = await _post(api, {"network_id": net["id"], "binding:profile": bad}, 400)
         assert reply.error == "HTTPBadRequest"
+
+
+async def test_trusted_is_mirrored_in_the_binding_profile(api, net):
+    """port-trusted-vif: `trusted` (admin only) shows in binding:profile while it is set."""
+    unset = await api.port(net["id"], **{"binding:profile": {"pci_slot": "0000:00:01.0"}})
+    assert unset["trusted"] is None and "trusted" not in unset["binding:profile"]
+    for value in (True, False):
+        port = await api.port(net["id"], trusted=value)
+        assert port["trusted"] is value and port["binding:profile"] == {"trusted": value}
+    path = f"/v2.0/ports/{unset['id']}"
+    port = (await api.ok("PUT", path, {"port": {"trusted": True}}))["port"]
+    assert port["trusted"] is True
+    assert port["binding:profile"] == {"pci_slot": "0000:00:01.0", "trusted": True}
+    # A new profile keeps the flag, as Neutron keeps it apart from the profile.
+    port = (await api.ok("PUT", path, {"port": {"binding:profile": {"a": "b"}}}))["port"]
+    assert port["binding:profile"] == {"a": "b", "trusted": True}
+    port = (await api.ok("PUT", path, {"port": {"trusted": False}}))["port"]
+    assert port["trusted"] is False and port["binding:profile"] == {"a": "b", "trusted": False}
+    port = (await api.ok("PUT", path, {"port": {"trusted": None}}))["port"]
+    assert port["trusted"] is None and port["binding:profile"] == {"a": "b"}
+    assert (await api.get(path))["port"] == port
+    listed = await api.get(f"/v2.0/ports?trusted=false&network_id={net['id']}")
+    assert [p["trusted"] for p in listed["ports"]] == [False]
+
+
+async def test_trusted_is_admin_only_and_boolean(api, net):
+    """A member may not set or read `trusted` (403, nothing stored); a non-boolean is 400."""
+    member = api.as_(net["project_id"])
+    await member.fails(
+        "POST",
+        "/v2.0/ports",
+        {"port": {"network_id": net["id"], "trusted": True}},
+        status=403,
+        error="PolicyNotAuthorized",
+    )
+    port = await member.port(net["id"])
+    assert "trusted" not in port  # admins only read it too
+    path = f"/v2.0/ports/{port['id']}"
+    await member.fails(
+        "PUT", path, {"port": {"trusted": True}}, status=403, error="PolicyNotAuthorized"
+    )
+    await api.fails("PUT", path, {"port": {"trusted": "maybe"}}, status=400, error="HTTPBadRequest")
+    assert (await api.get(path))["port"]["trusted"] is None
+    assert "port-trusted-vif" in {
+        e["alias"] for e in (await api.get("/v2.0/extensions"))["extensions"]
+    }
 
 
 async def test_read_only_port_attributes(api, net):

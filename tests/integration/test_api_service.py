@@ -28,6 +28,7 @@ EXTENSION_ALIASES = {
     "network_availability_zone",
     "pagination",
     "port-security",
+    "port-trusted-vif",
     "port-security-groups-filtering",
     "project-id",
     "provider",

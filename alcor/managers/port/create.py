@@ -192,6 +192,10 @@ class PortCreator:
         if host not in nodes:
             nodes[host] = await self._bus.call(LookupNodeByName(name=host)) if host else None
         port.update(rules.binding_of(host, port["binding:vnic_type"], nodes[host]))
+        if port["trusted"] is not None:
+            port["binding:profile"] = rules.profile_with_trusted(
+                port["binding:profile"], port["trusted"]
+            )
         port["status"] = rules.initial_status(port["device_owner"])
         port["tags"] = sorted(set(port["tags"]))
 

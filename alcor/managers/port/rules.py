@@ -24,6 +24,8 @@ def check_policy(
     if ctx.is_admin:
         return
     owner = network["project_id"] == ctx.caller.project_id
+    if "trusted" in given and not (creating and given["trusted"] is None):
+        raise deny(f"{action}:trusted")  # port-trusted-vif: admins only
     for name in ("binding:host_id", "binding:profile"):
         if (
             name in given
@@ -156,3 +158,12 @@ def initial_status(device_owner: str) -> str:
     if device_owner == "network:floatingip":
         return "N/A"
     return "DOWN"
+
+
+def profile_with_trusted(profile: dict[str, Any], trusted: bool | None) -> dict[str, Any]:
+    """The binding profile showing the port's `trusted` flag (port-trusted-vif), as Neutron
+    mirrors it there for the compute service; an unset flag leaves no key."""
+    out = {k: v for k, v in (profile or {}).items() if k != "trusted"}
+    if trusted is not None:
+        out["trusted"] = trusted
+    return out

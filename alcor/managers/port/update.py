@@ -239,6 +239,10 @@ class PortUpdater:
             diff["extra_dhcp_opts"] = rules.normalize_dhcp_opts(
                 given["extra_dhcp_opts"], port["extra_dhcp_opts"]
             )
+        if "trusted" in diff or ("binding:profile" in diff and merged["trusted"] is not None):
+            diff["binding:profile"] = rules.profile_with_trusted(
+                merged["binding:profile"], merged["trusted"]
+            )
         if "binding:host_id" in diff or "binding:vnic_type" in diff:
             diff.update(await self._binding(merged["binding:host_id"], merged["binding:vnic_type"]))
             if port["status"] not in ("N/A",) and port["device_owner"] not in rules.ROUTER_OWNERS:
