@@ -6,7 +6,6 @@ from setuptools import find_packages, setup
 # alcor/proto, and the wire-compat test relies on its encoding.
 INSTALL_REQUIRES = [
     "aiohttp>=3.9,<4",
-    "sqlite-utils>=3.36",
     "click>=8.1",
     "netaddr>=1.0",
     "prometheus-client>=0.19",
@@ -16,6 +15,9 @@ INSTALL_REQUIRES = [
     "grpclib>=0.4.7,<0.5",
 ]
 KAFKA_REQUIRES = ["aiokafka>=0.11,<0.15"]
+# PostgreSQL store (several processes on one database): pinned, the store relies on its
+# error classes and command statuses.
+POSTGRESQL_REQUIRES = ["asyncpg==0.32.0"]
 # The `grpcio` transport (plugins/alcor_grpcio): grpc.aio's channel API and connectivity
 # states as of this minor release.
 GRPCIO_REQUIRES = ["grpcio>=1.85,<1.86"]
@@ -49,6 +51,7 @@ TEST_REQUIRES = [
     "ruff==0.17.5",
     "mypy==2.4.1",
     *KAFKA_REQUIRES,
+    *POSTGRESQL_REQUIRES,
     *BENCH_REQUIRES,
     *GRPCIO_REQUIRES,
 ]
@@ -73,6 +76,7 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "kafka": KAFKA_REQUIRES,
+        "postgresql": POSTGRESQL_REQUIRES,
         "grpcio": GRPCIO_REQUIRES,
         "uvloop": UVLOOP_REQUIRES,
         "bench": BENCH_REQUIRES,

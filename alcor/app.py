@@ -34,7 +34,7 @@ from alcor.managers.subnet.manager import SubnetManager
 from alcor.managers.subnetpool.manager import SubnetPoolManager
 from alcor.managers.trunk.manager import TrunkManager
 from alcor.southbound.engine import SouthboundEngine
-from alcor.store import Store
+from alcor.store import Store, open_store
 from alcor.store.schema import MIGRATIONS
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def _admin_token(config: Config) -> str | None:
 
 def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     """Create every component of alcor from `config` (nothing is started)."""
-    store = Store(config.store, MIGRATIONS)
+    store = open_store(config.store, MIGRATIONS)
     bus = Bus()
     managers: list[Component] = [
         QuotaManager(bus, store, config.quotas),
@@ -140,7 +140,11 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
             ZetaHttpClient(config.zeta.url, config.zeta.timeout_s),
         ),
     ]
-    dataplane = SouthboundEngine(bus, store, config.southbound, transports)
+    # Several processes share a PostgreSQL database: each owns a share of the hosts.
+    shared = store.dialect == "postgresql" and config.cluster.enabled
+    dataplane = SouthboundEngine(
+        bus, store, config.southbound, transports, config.cluster if shared else None
+    )
     managers.append(dataplane)
     authenticator = make_authenticator(config)
     components: list[Component] = [store, bus, _AuthComponent(authenticator), *managers]

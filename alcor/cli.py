@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from alcor import __version__
-from alcor.config import ConfigError, config_as_dict, load_config
+from alcor.config import ConfigError, config_as_dict, load_config, url_without_password
 
 
 class _RequestIdFilter(logging.Filter):
@@ -105,11 +105,15 @@ def serve(
     setup_logging(config.log.level)
     url = f"http://{config.server.host}:{config.server.port}"
 
+    if config.store.url:
+        store = f"PostgreSQL {url_without_password(config.store.url)}"
+    else:
+        store = f"SQLite {Path(config.store.path).resolve()}"
+
     def announce() -> None:
         click.echo(
             f"alcor {__version__} listening on {url} (Neutron API at {url}/v2.0), "
-            f"store: SQLite {Path(config.store.path).resolve()}, "
-            f"auth: {config.auth.strategy}, event loop: {config.server.loop}",
+            f"store: {store}, auth: {config.auth.strategy}, event loop: {config.server.loop}",
             err=False,
         )
         sys.stdout.flush()

@@ -13,6 +13,7 @@ import re
 import tomllib
 import types
 import typing
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -54,14 +55,33 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """The embedded SQLite store."""
+    """The database: the embedded SQLite file, or PostgreSQL when `url` names one."""
 
     path: str = "alcor.db"
+    # postgresql://user:password@host:port/dbname: several alcor processes share it.
+    url: str = ""
     checkpoint_interval_s: float = 1.0
     # The write-ahead log shrinks back to this after a checkpoint (it grew for ever before).
     wal_limit_mb: float = 64.0
     # How long the change record keeps a change (the /watch stream can resume that far back).
     change_retention_s: float = 7 * 86400.0
+    # PostgreSQL: connections per process, and how long to wait for one.
+    pool_size: int = 10
+    connect_timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Several processes on one PostgreSQL database: membership and host ownership."""
+
+    # With PostgreSQL, hosts are partitioned among the live processes; false: this
+    # process delivers to every host (one process only).
+    enabled: bool = True
+    heartbeat_s: float = 1.0
+    # A process whose heartbeat is older is dead: its hosts move to the others.
+    dead_after_s: float = 5.0
+    # How often the change record is read when no commit notification arrives.
+    poll_s: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -292,6 +312,7 @@ class Config:
 
     server: ServerConfig = field(default_factory=ServerConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     log: LogConfig = field(default_factory=LogConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
@@ -371,6 +392,15 @@ def _lift_plugin_sections(data: dict[str, Any]) -> None:
         southbound.setdefault("plugins", {})[key] = southbound.pop(key)
 
 
+def url_without_password(url: str) -> str:
+    """Return `url` with its password (if any) replaced by ***."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
 def config_as_dict(config: Any, mask_secrets: bool = True) -> Any:
     """Return the config as plain TOML-able data, secrets masked."""
     if dataclasses.is_dataclass(config):
@@ -379,6 +409,8 @@ def config_as_dict(config: Any, mask_secrets: bool = True) -> Any:
             value = getattr(config, f.name)
             if mask_secrets and f.name in SECRET_KEYS and value:
                 out[f.name] = "***"
+            elif mask_secrets and f.name == "url" and isinstance(value, str):
+                out[f.name] = url_without_password(value)
             else:
                 out[f.name] = config_as_dict(value, mask_secrets)
         return out
@@ -538,6 +570,12 @@ def _check_semantics(config: Config | None) -> list[str]:
         problems.append("auth.tokens: strategy 'token' needs at least one [[auth.tokens]] entry")
     if not 0 < config.server.port < 65536:
         problems.append("server.port: must be 1-65535")
+    url = config.store.url
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        problems.append("store.url: must be a postgresql:// URL (or empty for SQLite)")
+    cluster = config.cluster
+    if not 0 < cluster.heartbeat_s < cluster.dead_after_s:
+        problems.append("cluster: heartbeat_s must be above 0 and below dead_after_s")
     sb = config.southbound
     if sb.push_start_concurrency < 1 or sb.max_concurrent_pushes < 1:
         problems.append("southbound: push_start_concurrency and max_concurrent_pushes must be >= 1")

@@ -69,6 +69,15 @@ class Conflict(AlcorError):
     message = "{resource} {id} already exists."
 
 
+class ConcurrentModification(Conflict):
+    """409: the request kept losing races with concurrent requests of other processes."""
+
+    message = (
+        "The request conflicted with concurrent requests {attempts} times ({reason}); "
+        "nothing was applied, retry it."
+    )
+
+
 class PreconditionFailed(AlcorError):
     """412: an If-Match revision constraint failed."""
 
@@ -98,6 +107,13 @@ class ServiceUnavailable(AlcorError):
 
     type_name: ClassVar[str | None] = "HTTPServiceUnavailable"
     message = "The server is not ready; retry later."
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """503: the database cannot be reached; nothing of the request was applied."""
+
+    type_name = None
+    message = "The database is unavailable ({reason}); the request was not applied, retry later."
 
 
 # ---- 400 -------------------------------------------------------------------------------

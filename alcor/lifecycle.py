@@ -82,3 +82,11 @@ async def _stop(component: Component, timeout: float) -> None:
         _LOGGER.error("component %s did not stop within %.0f s", component.name, timeout)
     except Exception:
         _LOGGER.exception("component %s failed to stop", component.name)
+
+
+async def cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel an owned background task and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

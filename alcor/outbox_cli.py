@@ -1,12 +1,13 @@
 """`alcor outbox list`: the outbox of external calls, read from the store file.
 
-It opens the SQLite file read-only, so it works beside a running server (WAL) and while
-none runs: an operator can see what is pending or failing even when alcor is down.
+It reads the store of the config (or the SQLite file --db) beside a running server (WAL,
+or PostgreSQL) and while none runs: an operator can see what is pending or failing even
+when alcor is down.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 import sys
 import time
 from dataclasses import asdict
@@ -15,12 +16,14 @@ from typing import Any
 
 import click
 import orjson
-import sqlite_utils
 from rich.console import Console
 from rich.table import Table
 
-from alcor.config import ConfigError, load_config
+from alcor import errors
+from alcor.config import ConfigError, StoreConfig, load_config
+from alcor.store import open_store
 from alcor.store import outbox as rows_of
+from alcor.store.schema import MIGRATIONS
 
 
 @click.group()
@@ -39,25 +42,31 @@ def outbox_list(
 ) -> None:
     """List outbox rows (newest first; --pending: the unsettled ones in sending order)."""
     try:
-        path = db or load_config(config_file).store.path
+        store = load_config(config_file, overrides={"store.path": db}).store
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    if not Path(path).exists():
-        click.echo(f"no store at {path}", err=True)
+    if not store.url and not Path(store.path).exists():
+        click.echo(f"no store at {store.path}", err=True)
         sys.exit(1)
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # read-only, beside a server
     try:
-        found = rows_of.rows(sqlite_utils.Database(conn), pending_only=pending, limit=limit)
-    except sqlite3.OperationalError as exc:
-        click.echo(f"{path}: {exc} (not an alcor store, or an older schema)", err=True)
+        found = asyncio.run(_read(store, pending, limit))
+    except (errors.ServiceUnavailable, OSError) as exc:
+        click.echo(f"{store.url or store.path}: {exc}", err=True)
         sys.exit(1)
-    finally:
-        conn.close()
     if as_json:
         for row in found:
             click.echo(orjson.dumps(asdict(row)).decode())
         return
     _print_outbox(found)
+
+
+async def _read(config: StoreConfig, pending: bool, limit: int) -> list[rows_of.Row]:
+    store = open_store(config, MIGRATIONS)
+    await store.start()
+    try:
+        return await rows_of.rows(store, pending_only=pending, limit=limit)
+    finally:
+        await store.stop()
 
 
 def _print_outbox(found: list[Any]) -> None:

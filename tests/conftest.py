@@ -10,35 +10,51 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlite_utils
 from aiohttp.test_utils import TestClient, TestServer
 
 import alcor.proto
 from alcor.api.web import make_web_app
 from alcor.app import build
-from alcor.config import load_config
+from alcor.config import StoreConfig, load_config
+from alcor.store import Store
 from alcor.store.schema import MIGRATIONS
+from alcor.store.store import SqliteStore
+
+# The suites that run on both stores (the API over HTTP, the transports' contract); the
+# others run on SQLite. A test marked `sqlite_only` says why in its marker's reason.
+BOTH_BACKENDS = ("integration", "contract")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every API test once per store: SQLite and the real PostgreSQL."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    parts = metafunc.definition.path.parts
+    both = any(suite in parts for suite in BOTH_BACKENDS)
+    if metafunc.definition.get_closest_marker("sqlite_only") is not None or not both:
+        metafunc.parametrize("backend", ["sqlite"])
+    else:
+        metafunc.parametrize(
+            "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+        )
 
 
 @pytest.fixture
-def make_config(tmp_path) -> Callable[..., Any]:
-    """Return a factory of test configs (a fresh SQLite file, no alcor.toml, no env)."""
+def make_config(tmp_path, backend, request) -> Callable[..., Any]:
+    """Return a factory of test configs (no alcor.toml, no env) on a fresh store: a new
+    SQLite file, or a new PostgreSQL database for the `postgresql` backend."""
+    url = request.getfixturevalue("postgres_url") if backend == "postgresql" else ""
 
     def factory(**overrides: Any) -> Any:
-        values = {"store.path": str(tmp_path / "alcor.db"), "southbound.grpc_server.port": 0}
+        values = {
+            "store.path": str(tmp_path / "alcor.db"),
+            "store.url": url,
+            "southbound.grpc_server.port": 0,
+        }
         values.update(overrides)
         return load_config(path=None, env={}, overrides=values)
 
     return factory
-
-
-@pytest.fixture
-def schema_db() -> sqlite_utils.Database:
-    """An in-memory database with every migration applied (repository unit tests)."""
-    database = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS:
-        migration(database)
-    return database
 
 
 @pytest.fixture
@@ -48,6 +64,15 @@ async def client(make_config) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(make_web_app(alcor))) as test_client:
         test_client.alcor = alcor  # type: ignore[attr-defined]
         yield test_client
+
+
+@pytest.fixture
+async def memory_db() -> AsyncIterator[Store]:
+    """A started in-memory store with the full schema (repository unit tests)."""
+    store = SqliteStore(StoreConfig(path=":memory:"), MIGRATIONS)
+    await store.start()
+    yield store
+    await store.stop()
 
 
 @pytest.fixture(params=["grpc", "grpcio"])
@@ -85,6 +110,6 @@ def pb(tmp_path_factory: pytest.TempPathFactory) -> types.SimpleNamespace:
     return types.SimpleNamespace(**modules)
 
 
-# The Tansu broker fixtures (kafka_broker, flaky_kafka); a broker starts only for the tests
-# that request one.
-pytest_plugins = ["tests.kafka_broker"]
+# The Tansu broker fixtures (kafka_broker, flaky_kafka) and the PostgreSQL server
+# (postgres_server, postgres_url); each starts only for the tests that request one.
+pytest_plugins = ["tests.kafka_broker", "tests.postgres_server", "tests.cluster"]

@@ -48,35 +48,37 @@ COUNTED = (
 )
 
 
-def collect(alcor: Alcor) -> None:
+async def collect(alcor: Alcor) -> None:
     """Set the gauges /metrics renders (cheap indexed counts)."""
-    db = alcor.store.db
+    db = alcor.store
     for label, table in COUNTED:
-        RESOURCES.labels(label).set(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+        RESOURCES.labels(label).set(await db.fetchval(f"SELECT COUNT(*) FROM {table}"))
     PORTS.clear()
-    for status, count in db.execute("SELECT status, COUNT(*) FROM ports GROUP BY status"):
+    for status, count in await db.fetch("SELECT status, COUNT(*) FROM ports GROUP BY status"):
         PORTS.labels(status).set(count)
     NODES.clear()
-    for transport, count in db.execute("SELECT transport, COUNT(*) FROM nodes GROUP BY transport"):
+    for transport, count in await db.fetch(
+        "SELECT transport, COUNT(*) FROM nodes GROUP BY transport"
+    ):
         NODES.labels(transport).set(count)
     STORE.labels("commits").set(alcor.store.commits)
     STORE.labels("transactions").set(alcor.store.transactions)
     for node_id, sender in alcor.southbound.senders.items():
         d = sender.delivery
         sb.node_gauges(node_id, len(d.pending), d.consecutive_failures, d.last_contact)
-    collect_outbox(db)
+    await collect_outbox(db)
     for status in GATEWAY_STATUSES:
         GATEWAYS.labels(status).set(0)
-    for status, count in db.execute("SELECT status, COUNT(*) FROM gateways GROUP BY status"):
+    for status, count in await db.fetch("SELECT status, COUNT(*) FROM gateways GROUP BY status"):
         GATEWAYS.labels(status).set(count)
     if alcor.gateways is not None:
         GATEWAY_UNREAD.set(alcor.gateways.unread_changes)
 
 
-def collect_outbox(db: Any) -> None:
+async def collect_outbox(db: Any) -> None:
     """Set the outbox gauges (every known kind reported, 0 when none is pending)."""
-    pending = outbox.pending_by_kind(db)
+    pending = await outbox.pending_by_kind(db)
     for kind in {*OUTBOX_KINDS, *pending}:
         OUTBOX_PENDING.labels(kind).set(pending.get(kind, 0))
-    oldest = outbox.oldest_pending_created(db)
+    oldest = await outbox.oldest_pending_created(db)
     OUTBOX_OLDEST.set(max(0.0, time.time() - oldest) if oldest is not None else 0)

@@ -89,7 +89,7 @@ async def healthz(request: web.Request, params: dict[str, str]) -> web.Response:
 
 async def metrics(request: web.Request, params: dict[str, str]) -> web.Response:
     """GET /metrics: Prometheus text format."""
-    collect(request.app[ALCOR])
+    await collect(request.app[ALCOR])
     return web.Response(body=generate_latest(), headers={"Content-Type": METRICS_TYPE})
 
 

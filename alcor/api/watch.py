@@ -5,7 +5,9 @@ written in the same transaction as the change, so the stream is durable: a clien
 keeps the `cursor` of the last event it handled resumes with exactly the events after it,
 also after a restart of alcor, for as long as `store.change_retention_s` keeps them.
 
-The cursor is the record's `seq` as a decimal string: opaque to clients, stable forever.
+The cursor is opaque to clients and stable forever: the record's `seq` on SQLite; on
+PostgreSQL a position in the record's commit windows (alcor/store/feed.py), which never
+skips a change that commits late.
 Objects are shown as GET shows them to the caller: the owning manager decides visibility
 and computed attributes (View<Resources> commands), the API's renderer hides what the
 caller may not read.
@@ -28,8 +30,7 @@ from alcor.api.routing import Handler
 from alcor.api.service import ALCOR
 from alcor.managers.common import RequestContext
 from alcor.resources.base import Resource
-from alcor.store import changes
-from alcor.store.store import Store
+from alcor.store import Store, changes, feed
 
 STOPPING = web.AppKey("watch_stopping", asyncio.Event)
 CONTENT_TYPE = "application/x-ndjson; charset=UTF-8"
@@ -44,27 +45,34 @@ class Watchable:
     view: type
 
 
-def parse_cursor(raw: str) -> int:
-    """Return the seq of a cursor; 400 unless it is a decimal seq."""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+Cursor = tuple[int, tuple[int, int] | None]  # position, and the open window (PostgreSQL)
+
+
+def parse_cursor(raw: str, dialect: str = "sqlite") -> Cursor:
+    """Return the position of a cursor; 400 unless it is one from a watch event."""
+    parsed = feed.Reader.parse_cursor(raw)
+    if parsed is None or (dialect == "sqlite" and parsed[1] is not None):
         raise errors.HTTPBadRequest(msg=f"Invalid cursor {raw!r}: expected one from a watch event")
-    return int(raw)
+    return parsed
 
 
-def check_cursor(store: Store, after: int) -> None:
+async def check_cursor(store: Store, cursor: Cursor) -> None:
     """Refuse a cursor from the future (400) or one whose successors were pruned (410)."""
-    newest = store.change_seq
-    if after > newest:
+    after = cursor[0]
+    if after > await feed.horizon(store):
         raise errors.HTTPBadRequest(msg=f"Invalid cursor '{after}': no such change yet")
-    if _expired(store, after):
+    if await _expired(store, after):
         raise errors.CursorExpired(cursor=after)
 
 
-def _expired(store: Store, after: int) -> bool:
-    """Return True when changes after `after` were already pruned by retention."""
-    oldest = changes.oldest_seq(store.db)
+async def _expired(store: Store, after: int) -> bool:
+    """Return True when changes after `after` were already pruned by retention (SQLite,
+    whose seq has no gaps; on PostgreSQL retention keeps what durable consumers need)."""
+    if store.dialect != "sqlite":
+        return False
+    oldest = await changes.oldest_seq(store)
     if oldest is None:
-        return after < changes.last_seq(store.db)
+        return after < await feed.position(store)
     return oldest > after + 1
 
 
@@ -103,7 +111,7 @@ class WatchStream:
         self._heartbeat_s = heartbeat_s
         self._stopping = request.app[STOPPING]
 
-    async def run(self, cursor: int) -> web.StreamResponse:
+    async def run(self, cursor: Cursor) -> web.StreamResponse:
         """Stream events after `cursor` until the client leaves or the server stops."""
         response = web.StreamResponse(
             headers={
@@ -123,22 +131,31 @@ class WatchStream:
             await response.write_eof()
         return response
 
-    async def _pump(self, response: web.StreamResponse, cursor: int) -> None:
+    async def _pump(self, response: web.StreamResponse, cursor: Cursor) -> None:
+        reader = feed.Reader(self._store, cursor[0], self._resources, BATCH, cursor[1])
         while not self._stopping.is_set():
-            if _expired(self._store, cursor):
+            if await _expired(self._store, reader.position):
                 # The client fell behind retention mid-stream: say so and end, never skip.
-                expired = errors.CursorExpired(cursor=cursor)
+                expired = errors.CursorExpired(cursor=reader.position)
                 error = {"type": "ERROR", "status": 410, "error": expired.type}
                 await response.write(http.dumps({**error, "message": expired.text}) + b"\n")
                 return
-            batch = changes.read_since(self._store.db, cursor, BATCH, self._resources)
+            batch = await reader.read()
             if batch:
-                await response.write(b"".join(await self._lines(batch)))
-                cursor = batch[-1].seq
+                await response.write(b"".join(await self._lines(batch, reader)))
                 continue
-            scanned = self._store.change_seq  # nothing of ours up to here
-            if not await self._wait(scanned):
-                heartbeat = {"type": "HEARTBEAT", "cursor": str(max(cursor, scanned))}
+            if reader.in_window:
+                continue
+            if self._store.dialect == "sqlite":
+                # Nothing of ours up to the newest seq: the heartbeat may skip ahead.
+                reader = feed.Reader(
+                    self._store,
+                    max(reader.position, self._store.change_seq),
+                    self._resources,
+                    BATCH,
+                )
+            if not await self._wait(reader.position):
+                heartbeat = {"type": "HEARTBEAT", "cursor": reader.cursor()}
                 await response.write(http.dumps(heartbeat) + b"\n")
 
     async def _wait(self, after: int) -> bool:
@@ -152,7 +169,7 @@ class WatchStream:
                 task.cancel()
         return stop in done or (change in done and change.result())
 
-    async def _lines(self, batch: list[changes.Change]) -> list[bytes]:
+    async def _lines(self, batch: list[changes.Change], reader: feed.Reader) -> list[bytes]:
         """Render the visible events of a batch as JSON lines, in commit order."""
         shown = await self._show(batch)
         lines = []
@@ -160,7 +177,7 @@ class WatchStream:
             if obj is None:
                 continue
             event = {
-                "cursor": str(change.seq),
+                "cursor": reader.cursor(change),
                 "type": change.type,
                 "resource": change.resource,
                 "id": change.id,
@@ -197,11 +214,12 @@ def watch_handler(
         resources = parse_resources(request.query.getall("resources", []), watchables)
         store: Store = request.app[ALCOR].store
         since = request.query.get("since")
+        cursor: Cursor
         if since is None or since == "":
-            cursor = store.change_seq
+            cursor = (await feed.position(store), None)
         else:
-            cursor = parse_cursor(since)
-            check_cursor(store, cursor)
+            cursor = parse_cursor(since, store.dialect)
+            await check_cursor(store, cursor)
         stream = WatchStream(request, ctx, watchables, resources, heartbeat_s)
         return await stream.run(cursor)
 

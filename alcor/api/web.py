@@ -20,6 +20,7 @@ from alcor.api.routes import build_router
 from alcor.api.routing import Route, Router
 from alcor.api.service import ALCOR
 from alcor.app import Alcor
+from alcor.store.db import with_retries
 
 _LOGGER = logging.getLogger(__name__)
 # nginx's "client closed request": counted for clients that left before their answer.
@@ -130,4 +131,5 @@ async def _serve(request: web.Request) -> tuple[web.StreamResponse, str]:
             params["project_id"],
             http.route_action(request.method, route.resource, route.action),
         )
-    return await route.handler(request, params), route.template
+    # A request that lost a race with another process runs again (store/db.py).
+    return await with_retries(lambda: route.handler(request, params)), route.template

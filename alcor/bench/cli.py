@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,25 @@ OPTIONAL = ("push", "zeta")
 )
 @click.option("--no-limits", is_flag=True, help="Skip measuring the machine limits (no fractions).")
 @click.option(
+    "--store",
+    type=click.Choice(["sqlite", "postgresql"]),
+    default="sqlite",
+    show_default=True,
+    help="postgresql: the scale-out comparison, one process on SQLite against --processes "
+    "processes on one PostgreSQL database (nothing else is run).",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    multiple=True,
+    help="Process counts to measure on PostgreSQL (repeatable; default 1, 2, 4).",
+)
+@click.option(
+    "--store-url",
+    default=None,
+    help="An existing PostgreSQL database to use (emptied!) instead of a private server.",
+)
+@click.option(
     "--zeta-url",
     default=None,
     help="zeta scenario: load this Zeta instead of starting the double of the checkout.",
@@ -109,6 +130,9 @@ def bench(
     agents: int | None,
     transport: str,
     no_limits: bool,
+    store: str,
+    processes: tuple[int, ...],
+    store_url: str | None,
     zeta_url: str | None,
 ) -> None:
     """Measure alcor (or any Neutron endpoint) on this machine, side by side."""
@@ -130,9 +154,13 @@ def bench(
     if url is not None or api_only:
         names = [n for n in names if n in ("api-create", "list")]
     console = Console(width=max(Console().width, 140))
-    options = RunOptions(names, sizes, url, token, transport, not no_limits, plan, zeta_url)
-    report = asyncio.run(_run(options, console))
-    report["targets"] = check_targets(report["results"])
+    if store == "postgresql":
+        report = asyncio.run(_run_scaleout(processes or (1, 2, 4), store_url, sizes, console))
+        report["targets"] = []
+    else:
+        options = RunOptions(names, sizes, url, token, transport, not no_limits, plan, zeta_url)
+        report = asyncio.run(_run(options, console))
+        report["targets"] = check_targets(report["results"])
     _print(console, report)
     if json_file:
         Path(json_file).write_text(json.dumps(report, indent=2))
@@ -186,21 +214,7 @@ async def _run(options: RunOptions, console: Console) -> dict[str, Any]:
     limits: list[Samples] = []
     started = time.time()
     load_at_start = os.getloadavg()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total)
-
+    with _progress(console) as progress:
         try:
             if server is not None:
                 await server.start()
@@ -224,9 +238,40 @@ async def _run(options: RunOptions, console: Console) -> dict[str, Any]:
     rows = [s.summary() for s in results]
     limit_rows = [s.summary() for s in limits]
     attach_fractions(rows, limit_rows)
+    report = _report(url or "alcor serve (fresh SQLite store)", started, load_at_start, results)
+    report.update({"sizes": sizes.__dict__, "scenarios": names, "transport": options.transport})
+    report["limits"], report["results"] = limit_rows, rows
+    return report
+
+
+@contextlib.contextmanager
+def _progress(console: Console) -> Iterator[Callable[[str, int, int], None]]:
+    """A transient progress bar; yields progress(label, done, total)."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        yield progress
+
+
+def _report(
+    target: str, started: float, load_at_start: tuple[float, float, float], results: list[Samples]
+) -> dict[str, Any]:
+    """Return the report's header (machine, load) with the results and their samples."""
     return {
         "alcor_version": __version__,
-        "target": url or "alcor serve (fresh SQLite store)",
+        "target": target,
         "date": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(started)),
         "machine": {
             "python": platform.python_version(),
@@ -236,13 +281,25 @@ async def _run(options: RunOptions, console: Console) -> dict[str, Any]:
             "load_avg_at_start": [round(x, 2) for x in load_at_start],
             "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
         },
-        "sizes": sizes.__dict__,
-        "scenarios": names,
-        "transport": options.transport,
-        "limits": limit_rows,
-        "results": rows,
+        "results": [s.summary() for s in results],
         "samples": {s.name: s.latencies for s in results if len(s.latencies) > 1},
     }
+
+
+async def _run_scaleout(
+    counts: tuple[int, ...], store_url: str | None, sizes: scenarios.Sizes, console: Console
+) -> dict[str, Any]:
+    from alcor.bench import scaleout
+
+    started, load_at_start = time.time(), os.getloadavg()
+    with _progress(console) as progress:
+        results = await scaleout.run(
+            counts, store_url, sizes.clients * 2, sizes.concurrent, progress
+        )
+    target = "alcor serve: 1 process on SQLite, N processes on one PostgreSQL database"
+    report = _report(target, started, load_at_start, results)
+    report.update({"sizes": sizes.__dict__, "scenarios": ["scale-out"], "limits": []})
+    return report
 
 
 async def _limits(options: RunOptions, client: Any, server: Any, progress: Any) -> list[Samples]:
@@ -309,6 +366,8 @@ def _print(console: Console, report: dict[str, Any]) -> None:
     if report["limits"]:
         console.print(limits_table)
     console.print(table)
+    if not report["targets"]:
+        return
     targets = Table(title="targets")
     for column in ("target", "measured", "goal", "met"):
         targets.add_column(column)

@@ -60,6 +60,8 @@ def render(report: dict[str, Any]) -> str:
         "|---|---:|---:|---|---:|---:|---|",
     ]
     lines += [_row(row, _cell(describe(row.get("of_limit", {})))) for row in report["results"]]
+    if not report["targets"]:
+        return "\n".join(lines) + "\n"
     lines += ["", "| target | measured | goal | met |", "|---|---:|---|---|"]
     for item in report["targets"]:
         lines.append(

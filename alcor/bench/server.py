@@ -74,7 +74,7 @@ class ServerProcess:
     async def start(self) -> None:
         """Start the server and wait until /healthz answers ok; record the start-up time."""
         started = time.perf_counter()
-        log = open(self.workdir / "serve.log", "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.workdir / f"serve-{self.port}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -99,7 +99,7 @@ class ServerProcess:
                 if self.proc.poll() is not None:
                     raise RuntimeError(
                         f"alcor serve exited with {self.proc.returncode}; see "
-                        f"{self.workdir / 'serve.log'}"
+                        f"{self.workdir / f'serve-{self.port}.log'}"
                     )
                 try:
                     async with session.get(self.url + "/healthz") as resp:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ R = TypeVar("R")
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], Awaitable[Any]]
 Subscriber = Callable[[Any], Awaitable[None] | None]
+Writer = Callable[[Any], Awaitable[None]]
 
 
 class NoHandler(LookupError):
@@ -31,7 +33,7 @@ class Bus:
     def __init__(self) -> None:
         self._handlers: dict[type[Command[Any]], Handler] = {}
         self._subscribers: dict[type[Event], list[Subscriber]] = defaultdict(list)
-        self._writers: dict[type[Event], list[Callable[[Any], None]]] = defaultdict(list)
+        self._writers: dict[type[Event], list[Writer]] = defaultdict(list)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -70,13 +72,15 @@ class Bus:
 
         return unsubscribe
 
-    def write_with(self, event: type[E], writer: Callable[[E], None]) -> Callable[[], None]:
-        """Have `writer(event)` run when `event` is published, inside the publishing
-        transaction, so what it writes commits or rolls back with the change itself.
+    def write_with(
+        self, event: type[E], writer: Callable[[E], Awaitable[None]]
+    ) -> Callable[[], None]:
+        """Have `writer(event)` run when `event` is published inside a transaction, as the
+        transaction's last work, so what it writes commits or rolls back with the change.
 
         For durable bookkeeping that must never be apart from its change (the southbound's
-        ledger). A writer is synchronous and quick; it cannot veto: its failure is logged
-        and the change goes on. Returns a callable that unsubscribes.
+        ledger). A writer is quick; it cannot veto: its failure is logged and the change
+        goes on. Returns a callable that unsubscribes.
         """
         self._writers[event].append(writer)
 
@@ -96,10 +100,7 @@ class Bus:
         txn = current_transaction()
         if txn is not None:
             for writer in self._writers.get(type(event), ()):
-                try:
-                    writer(event)
-                except Exception:
-                    _LOGGER.exception("in-transaction writer %s failed on %s", _name(writer), event)
+                txn.before_commit.append(functools.partial(_write, writer, event))
             txn.after_commit.append(lambda: self._deliver(event))
         else:
             self._deliver(event)
@@ -131,3 +132,11 @@ class Bus:
 
 def _name(fn: Any) -> str:
     return getattr(fn, "__qualname__", repr(fn))
+
+
+async def _write(writer: Writer, event: Event) -> None:
+    """Run one in-transaction writer; its failure is logged, never the publisher's."""
+    try:
+        await writer(event)
+    except Exception:
+        _LOGGER.exception("in-transaction writer %s failed on %s", _name(writer), event)

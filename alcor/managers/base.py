@@ -46,18 +46,18 @@ class ResourceManager:
         where = project_where(ctx)
         return [where] if where is not None else []
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         """Return True when `ctx` may read `obj`."""
         return ctx.view_project is None or obj.get("project_id") == ctx.view_project
 
-    def lookup(self, obj_id: str) -> dict[str, Any] | None:
+    async def lookup(self, obj_id: str) -> dict[str, Any] | None:
         """Return the stored object or None (no visibility check)."""
-        return repo.get(self._store.db, self.resource, obj_id)
+        return await repo.get(self._store, self.resource, obj_id)
 
-    def get_visible(self, ctx: RequestContext, obj_id: str) -> dict[str, Any]:
+    async def get_visible(self, ctx: RequestContext, obj_id: str) -> dict[str, Any]:
         """Return the object if `ctx` may read it, else raise its NotFound."""
-        obj = self.lookup(obj_id)
-        if obj is None or not self.is_visible(obj, ctx):
+        obj = await self.lookup(obj_id)
+        if obj is None or not await self.is_visible(obj, ctx):
             raise self.resource.not_found(id=obj_id)
         return obj
 
@@ -65,7 +65,7 @@ class ResourceManager:
         """Raise 403 unless `ctx` may change `obj` (default: its own project's)."""
         check_write(ctx, obj, action)
 
-    def writable(
+    async def writable(
         self,
         ctx: RequestContext,
         obj_id: str,
@@ -77,7 +77,7 @@ class ResourceManager:
 
         With `changes`, the restricted-attribute policy applies before If-Match.
         """
-        obj = self.get_visible(ctx, obj_id)
+        obj = await self.get_visible(ctx, obj_id)
         self.check_write(ctx, obj, action)
         if changes is not None:
             check_restricted(self.resource, action, changes, ctx, creating=False)
@@ -94,14 +94,14 @@ class ResourceManager:
     # ---- reads ---------------------------------------------------------------------
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
         """Handle Get<Resource>."""
-        return (await self.present(cmd.ctx, [self.get_visible(cmd.ctx, cmd.id)]))[0]
+        return (await self.present(cmd.ctx, [await self.get_visible(cmd.ctx, cmd.id)]))[0]
 
     async def list_visible(self, cmd: ListCommand) -> Page:
-        """Handle List<Resources>; runs on a db thread because a list can be long."""
+        """Handle List<Resources> (the query runs off the loop on SQLite: a list can be long)."""
         if cmd.query.marker is not None:
-            self.check_marker(cmd.ctx, cmd.query)
+            await self.check_marker(cmd.ctx, cmd.query)
         conditions = self.visible_where(cmd.ctx) + self.query_where(cmd.ctx, cmd.query)
-        page = await self._store.run_in_thread(repo.list_page, self.resource, cmd.query, conditions)
+        page = await repo.list_page(self._store, self.resource, cmd.query, conditions)
         if self.presented(cmd.query.fields):
             page.items = await self.present(cmd.ctx, page.items)
         return page
@@ -113,10 +113,10 @@ class ResourceManager:
 
     lenient_marker = False
 
-    def check_marker(self, ctx: RequestContext, query: ListQuery) -> None:
+    async def check_marker(self, ctx: RequestContext, query: ListQuery) -> None:
         """404 for a marker the caller cannot see; lenient managers drop it instead."""
         try:
-            self.get_visible(ctx, query.marker or "")
+            await self.get_visible(ctx, query.marker or "")
         except errors.NotFound:
             if not self.lenient_marker:
                 raise
@@ -128,34 +128,35 @@ class ResourceManager:
 
     async def view(self, cmd: ViewCommand) -> list[dict[str, Any] | None]:
         """Handle View<Resources>: the objects `cmd.ctx` may read, decorated; None for others."""
-        return await view_visible(cmd, lambda o: self.is_visible(o, cmd.ctx), self.adecorate)
+        return await view_visible(cmd, lambda o: self.is_visible(o, cmd.ctx), self.decorate)
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """Translate resource-specific filters (e.g. fixed_ips) into SQL conditions."""
         return []
 
-    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add computed attributes to objects read from the store (default: none)."""
         return list(objs)
-
-    async def adecorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Like decorate, for computed attributes that need other managers (bus calls)."""
-        return self.decorate(objs)
 
     async def present(
         self, ctx: RequestContext, objs: Sequence[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Like adecorate, for attributes that depend on the caller (RBAC's `shared`)."""
-        return await self.adecorate(objs)
+        """Like decorate, for attributes that depend on the caller (RBAC's `shared`)."""
+        return await self.decorate(objs)
 
 
 async def view_visible(
     cmd: ViewCommand,
-    visible: Callable[[dict[str, Any]], bool],
+    visible: Callable[[dict[str, Any]], bool | Awaitable[bool]],
     decorate: Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]],
 ) -> list[dict[str, Any] | None]:
     """Return copies of the visible objects of `cmd`, decorated, and None for the others."""
-    shown = [dict(o) if visible(o) else None for o in cmd.objs]
+    shown = []
+    for obj in cmd.objs:
+        seen = visible(obj)
+        if not isinstance(seen, bool):
+            seen = await seen
+        shown.append(dict(obj) if seen else None)
     decorated = iter(await decorate([o for o in shown if o is not None]))
     return [next(decorated) if o is not None else None for o in shown]
 

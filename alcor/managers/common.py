@@ -11,13 +11,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from alcor import errors
 from alcor.identity import Caller
 from alcor.resources import repo
 from alcor.resources.base import MISSING, Resource, defaults
 from alcor.resources.repo import Where
+from alcor.store import Store
 from alcor.store.revisions import FIRST_REVISION, first_revision, next_revision
 
 
@@ -204,26 +203,24 @@ def changed(obj: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def new_record(
-    db: sqlite_utils.Database, resource: Resource, given: Mapping[str, Any], label: str
+async def new_record(
+    db: Store, resource: Resource, given: Mapping[str, Any], label: str
 ) -> dict[str, Any]:
     """Return a new `resource` object: `given` with its defaults and create-time stamps.
 
     A client-chosen id must be unused (409 naming `label`), and starts above its tombstone.
     """
-    check_new_id(db, resource, given, label)
+    await check_new_id(db, resource, given, label)
     obj = defaults(resource, given)
     if "id" in given:
-        return stamp_new(obj, first_revision(db, resource.name, given["id"]))
+        return stamp_new(obj, await first_revision(db, resource.name, given["id"]))
     return stamp_new(obj, FIRST_REVISION)
 
 
-def check_new_id(
-    db: sqlite_utils.Database, resource: Resource, given: Mapping[str, Any], label: str
-) -> None:
+async def check_new_id(db: Store, resource: Resource, given: Mapping[str, Any], label: str) -> None:
     """Raise 409 Conflict when a client-supplied id is already used."""
     obj_id = given.get("id")
-    if obj_id is not None and repo.get(db, resource, obj_id) is not None:
+    if obj_id is not None and await repo.get(db, resource, obj_id) is not None:
         raise errors.Conflict(resource=label, id=obj_id)
 
 

@@ -111,49 +111,51 @@ class CrudManager(ResourceManager):
 
     async def create_one(self, ctx: RequestContext, given: dict[str, Any]) -> dict[str, Any]:
         """Store one authorised object (inside the caller's transaction)."""
-        db = self._store.db
-        obj = new_record(db, self.resource, given, self.label)
+        db = self._store
+        obj = await new_record(db, self.resource, given, self.label)
         if "tags" in obj:
             obj["tags"] = sorted(set(obj["tags"]))
         await self.prepare_create(ctx, obj, given)
-        repo.insert(db, self.resource, obj)
+        await repo.insert(db, self.resource, obj)
         await self.after_create(ctx, obj)
         return obj
 
     async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
         """Change attributes (partial update) or tags."""
         async with self._store.transaction():
-            obj = self.writable(cmd.ctx, cmd.id, self.action("update"), cmd.if_match, cmd.changes)
+            obj = await self.writable(
+                cmd.ctx, cmd.id, self.action("update"), cmd.if_match, cmd.changes
+            )
             given = self.given_changes(obj, cmd)
             diff = changed(obj, given)
             if diff:
                 before = dict(obj)
                 await self.prepare_update(cmd.ctx, obj, diff)
-                self.write(obj, diff)
+                await self.write(obj, diff)
                 await self.after_update(cmd.ctx, obj, before, diff)
         return (await self.present(cmd.ctx, [obj]))[0]
 
-    def write(self, obj: dict[str, Any], diff: dict[str, Any]) -> None:
+    async def write(self, obj: dict[str, Any], diff: dict[str, Any]) -> None:
         """Store changes of `obj` (bumping its revision when it has one) and apply them."""
         if self.revisioned:
             diff = bump(obj, diff)
         else:
             obj.update(diff)
-        repo.update(self._store.db, self.resource, obj["id"], diff)
+        await repo.update(self._store, self.resource, obj["id"], diff)
 
     async def delete(self, cmd: DeleteCommand) -> None:
         """Delete one object."""
         async with self._store.transaction():
-            obj = self.writable(cmd.ctx, cmd.id, self.action("delete"), cmd.if_match)
+            obj = await self.writable(cmd.ctx, cmd.id, self.action("delete"), cmd.if_match)
             await self.before_delete(cmd.ctx, obj)
-            self.remove(obj)
+            await self.remove(obj)
             await self.after_delete(cmd.ctx, obj)
 
-    def remove(self, obj: dict[str, Any]) -> None:
+    async def remove(self, obj: dict[str, Any]) -> None:
         """Delete the row (and remember its last revision)."""
-        repo.delete(self._store.db, self.resource, obj["id"])
+        await repo.delete(self._store, self.resource, obj["id"])
         if self.revisioned:
-            tombstone(self._store.db, self.kind, obj)
+            await tombstone(self._store, self.kind, obj)
 
 
 class AdminWrites(CrudManager):
@@ -173,9 +175,9 @@ class AdminOnly(AdminWrites):
     admin-only read policies answer."""
 
     def visible_where(self, ctx: RequestContext) -> list[Where]:
-        return [] if ctx.is_admin else [Where("0", ())]
+        return [] if ctx.is_admin else [Where("FALSE", ())]
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return ctx.is_admin
 
 
@@ -221,16 +223,16 @@ class SharedCrudManager(CrudManager):
         project = ctx.view_project
         return [Where(visible_sql(), (project, self.object_type, project))]
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         if ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]:
             return True
-        return has_policy(
-            self._store.db, self.object_type, obj["id"], ACCESS_SHARED, (ctx.view_project,)
+        return await has_policy(
+            self._store, self.object_type, obj["id"], ACCESS_SHARED, (ctx.view_project,)
         )
 
     async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
-        out = await self.adecorate(objs)
-        mark_shared(self._store.db, self.object_type, ctx.caller.project_id, out)
+        out = await self.decorate(objs)
+        await mark_shared(self._store, self.object_type, ctx.caller.project_id, out)
         return out
 
     def query_where(self, ctx: RequestContext, query: ListQuery) -> list[Where]:
@@ -267,10 +269,10 @@ class SharedCrudManager(CrudManager):
 
     # ---- RBAC hooks ------------------------------------------------------------------------
     async def _rbac_lookup(self, ctx: RequestContext, obj_id: str) -> dict[str, Any]:
-        return self.get_visible(ctx, obj_id)
+        return await self.get_visible(ctx, obj_id)
 
     async def _rbac_bound(self, obj_id: str, action: str, losing: str) -> set[str]:
-        obj = self.lookup(obj_id)
+        obj = await self.lookup(obj_id)
         if obj is None:
             return set()
         # The owner counts too (Neutron's generic RBAC check): a wildcard that the owner's
@@ -278,14 +280,14 @@ class SharedCrudManager(CrudManager):
         return await self.bound_projects(obj) - {""}
 
     async def _rbac_check_target(self, obj_id: str, target: str) -> None:
-        obj = self.lookup(obj_id)
+        obj = await self.lookup(obj_id)
         if obj is not None:
             await self.check_share_target(obj, target)
 
     async def _rbac_changed(self, obj_id: str) -> None:
-        obj = self.lookup(obj_id)
+        obj = await self.lookup(obj_id)
         if obj is None:
             return
-        wildcard = has_policy(self._store.db, self.object_type, obj_id, ACCESS_SHARED, ("*",))
-        self.write(obj, changed(obj, {"shared": wildcard}))
+        wildcard = await has_policy(self._store, self.object_type, obj_id, ACCESS_SHARED, ("*",))
+        await self.write(obj, changed(obj, {"shared": wildcard}))
         await self.after_rbac_change(obj)

@@ -113,12 +113,12 @@ def any_access_sql(column: str = "t.id") -> str:
     )
 
 
-def targeted_ids(db: Any, object_type: str, action: str, project: str) -> set[str]:
+async def targeted_ids(db: Any, object_type: str, action: str, project: str) -> set[str]:
     """Return the ids of `object_type` objects with an `action` policy targeting `project`."""
-    return {row[0] for row in db.execute(_TARGETED, [object_type, action, project])}
+    return {row[0] for row in await db.fetch(_TARGETED, [object_type, action, project])}
 
 
-def has_policy(
+async def has_policy(
     db: Any, object_type: str, object_id: str, action: str, targets: tuple[str, ...] = ()
 ) -> bool:
     """Return True when the object has an `action` policy (targeting one of `targets`)."""
@@ -127,15 +127,15 @@ def has_policy(
     if targets:
         sql += f" AND target_tenant IN ({', '.join('?' for _ in targets)})"
         params.extend(targets)
-    return db.execute(sql + " LIMIT 1", params).fetchone() is not None
+    return await db.fetchone(sql + " LIMIT 1", params) is not None
 
 
-def mark_shared(db: Any, object_type: str, project: str, objs: list[dict[str, Any]]) -> None:
+async def mark_shared(db: Any, object_type: str, project: str, objs: list[dict[str, Any]]) -> None:
     """Set `shared` on the objects shared with `project` through a targeted policy (Neutron
     renders `shared` per caller: the wildcard, or a policy naming the caller's project)."""
     if not project or not objs or all(o.get("shared") for o in objs):
         return
-    ids = targeted_ids(db, object_type, ACCESS_SHARED, project)
+    ids = await targeted_ids(db, object_type, ACCESS_SHARED, project)
     if ids:
         for obj in objs:
             if obj["id"] in ids:

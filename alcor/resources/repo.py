@@ -1,22 +1,26 @@
-"""Generic row access for resources described by attribute tables (synchronous SQL).
+"""Generic row access for resources described by attribute tables (async, either engine).
 
 Objects are plain dicts keyed by API attribute names. Columns come from the attribute
-table (`Attr.column_name`); JSON columns hold lists and objects; booleans are 0/1.
+table (`Attr.column_name`); JSON columns hold lists and objects (as text); booleans are 0/1.
 Resources may also carry internal columns (not API attributes) passed as `extra`.
+
+List values that lists are filtered by (tags, availability zones, an ACL's subnets) are
+also rows of `list_values` (tbl, attr, value, id), written here with the object: filters
+use that index, not JSON functions, and the JSON column stays the copy reads decode.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import sqlite_utils
 
 from alcor.resources.base import Resource
 from alcor.store import changes as change_record
+from alcor.store.db import RetryRequest, Store, marks
 
 
 @dataclass
@@ -56,7 +60,7 @@ class Where:
 def all_of(conditions: Sequence[Where]) -> Where:
     """Combine conditions with AND (no condition: every row)."""
     if not conditions:
-        return Where("1")
+        return Where("TRUE")
     return Where(
         " AND ".join(f"({w.sql})" for w in conditions),
         tuple(p for w in conditions for p in w.params),
@@ -87,6 +91,12 @@ class _Codec:
         self.json_idx = [i for i, n in enumerate(self.names) if self.codec_of.get(n) == "json"]
         self.bool_idx = [i for i, a in enumerate(attrs) if a.codec == "bool"]
         self.select = ", ".join(f't."{c}"' for c in self.columns)
+        # (api name, column) of the list attributes mirrored into list_values
+        self.listed = [
+            (a.name, col)
+            for a in attrs
+            if (col := a.column_name) is not None and is_listed(resource, a.name)
+        ]
 
     def decode(self, row: Sequence[Any]) -> dict[str, Any]:
         values = list(row)
@@ -119,6 +129,27 @@ class _Codec:
 
 
 _EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {}
+ListFilter = Callable[[Sequence[Any]], "Where"]
+_LIST_FILTERS: dict[tuple[str, str], ListFilter] = {}
+
+
+def register_list_filter(resource: Resource, name: str, where: ListFilter) -> None:
+    """Answer `<name>=v` filters of a list attribute from another table (`where(values)`)."""
+    _LIST_FILTERS[(resource.table, name)] = where
+    codec.cache_clear()
+    partial_codec.cache_clear()
+
+
+def is_listed(resource: Resource, name: str) -> bool:
+    """Return True when the list attribute `name` is mirrored into `list_values`."""
+    attr = resource.by_name.get(name)
+    if attr is None or attr.codec != "json" or attr.column_name is None:
+        return False
+    if name == "tags":
+        return resource.has_tags
+    return attr.filterable and (resource.table, name) not in _LIST_FILTERS
+
+
 _JSON_EXTRA: dict[str, frozenset[str]] = {}
 
 
@@ -147,50 +178,66 @@ def partial_codec(resource: Resource, names: tuple[str, ...]) -> _Codec:
     return _Codec(resource, _EXTRA_COLUMNS.get(resource.table, ()), frozenset(names))
 
 
-def insert(db: sqlite_utils.Database, resource: Resource, obj: Mapping[str, Any]) -> None:
+async def insert(db: Store, resource: Resource, obj: Mapping[str, Any]) -> None:
     """Insert one object (API names plus any extra columns) and record the change."""
     c = codec(resource)
     names = [n for n in c.names if n in obj]
     cols = ", ".join(f'"{c.column_of.get(n, n)}"' for n in names)
-    marks = ", ".join("?" for _ in names)
-    db.execute(
-        f"INSERT INTO {resource.table} ({cols}) VALUES ({marks})",
+    await db.execute(
+        f"INSERT INTO {resource.table} ({cols}) VALUES ({marks(names)})",
         [c.encode(n, obj[n]) for n in names],
     )
-    change_record.record(db, resource.name, obj, "CREATED", c.names[0])
+    if c.listed:
+        await _add_list_values(db, resource, [obj])
+    await change_record.record(db, resource.name, obj, "CREATED", c.names[0])
 
 
-def insert_many(
-    db: sqlite_utils.Database, resource: Resource, objs: Sequence[Mapping[str, Any]]
-) -> None:
+async def insert_many(db: Store, resource: Resource, objs: Sequence[Mapping[str, Any]]) -> None:
     """Insert many objects that all carry the same keys (bulk paths)."""
     if not objs:
         return
     c = codec(resource)
     names = [n for n in c.names if n in objs[0]]
     cols = ", ".join(f'"{c.column_of.get(n, n)}"' for n in names)
-    marks = ", ".join("?" for _ in names)
     plan = [(n, c.encoder(n)) for n in names]
-    db.conn.executemany(
-        f"INSERT INTO {resource.table} ({cols}) VALUES ({marks})",
+    await db.executemany(
+        f"INSERT INTO {resource.table} ({cols}) VALUES ({marks(names)})",
         [[o[n] if f is None else f(o[n]) for n, f in plan] for o in objs],
     )
-    change_record.record_many(db, resource.name, objs, "CREATED", c.names[0])
+    if c.listed:
+        await _add_list_values(db, resource, objs)
+    await change_record.record_many(db, resource.name, objs, "CREATED", c.names[0])
 
 
-def get(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> dict[str, Any] | None:
+async def _add_list_values(
+    db: Store, resource: Resource, objs: Iterable[Mapping[str, Any]], only: str | None = None
+) -> None:
+    c = codec(resource)
+    key = c.names[0]
+    rows = [
+        (resource.table, column, value, obj[key])
+        for obj in objs
+        for name, column in c.listed
+        if only in (None, name)
+        for value in dict.fromkeys(obj.get(name) or ())
+    ]
+    if rows:
+        await db.executemany(
+            "INSERT INTO list_values (tbl, attr, value, id) VALUES (?, ?, ?, ?)", rows
+        )
+
+
+async def get(db: Store, resource: Resource, obj_id: str) -> dict[str, Any] | None:
     """Return the object with `obj_id`, or None."""
     c = codec(resource)
     key = c.columns[0]
-    row = db.execute(
+    row = await db.fetchone(
         f'SELECT {c.select} FROM {resource.table} t WHERE t."{key}" = ?', [obj_id]
-    ).fetchone()
+    )
     return c.decode(row) if row is not None else None
 
 
-def get_many(
-    db: sqlite_utils.Database, resource: Resource, ids: Iterable[str]
-) -> dict[str, dict[str, Any]]:
+async def get_many(db: Store, resource: Resource, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Return {id: object} for the ids that exist."""
     wanted = list(dict.fromkeys(ids))
     out: dict[str, dict[str, Any]] = {}
@@ -198,32 +245,35 @@ def get_many(
     key = c.columns[0]
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        for row in db.execute(
-            f'SELECT {c.select} FROM {resource.table} t WHERE t."{key}" IN ({marks})', chunk
+        for row in await db.fetch(
+            f'SELECT {c.select} FROM {resource.table} t WHERE t."{key}" IN ({marks(chunk)})', chunk
         ):
             obj = c.decode(row)
             out[obj[c.names[0]]] = obj
     return out
 
 
-def find(
-    db: sqlite_utils.Database,
+async def find(
+    db: Store,
     resource: Resource,
     where: Where,
     order: str = "",
     names: tuple[str, ...] | None = None,
+    long: bool = False,
 ) -> list[dict[str, Any]]:
-    """Return the objects matching `where` (trusted SQL on alias t), only `names` if given."""
+    """Return the objects matching `where` (trusted SQL on alias t), only `names` if given.
+
+    `long`: the query may take long (a whole table), keep it off the event loop.
+    """
     c = codec(resource) if names is None else partial_codec(resource, names)
     sql = f"SELECT {c.select} FROM {resource.table} t WHERE {where.sql}"
     if order:
         sql += f" ORDER BY {order}"
-    return [c.decode(row) for row in db.execute(sql, where.params)]
+    return [c.decode(row) for row in await db.fetch(sql, where.params, long=long)]
 
 
-def find_grouped(
-    db: sqlite_utils.Database,
+async def find_grouped(
+    db: Store,
     resource: Resource,
     column: str,
     keys: Sequence[str],
@@ -236,35 +286,60 @@ def find_grouped(
     grouped: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
     for start in range(0, len(keys), 500):
         chunk = tuple(keys[start : start + 500])
-        marks = ", ".join("?" for _ in chunk)
-        for obj in find(db, resource, Where(f't."{column}" IN ({marks})', chunk), order):
+        for obj in await find(
+            db, resource, Where(f't."{column}" IN ({marks(chunk)})', chunk), order
+        ):
             grouped[obj[column]].append(obj)
     return grouped
 
 
-def update(
-    db: sqlite_utils.Database, resource: Resource, obj_id: str, changes: Mapping[str, Any]
-) -> None:
-    """Write `changes` (API names or extra columns) to the object and record the change."""
+async def update(db: Store, resource: Resource, obj_id: str, changes: Mapping[str, Any]) -> None:
+    """Write `changes` (API names or extra columns) to the object and record the change.
+
+    A write that sets `revision_number` is a compare-and-swap on the revision it follows
+    (the revision rule: last + 1): if another process changed the row since it was read,
+    nothing is written and the request runs again (RetryRequest), so no update is lost.
+    """
     if not changes:
         return
     c = codec(resource)
     sets = ", ".join(f'"{c.column_of.get(n, n)}" = ?' for n in changes)
     params = [c.encode(n, v) for n, v in changes.items()]
-    db.execute(f'UPDATE {resource.table} SET {sets} WHERE "{c.columns[0]}" = ?', [*params, obj_id])
-    record_update(db, resource, obj_id)
+    sql = f'UPDATE {resource.table} SET {sets} WHERE "{c.columns[0]}" = ?'
+    params.append(obj_id)
+    revision = changes.get("revision_number")
+    if revision is not None:
+        sql += " AND revision_number = ?"
+        params.append(revision - 1)
+    if not await db.execute(sql, params) and revision is not None:
+        raise RetryRequest(f"{resource.name} {obj_id} changed meanwhile (revision {revision - 1})")
+    for name, column in c.listed:
+        if name in changes:
+            await db.execute(
+                "DELETE FROM list_values WHERE tbl = ? AND id = ? AND attr = ?",
+                [resource.table, obj_id, column],
+            )
+            await _add_list_values(db, resource, [{c.names[0]: obj_id, **changes}], only=name)
+    await record_update(db, resource, obj_id)
 
 
-def record_update(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> None:
+async def record_update(db: Store, resource: Resource, obj_id: str) -> None:
     """Record the object's current row as an UPDATED change (for writes made in raw SQL)."""
-    obj = get(db, resource, obj_id)
+    obj = await get(db, resource, obj_id)
     if obj is not None:
-        change_record.record(db, resource.name, obj, "UPDATED", codec(resource).names[0])
+        await change_record.record(db, resource.name, obj, "UPDATED", codec(resource).names[0])
 
 
-def set_status(
-    db: sqlite_utils.Database, resource: Resource, status: str, where: Where
-) -> list[str]:
+async def record_updates(db: Store, resource: Resource, obj_ids: Sequence[str]) -> None:
+    """Record the current rows of many objects as UPDATED changes (after a bulk raw UPDATE)."""
+    objs = await get_many(db, resource, obj_ids)
+    if objs:
+        await change_record.record_many(
+            db, resource.name, list(objs.values()), "UPDATED", codec(resource).names[0]
+        )
+
+
+async def set_status(db: Store, resource: Resource, status: str, where: Where) -> list[str]:
     """Set `status` on the rows matching `where` that differ; record each change.
 
     Return the ids of the rows that changed. Status is server-maintained: no revision bump.
@@ -272,64 +347,79 @@ def set_status(
     key = codec(resource).columns[0]
     changed_ids = [
         row[0]
-        for row in db.execute(
+        for row in await db.fetch(
             f"UPDATE {resource.table} AS t SET status = ? WHERE ({where.sql}) AND t.status != ? "
             f'RETURNING "{key}"',
             [status, *where.params, status],
-        ).fetchall()
+        )
     ]
     for obj_id in changed_ids:
-        record_update(db, resource, obj_id)
+        await record_update(db, resource, obj_id)
     return changed_ids
 
 
-def delete(db: sqlite_utils.Database, resource: Resource, obj_id: str) -> None:
+async def delete(db: Store, resource: Resource, obj_id: str) -> None:
     """Delete the object and record the change (its last state, at revision last + 1)."""
-    obj = get(db, resource, obj_id)
+    obj = await get(db, resource, obj_id)
     if obj is None:
         return
-    key = codec(resource).columns[0]
-    db.execute(f'DELETE FROM {resource.table} WHERE "{key}" = ?', [obj_id])
-    change_record.record(db, resource.name, obj, "DELETED", codec(resource).names[0])
+    c = codec(resource)
+    key = c.columns[0]
+    await db.execute(f'DELETE FROM {resource.table} WHERE "{key}" = ?', [obj_id])
+    if any(obj.get(name) for name, _ in c.listed):
+        await db.execute(
+            "DELETE FROM list_values WHERE tbl = ? AND id = ?", [resource.table, obj_id]
+        )
+    await change_record.record(db, resource.name, obj, "DELETED", c.names[0])
 
 
 def usage_counter(
     resource: Resource, column: str = "project_id"
-) -> Callable[[sqlite_utils.Database, str], int]:
+) -> Callable[[Store, str], Awaitable[int]]:
     """Return the quota usage counter of `resource`: its rows owned by a project."""
 
-    def count_owned(db: sqlite_utils.Database, project_id: str) -> int:
-        return count(db, resource, Where(f't."{column}" = ?', (project_id,)))
+    async def count_owned(db: Store, project_id: str) -> int:
+        return await count(db, resource, Where(f't."{column}" = ?', (project_id,)))
 
     return count_owned
 
 
-def delete_where(db: sqlite_utils.Database, resource: Resource, where: Where) -> int:
+async def delete_where(db: Store, resource: Resource, where: Where) -> int:
     """Delete the objects matching `where` (on alias t), recording each change; return
     how many went."""
-    gone = find(db, resource, where)
-    key = codec(resource).columns[0]
+    gone = await find(db, resource, where)
+    c = codec(resource)
+    key = c.columns[0]
     for obj in gone:
-        db.execute(f'DELETE FROM {resource.table} WHERE "{key}" = ?', [obj[key]])
-    change_record.record_many(db, resource.name, gone, "DELETED", codec(resource).names[0])
+        await db.execute(f'DELETE FROM {resource.table} WHERE "{key}" = ?', [obj[key]])
+    if c.listed and gone:
+        await db.executemany(
+            "DELETE FROM list_values WHERE tbl = ? AND id = ?",
+            [(resource.table, obj[key]) for obj in gone],
+        )
+    await change_record.record_many(db, resource.name, gone, "DELETED", c.names[0])
     return len(gone)
 
 
-def count(db: sqlite_utils.Database, resource: Resource, where: Where) -> int:
+async def count(db: Store, resource: Resource, where: Where) -> int:
     """Count rows matching `where`."""
-    row = db.execute(
-        f"SELECT COUNT(*) FROM {resource.table} t WHERE {where.sql}", where.params
-    ).fetchone()
-    return int(row[0])
+    return int(
+        await db.fetchval(
+            f"SELECT COUNT(*) FROM {resource.table} t WHERE {where.sql}", where.params
+        )
+    )
 
 
 # ---- lists ------------------------------------------------------------------------------
 
 
-def list_page(
-    db: sqlite_utils.Database, resource: Resource, query: ListQuery, conditions: Sequence[Where]
+async def list_page(
+    db: Store, resource: Resource, query: ListQuery, conditions: Sequence[Where]
 ) -> Page:
-    """Run a filtered, sorted, keyset-paginated list. The marker must exist (checked by caller)."""
+    """Run a filtered, sorted, keyset-paginated list. The marker must exist (checked by caller).
+
+    NULLs sort first ascending and last descending on both engines (SQLite's order).
+    """
     c = codec(resource)
     where, params = _where(resource, query, conditions)
     sort = _sort_keys(resource, query)
@@ -342,11 +432,13 @@ def list_page(
     sql = f"SELECT {c.select} FROM {resource.table} t"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY " + ", ".join(f't."{col}" {"ASC" if asc else "DESC"}' for col, asc in sort)
+    sql += " ORDER BY " + ", ".join(
+        f't."{col}" {"ASC NULLS FIRST" if asc else "DESC NULLS LAST"}' for col, asc in sort
+    )
     limit = query.limit or 0
     if limit:
         sql += f" LIMIT {int(limit) + 1}"
-    rows = db.execute(sql, params).fetchall()
+    rows = await db.fetch(sql, params, long=True)
     has_more = bool(limit) and len(rows) > limit
     if has_more:
         rows = rows[:limit]
@@ -370,7 +462,8 @@ def _after_marker(
 ) -> tuple[str, list[Any]]:
     """Return the keyset condition "comes after the marker row in this order".
 
-    SQLite orders NULL before every value, so NULL-aware comparisons are spelled out.
+    NULL sorts before every value (NULLS FIRST ascending), so NULL-aware comparisons are
+    spelled out.
     """
     id_col = codec(resource).columns[0]
     cols = ", ".join(f'"{col}"' for col, _ in sort)
@@ -378,7 +471,7 @@ def _after_marker(
     ors = []
     params: list[Any] = []
     for i, (col, asc) in enumerate(sort):
-        ands = [f't."{prev}" IS m."{prev}"' for prev, _ in sort[:i]]
+        ands = [f't."{prev}" IS NOT DISTINCT FROM m."{prev}"' for prev, _ in sort[:i]]
         if asc:
             ands.append(f'((m."{col}" IS NULL AND t."{col}" IS NOT NULL) OR t."{col}" > m."{col}")')
         else:
@@ -401,9 +494,13 @@ def _where(
     for name, values in query.filters.items():
         attr = resource.by_name[name]
         col = c.column_of[name]
-        if attr.codec == "json":
-            marks = ", ".join("?" for _ in values)
-            where.append(f'EXISTS (SELECT 1 FROM json_each(t."{col}") WHERE value IN ({marks}))')
+        custom = _LIST_FILTERS.get((resource.table, name))
+        if custom is not None:
+            cond = custom(values)
+            where.append(f"({cond.sql})")
+            params.extend(cond.params)
+        elif attr.codec == "json":
+            where.append(_listed_sql(resource, col, len(values)))
             params.extend(values)
         else:
             encoded = [c.encode(name, v) for v in values]
@@ -416,8 +513,8 @@ def _where(
                 params.extend(others)
             if nulls:
                 parts.append(f't."{col}" IS NULL')
-            where.append("(" + " OR ".join(parts) + ")" if parts else "0")
-    tag_sql = 'EXISTS (SELECT 1 FROM json_each(t."tags") WHERE value = ?)'
+            where.append("(" + " OR ".join(parts) + ")" if parts else "FALSE")
+    tag_sql = _listed_sql(resource, "tags", 1)
     for tag in query.tags_all:
         where.append(tag_sql)
         params.append(tag)
@@ -434,6 +531,16 @@ def _where(
         where.append('t."updated_at" >= ?')
         params.append(query.changed_since)
     return where, params
+
+
+def _listed_sql(resource: Resource, column: str, count: int) -> str:
+    """Select the objects holding one of `count` values in the list column."""
+    values = ", ".join(["?"] * count)
+    key = codec(resource).columns[0]
+    return (
+        f"t.\"{key}\" IN (SELECT id FROM list_values WHERE tbl = '{resource.table}' "
+        f"AND attr = '{column}' AND value IN ({values}))"
+    )
 
 
 def _out_of_range(value: Any) -> bool:

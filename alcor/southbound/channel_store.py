@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import sqlite_utils
+from alcor.store import Store
 
 
 @dataclass
@@ -23,48 +23,49 @@ class ChannelState:
     published: dict[str, dict[str, tuple[int, bool]]] = field(default_factory=dict)
 
 
-def load(db: sqlite_utils.Database) -> ChannelState:
+async def load(db: Store) -> ChannelState:
     """Return the persisted channel state."""
     state = ChannelState()
-    state.mq = {row[0] for row in db.execute("SELECT vpc_id FROM sb_vpc_channels")}
+    state.mq = {row[0] for row in await db.fetch("SELECT vpc_id FROM sb_vpc_channels")}
     state.subscribed = {
-        (row[0], row[1]) for row in db.execute("SELECT node_id, vpc_id FROM sb_vpc_subscriptions")
+        (row[0], row[1])
+        for row in await db.fetch("SELECT node_id, vpc_id FROM sb_vpc_subscriptions")
     }
-    for vpc, port, revision, present in db.execute(
+    for vpc, port, revision, present in await db.fetch(
         "SELECT vpc_id, port_id, revision, present FROM sb_vpc_published"
     ):
         state.published.setdefault(vpc, {})[port] = (revision, bool(present))
     return state
 
 
-def set_mq(db: sqlite_utils.Database, vpc: str, on: bool) -> None:
+async def set_mq(db: Store, vpc: str, on: bool) -> None:
     """Record that a VPC travels on its topic (or no longer), with what it published."""
     if on:
-        db.execute("INSERT INTO sb_vpc_channels (vpc_id) VALUES (?) ON CONFLICT DO NOTHING", [vpc])
+        await db.execute(
+            "INSERT INTO sb_vpc_channels (vpc_id) VALUES (?) ON CONFLICT DO NOTHING", [vpc]
+        )
     else:
-        db.execute("DELETE FROM sb_vpc_channels WHERE vpc_id = ?", [vpc])
-        db.execute("DELETE FROM sb_vpc_published WHERE vpc_id = ?", [vpc])
+        await db.execute("DELETE FROM sb_vpc_channels WHERE vpc_id = ?", [vpc])
+        await db.execute("DELETE FROM sb_vpc_published WHERE vpc_id = ?", [vpc])
 
 
-def set_subscribed(db: sqlite_utils.Database, node_id: str, vpc: str, on: bool) -> None:
+async def set_subscribed(db: Store, node_id: str, vpc: str, on: bool) -> None:
     """Record a host's subscription to a VPC topic (or its end)."""
     if on:
-        db.execute(
+        await db.execute(
             "INSERT INTO sb_vpc_subscriptions (node_id, vpc_id) VALUES (?, ?) "
             "ON CONFLICT DO NOTHING",
             [node_id, vpc],
         )
     else:
-        db.execute(
+        await db.execute(
             "DELETE FROM sb_vpc_subscriptions WHERE node_id = ? AND vpc_id = ?", [node_id, vpc]
         )
 
 
-def will_publish(
-    db: sqlite_utils.Database, vpc: str, records: Iterable[tuple[str, int, bool]]
-) -> None:
+async def will_publish(db: Store, vpc: str, records: Iterable[tuple[str, int, bool]]) -> None:
     """Record what is about to be produced to a VPC topic: (port, revision, present)."""
-    db.conn.executemany(
+    await db.executemany(
         "INSERT INTO sb_vpc_published (vpc_id, port_id, revision, present) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (vpc_id, port_id) DO UPDATE SET revision = excluded.revision, "
         "present = excluded.present",

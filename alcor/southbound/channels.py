@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from alcor.proto import schema
@@ -70,10 +70,10 @@ class Channels:
         if state.mq:
             self._wake.set()
 
-    async def _persist(self, write: Callable[..., None], *args: Any) -> None:
+    async def _persist(self, write: Callable[..., Awaitable[None]], *args: Any) -> None:
         store = self._dp.store
         async with store.transaction():
-            write(store.db, *args)
+            await write(store, *args)
 
     def start(self) -> None:
         """Start the worker."""

@@ -76,6 +76,8 @@ class Delivery:
     refused: dict[Key, Refusal] = field(default_factory=dict)
     exhausted: set[tuple[Key, int]] = field(default_factory=set)
     inflight: Message | None = None
+    # A message is being built and recorded (it may wait on the store before it is in flight).
+    sending: bool = False
     backoff_until: float = 0.0
     consecutive_failures: int = 0
     last_contact: float | None = None
@@ -124,6 +126,11 @@ class Delivery:
 
     def is_idle(self) -> bool:
         """Tell whether nothing is pending or in flight."""
+        return self.settled() and not self.sending
+
+    def settled(self) -> bool:
+        """Tell whether every state marked so far has been answered (nothing pending or
+        in flight; a reply being handled counts as answered)."""
         return not self.pending and self.inflight is None
 
     def counts(self) -> dict[str, dict[str, int]]:

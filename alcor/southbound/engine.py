@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from alcor.bus import Bus, Event
-from alcor.config import SouthboundConfig
+from alcor.config import ClusterConfig, SouthboundConfig
 from alcor.managers.port.messages import SetPortStatus
 from alcor.southbound import channel_store, intake, metrics, restore
 from alcor.southbound import ledger as ledger_sql
@@ -24,6 +24,7 @@ from alcor.southbound.auditor import Auditor
 from alcor.southbound.base import TransportError
 from alcor.southbound.builder import StateBuilder
 from alcor.southbound.channels import Channels
+from alcor.southbound.cluster import Partition
 from alcor.southbound.commands import (
     AuditNode,
     NodeDeliveryResources,
@@ -48,7 +49,9 @@ from alcor.southbound.topology import Topology
 from alcor.southbound.tracing import trace_both
 from alcor.southbound.transports import Transports, target
 from alcor.southbound.view import NEIGHBOR, PORT, Key, all_keys
-from alcor.store import Store
+from alcor.store import Store, feed
+from alcor.store.changes import Change
+from alcor.store.revisions import tombstone_of
 from alcor.trace.model import Packet
 
 _LOGGER = logging.getLogger(__name__)
@@ -78,6 +81,7 @@ class SouthboundEngine:
         store: Store,
         config: SouthboundConfig,
         transports: dict[str, Any] | None = None,
+        cluster: ClusterConfig | None = None,
     ) -> None:
         self.bus = bus
         self._store = store
@@ -97,6 +101,9 @@ class SouthboundEngine:
         # the loop in slices, with the API's requests served between them.
         self._start_gate = asyncio.Semaphore(config.push_start_concurrency)
         self._statuses: dict[str, str] = {}
+        self._status_writes = 0  # status transactions in flight (idle only without any)
+        self._applying = False
+        self._status_tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         # The change-record seq whose marks have all reached the senders (host cursors).
         self.dispatched_seq = 0
@@ -109,6 +116,12 @@ class SouthboundEngine:
             config.loop_lag_target_ms / 1000,
         )
         self._server: Any = None
+        # Several processes on one database: follow the change record, own some hosts.
+        self.cluster = Partition(self, cluster) if cluster is not None else None
+
+    def owns(self, key: str) -> bool:
+        """Tell whether this process delivers for `key` (a node id; always with one process)."""
+        return self.cluster is None or self.cluster.owns(key)
 
     # ---- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -119,21 +132,31 @@ class SouthboundEngine:
         self.bus.handle(WaitIdle, self._wait_idle)
         self.bus.handle(AuditNode, self._audit)
         self.bus.handle(TracePacket, self._trace)
-        await intake.load(self.bus, self.topo)
-        seq = self._store.change_seq
-        loaded = ledger_sql.load(self._store.db)
+        # Read before loading: what commits meanwhile is applied from the record after.
+        seq = await feed.position(self._store) if self.cluster else self._store.change_seq
+        nodes = await intake.load(self.bus, self.topo)
+        if self.cluster is not None:
+            self.cluster.intake.seed_nodes(nodes)
+            await self.cluster.join(seq)
+        loaded = await ledger_sql.load(self._store)
         self.ledger.start(loaded)
         resumed = restore.Restorer(self, loaded, seq)
         for node in list(self.topo.nodes.values()):
-            resumed.host(self._add_sender(node))
+            if self.owns(node.id):
+                await resumed.host(self._add_sender(node))
         for node_id in set(loaded) - set(self.topo.nodes):
-            self.ledger.forget_node(node_id)  # deleted while we were down
+            if self.owns(node_id):
+                self.ledger.forget_node(node_id)  # deleted while we were down
         self.dispatched_seq = seq
-        self.channels.restore(channel_store.load(self._store.db))
-        for event_type in intake.EVENT_TYPES:
-            self._unsubscribe.append(self.bus.subscribe(event_type, self._events.put_nowait))
-        self._unsubscribe += PortIntent(self.topo, self.ledger, self._store).subscribe(self.bus)
-        self._worker = asyncio.create_task(self._work(), name="southbound-events")
+        self.channels.restore(await channel_store.load(self._store))
+        if self.cluster is None:
+            for event_type in intake.EVENT_TYPES:
+                self._unsubscribe.append(self.bus.subscribe(event_type, self._events.put_nowait))
+            # One process delivers to every host: its ledger is the one to write ahead in.
+            self._unsubscribe += PortIntent(self.topo, self.ledger, self._store).subscribe(self.bus)
+            self._worker = asyncio.create_task(self._work(), name="southbound-events")
+        else:
+            self.cluster.start()
         self.channels.start()
         for sender in self.senders.values():
             sender.wake()
@@ -145,6 +168,8 @@ class SouthboundEngine:
         """Stop the server, the senders, the event worker, the ledger and the transports."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        if self.cluster is not None:
+            await self.cluster.stop()
         await self.auditor.stop()
         await self.pacer.stop()
         if self._server is not None:
@@ -156,6 +181,7 @@ class SouthboundEngine:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
+        await asyncio.gather(*self._status_tasks, return_exceptions=True)
         for sender in self.senders.values():
             self._advance_cursor(sender.delivery)
         await self.ledger.stop()
@@ -179,8 +205,8 @@ class SouthboundEngine:
         """Return the bound port of the controller gRPC server (port 0 resolves at start)."""
         return getattr(self._server, "port", None)
 
-    def _read_tombstone(self, kind: str, resource_id: str) -> int | None:
-        return ledger_sql.tombstone(self._store.db, kind, resource_id)
+    async def _read_tombstone(self, kind: str, resource_id: str) -> int | None:
+        return await tombstone_of(self._store, kind, resource_id)
 
     # ---- events ------------------------------------------------------------------------
     async def _work(self) -> None:
@@ -192,17 +218,47 @@ class SouthboundEngine:
             # Every change committed so far has its event in this batch or an earlier one.
             seq = self._store.change_seq
             marks: Marks = {}
-            for item in batch:
+            self._applying = True  # not idle while a batch waits on the store
+            try:
+                for item in batch:
+                    try:
+                        await intake.apply(self, item, marks)
+                    except Exception:
+                        _LOGGER.exception("southbound failed to apply %s", type(item).__name__)
+                self._dispatch_batch(marks)
+            finally:
+                self._applying = False
+            await self._after_batch(seq)
+
+    async def apply_changes(self, changes: list[Change], position: int | None) -> None:
+        """Apply change-record rows (several processes); `position` once a window is whole."""
+        assert self.cluster is not None
+        marks: Marks = {}
+        self._applying = True
+        try:
+            for change in changes:
                 try:
-                    await intake.apply(self, item, marks)
+                    await self.cluster.intake.apply(change, marks)
                 except Exception:
-                    _LOGGER.exception("southbound failed to apply %s", type(item).__name__)
-            self.channels.after_batch(marks)
-            self._dispatch(marks)
-            self.dispatched_seq = seq
+                    _LOGGER.exception(
+                        "southbound failed to apply %s %s", change.resource, change.id
+                    )
+            self._dispatch_batch(marks)
+        finally:
+            self._applying = False
+        await self._after_batch(position)
+
+    def _dispatch_batch(self, marks: Marks) -> None:
+        self.channels.after_batch(marks)
+        self._dispatch(marks)
+
+    async def _after_batch(self, position: int | None) -> None:
+        """Advance the hosts' cursors to `position` (None: not yet) and write statuses."""
+        if position is not None:
+            self.dispatched_seq = position
             for sender in self.senders.values():
                 self._advance_cursor(sender.delivery)
-            await self._flush_statuses()
+        await self._flush_statuses()
 
     def _dispatch(self, marks: Marks) -> None:
         for node_id, keys in marks.items():
@@ -229,13 +285,34 @@ class SouthboundEngine:
         self.auditor.forget(node_id)
         await self.transports.forget_node(node_id)
 
-    def ensure_sender(self, node: NodeRec) -> HostSender:
-        """Return the node's sender, creating it (and marking its full state) for a new node."""
+    def ensure_sender(self, node: NodeRec) -> HostSender | None:
+        """Return the node's sender, creating it (and marking its full state) for a new node
+        this process owns."""
         sender = self.senders.get(node.id)
-        if sender is None:
+        if sender is None and self.owns(node.id):
             sender = self._add_sender(node)
             self.mark_full(node.id)
         return sender
+
+    async def adopt_nodes(self, node_ids: list[str]) -> None:
+        """Take over hosts another process delivered to: restore each from its ledger."""
+        loaded = await ledger_sql.load(self._store, node_ids)
+        self.ledger.adopt(loaded)
+        resumed = restore.Restorer(self, loaded, self.dispatched_seq)
+        for node_id in node_ids:
+            node = self.topo.nodes.get(node_id)
+            if node is not None and node_id not in self.senders:
+                await resumed.host(self._add_sender(node))
+                self.senders[node_id].wake()
+
+    async def release_node(self, node_id: str) -> None:
+        """Stop delivering to a host another process now owns (its ledger stays)."""
+        sender = self.senders.pop(node_id, None)
+        if sender is not None:
+            await sender.stop()
+        await self.ledger.release(node_id)
+        self.auditor.forget(node_id)
+        await self.transports.forget_node(node_id)
 
     def mark_full(self, node_id: str) -> None:
         """Mark every key the host should hold and every key it may hold."""
@@ -265,16 +342,25 @@ class SouthboundEngine:
 
     # ---- port status -------------------------------------------------------------------
     def set_status(self, port_id: str, status: str) -> None:
-        """Queue a port status change (written in one short transaction per batch)."""
+        """Queue a port status change (written in one short transaction per batch); with
+        several processes, only by the owner of the port's host (of the port, if unbound)."""
+        if self.cluster is not None:
+            port = self.topo.ports.get(port_id)
+            if not self.owns(port.node_id if port is not None and port.node_id else port_id):
+                return
         self._statuses[port_id] = status
 
     async def _flush_statuses(self) -> None:
         if self._statuses:
             statuses, self._statuses = self._statuses, {}
+            self._status_writes += 1
             try:
                 await self.bus.call(SetPortStatus(statuses=statuses))
             except Exception:
                 _LOGGER.exception("writing %d port statuses failed", len(statuses))
+                self._statuses = {**statuses, **self._statuses}  # the next flush retries
+            finally:
+                self._status_writes -= 1
 
     def _evaluate_ports(self, delivery: Delivery, ports: list[tuple[str, int]]) -> None:
         """Only the port's own host decides its status (§5.2)."""
@@ -300,6 +386,7 @@ class SouthboundEngine:
                 return True
             keys = self.channels.filter_keys(node, keys)
             force = bool(delivery.restart_waiters)
+            await self.tombs.prefetch(keys, self.builder.revision, delivery.may_hold)
             started = time.perf_counter()
             message = build(
                 self.topo,
@@ -349,6 +436,7 @@ class SouthboundEngine:
         sender = self.senders[node_id]
         delivery = sender.delivery
         view = self.planner.view(node_id)
+        await self.tombs.prefetch(keys, self.builder.revision, delivery.may_hold)
         message = build(self.topo, self.builder, node, view, delivery, self.tombs, keys, force=True)
         if message is None:
             return {}
@@ -440,7 +528,9 @@ class SouthboundEngine:
         self._evaluate_ports(delivery, outcome.port_keys)
         self._finish_restart(delivery, True)
         self._after_delivery(delivery)
-        asyncio.get_running_loop().create_task(self._flush_statuses())
+        task = asyncio.get_running_loop().create_task(self._flush_statuses())
+        self._status_tasks.add(task)
+        task.add_done_callback(self._status_tasks.discard)
 
     def _finish_restart(self, delivery: Delivery, ok: bool) -> None:
         if delivery.pending:
@@ -456,24 +546,35 @@ class SouthboundEngine:
 
     def _advance_cursor(self, delivery: Delivery) -> None:
         """An idle host with no refused neighbor holds every change dispatched so far."""
-        if delivery.is_idle() and not any(k[0] == NEIGHBOR for k in delivery.refused):
+        if delivery.settled() and not any(k[0] == NEIGHBOR for k in delivery.refused):
             self.ledger.cursor(delivery.node_id, self.dispatched_seq)
 
     # ---- idleness (tests, benchmark) ---------------------------------------------------
     def is_idle(self) -> bool:
         """Return True when no event is queued and no host has pending or in-flight states."""
-        return self._events.empty() and all(s.delivery.is_idle() for s in self.senders.values())
+        return (
+            self._events.empty()
+            and not self._applying
+            and all(s.delivery.is_idle() for s in self.senders.values())
+        )
 
     def _idle_check(self) -> None:
         if self.is_idle():
             self._idle.set()
 
+    async def _caught_up(self) -> None:
+        """With several processes, apply what was committed before an API read of the
+        southbound's picture (read your writes)."""
+        if self.cluster is not None:
+            await self.cluster.caught_up()
+
     async def _wait_idle(self, cmd: WaitIdle) -> None:
         async with asyncio.timeout(cmd.timeout):
+            await self._caught_up()
             while True:
                 await self.bus.join()
                 await asyncio.sleep(0)
-                if self.is_idle() and not self._statuses:
+                if self.is_idle() and not self._statuses and not self._status_writes:
                     return
                 self._idle.clear()
                 with contextlib.suppress(TimeoutError):
@@ -481,15 +582,19 @@ class SouthboundEngine:
 
     # ---- API views ---------------------------------------------------------------------
     async def _state(self, cmd: NodeDeliveryState) -> dict[str, Any] | None:
+        await self._caught_up()
         sender = self.senders.get(cmd.node_id)
         node = self.topo.nodes.get(cmd.node_id)
         if sender is None or node is None:
             return None
         view = delivery_view(node, sender.delivery)
+        if self.cluster is not None:  # which of the processes delivers to this host
+            view["owner"] = self.cluster.membership.member_id
         view["vpc_subscriptions"] = self.channels.describe(node.id)
         return view
 
     async def _resources(self, cmd: NodeDeliveryResources) -> list[dict[str, Any]]:
+        await self._caught_up()
         sender = self.senders.get(cmd.node_id)
         if sender is None:
             return []
@@ -499,10 +604,12 @@ class SouthboundEngine:
         self.restart_node(cmd.node_id)
 
     async def _trace(self, cmd: TracePacket) -> dict[str, Any]:
+        await self._caught_up()
         packet = Packet(cmd.src_ip, cmd.to, cmd.protocol, cmd.port, cmd.from_port)
         deliveries = {node_id: s.delivery for node_id, s in self.senders.items()}
         return trace_both(self.topo, self.planner, deliveries, packet, cmd.source)
 
     async def _audit(self, cmd: AuditNode) -> dict[str, Any] | None:
+        await self._caught_up()
         result = await self.auditor.audit_node(cmd.node_id, cmd.repair)
         return None if result is None else result.to_api()

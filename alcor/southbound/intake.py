@@ -105,10 +105,12 @@ EVENT_TYPES = (
 ADDRESS_FIELDS = {"local_ip", "server_port", "transport", "grpc_api", "mq_topic", "subscribe_port"}
 
 
-async def load(bus: Bus, topo: Topology) -> None:
-    """Fill the topology from the store through the managers' list commands."""
+async def load(bus: Bus, topo: Topology) -> list[dict[str, Any]]:
+    """Fill the topology from the store through the managers' list commands; return the
+    nodes as loaded."""
     ctx = admin_context()
-    for node in await bus.call(LookupNodes()):
+    nodes = await bus.call(LookupNodes())
+    for node in nodes:
         topo.set_node(node)
     for net in (await bus.call(ListNetworks(ctx=ctx, query=ListQuery()))).items:
         topo.set_network(net)
@@ -132,6 +134,7 @@ async def load(bus: Bus, topo: Topology) -> None:
         for gateway in await bus.call(GatewaysOfNetwork(network_id=network_id)):
             topo.set_gateway(_gateway_rec(gateway))
     await ensure_groups(bus, topo, {g for p in topo.ports.values() if p.node_id for g in p.sgs})
+    return list(nodes)
 
 
 async def ensure_groups(bus: Bus, topo: Topology, ids: set[str]) -> None:

@@ -44,27 +44,29 @@ class PortIntent:
             return None
         return self._topo.node_by_name.get(port.get("binding:host_id") or "")
 
-    def _changed(self, event: PortCreated | PortUpdated) -> None:
+    async def _changed(self, event: PortCreated | PortUpdated) -> None:
         port = event.port
         old = self._host(getattr(event, "before", None))
         new = self._host(port)
         revision = port["revision_number"]
         if new is not None:
-            self._write(new, [(key, revision, True) for key in _keys(port["id"])])
+            await self._write(new, [(key, revision, True) for key in _keys(port["id"])])
         if old is not None and old != new:
-            self._write(old, [(key, revision, False) for key in _keys(port["id"])])
+            await self._write(old, [(key, revision, False) for key in _keys(port["id"])])
 
-    def _deleted(self, event: PortDeleted) -> None:
+    async def _deleted(self, event: PortDeleted) -> None:
         port = event.port
         host = self._host(port)
         if host is not None:
-            self._write(host, [(key, next_revision(port), False) for key in _keys(port["id"])])
+            await self._write(
+                host, [(key, next_revision(port), False) for key in _keys(port["id"])]
+            )
 
-    def _write(self, node_id: str, states: list[tuple[Key, int, bool]]) -> None:
+    async def _write(self, node_id: str, states: list[tuple[Key, int, bool]]) -> None:
         txn = current_transaction()
         if txn is None:
             return
-        txn.after_commit.append(self._ledger.write_now(self._store.db, node_id, states))
+        txn.after_commit.append(await self._ledger.write_now(self._store, node_id, states))
 
 
 def _keys(port_id: str) -> tuple[Key, Key]:

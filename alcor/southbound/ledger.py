@@ -24,13 +24,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-
-import sqlite_utils
 
 from alcor.southbound.view import NEIGHBOR, Key
 from alcor.store import Store
+from alcor.store.db import marks
 
 _LOGGER = logging.getLogger(__name__)
 FLUSH_DELAY_S = 0.05
@@ -63,27 +62,27 @@ class HostLedger:
     cursor: int | None = None
 
 
-def load(db: sqlite_utils.Database) -> dict[str, HostLedger]:
-    """Return every host's ledger rows and cursor."""
+async def load(db: Store, node_ids: Sequence[str] | None = None) -> dict[str, HostLedger]:
+    """Return every host's ledger rows and cursor (only of `node_ids`, if given)."""
     hosts: dict[str, HostLedger] = {}
-    for node_id, kind, key, rev, present, acked, status, attempts, error in db.execute(
+    where, params = "", list(node_ids or ())
+    if node_ids is not None:
+        if not node_ids:
+            return hosts
+        where = f" WHERE node_id IN ({marks(node_ids)})"
+    for node_id, kind, key, rev, present, acked, status, attempts, error in await db.fetch(
         "SELECT node_id, kind, key, rev, present, acked_rev, status, attempts, last_error "
-        "FROM sb_ledger"
+        "FROM sb_ledger" + where,
+        params,
     ):
         hosts.setdefault(node_id, HostLedger()).rows[(kind, key)] = Row(
             rev, bool(present), acked, status, attempts, error
         )
-    for node_id, cursor in db.execute("SELECT node_id, cursor_seq FROM sb_hosts"):
+    for node_id, cursor in await db.fetch(
+        "SELECT node_id, cursor_seq FROM sb_hosts" + where, params
+    ):
         hosts.setdefault(node_id, HostLedger()).cursor = cursor
     return hosts
-
-
-def tombstone(db: sqlite_utils.Database, kind: str, resource_id: str) -> int | None:
-    """Return the stored tombstone revision of a deleted resource (managers write it)."""
-    row = db.execute(
-        "SELECT revision FROM tombstones WHERE kind = ? AND id = ?", [kind, resource_id]
-    ).fetchone()
-    return int(row[0]) if row else None
 
 
 class Ledger:
@@ -160,24 +159,42 @@ class Ledger:
             self._cursors[node_id] = seq
             self._poke()
 
+    def adopt(self, loaded: dict[str, HostLedger]) -> None:
+        """Remember the committed rows of hosts taken over from another process."""
+        for node_id, host in loaded.items():
+            self._durable[node_id] = {key: row.present for key, row in host.rows.items()}
+
+    async def release(self, node_id: str) -> None:
+        """Write what is queued, then forget a host another process took over (its rows
+        stay: they are the new owner's starting point). If the store is away the host's
+        queued writes are dropped: the new owner re-sends whatever is not acknowledged."""
+        try:
+            await self.flush()
+        except Exception as exc:
+            _LOGGER.warning("node %s given up with unwritten ledger entries: %s", node_id, exc)
+        self._drop_queued(node_id)
+
     def forget_node(self, node_id: str) -> None:
         """Queue the removal of every row of a deleted node."""
+        self._drop_queued(node_id)
+        self._forget.add(node_id)
+        self._poke()
+
+    def _drop_queued(self, node_id: str) -> None:
         self._durable.pop(node_id, None)
         for queue in (self._upserts, self._acks, self._errors):
             for item in [i for i in queue if i[0] == node_id]:
                 del queue[item]
         self._deletes = {i for i in self._deletes if i[0] != node_id}
         self._cursors.pop(node_id, None)
-        self._forget.add(node_id)
-        self._poke()
 
-    def write_now(
-        self, db: sqlite_utils.Database, node_id: str, states: list[tuple[Key, int, bool]]
+    async def write_now(
+        self, db: Store, node_id: str, states: list[tuple[Key, int, bool]]
     ) -> Callable[[], None]:
         """Write rows in the caller's transaction (the change's own: see engine.intent);
         return the callback that notes them durable once that transaction commits."""
         now = time.time()
-        db.conn.executemany(
+        await db.executemany(
             _UPSERT, [(node_id, k[0], k[1], rev, int(p), now) for k, rev, p in states]
         )
 
@@ -228,7 +245,7 @@ class Ledger:
         now = time.time()
         try:
             async with self._store.transaction():
-                _write(self._store.db, now, upserts, acks, errors, deletes, cursors, forget)
+                await _write(self._store, now, upserts, acks, errors, deletes, cursors, forget)
         except BaseException:
             # Put the batch back so nothing is lost (newer queued values win).
             self._upserts = {**upserts, **self._upserts}
@@ -245,8 +262,8 @@ class Ledger:
             self._durable.get(node_id, {}).pop(key, None)
 
 
-def _write(
-    db: sqlite_utils.Database,
+async def _write(
+    db: Store,
     now: float,
     upserts: dict[tuple[str, Key], tuple[int, bool]],
     acks: dict[tuple[str, Key], int],
@@ -255,35 +272,34 @@ def _write(
     cursors: dict[str, int],
     forget: Iterable[str],
 ) -> None:
-    conn = db.conn
     for node_id in forget:
-        conn.execute("DELETE FROM sb_ledger WHERE node_id = ?", [node_id])
-        conn.execute("DELETE FROM sb_hosts WHERE node_id = ?", [node_id])
+        await db.execute("DELETE FROM sb_ledger WHERE node_id = ?", [node_id])
+        await db.execute("DELETE FROM sb_hosts WHERE node_id = ?", [node_id])
     if upserts:
-        conn.executemany(
+        await db.executemany(
             _UPSERT,
             [(n, k[0], k[1], rev, int(present), now) for (n, k), (rev, present) in upserts.items()],
         )
     if acks:
-        conn.executemany(
+        await db.executemany(
             "UPDATE sb_ledger SET acked_rev = ?, status = 'SUCCESS', attempts = 0, "
             "last_error = NULL, updated_at = ? WHERE node_id = ? AND kind = ? AND key = ?",
             [(rev, now, n, k[0], k[1]) for (n, k), rev in acks.items()],
         )
     if errors:
-        conn.executemany(
+        await db.executemany(
             "UPDATE sb_ledger SET status = ?, attempts = ?, last_error = ?, updated_at = ? "
             "WHERE node_id = ? AND kind = ? AND key = ?",
             [(s, a, e, now, n, k[0], k[1]) for (n, k), (s, a, e) in errors.items()],
         )
     deletes = list(deletes)
     if deletes:
-        conn.executemany(
+        await db.executemany(
             "DELETE FROM sb_ledger WHERE node_id = ? AND kind = ? AND key = ?",
             [(n, k[0], k[1]) for n, k in deletes],
         )
     if cursors:
-        conn.executemany(
+        await db.executemany(
             "INSERT INTO sb_hosts (node_id, cursor_seq, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (node_id) DO UPDATE SET cursor_seq = excluded.cursor_seq, "
             "updated_at = excluded.updated_at",

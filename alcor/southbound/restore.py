@@ -22,7 +22,8 @@ from alcor.southbound.delivery import REFUSED_NAMES, Delivery, Refusal
 from alcor.southbound.ledger import HostLedger
 from alcor.southbound.sender import HostSender
 from alcor.southbound.view import NEIGHBOR, VPC, Key, all_keys, neighbor_key
-from alcor.store import changes
+from alcor.store import changes, feed
+from alcor.store.changes import Change
 from alcor.store.revisions import next_revision
 
 if TYPE_CHECKING:
@@ -39,9 +40,9 @@ class Restorer:
         self._loaded = loaded
         self._seq = seq
         self._ports_of: dict[str, list[str]] | None = None
-        self._deleted: dict[str, list[tuple[int, str, int]]] | None = None
+        self._deleted: dict[str, list[tuple[Change, int]]] | None = None
 
-    def host(self, sender: HostSender) -> None:
+    async def host(self, sender: HostSender) -> None:
         """Restore one host's delivery and mark what it must receive."""
         engine = self._engine
         delivery = sender.delivery
@@ -60,7 +61,7 @@ class Restorer:
         if in_sync:
             self._trust_neighbors(delivery, wanted)
         elif durable.rows:
-            self._suspect_neighbors(delivery, durable)
+            await self._suspect_neighbors(delivery, durable)
         builder = engine.builder
         wanted_set = set(wanted)
         for key in wanted:
@@ -81,7 +82,7 @@ class Restorer:
                     delivery.sent[key] = (revision, True)
                     delivery.acked[key] = revision
 
-    def _suspect_neighbors(self, delivery: Delivery, durable: HostLedger) -> None:
+    async def _suspect_neighbors(self, delivery: Delivery, durable: HostLedger) -> None:
         """Mark as may-hold every neighbor of the host's VPCs and of ports deleted since."""
         engine = self._engine
         vpcs = {key for kind, key in durable.rows if kind == VPC}
@@ -93,9 +94,9 @@ class Restorer:
                 if revision is not None:
                     delivery.sent.setdefault(key, (revision, True))
         for vpc in vpcs:
-            for seq, port_id, tomb in self._deleted_ports().get(vpc, ()):
-                if durable.cursor is None or seq > durable.cursor:
-                    key = (NEIGHBOR, neighbor_key(port_id))
+            for change, tomb in (await self._deleted_ports()).get(vpc, ()):
+                if durable.cursor is None or feed.is_after(engine.store, change, durable.cursor):
+                    key = (NEIGHBOR, neighbor_key(change.id))
                     engine.tombs[key] = tomb
                     delivery.sent.setdefault(key, (tomb, True))
 
@@ -107,35 +108,28 @@ class Restorer:
             self._ports_of = index
         return self._ports_of
 
-    def _deleted_ports(self) -> dict[str, list[tuple[int, str, int]]]:
-        """Return network -> [(seq, port id, neighbor tombstone)] of retained port deletes."""
+    async def _deleted_ports(self) -> dict[str, list[tuple[Change, int]]]:
+        """Return network -> [(change, neighbor tombstone)] of retained port deletes."""
         if self._deleted is None:
             cursors = [h.cursor for h in self._loaded.values() if h.rows]
             after = min((c or 0 for c in cursors), default=0)
-            db = self._engine._store.db
-            oldest = changes.oldest_seq(db)
-            if oldest is not None and after + 1 < oldest:
+            db = self._engine.store
+            oldest = await changes.oldest_seq(db)
+            if db.dialect == "sqlite" and oldest is not None and after + 1 < oldest:
                 _LOGGER.warning(
                     "a host's delivery cursor (%d) is older than the change record (%d): "
                     "ports deleted before that may stay on it until an audit repairs it",
                     after,
                     oldest,
                 )
-            index: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
-            while True:
-                batch = changes.read_since(db, after, 10_000, ["port"])
-                if not batch:
-                    break
-                for change in batch:
-                    if change.type == "DELETED":
-                        obj = change.object
-                        field = (
-                            "neighbor_revision"
-                            if obj.get("neighbor_revision")
-                            else "revision_number"
-                        )
-                        tomb = next_revision(obj, field)
-                        index[obj["network_id"]].append((change.seq, change.id, tomb))
-                after = batch[-1].seq
+            index: dict[str, list[tuple[Change, int]]] = defaultdict(list)
+            reader = feed.Reader(db, after, ["port"], page=10_000)
+            for change in await reader.read_all():
+                if change.type == "DELETED":
+                    obj = change.object
+                    field = (
+                        "neighbor_revision" if obj.get("neighbor_revision") else "revision_number"
+                    )
+                    index[obj["network_id"]].append((change, next_revision(obj, field)))
             self._deleted = index
         return self._deleted

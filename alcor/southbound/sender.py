@@ -92,6 +92,7 @@ class HostSender:
                 if wait > 0:
                     await asyncio.sleep(wait)
                 self._last_sent = time.monotonic()
+                delivery.sending = True
                 try:
                     ok = await self._send_once(delivery)
                 except asyncio.CancelledError:
@@ -99,6 +100,8 @@ class HostSender:
                 except Exception:  # a bug must not kill the host's delivery forever
                     _LOGGER.exception("sender for node %s failed; backing off", delivery.node_id)
                     ok = False
+                finally:
+                    delivery.sending = False
                 if not ok:
                     delivery.consecutive_failures += 1
                     delivery.backoff_until = time.monotonic() + backoff_delay(

@@ -1,12 +1,13 @@
 """DELETE revisions of resources that are gone (southbound spec §4.1).
 
 Deletes seen since start are kept in memory; anything older (after a restart) is read
-from the store's `tombstones` table, which the managers write in the deleting transaction.
+from the store's `tombstones` table, which the managers write in the deleting transaction:
+`prefetch` reads the ones a message may need before it is built (building never waits).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from alcor.southbound.view import (
     DHCP,
@@ -31,7 +32,7 @@ STORED_KIND = {
     SECURITYGROUP: "security_group",
 }
 
-TombstoneReader = Callable[[str, str], "int | None"]
+TombstoneReader = Callable[[str, str], Awaitable["int | None"]]
 
 
 class Tombstones:
@@ -52,15 +53,25 @@ class Tombstones:
         return self._known.get(key)
 
     def lookup(self, key: Key) -> int | None:
-        """Return the stored tombstone of `key` (read once, then remembered), or None."""
-        known = self._known.get(key)
-        if known is not None or self._read is None:
-            return known
-        kind = STORED_KIND.get(key[0])
-        if kind is None:
-            return None
-        resource_id = port_of_neighbor(key[1]) if key[0] == NEIGHBOR else key[1]
-        revision = self._read(kind, resource_id)
-        if revision is not None:
-            self._known[key] = revision
-        return revision
+        """Return the tombstone of `key` if seen since start or prefetched, else None."""
+        return self._known.get(key)
+
+    async def prefetch(
+        self,
+        keys: Iterable[Key],
+        current: Callable[[str, str], int | None],
+        held: Callable[[Key], bool],
+    ) -> None:
+        """Read the stored tombstones of held keys with no current revision (read once)."""
+        if self._read is None:
+            return
+        for key in keys:
+            if key in self._known or not held(key) or current(*key) is not None:
+                continue
+            kind = STORED_KIND.get(key[0])
+            if kind is None:
+                continue
+            resource_id = port_of_neighbor(key[1]) if key[0] == NEIGHBOR else key[1]
+            revision = await self._read(kind, resource_id)
+            if revision is not None:
+                self._known[key] = revision

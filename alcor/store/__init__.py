@@ -1,5 +1,12 @@
-"""The embedded SQLite store."""
+"""The store: one async database interface over SQLite (embedded) or PostgreSQL."""
 
-from alcor.store.store import Store, Transaction, current_transaction
+from alcor.store.db import (
+    RetryRequest,
+    Row,
+    Store,
+    Transaction,
+    current_transaction,
+    open_store,
+)
 
-__all__ = ["Store", "Transaction", "current_transaction"]
+__all__ = ["RetryRequest", "Row", "Store", "Transaction", "current_transaction", "open_store"]

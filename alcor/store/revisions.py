@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import sqlite_utils
+from alcor.store.db import Store
 
 FIRST_REVISION = 1
 
@@ -19,24 +19,31 @@ def next_revision(obj: Mapping[str, Any], field: str = "revision_number") -> int
     return int(obj.get(field) or 0) + 1
 
 
-def first_revision(db: sqlite_utils.Database, kind: str, obj_id: str) -> int:
+async def first_revision(db: Store, kind: str, obj_id: str) -> int:
     """Return the revision a (re-)created id starts at: 1, or the one after its tombstone."""
-    row = db.execute(
-        "SELECT revision FROM tombstones WHERE kind = ? AND id = ?", [kind, obj_id]
-    ).fetchone()
-    if row is None:
+    last = await tombstone_of(db, kind, obj_id)
+    if last is None:
         return FIRST_REVISION
-    return next_revision({"revision": row[0]}, "revision")
+    return next_revision({"revision": last}, "revision")
 
 
-def tombstone(
-    db: sqlite_utils.Database,
+async def tombstone_of(db: Store, kind: str, obj_id: str) -> int | None:
+    """Return the revision stored in the tombstone of a deleted (kind, id), or None."""
+    value = await db.fetchval(
+        "SELECT revision FROM tombstones WHERE kind = ? AND id = ?", [kind, obj_id]
+    )
+    return int(value) if value is not None else None
+
+
+async def tombstone(
+    db: Store,
     kind: str,
     obj: Mapping[str, Any],
     field: str = "revision_number",
 ) -> None:
     """Remember the deleted `obj`'s last revision + 1 (of `field`) under (kind, id)."""
-    db.execute(
-        "INSERT OR REPLACE INTO tombstones (kind, id, revision) VALUES (?, ?, ?)",
+    await db.execute(
+        "INSERT INTO tombstones (kind, id, revision) VALUES (?, ?, ?) "
+        "ON CONFLICT (kind, id) DO UPDATE SET revision = excluded.revision",
         [kind, obj["id"], next_revision(obj, field)],
     )

@@ -1,18 +1,17 @@
-"""Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+"""Schema migrations, applied in order, each recorded by its number (alcor/store/ddl.py).
 
 A migration is frozen once released: later changes go into a new function appended to
 MIGRATIONS. Columns of resource tables mirror the attribute tables in alcor/resources
-(tests/unit/store/test_schema.py checks that they agree).
+(tests/unit/store/test_schema.py checks that they agree). Each migration writes both
+dialects through `Ddl`; where they differ it says so with `ddl.sql(sqlite=, postgresql=)`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-
-import sqlite_utils
 
 from alcor.store import changes, outbox
+from alcor.store.ddl import Ddl
 
 STD = {
     "id": str,
@@ -26,26 +25,9 @@ STD = {
 }
 
 
-def _table(
-    db: sqlite_utils.Database,
-    name: str,
-    columns: dict[str, type],
-    pk: str | tuple[str, ...],
-    indexes: Sequence[tuple[str, ...]] = (),
-    unique: Sequence[tuple[str, ...]] = (),
-) -> None:
-    table = db.table(name)
-    table.create(columns, pk=pk, not_null=[pk] if isinstance(pk, str) else list(pk))
-    for cols in indexes:
-        table.create_index(list(cols), index_name=f"idx_{name}_{'_'.join(cols)}")
-    for cols in unique:
-        table.create_index(list(cols), index_name=f"uq_{name}_{'_'.join(cols)}", unique=True)
-
-
-def initial(db: sqlite_utils.Database) -> None:
+def initial(ddl: Ddl) -> None:
     """Create the L2 core, the node registry, L3/security resources and the outboxes."""
-    _table(
-        db,
+    ddl.table(
         "networks",
         {
             **STD,
@@ -66,8 +48,7 @@ def initial(db: sqlite_utils.Database) -> None:
         pk="id",
         indexes=[("project_id",), ("shared",), ("router_external",), ("provider_segmentation_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "subnets",
         {
             **STD,
@@ -94,8 +75,7 @@ def initial(db: sqlite_utils.Database) -> None:
             ("subnetpool_id",),
         ],
     )
-    _table(
-        db,
+    ddl.table(
         "ports",
         {
             **STD,
@@ -129,8 +109,7 @@ def initial(db: sqlite_utils.Database) -> None:
             ("name",),
         ],
     )
-    _table(
-        db,
+    ddl.table(
         "ip_allocations",
         {
             "subnet_id": str,
@@ -143,26 +122,23 @@ def initial(db: sqlite_utils.Database) -> None:
         pk=("subnet_id", "ip_key"),
         indexes=[("port_id",), ("ip",)],
     )
-    _table(db, "free_ranges", {"pool": str, "first": str, "last": str}, pk=("pool", "first"))
-    _table(
-        db, "ipam_pools", {"subnet_id": str, "first": str, "last": str}, pk=("subnet_id", "first")
+    ddl.table("free_ranges", {"pool": str, "first": str, "last": str}, pk=("pool", "first"))
+    ddl.table(
+        "ipam_pools", {"subnet_id": str, "first": str, "last": str}, pk=("subnet_id", "first")
     )
-    _table(
-        db,
+    ddl.table(
         "macs",
         {"network_id": str, "mac": str, "owner": str},
         pk=("network_id", "mac"),
         indexes=[("mac",)],
     )
-    _table(
-        db,
+    ddl.table(
         "segments",
         {"kind": str, "seg_id": int, "network_id": str},
         pk=("kind", "seg_id"),
         indexes=[("network_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "nodes",
         {
             "node_id": str,
@@ -186,9 +162,8 @@ def initial(db: sqlite_utils.Database) -> None:
         indexes=[("local_ip",)],
         unique=[("node_name",), ("local_ip", "server_port")],
     )
-    _table(db, "tombstones", {"kind": str, "id": str, "revision": int}, pk=("kind", "id"))
-    _table(
-        db,
+    ddl.table("tombstones", {"kind": str, "id": str, "revision": int}, pk=("kind", "id"))
+    ddl.table(
         "routers",
         {
             **STD,
@@ -203,9 +178,8 @@ def initial(db: sqlite_utils.Database) -> None:
         pk="id",
         indexes=[("project_id",)],
     )
-    _table(db, "security_groups", {**STD, "is_default": int}, pk="id", indexes=[("project_id",)])
-    _table(
-        db,
+    ddl.table("security_groups", {**STD, "is_default": int}, pk="id", indexes=[("project_id",)])
+    ddl.table(
         "security_group_rules",
         {
             "id": str,
@@ -235,15 +209,13 @@ def initial(db: sqlite_utils.Database) -> None:
             ("sg_project_id",),
         ],
     )
-    _table(
-        db,
+    ddl.table(
         "port_security_groups",
         {"port_id": str, "security_group_id": str},
         pk=("port_id", "security_group_id"),
         indexes=[("security_group_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "floatingips",
         {
             **STD,
@@ -258,21 +230,18 @@ def initial(db: sqlite_utils.Database) -> None:
         pk="id",
         indexes=[("project_id",), ("port_id",), ("router_id",), ("floating_network_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "quotas",
         {"project_id": str, "resource": str, "hard_limit": int},
         pk=("project_id", "resource"),
     )
-    _table(
-        db,
+    ddl.table(
         "quota_usage",
         {"project_id": str, "resource": str, "used": int},
         pk=("project_id", "resource"),
     )
     untagged = {k: v for k, v in STD.items() if k != "tags"}  # ACLs have no tags (§13)
-    _table(
-        db,
+    ddl.table(
         "network_acls",
         {
             **untagged,
@@ -282,8 +251,7 @@ def initial(db: sqlite_utils.Database) -> None:
         pk="id",
         indexes=[("project_id",), ("vpc_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "subnetpools",
         {
             **STD,
@@ -300,8 +268,7 @@ def initial(db: sqlite_utils.Database) -> None:
         pk="id",
         indexes=[("project_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "network_acl_rules",
         {
             **untagged,
@@ -322,15 +289,13 @@ def initial(db: sqlite_utils.Database) -> None:
     )
     # Durable southbound outbox: one row per committed resource change (kind, id, revision),
     # written in the changing transaction and cleared once every affected host has it.
-    _table(
-        db,
+    ddl.table(
         "sb_outbox",
         {"seq": int, "kind": str, "key": str, "revision": int, "created_at": str},
         pk="seq",
     )
     # Durable external-call outbox (Zeta), southbound spec §8.1.
-    _table(
-        db,
+    ddl.table(
         "outbox",
         {
             "id": str,
@@ -347,8 +312,7 @@ def initial(db: sqlite_utils.Database) -> None:
         indexes=[("done_at", "next_attempt_at"), ("key",)],
     )
     # Per-host delivery bookkeeping of the kinds that are persisted (§4.2).
-    _table(
-        db,
+    ddl.table(
         "sb_delivery",
         {
             "node_id": str,
@@ -364,68 +328,75 @@ def initial(db: sqlite_utils.Database) -> None:
     )
 
 
-def change_record(db: sqlite_utils.Database) -> None:
+def change_record(ddl: Ddl) -> None:
     """Add the change record (alcor/store/changes.py); drop two outboxes nothing used."""
-    db.execute("DROP TABLE IF EXISTS sb_outbox")
-    db.execute("DROP TABLE IF EXISTS sb_delivery")
-    db.execute(changes.DDL)
-    db.execute(changes.CONSUMERS_DDL)
-    for statement in changes.INDEXES:
-        db.execute(statement)
+    ddl.sql("DROP TABLE IF EXISTS sb_outbox")
+    ddl.sql("DROP TABLE IF EXISTS sb_delivery")
+    changes.create_tables(ddl)
 
 
-def southbound_ledger(db: sqlite_utils.Database) -> None:
+def southbound_ledger(ddl: Ddl) -> None:
     """Add the durable per-host southbound ledger (alcor/southbound/ledger.py)."""
-    db.execute(
-        """CREATE TABLE sb_ledger (
-            node_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            key TEXT NOT NULL,
-            rev INTEGER NOT NULL,
-            present INTEGER NOT NULL,
-            acked_rev INTEGER,
-            status TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT,
-            updated_at REAL NOT NULL,
-            PRIMARY KEY (node_id, kind, key)
-        ) WITHOUT ROWID"""
+    ddl.table(
+        "sb_ledger",
+        {
+            "node_id": "TEXT NOT NULL",
+            "kind": "TEXT NOT NULL",
+            "key": "TEXT NOT NULL",
+            "rev": "INTEGER NOT NULL",
+            "present": "INTEGER NOT NULL",
+            "acked_rev": "INTEGER",
+            "status": "TEXT",
+            "attempts": "INTEGER NOT NULL DEFAULT 0",
+            "last_error": "TEXT",
+            "updated_at": "REAL NOT NULL",
+        },
+        pk=("node_id", "kind", "key"),
+        without_rowid=True,
     )
-    db.execute(
-        """CREATE TABLE sb_hosts (
-            node_id TEXT PRIMARY KEY,
-            cursor_seq INTEGER NOT NULL,
-            updated_at REAL NOT NULL
-        ) WITHOUT ROWID"""
+    ddl.table(
+        "sb_hosts",
+        {
+            "node_id": "TEXT NOT NULL",
+            "cursor_seq": "INTEGER NOT NULL",
+            "updated_at": "REAL NOT NULL",
+        },
+        pk="node_id",
+        without_rowid=True,
     )
 
 
-def southbound_channels(db: sqlite_utils.Database) -> None:
+def southbound_channels(ddl: Ddl) -> None:
     """Persist channel selection (alcor/southbound/channel_store.py)."""
-    db.execute("CREATE TABLE sb_vpc_channels (vpc_id TEXT PRIMARY KEY) WITHOUT ROWID")
-    db.execute(
-        "CREATE TABLE sb_vpc_subscriptions (node_id TEXT NOT NULL, vpc_id TEXT NOT NULL, "
-        "PRIMARY KEY (node_id, vpc_id)) WITHOUT ROWID"
+    ddl.table("sb_vpc_channels", {"vpc_id": str}, pk="vpc_id", without_rowid=True)
+    ddl.table(
+        "sb_vpc_subscriptions",
+        {"node_id": str, "vpc_id": str},
+        pk=("node_id", "vpc_id"),
+        without_rowid=True,
     )
-    db.execute(
-        "CREATE TABLE sb_vpc_published (vpc_id TEXT NOT NULL, port_id TEXT NOT NULL, "
-        "revision INTEGER NOT NULL, present INTEGER NOT NULL, "
-        "PRIMARY KEY (vpc_id, port_id)) WITHOUT ROWID"
+    ddl.table(
+        "sb_vpc_published",
+        {
+            "vpc_id": str,
+            "port_id": str,
+            "revision": "INTEGER NOT NULL",
+            "present": "INTEGER NOT NULL",
+        },
+        pk=("vpc_id", "port_id"),
+        without_rowid=True,
     )
 
 
-def gateways(db: sqlite_utils.Database) -> None:
+def gateways(ddl: Ddl) -> None:
     """Zeta gateways (southbound spec §8): the gateway resource, what each port is
     registered as, the VPC's gateway ids, and the outbox rebuilt for FIFO lanes.
 
     The first outbox table had a text id (no order) and text times; it never held a row.
     """
-    db.execute("DROP TABLE IF EXISTS outbox")
-    db.execute(outbox.DDL)
-    for statement in outbox.INDEXES:
-        db.execute(statement)
-    _table(
-        db,
+    ddl.sql("DROP TABLE IF EXISTS outbox")
+    outbox.create_tables(ddl)
+    ddl.table(
         "gateways",
         {
             "id": str,
@@ -447,29 +418,33 @@ def gateways(db: sqlite_utils.Database) -> None:
     )
     # What each port is registered (or queued to be registered) as at Zeta, and the outbox
     # row of that registration: the gateway manager diffs a port's new state against it.
-    _table(
-        db,
+    ddl.table(
         "gateway_ports",
         {"port_id": str, "network_id": str, "node_id": str, "body": str, "create_row": int},
         pk="port_id",
         indexes=[("network_id",), ("node_id",)],
     )
-    db.execute("ALTER TABLE networks ADD COLUMN gateway_ids TEXT")
+    ddl.sql(f"ALTER TABLE networks ADD COLUMN gateway_ids {ddl.column_type(str)}")
 
 
-def _add_columns(db: sqlite_utils.Database, table: str, columns: dict[str, type]) -> None:
-    """Add columns that a table lacks (migrations are re-runnable on partial schemas)."""
-    target = db.table(table)
-    have = set(target.columns_dict)
+def _add_columns(ddl: Ddl, table: str, columns: dict[str, type]) -> None:
+    """Add columns to a table."""
     for name, kind in columns.items():
-        if name not in have:
-            target.add_column(name, kind)
+        ddl.sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {ddl.column_type(kind)}')
 
 
-def rbac_policies(db: sqlite_utils.Database) -> None:
+# A random UUID in SQL (data migrations that give existing rows new ids).
+_NEW_UUID = {
+    "sqlite": "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
+    "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) || "
+    "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))",
+    "postgresql": "gen_random_uuid()::text",
+}
+
+
+def rbac_policies(ddl: Ddl) -> None:
     """Add RBAC policies; shared and external networks get their wildcard policies."""
-    _table(
-        db,
+    ddl.table(
         "rbac_policies",
         {
             "id": str,
@@ -483,24 +458,22 @@ def rbac_policies(db: sqlite_utils.Database) -> None:
         indexes=[("object_type", "target_tenant", "action", "object_id"), ("project_id",)],
         unique=[("object_id", "object_type", "action", "target_tenant")],
     )
-    _add_columns(db, "networks", {"is_default": int})
-    db.execute("UPDATE networks SET is_default = 0 WHERE is_default IS NULL")
+    _add_columns(ddl, "networks", {"is_default": int})
+    ddl.sql("UPDATE networks SET is_default = 0 WHERE is_default IS NULL")
     for column, action in (
         ("shared", "access_as_shared"),
         ("router_external", "access_as_external"),
     ):
-        rows = db.execute(f"SELECT id, project_id FROM networks WHERE {column} = 1").fetchall()
-        db.conn.executemany(
+        ddl.sql(
             "INSERT INTO rbac_policies (id, project_id, object_type, object_id, action, "
-            "target_tenant) VALUES (?, ?, 'network', ?, ?, '*')",
-            [(str(uuid.uuid4()), project, net_id, action) for net_id, project in rows],
+            f"target_tenant) SELECT {_NEW_UUID[ddl.dialect]}, project_id, 'network', id, "
+            f"'{action}', '*' FROM networks WHERE {column} = 1"
         )
 
 
-def qos(db: sqlite_utils.Database) -> None:
+def qos(ddl: Ddl) -> None:
     """Add QoS policies, their four rule tables, and the bindings of networks and ports."""
-    _table(
-        db,
+    ddl.table(
         "qos_policies",
         {**STD, "shared": int, "is_default": int},
         pk="id",
@@ -513,30 +486,27 @@ def qos(db: sqlite_utils.Database) -> None:
         "minimum_packet_rate": {"min_kpps": int, "direction": str},
     }
     for kind, fields in rule_fields.items():
-        _table(
-            db,
+        ddl.table(
             f"qos_{kind}_rules",
             {"id": str, "qos_policy_id": str, "project_id": str, **fields},
             pk="id",
             indexes=[("qos_policy_id",)],
         )
     for table in ("networks", "ports"):
-        _add_columns(db, table, {"qos_policy_id": str})
-        db.table(table).create_index(["qos_policy_id"], index_name=f"idx_{table}_qos_policy_id")
+        _add_columns(ddl, table, {"qos_policy_id": str})
+        ddl.index(table, ("qos_policy_id",))
 
 
-def trunks(db: sqlite_utils.Database) -> None:
+def trunks(ddl: Ddl) -> None:
     """Add trunks and their subports (a port is in one trunk at most)."""
-    _table(
-        db,
+    ddl.table(
         "trunks",
         {**STD, "status": str, "admin_state_up": int, "port_id": str},
         pk="id",
         indexes=[("project_id",)],
         unique=[("port_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "trunk_subports",
         {
             "port_id": str,
@@ -551,33 +521,27 @@ def trunks(db: sqlite_utils.Database) -> None:
     )
 
 
-def address_scopes(db: sqlite_utils.Database) -> None:
+def address_scopes(ddl: Ddl) -> None:
     """Add address scopes (subnet pools already have address_scope_id)."""
-    _table(
-        db,
+    ddl.table(
         "address_scopes",
         {"id": str, "project_id": str, "name": str, "shared": int, "ip_version": int},
         pk="id",
         indexes=[("project_id",)],
     )
-    db.table("subnetpools").create_index(
-        ["address_scope_id"], index_name="idx_subnetpools_address_scope_id"
-    )
+    ddl.index("subnetpools", ("address_scope_id",))
 
 
-def address_groups(db: sqlite_utils.Database) -> None:
+def address_groups(ddl: Ddl) -> None:
     """Add address groups, and rules that refer to one (remote_address_group_id)."""
-    _table(
-        db,
+    ddl.table(
         "address_groups",
         {**STD, "addresses": str, "shared": int},
         pk="id",
         indexes=[("project_id",)],
     )
-    _add_columns(db, "security_group_rules", {"remote_address_group_id": str})
-    db.table("security_group_rules").create_index(
-        ["remote_address_group_id"], index_name="idx_security_group_rules_remote_address_group_id"
-    )
+    _add_columns(ddl, "security_group_rules", {"remote_address_group_id": str})
+    ddl.index("security_group_rules", ("remote_address_group_id",))
 
 
 LEGACY_RULE_TEMPLATES = (
@@ -589,17 +553,16 @@ LEGACY_RULE_TEMPLATES = (
 )
 
 
-def security_group_features(db: sqlite_utils.Database) -> None:
+def security_group_features(ddl: Ddl) -> None:
     """Stateful/stateless and RBAC-shared groups, normalized rule CIDRs, and the default
     rule templates (the four rules alcor gave every default group until now)."""
-    _add_columns(db, "security_groups", {"stateful": int, "shared": int})
-    db.execute("UPDATE security_groups SET stateful = 1 WHERE stateful IS NULL")
-    db.execute("UPDATE security_groups SET shared = 0 WHERE shared IS NULL")
-    _add_columns(db, "security_group_rules", {"normalized_cidr": str})
+    _add_columns(ddl, "security_groups", {"stateful": int, "shared": int})
+    ddl.sql("UPDATE security_groups SET stateful = 1 WHERE stateful IS NULL")
+    ddl.sql("UPDATE security_groups SET shared = 0 WHERE shared IS NULL")
+    _add_columns(ddl, "security_group_rules", {"normalized_cidr": str})
     # Rules stored so far kept their prefix normalized already.
-    db.execute("UPDATE security_group_rules SET normalized_cidr = remote_ip_prefix")
-    _table(
-        db,
+    ddl.sql("UPDATE security_group_rules SET normalized_cidr = remote_ip_prefix")
+    ddl.table(
         "default_security_group_rules",
         {
             "id": str,
@@ -617,21 +580,18 @@ def security_group_features(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db.conn.executemany(
-        "INSERT INTO default_security_group_rules (id, description, direction, ethertype, "
-        "remote_group_id, used_in_default_sg, used_in_non_default_sg) "
-        "VALUES (?, ?, ?, ?, ?, 1, ?)",
-        [
-            (str(uuid.uuid4()), desc, direction, ethertype, remote, non_default)
-            for direction, ethertype, remote, non_default, desc in LEGACY_RULE_TEMPLATES
-        ],
-    )
+    for direction, ethertype, remote, non_default, desc in LEGACY_RULE_TEMPLATES:
+        ddl.sql(
+            "INSERT INTO default_security_group_rules (id, description, direction, ethertype, "
+            "remote_group_id, used_in_default_sg, used_in_non_default_sg) VALUES "
+            f"('{uuid.uuid4()}', '{desc}', '{direction}', '{ethertype}', "
+            f"{'NULL' if remote is None else repr(remote)}, 1, {non_default})"
+        )
 
 
-def port_forwardings(db: sqlite_utils.Database) -> None:
+def port_forwardings(ddl: Ddl) -> None:
     """Add floating IP port forwardings."""
-    _table(
-        db,
+    ddl.table(
         "port_forwardings",
         {
             "id": str,
@@ -653,17 +613,15 @@ def port_forwardings(db: sqlite_utils.Database) -> None:
     )
 
 
-def metering(db: sqlite_utils.Database) -> None:
+def metering(ddl: Ddl) -> None:
     """Add metering labels and their rules."""
-    _table(
-        db,
+    ddl.table(
         "metering_labels",
         {"id": str, "project_id": str, "name": str, "description": str, "shared": int},
         pk="id",
         indexes=[("project_id",)],
     )
-    _table(
-        db,
+    ddl.table(
         "metering_label_rules",
         {
             "id": str,
@@ -680,71 +638,67 @@ def metering(db: sqlite_utils.Database) -> None:
     )
 
 
-def flavors(db: sqlite_utils.Database) -> None:
+def flavors(ddl: Ddl) -> None:
     """Add flavors, service profiles, their bindings, and routers' flavor_id."""
-    _table(
-        db,
+    ddl.table(
         "flavors",
         {"id": str, "name": str, "description": str, "service_type": str, "enabled": int},
         pk="id",
     )
-    _table(
-        db,
+    ddl.table(
         "service_profiles",
         {"id": str, "description": str, "driver": str, "metainfo": str, "enabled": int},
         pk="id",
     )
-    _table(
-        db,
+    ddl.table(
         "flavor_service_profiles",
         {"flavor_id": str, "service_profile_id": str},
         pk=("flavor_id", "service_profile_id"),
         indexes=[("service_profile_id",)],
     )
-    _add_columns(db, "routers", {"flavor_id": str})
-    db.table("routers").create_index(["flavor_id"], index_name="idx_routers_flavor_id")
+    _add_columns(ddl, "routers", {"flavor_id": str})
+    ddl.index("routers", ("flavor_id",))
 
 
-def subnet_routers(db: sqlite_utils.Database) -> None:
+def subnet_routers(ddl: Ddl) -> None:
     """A subnet may be on several routers: attached_router_ids (attached_router_id stays the
     first of them)."""
-    _add_columns(db, "subnets", {"attached_router_ids": str})
-    db.execute(
+    _add_columns(ddl, "subnets", {"attached_router_ids": str})
+    ddl.sql(
         "UPDATE subnets SET attached_router_ids = CASE WHEN attached_router_id IS NULL "
-        "THEN '[]' ELSE json_array(attached_router_id) END"
+        "THEN '[]' ELSE '[\"' || attached_router_id || '\"]' END"
     )
 
 
-def dns_names(db: sqlite_utils.Database) -> None:
+def dns_names(ddl: Ddl) -> None:
     """DNS names and domains of ports and floating IPs, domains of networks."""
     for table, columns in (
         ("ports", ("dns_name", "dns_domain")),
         ("floatingips", ("dns_name", "dns_domain")),
         ("networks", ("dns_domain",)),
     ):
-        _add_columns(db, table, dict.fromkeys(columns, str))
+        _add_columns(ddl, table, dict.fromkeys(columns, str))
         for column in columns:
-            db.execute(f"UPDATE {table} SET {column} = '' WHERE {column} IS NULL")
+            ddl.sql(f"UPDATE {table} SET {column} = '' WHERE {column} IS NULL")
 
 
-def subnet_service_types(db: sqlite_utils.Database) -> None:
+def subnet_service_types(ddl: Ddl) -> None:
     """Service types of subnets (subnet-service-types)."""
-    _add_columns(db, "subnets", {"service_types": str})
-    db.execute("UPDATE subnets SET service_types = '[]' WHERE service_types IS NULL")
+    _add_columns(ddl, "subnets", {"service_types": str})
+    ddl.sql("UPDATE subnets SET service_types = '[]' WHERE service_types IS NULL")
 
 
-def router_zones(db: sqlite_utils.Database) -> None:
+def router_zones(ddl: Ddl) -> None:
     """Availability zone hints of routers (router_availability_zone)."""
-    _add_columns(db, "routers", {"availability_zone_hints": str})
-    db.execute(
+    _add_columns(ddl, "routers", {"availability_zone_hints": str})
+    ddl.sql(
         "UPDATE routers SET availability_zone_hints = '[]' WHERE availability_zone_hints IS NULL"
     )
 
 
-def segment_ranges(db: sqlite_utils.Database) -> None:
+def segment_ranges(ddl: Ddl) -> None:
     """Network segment ranges (network-segment-range)."""
-    _table(
-        db,
+    ddl.table(
         "network_segment_ranges",
         {
             "id": str,
@@ -766,11 +720,10 @@ def segment_ranges(db: sqlite_utils.Database) -> None:
     )
 
 
-def network_segments(db: sqlite_utils.Database) -> None:
+def network_segments(ddl: Ddl) -> None:
     """Segments of networks (segment, multi-provider; a network's single segment is written
     when first needed, managers/network/network_segments.py); subnets on segments."""
-    _table(
-        db,
+    ddl.table(
         "network_segments",
         {
             "id": str,
@@ -788,14 +741,13 @@ def network_segments(db: sqlite_utils.Database) -> None:
         pk="id",
         indexes=[("network_id",)],
     )
-    _add_columns(db, "networks", {"segments": str})
-    _add_columns(db, "subnets", {"segment_id": str})
+    _add_columns(ddl, "networks", {"segments": str})
+    _add_columns(ddl, "subnets", {"segment_id": str})
 
 
-def auto_allocated_topologies(db: sqlite_utils.Database) -> None:
+def auto_allocated_topologies(ddl: Ddl) -> None:
     """The auto-allocated network and router of each project (auto-allocated-topology)."""
-    _table(
-        db,
+    ddl.table(
         "auto_allocated_topologies",
         {"project_id": str, "network_id": str, "router_id": str},
         pk="project_id",
@@ -803,16 +755,73 @@ def auto_allocated_topologies(db: sqlite_utils.Database) -> None:
     )
 
 
-def port_forwarding_revisions(db: sqlite_utils.Database) -> None:
+def port_forwarding_revisions(ddl: Ddl) -> None:
     """Give port forwardings the revision their hosts' NAT state carries (not in the API:
     Neutron shows none), 1 for those that exist."""
-    _add_columns(db, "port_forwardings", {"sb_revision": int})
-    db.execute("UPDATE port_forwardings SET sb_revision = 1 WHERE sb_revision IS NULL")
+    _add_columns(ddl, "port_forwardings", {"sb_revision": int})
+    ddl.sql("UPDATE port_forwardings SET sb_revision = 1 WHERE sb_revision IS NULL")
 
 
-def port_trusted(db: sqlite_utils.Database) -> None:
+# The list-valued attributes whose values are rows of `list_values` (list filters without
+# JSON functions): every tagged table's tags, and the list filters no other table answers.
+TAGGED_TABLES = (
+    "networks",
+    "subnets",
+    "ports",
+    "routers",
+    "security_groups",
+    "floatingips",
+    "subnetpools",
+    "qos_policies",
+    "trunks",
+    "address_groups",
+    "network_segment_ranges",
+)
+LISTED = (
+    *((table, "tags") for table in TAGGED_TABLES),
+    ("networks", "availability_zone_hints"),
+    ("networks", "availability_zones"),
+    ("network_acls", "associated_subnets"),
+    ("routers", "availability_zone_hints"),
+    ("subnets", "service_types"),
+)
+
+
+def portable(ddl: Ddl) -> None:
+    """Make the schema speak both engines and hold its invariants as constraints.
+
+    List values move to `list_values` (filters without json_each); a generated MAC is
+    unique everywhere and a project has one default security group and at most one default
+    QoS policy, by unique index.
+    """
+    ddl.table(
+        "list_values",
+        {"tbl": str, "attr": str, "value": str, "id": str},
+        pk=("tbl", "attr", "value", "id"),
+        indexes=[("tbl", "id")],
+        without_rowid=True,
+    )
+    for table, attr in LISTED:  # existing SQLite data; a new database has none
+        ddl.sql(
+            sqlite=f"INSERT OR IGNORE INTO list_values (tbl, attr, value, id) "
+            f"SELECT '{table}', '{attr}', j.value, t.id FROM \"{table}\" t, json_each(t.\"{attr}\") j "
+            f'WHERE t."{attr}" IS NOT NULL'
+        )
+    # Processes sharing one PostgreSQL database (alcor/southbound/ownership.py).
+    ddl.table(
+        "cluster_members",
+        {"member_id": str, "address": str, "started_at": float, "heartbeat_at": float},
+        pk="member_id",
+    )
+    ddl.sql('ALTER TABLE macs ADD COLUMN "auto" INTEGER')
+    ddl.index("macs", ("mac",), unique=True, where='"auto" = 1')
+    ddl.index("security_groups", ("project_id",), unique=True, where="is_default = 1")
+    ddl.index("qos_policies", ("project_id",), unique=True, where="is_default = 1")
+
+
+def port_trusted(ddl: Ddl) -> None:
     """The `trusted` flag of ports (port-trusted-vif); NULL is "not set"."""
-    _add_columns(db, "ports", {"trusted": int})
+    _add_columns(ddl, "ports", {"trusted": int})
 
 
 MIGRATIONS = [
@@ -839,4 +848,5 @@ MIGRATIONS = [
     auto_allocated_topologies,
     port_forwarding_revisions,
     port_trusted,
+    portable,
 ]

@@ -1,10 +1,12 @@
-"""The embedded store: one SQLite file through sqlite-utils, WAL, one writer.
+"""The embedded store: one SQLite file, WAL, one writer (the Store interface of db.py).
 
 Why short statements run on the event loop thread: a WAL commit with synchronous=NORMAL
 does not fsync (only checkpoints do), so an indexed statement costs microseconds, far
-less than a hop to a worker thread (~50-100 us). Everything that can take long runs in
-a thread instead: migrations, bulk work (`run_in_thread`), and WAL checkpoints, which a
-background task performs on its own connection (the writer never auto-checkpoints).
+less than a hop to a worker thread (~50-100 us). The interface is async, but its
+coroutines run the statement inline and never suspend. Everything that can take long runs
+in a thread instead: migrations, long reads (`fetch(..., long=True)`), and WAL
+checkpoints, which a background task performs on its own connection (the writer never
+auto-checkpoints).
 
 Writes are serialised by one asyncio lock held for a whole transaction, so a
 transaction may await bus commands: no other writer can interleave. Reads outside a
@@ -25,36 +27,22 @@ import contextvars
 import logging
 import sqlite3
 import threading
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TypeVar
-
-import sqlite_utils
+from typing import Any
 
 from alcor.config import StoreConfig
 from alcor.store import changes
+from alcor.store.db import _CURRENT, Dialect, Positions, Row, Transaction, run_before_commit
+from alcor.store.ddl import Ddl
 
 _LOGGER = logging.getLogger(__name__)
-T = TypeVar("T")
-Migration = Callable[[sqlite_utils.Database], None]
+Migration = Callable[[Ddl], None]
 
 CHECKPOINT_WAL_BYTES = 8 * 1024 * 1024
 # Bounds the work one failed COMMIT can undo and the wait of a group's first member.
 MAX_GROUP = 64
-
-_CURRENT: ContextVar[Transaction | None] = ContextVar("alcor_transaction", default=None)
-
-
-class Transaction:
-    """The ambient write transaction: collects callbacks to run after the outermost commit."""
-
-    __slots__ = ("after_commit",)
-
-    def __init__(self) -> None:
-        self.after_commit: list[Callable[[], None]] = []
 
 
 class _Group:
@@ -66,11 +54,6 @@ class _Group:
         self.callbacks: list[Callable[[], None]] = []
         self.committed = committed
         self.size = 0
-
-
-def current_transaction() -> Transaction | None:
-    """Return the transaction this task is inside, if any."""
-    return _CURRENT.get()
 
 
 def _connect(path: str, wal_limit_bytes: int = 64 << 20) -> sqlite3.Connection:
@@ -85,11 +68,17 @@ def _connect(path: str, wal_limit_bytes: int = 64 << 20) -> sqlite3.Connection:
     return conn
 
 
-class Store:
+def _last_seq(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+    return int(row[0]) if row else 0
+
+
+class SqliteStore:
     """One SQLite database: a writer connection, a reader connection, a db thread."""
 
     name = "store"
     requires: tuple[str, ...] = ()
+    dialect: Dialect = "sqlite"
 
     def __init__(self, config: StoreConfig, migrations: Sequence[Migration]) -> None:
         self._path = config.path
@@ -99,17 +88,17 @@ class Store:
         self._migrations = list(migrations)
         self._lock = asyncio.Lock()
         self._executor: ThreadPoolExecutor | None = None
-        self._writer: sqlite_utils.Database | None = None
-        self._reader: sqlite_utils.Database | None = None
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
         self._thread_local = threading.local()
-        self._thread_dbs: list[sqlite_utils.Database] = []
+        self._thread_dbs: list[sqlite3.Connection] = []
+        self._checkpointing = threading.Lock()
         self._checkpointer: asyncio.Task[None] | None = None
         self._group: _Group | None = None
         self._flush_scheduled = False
         self._pruner: asyncio.Task[None] | None = None
         self._has_changes = False
-        self._change_seq = 0
-        self._change_waiters: list[asyncio.Future[None]] = []
+        self._positions = Positions()
         self.commits = 0
         self.transactions = 0
 
@@ -126,13 +115,11 @@ class Store:
         writer = _connect(self._path, self._wal_limit)
         # Checkpoints happen in the background task, never inside a request's commit.
         writer.execute("PRAGMA wal_autocheckpoint=0")
-        self._writer = sqlite_utils.Database(writer)
+        self._writer = writer
         await asyncio.get_running_loop().run_in_executor(self._executor, self._migrate)
         # An in-memory database exists once per connection: share the writer.
         memory = self._path == ":memory:"
-        self._reader = (
-            self._writer if memory else sqlite_utils.Database(_connect(self._path, self._wal_limit))
-        )
+        self._reader = self._writer if memory else _connect(self._path, self._wal_limit)
         if self._path != ":memory:":
             self._checkpointer = asyncio.create_task(
                 self._checkpoint_loop(), name="store-checkpoint"
@@ -143,8 +130,10 @@ class Store:
             ).fetchone()
         )
         if self._has_changes:
-            self._change_seq = changes.last_seq(self._writer)
-            self._pruner = asyncio.create_task(self._prune_loop(), name="store-prune-changes")
+            self._positions.note(_last_seq(self._writer))
+            self._pruner = asyncio.create_task(
+                changes.prune_forever(self, self._retention), name="store-prune-changes"
+            )
 
     async def stop(self) -> None:
         """Wait for the running transaction, checkpoint, and close every connection."""
@@ -161,8 +150,8 @@ class Store:
             if self._writer is not None and self._path != ":memory:":
                 with contextlib.suppress(sqlite3.Error):
                     self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            # Threads first: a connection closed while a thread still uses it can crash
-            # the process (a read started by a request, a checkpoint).
+            # Threads may still be reading (a list whose request went away): let them end
+            # before their connections close under them.
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
             for db in {id(d): d for d in [self._reader, self._writer, *self._thread_dbs]}.values():
@@ -171,14 +160,39 @@ class Store:
             self._reader = self._writer = None
             self._thread_dbs.clear()
 
-    @property
-    def db(self) -> sqlite_utils.Database:
+    def _conn(self) -> sqlite3.Connection:
         """Return the writer inside a transaction (sees its own changes), else the reader."""
-        if _CURRENT.get() is not None:
-            assert self._writer is not None
-            return self._writer
-        assert self._reader is not None, "store is not started"
-        return self._reader
+        conn = self._writer if _CURRENT.get() is not None else self._reader
+        assert conn is not None, "store is not started"
+        return conn
+
+    # ---- the Store interface: statements run inline (module docstring) ----------------
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return how many rows it changed."""
+        return self._conn().execute(sql, params).rowcount
+
+    async def fetch(self, sql: str, params: Sequence[Any] = (), *, long: bool = False) -> list[Row]:
+        """Return every row; a `long` read runs on a db thread."""
+        if long:
+            return await self._in_thread(sql, params)
+        return self._conn().execute(sql, params).fetchall()
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """Return the first row, or None."""
+        row: Row | None = self._conn().execute(sql, params).fetchone()
+        return row
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Return the first column of the first row, or None."""
+        row = self._conn().execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement per row of parameters."""
+        self._conn().executemany(sql, rows)
+
+    async def lock(self, key: str, shared: bool = False) -> None:
+        """Nothing to do: the one writer already excludes every other transaction."""
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -191,12 +205,13 @@ class Store:
         current = _CURRENT.get()
         assert self._writer is not None, "store is not started"
         if current is not None:
-            mark = len(current.after_commit)
+            mark, writes = len(current.after_commit), len(current.before_commit)
             try:
-                with self._writer.atomic():
+                with self._savepoint():
                     yield current
             except BaseException:
                 del current.after_commit[mark:]
+                del current.before_commit[writes:]
                 raise
             return
         txn = Transaction()
@@ -204,8 +219,9 @@ class Store:
             group = self._join_group()
             token = _CURRENT.set(txn)
             try:
-                with self._writer.atomic():  # a savepoint inside the group's BEGIN
+                with self._savepoint():  # a savepoint inside the group's BEGIN
                     yield txn
+                    await run_before_commit(txn)
                 group.callbacks.extend(txn.after_commit)
                 group.size += 1
             finally:
@@ -213,6 +229,19 @@ class Store:
                 self._end_turn(group)
         # Shielded: a member cancelled while waiting must not cancel the others' commit.
         await asyncio.shield(group.committed)
+
+    @contextlib.contextmanager
+    def _savepoint(self) -> Any:
+        writer = self._writer
+        assert writer is not None
+        writer.execute("SAVEPOINT alcor")
+        try:
+            yield
+        except BaseException:
+            writer.execute("ROLLBACK TO alcor")
+            writer.execute("RELEASE alcor")
+            raise
+        writer.execute("RELEASE alcor")
 
     def _join_group(self) -> _Group:
         if self._group is None:
@@ -249,7 +278,7 @@ class Store:
         self.commits += 1
         self.transactions += group.size
         if self._has_changes:
-            self._note_changes(changes.last_seq(writer))
+            self._positions.note(_last_seq(writer))
         for callback in group.callbacks:
             try:
                 callback()
@@ -261,73 +290,49 @@ class Store:
     @property
     def change_seq(self) -> int:
         """Return the seq of the newest committed change."""
-        return self._change_seq
-
-    def _note_changes(self, seq: int) -> None:
-        if seq <= self._change_seq:
-            return
-        self._change_seq = seq
-        waiters, self._change_waiters = self._change_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        return self._positions.position
 
     async def wait_for_change(self, after: int, timeout: float | None = None) -> bool:
         """Wait until a change with seq > `after` is committed; False on timeout."""
-        if self._change_seq > after:
-            return True
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._change_waiters.append(waiter)
-        try:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
-        except TimeoutError:
-            return False
-        finally:
-            if waiter in self._change_waiters:
-                self._change_waiters.remove(waiter)
-        return True
+        return await self._positions.wait(after, timeout)
 
-    async def _prune_loop(self) -> None:
-        """Apply the change record's retention, in small batches (never a long writer hold)."""
-        interval = max(1.0, min(60.0, self._retention / 10))
-        while True:
-            await asyncio.sleep(interval)
-            while True:
-                async with self.transaction():
-                    pruned = changes.prune(self.db, time.time() - self._retention, batch=5_000)
-                if pruned < 5_000:
-                    break
-
-    async def run_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(db, *args)` on a db thread: for work that may take long.
-
-        Inside a transaction it runs on the writer (the lock is already ours); outside,
-        on a per-thread read connection.
-        """
+    async def _in_thread(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        """Run a read on a db thread: the writer inside a transaction (the lock is ours),
+        else a per-thread read connection."""
         assert self._executor is not None
         loop = asyncio.get_running_loop()
-        if _CURRENT.get() is not None:
-            return await loop.run_in_executor(self._executor, fn, self._writer, *args)
-        return await loop.run_in_executor(self._executor, self._run_read, fn, args)
+        if _CURRENT.get() is not None or self._path == ":memory:":
+            writer = self._writer
+            assert writer is not None
+            return await loop.run_in_executor(
+                self._executor, lambda: writer.execute(sql, params).fetchall()
+            )
+        return await loop.run_in_executor(self._executor, self._read_in_thread, sql, params)
 
-    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        if self._path == ":memory:":
-            return fn(self._writer, *args)
-        db = getattr(self._thread_local, "db", None)
-        if db is None:
-            db = sqlite_utils.Database(_connect(self._path, self._wal_limit))
-            self._thread_local.db = db
-            self._thread_dbs.append(db)
-        return fn(db, *args)
+    def _read_in_thread(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        conn: sqlite3.Connection | None = getattr(self._thread_local, "conn", None)
+        if conn is None:
+            conn = _connect(self._path, self._wal_limit)
+            self._thread_local.conn = conn
+            self._thread_dbs.append(conn)
+        return conn.execute(sql, params).fetchall()
 
     def _migrate(self) -> None:
-        db = self._writer
-        assert db is not None
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+        conn = self._writer
+        assert conn is not None
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
         for number, migration in enumerate(self._migrations[version:], start=version + 1):
-            with db.atomic():
-                migration(db)
-                db.execute(f"PRAGMA user_version={number}")
+            ddl = Ddl("sqlite")
+            migration(ddl)
+            conn.execute("BEGIN")
+            try:
+                for statement in ddl.statements:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={number}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
             _LOGGER.info("store %s migrated to schema version %d", self._path, number)
 
     async def _checkpoint_loop(self) -> None:
@@ -350,11 +355,13 @@ class Store:
                         await asyncio.wait([job])  # the thread still uses conn: let it end
                         raise
         finally:
-            conn.close()
+            # A cancelled wait leaves the checkpoint running in its thread: close after it.
+            with self._checkpointing:
+                conn.close()
 
-    @staticmethod
-    def _checkpoint(conn: sqlite3.Connection) -> None:
-        try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error as exc:  # a busy checkpoint is retried next round
-            _LOGGER.debug("checkpoint skipped: %s", exc)
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        with self._checkpointing:
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as exc:  # a busy checkpoint is retried next round
+                _LOGGER.debug("checkpoint skipped: %s", exc)

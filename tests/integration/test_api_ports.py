@@ -398,9 +398,9 @@ async def test_mac_of_a_subnet_gateway_counts_as_in_use(api, client):
     """Each subnet reserves a gateway MAC on its network; a port asking for it → 409."""
     net = await api.network()
     subnet = await api.subnet(net["id"], "10.0.0.0/24")
-    row = client.alcor.store.db.execute(
+    row = await client.alcor.store.fetchone(
         "SELECT gateway_mac FROM subnets WHERE id = ?", [subnet["id"]]
-    ).fetchone()
+    )
     assert row[0].startswith("fa:16:3e:")
     reply = await _post(api, {"network_id": net["id"], "mac_address": row[0]}, 409)
     assert reply.error == "MacAddressInUse"

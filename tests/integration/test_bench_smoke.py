@@ -90,6 +90,27 @@ def test_bench_compares_the_grpc_transports_and_plots_the_e2e_curve(tmp_path):
     assert curve.stat().st_size > 1000
 
 
+@pytest.mark.postgresql
+def test_bench_scale_out_compares_sqlite_with_postgresql_processes(tmp_path, postgres_url):
+    """`--store postgresql --processes 1 --processes 2` measures one process on SQLite and
+    1 and 2 processes on the given PostgreSQL database, creates and reads."""
+    report = _bench(
+        tmp_path,
+        "--store",
+        "postgresql",
+        "--store-url",
+        postgres_url,
+        "--processes",
+        "1",
+        "--processes",
+        "2",
+    )
+    rows = {r["name"]: r for r in report["results"]}
+    for store in ("SQLite, 1 process", "PostgreSQL, 1 process", "PostgreSQL, 2 processes"):
+        assert rows[f"port create, {store}"]["count"] == rows[f"port GET, {store}"]["count"] > 0
+    assert rows["port create, PostgreSQL, 2 processes"]["processes"] == 2
+
+
 def test_bench_zeta_scenario_runs_against_the_double(tmp_path):
     """--scenario zeta (tiny): create rates with Zeta off and on, and every port at Zeta."""
     report = _bench(tmp_path, "--scenario", "zeta")

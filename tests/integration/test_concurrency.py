@@ -110,7 +110,6 @@ async def test_allocation_table_matches_the_ports(api, client, net):
     await asyncio.gather(
         *[api.call("POST", "/v2.0/ports", {"port": {"network_id": net["id"]}}) for _ in range(30)]
     )
-    db = client.alcor.store.db
-    rows = sorted(db.execute("SELECT ip, port_id FROM ip_allocations").fetchall())
+    rows = sorted(await client.alcor.store.fetch("SELECT ip, port_id FROM ip_allocations"))
     ports = await _all_ports(api)
     assert rows == sorted((f["ip_address"], p["id"]) for p in ports for f in p["fixed_ips"])

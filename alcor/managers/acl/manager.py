@@ -98,10 +98,10 @@ class NetworkAclManager(ResourceManager):
         self._bus.handle(DetachSubnetFromAcls, self._detach_subnet)
         self._bus.handle(DeleteNetworkAcls, self._delete_of_network)
 
-    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Attach each ACL's rules, ordered by number, in one query."""
-        by_acl = repo.find_grouped(
-            self._store.db,
+        by_acl = await repo.find_grouped(
+            self._store,
             NETWORK_ACL_RULE,
             "network_acl_id",
             [o["id"] for o in objs],
@@ -124,16 +124,16 @@ class NetworkAclManager(ResourceManager):
                     raise errors.NetworkNotFound(id=item["vpc_id"])
             for item in cmd.items:
                 out.append(await self._create_one(item))
-        return self.decorate(out)
+        return await self.decorate(out)
 
     async def _create_one(self, given: dict[str, Any]) -> dict[str, Any]:
-        db = self._store.db
-        acl = new_record(db, NETWORK_ACL, given, "Network ACL")
+        db = self._store
+        acl = await new_record(db, NETWORK_ACL, given, "Network ACL")
         acl.pop("network_acl_rules", None)
         await self._check_subnets(acl, acl["associated_subnets"])
-        repo.insert(db, NETWORK_ACL, acl)
+        await repo.insert(db, NETWORK_ACL, acl)
         for rule in rules.default_rules():
-            self._insert_rule(acl, rule)
+            await self._insert_rule(acl, rule)
         self._bus.publish(NetworkAclChanged(network_acl=dict(acl)))
         return acl
 
@@ -146,7 +146,9 @@ class NetworkAclManager(ResourceManager):
                 raise rules.invalid(
                     f"subnet {subnet_id} is not a subnet of network {acl['vpc_id']}"
                 )
-            other = acl_repo.acl_guarding(self._store.db, subnet_id, acl["id"])
+            # One ACL per subnet, also when two processes associate it at once.
+            await self._store.lock(f"network_acl_subnet:{subnet_id}")
+            other = await acl_repo.acl_guarding(self._store, subnet_id, acl["id"])
             if other is not None:
                 raise errors.NetworkAclInUse(
                     id=other, reason=f"subnet {subnet_id} is associated with it"
@@ -156,7 +158,7 @@ class NetworkAclManager(ResourceManager):
         """Update name, description or associated subnets (partial)."""
         async with self._store.transaction():
             acl = await self._update_one(cmd.ctx, cmd.id, cmd.changes, cmd.if_match)
-        return self.decorate([acl])[0]
+        return (await self.decorate([acl]))[0]
 
     async def update_many(self, cmd: UpdateNetworkAcls) -> list[dict[str, Any]]:
         """Bulk PUT: every item as a single update in one transaction."""
@@ -167,58 +169,60 @@ class NetworkAclManager(ResourceManager):
                 )
                 for item in cmd.items
             ]
-        return self.decorate(out)
+        return await self.decorate(out)
 
     async def _update_one(
         self, ctx: RequestContext, acl_id: str, changes: dict[str, Any], if_match: int | None
     ) -> dict[str, Any]:
-        acl = self.get_visible(ctx, acl_id)
+        acl = await self.get_visible(ctx, acl_id)
         check_write(ctx, acl, "update_network_acl")
         check_if_match(acl, if_match)
         diff = changed(acl, changes)
         if "associated_subnets" in diff:
             await self._check_subnets(acl, diff["associated_subnets"])
         if diff:
-            repo.update(self._store.db, NETWORK_ACL, acl["id"], bump(acl, diff))
+            await repo.update(self._store, NETWORK_ACL, acl["id"], bump(acl, diff))
             self._bus.publish(NetworkAclChanged(network_acl=dict(acl)))
         return acl
 
     async def delete(self, cmd: DeleteCommand) -> None:
         """Delete an ACL that guards no subnet, with its rules."""
         async with self._store.transaction():
-            acl = self.writable(cmd.ctx, cmd.id, "delete_network_acl", cmd.if_match)
+            acl = await self.writable(cmd.ctx, cmd.id, "delete_network_acl", cmd.if_match)
             if acl["associated_subnets"]:
                 raise errors.NetworkAclInUse(id=acl["id"], reason="it still has associated subnets")
-            self._remove(acl)
+            await self._remove(acl)
 
-    def _remove(self, acl: dict[str, Any]) -> None:
-        db = self._store.db
-        acl_repo.delete_rules_of(db, acl["id"])
-        repo.delete(db, NETWORK_ACL, acl["id"])
-        tombstone(db, "network_acl", acl)
+    async def _remove(self, acl: dict[str, Any]) -> None:
+        db = self._store
+        await acl_repo.delete_rules_of(db, acl["id"])
+        await repo.delete(db, NETWORK_ACL, acl["id"])
+        await tombstone(db, "network_acl", acl)
         self._bus.publish(NetworkAclDeleted(network_acl=acl))
 
-    def _bump_acl(self, acl: dict[str, Any]) -> None:
-        repo.update(self._store.db, NETWORK_ACL, acl["id"], bump(acl, {}))
+    async def _bump_acl(self, acl: dict[str, Any]) -> None:
+        await repo.update(self._store, NETWORK_ACL, acl["id"], bump(acl, {}))
         self._bus.publish(NetworkAclChanged(network_acl=dict(acl)))
 
     # ---- internal commands -------------------------------------------------------------
     async def _detach_subnet(self, cmd: DetachSubnetFromAcls) -> None:
-        for acl in repo.find(self._store.db, NETWORK_ACL, acl_repo.associated_with(cmd.subnet_id)):
+        for acl in await repo.find(
+            self._store, NETWORK_ACL, acl_repo.associated_with(cmd.subnet_id)
+        ):
             remaining = [s for s in acl["associated_subnets"] if s != cmd.subnet_id]
-            repo.update(
-                self._store.db, NETWORK_ACL, acl["id"], bump(acl, {"associated_subnets": remaining})
+            await repo.update(
+                self._store, NETWORK_ACL, acl["id"], bump(acl, {"associated_subnets": remaining})
             )
             self._bus.publish(NetworkAclChanged(network_acl=dict(acl)))
 
     async def _delete_of_network(self, cmd: DeleteNetworkAcls) -> None:
-        for acl in repo.find(self._store.db, NETWORK_ACL, repo.equals("vpc_id", cmd.network_id)):
-            self._remove(acl)
+        for acl in await repo.find(self._store, NETWORK_ACL, repo.equals("vpc_id", cmd.network_id)):
+            await self._remove(acl)
 
     # ---- rules -------------------------------------------------------------------------
-    def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
-        rule = repo.get(self._store.db, NETWORK_ACL_RULE, rule_id)
-        if rule is None or not self.is_visible(rule, ctx):
+    async def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
+        rule = await repo.get(self._store, NETWORK_ACL_RULE, rule_id)
+        if rule is None or not await self.is_visible(rule, ctx):
             raise errors.NetworkAclRuleNotFound(id=rule_id)
         return rule
 
@@ -228,15 +232,15 @@ class NetworkAclManager(ResourceManager):
 
     async def get_rule(self, cmd: GetCommand) -> dict[str, Any]:
         """Handle GetNetworkAclRule."""
-        return self._get_rule(cmd.ctx, cmd.id)
+        return await self._get_rule(cmd.ctx, cmd.id)
 
     async def list_rules(self, cmd: ListCommand) -> Page:
         """Handle ListNetworkAclRules."""
         if cmd.query.marker is not None:
-            self._get_rule(cmd.ctx, cmd.query.marker)
+            await self._get_rule(cmd.ctx, cmd.query.marker)
         where = project_where(cmd.ctx)
-        return await self._store.run_in_thread(
-            repo.list_page, NETWORK_ACL_RULE, cmd.query, [where] if where is not None else []
+        return await repo.list_page(
+            self._store, NETWORK_ACL_RULE, cmd.query, [where] if where is not None else []
         )
 
     async def create_rules(self, cmd: CreateNetworkAclRules) -> list[dict[str, Any]]:
@@ -245,7 +249,7 @@ class NetworkAclManager(ResourceManager):
         async with self._store.transaction():
             prepared = []
             for item in cmd.items:
-                acl = self.get_visible(cmd.ctx, item["network_acl_id"])
+                acl = await self.get_visible(cmd.ctx, item["network_acl_id"])
                 check_write(cmd.ctx, acl, "create_network_acl_rule")
                 if (
                     item.get("project_id", acl["project_id"]) != acl["project_id"]
@@ -255,18 +259,18 @@ class NetworkAclManager(ResourceManager):
                 prepared.append((item, acl))
             touched: dict[str, dict[str, Any]] = {}
             for item, acl in prepared:
-                check_new_id(self._store.db, NETWORK_ACL_RULE, item, "Network ACL rule")
+                await check_new_id(self._store, NETWORK_ACL_RULE, item, "Network ACL rule")
                 rule = defaults(NETWORK_ACL_RULE, item)
                 rules.complete(rule)
-                out.append(self._insert_rule(acl, rule))
+                out.append(await self._insert_rule(acl, rule))
                 touched[acl["id"]] = acl
             for acl in touched.values():
-                self._bump_acl(acl)
+                await self._bump_acl(acl)
         return out
 
-    def _insert_rule(self, acl: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
+    async def _insert_rule(self, acl: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
         if not rules.is_default(rule):
-            self._check_number_free(acl["id"], rule["number"], None)
+            await self._check_number_free(acl["id"], rule["number"], None)
         rule = stamp_new(
             {
                 **defaults(NETWORK_ACL_RULE, rule),
@@ -274,11 +278,11 @@ class NetworkAclManager(ResourceManager):
                 "project_id": acl["project_id"],
             }
         )
-        repo.insert(self._store.db, NETWORK_ACL_RULE, rule)
+        await repo.insert(self._store, NETWORK_ACL_RULE, rule)
         return rule
 
-    def _check_number_free(self, acl_id: str, number: int, rule_id: str | None) -> None:
-        if acl_repo.rule_with_number(self._store.db, acl_id, number, rule_id) is not None:
+    async def _check_number_free(self, acl_id: str, number: int, rule_id: str | None) -> None:
+        if await acl_repo.rule_with_number(self._store, acl_id, number, rule_id) is not None:
             raise errors.NetworkAclRuleExists(number=number, acl_id=acl_id)
 
     async def update_rule(self, cmd: UpdateCommand) -> dict[str, Any]:
@@ -303,7 +307,7 @@ class NetworkAclManager(ResourceManager):
                 for item in cmd.items
             ]
             acl_ids = sorted({r["network_acl_id"] for r in out})
-            clash = acl_repo.duplicate_number(self._store.db, acl_ids, DEFAULT_RULE_NUMBER)
+            clash = await acl_repo.duplicate_number(self._store, acl_ids, DEFAULT_RULE_NUMBER)
             if clash is not None:
                 raise errors.NetworkAclRuleExists(number=clash[1], acl_id=clash[0])
         return out
@@ -316,7 +320,7 @@ class NetworkAclManager(ResourceManager):
         if_match: int | None,
         check_number: bool = True,
     ) -> dict[str, Any]:
-        rule = self._get_rule(ctx, rule_id)
+        rule = await self._get_rule(ctx, rule_id)
         check_write(ctx, rule, "update_network_acl_rule")
         check_if_match(rule, if_match)
         if rules.is_default(rule):
@@ -327,29 +331,29 @@ class NetworkAclManager(ResourceManager):
         rules.complete(merged, previous=None if "ip_prefix" in changes else rule)
         diff = changed(rule, {k: v for k, v in merged.items() if k in NETWORK_ACL_RULE.by_name})
         if "number" in diff and check_number:
-            self._check_number_free(rule["network_acl_id"], diff["number"], rule["id"])
+            await self._check_number_free(rule["network_acl_id"], diff["number"], rule["id"])
         if diff:
-            repo.update(self._store.db, NETWORK_ACL_RULE, rule["id"], bump(rule, diff))
-            acl = repo.get(self._store.db, NETWORK_ACL, rule["network_acl_id"])
+            await repo.update(self._store, NETWORK_ACL_RULE, rule["id"], bump(rule, diff))
+            acl = await repo.get(self._store, NETWORK_ACL, rule["network_acl_id"])
             if acl is not None:
-                self._bump_acl(acl)
+                await self._bump_acl(acl)
         return rule
 
     async def delete_rule(self, cmd: DeleteCommand) -> None:
         """Delete one rule (the default rules are read-only)."""
         async with self._store.transaction():
-            rule = self._get_rule(cmd.ctx, cmd.id)
+            rule = await self._get_rule(cmd.ctx, cmd.id)
             check_write(cmd.ctx, rule, "delete_network_acl_rule")
             check_if_match(rule, cmd.if_match)
             if rules.is_default(rule):
                 raise errors.NetworkAclInUse(
                     id=rule["network_acl_id"], reason="its default rules are read-only"
                 )
-            repo.delete(self._store.db, NETWORK_ACL_RULE, rule["id"])
-            tombstone(self._store.db, "network_acl_rule", rule)
-            acl = repo.get(self._store.db, NETWORK_ACL, rule["network_acl_id"])
+            await repo.delete(self._store, NETWORK_ACL_RULE, rule["id"])
+            await tombstone(self._store, "network_acl_rule", rule)
+            acl = await repo.get(self._store, NETWORK_ACL, rule["network_acl_id"])
             if acl is not None:
-                self._bump_acl(acl)
+                await self._bump_acl(acl)
 
 
 async def _as_is(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -59,7 +59,7 @@ class AddressGroupManager(SharedCrudManager):
         self._bus.publish(AddressGroupChanged(address_group=dict(obj)))
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        if ag_repo.used_by_rule(self._store.db, obj["id"]):
+        if await ag_repo.used_by_rule(self._store, obj["id"]):
             raise AddressGroupInUse(address_group_id=obj["id"])
         await super().before_delete(ctx, obj)
 
@@ -67,12 +67,12 @@ class AddressGroupManager(SharedCrudManager):
         self._bus.publish(AddressGroupDeleted(address_group=obj))
 
     async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
-        return ag_repo.rule_projects(self._store.db, obj["id"])
+        return await ag_repo.rule_projects(self._store, obj["id"])
 
     async def edit_addresses(self, cmd: EditAddresses) -> dict[str, Any]:
         """Add addresses (duplicates collapse) or remove them (404 for absent ones)."""
         async with self._store.transaction():
-            group = self.get_visible(cmd.ctx, cmd.id)
+            group = await self.get_visible(cmd.ctx, cmd.id)
             self.check_write(cmd.ctx, group, "update_address_group")
             current = list(group["addresses"])
             if cmd.add:
@@ -83,12 +83,12 @@ class AddressGroupManager(SharedCrudManager):
                     raise AddressesNotFound(addresses=missing, address_group_id=group["id"])
                 new = [a for a in current if a not in cmd.addresses]
             if new != current:
-                self.write(group, {"addresses": new})
+                await self.write(group, {"addresses": new})
                 # The rules naming the group change meaning: their groups' revisions rise.
                 await self._bus.call(AddressGroupEdited(address_group_id=group["id"]))
                 self._bus.publish(AddressGroupChanged(address_group=dict(group)))
         return (await self.present(cmd.ctx, [group]))[0]
 
     async def _lookup_many(self, cmd: LookupAddressGroups) -> dict[str, list[str]]:
-        groups = repo.get_many(self._store.db, self.resource, cmd.ids)
+        groups = await repo.get_many(self._store, self.resource, cmd.ids)
         return {gid: list(group["addresses"]) for gid, group in groups.items()}

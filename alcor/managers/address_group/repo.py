@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite_utils
+from alcor.store import Store
 
 
-def used_by_rule(db: sqlite_utils.Database, group_id: str) -> bool:
+async def used_by_rule(db: Store, group_id: str) -> bool:
     """Return True when a security group rule names the address group."""
-    row = db.execute(
+    row = await db.fetchone(
         "SELECT 1 FROM security_group_rules WHERE remote_address_group_id = ? LIMIT 1",
         [group_id],
-    ).fetchone()
+    )
     return row is not None
 
 
-def rule_projects(db: sqlite_utils.Database, group_id: str) -> set[str]:
+async def rule_projects(db: Store, group_id: str) -> set[str]:
     """Return the projects whose security groups have rules naming the address group."""
-    rows = db.execute(
+    rows = await db.fetch(
         "SELECT DISTINCT sg_project_id FROM security_group_rules WHERE remote_address_group_id = ?",
         [group_id],
     )

@@ -72,7 +72,7 @@ class AutoAllocateManager:
             await self._pools()
             return {"id": "dry-run=pass", "project_id": project}
         async with self._store.transaction():
-            found = repo.get(self._store.db, project)
+            found = await repo.get(self._store, project)
             if found is None:
                 network_id = await self._build(project)
             else:
@@ -139,14 +139,14 @@ class AutoAllocateManager:
                     ctx=ctx, id=router["id"], body={"subnet_id": subnet["id"]}, add=True
                 )
             )
-        repo.insert(self._store.db, project, network["id"], router["id"])
+        await repo.insert(self._store, project, network["id"], router["id"])
         return str(network["id"])
 
     async def delete(self, cmd: DeleteAutoAllocatedTopology) -> None:
         """Delete the router (its interfaces first), then the network and its subnets."""
         project = self._project(cmd.ctx, cmd.project_id, "delete_auto_allocated_topology")
         async with self._store.transaction():
-            found = repo.get(self._store.db, project)
+            found = await repo.get(self._store, project)
             if found is None:
                 return
             network_id, router_id = found
@@ -161,8 +161,8 @@ class AutoAllocateManager:
                     )
                 await self._bus.call(DeleteRouter(ctx=ctx, id=router_id))
             await self._bus.call(DeleteNetwork(ctx=ctx, id=network_id))
-            repo.delete(self._store.db, project)
+            await repo.delete(self._store, project)
 
     async def _network_deleted(self, event: NetworkDeleted) -> None:
         async with self._store.transaction():
-            repo.forget_network(self._store.db, event.network["id"])
+            await repo.forget_network(self._store, event.network["id"])

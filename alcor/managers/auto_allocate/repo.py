@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-import sqlite_utils
+from alcor.store import Store
 
 
-def get(db: sqlite_utils.Database, project_id: str) -> tuple[str, str] | None:
+async def get(db: Store, project_id: str) -> tuple[str, str] | None:
     """Return (network id, router id) of the project's topology, or None."""
-    row = db.execute(
+    row = await db.fetchone(
         "SELECT network_id, router_id FROM auto_allocated_topologies WHERE project_id = ?",
         [project_id],
-    ).fetchone()
+    )
     return (row[0], row[1]) if row else None
 
 
-def insert(db: sqlite_utils.Database, project_id: str, network_id: str, router_id: str) -> None:
+async def insert(db: Store, project_id: str, network_id: str, router_id: str) -> None:
     """Record a project's topology."""
-    db.execute(
+    await db.execute(
         "INSERT INTO auto_allocated_topologies (project_id, network_id, router_id) "
         "VALUES (?, ?, ?)",
         [project_id, network_id, router_id],
     )
 
 
-def delete(db: sqlite_utils.Database, project_id: str) -> None:
+async def delete(db: Store, project_id: str) -> None:
     """Forget a project's topology."""
-    db.execute("DELETE FROM auto_allocated_topologies WHERE project_id = ?", [project_id])
+    await db.execute("DELETE FROM auto_allocated_topologies WHERE project_id = ?", [project_id])
 
 
-def forget_network(db: sqlite_utils.Database, network_id: str) -> None:
+async def forget_network(db: Store, network_id: str) -> None:
     """Forget the topology whose network was deleted by hand."""
-    db.execute("DELETE FROM auto_allocated_topologies WHERE network_id = ?", [network_id])
+    await db.execute("DELETE FROM auto_allocated_topologies WHERE network_id = ?", [network_id])

@@ -43,15 +43,15 @@ class _Global(AdminWrites):
     readers_all = True
 
     def visible_where(self, ctx: RequestContext) -> list[Where]:
-        return [] if self.readers_all or ctx.is_admin else [Where("0")]
+        return [] if self.readers_all or ctx.is_admin else [Where("FALSE")]
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return self.readers_all or ctx.is_admin
 
-    def _pairs(self, column: str, ids: list[str]) -> dict[str, list[str]]:
+    async def _pairs(self, column: str, ids: list[str]) -> dict[str, list[str]]:
         """Return {id: the ids bound to it} for the flavor/profile bindings by `column`."""
         out: dict[str, list[str]] = {i: [] for i in ids}
-        for flavor_id, profile_id in flavor_repo.bindings(self._store.db):
+        for flavor_id, profile_id in await flavor_repo.bindings(self._store):
             key, value = (
                 (flavor_id, profile_id) if column == "flavor_id" else (profile_id, flavor_id)
             )
@@ -67,9 +67,9 @@ class ServiceProfiles(_Global):
     label = "Service profile"
     readers_all = False
 
-    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Any) -> list[dict[str, Any]]:
         out = list(objs)
-        flavors = self._pairs("service_profile_id", [o["id"] for o in out])
+        flavors = await self._pairs("service_profile_id", [o["id"] for o in out])
         for obj in out:
             obj["flavors"] = flavors[obj["id"]]
         return out
@@ -90,7 +90,7 @@ class ServiceProfiles(_Global):
             _check_driver(diff["driver"])
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        if self._pairs("service_profile_id", [obj["id"]])[obj["id"]]:
+        if (await self._pairs("service_profile_id", [obj["id"]]))[obj["id"]]:
             raise ServiceProfileInUse(sp_id=obj["id"])
 
 
@@ -121,39 +121,39 @@ class FlavorManager(_Global):
         self._bus.handle(BindServiceProfile, self._bind)
         self._bus.handle(CheckFlavor, self._check)
 
-    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Any) -> list[dict[str, Any]]:
         out = list(objs)
-        profiles = self._pairs("flavor_id", [o["id"] for o in out])
+        profiles = await self._pairs("flavor_id", [o["id"] for o in out])
         for obj in out:
             obj["service_profiles"] = profiles[obj["id"]]
         return out
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        if flavor_repo.used_by_router(self._store.db, obj["id"]):
+        if await flavor_repo.used_by_router(self._store, obj["id"]):
             raise FlavorInUse(flavor_id=obj["id"])
-        flavor_repo.unbind(self._store.db, obj["id"])
+        await flavor_repo.unbind(self._store, obj["id"])
 
     async def _bind(self, cmd: BindServiceProfile) -> dict[str, Any] | None:
         async with self._store.transaction():
-            flavor = self.get_visible(cmd.ctx, cmd.flavor_id)
+            flavor = await self.get_visible(cmd.ctx, cmd.flavor_id)
             self.check_write(cmd.ctx, flavor, "update_flavor")
-            self.profiles.get_visible(cmd.ctx, cmd.profile_id)
-            db = self._store.db
-            bound = cmd.profile_id in self._pairs("flavor_id", [flavor["id"]])[flavor["id"]]
+            await self.profiles.get_visible(cmd.ctx, cmd.profile_id)
+            db = self._store
+            bound = cmd.profile_id in (await self._pairs("flavor_id", [flavor["id"]]))[flavor["id"]]
             if cmd.add:
                 if bound:
                     raise FlavorServiceProfileBindingExists(
                         sp_id=cmd.profile_id, fl_id=flavor["id"]
                     )
-                flavor_repo.bind(db, flavor["id"], cmd.profile_id)
+                await flavor_repo.bind(db, flavor["id"], cmd.profile_id)
                 return {"id": cmd.profile_id}
             if not bound:
                 raise FlavorServiceProfileBindingNotFound(sp_id=cmd.profile_id, fl_id=flavor["id"])
-            flavor_repo.unbind(db, flavor["id"], cmd.profile_id)
+            await flavor_repo.unbind(db, flavor["id"], cmd.profile_id)
             return None
 
     async def _check(self, cmd: CheckFlavor) -> None:
-        flavor = self.lookup(cmd.flavor_id)
+        flavor = await self.lookup(cmd.flavor_id)
         if flavor is None:
             raise self.resource.not_found(id=cmd.flavor_id)
         if flavor["service_type"] != cmd.service_type:

@@ -96,11 +96,11 @@ class FloatingIpManager(ResourceManager):
     async def _port_status(self, event: PortStatusChanged) -> None:
         status = "ACTIVE" if event.status == "ACTIVE" else "DOWN"
         async with self._store.transaction():
-            repo.set_status(
-                self._store.db, FLOATINGIP, status, repo.equals("port_id", event.port_id)
+            await repo.set_status(
+                self._store, FLOATINGIP, status, repo.equals("port_id", event.port_id)
             )
 
-    async def adecorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add port_details of the associated ports (one lookup for all) and the port
         forwardings of each floating IP."""
         port_ids = [o["port_id"] for o in objs if o.get("port_id")]
@@ -137,17 +137,17 @@ class FloatingIpManager(ResourceManager):
                 )
             for item in cmd.items:
                 out.append(await self._create_one(cmd.ctx, item))
-        return await self.adecorate(out)
+        return await self.decorate(out)
 
     async def _create_one(self, ctx: RequestContext, given: dict[str, Any]) -> dict[str, Any]:
-        db = self._store.db
+        db = self._store
         network = await self._bus.call(GetNetwork(ctx=ctx, id=given["floating_network_id"]))
         if not network["router:external"]:
             raise errors.BadRequest(
                 resource="floatingip",
                 msg=f"Network {network['id']} is not a valid external network",
             )
-        fip = new_record(
+        fip = await new_record(
             db, FLOATINGIP, {k: v for k, v in given.items() if k != "subnet_id"}, "Floating IP"
         )
         port = await self._allocate(network, fip["id"], given)
@@ -166,7 +166,7 @@ class FloatingIpManager(ResourceManager):
             await self._associate(
                 ctx, fip, given["port_id"], given.get("fixed_ip_address"), given.get("router_id")
             )
-        repo.insert(db, FLOATINGIP, fip)
+        await repo.insert(db, FLOATINGIP, fip)
         self._bus.publish(FloatingIpChanged(floatingip=dict(fip)))
         return fip
 
@@ -295,8 +295,8 @@ class FloatingIpManager(ResourceManager):
                 subnet_id=entry["subnet_id"],
                 port_id=port_id,
             )
-        other = fip_repo.other_on_fixed_ip(
-            self._store.db, port_id, entry["ip_address"], fip["floating_network_id"], fip["id"]
+        other = await fip_repo.other_on_fixed_ip(
+            self._store, port_id, entry["ip_address"], fip["floating_network_id"], fip["id"]
         )
         if other is not None:
             raise errors.FloatingIPPortAlreadyAssociated(
@@ -328,7 +328,7 @@ class FloatingIpManager(ResourceManager):
     async def update(self, cmd: UpdateFloatingIp) -> dict[str, Any]:
         """Associate, re-associate or disassociate (port_id null); description and tags."""
         async with self._store.transaction():
-            fip = self.writable(cmd.ctx, cmd.id, "update_floatingip", cmd.if_match)
+            fip = await self.writable(cmd.ctx, cmd.id, "update_floatingip", cmd.if_match)
             given = dict(cmd.changes)
             if not given and cmd.tag_op is None:
                 # An empty body disassociates, as in Neutron (from when port_id was the only
@@ -360,36 +360,36 @@ class FloatingIpManager(ResourceManager):
                     }
                 )
             if diff:
-                repo.update(self._store.db, FLOATINGIP, fip["id"], bump(fip, diff))
+                await repo.update(self._store, FLOATINGIP, fip["id"], bump(fip, diff))
                 self._bus.publish(FloatingIpChanged(floatingip=dict(fip), before=before))
-        return (await self.adecorate([fip]))[0]
+        return (await self.decorate([fip]))[0]
 
     async def _disassociate_port(self, cmd: DisassociatePort) -> None:
-        for fip in repo.find(self._store.db, FLOATINGIP, repo.equals("port_id", cmd.port_id)):
+        for fip in await repo.find(self._store, FLOATINGIP, repo.equals("port_id", cmd.port_id)):
             before = dict(fip)
-            repo.update(self._store.db, FLOATINGIP, fip["id"], bump(fip, _disassociated()))
+            await repo.update(self._store, FLOATINGIP, fip["id"], bump(fip, _disassociated()))
             self._bus.publish(FloatingIpChanged(floatingip=dict(fip), before=before))
 
     async def _of_router(self, cmd: FloatingIpsOfRouter) -> list[dict[str, Any]]:
-        return repo.find(self._store.db, FLOATINGIP, repo.equals("router_id", cmd.router_id))
+        return await repo.find(self._store, FLOATINGIP, repo.equals("router_id", cmd.router_id))
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteFloatingIp) -> None:
         """Release a floating IP (disassociating it first)."""
         async with self._store.transaction():
-            fip = self.writable(cmd.ctx, cmd.id, "delete_floatingip", cmd.if_match)
+            fip = await self.writable(cmd.ctx, cmd.id, "delete_floatingip", cmd.if_match)
             await self._check_no_forwardings(fip)
             await self._release(fip)
 
     async def _release(self, fip: dict[str, Any]) -> None:
         await self._bus.call(DeleteServicePort(port_id=fip["fip_port_id"]))
-        repo.delete(self._store.db, FLOATINGIP, fip["id"])
-        tombstone(self._store.db, "floatingip", fip)
+        await repo.delete(self._store, FLOATINGIP, fip["id"])
+        await tombstone(self._store, "floatingip", fip)
         self._bus.publish(FloatingIpChanged(floatingip=dict(fip), before=dict(fip), deleted=True))
 
     async def _delete_of_network(self, cmd: DeleteNetworkFloatingIps) -> None:
-        for fip in repo.find(
-            self._store.db, FLOATINGIP, repo.equals("floating_network_id", cmd.network_id)
+        for fip in await repo.find(
+            self._store, FLOATINGIP, repo.equals("floating_network_id", cmd.network_id)
         ):
             await self._release(fip)
 

@@ -27,7 +27,7 @@ from alcor.managers.network.messages import ListNetworks, LookupNetwork
 from alcor.managers.node.messages import LookupNodeByName
 from alcor.managers.port.messages import LookupPorts, QueryPorts
 from alcor.resources.repo import ListQuery
-from alcor.store import Store, changes
+from alcor.store import Store, changes, feed
 
 _LOGGER = logging.getLogger(__name__)
 CONSUMER = "gateway"
@@ -58,14 +58,16 @@ class ChangeConsumer:
         self._seen = 0  # read through here (memory)
         self._stored = 0  # read through here (committed)
         self._stored_at = 0.0
+        self._reader: feed.Reader | None = None  # PostgreSQL: commit windows (feed.py)
 
     async def catch_up(self) -> None:
         """Resume at the stored cursor, or reconcile everything when there is none."""
-        stored = changes.consumer_seq(self._store.db, CONSUMER)
+        stored = await changes.consumer_seq(self._store, CONSUMER)
         if stored is None:
             stored = await self._reconcile_all()
         self._seen = self._stored = stored
         self._stored_at = time.monotonic()
+        self._reader = feed.Reader(self._store, stored, WATCHED, BATCH)
 
     async def run(self) -> None:
         """Follow the change record until cancelled (failures are logged and retried)."""
@@ -95,24 +97,36 @@ class ChangeConsumer:
 
     async def step(self) -> bool:
         """Process the next batch of changes; return True when more may be waiting."""
-        db = self._store.db
-        high = changes.last_seq(db)  # read first: nothing committed later is at or below it
-        batch = changes.read_since(db, self._seen, limit=BATCH, resources=WATCHED)
-        full = len(batch) == BATCH
-        upto = batch[-1].seq if full else max([high, *(c.seq for c in batch[-1:])])
+        batch, upto, more = await self._next_batch()
         if batch:
             async with self._store.transaction() as txn:
                 keys = await self.apply(batch)
-                self._store_cursor(upto)
+                await self._store_cursor(upto)
                 txn.after_commit.append(lambda: self._worker.poke(keys))
         elif upto > self._stored and time.monotonic() - self._stored_at > IDLE_PERSIST_S:
             async with self._store.transaction():
-                self._store_cursor(upto)
+                await self._store_cursor(upto)
         self._seen = upto
-        return full
+        return more
 
-    def _store_cursor(self, seq: int) -> None:
-        changes.advance_consumer(self._store.db, CONSUMER, seq)
+    async def _next_batch(self) -> tuple[list[changes.Change], int, bool]:
+        """Return the next watched changes, the position read through, and whether more
+        may be waiting (a full batch, or a PostgreSQL commit window not read to its end)."""
+        db = self._store
+        if db.dialect == "sqlite":  # one writer: seq order is commit order
+            high = await changes.last_seq(db)  # read first: nothing committed later is below
+            batch = await changes.read_since(db, self._seen, limit=BATCH, resources=WATCHED)
+            full = len(batch) == BATCH
+            return batch, batch[-1].seq if full else max([high, *(c.seq for c in batch[-1:])]), full
+        if self._reader is None:
+            self._reader = feed.Reader(db, self._seen, WATCHED, BATCH)
+        batch = await self._reader.read()
+        # Inside a window the position is the window's start: a restart reads it again
+        # (harmless, see the module docstring).
+        return batch, self._reader.position, self._reader.in_window
+
+    async def _store_cursor(self, seq: int) -> None:
+        await changes.advance_consumer(self._store, CONSUMER, seq)
         self._stored, self._stored_at = seq, time.monotonic()
 
     async def apply(self, batch: Iterable[changes.Change]) -> set[str]:
@@ -142,7 +156,7 @@ class ChangeConsumer:
         """Ports registered on, or now bound to, the nodes (a node's address or MAC changed)."""
         out: set[str] = set()
         for node_id, node in nodes.items():
-            out.update(gw_repo.registered_on_node(self._store.db, node_id))
+            out.update(await gw_repo.registered_on_node(self._store, node_id))
             bound = await self._bus.call(QueryPorts(host_id=node["node_name"], fields=("id",)))
             out.update(p["id"] for p in bound)
         return out
@@ -152,17 +166,17 @@ class ChangeConsumer:
     ) -> set[str]:
         """Open gateways, then sync ports (id -> current state, None when gone), then close
         gateways (a VPC goes after its ports)."""
-        db = self._store.db
+        db = self._store
         keys: set[str] = set()
         networks = {i: await self._bus.call(LookupNetwork(id=i)) for i in network_ids}
         changed: set[str] = set()  # lanes whose gateway status may have changed
         opened = [n for n in networks.values() if planner.wants_gateway(n)]
         for network in opened:
             assert network is not None
-            gateway = gw_repo.gateway_of_network(db, network["id"])
+            gateway = await gw_repo.gateway_of_network(db, network["id"])
             if gateway is None:
-                planner.open_gateway(db, network)
-            elif not planner.reopen_gateway(db, network):
+                await planner.open_gateway(db, network)
+            elif not await planner.reopen_gateway(db, network):
                 continue
             changed.add(network["id"])
         keys = set(changed)
@@ -170,9 +184,9 @@ class ChangeConsumer:
         keys |= synced
         changed |= dropped
         for network_id, network in networks.items():
-            gateway = gw_repo.gateway_of_network(db, network_id)
+            gateway = await gw_repo.gateway_of_network(db, network_id)
             if gateway is not None and not planner.wants_gateway(network):
-                if planner.close_gateway(db, gateway):
+                if await planner.close_gateway(db, gateway):
                     await self._state.removed(db, gateway)
                     continue
                 keys.add(network_id)
@@ -180,7 +194,7 @@ class ChangeConsumer:
         # New rows (never attempted, no error) leave a status as it was; only opening,
         # closing or dropping rows (a failing one, maybe) can change it.
         for key in changed:
-            gateway = gw_repo.gateway_of_network(db, key)
+            gateway = await gw_repo.gateway_of_network(db, key)
             if gateway is not None:
                 await self._state.refresh(db, gateway)
         return keys
@@ -189,9 +203,9 @@ class ChangeConsumer:
         self, ports: dict[str, dict[str, Any] | None]
     ) -> tuple[set[str], set[str]]:
         """Queue what the ports need; return the lanes written, and those that lost rows."""
-        db = self._store.db
-        regs = gw_repo.registered(db, list(ports))
-        gateways = gw_repo.gateways_of_networks(
+        db = self._store
+        regs = await gw_repo.registered(db, list(ports))
+        gateways = await gw_repo.gateways_of_networks(
             db, sorted({p["network_id"] for p in ports.values() if p is not None})
         )
         nodes = self._nodes
@@ -207,7 +221,7 @@ class ChangeConsumer:
                 body = planner.port_body(port, node, self._config.mac_node)
                 node_id = node["node_id"] if node else ""
             reg = regs.get(port_id)
-            if planner.sync_port(db, reg, body, node_id):
+            if await planner.sync_port(db, reg, body, node_id):
                 keys.add(reg.network_id if reg is not None else body["vpc_id"])  # type: ignore[index]
                 if reg is not None:
                     dropped.add(reg.network_id)
@@ -220,12 +234,12 @@ class ChangeConsumer:
         taken before and stored after: changes during the reconciliation are read again
         (harmlessly), and a crash half-way leaves no cursor, so it starts over.
         """
-        start = changes.last_seq(self._store.db)
+        start = await feed.position(self._store)
         page = await self._bus.call(ListNetworks(ctx=admin_context(), query=ListQuery()))
         network_ids = {n["id"] for n in page.items}
-        network_ids |= {g["network_id"] for g in gw_repo.all_gateways(self._store.db)}
+        network_ids |= {g["network_id"] for g in await gw_repo.all_gateways(self._store)}
         ports = await self._bus.call(QueryPorts(fields=("id",)))
-        port_ids = sorted({p["id"] for p in ports} | gw_repo.registered_ids(self._store.db))
+        port_ids = sorted({p["id"] for p in ports} | await gw_repo.registered_ids(self._store))
         async with self._store.transaction() as txn:
             keys = await self._sync(sorted(network_ids), {})
             txn.after_commit.append(lambda: self._worker.poke(keys))
@@ -236,7 +250,7 @@ class ChangeConsumer:
                 more = await self._sync([], {i: found.get(i) for i in chunk})  # ports only
                 txn.after_commit.append(lambda k=more: self._worker.poke(k))  # type: ignore[misc]
         async with self._store.transaction():
-            changes.advance_consumer(self._store.db, CONSUMER, start)
+            await changes.advance_consumer(self._store, CONSUMER, start)
         _LOGGER.info(
             "gateway: reconciled %d networks and %d ports with Zeta's registrations",
             len(network_ids),

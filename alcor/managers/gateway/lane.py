@@ -44,13 +44,13 @@ class ZetaLane:
 
     async def settle(self, rows: Sequence[Row], result: Result) -> None:
         """Apply the result to the gateway (inside the worker's settling transaction)."""
-        db = self._store.db
+        db = self._store
         key = rows[0].key
-        gateway = gw_repo.gateway_of_network(db, key)
+        gateway = await gw_repo.gateway_of_network(db, key)
         if gateway is None:
             return
         head = rows[0]
-        settled = outbox.get(db, head.id)
+        settled = await outbox.get(db, head.id)
         took = settled is not None and settled.outcome in ("sent", "found", "gone")
         if isinstance(result, ZetaResult):
             if head.kind == VPC_CREATE and took:
@@ -59,7 +59,7 @@ class ZetaLane:
                 await self._lost_or_well(gateway, result)
         if head.kind == VPC_DELETE and took and not head.payload.get("resync"):
             network = await self._bus.call(LookupNetwork(id=key))
-            if network is None and not outbox.lane(db, key, 1):
+            if network is None and not await outbox.lane(db, key, 1):
                 await self._state.removed(db, gateway)
                 return
         quiet = gateway["status"] == "READY" and gateway["last_error"] is None
@@ -81,4 +81,4 @@ class ZetaLane:
         if network is None or not planner.wants_gateway(network):
             return
         _LOGGER.warning("zeta lost VPC %s: deleting its stale rows and creating it again", key)
-        planner.resync(self._store.db, gateway, network["provider:segmentation_id"])
+        await planner.resync(self._store, gateway, network["provider:segmentation_id"])

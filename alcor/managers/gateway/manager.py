@@ -83,11 +83,11 @@ class GatewayManager(ResourceManager):
             # Not reading: the change record must not keep changes for this reader. When
             # Zeta is enabled again, everything is reconciled from the current state.
             async with self._store.transaction():
-                changes.remove_consumer(self._store.db, CONSUMER)
+                await changes.remove_consumer(self._store, CONSUMER)
             return
         await self._client.start()
         await self._consumer.catch_up()
-        self.worker.start()
+        await self.worker.start()
         self._spawn(self._consumer.run(), "gateway-changes")
         self._spawn(self._prune_loop(), "gateway-outbox-prune")
 
@@ -116,9 +116,9 @@ class GatewayManager(ResourceManager):
         self._tasks.add(asyncio.create_task(coro, name=name))
 
     # ---- reads -------------------------------------------------------------------------
-    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add the state of each gateway's outbox rows."""
-        lanes = outbox.lane_summary(self._store.db, [o["network_id"] for o in objs])
+        lanes = await outbox.lane_summary(self._store, [o["network_id"] for o in objs])
         out = []
         for obj in objs:
             lane = lanes.get(obj["network_id"], {})
@@ -134,7 +134,7 @@ class GatewayManager(ResourceManager):
         return out
 
     async def _of_network(self, cmd: GatewaysOfNetwork) -> list[GatewayRecord]:
-        gateway = gw_repo.gateway_of_network(self._store.db, cmd.network_id)
+        gateway = await gw_repo.gateway_of_network(self._store, cmd.network_id)
         if gateway is None or gateway["zgc_id"] is None or gateway["status"] == "DELETING":
             return []
         return [GatewayRecord.of(gateway)]
@@ -144,7 +144,7 @@ class GatewayManager(ResourceManager):
             await asyncio.sleep(PRUNE_INTERVAL_S)
             while True:
                 async with self._store.transaction():
-                    pruned = outbox.prune_done(self._store.db, time.time() - self._retention)
+                    pruned = await outbox.prune_done(self._store, time.time() - self._retention)
                 if pruned < 5000:
                     break
 

@@ -12,7 +12,7 @@ import dataclasses
 import time
 from typing import Any
 
-import sqlite_utils
+import orjson
 
 from alcor.managers.common import new_id, stamp_new
 from alcor.managers.gateway import repo as gw_repo
@@ -26,7 +26,7 @@ from alcor.managers.gateway.messages import (
 from alcor.managers.gateway.repo import RegisteredPort
 from alcor.resources import repo
 from alcor.resources.gateway import GATEWAY
-from alcor.store import outbox
+from alcor.store import Store, outbox
 
 CREATES = frozenset({VPC_CREATE, PORT_CREATE, PORT_UPDATE})
 LOST_STATE = "zeta lost state: re-creating the VPC and its ports"
@@ -67,8 +67,8 @@ def port_body(
 
 
 # ---- ports ------------------------------------------------------------------------------
-def sync_port(
-    db: sqlite_utils.Database,
+async def sync_port(
+    db: Store,
     reg: RegisteredPort | None,
     body: dict[str, Any] | None,
     node_id: str,
@@ -78,61 +78,61 @@ def sync_port(
         return False
     if reg is None:
         assert body is not None
-        register_port(db, body, node_id)
+        await register_port(db, body, node_id)
         return True
     if body is None:
-        retract_port(db, reg)
+        await retract_port(db, reg)
         return True
     if reg.body == body:
         if reg.node_id != node_id:  # a renamed node: same address, nothing to tell Zeta
-            gw_repo.save_registration(db, _replace(reg, node_id=node_id))
+            await gw_repo.save_registration(db, _replace(reg, node_id=node_id))
         return False
     mac_only = {k: v for k, v in reg.body.items() if k != "mac_port"} == {
         k: v for k, v in body.items() if k != "mac_port"
     }
-    if mac_only and not _unsent(db, reg):
+    if mac_only and not await _unsent(db, reg):
         # PUT /ports/{id} changes mac_port and nothing else (southbound spec §8.2).
-        outbox.enqueue(
+        await outbox.enqueue(
             db,
             PORT_UPDATE,
             reg.network_id,
             reg.port_id,
             {"port_id": reg.port_id, "mac_port": body["mac_port"]},
         )
-        gw_repo.save_registration(db, _replace(reg, body=body, node_id=node_id))
+        await gw_repo.save_registration(db, _replace(reg, body=body, node_id=node_id))
         return True
     # Zeta has no array PUT and its PUT changes only the MAC: delete, then create again.
-    retract_port(db, reg)
-    register_port(db, body, node_id)
+    await retract_port(db, reg)
+    await register_port(db, body, node_id)
     return True
 
 
-def register_port(db: sqlite_utils.Database, body: dict[str, Any], node_id: str) -> None:
+async def register_port(db: Store, body: dict[str, Any], node_id: str) -> None:
     """Queue a port's POST /ports and remember the registration."""
-    row = outbox.enqueue(db, PORT_CREATE, body["vpc_id"], body["port_id"], body)
-    gw_repo.save_registration(
+    row = await outbox.enqueue(db, PORT_CREATE, body["vpc_id"], body["port_id"], body)
+    await gw_repo.save_registration(
         db, RegisteredPort(body["port_id"], body["vpc_id"], node_id, body, row)
     )
 
 
-def retract_port(db: sqlite_utils.Database, reg: RegisteredPort) -> None:
+async def retract_port(db: Store, reg: RegisteredPort) -> None:
     """Take a port back from Zeta: drop its queued calls, and DELETE it if it may be there."""
-    unsent = _unsent(db, reg)
-    queued = outbox.pending_for_target(db, reg.port_id, from_id=reg.create_row)
-    _supersede(db, [r for r in queued if r.kind in CREATES])
+    unsent = await _unsent(db, reg)
+    queued = await outbox.pending_for_target(db, reg.port_id, from_id=reg.create_row)
+    await _supersede(db, [r for r in queued if r.kind in CREATES])
     if not unsent:
-        outbox.enqueue(db, PORT_DELETE, reg.network_id, reg.port_id, {"port_id": reg.port_id})
-    gw_repo.forget_registration(db, reg.port_id)
+        await outbox.enqueue(db, PORT_DELETE, reg.network_id, reg.port_id, {"port_id": reg.port_id})
+    await gw_repo.forget_registration(db, reg.port_id)
 
 
-def _unsent(db: sqlite_utils.Database, reg: RegisteredPort) -> bool:
+async def _unsent(db: Store, reg: RegisteredPort) -> bool:
     """Return True when the port's create is still queued and was never attempted."""
-    row = outbox.get(db, reg.create_row)
+    row = await outbox.get(db, reg.create_row)
     return row is not None and row.pending and row.attempts == 0
 
 
 # ---- gateways ---------------------------------------------------------------------------
-def open_gateway(db: sqlite_utils.Database, network: dict[str, Any]) -> dict[str, Any]:
+async def open_gateway(db: Store, network: dict[str, Any]) -> dict[str, Any]:
     """Create the network's gateway (PENDING) and queue the VPC's registration."""
     gateway = stamp_new(
         {
@@ -147,25 +147,27 @@ def open_gateway(db: sqlite_utils.Database, network: dict[str, Any]) -> dict[str
             "last_error": None,
         }
     )
-    repo.insert(db, GATEWAY, gateway)
-    _queue_vpc_create(db, network)
+    await repo.insert(db, GATEWAY, gateway)
+    await _queue_vpc_create(db, network)
     return gateway
 
 
-def reopen_gateway(db: sqlite_utils.Database, network: dict[str, Any]) -> bool:
+async def reopen_gateway(db: Store, network: dict[str, Any]) -> bool:
     """Queue the VPC again when its network came back (same id) after a queued delete."""
-    last = db.execute(
-        "SELECT kind FROM outbox WHERE key = ? AND kind IN (?, ?) "
-        "AND json_extract(payload, '$.resync') IS NULL ORDER BY id DESC LIMIT 1",
+    # The last VPC call of the lane that is not a resync's (payloads are JSON text: read
+    # here rather than with an engine's JSON functions).
+    rows = await db.fetch(
+        "SELECT kind, payload FROM outbox WHERE key = ? AND kind IN (?, ?) ORDER BY id DESC",
         [network["id"], VPC_CREATE, VPC_DELETE],
-    ).fetchone()
-    if last is None or last[0] != VPC_DELETE:
+    )
+    last = next((kind for kind, payload in rows if "resync" not in orjson.loads(payload)), None)
+    if last != VPC_DELETE:
         return False
-    _queue_vpc_create(db, network)
+    await _queue_vpc_create(db, network)
     return True
 
 
-def close_gateway(db: sqlite_utils.Database, gateway: dict[str, Any]) -> bool:
+async def close_gateway(db: Store, gateway: dict[str, Any]) -> bool:
     """Take a VPC back from Zeta after its ports; True when the gateway row went at once.
 
     Queued creates that never went out are dropped (done, unsent). If Zeta may know the VPC,
@@ -173,26 +175,23 @@ def close_gateway(db: sqlite_utils.Database, gateway: dict[str, Any]) -> bool:
     its ports still reference).
     """
     key = gateway["network_id"]
-    for reg in gw_repo.registered_in_network(db, key):
-        retract_port(db, reg)
-    _supersede(db, [r for r in outbox.lane(db, key, 1_000_000) if r.kind in CREATES])
-    may_exist = (
-        gateway["zgc_id"] is not None
-        or db.execute(
-            "SELECT 1 FROM outbox WHERE key = ? AND kind = ? AND attempts > 0 LIMIT 1",
-            [key, VPC_CREATE],
-        ).fetchone()
+    for reg in await gw_repo.registered_in_network(db, key):
+        await retract_port(db, reg)
+    await _supersede(db, [r for r in await outbox.lane(db, key, 1_000_000) if r.kind in CREATES])
+    may_exist = gateway["zgc_id"] is not None or await db.fetchone(
+        "SELECT 1 FROM outbox WHERE key = ? AND kind = ? AND attempts > 0 LIMIT 1",
+        [key, VPC_CREATE],
     )
     if may_exist:
-        outbox.enqueue(db, VPC_DELETE, key, key, {"vpc_id": key})
+        await outbox.enqueue(db, VPC_DELETE, key, key, {"vpc_id": key})
         return False
-    if outbox.lane(db, key, 1):
+    if await outbox.lane(db, key, 1):
         return False  # deletes of ports left over from an earlier life of the VPC go first
-    gw_repo.delete_gateway(db, gateway)
+    await gw_repo.delete_gateway(db, gateway)
     return True
 
 
-def resync(db: sqlite_utils.Database, gateway: dict[str, Any], vni: int) -> None:
+async def resync(db: Store, gateway: dict[str, Any], vni: int) -> None:
     """Rebuild a VPC that Zeta lost (its VNI and ZGC live in Zeta's memory, §8.1).
 
     Everything queued for the VPC is dropped; then Zeta's stale rows are deleted (every
@@ -200,28 +199,28 @@ def resync(db: sqlite_utils.Database, gateway: dict[str, Any], vni: int) -> None
     created again and every registered port is sent again.
     """
     key = gateway["network_id"]
-    queued = outbox.lane(db, key, 1_000_000)
-    _supersede(db, queued)
-    regs = gw_repo.registered_in_network(db, key)
+    queued = await outbox.lane(db, key, 1_000_000)
+    await _supersede(db, queued)
+    regs = await gw_repo.registered_in_network(db, key)
     stale = {r.port_id for r in regs} | {
         r.target for r in queued if r.kind in (PORT_CREATE, PORT_UPDATE, PORT_DELETE)
     }
     for port_id in sorted(stale):
-        outbox.enqueue(db, PORT_DELETE, key, port_id, {"port_id": port_id})
-    outbox.enqueue(db, VPC_DELETE, key, key, {"vpc_id": key, "resync": True})
-    outbox.enqueue(db, VPC_CREATE, key, key, {"vpc_id": key, "vni": vni, "resync": True})
+        await outbox.enqueue(db, PORT_DELETE, key, port_id, {"port_id": port_id})
+    await outbox.enqueue(db, VPC_DELETE, key, key, {"vpc_id": key, "resync": True})
+    await outbox.enqueue(db, VPC_CREATE, key, key, {"vpc_id": key, "vni": vni, "resync": True})
     for reg in regs:
-        register_port(db, reg.body, reg.node_id)
+        await register_port(db, reg.body, reg.node_id)
 
 
-def _queue_vpc_create(db: sqlite_utils.Database, network: dict[str, Any]) -> None:
+async def _queue_vpc_create(db: Store, network: dict[str, Any]) -> None:
     # Only these two keys: Zeta answers 500 to any other (southbound spec §8.2).
     body = {"vpc_id": network["id"], "vni": network["provider:segmentation_id"]}
-    outbox.enqueue(db, VPC_CREATE, network["id"], network["id"], body)
+    await outbox.enqueue(db, VPC_CREATE, network["id"], network["id"], body)
 
 
-def _supersede(db: sqlite_utils.Database, rows: list[outbox.Row]) -> None:
-    outbox.finish(db, [r.id for r in rows], "superseded", time.time())
+async def _supersede(db: Store, rows: list[outbox.Row]) -> None:
+    await outbox.finish(db, [r.id for r in rows], "superseded", time.time())
 
 
 def _replace(reg: RegisteredPort, **changes: Any) -> RegisteredPort:

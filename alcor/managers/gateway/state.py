@@ -11,8 +11,6 @@ import ipaddress
 import logging
 from typing import Any
 
-import sqlite_utils
-
 from alcor.bus import Bus
 from alcor.managers.common import bump
 from alcor.managers.gateway import repo as gw_repo
@@ -27,7 +25,7 @@ from alcor.managers.network.messages import LookupNetwork, SetNetworkGateways
 from alcor.resources import repo
 from alcor.resources.gateway import GATEWAY
 from alcor.resources.types import Invalid, Mac
-from alcor.store import outbox
+from alcor.store import Store, outbox
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,7 +39,7 @@ class GatewayState:
 
     async def refresh(
         self,
-        db: sqlite_utils.Database,
+        db: Store,
         gateway: dict[str, Any],
         content: dict[str, Any] | None = None,
     ) -> None:
@@ -49,7 +47,7 @@ class GatewayState:
         write them with new `content` (what Zeta answered: a new revision) in one update."""
         changes = {k: v for k, v in (content or {}).items() if gateway[k] != v}
         network = await self._bus.call(LookupNetwork(id=gateway["network_id"]))
-        attempts, lost, creating, error = _lane_state(db, gateway["network_id"])
+        attempts, lost, creating, error = await _lane_state(db, gateway["network_id"])
         if network is None:
             status = "DELETING"
         elif lost:
@@ -72,10 +70,10 @@ class GatewayState:
             bump(gateway, changes)
         else:
             gateway.update(changes)
-        repo.update(db, GATEWAY, gateway["id"], changes)
+        await repo.update(db, GATEWAY, gateway["id"], changes)
 
     async def vpc_known(
-        self, db: sqlite_utils.Database, gateway: dict[str, Any], vpc: dict[str, Any] | None
+        self, db: Store, gateway: dict[str, Any], vpc: dict[str, Any] | None
     ) -> None:
         """Store what Zeta answered for the VPC; a change is a new revision hosts get."""
         content = _content(vpc or {})
@@ -88,18 +86,18 @@ class GatewayState:
         if gateway["status"] != "DELETING":
             self._bus.publish(GatewayChanged(gateway=GatewayRecord.of(gateway)))
 
-    async def removed(self, db: sqlite_utils.Database, gateway: dict[str, Any]) -> None:
+    async def removed(self, db: Store, gateway: dict[str, Any]) -> None:
         """Delete the gateway row (its VPC is gone from Zeta, or never reached it)."""
-        gw_repo.delete_gateway(db, gateway)
+        await gw_repo.delete_gateway(db, gateway)
         await self._bus.call(SetNetworkGateways(network_id=gateway["network_id"], gateway_ids=()))
         self._bus.publish(GatewayDeleted(gateway=GatewayRecord.of(gateway)))
 
 
-def _lane_state(db: sqlite_utils.Database, key: str) -> tuple[int, bool, bool, str | None]:
+async def _lane_state(db: Store, key: str) -> tuple[int, bool, bool, str | None]:
     """Return the lane's worst attempts, a pending re-creation (lost state), a pending
     create, and the error of its most-tried failing row."""
-    attempts, error = outbox.worst_pending(db, key)
-    creates = outbox.pending_of_kind(db, key, VPC_CREATE)
+    attempts, error = await outbox.worst_pending(db, key)
+    creates = await outbox.pending_of_kind(db, key, VPC_CREATE)
     lost = any(r.payload.get("resync") for r in creates)
     return attempts, lost, bool(creates), error
 

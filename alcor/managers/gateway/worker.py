@@ -87,9 +87,9 @@ class OutboxWorker:
         self._linger = linger_s
         self._lanes: dict[str, asyncio.Task[None]] = {}
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Start a lane for every key with pending rows (after a restart: where it stopped)."""
-        self.poke(outbox.pending_keys(self._store.db))
+        self.poke(await outbox.pending_keys(self._store))
 
     async def stop(self) -> None:
         """Cancel every lane; a call cut short is retried (probed first) on the next start."""
@@ -118,7 +118,7 @@ class OutboxWorker:
                 # No await between reading an empty lane and leaving it: a poke after a
                 # commit either finds this task still here (and it reads the new rows) or
                 # starts a new one.
-                rows = outbox.lane(self._store.db, key, 1)
+                rows = await outbox.lane(self._store, key, 1)
                 if not rows:
                     return
                 delay = self._delay(rows)
@@ -128,7 +128,7 @@ class OutboxWorker:
                 async with self._slots:
                     # Read again: while this lane waited for a slot, its rows may have
                     # been superseded (a call that never went out must stay unsent).
-                    rows = outbox.lane(self._store.db, key, self._read_limit)
+                    rows = await outbox.lane(self._store, key, self._read_limit)
                     if rows and self._delay(rows) <= 0:
                         await self._attempt(self._sender.take(rows))
         finally:
@@ -150,8 +150,8 @@ class OutboxWorker:
         ids = [r.id for r in rows]
         worst = max(r.attempts for r in rows) + 1
         async with self._store.transaction():
-            outbox.start_attempt(
-                self._store.db, ids, now, now + backoff(worst, self._base, self._cap)
+            await outbox.start_attempt(
+                self._store, ids, now, now + backoff(worst, self._base, self._cap)
             )
         try:
             result = await self._sender.send(rows)
@@ -162,7 +162,7 @@ class OutboxWorker:
             result = Result(error=f"internal error: {type(exc).__name__}: {exc}")
         try:
             async with self._store.transaction():
-                self._record(rows, result)
+                await self._record(rows, result)
                 await self._sender.settle(rows, result)
         except Exception:
             # The attempt stays recorded: the rows are retried (probed) when next due.
@@ -170,21 +170,21 @@ class OutboxWorker:
             return
         self._count(rows, result.done)
 
-    def _record(self, rows: Sequence[Row], result: Result) -> None:
-        db = self._store.db
+    async def _record(self, rows: Sequence[Row], result: Result) -> None:
+        db = self._store
         now = time.time()
         done: dict[str, list[int]] = {}
         for row_id, how in result.done.items():
             done.setdefault(how, []).append(row_id)
         for how, ids in done.items():
-            outbox.finish(db, ids, how, now)
+            await outbox.finish(db, ids, how, now)
         failed: dict[int, list[int]] = {}  # by attempts so far
         for row in rows:
             if row.id not in result.done:
                 failed.setdefault(row.attempts + 1, []).append(row.id)
         for attempts, ids in failed.items():
             retry_at = now + backoff(attempts, self._base, self._cap)
-            outbox.fail(db, ids, result.error or "not done", retry_at)
+            await outbox.fail(db, ids, result.error or "not done", retry_at)
 
     @staticmethod
     def _count(rows: Sequence[Row], done: dict[int, str]) -> None:

@@ -76,16 +76,16 @@ class IpamManager:
 
     # ---- pools -------------------------------------------------------------------------
     async def _set_pools(self, cmd: SetSubnetPools) -> None:
-        db = self._store.db
+        db = self._store
         subnet_id = cmd.subnet["id"]
         bounds = [(_int(p["start"]), _int(p["end"])) for p in cmd.subnet["allocation_pools"]]
-        repo.set_pools(db, subnet_id, bounds)
-        ranges.reset(db, _pool(subnet_id), bounds, repo.allocated_values(db, subnet_id))
+        await repo.set_pools(db, subnet_id, bounds)
+        await ranges.reset(db, _pool(subnet_id), bounds, await repo.allocated_values(db, subnet_id))
 
     async def _drop(self, cmd: DropSubnet) -> None:
-        db = self._store.db
-        ranges.drop(db, _pool(cmd.subnet_id))
-        repo.drop_subnet(db, cmd.subnet_id)
+        db = self._store
+        await ranges.drop(db, _pool(cmd.subnet_id))
+        await repo.drop_subnet(db, cmd.subnet_id)
 
     # ---- allocation --------------------------------------------------------------------
     async def _allocate(self, cmd: AllocatePortIps) -> list[FixedIp]:
@@ -107,15 +107,17 @@ class IpamManager:
         _reject_duplicates(wanted)
         for entry in cmd.current:
             if entry not in kept:
-                self._release_one(entry["subnet_id"], entry["ip_address"])
+                await self._release_one(entry["subnet_id"], entry["ip_address"])
         result = list(kept)
         for subnet_id, ip in fresh:
             if subnet_id in (ANY_V4, ANY_V6):
-                subnet, address = self._take_first_free(cmd.subnets, subnet_id, cmd.network_id)
+                subnet, address = await self._take_first_free(
+                    cmd.subnets, subnet_id, cmd.network_id
+                )
             else:
                 subnet = subnets[subnet_id]
-                address = self._take(subnet, ip, cmd.mac, cmd.network_id)
-            self._record(subnet, address, cmd.port_id, cmd.network_id)
+                address = await self._take(subnet, ip, cmd.mac, cmd.network_id)
+            await self._record(subnet, address, cmd.port_id, cmd.network_id)
             result.append({"subnet_id": subnet["id"], "ip_address": address})
         order = {s["id"]: i for i, s in enumerate(cmd.subnets)}
         result.sort(key=lambda e: (order.get(e["subnet_id"], 0), _int(e["ip_address"])))
@@ -123,7 +125,7 @@ class IpamManager:
 
     async def _allocate_automatic(self, cmd: AllocateAutomaticIps) -> list[list[FixedIp]]:
         """Bulk form of the automatic allocation: ranges consumed once per subnet."""
-        db = self._store.db
+        db = self._store
         count = len(cmd.port_ids)
         per_port: list[list[FixedIp]] = [[] for _ in range(count)]
         rows: list[tuple[Any, ...]] = []
@@ -133,7 +135,7 @@ class IpamManager:
                 s for s in cmd.subnets if s["ip_version"] == version and not is_auto_subnet(s)
             ]
             for subnet in candidates:
-                values = ranges.take_many(db, _pool(subnet["id"]), len(remaining))
+                values = await ranges.take_many(db, _pool(subnet["id"]), len(remaining))
                 # The pool may hold fewer addresses than asked: zip stops at the shorter.
                 rows.extend(
                     self._row(subnet, index, _text(value, version), cmd, per_port)
@@ -148,7 +150,7 @@ class IpamManager:
             for index in range(count):
                 ip = eui64(subnet["cidr"], cmd.macs[index])
                 rows.append(self._row(subnet, index, ip, cmd, per_port))
-        repo.insert_allocations(db, rows)
+        await repo.insert_allocations(db, rows)
         order = {s["id"]: i for i, s in enumerate(cmd.subnets)}
         for fixed in per_port:
             if len(fixed) > 1:
@@ -234,7 +236,7 @@ class IpamManager:
             )
         return subnet_id, str(address)
 
-    def _take_first_free(
+    async def _take_first_free(
         self, subnets: list[dict[str, Any]], which: str, network_id: str
     ) -> tuple[dict[str, Any], str]:
         """Take the lowest free address of the first subnet (creation order) that has one."""
@@ -242,60 +244,63 @@ class IpamManager:
         for subnet in subnets:
             if subnet["ip_version"] != version or is_auto_subnet(subnet):
                 continue
-            value = ranges.take_lowest(self._store.db, _pool(subnet["id"]))
+            value = await ranges.take_lowest(self._store, _pool(subnet["id"]))
             if value is not None:
                 return subnet, _text(value, version)
         raise errors.IpAddressGenerationFailure(net_id=network_id)
 
-    def _take(self, subnet: dict[str, Any], ip: str | None, mac: str, network_id: str) -> str:
-        db = self._store.db
+    async def _take(self, subnet: dict[str, Any], ip: str | None, mac: str, network_id: str) -> str:
+        db = self._store
         pool = _pool(subnet["id"])
         if ip is None and is_auto_subnet(subnet):
             ip = eui64(subnet["cidr"], mac)
         if ip is None:
-            value = ranges.take_lowest(db, pool)
+            value = await ranges.take_lowest(db, pool)
             if value is None:
                 raise errors.IpAddressGenerationFailure(net_id=network_id)
             return _text(value, subnet["ip_version"])
-        if not ranges.take(db, pool, _int(ip)) and self._holder_of(subnet["id"], ip) is not None:
+        if (
+            not await ranges.take(db, pool, _int(ip))
+            and await self._holder_of(subnet["id"], ip) is not None
+        ):
             raise errors.IpAddressAlreadyAllocated(ip=ip, subnet_id=subnet["id"])
         return ip
 
-    def _record(self, subnet: dict[str, Any], ip: str, port_id: str, network_id: str) -> None:
+    async def _record(self, subnet: dict[str, Any], ip: str, port_id: str, network_id: str) -> None:
         # The gateway address of an auto-address subnet (a router interface) is explicit,
         # not automatic: it must block the subnet's deletion like any other (§4.2).
         auto = is_auto_subnet(subnet) and ip != subnet.get("gateway_ip")
-        repo.insert_allocation(
-            self._store.db, subnet["id"], _int(ip), ip, port_id, network_id, auto
+        await repo.insert_allocation(
+            self._store, subnet["id"], _int(ip), ip, port_id, network_id, auto
         )
 
-    def _holder_of(self, subnet_id: str, ip: str) -> str | None:
-        return repo.holder(self._store.db, subnet_id, _int(ip))
+    async def _holder_of(self, subnet_id: str, ip: str) -> str | None:
+        return await repo.holder(self._store, subnet_id, _int(ip))
 
-    def _release_one(self, subnet_id: str, ip: str) -> None:
-        db, value = self._store.db, _int(ip)
-        repo.delete_allocation(db, subnet_id, value)
-        if repo.in_pools(db, subnet_id, value):
-            ranges.give_back(db, _pool(subnet_id), value)
+    async def _release_one(self, subnet_id: str, ip: str) -> None:
+        db, value = self._store, _int(ip)
+        await repo.delete_allocation(db, subnet_id, value)
+        if await repo.in_pools(db, subnet_id, value):
+            await ranges.give_back(db, _pool(subnet_id), value)
 
     async def _release(self, cmd: ReleasePortIps) -> None:
-        for subnet_id, ip in repo.port_allocations(self._store.db, cmd.port_id, cmd.subnet_id):
-            self._release_one(subnet_id, ip)
+        for subnet_id, ip in await repo.port_allocations(self._store, cmd.port_id, cmd.subnet_id):
+            await self._release_one(subnet_id, ip)
 
     # ---- queries -----------------------------------------------------------------------
     async def _allocations(self, cmd: SubnetAllocations) -> list[Allocation]:
         return [
             {"port_id": port, "ip_address": ip, "auto": auto}
-            for port, ip, auto in repo.subnet_allocations(self._store.db, cmd.subnet_id)
+            for port, ip, auto in await repo.subnet_allocations(self._store, cmd.subnet_id)
         ]
 
     async def _holder(self, cmd: IpAllocated) -> str | None:
-        return self._holder_of(cmd.subnet_id, cmd.ip)
+        return await self._holder_of(cmd.subnet_id, cmd.ip)
 
     async def _availability(self, cmd: SubnetAvailability) -> tuple[int, int]:
-        db = self._store.db
-        total = sum(last - first + 1 for first, last in repo.pool_bounds(db, cmd.subnet_id))
-        return total, repo.count_allocations(db, cmd.subnet_id)
+        db = self._store
+        total = sum(last - first + 1 for first, last in await repo.pool_bounds(db, cmd.subnet_id))
+        return total, await repo.count_allocations(db, cmd.subnet_id)
 
 
 ANY_V4 = "*v4"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import secrets
 
-import sqlite_utils
-
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import PortConfig
@@ -49,25 +47,25 @@ class MacManager:
         return ":".join([self._prefix, *(f"{b:02x}" for b in tail)])
 
     async def _allocate(self, cmd: AllocateMac) -> str:
-        db = self._store.db
+        db = self._store
         if cmd.mac is not None:
-            if repo.in_use_on_network(db, cmd.network_id, cmd.mac):
+            if await repo.in_use_on_network(db, cmd.network_id, cmd.mac):
                 raise errors.MacAddressInUse(net_id=cmd.network_id, mac=cmd.mac)
-            mac = cmd.mac
-        else:
-            mac = self._unique(db, cmd.network_id)
-        repo.insert(db, cmd.network_id, mac, cmd.owner)
+            await repo.insert(db, cmd.network_id, cmd.mac, cmd.owner, auto=False)
+            return cmd.mac
+        mac = await self._unique(db, cmd.network_id)
+        await repo.insert(db, cmd.network_id, mac, cmd.owner, auto=True)
         return mac
 
-    def _unique(self, db: sqlite_utils.Database, network_id: str) -> str:
+    async def _unique(self, db: Store, network_id: str) -> str:
         for _ in range(MAX_TRIES):
             mac = self.generate()
-            if not repo.in_use(db, mac):
+            if not await repo.in_use(db, mac):
                 return mac
         raise errors.MacAddressGenerationFailure(net_id=network_id)
 
     async def _allocate_many(self, cmd: AllocateMacs) -> list[str]:
-        db = self._store.db
+        db = self._store
         chosen: list[str] = []
         taken: set[str] = set()
         for _ in range(MAX_TRIES):
@@ -75,17 +73,17 @@ class MacManager:
             if wanted == 0:
                 break
             candidates = {self.generate() for _ in range(wanted)} - taken
-            taken.update(repo.taken_of(db, candidates))
+            taken.update(await repo.taken_of(db, candidates))
             fresh = [m for m in candidates if m not in taken]
             chosen.extend(fresh[:wanted])
             taken.update(fresh)
         if len(chosen) < len(cmd.owners):
             raise errors.MacAddressGenerationFailure(net_id=cmd.network_id)
-        repo.insert_many(db, cmd.network_id, chosen, cmd.owners)
+        await repo.insert_many(db, cmd.network_id, chosen, cmd.owners)
         return chosen
 
     async def _release(self, cmd: ReleaseMac) -> None:
-        repo.delete(self._store.db, cmd.network_id, cmd.mac, cmd.owner)
+        await repo.delete(self._store, cmd.network_id, cmd.mac, cmd.owner)
 
     async def _release_network(self, cmd: ReleaseNetworkMacs) -> None:
-        repo.delete_network(self._store.db, cmd.network_id)
+        await repo.delete_network(self._store, cmd.network_id)

@@ -45,7 +45,7 @@ class MeteringLabelRules(AdminWrites):
     async def prepare_create(
         self, ctx: RequestContext, obj: dict[str, Any], given: dict[str, Any]
     ) -> None:
-        label = self._labels.get_visible(ctx, obj["metering_label_id"])
+        label = await self._labels.get_visible(ctx, obj["metering_label_id"])
         obj["project_id"] = label["project_id"]
         if obj["remote_ip_prefix"] is None and not (
             obj["source_ip_prefix"] or obj["destination_ip_prefix"]
@@ -56,11 +56,11 @@ class MeteringLabelRules(AdminWrites):
                 "source_ip_prefix, destination_ip_prefix",
             )
         if obj["remote_ip_prefix"] is not None:
-            self._check_overlap(obj)
+            await self._check_overlap(obj)
 
-    def _check_overlap(self, obj: dict[str, Any]) -> None:
+    async def _check_overlap(self, obj: dict[str, Any]) -> None:
         mine = ipaddress.ip_network(obj["remote_ip_prefix"])
-        for other in self.of_label(obj["metering_label_id"]):
+        for other in await self.of_label(obj["metering_label_id"]):
             prefix = other["remote_ip_prefix"]
             if (
                 prefix is not None
@@ -69,17 +69,17 @@ class MeteringLabelRules(AdminWrites):
             ):
                 raise MeteringLabelRuleOverlaps(remote_ip_prefix=obj["remote_ip_prefix"])
 
-    def of_label(self, label_id: str) -> list[dict[str, Any]]:
+    async def of_label(self, label_id: str) -> list[dict[str, Any]]:
         """Return a label's rules."""
-        return repo.find(
-            self._store.db, self.resource, Where("t.metering_label_id = ?", (label_id,))
+        return await repo.find(
+            self._store, self.resource, Where("t.metering_label_id = ?", (label_id,))
         )
 
     async def after_create(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        self._labels.announce(obj["metering_label_id"])
+        await self._labels.announce(obj["metering_label_id"])
 
     async def after_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        self._labels.announce(obj["metering_label_id"])
+        await self._labels.announce(obj["metering_label_id"])
 
 
 class MeteringManager(AdminWrites):
@@ -112,23 +112,23 @@ class MeteringManager(AdminWrites):
             return []
         return [Where("t.project_id = ? OR t.shared = 1", (ctx.view_project,))]
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return ctx.view_project in (None, obj["project_id"]) or bool(obj["shared"])
 
     async def after_create(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        self.announce(obj["id"])
+        await self.announce(obj["id"])
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        for rule in self.rules.of_label(obj["id"]):
-            self.rules.remove(rule)
+        for rule in await self.rules.of_label(obj["id"]):
+            await self.rules.remove(rule)
 
     async def after_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         self._bus.publish(MeteringChanged(label={**obj, "rules": []}, deleted=True))
 
-    def announce(self, label_id: str) -> None:
+    async def announce(self, label_id: str) -> None:
         """Publish a label with its rules (after the commit)."""
-        label = self.lookup(label_id)
+        label = await self.lookup(label_id)
         if label is not None:
             self._bus.publish(
-                MeteringChanged(label={**label, "rules": self.rules.of_label(label_id)})
+                MeteringChanged(label={**label, "rules": await self.rules.of_label(label_id)})
             )

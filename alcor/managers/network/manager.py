@@ -112,8 +112,10 @@ class NetworkManager(ResourceManager):
     async def start(self) -> None:
         """Register handlers and rebuild the segment pools from config and the ranges."""
         async with self._store.transaction():
-            self._ranges.sync_defaults()
-            segments.rebuild_pools(self._store.db, self._config, self._ranges.added_bounds())
+            await self._ranges.sync_defaults()
+            await segments.rebuild_pools(
+                self._store, self._config, await self._ranges.added_bounds()
+            )
         self._bus.handle(CreateNetworkSegmentRanges, self._ranges.create)
         self._bus.handle(GetNetworkSegmentRange, self._ranges.get)
         self._bus.handle(ListNetworkSegmentRanges, self._ranges.list_visible)
@@ -156,23 +158,23 @@ class NetworkManager(ResourceManager):
             return []
         return [network_repo.own_shared_or_external(ctx.view_project)]
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         if ctx.view_project is None or obj["project_id"] == ctx.view_project or obj["shared"]:
             return True
-        return has_policy(
-            self._store.db, "network", obj["id"], ACCESS_SHARED, (ctx.view_project, WILDCARD)
-        ) or has_policy(
-            self._store.db, "network", obj["id"], ACCESS_EXTERNAL, (ctx.view_project, WILDCARD)
+        return await has_policy(
+            self._store, "network", obj["id"], ACCESS_SHARED, (ctx.view_project, WILDCARD)
+        ) or await has_policy(
+            self._store, "network", obj["id"], ACCESS_EXTERNAL, (ctx.view_project, WILDCARD)
         )
 
-    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Any) -> list[dict[str, Any]]:
         """Show `segments` or provider:* (multi-provider), on fresh reads in place."""
         return shaped(objs, copy=False)
 
     async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
         """`shared` is true for the caller when a policy shares the network with it."""
-        out = await self.adecorate(objs)
-        mark_shared(self._store.db, "network", ctx.caller.project_id, out)
+        out = await self.decorate(objs)
+        await mark_shared(self._store, "network", ctx.caller.project_id, out)
         return out
 
     def query_where(self, ctx: RequestContext, query: ListQuery) -> list[Where]:
@@ -184,12 +186,12 @@ class NetworkManager(ResourceManager):
 
     # ---- RBAC hooks ----------------------------------------------------------------------
     async def _rbac_lookup(self, ctx: RequestContext, network_id: str) -> dict[str, Any]:
-        return self.get_visible(ctx, network_id)
+        return await self.get_visible(ctx, network_id)
 
     async def _bound_projects(self, network_id: str, action: str, losing: str) -> set[str]:
         """Projects with ports on the network (shared), or routers with a gateway on it
         (external). A default external network keeps its wildcard (Neutron's rule)."""
-        net = self.lookup(network_id)
+        net = await self.lookup(network_id)
         if net is None:
             return set()
         if action == ACCESS_EXTERNAL:
@@ -211,26 +213,26 @@ class NetworkManager(ResourceManager):
     async def _rbac_changed(self, network_id: str) -> None:
         """Recompute shared / router:external from the policies; a policy change bumps the
         network's revision, as in Neutron."""
-        net = self.lookup(network_id)
+        net = await self.lookup(network_id)
         if net is None:
             return
-        db = self._store.db
+        db = self._store
         flags = {
-            "shared": has_policy(db, "network", network_id, ACCESS_SHARED, (WILDCARD,)),
-            "router:external": has_policy(db, "network", network_id, ACCESS_EXTERNAL),
+            "shared": await has_policy(db, "network", network_id, ACCESS_SHARED, (WILDCARD,)),
+            "router:external": await has_policy(db, "network", network_id, ACCESS_EXTERNAL),
         }
         diff = changed(net, flags)
-        repo.update(db, NETWORK, network_id, bump(net, diff))
+        await repo.update(db, NETWORK, network_id, bump(net, diff))
         self._bus.publish(NetworkUpdated(network=net, changed=frozenset(diff)))
 
     async def _lookup(self, cmd: LookupNetwork) -> dict[str, Any] | None:
-        return self.lookup(cmd.id)
+        return await self.lookup(cmd.id)
 
     async def _default_external(self, cmd: DefaultExternalNetwork) -> str | None:
-        return network_repo.default_external(self._store.db)
+        return await network_repo.default_external(self._store)
 
     async def _lookup_segment(self, cmd: LookupSegment) -> dict[str, Any] | None:
-        return self._segments.lookup(cmd.id)
+        return await self._segments.lookup(cmd.id)
 
     # ---- create ------------------------------------------------------------------------
     async def create(self, cmd: CreateNetworks) -> list[dict[str, Any]]:
@@ -251,11 +253,11 @@ class NetworkManager(ResourceManager):
         return shaped(out)
 
     async def _create_one(self, given: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-        db = self._store.db
-        net = new_record(db, NETWORK, given, "Network")
+        db = self._store
+        net = await new_record(db, NETWORK, given, "Network")
         provider = self._provider_segments(net)
         for segment in provider:
-            self._segments.allocate(net, segment)
+            await self._segments.allocate(net, segment)
         max_mtu = self._config.global_physnet_mtu - max(
             OVERHEAD[s["network_type"]] for s in provider
         )
@@ -278,8 +280,8 @@ class NetworkManager(ResourceManager):
         )
         net["qos_policy_id"] = await self._qos_of_new(ctx, net, given)
         await self._bus.call(EnsureDefaultSecurityGroup(project_id=net["project_id"]))
-        repo.insert(db, NETWORK, net)
-        self._segments.add(net, provider)
+        await repo.insert(db, NETWORK, net)
+        await self._segments.add(net, provider)
         for flag, action in RBAC_FLAGS.items():
             if net[flag]:
                 await self._set_wildcard(net, action, True)
@@ -345,7 +347,7 @@ class NetworkManager(ResourceManager):
     async def update(self, cmd: UpdateNetwork) -> dict[str, Any]:
         """Update a network (partial)."""
         async with self._store.transaction():
-            net = self.writable(cmd.ctx, cmd.id, "update_network", cmd.if_match, cmd.changes)
+            net = await self.writable(cmd.ctx, cmd.id, "update_network", cmd.if_match, cmd.changes)
             given = self.given_changes(net, cmd)
             diff = changed(net, given)
             if any(p in given for p in PROVIDER):
@@ -358,7 +360,7 @@ class NetworkManager(ResourceManager):
             if "qos_policy_id" in diff:
                 await self._check_qos_change(cmd.ctx, net, diff["qos_policy_id"])
             before = dict(net)
-            repo.update(self._store.db, NETWORK, net["id"], bump(net, diff))
+            await repo.update(self._store, NETWORK, net["id"], bump(net, diff))
             self._bus.publish(NetworkUpdated(network=net, changed=frozenset(diff)))
             del before
         return shaped([net])[0]
@@ -415,29 +417,32 @@ class NetworkManager(ResourceManager):
         )
 
     async def _set_subnets(self, cmd: SetNetworkSubnets) -> None:
-        net = self.lookup(cmd.network_id)
+        net = await self.lookup(cmd.network_id)
         if net is None:
             return
         subnets = [s for s in net["subnets"] if s != cmd.remove]
         if cmd.add is not None:
             subnets.append(cmd.add)
-        repo.update(self._store.db, NETWORK, net["id"], bump(net, {"subnets": subnets}))
+        await repo.update(self._store, NETWORK, net["id"], bump(net, {"subnets": subnets}))
         self._bus.publish(NetworkUpdated(network=net, changed=frozenset({"subnets"})))
 
     async def _set_gateways(self, cmd: SetNetworkGateways) -> None:
         async with self._store.transaction():  # joins the caller's, if any
-            net = self.lookup(cmd.network_id)
+            net = await self.lookup(cmd.network_id)
             if net is None or list(net.get("gateway_ids") or []) == list(cmd.gateway_ids):
                 return
             changes = {"gateway_ids": list(cmd.gateway_ids)}
-            repo.update(self._store.db, NETWORK, net["id"], bump(net, changes))
+            await repo.update(self._store, NETWORK, net["id"], bump(net, changes))
             self._bus.publish(NetworkUpdated(network=net, changed=frozenset({"gateway_ids"})))
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteNetwork) -> None:
         """Delete a network without ports in use, with its subnets and segment."""
         async with self._store.transaction():
-            net = self.writable(cmd.ctx, cmd.id, "delete_network", cmd.if_match)
+            net = await self.writable(cmd.ctx, cmd.id, "delete_network", cmd.if_match)
+            # No port may be created on it meanwhile by another process (port create
+            # holds this lock shared).
+            await self._store.lock(f"network:{net['id']}")
             ports = await self._bus.call(QueryPorts(network_id=net["id"]))
             if any(port["device_owner"] not in AUTO_DELETED for port in ports):
                 raise errors.NetworkInUse(net_id=net["id"])
@@ -450,9 +455,9 @@ class NetworkManager(ResourceManager):
             await self._bus.call(DeleteNetworkSubnets(network_id=net["id"]))
             await self._bus.call(DeleteNetworkAcls(network_id=net["id"]))
             await self._bus.call(DeleteObjectPolicies(object_type="network", object_id=net["id"]))
-            db = self._store.db
-            segments.release(db, self._config, net["id"], self._ranges.added_bounds())
-            self._segments.remove_of_network(net["id"])
-            repo.delete(db, NETWORK, net["id"])
-            tombstone(db, "network", net)
+            db = self._store
+            await segments.release(db, self._config, net["id"], await self._ranges.added_bounds())
+            await self._segments.remove_of_network(net["id"])
+            await repo.delete(db, NETWORK, net["id"])
+            await tombstone(db, "network", net)
             self._bus.publish(NetworkDeleted(network=net))

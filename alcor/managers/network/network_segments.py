@@ -69,10 +69,10 @@ class NetworkSegments(AdminOnly):
         self._config = config
         self._ranges = ranges
 
-    def materialize(self, network_id: str | None = None) -> None:
+    async def materialize(self, network_id: str | None = None) -> None:
         """Store the implicit first segment of the network (of every network when None)
         that has no segment row yet."""
-        for network in network_repo.without_segments(self._store.db, network_id):
+        for network in await network_repo.without_segments(self._store, network_id):
             segment = {
                 "id": new_id(),
                 "network_id": network["id"],
@@ -86,28 +86,28 @@ class NetworkSegments(AdminOnly):
                 "created_at": network["created_at"],
                 "updated_at": network["created_at"],
             }
-            repo.insert(self._store.db, self.resource, segment)
+            await repo.insert(self._store, self.resource, segment)
 
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
         if cmd.ctx.is_admin:
             async with self._store.transaction():
-                self.materialize()
+                await self.materialize()
         return await super().get(cmd)
 
     async def list_visible(self, cmd: ListCommand) -> Page:
         if cmd.ctx.is_admin:
             async with self._store.transaction():
-                self.materialize()
+                await self.materialize()
         return await super().list_visible(cmd)
 
-    def of_network(self, network_id: str) -> list[dict[str, Any]]:
+    async def of_network(self, network_id: str) -> list[dict[str, Any]]:
         """Return a network's segments in order."""
-        self.materialize(network_id)
-        return self._stored(network_id)
+        await self.materialize(network_id)
+        return await self._stored(network_id)
 
-    def _stored(self, network_id: str) -> list[dict[str, Any]]:
-        return repo.find(
-            self._store.db,
+    async def _stored(self, network_id: str) -> list[dict[str, Any]]:
+        return await repo.find(
+            self._store,
             self.resource,
             Where("t.network_id = ?", (network_id,)),
             order="t.segment_index",
@@ -120,23 +120,23 @@ class NetworkSegments(AdminOnly):
         self, ctx: RequestContext, obj: dict[str, Any], given: dict[str, Any]
     ) -> None:
         obj.pop("project_id", None)  # segments belong to their network, not to a project
-        network = repo.get(self._store.db, NETWORK, obj["network_id"])
+        network = await repo.get(self._store, NETWORK, obj["network_id"])
         if network is None:
             raise errors.NetworkNotFound(id=obj["network_id"])
-        self.allocate(network, obj)
-        existing = self.of_network(network["id"])
+        await self.allocate(network, obj)
+        existing = await self.of_network(network["id"])
         obj["segment_index"] = existing[-1]["segment_index"] + 1 if existing else 0
 
-    def allocate(self, network: dict[str, Any], segment: dict[str, Any]) -> None:
+    async def allocate(self, network: dict[str, Any], segment: dict[str, Any]) -> None:
         """Validate a segment's provider values and take its id for `network`."""
-        physnet, seg_id = segments.allocate(
-            self._store.db,
+        physnet, seg_id = await segments.allocate(
+            self._store,
             self._config,
             network["id"],
             segment["network_type"],
             segment["physical_network"],
             segment["segmentation_id"],
-            self._ranges.choice(
+            await self._ranges.choice(
                 network["project_id"],
                 segments.pool_of(
                     segment["network_type"],
@@ -146,19 +146,19 @@ class NetworkSegments(AdminOnly):
         )
         segment["physical_network"], segment["segmentation_id"] = physnet, seg_id
 
-    def add(self, network: dict[str, Any], provider: list[dict[str, Any]]) -> None:
+    async def add(self, network: dict[str, Any], provider: list[dict[str, Any]]) -> None:
         """Store the segments of a new network with several (already allocated), in order;
         a single one stays implicit (materialize)."""
         if len(provider) < 2:
             return
         for index, values in enumerate(provider):
             given = {"network_id": network["id"], **values}
-            segment = new_record(self._store.db, self.resource, given, self.label)
+            segment = await new_record(self._store, self.resource, given, self.label)
             segment["segment_index"] = index
-            repo.insert(self._store.db, self.resource, segment)
+            await repo.insert(self._store, self.resource, segment)
 
     async def after_create(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        self._mirror(obj["network_id"])
+        await self._mirror(obj["network_id"])
 
     # ---- delete: not with subnets, not the last one -------------------------------------------
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
@@ -167,35 +167,35 @@ class NetworkSegments(AdminOnly):
             raise SegmentInUse(
                 segment_id=obj["id"], reason="The segment is still associated with subnet(s)"
             )
-        if len(self.of_network(obj["network_id"])) == 1:
+        if len(await self.of_network(obj["network_id"])) == 1:
             raise SegmentInUse(segment_id=obj["id"], reason="It is the network's only segment")
-        segments.release_one(
-            self._store.db,
+        await segments.release_one(
+            self._store,
             self._config,
             segments.pool_of(obj["network_type"], obj["physical_network"]),
             obj["segmentation_id"],
-            self._ranges.added_bounds(),
+            await self._ranges.added_bounds(),
         )
 
     async def after_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        self._mirror(obj["network_id"])
+        await self._mirror(obj["network_id"])
 
-    def remove_of_network(self, network_id: str) -> None:
+    async def remove_of_network(self, network_id: str) -> None:
         """Forget the segments of a network being deleted (its ids are released with it)."""
-        for segment in self._stored(network_id):
-            self.remove(segment)
+        for segment in await self._stored(network_id):
+            await self.remove(segment)
 
-    def _mirror(self, network_id: str) -> None:
+    async def _mirror(self, network_id: str) -> None:
         """Write the network's provider:* (first segment) and `segments` (when several)."""
-        network = repo.get(self._store.db, NETWORK, network_id)
+        network = await repo.get(self._store, NETWORK, network_id)
         if network is None:
             return
-        ordered = self.of_network(network_id)
+        ordered = await self.of_network(network_id)
         changes = {
             **as_provider(ordered[0]),
             "segments": [as_provider(s) for s in ordered] if len(ordered) > 1 else None,
         }
         diff = {k: v for k, v in changes.items() if network.get(k) != v}
         if diff:
-            repo.update(self._store.db, NETWORK, network_id, bump(network, diff))
+            await repo.update(self._store, NETWORK, network_id, bump(network, diff))
             self._bus.publish(NetworkUpdated(network=network, changed=frozenset(diff)))

@@ -50,25 +50,25 @@ class SegmentRanges(AdminOnly):
         self._added: list[dict[str, Any]] | None = None  # non-default ranges, cached
 
     # ---- what allocation needs -------------------------------------------------------------
-    def added(self) -> list[dict[str, Any]]:
+    async def added(self) -> list[dict[str, Any]]:
         """Return the ranges an admin added (cached until one changes)."""
         if self._added is None:
-            self._added = repo.find(
-                self._store.db, self.resource, Where('t."default" = 0', ()), order="t.minimum"
+            self._added = await repo.find(
+                self._store, self.resource, Where('t."default" = 0', ()), order="t.minimum"
             )
         return self._added
 
-    def added_bounds(self) -> dict[str, list[segments.Bounds]]:
+    async def added_bounds(self) -> dict[str, list[segments.Bounds]]:
         """Return the added ranges of each pool (their ids are allocatable too)."""
         out: dict[str, list[segments.Bounds]] = {}
-        for rng in self.added():
+        for rng in await self.added():
             out.setdefault(pool_of(rng), []).append((rng["minimum"], rng["maximum"]))
         return out
 
-    def choice(self, project_id: str, pool: str) -> segments.RangeChoice | None:
+    async def choice(self, project_id: str, pool: str) -> segments.RangeChoice | None:
         """Return where `project_id`'s new network of `pool` takes its id; None when no
         project has ranges there (the plain lowest free id)."""
-        private = [r for r in self.added() if not r["shared"] and pool_of(r) == pool]
+        private = [r for r in await self.added() if not r["shared"] and pool_of(r) == pool]
         if not private:
             return None
         return segments.RangeChoice(
@@ -78,9 +78,9 @@ class SegmentRanges(AdminOnly):
             ],
         )
 
-    def sync_defaults(self) -> None:
+    async def sync_defaults(self) -> None:
         """Make the default ranges mirror the configuration (at start)."""
-        db = self._store.db
+        db = self._store
         wanted = {}
         for network_type in segments.TUNNEL_TYPES:
             for lo, hi in self._config.tunnel_id_ranges:
@@ -88,11 +88,11 @@ class SegmentRanges(AdminOnly):
         for physnet, bounds in self._config.vlan_ranges.items():
             for lo, hi in bounds:
                 wanted[self._default_id("vlan", physnet, lo, hi)] = ("vlan", physnet, lo, hi)
-        for old in repo.find(db, self.resource, Where('t."default" = 1', ())):
+        for old in await repo.find(db, self.resource, Where('t."default" = 1', ())):
             if old["id"] not in wanted:
-                repo.delete(db, self.resource, old["id"])
+                await repo.delete(db, self.resource, old["id"])
         for range_id, (network_type, physnet, lo, hi) in wanted.items():
-            if repo.get(db, self.resource, range_id) is None:
+            if await repo.get(db, self.resource, range_id) is None:
                 given = {
                     "id": range_id,
                     "network_type": network_type,
@@ -100,15 +100,20 @@ class SegmentRanges(AdminOnly):
                     "minimum": lo,
                     "maximum": hi,
                 }
-                obj = {**self._new(given), "default": True, "shared": True, "project_id": None}
-                repo.insert(db, self.resource, obj)
+                obj = {
+                    **await self._new(given),
+                    "default": True,
+                    "shared": True,
+                    "project_id": None,
+                }
+                await repo.insert(db, self.resource, obj)
 
     @staticmethod
     def _default_id(network_type: str, physnet: str, lo: int, hi: int) -> str:
         return str(uuid.uuid5(_DEFAULT_NAMESPACE, f"{network_type}:{physnet}:{lo}:{hi}"))
 
-    def _new(self, given: dict[str, Any]) -> dict[str, Any]:
-        return new_record(self._store.db, self.resource, given, self.label)
+    async def _new(self, given: dict[str, Any]) -> dict[str, Any]:
+        return await new_record(self._store, self.resource, given, self.label)
 
     # ---- admin only ------------------------------------------------------------------------
 
@@ -136,7 +141,7 @@ class SegmentRanges(AdminOnly):
                 )
         else:
             obj["physical_network"] = ""
-        self._check(obj)
+        await self._check(obj)
 
     async def prepare_update(
         self, ctx: RequestContext, obj: dict[str, Any], diff: dict[str, Any]
@@ -144,18 +149,18 @@ class SegmentRanges(AdminOnly):
         if obj["default"]:
             raise NetworkSegmentRangeDefaultReadOnly(range_id=obj["id"])
         new = {**obj, **diff}
-        held = [seg for seg, _ in self._holders(obj)]
+        held = [seg for seg, _ in await self._holders(obj)]
         if held and (new["minimum"] > held[0] or new["maximum"] < held[-1]):
             raise NetworkSegmentRangeReferencedByProject(range_id=obj["id"])
-        self._check(new)
+        await self._check(new)
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         if obj["default"]:
             raise NetworkSegmentRangeDefaultReadOnly(range_id=obj["id"])
-        if self._holders(obj):
+        if await self._holders(obj):
             raise NetworkSegmentRangeReferencedByProject(range_id=obj["id"])
 
-    def _check(self, rng: dict[str, Any]) -> None:
+    async def _check(self, rng: dict[str, Any]) -> None:
         """Bounds within the type's ids, minimum <= maximum, no overlap in its id space."""
         top = _TYPE_MAX.get(rng["network_type"], 2**32 - 1)
         if not 1 <= rng["minimum"] <= rng["maximum"] <= top:
@@ -165,7 +170,7 @@ class SegmentRanges(AdminOnly):
             )
         overlapping = [
             other["id"]
-            for other in self.added()
+            for other in await self.added()
             if other["id"] != rng["id"]
             and pool_of(other) == pool_of(rng)
             and rng["minimum"] <= other["maximum"]
@@ -176,32 +181,36 @@ class SegmentRanges(AdminOnly):
 
     # ---- after a change: the pool holds the added ranges' ids too -----------------------------
     async def after_create(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        self._resync(obj)
+        await self._resync(obj)
 
     async def after_update(
         self, ctx: RequestContext, obj: dict[str, Any], before: dict[str, Any], diff: dict[str, Any]
     ) -> None:
-        self._resync(obj)
+        await self._resync(obj)
 
     async def after_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        self._resync(obj)
+        await self._resync(obj)
 
-    def _resync(self, rng: dict[str, Any]) -> None:
+    async def _resync(self, rng: dict[str, Any]) -> None:
         self._added = None
         pool = pool_of(rng)
         configured = segments.configured_pools(self._config).get(pool, [])
-        segments.rebuild_pool(self._store.db, pool, configured + self.added_bounds().get(pool, []))
+        await segments.rebuild_pool(
+            self._store, pool, configured + (await self.added_bounds()).get(pool, [])
+        )
 
     # ---- computed attributes -----------------------------------------------------------------
-    def _holders(self, rng: dict[str, Any]) -> list[tuple[int, str]]:
-        return network_repo.holders_in(self._store.db, pool_of(rng), rng["minimum"], rng["maximum"])
+    async def _holders(self, rng: dict[str, Any]) -> list[tuple[int, str]]:
+        return await network_repo.holders_in(
+            self._store, pool_of(rng), rng["minimum"], rng["maximum"]
+        )
 
-    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Any) -> list[dict[str, Any]]:
         """Add `used` ({id: project}) and `available` (the free ids) to each range."""
         out = list(objs)
         for rng in out:
-            rng["used"] = {str(seg): project for seg, project in self._holders(rng)}
-            runs = ranges.free_runs(self._store.db, pool_of(rng), rng["minimum"], rng["maximum"])
+            rng["used"] = {str(seg): project for seg, project in await self._holders(rng)}
+            runs = await ranges.free_runs(self._store, pool_of(rng), rng["minimum"], rng["maximum"])
             if rng["maximum"] - rng["minimum"] < _WIDE:
                 rng["available"] = [v for lo, hi in runs for v in range(lo, hi + 1)]
             else:

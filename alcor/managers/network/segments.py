@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import sqlite_utils
-
 from alcor import errors
 from alcor.config import NetworkConfig
 from alcor.managers.network import repo
-from alcor.store import ranges
+from alcor.store import RetryRequest, Store, ranges
 
 TUNNEL_TYPES = ("vxlan", "geneve", "gre")
 TUNNEL_MAX = 16777215
@@ -43,19 +41,19 @@ def configured_pools(config: NetworkConfig) -> dict[str, list[Bounds]]:
     return pools
 
 
-def rebuild_pools(
-    db: sqlite_utils.Database,
+async def rebuild_pools(
+    db: Store,
     config: NetworkConfig,
     added: Mapping[str, list[Bounds]] | None = None,
 ) -> None:
     """Rebuild the free ranges from config (plus `added` ranges) minus what networks hold
     (config and ranges may change)."""
-    repo.clear_segment_pools(db)
+    await repo.clear_segment_pools(db)
     for pool, bounds in configured_pools(config).items():
-        rebuild_pool(db, pool, bounds + (added or {}).get(pool, []))
+        await rebuild_pool(db, pool, bounds + (added or {}).get(pool, []))
 
 
-def rebuild_pool(db: sqlite_utils.Database, pool: str, bounds: list[Bounds]) -> None:
+async def rebuild_pool(db: Store, pool: str, bounds: list[Bounds]) -> None:
     """Make `pool` hold the ids of `bounds` (overlaps allowed) that no network holds."""
     merged: list[list[int]] = []
     for lo, hi in sorted(bounds):
@@ -63,11 +61,11 @@ def rebuild_pool(db: sqlite_utils.Database, pool: str, bounds: list[Bounds]) -> 
             merged[-1][1] = max(merged[-1][1], hi)
         else:
             merged.append([lo, hi])
-    ranges.reset(db, pool, [(lo, hi) for lo, hi in merged], repo.taken(db, pool))
+    await ranges.reset(db, pool, [(lo, hi) for lo, hi in merged], await repo.taken(db, pool))
 
 
-def allocate(
-    db: sqlite_utils.Database,
+async def allocate(
+    db: Store,
     config: NetworkConfig,
     network_id: str,
     network_type: str,
@@ -82,7 +80,7 @@ def allocate(
             raise errors.InvalidInput(
                 error_message=f"provider:physical_network specified for {network_type} network"
             )
-        return None, _take(
+        return None, await _take(
             db,
             "segment:tunnel",
             network_id,
@@ -96,7 +94,7 @@ def allocate(
     if network_type == "vlan":
         if physnet not in config.vlan_ranges:
             raise errors.InvalidInput(error_message=f"Unknown provider:physical_network {physnet}")
-        return physnet, _take(
+        return physnet, await _take(
             db,
             pool_of("vlan", physnet),
             network_id,
@@ -114,14 +112,14 @@ def allocate(
     if physnet not in config.flat_networks:
         raise errors.InvalidInput(error_message=f"Unknown provider:physical_network {physnet}")
     pool = pool_of("flat", physnet)
-    if repo.in_use(db, pool):
+    if await repo.in_use(db, pool):
         raise errors.FlatNetworkInUse(physical_network=physnet)
-    repo.insert(db, pool, 0, network_id)
+    await repo.insert(db, pool, 0, network_id)
     return physnet, None
 
 
-def _take(
-    db: sqlite_utils.Database,
+async def _take(
+    db: Store,
     pool: str,
     network_id: str,
     seg_id: int | None,
@@ -131,7 +129,7 @@ def _take(
     choice: RangeChoice | None = None,
 ) -> int:
     if seg_id is None:
-        value = _lowest(db, pool, choice) if choice else ranges.take_lowest(db, pool)
+        value = await _lowest(db, pool, choice) if choice else await ranges.take_lowest(db, pool)
         if value is None:
             raise errors.NoNetworkAvailable()
     else:
@@ -139,48 +137,55 @@ def _take(
             raise errors.InvalidInput(
                 error_message=f"provider:segmentation_id {seg_id} out of range ({low} through {high})"
             )
-        if repo.in_use(db, pool, seg_id):
+        if await repo.in_use(db, pool, seg_id):
             raise in_use()
-        ranges.take(db, pool, seg_id)  # an id outside the configured ranges is simply recorded
+        # An id outside the configured ranges is simply recorded.
+        await ranges.take(db, pool, seg_id)
         value = seg_id
-    repo.insert(db, pool, value, network_id)
+    await repo.insert(db, pool, value, network_id)
     return value
 
 
-def _lowest(db: sqlite_utils.Database, pool: str, choice: RangeChoice) -> int | None:
+async def _lowest(db: Store, pool: str, choice: RangeChoice) -> int | None:
     """Take the lowest free id in the project's own ranges, else the lowest outside the
     ranges of other projects."""
     for lo, hi in sorted(choice.own):
-        value = ranges.lowest_free(db, pool, lo, hi)
+        value = await ranges.lowest_free(db, pool, lo, hi)
         if value is not None:
-            ranges.take(db, pool, value)
-            return value
-    value = ranges.lowest_free(db, pool, 0)
+            return await _take_found(db, pool, value)
+    value = await ranges.lowest_free(db, pool, 0)
     while value is not None:
         block = next(((lo, hi) for lo, hi in choice.excluded if lo <= value <= hi), None)
         if block is None:
-            ranges.take(db, pool, value)
-            return value
-        value = ranges.lowest_free(db, pool, block[1] + 1)
+            return await _take_found(db, pool, value)
+        value = await ranges.lowest_free(db, pool, block[1] + 1)
     return None
 
 
-def release(
-    db: sqlite_utils.Database,
+async def _take_found(db: Store, pool: str, value: int) -> int:
+    """Take a value just found free; another process may have taken it meanwhile (the
+    request is then run again)."""
+    if not await ranges.take(db, pool, value):
+        raise RetryRequest(f"segment id {value} of {pool} was taken meanwhile")
+    return value
+
+
+async def release(
+    db: Store,
     config: NetworkConfig,
     network_id: str,
     added: Mapping[str, list[Bounds]] | None = None,
 ) -> None:
     """Return the network's segment to its pool (if inside the configured or added ranges)."""
     pools = configured_pools(config)
-    for pool, seg_id in repo.delete_of_network(db, network_id):
+    for pool, seg_id in await repo.delete_of_network(db, network_id):
         bounds = pools.get(pool, []) + (added or {}).get(pool, [])
         if any(lo <= seg_id <= hi for lo, hi in bounds):
-            ranges.give_back(db, pool, seg_id)
+            await ranges.give_back(db, pool, seg_id)
 
 
-def release_one(
-    db: sqlite_utils.Database,
+async def release_one(
+    db: Store,
     config: NetworkConfig,
     pool: str,
     seg_id: int | None,
@@ -188,7 +193,7 @@ def release_one(
 ) -> None:
     """Give one segment's id back (a flat segment frees its physical network)."""
     value = 0 if seg_id is None else seg_id
-    repo.delete_holding(db, pool, value)
+    await repo.delete_holding(db, pool, value)
     bounds = configured_pools(config).get(pool, []) + (added or {}).get(pool, [])
     if any(lo <= value <= hi for lo, hi in bounds):
-        ranges.give_back(db, pool, value)
+        await ranges.give_back(db, pool, value)

@@ -88,7 +88,7 @@ class NodeManager(ResourceManager):
 
     async def seed_static(self) -> None:
         """Register the `[[nodes]]` of the config that are not registered yet."""
-        missing = [n for n in self._static if self.lookup(n.node_id) is None]
+        missing = [n for n in self._static if await self.lookup(n.node_id) is None]
         items = [{k: v for k, v in vars(n).items() if v not in ("", 0)} for n in missing]
         if items:
             await self.create(CreateNodes(ctx=admin_context(), items=items))
@@ -97,8 +97,8 @@ class NodeManager(ResourceManager):
         if not ctx.is_admin:
             raise deny(action)
 
-    def lookup(self, obj_id: str) -> dict[str, Any] | None:
-        return repo.get(self._store.db, NODE, obj_id)
+    async def lookup(self, obj_id: str) -> dict[str, Any] | None:
+        return await repo.get(self._store, NODE, obj_id)
 
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
         self._admin_only(cmd.ctx, "get_node")
@@ -111,15 +111,15 @@ class NodeManager(ResourceManager):
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         return []
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return ctx.is_admin  # nodes are admin-only (get and list check it first)
 
     async def _by_name(self, cmd: LookupNodeByName) -> dict[str, Any] | None:
-        found = repo.find(self._store.db, NODE, repo.equals("node_name", cmd.name))
+        found = await repo.find(self._store, NODE, repo.equals("node_name", cmd.name))
         return found[0] if found else None
 
     async def _all(self, cmd: LookupNodes) -> list[dict[str, Any]]:
-        return repo.find(self._store.db, NODE, repo.all_of([]), order="t.node_id")
+        return await repo.find(self._store, NODE, repo.all_of([]), order="t.node_id")
 
     # ---- create ------------------------------------------------------------------------
     async def create(self, cmd: CreateNodes) -> list[dict[str, Any]]:
@@ -129,8 +129,8 @@ class NodeManager(ResourceManager):
         async with self._store.transaction():
             for item in cmd.items:
                 node = self._prepare(item)
-                self._check_unique(node)
-                repo.insert(self._store.db, NODE, node)
+                await self._check_unique(node)
+                await repo.insert(self._store, NODE, node)
                 # Published first: subscribers must know the node before its ports rebind.
                 self._bus.publish(NodeCreated(node=node))
                 await self._bus.call(RebindHost(host=node["node_name"]))
@@ -150,14 +150,16 @@ class NodeManager(ResourceManager):
         node["created_at"] = node["updated_at"] = now_iso()
         return node
 
-    def _check_unique(self, node: dict[str, Any], exclude: str | None = None) -> None:
-        db = self._store.db
-        if exclude is None and self.lookup(node["node_id"]) is not None:
+    async def _check_unique(self, node: dict[str, Any], exclude: str | None = None) -> None:
+        db = self._store
+        if exclude is None and await self.lookup(node["node_id"]) is not None:
             raise errors.NodeExists(id=node["node_id"])
-        other = node_repo.id_with_name(db, node["node_name"], exclude or "")
+        other = await node_repo.id_with_name(db, node["node_name"], exclude or "")
         if other is not None:
             raise errors.NodeNameInUse(name=node["node_name"], id=other)
-        other = node_repo.id_with_address(db, node["local_ip"], node["server_port"], exclude or "")
+        other = await node_repo.id_with_address(
+            db, node["local_ip"], node["server_port"], exclude or ""
+        )
         if other is not None:
             raise errors.NodeAddressInUse(
                 address=f"{node['local_ip']}:{node['server_port']}", id=other
@@ -168,7 +170,7 @@ class NodeManager(ResourceManager):
         """Update a node; address changes are refused while ports are bound to it."""
         self._admin_only(cmd.ctx, "update_node")
         async with self._store.transaction():
-            node = self.get_visible(cmd.ctx, cmd.id)
+            node = await self.get_visible(cmd.ctx, cmd.id)
             given = dict(cmd.changes)
             body_id = given.pop("node_id", node["node_id"])
             if body_id != node["node_id"]:
@@ -185,9 +187,9 @@ class NodeManager(ResourceManager):
             before = dict(node)
             node.update(diff)
             _check_agent_type(node)
-            self._check_unique(node, exclude=node["node_id"])
+            await self._check_unique(node, exclude=node["node_id"])
             diff["updated_at"] = node["updated_at"] = now_iso()
-            repo.update(self._store.db, NODE, node["node_id"], diff)
+            await repo.update(self._store, NODE, node["node_id"], diff)
             if {"mac_address", "data-path-ip"} & diff.keys():
                 ports = await self._bus.call(QueryPorts(host_id=node["node_name"]))
                 await self._bus.call(BumpNeighbors(port_ids=[p["id"] for p in ports]))
@@ -202,12 +204,12 @@ class NodeManager(ResourceManager):
         """Delete a node that has no bound ports."""
         self._admin_only(cmd.ctx, "delete_node")
         async with self._store.transaction():
-            node = self.get_visible(cmd.ctx, cmd.id)
+            node = await self.get_visible(cmd.ctx, cmd.id)
             if await self._bus.call(QueryPorts(host_id=node["node_name"], limit=1)):
                 raise errors.NodeInUse(
                     id=node["node_id"], reason="ports are bound to it; unbind or delete them first"
                 )
-            repo.delete(self._store.db, NODE, node["node_id"])
+            await repo.delete(self._store, NODE, node["node_id"])
             self._bus.publish(NodeDeleted(node=node))
 
 

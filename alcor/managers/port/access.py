@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from alcor.managers.common import RequestContext, deny
 from alcor.resources import repo
 from alcor.resources.port import PORT
+from alcor.store import Store
 
 
 def is_visible(port: dict[str, Any], ctx: RequestContext) -> bool:
@@ -19,9 +18,9 @@ def is_visible(port: dict[str, Any], ctx: RequestContext) -> bool:
     )
 
 
-def get_visible(db: sqlite_utils.Database, ctx: RequestContext, port_id: str) -> dict[str, Any]:
+async def get_visible(db: Store, ctx: RequestContext, port_id: str) -> dict[str, Any]:
     """Return the port if `ctx` may read it, else raise PortNotFound."""
-    port = repo.get(db, PORT, port_id)
+    port = await repo.get(db, PORT, port_id)
     if port is None or not is_visible(port, ctx):
         raise PORT.not_found(id=port_id)
     return port

@@ -73,6 +73,7 @@ class PortCreator:
 
     async def create_service(self, cmd: CreateServicePort) -> dict[str, Any]:
         """Create a router or floating IP port (no quota refusal, no security groups)."""
+        await pin_network(self._store, cmd.network_id)
         network = await lookup_network(self._bus, cmd.network_id)
         subnets = await self._bus.call(SubnetsOfNetwork(network_id=cmd.network_id))
         given: dict[str, Any] = {
@@ -94,6 +95,7 @@ class PortCreator:
         project = check_create_project(ctx, item, "create_port")
         network = networks.get(item["network_id"])
         if network is None:
+            await pin_network(self._store, item["network_id"])
             network = await self._bus.call(GetNetwork(ctx=ctx, id=item["network_id"]))
             networks[network["id"]] = network
         if not ctx.is_admin and network["project_id"] != project and not network["shared"]:
@@ -110,7 +112,7 @@ class PortCreator:
         borrowed_mac: str | None = None,
     ) -> dict[str, Any]:
         """Create one port in the caller's transaction and announce it."""
-        port = self._skeleton(given, network)
+        port = await self._skeleton(given, network)
         if borrowed_mac is not None:
             port["mac_address"] = borrowed_mac  # the subnet's gateway MAC stays the subnet's
         else:
@@ -119,7 +121,7 @@ class PortCreator:
                     network_id=network["id"], owner=port["id"], mac=given.get("mac_address")
                 )
             )
-        check_subnet_ids(self._store, given.get("fixed_ips"), subnets, ctx)
+        await check_subnet_ids(self._store, given.get("fixed_ips"), subnets, ctx)
         if given.get("fixed_ips") is None:
             subnets = rules.eligible_subnets(subnets, network["id"], port["device_owner"])
         port["fixed_ips"] = await self._bus.call(
@@ -132,9 +134,9 @@ class PortCreator:
             )
         )
         await self._finish(port, given, network, ctx, {})
-        repo.insert(self._store.db, PORT, port)
-        port_repo.link_security_groups(
-            self._store.db, [(port["id"], g) for g in port["security_groups"]]
+        await repo.insert(self._store, PORT, port)
+        await port_repo.link_security_groups(
+            self._store, [(port["id"], g) for g in port["security_groups"]]
         )
         self._bus.publish(PortCreated(port=port))
         return port
@@ -147,7 +149,7 @@ class PortCreator:
         ctx: RequestContext,
     ) -> list[dict[str, Any]]:
         """Bulk ports with automatic MACs and addresses: allocations and inserts in batches."""
-        ports = [self._skeleton(given, network) for given in items]
+        ports = [await self._skeleton(given, network) for given in items]
         ids = [p["id"] for p in ports]
         macs = await self._bus.call(AllocateMacs(network_id=network["id"], owners=ids))
         fixed = await self._bus.call(
@@ -157,16 +159,16 @@ class PortCreator:
         for port, given, mac, fixed_ips in zip(ports, items, macs, fixed, strict=True):
             port["mac_address"], port["fixed_ips"] = mac, fixed_ips
             await self._finish(port, given, network, ctx, nodes)
-        repo.insert_many(self._store.db, PORT, ports)
-        port_repo.link_security_groups(
-            self._store.db, [(p["id"], g) for p in ports for g in p["security_groups"]]
+        await repo.insert_many(self._store, PORT, ports)
+        await port_repo.link_security_groups(
+            self._store, [(p["id"], g) for p in ports for g in p["security_groups"]]
         )
         for port in ports:
             self._bus.publish(PortCreated(port=port))
         return ports
 
-    def _skeleton(self, given: dict[str, Any], network: dict[str, Any]) -> dict[str, Any]:
-        port = new_record(self._store.db, PORT, given, "Port")
+    async def _skeleton(self, given: dict[str, Any], network: dict[str, Any]) -> dict[str, Any]:
+        port = await new_record(self._store, PORT, given, "Port")
         port["network_project_id"] = network["project_id"]
         port["neighbor_revision"] = port["revision_number"]
         return port
@@ -217,6 +219,12 @@ class PortCreator:
         rules.check_security(port, groups_given="security_groups" in given)
 
 
+async def pin_network(store: Store, network_id: str) -> None:
+    """Keep the network from being deleted by another process until this transaction
+    ends (the network delete takes the same lock exclusively). Read it after this."""
+    await store.lock(f"network:{network_id}", shared=True)
+
+
 async def lookup_network(bus: Bus, network_id: str) -> dict[str, Any]:
     """Return the stored network (no visibility check) or raise NetworkNotFound."""
     network = await bus.call(LookupNetwork(id=network_id))
@@ -241,7 +249,7 @@ async def check_groups(bus: Bus, port: dict[str, Any], groups: list[str], admin:
         )
 
 
-def check_subnet_ids(
+async def check_subnet_ids(
     store: Store,
     fixed_ips: list[dict[str, Any]] | None,
     subnets: list[dict[str, Any]],
@@ -255,11 +263,11 @@ def check_subnet_ids(
         subnet_id = item.get("subnet_id")
         if subnet_id is None or subnet_id in ours:
             continue
-        owner = port_repo.subnet_owner(store.db, subnet_id)
+        owner = await port_repo.subnet_owner(store, subnet_id)
         if owner is None or (
             ctx is not None
             and ctx.view_project not in (None, owner[0])
-            and not port_repo.network_is_public(store.db, owner[1])
+            and not await port_repo.network_is_public(store, owner[1])
         ):
             raise errors.SubnetNotFound(id=subnet_id)
         raise errors.InvalidInput(

@@ -111,7 +111,7 @@ class PortManager(ResourceManager):
             return []
         return [port_repo.own_or_on_own_network(ctx.view_project)]
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return access.is_visible(obj, ctx)
 
     def check_write(self, ctx: RequestContext, obj: dict[str, Any], action: str) -> None:
@@ -120,16 +120,12 @@ class PortManager(ResourceManager):
     def presented(self, fields: list[str] | None) -> bool:
         return fields is None or not COMPUTED.isdisjoint(fields)
 
-    def decorate(self, objs: Any) -> list[dict[str, Any]]:
-        """Add every port's dns_assignment (from its fixed IPs, DNS name and domain)."""
+    async def decorate(self, objs: Any) -> list[dict[str, Any]]:
+        """Add every port's dns_assignment (from its fixed IPs, DNS name and domain) and
+        trunk_details to the parent ports of trunks (trunk-details)."""
         out = list(objs)
         for port in out:
             port["dns_assignment"] = dns.assignments(port, self._dns_domain)
-        return out
-
-    async def adecorate(self, objs: Any) -> list[dict[str, Any]]:
-        """... and trunk_details to the parent ports of trunks (trunk-details)."""
-        out = self.decorate(objs)
         details = await self._bus.call(TrunkDetails(port_ids=[p["id"] for p in out]))
         for port in out:
             if port["id"] in details:
@@ -138,7 +134,7 @@ class PortManager(ResourceManager):
 
     async def present(self, ctx: RequestContext, objs: Any) -> list[dict[str, Any]]:
         """... and, for admins, resource_request."""
-        return await self._requests(ctx, await self.adecorate(objs))
+        return await self._requests(ctx, await self.decorate(objs))
 
     async def _requests(
         self, ctx: RequestContext | None, ports: list[dict[str, Any]]
@@ -152,13 +148,17 @@ class PortManager(ResourceManager):
         return ports
 
     async def _create(self, cmd: CreatePorts) -> list[dict[str, Any]]:
-        return await self._requests(cmd.ctx, self.decorate(await self._creator.create(cmd)))
+        return await self._requests(cmd.ctx, await self.decorate(await self._creator.create(cmd)))
 
     async def _update(self, cmd: UpdatePort) -> dict[str, Any]:
-        return (await self._requests(cmd.ctx, self.decorate([await self._updater.update(cmd)])))[0]
+        return (
+            await self._requests(cmd.ctx, await self.decorate([await self._updater.update(cmd)]))
+        )[0]
 
     async def _update_many(self, cmd: UpdatePorts) -> list[dict[str, Any]]:
-        return await self._requests(cmd.ctx, self.decorate(await self._updater.update_many(cmd)))
+        return await self._requests(
+            cmd.ctx, await self.decorate(await self._updater.update_many(cmd))
+        )
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """Translate `fixed_ips=ip_address=X` / `subnet_id=Y` / `ip_address_substr=Z`."""
@@ -169,7 +169,7 @@ class PortManager(ResourceManager):
     async def delete(self, cmd: DeletePort) -> None:
         """Delete a port (router and floating IP ports are refused)."""
         async with self._store.transaction():
-            port = self.writable(cmd.ctx, cmd.id, "delete_port", cmd.if_match)
+            port = await self.writable(cmd.ctx, cmd.id, "delete_port", cmd.if_match)
             if port["device_owner"] in rules.SERVICE_OWNERS:
                 raise errors.ServicePortInUse(port_id=port["id"], device_owner=port["device_owner"])
             await self._bus.call(CheckPortNotInTrunk(port_id=port["id"]))
@@ -177,36 +177,36 @@ class PortManager(ResourceManager):
             await self._remove(port)
 
     async def _delete_service(self, cmd: DeleteServicePort) -> None:
-        port = self.lookup(cmd.port_id)
+        port = await self.lookup(cmd.port_id)
         if port is not None:
             await self._remove(port)
 
     async def _remove(self, port: dict[str, Any]) -> None:
-        db = self._store.db
+        db = self._store
         await self._bus.call(ReleasePortIps(port_id=port["id"]))
         await self._bus.call(
             ReleaseMac(network_id=port["network_id"], mac=port["mac_address"], owner=port["id"])
         )
-        port_repo.unlink_security_groups(db, port["id"])
-        repo.delete(db, PORT, port["id"])
-        tombstone(db, "port", port)
-        tombstone(db, "neighbor", port, "neighbor_revision")
+        await port_repo.unlink_security_groups(db, port["id"])
+        await repo.delete(db, PORT, port["id"])
+        await tombstone(db, "port", port)
+        await tombstone(db, "neighbor", port, "neighbor_revision")
         self._bus.publish(PortDeleted(port=port))
 
     # ---- internal reads and server-maintained state ----------------------------------------
     async def _query(self, cmd: QueryPorts) -> list[dict[str, Any]]:
         where, order = port_repo.matching(cmd)
-        return repo.find(self._store.db, PORT, where, order=order, names=cmd.fields)
+        return await repo.find(self._store, PORT, where, order=order, names=cmd.fields)
 
     async def _lookup_many(self, cmd: LookupPorts) -> dict[str, dict[str, Any]]:
-        return repo.get_many(self._store.db, PORT, cmd.ids)
+        return await repo.get_many(self._store, PORT, cmd.ids)
 
     async def _bump_neighbors(self, cmd: BumpNeighbors) -> None:
-        port_repo.bump_neighbor_revisions(self._store.db, cmd.port_ids)
+        await port_repo.bump_neighbor_revisions(self._store, cmd.port_ids)
 
     async def _set_status(self, cmd: SetPortStatus) -> None:
         """Write status changes in one short transaction; status is not revisioned."""
         async with self._store.transaction():
             for port_id, status in cmd.statuses.items():
-                if repo.set_status(self._store.db, PORT, status, repo.equals("id", port_id)):
+                if await repo.set_status(self._store, PORT, status, repo.equals("id", port_id)):
                     self._bus.publish(PortStatusChanged(port_id=port_id, status=status))

@@ -1,4 +1,4 @@
-"""Port queries and link tables beyond the generic repository: synchronous SQL.
+"""Port queries and link tables beyond the generic repository: async SQL (alcor/store/db.py).
 
 `port_security_groups` links ports to their groups (indexed both ways); `ip_allocations`
 (owned by IPAM) is read here to find ports by address or subnet without scanning ports.
@@ -9,13 +9,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import sqlite_utils
-
 from alcor.managers.port.messages import QueryPorts
+from alcor.resources import repo
+from alcor.resources.port import PORT
 from alcor.resources.repo import Where
+from alcor.store import Store
+from alcor.store.db import marks
 
 SUBPORT_OWNER = "trunk:subport"  # Neutron's device_owner of a trunk's subports
 _INSERT_LINK = "INSERT INTO port_security_groups (port_id, security_group_id) VALUES (?, ?)"
+
+
+def in_security_groups(group_ids: Sequence[str]) -> Where:
+    """Select the ports in one of the groups (the `security_groups` list filter)."""
+    return Where(
+        "t.id IN (SELECT port_id FROM port_security_groups "
+        f"WHERE security_group_id IN ({marks(group_ids)}))",
+        tuple(group_ids),
+    )
+
+
+repo.register_list_filter(PORT, "security_groups", in_security_groups)
 
 
 def own_or_on_own_network(project_id: str) -> Where:
@@ -80,7 +94,7 @@ def matching(cmd: QueryPorts) -> tuple[Where, str]:
         )
         params.append(cmd.security_group_id)
     order = "t.id" + (f" LIMIT {int(cmd.limit)}" if cmd.limit else "")
-    return Where(" AND ".join(clauses) or "1", tuple(params)), order
+    return Where(" AND ".join(clauses) or "TRUE", tuple(params)), order
 
 
 def holding_addresses_in(subnet_id: str) -> Where:
@@ -93,42 +107,41 @@ def non_router_ports_on(network_id: str) -> Where:
     return Where("t.network_id = ? AND t.device_owner NOT LIKE 'network:router%'", (network_id,))
 
 
-def subnet_owner(db: sqlite_utils.Database, subnet_id: str) -> tuple[str, str] | None:
+async def subnet_owner(db: Store, subnet_id: str) -> tuple[str, str] | None:
     """Return (project_id, network_id) of a subnet, or None when it does not exist."""
-    row = db.execute(
-        "SELECT project_id, network_id FROM subnets WHERE id = ?", [subnet_id]
-    ).fetchone()
+    row = await db.fetchone("SELECT project_id, network_id FROM subnets WHERE id = ?", [subnet_id])
     return (row[0], row[1]) if row is not None else None
 
 
-def network_is_public(db: sqlite_utils.Database, network_id: str) -> bool:
+async def network_is_public(db: Store, network_id: str) -> bool:
     """Return True when the network is shared or external."""
-    row = db.execute(
+    row = await db.fetchone(
         "SELECT 1 FROM networks WHERE id = ? AND (shared = 1 OR router_external = 1)",
         [network_id],
-    ).fetchone()
+    )
     return row is not None
 
 
-def link_security_groups(db: sqlite_utils.Database, links: Iterable[tuple[str, str]]) -> None:
+async def link_security_groups(db: Store, links: Iterable[tuple[str, str]]) -> None:
     """Add (port_id, security_group_id) links."""
-    db.conn.executemany(_INSERT_LINK, list(links))
+    await db.executemany(_INSERT_LINK, list(links))
 
 
-def unlink_security_groups(db: sqlite_utils.Database, port_id: str) -> None:
+async def unlink_security_groups(db: Store, port_id: str) -> None:
     """Remove every group link of the port."""
-    db.execute("DELETE FROM port_security_groups WHERE port_id = ?", [port_id])
+    await db.execute("DELETE FROM port_security_groups WHERE port_id = ?", [port_id])
 
 
-def bump_neighbor_revisions(db: sqlite_utils.Database, port_ids: Sequence[str]) -> None:
+async def bump_neighbor_revisions(db: Store, port_ids: Sequence[str]) -> None:
     """Apply the revision rule (last + 1) to the ports' neighbor_revision, in bulk.
 
-    Written in SQL: a router interface change touches every port of its subnets.
+    Written in SQL: a router interface change touches every port of its subnets. Each
+    bump is a change of the port, recorded as such (other processes learn it from there).
     """
     for start in range(0, len(port_ids), 500):
         chunk = port_ids[start : start + 500]
-        db.execute(
-            "UPDATE ports SET neighbor_revision = neighbor_revision + 1 WHERE id IN "
-            f"({', '.join('?' for _ in chunk)})",
+        await db.execute(
+            f"UPDATE ports SET neighbor_revision = neighbor_revision + 1 WHERE id IN ({marks(chunk)})",
             chunk,
         )
+        await repo.record_updates(db, PORT, chunk)

@@ -23,6 +23,7 @@ from alcor.managers.port.create import (
     check_qos,
     check_subnet_ids,
     lookup_network,
+    pin_network,
 )
 from alcor.managers.port.messages import (
     AddAutoAddresses,
@@ -73,19 +74,21 @@ class PortUpdater:
 
     async def set_service(self, cmd: SetServicePort) -> dict[str, Any]:
         """Turn a port into a router interface, or clear it (internal; no policy)."""
-        port = repo.get(self._store.db, PORT, cmd.port_id)
+        port = await repo.get(self._store, PORT, cmd.port_id)
         if port is None:
             raise errors.PortNotFound(id=cmd.port_id)
         before = dict(port)
         diff = changed(port, cmd.changes)
         if "security_groups" in diff:
-            self._relink_groups(port["id"], diff["security_groups"])
-        return self._save(port, before, diff)
+            await self._relink_groups(port["id"], diff["security_groups"])
+        return await self._save(port, before, diff)
 
     async def add_auto_addresses(self, cmd: AddAutoAddresses) -> None:
         """Give every eligible port of the new auto subnet's network its EUI-64 address."""
         subnet = cmd.subnet
-        ports = repo.find(self._store.db, PORT, port_repo.non_router_ports_on(subnet["network_id"]))
+        ports = await repo.find(
+            self._store, PORT, port_repo.non_router_ports_on(subnet["network_id"])
+        )
         if not ports:
             return
         subnets = await self._bus.call(SubnetsOfNetwork(network_id=subnet["network_id"]))
@@ -100,20 +103,20 @@ class PortUpdater:
                     current=port["fixed_ips"],
                 )
             )
-            self._set_fixed_ips(port, fixed_ips)
+            await self._set_fixed_ips(port, fixed_ips)
 
     async def remove_subnet_addresses(self, cmd: RemoveSubnetAddresses) -> None:
         """Drop a deleted subnet's addresses from the ports that held them."""
-        ports = repo.find(self._store.db, PORT, port_repo.holding_addresses_in(cmd.subnet_id))
+        ports = await repo.find(self._store, PORT, port_repo.holding_addresses_in(cmd.subnet_id))
         for port in ports:
             await self._bus.call(ReleasePortIps(port_id=port["id"], subnet_id=cmd.subnet_id))
-            self._set_fixed_ips(
+            await self._set_fixed_ips(
                 port, [f for f in port["fixed_ips"] if f["subnet_id"] != cmd.subnet_id]
             )
 
     async def rebind(self, cmd: RebindHost) -> list[str]:
         """Re-evaluate the binding of the host's ports (its node changed); return those rebound."""
-        ports = repo.find(self._store.db, PORT, repo.equals("binding_host_id", cmd.host))
+        ports = await repo.find(self._store, PORT, repo.equals("binding_host_id", cmd.host))
         rebound = []
         for port in ports:
             binding = await self._binding(port["binding:host_id"], port["binding:vnic_type"])
@@ -122,16 +125,16 @@ class PortUpdater:
             diff = dict(binding)
             if port["device_owner"] not in rules.ROUTER_OWNERS:
                 diff["status"] = "DOWN"
-            self._save(port, dict(port), diff)
+            await self._save(port, dict(port), diff)
             rebound.append(port["id"])
             await self._carry_subports(port)
         return rebound
 
     async def set_subports(self, cmd: SetSubports) -> None:
         """Attach ports to a trunk (bound with its parent) or release them."""
-        db = self._store.db
+        db = self._store
         if cmd.attach:
-            parent = repo.get(db, PORT, cmd.parent_id)
+            parent = await repo.get(db, PORT, cmd.parent_id)
             if parent is None:
                 raise errors.PortNotFound(id=cmd.parent_id)
             wanted = {
@@ -142,8 +145,8 @@ class PortUpdater:
         else:
             wanted = {"device_owner": "", "device_id": "", "binding:host_id": ""}
             wanted.update(rules.binding_of("", "normal", None))
-        for port in repo.get_many(db, PORT, cmd.port_ids).values():
-            self._set_binding(port, wanted)
+        for port in (await repo.get_many(db, PORT, cmd.port_ids)).values():
+            await self._set_binding(port, wanted)
 
     async def _carry_subports(self, parent: dict[str, Any]) -> None:
         """Bind a trunk parent's subports where it is now bound (or unbind them with it)."""
@@ -151,15 +154,15 @@ class PortUpdater:
         if trunk_id is None:
             return
         binding = {k: parent[k] for k in BINDING}
-        for port in repo.find(self._store.db, PORT, port_repo.subports_of(trunk_id)):
-            self._set_binding(port, binding)
+        for port in await repo.find(self._store, PORT, port_repo.subports_of(trunk_id)):
+            await self._set_binding(port, binding)
 
-    def _set_binding(self, port: dict[str, Any], wanted: dict[str, Any]) -> None:
+    async def _set_binding(self, port: dict[str, Any], wanted: dict[str, Any]) -> None:
         """Store a port's new owner or binding; a moved port is DOWN until its host has it."""
         diff = changed(port, wanted)
         if set(BINDING) & diff.keys() and port["status"] != "N/A":
             diff["status"] = "DOWN"
-        self._save(port, dict(port), diff)
+        await self._save(port, dict(port), diff)
 
     async def _update_one(
         self,
@@ -169,7 +172,7 @@ class PortUpdater:
         if_match: int | None,
         tag_op: tuple[str, Any] | None,
     ) -> dict[str, Any]:
-        port = access.get_visible(self._store.db, ctx, port_id)
+        port = await access.get_visible(self._store, ctx, port_id)
         access.check_write(ctx, port, "update_port")
         network = await lookup_network(self._bus, port["network_id"])
         rules.check_policy(changes, ctx, creating=False, network=network)
@@ -190,24 +193,24 @@ class PortUpdater:
         # A request can differ from the port and still resolve to what it has (fixed_ips
         # given in another form): nothing changed, so nothing is bumped (§1.5).
         diff = {k: v for k, v in diff.items() if before.get(k) != v}
-        self._save(port, before, diff)
+        await self._save(port, before, diff)
         if set(BINDING) & diff.keys():
             await self._carry_subports(port)
         return port
 
-    def _save(
+    async def _save(
         self, port: dict[str, Any], before: dict[str, Any], diff: dict[str, Any]
     ) -> dict[str, Any]:
         """Store a port's changes (none: nothing is bumped) and announce them."""
         if not diff:
             return port
         diff["neighbor_revision"] = next_revision(port, "neighbor_revision")
-        repo.update(self._store.db, PORT, port["id"], bump(port, diff))
+        await repo.update(self._store, PORT, port["id"], bump(port, diff))
         self._bus.publish(PortUpdated(port=port, before=before, changed=frozenset(diff)))
         return port
 
-    def _set_fixed_ips(self, port: dict[str, Any], fixed_ips: list[FixedIp]) -> None:
-        self._save(port, dict(port), {"fixed_ips": fixed_ips})
+    async def _set_fixed_ips(self, port: dict[str, Any], fixed_ips: list[FixedIp]) -> None:
+        await self._save(port, dict(port), {"fixed_ips": fixed_ips})
 
     async def _apply(
         self,
@@ -245,7 +248,7 @@ class PortUpdater:
             if port["status"] not in ("N/A",) and port["device_owner"] not in rules.ROUTER_OWNERS:
                 diff["status"] = "DOWN"
         if "security_groups" in diff:
-            self._relink_groups(port["id"], diff["security_groups"])
+            await self._relink_groups(port["id"], diff["security_groups"])
         if "tags" in diff:
             diff["tags"] = sorted(set(diff["tags"]))
 
@@ -253,8 +256,9 @@ class PortUpdater:
         self, port: dict[str, Any], diff: dict[str, Any], ctx: RequestContext
     ) -> None:
         """Allocate the requested fixed IPs (or re-derive automatic ones after a MAC change)."""
+        await pin_network(self._store, port["network_id"])
         subnets = await self._bus.call(SubnetsOfNetwork(network_id=port["network_id"]))
-        check_subnet_ids(self._store, diff.get("fixed_ips"), subnets, ctx)
+        await check_subnet_ids(self._store, diff.get("fixed_ips"), subnets, ctx)
         requested = diff.get("fixed_ips", _reusable(port["fixed_ips"], subnets))
         diff["fixed_ips"] = await self._bus.call(
             AllocatePortIps(
@@ -289,9 +293,9 @@ class PortUpdater:
         node = await self._bus.call(LookupNodeByName(name=host)) if host else None
         return rules.binding_of(host, vnic_type, node)
 
-    def _relink_groups(self, port_id: str, groups: list[str]) -> None:
-        port_repo.unlink_security_groups(self._store.db, port_id)
-        port_repo.link_security_groups(self._store.db, [(port_id, g) for g in groups])
+    async def _relink_groups(self, port_id: str, groups: list[str]) -> None:
+        await port_repo.unlink_security_groups(self._store, port_id)
+        await port_repo.link_security_groups(self._store, [(port_id, g) for g in groups])
 
 
 def _reusable(fixed_ips: list[FixedIp], subnets: list[dict[str, Any]]) -> list[dict[str, Any]]:

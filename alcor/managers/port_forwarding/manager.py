@@ -77,13 +77,17 @@ class PortForwardingManager(CrudManager):
 
     # ---- lookups through the (visible) floating IP -----------------------------------------
     async def _fip(self, ctx: RequestContext, fip_id: str | None) -> dict[str, Any]:
+        # Writes check their ports against every other forwarding (external ports of the
+        # floating IP, the internal port's): one lock makes that check-then-write hold
+        # across processes (no lock outside a transaction: reads take none).
+        await self._store.lock("port_forwardings")
         return await self._bus.call(GetFloatingIp(ctx=ctx, id=fip_id or ""))
 
     async def _pf(
         self, ctx: RequestContext, fip_id: str | None, pf_id: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         fip = await self._fip(ctx, fip_id)
-        pf = self.lookup(pf_id)
+        pf = await self.lookup(pf_id)
         if pf is None or pf["floatingip_id"] != fip["id"]:
             raise PortForwardingNotFound(id=pf_id)
         return fip, pf
@@ -94,18 +98,18 @@ class PortForwardingManager(CrudManager):
     async def list_visible(self, cmd: ListCommand) -> Page:
         fip = await self._fip(cmd.ctx, cmd.parent)
         where = [Where("t.floatingip_id = ?", (fip["id"],))]
-        return await self._store.run_in_thread(repo.list_page, self.resource, cmd.query, where)
+        return await repo.list_page(self._store, self.resource, cmd.query, where)
 
     async def _all(self, cmd: AllPortForwardings) -> list[dict[str, Any]]:
-        return repo.find(self._store.db, self.resource, Where("1"))
+        return await repo.find(self._store, self.resource, Where("TRUE"))
 
     async def _of_fips(self, cmd: FipPortForwardings) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
         for start in range(0, len(cmd.fip_ids), 500):
             chunk = cmd.fip_ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            for pf in repo.find(
-                self._store.db, self.resource, Where(f"t.floatingip_id IN ({marks})", tuple(chunk))
+            for pf in await repo.find(
+                self._store, self.resource, Where(f"t.floatingip_id IN ({marks})", tuple(chunk))
             ):
                 out.setdefault(pf["floatingip_id"], []).append(
                     {k: pf[k] for k in IN_FIP if pf.get(k) is not None or k.endswith("_port")}
@@ -130,7 +134,7 @@ class PortForwardingManager(CrudManager):
                 pf["floating_ip_address"] = fip["floating_ip_address"]
                 pf["sb_revision"] = 1
                 await self._complete(cmd.ctx, fip, pf, item)
-                repo.insert(self._store.db, self.resource, pf)
+                await repo.insert(self._store, self.resource, pf)
                 self._bus.publish(PortForwardingChanged(port_forwarding=dict(pf)))
                 out.append(pf)
         return out
@@ -149,7 +153,7 @@ class PortForwardingManager(CrudManager):
             await self._complete(cmd.ctx, fip, merged, cmd.changes, updating=True)
             diff = changed(pf, {k: merged[k] for k in merged if k in pf})
             if diff:
-                self.write(pf, {**diff, "sb_revision": next_revision(pf, "sb_revision")})
+                await self.write(pf, {**diff, "sb_revision": next_revision(pf, "sb_revision")})
                 self._bus.publish(PortForwardingChanged(port_forwarding=dict(pf)))
         return pf
 
@@ -157,7 +161,7 @@ class PortForwardingManager(CrudManager):
         async with self._store.transaction():
             fip, pf = await self._pf(cmd.ctx, cmd.parent, cmd.id)
             check_write(cmd.ctx, fip, "delete_floatingip_port_forwarding")
-            repo.delete(self._store.db, self.resource, pf["id"])
+            await repo.delete(self._store, self.resource, pf["id"])
             self._bus.publish(PortForwardingDeleted(port_forwarding=pf))
 
     # ---- checks ----------------------------------------------------------------------------
@@ -174,7 +178,7 @@ class PortForwardingManager(CrudManager):
             _ports(pf, side)
         port = await self._bus.call(GetPort(ctx=ctx, id=pf["internal_port_id"]))
         if not updating or "internal_port_id" in given:
-            self._check_port_free(port["id"])
+            await self._check_port_free(port["id"])
         v4 = [f for f in port["fixed_ips"] if ipaddress.ip_address(f["ip_address"]).version == 4]
         address = pf.get("internal_ip_address")
         chosen = [f for f in v4 if address in (None, f["ip_address"])]
@@ -197,21 +201,21 @@ class PortForwardingManager(CrudManager):
                 port_id=port["id"],
             )
         pf["router_id"] = router_id
-        self._check_overlaps(pf)
+        await self._check_overlaps(pf)
 
-    def _check_port_free(self, port_id: str) -> None:
+    async def _check_port_free(self, port_id: str) -> None:
         """A port with a floating IP of its own cannot also be a forwarding target."""
-        fip_id = pf_repo.floating_ip_of_port(self._store.db, port_id)
+        fip_id = await pf_repo.floating_ip_of_port(self._store, port_id)
         if fip_id is not None:
             raise errors.Conflict(
                 message=f"Port {port_id} has floating IP {fip_id}: it cannot be the target of "
                 "a port forwarding"
             )
 
-    def _check_overlaps(self, pf: dict[str, Any]) -> None:
+    async def _check_overlaps(self, pf: dict[str, Any]) -> None:
         """One mapping per external port of a floating IP, one per internal endpoint."""
-        others = repo.find(
-            self._store.db,
+        others = await repo.find(
+            self._store,
             self.resource,
             Where(
                 "t.id != ? AND t.protocol = ? AND (t.floatingip_id = ? OR "

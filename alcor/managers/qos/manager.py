@@ -69,7 +69,7 @@ class QosManager(AdminWrites, SharedCrudManager):
         self._bus.handle(DefaultQosPolicy, self._default)
         self._bus.handle(PortResourceRequests, self._resource_requests)
         for rules in self._rules.values():
-            rules.count()
+            await rules.count()
         await self.register_rbac()
 
     # ---- rules: one QosRules per type ------------------------------------------------------
@@ -88,12 +88,12 @@ class QosManager(AdminWrites, SharedCrudManager):
     async def _rule_delete(self, cmd: DeleteQosRule) -> None:
         await self._rules[cmd.rule_type].delete(cmd)
 
-    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Any) -> list[dict[str, Any]]:
         """Attach each policy's rules (each with its `type`)."""
         out = list(objs)
         for obj in out:
             obj["rules"] = [
-                rule for rules in self._rules.values() for rule in rules.of_policy(obj["id"])
+                rule for rules in self._rules.values() for rule in await rules.of_policy(obj["id"])
             ]
         return out
 
@@ -102,76 +102,76 @@ class QosManager(AdminWrites, SharedCrudManager):
         self, ctx: RequestContext, obj: dict[str, Any], given: dict[str, Any]
     ) -> None:
         if obj["is_default"]:
-            self._check_single_default(obj)
+            await self._check_single_default(obj)
 
     async def after_create(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         await super().after_create(ctx, obj)
-        self.publish_changed(obj)
+        await self.publish_changed(obj)
 
     async def prepare_update(
         self, ctx: RequestContext, obj: dict[str, Any], diff: dict[str, Any]
     ) -> None:
         if diff.get("is_default"):
-            self._check_single_default(obj)
+            await self._check_single_default(obj)
         await super().prepare_update(ctx, obj, diff)
 
     async def after_update(
         self, ctx: RequestContext, obj: dict[str, Any], before: dict[str, Any], diff: dict[str, Any]
     ) -> None:
-        self.publish_changed(obj)
+        await self.publish_changed(obj)
 
     async def after_rbac_change(self, obj: dict[str, Any]) -> None:
-        self.publish_changed(obj)
+        await self.publish_changed(obj)
 
-    def _check_single_default(self, obj: dict[str, Any]) -> None:
-        found = self._default_of(obj["project_id"])
+    async def _check_single_default(self, obj: dict[str, Any]) -> None:
+        found = await self._default_of(obj["project_id"])
         if found is not None and found != obj["id"]:
             raise QoSPolicyDefaultAlreadyExists(project_id=obj["project_id"])
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        user = qos_repo.first_user(self._store.db, obj["id"])
+        user = await qos_repo.first_user(self._store, obj["id"])
         if user is not None:
             raise QosPolicyInUse(policy_id=obj["id"], object_type=user[0], object_id=user[1])
         for rules in self._rules.values():
-            rules.remove_of_policy(obj["id"])
+            await rules.remove_of_policy(obj["id"])
         await super().before_delete(ctx, obj)
 
     async def after_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         self._bus.publish(QosPolicyDeleted(policy=obj))
 
-    def publish_changed(self, policy: dict[str, Any]) -> None:
+    async def publish_changed(self, policy: dict[str, Any]) -> None:
         """Announce a policy with its current rules (after the commit)."""
-        self._bus.publish(QosPolicyChanged(policy=self.decorate([dict(policy)])[0]))
+        self._bus.publish(QosPolicyChanged(policy=(await self.decorate([dict(policy)]))[0]))
 
-    def bump_policy(self, policy: dict[str, Any]) -> None:
+    async def bump_policy(self, policy: dict[str, Any]) -> None:
         """Bump a policy's revision for a change of one of its rules, and announce it."""
-        self.write(policy, {})
-        self.publish_changed(policy)
+        await self.write(policy, {})
+        await self.publish_changed(policy)
 
     # ---- binding to networks and ports -------------------------------------------------------
     async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
-        return qos_repo.user_projects(self._store.db, obj["id"])
+        return await qos_repo.user_projects(self._store, obj["id"])
 
     async def _check_usable(self, cmd: CheckQosPolicy) -> None:
-        self.get_visible(cmd.ctx, cmd.policy_id)
+        await self.get_visible(cmd.ctx, cmd.policy_id)
 
     async def _check_removable(self, cmd: CheckQosPolicyRemoval) -> None:
-        policy = self.lookup(cmd.policy_id)
-        if policy is not None and not self.is_visible(policy, cmd.ctx):
+        policy = await self.lookup(cmd.policy_id)
+        if policy is not None and not await self.is_visible(policy, cmd.ctx):
             raise PolicyRemoveAuthorizationError(policy_id=cmd.policy_id)
 
     async def _default(self, cmd: DefaultQosPolicy) -> str | None:
-        return self._default_of(cmd.project_id)
+        return await self._default_of(cmd.project_id)
 
-    def _default_of(self, project_id: str) -> str | None:
-        return qos_repo.default_of(self._store.db, project_id)
+    async def _default_of(self, project_id: str) -> str | None:
+        return await qos_repo.default_of(self._store, project_id)
 
     # ---- what ports reserve (port-resource-request) -----------------------------------------
     async def _resource_requests(self, cmd: PortResourceRequests) -> dict[str, Any]:
         if not any(self._rules[kind].upper for kind in qos_repo.MINIMUM_TYPES):
             return {}  # no minimum rule anywhere: nothing is reserved
         out: dict[str, Any] = {}
-        minimum = qos_repo.minimum_rules(self._store.db)
+        minimum = await qos_repo.minimum_rules(self._store)
         if not minimum:
             return out
         networks: dict[str, dict[str, Any]] = {}

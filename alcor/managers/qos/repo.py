@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from alcor.resources import repo
 from alcor.resources.qos import RULES
 from alcor.resources.repo import Where
+from alcor.store import Store
 
 # Bindings live on the networks and ports (their qos_policy_id): read here, never written.
 _USERS = (
@@ -19,32 +18,32 @@ _USERS = (
 MINIMUM_TYPES = ("minimum_bandwidth", "minimum_packet_rate")
 
 
-def first_user(db: sqlite_utils.Database, policy_id: str) -> tuple[str, str] | None:
+async def first_user(db: Store, policy_id: str) -> tuple[str, str] | None:
     """Return (kind, id) of a network or port bound to the policy, if any."""
     for kind, sql in _USERS:
-        row = db.execute(sql + " LIMIT 1", [policy_id]).fetchone()
+        row = await db.fetchone(sql + " LIMIT 1", [policy_id])
         if row is not None:
             return kind, row[0]
     return None
 
 
-def user_projects(db: sqlite_utils.Database, policy_id: str) -> set[str]:
+async def user_projects(db: Store, policy_id: str) -> set[str]:
     """Return the projects of the networks and ports bound to the policy."""
-    return {row[1] for _, sql in _USERS for row in db.execute(sql, [policy_id]) if row[1]}
+    return {row[1] for _, sql in _USERS for row in await db.fetch(sql, [policy_id]) if row[1]}
 
 
-def default_of(db: sqlite_utils.Database, project_id: str) -> str | None:
+async def default_of(db: Store, project_id: str) -> str | None:
     """Return the id of the project's default policy (qos-default), or None."""
-    row = db.execute(
+    row = await db.fetchone(
         "SELECT id FROM qos_policies WHERE project_id = ? AND is_default = 1", [project_id]
-    ).fetchone()
+    )
     return row[0] if row else None
 
 
-def minimum_rules(db: sqlite_utils.Database) -> dict[str, dict[str, list[dict[str, Any]]]]:
+async def minimum_rules(db: Store) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Return {policy id: {rule type: rules}} for every policy with minimum rules."""
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for kind in MINIMUM_TYPES:
-        for rule in repo.find(db, RULES[kind], Where("1", ()), order="t.id"):
+        for rule in await repo.find(db, RULES[kind], Where("TRUE", ()), order="t.id"):
             out.setdefault(rule["qos_policy_id"], {}).setdefault(kind, []).append(rule)
     return out

@@ -41,9 +41,9 @@ class QosRules(CrudManager):
         # readers skip their queries while there are none.
         self.upper = 0
 
-    def count(self) -> None:
+    async def count(self) -> None:
         """Count the stored rules (at start)."""
-        self.upper = repo.count(self._store.db, self.resource, Where("1", ()))
+        self.upper = await repo.count(self._store, self.resource, Where("TRUE", ()))
 
     def _forget(self, n: int) -> None:
         """Lower the count once the delete of `n` rules is committed."""
@@ -58,38 +58,40 @@ class QosRules(CrudManager):
             txn.after_commit.append(lower)
 
     # ---- lookups through the (visible) policy --------------------------------------------
-    def _policy(self, ctx: RequestContext, policy_id: str | None) -> dict[str, Any]:
-        return self._policies.get_visible(ctx, policy_id or "")
+    async def _policy(self, ctx: RequestContext, policy_id: str | None) -> dict[str, Any]:
+        return await self._policies.get_visible(ctx, policy_id or "")
 
-    def _rule(
+    async def _rule(
         self, ctx: RequestContext, policy_id: str | None, rule_id: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        policy = self._policy(ctx, policy_id)
-        rule = self.lookup(rule_id)
+        policy = await self._policy(ctx, policy_id)
+        rule = await self.lookup(rule_id)
         if rule is None or rule["qos_policy_id"] != policy["id"]:
             raise QosRuleNotFound(id=rule_id, policy_id=policy["id"])
         return policy, rule
 
-    def of_policy(self, policy_id: str) -> list[dict[str, Any]]:
+    async def of_policy(self, policy_id: str) -> list[dict[str, Any]]:
         """Return the policy's rules of this type as a policy shows them (with `type`)."""
-        rules = repo.find(self._store.db, self.resource, Where("t.qos_policy_id = ?", (policy_id,)))
+        rules = await repo.find(
+            self._store, self.resource, Where("t.qos_policy_id = ?", (policy_id,))
+        )
         return [{**_public(r), "qos_policy_id": policy_id, "type": self.rule_type} for r in rules]
 
-    def remove_of_policy(self, policy_id: str) -> None:
+    async def remove_of_policy(self, policy_id: str) -> None:
         """Delete every rule of a policy being deleted."""
-        rules = self.of_policy(policy_id)
+        rules = await self.of_policy(policy_id)
         for rule in rules:
-            repo.delete(self._store.db, self.resource, rule["id"])
+            await repo.delete(self._store, self.resource, rule["id"])
         self._forget(len(rules))
 
     # ---- reads ---------------------------------------------------------------------------
     async def get(self, cmd: GetCommand) -> dict[str, Any]:
-        return self._rule(cmd.ctx, cmd.parent, cmd.id)[1]
+        return (await self._rule(cmd.ctx, cmd.parent, cmd.id))[1]
 
     async def list_visible(self, cmd: ListCommand) -> Page:
-        policy = self._policy(cmd.ctx, cmd.parent)
+        policy = await self._policy(cmd.ctx, cmd.parent)
         where = [Where("t.qos_policy_id = ?", (policy["id"],))]
-        return await self._store.run_in_thread(repo.list_page, self.resource, cmd.query, where)
+        return await repo.list_page(self._store, self.resource, cmd.query, where)
 
     # ---- writes --------------------------------------------------------------------------
     def _authorize(self, ctx: RequestContext, verb: str) -> None:
@@ -101,41 +103,41 @@ class QosRules(CrudManager):
         # (Neutron checks create_* on the body), while an update or delete looks it up first.
         self._authorize(cmd.ctx, "create")
         async with self._store.transaction():
-            policy = self._policy(cmd.ctx, cmd.parent)
+            policy = await self._policy(cmd.ctx, cmd.parent)
             out = []
             for item in cmd.items:
                 rule = defaults(self.resource, item)
                 stamp_new(rule)
                 rule.update(qos_policy_id=policy["id"], project_id=policy["project_id"])
-                self._check_conflict(policy["id"], rule)
-                repo.insert(self._store.db, self.resource, rule)
+                await self._check_conflict(policy["id"], rule)
+                await repo.insert(self._store, self.resource, rule)
                 out.append(rule)
             self.upper += len(out)
-            self._policies.bump_policy(policy)
+            await self._policies.bump_policy(policy)
         return out
 
     async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
         async with self._store.transaction():
-            policy, rule = self._rule(cmd.ctx, cmd.parent, cmd.id)
+            policy, rule = await self._rule(cmd.ctx, cmd.parent, cmd.id)
             self._authorize(cmd.ctx, "update")
             diff = changed(rule, cmd.changes)
             if diff:
-                self._check_conflict(policy["id"], {**rule, **diff})
-                self.write(rule, diff)
-                self._policies.bump_policy(policy)
+                await self._check_conflict(policy["id"], {**rule, **diff})
+                await self.write(rule, diff)
+                await self._policies.bump_policy(policy)
         return rule
 
     async def delete(self, cmd: DeleteCommand) -> None:
         async with self._store.transaction():
-            policy, rule = self._rule(cmd.ctx, cmd.parent, cmd.id)
+            policy, rule = await self._rule(cmd.ctx, cmd.parent, cmd.id)
             self._authorize(cmd.ctx, "delete")
-            repo.delete(self._store.db, self.resource, rule["id"])
+            await repo.delete(self._store, self.resource, rule["id"])
             self._forget(1)
-            self._policies.bump_policy(policy)
+            await self._policies.bump_policy(policy)
 
-    def _check_conflict(self, policy_id: str, rule: dict[str, Any]) -> None:
+    async def _check_conflict(self, policy_id: str, rule: dict[str, Any]) -> None:
         """One rule per type and direction ("any" overlaps both); one DSCP rule per policy."""
-        for other in self.of_policy(policy_id):
+        for other in await self.of_policy(policy_id):
             if other["id"] == rule["id"]:
                 continue
             mine, theirs = rule.get("direction"), other.get("direction")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from alcor.bus import Command
 from alcor.managers.common import RequestContext
+from alcor.store import Store
 
 QUOTA_RESOURCES = (
     "network",
@@ -21,7 +20,7 @@ QUOTA_RESOURCES = (
     "security_group_rule",
     "rbac_policy",
 )
-UsageCounter = Callable[[sqlite_utils.Database, str], int]
+UsageCounter = Callable[[Store, str], Awaitable[int]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -88,7 +88,9 @@ class RbacManager(CrudManager):
                 f"{obj['object_type']}. Valid actions: {', '.join(hooks.actions)}"
             )
         await self._check_owner(ctx, hooks, obj["object_id"])
-        if self._find(obj["object_type"], obj["object_id"], obj["action"], obj["target_tenant"]):
+        if await self._find(
+            obj["object_type"], obj["object_id"], obj["action"], obj["target_tenant"]
+        ):
             raise DuplicateRbacPolicy()
         if hooks.check_target is not None:
             await hooks.check_target(obj["object_id"], obj["target_tenant"])
@@ -115,7 +117,9 @@ class RbacManager(CrudManager):
     ) -> None:
         hooks = self._hooks(obj["object_type"])
         await self._check_owner(ctx, hooks, obj["object_id"])
-        if self._find(obj["object_type"], obj["object_id"], obj["action"], diff["target_tenant"]):
+        if await self._find(
+            obj["object_type"], obj["object_id"], obj["action"], diff["target_tenant"]
+        ):
             raise DuplicateRbacPolicy()
         if hooks.check_target is not None:
             await hooks.check_target(obj["object_id"], diff["target_tenant"])
@@ -145,8 +149,8 @@ class RbacManager(CrudManager):
         """
         object_id, action, losing = policy["object_id"], policy["action"], policy["target_tenant"]
         bound = await hooks.bound_projects(object_id, action, losing)
-        others = rbac_repo.other_targets(
-            self._store.db, policy["object_type"], object_id, action, policy["id"]
+        others = await rbac_repo.other_targets(
+            self._store, policy["object_type"], object_id, action, policy["id"]
         )
         if WILDCARD in others:
             return
@@ -158,14 +162,14 @@ class RbacManager(CrudManager):
             )
 
     # ---- commands of the object owners --------------------------------------------------
-    def _find(self, object_type: str, object_id: str, action: str, target: str) -> str | None:
-        return rbac_repo.find(self._store.db, object_type, object_id, action, target)
+    async def _find(self, object_type: str, object_id: str, action: str, target: str) -> str | None:
+        return await rbac_repo.find(self._store, object_type, object_id, action, target)
 
     async def _set_wildcard(self, cmd: SetWildcardPolicy) -> None:
-        policy_id = self._find(cmd.object_type, cmd.object_id, cmd.action, WILDCARD)
+        policy_id = await self._find(cmd.object_type, cmd.object_id, cmd.action, WILDCARD)
         if cmd.present and policy_id is None:
-            repo.insert(
-                self._store.db,
+            await repo.insert(
+                self._store,
                 RBAC_POLICY,
                 {
                     "id": new_id(),
@@ -177,10 +181,10 @@ class RbacManager(CrudManager):
                 },
             )
         elif not cmd.present and policy_id is not None:
-            policy = repo.get(self._store.db, RBAC_POLICY, policy_id)
+            policy = await repo.get(self._store, RBAC_POLICY, policy_id)
             assert policy is not None
             await self._check_loss(self._hooks(cmd.object_type), policy)
-            repo.delete(self._store.db, RBAC_POLICY, policy_id)
+            await repo.delete(self._store, RBAC_POLICY, policy_id)
         else:
             return
         if cmd.notify:
@@ -192,8 +196,8 @@ class RbacManager(CrudManager):
         if cmd.action is not None:
             sql += " AND t.action = ?"
             params += (cmd.action,)
-        for policy in repo.find(self._store.db, RBAC_POLICY, Where(sql, params)):
-            repo.delete(self._store.db, RBAC_POLICY, policy["id"])
+        for policy in await repo.find(self._store, RBAC_POLICY, Where(sql, params)):
+            await repo.delete(self._store, RBAC_POLICY, policy["id"])
 
 
 __all__ = ["ACCESS_SHARED", "RbacManager"]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite_utils
+from alcor.store import Store
 
 
-def other_targets(
-    db: sqlite_utils.Database, object_type: str, object_id: str, action: str, policy_id: str
+async def other_targets(
+    db: Store, object_type: str, object_id: str, action: str, policy_id: str
 ) -> set[str]:
     """Return the targets of the object's other policies of `action`."""
-    rows = db.execute(
+    rows = await db.fetch(
         "SELECT target_tenant FROM rbac_policies WHERE object_type = ? AND object_id = ? "
         "AND action = ? AND id != ?",
         [object_type, object_id, action, policy_id],
@@ -17,13 +17,11 @@ def other_targets(
     return {row[0] for row in rows}
 
 
-def find(
-    db: sqlite_utils.Database, object_type: str, object_id: str, action: str, target: str
-) -> str | None:
+async def find(db: Store, object_type: str, object_id: str, action: str, target: str) -> str | None:
     """Return the id of the policy of `action` on the object for `target`, or None."""
-    row = db.execute(
+    row = await db.fetchone(
         "SELECT id FROM rbac_policies WHERE object_type = ? AND object_id = ? AND "
         "action = ? AND target_tenant = ?",
         [object_type, object_id, action, target],
-    ).fetchone()
+    )
     return row[0] if row else None

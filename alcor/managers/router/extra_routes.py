@@ -42,13 +42,13 @@ class ExtraRoutes:
         own_ips |= {f["ip_address"] for f in gateway.get("external_fixed_ips") or []}
         route_rules.check(router["id"], routes, subnets, own_ips, self._config.max_routes)
         canonical = [route_rules.canonical(r) for r in routes]
-        repo.update(self._store.db, ROUTER, router["id"], {"routes": canonical})
+        await repo.update(self._store, ROUTER, router["id"], {"routes": canonical})
         router["routes"] = canonical
 
     async def edit(self, cmd: EditExtraRoutes) -> dict[str, Any]:
         """add_extraroutes / remove_extraroutes: set union or removal, atomically."""
         async with self._store.transaction():
-            router = self._get_visible(cmd.ctx, cmd.id)
+            router = await self._get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, router, "update_router")
             current = list(router["routes"])
             wanted = route_set(cmd.routes)
@@ -59,7 +59,7 @@ class ExtraRoutes:
                 new = [r for r in current if route_key(r) not in wanted]
             if route_set(new) != route_set(current) or len(new) != len(current):
                 await self.set(router, new)
-                repo.update(self._store.db, ROUTER, router["id"], bump(router, {}))
+                await repo.update(self._store, ROUTER, router["id"], bump(router, {}))
                 await publish_changed(self._bus, router)
         return router
 

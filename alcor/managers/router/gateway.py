@@ -40,7 +40,7 @@ class RouterGateway:
         ):
             snat = gateway.get("enable_snat", current["enable_snat"])
             kept = dict(current, enable_snat=snat)
-            repo.update(self._store.db, ROUTER, router["id"], {"external_gateway_info": kept})
+            await repo.update(self._store, ROUTER, router["id"], {"external_gateway_info": kept})
             router["external_gateway_info"] = kept
             return
         if current and (not gateway or gateway["network_id"] != current["network_id"]):
@@ -67,8 +67,8 @@ class RouterGateway:
                 "enable_snat": gateway.get("enable_snat", self._config.enable_snat_by_default),
                 "external_fixed_ips": port["fixed_ips"],
             }
-        repo.update(
-            self._store.db,
+        await repo.update(
+            self._store,
             ROUTER,
             router["id"],
             {"external_gateway_info": info, "gw_port_id": port_id},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from alcor import errors
@@ -28,7 +28,7 @@ from alcor.resources.types import Invalid, Uuid
 from alcor.store import Store
 
 INTERFACE = "network:router_interface"
-GetVisible = Callable[[RequestContext, str], dict[str, Any]]
+GetVisible = Callable[[RequestContext, str], Awaitable[dict[str, Any]]]
 
 
 class RouterInterfaces:
@@ -55,7 +55,7 @@ class RouterInterfaces:
         # Ids that are not UUIDs are 400, as in Neutron (neutron-tempest-plugin), not 404.
         subnet_id, port_id = _interface_id(subnet_id), _interface_id(port_id)
         async with self._store.transaction():
-            router = self._get_visible(cmd.ctx, cmd.id)
+            router = await self._get_visible(cmd.ctx, cmd.id)
             check_write(
                 cmd.ctx, router, "add_router_interface" if cmd.add else "remove_router_interface"
             )
@@ -68,7 +68,7 @@ class RouterInterfaces:
             else:
                 port = await self._remove(cmd.ctx, router, before, subnet_id, port_id)
             after = await interfaces_of(self._bus, router["id"])
-            repo.update(self._store.db, ROUTER, router["id"], bump(router, {}))
+            await repo.update(self._store, ROUTER, router["id"], bump(router, {}))
             touched = set(subnet_ids(before)) | set(subnet_ids(after))
             await self._bump_neighbors(touched)
             await publish_changed(self._bus, router, touched)

@@ -88,7 +88,7 @@ class RouterManager(ResourceManager):
             RegisterUsageCounter(resource="router", counter=repo.usage_counter(ROUTER))
         )
 
-    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Any) -> list[dict[str, Any]]:
         """Add availability_zones (router_availability_zone): the hints, else every zone."""
         out = list(objs)
         for router in out:
@@ -96,10 +96,10 @@ class RouterManager(ResourceManager):
         return out
 
     async def _edit_routes(self, cmd: EditExtraRoutes) -> dict[str, Any]:
-        return self.decorate([await self._routes.edit(cmd)])[0]
+        return (await self.decorate([await self._routes.edit(cmd)]))[0]
 
     async def _lookup_many(self, cmd: LookupRouters) -> dict[str, dict[str, Any]]:
-        return repo.get_many(self._store.db, ROUTER, cmd.ids)
+        return await repo.get_many(self._store, ROUTER, cmd.ids)
 
     # ---- create ------------------------------------------------------------------------
     async def create(self, cmd: CreateRouters) -> list[dict[str, Any]]:
@@ -118,7 +118,7 @@ class RouterManager(ResourceManager):
                 await self._bus.call(CheckQuota(project_id=project, resource="router", count=count))
             for item in cmd.items:
                 out.append(await self._create_one(cmd.ctx, item))
-        return self.decorate(out)
+        return await self.decorate(out)
 
     def _check_policy(
         self, ctx: RequestContext, given: dict[str, Any], action: str, creating: bool
@@ -159,8 +159,8 @@ class RouterManager(ResourceManager):
             del given["external_gateway_info"]
 
     async def _create_one(self, ctx: RequestContext, given: dict[str, Any]) -> dict[str, Any]:
-        db = self._store.db
-        router = new_record(db, ROUTER, given, "Router")
+        db = self._store
+        router = await new_record(db, ROUTER, given, "Router")
         router.update(
             {
                 "status": "ACTIVE",
@@ -171,7 +171,7 @@ class RouterManager(ResourceManager):
             }
         )
         gateway = given.get("external_gateway_info")
-        repo.insert(db, ROUTER, router)
+        await repo.insert(db, ROUTER, router)
         if gateway:
             await self._gateway.set(ctx, router, gateway)
         if given.get("routes"):  # None (null) means no routes
@@ -182,7 +182,7 @@ class RouterManager(ResourceManager):
     async def update(self, cmd: UpdateRouter) -> dict[str, Any]:
         """Update a router (partial): name, admin state, gateway, routes, tags."""
         async with self._store.transaction():
-            router = self.get_visible(cmd.ctx, cmd.id)
+            router = await self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, router, "update_router")
             self._check_policy(cmd.ctx, cmd.changes, "update_router", creating=False)
             check_if_match(router, cmd.if_match)
@@ -216,29 +216,29 @@ class RouterManager(ResourceManager):
                 await self._routes.set(router, given["routes"])
                 touched = True
             if diff or touched:
-                repo.update(self._store.db, ROUTER, router["id"], bump(router, diff))
+                await repo.update(self._store, ROUTER, router["id"], bump(router, diff))
                 if touched or "admin_state_up" in diff:
                     await publish_changed(self._bus, router)
-        return self.decorate([router])[0]
+        return (await self.decorate([router]))[0]
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteRouter) -> None:
         """Delete a router without interfaces (its gateway port goes with it)."""
         async with self._store.transaction():
-            router = self.writable(cmd.ctx, cmd.id, "delete_router", cmd.if_match)
+            router = await self.writable(cmd.ctx, cmd.id, "delete_router", cmd.if_match)
             if await interfaces_of(self._bus, router["id"]):
                 raise errors.RouterInUse(router_id=router["id"])
             if router["external_gateway_info"]:
                 await self._gateway.set(cmd.ctx, router, None)
-            repo.delete(self._store.db, ROUTER, router["id"])
-            tombstone(self._store.db, "router", router)
+            await repo.delete(self._store, ROUTER, router["id"])
+            await tombstone(self._store, "router", router)
             self._bus.publish(RouterDeleted(router=router))
 
     async def _find_for_fip(self, cmd: FindRouterForFloatingIp) -> str | None:
         """The router joining the subnet to the floating network: by its gateway, else by
         an interface on that network (router-interface-fip)."""
         ports = await self._bus.call(QueryPorts(subnet_id=cmd.subnet_id, device_owner=INTERFACE))
-        routers = [r for p in ports if (r := self.lookup(p["device_id"])) is not None]
+        routers = [r for p in ports if (r := await self.lookup(p["device_id"])) is not None]
         for router in routers:
             gateway = router.get("external_gateway_info") or {}
             if gateway.get("network_id") == cmd.network_id:

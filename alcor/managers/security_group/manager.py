@@ -96,6 +96,8 @@ class SecurityGroupManager(SharedCrudManager):
     def __init__(self, bus: Bus, store: Store) -> None:
         super().__init__(bus, store)
         self._default_ids: dict[str, str] = {}  # project -> its default group (hot in port create)
+        # Another process may delete a default group: no cache on PostgreSQL.
+        self._cache_defaults = store.dialect == "sqlite"
         self.templates = DefaultRules(bus, store)
 
     async def start(self) -> None:
@@ -143,12 +145,12 @@ class SecurityGroupManager(SharedCrudManager):
         cached = self._default_ids.get(project_id)
         if cached is not None:
             return cached
-        found = sg_repo.default_group_of(self._store.db, project_id)
+        found = await sg_repo.default_group_of(self._store, project_id)
         if found is not None:
             return self._remember_default(project_id, found)
         async with self._store.transaction():
             # Checked again under the writer lock: another request may have created it.
-            found = sg_repo.default_group_of(self._store.db, project_id)
+            found = await sg_repo.default_group_of(self._store, project_id)
             if found is not None:
                 return self._remember_default(project_id, found)
             group = stamp_new(
@@ -162,13 +164,15 @@ class SecurityGroupManager(SharedCrudManager):
                     "shared": False,
                 }
             )
-            repo.insert(self._store.db, SECURITY_GROUP, group)
-            for rule in self.templates.rules_for(group["id"], default=True):
-                self._insert_rule(group, rule)
+            await repo.insert(self._store, SECURITY_GROUP, group)
+            for rule in await self.templates.rules_for(group["id"], default=True):
+                await self._insert_rule(group, rule)
             return self._remember_default(project_id, group["id"])
 
     def _remember_default(self, project_id: str, group_id: str) -> str:
         """Cache a default group id, once the transaction that may have created it commits."""
+        if not self._cache_defaults:
+            return group_id
         txn = current_transaction()
         if txn is None:
             self._default_ids[project_id] = group_id
@@ -182,10 +186,10 @@ class SecurityGroupManager(SharedCrudManager):
             await self.ensure_default(project)
 
     # ---- groups ------------------------------------------------------------------------
-    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Attach each group's rules (creation order) in one query."""
-        by_group = repo.find_grouped(
-            self._store.db,
+        by_group = await repo.find_grouped(
+            self._store,
             SECURITY_GROUP_RULE,
             "security_group_id",
             [o["id"] for o in objs],
@@ -233,7 +237,7 @@ class SecurityGroupManager(SharedCrudManager):
                 await self.ensure_default(project)
             # The rules each new group gets from the templates count against the rule quota,
             # as in Neutron (the spec had them never refused); the default group's never are.
-            per_group = len(self.templates.rules_for("", default=False))
+            per_group = len(await self.templates.rules_for("", default=False))
             for project, count in counts.items():
                 await self._bus.call(
                     CheckQuota(
@@ -245,24 +249,24 @@ class SecurityGroupManager(SharedCrudManager):
             for item in cmd.items:
                 if item.get("name", "").lower() == "default":
                     raise errors.SecurityGroupDefaultAlreadyExists()
-                group = new_record(self._store.db, SECURITY_GROUP, item, "Security group")
+                group = await new_record(self._store, SECURITY_GROUP, item, "Security group")
                 group.pop("security_group_rules", None)
                 group["tags"] = sorted(set(group["tags"]))
                 group["is_default"] = 0
                 group["shared"] = False
-                repo.insert(self._store.db, SECURITY_GROUP, group)
-                for rule in self.templates.rules_for(group["id"], default=False):
-                    self._insert_rule(group, rule)
+                await repo.insert(self._store, SECURITY_GROUP, group)
+                for rule in await self.templates.rules_for(group["id"], default=False):
+                    await self._insert_rule(group, rule)
                 out.append(group)
-        return self.decorate(out)
+        return await self.decorate(out)
 
     async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
         """Rename or re-describe a group (the default group keeps its name)."""
         async with self._store.transaction():
-            group = self.writable(cmd.ctx, cmd.id, "update_security_group", cmd.if_match)
+            group = await self.writable(cmd.ctx, cmd.id, "update_security_group", cmd.if_match)
             given = self.given_changes(group, cmd)
             diff = changed(group, given)
-            if "stateful" in diff and sg_repo.has_ports(self._store.db, group["id"]):
+            if "stateful" in diff and await sg_repo.has_ports(self._store, group["id"]):
                 raise errors.SecurityGroupInUse(id=group["id"])
             if "name" in diff:
                 if group["is_default"]:
@@ -270,34 +274,35 @@ class SecurityGroupManager(SharedCrudManager):
                 if diff["name"].lower() == "default":
                     raise errors.SecurityGroupDefaultAlreadyExists()
             if diff:
-                repo.update(self._store.db, SECURITY_GROUP, group["id"], bump(group, diff))
+                await repo.update(self._store, SECURITY_GROUP, group["id"], bump(group, diff))
                 self._bus.publish(SecurityGroupChanged(security_group_id=group["id"]))
-        return self.decorate([group])[0]
+        return (await self.decorate([group]))[0]
 
     async def delete(self, cmd: DeleteCommand) -> None:
         """Delete an unused group and the rules of other groups that reference it."""
         async with self._store.transaction():
-            db = self._store.db
-            group = self.writable(cmd.ctx, cmd.id, "delete_security_group", cmd.if_match)
+            db = self._store
+            group = await self.writable(cmd.ctx, cmd.id, "delete_security_group", cmd.if_match)
             if group["is_default"] and not cmd.ctx.is_admin:
                 raise errors.SecurityGroupCannotRemoveDefault()
-            if sg_repo.has_ports(db, group["id"]):
+            await self._store.lock(f"security_group:{group['id']}")
+            if await sg_repo.has_ports(db, group["id"]):
                 raise errors.SecurityGroupInUse(id=group["id"])
             await self._bus.call(
                 DeleteObjectPolicies(object_type="security_group", object_id=group["id"])
             )
-            referencing = sg_repo.groups_referencing(db, group["id"])
-            sg_repo.delete_rules_involving(db, group["id"])
-            repo.delete(db, SECURITY_GROUP, group["id"])
+            referencing = await sg_repo.groups_referencing(db, group["id"])
+            await sg_repo.delete_rules_involving(db, group["id"])
+            await repo.delete(db, SECURITY_GROUP, group["id"])
             if group["is_default"]:
                 self._default_ids.pop(group["project_id"], None)
-            tombstone(db, "security_group", group)
+            await tombstone(db, "security_group", group)
             for other in referencing:
-                self._bump_group(other)
+                await self._bump_group(other)
             self._bus.publish(SecurityGroupDeleted(security_group=group))
 
     async def bound_projects(self, obj: dict[str, Any]) -> set[str]:
-        return sg_repo.projects_of_ports(self._store.db, obj["id"])
+        return await sg_repo.projects_of_ports(self._store, obj["id"])
 
     async def after_rbac_change(self, obj: dict[str, Any]) -> None:
         self._bus.publish(SecurityGroupChanged(security_group_id=obj["id"]))
@@ -305,11 +310,14 @@ class SecurityGroupManager(SharedCrudManager):
     async def _check_port_groups(self, cmd: CheckPortSecurityGroups) -> None:
         """Every group exists and is the port project's (or shared with it); stateful and
         stateless groups do not mix on one port (409)."""
-        found = repo.get_many(self._store.db, SECURITY_GROUP, cmd.ids)
+        # Kept from deletion by another process until the port's transaction ends.
+        for sg_id in sorted(set(cmd.ids)):
+            await self._store.lock(f"security_group:{sg_id}", shared=True)
+        found = await repo.get_many(self._store, SECURITY_GROUP, cmd.ids)
         viewer = RequestContext(Caller(cmd.project_id), None if cmd.admin else cmd.project_id)
         for sg_id in cmd.ids:
             group = found.get(sg_id)
-            if group is None or not self.is_visible(group, viewer):
+            if group is None or not await self.is_visible(group, viewer):
                 raise errors.SecurityGroupNotFound(id=sg_id)
         if len({bool(g["stateful"]) for g in found.values()}) > 1:
             raise SecurityGroupConflict(
@@ -318,21 +326,21 @@ class SecurityGroupManager(SharedCrudManager):
             )
 
     async def _lookup_many(self, cmd: LookupSecurityGroups) -> dict[str, dict[str, Any]]:
-        groups = repo.get_many(self._store.db, SECURITY_GROUP, cmd.ids)
-        self.decorate(list(groups.values()))
+        groups = await repo.get_many(self._store, SECURITY_GROUP, cmd.ids)
+        await self.decorate(list(groups.values()))
         return groups
 
     async def _address_group_edited(self, cmd: AddressGroupEdited) -> None:
         async with self._store.transaction():
-            for group_id in sg_repo.groups_using_address_group(
-                self._store.db, cmd.address_group_id
+            for group_id in await sg_repo.groups_using_address_group(
+                self._store, cmd.address_group_id
             ):
-                self._bump_group(group_id)
+                await self._bump_group(group_id)
 
-    def _bump_group(self, group_id: str) -> None:
-        group = self.lookup(group_id)
+    async def _bump_group(self, group_id: str) -> None:
+        group = await self.lookup(group_id)
         if group is not None:
-            repo.update(self._store.db, SECURITY_GROUP, group_id, bump(group, {}))
+            await repo.update(self._store, SECURITY_GROUP, group_id, bump(group, {}))
             self._bus.publish(SecurityGroupChanged(security_group_id=group_id))
 
     # ---- rules -------------------------------------------------------------------------
@@ -341,8 +349,8 @@ class SecurityGroupManager(SharedCrudManager):
             return []
         return [sg_repo.own_or_rule_of_own_group(ctx.view_project)]
 
-    def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
-        rule = repo.get(self._store.db, SECURITY_GROUP_RULE, rule_id)
+    async def _get_rule(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
+        rule = await repo.get(self._store, SECURITY_GROUP_RULE, rule_id)
         if rule is None or not _rule_visible(rule, ctx):
             raise errors.SecurityGroupRuleNotFound(id=rule_id)
         return rule
@@ -354,17 +362,17 @@ class SecurityGroupManager(SharedCrudManager):
     async def get_rule(self, cmd: GetCommand) -> dict[str, Any]:
         """Handle GetSecurityGroupRule."""
         await self._ensure_visible_default(cmd.ctx)
-        return _public_rule(self._get_rule(cmd.ctx, cmd.id))
+        return _public_rule(await self._get_rule(cmd.ctx, cmd.id))
 
     async def list_rules(self, cmd: ListCommand) -> Page:
         """Handle ListSecurityGroupRules."""
         await self._ensure_visible_default(cmd.ctx)
         if cmd.query.marker is not None:
-            self._get_rule(cmd.ctx, cmd.query.marker)
+            await self._get_rule(cmd.ctx, cmd.query.marker)
         # The API renderer projects rules onto their attributes, dropping the internal
         # columns: no per-rule copy here (a 1,000-rule list is a hot path).
-        return await self._store.run_in_thread(
-            repo.list_page, SECURITY_GROUP_RULE, cmd.query, self._rule_visible_where(cmd.ctx)
+        return await repo.list_page(
+            self._store, SECURITY_GROUP_RULE, cmd.query, self._rule_visible_where(cmd.ctx)
         )
 
     async def create_rules(self, cmd: CreateSecurityGroupRules) -> list[dict[str, Any]]:
@@ -373,9 +381,9 @@ class SecurityGroupManager(SharedCrudManager):
         async with self._store.transaction():
             prepared = []
             for item in cmd.items:
-                group = self.get_visible(cmd.ctx, item["security_group_id"])
+                group = await self.get_visible(cmd.ctx, item["security_group_id"])
                 if item.get("remote_group_id") is not None:
-                    self.get_visible(cmd.ctx, item["remote_group_id"])
+                    await self.get_visible(cmd.ctx, item["remote_group_id"])
                 if item.get("remote_address_group_id") is not None:
                     await self._bus.call(
                         GetAddressGroup(ctx=cmd.ctx, id=item["remote_address_group_id"])
@@ -396,22 +404,22 @@ class SecurityGroupManager(SharedCrudManager):
             for item, group in prepared:
                 rule = defaults(SECURITY_GROUP_RULE, item)
                 rules.validate(rule)
-                out.append(_public_rule(self._insert_rule(group, rule)))
+                out.append(_public_rule(await self._insert_rule(group, rule)))
                 touched.add(group["id"])
             for group_id in touched:
-                self._bump_group(group_id)
+                await self._bump_group(group_id)
         return out
 
-    def _insert_rule(self, group: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
-        db = self._store.db
+    async def _insert_rule(self, group: dict[str, Any], rule: dict[str, Any]) -> dict[str, Any]:
+        db = self._store
         rule = defaults(SECURITY_GROUP_RULE, rule)
         if rule.get("normalized_cidr") is None and rule["remote_ip_prefix"] is not None:
             rule["normalized_cidr"] = str(ipaddress.ip_network(rule["remote_ip_prefix"], False))
         key = rules.normalized(rule)
-        existing = sg_repo.rule_with_key(db, group["id"], key)
+        existing = await sg_repo.rule_with_key(db, group["id"], key)
         if existing is not None:
             raise errors.SecurityGroupRuleExists(rule_id=existing)
-        check_new_id(db, SECURITY_GROUP_RULE, rule, "Security group rule")
+        await check_new_id(db, SECURITY_GROUP_RULE, rule, "Security group rule")
         stamp_new(rule)
         rule.update(
             {
@@ -420,31 +428,31 @@ class SecurityGroupManager(SharedCrudManager):
                 "sg_project_id": group["project_id"],
                 "normalized": key,
                 # Creation order within the group; per group so the index serves it.
-                "seq": sg_repo.next_rule_seq(db, group["id"]),
+                "seq": await sg_repo.next_rule_seq(db, group["id"]),
             }
         )
-        repo.insert(db, SECURITY_GROUP_RULE, rule)
+        await repo.insert(db, SECURITY_GROUP_RULE, rule)
         return rule
 
     async def update_rule(self, cmd: UpdateCommand) -> dict[str, Any]:
         """Only the description of a rule can change."""
         async with self._store.transaction():
-            rule = self._get_rule(cmd.ctx, cmd.id)
+            rule = await self._get_rule(cmd.ctx, cmd.id)
             check_write(cmd.ctx, rule, "update_security_group_rule")
             check_if_match(rule, cmd.if_match)
             diff = changed(rule, cmd.changes)
             if diff:
-                repo.update(self._store.db, SECURITY_GROUP_RULE, rule["id"], bump(rule, diff))
+                await repo.update(self._store, SECURITY_GROUP_RULE, rule["id"], bump(rule, diff))
         return _public_rule(rule)
 
     async def delete_rule(self, cmd: DeleteCommand) -> None:
         """Delete a rule (bumps its group's revision)."""
         async with self._store.transaction():
-            rule = self._get_rule(cmd.ctx, cmd.id)
+            rule = await self._get_rule(cmd.ctx, cmd.id)
             check_write(cmd.ctx, rule, "delete_security_group_rule")
             check_if_match(rule, cmd.if_match)
-            repo.delete(self._store.db, SECURITY_GROUP_RULE, rule["id"])
-            self._bump_group(rule["security_group_id"])
+            await repo.delete(self._store, SECURITY_GROUP_RULE, rule["id"])
+            await self._bump_group(rule["security_group_id"])
 
 
 def _public_rule(rule: dict[str, Any]) -> dict[str, Any]:

@@ -45,7 +45,7 @@ class DefaultRules(CrudManager):
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         return []
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         return True
 
     def authorize_create(self, ctx: RequestContext, item: dict[str, Any]) -> None:
@@ -65,7 +65,7 @@ class DefaultRules(CrudManager):
         obj.pop("project_id", None)
         rules.validate(obj)
         obj.pop("normalized_cidr", None)
-        for other in self.templates():
+        for other in await self.templates():
             same = all(other[k] == obj[k] for k in MATCH)
             overlap = (other["used_in_default_sg"] and obj["used_in_default_sg"]) or (
                 other["used_in_non_default_sg"] and obj["used_in_non_default_sg"]
@@ -87,17 +87,19 @@ class DefaultRules(CrudManager):
     def _clear(self) -> None:
         self._cache = None
 
-    def templates(self) -> list[dict[str, Any]]:
+    async def templates(self) -> list[dict[str, Any]]:
         """Return every template (cached: they change rarely, groups are created often)."""
         if self._cache is None:
-            self._cache = repo.find(self._store.db, DEFAULT_SG_RULE, Where("1"), order="rowid")
+            self._cache = await repo.find(
+                self._store, DEFAULT_SG_RULE, Where("TRUE"), order="t.direction, t.ethertype, t.id"
+            )
         return self._cache
 
-    def rules_for(self, group_id: str, default: bool) -> list[dict[str, Any]]:
+    async def rules_for(self, group_id: str, default: bool) -> list[dict[str, Any]]:
         """Return the rules a new group gets: `default` for a project's default group."""
         flag = "used_in_default_sg" if default else "used_in_non_default_sg"
         out = []
-        for template in self.templates():
+        for template in await self.templates():
             if template[flag]:
                 rule = {k: template[k] for k in MATCH}
                 if rule["remote_group_id"] == PARENT:

@@ -118,10 +118,10 @@ class SubnetManager(ResourceManager):
         # those of a network an RBAC policy shares with the project.
         return [subnet_repo.own_or_on_shared_network(ctx.view_project)]
 
-    def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
+    async def is_visible(self, obj: dict[str, Any], ctx: RequestContext) -> bool:
         if ctx.view_project is None or obj["project_id"] == ctx.view_project:
             return True
-        return subnet_repo.on_network_shared_with(self._store.db, obj["id"], ctx.view_project)
+        return await subnet_repo.on_network_shared_with(self._store, obj["id"], ctx.view_project)
 
     def extra_where(self, extra: dict[str, list[str]]) -> list[Where]:
         """`shared=true|false`: the subnet's network is (not) shared (repeated = OR)."""
@@ -140,19 +140,19 @@ class SubnetManager(ResourceManager):
             return []
         return [subnet_repo.on_network_shared(wanted.pop())]
 
-    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Hide the internal columns."""
         for obj in objs:
             obj.pop("seq", None)
         return list(objs)
 
     async def _of_network(self, cmd: SubnetsOfNetwork) -> list[dict[str, Any]]:
-        return repo.find(
-            self._store.db, SUBNET, repo.equals("network_id", cmd.network_id), order="t.seq"
+        return await repo.find(
+            self._store, SUBNET, repo.equals("network_id", cmd.network_id), order="t.seq"
         )
 
     async def _lookup_many(self, cmd: LookupSubnets) -> dict[str, dict[str, Any]]:
-        return repo.get_many(self._store.db, SUBNET, cmd.ids)
+        return await repo.get_many(self._store, SUBNET, cmd.ids)
 
     # ---- create ------------------------------------------------------------------------
     async def create(self, cmd: CreateSubnets) -> list[dict[str, Any]]:
@@ -173,7 +173,7 @@ class SubnetManager(ResourceManager):
                 await self._bus.call(CheckQuota(project_id=project, resource="subnet", count=count))
             for item, network in prepared:
                 out.append(await self._create_one(item, network, cmd.ctx))
-        return self.decorate(out)
+        return await self.decorate(out)
 
     async def _check_segment(self, subnet: dict[str, Any], network: dict[str, Any]) -> None:
         """segment: a subnet's segment is one of its network's, and a network's subnets are
@@ -186,7 +186,9 @@ class SubnetManager(ResourceManager):
                 raise NetworkIdsDontMatch(
                     subnet_network=network["id"], segment_id=subnet["segment_id"]
                 )
-        if subnet_repo.has_other_kind(self._store.db, network["id"], subnet["segment_id"] is None):
+        if await subnet_repo.has_other_kind(
+            self._store, network["id"], subnet["segment_id"] is None
+        ):
             raise SubnetsNotAllAssociatedWithSegments(network_id=network["id"])
 
     async def _default_pool(self, ctx: RequestContext, subnet: dict[str, Any]) -> str:
@@ -208,28 +210,30 @@ class SubnetManager(ResourceManager):
             )
         return await self._bus.call(DefaultSubnetPool(ctx=ctx, ip_version=version))
 
-    def _pool_cidrs(self, pool_id: str) -> list[str]:
-        return subnet_repo.cidrs_of_pool(self._store.db, pool_id)
+    async def _pool_cidrs(self, pool_id: str) -> list[str]:
+        return await subnet_repo.cidrs_of_pool(self._store, pool_id)
 
     async def _count_pool_subnets(self, cmd: CountPoolSubnets) -> int:
-        return len(self._pool_cidrs(cmd.pool_id))
+        return len(await self._pool_cidrs(cmd.pool_id))
 
     async def _pool_subnet_cidrs(self, cmd: PoolSubnetCidrs) -> list[str]:
-        return self._pool_cidrs(cmd.pool_id)
+        return await self._pool_cidrs(cmd.pool_id)
 
     async def _pool_subnet_projects(self, cmd: PoolSubnetProjects) -> set[str]:
-        return subnet_repo.projects_of_pool(self._store.db, cmd.pool_id)
+        return await subnet_repo.projects_of_pool(self._store, cmd.pool_id)
 
     async def _create_one(
         self, given: dict[str, Any], network: dict[str, Any], ctx: RequestContext
     ) -> dict[str, Any]:
-        db = self._store.db
-        subnet = new_record(db, SUBNET, given, "Subnet")
+        db = self._store
+        subnet = await new_record(db, SUBNET, given, "Subnet")
         await self._check_segment(subnet, network)
         if subnet.pop("use_default_subnetpool", False):
             subnet["subnetpool_id"] = await self._default_pool(ctx, subnet)
         v.check_cidr_source(subnet)
         if subnet["subnetpool_id"] is not None:
+            # What the pool has given out must not change under us (another process).
+            await self._store.lock(f"subnetpool:{subnet['subnetpool_id']}")
             subnet["cidr"] = await self._bus.call(
                 AllocateFromPool(
                     ctx=ctx,
@@ -237,7 +241,7 @@ class SubnetManager(ResourceManager):
                     ip_version=given.get("ip_version"),
                     cidr=given.get("cidr"),
                     prefixlen=subnet.pop("prefixlen", None),
-                    taken=self._pool_cidrs(subnet["subnetpool_id"]),
+                    taken=await self._pool_cidrs(subnet["subnetpool_id"]),
                 )
             )
         cidr = v.check_cidr(subnet)
@@ -261,13 +265,13 @@ class SubnetManager(ResourceManager):
                 "tags": sorted(set(subnet["tags"])),
                 "attached_router_id": None,
                 "attached_router_ids": [],
-                "seq": subnet_repo.next_seq(db),
+                "seq": await subnet_repo.next_seq(db),
             }
         )
         subnet["gateway_mac"] = await self._bus.call(
             AllocateMac(network_id=network["id"], owner=f"subnet:{subnet['id']}")
         )
-        repo.insert(db, SUBNET, subnet)
+        await repo.insert(db, SUBNET, subnet)
         await self._bus.call(SetSubnetPools(subnet=subnet))
         await self._bus.call(SetNetworkSubnets(network_id=network["id"], add=subnet["id"]))
         if subnet["ip_version"] == 6 and subnet["ipv6_address_mode"] in v.AUTO_MODES:
@@ -279,17 +283,17 @@ class SubnetManager(ResourceManager):
     async def update(self, cmd: UpdateSubnet) -> dict[str, Any]:
         """Update a subnet (partial)."""
         async with self._store.transaction():
-            subnet = self.writable(cmd.ctx, cmd.id, "update_subnet", cmd.if_match)
+            subnet = await self.writable(cmd.ctx, cmd.id, "update_subnet", cmd.if_match)
             given = self.given_changes(subnet, cmd)
             diff = changed(subnet, given)
             if not diff:
-                return self.decorate([subnet])[0]
+                return (await self.decorate([subnet]))[0]
             await self._check_update(subnet, diff)
-            repo.update(self._store.db, SUBNET, subnet["id"], bump(subnet, diff))
+            await repo.update(self._store, SUBNET, subnet["id"], bump(subnet, diff))
             if "allocation_pools" in diff:
                 await self._bus.call(SetSubnetPools(subnet=subnet))
             self._bus.publish(SubnetUpdated(subnet=subnet, changed=frozenset(diff)))
-        return self.decorate([subnet])[0]
+        return (await self.decorate([subnet]))[0]
 
     async def _check_update(self, subnet: dict[str, Any], diff: dict[str, Any]) -> None:
         cidr = ipaddress.ip_network(subnet["cidr"])
@@ -322,7 +326,7 @@ class SubnetManager(ResourceManager):
             raise errors.IpAddressAlreadyAllocated(ip=gateway, subnet_id=subnet["id"])
 
     async def _set_router(self, cmd: SetAttachedRouter) -> dict[str, Any]:
-        subnet = self.lookup(cmd.subnet_id)
+        subnet = await self.lookup(cmd.subnet_id)
         if subnet is None:
             raise errors.SubnetNotFound(id=cmd.subnet_id)
         routers = [r for r in subnet["attached_router_ids"] if r != cmd.router_id]
@@ -332,22 +336,25 @@ class SubnetManager(ResourceManager):
             "attached_router_ids": routers,
             "attached_router_id": routers[0] if routers else None,
         }
-        repo.update(self._store.db, SUBNET, subnet["id"], bump(subnet, changes))
+        await repo.update(self._store, SUBNET, subnet["id"], bump(subnet, changes))
         self._bus.publish(SubnetUpdated(subnet=subnet, changed=frozenset(changes)))
         return subnet
 
     async def _set_pool(self, cmd: SetSubnetsPool) -> None:
-        for subnet in repo.get_many(self._store.db, SUBNET, cmd.subnet_ids).values():
+        for subnet in (await repo.get_many(self._store, SUBNET, cmd.subnet_ids)).values():
             changes = changed(subnet, {"subnetpool_id": cmd.pool_id})
             if changes:
-                repo.update(self._store.db, SUBNET, subnet["id"], bump(subnet, changes))
+                await repo.update(self._store, SUBNET, subnet["id"], bump(subnet, changes))
                 self._bus.publish(SubnetUpdated(subnet=subnet, changed=frozenset(changes)))
 
     # ---- delete ------------------------------------------------------------------------
     async def delete(self, cmd: DeleteSubnet) -> None:
         """Delete a subnet whose addresses are only automatic or DHCP ones."""
         async with self._store.transaction():
-            subnet = self.writable(cmd.ctx, cmd.id, "delete_subnet", cmd.if_match)
+            subnet = await self.writable(cmd.ctx, cmd.id, "delete_subnet", cmd.if_match)
+            # No port may take an address in it meanwhile: ports are created and given
+            # addresses under their network's lock, held shared (port/create.py).
+            await self._store.lock(f"network:{subnet['network_id']}")
             allocations = await self._bus.call(SubnetAllocations(subnet_id=subnet["id"]))
             holders = await self._bus.call(
                 LookupPorts(ids=[a["port_id"] for a in allocations if not a["auto"]])
@@ -361,7 +368,7 @@ class SubnetManager(ResourceManager):
             await self._remove(subnet, network_going=True)
 
     async def _remove(self, subnet: dict[str, Any], network_going: bool = False) -> None:
-        db = self._store.db
+        db = self._store
         await self._bus.call(RemoveSubnetAddresses(subnet_id=subnet["id"]))
         await self._bus.call(DropSubnet(subnet_id=subnet["id"]))
         await self._bus.call(
@@ -376,8 +383,8 @@ class SubnetManager(ResourceManager):
             await self._bus.call(
                 SetNetworkSubnets(network_id=subnet["network_id"], remove=subnet["id"])
             )
-        repo.delete(db, SUBNET, subnet["id"])
-        tombstone(db, "subnet", subnet)
+        await repo.delete(db, SUBNET, subnet["id"])
+        await tombstone(db, "subnet", subnet)
         self._bus.publish(SubnetDeleted(subnet=subnet))
 
 

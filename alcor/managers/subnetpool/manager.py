@@ -105,16 +105,16 @@ class SubnetPoolManager(SharedCrudManager):
     async def check_share_target(self, obj: dict[str, Any], target: str) -> None:
         """A pool is shared only with projects that may use its address scope."""
         scope_id = obj.get("address_scope_id")
-        if scope_id is not None and not has_policy(
-            self._store.db, "address_scope", scope_id, ACCESS_SHARED, (target, WILDCARD)
+        if scope_id is not None and not await has_policy(
+            self._store, "address_scope", scope_id, ACCESS_SHARED, (target, WILDCARD)
         ):
             raise errors.InvalidInput(
                 error_message="target project doesn't have access to associated address scope"
             )
 
     async def _scope_pools(self, cmd: ScopePools) -> list[dict[str, Any]]:
-        return repo.find(
-            self._store.db,
+        return await repo.find(
+            self._store,
             SUBNETPOOL,
             pool_repo.in_scope(cmd.address_scope_id),
             names=("id", "project_id", "prefixes", "address_scope_id"),
@@ -125,7 +125,7 @@ class SubnetPoolManager(SharedCrudManager):
             others = await self._scope_pools(ScopePools(address_scope_id=pool["address_scope_id"]))
             await check_scope(self._bus, ctx, pool, others)
 
-    def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Render the prefix lengths as Neutron does (strings)."""
         return [_public(o) for o in objs]
 
@@ -137,23 +137,25 @@ class SubnetPoolManager(SharedCrudManager):
             for item in cmd.items:
                 check_create_project(cmd.ctx, item, "create_subnetpool")
                 check_restricted(SUBNETPOOL, "create_subnetpool", item, cmd.ctx, creating=True)
-                pool = new_record(self._store.db, SUBNETPOOL, item, "Subnet pool")
+                pool = await new_record(self._store, SUBNETPOOL, item, "Subnet pool")
                 _normalize(pool)
                 if pool["is_default"]:
-                    self._check_no_default(pool["ip_version"])
+                    await self._check_no_default(pool["ip_version"])
                 await self._check_scope(cmd.ctx, pool)
                 pool["tags"] = sorted(set(pool["tags"]))
-                repo.insert(self._store.db, SUBNETPOOL, pool)
+                await repo.insert(self._store, SUBNETPOOL, pool)
                 if pool["shared"]:
                     await self._set_wildcard(pool, True)
                 self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
                 out.append(pool)
-        return self.decorate(out)
+        return await self.decorate(out)
 
     async def update(self, cmd: UpdateCommand) -> dict[str, Any]:
         """Update a subnet pool; prefixes may be added, never removed."""
         async with self._store.transaction():
-            pool = self.writable(cmd.ctx, cmd.id, "update_subnetpool", cmd.if_match, cmd.changes)
+            pool = await self.writable(
+                cmd.ctx, cmd.id, "update_subnetpool", cmd.if_match, cmd.changes
+            )
             given = self.given_changes(pool, cmd)
             merged = {**pool, **given}
             if "prefixes" in given:
@@ -163,20 +165,20 @@ class SubnetPoolManager(SharedCrudManager):
                     raise invalid("Existing prefixes must be a subset of the new prefixes")
             _normalize(merged, updating=True)
             if merged["is_default"] and not pool["is_default"]:
-                self._check_no_default(merged["ip_version"])
+                await self._check_no_default(merged["ip_version"])
             diff = changed(pool, {k: merged[k] for k in given})
             await check_pool_update(self._bus, cmd.ctx, pool)
             if {"address_scope_id", "prefixes"} & diff.keys():
                 await self._check_scope(cmd.ctx, merged)
             if diff:
-                repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
+                await repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
                 self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
         return _public(pool)
 
     # ---- default pools (default-subnetpools) ------------------------------------------------
-    def _check_no_default(self, ip_version: int) -> None:
+    async def _check_no_default(self, ip_version: int) -> None:
         """At most one default pool per IP version (Neutron's rule and message)."""
-        if pool_repo.has_default(self._store.db, ip_version):
+        if await pool_repo.has_default(self._store, ip_version):
             raise invalid(
                 "A default subnetpool for this IP family has already been set. Only "
                 "one default may exist per IP family"
@@ -187,8 +189,8 @@ class SubnetPoolManager(SharedCrudManager):
             pool_repo.default_of_version(cmd.ip_version),
             *self.visible_where(cmd.ctx),
         ]
-        found = repo.find(
-            self._store.db,
+        found = await repo.find(
+            self._store,
             SUBNETPOOL,
             repo.all_of(where),
         )
@@ -204,7 +206,7 @@ class SubnetPoolManager(SharedCrudManager):
         subnet of the pool lies in it (400). Removing space the pool lacks changes nothing."""
         action = "add_prefixes" if cmd.add else "remove_prefixes"
         async with self._store.transaction():
-            pool = self.get_visible(cmd.ctx, cmd.id)
+            pool = await self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, pool, action)
             if not cmd.prefixes:
                 return list(pool["prefixes"])
@@ -245,7 +247,7 @@ class SubnetPoolManager(SharedCrudManager):
         if diff:
             await check_pool_update(self._bus, ctx, pool)
             await self._check_scope(ctx, merged)
-            repo.update(self._store.db, SUBNETPOOL, pool["id"], bump(pool, diff))
+            await repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
             self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
 
     async def onboard(self, cmd: OnboardNetworkSubnets) -> list[dict[str, Any]]:
@@ -253,7 +255,7 @@ class SubnetPoolManager(SharedCrudManager):
         CIDRs become prefixes of it); one overlapping a subnet of the pool is refused (400).
         A member onboards the subnets of their own network into their own pool."""
         async with self._store.transaction():
-            pool = self.get_visible(cmd.ctx, cmd.id)
+            pool = await self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, pool, "onboard_network_subnets")
             network = await self._bus.call(GetNetwork(ctx=cmd.ctx, id=cmd.network_id))
             if not cmd.ctx.is_admin and network["project_id"] != cmd.ctx.caller.project_id:
@@ -284,7 +286,7 @@ class SubnetPoolManager(SharedCrudManager):
     async def delete(self, cmd: DeleteCommand) -> None:
         """Delete a pool from which no subnet is allocated."""
         async with self._store.transaction():
-            pool = self.writable(cmd.ctx, cmd.id, "delete_subnetpool", cmd.if_match)
+            pool = await self.writable(cmd.ctx, cmd.id, "delete_subnetpool", cmd.if_match)
             if await self._bus.call(CountPoolSubnets(pool_id=pool["id"])):
                 raise SubnetPoolInUse(
                     subnet_pool_id=pool["id"], reason="Subnets are allocated from it"
@@ -292,12 +294,12 @@ class SubnetPoolManager(SharedCrudManager):
             await self._bus.call(
                 DeleteObjectPolicies(object_type="subnetpool", object_id=pool["id"])
             )
-            repo.delete(self._store.db, SUBNETPOOL, pool["id"])
-            tombstone(self._store.db, "subnetpool", pool)
+            await repo.delete(self._store, SUBNETPOOL, pool["id"])
+            await tombstone(self._store, "subnetpool", pool)
 
     # ---- allocation ------------------------------------------------------------------------
     async def _allocate(self, cmd: AllocateFromPool) -> str:
-        pool = self.get_visible(cmd.ctx, cmd.pool_id)
+        pool = await self.get_visible(cmd.ctx, cmd.pool_id)
         if cmd.ip_version is not None and cmd.ip_version != pool["ip_version"]:
             raise invalid(f"Subnet pool {pool['id']} has IP version {pool['ip_version']}")
         prefixes = sorted(

@@ -1,17 +1,16 @@
-"""Subnet pool queries beyond the generic repository: synchronous SQL."""
+"""Subnet pool queries beyond the generic repository: async SQL (alcor/store/db.py)."""
 
 from __future__ import annotations
 
-import sqlite_utils
-
 from alcor.resources.repo import Where
+from alcor.store import Store
 
 
-def has_default(db: sqlite_utils.Database, ip_version: int) -> bool:
+async def has_default(db: Store, ip_version: int) -> bool:
     """Return True when a default pool of `ip_version` exists."""
-    row = db.execute(
+    row = await db.fetchone(
         "SELECT 1 FROM subnetpools WHERE is_default = 1 AND ip_version = ?", [ip_version]
-    ).fetchone()
+    )
     return row is not None
 
 

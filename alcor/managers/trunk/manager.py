@@ -55,7 +55,7 @@ class TrunkManager(CrudManager):
 
     async def start(self) -> None:
         """Register the trunk commands."""
-        self._count = trunk_repo.count(self._store.db)
+        self._count = await trunk_repo.count(self._store)
         self._bus.handle(CreateTrunks, self.create)
         self._bus.handle(GetTrunk, self.get)
         self._bus.handle(ListTrunks, self.list_visible)
@@ -66,15 +66,15 @@ class TrunkManager(CrudManager):
         self._bus.handle(TrunkDetails, self._details)
         self._bus.handle(TrunkOfParent, self._of_parent)
 
-    def decorate(self, objs: Any) -> list[dict[str, Any]]:
+    async def decorate(self, objs: Any) -> list[dict[str, Any]]:
         """Attach each trunk's subports (in the order they were added)."""
         out = list(objs)
         for obj in out:
-            obj["sub_ports"] = self._subports(obj["id"])
+            obj["sub_ports"] = await self._subports(obj["id"])
         return out
 
-    def _subports(self, trunk_id: str) -> list[dict[str, Any]]:
-        return trunk_repo.subports(self._store.db, trunk_id)
+    async def _subports(self, trunk_id: str) -> list[dict[str, Any]]:
+        return await trunk_repo.subports(self._store, trunk_id)
 
     # ---- create / update / delete ----------------------------------------------------------
     async def prepare_create(
@@ -82,25 +82,25 @@ class TrunkManager(CrudManager):
     ) -> None:
         obj["status"] = "DOWN"
         parent = await self._bus.call(GetPort(ctx=ctx, id=obj["port_id"]))
-        self._check_free(parent["id"])
+        await self._check_free(parent["id"])
         obj["sub_ports"] = await self._prepare_subports(ctx, obj, parent, obj["sub_ports"])
 
     async def after_create(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         self._count += 1
-        self._insert_subports(obj["id"], obj["sub_ports"])
+        await self._insert_subports(obj["id"], obj["sub_ports"])
         self._bus.publish(TrunkChanged(trunk=dict(obj)))
         await self._attach(obj, obj["sub_ports"], attach=True)
 
     async def after_update(
         self, ctx: RequestContext, obj: dict[str, Any], before: dict[str, Any], diff: dict[str, Any]
     ) -> None:
-        self._bus.publish(TrunkChanged(trunk=self.decorate([dict(obj)])[0]))
+        self._bus.publish(TrunkChanged(trunk=(await self.decorate([dict(obj)]))[0]))
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         if not obj["admin_state_up"]:
             raise TrunkDisabled(trunk_id=obj["id"])
-        obj["sub_ports"] = self._subports(obj["id"])
-        trunk_repo.delete_subports(self._store.db, obj["id"])
+        obj["sub_ports"] = await self._subports(obj["id"])
+        await trunk_repo.delete_subports(self._store, obj["id"])
         await self._attach(obj, obj["sub_ports"], attach=False)
 
     async def after_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
@@ -116,19 +116,19 @@ class TrunkManager(CrudManager):
     async def edit_subports(self, cmd: EditSubports) -> dict[str, Any]:
         """Handle add_subports / remove_subports: all or nothing."""
         async with self._store.transaction():
-            trunk = self.get_visible(cmd.ctx, cmd.id)
+            trunk = await self.get_visible(cmd.ctx, cmd.id)
             check_write(cmd.ctx, trunk, "add_subports" if cmd.add else "remove_subports")
             if not trunk["admin_state_up"]:
                 raise TrunkDisabled(trunk_id=trunk["id"])
             if cmd.add:
                 parent = await self._bus.call(GetPort(ctx=cmd.ctx, id=trunk["port_id"]))
                 edited = await self._prepare_subports(cmd.ctx, trunk, parent, cmd.sub_ports)
-                self._insert_subports(trunk["id"], edited)
+                await self._insert_subports(trunk["id"], edited)
             else:
                 edited = cmd.sub_ports
-                self._remove_subports(trunk["id"], edited)
-            self.write(trunk, {})
-            out = self.decorate([trunk])[0]
+                await self._remove_subports(trunk["id"], edited)
+            await self.write(trunk, {})
+            out = (await self.decorate([trunk]))[0]
             # Announced before the subports' own changes, so that whoever reads a subport
             # at its new revision already knows its VLAN.
             self._bus.publish(TrunkChanged(trunk=dict(out)))
@@ -158,7 +158,8 @@ class TrunkManager(CrudManager):
     ) -> list[dict[str, Any]]:
         """Check new subports (Neutron's order of checks); return them with their VLANs."""
         taken = {
-            (s["segmentation_type"], s["segmentation_id"]) for s in self._subports(trunk["id"])
+            (s["segmentation_type"], s["segmentation_id"])
+            for s in await self._subports(trunk["id"])
         }
         parent_mtu = await self._mtu(parent["network_id"])
         out = []
@@ -172,7 +173,7 @@ class TrunkManager(CrudManager):
                     port_id=port["id"], port_mtu=mtu, trunk_id=trunk["id"], trunk_mtu=parent_mtu
                 )
             subport = await self._segmentation(port, item)
-            self._check_free(port["id"])
+            await self._check_free(port["id"])
             if port["device_id"]:
                 raise errors.PortInUse(
                     port_id=port["id"], net_id=port["network_id"], device_id=port["device_id"]
@@ -212,41 +213,41 @@ class TrunkManager(CrudManager):
         network = await self._bus.call(LookupNetwork(id=network_id))
         return int(network["mtu"]) if network else 0
 
-    def _check_free(self, port_id: str) -> None:
+    async def _check_free(self, port_id: str) -> None:
         """A port is in at most one trunk, as parent or as subport."""
-        if trunk_repo.trunk_of_subport(self._store.db, port_id) is not None:
+        if await trunk_repo.trunk_of_subport(self._store, port_id) is not None:
             raise TrunkPortInUse(port_id=port_id)
-        if trunk_repo.trunk_of_parent(self._store.db, port_id) is not None:
+        if await trunk_repo.trunk_of_parent(self._store, port_id) is not None:
             raise ParentPortInUse(port_id=port_id)
 
-    def _insert_subports(self, trunk_id: str, subports: list[dict[str, Any]]) -> None:
-        trunk_repo.insert_subports(self._store.db, trunk_id, subports)
+    async def _insert_subports(self, trunk_id: str, subports: list[dict[str, Any]]) -> None:
+        await trunk_repo.insert_subports(self._store, trunk_id, subports)
 
-    def _remove_subports(self, trunk_id: str, items: list[dict[str, Any]]) -> None:
+    async def _remove_subports(self, trunk_id: str, items: list[dict[str, Any]]) -> None:
         for item in items:
-            if not trunk_repo.delete_subport(self._store.db, trunk_id, item["port_id"]):
+            if not await trunk_repo.delete_subport(self._store, trunk_id, item["port_id"]):
                 raise SubPortNotFound(trunk_id=trunk_id, port_id=item["port_id"])
 
     # ---- what ports need -------------------------------------------------------------------
     async def _check_port(self, cmd: CheckPortNotInTrunk) -> None:
-        parent_of = trunk_repo.trunk_of_parent(self._store.db, cmd.port_id)
+        parent_of = await trunk_repo.trunk_of_parent(self._store, cmd.port_id)
         if parent_of is not None:
             raise PortInUseAsTrunkParent(port_id=cmd.port_id, trunk_id=parent_of)
-        subport_of = trunk_repo.trunk_of_subport(self._store.db, cmd.port_id)
+        subport_of = await trunk_repo.trunk_of_subport(self._store, cmd.port_id)
         if subport_of is not None:
             raise PortInUseAsSubPort(port_id=cmd.port_id, trunk_id=subport_of)
 
     async def _of_parent(self, cmd: TrunkOfParent) -> str | None:
         if not self._count:
             return None
-        return trunk_repo.trunk_of_parent(self._store.db, cmd.port_id)
+        return await trunk_repo.trunk_of_parent(self._store, cmd.port_id)
 
     async def _details(self, cmd: TrunkDetails) -> dict[str, dict[str, Any]]:
         if not self._count or not cmd.port_ids:
             return {}
         out: dict[str, dict[str, Any]] = {}
-        for trunk_id, port_id in trunk_repo.trunks_of_parents(self._store.db, cmd.port_ids):
-            subports = self._subports(trunk_id)
+        for trunk_id, port_id in await trunk_repo.trunks_of_parents(self._store, cmd.port_ids):
+            subports = await self._subports(trunk_id)
             ports = await self._bus.call(LookupPorts(ids=[s["port_id"] for s in subports]))
             for subport in subports:
                 subport["mac_address"] = ports.get(subport["port_id"], {}).get("mac_address")

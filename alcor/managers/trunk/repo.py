@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
+from alcor.store import Store
 
 
-def count(db: sqlite_utils.Database) -> int:
+async def count(db: Store) -> int:
     """Return how many trunks exist."""
-    return int(db.execute("SELECT COUNT(*) FROM trunks").fetchone()[0])
+    return int(await db.fetchval("SELECT COUNT(*) FROM trunks"))
 
 
-def subports(db: sqlite_utils.Database, trunk_id: str) -> list[dict[str, Any]]:
+async def subports(db: Store, trunk_id: str) -> list[dict[str, Any]]:
     """Return a trunk's subports in the order they were added."""
-    rows = db.execute(
+    rows = await db.fetch(
         "SELECT port_id, segmentation_type, segmentation_id FROM trunk_subports "
         "WHERE trunk_id = ? ORDER BY seq",
         [trunk_id],
@@ -24,10 +24,10 @@ def subports(db: sqlite_utils.Database, trunk_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def insert_subports(db: sqlite_utils.Database, trunk_id: str, items: list[dict[str, Any]]) -> None:
+async def insert_subports(db: Store, trunk_id: str, items: list[dict[str, Any]]) -> None:
     """Add subports to a trunk, after every subport added before."""
-    first = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM trunk_subports").fetchone()[0]
-    db.conn.executemany(
+    first = int(await db.fetchval("SELECT COALESCE(MAX(seq), 0) + 1 FROM trunk_subports"))
+    await db.executemany(
         "INSERT INTO trunk_subports (port_id, trunk_id, segmentation_type, "
         "segmentation_id, seq) VALUES (?, ?, ?, ?, ?)",
         [
@@ -37,36 +37,37 @@ def insert_subports(db: sqlite_utils.Database, trunk_id: str, items: list[dict[s
     )
 
 
-def delete_subport(db: sqlite_utils.Database, trunk_id: str, port_id: str) -> bool:
+async def delete_subport(db: Store, trunk_id: str, port_id: str) -> bool:
     """Remove one subport; return False when the trunk has no such subport."""
-    cursor = db.execute(
-        "DELETE FROM trunk_subports WHERE trunk_id = ? AND port_id = ?", [trunk_id, port_id]
+    return bool(
+        await db.execute(
+            "DELETE FROM trunk_subports WHERE trunk_id = ? AND port_id = ?", [trunk_id, port_id]
+        )
     )
-    return bool(cursor.rowcount)
 
 
-def delete_subports(db: sqlite_utils.Database, trunk_id: str) -> None:
+async def delete_subports(db: Store, trunk_id: str) -> None:
     """Remove every subport of a trunk."""
-    db.execute("DELETE FROM trunk_subports WHERE trunk_id = ?", [trunk_id])
+    await db.execute("DELETE FROM trunk_subports WHERE trunk_id = ?", [trunk_id])
 
 
-def trunk_of_parent(db: sqlite_utils.Database, port_id: str) -> str | None:
+async def trunk_of_parent(db: Store, port_id: str) -> str | None:
     """Return the trunk whose parent is `port_id`, or None."""
-    row = db.execute("SELECT id FROM trunks WHERE port_id = ?", [port_id]).fetchone()
+    row = await db.fetchone("SELECT id FROM trunks WHERE port_id = ?", [port_id])
     return row[0] if row else None
 
 
-def trunk_of_subport(db: sqlite_utils.Database, port_id: str) -> str | None:
+async def trunk_of_subport(db: Store, port_id: str) -> str | None:
     """Return the trunk that has `port_id` as a subport, or None."""
-    row = db.execute("SELECT trunk_id FROM trunk_subports WHERE port_id = ?", [port_id]).fetchone()
+    row = await db.fetchone("SELECT trunk_id FROM trunk_subports WHERE port_id = ?", [port_id])
     return row[0] if row else None
 
 
-def trunks_of_parents(db: sqlite_utils.Database, port_ids: list[str]) -> list[tuple[str, str]]:
+async def trunks_of_parents(db: Store, port_ids: list[str]) -> list[tuple[str, str]]:
     """Return (trunk id, parent port id) of the trunks whose parents are among `port_ids`."""
     out: list[tuple[str, str]] = []
     for start in range(0, len(port_ids), 500):
         chunk = port_ids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
-        out += db.execute(f"SELECT id, port_id FROM trunks WHERE port_id IN ({marks})", chunk)
+        out += await db.fetch(f"SELECT id, port_id FROM trunks WHERE port_id IN ({marks})", chunk)
     return out

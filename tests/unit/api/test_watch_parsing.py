@@ -17,7 +17,17 @@ KNOWN = {"network": Watchable(NETWORK, ViewNetworks), "port": Watchable(PORT, Vi
 @pytest.mark.parametrize("raw", ["0", "42", "9223372036854775807"])
 def test_a_cursor_is_a_decimal_seq(raw: str) -> None:
     """Cursors are the change record's seq as text."""
-    assert parse_cursor(raw) == int(raw)
+    assert parse_cursor(raw) == (int(raw), None)
+
+
+def test_a_postgresql_cursor_may_name_its_commit_window() -> None:
+    """On PostgreSQL a cursor inside a window is position.window_end.seq."""
+    assert parse_cursor("700", "postgresql") == (700, None)
+    assert parse_cursor("700.712.31", "postgresql") == (700, (712, 31))
+    with pytest.raises(errors.HTTPBadRequest):
+        parse_cursor("700.712.31")  # not on SQLite
+    with pytest.raises(errors.HTTPBadRequest):
+        parse_cursor("700.712", "postgresql")
 
 
 @pytest.mark.parametrize("raw", ["", "-1", "1.5", "abc", "١٢", "1" * 20, " 1"])

@@ -12,7 +12,7 @@ import pytest
 
 from alcor.bus import Bus, Command, Event, NoHandler
 from alcor.config import StoreConfig
-from alcor.store import Store
+from alcor.store import Store, open_store
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,7 +47,7 @@ class Boom(Exception):
 @pytest.fixture
 async def store(tmp_path) -> AsyncIterator[Store]:
     """A started store (for transactional publishing)."""
-    s = Store(StoreConfig(path=str(tmp_path / "bus.db")), [])
+    s = open_store(StoreConfig(path=str(tmp_path / "bus.db")), [])
     await s.start()
     yield s
     await s.stop()

@@ -8,14 +8,14 @@ import pytest
 
 from alcor.bus import Bus
 from alcor.config import StoreConfig
-from alcor.store import Store
+from alcor.store import Store, open_store
 from alcor.store.schema import MIGRATIONS
 
 
 @pytest.fixture
 async def store(tmp_path) -> AsyncIterator[Store]:
     """A started store with the real schema."""
-    s = Store(StoreConfig(path=str(tmp_path / "unit.db")), MIGRATIONS)
+    s = open_store(StoreConfig(path=str(tmp_path / "unit.db")), MIGRATIONS)
     await s.start()
     yield s
     await s.stop()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite_utils
+import pytest
 
 import alcor.app  # noqa: F401 - importing the managers registers their extra columns
 from alcor.resources import repo
 from alcor.resources.port import PORT
 from alcor.southbound.topology import PORT_FIELDS
-from alcor.store.schema import MIGRATIONS
+from alcor.store import Store
 
 STORED = {
     "id": "p1",
@@ -35,24 +35,23 @@ STORED = {
 }
 
 
-def _db() -> sqlite_utils.Database:
-    db = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS:
-        migration(db)
-    repo.insert(db, PORT, STORED)
-    return db
+@pytest.fixture
+async def db(memory_db: Store) -> Store:
+    """The schema with one stored port."""
+    await repo.insert(memory_db, PORT, STORED)
+    return memory_db
 
 
-def test_find_with_names_reads_exactly_those_attributes():
+async def test_find_with_names_reads_exactly_those_attributes(db):
     """The topology's fields come back decoded (lists, bools, extra columns), nothing else."""
-    (port,) = repo.find(_db(), PORT, repo.Where("1"), names=PORT_FIELDS)
+    (port,) = await repo.find(db, PORT, repo.Where("TRUE"), names=PORT_FIELDS)
     assert set(port) == set(PORT_FIELDS)
     assert port["fixed_ips"] == STORED["fixed_ips"] and port["admin_state_up"] is True
     assert port["neighbor_revision"] == 2 and port["security_groups"] == ["g1"]
 
 
-def test_find_without_names_reads_every_attribute():
+async def test_find_without_names_reads_every_attribute(db):
     """The default read is the whole stored object."""
-    (port,) = repo.find(_db(), PORT, repo.Where("1"))
+    (port,) = await repo.find(db, PORT, repo.Where("TRUE"))
     assert port["tags"] == ["a"] and port["binding:profile"] == {"k": "v"}
     assert port["description"] == "d"

@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite_utils
-
 from alcor.store.revisions import FIRST_REVISION, first_revision, next_revision, tombstone
-from alcor.store.schema import MIGRATIONS
-
-
-def _db() -> sqlite_utils.Database:
-    db = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS:
-        migration(db)
-    return db
 
 
 def test_next_revision_is_last_plus_one_of_the_named_field() -> None:
@@ -28,17 +18,17 @@ def test_next_revision_of_a_missing_or_null_revision_is_the_first() -> None:
     assert next_revision({"revision_number": None}) == FIRST_REVISION
 
 
-def test_a_new_id_starts_at_the_first_revision() -> None:
+async def test_a_new_id_starts_at_the_first_revision(memory_db) -> None:
     """No tombstone: revision 1."""
-    assert first_revision(_db(), "port", "p1") == FIRST_REVISION
+    assert await first_revision(memory_db, "port", "p1") == FIRST_REVISION
 
 
-def test_tombstone_holds_last_plus_one_and_recreation_starts_above_it() -> None:
+async def test_tombstone_holds_last_plus_one_and_recreation_starts_above_it(memory_db) -> None:
     """Deleting at revision 7 leaves tombstone 8; the same id created again starts at 9."""
-    db = _db()
-    tombstone(db, "port", {"id": "p1", "revision_number": 7, "neighbor_revision": 3})
-    tombstone(db, "neighbor", {"id": "p1", "neighbor_revision": 3}, "neighbor_revision")
-    stored = dict(db.execute("SELECT kind, revision FROM tombstones WHERE id = 'p1'").fetchall())
+    db = memory_db
+    await tombstone(db, "port", {"id": "p1", "revision_number": 7, "neighbor_revision": 3})
+    await tombstone(db, "neighbor", {"id": "p1", "neighbor_revision": 3}, "neighbor_revision")
+    stored = dict(await db.fetch("SELECT kind, revision FROM tombstones WHERE id = 'p1'"))
     assert stored == {"port": 8, "neighbor": 4}
-    assert first_revision(db, "port", "p1") == 9
-    assert first_revision(db, "router", "p1") == FIRST_REVISION
+    assert await first_revision(db, "port", "p1") == 9
+    assert await first_revision(db, "router", "p1") == FIRST_REVISION

@@ -2,46 +2,61 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pytest
-import sqlite_utils
 
-import alcor.app  # noqa: F401 - importing the managers registers their extra columns
+import alcor.app
+import alcor.resources
 from alcor.resources import repo
-from alcor.resources.network import NETWORK
-from alcor.resources.node import NODE
-from alcor.resources.port import PORT
-from alcor.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
-from alcor.resources.subnet import SUBNET
-from alcor.store.schema import MIGRATIONS
+from alcor.resources.base import Resource
+from alcor.store import Store
+from alcor.store.schema import LISTED
 
 
-@pytest.fixture(scope="module")
-def db() -> sqlite_utils.Database:
-    """An in-memory database with every migration applied."""
-    database = sqlite_utils.Database(memory=True)
-    for migration in MIGRATIONS:
-        migration(database)
-    return database
+def _all_resources() -> list[Resource]:
+    """Every resource a module of alcor.resources defines (each is stored in its table)."""
+    found: dict[str, Resource] = {}
+    for info in pkgutil.iter_modules(alcor.resources.__path__):
+        module = importlib.import_module(f"alcor.resources.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Resource):
+                found.setdefault(value.table, value)
+    return sorted(found.values(), key=lambda r: r.table)
 
 
-@pytest.mark.parametrize(
-    "resource",
-    [NETWORK, SUBNET, PORT, NODE, SECURITY_GROUP, SECURITY_GROUP_RULE],
-    ids=lambda r: r.name,
-)
-def test_every_stored_attribute_has_a_column(db, resource):
+RESOURCES = _all_resources()
+
+
+async def _columns(db: Store, table: str) -> set[str]:
+    return {row[1] for row in await db.fetch(f"PRAGMA table_info({table})")}
+
+
+@pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: r.name)
+async def test_every_stored_attribute_has_a_column(memory_db, resource):
     """Each attribute (and registered internal column) of a resource has its table column."""
-    columns = set(db[resource.table].columns_dict)
+    columns = await _columns(memory_db, resource.table)
     wanted = set(repo.codec(resource).columns)
     assert wanted <= columns, sorted(wanted - columns)
 
 
-def test_lookup_columns_are_indexed(db):
+def test_list_values_hold_exactly_the_filtered_list_attributes():
+    """The migration copied the list attributes the repository mirrors, and no other."""
+    mirrored = {(r.table, column) for r in RESOURCES for _, column in repo.codec(r).listed}
+    assert mirrored == set(LISTED)
+
+
+async def test_lookup_columns_are_indexed(memory_db):
     """Hot lookups (ports by network/host/device, nodes by local_ip) use indexes."""
 
-    def indexed(table: str) -> set[str]:
-        return {idx.columns[0] for idx in db[table].indexes}
+    async def indexed(table: str) -> set[str]:
+        firsts = set()
+        for index in await memory_db.fetch(f"PRAGMA index_list({table})"):
+            info = await memory_db.fetch(f"PRAGMA index_info({index[1]})")
+            firsts.add(info[0][2])
+        return firsts
 
-    assert {"network_id", "binding_host_id", "device_id", "project_id"} <= indexed("ports")
-    assert {"local_ip", "node_name"} <= indexed("nodes")
-    assert {"port_id"} <= indexed("ip_allocations")
+    assert {"network_id", "binding_host_id", "device_id", "project_id"} <= await indexed("ports")
+    assert {"local_ip", "node_name"} <= await indexed("nodes")
+    assert {"port_id"} <= await indexed("ip_allocations")

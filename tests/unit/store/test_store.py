@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
-import sqlite_utils
 
 from alcor.config import StoreConfig
-from alcor.store import Store, current_transaction
+from alcor.store import current_transaction
+from alcor.store.ddl import Ddl
+from alcor.store.store import SqliteStore
 
 
-def _items(db: sqlite_utils.Database) -> None:
-    db["items"].create({"name": str}, pk="name")
+def _items(ddl: Ddl) -> None:
+    ddl.table("items", {"name": str}, pk="name")
 
 
 @pytest.fixture
-def make_store(tmp_path) -> Callable[..., Store]:
+def make_store(tmp_path) -> Callable[..., SqliteStore]:
     """Return a factory of stores on one SQLite file in tmp_path (not started)."""
 
-    def factory(migrations: Sequence = (_items,)) -> Store:
-        return Store(StoreConfig(path=str(tmp_path / "store.db")), list(migrations))
+    def factory(migrations: Sequence = (_items,)) -> SqliteStore:
+        return SqliteStore(StoreConfig(path=str(tmp_path / "store.db")), list(migrations))
 
     return factory
 
 
 @pytest.fixture
-async def store(make_store) -> AsyncIterator[Store]:
+async def store(make_store) -> AsyncIterator[SqliteStore]:
     """A started store with one `items` table."""
     s = make_store()
     await s.start()
@@ -35,40 +37,40 @@ async def store(make_store) -> AsyncIterator[Store]:
     await s.stop()
 
 
-def _names(store: Store) -> list[str]:
-    return [row[0] for row in store.db.execute("SELECT name FROM items ORDER BY name")]
+async def _names(store: SqliteStore) -> list[str]:
+    return [row[0] for row in await store.fetch("SELECT name FROM items ORDER BY name")]
 
 
-def _add(store: Store, name: str) -> None:
-    store.db.execute("INSERT INTO items (name) VALUES (?)", [name])
+async def _add(store: SqliteStore, name: str) -> None:
+    await store.execute("INSERT INTO items (name) VALUES (?)", [name])
 
 
 async def test_transaction_commits_on_success(store):
     """Work done inside a transaction is visible to readers after it ends."""
     async with store.transaction():
-        _add(store, "a")
-    assert _names(store) == ["a"]
+        await _add(store, "a")
+    assert await _names(store) == ["a"]
 
 
 async def test_transaction_rolls_back_on_exception(store):
     """An exception inside the outermost transaction leaves nothing behind."""
     with pytest.raises(RuntimeError):
         async with store.transaction():
-            _add(store, "a")
+            await _add(store, "a")
             raise RuntimeError("boom")
-    assert _names(store) == []
+    assert await _names(store) == []
 
 
 async def test_nested_transaction_failure_drops_only_inner_work(store):
     """A failing nested transaction is a savepoint: the outer work still commits."""
     async with store.transaction():
-        _add(store, "outer")
+        await _add(store, "outer")
         with pytest.raises(RuntimeError):
             async with store.transaction():
-                _add(store, "inner")
+                await _add(store, "inner")
                 raise RuntimeError("inner fails")
-        _add(store, "outer2")
-    assert _names(store) == ["outer", "outer2"]
+        await _add(store, "outer2")
+    assert await _names(store) == ["outer", "outer2"]
 
 
 async def test_nested_transaction_joins_the_outer_one(store):
@@ -85,9 +87,9 @@ async def test_inner_success_is_undone_when_outer_fails(store):
     with pytest.raises(RuntimeError):
         async with store.transaction():
             async with store.transaction():
-                _add(store, "inner")
+                await _add(store, "inner")
             raise RuntimeError("outer fails")
-    assert _names(store) == []
+    assert await _names(store) == []
 
 
 async def test_after_commit_callbacks_run_only_after_outermost_commit(store):
@@ -138,16 +140,16 @@ async def test_readers_do_not_see_uncommitted_writes(store):
 
     async def writer() -> None:
         async with store.transaction():
-            _add(store, "pending")
+            await _add(store, "pending")
             entered.set()
             await release.wait()
 
     task = asyncio.create_task(writer())
     await entered.wait()
-    assert _names(store) == []
+    assert await _names(store) == []
     release.set()
     await task
-    assert _names(store) == ["pending"]
+    assert await _names(store) == ["pending"]
 
 
 async def test_concurrent_transactions_are_serialised(store):
@@ -161,15 +163,15 @@ async def test_concurrent_transactions_are_serialised(store):
             order.append("first-start")
             first_in.set()
             await go.wait()
-            _add(store, "first")
+            await _add(store, "first")
             order.append("first-end")
 
     async def second() -> None:
         await first_in.wait()
         async with store.transaction():
             order.append("second-start")
-            assert "first" in _names(store)
-            _add(store, "second")
+            assert "first" in await _names(store)
+            await _add(store, "second")
 
     t1, t2 = asyncio.create_task(first()), asyncio.create_task(second())
     await first_in.wait()
@@ -177,14 +179,14 @@ async def test_concurrent_transactions_are_serialised(store):
     go.set()
     await asyncio.gather(t1, t2)
     assert order == ["first-start", "first-end", "second-start"]
-    assert _names(store) == ["first", "second"]
+    assert await _names(store) == ["first", "second"]
 
 
 async def _add_in_transaction(
-    store: Store, name: str, log: list[str] | None = None, fail: bool = False
+    store: SqliteStore, name: str, log: list[str] | None = None, fail: bool = False
 ) -> None:
     async with store.transaction() as txn:
-        _add(store, name)
+        await _add(store, name)
         if log is not None:
             txn.after_commit.append(lambda: log.append(name))
         if fail:
@@ -199,7 +201,7 @@ async def test_transactions_finishing_together_share_one_commit(store):
     await asyncio.gather(*(_add_in_transaction(store, n, log) for n in names))
     assert store.commits - before < len(names)
     assert store.transactions >= len(names)
-    assert _names(store) == sorted(names)
+    assert await _names(store) == sorted(names)
     assert log == names  # callbacks in transaction order, after the shared commit
 
 
@@ -212,7 +214,7 @@ async def test_a_failed_member_does_not_undo_its_group(store):
         return_exceptions=True,
     )
     assert isinstance(results[1], RuntimeError)
-    assert _names(store) == ["a", "c"]
+    assert await _names(store) == ["a", "c"]
 
 
 async def test_a_transaction_returns_only_after_its_commit(store):
@@ -221,7 +223,7 @@ async def test_a_transaction_returns_only_after_its_commit(store):
 
     async def add_then_read(name: str) -> None:
         await _add_in_transaction(store, name)
-        seen.append((name, _names(store)))
+        seen.append((name, await _names(store)))
 
     await asyncio.gather(add_then_read("x"), add_then_read("y"))
     assert len(seen) == 2 and all(name in names for name, names in seen)
@@ -233,12 +235,12 @@ async def test_a_failing_callback_does_not_starve_the_others(store):
 
     async def with_bad_callback() -> None:
         async with store.transaction() as txn:
-            _add(store, "bad-callback")
+            await _add(store, "bad-callback")
             txn.after_commit.append(lambda: 1 / 0)
 
     await asyncio.gather(with_bad_callback(), _add_in_transaction(store, "ok", log))
     assert log == ["ok"]
-    assert _names(store) == ["bad-callback", "ok"]
+    assert await _names(store) == ["bad-callback", "ok"]
 
 
 async def test_stop_commits_a_pending_group(make_store):
@@ -253,24 +255,18 @@ async def test_stop_commits_a_pending_group(make_store):
     reopened = make_store()
     await reopened.start()
     try:
-        assert _names(reopened) == ["late"]
+        assert await _names(reopened) == ["late"]
     finally:
         await reopened.stop()
 
 
-async def test_run_in_thread_reads_committed_data_and_writes_inside_transactions(store):
-    """run_in_thread uses a read connection outside and the writer inside a transaction."""
-
-    def add(db: sqlite_utils.Database, name: str) -> None:
-        db.execute("INSERT INTO items (name) VALUES (?)", [name])
-
-    def names(db: sqlite_utils.Database) -> list[str]:
-        return [r[0] for r in db.execute("SELECT name FROM items ORDER BY name")]
-
+async def test_long_reads_run_in_a_thread_and_see_the_transaction(store):
+    """A long read uses a read connection outside and the writer inside a transaction."""
+    sql = "SELECT name FROM items ORDER BY name"
     async with store.transaction():
-        await store.run_in_thread(add, "threaded")
-        assert await store.run_in_thread(names) == ["threaded"]
-    assert await store.run_in_thread(names) == ["threaded"]
+        await _add(store, "threaded")
+        assert await store.fetch(sql, long=True) == [("threaded",)]
+    assert await store.fetch(sql, long=True) == [("threaded",)]
 
 
 async def test_data_survives_close_and_reopen(make_store):
@@ -278,12 +274,12 @@ async def test_data_survives_close_and_reopen(make_store):
     first = make_store()
     await first.start()
     async with first.transaction():
-        _add(first, "persisted")
+        await _add(first, "persisted")
     await first.stop()
     second = make_store()
     await second.start()
     try:
-        assert _names(second) == ["persisted"]
+        assert await _names(second) == ["persisted"]
     finally:
         await second.stop()
 
@@ -292,13 +288,13 @@ async def test_migrations_run_once_keyed_by_user_version(make_store):
     """Each migration runs once; a restart with one more runs only the new one."""
     calls: list[str] = []
 
-    def m1(db: sqlite_utils.Database) -> None:
+    def m1(ddl: Ddl) -> None:
         calls.append("m1")
-        _items(db)
+        _items(ddl)
 
-    def m2(db: sqlite_utils.Database) -> None:
+    def m2(ddl: Ddl) -> None:
         calls.append("m2")
-        db["items"].add_column("colour", str)
+        ddl.sql("ALTER TABLE items ADD COLUMN colour TEXT")
 
     store = make_store([m1])
     await store.start()
@@ -311,8 +307,8 @@ async def test_migrations_run_once_keyed_by_user_version(make_store):
     await store.start()
     try:
         assert calls == ["m1", "m2"]
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
-        assert "colour" in store.db["items"].columns_dict
+        assert await store.fetchval("PRAGMA user_version") == 2
+        assert "colour" in {row[1] for row in await store.fetch("PRAGMA table_info(items)")}
     finally:
         await store.stop()
 
@@ -320,36 +316,36 @@ async def test_migrations_run_once_keyed_by_user_version(make_store):
 async def test_failed_migration_is_rolled_back_and_not_recorded(make_store):
     """A migration that raises leaves neither its changes nor a bumped user_version."""
 
-    def broken(db: sqlite_utils.Database) -> None:
-        _items(db)
-        raise RuntimeError("broken migration")
+    def broken(ddl: Ddl) -> None:
+        _items(ddl)
+        ddl.sql("INSERT INTO no_such_table VALUES (1)")
 
     store = make_store([broken])
-    with pytest.raises(RuntimeError):
+    with pytest.raises(sqlite3.OperationalError):
         await store.start()
     await store.stop()
     store = make_store([_items])
     await store.start()
     try:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 1
-        assert _names(store) == []
+        assert await store.fetchval("PRAGMA user_version") == 1
+        assert await _names(store) == []
     finally:
         await store.stop()
 
 
 async def test_store_uses_wal_journal(store):
     """The database file is in WAL mode."""
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert await store.fetchval("PRAGMA journal_mode") == "wal"
 
 
 async def test_memory_store_shares_one_connection():
     """An in-memory store works: readers see what the writer committed."""
-    store = Store(StoreConfig(path=":memory:"), [_items])
+    store = SqliteStore(StoreConfig(path=":memory:"), [_items])
     await store.start()
     try:
         async with store.transaction():
-            _add(store, "m")
-        assert _names(store) == ["m"]
+            await _add(store, "m")
+        assert await _names(store) == ["m"]
     finally:
         await store.stop()
 
@@ -358,7 +354,7 @@ async def test_the_write_ahead_log_shrinks_back_to_its_limit(tmp_path):
     """Past a checkpoint the log restarts and is truncated to store.wal_limit_mb (it used to
     keep its largest size for ever)."""
     config = StoreConfig(path=str(tmp_path / "wal.db"), checkpoint_interval_s=0.02, wal_limit_mb=1)
-    store = Store(config, [_items])
+    store = SqliteStore(config, [_items])
     await store.start()
     wal = tmp_path / "wal.db-wal"
     try:
@@ -366,13 +362,15 @@ async def test_the_write_ahead_log_shrinks_back_to_its_limit(tmp_path):
         for start in range(0, 3000, 500):  # about 12 MB of log, past the checkpoint threshold
             async with store.transaction():
                 for i in range(start, start + 500):
-                    _add(store, f"{i:05d}{blob}")
+                    await _add(store, f"{i:05d}{blob}")
         assert wal.stat().st_size > 8 << 20
         async with asyncio.timeout(20):
             # Each small write after a checkpoint lets the writer restart (and cut) the log.
             while wal.stat().st_size > 1 << 20:
                 async with store.transaction():
-                    _add(store, f"tick-{wal.stat().st_size}-{asyncio.get_running_loop().time()}")
+                    await _add(
+                        store, f"tick-{wal.stat().st_size}-{asyncio.get_running_loop().time()}"
+                    )
                 await asyncio.sleep(0.02)
     finally:
         await store.stop()
@@ -380,8 +378,8 @@ async def test_the_write_ahead_log_shrinks_back_to_its_limit(tmp_path):
 
 
 def _names_of(path) -> list[str]:
-    db = sqlite_utils.Database(str(path))
+    conn = sqlite3.connect(str(path))
     try:
-        return [row[0] for row in db.execute("SELECT name FROM items")]
+        return [row[0] for row in conn.execute("SELECT name FROM items")]
     finally:
-        db.close()
+        conn.close()

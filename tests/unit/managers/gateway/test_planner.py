@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import sqlite_utils
 
 import alcor.app  # noqa: F401 - importing the managers registers their extra columns
 from alcor.managers.gateway import planner
@@ -15,16 +14,16 @@ from alcor.managers.gateway.messages import (
     VPC_CREATE,
     VPC_DELETE,
 )
-from alcor.store import outbox
+from alcor.store import Store, outbox
 
 NET = "11111111-1111-4111-8111-111111111111"
 NODE = {"node_id": "n1", "local_ip": "192.0.2.1", "mac_address": "52:54:00:00:00:01"}
 
 
 @pytest.fixture
-def db(schema_db: sqlite_utils.Database) -> sqlite_utils.Database:
-    """The schema database of tests/conftest.py."""
-    return schema_db
+def db(memory_db: Store) -> Store:
+    """The in-memory store of tests/conftest.py."""
+    return memory_db
 
 
 def network(**more):
@@ -51,15 +50,15 @@ def body(**changes):
     return planner.port_body(port(**changes), NODE, "")
 
 
-def queued(db):
+async def queued(db):
     """(kind, target, payload) of the pending rows, in lane order."""
-    return [(r.kind, r.target, r.payload) for r in outbox.lane(db, NET, 1000)]
+    return [(r.kind, r.target, r.payload) for r in await outbox.lane(db, NET, 1000)]
 
 
-def attempt_all(db):
+async def attempt_all(db):
     """Pretend every pending row went out (attempts + 1)."""
-    rows = outbox.lane(db, NET, 1000)
-    outbox.start_attempt(db, [r.id for r in rows], 0.0, 0.0)
+    rows = await outbox.lane(db, NET, 1000)
+    await outbox.start_attempt(db, [r.id for r in rows], 0.0, 0.0)
 
 
 # ---- desired state ------------------------------------------------------------------------
@@ -110,134 +109,134 @@ def test_only_vxlan_networks_get_a_gateway(net, wanted):
 
 
 # ---- ports --------------------------------------------------------------------------------
-def test_new_binding_queues_one_create(db):
+async def test_new_binding_queues_one_create(db):
     """A bound port is one PORT_CREATE with Zeta's body, remembered as registered."""
-    assert planner.sync_port(db, None, body(), "n1")
-    assert queued(db) == [(PORT_CREATE, "p1", body())]
-    reg = gw_repo.registered(db, ["p1"])["p1"]
+    assert await planner.sync_port(db, None, body(), "n1")
+    assert await queued(db) == [(PORT_CREATE, "p1", body())]
+    reg = (await gw_repo.registered(db, ["p1"]))["p1"]
     assert reg.body == body() and reg.node_id == "n1"
-    assert not planner.sync_port(db, reg, body(), "n1")  # nothing changed: nothing queued
+    assert not await planner.sync_port(db, reg, body(), "n1")  # nothing changed: nothing queued
 
 
-def test_mac_only_change_after_sending_is_a_put(db):
+async def test_mac_only_change_after_sending_is_a_put(db):
     """Zeta's PUT /ports/{id} changes mac_port: the only change sent in place."""
-    planner.sync_port(db, None, body(), "n1")
-    attempt_all(db)
-    reg = gw_repo.registered(db, ["p1"])["p1"]
-    planner.sync_port(db, reg, body(mac="fa:16:3e:00:00:02"), "n1")
-    assert queued(db)[1:] == [
+    await planner.sync_port(db, None, body(), "n1")
+    await attempt_all(db)
+    reg = (await gw_repo.registered(db, ["p1"]))["p1"]
+    await planner.sync_port(db, reg, body(mac="fa:16:3e:00:00:02"), "n1")
+    assert (await queued(db))[1:] == [
         (PORT_UPDATE, "p1", {"port_id": "p1", "mac_port": "fa:16:3e:00:00:02"})
     ]
 
 
-def test_any_change_before_sending_rewrites_the_queued_create(db):
+async def test_any_change_before_sending_rewrites_the_queued_create(db):
     """A create never sent is dropped and queued again with the new body (no PUT/DELETE)."""
-    planner.sync_port(db, None, body(), "n1")
-    reg = gw_repo.registered(db, ["p1"])["p1"]
-    planner.sync_port(db, reg, body(mac="fa:16:3e:00:00:02"), "n1")
-    assert queued(db) == [(PORT_CREATE, "p1", body(mac="fa:16:3e:00:00:02"))]
-    superseded = outbox.rows(db)[-1]
+    await planner.sync_port(db, None, body(), "n1")
+    reg = (await gw_repo.registered(db, ["p1"]))["p1"]
+    await planner.sync_port(db, reg, body(mac="fa:16:3e:00:00:02"), "n1")
+    assert await queued(db) == [(PORT_CREATE, "p1", body(mac="fa:16:3e:00:00:02"))]
+    superseded = (await outbox.rows(db))[-1]
     assert (superseded.kind, superseded.outcome) == (PORT_CREATE, "superseded")
 
 
-def test_address_change_after_sending_is_delete_then_create(db):
+async def test_address_change_after_sending_is_delete_then_create(db):
     """A new IP (or host) cannot be PUT at Zeta: DELETE, then POST again."""
-    planner.sync_port(db, None, body(), "n1")
-    attempt_all(db)
-    reg = gw_repo.registered(db, ["p1"])["p1"]
-    planner.sync_port(db, reg, body(ips=("10.0.0.9",)), "n1")
+    await planner.sync_port(db, None, body(), "n1")
+    await attempt_all(db)
+    reg = (await gw_repo.registered(db, ["p1"]))["p1"]
+    await planner.sync_port(db, reg, body(ips=("10.0.0.9",)), "n1")
     # The first create's outcome is unknown: it is dropped, and the DELETE probes.
-    assert queued(db) == [
+    assert await queued(db) == [
         (PORT_DELETE, "p1", {"port_id": "p1"}),
         (PORT_CREATE, "p1", body(ips=("10.0.0.9",))),
     ]
 
 
-def test_a_queued_delete_survives_a_later_rewrite(db):
+async def test_a_queued_delete_survives_a_later_rewrite(db):
     """Rewriting an unsent create never drops the DELETE of what was sent before it."""
-    planner.sync_port(db, None, body(), "n1")
-    attempt_all(db)
-    reg = gw_repo.registered(db, ["p1"])["p1"]
-    planner.sync_port(db, reg, body(ips=("10.0.0.9",)), "n1")
-    reg = gw_repo.registered(db, ["p1"])["p1"]
-    planner.sync_port(db, reg, body(ips=("10.0.0.10",)), "n1")
-    assert [(k, t) for k, t, _ in queued(db)] == [(PORT_DELETE, "p1"), (PORT_CREATE, "p1")]
-    assert queued(db)[-1][2]["ips_port"] == [{"ip": "10.0.0.10", "vip": ""}]
+    await planner.sync_port(db, None, body(), "n1")
+    await attempt_all(db)
+    reg = (await gw_repo.registered(db, ["p1"]))["p1"]
+    await planner.sync_port(db, reg, body(ips=("10.0.0.9",)), "n1")
+    reg = (await gw_repo.registered(db, ["p1"]))["p1"]
+    await planner.sync_port(db, reg, body(ips=("10.0.0.10",)), "n1")
+    assert [(k, t) for k, t, _ in await queued(db)] == [(PORT_DELETE, "p1"), (PORT_CREATE, "p1")]
+    assert (await queued(db))[-1][2]["ips_port"] == [{"ip": "10.0.0.10", "vip": ""}]
 
 
-def test_retracting_an_unsent_port_sends_nothing(db):
+async def test_retracting_an_unsent_port_sends_nothing(db):
     """Unbound before its create went out: the create is dropped, no DELETE."""
-    planner.sync_port(db, None, body(), "n1")
-    reg = gw_repo.registered(db, ["p1"])["p1"]
-    assert planner.sync_port(db, reg, None, "")
-    assert queued(db) == []
-    assert gw_repo.registered(db, ["p1"]) == {}
+    await planner.sync_port(db, None, body(), "n1")
+    reg = (await gw_repo.registered(db, ["p1"]))["p1"]
+    assert await planner.sync_port(db, reg, None, "")
+    assert await queued(db) == []
+    assert await gw_repo.registered(db, ["p1"]) == {}
 
 
-def test_retracting_a_sent_port_deletes_it(db):
+async def test_retracting_a_sent_port_deletes_it(db):
     """Unbound after its create may have reached Zeta: DELETE it."""
-    planner.sync_port(db, None, body(), "n1")
-    attempt_all(db)
-    reg = gw_repo.registered(db, ["p1"])["p1"]
-    planner.sync_port(db, reg, None, "")
-    assert [(k, t) for k, t, _ in queued(db)] == [(PORT_DELETE, "p1")]
+    await planner.sync_port(db, None, body(), "n1")
+    await attempt_all(db)
+    reg = (await gw_repo.registered(db, ["p1"]))["p1"]
+    await planner.sync_port(db, reg, None, "")
+    assert [(k, t) for k, t, _ in await queued(db)] == [(PORT_DELETE, "p1")]
 
 
 # ---- gateways -----------------------------------------------------------------------------
-def test_open_gateway_queues_the_vpc_with_only_its_id_and_vni(db):
+async def test_open_gateway_queues_the_vpc_with_only_its_id_and_vni(db):
     """A PENDING gateway, and POST /vpcs {vpc_id, vni} (Zeta refuses any other key)."""
-    gateway = planner.open_gateway(db, network())
+    gateway = await planner.open_gateway(db, network())
     assert (gateway["status"], gateway["revision_number"], gateway["type"]) == (
         "PENDING",
         1,
         "ZETA",
     )
-    assert queued(db) == [(VPC_CREATE, NET, {"vpc_id": NET, "vni": 1001})]
+    assert await queued(db) == [(VPC_CREATE, NET, {"vpc_id": NET, "vni": 1001})]
 
 
-def test_close_before_anything_went_out_removes_the_gateway_at_once(db):
+async def test_close_before_anything_went_out_removes_the_gateway_at_once(db):
     """VPC and ports never sent: all dropped, gateway row gone, nothing to tell Zeta."""
-    gateway = planner.open_gateway(db, network())
-    planner.sync_port(db, None, body(), "n1")
-    assert planner.close_gateway(db, gateway)
-    assert queued(db) == []
-    assert gw_repo.gateway_of_network(db, NET) is None
+    gateway = await planner.open_gateway(db, network())
+    await planner.sync_port(db, None, body(), "n1")
+    assert await planner.close_gateway(db, gateway)
+    assert await queued(db) == []
+    assert await gw_repo.gateway_of_network(db, NET) is None
 
 
-def test_close_after_sending_deletes_ports_then_the_vpc(db):
+async def test_close_after_sending_deletes_ports_then_the_vpc(db):
     """The VPC's DELETE goes last in its lane, after its ports'."""
-    gateway = planner.open_gateway(db, network())
-    planner.sync_port(db, None, body(), "n1")
-    planner.sync_port(db, None, body(port_id="p2"), "n1")
-    attempt_all(db)
-    assert not planner.close_gateway(db, gateway)
-    assert [(k, t) for k, t, _ in queued(db)] == [
+    gateway = await planner.open_gateway(db, network())
+    await planner.sync_port(db, None, body(), "n1")
+    await planner.sync_port(db, None, body(port_id="p2"), "n1")
+    await attempt_all(db)
+    assert not await planner.close_gateway(db, gateway)
+    assert [(k, t) for k, t, _ in await queued(db)] == [
         (PORT_DELETE, "p1"),
         (PORT_DELETE, "p2"),
         (VPC_DELETE, NET),
     ]
 
 
-def test_resync_deletes_stale_rows_then_recreates(db):
+async def test_resync_deletes_stale_rows_then_recreates(db):
     """Lost state: every queued row dropped; ports, then VPC deleted; VPC, then ports sent."""
-    gateway = planner.open_gateway(db, network())
-    planner.sync_port(db, None, body(), "n1")
-    attempt_all(db)
-    planner.resync(db, gateway, 1001)
-    assert [(k, t) for k, t, _ in queued(db)] == [
+    gateway = await planner.open_gateway(db, network())
+    await planner.sync_port(db, None, body(), "n1")
+    await attempt_all(db)
+    await planner.resync(db, gateway, 1001)
+    assert [(k, t) for k, t, _ in await queued(db)] == [
         (PORT_DELETE, "p1"),
         (VPC_DELETE, NET),
         (VPC_CREATE, NET),
         (PORT_CREATE, "p1"),
     ]
-    assert queued(db)[2][2] == {"vpc_id": NET, "vni": 1001, "resync": True}
+    assert (await queued(db))[2][2] == {"vpc_id": NET, "vni": 1001, "resync": True}
 
 
-def test_reopen_after_a_queued_delete_queues_the_vpc_again(db):
+async def test_reopen_after_a_queued_delete_queues_the_vpc_again(db):
     """A network re-created with the same id while its VPC's delete is queued."""
-    gateway = planner.open_gateway(db, network())
-    attempt_all(db)
-    planner.close_gateway(db, gateway)
-    assert planner.reopen_gateway(db, network())
-    assert [k for k, _, _ in queued(db)] == [VPC_DELETE, VPC_CREATE]
-    assert not planner.reopen_gateway(db, network())
+    gateway = await planner.open_gateway(db, network())
+    await attempt_all(db)
+    await planner.close_gateway(db, gateway)
+    assert await planner.reopen_gateway(db, network())
+    assert [k for k, _, _ in await queued(db)] == [VPC_DELETE, VPC_CREATE]
+    assert not await planner.reopen_gateway(db, network())

@@ -149,8 +149,5 @@ async def test_drop_subnet_forgets_pools_and_allocations(ipam):
         await bus.call(DropSubnet(subnet_id="s4"))
         assert await bus.call(SubnetAllocations(subnet_id="s4")) == []
         assert (
-            store.db.execute(
-                "SELECT COUNT(*) FROM free_ranges WHERE pool = 'subnet:s4'"
-            ).fetchone()[0]
-            == 0
+            await store.fetchval("SELECT COUNT(*) FROM free_ranges WHERE pool = 'subnet:s4'") == 0
         )

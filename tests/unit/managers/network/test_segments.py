@@ -1,74 +1,71 @@
-"""Segmentation id pools (synchronous SQL on an in-memory database)."""
+"""Segmentation id pools (on an in-memory database)."""
 
 from __future__ import annotations
 
 import pytest
-import sqlite_utils
 
 from alcor import errors
 from alcor.config import NetworkConfig
 from alcor.managers.network import segments
-from alcor.store.schema import initial
+from alcor.store import Store
 
 
 @pytest.fixture
-def db() -> sqlite_utils.Database:
+def db(memory_db: Store) -> Store:
     """An in-memory database with the real schema."""
-    database = sqlite_utils.Database(memory=True)
-    initial(database)
-    return database
+    return memory_db
 
 
-def test_tunnel_ids_shared_by_vxlan_geneve_gre(db):
+async def test_tunnel_ids_shared_by_vxlan_geneve_gre(db):
     """All tunnel types draw from one space; a taken id is TunnelIdInUse for any of them."""
     config = NetworkConfig(tunnel_id_ranges=((10, 12),))
-    segments.rebuild_pools(db, config)
-    assert segments.allocate(db, config, "a", "vxlan", None, None) == (None, 10)
-    assert segments.allocate(db, config, "b", "gre", None, None) == (None, 11)
+    await segments.rebuild_pools(db, config)
+    assert await segments.allocate(db, config, "a", "vxlan", None, None) == (None, 10)
+    assert await segments.allocate(db, config, "b", "gre", None, None) == (None, 11)
     with pytest.raises(errors.TunnelIdInUse):
-        segments.allocate(db, config, "c", "geneve", None, 11)
-    assert segments.allocate(db, config, "c", "geneve", None, 500) == (None, 500)
-    assert segments.allocate(db, config, "d", "vxlan", None, None) == (None, 12)
+        await segments.allocate(db, config, "c", "geneve", None, 11)
+    assert await segments.allocate(db, config, "c", "geneve", None, 500) == (None, 500)
+    assert await segments.allocate(db, config, "d", "vxlan", None, None) == (None, 12)
     with pytest.raises(errors.NoNetworkAvailable):
-        segments.allocate(db, config, "e", "vxlan", None, None)
-    segments.release(db, config, "b")
-    segments.release(db, config, "c")  # outside the ranges: just forgotten
-    assert segments.allocate(db, config, "e", "vxlan", None, None) == (None, 11)
+        await segments.allocate(db, config, "e", "vxlan", None, None)
+    await segments.release(db, config, "b")
+    await segments.release(db, config, "c")  # outside the ranges: just forgotten
+    assert await segments.allocate(db, config, "e", "vxlan", None, None) == (None, 11)
 
 
-def test_rebuild_keeps_ids_in_use_after_a_config_change(db):
+async def test_rebuild_keeps_ids_in_use_after_a_config_change(db):
     """Rebuilding pools from a new config never hands out an id a network holds."""
     config = NetworkConfig(tunnel_id_ranges=((1, 3),))
-    segments.rebuild_pools(db, config)
+    await segments.rebuild_pools(db, config)
     for name in "abc":
-        segments.allocate(db, config, name, "vxlan", None, None)
+        await segments.allocate(db, config, name, "vxlan", None, None)
     wider = NetworkConfig(tunnel_id_ranges=((1, 5),))
-    segments.rebuild_pools(db, wider)
-    assert segments.allocate(db, wider, "d", "vxlan", None, None) == (None, 4)
+    await segments.rebuild_pools(db, wider)
+    assert await segments.allocate(db, wider, "d", "vxlan", None, None) == (None, 4)
 
 
-def test_vlan_ids_are_per_physical_network(db):
+async def test_vlan_ids_are_per_physical_network(db):
     """VLAN ids are unique per physnet; unknown physnets are refused."""
     config = NetworkConfig(vlan_ranges={"physnet1": ((100, 101),), "physnet2": ((100, 100),)})
-    segments.rebuild_pools(db, config)
-    assert segments.allocate(db, config, "a", "vlan", None, None) == ("physnet1", 100)
-    assert segments.allocate(db, config, "b", "vlan", "physnet2", None) == ("physnet2", 100)
+    await segments.rebuild_pools(db, config)
+    assert await segments.allocate(db, config, "a", "vlan", None, None) == ("physnet1", 100)
+    assert await segments.allocate(db, config, "b", "vlan", "physnet2", None) == ("physnet2", 100)
     with pytest.raises(errors.VlanIdInUse):
-        segments.allocate(db, config, "c", "vlan", "physnet1", 100)
+        await segments.allocate(db, config, "c", "vlan", "physnet1", 100)
     with pytest.raises(errors.InvalidInput):
-        segments.allocate(db, config, "c", "vlan", "physnet9", None)
+        await segments.allocate(db, config, "c", "vlan", "physnet9", None)
     with pytest.raises(errors.InvalidInput):
-        segments.allocate(db, config, "c", "vlan", None, 4095)
+        await segments.allocate(db, config, "c", "vlan", None, 4095)
 
 
-def test_flat_networks_one_per_physnet_without_id(db):
+async def test_flat_networks_one_per_physnet_without_id(db):
     """Flat networks take no id and at most one per allowed physnet."""
     config = NetworkConfig()
-    segments.rebuild_pools(db, config)
-    assert segments.allocate(db, config, "a", "flat", None, None) == ("physnet1", None)
+    await segments.rebuild_pools(db, config)
+    assert await segments.allocate(db, config, "a", "flat", None, None) == ("physnet1", None)
     with pytest.raises(errors.FlatNetworkInUse):
-        segments.allocate(db, config, "b", "flat", "physnet1", None)
+        await segments.allocate(db, config, "b", "flat", "physnet1", None)
     with pytest.raises(errors.InvalidInput):
-        segments.allocate(db, config, "b", "flat", None, 5)
-    segments.release(db, config, "a")
-    assert segments.allocate(db, config, "b", "flat", None, None) == ("physnet1", None)
+        await segments.allocate(db, config, "b", "flat", None, 5)
+    await segments.release(db, config, "a")
+    assert await segments.allocate(db, config, "b", "flat", None, None) == ("physnet1", None)
