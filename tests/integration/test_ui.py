@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +31,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 WAIT_MS = 20_000
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return json.loads(resp.read())
 
 
 def _call(server: Server, method: str, path: str, body: Any = None) -> Any:
@@ -164,6 +170,12 @@ def test_the_page_audits_a_host_and_repairs_its_drift(serve, page) -> None:
     nodes = next(v for v in listing.values() if isinstance(v, list))
     ip = next(n["local_ip"] for n in nodes if n["node_name"] == "compute-1")
     agents = f"http://127.0.0.1:{admin}/agents/{ip}"
+    # The agents announce their start until their nodes exist; the announcement that lands
+    # resyncs the host. Wait for it, or it would heal the drift before the page audits.
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not all(a["restarted"] for a in _get_json(f"http://127.0.0.1:{admin}/agents")):
+        assert time.monotonic() < deadline, "the embedded agents never finished starting"
+        time.sleep(0.05)
     request = urllib.request.Request(f"{agents}/lose-tables", method="POST")
     with urllib.request.urlopen(request, timeout=30) as resp:
         assert resp.status == 204

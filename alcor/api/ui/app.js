@@ -130,9 +130,22 @@ async function readLines(reader, onLine) {
 function onEvent(event) {
   if (event.cursor) state.cursor = event.cursor;
   if (event.type === "HEARTBEAT" || event.type === "ERROR") return;
+  const current = state.objects[event.resource]?.get(event.object?.[KEY[event.resource] || "id"]);
   apply(event.resource, event.object, event.type, event.revision_number);
+  // A status change keeps the revision: an event at the revision we already hold may be
+  // older than what the list showed (or newer). Ask for the object as it is now.
+  if (event.type === "UPDATED" && current && current.revision_number === event.revision_number) {
+    refetch(event.resource, event.id).catch(() => {});
+  }
   state.events.unshift({ ...event, at: new Date() });
   state.events.length = Math.min(state.events.length, 60);
+  scheduleRender();
+}
+
+async function refetch(resource, id) {
+  const body = await api(`${RESOURCES[resource]}/${encodeURIComponent(id)}`);
+  const obj = Object.values(body)[0];
+  if (obj) apply(resource, obj, "UPDATED", obj.revision_number ?? 0);
   scheduleRender();
 }
 
@@ -141,10 +154,12 @@ let pending = false;
 function scheduleRender() {
   if (pending) return;
   pending = true;
-  requestAnimationFrame(() => {
+  // A timer, not requestAnimationFrame: Chromium may hold animation frames back (a hidden or
+  // throttled tab), and a frame that never comes would leave `pending` set for good.
+  setTimeout(() => {
     pending = false;
     render();
-  });
+  }, 16);
 }
 
 function setLive(on) {
