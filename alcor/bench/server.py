@@ -97,9 +97,11 @@ class ServerProcess:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
+                    # The log goes with the run's temp directory: say its end here.
+                    tail = (self.workdir / f"serve-{self.port}.log").read_text(errors="replace")
                     raise RuntimeError(
-                        f"alcor serve exited with {self.proc.returncode}; see "
-                        f"{self.workdir / f'serve-{self.port}.log'}"
+                        f"alcor serve exited with {self.proc.returncode}; its log ends:\n"
+                        f"{tail[-2000:]}"
                     )
                 try:
                     async with session.get(self.url + "/healthz") as resp:

@@ -112,6 +112,9 @@ class NetworkManager(ResourceManager):
     async def start(self) -> None:
         """Register handlers and rebuild the segment pools from config and the ranges."""
         async with self._store.transaction():
+            # Processes starting together on one database check, then write the defaults:
+            # one at a time (the next one finds them there).
+            await self._store.lock("network-segment-ranges")
             await self._ranges.sync_defaults()
             await segments.rebuild_pools(
                 self._store, self._config, await self._ranges.added_bounds()
