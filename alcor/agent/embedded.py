@@ -8,7 +8,6 @@ like any host, and ask the controller for their state at start like any agent.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -16,6 +15,7 @@ from alcor.agent.admin import AdminServer
 from alcor.agent.agent import AgentConfig
 from alcor.agent.pool import AgentPool
 from alcor.agent.register import host_infos, register
+from alcor.lifecycle import cancel
 
 _LOGGER = logging.getLogger(__name__)
 FIRST_IP = "127.1.0.1"
@@ -73,10 +73,7 @@ class EmbeddedAgents:
 
     async def stop(self) -> None:
         """Stop registering, the admin API, then the agents."""
-        if self._registering is not None:
-            self._registering.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._registering
+        await cancel(self._registering)
         if self.admin is not None:
             await self.admin.stop()
             self.admin = None

@@ -147,7 +147,7 @@ class AgentTables:
         """Return the agent's forwarding of a floating IP's (protocol, port)."""
         for pf_id, cfg in sorted(self.state.port_forwardings.items()):
             pf = _pf(pf_id, cfg)
-            if (pf.address, pf.protocol) == (address, protocol) and pf.internal_port(port):
+            if pf.address == address and pf.forwards(protocol, port):
                 return pf
         return None
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge
 
+from alcor.lifecycle import cancel
 from alcor.southbound import audit, inventory
 from alcor.southbound.base import NotSupported, TransportError
 from alcor.southbound.delivery import Delivery
@@ -45,11 +45,8 @@ class Auditor:
 
     async def stop(self) -> None:
         """Stop the periodic audit."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         config = self._engine.config

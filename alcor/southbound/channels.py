@@ -11,12 +11,12 @@ All transitions and publications run in one background task, one at a time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from alcor.lifecycle import cancel
 from alcor.proto import schema
 from alcor.southbound import channel_store, encoding, metrics
 from alcor.southbound.base import TransportError
@@ -81,10 +81,7 @@ class Channels:
 
     async def stop(self) -> None:
         """Stop the worker."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     # ---- called by the data plane on the event path (synchronous) ------------------------
     def after_batch(self, marks: Marks) -> None:

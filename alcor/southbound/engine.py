@@ -17,6 +17,7 @@ from typing import Any
 
 from alcor.bus import Bus, Event
 from alcor.config import ClusterConfig, SouthboundConfig
+from alcor.lifecycle import cancel
 from alcor.managers.port.messages import SetPortStatus
 from alcor.southbound import channel_store, intake, metrics, restore
 from alcor.southbound import ledger as ledger_sql
@@ -177,10 +178,7 @@ class SouthboundEngine:
         await self.channels.stop()
         for sender in list(self.senders.values()):
             await sender.stop()
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        await cancel(self._worker)
         await asyncio.gather(*self._status_tasks, return_exceptions=True)
         for sender in self.senders.values():
             self._advance_cursor(sender.delivery)
@@ -458,6 +456,7 @@ class SouthboundEngine:
         try:
             transport = await self.transports.get(node)
         except TransportError as exc:
+            delivery.inflight = None  # set by the caller; the message never left
             delivery.mark(c.key for c in message.carried)
             delivery.last_error = f"{exc.kind}: {exc}"
             _LOGGER.warning("node %s: %s", node.id, exc)
@@ -467,7 +466,6 @@ class SouthboundEngine:
             self.config.deadline_base_s
             + len(message.carried) * self.config.deadline_per_state_ms / 1000,
         )
-        delivery.inflight = message
         started = time.perf_counter()
         try:
             async with self._semaphore:

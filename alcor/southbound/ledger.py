@@ -21,12 +21,12 @@ entering a host, and the DELETE of a key a host holds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from alcor.lifecycle import cancel
 from alcor.southbound.view import NEIGHBOR, Key
 from alcor.store import Store
 from alcor.store.db import marks
@@ -111,11 +111,8 @@ class Ledger:
 
     async def stop(self) -> None:
         """Write what is queued and stop the lazy writer."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await self.flush()
 
     # ---- what the engine reports -----------------------------------------------------

@@ -12,9 +12,9 @@ same states for less loop time, so the loop catches up and the API keeps its lat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
+from alcor.lifecycle import cancel
 from alcor.southbound import metrics
 
 PROBE_S = 0.005  # how often the loop's lag is sampled
@@ -50,11 +50,8 @@ class LoopPacer:
 
     async def stop(self) -> None:
         """Stop sampling."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     def observe(self, lag_s: float) -> None:
         """Fold one lag sample in and move the window (AIMD)."""

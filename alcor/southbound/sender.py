@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import random
@@ -12,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from alcor.config import RetryConfig
+from alcor.lifecycle import cancel
 from alcor.southbound.delivery import Delivery
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,11 +57,8 @@ class HostSender:
 
     async def stop(self) -> None:
         """Cancel the send loop and wait for it."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         for waiter in self.delivery.restart_waiters:
             if not waiter.done():
                 waiter.set_result(False)

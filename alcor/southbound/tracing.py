@@ -13,6 +13,7 @@ Lookups are computed on demand from the topology's indexes, so a trace on a netw
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,12 +197,8 @@ class ControllerTables:
 
     def port_forwarding(self, address: str, protocol: str, port: int) -> t.PortForwarding | None:
         """Return the host's forwarding of a floating IP's (protocol, port)."""
-        for pf_id in sorted(self.topo.pfs_by_address.get(address, ())):
-            rec = self.topo.pfs[pf_id]
-            if pf_id not in self.view.pfs or not self._held((PORT_FORWARDING, pf_id), rec.revision):
-                continue
-            pf = pf_record(rec)
-            if pf.protocol == protocol and pf.internal_port(port) is not None:
+        for rec, pf in forwardings_to(self.topo, address, protocol, port):
+            if rec.id in self.view.pfs and self._held((PORT_FORWARDING, rec.id), rec.revision):
                 return pf
         return None
 
@@ -254,11 +251,19 @@ class ControllerWorld:
 
     def port_forwarding_host(self, address: str, protocol: str, port: int) -> str | None:
         """Return the node of the internal port a floating IP's (protocol, port) goes to."""
-        for pf_id in sorted(self._topo.pfs_by_address.get(address, ())):
-            pf = pf_record(self._topo.pfs[pf_id])
-            if pf.protocol == protocol and pf.internal_port(port) is not None:
-                return self.host_of_port(pf.port_id)
-        return None
+        found = next(forwardings_to(self._topo, address, protocol, port), None)
+        return self.host_of_port(found[1].port_id) if found is not None else None
+
+
+def forwardings_to(
+    topo: Topology, address: str, protocol: str, port: int
+) -> Iterator[tuple[PfRec, t.PortForwarding]]:
+    """Yield the forwardings of a floating IP address that take (protocol, port)."""
+    for pf_id in sorted(topo.pfs_by_address.get(address, ())):
+        rec = topo.pfs[pf_id]
+        pf = pf_record(rec)
+        if pf.forwards(protocol, port):
+            yield rec, pf
 
 
 def pf_record(rec: PfRec) -> t.PortForwarding:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from alcor.config import StoreConfig
+from alcor.lifecycle import cancel
 from alcor.store import changes
 from alcor.store.db import _CURRENT, Dialect, Positions, Row, Transaction, run_before_commit
 from alcor.store.ddl import Ddl
@@ -137,16 +138,10 @@ class SqliteStore:
 
     async def stop(self) -> None:
         """Wait for the running transaction, checkpoint, and close every connection."""
-        if self._pruner is not None:
-            self._pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pruner
+        await cancel(self._pruner)
         async with self._lock:
             self._commit_group()
-            if self._checkpointer is not None:
-                self._checkpointer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._checkpointer
+            await cancel(self._checkpointer)
             if self._writer is not None and self._path != ":memory:":
                 with contextlib.suppress(sqlite3.Error):
                     self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")

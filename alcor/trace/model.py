@@ -144,6 +144,10 @@ class PortForwarding:
             return self.internal[0]
         return self.internal[0] + external_port - first
 
+    def forwards(self, protocol: str, external_port: int) -> bool:
+        """Tell whether this forwarding takes (protocol, external_port) of its address."""
+        return self.protocol == protocol and self.internal_port(external_port) is not None
+
 
 class HostTables(Protocol):
     """One host's tables, as lookups (implementations may compute them lazily)."""

@@ -18,7 +18,7 @@ from alcor.app import build
 from alcor.southbound.commands import WaitIdle
 from alcor.trace.model import Packet
 from tests.integration.test_southbound_e2e import FAST_RETRIES, Cloud, _start_cloud
-from tests.integration.test_trace import _public, group, held_verdict, trace
+from tests.integration.test_trace import _public, group, held_verdict, ip_of, trace
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ async def test_a_forwarding_is_held_by_its_internal_ports_host_only(cloud):
     await cloud.idle()
     held = forwardings(cloud, 1)[pf["id"]]
     assert held["floating_ip_address"] == fip["floating_ip_address"]
-    assert held["internal_ip_address"] == web["fixed_ips"][0]["ip_address"]
+    assert held["internal_ip_address"] == ip_of(web)
     assert (held["protocol"], held["external_port_min"], held["external_port_max"]) == (
         "tcp",
         80,
@@ -102,11 +102,11 @@ async def test_a_forwarding_is_held_by_its_internal_ports_host_only(cloud):
         f"/{pf['id']}",
         "PUT",
         internal_port_id=other["id"],
-        internal_ip_address=ip(other),
+        internal_ip_address=ip_of(other),
     )
     await cloud.idle()
     assert pf["id"] not in forwardings(cloud, 1)
-    assert forwardings(cloud, 2)[pf["id"]]["internal_ip_address"] == ip(other)
+    assert forwardings(cloud, 2)[pf["id"]]["internal_ip_address"] == ip_of(other)
     await audit_clean(cloud)
 
     await cloud.call(
@@ -115,10 +115,6 @@ async def test_a_forwarding_is_held_by_its_internal_ports_host_only(cloud):
     await cloud.idle()
     assert all(pf["id"] not in forwardings(cloud, h) for h in range(3))
     await audit_clean(cloud)
-
-
-def ip(port: dict[str, Any]) -> str:
-    return str(port["fixed_ips"][0]["ip_address"])
 
 
 async def test_a_range_forwarding_and_a_moving_internal_port(cloud):
@@ -209,7 +205,7 @@ async def test_trace_follows_a_forwarding_to_its_internal_port(cloud):
         "node-1",
         f"port_forwarding:{pf['id']}",
     )
-    assert f"{ip(web)}:8080" in dnat["detail"]
+    assert f"{ip_of(web)}:8080" in dnat["detail"]
     assert result["hops"][-1]["object"] == f"port:{web['id']}"
     # Port 81 maps to 8081, which the group refuses; 90 is forwarded nowhere; UDP neither.
     refused = await trace(cloud, from_ip="198.51.100.7", to=address, protocol="tcp", port=81)

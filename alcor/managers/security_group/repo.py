@@ -31,7 +31,8 @@ async def has_ports(db: Store, group_id: str) -> bool:
 
 async def groups_referencing(db: Store, group_id: str) -> list[str]:
     """Return the other groups with a rule whose remote group is `group_id`."""
-    return await _groups_with_remote(db, "remote_group_id", group_id)
+    groups = await _groups_with_remote(db, "remote_group_id", group_id)
+    return [g for g in groups if g != group_id]  # naming itself is not a reference
 
 
 async def groups_using_address_group(db: Store, address_group_id: str) -> list[str]:
@@ -40,12 +41,8 @@ async def groups_using_address_group(db: Store, address_group_id: str) -> list[s
 
 
 async def _groups_with_remote(db: Store, column: str, remote_id: str) -> list[str]:
-    # A group naming itself as remote does not count as referencing it.
-    sql = (
-        f"SELECT DISTINCT security_group_id FROM security_group_rules "
-        f"WHERE {column} = ? AND security_group_id != ?"
-    )
-    return [row[0] for row in await db.fetch(sql, [remote_id, remote_id])]
+    sql = f"SELECT DISTINCT security_group_id FROM security_group_rules WHERE {column} = ?"
+    return [row[0] for row in await db.fetch(sql, [remote_id])]
 
 
 async def delete_rules_involving(db: Store, group_id: str) -> None:
