@@ -21,6 +21,7 @@ from alcor_grpc.wire import (
     CODEC,
     GET_INVENTORY,
     PUSH_GOALSTATES,
+    PUSH_SESSION,
     PUSH_SUBSCRIBE_INFO,
     PUSH_V1,
     PUSH_V2,
@@ -382,6 +383,11 @@ class _Provisioner:
         if payload is not None:
             await stream.send_message(await self._apply(payload, v1=False))
 
+    async def _push_session(self, stream: Any) -> None:
+        # alcor extension (session.proto): one reply per push, in order, on one open stream.
+        async for payload in stream:
+            await stream.send_message(await self._apply(payload, v1=False))
+
     async def _push_v1(self, stream: Any) -> None:
         payload = await stream.recv_message()
         await stream.send_message(await self._apply(payload, v1=True))
@@ -406,6 +412,7 @@ class _Provisioner:
         return {
             PUSH_V2: Handler(self._push_v2, Cardinality.STREAM_STREAM, Raw, Raw),
             PUSH_V1: Handler(self._push_v1, unary, Raw, Raw),
+            PUSH_SESSION: Handler(self._push_session, Cardinality.STREAM_STREAM, Raw, Raw),
             REQUEST_GOAL_STATES: Handler(_unimplemented, unary, Raw, Raw),
             GET_INVENTORY: Handler(self._inventory, unary, Raw, Raw),
             PUSH_GOALSTATES: Handler(_unimplemented, unary, Raw, Raw),

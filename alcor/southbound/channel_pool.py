@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 _LOGGER = logging.getLogger(__name__)
 C = TypeVar("C")
@@ -23,6 +23,7 @@ class Pooled(Generic[C]):
     last_used: float = field(default_factory=time.monotonic)
     in_use: int = 0
     warmed: bool = False  # the transport's first message on the connection was sent
+    session: Any = None  # the transport's long-lived push stream on this connection, if any
 
 
 class ChannelPool(Generic[C]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
@@ -18,7 +18,7 @@ from alcor.proto import schema
 from alcor.southbound.base import NodeTarget, NotSupported, SouthboundContext, TransportError
 from alcor.southbound.channel_pool import ChannelPool, Pooled
 
-from .wire import CODEC, GET_INVENTORY, PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw
+from .wire import CODEC, GET_INVENTORY, PUSH_SESSION, PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ class GrpcConfig:
     deadline_per_state_ms: float = 0.5
     deadline_max_s: float = 600.0
     warmup: bool = False  # send one empty GoalStateV2 on each new connection first
+    # Push on one long-lived PushGoalStatesSession stream per agent that serves it (the
+    # reference agent); an agent answering UNIMPLEMENTED (ACA) gets one call per push.
+    sessions: bool = True
 
     @classmethod
     def from_mapping(cls, section: Mapping[str, Any]) -> GrpcConfig:
@@ -71,6 +74,8 @@ class GrpcTransport:
             lambda addr: Channel(addr[0], addr[1], codec=CODEC), Channel.close
         )
         self._tasks: set[asyncio.Task[None]] = set()
+        # Agents that answered UNIMPLEMENTED to PushGoalStatesSession (by address).
+        self._unserved: set[tuple[str, int]] = set()
 
     async def start(self) -> None:
         """Start the idle-channel reaper."""
@@ -100,6 +105,19 @@ class GrpcTransport:
         reads one message, replies once and finishes). `grpc_api="v1"` nodes get the
         unary `PushNetworkResourceStates` with a V1 GoalState payload.
         """
+        if node.grpc_api != "v1" and self._session_served(node):
+            try:
+                return await self._call(
+                    node,
+                    node.server_port,
+                    PUSH_SESSION,
+                    lambda pooled: self._push_in_session(pooled, payload),
+                    timeout,
+                    request_id,
+                )
+            except NotSupported:
+                # Nothing was applied: the agent refused the method before reading.
+                self._unserved.add((node.local_ip, node.server_port))
         v1 = node.grpc_api == "v1"
         method, cardinality = (
             (PUSH_V1, Cardinality.UNARY_UNARY) if v1 else (PUSH_V2, Cardinality.STREAM_STREAM)
@@ -108,28 +126,58 @@ class GrpcTransport:
             node,
             node.server_port,
             method,
-            cardinality,
-            schema.GoalStateOperationReply,
-            payload,
+            lambda pooled: self._exchange(
+                pooled.channel,
+                method,
+                cardinality,
+                schema.GoalStateOperationReply,
+                payload,
+                timeout,
+            ),
             timeout,
             request_id,
         )
         return cast(schema.GoalStateOperationReply, reply)
+
+    def _session_served(self, node: NodeTarget) -> bool:
+        """Tell whether pushes to `node` may go on a session (not known to be refused)."""
+        return self.config.sessions and (node.local_ip, node.server_port) not in self._unserved
+
+    @staticmethod
+    async def _push_in_session(pooled: Pooled[Channel], payload: bytes) -> Any:
+        """Write one goal state on the connection's push session and read its reply.
+
+        The session opens on first use. A push while another is in flight on it (an
+        on-demand push beside the host's queue) takes a session of its own for this push:
+        replies on one stream come in order, so two waiting on it would be ambiguous.
+        Any failure ends the session (the next push opens another): a reply that is late
+        would otherwise be taken as the next push's.
+        """
+        session = pooled.session
+        if session is None or session.busy:
+            session = await _Session.open(pooled.channel)
+            if pooled.session is None:
+                pooled.session = session
+        session.busy = True
+        try:
+            reply = await session.exchange(payload)
+        except BaseException as exc:
+            if pooled.session is session:
+                pooled.session = None
+            await session.abort(exc)
+            raise
+        session.busy = False
+        if pooled.session is not session:
+            await session.close()  # a one-off session of a concurrent push
+        return reply
 
     async def push_subscribe_info(
         self, node: NodeTarget, info: schema.NodeSubscribeInfo, *, timeout: float
     ) -> schema.SubscribeOperationReply:
         """Call `SubscribeInfoProvisioner.PushNodeSubscribeInfo` on the node's subscribe port."""
         port = node.subscribe_port or node.server_port + 1
-        reply = await self._call(
-            node,
-            port,
-            PUSH_SUBSCRIBE_INFO,
-            Cardinality.UNARY_UNARY,
-            schema.SubscribeOperationReply,
-            bytes(info),
-            timeout,
-            "",
+        reply = await self._unary(
+            node, port, PUSH_SUBSCRIBE_INFO, schema.SubscribeOperationReply, bytes(info), timeout
         )
         return cast(schema.SubscribeOperationReply, reply)
 
@@ -141,38 +189,49 @@ class GrpcTransport:
         Raises NotSupported when the agent does not serve it (ACA), TransportError else.
         """
         request = schema.InventoryRequest(format_version=1, entries=entries)
-        reply = await self._call(
+        reply = await self._unary(
+            node, node.server_port, GET_INVENTORY, schema.InventoryReply, bytes(request), timeout
+        )
+        return cast(schema.InventoryReply, reply)
+
+    async def _unary(
+        self,
+        node: NodeTarget,
+        port: int,
+        method: str,
+        reply_type: type[Any],
+        payload: bytes,
+        timeout: float,
+    ) -> Any:
+        return await self._call(
             node,
-            node.server_port,
-            GET_INVENTORY,
-            Cardinality.UNARY_UNARY,
-            schema.InventoryReply,
-            bytes(request),
+            port,
+            method,
+            lambda pooled: self._exchange(
+                pooled.channel, method, Cardinality.UNARY_UNARY, reply_type, payload, timeout
+            ),
             timeout,
             "",
         )
-        return cast(schema.InventoryReply, reply)
 
     async def _call(
         self,
         node: NodeTarget,
         port: int,
         method: str,
-        cardinality: Cardinality,
-        reply_type: type[Any],
-        payload: bytes,
+        exchange: Callable[[Pooled[Channel]], Awaitable[Any]],
         timeout: float,
         request_id: str,
     ) -> Any:
+        """Run `exchange` on the agent's channel within `timeout`; map failures to
+        TransportError kinds (a broken connection is dropped from the pool)."""
         addr = (node.local_ip, port)
         pooled = self._pool.get(node.node_id, addr)
         try:
             with self._pool.using(pooled):
                 async with asyncio.timeout(timeout):
                     await self._connect(pooled, addr)
-                    return await self._exchange(
-                        pooled.channel, method, cardinality, reply_type, payload, timeout
-                    )
+                    return await exchange(pooled)
         except TimeoutError as exc:
             raise TransportError(
                 f"{method} to {addr[0]}:{port}: deadline of {timeout} s "
@@ -238,6 +297,63 @@ class GrpcTransport:
     def channel_count(self) -> int:
         """Return the number of open (pooled) channels."""
         return len(self._pool)
+
+
+class _Session:
+    """One open PushGoalStatesSession stream: a push is a message out and a reply back."""
+
+    __slots__ = ("busy", "stack", "stream")
+
+    def __init__(self, stack: contextlib.AsyncExitStack, stream: Stream[Any, Any]) -> None:
+        self.stack = stack
+        self.stream = stream
+        self.busy = False
+
+    @classmethod
+    async def open(cls, channel: Channel) -> _Session:
+        """Open the stream (no deadline: each push has its own, around the exchange)."""
+        stack = contextlib.AsyncExitStack()
+        request = channel.request(
+            PUSH_SESSION,
+            Cardinality.STREAM_STREAM,
+            cast(Any, Raw),
+            schema.GoalStateOperationReply,
+        )
+        stream = await stack.enter_async_context(request)
+        try:
+            await stream.send_request()
+        except BaseException:
+            await stack.aclose()
+            raise
+        return cls(stack, stream)
+
+    async def exchange(self, payload: bytes) -> Any:
+        """Send one goal state and return its reply; the agent's status when it ended."""
+        try:
+            await self.stream.send_message(payload)
+            reply = await self.stream.recv_message()
+        except StreamTerminatedError as exc:
+            # Reset by the agent: a status it sent first (UNIMPLEMENTED from ACA) says more,
+            # and leaving the stream raises it as GRPCError.
+            await self.stack.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        if reply is None:
+            # The agent ended the stream: its trailers say why (GRPCError), else it is
+            # a protocol error.
+            await self.stack.aclose()
+            raise ProtocolError("the agent ended the push session without a reply")
+        return reply
+
+    async def close(self) -> None:
+        """End the stream cleanly (half-close, then the agent's trailers)."""
+        with contextlib.suppress(Exception):
+            await self.stream.end()
+            await self.stack.aclose()
+
+    async def abort(self, exc: BaseException) -> None:
+        """Drop the stream after a failure (grpclib resets it without waiting)."""
+        with contextlib.suppress(Exception):
+            await self.stack.__aexit__(type(exc), exc, exc.__traceback__)
 
 
 def _status_error(exc: GRPCError, addr: tuple[str, int], request_id: str) -> TransportError:

@@ -22,6 +22,8 @@ PUSH_GOALSTATES = SERVICE + "PushGoalstates"  # lower-case 's' (sic), Arion only
 PUSH_SUBSCRIBE_INFO = "/alcor.schema.SubscribeInfoProvisioner/PushNodeSubscribeInfo"
 # alcor extension served by the reference agent on its GoalStateProvisioner port (§6.1).
 GET_INVENTORY = "/alcor.schema.AgentInventory/GetInventory"
+# alcor extension: many pushes on one long-lived stream, one reply each (session.proto).
+PUSH_SESSION = "/alcor.schema.AgentPushSession/PushGoalStatesSession"
 
 
 class Raw:

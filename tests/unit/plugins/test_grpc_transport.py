@@ -16,7 +16,15 @@ from alcor.southbound import encoding
 from alcor.southbound.base import NodeTarget, NotSupported, SouthboundContext, TransportError
 from alcor_grpc.transport import GrpcConfig, GrpcTransport
 from alcor_grpc.transport import transport as grpclib_transport
-from alcor_grpc.wire import GET_INVENTORY, PUSH_SUBSCRIBE_INFO, PUSH_V1, PUSH_V2, Raw, bind_socket
+from alcor_grpc.wire import (
+    GET_INVENTORY,
+    PUSH_SESSION,
+    PUSH_SUBSCRIBE_INFO,
+    PUSH_V1,
+    PUSH_V2,
+    Raw,
+    bind_socket,
+)
 from alcor_grpc.wire import ClosingServer as Server
 from alcor_grpcio.transport import GrpcioTransport
 
@@ -308,3 +316,142 @@ async def test_inventory_of_an_agent_without_it_is_not_supported(agent, grpc_tra
     with pytest.raises(NotSupported) as err:
         await grpc_transport.inventory(_node(port), entries=False, timeout=5)
     assert err.value.kind == "protocol_error"
+
+
+class SessionStandIn(StandIn):
+    """A stand-in that also serves PushGoalStatesSession (as the reference agent does)."""
+
+    def __init__(self, serve_sessions: bool = True) -> None:
+        super().__init__()
+        self.serve_sessions = serve_sessions
+        self.sessions = 0  # streams opened
+
+    async def _session(self, stream: Any) -> None:
+        self.sessions += 1
+        if not self.serve_sessions:
+            raise GRPCError(Status.UNIMPLEMENTED, "as ACA answers an unknown method")
+        async for payload in stream:
+            self.received.append(("session", payload))
+            if self.block is not None:
+                await self.block.wait()
+            if self.status is not None:
+                raise GRPCError(self.status, "scripted")
+            await stream.send_message(self._reply(payload))
+
+    def __mapping__(self) -> dict[str, Handler]:
+        return {
+            **super().__mapping__(),
+            PUSH_SESSION: Handler(
+                self._session, Cardinality.STREAM_STREAM, Raw, schema.GoalStateOperationReply
+            ),
+        }
+
+
+@pytest.fixture
+async def session_agent():
+    """A stand-in agent serving push sessions: (handler, port)."""
+    handler = SessionStandIn()
+    server, port = await _serve(handler)
+    yield handler, port
+    if handler.block is not None:
+        handler.block.set()
+    await _close(server)
+
+
+def _ports_of(reply: Any) -> list[str]:
+    return [s.resource_id for s in reply.operation_statuses]
+
+
+async def test_pushes_share_one_session_stream(session_agent):
+    """Every push to an agent serving sessions goes on one open stream, one reply each."""
+    handler, port = session_agent
+    async with grpclib_transport() as t:
+        for i in range(3):
+            reply = await t.push(_node(port), _payload(), request_id=f"r{i}", timeout=5)
+            assert _ports_of(reply) == ["p1"]
+    assert handler.sessions == 1
+    assert [kind for kind, _ in handler.received] == ["session"] * 3
+
+
+async def test_an_agent_without_sessions_gets_one_call_per_push(push_transport):
+    """UNIMPLEMENTED (ACA) falls back to PushGoalStatesStream, asked once per agent."""
+    handler = SessionStandIn(serve_sessions=False)
+    server, port = await _serve(handler)
+    try:
+        async with grpclib_transport() as t:
+            for i in range(3):
+                reply = await t.push(_node(port), _payload(), request_id=f"r{i}", timeout=5)
+                assert _ports_of(reply) == ["p1"]
+    finally:
+        await _close(server)
+    assert handler.sessions == 1
+    assert [kind for kind, _ in handler.received] == ["v2"] * 3
+
+
+async def test_sessions_off_in_config_push_one_call_each(session_agent):
+    """`sessions = false` keeps to one PushGoalStatesStream call per push."""
+    handler, port = session_agent
+    async with grpclib_transport({"sessions": False}) as t:
+        await t.push(_node(port), _payload(), request_id="r", timeout=5)
+    assert (handler.sessions, [kind for kind, _ in handler.received]) == (0, ["v2"])
+
+
+async def test_a_failed_session_push_is_an_error_and_the_next_opens_a_new_stream(session_agent):
+    """A status from the agent ends the session (protocol_error); the next push reopens."""
+    handler, port = session_agent
+    async with grpclib_transport() as t:
+        await t.push(_node(port), _payload(), request_id="r1", timeout=5)
+        handler.status = Status.INVALID_ARGUMENT
+        with pytest.raises(TransportError) as err:
+            await t.push(_node(port), _payload(), request_id="r2", timeout=5)
+        assert err.value.kind == "protocol_error"
+        handler.status = None
+        reply = await t.push(_node(port), _payload(), request_id="r3", timeout=5)
+    assert _ports_of(reply) == ["p1"]
+    assert handler.sessions == 2
+
+
+async def test_a_session_push_past_its_deadline_is_not_answered_by_a_late_reply(session_agent):
+    """After a deadline the session is dropped: the late reply cannot answer the next push."""
+    handler, port = session_agent
+    async with grpclib_transport() as t:
+        handler.block = asyncio.Event()
+        with pytest.raises(TransportError) as err:
+            await t.push(_node(port), _payload(), request_id="r1", timeout=0.2)
+        assert err.value.kind == "deadline"
+        handler.block.set()
+        handler.block = None
+        reply = await t.push(_node(port), _payload(), request_id="r2", timeout=5)
+    assert _ports_of(reply) == ["p1"]
+    assert handler.sessions == 2
+
+
+async def test_concurrent_pushes_to_one_agent_each_get_their_own_reply(session_agent):
+    """A push beside one in flight (an on-demand push) takes a stream of its own."""
+    handler, port = session_agent
+    async with grpclib_transport() as t:
+        replies = await asyncio.gather(
+            *(t.push(_node(port), _payload(), request_id=f"r{i}", timeout=5) for i in range(4))
+        )
+        assert [_ports_of(r) for r in replies] == [["p1"]] * 4
+        await t.push(_node(port), _payload(), request_id="r5", timeout=5)
+    assert len(handler.received) == 5
+    assert handler.sessions == 4  # one kept, three one-off; the fifth push reused the kept one
+
+
+async def test_a_session_survives_nothing_of_an_agent_restart(push_transport):
+    """After the agent restarts on the same port, the next push opens a new session."""
+    handler = SessionStandIn()
+    server, port = await _serve(handler)
+    async with grpclib_transport() as t:
+        await t.push(_node(port), _payload(), request_id="r1", timeout=5)
+        await _close(server)
+        with pytest.raises(TransportError) as err:
+            await t.push(_node(port), _payload(), request_id="r2", timeout=5)
+        assert err.value.kind == "transport_error"
+        server, _ = await _serve(handler, port)
+        try:
+            await t.push(_node(port), _payload(), request_id="r3", timeout=5)
+        finally:
+            await _close(server)
+    assert (handler.sessions, len(handler.received)) == (2, 2)
