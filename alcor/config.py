@@ -245,10 +245,11 @@ class SouthboundConfig:
     # A host pushed to within this window waits for the rest of it: a burst of changes goes
     # in one message (0 = every change as soon as the previous push is answered).
     coalesce_ms: float = 2.0
-    # While the event loop runs late (the API waiting behind pushes) the window widens up to
-    # coalesce_max_ms, and narrows back when the loop is on time (= coalesce_ms: fixed).
+    # While the event loop is busier than loop_busy_target (share of wall time, the API
+    # waiting behind pushes) the window widens up to coalesce_max_ms, and narrows back once
+    # it has room again (= coalesce_ms: fixed).
     coalesce_max_ms: float = 200.0
-    loop_lag_target_ms: float = 1.0
+    loop_busy_target: float = 0.9
     deadline_base_s: float = 10.0
     deadline_per_state_ms: float = 0.5
     deadline_max_s: float = 600.0
@@ -579,9 +580,9 @@ def _check_semantics(config: Config | None) -> list[str]:
     sb = config.southbound
     if sb.push_start_concurrency < 1 or sb.max_concurrent_pushes < 1:
         problems.append("southbound: push_start_concurrency and max_concurrent_pushes must be >= 1")
-    if sb.coalesce_ms < 0 or sb.coalesce_max_ms < 0 or sb.loop_lag_target_ms <= 0:
+    if sb.coalesce_ms < 0 or sb.coalesce_max_ms < 0 or not 0 < sb.loop_busy_target <= 1:
         problems.append(
-            "southbound: coalesce_ms and coalesce_max_ms must be >= 0, loop_lag_target_ms > 0"
+            "southbound: coalesce_ms and coalesce_max_ms must be >= 0, loop_busy_target in (0, 1]"
         )
     if config.server.loop not in ("asyncio", "uvloop"):
         problems.append(f"server.loop: must be asyncio or uvloop, got {config.server.loop!r}")

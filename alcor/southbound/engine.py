@@ -114,7 +114,7 @@ class SouthboundEngine:
         self.pacer = LoopPacer(
             config.coalesce_ms / 1000,
             config.coalesce_max_ms / 1000,
-            config.loop_lag_target_ms / 1000,
+            config.loop_busy_target,
         )
         self._server: Any = None
         # Several processes on one database: follow the change record, own some hosts.

@@ -10,7 +10,7 @@ from alcor.proto import schema
 
 COALESCE_WINDOW = Gauge(
     "alcor_sb_coalesce_window_seconds",
-    "Each host's coalescing window now (widened while the event loop is late)",
+    "Each host's coalescing window now (widened while the event loop is near saturation)",
 )
 PUSH_TOTAL = Counter("alcor_sb_push_total", "Goal-state pushes", ["node", "transport", "result"])
 PUSH_SECONDS = Histogram(

@@ -1,4 +1,4 @@
-"""The adaptive coalescing window: AIMD on the event loop's lag."""
+"""The adaptive coalescing window: AIMD on the event loop's busy share."""
 
 from __future__ import annotations
 
@@ -7,37 +7,47 @@ import asyncio
 from alcor.southbound.pacing import LoopPacer
 
 
-def test_the_window_widens_while_the_loop_is_late_and_narrows_back():
-    """Late samples double the window up to its cap; on-time samples shrink it to its floor."""
-    pacer = LoopPacer(min_s=0.002, max_s=0.2, lag_target_s=0.001)
-    for _ in range(20):
-        pacer.observe(0.050)
+def test_the_window_widens_while_the_loop_is_saturated_and_narrows_back():
+    """Busy samples double the window up to its cap; idle ones shrink it to its floor."""
+    pacer = LoopPacer(min_s=0.002, max_s=0.2, busy_target=0.9)
+    for _ in range(200):
+        pacer.observe(1.0)
     assert pacer.window() == 0.2
     widest = pacer.window()
-    pacer.observe(0.0)  # one on-time sample: the smoothed lag is still above the target
+    pacer.observe(0.0)  # one idle sample: the smoothed share is still above the target
     assert pacer.window() == widest
-    for _ in range(100):
+    for _ in range(300):
         pacer.observe(0.0)
     assert pacer.window() == 0.002
 
 
-def test_a_small_lag_below_the_target_never_widens_the_window():
-    """Jitter under the target leaves the window at its floor."""
-    pacer = LoopPacer(min_s=0.002, max_s=0.2, lag_target_s=0.001)
-    for _ in range(50):
-        pacer.observe(0.0005)
+def test_a_loop_with_room_never_widens_the_window():
+    """A loop busy 70% of the time (bursts included) leaves the window at its floor."""
+    pacer = LoopPacer(min_s=0.002, max_s=0.2, busy_target=0.9)
+    for i in range(500):
+        pacer.observe(1.0 if i % 10 < 7 else 0.0)
     assert pacer.window() == 0.002
+
+
+def test_between_the_thresholds_the_window_holds():
+    """Just under the target (above target * hysteresis) the window neither grows nor shrinks."""
+    pacer = LoopPacer(min_s=0.002, max_s=0.2, busy_target=0.9)
+    for _ in range(200):
+        pacer.observe(1.0)
+    for _ in range(500):
+        pacer.observe(0.8)
+    assert pacer.window() == 0.2
 
 
 def test_a_fixed_window_has_no_probe():
     """With max equal to min the window never moves and no task runs."""
-    pacer = LoopPacer(min_s=0.002, max_s=0.002, lag_target_s=0.001)
+    pacer = LoopPacer(min_s=0.002, max_s=0.002, busy_target=0.9)
     assert not pacer.adaptive
 
 
 async def test_a_busy_loop_widens_the_window_of_a_running_pacer():
-    """A loop blocked for a while (a burst of synchronous work) is seen late by the probe."""
-    pacer = LoopPacer(min_s=0.002, max_s=0.2, lag_target_s=0.001)
+    """A loop kept busy by synchronous work is seen busy by the probe."""
+    pacer = LoopPacer(min_s=0.002, max_s=0.2, busy_target=0.9)
     pacer.start()
     try:
         async with asyncio.timeout(10):
@@ -45,7 +55,7 @@ async def test_a_busy_loop_widens_the_window_of_a_running_pacer():
                 deadline = asyncio.get_running_loop().time() + 0.02
                 while asyncio.get_running_loop().time() < deadline:
                     pass  # hold the loop for 20 ms
-                await asyncio.sleep(0.006)
+                await asyncio.sleep(0)
     finally:
         await pacer.stop()
     assert pacer.window() > 0.002
