@@ -385,6 +385,8 @@ class _Provisioner:
 
     async def _push_session(self, stream: Any) -> None:
         # alcor extension (session.proto): one reply per push, in order, on one open stream.
+        # Headers first: the controller waits for them to know sessions are served.
+        await stream.send_initial_metadata()
         async for payload in stream:
             await stream.send_message(await self._apply(payload, v1=False))
 

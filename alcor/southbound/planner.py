@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 
 from alcor.southbound.records import PortRec
 from alcor.southbound.topology import Topology
@@ -28,9 +29,11 @@ from alcor.southbound.view import (
     VPC,
     HostView,
     Key,
+    brings_only_itself,
     compute_view,
     granted_view,
     neighbor_key,
+    same_footprint,
 )
 
 Marks = dict[str, set[Key]]  # node_id -> dirty keys
@@ -176,13 +179,36 @@ class Planner:
             for holder in list(self.grant_holders.get(port_id, ())):
                 self.revoke(holder, port_id, marks)  # nothing left to resolve on demand
         for node_id in own:
-            self.refresh(node_id, marks)
+            self._refresh_for_port(node_id, old, new, marks)
             marks.setdefault(node_id, set()).update(((PORT, port_id), (DHCP, port_id)))
         key = (NEIGHBOR, neighbor_key(port_id))
         for node_id in before | self.hosts_reaching(subnets):
             marks.setdefault(node_id, set()).add(key)
             for subnet in subnets:
                 marks[node_id].add((SUBNET, subnet))
+
+    def _refresh_for_port(
+        self, node_id: str, old: PortRec | None, new: PortRec | None, marks: Marks
+    ) -> None:
+        """Refresh a host one of whose ports changed. A port that joins with nothing new but
+        itself (a create into the host's subnets and groups) or keeps what it brought (a
+        status or name update) needs no pass over every port of the host: the view gains
+        the port, or stays (a create cost O(ports on the host) before, 12% of the controller
+        at 4,000 ports on 20 hosts)."""
+        view = self.views.get(node_id)
+        node = self.topo.nodes.get(node_id)
+        if view is None or node is None or self.grants.get(node_id):
+            self.refresh(node_id, marks)
+            return
+        extended = node.agent_type == "alcor"
+        had, has = _enabled_on(old, node_id), _enabled_on(new, node_id)
+        if has and new is not None and brings_only_itself(self.topo, view, new, extended):
+            if not had:
+                self.views[node_id] = replace(view, ports=view.ports | {new.id})
+                return
+            if old is not None and same_footprint(old, new):
+                return
+        self.refresh(node_id, marks)
 
     def hosts_of_subnets(self, subnets: Iterable[str]) -> set[str]:
         """Return the nodes with bound ports in `subnets` (their S(H) contains them)."""
@@ -274,3 +300,8 @@ class Planner:
         """Recompute the views of the hosts with ports in a network whose policy changed."""
         for node_id in list(self.topo.hosts_in_network.get(network_id, {})):
             self.refresh(node_id, marks)
+
+
+def _enabled_on(port: PortRec | None, node_id: str) -> bool:
+    """Tell whether a port is bound to `node_id` with admin_state_up (in its P(H))."""
+    return port is not None and port.node_id == node_id and port.admin_up

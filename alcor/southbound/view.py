@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from alcor.southbound.records import PortRec
 from alcor.southbound.topology import Topology
 
 # Kinds, as the ResourceType names of the wire contract.
@@ -146,6 +147,42 @@ def compute_view(topo: Topology, node_id: str) -> HostView:
         pfs=frozenset(pfs),
         neighbor_subnets=frozenset(others - reachable),
         qos=frozenset(qos),
+    )
+
+
+def brings_only_itself(topo: Topology, view: HostView, port: PortRec, extended: bool) -> bool:
+    """Tell whether a bound, enabled port of the host adds nothing to the host's view but
+    its own id: its subnets, groups (with their remote groups), floating IPs, forwardings
+    and QoS policy are all there already (compute_view would return the view plus it)."""
+    known_subnets, known_groups = topo.subnets, topo.sgs
+    if any(s in known_subnets and s not in view.subnets for s in port.subnet_ids):
+        return False
+    for g in port.sgs:
+        group = known_groups.get(g)
+        if group is None:
+            continue
+        if g not in view.groups or any(
+            r in known_groups and r not in view.groups for r in group.remote_groups
+        ):
+            return False
+    if not extended:
+        return True
+    policy = topo.qos_of_port(port)
+    return (
+        topo.fips_of_port.get(port.id, set()) <= view.fips
+        and topo.pfs_of_port.get(port.id, set()) <= view.pfs
+        and (policy is None or policy in view.qos)
+    )
+
+
+def same_footprint(old: PortRec, new: PortRec) -> bool:
+    """Tell whether two versions of a port bring the same things to their host's view."""
+    return (
+        old.subnet_ids == new.subnet_ids
+        and old.sgs == new.sgs
+        and old.qos_policy_id == new.qos_policy_id
+        and old.network_id == new.network_id
+        and old.device_owner.startswith("network:") == new.device_owner.startswith("network:")
     )
 
 

@@ -115,8 +115,8 @@ class GrpcTransport:
                     timeout,
                     request_id,
                 )
-            except NotSupported:
-                # Nothing was applied: the agent refused the method before reading.
+            except SessionRefused:
+                # Nothing was sent on it: push this message with one call, and so on.
                 self._unserved.add((node.local_ip, node.server_port))
         v1 = node.grpc_api == "v1"
         method, cardinality = (
@@ -299,6 +299,10 @@ class GrpcTransport:
         return len(self._pool)
 
 
+class SessionRefused(Exception):
+    """The agent answered the opening of a push session with a status (it has none)."""
+
+
 class _Session:
     """One open PushGoalStatesSession stream: a push is a message out and a reply back."""
 
@@ -311,7 +315,10 @@ class _Session:
 
     @classmethod
     async def open(cls, channel: Channel) -> _Session:
-        """Open the stream (no deadline: each push has its own, around the exchange)."""
+        """Open the stream and wait for the agent's headers (no deadline of its own: each
+        push has one, around the exchange). Raises SessionRefused when the agent answers
+        the open with a status instead: it does not serve sessions, and as no message was
+        sent, nothing was applied."""
         stack = contextlib.AsyncExitStack()
         request = channel.request(
             PUSH_SESSION,
@@ -322,8 +329,19 @@ class _Session:
         stream = await stack.enter_async_context(request)
         try:
             await stream.send_request()
-        except BaseException:
-            await stack.aclose()
+            try:
+                await stream.recv_initial_metadata()
+            except StreamTerminatedError as exc:
+                # Reset right after a status: leaving the stream raises that status.
+                await stack.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
+        except GRPCError as exc:
+            # UNIMPLEMENTED from ACA; a grpclib agent's "method not found" even reads as
+            # UNKNOWN (no content-type in its trailers-only answer). Either way: refused.
+            await _leave(stack, exc)
+            raise SessionRefused(exc.message or exc.status.name) from exc
+        except BaseException as exc:
+            await _leave(stack, exc)
             raise
         return cls(stack, stream)
 
@@ -333,8 +351,8 @@ class _Session:
             await self.stream.send_message(payload)
             reply = await self.stream.recv_message()
         except StreamTerminatedError as exc:
-            # Reset by the agent: a status it sent first (UNIMPLEMENTED from ACA) says more,
-            # and leaving the stream raises it as GRPCError.
+            # Reset by the agent: a status it sent first says more, and leaving the stream
+            # raises it as GRPCError.
             await self.stack.__aexit__(type(exc), exc, exc.__traceback__)
             raise
         if reply is None:
@@ -352,8 +370,14 @@ class _Session:
 
     async def abort(self, exc: BaseException) -> None:
         """Drop the stream after a failure (grpclib resets it without waiting)."""
-        with contextlib.suppress(Exception):
-            await self.stack.__aexit__(type(exc), exc, exc.__traceback__)
+        await _leave(self.stack, exc)
+
+
+async def _leave(stack: contextlib.AsyncExitStack, exc: BaseException) -> None:
+    """Leave a stream's context after `exc`: grpclib resets it and waits for nothing (a
+    clean exit would wait for trailers, and refuse a stream never half-closed)."""
+    with contextlib.suppress(Exception):
+        await stack.__aexit__(type(exc), exc, exc.__traceback__)
 
 
 def _status_error(exc: GRPCError, addr: tuple[str, int], request_id: str) -> TransportError:

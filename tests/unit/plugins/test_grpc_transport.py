@@ -330,6 +330,7 @@ class SessionStandIn(StandIn):
         self.sessions += 1
         if not self.serve_sessions:
             raise GRPCError(Status.UNIMPLEMENTED, "as ACA answers an unknown method")
+        await stream.send_initial_metadata()
         async for payload in stream:
             self.received.append(("session", payload))
             if self.block is not None:
@@ -455,3 +456,14 @@ async def test_a_session_survives_nothing_of_an_agent_restart(push_transport):
         finally:
             await _close(server)
     assert (handler.sessions, len(handler.received)) == (2, 2)
+
+
+async def test_a_grpclib_agent_without_the_method_falls_back_every_time(agent):
+    """grpclib's own "method not found" (no content-type: it reads as UNKNOWN, and it may
+    race the reset) is a refusal too, however the answer and the reset interleave."""
+    handler, port = agent
+    for i in range(20):
+        async with grpclib_transport() as t:
+            reply = await t.push(_node(port), _payload(), request_id=f"r{i}", timeout=5)
+        assert _ports_of(reply) == ["p1"]
+    assert [kind for kind, _ in handler.received] == ["v2"] * 20
