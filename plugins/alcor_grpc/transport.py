@@ -74,7 +74,8 @@ class GrpcTransport:
             lambda addr: Channel(addr[0], addr[1], codec=CODEC), Channel.close
         )
         self._tasks: set[asyncio.Task[None]] = set()
-        # Agents that answered UNIMPLEMENTED to PushGoalStatesSession (by address).
+        # Agents that refused to open a PushGoalStatesSession (by address), until their
+        # connection breaks (the agent may come back as another version).
         self._unserved: set[tuple[str, int]] = set()
 
     async def start(self) -> None:
@@ -244,6 +245,7 @@ class GrpcTransport:
             raise TransportError(f"{addr[0]}:{port}: {exc}", "protocol_error") from exc
         except _CONNECTION_ERRORS as exc:
             self._pool.drop(addr, pooled)
+            self._unserved.discard(addr)
             raise TransportError(
                 f"{addr[0]}:{port}: {type(exc).__name__}: {exc}", "transport_error"
             ) from exc

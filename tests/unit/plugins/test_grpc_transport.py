@@ -467,3 +467,23 @@ async def test_a_grpclib_agent_without_the_method_falls_back_every_time(agent):
             reply = await t.push(_node(port), _payload(), request_id=f"r{i}", timeout=5)
         assert _ports_of(reply) == ["p1"]
     assert [kind for kind, _ in handler.received] == ["v2"] * 20
+
+
+async def test_an_agent_that_comes_back_with_sessions_is_asked_again(push_transport):
+    """A refusal is remembered until the connection breaks: a restarted (upgraded) agent
+    on the same address gets a session."""
+    old = SessionStandIn(serve_sessions=False)
+    server, port = await _serve(old)
+    async with grpclib_transport() as t:
+        await t.push(_node(port), _payload(), request_id="r1", timeout=5)
+        await _close(server)
+        with pytest.raises(TransportError):
+            await t.push(_node(port), _payload(), request_id="r2", timeout=5)
+        new = SessionStandIn()
+        server, _ = await _serve(new, port)
+        try:
+            await t.push(_node(port), _payload(), request_id="r3", timeout=5)
+        finally:
+            await _close(server)
+    assert [kind for kind, _ in old.received] == ["v2"]
+    assert (new.sessions, [kind for kind, _ in new.received]) == (1, ["session"])
