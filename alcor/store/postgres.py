@@ -115,6 +115,22 @@ def _mapped_errors() -> Any:
         raise errors.DatabaseUnavailable(reason=_describe(exc)) from exc
 
 
+@contextlib.asynccontextmanager
+async def _begun(tx: Any) -> AsyncIterator[None]:
+    """Start an asyncpg transaction or savepoint; roll it back when the block raises, else
+    commit it (database errors mapped as everywhere else)."""
+    with _mapped_errors():
+        await tx.start()
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await tx.rollback()
+        raise
+    with _mapped_errors():
+        await tx.commit()
+
+
 class PostgresStore:
     """A pool of connections to one PostgreSQL database."""
 
@@ -249,17 +265,8 @@ class PostgresStore:
         if current is not None:
             mark, writes = len(current.after_commit), len(current.before_commit)
             try:
-                with _mapped_errors():
-                    savepoint = current.conn.transaction()
-                    await savepoint.start()
-                try:
+                async with _begun(current.conn.transaction()):
                     yield current
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        await savepoint.rollback()
-                    raise
-                with _mapped_errors():
-                    await savepoint.commit()
             except BaseException:
                 del current.after_commit[mark:]
                 del current.before_commit[writes:]
@@ -269,18 +276,9 @@ class PostgresStore:
             txn = Transaction(conn)
             token = _CURRENT.set(txn)
             try:
-                with _mapped_errors():
-                    outer = conn.transaction()
-                    await outer.start()
-                try:
+                async with _begun(conn.transaction()):
                     yield txn
                     await run_before_commit(txn)
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        await outer.rollback()
-                    raise
-                with _mapped_errors():
-                    await outer.commit()
             finally:
                 _CURRENT.reset(token)
         self.commits += 1

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, NoReturn, cast
 
 import h2.exceptions
 from grpclib.client import Channel, Stream
@@ -36,7 +36,7 @@ class GrpcConfig:
     deadline_max_s: float = 600.0
     warmup: bool = False  # send one empty GoalStateV2 on each new connection first
     # Push on one long-lived PushGoalStatesSession stream per agent that serves it (the
-    # reference agent); an agent answering UNIMPLEMENTED (ACA) gets one call per push.
+    # reference agent); an agent refusing it (ACA: UNIMPLEMENTED) gets one call per push.
     sessions: bool = True
 
     @classmethod
@@ -102,9 +102,10 @@ class GrpcTransport:
     ) -> schema.GoalStateOperationReply:
         """Send one encoded goal state and return the agent's single reply.
 
-        V2 nodes get one `PushGoalStatesStream` call with exactly one message each way (ACA
-        reads one message, replies once and finishes). `grpc_api="v1"` nodes get the
-        unary `PushNetworkResourceStates` with a V1 GoalState payload.
+        V2 nodes get it on the connection's push session when the agent serves one (the
+        reference agent), else one `PushGoalStatesStream` call with exactly one message
+        each way (ACA reads one message, replies once and finishes). `grpc_api="v1"` nodes
+        get the unary `PushNetworkResourceStates` with a V1 GoalState payload.
         """
         if node.grpc_api != "v1" and self._session_served(node):
             try:
@@ -334,9 +335,7 @@ class _Session:
             try:
                 await stream.recv_initial_metadata()
             except StreamTerminatedError as exc:
-                # Reset right after a status: leaving the stream raises that status.
-                await stack.__aexit__(type(exc), exc, exc.__traceback__)
-                raise
+                await _raise_status_of_reset(stack, exc)
         except GRPCError as exc:
             # UNIMPLEMENTED from ACA; a grpclib agent's "method not found" even reads as
             # UNKNOWN (no content-type in its trailers-only answer). Either way: refused.
@@ -353,10 +352,7 @@ class _Session:
             await self.stream.send_message(payload)
             reply = await self.stream.recv_message()
         except StreamTerminatedError as exc:
-            # Reset by the agent: a status it sent first says more, and leaving the stream
-            # raises it as GRPCError.
-            await self.stack.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
+            await _raise_status_of_reset(self.stack, exc)
         if reply is None:
             # The agent ended the stream: its trailers say why (GRPCError), else it is
             # a protocol error.
@@ -373,6 +369,15 @@ class _Session:
     async def abort(self, exc: BaseException) -> None:
         """Drop the stream after a failure (grpclib resets it without waiting)."""
         await _leave(self.stack, exc)
+
+
+async def _raise_status_of_reset(
+    stack: contextlib.AsyncExitStack, exc: StreamTerminatedError
+) -> NoReturn:
+    """Raise what a reset stream says: the status the agent sent before resetting it
+    (grpclib raises it as GRPCError on leaving the stream), else `exc` itself."""
+    await stack.__aexit__(type(exc), exc, exc.__traceback__)
+    raise exc
 
 
 async def _leave(stack: contextlib.AsyncExitStack, exc: BaseException) -> None:
