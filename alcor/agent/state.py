@@ -38,6 +38,16 @@ from .records import (
 Entry = Neighbor | GatewayArp | PairEntry
 
 
+def claimant(entry: Entry) -> tuple[str, str]:
+    """Return who claims an address through `entry`: a port (its fixed IPs or address
+    pairs) or a router (a gateway)."""
+    if isinstance(entry, GatewayArp):
+        return ("router", entry.router_id)
+    if isinstance(entry, PairEntry):
+        return ("port", entry.owner.id)
+    return ("port", entry.id)
+
+
 class AgentState:
     """Every table of one agent; mutated only by alcor.agent.apply."""
 
@@ -67,6 +77,10 @@ class AgentState:
         # tunnel_id -> ip (as int) -> entry: nested, and int keys, to keep entries small.
         self.arp: dict[int, dict[int, Entry]] = {}  # IPv4
         self.nd: dict[int, dict[int, Entry]] = {}  # IPv6 neighbor discovery
+        # (family, tunnel_id, ip) -> earlier claimants of an address another entry took over
+        # (a deleted port's neighbor replayed after the new owner of its IP, say): when the
+        # newer one goes, the address answers for the one still held. Empty but for clashes.
+        self.shadowed: dict[tuple[int, int, int], list[Entry]] = {}
         self.port_programmed_at: dict[str, float] = {}  # port id -> time.time() of last apply
         self.routes: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.host_dvr_mac: str | None = None  # sticky: the first one seen, as ACA
@@ -168,16 +182,44 @@ class AgentState:
         by_ip = table.get(tunnel_id)
         if by_ip is None:
             by_ip = table[intern_int(tunnel_id)] = {}
+        previous = by_ip.get(ip)
+        clash = (family, tunnel_id, ip)
+        if clash in self.shadowed:  # a claimant's new entry replaces its old one
+            self._forget_claim(clash, claimant(entry))
+        if previous is not None and claimant(previous) != claimant(entry):
+            self.shadowed.setdefault(clash, []).append(previous)
         by_ip[ip] = entry
 
     def drop(self, family: int, ip: int, tunnel_id: int, owner: object) -> None:
-        """Remove the entry of (ip as int, tunnel_id) if `owner` still holds it."""
+        """Remove `owner`'s claim on (ip as int, tunnel_id); the address then answers for
+        the latest earlier claimant still held, if any."""
         table = self._table_of(family)
         by_ip = table.get(tunnel_id)
-        if by_ip is not None and by_ip.get(ip) is owner:
-            del by_ip[ip]
-            if not by_ip:
-                del table[tunnel_id]
+        clash = (family, tunnel_id, ip)
+        earlier = self.shadowed.get(clash)
+        if by_ip is None or by_ip.get(ip) is not owner:
+            if earlier is not None:  # a claim no longer visible goes quietly
+                self._forget_claim(clash, None, owner)
+            return
+        if earlier:
+            by_ip[ip] = earlier.pop()
+            if not earlier:
+                del self.shadowed[clash]
+            return
+        del by_ip[ip]
+        if not by_ip:
+            del table[tunnel_id]
+
+    def _forget_claim(
+        self, clash: tuple[int, int, int], who: tuple[str, str] | None, owner: object = None
+    ) -> None:
+        """Drop the shadowed entry `owner`, or every shadowed entry of claimant `who`."""
+        earlier = self.shadowed[clash]
+        kept = [e for e in earlier if e is not owner and (who is None or claimant(e) != who)]
+        if kept:
+            self.shadowed[clash] = kept
+        else:
+            del self.shadowed[clash]
 
     def arp_put(self, ip: int, tunnel_id: int, entry: Entry) -> None:
         """Add or replace an IPv4 ARP entry."""

@@ -25,9 +25,11 @@ from alcor.southbound.transports import target
 from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, Key, neighbor_key, port_of_neighbor
 
 if TYPE_CHECKING:
+    from alcor.southbound.delivery import Delivery
     from alcor.southbound.engine import SouthboundEngine
     from alcor.southbound.planner import Marks
     from alcor.southbound.records import NodeRec
+    from alcor.southbound.sender import HostSender
 
 _LOGGER = logging.getLogger(__name__)
 MQ = "MQ"
@@ -89,6 +91,7 @@ class Channels:
         topo = self._dp.topo
         for node_id, keys in marks.items():
             node = topo.nodes.get(node_id)
+            sender = self._dp.senders.get(node_id)
             for key in [k for k in keys if k[0] == NEIGHBOR]:
                 port_id = port_of_neighbor(key[1])
                 vpc = self.vpc_of(port_id)
@@ -97,7 +100,7 @@ class Channels:
                 self._dirty.add(vpc)
                 if self.mode.get(vpc) == MQ:
                     self._pending[vpc].add(port_id)
-                    if node is not None and self.subscribed(node_id, vpc):
+                    if node is not None and self._from_topic(node_id, vpc, key, sender):
                         keys.discard(key)
         if self._dirty or self._pending:
             self._wake.set()
@@ -114,15 +117,23 @@ class Channels:
         """Return True when a host takes a VPC's neighbors from its topic."""
         return self.subs.get((node_id, vpc)) == SUBSCRIBED
 
+    def _from_topic(self, node_id: str, vpc: str, key: Key, sender: HostSender | None) -> bool:
+        """Tell whether a host takes this neighbor from its VPC's topic: it is subscribed and
+        its per-host ledger no longer tracks the neighbor (see `_hand_over`)."""
+        if not self.subscribed(node_id, vpc):
+            return False
+        return sender is None or not sender.delivery.may_hold(key)
+
     def filter_keys(self, node: NodeRec, keys: list[Key]) -> list[Key]:
         """Drop the neighbor keys a subscribed `auto` host gets from VPC topics."""
         if node.transport != "auto" or not self.mode:
             return keys
+        sender = self._dp.senders.get(node.id)
         return [
             k
             for k in keys
             if k[0] != NEIGHBOR
-            or not self.subscribed(node.id, self.vpc_of(port_of_neighbor(k[1])) or "")
+            or not self._from_topic(node.id, self.vpc_of(port_of_neighbor(k[1])) or "", k, sender)
         ]
 
     # ---- the worker ----------------------------------------------------------------------
@@ -234,44 +245,74 @@ class Channels:
 
     def _hand_over(self, node_id: str, vpc: str) -> None:
         """The topic carries a subscribed host's neighbors of the VPC from now on, deletes
-        included: the per-host ledger stops tracking them."""
+        included: the per-host ledger stops tracking every neighbor the topic has carried
+        at least at the revision the host got per host.
+
+        A neighbor sent per host while the host was subscribing and not yet published (or
+        published at a lower revision) stays tracked per host, and its changes keep going
+        per host too: were the port deleted before its first publication, the topic would
+        never carry its DELETE and the host would hold the neighbor forever.
+        """
         sender = self._dp.senders.get(node_id)
         if sender is None:
             return
         delivery = sender.delivery
-        for table in (delivery.pending, delivery.sent, delivery.acked):
-            for key in [
-                k for k in table if k[0] == NEIGHBOR and self.vpc_of(port_of_neighbor(k[1])) == vpc
-            ]:
-                del table[key]
+        keys = {
+            k
+            for table in (delivery.pending, delivery.sent, delivery.acked)
+            for k in table
+            if k[0] == NEIGHBOR and self.vpc_of(port_of_neighbor(k[1])) == vpc
+        }
+        for key in keys:
+            if self._topic_covers(vpc, key, delivery):
+                delivery.pending.pop(key, None)
+                delivery.sent.pop(key, None)
+                delivery.acked.pop(key, None)
+
+    def _topic_covers(self, vpc: str, key: Key, delivery: Delivery) -> bool:
+        """Tell whether the VPC's topic carries a neighbor at the revision a host may hold
+        from per-host delivery, or newer (True when the host may hold none)."""
+        sent = delivery.sent.get(key)
+        revision = sent[0] if sent is not None else delivery.acked.get(key)
+        if revision is None:
+            return True
+        published = self.published.get(vpc, {}).get(port_of_neighbor(key[1]))
+        return published is not None and published[0] >= revision
 
     async def _leave(self, node_id: str, vpc: str) -> None:
         """Hand a host back to per-host delivery: it holds the topic's revisions (§2.5)."""
         # Not subscribed from here on, so the sender stops filtering these neighbors out.
         await self._persist(channel_store.set_subscribed, node_id, vpc, False)
         self.subs.pop((node_id, vpc), None)
-        sender = self._dp.senders.get(node_id)
-        if sender is not None:
-            delivery = sender.delivery
-            for port_id, (revision, present) in self.published.get(vpc, {}).items():
-                key = (NEIGHBOR, neighbor_key(port_id))
-                # The host may hold any published state, deletes included when its consumer
-                # stops before reading them: withdraw per host unless still in its view
-                # (a DELETE of an unknown neighbor is a harmless SUCCESS).
-                delivery.sent[key] = (revision, True)
-                delivery.acked[key] = revision if present else revision - 1
-                delivery.mark([key])
-            # The topic's records also brought their subnets' and the VPC's contexts.
-            for key in self._topic_contexts(vpc):
-                context_revision = self._dp.builder.revision(*key)
-                if key not in delivery.sent and context_revision is not None:
-                    delivery.sent[key] = (context_revision, True)
-                delivery.mark([key])
-            sender.wake()
+        self._hand_back(node_id, vpc)
         node = self._dp.topo.nodes.get(node_id)
         if node is not None:
             kafka = await self._kafka()
             await self._subscribe(node, kafka.vpc_topic(vpc), schema.SubscribeOperation.Unsubscribe)
+
+    def _hand_back(self, node_id: str, vpc: str) -> None:
+        """Make the per-host ledger track whatever the host may hold from the VPC's topic."""
+        sender = self._dp.senders.get(node_id)
+        if sender is None:
+            return
+        delivery = sender.delivery
+        for port_id, (revision, _present) in self.published.get(vpc, {}).items():
+            key = (NEIGHBOR, neighbor_key(port_id))
+            # The host may hold any published state, deletes included when its consumer stops
+            # before reading them: withdraw per host unless still in its view (a DELETE of an
+            # unknown neighbor is a harmless SUCCESS). Nothing counts as acked: the consumer
+            # may also stop before reading what is still wanted, which is then sent again.
+            if delivery.sent.get(key, (0, True))[0] <= revision:  # not newer per host
+                delivery.sent[key] = (revision, True)
+                delivery.acked.pop(key, None)
+            delivery.mark([key])
+        # The topic's records also brought their subnets' and the VPC's contexts.
+        for key in self._topic_contexts(vpc):
+            context_revision = self._dp.builder.revision(*key)
+            if key not in delivery.sent and context_revision is not None:
+                delivery.sent[key] = (context_revision, True)
+            delivery.mark([key])
+        sender.wake()
 
     async def _subscribe(self, node: NodeRec, topic: str, operation: int) -> schema.OperationStatus:
         grpc = await self._dp.transports.get(node, "grpc")

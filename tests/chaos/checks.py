@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from typing import Any
 
@@ -205,8 +207,22 @@ async def converge(cluster: Cluster, timeout: float = CONVERGE_TIMEOUT_S) -> flo
         return not report
 
     if not await poll(settled, timeout, interval=0.2):
+        with contextlib.suppress(Exception):  # a failure to keep them must not hide the diff
+            await keep_tables(cluster)
         raise NotConverged(f"not converged after {timeout:.0f} s ({cluster.describe()}):\n{last}")
     return time.monotonic() - started
+
+
+async def keep_tables(cluster: Cluster) -> None:
+    """Write every agent's tables and what the oracle expects next to the logs: the diff
+    names what differs, these show what else each host held (an address two ports claim)."""
+    dumps = await cluster.dumps()
+    want = expected(await snapshot(cluster.rest))
+    held = {
+        "held": dumps,
+        "expected": {n: {"tables": e.tables, "optional": e.optional} for n, e in want.items()},
+    }
+    (cluster.workdir / "tables.json").write_text(json.dumps(held, default=str, indent=1))
 
 
 # ---- audit ----------------------------------------------------------------------------

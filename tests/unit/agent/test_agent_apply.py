@@ -178,6 +178,44 @@ def test_arp_table_from_l2_neighbors_and_router_gateways(agent):
     assert st.arp_lookup("10.10.0.1", TUNNEL) is None and not st.routes
 
 
+def test_an_address_two_neighbors_claim_answers_for_the_one_still_held(agent):
+    """A deleted port's neighbor replayed (a VPC topic read from its start) after the new
+    owner of its IP: when the replayed one goes, the address answers for the new owner."""
+    st = agent.state
+    send(agent, neighbor(pid="p-new", mac="fa:16:3e:00:00:0b"))
+    send(agent, neighbor(pid="p-old", mac="fa:16:3e:00:00:0a"))
+    assert st.arp_lookup("10.10.0.5", TUNNEL).port_id == "p-old"  # the latest claim answers
+    send(agent, neighbor(pid="p-old", rev=2, op=OP.DELETE))
+    assert st.arp_lookup("10.10.0.5", TUNNEL).port_id == "p-new"
+    send(agent, neighbor(pid="p-new", rev=2, op=OP.DELETE))
+    assert st.arp_lookup("10.10.0.5", TUNNEL) is None and not st.shadowed
+
+
+def test_a_shadowed_claim_that_goes_first_leaves_nothing_behind(agent):
+    """The earlier claimant goes while shadowed; then the address goes with the last one."""
+    st = agent.state
+    send(agent, neighbor(pid="p-a"), neighbor(pid="p-b", mac="fa:16:3e:00:00:0b"))
+    send(agent, neighbor(pid="p-a", rev=2, op=OP.DELETE))
+    assert st.arp_lookup("10.10.0.5", TUNNEL).port_id == "p-b" and not st.shadowed
+    send(agent, neighbor(pid="p-b", rev=2, op=OP.DELETE))
+    assert st.arp_lookup("10.10.0.5", TUNNEL) is None
+
+
+def test_a_router_routed_again_leaves_no_old_gateway_entry(agent):
+    """Re-programming a router's subnet replaces its gateway entry rather than shadowing it:
+    deleting a neighbor that claimed the gateway IP meanwhile brings back only the router."""
+    st = agent.state
+    send(agent, router())
+    send(agent, router(rev=2, update_type=S.UpdateType.DELTA))  # routes sub-1 again
+    assert not st.shadowed
+    send(agent, neighbor(pid="p-gw", ip="10.10.0.1"))
+    send(agent, router(rev=3, update_type=S.UpdateType.DELTA))
+    send(agent, neighbor(pid="p-gw", rev=2, op=OP.DELETE))
+    assert st.arp_lookup("10.10.0.1", TUNNEL).port_id == ""  # the gateway
+    send(agent, router(rev=4, op=OP.DELETE))
+    assert st.arp_lookup("10.10.0.1", TUNNEL) is None and not st.shadowed
+
+
 def test_l3_neighbor_without_router_is_deferred_then_upgraded(agent):
     """An L3 fixed IP with no local router is stored as L2 (SUCCESS), upgraded later."""
     remote = subnet(

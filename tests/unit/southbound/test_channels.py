@@ -1,0 +1,133 @@
+"""Handing a host over to its VPC's topic (the `auto` transport, southbound spec §2.5).
+
+A host that was subscribing got some neighbors per host; once subscribed, the per-host ledger
+lets go only of those the topic has carried at that revision or newer. The others stay per
+host, so their deletes still reach the host even when the topic never carried the port.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from alcor.southbound.channels import MQ, SUBSCRIBED, Channels
+from alcor.southbound.delivery import Delivery
+from alcor.southbound.topology import Topology
+from alcor.southbound.view import NEIGHBOR, neighbor_key
+
+VPC = "net"
+HOST = "h1"
+
+
+def _port(port_id: str, host: str, revision: int) -> dict[str, Any]:
+    return {
+        "id": port_id,
+        "network_id": VPC,
+        "project_id": "p",
+        "revision_number": revision,
+        "mac_address": "fa:16:3e:00:00:01",
+        "binding:vif_type": "ovs",
+        "binding:host_id": host,
+        "admin_state_up": True,
+        "fixed_ips": [{"subnet_id": "s1", "ip_address": f"10.0.0.{revision + 2}"}],
+        "security_groups": [],
+        "status": "DOWN",
+    }
+
+
+def _channels() -> tuple[Channels, Topology, Delivery]:
+    topo = Topology()
+    topo.set_network({"id": VPC, "project_id": "p", "name": "n", "revision_number": 1})
+    for i, host in enumerate((HOST, "h2")):
+        topo.set_node(
+            {"node_id": host, "node_name": host, "local_ip": f"10.1.0.{i + 1}",
+             "server_port": 50001, "mac_address": "52:54:00:00:00:01", "transport": "auto"}
+        )  # fmt: skip
+    topo.set_subnet(
+        {"id": "s1", "network_id": VPC, "name": "s1", "cidr": "10.0.0.0/24", "ip_version": 4,
+         "enable_dhcp": True, "revision_number": 1}
+    )  # fmt: skip
+    delivery = Delivery(HOST)
+    sender = SimpleNamespace(delivery=delivery, wake=lambda: None)
+    builder = SimpleNamespace(revision=lambda kind, name: 1)
+    engine: Any = SimpleNamespace(topo=topo, senders={HOST: sender}, builder=builder)
+    channels = Channels(engine)
+    channels.mode[VPC] = MQ
+    return channels, topo, delivery
+
+
+def _subscribe(channels: Channels) -> None:
+    channels.subs[(HOST, VPC)] = SUBSCRIBED
+    channels._hand_over(HOST, VPC)
+
+
+def test_a_neighbor_the_topic_never_carried_stays_per_host_and_its_delete_goes_per_host():
+    """The port is created while the host subscribes and deleted before its publication."""
+    channels, topo, delivery = _channels()
+    topo.set_port(_port("p1", "h2", 3))
+    key = (NEIGHBOR, neighbor_key("p1"))
+    delivery.sent[key] = (3, True)
+    delivery.acked[key] = 3
+    _subscribe(channels)
+    assert delivery.may_hold(key)
+
+    topo.drop_port("p1")
+    marks = {HOST: {key}}
+    channels.after_batch(marks)
+    assert marks[HOST] == {key}  # the DELETE goes per host
+    node = topo.nodes[HOST]
+    assert channels.filter_keys(node, [key]) == [key]
+
+
+def test_a_neighbor_the_topic_carried_at_that_revision_is_handed_over():
+    """Per host and the topic agree: the topic alone carries the neighbor from now on."""
+    channels, topo, delivery = _channels()
+    topo.set_port(_port("p1", "h2", 3))
+    key = (NEIGHBOR, neighbor_key("p1"))
+    delivery.sent[key] = (3, True)
+    delivery.acked[key] = 3
+    channels.published[VPC]["p1"] = (3, True)
+    _subscribe(channels)
+    assert not delivery.may_hold(key)
+
+    marks = {HOST: {key}}
+    channels.after_batch(marks)
+    assert marks[HOST] == set()
+    assert channels.filter_keys(topo.nodes[HOST], [key]) == []
+
+
+def test_a_neighbor_newer_per_host_than_on_the_topic_stays_per_host():
+    """The host got revision 5 per host; the topic still holds revision 4."""
+    channels, topo, delivery = _channels()
+    topo.set_port(_port("p1", "h2", 5))
+    key = (NEIGHBOR, neighbor_key("p1"))
+    delivery.sent[key] = (5, True)
+    channels.published[VPC]["p1"] = (4, True)
+    _subscribe(channels)
+    assert delivery.sent[key] == (5, True)
+
+
+def test_a_neighbor_only_pending_per_host_is_left_to_the_topic():
+    """Never sent per host: the host holds nothing of it, the topic will bring it."""
+    channels, topo, delivery = _channels()
+    topo.set_port(_port("p1", "h2", 3))
+    key = (NEIGHBOR, neighbor_key("p1"))
+    delivery.mark([key])
+    _subscribe(channels)
+    assert key not in delivery.pending
+
+
+def test_handing_back_counts_nothing_of_the_topic_as_acked():
+    """The host's consumer may stop before reading a record: a wanted neighbor the topic
+    carried is sent again per host, one it no longer wants is withdrawn."""
+    channels, topo, delivery = _channels()
+    topo.set_port(_port("p1", "h2", 3))
+    wanted, gone = (NEIGHBOR, neighbor_key("p1")), (NEIGHBOR, neighbor_key("p2"))
+    channels.published[VPC].update({"p1": (3, True), "p2": (4, False)})
+    _subscribe(channels)
+    channels.subs.pop((HOST, VPC))
+    channels._hand_back(HOST, VPC)
+    for key, revision in ((wanted, 3), (gone, 4)):
+        assert delivery.sent[key] == (revision, True)  # the host may hold it
+        assert not delivery.holds(key, revision)
+        assert key in delivery.pending
