@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from alcor import __version__
+from alcor import __version__, runtime
 from alcor.config import ConfigError, config_as_dict, load_config, url_without_password
 
 
@@ -103,6 +103,7 @@ def serve(
         },
     )
     setup_logging(config.log.level)
+    runtime.tune_gc(config.server.gc_threshold)
     url = f"http://{config.server.host}:{config.server.port}"
 
     if config.store.url:
@@ -111,6 +112,7 @@ def serve(
         store = f"SQLite {Path(config.store.path).resolve()}"
 
     def announce() -> None:
+        runtime.freeze_heap()  # started: what was loaded stays for the process's life
         click.echo(
             f"alcor {__version__} listening on {url} (Neutron API at {url}/v2.0), "
             f"store: {store}, auth: {config.auth.strategy}, event loop: {config.server.loop}",

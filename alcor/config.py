@@ -51,6 +51,9 @@ class ServerConfig:
     body_timeout_s: float = 60.0
     # The event loop: "asyncio" (the standard library's) or "uvloop" (pip install alcor[uvloop]).
     loop: str = "asyncio"
+    # Allocations between two young-generation garbage collections (0: Python's 700); see
+    # alcor/runtime.py for why the default is far above Python's.
+    gc_threshold: int = 50_000
 
 
 @dataclass(frozen=True)
@@ -584,6 +587,8 @@ def _check_semantics(config: Config | None) -> list[str]:
         problems.append(
             "southbound: coalesce_ms and coalesce_max_ms must be >= 0, loop_busy_target in (0, 1]"
         )
+    if config.server.gc_threshold < 0:
+        problems.append("server.gc_threshold: must be >= 0 (0 keeps Python's default)")
     if config.server.loop not in ("asyncio", "uvloop"):
         problems.append(f"server.loop: must be asyncio or uvloop, got {config.server.loop!r}")
     admin = config.southbound.embedded_agents_admin

@@ -13,6 +13,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from alcor import runtime
+
 from .admin import AdminServer
 from .agent import AgentConfig
 from .apply import ApplyOptions
@@ -162,6 +164,13 @@ def _host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
     help="The nodes' transport when --register creates them.",
 )
 @click.option(
+    "--gc-threshold",
+    type=click.IntRange(min=0),
+    default=runtime.DEFAULT_GC_THRESHOLD,
+    show_default=True,
+    help="Allocations between young-generation GC passes (0: Python's default).",
+)
+@click.option(
     "--show-state",
     metavar="IP",
     default=None,
@@ -183,6 +192,7 @@ def agent(
     register_url: str | None,
     register_token: str | None,
     transport: str | None,
+    gc_threshold: int,
     show_state: str | None,
 ) -> None:
     """Run reference host agents (in-memory, wire-compatible with ACA)."""
@@ -195,6 +205,7 @@ def agent(
         return
     if kafka and not node_id:
         raise click.UsageError("--kafka needs --node-id (the topic is alcor-host-<node-id>)")
+    runtime.tune_gc(gc_threshold)
     ip, port = _host_port(listen, 50001)
     config = AgentConfig(
         ip=ip,

@@ -182,7 +182,7 @@ def _add_neighbors(
         if (
             port is None
             or port.node_id is None
-            or not (any(s in reachable for s in port.subnet_ids) or port.id in granted)
+            or (reachable.isdisjoint(port.subnet_ids) and port.id not in granted)
         ):
             if key in sent or key in acked:
                 revision = tombstone_revision(tombs, key, builder, delivery)

@@ -25,9 +25,13 @@ ST = schema.OperationStatus
 REFUSED_NAMES = frozenset({"FAILURE", "INVALID_ARG"})
 
 
+_STATUS_NAMES = {int(member): member.name for member in ST}
+
+
 def status_name(status: int) -> str:
     """Return the OperationStatus name of a status value."""
-    return ST(status).name or str(status)
+    name = _STATUS_NAMES.get(status)
+    return name if name is not None else str(status)
 
 
 @dataclass(slots=True)
@@ -166,27 +170,28 @@ def reply_statuses(
 ) -> dict[Key, tuple[int, str]]:
     """Return (status, reason) per (kind, key) named in a reply (§5.1 key mapping)."""
     by_key: dict[Key, tuple[int, str]] = {}
+    type_kind = TYPE_KIND
     for status in reply.operation_statuses:
         rtype, rid, value, why = _fields(status)
-        kind = TYPE_KIND.get(rtype)
+        kind = type_kind.get(rtype)
         if kind is None:
             continue
-        key = neighbor_key(rid) if kind == NEIGHBOR else rid
-        by_key[(kind, key)] = (int(value), why)
+        by_key[(kind, neighbor_key(rid) if kind == NEIGHBOR else rid)] = (value, why)
     return by_key
-
-
-_FIELDS = ("resource_type", "resource_id", "operation_status", "status_message")
 
 
 def _fields(status: Any) -> tuple[Any, str, int, str]:
     """Read a status's fields straight from its __dict__: betterproto's attribute access
     costs more than the rest of reply processing (thousands of statuses per second)."""
     values = object.__getattribute__(status, "__dict__")
-    out = [values.get(name, PLACEHOLDER) for name in _FIELDS]
-    if any(v is PLACEHOLDER for v in out):  # built by hand, not decoded: ask betterproto
-        out = [getattr(status, name) for name in _FIELDS]
-    return out[0], out[1], out[2], out[3]
+    rtype = values.get("resource_type", PLACEHOLDER)
+    rid = values.get("resource_id", PLACEHOLDER)
+    value = values.get("operation_status", PLACEHOLDER)
+    why = values.get("status_message", PLACEHOLDER)
+    if PLACEHOLDER in (rtype, rid, value, why):  # built by hand, not decoded: ask betterproto
+        rtype, rid, value = status.resource_type, status.resource_id, status.operation_status
+        why = status.status_message
+    return rtype, rid, int(value), why
 
 
 def apply_reply(

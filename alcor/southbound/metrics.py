@@ -62,9 +62,6 @@ def observe_build(seconds: float) -> None:
 
 def record_statuses(message: Any, outcome: Any) -> None:
     """Count per-state answers of one reply."""
-    kinds: dict[str, int] = {}
-    for carried in message.carried:
-        kinds[carried.key[0]] = kinds.get(carried.key[0], 0) + 1
     for status, count in outcome.statuses.items():
         STATES_TOTAL.labels("all", schema.OperationStatus(status).name).inc(count)
     for kind, count in outcome.out_of_order.items():

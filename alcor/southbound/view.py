@@ -95,7 +95,7 @@ def granted_view(topo: Topology, view: HostView, granted: set[str]) -> HostView:
 
 def neighbor_in_view(view: HostView, port_id: str, subnet_ids: tuple[str, ...]) -> bool:
     """Tell whether a bound port is a neighbor of the host (SV(H) or an on-demand grant)."""
-    return any(s in view.reachable for s in subnet_ids) or port_id in view.granted
+    return not view.reachable.isdisjoint(subnet_ids) or port_id in view.granted
 
 
 def compute_view(topo: Topology, node_id: str) -> HostView:

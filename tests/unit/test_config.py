@@ -207,6 +207,14 @@ def test_embedded_agents_admin_must_be_host_and_port():
     assert ok.southbound.embedded_agents_admin == "127.0.0.1:9100"
 
 
+def test_gc_threshold_must_not_be_negative():
+    """0 keeps Python's own threshold; a negative one is refused at start-up."""
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env={"ALCOR__SERVER__GC_THRESHOLD": "-1"})
+    assert info.value.problems == ["server.gc_threshold: must be >= 0 (0 keeps Python's default)"]
+    assert load_config(None, env={"ALCOR__SERVER__GC_THRESHOLD": "0"}).server.gc_threshold == 0
+
+
 def test_zeta_section_is_checked():
     """Enabled without a URL, a bad node MAC, or non-positive sizes are all reported."""
     with pytest.raises(ConfigError) as caught:
