@@ -13,7 +13,7 @@ from typing import Any
 from alcor.southbound.channels import MQ, SUBSCRIBED, Channels
 from alcor.southbound.delivery import Delivery
 from alcor.southbound.topology import Topology
-from alcor.southbound.view import NEIGHBOR, neighbor_key
+from alcor.southbound.view import NEIGHBOR, Key, neighbor_key
 
 VPC = "net"
 HOST = "h1"
@@ -61,13 +61,19 @@ def _subscribe(channels: Channels) -> None:
     channels._hand_over(HOST, VPC)
 
 
+def _acked_per_host(topo: Topology, delivery: Delivery, revision: int) -> Key:
+    """Bind port p1 on h2 and note HOST as holding its neighbor at `revision`, per host."""
+    topo.set_port(_port("p1", "h2", revision))
+    key = (NEIGHBOR, neighbor_key("p1"))
+    delivery.sent[key] = (revision, True)
+    delivery.acked[key] = revision
+    return key
+
+
 def test_a_neighbor_the_topic_never_carried_stays_per_host_and_its_delete_goes_per_host():
     """The port is created while the host subscribes and deleted before its publication."""
     channels, topo, delivery = _channels()
-    topo.set_port(_port("p1", "h2", 3))
-    key = (NEIGHBOR, neighbor_key("p1"))
-    delivery.sent[key] = (3, True)
-    delivery.acked[key] = 3
+    key = _acked_per_host(topo, delivery, 3)
     _subscribe(channels)
     assert delivery.may_hold(key)
 
@@ -82,10 +88,7 @@ def test_a_neighbor_the_topic_never_carried_stays_per_host_and_its_delete_goes_p
 def test_a_neighbor_the_topic_carried_at_that_revision_is_handed_over():
     """Per host and the topic agree: the topic alone carries the neighbor from now on."""
     channels, topo, delivery = _channels()
-    topo.set_port(_port("p1", "h2", 3))
-    key = (NEIGHBOR, neighbor_key("p1"))
-    delivery.sent[key] = (3, True)
-    delivery.acked[key] = 3
+    key = _acked_per_host(topo, delivery, 3)
     channels.published[VPC]["p1"] = (3, True)
     _subscribe(channels)
     assert not delivery.may_hold(key)
@@ -99,9 +102,7 @@ def test_a_neighbor_the_topic_carried_at_that_revision_is_handed_over():
 def test_a_neighbor_newer_per_host_than_on_the_topic_stays_per_host():
     """The host got revision 5 per host; the topic still holds revision 4."""
     channels, topo, delivery = _channels()
-    topo.set_port(_port("p1", "h2", 5))
-    key = (NEIGHBOR, neighbor_key("p1"))
-    delivery.sent[key] = (5, True)
+    key = _acked_per_host(topo, delivery, 5)
     channels.published[VPC]["p1"] = (4, True)
     _subscribe(channels)
     assert delivery.sent[key] == (5, True)
