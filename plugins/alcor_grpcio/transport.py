@@ -235,6 +235,8 @@ async def _one_reply(
         await call.done_writing()
         reply = await call.read()
         if reply is aio.EOF:
+            # A lost connection also ends the stream without a reply: its status says so.
+            await _raise_status(call)
             raise TransportError(f"{PUSH_V2}: the agent finished without a reply", "protocol_error")
         if await call.read() is not aio.EOF:
             raise TransportError(f"{PUSH_V2}: the agent sent more than one reply", "protocol_error")
