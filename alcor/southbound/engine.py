@@ -526,9 +526,10 @@ class SouthboundEngine:
         self._evaluate_ports(delivery, outcome.port_keys)
         self._finish_restart(delivery, True)
         self._after_delivery(delivery)
-        task = asyncio.get_running_loop().create_task(self._flush_statuses())
-        self._status_tasks.add(task)
-        task.add_done_callback(self._status_tasks.discard)
+        if self._statuses:  # most replies (neighbors) change no port status
+            task = asyncio.get_running_loop().create_task(self._flush_statuses())
+            self._status_tasks.add(task)
+            task.add_done_callback(self._status_tasks.discard)
 
     def _finish_restart(self, delivery: Delivery, ok: bool) -> None:
         if delivery.pending:
