@@ -250,8 +250,9 @@ class Channels:
 
         A neighbor sent per host while the host was subscribing and not yet published (or
         published at a lower revision) stays tracked per host, and its changes keep going
-        per host too: were the port deleted before its first publication, the topic would
-        never carry its DELETE and the host would hold the neighbor forever.
+        per host too, down to its DELETE: were the port deleted before its first
+        publication, the topic would never carry that DELETE and the host would hold the
+        neighbor forever.
         """
         sender = self._dp.senders.get(node_id)
         if sender is None:
@@ -280,7 +281,7 @@ class Channels:
         return published is not None and published[0] >= revision
 
     async def _leave(self, node_id: str, vpc: str) -> None:
-        """Hand a host back to per-host delivery: it holds the topic's revisions (§2.5)."""
+        """Hand a host back to per-host delivery: it may hold the topic's revisions (§2.5)."""
         # Not subscribed from here on, so the sender stops filtering these neighbors out.
         await self._persist(channel_store.set_subscribed, node_id, vpc, False)
         self.subs.pop((node_id, vpc), None)
