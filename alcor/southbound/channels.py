@@ -21,6 +21,7 @@ from alcor.proto import schema
 from alcor.southbound import channel_store, encoding, metrics
 from alcor.southbound.base import TransportError
 from alcor.southbound.builder import ENTER_OP, KIND_TYPE
+from alcor.southbound.delivery import status_name
 from alcor.southbound.transports import target
 from alcor.southbound.view import NEIGHBOR, SUBNET, VPC, Key, neighbor_key, port_of_neighbor
 
@@ -186,7 +187,7 @@ class Channels:
         """Agents answer topic records only on failure: count and log them (no retry path:
         the host resyncs on its next AGENT_RESTARTED or hand-back)."""
         for status in reply.reply.operation_statuses:
-            name = schema.OperationStatus(status.operation_status).name
+            name = status_name(status.operation_status)
             metrics.STATES_TOTAL.labels("vpc-topic", name).inc()
             _LOGGER.warning(
                 "node %s answered %s for %s on %s",

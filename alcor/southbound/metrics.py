@@ -7,7 +7,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from alcor.proto import schema
+from alcor.southbound.delivery import status_name
 
 COALESCE_WINDOW = Gauge(
     "alcor_sb_coalesce_window_seconds",
@@ -64,7 +64,7 @@ def observe_build(seconds: float) -> None:
 def record_statuses(message: Any, outcome: Any) -> None:
     """Count per-state answers of one reply."""
     for status, count in outcome.statuses.items():
-        _series(STATES_TOTAL, "all", _status_name(status)).inc(count)
+        _series(STATES_TOTAL, "all", status_name(status)).inc(count)
     for kind, count in outcome.out_of_order.items():
         _series(OUT_OF_ORDER, kind).inc(count)
 
@@ -74,11 +74,6 @@ def _series(metric: Any, *labels: str) -> Any:
     """Return a labelled series, looked up once: `labels()` validates and locks on every
     call, a few microseconds per push that add up at thousands of pushes a second."""
     return metric.labels(*labels)
-
-
-@functools.cache
-def _status_name(status: int) -> str:
-    return schema.OperationStatus(status).name or str(status)
 
 
 def node_gauges(node: str, pending: int, failures: int, last_contact: float | None) -> None:
