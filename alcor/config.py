@@ -253,6 +253,9 @@ class SouthboundConfig:
     # it has room again (= coalesce_ms: fixed).
     coalesce_max_ms: float = 200.0
     loop_busy_target: float = 0.9
+    # A host with a PORT state pending (the port's own host: a VM waits for ACTIVE) waits
+    # at most this long, however wide the paced window (0 = the paced window).
+    coalesce_port_ms: float = 20.0
     deadline_base_s: float = 10.0
     deadline_per_state_ms: float = 0.5
     deadline_max_s: float = 600.0
@@ -583,9 +586,13 @@ def _check_semantics(config: Config | None) -> list[str]:
     sb = config.southbound
     if sb.push_start_concurrency < 1 or sb.max_concurrent_pushes < 1:
         problems.append("southbound: push_start_concurrency and max_concurrent_pushes must be >= 1")
-    if sb.coalesce_ms < 0 or sb.coalesce_max_ms < 0 or not 0 < sb.loop_busy_target <= 1:
+    if (
+        min(sb.coalesce_ms, sb.coalesce_max_ms, sb.coalesce_port_ms) < 0
+        or not 0 < sb.loop_busy_target <= 1
+    ):
         problems.append(
-            "southbound: coalesce_ms and coalesce_max_ms must be >= 0, loop_busy_target in (0, 1]"
+            "southbound: coalesce_ms, coalesce_max_ms and coalesce_port_ms must be >= 0, "
+            "loop_busy_target in (0, 1]"
         )
     if config.server.gc_threshold < 0:
         problems.append("server.gc_threshold: must be >= 0 (0 keeps Python's default)")

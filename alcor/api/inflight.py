@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 
 from aiohttp import web
 
@@ -17,6 +18,7 @@ class Inflight:
 
     def __init__(self) -> None:
         self.count = 0
+        self.streams = 0  # of which long-lived streams (watch): no client waits on them
         self.draining = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -33,6 +35,19 @@ class Inflight:
         self.count -= 1
         if self.count == 0:
             self._idle.set()
+
+    def backlog(self) -> int:
+        """Return how many requests clients are waiting on (streams are not)."""
+        return self.count - self.streams
+
+    @contextlib.contextmanager
+    def streaming(self) -> Iterator[None]:
+        """Count the running request as a stream while inside."""
+        self.streams += 1
+        try:
+            yield
+        finally:
+            self.streams -= 1
 
     async def drained(self, timeout: float, quiet_s: float = QUIET_S) -> bool:
         """Wait until nothing is in flight and nothing started for `quiet_s`; False on timeout."""

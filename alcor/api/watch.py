@@ -25,6 +25,7 @@ from aiohttp import web
 
 from alcor import errors
 from alcor.api import http
+from alcor.api.inflight import INFLIGHT
 from alcor.api.resources import renderer
 from alcor.api.routing import Handler
 from alcor.api.service import ALCOR
@@ -126,7 +127,7 @@ class WatchStream:
         # connection for another request (it would find it closed).
         response.force_close()
         await response.prepare(self._request)
-        with contextlib.suppress(ConnectionError):
+        with contextlib.suppress(ConnectionError), self._request.app[INFLIGHT].streaming():
             await self._pump(response, cursor)
             await response.write_eof()
         return response

@@ -44,7 +44,9 @@ def make_web_app(alcor: Alcor) -> web.Application:
     app[ALCOR] = alcor
     app[ROUTER] = build_router(alcor)
     app[watch.STOPPING] = asyncio.Event()
-    app[INFLIGHT] = Inflight()
+    app[INFLIGHT] = inflight = Inflight()
+    # Pushes give way to the API while clients queue on it (LoopPacer.port_window).
+    alcor.southbound.pacer.api_backlog = inflight.backlog
     app[http.BODY_TIMEOUT] = alcor.config.server.body_timeout_s
     add_page_routes(app)
     # [\s\S], not ".": a path with an encoded newline is still ours to answer (404 JSON).

@@ -80,6 +80,8 @@ class Delivery:
     refused: dict[Key, Refusal] = field(default_factory=dict)
     exhausted: set[tuple[Key, int]] = field(default_factory=set)
     inflight: Message | None = None
+    # A PORT state is pending: its own host waits on it to be ACTIVE (HostSender's port window).
+    urgent: bool = False
     # A message is being built and recorded (it may wait on the store before it is in flight).
     sending: bool = False
     backoff_until: float = 0.0
@@ -94,8 +96,18 @@ class Delivery:
 
     def mark(self, keys: Iterable[Key]) -> None:
         """Add dirty keys (duplicates merge)."""
+        pending = self.pending
         for key in keys:
-            self.pending[key] = None
+            pending[key] = None
+            if key[0] == PORT:
+                self.urgent = True
+
+    def take_pending(self) -> list[Key]:
+        """Return the dirty keys in marking order and clear them."""
+        keys = list(self.pending)
+        self.pending.clear()
+        self.urgent = False
+        return keys
 
     def may_hold(self, key: Key) -> bool:
         """Tell whether the host may hold `key` (sent and not answered as deleted)."""

@@ -56,6 +56,7 @@ from alcor.store.revisions import tombstone_of
 from alcor.trace.model import Packet
 
 _LOGGER = logging.getLogger(__name__)
+STATUS_BATCH_S = 0.003  # port statuses of the replies within this span: one transaction
 
 
 class SouthboundEngine:
@@ -105,6 +106,7 @@ class SouthboundEngine:
         self._status_writes = 0  # status transactions in flight (idle only without any)
         self._applying = False
         self._status_tasks: set[asyncio.Task[None]] = set()
+        self._status_writer: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         # The change-record seq whose marks have all reached the senders (host cursors).
         self.dispatched_seq = 0
@@ -115,6 +117,7 @@ class SouthboundEngine:
             config.coalesce_ms / 1000,
             config.coalesce_max_ms / 1000,
             config.loop_busy_target,
+            config.coalesce_port_ms / 1000,
         )
         self._server: Any = None
         # Several processes on one database: follow the change record, own some hosts.
@@ -256,7 +259,8 @@ class SouthboundEngine:
             self.dispatched_seq = position
             for sender in self.senders.values():
                 self._advance_cursor(sender.delivery)
-        await self._flush_statuses()
+        if self._statuses:
+            self._write_statuses_soon()
 
     def _dispatch(self, marks: Marks) -> None:
         for node_id, keys in marks.items():
@@ -267,7 +271,11 @@ class SouthboundEngine:
 
     def _add_sender(self, node: NodeRec) -> HostSender:
         sender = HostSender(
-            Delivery(node.id), self._send_once, self.config.retry, self.pacer.window
+            Delivery(node.id),
+            self._send_once,
+            self.config.retry,
+            self.pacer.window,
+            port_window_s=self.pacer.port_window,
         )
         self.senders[node.id] = sender
         sender.start()
@@ -348,7 +356,8 @@ class SouthboundEngine:
                 return
         self._statuses[port_id] = status
 
-    async def _flush_statuses(self) -> None:
+    async def _flush_statuses(self) -> bool:
+        """Write the queued statuses in one transaction; False if that failed."""
         if self._statuses:
             statuses, self._statuses = self._statuses, {}
             self._status_writes += 1
@@ -357,8 +366,25 @@ class SouthboundEngine:
             except Exception:
                 _LOGGER.exception("writing %d port statuses failed", len(statuses))
                 self._statuses = {**statuses, **self._statuses}  # the next flush retries
+                return False
             finally:
                 self._status_writes -= 1
+        return True
+
+    def _write_statuses_soon(self) -> None:
+        """Start the status writer unless it runs: one at a time, after a short batch."""
+        if self._status_writer is None or self._status_writer.done():
+            task = asyncio.get_running_loop().create_task(self._status_writer_run())
+            self._status_writer = task
+            self._status_tasks.add(task)
+            task.add_done_callback(self._status_tasks.discard)
+
+    async def _status_writer_run(self) -> None:
+        # A reply per port must not mean a commit per port: the statuses of the replies
+        # that arrive in the next few milliseconds go in one transaction.
+        await asyncio.sleep(STATUS_BATCH_S)
+        while self._statuses and await self._flush_statuses():
+            pass
 
     def _evaluate_ports(self, delivery: Delivery, ports: list[tuple[str, int]]) -> None:
         """Only the port's own host decides its status (§5.2)."""
@@ -378,8 +404,7 @@ class SouthboundEngine:
         async with self._start_gate:
             # Keys are taken inside the gate: what arrives while a host waits joins its push.
             node = self.topo.nodes.get(delivery.node_id)
-            keys = list(delivery.pending)
-            delivery.pending.clear()
+            keys = delivery.take_pending()
             if node is None:
                 return True
             keys = self.channels.filter_keys(node, keys)
@@ -527,9 +552,7 @@ class SouthboundEngine:
         self._finish_restart(delivery, True)
         self._after_delivery(delivery)
         if self._statuses:  # most replies (neighbors) change no port status
-            task = asyncio.get_running_loop().create_task(self._flush_statuses())
-            self._status_tasks.add(task)
-            task.add_done_callback(self._status_tasks.discard)
+            self._write_statuses_soon()
 
     def _finish_restart(self, delivery: Delivery, ok: bool) -> None:
         if delivery.pending:

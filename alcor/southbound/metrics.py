@@ -13,6 +13,10 @@ COALESCE_WINDOW = Gauge(
     "alcor_sb_coalesce_window_seconds",
     "Each host's coalescing window now (widened while the event loop is near saturation)",
 )
+LOOP_BUSY = Gauge(
+    "alcor_sb_loop_busy_share",
+    "How busy the event loop is, smoothed (CPU of its thread plus timer lag, share of wall time)",
+)
 PUSH_TOTAL = Counter("alcor_sb_push_total", "Goal-state pushes", ["node", "transport", "result"])
 PUSH_SECONDS = Histogram(
     "alcor_sb_push_seconds",

@@ -41,14 +41,17 @@ class HostSender:
         send_once: Callable[[Delivery], Awaitable[bool]],
         retry: RetryConfig,
         coalesce_s: float | Callable[[], float] = 0.0,
+        port_window_s: Callable[[], float | None] = lambda: None,
     ) -> None:
         self.delivery = delivery
         self._send_once = send_once
         self._retry = retry
         # The window is a number or, with a pacer, read afresh before every push.
         self._coalesce_s = coalesce_s if callable(coalesce_s) else (lambda: coalesce_s)
+        self._port_window_s = port_window_s  # the longest wait while a PORT state is pending
         self._last_sent = 0.0
         self._wake = asyncio.Event()
+        self._window: asyncio.Future[None] | None = None  # set while waiting out a window
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -64,8 +67,11 @@ class HostSender:
                 waiter.set_result(False)
 
     def wake(self) -> None:
-        """Tell the loop there may be work."""
+        """Tell the loop there may be work; a PORT state pending may cut a window short."""
         self._wake.set()
+        window = self._window
+        if window is not None and self.delivery.urgent and not window.done():
+            window.set_result(None)  # the loop recomputes how long is left
 
     async def _run(self) -> None:
         delivery = self.delivery
@@ -85,9 +91,8 @@ class HostSender:
                 # Coalescing: a host pushed to within the window waits for the rest of it, so
                 # a burst of changes travels in one message instead of one message each. The
                 # first push after a quiet spell goes at once.
-                wait = self._last_sent + self._coalesce_s() - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                while (wait := self._window_left()) > 0:
+                    await self._wait_window(wait)
                 self._last_sent = time.monotonic()
                 delivery.sending = True
                 try:
@@ -104,3 +109,27 @@ class HostSender:
                     delivery.backoff_until = time.monotonic() + backoff_delay(
                         self._retry, delivery.consecutive_failures
                     )
+
+    def _window_left(self) -> float:
+        window = self._coalesce_s()
+        if self.delivery.urgent:  # see LoopPacer.port_window
+            port_window = self._port_window_s()
+            if port_window is not None:
+                window = min(window, port_window)
+        return self._last_sent + window - time.monotonic()
+
+    async def _wait_window(self, wait: float) -> None:
+        """Sleep `wait` seconds, or until a PORT state is marked (see `wake`)."""
+        loop = asyncio.get_running_loop()
+        self._window = window = loop.create_future()
+        timer = loop.call_later(wait, _resolve, window)
+        try:
+            await window
+        finally:
+            timer.cancel()
+            self._window = None
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

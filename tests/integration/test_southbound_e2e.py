@@ -14,6 +14,7 @@ from alcor.agent.agent import Agent, AgentConfig
 from alcor.agent.pool import AgentPool
 from alcor.api.web import make_web_app
 from alcor.app import build
+from alcor.managers.port.messages import SetPortStatus
 from alcor.southbound.commands import WaitIdle
 from tests.unit.agent.agent_helpers import goal_state, neighbor
 
@@ -467,3 +468,28 @@ async def test_a_port_bound_before_its_host_registers_is_programmed_when_it_does
         assert port["id"] in late.state.ports
     finally:
         await late.stop()
+
+
+async def test_port_statuses_of_replies_close_together_share_one_transaction(cloud, monkeypatch):
+    """Statuses queued within the writer's short batch go in one transaction (a reply per
+    port must not cost a commit per port); every port then reads ACTIVE."""
+    net, _ = await cloud.network(["10.70.0.0/24"])
+    ports = [await cloud.port(net, None) for _ in range(3)]
+    await cloud.idle()
+    engine = cloud.alcor.southbound
+    writes: list[dict[str, str]] = []
+    call = engine.bus.call
+
+    async def counting(cmd: Any) -> Any:
+        if isinstance(cmd, SetPortStatus):
+            writes.append(dict(cmd.statuses))
+        return await call(cmd)
+
+    monkeypatch.setattr(engine.bus, "call", counting)
+    for port in ports:  # as three replies would, one loop turn apart
+        engine.set_status(port["id"], "ACTIVE")
+        engine._write_statuses_soon()
+        await asyncio.sleep(0)
+    await cloud.idle()
+    assert writes == [{p["id"]: "ACTIVE" for p in ports}]
+    assert [await cloud.status(p["id"]) for p in ports] == ["ACTIVE"] * 3

@@ -235,3 +235,15 @@ def test_zeta_section_is_checked():
         None, env={}, overrides={"zeta.enabled": True, "zeta.url": "http://zeta:5000"}
     )
     assert (config.zeta.alarm_after, config.zeta.port_batch) == (10, 4000)
+
+
+def test_the_port_window_must_not_be_negative():
+    """coalesce_port_ms is validated with the other windows; 0 turns it off."""
+    with pytest.raises(ConfigError) as info:
+        load_config(None, env={"ALCOR__SOUTHBOUND__COALESCE_PORT_MS": "-1"})
+    assert info.value.problems == [
+        "southbound: coalesce_ms, coalesce_max_ms and coalesce_port_ms must be >= 0, "
+        "loop_busy_target in (0, 1]"
+    ]
+    config = load_config(None, env={"ALCOR__SOUTHBOUND__COALESCE_PORT_MS": "0"})
+    assert config.southbound.coalesce_port_ms == 0

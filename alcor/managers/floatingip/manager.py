@@ -87,7 +87,9 @@ class FloatingIpManager(ResourceManager):
         await self._bus.call(
             RegisterUsageCounter(resource="floatingip", counter=repo.usage_counter(FLOATINGIP))
         )
-        self._unsubscribe = self._bus.subscribe(PortStatusChanged, self._port_status)
+        # In the port status's own transaction: one commit for both, and a floating IP's
+        # status never lags its port's (a transaction per port status cost a commit each).
+        self._unsubscribe = self._bus.write_with(PortStatusChanged, self._port_status)
 
     async def stop(self) -> None:
         """Unsubscribe from port status changes."""
@@ -95,10 +97,9 @@ class FloatingIpManager(ResourceManager):
 
     async def _port_status(self, event: PortStatusChanged) -> None:
         status = "ACTIVE" if event.status == "ACTIVE" else "DOWN"
-        async with self._store.transaction():
-            await repo.set_status(
-                self._store, FLOATINGIP, status, repo.equals("port_id", event.port_id)
-            )
+        await repo.set_status(
+            self._store, FLOATINGIP, status, repo.equals("port_id", event.port_id)
+        )
 
     async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add port_details of the associated ports (one lookup for all) and the port

@@ -208,14 +208,19 @@ async def test_associate_on_create_derives_the_router(p1, routed):
 
 
 async def test_status_follows_the_port(admin, p1, routed):
-    """An associated floating IP turns ACTIVE when its port becomes ACTIVE."""
+    """An associated floating IP turns ACTIVE with its port, and DOWN with it, in the port
+    status's own commit (never a moment apart, never a commit of its own)."""
     fip = await p1.fip(routed["public"]["id"], port_id=routed["port"]["id"])
     alcor = admin.client.alcor
+    commits = alcor.store.commits
     await alcor.bus.call(SetPortStatus(statuses={routed["port"]["id"]: "ACTIVE"}))
-    await alcor.bus.join()
+    assert alcor.store.commits == commits + 1
     shown = (await p1.get(f"{FIPS}/{fip['id']}"))["floatingip"]
     assert shown["status"] == "ACTIVE"
     assert shown["port_details"]["status"] == "ACTIVE"
+    await alcor.bus.call(SetPortStatus(statuses={routed["port"]["id"]: "DOWN"}))
+    shown = (await p1.get(f"{FIPS}/{fip['id']}"))["floatingip"]
+    assert (shown["status"], shown["port_details"]["status"]) == ("DOWN", "DOWN")
 
 
 async def test_associate_by_update_then_disassociate(p1, routed):

@@ -27,3 +27,13 @@ async def test_drained_gives_up_after_its_timeout() -> None:
     inflight.begin()
     assert await inflight.drained(timeout=0.05, quiet_s=0.01) is False
     assert inflight.count == 1
+
+
+def test_the_backlog_counts_requests_clients_wait_on_not_streams() -> None:
+    """A watch stream is in flight (a shutdown waits for it) but no client waits on it."""
+    inflight = Inflight()
+    for _ in range(3):
+        inflight.begin()
+    with inflight.streaming():
+        assert (inflight.count, inflight.backlog()) == (3, 2)
+    assert inflight.backlog() == 3

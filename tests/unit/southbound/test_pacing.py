@@ -59,3 +59,25 @@ async def test_a_busy_loop_widens_the_window_of_a_running_pacer():
     finally:
         await pacer.stop()
     assert pacer.window() > 0.002
+
+
+def test_a_port_waits_the_port_window_unless_clients_queue_on_the_api():
+    """The port window holds while the API's backlog is small and gives way to the paced
+    window once clients queue (smoothed: one busy sample does not flip it)."""
+    pacer = LoopPacer(min_s=0.002, max_s=0.2, busy_target=0.9, port_window_s=0.02)
+    pacer.observe(0.5, backlog=1)
+    assert pacer.port_window() == 0.02
+    pacer.observe(0.5, backlog=16)  # one sample of a burst
+    assert pacer.port_window() == 0.02
+    for _ in range(100):
+        pacer.observe(1.0, backlog=12)  # a closed loop of clients
+    assert pacer.port_window() is None
+    for _ in range(100):
+        pacer.observe(0.5, backlog=1)
+    assert pacer.port_window() == 0.02
+
+
+def test_no_port_window_configured_means_the_paced_window():
+    """coalesce_port_ms = 0: a PORT state waits like any other."""
+    pacer = LoopPacer(min_s=0.002, max_s=0.2, busy_target=0.9, port_window_s=0.0)
+    assert pacer.port_window() is None
