@@ -14,6 +14,10 @@ its cap at moderate load, where it only added latency (p99 of 155 ms at 100 port
 agents). The share of wall time the loop's thread runs, plus the lag of the probe's timer
 (time it was runnable but not running, on a machine shared with agents and clients), says
 whether the loop is really short of time.
+
+The pacer also answers for the port window (`port_window`): a port's own host is pushed
+within a short bound whatever the paced window, except while clients queue on the API
+(the smoothed number of requests being served), when the loop's time is theirs.
 """
 
 from __future__ import annotations
