@@ -81,8 +81,9 @@ class HostSender:
             while delivery.pending:
                 delay = delivery.backoff_until - time.monotonic()
                 if delay > 0:
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                    try:  # asyncio.timeout, not wait_for: see Positions.wait
+                        async with asyncio.timeout(delay):
+                            await self._wake.wait()
                         self._wake.clear()
                     except TimeoutError:
                         pass

@@ -151,7 +151,11 @@ class Positions:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            # Not wait_for: on Python 3.11 it returns the result when the waiter completes
+            # in the turn the task is cancelled, and the cancelled reader runs on (a stop
+            # then waits out its timeout). asyncio.timeout lets the cancellation win.
+            async with asyncio.timeout(timeout):
+                await waiter
         except TimeoutError:
             return False
         finally:
