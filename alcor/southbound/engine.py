@@ -103,9 +103,8 @@ class SouthboundEngine:
         # the loop in slices, with the API's requests served between them.
         self._start_gate = asyncio.Semaphore(config.push_start_concurrency)
         self._statuses: dict[str, str] = {}
-        self._status_writes = 0  # status transactions in flight (idle only without any)
         self._applying = False
-        self._status_tasks: set[asyncio.Task[None]] = set()
+        # The one task writing port statuses (idle only once it has ended).
         self._status_writer: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         # The change-record seq whose marks have all reached the senders (host cursors).
@@ -182,7 +181,8 @@ class SouthboundEngine:
         for sender in list(self.senders.values()):
             await sender.stop()
         await cancel(self._worker)
-        await asyncio.gather(*self._status_tasks, return_exceptions=True)
+        if self._status_writer is not None:
+            await asyncio.gather(self._status_writer, return_exceptions=True)
         for sender in self.senders.values():
             self._advance_cursor(sender.delivery)
         await self.ledger.stop()
@@ -358,26 +358,24 @@ class SouthboundEngine:
 
     async def _flush_statuses(self) -> bool:
         """Write the queued statuses in one transaction; False if that failed."""
-        if self._statuses:
-            statuses, self._statuses = self._statuses, {}
-            self._status_writes += 1
-            try:
-                await self.bus.call(SetPortStatus(statuses=statuses))
-            except Exception:
-                _LOGGER.exception("writing %d port statuses failed", len(statuses))
-                self._statuses = {**statuses, **self._statuses}  # the next flush retries
-                return False
-            finally:
-                self._status_writes -= 1
+        statuses, self._statuses = self._statuses, {}
+        try:
+            await self.bus.call(SetPortStatus(statuses=statuses))
+        except Exception:
+            _LOGGER.exception("writing %d port statuses failed", len(statuses))
+            self._statuses = {**statuses, **self._statuses}  # the next flush retries
+            return False
         return True
+
+    def _writing_statuses(self) -> bool:
+        return self._status_writer is not None and not self._status_writer.done()
 
     def _write_statuses_soon(self) -> None:
         """Start the status writer unless it runs: one at a time, after a short batch."""
-        if self._status_writer is None or self._status_writer.done():
-            task = asyncio.get_running_loop().create_task(self._status_writer_run())
-            self._status_writer = task
-            self._status_tasks.add(task)
-            task.add_done_callback(self._status_tasks.discard)
+        if not self._writing_statuses():
+            self._status_writer = asyncio.get_running_loop().create_task(
+                self._status_writer_run(), name="southbound-statuses"
+            )
 
     async def _status_writer_run(self) -> None:
         # A reply per port must not mean a commit per port: the statuses of the replies
@@ -596,7 +594,7 @@ class SouthboundEngine:
             while True:
                 await self.bus.join()
                 await asyncio.sleep(0)
-                if self.is_idle() and not self._statuses and not self._status_writes:
+                if self.is_idle() and not self._statuses and not self._writing_statuses():
                     return
                 self._idle.clear()
                 with contextlib.suppress(TimeoutError):

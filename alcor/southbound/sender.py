@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import random
@@ -51,7 +52,7 @@ class HostSender:
         self._port_window_s = port_window_s  # the longest wait while a PORT state is pending
         self._last_sent = 0.0
         self._wake = asyncio.Event()
-        self._window: asyncio.Future[None] | None = None  # set while waiting out a window
+        self._urgent = asyncio.Event()  # a PORT state was marked (cuts a window wait short)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -69,9 +70,8 @@ class HostSender:
     def wake(self) -> None:
         """Tell the loop there may be work; a PORT state pending may cut a window short."""
         self._wake.set()
-        window = self._window
-        if window is not None and self.delivery.urgent and not window.done():
-            window.set_result(None)  # the loop recomputes how long is left
+        if self.delivery.urgent:
+            self._urgent.set()  # a window being waited out is recomputed
 
     async def _run(self) -> None:
         delivery = self.delivery
@@ -121,16 +121,7 @@ class HostSender:
 
     async def _wait_window(self, wait: float) -> None:
         """Sleep `wait` seconds, or until a PORT state is marked (see `wake`)."""
-        loop = asyncio.get_running_loop()
-        self._window = window = loop.create_future()
-        timer = loop.call_later(wait, _resolve, window)
-        try:
-            await window
-        finally:
-            timer.cancel()
-            self._window = None
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+        self._urgent.clear()
+        with contextlib.suppress(TimeoutError):  # asyncio.timeout: see Positions.wait
+            async with asyncio.timeout(wait):
+                await self._urgent.wait()
