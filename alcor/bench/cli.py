@@ -32,6 +32,16 @@ ALL = ("api-create", "e2e", "fanout", "list", "scale")
 OPTIONAL = ("push", "zeta")
 
 
+def _output_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Make an output file's directory before the run, not fail after minutes of it."""
+    if value is not None:
+        try:
+            Path(value).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot make the directory of {value}: {exc}") from exc
+    return value
+
+
 @click.command()
 @click.option(
     "--url",
@@ -59,6 +69,7 @@ OPTIONAL = ("push", "zeta")
     "json_file",
     type=click.Path(dir_okay=False),
     default=None,
+    callback=_output_file,
     help="Write the results as JSON.",
 )
 @click.option(
@@ -66,6 +77,7 @@ OPTIONAL = ("push", "zeta")
     "plot_file",
     type=click.Path(dir_okay=False),
     default=None,
+    callback=_output_file,
     help="Write a latency CDF per scenario (PNG).",
 )
 @click.option(
@@ -73,6 +85,7 @@ OPTIONAL = ("push", "zeta")
     "markdown_file",
     type=click.Path(dir_okay=False),
     default=None,
+    callback=_output_file,
     help="Write the results and targets as Markdown tables.",
 )
 @click.option(
@@ -80,6 +93,7 @@ OPTIONAL = ("push", "zeta")
     "curve_file",
     type=click.Path(dir_okay=False),
     default=None,
+    callback=_output_file,
     help="Measure the e2e curve (latency against offered rate, 20 and 100 agents) and plot "
     "it to this PNG; alone, without --scenario, only the curve runs.",
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,26 @@ def test_replay_writes_every_copy_with_unique_keys(captured):
         assert ranges == len(port_writes.before["free_ranges"])
         ids = [r[0] for r in replay.conn.execute("SELECT id FROM ports")]
         assert len(ids) == len(set(ids))
+    finally:
+        replay.close()
+
+
+def test_replay_mints_random_ids_and_macs_like_alcor(captured):
+    """Copies get fresh uuid4 ids and MACs (same prefix), not the create's key plus a suffix.
+
+    A suffixed copy lands next to the previous one in every index, a locality that real
+    random ids do not have, and that made the limit optimistic.
+    """
+    port_writes, port_id = captured
+    replay = sqlite_limit.Replay(port_writes)
+    try:
+        replay.ports(50, 10)
+        rows = replay.conn.execute("SELECT id, mac_address FROM ports WHERE id != ?", (port_id,))
+        ids, macs = zip(*rows, strict=True)
+        assert all(uuid.UUID(i).version == 4 for i in ids)
+        assert len(set(ids)) == len(ids) and sorted(ids) != list(ids)
+        assert len(set(macs)) == len(macs)
+        assert all(m.startswith("fa:16:3e:") and len(m) == 17 for m in macs)
     finally:
         replay.close()
 
