@@ -25,6 +25,7 @@ from alcor.store.db import with_retries
 _LOGGER = logging.getLogger(__name__)
 # nginx's "client closed request": counted for clients that left before their answer.
 CLIENT_CLOSED = 499
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ROUTER = web.AppKey("router", Router)
 
 HTTP_REQUESTS = Counter("alcor_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -47,6 +48,8 @@ def make_web_app(alcor: Alcor) -> web.Application:
     app[INFLIGHT] = inflight = Inflight()
     # Pushes give way to the API while clients queue on it (LoopPacer.port_window).
     alcor.southbound.pacer.api_backlog = inflight.backlog
+    # A group commit waits a few turns for concurrent writers to join it.
+    alcor.store.writers_to_come = inflight.writers_to_come
     app[http.BODY_TIMEOUT] = alcor.config.server.body_timeout_s
     add_page_routes(app)
     # [\s\S], not ".": a path with an encoded newline is still ours to answer (404 JSON).
@@ -78,7 +81,8 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     template = "unmatched"
     inflight = request.app[INFLIGHT]
-    inflight.begin()
+    write = request.method not in _READ_METHODS
+    inflight.begin(write)
     try:
         response, template = await _serve(request)
     except errors.AlcorError as exc:
@@ -98,7 +102,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         )
         response = http.internal_error(request_id)
     finally:
-        inflight.end()
+        inflight.end(write)
     if inflight.draining:
         response.force_close()  # tell keep-alive clients not to send more on this connection
     response.headers["X-Openstack-Request-Id"] = request_id

@@ -86,6 +86,9 @@ class Store(Protocol):
     dialect: Dialect
     commits: int
     transactions: int
+    # The API's estimate of write requests that may soon join a commit of n transactions:
+    # a store that groups commits waits a little for them (None: no API, none to wait for).
+    writers_to_come: Callable[[int], int] | None
 
     async def start(self) -> None:
         """Connect, migrate the schema and start background work."""

