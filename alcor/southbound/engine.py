@@ -598,7 +598,8 @@ class SouthboundEngine:
                     return
                 self._idle.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._idle.wait(), timeout=0.05)
+                    async with asyncio.timeout(0.05):
+                        await self._idle.wait()
 
     # ---- API views ---------------------------------------------------------------------
     async def _state(self, cmd: NodeDeliveryState) -> dict[str, Any] | None:

@@ -67,7 +67,8 @@ class HostRequests:
         if waiter is None:
             return FAILURE
         try:
-            ok = await asyncio.wait_for(waiter, timeout=RESTART_TIMEOUT_S)
+            async with asyncio.timeout(RESTART_TIMEOUT_S):
+                ok = await waiter
         except TimeoutError:
             return FAILURE
         return SUCCESS if ok else FAILURE
