@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from alcor.api.inflight import Inflight
 
 
@@ -39,34 +41,38 @@ def test_the_backlog_counts_requests_clients_wait_on_not_streams() -> None:
     assert inflight.backlog() == 3
 
 
-def test_writers_to_come_is_the_recent_write_peak_beyond_a_commits_members(monkeypatch) -> None:
-    """Four concurrent writes seen: a commit of two may expect two more; reads do not count."""
+@pytest.fixture
+def clocked(monkeypatch) -> tuple[Inflight, list[float]]:
+    """An Inflight whose clock the test moves (time.monotonic patched)."""
     clock = [100.0]
     monkeypatch.setattr("alcor.api.inflight.time.monotonic", lambda: clock[0])
-    inflight = Inflight()
-    for _ in range(4):
-        inflight.begin(write=True)
+    return Inflight(), clock
+
+
+def _writes(inflight: Inflight, n: int, *, end: bool = False) -> None:
+    for _ in range(n):
+        (inflight.end if end else inflight.begin)(write=True)
+
+
+def test_writers_to_come_is_the_recent_write_peak_beyond_a_commits_members(clocked) -> None:
+    """Four concurrent writes seen: a commit of two may expect two more; reads do not count."""
+    inflight, _ = clocked
+    _writes(inflight, 4)
     for _ in range(3):
         inflight.begin()  # reads never join a write transaction
     assert inflight.writers_to_come(members=2) == 2
     assert inflight.writers_to_come(members=4) == 0
-    for _ in range(2):
-        inflight.end(write=True)
+    _writes(inflight, 2, end=True)
     assert inflight.writers_to_come(members=1) == 3  # the peak is remembered a while
-    inflight.end(write=True)
+    _writes(inflight, 1, end=True)
     assert inflight.writers_to_come(members=1) == 0  # one write in flight: nobody to wait for
 
 
-def test_the_write_peak_is_forgotten_after_a_quiet_second(monkeypatch) -> None:
+def test_the_write_peak_is_forgotten_after_a_quiet_second(clocked) -> None:
     """After the burst the peak follows the writers of now."""
-    clock = [100.0]
-    monkeypatch.setattr("alcor.api.inflight.time.monotonic", lambda: clock[0])
-    inflight = Inflight()
-    for _ in range(8):
-        inflight.begin(write=True)
-    for _ in range(8):
-        inflight.end(write=True)
+    inflight, clock = clocked
+    _writes(inflight, 8)
+    _writes(inflight, 8, end=True)
     clock[0] += 2.0
-    for _ in range(2):
-        inflight.begin(write=True)
+    _writes(inflight, 2)
     assert inflight.writers_to_come(members=1) == 1
