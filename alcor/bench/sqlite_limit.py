@@ -166,7 +166,7 @@ class _Minter:
     def _copy_of(self, old: str, n: int) -> str:
         if not (_UUID.fullmatch(old) or _MAC.fullmatch(old)):
             return f"{old}#{n}"
-        while True:  # a random MAC tail has 24 bits: ten thousand copies meet twice or so
+        while True:  # a random MAC tail has 24 bits: ten thousand copies meet about 3 times
             new = str(uuid.uuid4()) if _UUID.fullmatch(old) else self._random_mac(old)
             if new not in self._taken:
                 self._taken.add(new)
@@ -247,6 +247,7 @@ class Replay:
         self._copies += copies
         minted = self._writes.minted
         keys = {n: self._minter.keys(minted, n) for n in range(first, first + copies)}
+        change_keys = self._minter.keys(minted, self._copies)  # one copy for the changed rows
         out: list[tuple[str, Any]] = []
         for table in self._writes.tables:
             if table.inserts:
@@ -263,7 +264,7 @@ class Replay:
                 out.append((sql, values[0] if len(values) == 1 else values))
             for i, (_, after) in enumerate(table.changes):
                 # A bulk create changes such a row once (ranges are taken once per subnet).
-                row = tuple(_fresh(v, self._minter.keys(minted, self._copies)) for v in after)
+                row = tuple(_fresh(v, change_keys) for v in after)
                 out.append(self._update(table, self._current[(table.name, i)], row))
                 self._current[(table.name, i)] = row
         return out
