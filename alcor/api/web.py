@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 
 from aiohttp import ClientPayloadError, web
@@ -20,6 +19,7 @@ from alcor.api.routes import build_router
 from alcor.api.routing import Route, Router
 from alcor.api.service import ALCOR
 from alcor.app import Alcor
+from alcor.managers.common import new_id
 from alcor.store.db import with_retries
 
 _LOGGER = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ async def _on_shutdown(app: web.Application) -> None:
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
     """Resolve, authenticate, run the handler; map errors to NeutronError; count it."""
-    request_id = f"req-{uuid.uuid4()}"
+    request_id = f"req-{new_id()}"  # uuid4's randomness without a syscall per request
     http.REQUEST_ID.set(request_id)
     started = time.perf_counter()
     template = "unmatched"

@@ -63,6 +63,16 @@ def now_iso() -> str:
 
 
 _ENTROPY: list[int] = []
+_BYTES = bytearray()
+
+
+def random_bytes(n: int) -> bytes:
+    """Return `n` bytes from os.urandom, read 4 KiB at a time like new_id's."""
+    if len(_BYTES) < n:
+        _BYTES.extend(os.urandom(4096))
+    out = bytes(_BYTES[-n:])
+    del _BYTES[-n:]
+    return out
 
 
 def new_id() -> str:

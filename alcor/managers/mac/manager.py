@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
-
 from alcor import errors
 from alcor.bus import Bus
 from alcor.config import PortConfig
+from alcor.managers.common import random_bytes
 from alcor.managers.mac import repo
 from alcor.managers.mac.messages import (
     AllocateMac,
@@ -43,7 +42,7 @@ class MacManager:
 
     def generate(self) -> str:
         """Return a random MAC with the configured prefix."""
-        tail = secrets.token_bytes(self._random_octets)
+        tail = random_bytes(self._random_octets)
         return ":".join([self._prefix, *(f"{b:02x}" for b in tail)])
 
     async def _allocate(self, cmd: AllocateMac) -> str:
