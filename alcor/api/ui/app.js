@@ -60,7 +60,7 @@ async function loadAll() {
       try {
         const body = await api(path);
         const items = Object.values(body).find(Array.isArray) || [];
-        for (const obj of items) apply(resource, obj, "LISTED", obj.revision_number ?? 0);
+        for (const obj of items) listed(resource, obj);
       } catch (err) {
         if (resource === "host_info" && err.status === 403) state.hostsHidden = true;
         else throw err;
@@ -69,6 +69,19 @@ async function loadAll() {
   );
   await refreshDelivery();
   render();
+}
+
+// The stream opens before the lists, so an event may land first. A status change keeps the
+// revision: a listed object at the revision an event already brought may be older than it
+// (or newer). Ask for the object as it is now instead of keeping either.
+function listed(resource, obj) {
+  const id = obj[KEY[resource] || "id"];
+  const revision = obj.revision_number ?? 0;
+  const current = state.objects[resource]?.get(id);
+  apply(resource, obj, "LISTED", revision);
+  if (current && (current.revision_number ?? 0) === revision) {
+    refetch(resource, id).catch(() => {});
+  }
 }
 
 async function refreshDelivery() {
