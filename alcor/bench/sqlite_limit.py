@@ -164,10 +164,11 @@ class _Minter:
         return [(old, self._copy_of(old, n)) for old in minted]
 
     def _copy_of(self, old: str, n: int) -> str:
-        if not (_UUID.fullmatch(old) or _MAC.fullmatch(old)):
+        is_id = _UUID.fullmatch(old) is not None
+        if not (is_id or _MAC.fullmatch(old)):
             return f"{old}#{n}"
         while True:  # a random MAC tail has 24 bits: ten thousand copies meet about 3 times
-            new = str(uuid.uuid4()) if _UUID.fullmatch(old) else self._random_mac(old)
+            new = str(uuid.uuid4()) if is_id else self._random_mac(old)
             if new not in self._taken:
                 self._taken.add(new)
                 return new
