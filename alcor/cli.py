@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import sys
@@ -12,7 +13,14 @@ from typing import Any
 import click
 
 from alcor import __version__, runtime
-from alcor.config import ConfigError, config_as_dict, load_config, url_without_password
+from alcor.config import (
+    ConfigError,
+    ServerConfig,
+    config_as_dict,
+    load_config,
+    url_without_password,
+)
+from alcor.priority import PriorityEventLoop
 
 
 class _RequestIdFilter(logging.Filter):
@@ -111,11 +119,15 @@ def serve(
     else:
         store = f"SQLite {Path(config.store.path).resolve()}"
 
+    loop = config.server.loop
+    if loop == "asyncio" and config.server.api_first:
+        loop += " (API first)"
+
     def announce() -> None:
         runtime.freeze_heap()  # started: what was loaded stays for the process's life
         click.echo(
             f"alcor {__version__} listening on {url} (Neutron API at {url}/v2.0), "
-            f"store: {store}, auth: {config.auth.strategy}, event loop: {config.server.loop}",
+            f"store: {store}, auth: {config.auth.strategy}, event loop: {loop}",
             err=False,
         )
         sys.stdout.flush()
@@ -124,16 +136,18 @@ def serve(
         # The app is built inside the loop its components will run on.
         await serve_http(make_web_app(build(config)), config.server, announce)
 
-    with asyncio.Runner(loop_factory=event_loop_factory(config.server.loop)) as runner:
+    with asyncio.Runner(loop_factory=event_loop_factory(config.server)) as runner:
         runner.run(run())
     click.echo("alcor stopped")
 
 
-def event_loop_factory(name: str) -> Callable[[], Any] | None:
+def event_loop_factory(server: ServerConfig) -> Callable[[], Any] | None:
     """Return the factory of the configured event loop (None: asyncio's default)."""
-    if name == "asyncio":
+    if server.loop == "asyncio":
+        if server.api_first:
+            return functools.partial(PriorityEventLoop, server.background_wait_ms / 1000)
         return None
-    if name == "uvloop":
+    if server.loop == "uvloop":
         try:
             uvloop = importlib.import_module("uvloop")  # optional: alcor[uvloop]
         except ImportError:
@@ -141,7 +155,7 @@ def event_loop_factory(name: str) -> Callable[[], Any] | None:
                 "server.loop = uvloop needs the uvloop package: pip install 'alcor[uvloop]'"
             ) from None
         return uvloop.new_event_loop  # type: ignore[no-any-return]
-    raise click.UsageError(f"server.loop must be asyncio or uvloop, not {name!r}")  # validated
+    raise click.UsageError(f"server.loop must be asyncio or uvloop, not {server.loop!r}")
 
 
 @main.group()

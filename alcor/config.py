@@ -51,6 +51,10 @@ class ServerConfig:
     body_timeout_s: float = 60.0
     # The event loop: "asyncio" (the standard library's) or "uvloop" (pip install alcor[uvloop]).
     loop: str = "asyncio"
+    # On the asyncio loop, the API's callbacks run before background work (the pushes);
+    # background waits through at most this much of the API's work (alcor/priority.py).
+    api_first: bool = True
+    background_wait_ms: float = 1.0
     # Allocations between two young-generation garbage collections (0: Python's 700); see
     # alcor/runtime.py for why the default is far above Python's.
     gc_threshold: int = 50_000
@@ -597,6 +601,8 @@ def _check_semantics(config: Config | None) -> list[str]:
         )
     if config.server.gc_threshold < 0:
         problems.append("server.gc_threshold: must be >= 0 (0 keeps Python's default)")
+    if config.server.background_wait_ms <= 0:
+        problems.append("server.background_wait_ms: must be above 0")
     if config.server.loop not in ("asyncio", "uvloop"):
         problems.append(f"server.loop: must be asyncio or uvloop, got {config.server.loop!r}")
     admin = config.southbound.embedded_agents_admin

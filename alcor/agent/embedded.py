@@ -16,6 +16,7 @@ from alcor.agent.agent import AgentConfig
 from alcor.agent.pool import AgentPool
 from alcor.agent.register import host_infos, register
 from alcor.lifecycle import cancel
+from alcor.priority import background
 
 _LOGGER = logging.getLogger(__name__)
 FIRST_IP = "127.1.0.1"
@@ -58,7 +59,8 @@ class EmbeddedAgents:
             count=self._count,
             node_ids=names,
         )
-        await self.pool.start()
+        with background():  # the hosts' side of the pushes: the API goes first
+            await self.pool.start()
         _LOGGER.info("%d embedded agents serving on %s…", self._count, FIRST_IP)
         # The API serves only once every component has started: register from a task.
         hosts = host_infos(self.pool, names)

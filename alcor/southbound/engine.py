@@ -19,6 +19,7 @@ from alcor.bus import Bus, Event
 from alcor.config import ClusterConfig, SouthboundConfig
 from alcor.lifecycle import cancel
 from alcor.managers.port.messages import SetPortStatus
+from alcor.priority import background
 from alcor.southbound import channel_store, intake, metrics, restore
 from alcor.southbound import ledger as ledger_sql
 from alcor.southbound.auditor import Auditor
@@ -129,6 +130,12 @@ class SouthboundEngine:
     # ---- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         """Load the topology and ledger, resume every host, subscribe, serve agents."""
+        # Every task started here (and what they start) is background work: the API's
+        # callbacks run first (alcor/priority.py).
+        with background():
+            await self._start()
+
+    async def _start(self) -> None:
         self.bus.handle(NodeDeliveryState, self._state)
         self.bus.handle(ResyncNode, self._resync)
         self.bus.handle(NodeDeliveryResources, self._resources)

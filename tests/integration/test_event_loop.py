@@ -24,9 +24,9 @@ def test_serve_runs_on_uvloop_when_configured(serve) -> None:
 
 
 def test_serve_names_the_default_loop(serve) -> None:
-    """Without configuration the standard library's loop runs, and says so."""
+    """Without configuration the standard library's loop runs, API first, and says so."""
     server = serve()
-    assert "event loop: asyncio" in server.banner
+    assert "event loop: asyncio (API first)" in server.banner
     assert server.stop() == 0
 
 
