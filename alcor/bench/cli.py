@@ -28,8 +28,11 @@ from alcor.config import SouthboundConfig
 
 ALL = ("api-create", "e2e", "fanout", "list", "scale")
 # Run only when named: the gRPC transport plugins side by side (push.py); the Zeta scale
-# test (zeta.py, its own servers with Zeta off and on, and the Zeta double).
-OPTIONAL = ("push", "zeta")
+# test (zeta.py, its own servers with Zeta off and on, and the Zeta double); the API's
+# latency with and without agents being programmed (under_push.py, its own servers).
+OPTIONAL = ("push", "zeta", "api-under-push")
+# Scenarios that start their own servers (no shared one).
+OWN_SERVERS = ("zeta", "api-under-push")
 
 
 def _output_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -221,8 +224,8 @@ async def _run(options: RunOptions, console: Console) -> dict[str, Any]:
     from alcor.bench.server import ServerProcess
 
     names, sizes, url = options.names, options.sizes, options.url
-    # The zeta scenario starts its own servers (fresh stores, Zeta off and on).
-    shared = url is None and (any(n != "zeta" for n in names) or options.curve is not None)
+    # zeta and api-under-push start their own servers (fresh stores, per round).
+    shared = url is None and (any(n not in OWN_SERVERS for n in names) or options.curve is not None)
     server = ServerProcess() if shared else None
     results: list[Samples] = []
     limits: list[Samples] = []
@@ -245,6 +248,10 @@ async def _run(options: RunOptions, console: Console) -> dict[str, Any]:
                 from alcor.bench import zeta
 
                 results += await zeta.run(sizes, progress, options.zeta_url)
+            if "api-under-push" in names:
+                from alcor.bench import under_push
+
+                results += await under_push.run(sizes, progress, options.transport)
         finally:
             if server is not None:
                 await server.stop()

@@ -123,23 +123,26 @@ async def _wait_active(client: Client, ids: list[str], timeout: float = 60.0) ->
 
 
 async def _offered(
-    client: Client, net: str, hosts: list[str], count: int, rate: float | None, clients: int
+    client: Client,
+    net: str,
+    hosts: list[str],
+    count: int,
+    rate: float | None,
+    clients: int,
+    latencies: Samples | None = None,
 ) -> dict[str, float]:
-    """Create ports at `rate` per second (open loop), or as fast as `clients` allow."""
+    """Create ports at `rate` per second (open loop), or as fast as `clients` allow, bound
+    round-robin to `hosts` (none: unbound); each create's latency goes to `latencies`."""
     answered: dict[str, float] = {}
 
     async def create(i: int) -> None:
-        body, _ = await client.call(
-            "POST",
-            "/v2.0/ports",
-            {
-                "port": {
-                    "network_id": net,
-                    "binding:host_id": hosts[i % len(hosts)],
-                    "name": f"e2e{i}",
-                }
-            },
-        )
+        port: dict[str, Any] = {"network_id": net, "name": f"e2e{i}"}
+        if hosts:
+            port["binding:host_id"] = hosts[i % len(hosts)]
+        sent = time.perf_counter()
+        body, _ = await client.call("POST", "/v2.0/ports", {"port": port})
+        if latencies is not None:
+            latencies.add(time.perf_counter() - sent)
         answered[body["port"]["id"]] = time.time()
 
     if rate is None:

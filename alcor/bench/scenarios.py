@@ -34,6 +34,11 @@ class Sizes:
     zeta_rounds: int  # ... measured this many times with Zeta off and on (median)
     zeta_port_batch: int  # zeta.port_batch
     limit_calls: int = 2000  # one-port commits, no-op requests and no-op pushes per limit
+    # api-under-push: creates at this rate, without agents and with this many (rounds)
+    under_push_agents: int = 100
+    under_push_ports: int = 1500
+    under_push_rate: float = 100.0
+    under_push_rounds: int = 3
 
 
 TINY = Sizes(
@@ -49,6 +54,10 @@ TINY = Sizes(
     e2e_rate=50.0,
     agents=2,
     limit_calls=20,
+    under_push_agents=2,
+    under_push_ports=20,
+    under_push_rate=50.0,
+    under_push_rounds=1,
     zeta_ports=200,
     zeta_hosts=10,
     zeta_rounds=1,
@@ -67,6 +76,8 @@ QUICK = Sizes(
     e2e_rate=100.0,
     agents=8,
     limit_calls=1000,
+    under_push_ports=500,
+    under_push_rounds=1,
     zeta_ports=2000,
     zeta_hosts=20,
     zeta_rounds=1,

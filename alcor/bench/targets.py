@@ -45,6 +45,14 @@ TARGETS = (
         ">= 85% of the bulk limit",
     ),
     (
+        "API p50 while agents are programmed / without",
+        "api under push, with agents",
+        "p50_ratio",
+        "<=",
+        1.2,
+        "<= 1.20 (within 20%)",
+    ),
+    (
         "port create rate, Zeta on / off",
         "zeta: port create, Zeta on",
         "on_off_ratio",

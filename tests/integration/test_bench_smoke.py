@@ -125,3 +125,18 @@ def test_bench_zeta_scenario_runs_against_the_double(tmp_path):
     reached = rows["zeta: every port at Zeta"]
     assert reached["count"] == 1 and reached["median_s"] > 0 and reached["zeta_calls"][0] >= 2
     assert "port create rate, Zeta on / off" in {t["target"] for t in report["targets"]}
+
+
+def test_bench_api_under_push_compares_the_api_with_and_without_agents(tmp_path):
+    """--scenario api-under-push (tiny): creates at a fixed rate on a server without agents
+    and on one with agents, each port bound to one of them; the ratio of the p50s."""
+    report = _bench(tmp_path, "--scenario", "api-under-push")
+    rows = {r["name"]: r for r in report["results"]}
+    without = rows["api under push, no agents: port create at 50/s"]
+    with_agents = rows["api under push, with agents: port create at 50/s, 2 agents"]
+    assert without["count"] == with_agents["count"] == 20
+    assert (without["agents"], with_agents["agents"]) == (0, 2)
+    ratio = with_agents["p50_ms"] / without["p50_ms"]
+    assert with_agents["p50_ratio"] == pytest.approx(ratio, rel=0.01)
+    target = next(t for t in report["targets"] if t["target"].startswith("API p50 while"))
+    assert target["measured"] == with_agents["p50_ratio"]
