@@ -72,6 +72,7 @@ class PriorityEventLoop(asyncio.SelectorEventLoop):
             self._check_closed()  # type: ignore[attr-defined]
             if self._debug:  # type: ignore[attr-defined]
                 self._check_thread()  # type: ignore[attr-defined]
+                self._check_callback(callback, "call_soon")  # type: ignore[attr-defined]
             handle = asyncio.Handle(callback, args, self, context)
             self._queue_background(handle)
             return handle

@@ -176,3 +176,15 @@ def test_serve_uses_the_api_first_loop_unless_configured_off() -> None:
 def test_a_background_wait_of_zero_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="background_wait_ms"):
         load_config(None, overrides={"server.background_wait_ms": 0})
+
+
+def test_debug_mode_checks_background_callbacks_as_asyncio_does() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        coroutine = asyncio.sleep(0)
+        with pytest.raises(TypeError, match="coroutines cannot be used"), background():
+            loop.call_soon(coroutine)  # type: ignore[arg-type]
+        coroutine.close()
+
+    run(main)
