@@ -68,15 +68,19 @@ class PriorityEventLoop(asyncio.SelectorEventLoop):
         context: contextvars.Context | None = None,
     ) -> asyncio.Handle:
         """Schedule `callback`: a background one waits behind every foreground callback."""
-        if context.get(_BACKGROUND, False) if context is not None else _BACKGROUND.get():
-            self._check_closed()  # type: ignore[attr-defined]
-            if self._debug:  # type: ignore[attr-defined]
-                self._check_thread()  # type: ignore[attr-defined]
-                self._check_callback(callback, "call_soon")  # type: ignore[attr-defined]
-            handle = asyncio.Handle(callback, args, self, context)
+        # asyncio's own call_soon, inlined: it runs for every task step and future callback.
+        self._check_closed()  # type: ignore[attr-defined]
+        if self._debug:  # type: ignore[attr-defined]
+            self._check_thread()  # type: ignore[attr-defined]
+            self._check_callback(callback, "call_soon")  # type: ignore[attr-defined]
+        handle = asyncio.Handle(callback, args, self, context)  # context None: a copy of ours
+        if handle._context.get(_BACKGROUND, False):  # type: ignore[attr-defined]
             self._queue_background(handle)
-            return handle
-        return super().call_soon(callback, *args, context=context)
+        else:
+            self._ready.append(handle)  # type: ignore[attr-defined]
+        if self._debug and handle._source_traceback:  # type: ignore[attr-defined]
+            del handle._source_traceback[-1]  # type: ignore[attr-defined]
+        return handle
 
     def _add_callback(self, handle: asyncio.Handle) -> None:
         # Ready socket readers and writers: a background one (a push connection) queues too.
