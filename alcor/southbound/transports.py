@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from alcor.config import SouthboundConfig
+from alcor.priority import background
 from alcor.southbound.base import NodeTarget, SouthboundContext, TransportError
 from alcor.southbound.loader import transport_class
 from alcor.southbound.records import NodeRec
@@ -35,8 +36,11 @@ class Transports:
             if transport is None:
                 try:
                     cls = transport_class(name, self._overrides)
-                    transport = cls(SouthboundContext(config=dict(self._config.section(name))))
-                    await transport.start()
+                    # Whoever asks first (a sender, or an audit an API request runs), what the
+                    # plugin starts is background work: the API's callbacks go first.
+                    with background():
+                        transport = cls(SouthboundContext(config=dict(self._config.section(name))))
+                        await transport.start()
                 except Exception as exc:  # a broken plugin is a delivery failure, retried
                     raise TransportError(f"transport {name!r} could not start: {exc}") from exc
                 self._started[name] = transport
