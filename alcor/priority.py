@@ -20,9 +20,10 @@ import asyncio
 import collections
 import contextlib
 import contextvars
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 _BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "alcor_background", default=False
 )
@@ -43,6 +44,14 @@ def background() -> Iterator[None]:
         yield
     finally:
         _BACKGROUND.reset(token)
+
+
+def create_background_task(
+    coro: Coroutine[Any, Any, T], *, name: str | None = None
+) -> asyncio.Task[T]:
+    """Create a task that runs as background work, whoever creates it (an API request)."""
+    with background():
+        return asyncio.create_task(coro, name=name)
 
 
 def is_background() -> bool:

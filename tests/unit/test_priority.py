@@ -12,7 +12,7 @@ import pytest
 
 from alcor.cli import event_loop_factory
 from alcor.config import ConfigError, ServerConfig, load_config
-from alcor.priority import PriorityEventLoop, background, is_background
+from alcor.priority import PriorityEventLoop, background, create_background_task, is_background
 
 
 def run(main: Callable[[], Coroutine[Any, Any, Any]], defer_s: float = 0.001) -> Any:
@@ -188,3 +188,16 @@ def test_debug_mode_checks_background_callbacks_as_asyncio_does() -> None:
         coroutine.close()
 
     run(main)
+
+
+def test_create_background_task_marks_the_task_not_its_creator() -> None:
+    """An API request that starts gateway calls (outbox lanes) stays foreground itself."""
+
+    async def main() -> tuple[bool, bool]:
+        async def probe() -> bool:
+            return is_background()
+
+        task = create_background_task(probe(), name="lane")
+        return await task, is_background()
+
+    assert run(main) == (True, False)

@@ -38,6 +38,7 @@ from alcor.managers.gateway.messages import (
 from alcor.managers.gateway.state import GatewayState
 from alcor.managers.gateway.worker import OutboxWorker
 from alcor.managers.gateway.zeta import ZetaApi, ZetaCalls
+from alcor.priority import background
 from alcor.resources.gateway import GATEWAY
 from alcor.store import Store, changes, outbox
 
@@ -85,11 +86,12 @@ class GatewayManager(ResourceManager):
             async with self._store.transaction():
                 await changes.remove_consumer(self._store, CONSUMER)
             return
-        await self._client.start()
-        await self._consumer.catch_up()
-        await self.worker.start()
-        self._spawn(self._consumer.run(), "gateway-changes")
-        self._spawn(self._prune_loop(), "gateway-outbox-prune")
+        with background():  # reading changes and calling the gateway: the API goes first
+            await self._client.start()
+            await self._consumer.catch_up()
+            await self.worker.start()
+            self._spawn(self._consumer.run(), "gateway-changes")
+            self._spawn(self._prune_loop(), "gateway-outbox-prune")
 
     async def stop(self) -> None:
         """Stop reading and sending; unsettled calls are retried (probed) next start."""

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from prometheus_client import Counter
 
+from alcor.priority import create_background_task
 from alcor.store import Store, outbox
 from alcor.store.outbox import Row
 
@@ -105,7 +106,8 @@ class OutboxWorker:
         """Make sure the lanes of `keys` run (call after committing rows to them)."""
         for key in keys:
             if key not in self._lanes:
-                self._lanes[key] = asyncio.create_task(self._lane(key), name=f"outbox-{key}")
+                # Calls to the gateway: background work, the API's callbacks go first.
+                self._lanes[key] = create_background_task(self._lane(key), name=f"outbox-{key}")
 
     @property
     def running_lanes(self) -> int:
