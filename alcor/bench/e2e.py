@@ -122,7 +122,7 @@ async def _wait_active(client: Client, ids: list[str], timeout: float = 60.0) ->
     return active
 
 
-async def _offered(
+async def offered(
     client: Client,
     net: str,
     hosts: list[str],
@@ -190,7 +190,7 @@ async def measure(
     """Create `count` ports bound round-robin to `hosts` at `rate` (None = 16 closed-loop
     clients) and return each port's send -> applied latency."""
     started, first_sent = time.perf_counter(), time.time()
-    answered = await _offered(client, net_id, hosts, count, rate, 16)
+    answered = await offered(client, net_id, hosts, count, rate, 16)
     active = await _wait_active(client, list(answered))
     programmed = await agents.programmed(ips)
     samples = Samples(label, extra={"agents": len(hosts), "active": active})

@@ -15,7 +15,7 @@ import statistics
 import time
 
 from alcor.bench.client import Client
-from alcor.bench.e2e import AgentProcess, _offered, network, register
+from alcor.bench.e2e import AgentProcess, network, offered, register
 from alcor.bench.scenarios import Progress, Sizes
 from alcor.bench.server import ServerProcess
 from alcor.bench.stats import Samples
@@ -37,14 +37,14 @@ async def run(sizes: Sizes, progress: Progress, transport: str = "grpc") -> list
 async def _round(agents: int, sizes: Sizes, transport: str) -> Samples:
     server = ServerProcess()
     pool = AgentProcess(agents, server.grpc_port, server.workdir) if agents else None
-    await server.start()
     client = Client(server.url)
     try:
+        await server.start()
         hosts = await register(client, await pool.start(), transport) if pool else []
         net_id = await network(client, "under-push")
         samples = Samples(f"{agents} agents")
         started = time.perf_counter()
-        await _offered(
+        await offered(
             client, net_id, hosts, sizes.under_push_ports, sizes.under_push_rate, 1, samples
         )
         samples.wall = time.perf_counter() - started
