@@ -83,16 +83,14 @@ class PriorityEventLoop(asyncio.SelectorEventLoop):
             self._check_thread()  # type: ignore[attr-defined]
             self._check_callback(callback, "call_soon")  # type: ignore[attr-defined]
         handle = asyncio.Handle(callback, args, self, context)  # context None: a copy of ours
-        if handle._context.get(_BACKGROUND, False):  # type: ignore[attr-defined]
-            self._queue_background(handle)
-        else:
-            self._ready.append(handle)  # type: ignore[attr-defined]
+        self._add_callback(handle)
         if self._debug and handle._source_traceback:  # type: ignore[attr-defined]
             del handle._source_traceback[-1]  # type: ignore[attr-defined]
         return handle
 
     def _add_callback(self, handle: asyncio.Handle) -> None:
-        # Ready socket readers and writers: a background one (a push connection) queues too.
+        # Every ready callback passes here: call_soon's, and the ready socket readers and
+        # writers (a background one, a push connection, queues too).
         if handle._cancelled:
             return
         if handle._context.get(_BACKGROUND, False):  # type: ignore[attr-defined]

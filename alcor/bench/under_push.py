@@ -67,12 +67,10 @@ def _results(sizes: Sizes, without: list[Samples], with_agents: list[Samples]) -
     ratios = [_p50(w) / _p50(o) for o, w in zip(without, with_agents, strict=True)]
     rate = f"{sizes.under_push_rate:g}/s"
     out = []
-    for rows, name in (
-        (without, f"{LABEL}, no agents: port create at {rate}"),
-        (
-            with_agents,
-            f"{LABEL}, with agents: port create at {rate}, {sizes.under_push_agents} agents",
-        ),
+    agents = sizes.under_push_agents
+    for rows, count, name in (
+        (without, 0, f"{LABEL}, no agents: port create at {rate}"),
+        (with_agents, agents, f"{LABEL}, with agents: port create at {rate}, {agents} agents"),
     ):
         median = statistics.median(_p50(s) for s in rows)
         # The round whose p50 is the median stands for all (its latencies, its wall time).
@@ -81,7 +79,7 @@ def _results(sizes: Sizes, without: list[Samples], with_agents: list[Samples]) -
         row.extra = {
             "rounds": len(rows),
             "p50s_ms": [round(_p50(s) * 1000, 3) for s in rows],
-            "agents": sizes.under_push_agents if rows is with_agents else 0,
+            "agents": count,
         }
         out.append(row)
     out[1].extra["p50_ratios"] = [round(r, 3) for r in ratios]

@@ -106,7 +106,8 @@ class OutboxWorker:
         """Make sure the lanes of `keys` run (call after committing rows to them)."""
         for key in keys:
             if key not in self._lanes:
-                # Calls to the gateway: background work, the API's callbacks go first.
+                # Calls to the gateway are background work, whoever pokes (an after-commit
+                # callback runs in the commit's own context): the API's callbacks go first.
                 self._lanes[key] = create_background_task(self._lane(key), name=f"outbox-{key}")
 
     @property
