@@ -37,6 +37,7 @@ from alcor.southbound.commands import (
 )
 from alcor.southbound.compose import build
 from alcor.southbound.delivery import Delivery, Message, apply_reply, reply_statuses
+from alcor.southbound.gate import PushGate
 from alcor.southbound.intent import PortIntent
 from alcor.southbound.ledger import Ledger
 from alcor.southbound.loader import server_class
@@ -101,8 +102,9 @@ class SouthboundEngine:
         self._unsubscribe: list[Any] = []
         self._semaphore = asyncio.Semaphore(config.max_concurrent_pushes)
         # Hosts that may build and start a push at once: a burst of pushes to 100 hosts takes
-        # the loop in slices, with the API's requests served between them.
-        self._start_gate = asyncio.Semaphore(config.push_start_concurrency)
+        # the loop in slices, with the API's requests served between them. A port's own host
+        # does not wait behind its neighbors' pushes (gate.py).
+        self._start_gate = PushGate(config.push_start_concurrency)
         self._statuses: dict[str, str] = {}
         self._applying = False
         # The one task writing port statuses (idle only once it has ended).
@@ -273,7 +275,10 @@ class SouthboundEngine:
         for node_id, keys in marks.items():
             sender = self.senders.get(node_id)
             if sender is not None and keys:
-                sender.delivery.mark(keys)
+                delivery = sender.delivery
+                delivery.mark(keys)
+                if delivery.urgent:
+                    self._start_gate.promote(delivery)
                 sender.wake()
 
     def _add_sender(self, node: NodeRec) -> HostSender:
@@ -406,7 +411,7 @@ class SouthboundEngine:
 
     # ---- sending -----------------------------------------------------------------------
     async def _send_once(self, delivery: Delivery) -> bool:
-        async with self._start_gate:
+        async with self._start_gate.enter(delivery):
             # Keys are taken inside the gate: what arrives while a host waits joins its push.
             node = self.topo.nodes.get(delivery.node_id)
             keys = delivery.take_pending()
