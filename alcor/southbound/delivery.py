@@ -82,6 +82,7 @@ class Delivery:
     inflight: Message | None = None
     # A PORT state is pending: its own host waits on it to be ACTIVE (HostSender's port window).
     urgent: bool = False
+    urgent_since: float = 0.0  # time.monotonic() the first pending PORT state was marked
     # A message is being built and recorded (it may wait on the store before it is in flight).
     sending: bool = False
     backoff_until: float = 0.0
@@ -99,8 +100,9 @@ class Delivery:
         pending = self.pending
         for key in keys:
             pending[key] = None
-            if key[0] == PORT:
+            if key[0] == PORT and not self.urgent:
                 self.urgent = True
+                self.urgent_since = time.monotonic()
 
     def take_pending(self) -> list[Key]:
         """Return the dirty keys in marking order and clear them."""

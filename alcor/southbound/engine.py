@@ -414,6 +414,8 @@ class SouthboundEngine:
         async with self._start_gate.enter(delivery):
             # Keys are taken inside the gate: what arrives while a host waits joins its push.
             node = self.topo.nodes.get(delivery.node_id)
+            if delivery.urgent:
+                metrics.observe_port_wait(time.monotonic() - delivery.urgent_since)
             keys = delivery.take_pending()
             if node is None:
                 return True

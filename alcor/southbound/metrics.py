@@ -35,6 +35,11 @@ BUILD_SECONDS = Histogram(
     "Time to build and encode one host message",
     buckets=(0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 1),
 )
+PORT_WAIT_SECONDS = Histogram(
+    "alcor_sb_port_wait_seconds",
+    "From a PORT state marked for its own host to the push that carries it starting",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+)
 STATES_TOTAL = Counter("alcor_sb_states_total", "States answered", ["kind", "status"])
 OUT_OF_ORDER = Counter("alcor_sb_out_of_order_total", "OUT_OF_ORDER answers", ["kind"])
 REJECTED = Counter(
@@ -58,6 +63,11 @@ def push_result(
     _series(PUSH_SECONDS, transport).observe(seconds)
     if agent_us:
         _series(AGENT_SECONDS, transport).observe(agent_us / 1e6)
+
+
+def observe_port_wait(seconds: float) -> None:
+    """Record how long a port's own host waited for the push carrying its PORT state."""
+    PORT_WAIT_SECONDS.observe(seconds)
 
 
 def observe_build(seconds: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -314,14 +315,22 @@ async def test_an_on_demand_neighbor_is_withdrawn_with_its_port(cloud):
     assert node["host_info"]["southbound"]["resources"]["NEIGHBOR"]["unacked"] == 0
 
 
+def _port_waits(text: str) -> float:
+    """Return how many own-host waits /metrics has counted (alcor_sb_port_wait_seconds)."""
+    match = re.search(r"^alcor_sb_port_wait_seconds_count (\S+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
 async def test_metrics_expose_delivery_and_resource_series(cloud):
     """/metrics has the HTTP, resource, port-status and per-node southbound series."""
     net, _ = await cloud.network(["10.9.0.0/24"])
+    waits = _port_waits(await (await cloud.client.get("/metrics")).text())
     await cloud.port(net, 1)
     await cloud.idle()
     resp = await cloud.client.get("/metrics")
     text = await resp.text()
     assert resp.status == 200
+    assert _port_waits(text) > waits  # the bound port's own host: one wait observed
     for series in (
         'alcor_http_requests_total{method="POST",route="/v2.0/ports",status="201"}',
         'alcor_resources{type="port"}',
