@@ -3,21 +3,27 @@
 `cluster` (function fixture) returns a starter: `await cluster.start()` launches one more
 process on a free port against the test's database (`postgres_url`) and waits until it
 serves; `.kill(i)` is a kill -9, `.stop(i)` a SIGTERM. Every process is stopped at the end.
+
+`race(...)` runs conflicting requests through different processes in a known order: writes
+to the tables they change are held back (reads pass) until every request waits on a lock,
+either at its held write (after its checks) or at an advisory lock another holds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 
 from tests.kafka_broker import free_port
@@ -137,3 +143,61 @@ async def call(
     async with session.request(method, url + path, json=body, headers=headers) as resp:
         data = await resp.json() if resp.content_type == "application/json" else None
         return resp.status, data
+
+
+# Sessions of the test's database (other than the asker) waiting for a lock of any kind:
+# a table lock (a held write) or an advisory lock (store.lock).
+_WAITING_SQL = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+)
+RACE_TIMEOUT_S = 30.0
+
+
+@contextlib.asynccontextmanager
+async def writes_held(db_url: str, tables: Sequence[str]) -> AsyncIterator[asyncpg.Connection]:
+    """Hold back every write to `tables` (reads pass: SHARE mode) until the block ends."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        async with conn.transaction():
+            names = ", ".join(f'"{table}"' for table in tables)
+            await conn.execute(f"LOCK TABLE {names} IN SHARE MODE")
+            yield conn
+    finally:
+        await conn.close()
+
+
+async def _all_waiting(conn: asyncpg.Connection, tasks: list[asyncio.Task[Any]]) -> None:
+    """Return once every request waits on a lock; fail when one ends before that (it
+    never reached its write: the race did not happen)."""
+    deadline = asyncio.get_running_loop().time() + RACE_TIMEOUT_S
+    while await conn.fetchval(_WAITING_SQL) < len(tasks):
+        done = [task.result() for task in tasks if task.done()]
+        if done:
+            pytest.fail(f"a request ended before its write: {done}")
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail("the requests did not all reach a lock")
+        await asyncio.sleep(0.02)
+
+
+async def race(
+    db_url: str,
+    tables: Sequence[str],
+    requests: Sequence[tuple[str, str, str, Any]],
+    headers: dict[str, str],
+) -> list[tuple[int, Any]]:
+    """Send (url, method, path, body) requests at once with writes to `tables` held until
+    all of them wait on a lock, then let them go; return their (status, body)."""
+    async with aiohttp.ClientSession() as session:
+        tasks = []
+        try:
+            async with writes_held(db_url, tables) as conn:
+                tasks = [
+                    asyncio.create_task(call(session, url, method, path, body, headers))
+                    for url, method, path, body in requests
+                ]
+                await _all_waiting(conn, tasks)
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()

@@ -45,6 +45,9 @@ class MeteringLabelRules(AdminWrites):
     async def prepare_create(
         self, ctx: RequestContext, obj: dict[str, Any], given: dict[str, Any]
     ) -> None:
+        # The overlap check reads the label's rules: another process's rule for the same
+        # label, or its delete of the label, waits until this transaction ends.
+        await self._labels.lock(obj["metering_label_id"])
         label = await self._labels.get_visible(ctx, obj["metering_label_id"])
         obj["project_id"] = label["project_id"]
         if obj["remote_ip_prefix"] is None and not (
@@ -118,7 +121,13 @@ class MeteringManager(AdminWrites):
     async def after_create(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         await self.announce(obj["id"])
 
+    async def lock(self, label_id: str) -> None:
+        """Keep the label's rules from changing in other processes until the transaction
+        ends (rules are checked against each other; free with one writer)."""
+        await self._store.lock(f"metering_label:{label_id}")
+
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
+        await self.lock(obj["id"])  # no rule is added meanwhile (it would outlive the label)
         for rule in await self.rules.of_label(obj["id"]):
             await self.rules.remove(rule)
 

@@ -56,7 +56,7 @@ from alcor.managers.network.network_segments import (
     as_provider,
     shaped,
 )
-from alcor.managers.network.segment_ranges import SegmentRanges
+from alcor.managers.network.segment_ranges import RANGES_LOCK, SegmentRanges
 from alcor.managers.port.messages import DeleteServicePort, QueryPorts
 from alcor.managers.qos.messages import CheckQosPolicy, CheckQosPolicyRemoval, DefaultQosPolicy
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
@@ -114,7 +114,7 @@ class NetworkManager(ResourceManager):
         async with self._store.transaction():
             # Processes starting together on one database check, then write the defaults:
             # one at a time (the next one finds them there).
-            await self._store.lock("network-segment-ranges")
+            await self._store.lock(RANGES_LOCK)
             await self._ranges.sync_defaults()
             await segments.rebuild_pools(
                 self._store, self._config, await self._ranges.added_bounds()

@@ -31,6 +31,14 @@ from alcor.store import Store, ranges
 _DEFAULT_NAMESPACE = uuid.UUID("5b3f2e6a-4c1d-4e8a-9f7b-2d6c8a1e0b93")
 _TYPE_MAX = {"vlan": 4094, "vxlan": segments.TUNNEL_MAX, "geneve": segments.TUNNEL_MAX}
 _WIDE = 65536  # wider ranges list their free ids as "first-last" runs
+# Held by a process writing the default ranges and rebuilding every pool at start; range
+# writes hold it shared, and each id space's own lock (pool_lock) alone.
+RANGES_LOCK = "network-segment-ranges"
+
+
+def pool_lock(pool: str) -> str:
+    """Return the lock name of the added ranges of one id space."""
+    return f"{RANGES_LOCK}:{pool}"
 
 
 def pool_of(rng: dict[str, Any]) -> str:
@@ -48,15 +56,20 @@ class SegmentRanges(AdminOnly):
         super().__init__(bus, store)
         self._config = config
         self._added: list[dict[str, Any]] | None = None  # non-default ranges, cached
+        # Not cached with several processes (PostgreSQL): another one may change them.
+        self._cached = store.dialect == "sqlite"
 
     # ---- what allocation needs -------------------------------------------------------------
     async def added(self) -> list[dict[str, Any]]:
-        """Return the ranges an admin added (cached until one changes)."""
-        if self._added is None:
-            self._added = await repo.find(
-                self._store, self.resource, Where('t."default" = 0', ()), order="t.minimum"
-            )
-        return self._added
+        """Return the ranges an admin added (cached until one changes, with one writer)."""
+        if self._added is not None and self._cached:
+            return self._added
+        added = await repo.find(
+            self._store, self.resource, Where('t."default" = 0', ()), order="t.minimum"
+        )
+        if self._cached:
+            self._added = added
+        return added
 
     async def added_bounds(self) -> dict[str, list[segments.Bounds]]:
         """Return the added ranges of each pool (their ids are allocatable too)."""
@@ -141,6 +154,7 @@ class SegmentRanges(AdminOnly):
                 )
         else:
             obj["physical_network"] = ""
+        await self._lock(obj)
         await self._check(obj)
 
     async def prepare_update(
@@ -148,6 +162,7 @@ class SegmentRanges(AdminOnly):
     ) -> None:
         if obj["default"]:
             raise NetworkSegmentRangeDefaultReadOnly(range_id=obj["id"])
+        await self._lock(obj)
         new = {**obj, **diff}
         held = [seg for seg, _ in await self._holders(obj)]
         if held and (new["minimum"] > held[0] or new["maximum"] < held[-1]):
@@ -157,8 +172,15 @@ class SegmentRanges(AdminOnly):
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         if obj["default"]:
             raise NetworkSegmentRangeDefaultReadOnly(range_id=obj["id"])
+        await self._lock(obj)
         if await self._holders(obj):
             raise NetworkSegmentRangeReferencedByProject(range_id=obj["id"])
+
+    async def _lock(self, rng: dict[str, Any]) -> None:
+        """Keep other processes' writes of ranges of the same id space (and their rebuilds
+        of its free ids) out until this transaction ends: the overlap check reads them."""
+        await self._store.lock(RANGES_LOCK, shared=True)
+        await self._store.lock(pool_lock(pool_of(rng)))
 
     async def _check(self, rng: dict[str, Any]) -> None:
         """Bounds within the type's ids, minimum <= maximum, no overlap in its id space."""
