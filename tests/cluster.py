@@ -151,6 +151,10 @@ _WAITING_SQL = (
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
     "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
 )
+_SESSIONS_SQL = (
+    "SELECT state, wait_event_type, wait_event, left(query, 120) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
 RACE_TIMEOUT_S = 30.0
 
 
@@ -176,7 +180,8 @@ async def _all_waiting(conn: asyncpg.Connection, tasks: list[asyncio.Task[Any]])
         if done:
             pytest.fail(f"a request ended before its write: {done}")
         if asyncio.get_running_loop().time() > deadline:
-            pytest.fail("the requests did not all reach a lock")
+            sessions = await conn.fetch(_SESSIONS_SQL)
+            pytest.fail(f"the requests did not all reach a lock: {[tuple(s) for s in sessions]}")
         await asyncio.sleep(0.02)
 
 

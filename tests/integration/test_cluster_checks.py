@@ -124,3 +124,58 @@ async def test_overlapping_segment_ranges_of_one_id_space(cluster: Cluster) -> N
     moves[1] = (*moves[1][:3], {"network_segment_range": {"minimum": 7040}})
     results = await race(cluster.db_url, ["network_segment_ranges"], moves, ADMIN)
     assert _outcome(results) == [(200, None), (409, "NetworkSegmentRangeOverlaps")]
+
+
+async def test_overlapping_subnet_pools_of_one_address_scope(cluster: Cluster) -> None:
+    """Two pools of one address scope with overlapping prefixes through two processes: one
+    is 409; a pool joining the scope while the scope is deleted never outlives it."""
+    urls = await _two(cluster)
+    scopes = "/v2.0/address-scopes"
+    scope = (await _post(urls[0], scopes, {"address_scope": {"name": "s", "ip_version": 4}}))[
+        "address_scope"
+    ]
+    pools = [
+        {"subnetpool": {"name": "p", "prefixes": [prefix], "address_scope_id": scope["id"]}}
+        for prefix in ("10.10.0.0/16", "10.10.128.0/20")
+    ]
+    results = await race(
+        cluster.db_url,
+        ["subnetpools"],
+        [(url, "POST", "/v2.0/subnetpools", body) for url, body in zip(urls, pools, strict=True)],
+        ADMIN,
+    )
+    assert _outcome(results) == [(201, None), (409, "AddressScopePrefixConflict")]
+
+    other = (await _post(urls[0], scopes, {"address_scope": {"name": "t", "ip_version": 4}}))[
+        "address_scope"
+    ]
+    joining = {"subnetpool": {"prefixes": ["10.20.0.0/16"], "address_scope_id": other["id"]}}
+    results = await race(
+        cluster.db_url,
+        ["subnetpools", "address_scopes"],
+        [
+            (urls[0], "POST", "/v2.0/subnetpools", joining),
+            (urls[1], "DELETE", f"{scopes}/{other['id']}", None),
+        ],
+        ADMIN,
+    )
+    assert _outcome(results) in (
+        [(201, None), (409, "AddressScopeInUse")],
+        [(204, None), (404, "AddressScopeNotFound")],
+    )
+
+
+async def test_two_default_subnet_pools_of_one_ip_version(cluster: Cluster) -> None:
+    """Two default IPv4 pools through two processes: one is 400 (one default per version)."""
+    urls = await _two(cluster)
+    pools = [
+        {"subnetpool": {"name": f"d{i}", "prefixes": [f"10.{30 + i}.0.0/16"], "is_default": True}}
+        for i in range(2)
+    ]
+    results = await race(
+        cluster.db_url,
+        ["subnetpools"],
+        [(url, "POST", "/v2.0/subnetpools", body) for url, body in zip(urls, pools, strict=True)],
+        ADMIN,
+    )
+    assert _outcome(results) == [(201, None), (400, "InvalidInput")]

@@ -15,6 +15,7 @@ from alcor.managers.address_scope.messages import (
 from alcor.managers.common import RequestContext
 from alcor.managers.generic import SharedCrudManager
 from alcor.managers.subnetpool.messages import ScopePools
+from alcor.managers.subnetpool.scopes import scope_lock
 from alcor.resources.address_scope import (
     ADDRESS_SCOPE,
     AddressScopeInUse,
@@ -50,6 +51,7 @@ class AddressScopeManager(SharedCrudManager):
         await super().prepare_update(ctx, obj, diff)
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
+        await self._store.lock(scope_lock(obj["id"]))  # no pool joins it meanwhile
         if await self._bus.call(ScopePools(address_scope_id=obj["id"])):
             raise AddressScopeInUse(address_scope_id=obj["id"])
         await super().before_delete(ctx, obj)

@@ -47,6 +47,7 @@ from alcor.managers.subnetpool.scopes import (
     IllegalSubnetPoolUpdate,
     check_pool_update,
     check_scope,
+    scope_lock,
 )
 from alcor.resources import repo
 from alcor.resources.rbac import ACCESS_SHARED, WILDCARD, has_policy
@@ -121,8 +122,12 @@ class SubnetPoolManager(SharedCrudManager):
         )
 
     async def _check_scope(self, ctx: RequestContext, pool: dict[str, Any]) -> None:
-        if pool.get("address_scope_id") is not None:
-            others = await self._scope_pools(ScopePools(address_scope_id=pool["address_scope_id"]))
+        scope_id = pool.get("address_scope_id")
+        if scope_id is not None:
+            # No other process adds or widens a pool of the scope (nor deletes the scope)
+            # between this read of its pools and this transaction's end.
+            await self._store.lock(scope_lock(scope_id))
+            others = await self._scope_pools(ScopePools(address_scope_id=scope_id))
             await check_scope(self._bus, ctx, pool, others)
 
     async def decorate(self, objs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -178,6 +183,8 @@ class SubnetPoolManager(SharedCrudManager):
     # ---- default pools (default-subnetpools) ------------------------------------------------
     async def _check_no_default(self, ip_version: int) -> None:
         """At most one default pool per IP version (Neutron's rule and message)."""
+        # Another process's new default of the version waits until this transaction ends.
+        await self._store.lock(f"subnetpool_default:{ip_version}")
         if await pool_repo.has_default(self._store, ip_version):
             raise invalid(
                 "A default subnetpool for this IP family has already been set. Only "
