@@ -7,6 +7,7 @@ serves; `.kill(i)` is a kill -9, `.stop(i)` a SIGTERM. Every process is stopped 
 `race(...)` runs conflicting requests through different processes in a known order: writes
 to the tables they change are held back (reads pass) until every request waits on a lock,
 either at its held write (after its checks) or at an advisory lock another holds.
+`race_behind(...)` holds one request at its own write while the other runs to its end.
 """
 
 from __future__ import annotations
@@ -145,64 +146,110 @@ async def call(
         return resp.status, data
 
 
-# Sessions of the test's database (other than the asker) waiting for a lock of any kind:
-# a table lock (a held write) or an advisory lock (store.lock).
-_WAITING_SQL = (
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+# Sessions waiting for a lock of any kind: a table lock (a held write) or an advisory lock
+# (store.lock). From pg_locks, which is read live: pg_stat_activity would show the state
+# of the first read in the asking transaction all along.
+_WAITING_SQL = "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted"
+_WAITS_SQL = (
+    "SELECT l.pid, l.locktype, l.relation::regclass::text, l.mode, a.state, "
+    "left(a.query, 80) FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE NOT l.granted OR l.mode = 'ShareLock'"
 )
-_SESSIONS_SQL = (
-    "SELECT state, wait_event_type, wait_event, left(query, 120) FROM pg_stat_activity "
-    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-)
-RACE_TIMEOUT_S = 30.0
+RACE_TIMEOUT_S = 20.0
 
 
 @contextlib.asynccontextmanager
-async def writes_held(db_url: str, tables: Sequence[str]) -> AsyncIterator[asyncpg.Connection]:
-    """Hold back every write to `tables` (reads pass: SHARE mode) until the block ends."""
+async def held(db_url: str, sql: str, *params: Any) -> AsyncIterator[asyncpg.Connection]:
+    """Run `sql` in a transaction kept open until the block ends, then rolled back: the
+    locks it takes (a table's writes, a row, an uncommitted row's key) hold back whoever
+    needs them meanwhile, and what it wrote never was."""
     conn = await asyncpg.connect(db_url)
     try:
-        async with conn.transaction():
-            names = ", ".join(f'"{table}"' for table in tables)
-            await conn.execute(f"LOCK TABLE {names} IN SHARE MODE")
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute(sql, *params)
             yield conn
+        finally:
+            await transaction.rollback()
     finally:
         await conn.close()
 
 
-async def _all_waiting(conn: asyncpg.Connection, tasks: list[asyncio.Task[Any]]) -> None:
-    """Return once every request waits on a lock; fail when one ends before that (it
-    never reached its write: the race did not happen)."""
+def _share(tables: Sequence[str]) -> str:
+    """Return the SQL that holds back every write to `tables` (reads pass)."""
+    names = ", ".join(f'"{table}"' for table in tables)
+    return f"LOCK TABLE {names} IN SHARE MODE"
+
+
+async def _waiting(
+    conn: asyncpg.Connection,
+    count: int,
+    tasks: Sequence[asyncio.Task[Any]],
+    settled: bool = False,
+) -> None:
+    """Return once `count` sessions wait on a lock (or, `settled`, once the tasks are all
+    done); fail when one of the tasks ends first (it never reached its write)."""
     deadline = asyncio.get_running_loop().time() + RACE_TIMEOUT_S
-    while await conn.fetchval(_WAITING_SQL) < len(tasks):
+    while await conn.fetchval(_WAITING_SQL) < count:
+        if settled and all(task.done() for task in tasks):
+            return
         done = [task.result() for task in tasks if task.done()]
-        if done:
+        if done and not settled:
             pytest.fail(f"a request ended before its write: {done}")
         if asyncio.get_running_loop().time() > deadline:
-            sessions = await conn.fetch(_SESSIONS_SQL)
-            pytest.fail(f"the requests did not all reach a lock: {[tuple(s) for s in sessions]}")
+            waits = [tuple(row) for row in await conn.fetch(_WAITS_SQL)]
+            pytest.fail(f"the requests did not all reach a lock: {waits}")
         await asyncio.sleep(0.02)
 
 
+Request = tuple[str, str, str, Any]  # url, method, path, body
+
+
+def _cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+
+
 async def race(
+    db_url: str, tables: Sequence[str], requests: Sequence[Request], headers: dict[str, str]
+) -> list[tuple[int, Any]]:
+    """Send the requests at once with writes to `tables` held until all of them wait on a
+    lock (at a held write, past their checks, or at another's lock), then let them go;
+    return their (status, body)."""
+    async with aiohttp.ClientSession() as session:
+        async with held(db_url, _share(tables)) as conn:
+            tasks = [asyncio.create_task(call(session, *r, headers)) for r in requests]
+            try:
+                await _waiting(conn, len(tasks), tasks)
+            except BaseException:
+                _cancel(tasks)
+                raise
+        return list(await asyncio.gather(*tasks))
+
+
+async def race_behind(
     db_url: str,
-    tables: Sequence[str],
-    requests: Sequence[tuple[str, str, str, Any]],
+    hold: tuple[Any, ...],
+    first: Request,
+    second: Request,
     headers: dict[str, str],
 ) -> list[tuple[int, Any]]:
-    """Send (url, method, path, body) requests at once with writes to `tables` held until
-    all of them wait on a lock, then let them go; return their (status, body)."""
+    """Run `first` until it waits on the lock `hold` (SQL and its parameters) takes: on a
+    row it writes past its checks. Then run `second` to its end, or until it waits on a
+    lock too; then let `first` go on. Return both (status, body), in that order.
+
+    Where a write and its check share no compare-and-swap (the same parent row's revision
+    read before the check), this is the interleaving that a lock before the check stops:
+    `second` checks, writes and commits between `first`'s check and its write."""
     async with aiohttp.ClientSession() as session:
-        tasks = []
-        try:
-            async with writes_held(db_url, tables) as conn:
-                tasks = [
-                    asyncio.create_task(call(session, url, method, path, body, headers))
-                    for url, method, path, body in requests
-                ]
-                await _all_waiting(conn, tasks)
-            return list(await asyncio.gather(*tasks))
-        finally:
-            for task in tasks:
-                task.cancel()
+        async with held(db_url, *hold) as conn:
+            tasks = [asyncio.create_task(call(session, *first, headers))]
+            try:
+                await _waiting(conn, 1, tasks)
+                tasks.append(asyncio.create_task(call(session, *second, headers)))
+                await _waiting(conn, 2, tasks[1:], settled=True)
+            except BaseException:
+                _cancel(tasks)
+                raise
+        return list(await asyncio.gather(*tasks))

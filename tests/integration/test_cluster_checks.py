@@ -1,18 +1,22 @@
 """Check-then-write steps hold across `alcor serve` processes on one PostgreSQL database.
 
-Each test sends two conflicting writes through two processes with the table they write
-held (tests/cluster.py `race`): both have passed their checks, or one waits on the other's
-lock, before either writes. Without a lock taken before the check both would succeed.
+Each test sends two conflicting writes through two processes in a known interleaving
+(tests/cluster.py): with the table they write held (`race`), both have passed their checks,
+or one waits on the other's lock, before either writes; where a compare-and-swap on a
+parent's revision would catch that one, one request is held at its own row while the other
+runs to its end (`race_behind`). Without a lock taken before the check both would succeed.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 
-from tests.cluster import Cluster, call, race
+from tests.cluster import Cluster, call, race, race_behind
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.slow]
 ADMIN = {"X-Roles": "admin", "X-Project-Id": "p1"}
@@ -23,12 +27,33 @@ async def _two(cluster: Cluster, **settings: str) -> list[str]:
     return [(await cluster.start(**settings)).url for _ in range(2)]
 
 
+async def _ok(
+    url: str, method: str, path: str, body: Any = None, status: int = 200
+) -> dict[str, Any]:
+    """Send one request as admin, expecting `status`; return the response body."""
+    async with aiohttp.ClientSession() as session:
+        got, reply = await call(session, url, method, path, body, ADMIN)
+    assert got == status, reply
+    return dict(reply or {})
+
+
 async def _post(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
     """Create one resource as admin; return the response body."""
-    async with aiohttp.ClientSession() as session:
-        status, reply = await call(session, url, "POST", path, body, ADMIN)
-    assert status == 201, reply
-    return dict(reply)
+    return await _ok(url, "POST", path, body, 201)
+
+
+async def _network(url: str, cidr: str, **attrs: Any) -> tuple[str, str]:
+    """Create a network with one subnet; return their ids."""
+    net = (await _post(url, "/v2.0/networks", {"network": attrs}))["network"]
+    subnet = {"network_id": net["id"], "cidr": cidr, "ip_version": 4}
+    return net["id"], (await _post(url, "/v2.0/subnets", {"subnet": subnet}))["subnet"]["id"]
+
+
+async def _port(url: str, network_id: str) -> str:
+    """Create a port; return its id."""
+    return str(
+        (await _post(url, "/v2.0/ports", {"port": {"network_id": network_id}}))["port"]["id"]
+    )
 
 
 def _outcome(results: list[tuple[int, Any]]) -> list[tuple[int, str | None]]:
@@ -179,3 +204,207 @@ async def test_two_default_subnet_pools_of_one_ip_version(cluster: Cluster) -> N
         ADMIN,
     )
     assert _outcome(results) == [(201, None), (400, "InvalidInput")]
+
+
+async def test_duplicate_security_group_rules(cluster: Cluster) -> None:
+    """The same rule of one group through two processes, the second checked, written and
+    committed while the first waits to write its checked rule: the second is 409 (without
+    a rule quota, whose lock would serialise the two anyway)."""
+    urls = await _two(cluster, ALCOR__QUOTAS__SECURITY_GROUP_RULE="-1")
+    group = (await _post(urls[0], "/v2.0/security-groups", {"security_group": {"name": "g"}}))[
+        "security_group"
+    ]
+    rule = {
+        "security_group_id": group["id"],
+        "direction": "ingress",
+        "protocol": "tcp",
+        "port_range_min": 22,
+        "port_range_max": 22,
+    }
+    path = "/v2.0/security-group-rules"
+    held_id = str(uuid.uuid4())
+    results = await race_behind(
+        cluster.db_url,
+        ("INSERT INTO security_group_rules (id) VALUES ($1)", held_id),
+        (urls[0], "POST", path, {"security_group_rule": {**rule, "id": held_id}}),
+        (urls[1], "POST", path, {"security_group_rule": rule}),
+        ADMIN,
+    )
+    assert [status for status, _ in results] == [201, 409], results
+    assert results[1][1]["NeutronError"]["type"] == "SecurityGroupRuleExists"
+
+
+async def test_duplicate_default_security_group_rules(cluster: Cluster) -> None:
+    """The same rule template through two processes: one is 409."""
+    urls = await _two(cluster)
+    template = {
+        "default_security_group_rule": {
+            "direction": "ingress",
+            "protocol": "tcp",
+            "port_range_min": 443,
+            "port_range_max": 443,
+        }
+    }
+    path = "/v2.0/default-security-group-rules"
+    results = await race(
+        cluster.db_url,
+        ["default_security_group_rules"],
+        [(url, "POST", path, template) for url in urls],
+        ADMIN,
+    )
+    assert _outcome(results) == [(201, None), (409, "DefaultSecurityGroupRuleExists")]
+
+
+async def test_two_floating_ips_on_one_fixed_ip(cluster: Cluster) -> None:
+    """Two floating IPs of one network associated with one port through two processes:
+    one is 409."""
+    urls = await _two(cluster)
+    public, _ = await _network(urls[0], "203.0.113.0/24", **{"router:external": True})
+    private, subnet = await _network(urls[0], "10.0.0.0/24")
+    router = (
+        await _post(
+            urls[0], "/v2.0/routers", {"router": {"external_gateway_info": {"network_id": public}}}
+        )
+    )["router"]
+    await _ok(
+        urls[0], "PUT", f"/v2.0/routers/{router['id']}/add_router_interface", {"subnet_id": subnet}
+    )
+    port = await _port(urls[0], private)
+    fips = [
+        (
+            await _post(
+                urls[0], "/v2.0/floatingips", {"floatingip": {"floating_network_id": public}}
+            )
+        )["floatingip"]
+        for _ in urls
+    ]
+    results = await race(
+        cluster.db_url,
+        ["floatingips"],
+        [
+            (url, "PUT", f"/v2.0/floatingips/{fip['id']}", {"floatingip": {"port_id": port}})
+            for url, fip in zip(urls, fips, strict=True)
+        ],
+        ADMIN,
+    )
+    assert _outcome(results) == [(200, None), (409, "FloatingIPPortAlreadyAssociated")]
+
+
+async def test_acl_rules_renumbered_to_one_number(cluster: Cluster) -> None:
+    """Two rules of one network ACL given the same number through two processes, the
+    second while the first waits to write: the second is 409."""
+    urls = await _two(cluster)
+    network, _ = await _network(urls[0], "10.0.1.0/24")
+    acls = "/project/p1/network-acls"
+    acl = (await _post(urls[0], acls, {"network_acl": {"vpc_id": network}}))["network_acl"]
+    rules = [
+        (
+            await _post(
+                urls[0],
+                "/project/p1/network-acl-rules",
+                {
+                    "network_acl_rule": {
+                        "network_acl_id": acl["id"],
+                        "number": number,
+                        "direction": "ingress",
+                        "action": "allow",
+                    }
+                },
+            )
+        )["network_acl_rule"]
+        for number in (10, 20)
+    ]
+    renumber = {"network_acl_rule": {"number": 30}}
+    path = "/project/p1/network-acl-rules"
+    results = await race_behind(
+        cluster.db_url,
+        ("SELECT 1 FROM network_acl_rules WHERE id = $1 FOR UPDATE", rules[0]["id"]),
+        (urls[0], "PUT", f"{path}/{rules[0]['id']}", renumber),
+        (urls[1], "PUT", f"{path}/{rules[1]['id']}", renumber),
+        ADMIN,
+    )
+    assert [status for status, _ in results] == [200, 409], results
+    assert results[1][1]["NeutronError"]["type"] == "NetworkAclRuleExists"
+
+
+async def test_one_port_as_parent_and_subport_of_two_trunks(cluster: Cluster) -> None:
+    """A port made the parent of a new trunk through one process while another adds it to
+    a trunk as a subport: one is 409."""
+    urls = await _two(cluster)
+    network, _ = await _network(urls[0], "10.0.2.0/24")
+    port, other = await _port(urls[0], network), await _port(urls[0], network)
+    trunk = (await _post(urls[0], "/v2.0/trunks", {"trunk": {"port_id": other}}))["trunk"]
+    subport = {"port_id": port, "segmentation_type": "vlan", "segmentation_id": 100}
+    results = await race(
+        cluster.db_url,
+        ["trunks", "trunk_subports"],
+        [
+            (urls[0], "POST", "/v2.0/trunks", {"trunk": {"port_id": port}}),
+            (urls[1], "PUT", f"/v2.0/trunks/{trunk['id']}/add_subports", {"sub_ports": [subport]}),
+        ],
+        ADMIN,
+    )
+    assert _outcome(results) in (
+        [(200, None), (409, "TrunkPortInUse")],
+        [(201, None), (409, "ParentPortInUse")],
+    )
+
+
+async def _segment_indexes(db_url: str, network_id: str) -> list[int]:
+    """Return the stored segment indexes of a network, in order."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT segment_index FROM network_segments WHERE network_id = $1 "
+            "ORDER BY segment_index",
+            network_id,
+        )
+    finally:
+        await conn.close()
+    return [row[0] for row in rows]
+
+
+async def test_segments_of_one_network(cluster: Cluster) -> None:
+    """Through two processes at once: listing segments writes a network's first segment
+    row once; two new segments take distinct indexes; of two segments deleted at once,
+    one stays (409: the network's last)."""
+    urls = await _two(cluster)
+    network, _ = await _network(urls[0], "10.0.3.0/24")
+    path = f"/v2.0/segments?network_id={network}"
+    results = await race(
+        cluster.db_url, ["network_segments"], [(url, "GET", path, None) for url in urls], ADMIN
+    )
+    assert _outcome(results) == [(200, None), (200, None)]
+    assert await _segment_indexes(cluster.db_url, network) == [0]
+
+    held_id = str(uuid.uuid4())
+    segment = {"network_id": network}
+    results = await race_behind(
+        cluster.db_url,
+        ("INSERT INTO network_segments (id) VALUES ($1)", held_id),
+        (
+            urls[0],
+            "POST",
+            "/v2.0/segments",
+            {"segment": {**segment, "id": held_id, "network_type": "vxlan"}},
+        ),
+        (urls[1], "POST", "/v2.0/segments", {"segment": {**segment, "network_type": "vlan"}}),
+        ADMIN,
+    )
+    assert [status for status, _ in results] == [201, 201], results
+    assert await _segment_indexes(cluster.db_url, network) == [0, 1, 2]
+
+    two = {"segments": [{"provider:network_type": kind} for kind in ("vxlan", "vlan")]}
+    network = (await _post(urls[0], "/v2.0/networks", {"network": two}))["network"]["id"]
+    segments = (await _ok(urls[0], "GET", f"/v2.0/segments?network_id={network}"))["segments"]
+    first, second = (f"/v2.0/segments/{s['id']}" for s in segments)
+    results = await race_behind(
+        cluster.db_url,
+        ("SELECT 1 FROM network_segments WHERE id = $1 FOR UPDATE", segments[0]["id"]),
+        (urls[0], "DELETE", first, None),
+        (urls[1], "DELETE", second, None),
+        ADMIN,
+    )
+    assert [status for status, _ in results] == [204, 409], results
+    assert results[1][1]["NeutronError"]["type"] == "SegmentInUse"
+    assert len(await _segment_indexes(cluster.db_url, network)) == 1

@@ -282,8 +282,14 @@ class NetworkAclManager(ResourceManager):
         return rule
 
     async def _check_number_free(self, acl_id: str, number: int, rule_id: str | None) -> None:
+        await self._lock_numbers(acl_id)
         if await acl_repo.rule_with_number(self._store, acl_id, number, rule_id) is not None:
             raise errors.NetworkAclRuleExists(number=number, acl_id=acl_id)
+
+    async def _lock_numbers(self, acl_id: str) -> None:
+        """Keep other processes' rule numbers of the ACL from changing until this
+        transaction ends (numbers are unique per ACL; free with one writer)."""
+        await self._store.lock(f"network_acl:{acl_id}")
 
     async def update_rule(self, cmd: UpdateCommand) -> dict[str, Any]:
         """Update one rule (the default rules are read-only)."""
@@ -307,6 +313,8 @@ class NetworkAclManager(ResourceManager):
                 for item in cmd.items
             ]
             acl_ids = sorted({r["network_acl_id"] for r in out})
+            for acl_id in acl_ids:
+                await self._lock_numbers(acl_id)
             clash = await acl_repo.duplicate_number(self._store, acl_ids, DEFAULT_RULE_NUMBER)
             if clash is not None:
                 raise errors.NetworkAclRuleExists(number=clash[1], acl_id=clash[0])

@@ -296,6 +296,9 @@ class FloatingIpManager(ResourceManager):
                 subnet_id=entry["subnet_id"],
                 port_id=port_id,
             )
+        # One floating IP per fixed IP and network: another process's association of the
+        # same port waits until this transaction ends.
+        await self._store.lock(f"floatingip_port:{port_id}")
         other = await fip_repo.other_on_fixed_ip(
             self._store, port_id, entry["ip_address"], fip["floating_network_id"], fip["id"]
         )

@@ -37,6 +37,12 @@ PROVIDER_KEYS = {
 }
 
 
+def segments_lock(network_id: str) -> str:
+    """Return the lock name of a network's segment rows: held from the read of the rows a
+    write depends on (none yet, the last index, the last segment) to the transaction's end."""
+    return f"network_segments:{network_id}"
+
+
 def as_provider(segment: dict[str, Any]) -> dict[str, Any]:
     """Return a segment as the provider:* attributes of a network."""
     return {key: segment[name] for name, key in PROVIDER_KEYS.items()}
@@ -72,7 +78,18 @@ class NetworkSegments(AdminOnly):
     async def materialize(self, network_id: str | None = None) -> None:
         """Store the implicit first segment of the network (of every network when None)
         that has no segment row yet."""
+        found = await network_repo.without_segments(self._store, network_id)
+        if not found:
+            return
+        # Another process may be writing the same first segments (or deleting the network):
+        # read again under the networks' locks, taken in one order.
+        ids = sorted(network["id"] for network in found)
+        for nid in ids:
+            await self._store.lock(segments_lock(nid))
+        locked = set(ids)
         for network in await network_repo.without_segments(self._store, network_id):
+            if network["id"] not in locked:
+                continue  # created since the first read: the next reader writes its segment
             segment = {
                 "id": new_id(),
                 "network_id": network["id"],
@@ -120,6 +137,7 @@ class NetworkSegments(AdminOnly):
         self, ctx: RequestContext, obj: dict[str, Any], given: dict[str, Any]
     ) -> None:
         obj.pop("project_id", None)  # segments belong to their network, not to a project
+        await self._store.lock(segments_lock(obj["network_id"]))  # one new index at a time
         network = await repo.get(self._store, NETWORK, obj["network_id"])
         if network is None:
             raise errors.NetworkNotFound(id=obj["network_id"])
@@ -162,6 +180,7 @@ class NetworkSegments(AdminOnly):
 
     # ---- delete: not with subnets, not the last one -------------------------------------------
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
+        await self._store.lock(segments_lock(obj["network_id"]))  # not the last: one at a time
         subnets = await self._bus.call(SubnetsOfNetwork(network_id=obj["network_id"]))
         if any(s.get("segment_id") == obj["id"] for s in subnets):
             raise SegmentInUse(
@@ -182,6 +201,7 @@ class NetworkSegments(AdminOnly):
 
     async def remove_of_network(self, network_id: str) -> None:
         """Forget the segments of a network being deleted (its ids are released with it)."""
+        await self._store.lock(segments_lock(network_id))  # none is materialized meanwhile
         for segment in await self._stored(network_id):
             await self.remove(segment)
 

@@ -400,6 +400,10 @@ class SecurityGroupManager(SharedCrudManager):
                 await self._bus.call(
                     CheckQuota(project_id=project, resource="security_group_rule", count=count)
                 )
+            # Duplicates are looked for among the groups' rules: another process's new rules
+            # of the same groups wait until this transaction ends.
+            for group_id in sorted({group["id"] for _, group in prepared}):
+                await self._store.lock(f"security_group_rules:{group_id}")
             touched = set()
             for item, group in prepared:
                 rule = defaults(SECURITY_GROUP_RULE, item)

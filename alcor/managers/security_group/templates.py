@@ -41,6 +41,8 @@ class DefaultRules(CrudManager):
     def __init__(self, bus: Bus, store: Store) -> None:
         super().__init__(bus, store)
         self._cache: list[dict[str, Any]] | None = None  # every template, creation order
+        # Not cached with several processes (PostgreSQL): another one may change them.
+        self._cached = store.dialect == "sqlite"
 
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         return []
@@ -65,6 +67,8 @@ class DefaultRules(CrudManager):
         obj.pop("project_id", None)
         rules.validate(obj)
         obj.pop("normalized_cidr", None)
+        # Another process's new template waits until this transaction ends.
+        await self._store.lock("default_security_group_rules")
         for other in await self.templates():
             same = all(other[k] == obj[k] for k in MATCH)
             overlap = (other["used_in_default_sg"] and obj["used_in_default_sg"]) or (
@@ -88,12 +92,16 @@ class DefaultRules(CrudManager):
         self._cache = None
 
     async def templates(self) -> list[dict[str, Any]]:
-        """Return every template (cached: they change rarely, groups are created often)."""
-        if self._cache is None:
-            self._cache = await repo.find(
-                self._store, DEFAULT_SG_RULE, Where("TRUE"), order="t.direction, t.ethertype, t.id"
-            )
-        return self._cache
+        """Return every template (cached with one writer: they change rarely, groups are
+        created often)."""
+        if self._cache is not None and self._cached:
+            return self._cache
+        found = await repo.find(
+            self._store, DEFAULT_SG_RULE, Where("TRUE"), order="t.direction, t.ethertype, t.id"
+        )
+        if self._cached:
+            self._cache = found
+        return found
 
     async def rules_for(self, group_id: str, default: bool) -> list[dict[str, Any]]:
         """Return the rules a new group gets: `default` for a project's default group."""

@@ -215,6 +215,9 @@ class TrunkManager(CrudManager):
 
     async def _check_free(self, port_id: str) -> None:
         """A port is in at most one trunk, as parent or as subport."""
+        # The unique indexes hold each role alone; a port made the parent of one trunk and
+        # a subport of another at once by two processes is kept out by this lock.
+        await self._store.lock(f"trunk_port:{port_id}")
         if await trunk_repo.trunk_of_subport(self._store, port_id) is not None:
             raise TrunkPortInUse(port_id=port_id)
         if await trunk_repo.trunk_of_parent(self._store, port_id) is not None:
