@@ -9,6 +9,7 @@ runs to its end (`race_behind`). Without a lock taken before the check both woul
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from typing import Any
 
@@ -408,3 +409,94 @@ async def test_segments_of_one_network(cluster: Cluster) -> None:
     assert [status for status, _ in results] == [204, 409], results
     assert results[1][1]["NeutronError"]["type"] == "SegmentInUse"
     assert len(await _segment_indexes(cluster.db_url, network)) == 1
+
+
+async def test_subnet_allocated_from_a_pool_being_deleted(cluster: Cluster) -> None:
+    """A subnet allocated from a pool through one process while another deletes the pool:
+    either the delete is 409 or the allocation 404; no subnet outlives its pool."""
+    urls = await _two(cluster)
+    pools = "/v2.0/subnetpools"
+    pool = (await _post(urls[0], pools, {"subnetpool": {"prefixes": ["10.40.0.0/16"]}}))[
+        "subnetpool"
+    ]
+    network = (await _post(urls[0], "/v2.0/networks", {"network": {}}))["network"]["id"]
+    subnet = {
+        "subnet": {
+            "network_id": network,
+            "subnetpool_id": pool["id"],
+            "prefixlen": 24,
+            "ip_version": 4,
+        }
+    }
+    results = await race(
+        cluster.db_url,
+        ["subnets", "subnetpools"],
+        [
+            (urls[0], "POST", "/v2.0/subnets", subnet),
+            (urls[1], "DELETE", f"{pools}/{pool['id']}", None),
+        ],
+        ADMIN,
+    )
+    assert _outcome(results) in (
+        [(201, None), (409, "SubnetPoolInUse")],
+        [(204, None), (404, "SubnetPoolNotFound")],
+    )
+    subnets = (await _ok(urls[1], "GET", f"/v2.0/subnets?network_id={network}"))["subnets"]
+    for made in subnets:
+        await _ok(urls[1], "GET", f"{pools}/{made['subnetpool_id']}")
+
+
+async def test_subnet_allocated_while_its_pool_shrinks_or_onboards(cluster: Cluster) -> None:
+    """Through two processes at once: a subnet allocated from a prefix being removed from
+    its pool (one of the two is refused), and a subnet allocated over a network's subnet
+    being onboarded into the pool (one is refused); the pool never holds a subnet outside
+    its prefixes, nor two with one CIDR."""
+    urls = await _two(cluster)
+    pools = "/v2.0/subnetpools"
+    pool = (await _post(urls[0], pools, {"subnetpool": {"prefixes": ["10.50.0.0/16"]}}))[
+        "subnetpool"
+    ]
+    network = (await _post(urls[0], "/v2.0/networks", {"network": {}}))["network"]["id"]
+    subnet = {"network_id": network, "subnetpool_id": pool["id"], "ip_version": 4}
+    shrink = {"prefixes": ["10.50.0.0/17"]}
+    results = await race(
+        cluster.db_url,
+        ["subnets", "subnetpools"],
+        [
+            (urls[0], "POST", "/v2.0/subnets", {"subnet": {**subnet, "cidr": "10.50.1.0/24"}}),
+            (urls[1], "PUT", f"{pools}/{pool['id']}/remove_prefixes", shrink),
+        ],
+        ADMIN,
+    )
+    assert _outcome(results) in (
+        [(200, None), (400, "InvalidInput")],
+        [(201, None), (400, "BadRequest")],
+    )
+
+    other, _ = await _network(urls[0], "10.50.200.0/24")
+    results = await race(
+        cluster.db_url,
+        ["subnets", "subnetpools"],
+        [
+            (urls[0], "POST", "/v2.0/subnets", {"subnet": {**subnet, "cidr": "10.50.200.0/24"}}),
+            (
+                urls[1],
+                "PUT",
+                f"{pools}/{pool['id']}/onboard_network_subnets",
+                {"network_id": other},
+            ),
+        ],
+        ADMIN,
+    )
+    statuses = sorted(status for status, _ in results)
+    assert statuses in ([200, 400], [201, 400]), results
+    prefixes = (await _ok(urls[1], "GET", f"{pools}/{pool['id']}"))["subnetpool"]["prefixes"]
+    cidrs = [
+        s["cidr"]
+        for s in (await _ok(urls[1], "GET", f"/v2.0/subnets?subnetpool_id={pool['id']}"))["subnets"]
+    ]
+    assert len(cidrs) == len(set(cidrs))
+    assert all(
+        any(ipaddress.ip_network(c).subnet_of(ipaddress.ip_network(p)) for p in prefixes)
+        for c in cidrs
+    )

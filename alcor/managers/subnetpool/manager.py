@@ -224,6 +224,7 @@ class SubnetPoolManager(SharedCrudManager):
             else:
                 if not any(c.overlaps(g) for c in current for g in given if c.version == g.version):
                     return list(pool["prefixes"])
+                await self._hold_allocations(pool["id"])
                 cidrs = await self._bus.call(PoolSubnetCidrs(pool_id=pool["id"]))
                 if any(
                     ipaddress.ip_network(c).overlaps(g)
@@ -257,6 +258,12 @@ class SubnetPoolManager(SharedCrudManager):
             await repo.update(self._store, SUBNETPOOL, pool["id"], bump(pool, diff))
             self._bus.publish(SubnetPoolChanged(subnetpool=dict(pool)))
 
+    async def _hold_allocations(self, pool_id: str) -> None:
+        """Keep other processes from allocating subnets from the pool until this
+        transaction ends: a subnet create holds this lock from its read of what the pool
+        gave out to its insert (subnet/manager.py)."""
+        await self._store.lock(f"subnetpool:{pool_id}")
+
     async def onboard(self, cmd: OnboardNetworkSubnets) -> list[dict[str, Any]]:
         """subnet_onboard: the network's subnets of the pool's IP version join the pool (their
         CIDRs become prefixes of it); one overlapping a subnet of the pool is refused (400).
@@ -272,6 +279,7 @@ class SubnetPoolManager(SharedCrudManager):
                 for s in await self._bus.call(SubnetsOfNetwork(network_id=network["id"]))
                 if s["ip_version"] == pool["ip_version"]
             ]
+            await self._hold_allocations(pool["id"])
             taken = [
                 ipaddress.ip_network(c)
                 for c in await self._bus.call(PoolSubnetCidrs(pool_id=pool["id"]))
@@ -294,6 +302,7 @@ class SubnetPoolManager(SharedCrudManager):
         """Delete a pool from which no subnet is allocated."""
         async with self._store.transaction():
             pool = await self.writable(cmd.ctx, cmd.id, "delete_subnetpool", cmd.if_match)
+            await self._hold_allocations(pool["id"])
             if await self._bus.call(CountPoolSubnets(pool_id=pool["id"])):
                 raise SubnetPoolInUse(
                     subnet_pool_id=pool["id"], reason="Subnets are allocated from it"
