@@ -500,3 +500,26 @@ async def test_subnet_allocated_while_its_pool_shrinks_or_onboards(cluster: Clus
         any(ipaddress.ip_network(c).subnet_of(ipaddress.ip_network(p)) for p in prefixes)
         for c in cidrs
     )
+
+
+async def test_overlapping_subnets_of_one_network(cluster: Cluster) -> None:
+    """Two overlapping subnets of one network through two processes, the second checked,
+    written and committed while the first waits to write: the second is 400 (the subnet
+    quota, whose lock would serialise the two in one project, is off in the cluster)."""
+    urls = await _two(cluster)
+    network = (await _post(urls[0], "/v2.0/networks", {"network": {}}))["network"]["id"]
+    held_id = str(uuid.uuid4())
+    subnets = [
+        {"subnet": {"network_id": network, "ip_version": 4, "cidr": cidr}}
+        for cidr in ("10.9.0.0/24", "10.9.0.0/25")
+    ]
+    subnets[0]["subnet"]["id"] = held_id
+    results = await race_behind(
+        cluster.db_url,
+        ("INSERT INTO subnets (id) VALUES ($1)", held_id),
+        (urls[0], "POST", "/v2.0/subnets", subnets[0]),
+        (urls[1], "POST", "/v2.0/subnets", subnets[1]),
+        ADMIN,
+    )
+    assert [status for status, _ in results] == [201, 400], results
+    assert results[1][1]["NeutronError"]["type"] == "InvalidInput"

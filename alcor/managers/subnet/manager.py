@@ -227,6 +227,10 @@ class SubnetManager(ResourceManager):
     ) -> dict[str, Any]:
         db = self._store
         subnet = await new_record(db, SUBNET, given, "Subnet")
+        # The checks below read the network's other subnets (overlap, segments or none):
+        # another process's new subnet of the network waits until this transaction ends.
+        # Not network:<id>, which port creates hold shared for their whole transaction.
+        await self._store.lock(f"network_subnets:{network['id']}")
         await self._check_segment(subnet, network)
         if subnet.pop("use_default_subnetpool", False):
             subnet["subnetpool_id"] = await self._default_pool(ctx, subnet)
