@@ -11,11 +11,11 @@ from alcor.managers.address_scope.messages import (
     GetAddressScope,
     ListAddressScopes,
     UpdateAddressScope,
+    scope_lock,
 )
 from alcor.managers.common import RequestContext
 from alcor.managers.generic import SharedCrudManager
 from alcor.managers.subnetpool.messages import ScopePools
-from alcor.managers.subnetpool.scopes import scope_lock
 from alcor.resources.address_scope import (
     ADDRESS_SCOPE,
     AddressScopeInUse,

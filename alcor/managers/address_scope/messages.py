@@ -20,6 +20,13 @@ from alcor.managers.crud import (
 )
 
 
+def scope_lock(scope_id: str) -> str:
+    """Return the lock name of an address scope's pools (store.lock): held while a pool is
+    checked against the scope's others and written, or while the scope is checked unused
+    and deleted."""
+    return f"address_scope:{scope_id}"
+
+
 class CreateAddressScopes(CreateCommand):
     """Create address scopes."""
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from alcor import errors
 from alcor.bus import Bus
+from alcor.managers.address_scope.messages import scope_lock
 from alcor.managers.common import (
     RequestContext,
     bump,
@@ -47,7 +48,6 @@ from alcor.managers.subnetpool.scopes import (
     IllegalSubnetPoolUpdate,
     check_pool_update,
     check_scope,
-    scope_lock,
 )
 from alcor.resources import repo
 from alcor.resources.rbac import ACCESS_SHARED, WILDCARD, has_policy

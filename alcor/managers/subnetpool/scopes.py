@@ -11,12 +11,6 @@ from alcor.managers.address_scope.messages import GetAddressScope
 from alcor.managers.common import RequestContext, admin_context
 
 
-def scope_lock(scope_id: str) -> str:
-    """Return the lock name of an address scope's pools: held while one is checked against
-    the others and written, or while the scope is checked unused and deleted."""
-    return f"address_scope:{scope_id}"
-
-
 class IllegalSubnetPoolUpdate(errors.BadRequest):
     """A pool in a scope the caller does not own cannot change."""
 
