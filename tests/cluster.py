@@ -146,10 +146,21 @@ async def call(
         return resp.status, data
 
 
-# Sessions waiting for a lock of any kind: a table lock (a held write) or an advisory lock
-# (store.lock). From pg_locks, which is read live: pg_stat_activity would show the state
-# of the first read in the asking transaction all along.
-_WAITING_SQL = "SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted"
+# Sessions waiting for a lock the asking (holding) session holds, or one that such a waiter
+# holds: at a held write or row, or at an advisory lock (store.lock) of a request held so.
+# Other waits (the processes' own background work) do not count. From pg_locks, read live:
+# pg_stat_activity would show the state of the first read in the asking transaction.
+_WAITING_SQL = """
+WITH held AS (
+    SELECT DISTINCT pid FROM pg_locks
+    WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))
+)
+SELECT count(DISTINCT l.pid) FROM pg_locks l
+WHERE NOT l.granted AND (
+    l.pid IN (SELECT pid FROM held)
+    OR EXISTS (SELECT 1 FROM held h WHERE h.pid = ANY(pg_blocking_pids(l.pid)))
+)
+"""
 _WAITS_SQL = (
     "SELECT l.pid, l.locktype, l.relation::regclass::text, l.mode, a.state, "
     "left(a.query, 80) FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
