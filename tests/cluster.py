@@ -31,6 +31,7 @@ from tests.kafka_broker import free_port
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 60.0
+START_ATTEMPTS = 3
 
 
 @dataclass
@@ -59,9 +60,23 @@ class Cluster:
 
     async def start(self, **settings: str) -> Process:
         """Start one more process (`settings`: extra ALCOR__SECTION__KEY values)."""
+        for _ in range(START_ATTEMPTS):
+            process = self._spawn(settings)
+            if await self._wait_healthy(process):
+                self.processes.append(process)
+                return process
+            # A port free when picked may be taken before the child binds it (another
+            # process's outgoing connection): pick new ones.
+            if process.alive or "Address already in use" not in process.log.read_text():
+                break
+        if process.alive:
+            process.proc.kill()
+            process.proc.wait()
+        pytest.fail(f"alcor serve did not start:\n{process.log.read_text()[-3000:]}")
+
+    def _spawn(self, settings: dict[str, str]) -> Process:
         port, grpc_port = free_port(), free_port()
-        index = len(self.processes)
-        log = self.workdir / f"serve-{index}.log"
+        log = self.workdir / f"serve-{len(self.processes)}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ALCOR")}
         env.update(
             {
@@ -82,25 +97,22 @@ class Cluster:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        process = Process(proc, f"http://127.0.0.1:{port}", grpc_port, log)
-        self.processes.append(process)
-        await self._wait_healthy(process)
-        return process
+        return Process(proc, f"http://127.0.0.1:{port}", grpc_port, log)
 
-    async def _wait_healthy(self, process: Process) -> None:
+    async def _wait_healthy(self, process: Process) -> bool:
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT_S
         async with aiohttp.ClientSession() as session:
             while asyncio.get_running_loop().time() < deadline:
                 if not process.alive:
-                    break
+                    return False
                 try:
                     async with session.get(f"{process.url}/healthz") as resp:
                         if resp.status == 200:
-                            return
+                            return True
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.05)
-        pytest.fail(f"alcor serve did not start:\n{process.log.read_text()[-3000:]}")
+        return False
 
     def kill(self, index: int) -> None:
         """kill -9 one process (no shutdown of any kind)."""
