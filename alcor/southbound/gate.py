@@ -3,7 +3,7 @@
 A port create marks a neighbor state for every host of its network and a PORT state for the
 port's own host, where a VM waits for ACTIVE. The gate bounds how many hosts build and start a
 push at the same time (a burst of 100 hosts takes the loop in slices). A FIFO semaphore made
-the own host queue behind the neighbor pushes of earlier ports: at 80-120 creates/s with 100
+the own host queue behind the neighbor pushes of earlier ports: at 80 creates/s with 100
 agents, the wait in the gate was most of the p99 (tens to hundreds of ms). So a host with a
 PORT state pending (`Delivery.urgent`) never waits: it enters at once, and a host that becomes
 urgent while it waits is let in when its PORT state is marked (`promote`). Such pushes come

@@ -26,6 +26,7 @@ from alcor.resources.segment_range import (
     NetworkSegmentRangeReferencedByProject,
 )
 from alcor.store import Store, ranges
+from alcor.store.cache import OneWriterCache
 
 # Default ranges get stable ids: the same configuration gives the same ids.
 _DEFAULT_NAMESPACE = uuid.UUID("5b3f2e6a-4c1d-4e8a-9f7b-2d6c8a1e0b93")
@@ -55,21 +56,17 @@ class SegmentRanges(AdminOnly):
     def __init__(self, bus: Bus, store: Store, config: NetworkConfig) -> None:
         super().__init__(bus, store)
         self._config = config
-        self._added: list[dict[str, Any]] | None = None  # non-default ranges, cached
-        # Not cached with several processes (PostgreSQL): another one may change them.
-        self._cached = store.dialect == "sqlite"
+        self._added = OneWriterCache(store, self._load_added)  # the non-default ranges
 
     # ---- what allocation needs -------------------------------------------------------------
     async def added(self) -> list[dict[str, Any]]:
         """Return the ranges an admin added (cached until one changes, with one writer)."""
-        if self._added is not None and self._cached:
-            return self._added
-        added = await repo.find(
+        return await self._added.get()
+
+    async def _load_added(self) -> list[dict[str, Any]]:
+        return await repo.find(
             self._store, self.resource, Where('t."default" = 0', ()), order="t.minimum"
         )
-        if self._cached:
-            self._added = added
-        return added
 
     async def added_bounds(self) -> dict[str, list[segments.Bounds]]:
         """Return the added ranges of each pool (their ids are allocatable too)."""
@@ -214,7 +211,7 @@ class SegmentRanges(AdminOnly):
         await self._resync(obj)
 
     async def _resync(self, rng: dict[str, Any]) -> None:
-        self._added = None
+        self._added.clear()
         pool = pool_of(rng)
         configured = segments.configured_pools(self._config).get(pool, [])
         await segments.rebuild_pool(

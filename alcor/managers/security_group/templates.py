@@ -17,6 +17,7 @@ from alcor.resources.security_group import (
     DefaultSecurityGroupRuleExists,
 )
 from alcor.store import Store, current_transaction
+from alcor.store.cache import OneWriterCache
 
 PARENT = "PARENT"
 # The columns a template shares with a rule (its match).
@@ -40,9 +41,7 @@ class DefaultRules(CrudManager):
 
     def __init__(self, bus: Bus, store: Store) -> None:
         super().__init__(bus, store)
-        self._cache: list[dict[str, Any]] | None = None  # every template, creation order
-        # Not cached with several processes (PostgreSQL): another one may change them.
-        self._cached = store.dialect == "sqlite"
+        self._cache = OneWriterCache(store, self._load)  # every template, creation order
 
     def visible_where(self, ctx: RequestContext) -> list[Where]:
         return []
@@ -83,25 +82,20 @@ class DefaultRules(CrudManager):
 
     def _forget(self) -> None:
         """Drop the cache now and again after the commit (or rollback) of this change."""
-        self._cache = None
+        self._cache.clear()
         txn = current_transaction()
         if txn is not None:
-            txn.after_commit.append(self._clear)
-
-    def _clear(self) -> None:
-        self._cache = None
+            txn.after_commit.append(self._cache.clear)
 
     async def templates(self) -> list[dict[str, Any]]:
         """Return every template (cached with one writer: they change rarely, groups are
         created often)."""
-        if self._cache is not None and self._cached:
-            return self._cache
-        found = await repo.find(
+        return await self._cache.get()
+
+    async def _load(self) -> list[dict[str, Any]]:
+        return await repo.find(
             self._store, DEFAULT_SG_RULE, Where("TRUE"), order="t.direction, t.ethertype, t.id"
         )
-        if self._cached:
-            self._cache = found
-        return found
 
     async def rules_for(self, group_id: str, default: bool) -> list[dict[str, Any]]:
         """Return the rules a new group gets: `default` for a project's default group."""
