@@ -51,7 +51,15 @@ async def run(
                 net_id = await e2e.network(client, f"curve-{count}-{rate:g}")
                 label = f"e2e curve, {count} agents, {rate:g} ports/s"
                 samples = await e2e.measure(
-                    client, agents, ips, hosts, net_id, label, plan.ports(rate), rate
+                    client,
+                    agents,
+                    ips,
+                    hosts,
+                    net_id,
+                    label,
+                    plan.ports(rate),
+                    rate,
+                    e2e.server_pid(server),
                 )
                 samples.extra["offered_per_s"] = rate
                 results.append(samples)

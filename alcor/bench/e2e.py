@@ -8,6 +8,7 @@ the benchmark compares it with the wall-clock time the API answered the create.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from alcor.bench.client import Client
+from alcor.bench.cpu import CpuShares
 from alcor.bench.server import agent_block, free_port
 from alcor.bench.stats import Samples
 
@@ -165,6 +167,12 @@ async def offered(
     return answered
 
 
+def server_pid(server: Any) -> int | None:
+    """Return the pid of the benchmark's own `alcor serve`, if it runs one."""
+    proc = getattr(server, "proc", None)
+    return proc.pid if proc is not None else None
+
+
 async def network(client: Client, name: str) -> str:
     """Create a network with a /16 subnet for the e2e ports; return its id."""
     net, _ = await client.call("POST", "/v2.0/networks", {"network": {"name": name}})
@@ -186,14 +194,27 @@ async def measure(
     label: str,
     count: int,
     rate: float | None,
+    server_pid: int | None = None,
 ) -> Samples:
     """Create `count` ports bound round-robin to `hosts` at `rate` (None = 16 closed-loop
-    clients) and return each port's send -> applied latency."""
+    clients) and return each port's send -> applied latency.
+
+    With `server_pid`, the row also gives the cores the controller, the agents' process and
+    this load generator used from the first create until every port was ACTIVE
+    (`cpu_controller`, `cpu_agents`, `cpu_bench`): which of them bounds the rate.
+    """
+    pids = {"controller": server_pid, "bench": os.getpid()} if server_pid else {}
+    if pids and agents.proc is not None:
+        pids["agents"] = agents.proc.pid
+    clock = CpuShares(pids)
     started, first_sent = time.perf_counter(), time.time()
+    clock.start()
     answered = await offered(client, net_id, hosts, count, rate, 16)
     active = await _wait_active(client, list(answered))
+    cores = clock.stop()
     programmed = await agents.programmed(ips)
     samples = Samples(label, extra={"agents": len(hosts), "active": active})
+    samples.extra.update((f"cpu_{name}", used) for name, used in cores.items())
     done = [programmed[port_id] for port_id in answered if port_id in programmed]
     for port_id, at in answered.items():
         if port_id in programmed:
@@ -222,7 +243,7 @@ async def run(
             ("e2e at saturation (16 clients)", None),
         ):
             samples = await measure(
-                client, agents, ips, hosts, net_id, label, sizes.e2e_ports, rate
+                client, agents, ips, hosts, net_id, label, sizes.e2e_ports, rate, server_pid(server)
             )
             results.append(samples)
             progress("e2e", len(results), 2)

@@ -219,7 +219,7 @@ async def _cpu_timed(run: Any) -> Samples:
 FRACTIONS: tuple[tuple[str, Callable[[dict[str, Any]], Any], tuple[str, ...]], ...] = (
     ("network create, 1 client", lambda r: r.get("per_s"), ("http_1",)),
     ("subnet create, 1 client", lambda r: r.get("per_s"), ("http_1",)),
-    ("port create, 1 client", lambda r: r.get("per_s"), ("sqlite_commit", "http_1")),
+    ("port create, 1 client", lambda r: r.get("per_s"), ("sqlite_commit", "http_1", "serial_1")),
     ("port create, ", lambda r: r.get("per_s"), ("sqlite_commit", "http_n")),
     ("bulk port create", lambda r: r.get("ports_per_s"), ("sqlite_bulk",)),
     ("GET ", lambda r: r.get("per_s"), ("http_1",)),
@@ -237,12 +237,26 @@ LIMIT_LABELS = {
     "http_n": "HTTP no-op",
     "grpc_1": "gRPC no-op",
     "grpc_n": "gRPC no-op",
+    "serial_1": "serial bound",
 }
+
+
+def serial_bound(by_id: dict[str, float]) -> float | None:
+    """Return the fastest one client can create ports one after another: each create is an
+    HTTP round trip (the no-op's) and, only after it, a commit (the 1-port limit's); one
+    client's next request waits for both. None without both limits."""
+    http, commit = by_id.get("http_1"), by_id.get("sqlite_commit")
+    if not http or not commit:
+        return None
+    return 1 / (1 / http + 1 / commit)
 
 
 def attach_fractions(results: list[dict[str, Any]], limits: list[dict[str, Any]]) -> None:
     """Add `of_limit` {limit id: fraction} to every result row that a measured limit bounds."""
-    by_id = {row["limit"]: row.get("per_s") for row in limits if row.get("per_s")}
+    by_id: dict[str, float] = {row["limit"]: row["per_s"] for row in limits if row.get("per_s")}
+    serial = serial_bound(by_id)
+    if serial is not None:
+        by_id["serial_1"] = serial
     for row in results:
         rule = next((f for f in FRACTIONS if row["name"].startswith(f[0])), None)
         if rule is None:

@@ -62,6 +62,9 @@ def test_bench_runs_every_scenario_and_writes_json(tmp_path):
     assert shares["bulk port create: share of the SQLite bulk limit"]["measured"] > 0
     e2e = next(r for r in report["results"] if r["name"].startswith("e2e at"))
     assert e2e["active"] == e2e["count"] == 10
+    # the cores each process used over the run: every one of them did some work
+    assert all(e2e[f"cpu_{p}"] > 0 for p in ("controller", "agents", "bench"))
+    assert "serial_1" in port["of_limit"]
     assert plot.stat().st_size > 1000
     table = md.read_text()
     assert "| scenario | count | per s | of limit |" in table

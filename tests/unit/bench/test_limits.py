@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alcor.bench.limits import attach_fractions, describe
+from alcor.bench.limits import attach_fractions, describe, serial_bound
 from alcor.bench.targets import check_targets
 
 LIMITS = [
@@ -23,12 +23,15 @@ def test_rows_get_the_fractions_of_their_limits():
         {"name": "one port joins a 10k-port subnet", "per_s": 60.0},
     ]
     attach_fractions(rows, LIMITS)
-    assert rows[0]["of_limit"] == {"sqlite_commit": 0.6, "http_1": 1.2}
+    # one client: 1 / (1/2000 + 1/4000) = 1,333 creates/s at most, one after another
+    assert rows[0]["of_limit"] == {"sqlite_commit": 0.6, "http_1": 1.2, "serial_1": 1.8}
     assert rows[1]["of_limit"] == {"sqlite_commit": 0.5}
     assert rows[2]["of_limit"] == {"sqlite_bulk": 0.9}
     assert rows[3]["of_limit"] == {"grpc_n": 0.4}
     assert "of_limit" not in rows[4]
-    assert describe(rows[0]["of_limit"]) == "60% SQLite 1 port/commit, 120% HTTP no-op"
+    assert describe(rows[0]["of_limit"]) == (
+        "60% SQLite 1 port/commit, 120% HTTP no-op, 180% serial bound"
+    )
     assert describe({"http_1": 0.00345}) == "0.345% HTTP no-op"
 
 
@@ -43,3 +46,12 @@ def test_relative_targets_read_the_fractions():
     assert met["port create, 1 client: share of the SQLite limit"] == (0.6, True)
     assert met["bulk port create: share of the SQLite bulk limit"] == (0.8, False)
     assert met["port create, 16 clients: share of the SQLite limit"] == (None, None)
+
+
+def test_the_serial_bound_needs_both_limits():
+    """One client's bound adds an HTTP round trip and a commit; without either, none."""
+    assert serial_bound({"http_1": 3000.0, "sqlite_commit": 6000.0}) == 2000.0
+    assert serial_bound({"http_1": 3000.0}) is None
+    rows = [{"name": "port create, 1 client", "per_s": 1000.0}]
+    attach_fractions(rows, [{"name": "SQLite", "limit": "sqlite_commit", "per_s": 4000.0}])
+    assert rows[0]["of_limit"] == {"sqlite_commit": 0.25}
