@@ -105,7 +105,8 @@ class SouthboundEngine:
         # the loop in slices, with the API's requests served between them. A port's own host
         # does not wait behind its neighbors' pushes (gate.py).
         self._start_gate = PushGate(config.push_start_concurrency)
-        self._statuses: dict[str, str] = {}
+        # port id -> (status, the port revision it was decided for)
+        self._statuses: dict[str, tuple[str, int]] = {}
         self._applying = False
         # The one task writing port statuses (idle only once it has ended).
         self._status_writer: asyncio.Task[None] | None = None
@@ -359,14 +360,16 @@ class SouthboundEngine:
         return waiter
 
     # ---- port status -------------------------------------------------------------------
-    def set_status(self, port_id: str, status: str) -> None:
-        """Queue a port status change (written in one short transaction per batch); with
-        several processes, only by the owner of the port's host (of the port, if unbound)."""
+    def set_status(self, port_id: str, status: str, revision: int) -> None:
+        """Queue a port status change decided for the port at `revision` (written in one
+        short transaction per batch, and only if the port is still at that revision: this
+        picture of the port may be behind the database); with several processes, only by
+        the owner of the port's host (of the port, if unbound)."""
         if self.cluster is not None:
             port = self.topo.ports.get(port_id)
             if not self.owns(port.node_id if port is not None and port.node_id else port_id):
                 return
-        self._statuses[port_id] = status
+        self._statuses[port_id] = (status, revision)
 
     async def _flush_statuses(self) -> bool:
         """Write the queued statuses in one transaction; False if that failed."""
@@ -405,9 +408,9 @@ class SouthboundEngine:
             key = (PORT, port_id)
             refusal = delivery.refused.get(key)
             if delivery.holds(key, revision):
-                self.set_status(port_id, "ACTIVE")
+                self.set_status(port_id, "ACTIVE", revision)
             elif refusal is not None and refusal.revision == revision:
-                self.set_status(port_id, "ERROR")
+                self.set_status(port_id, "ERROR", revision)
 
     # ---- sending -----------------------------------------------------------------------
     async def _send_once(self, delivery: Delivery) -> bool:

@@ -184,7 +184,7 @@ async def _port_set(dp: SouthboundEngine, event: Any, marks: Marks) -> None:
         and event.port.get("status") == "ACTIVE"
         and (old is None or old.revision != new.revision or new.node_id is None or not new.admin_up)
     ):
-        dp.set_status(new.id, "DOWN")
+        dp.set_status(new.id, "DOWN", new.revision)
 
 
 async def _port_deleted(dp: SouthboundEngine, event: PortDeleted, marks: Marks) -> None:

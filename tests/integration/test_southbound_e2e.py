@@ -496,9 +496,32 @@ async def test_port_statuses_of_replies_close_together_share_one_transaction(clo
 
     monkeypatch.setattr(engine.bus, "call", counting)
     for port in ports:  # as three replies would, one loop turn apart
-        engine.set_status(port["id"], "ACTIVE")
+        engine.set_status(port["id"], "ACTIVE", port["revision_number"])
         engine._write_statuses_soon()
         await asyncio.sleep(0)
     await cloud.idle()
-    assert writes == [{p["id"]: "ACTIVE" for p in ports}]
+    assert writes == [{p["id"]: ("ACTIVE", p["revision_number"]) for p in ports}]
     assert [await cloud.status(p["id"]) for p in ports] == ["ACTIVE"] * 3
+
+
+async def test_a_status_decided_for_a_revision_the_port_has_left_is_not_written(cloud):
+    """A host's answer about revision N can be read while the port is already at N + 1 in
+    the database (moved to another host, updated) and not yet in the engine's picture: the
+    status decided from it must not land on the newer revision (the chaos scenario of
+    paused agents showed a port ACTIVE on a host that never received it)."""
+    net, _ = await cloud.network(["10.71.0.0/24"])
+    port = await cloud.port(net, None)
+    await cloud.idle()
+    assert await cloud.status(port["id"]) == "DOWN"
+    path = f"/v2.0/ports/{port['id']}"
+    updated = (await cloud.call("PUT", path, {"port": {"name": "moved on"}}))["port"]
+    assert updated["revision_number"] > port["revision_number"]
+    engine = cloud.alcor.southbound
+    engine.set_status(port["id"], "ACTIVE", port["revision_number"])  # the late answer
+    engine._write_statuses_soon()
+    await cloud.idle()
+    assert await cloud.status(port["id"]) == "DOWN"
+    engine.set_status(port["id"], "ACTIVE", updated["revision_number"])
+    engine._write_statuses_soon()
+    await cloud.idle()
+    assert await cloud.status(port["id"]) == "ACTIVE"

@@ -205,8 +205,12 @@ class PortManager(ResourceManager):
         await port_repo.bump_neighbor_revisions(self._store, cmd.port_ids)
 
     async def _set_status(self, cmd: SetPortStatus) -> None:
-        """Write status changes in one short transaction; status is not revisioned."""
+        """Write status changes in one short transaction; status is not revisioned, but
+        each is written only at the revision it was decided for."""
         async with self._store.transaction():
-            for port_id, status in cmd.statuses.items():
-                if await repo.set_status(self._store, PORT, status, repo.equals("id", port_id)):
+            for port_id, (status, revision) in cmd.statuses.items():
+                at = repo.all_of(
+                    [repo.equals("id", port_id), repo.equals("revision_number", revision)]
+                )
+                if await repo.set_status(self._store, PORT, status, at):
                     self._bus.publish(PortStatusChanged(port_id=port_id, status=status))

@@ -118,9 +118,14 @@ class BumpNeighbors(Command[None]):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SetPortStatus(Command[None]):
-    """Set server-maintained port status (not revisioned)."""
+    """Set server-maintained port status (not revisioned).
 
-    statuses: dict[str, str]
+    Each status names the port revision it was decided for (a host acknowledged that
+    revision): it is written only while the port is still at it, so an answer about a
+    revision the port has since left (moved to another host, updated) changes nothing.
+    """
+
+    statuses: dict[str, tuple[str, int]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -213,12 +213,13 @@ async def test_status_follows_the_port(admin, p1, routed):
     fip = await p1.fip(routed["public"]["id"], port_id=routed["port"]["id"])
     alcor = admin.client.alcor
     commits = alcor.store.commits
-    await alcor.bus.call(SetPortStatus(statuses={routed["port"]["id"]: "ACTIVE"}))
+    at = routed["port"]["revision_number"]
+    await alcor.bus.call(SetPortStatus(statuses={routed["port"]["id"]: ("ACTIVE", at)}))
     assert alcor.store.commits == commits + 1
     shown = (await p1.get(f"{FIPS}/{fip['id']}"))["floatingip"]
     assert shown["status"] == "ACTIVE"
     assert shown["port_details"]["status"] == "ACTIVE"
-    await alcor.bus.call(SetPortStatus(statuses={routed["port"]["id"]: "DOWN"}))
+    await alcor.bus.call(SetPortStatus(statuses={routed["port"]["id"]: ("DOWN", at)}))
     shown = (await p1.get(f"{FIPS}/{fip['id']}"))["floatingip"]
     assert (shown["status"], shown["port_details"]["status"]) == ("DOWN", "DOWN")
 
