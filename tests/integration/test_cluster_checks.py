@@ -523,3 +523,155 @@ async def test_overlapping_subnets_of_one_network(cluster: Cluster) -> None:
     )
     assert [status for status, _ in results] == [201, 400], results
     assert results[1][1]["NeutronError"]["type"] == "InvalidInput"
+
+
+async def _in_use_race(
+    cluster: Cluster,
+    tables: list[str],
+    use: tuple[str, str, str, Any],
+    delete: tuple[str, str],
+) -> list[tuple[int, str | None]]:
+    """Race a request that refers to an object against the object's delete (`delete`: the
+    URL and path); return the outcome (_outcome)."""
+    results = await race(
+        cluster.db_url, tables, [use, (delete[0], "DELETE", delete[1], None)], ADMIN
+    )
+    return _outcome(results)
+
+
+async def test_router_created_with_a_flavor_being_deleted(cluster: Cluster) -> None:
+    """A router given a flavor through one process while another deletes the flavor:
+    either the delete is 409 or the create 404; no router outlives its flavor."""
+    urls = await _two(cluster)
+    flavor = (
+        await _post(
+            urls[0], "/v2.0/flavors", {"flavor": {"name": "f", "service_type": "L3_ROUTER_NAT"}}
+        )
+    )["flavor"]
+    router = {"router": {"flavor_id": flavor["id"]}}
+    outcome = await _in_use_race(
+        cluster,
+        ["routers", "flavors"],
+        (urls[0], "POST", "/v2.0/routers", router),
+        (urls[1], f"/v2.0/flavors/{flavor['id']}"),
+    )
+    assert outcome in (
+        [(201, None), (409, "FlavorInUse")],
+        [(204, None), (404, "FlavorNotFound")],
+    )
+
+
+async def test_rule_naming_an_address_group_being_deleted(cluster: Cluster) -> None:
+    """A security group rule naming an address group through one process while another
+    deletes the group: either the delete is 409 or the rule 404."""
+    urls = await _two(cluster)
+    groups = "/v2.0/address-groups"
+    group = (await _post(urls[0], groups, {"address_group": {"addresses": ["10.60.0.0/16"]}}))[
+        "address_group"
+    ]
+    sg = (await _post(urls[0], "/v2.0/security-groups", {"security_group": {"name": "g"}}))[
+        "security_group"
+    ]
+    rule = {
+        "security_group_rule": {
+            "security_group_id": sg["id"],
+            "direction": "ingress",
+            "remote_address_group_id": group["id"],
+        }
+    }
+    outcome = await _in_use_race(
+        cluster,
+        ["security_group_rules", "address_groups"],
+        (urls[0], "POST", "/v2.0/security-group-rules", rule),
+        (urls[1], f"{groups}/{group['id']}"),
+    )
+    assert outcome in (
+        [(201, None), (409, "AddressGroupInUse")],
+        [(204, None), (404, "AddressGroupNotFound")],
+    )
+
+
+async def test_network_and_port_given_a_qos_policy_being_deleted(cluster: Cluster) -> None:
+    """A network, then a port, given a QoS policy through one process while another
+    deletes the policy: either the delete is 409 or the create 404."""
+    urls = await _two(cluster)
+    network = (await _post(urls[0], "/v2.0/networks", {"network": {}}))["network"]["id"]
+    creates = [
+        ("networks", "/v2.0/networks", {"network": {}}),
+        ("ports", "/v2.0/ports", {"port": {"network_id": network}}),
+    ]
+    outcomes = {}
+    for table, path, body in creates:
+        policy = (await _post(urls[0], "/v2.0/qos/policies", {"policy": {"name": "q"}}))["policy"]
+        kind = next(iter(body))
+        use = {kind: {**body[kind], "qos_policy_id": policy["id"]}}
+        outcomes[table] = await _in_use_race(
+            cluster,
+            [table, "qos_policies"],
+            (urls[0], "POST", path, use),
+            (urls[1], f"/v2.0/qos/policies/{policy['id']}"),
+        )
+    for table, outcome in outcomes.items():
+        assert outcome in (
+            [(201, None), (409, "QosPolicyInUse")],
+            [(204, None), (404, "QosPolicyNotFound")],
+        ), (table, outcomes)
+
+
+async def test_subnet_created_on_a_segment_being_deleted(cluster: Cluster) -> None:
+    """A subnet created on a segment through one process while another deletes the
+    segment, checked, written and committed while the subnet waits to write: the delete
+    is 409 (both write the network's row, whose compare-and-swap catches a simultaneous
+    release)."""
+    urls = await _two(cluster)
+    two = {"segments": [{"provider:network_type": kind} for kind in ("vxlan", "vlan")]}
+    network = (await _post(urls[0], "/v2.0/networks", {"network": two}))["network"]["id"]
+    segments = (await _ok(urls[0], "GET", f"/v2.0/segments?network_id={network}"))["segments"]
+    held_id = str(uuid.uuid4())
+    subnet = {
+        "subnet": {
+            "network_id": network,
+            "id": held_id,
+            "segment_id": segments[1]["id"],
+            "cidr": "10.70.0.0/24",
+            "ip_version": 4,
+        }
+    }
+    results = await race_behind(
+        cluster.db_url,
+        ("INSERT INTO subnets (id) VALUES ($1)", held_id),
+        (urls[0], "POST", "/v2.0/subnets", subnet),
+        (urls[1], "DELETE", f"/v2.0/segments/{segments[1]['id']}", None),
+        ADMIN,
+    )
+    assert [status for status, _ in results] == [201, 409], results
+    assert results[1][1]["NeutronError"]["type"] == "SegmentInUse"
+
+
+async def test_group_made_stateless_while_a_port_joins_it(cluster: Cluster) -> None:
+    """A port created with two stateful groups through one process while another makes
+    one of them stateless: either the change is 409 (the group has a port) or the port is
+    (stateful and stateless groups do not mix); no port holds both kinds."""
+    urls = await _two(cluster)
+    network = (await _post(urls[0], "/v2.0/networks", {"network": {}}))["network"]["id"]
+    groups = [
+        (await _post(urls[0], "/v2.0/security-groups", {"security_group": {"name": name}}))[
+            "security_group"
+        ]["id"]
+        for name in ("a", "b")
+    ]
+    port = {"port": {"network_id": network, "security_groups": groups}}
+    stateless = {"security_group": {"stateful": False}}
+    results = await race(
+        cluster.db_url,
+        ["ports", "security_groups"],
+        [
+            (urls[0], "POST", "/v2.0/ports", port),
+            (urls[1], "PUT", f"/v2.0/security-groups/{groups[0]}", stateless),
+        ],
+        ADMIN,
+    )
+    assert _outcome(results) in (
+        [(201, None), (409, "SecurityGroupInUse")],
+        [(200, None), (409, "SecurityGroupConflict")],
+    )

@@ -15,6 +15,7 @@ from alcor.managers.address_group.messages import (
     ListAddressGroups,
     LookupAddressGroups,
     UpdateAddressGroup,
+    address_group_lock,
 )
 from alcor.managers.common import RequestContext
 from alcor.managers.generic import SharedCrudManager
@@ -59,6 +60,8 @@ class AddressGroupManager(SharedCrudManager):
         self._bus.publish(AddressGroupChanged(address_group=dict(obj)))
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
+        # No rule names the group meanwhile (rule creates hold this lock shared).
+        await self._store.lock(address_group_lock(obj["id"]))
         if await ag_repo.used_by_rule(self._store, obj["id"]):
             raise AddressGroupInUse(address_group_id=obj["id"])
         await super().before_delete(ctx, obj)

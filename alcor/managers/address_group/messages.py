@@ -21,6 +21,13 @@ from alcor.managers.crud import (
 )
 
 
+def address_group_lock(group_id: str) -> str:
+    """Return the lock name of an address group's rules (store.lock): held shared while a
+    security group rule naming the group is created, exclusively while the group is
+    checked unused and deleted."""
+    return f"address_group:{group_id}"
+
+
 class CreateAddressGroups(CreateCommand):
     """Create address groups."""
 

@@ -129,6 +129,8 @@ class FlavorManager(_Global):
         return out
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
+        # No router takes the flavor meanwhile (router creates hold this lock shared).
+        await self._store.lock(flavor_lock(obj["id"]))
         if await flavor_repo.used_by_router(self._store, obj["id"]):
             raise FlavorInUse(flavor_id=obj["id"])
         await flavor_repo.unbind(self._store, obj["id"])
@@ -153,6 +155,8 @@ class FlavorManager(_Global):
             return None
 
     async def _check(self, cmd: CheckFlavor) -> None:
+        # Kept from deletion by another process until the router's transaction ends.
+        await self._store.lock(flavor_lock(cmd.flavor_id), shared=True)
         flavor = await self.lookup(cmd.flavor_id)
         if flavor is None:
             raise self.resource.not_found(id=cmd.flavor_id)
@@ -162,6 +166,12 @@ class FlavorManager(_Global):
             )
         if not flavor["enabled"]:
             raise errors.InvalidInput(error_message="Flavor is not enabled.")
+
+
+def flavor_lock(flavor_id: str) -> str:
+    """Return the lock name of a flavor's routers: held shared by a router taking the
+    flavor, exclusively while the flavor is checked unused and deleted."""
+    return f"flavor:{flavor_id}"
 
 
 def _check_driver(driver: str) -> None:

@@ -16,6 +16,13 @@ from alcor.managers.crud import (
 )
 
 
+def segment_lock(segment_id: str) -> str:
+    """Return the lock name of a segment's subnets (store.lock): held shared while a subnet
+    on the segment is created, exclusively while the segment is checked unused and
+    deleted."""
+    return f"segment:{segment_id}"
+
+
 class CreateNetworks(CreateCommand):
     """Create networks (bulk: all or nothing)."""
 

@@ -19,7 +19,7 @@ from alcor.managers.crud import GetCommand, ListCommand
 from alcor.managers.generic import AdminOnly
 from alcor.managers.network import repo as network_repo
 from alcor.managers.network import segments
-from alcor.managers.network.messages import NetworkUpdated
+from alcor.managers.network.messages import NetworkUpdated, segment_lock
 from alcor.managers.network.segment_ranges import SegmentRanges
 from alcor.managers.subnet.messages import SubnetsOfNetwork
 from alcor.resources import repo
@@ -181,6 +181,7 @@ class NetworkSegments(AdminOnly):
     # ---- delete: not with subnets, not the last one -------------------------------------------
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
         await self._store.lock(segments_lock(obj["network_id"]))  # not the last: one at a time
+        await self._store.lock(segment_lock(obj["id"]))  # no subnet joins it meanwhile
         subnets = await self._bus.call(SubnetsOfNetwork(network_id=obj["network_id"]))
         if any(s.get("segment_id") == obj["id"] for s in subnets):
             raise SegmentInUse(

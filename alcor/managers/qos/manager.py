@@ -39,6 +39,12 @@ from alcor.resources.qos import (
 from alcor.store import Store
 
 
+def policy_lock(policy_id: str) -> str:
+    """Return the lock name of a policy's bindings: held shared by a network or port taking
+    the policy, exclusively while the policy is checked unused and deleted."""
+    return f"qos_policy:{policy_id}"
+
+
 class QosManager(AdminWrites, SharedCrudManager):
     """Create, read, update and delete QoS policies; their rules through QosRules."""
 
@@ -129,6 +135,8 @@ class QosManager(AdminWrites, SharedCrudManager):
             raise QoSPolicyDefaultAlreadyExists(project_id=obj["project_id"])
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
+        # No network or port takes the policy meanwhile (they hold this lock shared).
+        await self._store.lock(policy_lock(obj["id"]))
         user = await qos_repo.first_user(self._store, obj["id"])
         if user is not None:
             raise QosPolicyInUse(policy_id=obj["id"], object_type=user[0], object_id=user[1])
@@ -153,6 +161,8 @@ class QosManager(AdminWrites, SharedCrudManager):
         return await qos_repo.user_projects(self._store, obj["id"])
 
     async def _check_usable(self, cmd: CheckQosPolicy) -> None:
+        # Kept from deletion by another process until the binding's transaction ends.
+        await self._store.lock(policy_lock(cmd.policy_id), shared=True)
         await self.get_visible(cmd.ctx, cmd.policy_id)
 
     async def _check_removable(self, cmd: CheckQosPolicyRemoval) -> None:
@@ -161,7 +171,15 @@ class QosManager(AdminWrites, SharedCrudManager):
             raise PolicyRemoveAuthorizationError(policy_id=cmd.policy_id)
 
     async def _default(self, cmd: DefaultQosPolicy) -> str | None:
-        return await self._default_of(cmd.project_id)
+        """Return the project's default policy, kept from deletion (as _check_usable) until
+        the transaction ends: read again under its lock, until the one read is locked."""
+        found = await self._default_of(cmd.project_id)
+        locked: set[str] = set()
+        while found is not None and found not in locked:
+            await self._store.lock(policy_lock(found), shared=True)
+            locked.add(found)
+            found = await self._default_of(cmd.project_id)
+        return found
 
     async def _default_of(self, project_id: str) -> str | None:
         return await qos_repo.default_of(self._store, project_id)

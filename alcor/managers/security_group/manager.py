@@ -10,7 +10,7 @@ from typing import Any
 from alcor import errors
 from alcor.bus import Bus
 from alcor.identity import Caller
-from alcor.managers.address_group.messages import GetAddressGroup
+from alcor.managers.address_group.messages import GetAddressGroup, address_group_lock
 from alcor.managers.base import view_visible
 from alcor.managers.common import (
     RequestContext,
@@ -266,8 +266,11 @@ class SecurityGroupManager(SharedCrudManager):
             group = await self.writable(cmd.ctx, cmd.id, "update_security_group", cmd.if_match)
             given = self.given_changes(group, cmd)
             diff = changed(group, given)
-            if "stateful" in diff and await sg_repo.has_ports(self._store, group["id"]):
-                raise errors.SecurityGroupInUse(id=group["id"])
+            if "stateful" in diff:
+                # No port joins the group meanwhile (ports hold this lock shared).
+                await self._store.lock(f"security_group:{group['id']}")
+                if await sg_repo.has_ports(self._store, group["id"]):
+                    raise errors.SecurityGroupInUse(id=group["id"])
             if "name" in diff:
                 if group["is_default"]:
                     raise errors.SecurityGroupCannotUpdateDefault()
@@ -385,6 +388,10 @@ class SecurityGroupManager(SharedCrudManager):
                 if item.get("remote_group_id") is not None:
                     await self.get_visible(cmd.ctx, item["remote_group_id"])
                 if item.get("remote_address_group_id") is not None:
+                    # Kept from deletion by another process until this transaction ends.
+                    await self._store.lock(
+                        address_group_lock(item["remote_address_group_id"]), shared=True
+                    )
                     await self._bus.call(
                         GetAddressGroup(ctx=cmd.ctx, id=item["remote_address_group_id"])
                     )

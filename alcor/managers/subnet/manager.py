@@ -33,6 +33,7 @@ from alcor.managers.network.messages import (
     LookupNetwork,
     LookupSegment,
     SetNetworkSubnets,
+    segment_lock,
 )
 from alcor.managers.port.messages import AddAutoAddresses, LookupPorts, RemoveSubnetAddresses
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
@@ -179,6 +180,8 @@ class SubnetManager(ResourceManager):
         """segment: a subnet's segment is one of its network's, and a network's subnets are
         all on segments or none is."""
         if subnet["segment_id"] is not None:
+            # Kept from deletion by another process until this transaction ends.
+            await self._store.lock(segment_lock(subnet["segment_id"]), shared=True)
             segment = await self._bus.call(LookupSegment(id=subnet["segment_id"]))
             if segment is None:
                 raise SegmentNotFound(id=subnet["segment_id"])
