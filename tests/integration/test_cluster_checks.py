@@ -675,3 +675,40 @@ async def test_group_made_stateless_while_a_port_joins_it(cluster: Cluster) -> N
         [(201, None), (409, "SecurityGroupInUse")],
         [(200, None), (409, "SecurityGroupConflict")],
     )
+
+
+async def test_one_port_given_to_a_router_and_taken_meanwhile(cluster: Cluster) -> None:
+    """A port given to a router (add_router_interface) through one process while another
+    gives it a device, checked free before the other commits and written after: the router
+    is refused (409); and one port given to two routers at once goes to one of them."""
+    urls = await _two(cluster)
+    network, _ = await _network(urls[0], "10.80.0.0/24")
+    routers = [
+        (await _post(urls[0], "/v2.0/routers", {"router": {}}))["router"]["id"] for _ in urls
+    ]
+    port = await _port(urls[0], network)
+    add = f"/v2.0/routers/{routers[0]}/add_router_interface"
+    taken = {"port": {"device_id": "vm-1", "device_owner": "compute:nova"}}
+    results = await race_behind(
+        cluster.db_url,
+        ("LOCK TABLE subnets IN ACCESS EXCLUSIVE MODE",),
+        (urls[0], "PUT", add, {"port_id": port}),
+        (urls[1], "PUT", f"/v2.0/ports/{port}", taken),
+        ADMIN,
+    )
+    assert [status for status, _ in results] == [409, 200], results
+    assert results[0][1]["NeutronError"]["type"] == "PortInUse"
+    shown = (await _ok(urls[1], "GET", f"/v2.0/ports/{port}"))["port"]
+    assert (shown["device_id"], shown["device_owner"]) == ("vm-1", "compute:nova")
+
+    port = await _port(urls[0], network)
+    results = await race(
+        cluster.db_url,
+        ["ports", "port_security_groups"],
+        [
+            (url, "PUT", f"/v2.0/routers/{router}/add_router_interface", {"port_id": port})
+            for url, router in zip(urls, routers, strict=True)
+        ],
+        ADMIN,
+    )
+    assert _outcome(results) == [(200, None), (409, "PortInUse")]

@@ -82,10 +82,13 @@ class CreateServicePort(Command[dict[str, Any]]):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SetServicePort(Command[dict[str, Any]]):
-    """Turn an existing port into a router interface / clear it (internal)."""
+    """Turn an existing port into a router interface / clear it (internal). `revision`:
+    the port's revision the caller checked it at (another process's change since then
+    runs the request again)."""
 
     port_id: str
     changes: dict[str, Any] = field(default_factory=dict)
+    revision: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

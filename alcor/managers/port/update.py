@@ -41,7 +41,7 @@ from alcor.resources import repo
 from alcor.resources.port import PORT
 from alcor.resources.records import FixedIp
 from alcor.resources.trunk import PortInUseAsSubPort
-from alcor.store import Store
+from alcor.store import RetryRequest, Store
 from alcor.store.revisions import next_revision
 
 # A port's binding as its subports copy it; and what a subport attached to a trunk says.
@@ -77,6 +77,10 @@ class PortUpdater:
         port = await repo.get(self._store, PORT, cmd.port_id)
         if port is None:
             raise errors.PortNotFound(id=cmd.port_id)
+        if cmd.revision is not None and port["revision_number"] != cmd.revision:
+            # Changed by another process since the caller checked it (given a device, say):
+            # the write's compare-and-swap follows this read, so check it again.
+            raise RetryRequest(f"port {port['id']} changed meanwhile (revision {cmd.revision})")
         before = dict(port)
         diff = changed(port, cmd.changes)
         if "security_groups" in diff:

@@ -167,6 +167,7 @@ class RouterInterfaces:
                     "device_id": router["id"],
                     "security_groups": [],
                 },
+                revision=port["revision_number"],
             )
         )
         for subnet_id in subnets:
