@@ -712,3 +712,35 @@ async def test_one_port_given_to_a_router_and_taken_meanwhile(cluster: Cluster) 
         ADMIN,
     )
     assert _outcome(results) == [(200, None), (409, "PortInUse")]
+
+
+async def test_network_mtu_lowered_while_an_ipv6_subnet_is_added(cluster: Cluster) -> None:
+    """An IPv6 subnet added through one process while another lowers its network's MTU
+    below 1280, checked, written and committed while the subnet waits to write: the MTU
+    change is 409; and the other way round, the subnet (which must read the MTU after the
+    change, not before) is 409."""
+    urls = await _two(cluster)
+    network = (await _post(urls[0], "/v2.0/networks", {"network": {}}))["network"]["id"]
+    held_id = str(uuid.uuid4())
+    subnet = {"id": held_id, "network_id": network, "ip_version": 6, "cidr": "fd00:90::/64"}
+    results = await race_behind(
+        cluster.db_url,
+        ("INSERT INTO subnets (id) VALUES ($1)", held_id),
+        (urls[0], "POST", "/v2.0/subnets", {"subnet": subnet}),
+        (urls[1], "PUT", f"/v2.0/networks/{network}", {"network": {"mtu": 1200}}),
+        ADMIN,
+    )
+    assert [status for status, _ in results] == [201, 409], results
+    assert results[1][1]["NeutronError"]["type"] == "NetworkMTUSubnetConflict"
+
+    network = (await _post(urls[0], "/v2.0/networks", {"network": {}}))["network"]["id"]
+    subnet = {"network_id": network, "ip_version": 6, "cidr": "fd00:91::/64"}
+    results = await race_behind(
+        cluster.db_url,
+        ("SELECT 1 FROM networks WHERE id = $1 FOR UPDATE", network),
+        (urls[1], "PUT", f"/v2.0/networks/{network}", {"network": {"mtu": 1200}}),
+        (urls[0], "POST", "/v2.0/subnets", {"subnet": subnet}),
+        ADMIN,
+    )
+    assert [status for status, _ in results] == [200, 409], results
+    assert results[1][1]["NeutronError"]["type"] == "NetworkMTUSubnetConflict"

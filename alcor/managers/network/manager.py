@@ -68,7 +68,7 @@ from alcor.managers.rbac.messages import (
 )
 from alcor.managers.router.messages import LookupRouters
 from alcor.managers.security_group.messages import EnsureDefaultSecurityGroup
-from alcor.managers.subnet.messages import DeleteNetworkSubnets, SubnetsOfNetwork
+from alcor.managers.subnet.messages import DeleteNetworkSubnets, SubnetsOfNetwork, subnets_lock
 from alcor.resources import repo
 from alcor.resources.network import NETWORK
 from alcor.resources.rbac import (
@@ -370,6 +370,8 @@ class NetworkManager(ResourceManager):
 
     async def _check_update(self, net: dict[str, Any], diff: dict[str, Any]) -> None:
         if "mtu" in diff:
+            # No subnet is added meanwhile by another process (IPv6 needs 1280).
+            await self._store.lock(subnets_lock(net["id"]))
             subnets = await self._bus.call(SubnetsOfNetwork(network_id=net["id"]))
             max_mtu = self._config.global_physnet_mtu - OVERHEAD[net["provider:network_type"]]
             self._check_mtu(diff["mtu"], max_mtu, net["id"], subnets)

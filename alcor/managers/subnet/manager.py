@@ -53,6 +53,7 @@ from alcor.managers.subnet.messages import (
     SubnetUpdated,
     UpdateSubnet,
     ViewSubnets,
+    subnets_lock,
 )
 from alcor.managers.subnetpool.messages import (
     AllocateFromPool,
@@ -160,6 +161,11 @@ class SubnetManager(ResourceManager):
         """Create subnets in one transaction."""
         out = []
         async with self._store.transaction():
+            # The checks read the network (its MTU) and its other subnets (overlap, segments
+            # or none): another process's new subnet of the network, or MTU change, waits
+            # until this transaction ends. Not network:<id>, which port creates hold shared.
+            for network_id in sorted({item["network_id"] for item in cmd.items}):
+                await self._store.lock(subnets_lock(network_id))
             prepared = []
             for item in cmd.items:
                 project = check_create_project(cmd.ctx, item, "create_subnet")
@@ -230,10 +236,6 @@ class SubnetManager(ResourceManager):
     ) -> dict[str, Any]:
         db = self._store
         subnet = await new_record(db, SUBNET, given, "Subnet")
-        # The checks below read the network's other subnets (overlap, segments or none):
-        # another process's new subnet of the network waits until this transaction ends.
-        # Not network:<id>, which port creates hold shared for their whole transaction.
-        await self._store.lock(f"network_subnets:{network['id']}")
         await self._check_segment(subnet, network)
         if subnet.pop("use_default_subnetpool", False):
             subnet["subnetpool_id"] = await self._default_pool(ctx, subnet)

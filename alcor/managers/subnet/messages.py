@@ -16,6 +16,13 @@ from alcor.managers.crud import (
 )
 
 
+def subnets_lock(network_id: str) -> str:
+    """Return the lock name of a network's subnets (store.lock): held from before a new
+    subnet's network is read (its MTU) and its checks against the network's other subnets
+    to the transaction's end, and by an MTU change while it reads the subnets."""
+    return f"network_subnets:{network_id}"
+
+
 class CreateSubnets(CreateCommand):
     """Create subnets (bulk: all or nothing)."""
 
