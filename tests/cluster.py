@@ -7,7 +7,8 @@ serves; `.kill(i)` is a kill -9, `.stop(i)` a SIGTERM. Every process is stopped 
 `race(...)` runs conflicting requests through different processes in a known order: writes
 to the tables they change are held back (reads pass) until every request waits on a lock,
 either at its held write (after its checks) or at an advisory lock another holds.
-`race_behind(...)` holds one request at its own write while the other runs to its end.
+`race_behind(...)` holds one request at its own write while the other runs to its end;
+`start_ahead(...)` holds a starting process while a request runs to its end.
 """
 
 from __future__ import annotations
@@ -276,3 +277,26 @@ async def race_behind(
                 _cancel(tasks)
                 raise
         return list(await asyncio.gather(*tasks))
+
+
+async def start_ahead(
+    group: Cluster, hold: tuple[Any, ...], second: Request, headers: dict[str, str]
+) -> tuple[int, Any]:
+    """Start one more process until it waits on the lock `hold` (SQL and its parameters)
+    takes, then run `second` to its end or until it waits on a lock too; then let the
+    process go on. Return the (status, body) of `second` once the process serves.
+
+    What a starting process writes from what it reads (the segment pools it rebuilds) must
+    hold against a request that commits meanwhile, as in `race_behind`."""
+    async with aiohttp.ClientSession() as session:
+        async with held(group.db_url, *hold) as conn:
+            tasks: list[asyncio.Task[Any]] = [asyncio.create_task(group.start())]
+            try:
+                await _waiting(conn, 1, tasks)
+                tasks.append(asyncio.create_task(call(session, *second, headers)))
+                await _waiting(conn, 2, tasks[1:], settled=True)
+            except BaseException:
+                _cancel(tasks)
+                raise
+        _, result = await asyncio.gather(*tasks)
+        return result

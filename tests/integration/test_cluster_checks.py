@@ -10,6 +10,7 @@ runs to its end (`race_behind`). Without a lock taken before the check both woul
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import uuid
 from typing import Any
 
@@ -17,7 +18,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.cluster import Cluster, call, race, race_behind
+from tests.cluster import Cluster, call, race, race_behind, start_ahead
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.slow]
 ADMIN = {"X-Roles": "admin", "X-Project-Id": "p1"}
@@ -744,3 +745,89 @@ async def test_network_mtu_lowered_while_an_ipv6_subnet_is_added(cluster: Cluste
     )
     assert [status for status, _ in results] == [200, 409], results
     assert results[1][1]["NeutronError"]["type"] == "NetworkMTUSubnetConflict"
+
+
+async def _tunnel_ids(
+    db_url: str,
+) -> tuple[list[tuple[int, int]], list[int], list[tuple[int, int]]]:
+    """Return the tunnel id space's free runs, the ids networks hold and its ranges."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        free = await conn.fetch(
+            "SELECT first, last FROM free_ranges WHERE pool = 'segment:tunnel' ORDER BY first"
+        )
+        held = await conn.fetch("SELECT seg_id FROM segments WHERE kind = 'segment:tunnel'")
+        bounds = await conn.fetch(
+            "SELECT minimum, maximum FROM network_segment_ranges "
+            "WHERE network_type IN ('vxlan', 'geneve', 'gre')"
+        )
+    finally:
+        await conn.close()
+    runs = [(int(first, 16), int(last, 16)) for first, last in free]
+    return runs, sorted(row[0] for row in held), [(row[0], row[1]) for row in bounds]
+
+
+async def _assert_tunnel_ids_consistent(db_url: str) -> None:
+    """The free tunnel ids are exactly the ids of the ranges that no network holds."""
+    runs, held, bounds = await _tunnel_ids(db_url)
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(runs)), runs[:5]  # disjoint
+    assert not [i for i in held if any(lo <= i <= hi for lo, hi in runs)], (held, runs[:5])
+    inside = {i for i in held if any(lo <= i <= hi for lo, hi in bounds)}
+    merged: list[list[int]] = []
+    for lo, hi in sorted(bounds):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    total = sum(hi - lo + 1 for lo, hi in merged)
+    assert sum(hi - lo + 1 for lo, hi in runs) == total - len(inside), (runs[:5], held)
+
+
+async def test_segment_range_written_while_a_network_takes_or_frees_an_id(
+    cluster: Cluster,
+) -> None:
+    """A range write rebuilds its id space's free ids from the ids networks hold: a network
+    created, then one deleted, through another process at that moment (each held at a
+    write after it took or gave back its id) leaves every id listed free exactly when no
+    network holds it."""
+    urls = await _two(cluster)
+    path = "/v2.0/network-segment-ranges"
+    vxlan = {"network_type": "vxlan", "minimum": 9000, "maximum": 9009}
+    results = await race_behind(
+        cluster.db_url,
+        ("LOCK TABLE segments IN SHARE MODE",),
+        (urls[0], "POST", "/v2.0/networks", {"network": {}}),
+        (urls[1], "POST", path, {"network_segment_range": vxlan}),
+        ADMIN,
+    )
+    assert [status for status, _ in results] == [201, 201], results
+    await _assert_tunnel_ids_consistent(cluster.db_url)
+
+    network = (await _post(urls[0], "/v2.0/networks", {"network": {}}))["network"]["id"]
+    moved = {"network_segment_range": {**vxlan, "minimum": 9100, "maximum": 9109}}
+    results = await race_behind(
+        cluster.db_url,
+        ("SELECT 1 FROM networks WHERE id = $1 FOR UPDATE", network),
+        (urls[0], "DELETE", f"/v2.0/networks/{network}", None),
+        (urls[1], "POST", path, moved),
+        ADMIN,
+    )
+    assert [status for status, _ in results] == [204, 201], results
+    await _assert_tunnel_ids_consistent(cluster.db_url)
+
+
+async def test_process_started_while_a_network_frees_an_id(cluster: Cluster) -> None:
+    """A starting process rebuilds every id space's free ids from the ids networks hold: a
+    network deleted through another process at that moment (the start held at its first
+    write, the delete until it waits too) leaves its id listed free once."""
+    url = (await cluster.start()).url
+    network = (await _post(url, "/v2.0/networks", {"network": {}}))["network"]["id"]
+    # The network's id goes back into the free run after it, which the start clears first.
+    result = await start_ahead(
+        cluster,
+        ("SELECT 1 FROM free_ranges WHERE pool = 'segment:tunnel' FOR UPDATE",),
+        (url, "DELETE", f"/v2.0/networks/{network}", None),
+        ADMIN,
+    )
+    assert result[0] == 204, result
+    await _assert_tunnel_ids_consistent(cluster.db_url)

@@ -56,7 +56,7 @@ from alcor.managers.network.network_segments import (
     as_provider,
     shaped,
 )
-from alcor.managers.network.segment_ranges import RANGES_LOCK, SegmentRanges
+from alcor.managers.network.segment_ranges import SegmentRanges
 from alcor.managers.port.messages import DeleteServicePort, QueryPorts
 from alcor.managers.qos.messages import CheckQosPolicy, CheckQosPolicyRemoval, DefaultQosPolicy
 from alcor.managers.quota.messages import CheckQuota, RegisterUsageCounter
@@ -113,8 +113,9 @@ class NetworkManager(ResourceManager):
         """Register handlers and rebuild the segment pools from config and the ranges."""
         async with self._store.transaction():
             # Processes starting together on one database check, then write the defaults:
-            # one at a time (the next one finds them there).
-            await self._store.lock(RANGES_LOCK)
+            # one at a time (the next one finds them there). Rebuilding the pools also locks
+            # each, so no network takes or gives back an id meanwhile.
+            await self._store.lock(segments.RANGES_LOCK)
             await self._ranges.sync_defaults()
             await segments.rebuild_pools(
                 self._store, self._config, await self._ranges.added_bounds()
@@ -259,7 +260,8 @@ class NetworkManager(ResourceManager):
         db = self._store
         net = await new_record(db, NETWORK, given, "Network")
         provider = self._provider_segments(net)
-        for segment in provider:
+        # In id space order: each take locks its space, as a starting process does (sorted).
+        for segment in sorted(provider, key=self._segments.pool_of):
             await self._segments.allocate(net, segment)
         max_mtu = self._config.global_physnet_mtu - max(
             OVERHEAD[s["network_type"]] for s in provider

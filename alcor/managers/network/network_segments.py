@@ -145,6 +145,13 @@ class NetworkSegments(AdminOnly):
         existing = await self.of_network(network["id"])
         obj["segment_index"] = existing[-1]["segment_index"] + 1 if existing else 0
 
+    def pool_of(self, segment: dict[str, Any]) -> str:
+        """Return the id space a segment (provider values) takes its id from."""
+        return segments.pool_of(
+            segment["network_type"],
+            segment["physical_network"] or self._config.default_physical_network,
+        )
+
     async def allocate(self, network: dict[str, Any], segment: dict[str, Any]) -> None:
         """Validate a segment's provider values and take its id for `network`."""
         physnet, seg_id = await segments.allocate(
@@ -154,13 +161,7 @@ class NetworkSegments(AdminOnly):
             segment["network_type"],
             segment["physical_network"],
             segment["segmentation_id"],
-            await self._ranges.choice(
-                network["project_id"],
-                segments.pool_of(
-                    segment["network_type"],
-                    segment["physical_network"] or self._config.default_physical_network,
-                ),
-            ),
+            await self._ranges.choice(network["project_id"], self.pool_of(segment)),
         )
         segment["physical_network"], segment["segmentation_id"] = physnet, seg_id
 

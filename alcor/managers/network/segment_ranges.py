@@ -32,14 +32,6 @@ from alcor.store.cache import OneWriterCache
 _DEFAULT_NAMESPACE = uuid.UUID("5b3f2e6a-4c1d-4e8a-9f7b-2d6c8a1e0b93")
 _TYPE_MAX = {"vlan": 4094, "vxlan": segments.TUNNEL_MAX, "geneve": segments.TUNNEL_MAX}
 _WIDE = 65536  # wider ranges list their free ids as "first-last" runs
-# Held by a process writing the default ranges and rebuilding every pool at start; range
-# writes hold it shared, and each id space's own lock (pool_lock) alone.
-RANGES_LOCK = "network-segment-ranges"
-
-
-def pool_lock(pool: str) -> str:
-    """Return the lock name of the added ranges of one id space."""
-    return f"{RANGES_LOCK}:{pool}"
 
 
 def pool_of(rng: dict[str, Any]) -> str:
@@ -175,9 +167,10 @@ class SegmentRanges(AdminOnly):
 
     async def _lock(self, rng: dict[str, Any]) -> None:
         """Keep other processes' writes of ranges of the same id space (and their rebuilds
-        of its free ids) out until this transaction ends: the overlap check reads them."""
-        await self._store.lock(RANGES_LOCK, shared=True)
-        await self._store.lock(pool_lock(pool_of(rng)))
+        of its free ids) out until this transaction ends: the overlap check reads them; and
+        their networks' takes and give-backs of its ids, which the rebuild (_resync) reads."""
+        await self._store.lock(segments.RANGES_LOCK, shared=True)
+        await self._store.lock(segments.pool_lock(pool_of(rng)))
 
     async def _check(self, rng: dict[str, Any]) -> None:
         """Bounds within the type's ids, minimum <= maximum, no overlap in its id space."""

@@ -12,6 +12,16 @@ from alcor.store import RetryRequest, Store, ranges
 
 TUNNEL_TYPES = ("vxlan", "geneve", "gre")
 TUNNEL_MAX = 16777215
+# Held by a process writing the default ranges and rebuilding every pool at start; range
+# writes hold it shared, and each id space's own lock (pool_lock) alone.
+RANGES_LOCK = "network-segment-ranges"
+
+
+def pool_lock(pool: str) -> str:
+    """Return the lock name of one id space's free ids: held shared while a network takes
+    an id of it or gives one back, exclusively while its ranges are written and its free
+    ids rebuilt from the ids networks hold (a range write, a starting process)."""
+    return f"{RANGES_LOCK}:{pool}"
 
 
 def pool_of(network_type: str, physnet: str | None) -> str:
@@ -48,8 +58,11 @@ async def rebuild_pools(
 ) -> None:
     """Rebuild the free ranges from config (plus `added` ranges) minus what networks hold
     (config and ranges may change)."""
+    pools = configured_pools(config)
+    for pool in sorted(pools):  # no id is taken or given back meanwhile (_take, release)
+        await db.lock(pool_lock(pool))
     await repo.clear_segment_pools(db)
-    for pool, bounds in configured_pools(config).items():
+    for pool, bounds in pools.items():
         await rebuild_pool(db, pool, bounds + (added or {}).get(pool, []))
 
 
@@ -128,6 +141,9 @@ async def _take(
     in_use: Callable[[], errors.AlcorError],
     choice: RangeChoice | None = None,
 ) -> int:
+    # A rebuild of the pool's free ids (which reads the ids networks hold) waits until this
+    # transaction ends, or this take until the rebuild's does.
+    await db.lock(pool_lock(pool), shared=True)
     if seg_id is None:
         value = await _lowest(db, pool, choice) if choice else await ranges.take_lowest(db, pool)
         if value is None:
@@ -178,10 +194,18 @@ async def release(
 ) -> None:
     """Return the network's segment to its pool (if inside the configured or added ranges)."""
     pools = configured_pools(config)
-    for pool, seg_id in await repo.delete_of_network(db, network_id):
+    held = await repo.delete_of_network(db, network_id)
+    for pool, seg_id in sorted(held):
         bounds = pools.get(pool, []) + (added or {}).get(pool, [])
         if any(lo <= seg_id <= hi for lo, hi in bounds):
-            await ranges.give_back(db, pool, seg_id)
+            await _give_back(db, pool, seg_id)
+
+
+async def _give_back(db: Store, pool: str, seg_id: int) -> None:
+    """Return an id to its pool once no rebuild of the pool runs (_take); the id's holding
+    row is already deleted (uncommitted), so a rebuild after this counts it held."""
+    await db.lock(pool_lock(pool), shared=True)
+    await ranges.give_back(db, pool, seg_id)
 
 
 async def release_one(
@@ -196,4 +220,4 @@ async def release_one(
     await repo.delete_holding(db, pool, value)
     bounds = configured_pools(config).get(pool, []) + (added or {}).get(pool, [])
     if any(lo <= value <= hi for lo, hi in bounds):
-        await ranges.give_back(db, pool, value)
+        await _give_back(db, pool, value)
