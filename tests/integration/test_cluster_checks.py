@@ -562,6 +562,56 @@ async def test_router_created_with_a_flavor_being_deleted(cluster: Cluster) -> N
     )
 
 
+async def test_profile_bound_to_a_flavor_being_deleted(cluster: Cluster) -> None:
+    """A service profile bound to a flavor through one process while another deletes the
+    flavor (held after it unbound the flavor's profiles, the binding run to its end): the
+    binding is 404, none outlives the flavor; while another deletes the profile: either
+    the delete is 409 or the binding 404."""
+    urls = await _two(cluster)
+    profiles = "/v2.0/service_profiles"
+    made = []
+    for _ in range(2):
+        flavor = {"flavor": {"name": "f", "service_type": "L3_ROUTER_NAT"}}
+        profile = {"service_profile": {"metainfo": "{}"}}
+        made.append(
+            (
+                (await _post(urls[0], "/v2.0/flavors", flavor))["flavor"]["id"],
+                (await _post(urls[0], profiles, profile))["service_profile"]["id"],
+            )
+        )
+    bind = [
+        (
+            urls[0],
+            "POST",
+            f"/v2.0/flavors/{flavor}/service_profiles",
+            {"service_profile": {"id": p}},
+        )
+        for flavor, p in made
+    ]
+    flavor, profile = made[0]
+    results = await race_behind(
+        cluster.db_url,
+        ("SELECT 1 FROM flavors WHERE id = $1 FOR UPDATE", flavor),
+        (urls[1], "DELETE", f"/v2.0/flavors/{flavor}", None),
+        bind[0],
+        ADMIN,
+    )
+    assert [status for status, _ in results] == [204, 404], results
+    shown = await _ok(urls[1], "GET", f"{profiles}/{profile}")
+    assert shown["service_profile"]["flavors"] == []
+
+    outcome = await _in_use_race(
+        cluster,
+        ["flavor_service_profiles", "service_profiles"],
+        bind[1],
+        (urls[1], f"{profiles}/{made[1][1]}"),
+    )
+    assert outcome in (
+        [(201, None), (409, "ServiceProfileInUse")],
+        [(204, None), (404, "ServiceProfileNotFound")],
+    )
+
+
 async def test_rule_naming_an_address_group_being_deleted(cluster: Cluster) -> None:
     """A security group rule naming an address group through one process while another
     deletes the group: either the delete is 409 or the rule 404."""

@@ -90,6 +90,8 @@ class ServiceProfiles(_Global):
             _check_driver(diff["driver"])
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
+        # No flavor binds the profile meanwhile (bindings hold this lock shared).
+        await self._store.lock(profile_lock(obj["id"]))
         if (await self._pairs("service_profile_id", [obj["id"]]))[obj["id"]]:
             raise ServiceProfileInUse(sp_id=obj["id"])
 
@@ -129,7 +131,8 @@ class FlavorManager(_Global):
         return out
 
     async def before_delete(self, ctx: RequestContext, obj: dict[str, Any]) -> None:
-        # No router takes the flavor meanwhile (router creates hold this lock shared).
+        # No router takes the flavor, nor a profile binds to it, meanwhile (they hold this
+        # lock shared); its bindings go with it.
         await self._store.lock(flavor_lock(obj["id"]))
         if await flavor_repo.used_by_router(self._store, obj["id"]):
             raise FlavorInUse(flavor_id=obj["id"])
@@ -137,6 +140,9 @@ class FlavorManager(_Global):
 
     async def _bind(self, cmd: BindServiceProfile) -> dict[str, Any] | None:
         async with self._store.transaction():
+            # Neither is deleted by another process until this transaction ends.
+            await self._store.lock(flavor_lock(cmd.flavor_id), shared=True)
+            await self._store.lock(profile_lock(cmd.profile_id), shared=True)
             flavor = await self.get_visible(cmd.ctx, cmd.flavor_id)
             self.check_write(cmd.ctx, flavor, "update_flavor")
             await self.profiles.get_visible(cmd.ctx, cmd.profile_id)
@@ -169,9 +175,16 @@ class FlavorManager(_Global):
 
 
 def flavor_lock(flavor_id: str) -> str:
-    """Return the lock name of a flavor's routers: held shared by a router taking the
-    flavor, exclusively while the flavor is checked unused and deleted."""
+    """Return the lock name of a flavor's routers and bindings: held shared by a router
+    taking the flavor or a profile bound to it, exclusively while the flavor is checked
+    unused and deleted."""
     return f"flavor:{flavor_id}"
+
+
+def profile_lock(profile_id: str) -> str:
+    """Return the lock name of a service profile's bindings: held shared while it is bound
+    to a flavor, exclusively while it is checked unbound and deleted."""
+    return f"service_profile:{profile_id}"
 
 
 def _check_driver(driver: str) -> None:
