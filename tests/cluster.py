@@ -19,7 +19,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,17 +266,9 @@ async def race_behind(
     Where a write and its check share no compare-and-swap (the same parent row's revision
     read before the check), this is the interleaving that a lock before the check stops:
     `second` checks, writes and commits between `first`'s check and its write."""
-    async with aiohttp.ClientSession() as session:
-        async with held(db_url, *hold) as conn:
-            tasks = [asyncio.create_task(call(session, *first, headers))]
-            try:
-                await _waiting(conn, 1, tasks)
-                tasks.append(asyncio.create_task(call(session, *second, headers)))
-                await _waiting(conn, 2, tasks[1:], settled=True)
-            except BaseException:
-                _cancel(tasks)
-                raise
-        return list(await asyncio.gather(*tasks))
+    return list(
+        await _behind(db_url, hold, lambda session: call(session, *first, headers), second, headers)
+    )
 
 
 async def start_ahead(
@@ -288,9 +280,22 @@ async def start_ahead(
 
     What a starting process writes from what it reads (the segment pools it rebuilds) must
     hold against a request that commits meanwhile, as in `race_behind`."""
+    _, result = await _behind(group.db_url, hold, lambda _: group.start(), second, headers)
+    return result
+
+
+async def _behind(
+    db_url: str,
+    hold: tuple[Any, ...],
+    first: Callable[[aiohttp.ClientSession], Awaitable[Any]],
+    second: Request,
+    headers: dict[str, str],
+) -> tuple[Any, tuple[int, Any]]:
+    """Run `first` until it waits on the lock `hold` takes, then `second` to its end or to
+    a lock of its own; then let `first` go on. Return both results."""
     async with aiohttp.ClientSession() as session:
-        async with held(group.db_url, *hold) as conn:
-            tasks: list[asyncio.Task[Any]] = [asyncio.create_task(group.start())]
+        async with held(db_url, *hold) as conn:
+            tasks: list[asyncio.Task[Any]] = [asyncio.create_task(first(session))]
             try:
                 await _waiting(conn, 1, tasks)
                 tasks.append(asyncio.create_task(call(session, *second, headers)))
@@ -298,5 +303,5 @@ async def start_ahead(
             except BaseException:
                 _cancel(tasks)
                 raise
-        _, result = await asyncio.gather(*tasks)
-        return result
+        first_result, second_result = await asyncio.gather(*tasks)
+        return first_result, second_result
