@@ -55,13 +55,16 @@ class Channels:
 
     def restore(self, state: channel_store.ChannelState) -> None:
         """Resume from the persisted state: every MQ VPC's topic is published again (what is
-        bound, and a DELETE for what went away while we were down), subscriptions stand."""
+        bound, and a DELETE for every other port it may have carried), subscriptions stand."""
         for vpc in state.mq:
             self.mode[vpc] = MQ
         for key in state.subscribed:
             self.subs[key] = SUBSCRIBED
         for vpc, ports in state.published.items():
-            self.published[vpc] = dict(ports)
+            # Recorded before produced (_publish): a DELETE recorded when the process stopped
+            # may never have reached the topic, and its hosts would hold the neighbor for
+            # good. Every recorded port counts as present until its state goes out again.
+            self.published[vpc] = {port: (revision, True) for port, (revision, _) in ports.items()}
             for port_id in ports:
                 self._port_vpc[port_id] = vpc
         for vpc in state.mq:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from alcor.southbound.channel_store import ChannelState
 from alcor.southbound.channels import MQ, SUBSCRIBED, Channels
 from alcor.southbound.delivery import Delivery
 from alcor.southbound.topology import Topology
@@ -132,3 +133,26 @@ def test_handing_back_counts_nothing_of_the_topic_as_acked():
         assert delivery.sent[key] == (revision, True)  # the host may hold it
         assert not delivery.holds(key, revision)
         assert key in delivery.pending
+
+
+def test_a_delete_recorded_before_a_crash_is_produced_again_after_the_restart():
+    """A topic record is written down before it is produced: the process may stop between
+    the two. A port recorded as deleted may still be held by the topic's hosts, so after
+    the restart its DELETE goes out again (the chaos crash scenario on `auto` hosts left a
+    neighbor on a subscribed host for good)."""
+    channels, _, _ = _channels()
+    builder = SimpleNamespace(
+        revision=lambda kind, name: 1,
+        delete_config=lambda kind, key, revision: b"",
+        entry=lambda kind, key, op, revision, config: bytes([revision]),
+        resource_entry=lambda rtype, key: b"",
+    )
+    engine = SimpleNamespace(**{**vars(channels._dp), "builder": builder, "tombs": {}})
+    restarted = Channels(engine)
+    state = ChannelState(mq={VPC}, published={VPC: {"p1": (4, False)}})
+    restarted.restore(state)
+
+    assert "p1" in restarted._pending[VPC]
+    record = restarted._record(VPC, "p1")
+    assert record is not None
+    assert (record[0], record[2], record[3]) == (neighbor_key("p1"), 4, False)  # a DELETE at 4
