@@ -50,6 +50,8 @@ class Channels:
         self._port_vpc: dict[str, str] = {}  # port -> its VPC (kept for deleted ports)
         self._pending: dict[str, set[str]] = defaultdict(set)  # vpc -> ports to publish
         self._dirty: set[str] = set()  # vpcs whose size may have crossed a threshold
+        # Subscriptions left by a process stopped while its VPC went back to per host.
+        self._stale: set[tuple[str, str]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -60,6 +62,11 @@ class Channels:
             self.mode[vpc] = MQ
         for key in state.subscribed:
             self.subs[key] = SUBSCRIBED
+            if key[1] not in state.mq:
+                # The VPC went back to per-host delivery and the process stopped before
+                # this host was handed back: hand it back now, or its neighbors of the VPC
+                # would be left to a topic nobody publishes.
+                self._stale.add(key)
         for vpc, ports in state.published.items():
             # Recorded before produced (_publish): a DELETE recorded when the process stopped
             # may never have reached the topic, and its hosts would hold the neighbor for
@@ -71,9 +78,9 @@ class Channels:
             self._pending[vpc] |= set(self._dp.topo.bound_in_network.get(vpc, ()))
             self._pending[vpc] |= set(state.published.get(vpc, ()))
             self._dirty.add(vpc)
-        for node_id, vpc in state.subscribed:
+        for node_id, vpc in state.subscribed - self._stale:
             self._hand_over(node_id, vpc)
-        if state.mq:
+        if state.mq or self._stale:
             self._wake.set()
 
     async def _persist(self, write: Callable[..., Awaitable[None]], *args: Any) -> None:
@@ -157,6 +164,9 @@ class Channels:
                 self._wake.set()
 
     async def _step(self) -> None:
+        for node_id, vpc in sorted(self._stale):
+            await self._leave(node_id, vpc)
+            self._stale.discard((node_id, vpc))
         auto = self._dp.config.auto
         for vpc in list(self._dirty):
             self._dirty.discard(vpc)

@@ -7,6 +7,8 @@ host, so their deletes still reach the host even when the topic never carried th
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -156,3 +158,52 @@ def test_a_delete_recorded_before_a_crash_is_produced_again_after_the_restart():
     record = restarted._record(VPC, "p1")
     assert record is not None
     assert (record[0], record[2], record[3]) == (neighbor_key("p1"), 4, False)  # a DELETE at 4
+
+
+async def test_a_host_still_subscribed_to_a_vpc_back_on_per_host_delivery_is_handed_back():
+    """The process stopped while a VPC went back to per-host delivery, before it handed a
+    host back: after the restart that host gets the VPC's neighbors per host again (not left
+    to a topic nobody publishes), its subscription row goes and its agent unsubscribes."""
+    channels, topo, _ = _channels()
+    topo.set_port(_port("p1", "h2", 3))
+    key = (NEIGHBOR, neighbor_key("p1"))
+    written: list[tuple[str, list[Any]]] = []
+    unsubscribed: list[Any] = []
+
+    @contextlib.asynccontextmanager
+    async def transaction() -> AsyncIterator[None]:
+        yield
+
+    async def execute(sql: str, params: list[Any]) -> None:
+        written.append((sql.split()[0], params))
+
+    async def push_subscribe_info(target: Any, info: Any, timeout: float) -> Any:
+        unsubscribed.append(info)
+        return SimpleNamespace(operation_status=0)
+
+    transport = SimpleNamespace(  # one stand-in for the grpc and kafka transports
+        push_subscribe_info=push_subscribe_info,
+        set_reply_listener=lambda listener: None,
+        vpc_topic=lambda vpc: f"alcor-vpc-{vpc}",
+    )
+
+    async def get(node: Any, name: str) -> Any:
+        return transport
+
+    engine = SimpleNamespace(
+        **vars(channels._dp),
+        store=SimpleNamespace(transaction=transaction, execute=execute),
+        transports=SimpleNamespace(get=get),
+        config=SimpleNamespace(auto=SimpleNamespace(upper_ports=3, lower_ports=1)),
+    )
+    restarted = Channels(engine)
+    restarted.mode["other"] = MQ  # some VPC still on its topic: filtering is on
+    restarted.restore(ChannelState(subscribed={(HOST, VPC)}))
+    node = topo.nodes[HOST]
+
+    await restarted._step()
+
+    assert restarted.filter_keys(node, [key]) == [key]
+    assert (HOST, VPC) not in restarted.subs
+    assert ("DELETE", [HOST, VPC]) in written
+    assert [i.subscribe_operation for i in unsubscribed] == [1]  # Unsubscribe
