@@ -34,6 +34,7 @@ from alcor.managers.subnet.manager import SubnetManager
 from alcor.managers.subnetpool.manager import SubnetPoolManager
 from alcor.managers.trunk.manager import TrunkManager
 from alcor.southbound.engine import SouthboundEngine
+from alcor.southbound.ownership import Membership
 from alcor.store import Store, open_store
 from alcor.store.schema import MIGRATIONS
 
@@ -110,6 +111,10 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
     """Create every component of alcor from `config` (nothing is started)."""
     store = open_store(config.store, MIGRATIONS)
     bus = Bus()
+    # Several processes share a PostgreSQL database: each owns a share of the hosts and of
+    # the gateways' outbox lanes, through one membership (a component of its own).
+    shared = store.dialect == "postgresql" and config.cluster.enabled
+    membership = Membership(store, config.cluster) if shared else None
     managers: list[Component] = [
         QuotaManager(bus, store, config.quotas),
         RbacManager(bus, store),
@@ -138,14 +143,16 @@ def build(config: Config, transports: dict[str, Any] | None = None) -> Alcor:
             config.zeta,
             config.store.change_retention_s,
             ZetaHttpClient(config.zeta.url, config.zeta.timeout_s),
+            membership,
+            config.cluster.poll_s,
         ),
     ]
-    # Several processes share a PostgreSQL database: each owns a share of the hosts.
-    shared = store.dialect == "postgresql" and config.cluster.enabled
     dataplane = SouthboundEngine(
-        bus, store, config.southbound, transports, config.cluster if shared else None
+        bus, store, config.southbound, transports, config.cluster if shared else None, membership
     )
     managers.append(dataplane)
+    if membership is not None:
+        managers.insert(0, membership)
     authenticator = make_authenticator(config)
     components: list[Component] = [store, bus, _AuthComponent(authenticator), *managers]
     alcor = Alcor(

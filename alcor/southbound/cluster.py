@@ -29,10 +29,15 @@ _LOGGER = logging.getLogger(__name__)
 class Partition:
     """Membership, host ownership and the change-record follower of one process."""
 
-    def __init__(self, engine: SouthboundEngine, config: ClusterConfig) -> None:
+    def __init__(
+        self, engine: SouthboundEngine, config: ClusterConfig, membership: Membership
+    ) -> None:
         self._dp = engine
         self._config = config
-        self.membership = Membership(engine.store, config, self._members_changed)
+        # Started before the engine and stopped after it (a component of its own, shared
+        # with the gateway manager's outbox lanes).
+        self.membership = membership
+        membership.listen(self._members_changed)
         self.intake = FeedIntake(engine)
         self._reader: feed.Reader | None = None
         self._applied = 0  # the position through which every change has been applied
@@ -49,11 +54,10 @@ class Partition:
         """Tell whether this process acts for `key` (a node id, or another shared key)."""
         return self.membership.owns(key)
 
-    async def join(self, position: int) -> None:
-        """Join the members, and follow the record from `position` once started."""
+    def join(self, position: int) -> None:
+        """Follow the record from `position` once started."""
         self._reader = feed.Reader(self._dp.store, position)
         self._applied = position
-        await self.membership.start()
 
     def start(self) -> None:
         """Start following the record and rebalancing."""
@@ -65,11 +69,10 @@ class Partition:
             self._tasks.add(task)
 
     async def stop(self) -> None:
-        """Stop following and leave the members (the others take the hosts at once)."""
+        """Stop following (the membership, stopped after the engine, lets the hosts go)."""
         for task in self._tasks:
             await cancel(task)
         self._tasks.clear()
-        await self.membership.stop()
 
     # ---- following the change record -------------------------------------------------
     async def _follow(self) -> None:

@@ -42,6 +42,7 @@ from alcor.southbound.intent import PortIntent
 from alcor.southbound.ledger import Ledger
 from alcor.southbound.loader import server_class
 from alcor.southbound.ondemand import HostRequests
+from alcor.southbound.ownership import Membership
 from alcor.southbound.pacing import LoopPacer
 from alcor.southbound.planner import Marks, Planner
 from alcor.southbound.records import NodeRec
@@ -65,7 +66,7 @@ class SouthboundEngine:
     """Compute goal-state deltas per host and push them through each node's transport."""
 
     name = "southbound"
-    requires = (
+    requires: tuple[str, ...] = (
         "store",
         "bus",
         "network",
@@ -86,6 +87,7 @@ class SouthboundEngine:
         config: SouthboundConfig,
         transports: dict[str, Any] | None = None,
         cluster: ClusterConfig | None = None,
+        membership: Membership | None = None,
     ) -> None:
         self.bus = bus
         self._store = store
@@ -124,7 +126,11 @@ class SouthboundEngine:
         )
         self._server: Any = None
         # Several processes on one database: follow the change record, own some hosts.
-        self.cluster = Partition(self, cluster) if cluster is not None else None
+        self.cluster: Partition | None = None
+        if cluster is not None:
+            assert membership is not None, "several processes need the cluster membership"
+            self.cluster = Partition(self, cluster, membership)
+            self.requires = (*type(self).requires, membership.name)
 
     def owns(self, key: str) -> bool:
         """Tell whether this process delivers for `key` (a node id; always with one process)."""
@@ -150,7 +156,7 @@ class SouthboundEngine:
         nodes = await intake.load(self.bus, self.topo)
         if self.cluster is not None:
             self.cluster.intake.seed_nodes(nodes)
-            await self.cluster.join(seq)
+            self.cluster.join(seq)
         loaded = await ledger_sql.load(self._store)
         self.ledger.start(loaded)
         resumed = restore.Restorer(self, loaded, seq)

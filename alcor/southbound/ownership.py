@@ -11,6 +11,10 @@ A process that cannot renew its heartbeat gives up every host before the others 
 consider it dead (after `dead_after_s - heartbeat_s` without a renewal), so two processes
 never push to one host at once; it takes them back once a heartbeat succeeds again.
 With one process (SQLite, or `cluster.enabled = false`) it owns every host.
+
+The same membership assigns the Zeta outbox's lanes (alcor/managers/gateway/worker.py):
+it is a component of its own, started before and stopped after everything that owns
+something through it, so a process never acts for a key once the others may take it.
 """
 
 from __future__ import annotations
@@ -47,16 +51,13 @@ def owner_of(node_id: str, members: Iterable[str]) -> str | None:
 class Membership:
     """This process's row in `cluster_members`, its heartbeat, and the live members."""
 
-    def __init__(
-        self,
-        store: Store,
-        config: ClusterConfig,
-        on_change: Callable[[], None],
-        address: str = "",
-    ) -> None:
+    name = "cluster"
+    requires = ("store",)
+
+    def __init__(self, store: Store, config: ClusterConfig, address: str = "") -> None:
         self._store = store
         self._config = config
-        self._on_change = on_change
+        self._listeners: list[Callable[[], None]] = []
         self.member_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._address = address
         self.live: tuple[str, ...] = ()
@@ -71,8 +72,16 @@ class Membership:
         return time.monotonic() - self._renewed_at < grace
 
     def owns(self, node_id: str) -> bool:
-        """Tell whether this process delivers to `node_id` now."""
+        """Tell whether this process delivers to `node_id` (or acts for another key) now."""
         return self.healthy and owner_of(node_id, self.live) == self.member_id
+
+    def listen(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever the live members change or this process gives up."""
+        self._listeners.append(callback)
+
+    def _on_change(self) -> None:
+        for callback in self._listeners:
+            callback()
 
     async def start(self) -> None:
         """Join (the first heartbeat must succeed) and keep renewing in the background."""

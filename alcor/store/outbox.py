@@ -11,6 +11,10 @@ An attempt is recorded (attempts + 1, next_attempt_at) before its call goes out:
 with attempts > 0 may have reached the other side, and whoever retries it must find out
 first (the other side may not be idempotent).
 
+With several processes on one database, the attempt also names its `sender` (the process's
+cluster member id) until its result is settled: while a live member has a call of a lane
+in flight, no other process starts one in that lane (alcor/managers/gateway/worker.py).
+
 Async SQL on the caller's store (alcor/store/db.py), like alcor/store/changes.py.
 """
 
@@ -60,8 +64,15 @@ INDEXES = (
 OUTCOMES = ("sent", "found", "gone", "superseded")
 _COLUMNS = (
     "id, kind, key, target, payload, created_at, attempts, next_attempt_at, "
-    "last_attempt_at, last_error, done_at, outcome"
+    "last_attempt_at, last_error, done_at, outcome, sender"
 )
+
+
+def add_senders(ddl: Ddl) -> None:
+    """Add the in-flight mark of several processes (`sender`) and its partial index."""
+    ddl.sql(f"ALTER TABLE outbox ADD COLUMN sender {ddl.column_type(str)}")
+    # Marks are few (calls in flight): the lane's check reads them through this index only.
+    ddl.sql("CREATE INDEX IF NOT EXISTS idx_outbox_sender ON outbox (key) WHERE sender IS NOT NULL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +91,7 @@ class Row:
     last_error: str | None
     done_at: float | None
     outcome: str | None
+    sender: str | None = None  # the member whose call may be in flight (several processes)
 
     @property
     def pending(self) -> bool:
@@ -146,14 +158,38 @@ async def pending_for_target(db: Store, target: str, from_id: int = 0) -> list[R
     ]
 
 
-async def start_attempt(db: Store, ids: Sequence[int], now: float, next_attempt_at: float) -> None:
-    """Record that the calls of `ids` are about to go out."""
+async def start_attempt(
+    db: Store,
+    ids: Sequence[int],
+    now: float,
+    next_attempt_at: float,
+    sender: str | None = None,
+) -> None:
+    """Record that the calls of `ids` are about to go out (from member `sender`, if any)."""
     for chunk in _chunks(ids):
         await db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?, next_attempt_at = ? "
-            f"WHERE id IN ({_marks(chunk)}) AND done_at IS NULL",
-            [now, next_attempt_at, *chunk],
+            "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?, next_attempt_at = ?, "
+            f"sender = ? WHERE id IN ({_marks(chunk)}) AND done_at IS NULL",
+            [now, next_attempt_at, sender, *chunk],
         )
+
+
+async def release(db: Store, ids: Sequence[int], sender: str) -> None:
+    """Clear `sender`'s in-flight mark from rows `ids` (its calls of them are over)."""
+    for chunk in _chunks(ids):
+        await db.execute(
+            f"UPDATE outbox SET sender = NULL WHERE id IN ({_marks(chunk)}) AND sender = ?",
+            [*chunk, sender],
+        )
+
+
+async def senders(db: Store, key: str) -> set[str]:
+    """Return the members with a call of lane `key` marked in flight (settled rows too: a
+    row superseded while its call was out still holds its lane until the call is over)."""
+    rows = await db.fetch(
+        "SELECT DISTINCT sender FROM outbox WHERE key = ? AND sender IS NOT NULL", [key]
+    )
+    return {r[0] for r in rows}
 
 
 async def finish(db: Store, ids: Iterable[int], outcome: str, now: float) -> None:

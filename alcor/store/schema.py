@@ -824,6 +824,11 @@ def port_trusted(ddl: Ddl) -> None:
     _add_columns(ddl, "ports", {"trusted": int})
 
 
+def outbox_senders(ddl: Ddl) -> None:
+    """Mark outbox calls in flight by cluster member (several processes, one database)."""
+    outbox.add_senders(ddl)
+
+
 MIGRATIONS = [
     initial,
     change_record,
@@ -849,4 +854,5 @@ MIGRATIONS = [
     port_forwarding_revisions,
     port_trusted,
     portable,
+    outbox_senders,
 ]

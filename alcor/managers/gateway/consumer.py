@@ -6,6 +6,15 @@ in ONE transaction the implied outbox rows and gateway rows are written and the 
 advances. The changes are durable with the writes that made them, and turning them into
 outbox rows is atomic with the cursor: a crash at any point loses nothing and repeats
 nothing. Diffing current state (not replaying each change) makes a re-read harmless.
+
+Several processes on one database each run a consumer of the one stored cursor. Each
+transaction takes the consumer's advisory lock first, so that the registrations it diffs
+against include everything the others committed (two concurrent diffs would both find a
+port unregistered and queue its create twice); and it goes on only while the stored cursor
+is where this process left it, else it resumes from there (the others read those changes).
+What it still reads twice (a commit window read by both, page by page) diffs to nothing:
+ports and nodes are read as they are now, not taken from the change, since a change's copy
+may be older than what another process has already told Zeta.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ CONSUMER = "gateway"
 WATCHED = ("network", "port", "host_info")
 BATCH = 500  # changes per transaction: bounds how long the API waits for the writer
 IDLE_PERSIST_S = 10.0  # how stale the stored cursor may get while only other changes pass
+LOCK = "gateway-changes"  # serialises the consumers of several processes (store.lock)
 
 
 class ChangeConsumer:
@@ -46,6 +56,7 @@ class ChangeConsumer:
         config: ZetaConfig,
         state: GatewayState,
         worker: OutboxWorker,
+        shared: bool = False,
     ) -> None:
         self._bus = bus
         self._store = store
@@ -59,6 +70,7 @@ class ChangeConsumer:
         self._stored = 0  # read through here (committed)
         self._stored_at = 0.0
         self._reader: feed.Reader | None = None  # PostgreSQL: commit windows (feed.py)
+        self._shared = shared  # other processes consume the same cursor
 
     async def catch_up(self) -> None:
         """Resume at the stored cursor, or reconcile everything when there is none."""
@@ -98,16 +110,31 @@ class ChangeConsumer:
     async def step(self) -> bool:
         """Process the next batch of changes; return True when more may be waiting."""
         batch, upto, more = await self._next_batch()
-        if batch:
+        idle = upto > self._stored and time.monotonic() - self._stored_at > IDLE_PERSIST_S
+        if batch or idle:
             async with self._store.transaction() as txn:
-                keys = await self.apply(batch)
+                if not await self._hold_cursor():
+                    return True  # another process read these: go on from where it stopped
+                keys = await self.apply(batch) if batch else set()
                 await self._store_cursor(upto)
                 txn.after_commit.append(lambda: self._worker.poke(keys))
-        elif upto > self._stored and time.monotonic() - self._stored_at > IDLE_PERSIST_S:
-            async with self._store.transaction():
-                await self._store_cursor(upto)
         self._seen = upto
         return more
+
+    async def _hold_cursor(self) -> bool:
+        """Several processes: take the consumers' lock (inside the transaction) and tell
+        whether the stored cursor is still where this process left it; if not, resume the
+        reading from the stored cursor. One process: True."""
+        if not self._shared:
+            return True
+        await self._store.lock(LOCK)
+        stored = await changes.consumer_seq(self._store, CONSUMER)
+        if stored is None or stored == self._stored:
+            return True
+        self._seen = self._stored = stored
+        self._stored_at = time.monotonic()
+        self._reader = feed.Reader(self._store, stored, WATCHED, BATCH)
+        return False
 
     async def _next_batch(self) -> tuple[list[changes.Change], int, bool]:
         """Return the next watched changes, the position read through, and whether more
@@ -144,12 +171,16 @@ class ChangeConsumer:
                 ports[change.id] = None if change.type == "DELETED" else change.object
             else:
                 nodes[change.id] = change.object
-        if nodes:
+        if nodes or self._shared:
+            # Several processes: another may have read a node's change (this one never
+            # will), so no node is kept beyond its batch.
             self._nodes.clear()
-        on_nodes = sorted(await self._ports_on_nodes(nodes) - ports.keys())
-        if on_nodes:
-            found = await self._bus.call(LookupPorts(ids=on_nodes))
-            ports.update({i: found.get(i) for i in on_nodes})
+        lookup = await self._ports_on_nodes(nodes) - ports.keys()
+        if self._shared:
+            lookup |= ports.keys()  # as they are now (module docstring)
+        if lookup:
+            found = await self._bus.call(LookupPorts(ids=sorted(lookup)))
+            ports.update({i: found.get(i) for i in sorted(lookup)})
         return await self._sync(list(networks), ports)
 
     async def _ports_on_nodes(self, nodes: dict[str, dict[str, Any]]) -> set[str]:
@@ -241,16 +272,23 @@ class ChangeConsumer:
         ports = await self._bus.call(QueryPorts(fields=("id",)))
         port_ids = sorted({p["id"] for p in ports} | await gw_repo.registered_ids(self._store))
         async with self._store.transaction() as txn:
+            await self._store.lock(LOCK)
             keys = await self._sync(sorted(network_ids), {})
             txn.after_commit.append(lambda: self._worker.poke(keys))
         for begin in range(0, len(port_ids), BATCH):
             async with self._store.transaction() as txn:
+                await self._store.lock(LOCK)
                 chunk = port_ids[begin : begin + BATCH]
                 found = await self._bus.call(LookupPorts(ids=chunk))
                 more = await self._sync([], {i: found.get(i) for i in chunk})  # ports only
                 txn.after_commit.append(lambda k=more: self._worker.poke(k))  # type: ignore[misc]
         async with self._store.transaction():
-            await changes.advance_consumer(self._store, CONSUMER, start)
+            await self._store.lock(LOCK)
+            # Another process may have finished its reconciliation first: keep its cursor.
+            stored = await changes.consumer_seq(self._store, CONSUMER)
+            if stored is None:
+                await changes.advance_consumer(self._store, CONSUMER, start)
+            start = start if stored is None else stored
         _LOGGER.info(
             "gateway: reconciled %d networks and %d ports with Zeta's registrations",
             len(network_ids),

@@ -7,6 +7,8 @@ the top-level alcor/gateway/ sketched in architecture.md. Its parts:
 * consumer.py reads the change record and writes outbox rows (planner.py decides which);
 * worker.py sends them, one FIFO lane per VPC; lane.py and zeta.py are the Zeta side,
   through a ZetaApi (the HTTP edge, alcor/gateway/client.py, is passed in by app.py);
+  with several processes on one database each lane is worked by the process that owns
+  its VPC (the cluster membership, passed in by app.py as an `Ownership`);
 * state.py keeps the gateway rows (status, what Zeta answered) and announces changes.
 
 The API never waits on Zeta: network and port writes only commit change rows; everything
@@ -36,7 +38,7 @@ from alcor.managers.gateway.messages import (
     ViewGateways,
 )
 from alcor.managers.gateway.state import GatewayState
-from alcor.managers.gateway.worker import OutboxWorker
+from alcor.managers.gateway.worker import OutboxWorker, Ownership
 from alcor.managers.gateway.zeta import ZetaApi, ZetaCalls
 from alcor.priority import background
 from alcor.resources.gateway import GATEWAY
@@ -51,12 +53,21 @@ class GatewayManager(ResourceManager):
 
     resource = GATEWAY
     name = "gateway"
-    requires = ("store", "bus", "network", "port", "node")
+    requires: tuple[str, ...] = ("store", "bus", "network", "port", "node")
 
     def __init__(
-        self, bus: Bus, store: Store, config: ZetaConfig, retention_s: float, client: ZetaApi
+        self,
+        bus: Bus,
+        store: Store,
+        config: ZetaConfig,
+        retention_s: float,
+        client: ZetaApi,
+        ownership: Ownership | None = None,
+        poll_s: float = 0.5,
     ) -> None:
         super().__init__(bus, store)
+        if ownership is not None:  # several processes: lanes are owned through it
+            self.requires = (*self.requires, ownership.name)
         self._config = config
         self._retention = retention_s  # settled outbox rows are kept as long as changes
         self._state = GatewayState(bus, config.alarm_after)
@@ -70,8 +81,12 @@ class GatewayManager(ResourceManager):
             retry_base_s=config.retry_base_s,
             retry_cap_s=config.retry_cap_s,
             linger_s=config.linger_s,
+            ownership=ownership,
+            poll_s=poll_s,
+            drain_s=config.timeout_s,
         )
-        self._consumer = ChangeConsumer(bus, store, config, self._state, self.worker)
+        shared = ownership is not None
+        self._consumer = ChangeConsumer(bus, store, config, self._state, self.worker, shared)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:

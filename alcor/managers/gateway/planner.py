@@ -183,12 +183,21 @@ async def close_gateway(db: Store, gateway: dict[str, Any]) -> bool:
         [key, VPC_CREATE],
     )
     if may_exist:
-        await outbox.enqueue(db, VPC_DELETE, key, key, {"vpc_id": key})
+        # Read again (a window read twice, or another process's consumer), the network's
+        # deletion must not queue a second DELETE: Zeta answers 500 to one of a gone VPC.
+        if not await _closing(db, key):
+            await outbox.enqueue(db, VPC_DELETE, key, key, {"vpc_id": key})
         return False
     if await outbox.lane(db, key, 1):
         return False  # deletes of ports left over from an earlier life of the VPC go first
     await gw_repo.delete_gateway(db, gateway)
     return True
+
+
+async def _closing(db: Store, key: str) -> bool:
+    """Return True when the VPC's own DELETE (not a re-creation's) is already queued."""
+    queued = await outbox.pending_of_kind(db, key, VPC_DELETE)
+    return any(not row.payload.get("resync") for row in queued)
 
 
 async def resync(db: Store, gateway: dict[str, Any], vni: int) -> None:

@@ -9,6 +9,17 @@ head wait: a VPC's port creates never overtake its create, nor its delete its po
 kill -9 at any point loses nothing: rows are written with the change that causes them,
 and a row whose call went out without its result being committed has attempts > 0, which
 tells the sender to read the other side before sending again.
+
+Several processes on one PostgreSQL database (an `Ownership`): each lane is worked by the
+live member that owns its key (rendezvous hashing, as hosts are). A process works only the
+lanes it owns, finds the rows other processes queued for them by reading the outbox every
+`poll_s`, and picks lanes up when members come or go. A lane that moves away finishes the
+call in flight, settles it, and stops. Ownership moves by heartbeats, so two processes may
+both believe for a moment that they own a lane; the fence is in the database: a call is
+claimed (its attempt recorded, marked with the member's id) under the lane's advisory
+lock, after re-reading the head, and not while a live member's mark is on the lane. The
+mark goes with the settled result. A dead member's mark is void: its successor reads
+Zeta's side first (attempts > 0), as after a restart.
 """
 
 from __future__ import annotations
@@ -18,9 +29,9 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import Counter
 
@@ -58,6 +69,32 @@ class Sender(Protocol):
         """Record the result's side effects (runs inside the settling transaction)."""
 
 
+class Ownership(Protocol):
+    """Which live process works which lanes (alcor/southbound/ownership.py's Membership)."""
+
+    @property
+    def name(self) -> str:
+        """Return the name of the component that keeps the membership."""
+
+    @property
+    def member_id(self) -> str:
+        """Return this process's member id."""
+
+    @property
+    def live(self) -> tuple[str, ...]:
+        """Return the live members' ids."""
+
+    @property
+    def healthy(self) -> bool:
+        """Tell whether this process's heartbeat is recent enough to act for keys."""
+
+    def owns(self, key: str) -> bool:
+        """Tell whether this process works lane `key` now."""
+
+    def listen(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when the members change or this process gives up its keys."""
+
+
 def backoff(attempts: int, base: float, cap: float) -> float:
     """Return the jittered delay after the n-th failed attempt: half to all of
     min(cap, base * 2^(n-1)), so retries of many rows do not hit Zeta in step."""
@@ -78,6 +115,9 @@ class OutboxWorker:
         retry_base_s: float,
         retry_cap_s: float,
         linger_s: float,
+        ownership: Ownership | None = None,
+        poll_s: float = 0.5,
+        drain_s: float = 10.0,
     ) -> None:
         self._store = store
         self._sender = sender
@@ -87,25 +127,51 @@ class OutboxWorker:
         self._cap = retry_cap_s
         self._linger = linger_s
         self._lanes: dict[str, asyncio.Task[None]] = {}
+        # Several processes: who works which lane, how often the outbox is read for rows
+        # the others queued, how long a stop waits for the calls in flight.
+        self._own = ownership
+        self._poll = poll_s
+        self._drain = drain_s
+        self._sending: set[str] = set()  # lanes with a call out (claimed, not yet settled)
+        self._stopping = False
+        self._rescan = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()  # the scanner, marks being released
 
     async def start(self) -> None:
         """Start a lane for every key with pending rows (after a restart: where it stopped)."""
+        self._stopping = False
+        if self._own is not None:
+            self._own.listen(self._members_changed)
+            self._spawn(self._scan(), "outbox-scan")
+            return  # the scan starts the lanes this process owns
         self.poke(await outbox.pending_keys(self._store))
 
     async def stop(self) -> None:
-        """Cancel every lane; a call cut short is retried (probed first) on the next start."""
+        """Cancel every lane; a call cut short is retried (probed first) on the next start.
+
+        With several processes the calls in flight first get `drain_s` to finish and settle:
+        the others take these lanes over once this process has left the members.
+        """
+        self._stopping = True
         lanes = list(self._lanes.values())
-        for task in lanes:
+        if self._own is not None and lanes:
+            for key, task in list(self._lanes.items()):
+                if key not in self._sending:
+                    task.cancel()
+            await asyncio.wait(lanes, timeout=self._drain)
+        for task in [*lanes, *self._tasks]:
             task.cancel()
-        for task in lanes:
+        for task in [*lanes, *self._tasks]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._lanes.clear()
+        self._tasks.clear()
 
     def poke(self, keys: Iterable[str]) -> None:
-        """Make sure the lanes of `keys` run (call after committing rows to them)."""
+        """Make sure the lanes of `keys` run (call after committing rows to them); with
+        several processes, only the lanes this process owns."""
         for key in keys:
-            if key not in self._lanes:
+            if key not in self._lanes and self._works(key):
                 # Calls to the gateway are background work, whoever pokes (an after-commit
                 # callback runs in the commit's own context): the API's callbacks go first.
                 self._lanes[key] = create_background_task(self._lane(key), name=f"outbox-{key}")
@@ -115,28 +181,97 @@ class OutboxWorker:
         """Return how many lanes have a task."""
         return len(self._lanes)
 
+    def _works(self, key: str) -> bool:
+        """Tell whether this process works lane `key` now."""
+        return not self._stopping and (self._own is None or self._own.owns(key))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = create_background_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- several processes: which lanes are this process's ------------------------------
+    def _members_changed(self) -> None:
+        own = self._own
+        if own is None or self._stopping:
+            return
+        if not own.healthy:
+            # No heartbeat for too long: the others take these lanes once this process
+            # counts as dead. Abandon the calls in flight now, before they may.
+            for task in self._lanes.values():
+                task.cancel()
+            return
+        self._rescan.set()  # lanes that moved here; those that moved away stop by themselves
+
+    async def _scan(self) -> None:
+        """Start the owned lanes with pending rows, every `poll_s` and when members change
+        (another process's change consumer may have queued them)."""
+        while True:
+            try:
+                self.poke(await outbox.pending_keys(self._store))
+            except Exception as exc:  # the database is away: try again at the next poll
+                _LOGGER.warning("reading the outbox's pending lanes failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll):
+                    await self._rescan.wait()
+            self._rescan.clear()
+
+    # ---- one lane ------------------------------------------------------------------------
     async def _lane(self, key: str) -> None:
         try:
-            while True:
+            while self._works(key):
                 # No await between reading an empty lane and leaving it: a poke after a
                 # commit either finds this task still here (and it reads the new rows) or
                 # starts a new one.
                 rows = await outbox.lane(self._store, key, 1)
                 if not rows:
                     return
-                delay = self._delay(rows)
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                    continue
-                async with self._slots:
-                    # Read again: while this lane waited for a slot, its rows may have
-                    # been superseded (a call that never went out must stay unsent).
-                    rows = await outbox.lane(self._store, key, self._read_limit)
-                    if rows and self._delay(rows) <= 0:
-                        await self._attempt(self._sender.take(rows))
+                wait = self._delay(rows)
+                if wait <= 0:
+                    async with self._slots:
+                        wait = await self._turn(key)
+                if wait > 0:
+                    await asyncio.sleep(wait)
         finally:
             if self._lanes.get(key) is asyncio.current_task():
                 del self._lanes[key]
+
+    async def _turn(self, key: str) -> float:
+        """Send the head of the lane if it is due (and, with several processes, no other
+        has a call of it out); return how long to wait before looking again."""
+        if self._own is None:
+            # Read again: while this lane waited for a slot, its rows may have been
+            # superseded (a call that never went out must stay unsent).
+            rows = await outbox.lane(self._store, key, self._read_limit)
+            if not rows or self._delay(rows) > 0:
+                return 0.0
+            batch = self._sender.take(rows)
+            await self._start_attempt(batch, None)
+        else:
+            batch, busy = await self._claim(key, self._own.member_id)
+            if busy:
+                return self._poll
+        if batch:
+            await self._attempt(batch)
+        return 0.0
+
+    async def _claim(self, key: str, me: str) -> tuple[list[Row], bool]:
+        """Record an attempt of the lane's head as this member's; return its rows, and
+        whether another live member still has a call of the lane out (nothing claimed)."""
+        assert self._own is not None
+        async with self._store.transaction():
+            # One claim or settlement of a lane at a time across processes, so that the
+            # head read here is the head, and a mark seen absent stays absent.
+            await self._store.lock(lane_lock(key))
+            live = set(self._own.live)
+            if any(s != me and s in live for s in await outbox.senders(self._store, key)):
+                return [], True
+            rows = await outbox.lane(self._store, key, self._read_limit)
+            if not rows or self._delay(rows) > 0:
+                return [], False
+            batch = self._sender.take(rows)
+            await self._start_attempt(batch, me)
+        return batch, False
 
     def _delay(self, rows: Sequence[Row]) -> float:
         """Return how long the lane's head must wait: its retry time, and for a first
@@ -148,30 +283,62 @@ class OutboxWorker:
             due = max(due, head.created_at + self._linger)
         return due - time.time()
 
-    async def _attempt(self, rows: Sequence[Row]) -> None:
+    async def _start_attempt(self, rows: Sequence[Row], me: str | None) -> None:
         now = time.time()
-        ids = [r.id for r in rows]
         worst = max(r.attempts for r in rows) + 1
+        retry_at = now + backoff(worst, self._base, self._cap)
         async with self._store.transaction():
-            await outbox.start_attempt(
-                self._store, ids, now, now + backoff(worst, self._base, self._cap)
-            )
+            await outbox.start_attempt(self._store, [r.id for r in rows], now, retry_at, me)
+
+    async def _attempt(self, rows: Sequence[Row]) -> None:
+        """Make the calls of rows whose attempt is recorded, and settle the result."""
+        ids = [r.id for r in rows]
+        key = rows[0].key
+        settled = False
+        self._sending.add(key)
         try:
-            result = await self._sender.send(rows)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a bug must not stop the lane forever: retried, visible
-            _LOGGER.exception("outbox rows %s failed unexpectedly", ids[:5])
-            result = Result(error=f"internal error: {type(exc).__name__}: {exc}")
+            try:
+                result = await self._sender.send(rows)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug must not stop the lane forever: retried, visible
+                _LOGGER.exception("outbox rows %s failed unexpectedly", ids[:5])
+                result = Result(error=f"internal error: {type(exc).__name__}: {exc}")
+            settled = await self._settle(rows, result)
+        finally:
+            self._sending.discard(key)
+            if not settled and self._own is not None:
+                # Cut short or not settled: the rows are retried (probed) when next due;
+                # the lane must not stay marked as this member's call in flight.
+                self._spawn(self._release(ids, self._own.member_id), f"outbox-release-{key}")
+        if settled:
+            self._count(rows, result.done)
+
+    async def _settle(self, rows: Sequence[Row], result: Result) -> bool:
+        """Commit the result and the sender's bookkeeping; False when that failed (the
+        attempt stays recorded: the rows are retried, probed, when next due)."""
         try:
             async with self._store.transaction():
+                if self._own is not None:
+                    await self._store.lock(lane_lock(rows[0].key))
+                    await outbox.release(self._store, [r.id for r in rows], self._own.member_id)
                 await self._record(rows, result)
                 await self._sender.settle(rows, result)
         except Exception:
-            # The attempt stays recorded: the rows are retried (probed) when next due.
-            _LOGGER.exception("settling outbox rows %s failed", ids[:5])
-            return
-        self._count(rows, result.done)
+            _LOGGER.exception("settling outbox rows %s failed", [r.id for r in rows][:5])
+            return False
+        return True
+
+    async def _release(self, ids: Sequence[int], me: str) -> None:
+        """Clear this member's marks from `ids`, retrying until the database answers."""
+        while True:
+            try:
+                async with self._store.transaction():
+                    await outbox.release(self._store, ids, me)
+                return
+            except Exception as exc:
+                _LOGGER.warning("clearing the in-flight marks of outbox rows failed: %s", exc)
+                await asyncio.sleep(self._poll)
 
     async def _record(self, rows: Sequence[Row], result: Result) -> None:
         db = self._store
@@ -197,3 +364,8 @@ class OutboxWorker:
             counts[label] = counts.get(label, 0) + 1
         for (kind, result), n in counts.items():
             ATTEMPTS.labels(kind, result).inc(n)
+
+
+def lane_lock(key: str) -> str:
+    """Return the name of the advisory lock of lane `key` (several processes)."""
+    return f"outbox-lane:{key}"
