@@ -200,7 +200,13 @@ async def held(db_url: str, sql: str, *params: Any) -> AsyncIterator[asyncpg.Con
         await conn.close()
 
 
-def _share(tables: Sequence[str]) -> str:
+async def lock_waiters(conn: asyncpg.Connection) -> int:
+    """Return how many sessions wait on a lock the session of `conn` holds (or on one
+    that such a waiter holds): background work held at a table `held` locks."""
+    return int(await conn.fetchval(_WAITING_SQL))
+
+
+def share(tables: Sequence[str]) -> str:
     """Return the SQL that holds back every write to `tables` (reads pass)."""
     names = ", ".join(f'"{table}"' for table in tables)
     return f"LOCK TABLE {names} IN SHARE MODE"
@@ -242,7 +248,7 @@ async def race(
     lock (at a held write, past their checks, or at another's lock), then let them go;
     return their (status, body)."""
     async with aiohttp.ClientSession() as session:
-        async with held(db_url, _share(tables)) as conn:
+        async with held(db_url, share(tables)) as conn:
             tasks = [asyncio.create_task(call(session, *r, headers)) for r in requests]
             try:
                 await _waiting(conn, len(tasks), tasks)

@@ -164,14 +164,18 @@ async def start_attempt(
     now: float,
     next_attempt_at: float,
     sender: str | None = None,
-) -> None:
-    """Record that the calls of `ids` are about to go out (from member `sender`, if any)."""
+) -> set[int]:
+    """Record that the calls of `ids` are about to go out (from member `sender`, if any);
+    return the ids recorded: a row settled meanwhile (superseded) must not go out."""
+    recorded: set[int] = set()
     for chunk in _chunks(ids):
-        await db.execute(
+        rows = await db.fetch(
             "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?, next_attempt_at = ?, "
-            f"sender = ? WHERE id IN ({_marks(chunk)}) AND done_at IS NULL",
+            f"sender = ? WHERE id IN ({_marks(chunk)}) AND done_at IS NULL RETURNING id",
             [now, next_attempt_at, sender, *chunk],
         )
+        recorded.update(r[0] for r in rows)
+    return recorded
 
 
 async def release(db: Store, ids: Sequence[int], sender: str) -> None:
@@ -201,6 +205,19 @@ async def finish(db: Store, ids: Iterable[int], outcome: str, now: float) -> Non
             f"WHERE id IN ({_marks(chunk)}) AND done_at IS NULL",
             [now, outcome, *chunk],
         )
+
+
+async def supersede_unattempted(db: Store, row_id: int, now: float) -> bool:
+    """Settle row `row_id` as superseded if no attempt of it was ever recorded; return
+    whether it was. One statement: against a sender recording an attempt in another
+    transaction, exactly one of the two wins (under READ COMMITTED the update waits for
+    the other's row and then reads its attempts)."""
+    changed = await db.execute(
+        "UPDATE outbox SET done_at = ?, outcome = 'superseded', last_error = NULL "
+        "WHERE id = ? AND done_at IS NULL AND attempts = 0",
+        [now, row_id],
+    )
+    return changed > 0
 
 
 async def fail(db: Store, ids: Iterable[int], error: str, next_attempt_at: float) -> None:

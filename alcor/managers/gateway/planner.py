@@ -117,7 +117,9 @@ async def register_port(db: Store, body: dict[str, Any], node_id: str) -> None:
 
 async def retract_port(db: Store, reg: RegisteredPort) -> None:
     """Take a port back from Zeta: drop its queued calls, and DELETE it if it may be there."""
-    unsent = await _unsent(db, reg)
+    # Decided and done in one statement: a worker may be recording an attempt of the create
+    # at this moment (its own transaction); reading `attempts` first could miss it.
+    unsent = await outbox.supersede_unattempted(db, reg.create_row, time.time())
     queued = await outbox.pending_for_target(db, reg.port_id, from_id=reg.create_row)
     await _supersede(db, [r for r in queued if r.kind in CREATES])
     if not unsent:

@@ -98,7 +98,8 @@ class Ownership(Protocol):
 def backoff(attempts: int, base: float, cap: float) -> float:
     """Return the jittered delay after the n-th failed attempt: half to all of
     min(cap, base * 2^(n-1)), so retries of many rows do not hit Zeta in step."""
-    ceiling = min(cap, base * 2 ** max(0, attempts - 1))
+    # The exponent stops growing long after the cap is reached (2^1024 is no float).
+    ceiling = min(cap, base * 2 ** min(max(0, attempts - 1), 64))
     return random.uniform(ceiling / 2, ceiling)
 
 
@@ -245,8 +246,7 @@ class OutboxWorker:
             rows = await outbox.lane(self._store, key, self._read_limit)
             if not rows or self._delay(rows) > 0:
                 return 0.0
-            batch = self._sender.take(rows)
-            await self._start_attempt(batch, None)
+            batch = await self._start_attempt(self._sender.take(rows), None)
         else:
             batch, busy = await self._claim(key, self._own.member_id)
             if busy:
@@ -269,8 +269,7 @@ class OutboxWorker:
             rows = await outbox.lane(self._store, key, self._read_limit)
             if not rows or self._delay(rows) > 0:
                 return [], False
-            batch = self._sender.take(rows)
-            await self._start_attempt(batch, me)
+            batch = await self._start_attempt(self._sender.take(rows), me)
         return batch, False
 
     def _delay(self, rows: Sequence[Row]) -> float:
@@ -283,12 +282,16 @@ class OutboxWorker:
             due = max(due, head.created_at + self._linger)
         return due - time.time()
 
-    async def _start_attempt(self, rows: Sequence[Row], me: str | None) -> None:
+    async def _start_attempt(self, rows: Sequence[Row], me: str | None) -> list[Row]:
+        """Record an attempt of `rows`; return those recorded (the others were superseded
+        after they were read, by a change consumer's transaction: they stay unsent)."""
         now = time.time()
         worst = max(r.attempts for r in rows) + 1
         retry_at = now + backoff(worst, self._base, self._cap)
         async with self._store.transaction():
-            await outbox.start_attempt(self._store, [r.id for r in rows], now, retry_at, me)
+            ids = [r.id for r in rows]
+            recorded = await outbox.start_attempt(self._store, ids, now, retry_at, me)
+        return [r for r in rows if r.id in recorded]
 
     async def _attempt(self, rows: Sequence[Row]) -> None:
         """Make the calls of rows whose attempt is recorded, and settle the result."""

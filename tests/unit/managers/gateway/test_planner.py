@@ -217,6 +217,17 @@ async def test_close_after_sending_deletes_ports_then_the_vpc(db):
     ]
 
 
+async def test_a_deletion_read_twice_queues_one_vpc_delete(db):
+    """The network's deletion read again (a commit window read twice, or the change
+    consumer of another process) finds its DELETE queued: Zeta gets one."""
+    gateway = await planner.open_gateway(db, network())
+    await planner.sync_port(db, None, body(), "n1")
+    await attempt_all(db)
+    assert not await planner.close_gateway(db, gateway)
+    assert not await planner.close_gateway(db, gateway)
+    assert [(k, t) for k, t, _ in await queued(db)] == [(PORT_DELETE, "p1"), (VPC_DELETE, NET)]
+
+
 async def test_resync_deletes_stale_rows_then_recreates(db):
     """Lost state: every queued row dropped; ports, then VPC deleted; VPC, then ports sent."""
     gateway = await planner.open_gateway(db, network())

@@ -58,6 +58,12 @@ def test_backoff_doubles_from_the_base_up_to_the_cap_with_jitter():
         assert len(set(delays)) > 1  # jittered
 
 
+def test_backoff_survives_a_row_failing_for_ever():
+    """A row retried thousands of times (a short cap) still gets a delay, not an
+    OverflowError that ends its lane."""
+    assert 0.025 <= backoff(5000, 0.01, 0.05) <= 0.05
+
+
 def test_take_batches_consecutive_port_creates_up_to_port_batch():
     """Port creates go together (at most port_batch); any other kind goes alone."""
     calls = ZetaCalls(ZetaClient("http://127.0.0.1:1", 1.0), port_batch=3)
