@@ -187,6 +187,11 @@ async def release(db: Store, ids: Sequence[int], sender: str) -> None:
         )
 
 
+async def release_all(db: Store, sender: str) -> None:
+    """Clear every in-flight mark of `sender` (it has no call out any more)."""
+    await db.execute("UPDATE outbox SET sender = NULL WHERE sender = ?", [sender])
+
+
 async def senders(db: Store, key: str) -> set[str]:
     """Return the members with a call of lane `key` marked in flight (settled rows too: a
     row superseded while its call was out still holds its lane until the call is over)."""

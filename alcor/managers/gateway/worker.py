@@ -29,7 +29,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -135,8 +135,9 @@ class OutboxWorker:
         self._drain = drain_s
         self._sending: set[str] = set()  # lanes with a call out (claimed, not yet settled)
         self._stopping = False
+        self._paused = False  # gave up for want of a heartbeat, until its marks are cleared
         self._rescan = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()  # the scanner, marks being released
+        self._tasks: set[asyncio.Task[None]] = set()  # the scanner, a recovery
 
     async def start(self) -> None:
         """Start a lane for every key with pending rows (after a restart: where it stopped)."""
@@ -184,7 +185,9 @@ class OutboxWorker:
 
     def _works(self, key: str) -> bool:
         """Tell whether this process works lane `key` now."""
-        return not self._stopping and (self._own is None or self._own.owns(key))
+        if self._stopping or self._paused:
+            return False
+        return self._own is None or self._own.owns(key)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = create_background_task(coro, name=name)
@@ -199,10 +202,24 @@ class OutboxWorker:
         if not own.healthy:
             # No heartbeat for too long: the others take these lanes once this process
             # counts as dead. Abandon the calls in flight now, before they may.
-            for task in self._lanes.values():
-                task.cancel()
+            if not self._paused:
+                self._paused = True
+                for task in self._lanes.values():
+                    task.cancel()
+            return
+        if self._paused:
+            self._spawn(self._recover(own.member_id), "outbox-recover")
             return
         self._rescan.set()  # lanes that moved here; those that moved away stop by themselves
+
+    async def _recover(self, me: str) -> None:
+        """Back after giving up: clear the marks of the abandoned calls (none of this
+        process is out any more; the marks would hold the lanes now that it is live
+        again), then work the lanes it owns."""
+        await asyncio.gather(*self._lanes.values(), return_exceptions=True)
+        await self._retry(outbox.release_all, me)
+        self._paused = False
+        self._rescan.set()
 
     async def _scan(self) -> None:
         """Start the owned lanes with pending rows, every `poll_s` and when members change
@@ -297,25 +314,24 @@ class OutboxWorker:
         """Make the calls of rows whose attempt is recorded, and settle the result."""
         ids = [r.id for r in rows]
         key = rows[0].key
-        settled = False
         self._sending.add(key)
         try:
             try:
                 result = await self._sender.send(rows)
             except asyncio.CancelledError:
-                raise
+                raise  # the marks stay until this process leaves, dies or recovers
             except Exception as exc:  # a bug must not stop the lane forever: retried, visible
                 _LOGGER.exception("outbox rows %s failed unexpectedly", ids[:5])
                 result = Result(error=f"internal error: {type(exc).__name__}: {exc}")
             settled = await self._settle(rows, result)
         finally:
             self._sending.discard(key)
-            if not settled and self._own is not None:
-                # Cut short or not settled: the rows are retried (probed) when next due;
-                # the lane must not stay marked as this member's call in flight.
-                self._spawn(self._release(ids, self._own.member_id), f"outbox-release-{key}")
         if settled:
             self._count(rows, result.done)
+        elif self._own is not None:
+            # The rows are retried (probed) when next due; meanwhile the lane must not stay
+            # marked as this member's call in flight. Cleared before this lane claims again.
+            await self._retry(outbox.release, ids, self._own.member_id)
 
     async def _settle(self, rows: Sequence[Row], result: Result) -> bool:
         """Commit the result and the sender's bookkeeping; False when that failed (the
@@ -332,15 +348,19 @@ class OutboxWorker:
             return False
         return True
 
-    async def _release(self, ids: Sequence[int], me: str) -> None:
-        """Clear this member's marks from `ids`, retrying until the database answers."""
+    async def _retry(self, clear: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Run `clear(store, *args)` (marks of this member) in a transaction until the
+        database takes it."""
+        failed = False
         while True:
             try:
                 async with self._store.transaction():
-                    await outbox.release(self._store, ids, me)
+                    await clear(self._store, *args)
                 return
             except Exception as exc:
-                _LOGGER.warning("clearing the in-flight marks of outbox rows failed: %s", exc)
+                if not failed:
+                    _LOGGER.warning("clearing in-flight marks of the outbox failed: %s", exc)
+                failed = True
                 await asyncio.sleep(self._poll)
 
     async def _record(self, rows: Sequence[Row], result: Result) -> None:
