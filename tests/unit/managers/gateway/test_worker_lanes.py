@@ -104,10 +104,11 @@ async def pair(memory_db: Store):
     world = World()
     world.owner[LANE] = "a"
     senders = {"a": Held(), "b": Held()}
-    workers = {m: _worker(memory_db, senders[m], Members(m, world)) for m in ("a", "b")}
+    members = {m: Members(m, world) for m in ("a", "b")}
+    workers = {m: _worker(memory_db, senders[m], members[m]) for m in ("a", "b")}
     for worker in workers.values():
         await worker.start()
-    yield world, senders
+    yield world, senders, members
     for sender in senders.values():
         sender.gate.set()
     for worker in workers.values():
@@ -117,7 +118,7 @@ async def pair(memory_db: Store):
 async def test_a_lane_that_moves_waits_for_the_call_out(memory_db, pair):
     """Lane moved to b while a's call is out: b sends nothing until a has settled it, then
     goes on with the next row; a stops working the lane."""
-    world, senders = pair
+    world, senders, _ = pair
     first = await outbox.enqueue(memory_db, "K", LANE, "t1", {}, now=0.0)
     second = await outbox.enqueue(memory_db, "K", LANE, "t2", {}, now=0.0)
     await asyncio.wait_for(senders["a"].calling.wait(), 10)
@@ -134,11 +135,29 @@ async def test_a_lane_that_moves_waits_for_the_call_out(memory_db, pair):
 async def test_the_call_of_a_dead_member_is_taken_over_and_read_back(memory_db, pair):
     """a dies with its call out: its mark no longer holds the lane; b owns it and sends
     the row again as an unknown outcome (attempts > 0: read Zeta's side first)."""
-    world, senders = pair
+    world, senders, _ = pair
     row = await outbox.enqueue(memory_db, "K", LANE, "t1", {}, now=0.0)
     await asyncio.wait_for(senders["a"].calling.wait(), 10)
     world.live = ("b",)
     senders["b"].gate.set()
     world.move(LANE, "b")
+    await _until(lambda: bool(senders["b"].sent))
+    assert senders["b"].sent == [(row, 1)]
+
+
+async def test_a_member_back_from_giving_up_frees_the_lanes_it_abandoned(memory_db, pair):
+    """a loses its heartbeat with a call out: it abandons the call (its mark stays, and
+    holds the lane while a still counts as live). Back, a clears the marks of what it
+    abandoned; b, the lane's owner now, takes the row as an unknown outcome."""
+    world, senders, members = pair
+    row = await outbox.enqueue(memory_db, "K", LANE, "t1", {}, now=0.0)
+    await asyncio.wait_for(senders["a"].calling.wait(), 10)
+    members["a"].healthy = False
+    world.move(LANE, "b")  # a gives up; b owns the lane, a still counts as live
+    senders["b"].gate.set()
+    await asyncio.sleep(0.2)
+    assert senders["b"].sent == []
+    members["a"].healthy = True
+    world.move(LANE, "b")  # a's heartbeat is back
     await _until(lambda: bool(senders["b"].sent))
     assert senders["b"].sent == [(row, 1)]
