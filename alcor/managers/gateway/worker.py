@@ -19,7 +19,9 @@ both believe for a moment that they own a lane; the fence is in the database: a 
 claimed (its attempt recorded, marked with the member's id) under the lane's advisory
 lock, after re-reading the head, and not while a live member's mark is on the lane. The
 mark goes with the settled result. A dead member's mark is void: its successor reads
-Zeta's side first (attempts > 0), as after a restart.
+Zeta's side first (attempts > 0), as after a restart. A process that loses its heartbeat
+abandons its calls before the others may count it dead, and clears its marks when it is
+back. A stop gives the calls in flight `drain_s` to settle (the membership leaves after).
 """
 
 from __future__ import annotations
