@@ -12,7 +12,6 @@ The double is tests/zeta_double.py, started as its own process from the checkout
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import aiohttp
 
 import alcor
 from alcor.bench.client import Client
+from alcor.bench.cpu import cpu_seconds
 from alcor.bench.scenarios import Progress, Sizes, timed_concurrent
 from alcor.bench.server import ServerProcess, free_port
 from alcor.bench.stats import Samples
@@ -134,8 +134,9 @@ def _cpu_seconds(server: ServerProcess) -> float:
     """Return the CPU time alcor has used (user + system, Linux /proc): what Zeta's work
     costs it, apart from how busy the rest of the machine is."""
     assert server.proc is not None
-    fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    used = cpu_seconds(server.proc.pid)
+    assert used is not None, "/proc cannot tell this process's CPU time"
+    return used
 
 
 # The hosts have no agents: after its first failed push each stays in backoff for the run,
